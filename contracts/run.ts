@@ -1,0 +1,113 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Domain } from './domain';
+import type { InferenceParams, RunLimits, ApiMode } from './evaluation';
+import type { MetricName } from './dataset';
+
+export const RUN_TYPES = ['verification', 'formal'] as const;
+export type RunType = (typeof RUN_TYPES)[number];
+
+/** Run and per-dataset status flow: queued → running → succeeded | failed | stopped. */
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'stopped'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'stopped'];
+
+export type SampleStatus = 'scored' | 'failed';
+
+/**
+ * What a run was launched with, frozen at launch so later edits of the evaluation do not change it.
+ * It holds no secret: the API key travels as ciphertext in its own column and is decrypted only
+ * inside the activity that calls the endpoint.
+ */
+export interface RunConfig {
+  domain: Domain;
+  modelName: string;
+  endpoint: string;
+  onlineModelName: string | null;
+  apiMode: ApiMode;
+  inference: InferenceParams;
+  limits: RunLimits;
+  datasets: RunDatasetPlan[];
+  /** Seed of the verification sample draw, recorded so the draw can be explained and repeated. */
+  sampleSeed: number | null;
+}
+
+export interface RunDatasetPlan {
+  datasetId: string;
+  task: string;
+  metric: MetricName;
+  contentHash: string;
+  /** Formal runs take every item; verifications name the 1–3 item indices drawn. */
+  sampleIndices: number[] | null;
+}
+
+export const LaunchVerificationBody = Type.Object(
+  {
+    samplesPerDataset: Type.Optional(Type.Integer({ minimum: 1, maximum: 3, description: 'must be an integer from 1 to 3' })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'must be an integer from 0 to 2147483647' })),
+  },
+  { additionalProperties: false },
+);
+export type LaunchVerificationBody = Static<typeof LaunchVerificationBody>;
+
+export interface LaunchedRun {
+  runId: string;
+  version: number;
+  type: RunType;
+  status: RunStatus;
+  workflowId: string;
+}
+
+export interface DatasetRunView {
+  task: string;
+  dataset: string;
+  position: number;
+  status: RunStatus;
+  startedAt: string | null;
+  endedAt: string | null;
+  total: number;
+  done: number;
+  failed: number;
+  metrics: DatasetMetrics | null;
+  error: string | null;
+}
+
+export interface DatasetMetrics {
+  metric: MetricName;
+  /** Mean score over all samples; failed samples count as 0. */
+  score: number;
+  scored: number;
+  failed: number;
+  avgOutputLength: number;
+}
+
+export interface RunView {
+  runId: string;
+  evaluationId: string;
+  version: number;
+  type: RunType;
+  status: RunStatus;
+  submitter: string;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  error: string | null;
+  progress: { done: number; total: number; percent: number; etaSeconds: number | null };
+  datasets: DatasetRunView[];
+  taskScores: { task: string; score: number; datasets: number }[];
+  overallScore: number | null;
+  sampleSeed: number | null;
+}
+
+export interface SampleResultView {
+  id: string;
+  dataset: string;
+  sample: string;
+  label: string;
+  predict: string | null;
+  score: number | null;
+  status: SampleStatus;
+  error: string | null;
+  outputLength: number;
+  latencyMs: number;
+  attempts: number;
+}

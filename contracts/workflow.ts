@@ -1,0 +1,52 @@
+/**
+ * What crosses the Temporal boundary: workflow inputs and outputs and the names of signals.
+ * Only IDs and counts: no per-sample data and no secret ever enters workflow history.
+ */
+import type { RunStatus } from './run';
+
+export interface RunWorkflowInput {
+  runId: string;
+}
+
+export interface RunWorkflowResult {
+  status: RunStatus;
+  overallScore: number | null;
+}
+
+export interface DatasetWorkflowInput {
+  runId: string;
+  datasetId: string;
+  /** Position to resume from after continue-as-new. */
+  nextPosition?: number;
+}
+
+export interface DatasetWorkflowResult {
+  datasetId: string;
+  status: RunStatus;
+}
+
+export interface BatchInput {
+  runId: string;
+  datasetId: string;
+  /** Half-open range of positions in the dataset run's sample plan. */
+  from: number;
+  to: number;
+}
+
+export interface BatchResult {
+  /** Samples newly stored by this attempt (already-stored ones are skipped, not redone). */
+  stored: number;
+  skipped: number;
+  failed: number;
+  /** Set when the endpoint looked down for good and the dataset should stop trying. */
+  abortReason: string | null;
+}
+
+export const SIGNALS = {
+  stop: 'stop',
+} as const;
+
+export interface StopSignalArgs {
+  requestedBy: string;
+  reason?: string;
+}

@@ -1,0 +1,198 @@
+/**
+ * The record. Every table an activity writes has a natural key so writes are upserts and a
+ * retried activity never duplicates a row.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial, boolean, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+} from 'drizzle-orm/pg-core';
+import type { Domain } from '../contracts/domain';
+import type { Role } from '../contracts/user';
+import type { InferenceParams, ModelInfo, PublicDeployment, RunLimits } from '../contracts/evaluation';
+import type { MetricName } from '../contracts/dataset';
+import type { DatasetMetrics, RunConfig, RunStatus, RunType, SampleStatus } from '../contracts/run';
+
+const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  organization: text('organization').notNull().default(''),
+  email: text('email').notNull(),
+  role: text('role').$type<Role>().notNull(),
+  createdAt: createdAt(),
+});
+
+/** API keys are stored as SHA-256 hashes; the key itself is shown once, at creation. */
+export const apiKeys = pgTable('api_keys', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  keyHash: text('key_hash').notNull().unique(),
+  prefix: text('prefix').notNull(),
+  createdAt: createdAt(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+export const evaluations = pgTable(
+  'evaluations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ownerId: uuid('owner_id').notNull().references(() => users.id),
+    domain: text('domain').$type<Domain>().notNull(),
+    modelName: text('model_name').notNull(),
+    description: text('description').notNull().default(''),
+    datasetIds: jsonb('dataset_ids').$type<string[]>().notNull(),
+    deployment: jsonb('deployment').$type<PublicDeployment>().notNull(),
+    /** AES-256-GCM ciphertext of the model endpoint's API key; never leaves the database in clear. */
+    apiKeyCipher: text('api_key_cipher'),
+    robustness: boolean('robustness').notNull(),
+    modelInfo: jsonb('model_info').$type<ModelInfo>().notNull(),
+    inference: jsonb('inference').$type<InferenceParams>().notNull(),
+    limits: jsonb('limits').$type<RunLimits>().notNull(),
+    /** Last version handed out to a run of this evaluation; bumped atomically at launch. */
+    runCounter: integer('run_counter').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Names are unique platform-wide regardless of case, enforced by the database so two
+    // concurrent creations cannot both win.
+    uniqueIndex('evaluations_model_name_lower_uq').on(sql`lower(${t.modelName})`),
+    index('evaluations_owner_idx').on(t.ownerId, t.createdAt),
+  ],
+);
+
+export const datasets = pgTable('datasets', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  domain: text('domain').$type<Domain>().notNull(),
+  task: text('task').notNull(),
+  description: text('description').notNull().default(''),
+  metric: text('metric').$type<MetricName>().notNull(),
+  subjective: boolean('subjective').notNull().default(false),
+  builtin: boolean('builtin').notNull(),
+  /** Null for built-ins, which everyone sees; custom datasets are private to their owner. */
+  ownerId: uuid('owner_id').references(() => users.id),
+  size: integer('size').notNull(),
+  contentHash: text('content_hash').notNull(),
+  createdAt: createdAt(),
+});
+
+export const datasetItems = pgTable(
+  'dataset_items',
+  {
+    datasetId: text('dataset_id').notNull().references(() => datasets.id, { onDelete: 'cascade' }),
+    idx: integer('idx').notNull(),
+    itemId: text('item_id').notNull(),
+    prompt: text('prompt').notNull(),
+    groundTruth: text('ground_truth').notNull(),
+    choices: jsonb('choices').$type<string[]>(),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+  },
+  (t) => [primaryKey({ columns: [t.datasetId, t.idx] }), uniqueIndex('dataset_items_item_id_uq').on(t.datasetId, t.itemId)],
+);
+
+export const runs = pgTable(
+  'runs',
+  {
+    id: uuid('id').primaryKey(),
+    evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id),
+    ownerId: uuid('owner_id').notNull().references(() => users.id),
+    submitterId: uuid('submitter_id').notNull().references(() => users.id),
+    version: integer('version').notNull(),
+    type: text('type').$type<RunType>().notNull(),
+    status: text('status').$type<RunStatus>().notNull().default('queued'),
+    config: jsonb('config').$type<RunConfig>().notNull(),
+    apiKeyCipher: text('api_key_cipher'),
+    overallScore: doublePrecision('overall_score'),
+    taskScores: jsonb('task_scores').$type<{ task: string; score: number; datasets: number }[]>(),
+    error: text('error'),
+    createdAt: createdAt(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    stopRequestedAt: timestamp('stop_requested_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('runs_evaluation_version_uq').on(t.evaluationId, t.version), index('runs_owner_idx').on(t.ownerId, t.createdAt)],
+);
+
+export const runDatasets = pgTable(
+  'run_datasets',
+  {
+    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id').notNull().references(() => datasets.id),
+    position: integer('position').notNull(),
+    task: text('task').notNull(),
+    status: text('status').$type<RunStatus>().notNull().default('queued'),
+    total: integer('total').notNull(),
+    /** Samples stored (scored or failed); advanced in the same transaction that stores them. */
+    done: integer('done').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    metrics: jsonb('metrics').$type<DatasetMetrics>(),
+    error: text('error'),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.datasetId] })],
+);
+
+/** One row per sample of a run: the primary key is what makes "scored exactly once" hold. */
+export const sampleResults = pgTable(
+  'sample_results',
+  {
+    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id').notNull(),
+    sampleIdx: integer('sample_idx').notNull(),
+    /** Position in the run's sample plan; results are paged in this order. */
+    position: integer('position').notNull(),
+    predict: text('predict'),
+    score: doublePrecision('score'),
+    status: text('status').$type<SampleStatus>().notNull(),
+    error: text('error'),
+    outputLength: integer('output_length').notNull().default(0),
+    latencyMs: integer('latency_ms').notNull().default(0),
+    attempts: integer('attempts').notNull().default(1),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] }), index('sample_results_position_idx').on(t.runId, t.datasetId, t.position)],
+);
+
+/** Monthly launch counters; a conditional upsert makes the limit race-free. */
+export const quotaUsage = pgTable(
+  'quota_usage',
+  {
+    userId: uuid('user_id').notNull().references(() => users.id),
+    month: text('month').notNull(),
+    kind: text('kind').$type<'formal' | 'manual'>().notNull(),
+    used: integer('used').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.month, t.kind] })],
+);
+
+export const runLogs = pgTable(
+  'run_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id'),
+    level: text('level').$type<'debug' | 'info' | 'warn' | 'error'>().notNull(),
+    message: text('message').notNull(),
+    /** Lets an activity retried after a crash write its log line once. */
+    dedupeKey: text('dedupe_key'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('run_logs_run_idx').on(t.runId, t.id), uniqueIndex('run_logs_dedupe_uq').on(t.runId, t.dedupeKey)],
+);
+
+/** Files a run keeps after it ends (the Excel report). */
+export const runArtifacts = pgTable(
+  'run_artifacts',
+  {
+    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    contentType: text('content_type').notNull(),
+    content: bytea('content').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.kind] })],
+);
