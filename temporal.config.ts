@@ -3,7 +3,7 @@
  * search attributes. Workflows import this file, so it holds constants only; connection settings
  * read the environment through a function that workflow code never calls.
  */
-import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
+import { ActivityCancellationType, defineSearchAttributeKey, SearchAttributeType, type ActivityOptions, type RetryPolicy } from '@temporalio/common';
 
 export const TASK_QUEUES = {
   /** Run and dataset workflows, and the short database activities that move their records. */
@@ -37,6 +37,13 @@ export const SEARCH_ATTRIBUTES = {
   status: 'ProctorStatus',
 } as const;
 export const SEARCH_ATTRIBUTE_TYPE = 'Keyword' as const;
+export const SEARCH_ATTRIBUTE_KEYS = {
+  domain: defineSearchAttributeKey(SEARCH_ATTRIBUTES.domain, SearchAttributeType.KEYWORD),
+  modelName: defineSearchAttributeKey(SEARCH_ATTRIBUTES.modelName, SearchAttributeType.KEYWORD),
+  owner: defineSearchAttributeKey(SEARCH_ATTRIBUTES.owner, SearchAttributeType.KEYWORD),
+  runType: defineSearchAttributeKey(SEARCH_ATTRIBUTES.runType, SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey(SEARCH_ATTRIBUTES.status, SearchAttributeType.KEYWORD),
+};
 
 /** Samples per inference activity, and activities per workflow execution before continue-as-new. */
 export const BATCHING = {
@@ -65,6 +72,9 @@ export const ACTIVITY_OPTIONS = {
     taskQueue: TASK_QUEUES.inference,
     startToCloseTimeout: '6 hours',
     heartbeatTimeout: '15 seconds',
+    // A stop waits for the batch to abandon its requests and store what finished, so the
+    // dataset's final counts are taken after the last write.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { ...forever, maximumAttempts: 25, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
   },
   /** The Excel report and other artifacts written when a run ends. */

@@ -1,0 +1,147 @@
+/**
+ * One batch of a dataset run: infer every sample not yet stored, score it, store it. The batch is
+ * the unit Temporal retries; what it already stored is skipped on the retry, so a crash costs at
+ * most the samples in flight and no sample is ever stored twice.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { ActivityDeps } from '../activityDeps';
+import type { BatchInput, BatchResult } from '../../contracts/workflow';
+import type { RunDatasetPlan } from '../../contracts/run';
+import { getRun } from '../../db/queries/runRecords';
+import { storedPositions, type SampleResultRow } from '../../db/queries/sampleResults';
+import { appendRunLogs, type RunLogLine } from '../../db/queries/runLogs';
+import { getItemsByIndices } from '../../db/queries/datasets';
+import { openSecret } from '../../db/secretBox';
+import { createModelEndpoint } from './modelEndpoint';
+import { inferWithRetries } from './inferWithRetries';
+import { scoreSample } from '../scoring/metrics';
+import { ResultBuffer } from './resultBuffer';
+import { EndpointBreaker } from './endpointBreaker';
+
+const HEARTBEAT_EVERY_MS = 1000;
+const WRITE_GROUP_ROWS = 200;
+const FAILURE_LOG_LINES_PER_BATCH = 5;
+
+export function createInferenceActivities({ db, logger, secretKey }: ActivityDeps) {
+  return {
+    async inferBatch({ runId, datasetId, from, to }: BatchInput): Promise<BatchResult> {
+      const ctx = Context.current();
+      const run = await getRun(db, runId);
+      const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
+      if (!plan) throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, 'DatasetNotFound');
+
+      const already = await storedPositions(db, runId, datasetId, from, to);
+      const positions: number[] = [];
+      for (let p = from; p < to; p++) if (!already.has(p)) positions.push(p);
+      if (positions.length === 0) return { stored: 0, skipped: already.size, failed: 0, abortReason: null };
+
+      const items = new Map((await getItemsByIndices(db, datasetId, positions.map((p) => sampleIndex(plan, p)))).map((i) => [i.idx, i]));
+      const apiKey = run.apiKeyCipher ? openSecret(secretKey, run.apiKeyCipher) : null;
+      const { limits, inference } = run.config;
+      const endpoint = createModelEndpoint({
+        endpoint: run.config.endpoint,
+        apiKey,
+        onlineModelName: run.config.onlineModelName,
+        apiMode: run.config.apiMode,
+        requestTimeoutMs: limits.requestTimeoutMs,
+        systemPrompt: inference.systemPrompt,
+      });
+
+      const abort = new AbortController();
+      const onCancel = () => abort.abort();
+      ctx.cancellationSignal.addEventListener('abort', onCancel);
+      const buffer = new ResultBuffer(db, runId, datasetId, WRITE_GROUP_ROWS);
+      const heartbeat = setInterval(() => ctx.heartbeat({ stored: buffer.stored }), HEARTBEAT_EVERY_MS);
+      const breaker = new EndpointBreaker(Math.min(10, positions.length));
+      const failureLogs: RunLogLine[] = [];
+      const attempt = ctx.info.attempt;
+      let next = 0;
+
+      const lane = async () => {
+        while (next < positions.length && !abort.signal.aborted && !breaker.tripped) {
+          const position = positions[next++]!;
+          const idx = sampleIndex(plan, position);
+          const item = items.get(idx);
+          if (!item) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} has no item at index ${idx}`, 'DatasetNotFound');
+          const outcome = await inferWithRetries(endpoint, item.prompt, inference, { maxRetries: limits.maxRetryPerQuery, signal: abort.signal });
+          breaker.record(outcome);
+          const row: SampleResultRow = outcome.ok
+            ? {
+                sampleIdx: idx,
+                position,
+                predict: outcome.text,
+                score: scoreSample(plan.metric, outcome.text, { ground_truth: item.groundTruth, choices: item.choices ?? undefined }),
+                status: 'scored',
+                error: null,
+                outputLength: outcome.outputTokens,
+                latencyMs: Math.round(outcome.latencyMs),
+                attempts: outcome.attempts,
+              }
+            : {
+                sampleIdx: idx,
+                position,
+                predict: null,
+                score: null,
+                status: 'failed',
+                error: outcome.reason,
+                outputLength: 0,
+                latencyMs: Math.round(outcome.latencyMs),
+                attempts: outcome.attempts,
+              };
+          if (!outcome.ok && failureLogs.length < FAILURE_LOG_LINES_PER_BATCH) {
+            failureLogs.push({
+              runId,
+              datasetId,
+              level: 'warn',
+              message: `sample ${item.itemId} failed after ${outcome.attempts} attempt(s): ${outcome.reason}`,
+              dedupeKey: `sample-failed:${datasetId}:${idx}`,
+            });
+          }
+          await buffer.add(row);
+        }
+      };
+
+      // A lane that hits a real fault (not our own abort on stop) stops the others, and the batch
+      // fails after storing what did finish, so the retry has less to redo.
+      let fault: unknown = null;
+      const runLane = () =>
+        lane().catch((err) => {
+          if (ctx.cancellationSignal.aborted) return;
+          fault ??= err;
+          abort.abort();
+        });
+      try {
+        await Promise.all(Array.from({ length: Math.min(limits.maxConcurrency, positions.length) }, runLane));
+      } finally {
+        clearInterval(heartbeat);
+        ctx.cancellationSignal.removeEventListener('abort', onCancel);
+        await buffer.flush();
+      }
+      if (fault) throw fault;
+
+      const summary: RunLogLine = {
+        runId,
+        datasetId,
+        level: breaker.tripped ? 'error' : 'info',
+        message:
+          `samples ${from + 1}–${to} of ${datasetId}: ${buffer.stored} stored (${buffer.failed} failed)` +
+          (already.size > 0 ? `, ${already.size} already stored before this attempt` : '') +
+          (breaker.tripped ? ` — ${breaker.tripped}` : ''),
+        dedupeKey: `batch:${datasetId}:${from}:${attempt}`,
+      };
+      await appendRunLogs(db, [...failureLogs, summary]);
+      logger.debug({ runId, datasetId, from, to, stored: buffer.stored, failed: buffer.failed }, 'batch done');
+
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
+      return { stored: buffer.stored, skipped: already.size, failed: buffer.failed, abortReason: breaker.tripped };
+    },
+  };
+}
+
+/** Formal runs take every item in order; verifications take the drawn indices. */
+function sampleIndex(plan: RunDatasetPlan, position: number): number {
+  return plan.sampleIndices ? plan.sampleIndices[position]! : position;
+}
+
+export type InferenceActivities = ReturnType<typeof createInferenceActivities>;

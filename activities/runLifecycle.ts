@@ -1,0 +1,105 @@
+/**
+ * Activities that move a run and its datasets through their statuses. Each one is idempotent:
+ * transitions are guarded by the current status in the database, so a retry repeats nothing.
+ */
+import type { ActivityDeps } from './activityDeps';
+import type { RunStatus } from '../contracts/run';
+import {
+  closeDataset, closeRun, closeUnfinishedDatasets, computeDatasetMetrics, getRun, getRunDataset, listRunDatasets, markDatasetRunning, markRunRunning,
+} from '../db/queries/runRecords';
+import { appendRunLogs } from '../db/queries/runLogs';
+import { TERMINAL_STATUSES } from '../contracts/run';
+
+export interface RunPlan {
+  /** Set when the run ended before its workflow began (stopped while queued). */
+  endedAs: RunStatus | null;
+  datasetIds: string[];
+}
+
+export type DatasetOutcome = 'completed' | 'stopped' | 'aborted';
+export type RunOutcome = 'completed' | 'stopped' | 'failed';
+
+export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
+  return {
+    async beginRun({ runId }: { runId: string }): Promise<RunPlan> {
+      const run = await markRunRunning(db, runId);
+      if (TERMINAL_STATUSES.includes(run.status)) return { endedAs: run.status, datasetIds: [] };
+      const datasets = await listRunDatasets(db, runId);
+      await appendRunLogs(db, [
+        {
+          runId,
+          level: 'info',
+          message: `${run.type} run v${run.version} started: ${datasets.length} dataset(s), ${datasets.reduce((n, d) => n + d.total, 0)} sample(s)`,
+          dedupeKey: 'run-start',
+        },
+      ]);
+      logger.info({ runId }, 'run started');
+      return { endedAs: null, datasetIds: datasets.map((d) => d.datasetId) };
+    },
+
+    async beginDataset({ runId, datasetId }: { runId: string; datasetId: string }): Promise<{ total: number }> {
+      const row = await markDatasetRunning(db, runId, datasetId);
+      await appendRunLogs(db, [
+        { runId, datasetId, level: 'info', message: `dataset ${datasetId} (${row.task}) running: ${row.total} sample(s)`, dedupeKey: `dataset-start:${datasetId}` },
+      ]);
+      return { total: row.total };
+    },
+
+    async finishDataset({ runId, datasetId, outcome, reason }: { runId: string; datasetId: string; outcome: DatasetOutcome; reason?: string | null }): Promise<{ status: RunStatus }> {
+      const run = await getRun(db, runId);
+      const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
+      const current = await getRunDataset(db, runId, datasetId);
+      if (TERMINAL_STATUSES.includes(current.status)) return { status: current.status };
+      const metrics = await computeDatasetMetrics(db, runId, datasetId, plan?.metric ?? 'exact_match');
+      let status: 'succeeded' | 'failed' | 'stopped';
+      let error: string | null = null;
+      if (outcome === 'stopped') {
+        status = 'stopped';
+      } else if (outcome === 'aborted') {
+        status = 'failed';
+        error = reason ?? 'dataset aborted';
+      } else if (metrics.scored === 0 && metrics.failed > 0) {
+        status = 'failed';
+        error = `all ${metrics.failed} sample(s) failed${reason ? `: ${reason}` : ''}`;
+      } else {
+        status = 'succeeded';
+      }
+      const closed = await closeDataset(db, runId, datasetId, status, metrics, error);
+      await appendRunLogs(db, [
+        {
+          runId,
+          datasetId,
+          level: status === 'failed' ? 'error' : 'info',
+          message:
+            `dataset ${datasetId} ${closed.status}: score ${metrics.score.toFixed(4)} over ${metrics.scored + metrics.failed} sample(s)` +
+            ` (${metrics.failed} failed)${closed.error ? ` — ${closed.error}` : ''}`,
+          dedupeKey: `dataset-end:${datasetId}`,
+        },
+      ]);
+      return { status: closed.status };
+    },
+
+    async finishRun({ runId, outcome, reason }: { runId: string; outcome: RunOutcome; reason?: string | null }): Promise<{ status: RunStatus; overallScore: number | null }> {
+      if (outcome === 'stopped') await closeUnfinishedDatasets(db, runId, 'stopped', null);
+      if (outcome === 'failed') await closeUnfinishedDatasets(db, runId, 'failed', reason ?? 'run failed');
+      const datasets = await listRunDatasets(db, runId);
+      // A failed dataset does not fail the run; a run in which no dataset succeeded has failed.
+      const status: 'succeeded' | 'failed' | 'stopped' =
+        outcome === 'stopped' ? 'stopped' : outcome === 'failed' || !datasets.some((d) => d.status === 'succeeded') ? 'failed' : 'succeeded';
+      const error = status === 'failed' ? (reason ?? 'no dataset succeeded') : status === 'stopped' ? (reason ?? null) : null;
+      const run = await closeRun(db, runId, status, error);
+      await appendRunLogs(db, [
+        {
+          runId,
+          level: run.status === 'failed' ? 'error' : 'info',
+          message: `run ${run.status}${run.overallScore === null ? '' : `: overall score ${run.overallScore.toFixed(4)}`}${run.error ? ` — ${run.error}` : ''}`,
+          dedupeKey: 'run-end',
+        },
+      ]);
+      logger.info({ runId, status: run.status }, 'run ended');
+      return { status: run.status, overallScore: run.overallScore };
+    },
+  };
+}
+
+export type RunLifecycleActivities = ReturnType<typeof createRunLifecycleActivities>;

@@ -1,0 +1,22 @@
+/** The run's log lines, as users read them on the log page. */
+import type { Db } from '../client';
+import { runLogs } from '../schema';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface RunLogLine {
+  runId: string;
+  datasetId?: string | null;
+  level: LogLevel;
+  message: string;
+  /** Lines written by retried activities carry a key so the retry does not write them twice. */
+  dedupeKey?: string;
+}
+
+export async function appendRunLogs(db: Db, lines: readonly RunLogLine[]): Promise<void> {
+  if (lines.length === 0) return;
+  await db
+    .insert(runLogs)
+    .values(lines.map((l) => ({ runId: l.runId, datasetId: l.datasetId ?? null, level: l.level, message: l.message, dedupeKey: l.dedupeKey ?? null })))
+    .onConflictDoNothing({ target: [runLogs.runId, runLogs.dedupeKey] });
+}

@@ -1,0 +1,120 @@
+/**
+ * The run aggregate as the workflow's activities move it: statuses, timestamps, per-dataset
+ * metrics and the run's final scores. Every transition is guarded by the current status, so a
+ * retried activity repeats nothing and a late write never resurrects an ended run.
+ */
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../client';
+import { runDatasets, runs, evaluations } from '../schema';
+import type { DatasetMetrics, RunStatus } from '../../contracts/run';
+import { overallScore, taskScores } from '../../contracts/scoreAggregation';
+
+export class RunNotFound extends Error {
+  override name = 'RunNotFound';
+}
+
+export async function getRun(db: Db, runId: string) {
+  const [run] = await db.select().from(runs).where(eq(runs.id, runId));
+  if (!run) throw new RunNotFound(`run ${runId} does not exist`);
+  return run;
+}
+
+export async function getRunWithEvaluation(db: Db, runId: string) {
+  const [row] = await db
+    .select({ run: runs, modelName: evaluations.modelName })
+    .from(runs)
+    .innerJoin(evaluations, eq(evaluations.id, runs.evaluationId))
+    .where(eq(runs.id, runId));
+  if (!row) throw new RunNotFound(`run ${runId} does not exist`);
+  return row;
+}
+
+export async function listRunDatasets(db: Db, runId: string) {
+  return db.select().from(runDatasets).where(eq(runDatasets.runId, runId)).orderBy(runDatasets.position);
+}
+
+export async function getRunDataset(db: Db, runId: string, datasetId: string) {
+  const [row] = await db
+    .select()
+    .from(runDatasets)
+    .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId)));
+  if (!row) throw new RunNotFound(`run ${runId} has no dataset ${datasetId}`);
+  return row;
+}
+
+/** queued → running; returns the run as it now stands (a run stopped before it began stays stopped). */
+export async function markRunRunning(db: Db, runId: string) {
+  await db
+    .update(runs)
+    .set({ status: 'running', startedAt: sql`coalesce(${runs.startedAt}, now())` })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'queued')));
+  return getRun(db, runId);
+}
+
+export async function markDatasetRunning(db: Db, runId: string, datasetId: string) {
+  await db
+    .update(runDatasets)
+    .set({ status: 'running', startedAt: sql`coalesce(${runDatasets.startedAt}, now())` })
+    .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId), inArray(runDatasets.status, ['queued', 'running'])));
+  return getRunDataset(db, runId, datasetId);
+}
+
+/** Metrics over what is stored: failed samples score 0, output length averages scored samples. */
+export async function computeDatasetMetrics(db: Db, runId: string, datasetId: string, metric: DatasetMetrics['metric']): Promise<DatasetMetrics> {
+  const rows = await db.execute<{ stored: string; scored: string; failed: string; score_sum: string | null; avg_len: string | null }>(sql`
+    select count(*) as stored,
+           count(*) filter (where status = 'scored') as scored,
+           count(*) filter (where status = 'failed') as failed,
+           sum(coalesce(score, 0)) as score_sum,
+           avg(output_length) filter (where status = 'scored') as avg_len
+      from sample_results
+     where run_id = ${runId} and dataset_id = ${datasetId}`);
+  const r = rows[0]!;
+  const stored = Number(r.stored);
+  return {
+    metric,
+    score: stored === 0 ? 0 : Number(r.score_sum ?? 0) / stored,
+    scored: Number(r.scored),
+    failed: Number(r.failed),
+    avgOutputLength: r.avg_len === null ? 0 : Number(r.avg_len),
+  };
+}
+
+/** Closes a dataset once: a dataset that already ended keeps its first outcome. */
+export async function closeDataset(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  status: Extract<RunStatus, 'succeeded' | 'failed' | 'stopped'>,
+  metrics: DatasetMetrics,
+  error: string | null,
+) {
+  await db
+    .update(runDatasets)
+    .set({ status, metrics, error, endedAt: sql`now()`, startedAt: sql`coalesce(${runDatasets.startedAt}, now())` })
+    .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId), inArray(runDatasets.status, ['queued', 'running'])));
+  return getRunDataset(db, runId, datasetId);
+}
+
+/** Datasets the run never reached end with the run (stopped, or failed with the run's reason). */
+export async function closeUnfinishedDatasets(db: Db, runId: string, status: 'stopped' | 'failed', error: string | null) {
+  await db
+    .update(runDatasets)
+    .set({ status, error, endedAt: sql`now()` })
+    .where(and(eq(runDatasets.runId, runId), inArray(runDatasets.status, ['queued', 'running'])));
+}
+
+export async function closeRun(db: Db, runId: string, status: Extract<RunStatus, 'succeeded' | 'failed' | 'stopped'>, error: string | null) {
+  const datasetRows = await listRunDatasets(db, runId);
+  const tasks = taskScores(datasetRows);
+  await db
+    .update(runs)
+    .set({ status, error, taskScores: tasks, overallScore: overallScore(tasks), endedAt: sql`coalesce(${runs.endedAt}, now())` })
+    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running'])));
+  return getRun(db, runId);
+}
+
+export async function isStopRequested(db: Db, runId: string): Promise<boolean> {
+  const [row] = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, runId), isNull(runs.stopRequestedAt)));
+  return !row;
+}

@@ -1,0 +1,57 @@
+/**
+ * Per-sample results. The primary key (run, dataset, sample) plus ON CONFLICT DO NOTHING is what
+ * makes "every sample scored exactly once" hold across crashed and retried batches; the dataset's
+ * counters advance in the same transaction by exactly the rows that were new.
+ */
+import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import type { Db } from '../client';
+import { runDatasets, sampleResults } from '../schema';
+import type { SampleStatus } from '../../contracts/run';
+
+export interface SampleResultRow {
+  sampleIdx: number;
+  position: number;
+  predict: string | null;
+  score: number | null;
+  status: SampleStatus;
+  error: string | null;
+  outputLength: number;
+  latencyMs: number;
+  attempts: number;
+}
+
+/** Positions in [from, to) that already have a stored result. */
+export async function storedPositions(db: Db, runId: string, datasetId: string, from: number, to: number): Promise<Set<number>> {
+  const rows = await db
+    .select({ position: sampleResults.position })
+    .from(sampleResults)
+    .where(and(eq(sampleResults.runId, runId), eq(sampleResults.datasetId, datasetId), gte(sampleResults.position, from), lt(sampleResults.position, to)));
+  return new Set(rows.map((r) => r.position));
+}
+
+export async function storeSampleResults(db: Db, runId: string, datasetId: string, rows: readonly SampleResultRow[]): Promise<{ stored: number; failed: number }> {
+  if (rows.length === 0) return { stored: 0, failed: 0 };
+  return db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(sampleResults)
+      .values(rows.map((r) => ({ runId, datasetId, ...r })))
+      .onConflictDoNothing()
+      .returning({ status: sampleResults.status });
+    const failed = inserted.filter((r) => r.status === 'failed').length;
+    if (inserted.length > 0) {
+      await tx
+        .update(runDatasets)
+        .set({ done: sql`${runDatasets.done} + ${inserted.length}`, failed: sql`${runDatasets.failed} + ${failed}` })
+        .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId)));
+    }
+    return { stored: inserted.length, failed };
+  });
+}
+
+export async function countStored(db: Db, runId: string, datasetIds: string[]): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<string>`count(*)` })
+    .from(sampleResults)
+    .where(and(eq(sampleResults.runId, runId), inArray(sampleResults.datasetId, datasetIds)));
+  return Number(row?.n ?? 0);
+}

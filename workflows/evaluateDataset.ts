@@ -1,0 +1,38 @@
+/**
+ * One dataset of a run: its samples go through inference in batches, one activity per batch.
+ * Results live in PostgreSQL; the history holds only batch counts, and the workflow continues as
+ * new every so many batches, so a dataset of any size keeps each execution's history bounded.
+ */
+import { CancellationScope, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { BATCHING } from '../temporal.config';
+import type { DatasetWorkflowInput, DatasetWorkflowResult } from '../contracts/workflow';
+import { inference, lifecycle } from './activityProxies';
+import { failureReason } from './failureReason';
+
+export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
+  const { runId, datasetId } = input;
+  const { total } = await lifecycle.beginDataset({ runId, datasetId });
+
+  let position = input.nextPosition ?? 0;
+  let abortReason: string | null = null;
+  for (let batches = 0; position < total && !abortReason; batches++) {
+    if (batches >= BATCHING.batchesPerExecution || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof evaluateDataset>({ runId, datasetId, nextPosition: position });
+    }
+    const to = Math.min(position + BATCHING.samplesPerBatch, total);
+    try {
+      const batch = await inference.inferBatch({ runId, datasetId, from: position, to });
+      abortReason = batch.abortReason;
+    } catch (err) {
+      if (isCancellation(err)) {
+        await CancellationScope.nonCancellable(() => lifecycle.finishDataset({ runId, datasetId, outcome: 'stopped' }));
+        throw err;
+      }
+      abortReason = failureReason(err);
+    }
+    position = to;
+  }
+
+  const { status } = await lifecycle.finishDataset({ runId, datasetId, outcome: abortReason ? 'aborted' : 'completed', reason: abortReason });
+  return { datasetId, status };
+}

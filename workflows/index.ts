@@ -1,0 +1,2 @@
+export { runEvaluation, stopSignal } from './runEvaluation';
+export { evaluateDataset } from './evaluateDataset';

@@ -1,0 +1,63 @@
+/**
+ * The life cycle of one run (a verification or a formal evaluation): datasets are evaluated one
+ * after another, each in its own child workflow; a stop signal cancels whatever is in flight; the
+ * run is then closed, its scores computed and its report written, whatever happened before.
+ */
+import { CancellationScope, ChildWorkflowCancellationType, defineSignal, executeChild, isCancellation, setHandler } from '@temporalio/workflow';
+import { SIGNALS, type RunWorkflowInput, type RunWorkflowResult, type StopSignalArgs } from '../contracts/workflow';
+import { workflowIds } from '../temporal.config';
+import { evaluateDataset } from './evaluateDataset';
+import { lifecycle, reports } from './activityProxies';
+import { publishRunStatus } from './runStatusAttribute';
+import { failureReason } from './failureReason';
+
+export const stopSignal = defineSignal<[StopSignalArgs]>(SIGNALS.stop);
+
+export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWorkflowResult> {
+  const datasetsScope = new CancellationScope();
+  let stop: StopSignalArgs | null = null;
+  setHandler(stopSignal, (args) => {
+    stop ??= args;
+    datasetsScope.cancel();
+  });
+
+  const plan = await lifecycle.beginRun({ runId });
+  if (plan.endedAs) {
+    publishRunStatus(plan.endedAs);
+    return { status: plan.endedAs, overallScore: null };
+  }
+  publishRunStatus('running');
+
+  let failure: string | null = null;
+  try {
+    await datasetsScope.run(async () => {
+      for (const datasetId of plan.datasetIds) {
+        try {
+          await executeChild(evaluateDataset, {
+            workflowId: workflowIds.dataset(runId, datasetId),
+            args: [{ runId, datasetId }],
+            cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+          });
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          // A dataset that broke is recorded as failed; the run goes on to the next one.
+          await lifecycle.finishDataset({ runId, datasetId, outcome: 'aborted', reason: failureReason(err) });
+        }
+      }
+    });
+  } catch (err) {
+    // Cancelling the workflow from the Temporal UI is a stop too.
+    if (!isCancellation(err)) failure = failureReason(err);
+    else stop ??= { requestedBy: 'temporal', reason: 'workflow cancelled' };
+  }
+
+  const outcome = stop ? 'stopped' : failure ? 'failed' : 'completed';
+  const reason = failure ?? (stop ? `stopped by ${stop.requestedBy}${stop.reason ? `: ${stop.reason}` : ''}` : null);
+  const ended = await CancellationScope.nonCancellable(async () => {
+    const result = await lifecycle.finishRun({ runId, outcome, reason });
+    await reports.buildRunReport({ runId });
+    return result;
+  });
+  publishRunStatus(ended.status);
+  return ended;
+}
