@@ -3,7 +3,8 @@
  * transitions are guarded by the current status in the database, so a retry repeats nothing.
  */
 import type { ActivityDeps } from './activityDeps';
-import type { RunStatus } from '../contracts/run';
+import type { Batching, RunStatus } from '../contracts/run';
+import { BATCHING } from '../temporal.config';
 import {
   closeDataset, closeRun, closeUnfinishedDatasets, computeDatasetMetrics, getRun, getRunDataset, listRunDatasets, markDatasetRunning, markRunRunning,
 } from '../db/queries/runRecords';
@@ -14,6 +15,7 @@ export interface RunPlan {
   /** Set when the run ended before its workflow began (stopped while queued). */
   endedAs: RunStatus | null;
   datasetIds: string[];
+  batching: Batching;
 }
 
 export type DatasetOutcome = 'completed' | 'stopped' | 'aborted';
@@ -23,7 +25,8 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
   return {
     async beginRun({ runId }: { runId: string }): Promise<RunPlan> {
       const run = await markRunRunning(db, runId);
-      if (TERMINAL_STATUSES.includes(run.status)) return { endedAs: run.status, datasetIds: [] };
+      const batching = run.config.batching ?? BATCHING;
+      if (TERMINAL_STATUSES.includes(run.status)) return { endedAs: run.status, datasetIds: [], batching };
       const datasets = await listRunDatasets(db, runId);
       await appendRunLogs(db, [
         {
@@ -34,7 +37,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         },
       ]);
       logger.info({ runId }, 'run started');
-      return { endedAs: null, datasetIds: datasets.map((d) => d.datasetId) };
+      return { endedAs: null, datasetIds: datasets.map((d) => d.datasetId), batching };
     },
 
     async beginDataset({ runId, datasetId }: { runId: string; datasetId: string }): Promise<{ total: number }> {

@@ -29,6 +29,13 @@ export interface RunConfig {
   datasets: RunDatasetPlan[];
   /** Seed of the verification sample draw, recorded so the draw can be explained and repeated. */
   sampleSeed: number | null;
+  /** Batching frozen at launch; absent means the defaults of temporal.config.ts. */
+  batching?: Batching;
+}
+
+export interface Batching {
+  samplesPerBatch: number;
+  batchesPerExecution: number;
 }
 
 export interface RunDatasetPlan {

@@ -2,7 +2,7 @@
  * What crosses the Temporal boundary: workflow inputs and outputs and the names of signals.
  * Only IDs and counts: no per-sample data and no secret ever enters workflow history.
  */
-import type { RunStatus } from './run';
+import type { Batching, RunStatus } from './run';
 
 export interface RunWorkflowInput {
   runId: string;
@@ -16,6 +16,7 @@ export interface RunWorkflowResult {
 export interface DatasetWorkflowInput {
   runId: string;
   datasetId: string;
+  batching: Batching;
   /** Position to resume from after continue-as-new. */
   nextPosition?: number;
 }

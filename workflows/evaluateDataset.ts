@@ -4,22 +4,21 @@
  * new every so many batches, so a dataset of any size keeps each execution's history bounded.
  */
 import { CancellationScope, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { BATCHING } from '../temporal.config';
 import type { DatasetWorkflowInput, DatasetWorkflowResult } from '../contracts/workflow';
 import { inference, lifecycle } from './activityProxies';
 import { failureReason } from './failureReason';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
-  const { runId, datasetId } = input;
+  const { runId, datasetId, batching } = input;
   const { total } = await lifecycle.beginDataset({ runId, datasetId });
 
   let position = input.nextPosition ?? 0;
   let abortReason: string | null = null;
   for (let batches = 0; position < total && !abortReason; batches++) {
-    if (batches >= BATCHING.batchesPerExecution || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof evaluateDataset>({ runId, datasetId, nextPosition: position });
+    if (batches >= batching.batchesPerExecution || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof evaluateDataset>({ ...input, nextPosition: position });
     }
-    const to = Math.min(position + BATCHING.samplesPerBatch, total);
+    const to = Math.min(position + batching.samplesPerBatch, total);
     try {
       const batch = await inference.inferBatch({ runId, datasetId, from: position, to });
       abortReason = batch.abortReason;

@@ -35,7 +35,7 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
         try {
           await executeChild(evaluateDataset, {
             workflowId: workflowIds.dataset(runId, datasetId),
-            args: [{ runId, datasetId }],
+            args: [{ runId, datasetId, batching: plan.batching }],
             cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
           });
         } catch (err) {

@@ -1,0 +1,263 @@
+/**
+ * The run's Excel report: a Summary sheet (the run, one row per dataset, task averages and the
+ * overall score) and a Details sheet with one row per sample. exceljs's streaming writer commits
+ * every row as soon as it is written and samples are read in keyset pages, so memory stays flat
+ * however many samples the run has.
+ */
+import type { Writable } from 'node:stream';
+import ExcelJS from 'exceljs';
+import { and, asc, eq, sql, type AnyColumn } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { datasetItems, sampleResults } from '../../db/schema';
+import { getRunWithEvaluation, listRunDatasets } from '../../db/queries/runRecords';
+import { overallScore, taskScores } from '../../contracts/scoreAggregation';
+
+/** Samples read per query; also how often progress is reported. */
+export const REPORT_PAGE_SIZE = 2_000;
+/** Excel will not open a cell holding more characters than this. */
+export const MAX_CELL_CHARS = 32_767;
+export const TRUNCATION_MARKER = '… [truncated by Proctor:';
+
+const SCORE_FORMAT = '0.0000';
+const LENGTH_FORMAT = '#,##0.0';
+const COUNT_FORMAT = '#,##0';
+const BOLD = { bold: true } as const;
+
+type RunDatasetRow = Awaited<ReturnType<typeof listRunDatasets>>[number];
+
+export async function writeRunReport(db: Db, runId: string, output: Writable, onProgress?: (rows: number) => void): Promise<{ rows: number }> {
+  const { run, modelName } = await getRunWithEvaluation(db, runId);
+  const datasets = await listRunDatasets(db, runId);
+
+  // The writer only learns of a broken output when it finalizes; watching the stream lets a full
+  // disk stop the report at the next page instead of reading the rest of the run for nothing.
+  let outputError: Error | undefined;
+  const outputFailed = new Promise<never>((_, reject) => {
+    output.once('error', (err) => {
+      outputError = err;
+      reject(err);
+    });
+  });
+  outputFailed.catch(() => {});
+
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: output, useSharedStrings: false, useStyles: true });
+  workbook.creator = 'Proctor';
+
+  const header: [string, string | number | null][] = [
+    ['Model', modelName],
+    ['Evaluation', run.evaluationId],
+    ['Run', run.id],
+    ['Run version', run.version],
+    ['Run type', run.type],
+    ['Status', run.status],
+    ['Started (UTC)', isoOrNull(run.startedAt)],
+    ['Ended (UTC)', isoOrNull(run.endedAt)],
+    ['Endpoint host', endpointHost(run.config.endpoint)],
+    ['Sample seed', run.type === 'verification' ? run.config.sampleSeed : null],
+    ['Error', run.error],
+  ];
+  // Title, header block, a blank row, then the table whose header row stays frozen.
+  const tableHeaderRow = header.length + 3;
+  writeSummary(workbook.addWorksheet('Summary', { views: [{ state: 'frozen', ySplit: tableHeaderRow }] }), header, datasets);
+
+  const details = workbook.addWorksheet('Details', { views: [{ state: 'frozen', ySplit: 1 }] });
+  details.autoFilter = 'A1:L1';
+  details.columns = DETAIL_COLUMNS.map(({ width }) => ({ width }));
+  const headerRow = details.addRow(DETAIL_COLUMNS.map((c) => c.title));
+  headerRow.font = BOLD;
+  headerRow.commit();
+
+  let rows = 0;
+  for (const dataset of datasets) {
+    let after = { position: -1, sampleIdx: -1 };
+    for (;;) {
+      if (outputError) throw outputError;
+      const page = await samplePage(db, runId, dataset.datasetId, after);
+      for (const s of page) {
+        const row = details.addRow([
+          cellText(s.itemId, s.itemId?.length ?? 0) || `#${s.sampleIdx}`,
+          cellText(dataset.datasetId, dataset.datasetId.length),
+          cellText(dataset.task, dataset.task.length),
+          cellText(s.prompt, s.promptChars ?? 0),
+          cellText(s.groundTruth, s.groundTruthChars ?? 0),
+          cellText(s.predict, s.predictChars ?? 0),
+          s.score,
+          s.status,
+          cellText(s.error, s.errorChars ?? 0),
+          s.outputLength,
+          s.latencyMs,
+          s.attempts,
+        ]);
+        row.getCell(7).numFmt = SCORE_FORMAT;
+        row.commit();
+      }
+      rows += page.length;
+      onProgress?.(rows);
+      if (page.length < REPORT_PAGE_SIZE) break;
+      const last = page[page.length - 1]!;
+      after = { position: last.position, sampleIdx: last.sampleIdx };
+    }
+  }
+  details.commit();
+  await Promise.race([workbook.commit(), outputFailed]);
+  return { rows };
+}
+
+const DETAIL_COLUMNS = [
+  { title: 'ID', width: 24 },
+  { title: 'Dataset', width: 20 },
+  { title: 'Task', width: 16 },
+  { title: 'Sample', width: 60 },
+  { title: 'Label', width: 24 },
+  { title: 'Predict', width: 60 },
+  { title: 'Score', width: 9 },
+  { title: 'Status', width: 9 },
+  { title: 'Error', width: 40 },
+  { title: 'Output length', width: 14 },
+  { title: 'Latency (ms)', width: 13 },
+  { title: 'Attempts', width: 10 },
+];
+
+const SUMMARY_COLUMNS = [
+  { title: 'Task', width: 18 },
+  { title: 'Dataset', width: 38 },
+  { title: 'Status', width: 11 },
+  { title: 'Samples', width: 10, numFmt: COUNT_FORMAT },
+  { title: 'Scored', width: 10, numFmt: COUNT_FORMAT },
+  { title: 'Failed', width: 10, numFmt: COUNT_FORMAT },
+  { title: 'Score', width: 10, numFmt: SCORE_FORMAT },
+  { title: 'Avg output length (tokens)', width: 26, numFmt: LENGTH_FORMAT },
+  { title: 'Started', width: 26 },
+  { title: 'Ended', width: 26 },
+];
+
+function writeSummary(sheet: ExcelJS.Worksheet, header: [string, string | number | null][], datasets: RunDatasetRow[]): void {
+  sheet.columns = SUMMARY_COLUMNS.map(({ width }) => ({ width }));
+  const title = sheet.addRow(['Proctor evaluation report']);
+  title.font = { bold: true, size: 14 };
+  title.commit();
+  for (const [label, value] of header) {
+    const row = sheet.addRow([label, typeof value === 'string' ? cellText(value, value.length) : value]);
+    row.getCell(1).font = BOLD;
+    row.getCell(2).alignment = { horizontal: 'left' };
+    row.commit();
+  }
+  sheet.addRow([]).commit();
+  const tableHeader = sheet.addRow(SUMMARY_COLUMNS.map((c) => c.title));
+  tableHeader.font = BOLD;
+  tableHeader.commit();
+
+  const addTableRow = (values: (string | number | null)[], bold = false) => {
+    const row = sheet.addRow(values.map((v) => (typeof v === 'string' ? cellText(v, v.length) : v)));
+    SUMMARY_COLUMNS.forEach((c, i) => {
+      if (c.numFmt) row.getCell(i + 1).numFmt = c.numFmt;
+    });
+    if (bold) row.font = BOLD;
+    row.commit();
+  };
+
+  for (const d of datasets) {
+    const scored = d.metrics?.scored ?? d.done - d.failed;
+    const failed = d.metrics?.failed ?? d.failed;
+    addTableRow([
+      d.task, d.datasetId, d.status, d.total, scored, failed,
+      d.metrics?.score ?? null, d.metrics?.avgOutputLength ?? null, isoOrNull(d.startedAt), isoOrNull(d.endedAt),
+    ]);
+  }
+
+  // The averages count exactly the datasets taskScores counts (finished with metrics), so the
+  // sample counts and output lengths beside each score describe the same datasets.
+  const counted = datasets.filter((d) => d.status === 'succeeded' && d.metrics);
+  const tasks = taskScores(datasets);
+  for (const t of tasks) {
+    const totals = sampleTotals(counted.filter((d) => d.task === t.task));
+    addTableRow([t.task, `average of ${t.datasets} dataset(s)`, null, totals.total, totals.scored, totals.failed, t.score, totals.avgOutputLength]);
+  }
+  const overall = sampleTotals(counted);
+  addTableRow(['Overall', `average of ${tasks.length} task(s)`, null, overall.total, overall.scored, overall.failed, overallScore(tasks), overall.avgOutputLength], true);
+  sheet.commit();
+}
+
+/** Output length averages scored samples, so datasets weigh by how many samples they scored. */
+function sampleTotals(datasets: RunDatasetRow[]) {
+  let total = 0, scored = 0, failed = 0, lengthSum = 0;
+  for (const d of datasets) {
+    total += d.total;
+    scored += d.metrics!.scored;
+    failed += d.metrics!.failed;
+    lengthSum += d.metrics!.avgOutputLength * d.metrics!.scored;
+  }
+  return { total, scored, failed, avgOutputLength: scored === 0 ? null : lengthSum / scored };
+}
+
+/** Text columns are clipped in SQL so a page of huge prompts never crosses the wire whole. */
+const clipped = (column: AnyColumn) => sql<string | null>`left(${column}, ${sql.raw(String(MAX_CELL_CHARS))})`;
+const chars = (column: AnyColumn) => sql<number | null>`char_length(${column})`;
+
+/** One keyset page of a dataset's samples, in sample-plan order (served by sample_results_position_idx). */
+function samplePage(db: Db, runId: string, datasetId: string, after: { position: number; sampleIdx: number }) {
+  return db
+    .select({
+      sampleIdx: sampleResults.sampleIdx,
+      position: sampleResults.position,
+      itemId: datasetItems.itemId,
+      prompt: clipped(datasetItems.prompt),
+      promptChars: chars(datasetItems.prompt),
+      groundTruth: clipped(datasetItems.groundTruth),
+      groundTruthChars: chars(datasetItems.groundTruth),
+      predict: clipped(sampleResults.predict),
+      predictChars: chars(sampleResults.predict),
+      score: sampleResults.score,
+      status: sampleResults.status,
+      error: clipped(sampleResults.error),
+      errorChars: chars(sampleResults.error),
+      outputLength: sampleResults.outputLength,
+      latencyMs: sampleResults.latencyMs,
+      attempts: sampleResults.attempts,
+    })
+    .from(sampleResults)
+    // A left join keeps the sample in the report even if its dataset item has since been deleted.
+    .leftJoin(datasetItems, and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)))
+    .where(
+      and(
+        eq(sampleResults.runId, runId),
+        eq(sampleResults.datasetId, datasetId),
+        sql`(${sampleResults.position}, ${sampleResults.sampleIdx}) > (${after.position}, ${after.sampleIdx})`,
+      ),
+    )
+    .orderBy(asc(sampleResults.position), asc(sampleResults.sampleIdx))
+    .limit(REPORT_PAGE_SIZE);
+}
+
+/**
+ * Characters XML 1.0 forbids (C0 controls other than tab, newline and carriage return, U+FFFE,
+ * U+FFFF and unpaired surrogates); one of them in a cell makes Excel refuse the whole file.
+ */
+const ILLEGAL_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text as a cell can hold it: legal XML, at most MAX_CELL_CHARS, and visibly marked when cut.
+ * `fullLength` is the length of the original text, which may already have been clipped in SQL.
+ */
+export function cellText(text: string | null, fullLength: number): string | null {
+  if (text === null) return null;
+  const clean = text.replace(ILLEGAL_XML, '');
+  if (fullLength <= MAX_CELL_CHARS && clean.length <= MAX_CELL_CHARS) return clean;
+  const marker = `\n${TRUNCATION_MARKER} ${Math.max(fullLength, clean.length).toLocaleString('en-US')} characters in total]`;
+  let kept = clean.slice(0, MAX_CELL_CHARS - marker.length);
+  if (/[\uD800-\uDBFF]$/.test(kept)) kept = kept.slice(0, -1);
+  return kept + marker;
+}
+
+/** Only the host: the endpoint URL could carry credentials in its user info or query. */
+function endpointHost(endpoint: string): string | null {
+  try {
+    return new URL(endpoint).host || null;
+  } catch {
+    return null;
+  }
+}
+
+function isoOrNull(date: Date | null): string | null {
+  return date ? date.toISOString() : null;
+}

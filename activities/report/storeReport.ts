@@ -1,0 +1,48 @@
+/**
+ * Builds the run's Excel report and keeps it with the run. The workbook is streamed to a temporary
+ * file rather than to memory, and stored with an upsert on (run, kind) so a retried activity simply
+ * replaces the copy an earlier attempt may have left.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { runArtifacts } from '../../db/schema';
+import { writeRunReport } from './excelReport';
+
+export const REPORT_ARTIFACT = {
+  kind: 'report.xlsx',
+  contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+} as const;
+
+export async function buildAndStoreRunReport(db: Db, runId: string, heartbeat?: (rows: number) => void): Promise<{ bytes: number; rows: number }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-report-'));
+  try {
+    const file = path.join(dir, `${runId}.xlsx`);
+    const output = createWriteStream(file);
+    let rows: number;
+    try {
+      ({ rows } = await writeRunReport(db, runId, output, heartbeat));
+    } finally {
+      // Release the file descriptor whether or not the report was finished.
+      if (!output.closed) {
+        output.destroy();
+        await once(output, 'close');
+      }
+    }
+    const content = await readFile(file);
+    await db
+      .insert(runArtifacts)
+      .values({ runId, kind: REPORT_ARTIFACT.kind, contentType: REPORT_ARTIFACT.contentType, content })
+      .onConflictDoUpdate({
+        target: [runArtifacts.runId, runArtifacts.kind],
+        set: { contentType: REPORT_ARTIFACT.contentType, content, createdAt: sql`now()` },
+      });
+    return { bytes: content.length, rows };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Real Temporal for tests: a client and in-process workers against the dev server the global setup
+ * started. The workflow bundle is built once per test file and shared by every worker.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { pino } from 'pino';
+import { createWorkers, WORKFLOWS_PATH } from '../../workers/createWorkers';
+import type { Db } from '../../db/client';
+import { requireEnv } from './env';
+
+let runtimeInstalled = false;
+let bundle: Promise<WorkflowBundle> | undefined;
+
+export function workflowBundle(): Promise<WorkflowBundle> {
+  if (!runtimeInstalled) {
+    runtimeInstalled = true;
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  }
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+export async function temporalClient(): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+  return { client: new Client({ connection, namespace: requireEnv('TEMPORAL_NAMESPACE') }), close: () => connection.close() };
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  shutdown(): Promise<void>;
+}
+
+export async function startWorkers(db: Db, queues: string[] = ['runs', 'inference']): Promise<RunningWorkers> {
+  const workflowBundleCode = await workflowBundle();
+  const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+  const workers = await createWorkers({
+    connection,
+    namespace: requireEnv('TEMPORAL_NAMESPACE'),
+    deps: { db, logger: pino({ level: 'warn' }), secretKey: Buffer.from(requireEnv('PROCTOR_SECRET_KEY'), 'base64') },
+    queues,
+    inferenceSlots: 4,
+    workflowBundle: workflowBundleCode,
+  });
+  const running = workers.map((w) => w.run());
+  return {
+    workers,
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.allSettled(running);
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq } from 'drizzle-orm';
+import { connectDb, type DbHandle } from '../../db/client';
+import { runArtifacts, runDatasets, runLogs, runs, sampleResults } from '../../db/schema';
+import { SEARCH_ATTRIBUTES, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
+import { SIGNALS } from '../../contracts/workflow';
+import { sealSecret } from '../../db/secretBox';
+import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
+import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
+import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
+import { requireEnv } from '../support/env';
+import type { Client } from '@temporalio/client';
+
+let handle: DbHandle;
+let workers: RunningWorkers;
+let temporal: { client: Client; close(): Promise<void> };
+let model: ReferenceModel;
+let ownerId: string;
+
+beforeAll(async () => {
+  handle = connectDb(requireEnv('DATABASE_URL'));
+  temporal = await temporalClient();
+  workers = await startWorkers(handle.db);
+  model = await startReferenceModel({ port: 0, knobs: { skill: 1 } });
+  ownerId = await insertUser(handle.db);
+});
+
+afterAll(async () => {
+  await workers?.shutdown();
+  await model?.close();
+  await temporal?.close();
+  await handle?.close();
+});
+
+async function launch(runId: string) {
+  return temporal.client.workflow.start(WORKFLOW_TYPES.run, {
+    workflowId: workflowIds.run(runId),
+    taskQueue: TASK_QUEUES.runs,
+    args: [{ runId }],
+  });
+}
+
+async function runRow(runId: string) {
+  const [row] = await handle.db.select().from(runs).where(eq(runs.id, runId));
+  return row!;
+}
+
+describe('run workflow', () => {
+  it('evaluates datasets one after another, scores every sample once and writes the report', async () => {
+    model.resetKnobs();
+    model.setKnobs({ skill: 1 });
+    const a = await insertArithmeticDataset(handle.db, 60, 'arithmetic');
+    const b = await insertArithmeticDataset(handle.db, 45, 'sums');
+    const secret = 'sk-test-never-in-history-12345';
+    const runId = await insertRun(handle.db, {
+      ownerId, endpoint: model.url, datasets: [a, b],
+      apiKeyCipher: sealSecret(Buffer.from(requireEnv('PROCTOR_SECRET_KEY'), 'base64'), secret),
+      batching: { samplesPerBatch: 20, batchesPerExecution: 2 },
+    });
+    model.setKnobs({ requiredApiKey: secret });
+    const wf = await launch(runId);
+    const result = await wf.result();
+
+    expect(result.status).toBe('succeeded');
+    expect(result.overallScore).toBe(1);
+    const run = await runRow(runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.taskScores).toEqual(expect.arrayContaining([{ task: 'arithmetic', score: 1, datasets: 1 }, { task: 'sums', score: 1, datasets: 1 }]));
+
+    const dsRows = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId)).orderBy(runDatasets.position);
+    expect(dsRows.map((d) => [d.status, d.done, d.failed])).toEqual([['succeeded', 60, 0], ['succeeded', 45, 0]]);
+    // Serial: the second dataset started only after the first ended.
+    expect(dsRows[1]!.startedAt!.getTime()).toBeGreaterThanOrEqual(dsRows[0]!.endedAt!.getTime());
+
+    const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    expect(stored).toHaveLength(105);
+    expect(stored.every((r) => r.status === 'scored' && r.score === 1)).toBe(true);
+
+    const [report] = await handle.db.select().from(runArtifacts).where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, 'report.xlsx')));
+    expect(report!.content.subarray(0, 2).toString()).toBe('PK');
+
+    // History: no per-sample data, no secret; continue-as-new kept executions short.
+    const history = JSON.stringify(await temporal.client.workflow.getHandle(workflowIds.run(runId)).fetchHistory());
+    expect(history).not.toContain(secret);
+    expect(history).not.toContain('Reply with the number only');
+    const child = temporal.client.workflow.getHandle(workflowIds.dataset(runId, a.id));
+    const childHistory = JSON.stringify(await child.fetchHistory());
+    expect(childHistory).not.toContain(secret);
+    expect(childHistory).not.toContain('Reply with the number only');
+    const description = await child.describe();
+    expect(description.runId).not.toBe(description.raw.workflowExecutionInfo?.firstRunId ?? description.runId);
+
+    const attrs = (await wf.describe()).typedSearchAttributes;
+    expect(attrs.getAll().find((p) => p.key.name === SEARCH_ATTRIBUTES.status)?.value).toBe('succeeded');
+  });
+
+  it('records failing samples with their reason and carries on', async () => {
+    model.resetKnobs();
+    model.setKnobs({ skill: 1, errorRate: 0.3, errorStatus: 500, seed: 11 });
+    const ds = await insertArithmeticDataset(handle.db, 80);
+    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [ds], limits: { maxRetryPerQuery: 0, maxConcurrency: 8 } });
+    const result = await (await launch(runId)).result();
+    expect(result.status).toBe('succeeded');
+    const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    expect(stored).toHaveLength(80);
+    const failed = stored.filter((r) => r.status === 'failed');
+    expect(failed.length).toBeGreaterThan(5);
+    expect(failed.length).toBeLessThan(60);
+    expect(failed[0]!.error).toMatch(/500/);
+    const [row] = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
+    expect(row!.failed).toBe(failed.length);
+    expect(row!.metrics!.score).toBeCloseTo((80 - failed.length) / 80, 6);
+    const logs = await handle.db.select().from(runLogs).where(eq(runLogs.runId, runId));
+    expect(logs.some((l) => l.level === 'warn' && /failed after 1 attempt/.test(l.message))).toBe(true);
+  });
+
+  it('retries a failing request with back-off until it succeeds', async () => {
+    model.resetKnobs();
+    model.setKnobs({ skill: 1, failFirstAttempts: 2, errorStatus: 503 });
+    const ds = await insertArithmeticDataset(handle.db, 12);
+    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [ds], limits: { maxRetryPerQuery: 3 } });
+    const result = await (await launch(runId)).result();
+    expect(result.status).toBe('succeeded');
+    const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    expect(stored.every((r) => r.status === 'scored' && r.attempts === 3)).toBe(true);
+  });
+
+  it('fails a dataset whose endpoint is down with a readable reason, not the whole machinery', async () => {
+    const ds = await insertArithmeticDataset(handle.db, 300);
+    const runId = await insertRun(handle.db, { ownerId, endpoint: 'http://127.0.0.1:9/v1', datasets: [ds], limits: { maxRetryPerQuery: 1 } });
+    const result = await (await launch(runId)).result();
+    expect(result.status).toBe('failed');
+    const [row] = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
+    expect(row!.status).toBe('failed');
+    expect(row!.error).toMatch(/endpoint unusable|connection/i);
+    // The breaker ends the dataset long before all 300 samples were tried.
+    expect(row!.done).toBeLessThan(100);
+  });
+
+  it('stops promptly: in-flight requests are abandoned and statuses become stopped', async () => {
+    model.resetKnobs();
+    model.setKnobs({ skill: 1, latencyMs: 300 });
+    const a = await insertArithmeticDataset(handle.db, 400);
+    const b = await insertArithmeticDataset(handle.db, 50);
+    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [a, b], limits: { maxConcurrency: 4 } });
+    const wf = await launch(runId);
+    await waitFor(async () => (await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8);
+    const stoppedAt = Date.now();
+    await wf.signal(SIGNALS.stop, { requestedBy: 'test' });
+    const result = await wf.result();
+    const elapsed = Date.now() - stoppedAt;
+    expect(result.status).toBe('stopped');
+    expect(elapsed).toBeLessThan(10_000);
+    const rows = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId)).orderBy(runDatasets.position);
+    expect(rows.map((r) => r.status)).toEqual(['stopped', 'stopped']);
+    const countAtEnd = rows[0]!.done;
+    expect(countAtEnd).toBeLessThan(400);
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    expect(after.length).toBe(countAtEnd);
+    const run = await runRow(runId);
+    expect(run.status).toBe('stopped');
+    expect(run.error).toMatch(/stopped by test/);
+  });
+
+  it('runs a verification over the drawn samples only', async () => {
+    model.resetKnobs();
+    model.setKnobs({ skill: 1 });
+    const ds = await insertArithmeticDataset(handle.db, 100);
+    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [ds], type: 'verification', sampleIndices: [3, 41, 97] });
+    const result = await (await launch(runId)).result();
+    expect(result.status).toBe('succeeded');
+    const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    expect(stored.map((r) => r.sampleIdx).sort((x, y) => x - y)).toEqual([3, 41, 97]);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
