@@ -13,6 +13,7 @@ import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SEARCH_ATTRIBUTE_KEYS } from '../temporal.config';
 import { logTail } from './logTail';
+import { assertPortsFree } from './portCheck';
 import { isProcessAlive, stopProcess } from './stopProcess';
 import { resolveTemporalCli, temporalDownloadDir, type TemporalCli } from './temporalCli';
 
@@ -142,6 +143,11 @@ async function startSpawned(cliPath: string, options: TemporalDevServerOptions):
   const listeners: ((reason: string) => void)[] = [];
 
   const launch = async () => {
+    // Otherwise a server already on the port would answer the readiness check in this one's place.
+    await assertPortsFree(
+      [{ port: s.port, what: 'Temporal frontend' }, ...(options.headless ? [] : [{ port: s.uiPort, what: 'Temporal UI' }])],
+      s.ip,
+    );
     const log = openSync(s.logFile, 'a');
     // Its own process group: Ctrl-C in a terminal reaches only the launcher, which stops things in order.
     const spawned = spawn(cliPath, args, { detached: true, stdio: ['ignore', log, log] });

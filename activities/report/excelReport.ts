@@ -30,11 +30,13 @@ export async function writeRunReport(db: Db, runId: string, output: Writable, on
   const datasets = await listRunDatasets(db, runId);
 
   // The writer only learns of a broken output when it finalizes; watching the stream lets a full
-  // disk stop the report at the next page instead of reading the rest of the run for nothing.
+  // disk stop the report at the next page instead of reading the rest of the run for nothing. The
+  // listener stays for the stream's life: the output is the workbook's alone, and an error arriving
+  // after the report gave up must not go unhandled and take the worker down.
   let outputError: Error | undefined;
   const outputFailed = new Promise<never>((_, reject) => {
-    output.once('error', (err) => {
-      outputError = err;
+    output.on('error', (err) => {
+      outputError ??= err;
       reject(err);
     });
   });
@@ -61,9 +63,25 @@ export async function writeRunReport(db: Db, runId: string, output: Writable, on
   writeSummary(workbook.addWorksheet('Summary', { views: [{ state: 'frozen', ySplit: tableHeaderRow }] }), header, datasets);
 
   const details = workbook.addWorksheet('Details', { views: [{ state: 'frozen', ySplit: 1 }] });
-  details.autoFilter = 'A1:L1';
-  details.columns = DETAIL_COLUMNS.map(({ width }) => ({ width }));
-  const headerRow = details.addRow(DETAIL_COLUMNS.map((c) => c.title));
+  const rows = await writeDetails(details, db, runId, datasets, () => {
+    if (outputError) throw outputError;
+  }, onProgress);
+  await Promise.race([workbook.commit(), outputFailed]);
+  return { rows };
+}
+
+/** Samples dataset by dataset in run order, each dataset in sample-plan order; returns the count. */
+async function writeDetails(
+  sheet: ExcelJS.Worksheet,
+  db: Db,
+  runId: string,
+  datasets: RunDatasetRow[],
+  checkOutput: () => void,
+  onProgress?: (rows: number) => void,
+): Promise<number> {
+  sheet.autoFilter = 'A1:L1';
+  sheet.columns = DETAIL_COLUMNS.map(({ width }) => ({ width }));
+  const headerRow = sheet.addRow(DETAIL_COLUMNS.map((c) => c.title));
   headerRow.font = BOLD;
   headerRow.commit();
 
@@ -71,10 +89,10 @@ export async function writeRunReport(db: Db, runId: string, output: Writable, on
   for (const dataset of datasets) {
     let after = { position: -1, sampleIdx: -1 };
     for (;;) {
-      if (outputError) throw outputError;
+      checkOutput();
       const page = await samplePage(db, runId, dataset.datasetId, after);
       for (const s of page) {
-        const row = details.addRow([
+        const row = sheet.addRow([
           cellText(s.itemId, s.itemId?.length ?? 0) || `#${s.sampleIdx}`,
           cellText(dataset.datasetId, dataset.datasetId.length),
           cellText(dataset.task, dataset.task.length),
@@ -98,9 +116,8 @@ export async function writeRunReport(db: Db, runId: string, output: Writable, on
       after = { position: last.position, sampleIdx: last.sampleIdx };
     }
   }
-  details.commit();
-  await Promise.race([workbook.commit(), outputFailed]);
-  return { rows };
+  sheet.commit();
+  return rows;
 }
 
 const DETAIL_COLUMNS = [
