@@ -1,0 +1,143 @@
+/**
+ * Replay: the workflow code must reproduce, command for command, the histories that runs of earlier
+ * versions wrote, or runs in flight during a deploy would break. The histories under
+ * test/fixtures/histories/ were recorded from real runs (a completed two-dataset run, a dataset that
+ * continued as new, a stopped run); each is replayed against today's workflow bundle.
+ *
+ * To record them again after an intentional, patched change, run
+ *   PROCTOR_RECORD_HISTORIES=1 npm test -- test/workflows/replay.test.ts
+ * which executes those runs against the real server and rewrites the fixtures. Keep the old files
+ * too (rename them) while runs of that version may still be in flight.
+ */
+import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { Client } from '@temporalio/client';
+import { connectDb, type DbHandle } from '../../db/client';
+import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
+import { SIGNALS } from '../../contracts/workflow';
+import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
+import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
+import { startWorkers, temporalClient, workflowBundle, type RunningWorkers } from '../support/temporalTestKit';
+import { requireEnv } from '../support/env';
+
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/histories');
+const RECORD = process.env.PROCTOR_RECORD_HISTORIES === '1';
+
+interface RecordedHistory {
+  workflowId: string;
+  workflowType: string;
+  recordedWith: string;
+  history: unknown;
+}
+
+async function loadFixtures(): Promise<{ file: string; recorded: RecordedHistory }[]> {
+  const files = (await readdir(FIXTURES).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(files.map(async (file) => ({ file, recorded: JSON.parse(await readFile(path.join(FIXTURES, file), 'utf8')) as RecordedHistory })));
+}
+
+describe('workflow replay', () => {
+  let handle: DbHandle;
+  let temporal: { client: Client; close(): Promise<void> };
+  let workers: RunningWorkers;
+  let model: ReferenceModel;
+
+  beforeAll(async () => {
+    handle = connectDb(requireEnv('DATABASE_URL'));
+    temporal = await temporalClient();
+    workers = await startWorkers(handle.db);
+    model = await startReferenceModel({ port: 0, knobs: { skill: 1 } });
+  });
+
+  afterAll(async () => {
+    await workers?.shutdown();
+    await model?.close();
+    await temporal?.close();
+    await handle?.close();
+  });
+
+  /** Runs that exercise every branch a history can take: children in sequence, continue-as-new, stop. */
+  async function executeScenarios(): Promise<{ name: string; workflowId: string; workflowType: string }[]> {
+    const ownerId = await insertUser(handle.db);
+    const first = await insertArithmeticDataset(handle.db, 30, 'arithmetic');
+    const second = await insertArithmeticDataset(handle.db, 12, 'sums');
+    const start = (runId: string) =>
+      temporal.client.workflow.start(WORKFLOW_TYPES.run, { workflowId: workflowIds.run(runId), taskQueue: TASK_QUEUES.runs, args: [{ runId }] });
+
+    model.resetKnobs();
+    model.setKnobs({ skill: 1 });
+    const completed = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [first, second], batching: { samplesPerBatch: 10, batchesPerExecution: 2 } });
+    await (await start(completed)).result();
+
+    model.setKnobs({ latencyMs: 200 });
+    const stopped = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [first, second], limits: { maxConcurrency: 2 } });
+    const wf = await start(stopped);
+    await new Promise((r) => setTimeout(r, 1500));
+    await wf.signal(SIGNALS.stop, { requestedBy: 'replay-test' });
+    await wf.result();
+    model.resetKnobs();
+
+    return [
+      { name: 'run-completed', workflowId: workflowIds.run(completed), workflowType: WORKFLOW_TYPES.run },
+      // The first execution of this child ended in continue-as-new after two batches.
+      { name: 'dataset-continued-as-new', workflowId: workflowIds.dataset(completed, first.id), workflowType: WORKFLOW_TYPES.dataset },
+      { name: 'run-stopped', workflowId: workflowIds.run(stopped), workflowType: WORKFLOW_TYPES.run },
+      { name: 'dataset-stopped', workflowId: workflowIds.dataset(stopped, first.id), workflowType: WORKFLOW_TYPES.dataset },
+    ];
+  }
+
+  async function firstExecutionHistory(workflowId: string) {
+    const description = await temporal.client.workflow.getHandle(workflowId).describe();
+    const firstRunId = description.raw.workflowExecutionInfo?.firstRunId ?? description.runId;
+    return temporal.client.workflow.getHandle(workflowId, firstRunId).fetchHistory();
+  }
+
+  it.runIf(RECORD)('records fresh histories into the fixtures', async () => {
+    await mkdir(FIXTURES, { recursive: true });
+    for (const scenario of await executeScenarios()) {
+      const history = await firstExecutionHistory(scenario.workflowId);
+      const recorded: RecordedHistory = {
+        workflowId: scenario.workflowId,
+        workflowType: scenario.workflowType,
+        recordedWith: (JSON.parse(await readFile(path.join(FIXTURES, '../../../package.json'), 'utf8')) as { version: string }).version,
+        history: JSON.parse(historyToJSON(history)),
+      };
+      await writeFile(path.join(FIXTURES, `${scenario.name}.json`), `${JSON.stringify(recorded, null, 1)}\n`);
+    }
+  });
+
+  it('replays every recorded history against the current workflow code', async () => {
+    const fixtures = await loadFixtures();
+    // The scenarios above produce four; fewer means the fixtures went missing.
+    expect(fixtures.length).toBeGreaterThanOrEqual(4);
+    const bundle = await workflowBundle();
+    for (const { file, recorded } of fixtures) {
+      const history = historyFromJSON(recorded.history);
+      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, recorded.workflowId), file).resolves.toBeUndefined();
+    }
+  });
+
+  it('replays histories written just now by the current code, including a continued-as-new dataset', async () => {
+    const bundle = await workflowBundle();
+    for (const scenario of await executeScenarios()) {
+      const history = await firstExecutionHistory(scenario.workflowId);
+      if (scenario.name === 'dataset-continued-as-new') {
+        expect(history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+      }
+      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, scenario.workflowId), scenario.name).resolves.toBeUndefined();
+    }
+  });
+
+  it('detects a history the current code cannot reproduce', async () => {
+    // Guards the test itself: a history of the run workflow fed to the dataset workflow must fail.
+    const [fixture] = (await loadFixtures()).filter((f) => f.recorded.workflowType === WORKFLOW_TYPES.run);
+    expect(fixture).toBeDefined();
+    const json = structuredClone(fixture!.recorded.history) as { events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name: string } } }[] };
+    json.events[0]!.workflowExecutionStartedEventAttributes!.workflowType!.name = WORKFLOW_TYPES.dataset;
+    const bundle = await workflowBundle();
+    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, historyFromJSON(json), fixture!.recorded.workflowId)).rejects.toThrow();
+  });
+});
