@@ -65,6 +65,8 @@ export function createInferenceActivities({ db, logger, secretKey }: ActivityDep
           const item = items.get(idx);
           if (!item) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} has no item at index ${idx}`, 'DatasetNotFound');
           const outcome = await inferWithRetries(endpoint, item.prompt, inference, { maxRetries: limits.maxRetryPerQuery, signal: abort.signal });
+          // Abandoned, not answered (a stop, or another lane's fault): the batch's retry asks again.
+          if (!outcome.ok && outcome.kind === 'aborted') break;
           breaker.record(outcome);
           const row: SampleResultRow = outcome.ok
             ? {

@@ -1,0 +1,152 @@
+/**
+ * One OpenAI-compatible model endpoint, as the batch activity sees it: a prompt goes in, the
+ * model's text and its output length come out, and anything else surfaces as an InferenceError
+ * already classified (with the API key scrubbed from its message). Retries are not done here:
+ * the SDK's own are switched off so inferWithRetries alone decides, and counts, attempts.
+ */
+import { setMaxListeners } from 'node:events';
+import OpenAI from 'openai';
+import type { ApiMode, InferenceParams } from '../../contracts/evaluation';
+import { InferenceError, abortedError, classifyInferenceError } from './inferenceErrors';
+
+export interface ModelOutput {
+  text: string;
+  outputTokens: number;
+}
+
+export interface ModelEndpoint {
+  complete(prompt: string, params: InferenceParams, signal: AbortSignal): Promise<ModelOutput>;
+}
+
+export interface ModelEndpointOptions {
+  /** Base URL, e.g. http://host:8000/v1. */
+  endpoint: string;
+  apiKey: string | null;
+  /** The model to ask for; null means the first one the endpoint lists. */
+  onlineModelName: string | null;
+  apiMode: ApiMode;
+  requestTimeoutMs: number;
+  /** Used when the inference parameters carry none. */
+  systemPrompt?: string;
+}
+
+export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
+  const client = new OpenAI({
+    baseURL: o.endpoint,
+    // The SDK insists on a key; endpoints without auth ignore whatever is sent.
+    apiKey: o.apiKey ?? 'none',
+    // Otherwise the SDK fills these from OPENAI_* variables of the worker's environment and
+    // would send the operator's own OpenAI credentials to whatever endpoint a user names.
+    adminAPIKey: null,
+    organization: null,
+    project: null,
+    webhookSecret: null,
+    maxRetries: 0,
+    timeout: o.requestTimeoutMs,
+  });
+  const classifyContext = { timeoutMs: o.requestTimeoutMs, secrets: [o.apiKey] };
+  const asInferenceError = (error: unknown, prefix = '') => {
+    const c = classifyInferenceError(error, classifyContext);
+    return new InferenceError(c.kind, `${prefix}${c.message}`, c.retryAfterMs);
+  };
+
+  // Looked up once per endpoint and shared by every lane; a failed lookup is forgotten so the
+  // next attempt asks again rather than failing forever on one bad moment.
+  let modelLookup: Promise<string> | null = o.onlineModelName ? Promise.resolve(o.onlineModelName) : null;
+  const lookUpModel = async (): Promise<string> => {
+    let page;
+    try {
+      page = await client.models.list();
+    } catch (error) {
+      throw asInferenceError(error, 'could not list the endpoint\'s models to choose one (setting the online model name skips this): ');
+    }
+    const id = (page?.data ?? []).find((m) => typeof m?.id === 'string' && m.id !== '')?.id;
+    if (!id) throw new InferenceError('not_found', 'the endpoint lists no models; set the online model name');
+    return id;
+  };
+  const modelName = (signal: AbortSignal): Promise<string> => {
+    modelLookup ??= lookUpModel().catch((error: unknown) => {
+      modelLookup = null;
+      throw error;
+    });
+    return untilAborted(modelLookup, signal);
+  };
+
+  return {
+    async complete(prompt, params, signal) {
+      // One signal stops every lane of a batch, so it rightly has a listener per request in flight.
+      setMaxListeners(0, signal);
+      try {
+        const model = await modelName(signal);
+        const systemPrompt = params.systemPrompt ?? o.systemPrompt;
+        const sampling = { model, max_tokens: params.maxTokens, temperature: params.temperature, top_p: params.topP };
+        if (o.apiMode === 'chat') {
+          const messages: OpenAI.Chat.ChatCompletionMessageParam[] = systemPrompt
+            ? [{ role: 'system', content: systemPrompt }, { role: 'user', content: prompt }]
+            : [{ role: 'user', content: prompt }];
+          const response = await client.chat.completions.create({ ...sampling, messages, stream: false }, { signal });
+          return output(response, (choice) => chatText(choice));
+        }
+        // Completion endpoints have no roles; the system prompt leads the text.
+        const text = systemPrompt ? `${systemPrompt}\n\n${prompt}` : prompt;
+        const response = await client.completions.create({ ...sampling, prompt: text, stream: false }, { signal });
+        return output(response, (choice) => completionText(choice));
+      } catch (error) {
+        throw error instanceof InferenceError ? error : asInferenceError(error);
+      }
+    },
+  };
+}
+
+/** Checks the shape by hand: a 200 from an "OpenAI-compatible" server promises little. */
+function output(response: unknown, textOf: (choice: unknown) => string): ModelOutput {
+  if (typeof response !== 'object' || response === null) throw new InferenceError('malformed', 'malformed response: the body is not a JSON object');
+  const { choices, usage } = response as { choices?: unknown; usage?: { completion_tokens?: unknown } | null };
+  if (choices === undefined || choices === null || (Array.isArray(choices) && choices.length === 0)) {
+    throw new InferenceError('empty', 'response had no choices');
+  }
+  if (!Array.isArray(choices)) throw new InferenceError('malformed', 'malformed response: "choices" is not a list');
+  const text = textOf(choices[0]);
+  const reported = usage?.completion_tokens;
+  const outputTokens = typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : estimateTokens(text);
+  return { text, outputTokens };
+}
+
+function chatText(choice: unknown): string {
+  const message = (choice as { message?: { content?: unknown } } | null)?.message;
+  if (typeof message !== 'object' || message === null) throw new InferenceError('malformed', 'malformed response: the first choice has no message');
+  // null content (a refusal, or tokens spent before any answer) is an empty answer, not a fault.
+  if (message.content === null || message.content === undefined) return '';
+  if (typeof message.content !== 'string') throw new InferenceError('malformed', 'malformed response: the message content is not text');
+  return message.content;
+}
+
+function completionText(choice: unknown): string {
+  const text = (choice as { text?: unknown } | null)?.text;
+  if (typeof text !== 'string') throw new InferenceError('malformed', 'malformed response: the first choice has no text');
+  return text;
+}
+
+/** Whitespace-separated words, for endpoints that report no usage. */
+export function estimateTokens(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+/** Waits for a shared promise without letting one caller's abort cancel it for the others. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortedError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortedError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

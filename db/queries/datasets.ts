@@ -1,0 +1,223 @@
+/**
+ * The dataset aggregate: built-ins stored at start-up, custom datasets registered by users, who
+ * may see which, and the items a batch of inference reads.
+ */
+import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../client';
+import { datasetItems, datasets } from '../schema';
+import type { DatasetItem, DatasetView, MetricName } from '../../contracts/dataset';
+import type { Domain } from '../../contracts/domain';
+import { BUILTIN_DATASETS, findBuiltinDataset } from '../../activities/datasets/builtinCatalog';
+import { datasetContentHash } from '../../activities/datasets/contentHash';
+
+/** Arbitrary constant: serialises concurrent start-ups storing the built-ins. */
+const BUILTIN_DATASETS_LOCK = 72_430_003;
+/** 1000 rows of 7 columns stays far below PostgreSQL's 65,535 bind parameters per statement. */
+const INSERT_CHUNK_ROWS = 1000;
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export class DatasetIdTaken extends Error {
+  override name = 'DatasetIdTaken';
+  constructor(readonly datasetId: string) {
+    super(`dataset id "${datasetId}" is already taken; choose another id`);
+  }
+}
+
+export interface DatasetViewer {
+  userId: string;
+  isAdmin: boolean;
+}
+
+export interface StoredItem {
+  idx: number;
+  itemId: string;
+  prompt: string;
+  groundTruth: string;
+  choices: string[] | null;
+}
+
+async function insertItems(tx: Tx, datasetId: string, items: readonly DatasetItem[]): Promise<void> {
+  for (let start = 0; start < items.length; start += INSERT_CHUNK_ROWS) {
+    await tx.insert(datasetItems).values(
+      items.slice(start, start + INSERT_CHUNK_ROWS).map((item, k) => ({
+        datasetId,
+        idx: start + k,
+        itemId: item.id,
+        prompt: item.prompt,
+        groundTruth: item.ground_truth,
+        choices: item.choices ?? null,
+        metadata: item.metadata ?? null,
+      })),
+    );
+  }
+}
+
+/**
+ * Stores the built-in datasets, or brings them up to date. Safe on every start and from several
+ * processes at once: an advisory lock serialises them, and a dataset whose stored content hash
+ * already matches keeps its items untouched.
+ */
+export async function upsertBuiltinDatasets(db: Db): Promise<void> {
+  for (const builtin of BUILTIN_DATASETS) {
+    const items = builtin.generate();
+    const contentHash = datasetContentHash(items);
+    const row = {
+      name: builtin.name,
+      domain: builtin.domain,
+      task: builtin.task,
+      description: builtin.description,
+      metric: builtin.metric,
+      subjective: false,
+      builtin: true,
+      ownerId: null,
+      size: items.length,
+      contentHash,
+    };
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${BUILTIN_DATASETS_LOCK})`);
+      const [stored] = await tx.select().from(datasets).where(eq(datasets.id, builtin.id));
+      if (stored && !stored.builtin) {
+        throw new Error(`cannot store built-in dataset "${builtin.id}": a custom dataset of another user already has that id`);
+      }
+      if (!stored) {
+        await tx.insert(datasets).values({ id: builtin.id, ...row });
+        await insertItems(tx, builtin.id, items);
+        return;
+      }
+      const unchanged = (Object.keys(row) as (keyof typeof row)[]).every((key) => stored[key] === row[key]);
+      if (unchanged) return;
+      await tx.update(datasets).set(row).where(eq(datasets.id, builtin.id));
+      if (stored.contentHash !== contentHash) {
+        await tx.delete(datasetItems).where(eq(datasetItems.datasetId, builtin.id));
+        await insertItems(tx, builtin.id, items);
+      }
+    });
+  }
+}
+
+export interface RegisterDatasetFields {
+  id: string;
+  name: string;
+  domain: Domain;
+  task: string;
+  metric: MetricName;
+  description?: string;
+}
+
+/**
+ * Stores a user's dataset and its items in one transaction, so a failure leaves nothing behind.
+ * The primary key decides races: of concurrent registrations of one id exactly one wins and the
+ * others get DatasetIdTaken. Built-in ids are taken even before start-up has stored them.
+ */
+export async function registerCustomDataset(
+  db: Db,
+  ownerId: string,
+  body: RegisterDatasetFields,
+  items: DatasetItem[],
+): Promise<DatasetView> {
+  if (items.length === 0) throw new Error('a dataset needs at least one item');
+  if (findBuiltinDataset(body.id)) throw new DatasetIdTaken(body.id);
+  const contentHash = datasetContentHash(items);
+  return db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(datasets)
+      .values({
+        id: body.id,
+        name: body.name,
+        domain: body.domain,
+        task: body.task,
+        description: body.description ?? '',
+        metric: body.metric,
+        subjective: false,
+        builtin: false,
+        ownerId,
+        size: items.length,
+        contentHash,
+      })
+      .onConflictDoNothing({ target: datasets.id })
+      .returning();
+    if (!created) throw new DatasetIdTaken(body.id);
+    await insertItems(tx, body.id, items);
+    return toView(created);
+  });
+}
+
+function visibleTo(viewer: DatasetViewer): SQL | undefined {
+  return viewer.isAdmin ? undefined : or(eq(datasets.builtin, true), eq(datasets.ownerId, viewer.userId));
+}
+
+/** Built-ins and the viewer's own datasets (every dataset for an admin), by domain, task and id. */
+export async function listVisibleDatasets(db: Db, viewer: DatasetViewer, filter: { domain?: Domain } = {}): Promise<DatasetView[]> {
+  const rows = await db
+    .select()
+    .from(datasets)
+    .where(and(visibleTo(viewer), filter.domain ? eq(datasets.domain, filter.domain) : undefined))
+    .orderBy(asc(datasets.domain), asc(datasets.task), asc(datasets.id));
+  return rows.map(toView);
+}
+
+/** Those of `ids` the viewer may use, in the order asked; the caller reports the rest as missing. */
+export async function getVisibleDatasets(db: Db, viewer: DatasetViewer, ids: readonly string[]): Promise<DatasetView[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select()
+    .from(datasets)
+    .where(and(visibleTo(viewer), inArray(datasets.id, [...new Set(ids)])));
+  const byId = new Map(rows.map((r) => [r.id, toView(r)]));
+  return [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+}
+
+/** The items at the given positions (one query; a batch asks for up to 1000), ordered by position. */
+export async function getItemsByIndices(db: Db, datasetId: string, indices: readonly number[]): Promise<StoredItem[]> {
+  if (indices.length === 0) return [];
+  return db
+    .select({
+      idx: datasetItems.idx,
+      itemId: datasetItems.itemId,
+      prompt: datasetItems.prompt,
+      groundTruth: datasetItems.groundTruth,
+      choices: datasetItems.choices,
+    })
+    .from(datasetItems)
+    .where(and(eq(datasetItems.datasetId, datasetId), inArray(datasetItems.idx, [...new Set(indices)])))
+    .orderBy(asc(datasetItems.idx));
+}
+
+/** Items after position `afterIdx` (-1 for the start), for reading a dataset page by page. */
+export async function getDatasetItemsPage(
+  db: Db,
+  datasetId: string,
+  afterIdx: number,
+  limit: number,
+): Promise<(StoredItem & { metadata: Record<string, unknown> | null })[]> {
+  return db
+    .select({
+      idx: datasetItems.idx,
+      itemId: datasetItems.itemId,
+      prompt: datasetItems.prompt,
+      groundTruth: datasetItems.groundTruth,
+      choices: datasetItems.choices,
+      metadata: datasetItems.metadata,
+    })
+    .from(datasetItems)
+    .where(and(eq(datasetItems.datasetId, datasetId), gt(datasetItems.idx, afterIdx)))
+    .orderBy(asc(datasetItems.idx))
+    .limit(limit);
+}
+
+function toView(row: typeof datasets.$inferSelect): DatasetView {
+  return {
+    id: row.id,
+    name: row.name,
+    domain: row.domain,
+    task: row.task,
+    description: row.description,
+    size: row.size,
+    metric: row.metric,
+    subjective: row.subjective,
+    builtin: row.builtin,
+    contentHash: row.contentHash,
+    createdAt: row.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,450 @@
+/**
+ * The bundled reference model: a real OpenAI-compatible HTTP server (chat and legacy completions,
+ * streaming, model list) that answers the built-in datasets' prompts, so a fresh install can run a
+ * first evaluation with no model of its own. Its knobs (see knobs.ts) inject latency and faults;
+ * they can be turned in-process or over HTTP under /_admin, so the same server serves tests, demos
+ * and manual poking with curl.
+ */
+import { createHash } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { answerPrompt } from './solver';
+import { DEFAULT_KNOBS, InvalidKnobsError, answersCorrectly, chooseFault, parseKnobs, responseDelayMs, roll, type Fault, type Knobs } from './knobs';
+
+export const DEFAULT_MODEL_NAME = 'proctor-reference';
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface ReferenceModelOptions {
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  knobs?: Partial<Knobs>;
+  modelName?: string;
+}
+
+export interface ReferenceModelStats {
+  /** Inference requests (chat and completions) received, whatever became of them. */
+  requests: number;
+  /** Inference responses by HTTP status; a hung request has none until it is dropped. */
+  byStatus: Record<string, number>;
+  inFlight: number;
+  /** GET /v1/models requests, to see how often clients look the model up. */
+  modelListings: number;
+}
+
+export interface ReferenceModel {
+  /** Base URL for OpenAI clients, ending in /v1. */
+  url: string;
+  port: number;
+  setKnobs(k: Partial<Knobs>): void;
+  resetKnobs(): void;
+  knobs(): Knobs;
+  stats(): ReferenceModelStats;
+  close(): Promise<void>;
+}
+
+type ApiKind = 'chat' | 'completion';
+
+interface InferenceRequest {
+  api: ApiKind;
+  /** The text the answer is about: the last user message, or the completion prompt. */
+  prompt: string;
+  promptTokens: number;
+  maxTokens: number | null;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string,
+    readonly code: string | null,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export async function startReferenceModel(options: ReferenceModelOptions = {}): Promise<ReferenceModel> {
+  const modelName = options.modelName ?? DEFAULT_MODEL_NAME;
+  const host = options.host ?? '127.0.0.1';
+  let knobs: Knobs = { ...DEFAULT_KNOBS, ...parseKnobs(options.knobs ?? {}) };
+  // Attempt numbers per prompt start again whenever the knobs change, so "the first N attempts
+  // fail" and every random fault mean the same thing after each change.
+  let attempts = new Map<string, number>();
+  const stats: ReferenceModelStats = { requests: 0, byStatus: {}, inFlight: 0, modelListings: 0 };
+  let created = 0;
+  const inferenceResponses = new WeakSet<ServerResponse>();
+  const isInference = (res: ServerResponse) => inferenceResponses.has(res);
+
+  const setKnobs = (k: Partial<Knobs>) => {
+    knobs = { ...knobs, ...parseKnobs(k) };
+    attempts = new Map();
+  };
+  const resetKnobs = () => {
+    knobs = { ...DEFAULT_KNOBS };
+    attempts = new Map();
+  };
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://reference.invalid').pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+
+    if (path === '/healthz') return only(method, 'GET', () => sendJson(res, 200, { status: 'ok', model: modelName }));
+    if (path === '/_admin/knobs' && method === 'PUT') {
+      const body = await readJson(req);
+      try {
+        setKnobs(body as Partial<Knobs>);
+      } catch (error) {
+        if (error instanceof InvalidKnobsError) {
+          return sendJson(res, 400, { error: { message: error.message, type: 'invalid_request_error', code: 'invalid_knobs', problems: error.problems } });
+        }
+        throw error;
+      }
+      return sendJson(res, 200, knobs);
+    }
+    if (path === '/_admin/knobs') return only(method, 'GET', () => sendJson(res, 200, knobs));
+    if (path === '/_admin/knobs/reset') {
+      return only(method, 'POST', () => {
+        resetKnobs();
+        sendJson(res, 200, knobs);
+      });
+    }
+    if (path === '/_admin/stats') return only(method, 'GET', () => sendJson(res, 200, snapshotStats()));
+
+    if (path === '/v1/chat/completions' || path === '/v1/completions') {
+      if (method !== 'POST') throw new HttpError(405, `use POST for ${path}`, 'invalid_request_error', 'method_not_allowed');
+      return infer(req, res, path === '/v1/chat/completions' ? 'chat' : 'completion');
+    }
+    if (path === '/v1/models' || path.startsWith('/v1/models/')) {
+      if (path === '/v1/models') stats.modelListings += 1;
+      checkApiKey(req, knobs);
+      return only(method, 'GET', () => {
+        if (path === '/v1/models') return sendJson(res, 200, { object: 'list', data: [modelCard()] });
+        const id = decodeURIComponent(path.slice('/v1/models/'.length));
+        if (id !== modelName) throw unknownModel(id, modelName);
+        return sendJson(res, 200, modelCard());
+      });
+    }
+    throw new HttpError(404, `no route for ${method} ${path}`, 'invalid_request_error', 'unknown_url');
+
+    function only(actual: string, expected: string, then: () => void): void {
+      if (actual !== expected) throw new HttpError(405, `use ${expected} for ${path}`, 'invalid_request_error', 'method_not_allowed');
+      then();
+    }
+  }
+
+  function modelCard() {
+    return { id: modelName, object: 'model', created: 1_700_000_000, owned_by: 'proctor' };
+  }
+
+  async function infer(req: IncomingMessage, res: ServerResponse, api: ApiKind): Promise<void> {
+    inferenceResponses.add(res);
+    stats.requests += 1;
+    stats.inFlight += 1;
+    const connection = { gone: false };
+    res.on('close', () => {
+      stats.inFlight -= 1;
+      if (!res.writableFinished) connection.gone = true;
+    });
+    // Knobs turned while this request waits apply to the next one, not to this.
+    const k = knobs;
+    const attemptMap = attempts;
+
+    const body = await readJson(req);
+    checkApiKey(req, k);
+    const request = parseInferenceRequest(api, body, modelName);
+    const attempt = nextAttempt(attemptMap, k, request.prompt);
+
+    const fault = chooseFault(k, request.prompt, attempt);
+    if (fault?.kind === 'hang') return; // the socket stays open until the client gives up
+    if (!(await pause(res, connection, responseDelayMs(k, request.prompt, attempt)))) return;
+
+    if (fault?.kind === 'error') {
+      if (fault.status === 429) setRetryAfter(res, k.retryAfterSeconds);
+      throw new HttpError(fault.status, `injected failure: HTTP ${fault.status} (attempt ${attempt} for this prompt)`, fault.status >= 500 ? 'server_error' : 'invalid_request_error', null);
+    }
+    if (fault?.kind === 'rate_limited') {
+      setRetryAfter(res, fault.retryAfterSeconds);
+      throw new HttpError(429, `Rate limit reached for ${modelName}; retry after ${fault.retryAfterSeconds} s.`, 'requests', 'rate_limit_exceeded');
+    }
+
+    const correct = answersCorrectly(k, request.prompt);
+    const full = answerPrompt(request.prompt, { correct, verbose: k.verbose, pick: roll(k.seed, request.prompt, 0, 'wrong-answer') });
+    const { text, tokens, finishReason } = limitTokens(full, request.maxTokens);
+    const id = `${api === 'chat' ? 'chatcmpl' : 'cmpl'}-ref${(++created).toString(36)}`;
+    const base = { id, object: api === 'chat' ? 'chat.completion' : 'text_completion', created: Math.floor(Date.now() / 1000), model: modelName };
+    const usage = { prompt_tokens: request.promptTokens, completion_tokens: tokens, total_tokens: request.promptTokens + tokens };
+
+    if (request.stream) return stream(res, connection, api, base, text, finishReason, request.includeUsage ? usage : null, fault, k);
+
+    const choices =
+      fault?.kind === 'empty_choices'
+        ? []
+        : [
+            api === 'chat'
+              ? { index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finishReason }
+              : { index: 0, text, logprobs: null, finish_reason: finishReason },
+          ];
+    const json = JSON.stringify({ ...base, choices, usage, system_fingerprint: null });
+    if (fault?.kind === 'malformed') {
+      // A body that looks like JSON and is not: a bare NaN where the content should be.
+      return sendRaw(res, 200, 'application/json', json.replace(JSON.stringify(text), 'NaN'));
+    }
+    if (fault?.kind === 'truncated') return sendTruncated(res, json);
+    return sendRaw(res, 200, 'application/json', json);
+  }
+
+  async function stream(
+    res: ServerResponse,
+    connection: { gone: boolean },
+    api: ApiKind,
+    base: { id: string; object: string; created: number; model: string },
+    text: string,
+    finishReason: string,
+    usage: object | null,
+    fault: Fault | null,
+    k: Knobs,
+  ): Promise<void> {
+    record(200);
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const object = api === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+    const choice = (piece: string | null, finish: string | null) =>
+      api === 'chat'
+        ? { index: 0, delta: piece === null ? {} : { ...(piece === '' ? { role: 'assistant' } : {}), content: piece }, logprobs: null, finish_reason: finish }
+        : { index: 0, text: piece ?? '', logprobs: null, finish_reason: finish };
+
+    const chunks: object[] = [];
+    if (fault?.kind === 'empty_choices') chunks.push({ ...base, object, choices: [] });
+    else {
+      if (api === 'chat') chunks.push({ ...base, object, choices: [choice('', null)] });
+      for (const piece of text.match(/\s*\S+/g) ?? []) chunks.push({ ...base, object, choices: [choice(piece, null)] });
+      chunks.push({ ...base, object, choices: [choice(null, finishReason)] });
+    }
+    if (usage) chunks.push({ ...base, object, choices: [], usage });
+
+    const cutAt = fault?.kind === 'truncated' ? Math.max(1, Math.floor(chunks.length / 2)) : Infinity;
+    let flushed: Promise<void> = Promise.resolve();
+    for (let i = 0; i < chunks.length; i++) {
+      if (i >= cutAt) {
+        // Drop the connection only once the first half is on the wire, as a crashing server would.
+        await flushed;
+        res.destroy();
+        return;
+      }
+      if (i > 0 && !(await pause(res, connection, k.streamChunkDelayMs))) return;
+      if (connection.gone) return;
+      const data = fault?.kind === 'malformed' && i === chunks.length - 1 ? '{"id": oops' : JSON.stringify(chunks[i]);
+      flushed = new Promise((resolve) => res.write(`data: ${data}\n\n`, () => resolve()));
+    }
+    res.end('data: [DONE]\n\n');
+  }
+
+  function record(status: number) {
+    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+  }
+
+  function snapshotStats(): ReferenceModelStats {
+    return { ...stats, byStatus: { ...stats.byStatus } };
+  }
+
+  function sendJson(res: ServerResponse, status: number, body: unknown) {
+    sendRaw(res, status, 'application/json', JSON.stringify(body));
+  }
+
+  function sendRaw(res: ServerResponse, status: number, contentType: string, body: string) {
+    if (res.headersSent || res.destroyed) return;
+    if (isInference(res)) record(status);
+    res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  /** Declares the full length, sends half, and drops the connection. */
+  function sendTruncated(res: ServerResponse, body: string) {
+    record(200);
+    const bytes = Buffer.from(body);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
+    res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.destroy());
+  }
+
+  const server = http.createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (error instanceof HttpError) {
+        return sendJson(res, error.status, { error: { message: error.message, type: error.type, code: error.code, param: error.param } });
+      }
+      sendJson(res, 500, { error: { message: `reference model failure: ${(error as Error).message}`, type: 'server_error', code: null, param: null } });
+    });
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | null = null;
+
+  return {
+    url: `http://${urlHost(host)}:${port}/v1`,
+    port,
+    setKnobs,
+    resetKnobs,
+    knobs: () => ({ ...knobs }),
+    stats: snapshotStats,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Hung and streaming requests would otherwise hold close() open forever.
+        for (const socket of sockets) socket.destroy();
+      });
+      return closing;
+    },
+  };
+}
+
+/**
+ * This request's attempt number for its prompt (from 1). Only the fault knobs and jitter depend on
+ * it, so a healthy model keeps no per-prompt memory; when counting, prompts are stored as digests
+ * so a long run over a large dataset stays small.
+ */
+function nextAttempt(counts: Map<string, number>, k: Knobs, prompt: string): number {
+  const needed =
+    k.failFirstAttempts > 0 || k.jitterMs > 0 || k.errorRate > 0 || k.rateLimitRate > 0 || k.hangRate > 0 || k.malformedRate > 0 || k.truncatedRate > 0 || k.emptyChoicesRate > 0;
+  if (!needed) return 1;
+  const key = createHash('sha1').update(prompt).digest('base64');
+  const attempt = (counts.get(key) ?? 0) + 1;
+  counts.set(key, attempt);
+  return attempt;
+}
+
+/** Retry-After must be whole seconds; OpenAI's retry-after-ms carries the exact value. */
+function setRetryAfter(res: ServerResponse, seconds: number): void {
+  res.setHeader('retry-after', String(Math.ceil(seconds)));
+  res.setHeader('retry-after-ms', String(Math.round(seconds * 1000)));
+}
+
+function checkApiKey(req: IncomingMessage, k: Knobs): void {
+  if (k.requiredApiKey === null) return;
+  const header = req.headers.authorization ?? '';
+  const given = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? null;
+  if (given === k.requiredApiKey) return;
+  // Like real providers, echo what was sent: clients must keep keys out of their own error
+  // messages, and this lets tests prove they do.
+  throw new HttpError(
+    401,
+    given === null ? "You didn't provide an API key (Authorization: Bearer <key>)." : `Incorrect API key provided: ${given}.`,
+    'invalid_request_error',
+    'invalid_api_key',
+  );
+}
+
+function parseInferenceRequest(api: ApiKind, body: unknown, modelName: string): InferenceRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object', null);
+  const b = body as Record<string, unknown>;
+  if (typeof b.model !== 'string' || b.model === '') throw badRequest('you must provide a model parameter', 'model');
+  if (b.model !== modelName) throw unknownModel(b.model, modelName);
+  if (b.n !== undefined && b.n !== null && b.n !== 1) throw badRequest('only n=1 is supported', 'n');
+  const limit = b.max_completion_tokens ?? b.max_tokens;
+  if (limit !== undefined && limit !== null && !(Number.isInteger(limit) && (limit as number) >= 1)) {
+    throw badRequest('max_tokens must be a positive integer', b.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens');
+  }
+  const streamOptions = b.stream_options as { include_usage?: unknown } | undefined;
+  const common = {
+    maxTokens: (limit as number | null | undefined) ?? null,
+    stream: b.stream === true,
+    includeUsage: streamOptions?.include_usage === true,
+  };
+
+  if (api === 'completion') {
+    const prompt = Array.isArray(b.prompt) && b.prompt.length === 1 ? b.prompt[0] : b.prompt;
+    if (typeof prompt !== 'string') throw badRequest('prompt must be a string', 'prompt');
+    return { api, prompt, promptTokens: countTokens(prompt), ...common };
+  }
+
+  if (!Array.isArray(b.messages) || b.messages.length === 0) throw badRequest('messages must be a non-empty array', 'messages');
+  const messages = b.messages.map((m: unknown, i: number) => {
+    const message = m as { role?: unknown; content?: unknown };
+    if (typeof message !== 'object' || message === null || typeof message.role !== 'string') throw badRequest(`messages[${i}] must have a role`, `messages[${i}]`);
+    return { role: message.role, content: contentText(message.content) };
+  });
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  if (!lastUser) throw badRequest('messages must include a user message', 'messages');
+  return { api, prompt: lastUser.content, promptTokens: messages.reduce((n, m) => n + countTokens(m.content), 0), ...common };
+}
+
+/** Message content is a string or a list of parts; only text parts matter here. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part) => (part && typeof part === 'object' && (part as { type?: unknown }).type === 'text' ? String((part as { text?: unknown }).text ?? '') : ''))
+      .join('');
+  }
+  return '';
+}
+
+function unknownModel(name: string, modelName: string): HttpError {
+  return new HttpError(404, `The model '${name}' does not exist; this endpoint serves '${modelName}'.`, 'invalid_request_error', 'model_not_found', 'model');
+}
+
+function badRequest(message: string, param: string | null): HttpError {
+  return new HttpError(400, message, 'invalid_request_error', null, param);
+}
+
+/** Whitespace-separated words stand in for tokens: crude, but stable and easy to reason about in tests. */
+function countTokens(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+function limitTokens(text: string, maxTokens: number | null): { text: string; tokens: number; finishReason: 'stop' | 'length' } {
+  const pieces = text.match(/\s*\S+/g) ?? [];
+  if (maxTokens === null || pieces.length <= maxTokens) return { text, tokens: pieces.length, finishReason: 'stop' };
+  return { text: pieces.slice(0, maxTokens).join('').trimStart(), tokens: maxTokens, finishReason: 'length' };
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`, 'invalid_request_error', 'body_too_large');
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'the request body is not valid JSON', 'invalid_request_error', 'invalid_json');
+  }
+}
+
+/** Waits, unless the client disconnects first; false means there is nobody left to answer. */
+function pause(res: ServerResponse, connection: { gone: boolean }, ms: number): Promise<boolean> {
+  if (connection.gone) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      res.off('close', onClose);
+      resolve(true);
+    }, ms);
+    res.once('close', onClose);
+  });
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
