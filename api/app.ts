@@ -1,0 +1,109 @@
+/**
+ * The API server: fastify with TypeBox-validated routes under /v1, bearer-key auth, problem+json
+ * errors, the OpenAPI document and a health check. Building it does no I/O; the caller listens.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { ApiDeps } from './apiDeps';
+import { registerAuth } from './auth';
+import { registerErrorHandling } from './errorHandler';
+import { Health, registerOpenApi } from './openapi';
+import { validatorCompiler } from './schemaValidation';
+import { usersRoutes } from './routes/users';
+import { datasetsRoutes } from './routes/datasets';
+import { evaluationsRoutes } from './routes/evaluations';
+import { runLaunchRoutes } from './routes/runLaunch';
+import { runsRoutes } from './routes/runs';
+
+/** Every JSON body but a dataset upload (which sets its own) is small. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const HEALTH_TIMEOUT_MS = 3_000;
+
+/**
+ * Paths a log line may carry a credential under. Fastify logs no bodies or headers by itself; this
+ * is the second line of defence should one ever be logged.
+ */
+const REDACT_PATHS = [
+  'authorization', 'headers.authorization', 'req.headers.authorization', 'request.headers.authorization',
+  'apiKey', '*.apiKey', 'deployment.apiKey', '*.deployment.apiKey', 'body.deployment.apiKey', 'req.body.deployment.apiKey',
+  'request.body.deployment.apiKey', 'jsonl', 'body.jsonl', 'req.body.jsonl',
+];
+
+export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger === false ? { logger: false } : { loggerInstance: apiLogger(deps.logger) }),
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    // Clients see the id in 500 answers and can quote it; logs carry it as reqId.
+    requestIdHeader: false,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  app.setValidatorCompiler(validatorCompiler);
+  // Response schemas document the API; JSON.stringify sends what the route built, unfiltered.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // JSON only: a text/plain body is refused with 415 rather than failing validation as a string.
+  app.removeContentTypeParser('text/plain');
+  registerErrorHandling(app);
+  registerAuth(app, deps);
+  await registerOpenApi(app);
+
+  app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
+
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Whether the API can reach its database and Temporal',
+        tags: ['operations'],
+        response: { 200: Health, 503: { ...Health, description: 'The database or Temporal cannot be reached' } },
+      },
+      config: { public: true },
+    },
+    async (_request, reply) => {
+      const [db, temporal] = await Promise.all([
+        probe(deps.logger, 'database', () => deps.db.execute(sql`select 1`)),
+        probe(deps.logger, 'temporal', () =>
+          deps.temporal.connection.withDeadline(Date.now() + HEALTH_TIMEOUT_MS, () => deps.temporal.workflowService.getSystemInfo({})),
+        ),
+      ]);
+      const ok = db === 'ok' && temporal === 'ok';
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', db, temporal });
+    },
+  );
+
+  await app.register(
+    async (v1) => {
+      await usersRoutes(v1, deps);
+      await datasetsRoutes(v1, deps);
+      await evaluationsRoutes(v1, deps);
+      await runLaunchRoutes(v1, deps);
+      await runsRoutes(v1, deps);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}
+
+function apiLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+}
+
+/** 'ok', or a word for what is wrong; the cause goes to the log, not to anonymous callers. */
+async function probe(logger: Logger, what: string, check: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+      }),
+    ]);
+    return 'ok';
+  } catch (error) {
+    logger.warn({ err: error }, `health check: ${what} unreachable`);
+    return 'unreachable';
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The rules of an evaluation that its schema cannot state: the domain's model-name rule and the
+ * name's uniqueness, datasets the owner can see and that belong to the domain, the deployment
+ * methods the domain takes, URLs that really are URLs, and the acknowledgement. Each check returns
+ * every violation it finds, so a client fixes a form in one round trip.
+ */
+import type { Db } from '../db/client';
+import type { FieldError } from '../contracts/problem';
+import { DEPLOYMENT_METHODS_BY_DOMAIN, MODEL_NAME_RULES, type Domain } from '../contracts/domain';
+import type { Deployment, ModelInfo } from '../contracts/evaluation';
+import { getVisibleDatasets } from '../db/queries/datasets';
+import { isModelNameTaken } from '../db/queries/evaluations';
+
+export const NAME_TAKEN = 'is already taken (model names are unique across the platform, regardless of case)';
+
+export async function checkModelName(db: Db, domain: Domain, modelName: string): Promise<FieldError[]> {
+  const rule = MODEL_NAME_RULES[domain];
+  if (!rule.pattern.test(modelName)) return [{ field: 'modelName', message: `${rule.rule} (rule of domain ${domain})` }];
+  return (await isModelNameTaken(db, modelName)) ? [{ field: 'modelName', message: NAME_TAKEN }] : [];
+}
+
+/**
+ * Datasets as the evaluation's owner sees them (an admin editing someone's evaluation gets no
+ * wider choice), since runs of the evaluation read them as the owner.
+ */
+export async function checkDatasets(db: Db, ownerId: string, domain: Domain, ids: readonly string[]): Promise<FieldError[]> {
+  const visible = new Map((await getVisibleDatasets(db, { userId: ownerId, isAdmin: false }, ids)).map((d) => [d.id, d]));
+  return ids.flatMap((id, index): FieldError[] => {
+    const dataset = visible.get(id);
+    if (!dataset) return [{ field: `datasets[${index}]`, message: `unknown dataset "${id}"` }];
+    if (dataset.domain !== domain) return [{ field: `datasets[${index}]`, message: `belongs to domain ${dataset.domain}, not ${domain}` }];
+    return [];
+  });
+}
+
+export function checkDeployment(domain: Domain, deployment: Deployment): FieldError[] {
+  const allowed = DEPLOYMENT_METHODS_BY_DOMAIN[domain];
+  if (!allowed.includes(deployment.method)) {
+    return [{ field: 'deployment.method', message: `must be ${allowed.join(' or ')} for domain ${domain}` }];
+  }
+  if (deployment.method === 'api' && !isHttpUrl(deployment.endpoint)) {
+    return [{ field: 'deployment.endpoint', message: 'must be an http(s) URL with a host, e.g. http://host:8000/v1' }];
+  }
+  return [];
+}
+
+export function checkModelInfo(modelInfo: ModelInfo): FieldError[] {
+  return (['paperUrl', 'modelUrl'] as const).flatMap((key): FieldError[] => {
+    const url = modelInfo[key];
+    return url != null && !isHttpUrl(url) ? [{ field: `modelInfo.${key}`, message: 'must be an http(s) URL with a host' }] : [];
+  });
+}
+
+/** The seed's checkbox: test-set annotations were not used in training or in submitted results. */
+export function checkAcknowledgement(acknowledged: boolean | undefined): FieldError[] {
+  return acknowledged === false ? [{ field: 'acknowledgeNoTestAnnotations', message: 'must be true' }] : [];
+}
+
+export function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Scheme, host and port: where a stored API key would be sent. */
+export function endpointOrigin(endpoint: string): string | null {
+  try {
+    return new URL(endpoint).origin;
+  } catch {
+    return null;
+  }
+}

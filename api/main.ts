@@ -1,0 +1,49 @@
+/** API process entry point: `npm run api`. Stops gracefully on SIGINT/SIGTERM. */
+import { Client, Connection } from '@temporalio/client';
+import { ConfigError, loadEnv } from '../config/env';
+import { createLogger } from '../config/logger';
+import { connectDb } from '../db/client';
+import { temporalConnectionConfig } from '../temporal.config';
+import { buildApp } from './app';
+
+let env;
+try {
+  env = loadEnv();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`api: ${error.message}\n`);
+  process.exit(1);
+}
+const logger = createLogger('api', env.logLevel);
+const temporalConfig = temporalConnectionConfig();
+
+const database = connectDb(env.databaseUrl, { max: 20 });
+const connection = await Connection.connect({ address: temporalConfig.address });
+const temporal = new Client({ connection, namespace: temporalConfig.namespace });
+const app = await buildApp({ db: database.db, temporal, env, logger });
+
+let closing: Promise<void> | undefined;
+async function shutdown(signal: string): Promise<void> {
+  logger.info({ signal }, 'api stopping');
+  // In-flight requests finish; new ones get 503 while the server closes.
+  await app.close().catch((error: unknown) => logger.error({ err: error }, 'closing the server failed'));
+  await database.close().catch((error: unknown) => logger.error({ err: error }, 'closing the database failed'));
+  await connection.close().catch((error: unknown) => logger.error({ err: error }, 'closing the Temporal connection failed'));
+  logger.info('api stopped');
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    // A second signal while closing does not start a second shutdown.
+    closing ??= shutdown(signal).finally(() => process.exit(0));
+  });
+}
+
+try {
+  const url = await app.listen({ host: env.apiHost, port: env.apiPort });
+  logger.info({ url, temporal: temporalConfig.address }, 'api listening');
+} catch (error) {
+  logger.error({ err: error }, 'api could not listen');
+  await database.close();
+  await connection.close();
+  process.exit(1);
+}

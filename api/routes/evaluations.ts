@@ -1,0 +1,217 @@
+/**
+ * Evaluation instances: create, list, read, edit. A user sees only their own (admins see all;
+ * anyone else's is a 404). The model endpoint's API key is sealed on the way in and never shown.
+ *
+ * Editing replaces what it names: `deployment` as a whole, `inference` and `limits` field by field.
+ * modelName and domain cannot change. In an API deployment, `apiKey` set replaces the stored key,
+ * `null` removes it, and leaving it out keeps it, but only while the endpoint stays on the same
+ * origin: the stored key is never sent to a new host unless the user gives it again.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { ApiDeps } from '../apiDeps';
+import type { FieldError } from '../../contracts/problem';
+import {
+  CreateEvaluationBody, DEFAULT_INFERENCE, DEFAULT_LIMITS, PatchEvaluationBody, type CreateEvaluationBody as CreateFields, type Deployment,
+  type PatchEvaluationBody as PatchFields, type ModelInfo, type PublicDeployment,
+} from '../../contracts/evaluation';
+import { sealSecret } from '../../db/secretBox';
+import {
+  getEvaluationFor, insertEvaluation, listEvaluationsFor, ModelNameTaken, toEvaluationView, updateEvaluation, type EvaluationChanges,
+  type EvaluationRow,
+} from '../../db/queries/evaluations';
+import {
+  checkAcknowledgement, checkDatasets, checkDeployment, checkModelInfo, checkModelName, endpointOrigin, NAME_TAKEN,
+} from '../evaluationRules';
+import { badRequest, validationProblem } from '../problems';
+import { EvaluationPage, EvaluationViewSchema, problems } from '../openapi';
+
+const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
+const ListQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'must be an integer from 1 to 100' }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'must be the nextCursor of an earlier page' })),
+  },
+  { additionalProperties: false },
+);
+
+const access = { roles: ['user', 'admin'] } as const;
+const IMMUTABLE = 'cannot be changed after creation';
+
+export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.post<{ Body: CreateFields }>(
+    '/evaluations',
+    {
+      schema: {
+        summary: 'Create an evaluation instance',
+        description:
+          'Rules beyond the schema: the model name follows its domain’s rule and is unique platform-wide regardless of case; ' +
+          'every dataset exists, is visible to the caller and belongs to the domain; the deployment method is one the domain takes; ' +
+          'acknowledgeNoTestAnnotations must be true. Omitted inference and limits fields take their defaults. ' +
+          'The API key is stored encrypted and never returned (see deployment.apiKeySet).',
+        tags: ['evaluations'],
+        body: CreateEvaluationBody,
+        response: { 201: EvaluationViewSchema, ...problems(400, 403, 413, 415) },
+      },
+      config: access,
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const caller = request.caller;
+      const [nameErrors, datasetErrors] = await Promise.all([
+        checkModelName(deps.db, body.domain, body.modelName),
+        checkDatasets(deps.db, caller.userId, body.domain, body.datasets),
+      ]);
+      const errors = [
+        ...nameErrors,
+        ...datasetErrors,
+        ...checkDeployment(body.domain, body.deployment),
+        ...checkModelInfo(body.modelInfo),
+        ...checkAcknowledgement(body.acknowledgeNoTestAnnotations),
+      ];
+      if (errors.length > 0) throw validationProblem(errors);
+
+      const apiKey = body.deployment.method === 'api' ? body.deployment.apiKey ?? null : null;
+      let row: EvaluationRow;
+      try {
+        row = await insertEvaluation(deps.db, {
+          ownerId: caller.userId,
+          domain: body.domain,
+          modelName: body.modelName,
+          description: body.description ?? '',
+          datasetIds: body.datasets,
+          deployment: storedDeployment(body.deployment, apiKey !== null),
+          apiKeyCipher: apiKey === null ? null : sealSecret(deps.env.secretKey, apiKey),
+          robustness: body.robustness,
+          modelInfo: storedModelInfo(body.modelInfo),
+          inference: { ...DEFAULT_INFERENCE, ...body.inference },
+          limits: { ...DEFAULT_LIMITS, ...body.limits },
+        });
+      } catch (error) {
+        // Lost the race for the name to a concurrent creation: the same answer as the early check.
+        if (error instanceof ModelNameTaken) throw badRequest('modelName', NAME_TAKEN);
+        throw error;
+      }
+      request.log.info({ evaluationId: row.id, domain: row.domain, modelName: row.modelName, ownerId: row.ownerId }, 'evaluation created');
+      return reply.code(201).header('location', `/v1/evaluations/${row.id}`).send(toEvaluationView(row));
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/evaluations',
+    {
+      schema: {
+        summary: 'The caller’s evaluations, newest first (admins: everyone’s)',
+        tags: ['evaluations'],
+        querystring: ListQuery,
+        response: { 200: EvaluationPage, ...problems(400, 403) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const page = await listEvaluationsFor(deps.db, request.caller, { limit: request.query.limit, cursor: request.query.cursor });
+      return { items: page.rows.map(toEvaluationView), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get<{ Params: Static<typeof EvaluationParams> }>(
+    '/evaluations/:id',
+    {
+      schema: {
+        summary: 'One evaluation',
+        tags: ['evaluations'],
+        params: EvaluationParams,
+        response: { 200: EvaluationViewSchema, ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request) => toEvaluationView(await getEvaluationFor(deps.db, request.caller, request.params.id)),
+  );
+
+  app.patch<{ Params: Static<typeof EvaluationParams>; Body: PatchFields }>(
+    '/evaluations/:id',
+    {
+      schema: {
+        summary: 'Edit an evaluation (anything but modelName and domain)',
+        description:
+          'Fields sent replace the stored ones (inference and limits are merged field by field); the same rules as creation apply, ' +
+          'datasets checked against the evaluation’s domain. In an API deployment, apiKey replaces the stored key, null removes it, ' +
+          'and leaving it out keeps it as long as the endpoint stays on the same origin (scheme, host, port). ' +
+          'A refused edit changes nothing.',
+        tags: ['evaluations'],
+        params: EvaluationParams,
+        body: PatchEvaluationBody,
+        response: { 200: EvaluationViewSchema, ...problems(400, 403, 404, 413, 415) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const body = request.body;
+      const current = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const errors: FieldError[] = [];
+      if (body.modelName !== undefined) errors.push({ field: 'modelName', message: IMMUTABLE });
+      if (body.domain !== undefined) errors.push({ field: 'domain', message: IMMUTABLE });
+      if (body.datasets) errors.push(...(await checkDatasets(deps.db, current.ownerId, current.domain, body.datasets)));
+      if (body.deployment) {
+        const deploymentErrors = checkDeployment(current.domain, body.deployment);
+        errors.push(...(deploymentErrors.length > 0 ? deploymentErrors : keyErrors(current, body.deployment)));
+      }
+      if (body.modelInfo) errors.push(...checkModelInfo(body.modelInfo));
+      errors.push(...checkAcknowledgement(body.acknowledgeNoTestAnnotations));
+      if (errors.length > 0) throw validationProblem(errors);
+
+      const updated = await updateEvaluation(deps.db, current.id, (locked) => {
+        const changes: EvaluationChanges = {};
+        if (body.description !== undefined) changes.description = body.description;
+        if (body.datasets) changes.datasetIds = body.datasets;
+        if (body.deployment) {
+          // Re-decided on the locked row: a concurrent edit may have moved the endpoint meanwhile.
+          const keyError = keyErrors(locked, body.deployment)[0];
+          if (keyError) throw badRequest(keyError.field, keyError.message);
+          const cipher = nextKeyCipher(locked, body.deployment, deps.env.secretKey);
+          changes.deployment = storedDeployment(body.deployment, cipher !== null);
+          changes.apiKeyCipher = cipher;
+        }
+        if (body.robustness !== undefined) changes.robustness = body.robustness;
+        if (body.modelInfo) changes.modelInfo = storedModelInfo(body.modelInfo);
+        if (body.inference) changes.inference = { ...locked.inference, ...body.inference };
+        if (body.limits) changes.limits = { ...locked.limits, ...body.limits };
+        return changes;
+      });
+      request.log.info({ evaluationId: current.id, fields: Object.keys(body) }, 'evaluation edited');
+      return toEvaluationView(updated);
+    },
+  );
+}
+
+/** What is stored of a deployment: never the key, only whether one is set. */
+function storedDeployment(deployment: Deployment, apiKeySet: boolean): PublicDeployment {
+  if (deployment.method === 'private') {
+    const { method, imageId, priority, gpuType, gpuCount } = deployment;
+    return { method, imageId, priority, gpuType, gpuCount };
+  }
+  const { method, endpoint, onlineModelName, apiMode } = deployment;
+  return { method, endpoint, ...(onlineModelName !== undefined ? { onlineModelName } : {}), apiMode: apiMode ?? 'chat', apiKeySet };
+}
+
+function storedModelInfo(modelInfo: ModelInfo): ModelInfo {
+  return { type: modelInfo.type, paperUrl: modelInfo.paperUrl ?? null, modelUrl: modelInfo.modelUrl ?? null };
+}
+
+/** A kept key must stay with the origin it was given for. */
+function keyErrors(current: EvaluationRow, next: Deployment): FieldError[] {
+  if (next.method !== 'api' || next.apiKey !== undefined || current.apiKeyCipher === null) return [];
+  if (current.deployment.method === 'api' && endpointOrigin(current.deployment.endpoint) === endpointOrigin(next.endpoint)) return [];
+  return [
+    {
+      field: 'deployment.apiKey',
+      message: 'must be given again (or null to remove the stored key) when the endpoint moves to another origin; the stored key is never sent to a new host',
+    },
+  ];
+}
+
+function nextKeyCipher(current: EvaluationRow, next: Deployment, secretKey: Buffer): string | null {
+  if (next.method !== 'api' || next.apiKey === null) return null;
+  if (next.apiKey !== undefined) return sealSecret(secretKey, next.apiKey);
+  return current.apiKeyCipher;
+}

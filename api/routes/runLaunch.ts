@@ -1,0 +1,176 @@
+/**
+ * Launching runs of an evaluation: a verification (1–3 drawn samples per dataset, no quota) or a
+ * formal evaluation (every sample, one slot of the owner's monthly quota). The records are written
+ * in one transaction (db/queries/runLaunch.ts); the workflow is started after it commits, and a
+ * start that fails is compensated: the run ends failed and the quota slot is given back.
+ */
+import { randomInt } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { ApiDeps } from '../apiDeps';
+import type { Caller } from '../../contracts/caller';
+import { LaunchVerificationBody, type LaunchedRun } from '../../contracts/run';
+import { problems } from '../openapi';
+import { RunStatusSchema, RunTypeSchema } from './runs';
+import { HttpProblem, badRequest, conflict, notFound, statusTitle, tooManyRequests } from '../problems';
+import { getEvaluationFor } from '../../db/queries/evaluations';
+import { getVisibleDatasets } from '../../db/queries/datasets';
+import { abandonLaunch, insertLaunchedRun, type EvaluationRow, type PlannedDataset, type QuotaCharge } from '../../db/queries/runLaunch';
+import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/quota';
+import { drawSampleIndices } from '../../activities/datasets/prng';
+import { startRunWorkflow } from '../temporalGateway';
+
+/** Samples drawn per dataset when the request does not say: the most of the 1–3 the product calls for. */
+export const DEFAULT_VERIFICATION_SAMPLES = 3;
+
+const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
+
+const LaunchedRunSchema = Type.Object({
+  runId: Type.String({ format: 'uuid' }),
+  version: Type.Integer({ description: "the run's version within its evaluation" }),
+  type: RunTypeSchema,
+  status: RunStatusSchema,
+  workflowId: Type.String({ description: "the run's workflow in Temporal" }),
+});
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const launchedInStep: Same<Static<typeof LaunchedRunSchema>, LaunchedRun> = true;
+void launchedInStep;
+
+type LaunchKind = { type: 'verification'; samplesPerDataset: number; seed: number } | { type: 'formal' };
+
+export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.post(
+    '/evaluations/:id/verifications',
+    {
+      schema: {
+        summary: 'Start an inference verification',
+        description:
+          `Runs the evaluation on a few samples of each dataset (samplesPerDataset, 1–3, default ${DEFAULT_VERIFICATION_SAMPLES}) ` +
+          'so the model and its service can be checked before a formal launch. The samples are drawn with a seed ' +
+          '(random unless given; dataset at position p draws with seed + p) that is recorded with the run. Uses no quota.',
+        tags: ['runs'],
+        params: EvaluationParams,
+        body: LaunchVerificationBody,
+        response: { 202: LaunchedRunSchema, ...problems(400, 403, 404, 409, 503) },
+      },
+      config: { roles: ['user', 'admin'] },
+      // Every field has a default, so a request without a body asks for a default verification.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const launched = await launchRun(deps, request.caller, request.params.id, {
+        type: 'verification',
+        samplesPerDataset: body.samplesPerDataset ?? DEFAULT_VERIFICATION_SAMPLES,
+        seed: body.seed ?? randomInt(0, 2 ** 31 - 1),
+      });
+      return reply.code(202).send(launched);
+    },
+  );
+
+  r.post(
+    '/evaluations/:id/runs',
+    {
+      schema: {
+        summary: 'Launch a formal evaluation',
+        description:
+          "Evaluates every sample of every dataset. Takes one slot of the evaluation owner's monthly formal quota " +
+          '(UTC calendar month); 429 when the month is used up.',
+        tags: ['runs'],
+        params: EvaluationParams,
+        response: { 202: LaunchedRunSchema, ...problems(400, 403, 404, 409, 429, 503) },
+      },
+      config: { roles: ['user', 'admin'] },
+    },
+    async (request, reply) => {
+      const launched = await launchRun(deps, request.caller, request.params.id, { type: 'formal' });
+      return reply.code(202).send(launched);
+    },
+  );
+}
+
+async function launchRun(deps: ApiDeps, caller: Caller, evaluationId: string, kind: LaunchKind): Promise<LaunchedRun> {
+  const evaluation = await getEvaluationFor(deps.db, caller, evaluationId);
+  assertLaunchable(evaluation);
+  const datasets = await planDatasets(deps, evaluation, kind);
+  const month = utcMonth((deps.now ?? (() => new Date()))());
+  const quota: QuotaCharge | null =
+    kind.type === 'formal' ? { userId: evaluation.ownerId, kind: 'formal', month, limit: quotaLimit(deps.env.quota, 'formal') } : null;
+
+  const outcome = await insertLaunchedRun(deps.db, {
+    evaluationId: evaluation.id,
+    submitterId: caller.userId,
+    type: kind.type,
+    datasets,
+    sampleSeed: kind.type === 'verification' ? kind.seed : null,
+    quota,
+  });
+  if (!outcome.ok) {
+    if (outcome.reason === 'quota-exhausted') {
+      const { charge, used } = outcome;
+      throw tooManyRequests(quotaExhaustedMessage(charge.kind, used, charge.limit, charge.month));
+    }
+    if (outcome.reason === 'evaluation-changed') throw conflict(outcome.detail);
+    throw notFound('evaluation');
+  }
+
+  const { run } = outcome;
+  try {
+    const { workflowId } = await startRunWorkflow(deps.temporal, {
+      runId: run.runId, domain: run.domain, modelName: run.modelName, ownerId: run.ownerId, type: run.type, status: run.status,
+    });
+    deps.logger.info({ runId: run.runId, evaluationId: evaluation.id, type: run.type, version: run.version }, 'run launched');
+    return { runId: run.runId, version: run.version, type: run.type, status: run.status, workflowId };
+  } catch (error) {
+    const reason = `the run's workflow could not be started: ${errorChain(error)}`;
+    deps.logger.error({ runId: run.runId, err: error }, 'run workflow start failed');
+    await abandonLaunch(deps.db, run.runId, reason, quota);
+    throw new HttpProblem(
+      503,
+      statusTitle(503),
+      `run v${run.version} could not be started because the workflow service did not accept it; ` +
+        `the run was marked failed${quota ? ' and the quota slot was given back' : ''}. Try again shortly.`,
+    );
+  }
+}
+
+function assertLaunchable(evaluation: EvaluationRow): void {
+  if (evaluation.deployment.method === 'private') {
+    throw conflict(
+      'private deployment arrives with issue 3: runs cannot be launched for an evaluation deployed as a private image yet; ' +
+        'switch deployment to method "api" (PATCH the evaluation) to launch it now',
+      'deployment.method',
+    );
+  }
+}
+
+/** The evaluation's datasets as the run will take them, refusing ones the owner can no longer see. */
+async function planDatasets(deps: ApiDeps, evaluation: EvaluationRow, kind: LaunchKind): Promise<PlannedDataset[]> {
+  const visible = await getVisibleDatasets(deps.db, { userId: evaluation.ownerId, isAdmin: false }, evaluation.datasetIds);
+  const byId = new Map(visible.map((d) => [d.id, d]));
+  const missing = evaluation.datasetIds.filter((id) => !byId.has(id));
+  if (missing.length > 0) {
+    throw badRequest(
+      'datasets',
+      `lists ${missing.join(', ')}, which no longer exist or are not visible to the evaluation's owner; edit the evaluation's datasets`,
+    );
+  }
+  return evaluation.datasetIds.map((id, position) => {
+    const d = byId.get(id)!;
+    if (d.size === 0) throw badRequest('datasets', `lists ${id}, which has no samples`);
+    const sampleIndices = kind.type === 'verification' ? drawSampleIndices(kind.seed + position, d.size, kind.samplesPerDataset) : null;
+    return { datasetId: id, task: d.task, metric: d.metric, contentHash: d.contentHash, sampleIndices, total: sampleIndices?.length ?? d.size };
+  });
+}
+
+/** "Failed to start Workflow: 14 UNAVAILABLE: …": the client's message alone does not say why. */
+function errorChain(error: unknown): string {
+  const messages: string[] = [];
+  for (let e: unknown = error; e instanceof Error && messages.length < 4; e = e.cause) messages.push(e.message);
+  return messages.join(': ') || String(error);
+}

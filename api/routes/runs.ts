@@ -1,0 +1,362 @@
+/**
+ * Reading and stopping runs: the versions of an evaluation, one run's progress and scores, its
+ * per-sample results (paged, or streamed whole as JSON Lines), its log and its Excel report. A run
+ * is visible to its evaluation's owner and to admins; anyone else gets 404, as if it did not exist.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { ApiDeps } from '../apiDeps';
+import type { Caller } from '../../contracts/caller';
+import { RUN_STATUSES, RUN_TYPES, TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';
+import { METRICS } from '../../contracts/dataset';
+import { HttpProblem, badRequest, conflict, notFound, statusTitle } from '../problems';
+import { problems } from '../openapi';
+import { getEvaluationFor } from '../../db/queries/evaluations';
+import { closeRun, closeUnfinishedDatasets, listRunDatasets } from '../../db/queries/runRecords';
+import { appendRunLogs } from '../../db/queries/runLogs';
+import {
+  allResults, decodeResultCursor, getRunArtifact, getRunFor, listRunVersions, loadRunView, logPage, requestRunStop, resultsPage, type LogLineView, type OwnedRun, type RunVersion,
+} from '../../db/queries/runViews';
+import { REPORT_ARTIFACT } from '../../activities/report/storeReport';
+import { signalStop } from '../temporalGateway';
+
+const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
+const RunParams = Type.Object({ runId: Type.String({ description: 'the run id' }) });
+
+const DEFAULT_RESULTS_PAGE = 100;
+const DEFAULT_LOG_PAGE = 200;
+
+const ResultsQuery = Type.Object(
+  {
+    dataset: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'must be a dataset id of the run' })),
+    status: Type.Optional(Type.Union([Type.Literal('scored'), Type.Literal('failed')], { description: 'one of scored, failed' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_RESULTS_PAGE, description: 'must be an integer from 1 to 1000' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'must be the nextCursor of an earlier page' })),
+  },
+  { additionalProperties: false },
+);
+
+const LogsQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'must be a non-negative integer: the next of an earlier page' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_LOG_PAGE, description: 'must be an integer from 1 to 1000' })),
+  },
+  { additionalProperties: false },
+);
+
+const access = { roles: ['user', 'admin'] };
+
+// Response schemas: they document the API (responses are sent as built, see api/app.ts); the type
+// checks below keep them in step with the views declared in contracts/run.ts and runViews.ts.
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const timestamp = Type.String({ format: 'date-time' });
+// Spelt out: a Literal mapped over the tuple types as a union the type provider cannot narrow.
+export const RunStatusSchema = Type.Union(
+  [Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('stopped')],
+  { description: `one of ${RUN_STATUSES.join(', ')}` },
+);
+export const RunTypeSchema = Type.Union([Type.Literal('verification'), Type.Literal('formal')], { description: `one of ${RUN_TYPES.join(', ')}` });
+
+const MetricNameSchema = Type.Union([Type.Literal('exact_match'), Type.Literal('mc_accuracy'), Type.Literal('numeric_match')], {
+  description: `one of ${METRICS.join(', ')}`,
+});
+
+const DatasetMetricsSchema = Type.Object({
+  metric: MetricNameSchema,
+  score: Type.Number({ description: 'mean score over all samples; failed samples count as 0' }),
+  scored: Type.Integer(),
+  failed: Type.Integer(),
+  avgOutputLength: Type.Number({ description: 'mean output length (tokens) of scored samples' }),
+});
+
+const DatasetRunViewSchema = Type.Object({
+  task: Type.String(),
+  dataset: Type.String(),
+  position: Type.Integer({ description: 'place in the run; datasets run one after another in this order' }),
+  status: RunStatusSchema,
+  startedAt: nullable(timestamp),
+  endedAt: nullable(timestamp),
+  total: Type.Integer(),
+  done: Type.Integer({ description: 'samples stored, scored or failed' }),
+  failed: Type.Integer(),
+  metrics: nullable(DatasetMetricsSchema),
+  error: nullable(Type.String()),
+});
+
+const TaskScoreSchema = Type.Object({ task: Type.String(), score: Type.Number(), datasets: Type.Integer() });
+
+const RunViewSchema = Type.Object({
+  runId: Type.String({ format: 'uuid' }),
+  evaluationId: Type.String({ format: 'uuid' }),
+  version: Type.Integer(),
+  type: RunTypeSchema,
+  status: RunStatusSchema,
+  submitter: Type.String({ description: 'name of the user who launched the run' }),
+  createdAt: timestamp,
+  startedAt: nullable(timestamp),
+  endedAt: nullable(timestamp),
+  error: nullable(Type.String()),
+  progress: Type.Object({
+    done: Type.Integer(),
+    total: Type.Integer(),
+    percent: Type.Number(),
+    etaSeconds: nullable(Type.Integer({ description: 'at the rate since the run started; null until there is a rate, and once the run ended' })),
+  }),
+  datasets: Type.Array(DatasetRunViewSchema),
+  taskScores: Type.Array(TaskScoreSchema, { description: "per task, the mean of its finished datasets' scores" }),
+  overallScore: nullable(Type.Number({ description: 'mean of the task scores; set when the run ends' })),
+  sampleSeed: nullable(Type.Integer({ description: "a verification's sample seed" })),
+});
+
+const SampleResultViewSchema = Type.Object({
+  id: Type.String({ description: 'the item id' }),
+  dataset: Type.String(),
+  sample: Type.String({ description: 'the prompt' }),
+  label: Type.String({ description: 'the ground truth' }),
+  predict: nullable(Type.String({ description: "the model's answer; null when the sample failed" })),
+  score: nullable(Type.Number()),
+  status: Type.Union([Type.Literal('scored'), Type.Literal('failed')]),
+  error: nullable(Type.String()),
+  outputLength: Type.Integer(),
+  latencyMs: Type.Integer(),
+  attempts: Type.Integer(),
+});
+
+const ResultsPage = Type.Object({
+  items: Type.Array(SampleResultViewSchema),
+  nextCursor: nullable(Type.String({ description: 'pass as cursor for the next page; null on the last page' })),
+});
+
+const RunVersionSchema = Type.Object({
+  runId: Type.String({ format: 'uuid' }),
+  version: Type.Integer(),
+  type: RunTypeSchema,
+  status: RunStatusSchema,
+  submitter: Type.String(),
+  createdAt: timestamp,
+  startedAt: nullable(timestamp),
+  endedAt: nullable(timestamp),
+  overallScore: nullable(Type.Number()),
+});
+
+const LogLineSchema = Type.Object({
+  id: Type.Integer(),
+  at: timestamp,
+  level: Type.String({ description: 'debug, info, warn or error' }),
+  dataset: nullable(Type.String()),
+  message: Type.String(),
+});
+
+const LogPage = Type.Object({
+  items: Type.Array(LogLineSchema),
+  next: Type.Integer({ description: 'pass as after to read on' }),
+});
+
+const StopAccepted = Type.Object({
+  runId: Type.String({ format: 'uuid' }),
+  status: RunStatusSchema,
+  stopRequestedAt: timestamp,
+});
+
+const download = (contentType: string, description: string) => ({
+  description,
+  content: { [contentType]: { schema: { type: 'string', format: 'binary' } } },
+});
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const viewsInStep: [
+  Same<Static<typeof RunViewSchema>, RunView>,
+  Same<Static<typeof SampleResultViewSchema>, SampleResultView>,
+  Same<Static<typeof RunVersionSchema>, RunVersion>,
+  Same<Static<typeof LogLineSchema>, LogLineView>,
+] = [true, true, true, true];
+void viewsInStep;
+
+export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const now = () => (deps.now ?? (() => new Date()))();
+
+  const ownedRun = async (caller: Caller, runId: string): Promise<OwnedRun> => {
+    const owned = await getRunFor(deps.db, caller, runId);
+    if (!owned) throw notFound('run');
+    return owned;
+  };
+
+  r.get(
+    '/evaluations/:id/runs',
+    {
+      schema: {
+        summary: "The evaluation's runs (versions), newest first",
+        tags: ['runs'],
+        params: EvaluationParams,
+        response: { 200: Type.Object({ items: Type.Array(RunVersionSchema) }), ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      return { items: await listRunVersions(deps.db, evaluation.id) };
+    },
+  );
+
+  r.get(
+    '/runs/:runId',
+    {
+      schema: {
+        summary: 'A run: status, progress, per-dataset status and metrics, task scores, overall score',
+        description: 'Task scores average the datasets finished so far; the overall score is set when the run ends.',
+        tags: ['runs'],
+        params: RunParams,
+        response: { 200: RunViewSchema, ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request) => loadRunView(deps.db, await ownedRun(request.caller, request.params.runId), now()),
+  );
+
+  r.post(
+    '/runs/:runId/stop',
+    {
+      schema: {
+        summary: 'Stop a queued or running run',
+        description: 'Asking again while the run is stopping is harmless; a run that has ended answers 409 with its status.',
+        tags: ['runs'],
+        params: RunParams,
+        response: { 202: StopAccepted, ...problems(403, 404, 409, 503) },
+      },
+      config: access,
+    },
+    async (request, reply) => {
+      const { run } = await ownedRun(request.caller, request.params.runId);
+      const stop = TERMINAL_STATUSES.includes(run.status) ? null : await requestRunStop(deps.db, run.id);
+      if (!stop) {
+        const { run: current } = await ownedRun(request.caller, run.id);
+        throw conflict(`run v${current.version} has already ended (${current.status}); only queued or running runs can be stopped`, 'status');
+      }
+      const requestedBy = request.caller.name;
+      let signalled: boolean;
+      try {
+        signalled = await signalStop(deps.temporal, run.id, { requestedBy });
+      } catch (error) {
+        deps.logger.error({ runId: run.id, err: error }, 'stop signal failed');
+        throw new HttpProblem(
+          503,
+          statusTitle(503),
+          'the stop was recorded but the workflow service could not be reached to deliver it; ask again shortly',
+        );
+      }
+      // No workflow to tell: its start failed or has not happened yet. The run is closed here, and
+      // a workflow that starts after all finds it ended and does nothing.
+      if (!signalled) {
+        await closeUnfinishedDatasets(deps.db, run.id, 'stopped', null);
+        await closeRun(deps.db, run.id, 'stopped', `stopped by ${requestedBy} before it started`);
+        await appendRunLogs(deps.db, [{ runId: run.id, level: 'info', message: `run stopped by ${requestedBy} before it started`, dedupeKey: 'run-end' }]);
+      }
+      deps.logger.info({ runId: run.id, requestedBy: request.caller.userId }, 'run stop requested');
+      const { run: current } = await ownedRun(request.caller, run.id);
+      return reply.code(202).send({ runId: run.id, status: current.status, stopRequestedAt: stop.stopRequestedAt.toISOString() });
+    },
+  );
+
+  r.get(
+    '/runs/:runId/results',
+    {
+      schema: {
+        summary: 'Per-sample results, in run order, paged',
+        description: 'Each item: id (item id), dataset, sample (prompt), label (ground truth), predict, score, status, error, outputLength, latencyMs, attempts.',
+        tags: ['runs'],
+        params: RunParams,
+        querystring: ResultsQuery,
+        response: { 200: ResultsPage, ...problems(400, 403, 404) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const { run } = await ownedRun(request.caller, request.params.runId);
+      const { dataset, status, limit, cursor } = request.query;
+      const datasets = await listRunDatasets(deps.db, run.id);
+      if (dataset && !datasets.some((d) => d.datasetId === dataset)) {
+        throw badRequest('dataset', `must be one of the run's datasets (${datasets.map((d) => d.datasetId).join(', ')}); ${dataset} is not`);
+      }
+      const after = cursor === undefined ? null : decodeResultCursor(cursor);
+      if (cursor !== undefined && !after) throw badRequest('cursor', 'must be the nextCursor of an earlier page');
+      return resultsPage(deps.db, run.id, datasets, { datasetId: dataset, status, limit: limit ?? DEFAULT_RESULTS_PAGE, after });
+    },
+  );
+
+  r.get(
+    '/runs/:runId/results.jsonl',
+    {
+      schema: {
+        summary: 'Every per-sample result as JSON Lines (one result per line), streamed',
+        tags: ['runs'],
+        params: RunParams,
+        response: { 200: download('application/x-ndjson', 'one result per line, in run order, as in GET /runs/{runId}/results'), ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request, reply) => {
+      const { run, modelName } = await ownedRun(request.caller, request.params.runId);
+      const lines = async function* () {
+        for await (const result of allResults(deps.db, run.id)) yield `${JSON.stringify(result)}\n`;
+      };
+      return reply
+        .type('application/x-ndjson; charset=utf-8')
+        .header('content-disposition', attachment(`${modelName}-v${run.version}-results.jsonl`))
+        .send(Readable.from(lines()));
+    },
+  );
+
+  r.get(
+    '/runs/:runId/logs',
+    {
+      schema: {
+        summary: "The run's log lines, oldest first",
+        description: 'Pass the returned `next` as `after` to read on; it stays put when there is nothing new, so it can be polled.',
+        tags: ['runs'],
+        params: RunParams,
+        querystring: LogsQuery,
+        response: { 200: LogPage, ...problems(400, 403, 404) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const { run } = await ownedRun(request.caller, request.params.runId);
+      return logPage(deps.db, run.id, request.query.after ?? 0, request.query.limit ?? DEFAULT_LOG_PAGE);
+    },
+  );
+
+  r.get(
+    '/runs/:runId/report.xlsx',
+    {
+      schema: {
+        summary: "The run's Excel report (Summary and Details sheets)",
+        description: 'Written when the run ends; 409 until then.',
+        tags: ['runs'],
+        params: RunParams,
+        response: { 200: download(REPORT_ARTIFACT.contentType, 'the report, named <modelName>-v<version>.xlsx'), ...problems(403, 404, 409) },
+      },
+      config: access,
+    },
+    async (request, reply) => {
+      const { run, modelName } = await ownedRun(request.caller, request.params.runId);
+      if (!TERMINAL_STATUSES.includes(run.status)) {
+        throw conflict(`run v${run.version} is ${run.status}; its report is written when it ends`, 'status');
+      }
+      const report = await getRunArtifact(deps.db, run.id, REPORT_ARTIFACT.kind);
+      if (!report) throw conflict(`run v${run.version} has ended (${run.status}) but its report is not written yet; try again in a moment`);
+      return reply
+        .type(report.contentType)
+        .header('content-disposition', attachment(`${modelName}-v${run.version}.xlsx`))
+        .send(report.content);
+    },
+  );
+}
+
+/** Content-Disposition for a download; the ASCII fallback keeps odd model names from breaking the header. */
+function attachment(filename: string): string {
+  const ascii = filename.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}

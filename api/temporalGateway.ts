@@ -1,0 +1,55 @@
+/**
+ * What the API asks of Temporal about runs: start a run's workflow, signal it to stop. Routes call
+ * these so that workflow names, IDs, task queues and search attributes stay in one place.
+ */
+import { WorkflowIdReusePolicy, WorkflowNotFoundError, type SearchAttributePair } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { SEARCH_ATTRIBUTE_KEYS, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
+import { SIGNALS, type RunWorkflowInput, type StopSignalArgs } from '../contracts/workflow';
+import type { Domain } from '../contracts/domain';
+import type { RunStatus, RunType } from '../contracts/run';
+
+export interface RunToStart {
+  runId: string;
+  domain: Domain;
+  modelName: string;
+  /** The evaluation owner's user ID: stable and unique, unlike display names. */
+  ownerId: string;
+  type: RunType;
+  status: RunStatus;
+}
+
+/** Starts the run's workflow; the ID is derived from the run, and a second start is refused. */
+export async function startRunWorkflow(client: Client, run: RunToStart): Promise<{ workflowId: string }> {
+  const workflowId = workflowIds.run(run.runId);
+  const input: RunWorkflowInput = { runId: run.runId };
+  const typedSearchAttributes: SearchAttributePair[] = [
+    { key: SEARCH_ATTRIBUTE_KEYS.domain, value: run.domain },
+    { key: SEARCH_ATTRIBUTE_KEYS.modelName, value: run.modelName },
+    { key: SEARCH_ATTRIBUTE_KEYS.owner, value: run.ownerId },
+    { key: SEARCH_ATTRIBUTE_KEYS.runType, value: run.type },
+    { key: SEARCH_ATTRIBUTE_KEYS.status, value: run.status },
+  ];
+  await client.workflow.start(WORKFLOW_TYPES.run, {
+    workflowId,
+    taskQueue: TASK_QUEUES.runs,
+    args: [input],
+    typedSearchAttributes,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+  });
+  return { workflowId };
+}
+
+/**
+ * Asks the run's workflow to stop. Returns false when no such workflow exists (its start failed or
+ * has not happened yet), so the caller can close the run in the database instead.
+ */
+export async function signalStop(client: Client, runId: string, args: StopSignalArgs): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowIds.run(runId)).signal(SIGNALS.stop, args);
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Launching a run, as records: one transaction locks the evaluation, hands out the next version,
+ * takes a quota slot when the run is formal, freezes the run's configuration and writes the run and
+ * its dataset rows (queued). What the run workflow's beginRun then finds is exactly this.
+ * If the workflow cannot be started afterwards, abandonLaunch undoes the launch's effects.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../client';
+import { evaluations, runDatasets, runLogs, runs } from '../schema';
+import type { RunConfig, RunDatasetPlan, RunStatus, RunType } from '../../contracts/run';
+import type { Domain } from '../../contracts/domain';
+import { DEFAULT_INFERENCE, DEFAULT_LIMITS } from '../../contracts/evaluation';
+import { consumeQuota, releaseQuota, type QuotaKind } from './quota';
+
+export type EvaluationRow = typeof evaluations.$inferSelect;
+
+/** One dataset as the launch will run it: the frozen plan plus how many samples it covers. */
+export interface PlannedDataset extends RunDatasetPlan {
+  total: number;
+}
+
+export interface QuotaCharge {
+  userId: string;
+  kind: QuotaKind;
+  month: string;
+  limit: number;
+}
+
+export interface LaunchRequest {
+  evaluationId: string;
+  submitterId: string;
+  type: RunType;
+  /** In the evaluation's dataset order, resolved before the transaction. */
+  datasets: PlannedDataset[];
+  sampleSeed: number | null;
+  quota: QuotaCharge | null;
+}
+
+export interface LaunchedRunRecord {
+  runId: string;
+  version: number;
+  type: RunType;
+  status: RunStatus;
+  ownerId: string;
+  domain: Domain;
+  modelName: string;
+}
+
+export type LaunchOutcome =
+  | { ok: true; run: LaunchedRunRecord }
+  | { ok: false; reason: 'quota-exhausted'; used: number; charge: QuotaCharge }
+  /** The evaluation changed between the caller's checks and the lock (datasets or deployment). */
+  | { ok: false; reason: 'evaluation-changed'; detail: string }
+  | { ok: false; reason: 'evaluation-missing' };
+
+/** The configuration a run keeps for its whole life, whatever later edits do to the evaluation. */
+export function freezeRunConfig(evaluation: EvaluationRow, datasets: readonly PlannedDataset[], sampleSeed: number | null): RunConfig {
+  const deployment = evaluation.deployment;
+  if (deployment.method !== 'api') throw new Error(`evaluation ${evaluation.id} has no API deployment`);
+  return {
+    domain: evaluation.domain,
+    modelName: evaluation.modelName,
+    endpoint: deployment.endpoint,
+    onlineModelName: deployment.onlineModelName ?? null,
+    apiMode: deployment.apiMode ?? 'chat',
+    // Defaults are written out, so the run reads the same whatever later releases change them to.
+    inference: { ...DEFAULT_INFERENCE, ...evaluation.inference },
+    limits: { ...DEFAULT_LIMITS, ...evaluation.limits },
+    datasets: datasets.map(({ datasetId, task, metric, contentHash, sampleIndices }) => ({ datasetId, task, metric, contentHash, sampleIndices })),
+    sampleSeed,
+  };
+}
+
+export async function insertLaunchedRun(db: Db, request: LaunchRequest): Promise<LaunchOutcome> {
+  return db.transaction(async (tx): Promise<LaunchOutcome> => {
+    // The row lock serialises launches of one evaluation, so versions are handed out gap-free
+    // and the configuration frozen is the one committed when the version was taken.
+    const [evaluation] = await tx.select().from(evaluations).where(eq(evaluations.id, request.evaluationId)).for('update');
+    if (!evaluation) return { ok: false, reason: 'evaluation-missing' };
+
+    const planned = request.datasets.map((d) => d.datasetId);
+    if (evaluation.datasetIds.join('\n') !== planned.join('\n')) {
+      return { ok: false, reason: 'evaluation-changed', detail: "the evaluation's datasets changed while the run was being launched; launch it again" };
+    }
+    if (evaluation.deployment.method !== 'api') {
+      return { ok: false, reason: 'evaluation-changed', detail: "the evaluation's deployment changed while the run was being launched; launch it again" };
+    }
+
+    if (request.quota) {
+      const { userId, kind, month, limit } = request.quota;
+      if (!(await consumeQuota(tx, userId, kind, month, limit))) {
+        const rows = await tx.execute<{ used: number }>(
+          sql`select used from quota_usage where user_id = ${userId}::uuid and month = ${month} and kind = ${kind}`,
+        );
+        return { ok: false, reason: 'quota-exhausted', used: rows[0]?.used ?? 0, charge: request.quota };
+      }
+    }
+
+    const version = evaluation.runCounter + 1;
+    await tx.update(evaluations).set({ runCounter: version }).where(eq(evaluations.id, evaluation.id));
+    const runId = randomUUID();
+    await tx.insert(runs).values({
+      id: runId,
+      evaluationId: evaluation.id,
+      ownerId: evaluation.ownerId,
+      submitterId: request.submitterId,
+      version,
+      type: request.type,
+      status: 'queued',
+      config: freezeRunConfig(evaluation, request.datasets, request.sampleSeed),
+      apiKeyCipher: evaluation.apiKeyCipher,
+    });
+    await tx.insert(runDatasets).values(
+      request.datasets.map((d, position) => ({ runId, datasetId: d.datasetId, position, task: d.task, status: 'queued' as const, total: d.total })),
+    );
+    return {
+      ok: true,
+      run: { runId, version, type: request.type, status: 'queued', ownerId: evaluation.ownerId, domain: evaluation.domain, modelName: evaluation.modelName },
+    };
+  });
+}
+
+/**
+ * The workflow of a launched run could not be started: the run ends as failed with the reason,
+ * its datasets with it, and the quota slot it took is given back. Guarded by the queued status,
+ * so it acts once, and never on a run a workflow did pick up after all.
+ */
+export async function abandonLaunch(db: Db, runId: string, reason: string, quota: QuotaCharge | null): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const ended = await tx
+      .update(runs)
+      .set({ status: 'failed', error: reason, endedAt: sql`now()` })
+      .where(and(eq(runs.id, runId), eq(runs.status, 'queued')))
+      .returning({ id: runs.id });
+    if (ended.length === 0) return false;
+    await tx.update(runDatasets).set({ status: 'failed', error: reason, endedAt: sql`now()` }).where(eq(runDatasets.runId, runId));
+    await tx.insert(runLogs).values({ runId, level: 'error', message: `run could not be started: ${reason}`, dedupeKey: 'launch-failed' }).onConflictDoNothing();
+    if (quota) await releaseQuota(tx, quota.userId, quota.kind, quota.month);
+    return true;
+  });
+}

@@ -1,0 +1,285 @@
+/**
+ * Runs as their owners read them: the run with its progress and scores, the versions of an
+ * evaluation, per-sample results in keyset pages, log lines, and the stored report; and the one
+ * thing an owner writes on a run, a stop request. The workflow's activities are what move the rest.
+ */
+import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../client';
+import { datasetItems, evaluations, runArtifacts, runDatasets, runLogs, runs, sampleResults, users } from '../schema';
+import type { DatasetRunView, RunView, SampleResultView, SampleStatus } from '../../contracts/run';
+import { TERMINAL_STATUSES } from '../../contracts/run';
+import type { Role } from '../../contracts/user';
+import { taskScores } from '../../contracts/scoreAggregation';
+import { listRunDatasets } from './runRecords';
+
+export type RunRow = typeof runs.$inferSelect;
+type RunDatasetRow = typeof runDatasets.$inferSelect;
+
+export interface RunViewer {
+  userId: string;
+  role: Role;
+}
+
+export interface OwnedRun {
+  run: RunRow;
+  modelName: string;
+  submitter: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** The run when the viewer owns it or is an admin; null otherwise, so others cannot tell it exists. */
+export async function getRunFor(db: Db, viewer: RunViewer, runId: string): Promise<OwnedRun | null> {
+  if (!isUuid(runId)) return null;
+  const [row] = await db
+    .select({ run: runs, modelName: evaluations.modelName, submitter: users.name })
+    .from(runs)
+    .innerJoin(evaluations, eq(evaluations.id, runs.evaluationId))
+    .innerJoin(users, eq(users.id, runs.submitterId))
+    .where(eq(runs.id, runId));
+  if (!row || (viewer.role !== 'admin' && row.run.ownerId !== viewer.userId)) return null;
+  return row;
+}
+
+export function toDatasetRunView(d: RunDatasetRow): DatasetRunView {
+  return {
+    task: d.task,
+    dataset: d.datasetId,
+    position: d.position,
+    status: d.status,
+    startedAt: iso(d.startedAt),
+    endedAt: iso(d.endedAt),
+    total: d.total,
+    done: d.done,
+    failed: d.failed,
+    metrics: d.metrics ?? null,
+    error: d.error,
+  };
+}
+
+/** Seconds left at the rate samples were stored since the run started; null until there is a rate. */
+export function estimateSecondsLeft(run: Pick<RunRow, 'status' | 'startedAt'>, done: number, total: number, now: Date): number | null {
+  if (run.status !== 'running' || !run.startedAt) return null;
+  if (done >= total) return 0;
+  const elapsedSeconds = (now.getTime() - run.startedAt.getTime()) / 1000;
+  if (done === 0 || elapsedSeconds <= 0) return null;
+  return Math.ceil((total - done) / (done / elapsedSeconds));
+}
+
+export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<RunView> {
+  const { run, submitter } = owned;
+  const datasets = await listRunDatasets(db, run.id);
+  const done = datasets.reduce((n, d) => n + d.done, 0);
+  const total = datasets.reduce((n, d) => n + d.total, 0);
+  // Task scores count finished datasets only, so they show while later datasets still run; the
+  // overall score is the run's own, set when it ends.
+  const tasks = taskScores(datasets);
+  const ended = TERMINAL_STATUSES.includes(run.status);
+  return {
+    runId: run.id,
+    evaluationId: run.evaluationId,
+    version: run.version,
+    type: run.type,
+    status: run.status,
+    submitter,
+    createdAt: run.createdAt.toISOString(),
+    startedAt: iso(run.startedAt),
+    endedAt: iso(run.endedAt),
+    error: run.error,
+    progress: {
+      done,
+      total,
+      percent: total === 0 ? 0 : Math.floor((done / total) * 1000) / 10,
+      etaSeconds: estimateSecondsLeft(run, done, total, now),
+    },
+    datasets: datasets.map(toDatasetRunView),
+    taskScores: tasks,
+    overallScore: ended ? run.overallScore : null,
+    sampleSeed: run.config.sampleSeed,
+  };
+}
+
+export interface RunVersion {
+  runId: string;
+  version: number;
+  type: RunRow['type'];
+  status: RunRow['status'];
+  submitter: string;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  overallScore: number | null;
+}
+
+export async function listRunVersions(db: Db, evaluationId: string): Promise<RunVersion[]> {
+  const rows = await db
+    .select({ run: runs, submitter: users.name })
+    .from(runs)
+    .innerJoin(users, eq(users.id, runs.submitterId))
+    .where(eq(runs.evaluationId, evaluationId))
+    .orderBy(desc(runs.version));
+  return rows.map(({ run, submitter }) => ({
+    runId: run.id,
+    version: run.version,
+    type: run.type,
+    status: run.status,
+    submitter,
+    createdAt: run.createdAt.toISOString(),
+    startedAt: iso(run.startedAt),
+    endedAt: iso(run.endedAt),
+    overallScore: run.overallScore,
+  }));
+}
+
+/** Where a page of results ends: the dataset's place in the run and the sample's place in its plan. */
+export interface ResultCursor {
+  datasetPosition: number;
+  samplePosition: number;
+}
+
+export function encodeResultCursor(c: ResultCursor): string {
+  return Buffer.from(`${c.datasetPosition}:${c.samplePosition}`).toString('base64url');
+}
+
+/** Null for anything that is not a cursor this API handed out. */
+export function decodeResultCursor(raw: string): ResultCursor | null {
+  const match = /^(\d{1,9}):(\d{1,9})$/.exec(Buffer.from(raw, 'base64url').toString('utf8'));
+  return match ? { datasetPosition: Number(match[1]), samplePosition: Number(match[2]) } : null;
+}
+
+export interface ResultQuery {
+  datasetId?: string;
+  status?: SampleStatus;
+  limit: number;
+  after?: ResultCursor | null;
+}
+
+/**
+ * One page of results in run order. Each dataset is read through the (run, dataset, position)
+ * index from where the cursor left it, so a page costs the same at the end of a large run as at
+ * its start.
+ */
+export async function resultsPage(db: Db, runId: string, datasets: readonly RunDatasetRow[], q: ResultQuery) {
+  const items: (SampleResultView & ResultCursor)[] = [];
+  const after = q.after ?? { datasetPosition: -1, samplePosition: -1 };
+  for (const d of datasets) {
+    if ((q.datasetId && d.datasetId !== q.datasetId) || d.position < after.datasetPosition) continue;
+    const from = d.position === after.datasetPosition ? after.samplePosition : -1;
+    items.push(...(await datasetResults(db, runId, d, from, q.limit + 1 - items.length, q.status)));
+    if (items.length > q.limit) break;
+  }
+  const more = items.length > q.limit;
+  const page = items.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(({ datasetPosition: _d, samplePosition: _s, ...view }) => view),
+    nextCursor: more && last ? encodeResultCursor(last) : null,
+  };
+}
+
+async function datasetResults(db: Db, runId: string, d: RunDatasetRow, afterPosition: number, limit: number, status?: SampleStatus) {
+  const rows = await db
+    .select({
+      position: sampleResults.position,
+      sampleIdx: sampleResults.sampleIdx,
+      itemId: datasetItems.itemId,
+      prompt: datasetItems.prompt,
+      groundTruth: datasetItems.groundTruth,
+      predict: sampleResults.predict,
+      score: sampleResults.score,
+      status: sampleResults.status,
+      error: sampleResults.error,
+      outputLength: sampleResults.outputLength,
+      latencyMs: sampleResults.latencyMs,
+      attempts: sampleResults.attempts,
+    })
+    .from(sampleResults)
+    .leftJoin(datasetItems, and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)))
+    .where(
+      and(
+        eq(sampleResults.runId, runId),
+        eq(sampleResults.datasetId, d.datasetId),
+        gt(sampleResults.position, afterPosition),
+        status ? eq(sampleResults.status, status) : undefined,
+      ),
+    )
+    .orderBy(asc(sampleResults.position))
+    .limit(limit);
+  return rows.map(
+    (r): SampleResultView & ResultCursor => ({
+      id: r.itemId ?? `#${r.sampleIdx}`,
+      dataset: d.datasetId,
+      sample: r.prompt ?? '',
+      label: r.groundTruth ?? '',
+      predict: r.predict,
+      score: r.score,
+      status: r.status,
+      error: r.error,
+      outputLength: r.outputLength,
+      latencyMs: r.latencyMs,
+      attempts: r.attempts,
+      datasetPosition: d.position,
+      samplePosition: r.position,
+    }),
+  );
+}
+
+/** Every result of the run, page by page, for streaming out without holding the run in memory. */
+export async function* allResults(db: Db, runId: string, pageSize = 1000): AsyncGenerator<SampleResultView> {
+  const datasets = await listRunDatasets(db, runId);
+  let after: ResultCursor | null = null;
+  for (;;) {
+    const page = await resultsPage(db, runId, datasets, { limit: pageSize, after });
+    yield* page.items;
+    if (!page.nextCursor) return;
+    after = decodeResultCursor(page.nextCursor);
+  }
+}
+
+export interface LogLineView {
+  id: number;
+  at: string;
+  level: string;
+  dataset: string | null;
+  message: string;
+}
+
+/** Log lines after the given id, oldest first; `next` is what to pass as `after` to read on. */
+export async function logPage(db: Db, runId: string, after: number, limit: number): Promise<{ items: LogLineView[]; next: number }> {
+  const rows = await db
+    .select()
+    .from(runLogs)
+    .where(and(eq(runLogs.runId, runId), gt(runLogs.id, after)))
+    .orderBy(asc(runLogs.id))
+    .limit(limit);
+  return {
+    items: rows.map((r) => ({ id: r.id, at: r.at.toISOString(), level: r.level, dataset: r.datasetId, message: r.message })),
+    next: rows.length > 0 ? rows[rows.length - 1]!.id : after,
+  };
+}
+
+export async function getRunArtifact(db: Db, runId: string, kind: string) {
+  const [row] = await db
+    .select({ contentType: runArtifacts.contentType, content: runArtifacts.content })
+    .from(runArtifacts)
+    .where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, kind)));
+  return row ?? null;
+}
+
+/** Records that a stop was asked for; null when the run had already ended (nothing to stop). */
+export async function requestRunStop(db: Db, runId: string): Promise<{ stopRequestedAt: Date } | null> {
+  const [row] = await db
+    .update(runs)
+    .set({ stopRequestedAt: sql`coalesce(${runs.stopRequestedAt}, now())` })
+    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running'])))
+    .returning({ stopRequestedAt: runs.stopRequestedAt });
+  return row?.stopRequestedAt ? { stopRequestedAt: row.stopRequestedAt } : null;
+}
+
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}

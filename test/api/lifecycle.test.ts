@@ -1,0 +1,212 @@
+/**
+ * The whole life of an evaluation through HTTP, against the reference model and real workers: an
+ * admin creates a user, the user creates an evaluation over two built-in datasets, verifies it on
+ * a few samples, launches a formal run and reads everything the run leaves: its view, every
+ * result, its log, its Excel report and its JSON Lines export.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import ExcelJS from 'exceljs';
+import { ARITH_MC_ID } from '../../activities/datasets/builtin/arithChoice';
+import { WORD_REVERSE_ID } from '../../activities/datasets/builtin/wordReverse';
+import { TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';
+import { overallScore, taskScores } from '../../contracts/scoreAggregation';
+import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
+import { startApi, type TestApi } from '../support/apiServer';
+import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
+
+let api: TestApi;
+let workers: RunningWorkers;
+let model: ReferenceModel;
+
+const MODEL_API_KEY = `sk-lifecycle-${randomUUID()}`;
+
+beforeAll(async () => {
+  api = await startApi();
+  workers = await startWorkers(api.deps.db);
+  // A model that is right most of the time and now and then answers 500, so scores are neither 0
+  // nor 1 and some samples fail; with no retries those failures are recorded as they come.
+  model = await startReferenceModel({
+    port: 0,
+    knobs: { skill: 0.8, errorRate: 0.02, errorStatus: 500, seed: 20261101, latencyMs: 0, requiredApiKey: MODEL_API_KEY },
+  });
+});
+
+afterAll(async () => {
+  await workers?.shutdown();
+  await model?.close();
+  await api?.close();
+});
+
+async function waitForEnd(key: string, runId: string): Promise<RunView> {
+  const deadline = Date.now() + 100_000;
+  for (;;) {
+    const res = await api.request('GET', `/v1/runs/${runId}`, { key });
+    expect(res.status).toBe(200);
+    const view = res.body as RunView;
+    if (TERMINAL_STATUSES.includes(view.status)) return view;
+    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${view.status} (${view.progress.done}/${view.progress.total})`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Every result, page by page, asserting each page is no larger than asked. */
+async function allResultPages(key: string, runId: string, limit: number): Promise<SampleResultView[]> {
+  const items: SampleResultView[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = `limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const res = await api.request('GET', `/v1/runs/${runId}/results?${query}`, { key });
+    expect(res.status).toBe(200);
+    expect(res.body.items.length).toBeLessThanOrEqual(limit);
+    items.push(...res.body.items);
+    cursor = res.body.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+async function download(key: string, path: string): Promise<Response> {
+  return fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+}
+
+describe('evaluation life cycle through HTTP', () => {
+  it('creates, verifies, evaluates and reports', async () => {
+    const created = await api.request('POST', '/v1/users', {
+      key: api.adminKey,
+      body: { name: 'Ada Lovelace', organization: 'Analytical Engines', email: `ada-${randomUUID().slice(0, 8)}@example.test`, role: 'user' },
+    });
+    expect(created.status).toBe(201);
+    const key: string = created.body.apiKey;
+
+    const modelName = `life-${randomUUID().slice(0, 8)}`;
+    const evaluation = await api.request('POST', '/v1/evaluations', {
+      key,
+      body: {
+        domain: 'nlp',
+        modelName,
+        datasets: [ARITH_MC_ID, WORD_REVERSE_ID],
+        deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiKey: MODEL_API_KEY, apiMode: 'chat' },
+        robustness: false,
+        modelInfo: { type: 'sft' },
+        acknowledgeNoTestAnnotations: true,
+        limits: { maxConcurrency: 24, maxRetryPerQuery: 0 },
+      },
+    });
+    expect(evaluation.status, JSON.stringify(evaluation.body)).toBe(201);
+    const evaluationId: string = evaluation.body.id;
+
+    // Verification: a few drawn samples per dataset, shown as ID / Dataset / Sample / Label / Predict.
+    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, body: { seed: 1234 } });
+    expect(verification.status).toBe(202);
+    expect(verification.body).toMatchObject({ version: 1, type: 'verification', status: 'queued' });
+    const verified = await waitForEnd(key, verification.body.runId);
+    expect(verified.status).toBe('succeeded');
+    expect(verified.sampleSeed).toBe(1234);
+    expect(verified.datasets.map((d) => [d.dataset, d.status])).toEqual([[ARITH_MC_ID, 'succeeded'], [WORD_REVERSE_ID, 'succeeded']]);
+    for (const d of verified.datasets) {
+      expect(d.total).toBeGreaterThanOrEqual(1);
+      expect(d.total).toBeLessThanOrEqual(3);
+      expect(d.done).toBe(d.total);
+    }
+    const shown = await api.request('GET', `/v1/runs/${verification.body.runId}/results`, { key });
+    expect(shown.status).toBe(200);
+    expect(shown.body.nextCursor).toBeNull();
+    expect(shown.body.items).toHaveLength(verified.progress.total);
+    for (const item of shown.body.items as SampleResultView[]) {
+      expect(item.id).toMatch(/\S/);
+      expect([ARITH_MC_ID, WORD_REVERSE_ID]).toContain(item.dataset);
+      expect(item.sample).toMatch(/\S/);
+      expect(item.label).toMatch(/\S/);
+      if (item.status === 'scored') expect(item.predict).toMatch(/\S/);
+    }
+
+    // Formal run.
+    const formal = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
+    expect(formal.status).toBe(202);
+    expect(formal.body).toMatchObject({ version: 2, type: 'formal', status: 'queued' });
+    const runId: string = formal.body.runId;
+    const view = await waitForEnd(key, runId);
+    expect(view.status).toBe('succeeded');
+    expect(view.error).toBeNull();
+    expect(view.sampleSeed).toBeNull();
+    expect(view.submitter).toBe('Ada Lovelace');
+    expect(view.datasets.map((d) => [d.position, d.dataset, d.task, d.status])).toEqual([
+      [0, ARITH_MC_ID, 'arithmetic', 'succeeded'],
+      [1, WORD_REVERSE_ID, 'string-manipulation', 'succeeded'],
+    ]);
+    const total = view.datasets.reduce((n, d) => n + d.total, 0);
+    expect(view.progress).toEqual({ done: total, total, percent: 100, etaSeconds: null });
+
+    // Every sample exactly once across pages, and the metrics agree with the results.
+    const results = await allResultPages(key, runId, 97);
+    expect(results).toHaveLength(total);
+    expect(new Set(results.map((r) => `${r.dataset}/${r.id}`)).size).toBe(total);
+    for (const d of view.datasets) {
+      const mine = results.filter((r) => r.dataset === d.dataset);
+      expect(mine).toHaveLength(d.total);
+      const failed = mine.filter((r) => r.status === 'failed');
+      const meanScore = mine.reduce((sum, r) => sum + (r.score ?? 0), 0) / mine.length;
+      expect(d.failed).toBe(failed.length);
+      expect(d.metrics).not.toBeNull();
+      expect(d.metrics!.scored).toBe(mine.length - failed.length);
+      expect(d.metrics!.failed).toBe(failed.length);
+      expect(d.metrics!.score).toBeCloseTo(meanScore, 9);
+      expect(failed.every((r) => r.predict === null && r.error)).toBe(true);
+    }
+    const scores = results.map((r) => r.score ?? 0);
+    expect(scores.some((s) => s === 1)).toBe(true);
+    expect(scores.some((s) => s === 0)).toBe(true);
+    const expectedTasks = taskScores(view.datasets.map((d) => ({ task: d.task, status: d.status, metrics: d.metrics })));
+    expect(view.taskScores).toEqual(expectedTasks);
+    expect(view.taskScores.map((t) => t.task).sort()).toEqual(['arithmetic', 'string-manipulation']);
+    expect(view.overallScore).toBeCloseTo(overallScore(expectedTasks)!, 12);
+
+    // Filters narrow the same pages.
+    const failedOnly = await api.request('GET', `/v1/runs/${runId}/results?status=failed&limit=1000`, { key });
+    expect(failedOnly.body.items).toHaveLength(results.filter((r) => r.status === 'failed').length);
+    const secondDataset = await api.request('GET', `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=1000`, { key });
+    expect(secondDataset.body.items.map((r: SampleResultView) => r.id)).toEqual(results.filter((r) => r.dataset === WORD_REVERSE_ID).map((r) => r.id));
+
+    // Log lines, read on with `next`.
+    const logs = await api.request('GET', `/v1/runs/${runId}/logs?limit=2`, { key });
+    expect(logs.status).toBe(200);
+    expect(logs.body.items).toHaveLength(2);
+    const rest = await api.request('GET', `/v1/runs/${runId}/logs?after=${logs.body.next}&limit=1000`, { key });
+    const lines = [...logs.body.items, ...rest.body.items];
+    expect(new Set(lines.map((l: { id: number }) => l.id)).size).toBe(lines.length);
+    expect(lines.some((l: { message: string }) => /run succeeded/.test(l.message))).toBe(true);
+    expect(lines.some((l: { dataset: string | null }) => l.dataset === WORD_REVERSE_ID)).toBe(true);
+
+    // The Excel report.
+    const report = await download(key, `/v1/runs/${runId}/report.xlsx`);
+    expect(report.status).toBe(200);
+    expect(report.headers.get('content-type')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    expect(report.headers.get('content-disposition')).toContain(`filename="${modelName}-v2.xlsx"`);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(await report.arrayBuffer());
+    expect(workbook.worksheets.map((w) => w.name)).toEqual(['Summary', 'Details']);
+    const details = workbook.getWorksheet('Details')!;
+    expect(details.actualRowCount).toBe(total + 1);
+    expect(details.getRow(1).getCell(1).value).toBe('ID');
+
+    // JSON Lines export: one line per sample.
+    const jsonl = await download(key, `/v1/runs/${runId}/results.jsonl`);
+    expect(jsonl.status).toBe(200);
+    expect(jsonl.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    expect(jsonl.headers.get('content-disposition')).toMatch(/^attachment;/);
+    const exported = (await jsonl.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as SampleResultView);
+    expect(exported).toHaveLength(total);
+    expect(exported).toEqual(results);
+
+    // The versions, newest first, and the quota the formal run took.
+    const versions = await api.request('GET', `/v1/evaluations/${evaluationId}/runs`, { key });
+    expect(versions.status).toBe(200);
+    expect(versions.body.items.map((v: { version: number; type: string; status: string; submitter: string }) => [v.version, v.type, v.status, v.submitter])).toEqual([
+      [2, 'formal', 'succeeded', 'Ada Lovelace'],
+      [1, 'verification', 'succeeded', 'Ada Lovelace'],
+    ]);
+    expect(versions.body.items[0].overallScore).toBe(view.overallScore);
+    const me = await api.request('GET', '/v1/me', { key });
+    expect(me.body.quota.formal).toEqual({ used: 1, limit: 5 });
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * The OpenAPI document describes every route the server has, with the shared contract schemas as
+ * named components, and the health check reports the database and Temporal.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { buildApp } from '../../api/app';
+import { startApi, type TestApi } from '../support/apiServer';
+import { freePort } from '../support/ports';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let api: TestApi;
+
+beforeAll(async () => {
+  api = await startApi();
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+/**
+ * The [method, path] pairs of the contract's table. A cell may hold several: "`GET /v1/images`,
+ * `POST /v1/images`", or "`POST /v1/images/{id}/approve`, `/reject`" (the last segment replaced).
+ */
+async function contractRoutes(): Promise<[string, string][]> {
+  const text = await readFile(path.join(ROOT, '../shared/API.md'), 'utf8');
+  const routes: [string, string][] = [];
+  for (const [, cell] of text.matchAll(/^\| (`[^|]+`) \|/gm)) {
+    for (const [, part] of cell!.matchAll(/`([^`]+)`/g)) {
+      const full = /^([A-Z]+) (\/\S+)$/.exec(part!);
+      if (full) routes.push([full[1]!, full[2]!]);
+      else if (part!.startsWith('/') && routes.length > 0) {
+        const [method, previous] = routes.at(-1)!;
+        routes.push([method, previous.replace(/\/[^/]+$/, part!)]);
+      }
+    }
+  }
+  return routes;
+}
+
+/** Every method and path the server routes, in OpenAPI's {param} form, read from fastify's route tree. */
+function serverRoutes(): Set<string> {
+  const routes = new Set<string>();
+  const prefixes: string[] = [];
+  for (const line of api.app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const match = /^([│ ]*)[├└]── (\S+) \(([A-Z, ]+)\)$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    prefixes.length = depth;
+    const route = `${prefixes.join('')}${match[2]!}`;
+    prefixes.push(match[2]!);
+    for (const method of match[3]!.split(', ')) routes.add(`${method} ${route.replace(/:(\w+)/g, '{$1}')}`);
+  }
+  return routes;
+}
+
+describe('GET /openapi.json', () => {
+  it('is a public OpenAPI 3 document of every route, including each contract route the server has', async () => {
+    const res = await api.request('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = res.body;
+    expect(doc.openapi).toMatch(/^3\./);
+    const documented = new Set<string>();
+    for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+      for (const method of Object.keys(ops)) documented.add(`${method.toUpperCase()} ${p}`);
+    }
+
+    // Everything the server answers (but the document itself and HEAD) is documented.
+    const routed = [...serverRoutes()].filter((r) => !r.startsWith('HEAD ') && !r.startsWith('OPTIONS ') && r !== 'GET /openapi.json');
+    expect(routed.length).toBeGreaterThan(10);
+    for (const route of routed) expect(documented, route).toContain(route);
+
+    // Of the contract's table, what exists so far is documented; what this issue owns must exist.
+    const contract = await contractRoutes();
+    expect(contract.length).toBeGreaterThan(20);
+    for (const [method, p] of contract) {
+      const key = `${method} ${p}`;
+      if (routed.includes(key)) expect(documented, key).toContain(key);
+    }
+    for (const key of ['POST /v1/users', 'GET /v1/me', 'GET /v1/datasets', 'POST /v1/datasets', 'POST /v1/evaluations', 'GET /v1/evaluations',
+      'GET /v1/evaluations/{id}', 'PATCH /v1/evaluations/{id}', 'GET /healthz']) {
+      expect(documented, key).toContain(key);
+    }
+  });
+
+  it('names the shared schemas as components and references them from the routes', async () => {
+    const doc = (await api.request('GET', '/openapi.json')).body;
+    for (const name of ['Problem', 'CreateEvaluationBody', 'PatchEvaluationBody', 'EvaluationView', 'Deployment', 'DatasetView', 'RegisterDatasetBody',
+      'CreateUserBody', 'MeView']) {
+      expect(doc.components.schemas, name).toHaveProperty(name);
+    }
+    const create = doc.paths['/v1/evaluations'].post;
+    expect(create.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateEvaluationBody' });
+    expect(JSON.stringify(create.responses['201'])).toContain('#/components/schemas/EvaluationView');
+    expect(JSON.stringify(create.responses['400'])).toContain('#/components/schemas/Problem');
+    // Rules travel with the schema: a client reads the model-name and URL rules from the document.
+    const endpoint = doc.components.schemas.ApiDeployment.properties.endpoint;
+    expect(endpoint.description).toMatch(/http\(s\) URL/);
+    expect(doc.components.schemas.Deployment.discriminator).toEqual({ propertyName: 'method' });
+    // Secured by bearer key, but the health check and the document are open.
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.paths['/healthz'].get.security).toEqual([]);
+    expect(create.responses['401']).toBeDefined();
+    // No reference points nowhere.
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!);
+    for (const ref of new Set(refs)) expect(doc.components.schemas, ref).toHaveProperty(ref);
+  });
+});
+
+describe('GET /healthz', () => {
+  it('reports ok for the database and Temporal, without a key', async () => {
+    const res = await api.request('GET', '/healthz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok', db: 'ok', temporal: 'ok' });
+  });
+
+  it('answers 503 naming Temporal when Temporal cannot be reached', async () => {
+    const port = await freePort();
+    const connection = await Connection.lazy({ address: `127.0.0.1:${port}` });
+    const app = await buildApp({ ...api.deps, temporal: new Client({ connection }) }, { logger: false });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/healthz' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ status: 'degraded', db: 'ok', temporal: 'unreachable' });
+    } finally {
+      await app.close();
+      await connection.close().catch(() => {});
+    }
+  });
+});
