@@ -95,7 +95,8 @@ describe('GET /openapi.json', () => {
     const create = doc.paths['/v1/evaluations'].post;
     expect(create.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateEvaluationBody' });
     expect(JSON.stringify(create.responses['201'])).toContain('#/components/schemas/EvaluationView');
-    expect(JSON.stringify(create.responses['400'])).toContain('#/components/schemas/Problem');
+    expect(create.responses['400'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
+    expect(create.responses['201'].content['application/json']).toBeDefined();
     // Rules travel with the schema: a client reads the model-name and URL rules from the document.
     const endpoint = doc.components.schemas.ApiDeployment.properties.endpoint;
     expect(endpoint.description).toMatch(/http\(s\) URL/);
