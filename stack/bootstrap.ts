@@ -9,6 +9,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { connectDb, type Db } from '../db/client';
 import { hashApiKey } from '../db/queries/apiKeyHash';
 import { upsertBuiltinDatasets } from '../db/queries/datasets';
+import { builtinDatasetRecords } from '../datasets/builtinCatalog';
 import { apiKeys, users } from '../db/schema';
 
 const ADMIN_EMAIL = 'admin@localhost';
@@ -63,7 +64,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<{ adminKey: 
   const key = await adminKey(options.dataDir, options.env ?? process.env);
   const handle = connectDb(options.databaseUrl, { max: 2 });
   try {
-    await upsertBuiltinDatasets(handle.db);
+    await upsertBuiltinDatasets(handle.db, builtinDatasetRecords());
     await ensureAdmin(handle.db, key);
   } finally {
     await handle.close();

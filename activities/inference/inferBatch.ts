@@ -15,7 +15,7 @@ import { getItemsByIndices } from '../../db/queries/datasets';
 import { openSecret } from '../../db/secretBox';
 import { createModelEndpoint } from './modelEndpoint';
 import { inferWithRetries } from './inferWithRetries';
-import { scoreSample } from '../scoring/metrics';
+import { scoreSample } from '../../scoring/metrics';
 import { ResultBuffer } from './resultBuffer';
 import { EndpointBreaker } from './endpointBreaker';
 

@@ -12,11 +12,9 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { runArtifacts } from '../../db/schema';
 import { writeRunReport } from './excelReport';
+import { REPORT_ARTIFACT } from '../../contracts/artifact';
 
-export const REPORT_ARTIFACT = {
-  kind: 'report.xlsx',
-  contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-} as const;
+export { REPORT_ARTIFACT };
 
 export async function buildAndStoreRunReport(db: Db, runId: string, heartbeat?: (rows: number) => void): Promise<{ bytes: number; rows: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-report-'));

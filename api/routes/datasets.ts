@@ -8,7 +8,9 @@ import type { ApiDeps } from '../apiDeps';
 import { DatasetView, RegisterDatasetBody, type RegisterDatasetBody as RegisterDatasetFields } from '../../contracts/dataset';
 import { Domain } from '../../contracts/domain';
 import { DatasetIdTaken, listVisibleDatasets, registerCustomDataset } from '../../db/queries/datasets';
-import { DatasetFormatError, parseDatasetJsonl } from '../../activities/datasets/jsonlParser';
+import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';
+import { datasetContentHash } from '../../datasets/contentHash';
+import { BUILTIN_DATASET_IDS } from '../../datasets/builtinCatalog';
 import { badRequest, conflict } from '../problems';
 import { DatasetList, problems } from '../openapi';
 
@@ -59,7 +61,10 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
         throw error;
       }
       try {
-        const view = await registerCustomDataset(deps.db, request.caller.userId, fields, items);
+        const view = await registerCustomDataset(deps.db, request.caller.userId, fields, items, {
+          contentHash: datasetContentHash(items),
+          reservedIds: BUILTIN_DATASET_IDS,
+        });
         request.log.info({ datasetId: view.id, size: view.size, ownerId: request.caller.userId }, 'dataset registered');
         return reply.code(201).send(view);
       } catch (error) {

@@ -18,7 +18,7 @@ import { getEvaluationFor } from '../../db/queries/evaluations';
 import { getVisibleDatasets } from '../../db/queries/datasets';
 import { abandonLaunch, insertLaunchedRun, type EvaluationRow, type PlannedDataset, type QuotaCharge } from '../../db/queries/runLaunch';
 import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/quota';
-import { drawSampleIndices } from '../../activities/datasets/prng';
+import { drawSampleIndices } from '../../datasets/prng';
 import { startRunWorkflow } from '../temporalGateway';
 
 /** Samples drawn per dataset when the request does not say: the most of the 1–3 the product calls for. */

@@ -19,7 +19,7 @@ import { appendRunLogs } from '../../db/queries/runLogs';
 import {
   allResults, decodeResultCursor, getRunArtifact, getRunFor, listRunVersions, loadRunView, logPage, requestRunStop, resultsPage, type LogLineView, type OwnedRun, type RunVersion,
 } from '../../db/queries/runViews';
-import { REPORT_ARTIFACT } from '../../activities/report/storeReport';
+import { REPORT_ARTIFACT } from '../../contracts/artifact';
 import { signalStop } from '../temporalGateway';
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });

@@ -7,8 +7,6 @@ import type { Db } from '../client';
 import { datasetItems, datasets } from '../schema';
 import type { DatasetItem, DatasetView, MetricName } from '../../contracts/dataset';
 import type { Domain } from '../../contracts/domain';
-import { BUILTIN_DATASETS, findBuiltinDataset } from '../../activities/datasets/builtinCatalog';
-import { datasetContentHash } from '../../activities/datasets/contentHash';
 
 /** Arbitrary constant: serialises concurrent start-ups storing the built-ins. */
 const BUILTIN_DATASETS_LOCK = 72_430_003;
@@ -53,15 +51,26 @@ async function insertItems(tx: Tx, datasetId: string, items: readonly DatasetIte
   }
 }
 
+/** A built-in dataset as its generator produced it, with the hash of its canonical content. */
+export interface BuiltinDatasetRecord {
+  id: string;
+  name: string;
+  domain: Domain;
+  task: string;
+  metric: MetricName;
+  description: string;
+  items: readonly DatasetItem[];
+  contentHash: string;
+}
+
 /**
  * Stores the built-in datasets, or brings them up to date. Safe on every start and from several
  * processes at once: an advisory lock serialises them, and a dataset whose stored content hash
  * already matches keeps its items untouched.
  */
-export async function upsertBuiltinDatasets(db: Db): Promise<void> {
-  for (const builtin of BUILTIN_DATASETS) {
-    const items = builtin.generate();
-    const contentHash = datasetContentHash(items);
+export async function upsertBuiltinDatasets(db: Db, builtins: readonly BuiltinDatasetRecord[]): Promise<void> {
+  for (const builtin of builtins) {
+    const { items, contentHash } = builtin;
     const row = {
       name: builtin.name,
       domain: builtin.domain,
@@ -108,17 +117,18 @@ export interface RegisterDatasetFields {
 /**
  * Stores a user's dataset and its items in one transaction, so a failure leaves nothing behind.
  * The primary key decides races: of concurrent registrations of one id exactly one wins and the
- * others get DatasetIdTaken. Built-in ids are taken even before start-up has stored them.
+ * others get DatasetIdTaken. Reserved ids (the built-ins') are taken even before start-up has stored them.
  */
 export async function registerCustomDataset(
   db: Db,
   ownerId: string,
   body: RegisterDatasetFields,
-  items: DatasetItem[],
+  items: readonly DatasetItem[],
+  content: { contentHash: string; reservedIds: ReadonlySet<string> },
 ): Promise<DatasetView> {
   if (items.length === 0) throw new Error('a dataset needs at least one item');
-  if (findBuiltinDataset(body.id)) throw new DatasetIdTaken(body.id);
-  const contentHash = datasetContentHash(items);
+  if (content.reservedIds.has(body.id)) throw new DatasetIdTaken(body.id);
+  const { contentHash } = content;
   return db.transaction(async (tx) => {
     const [created] = await tx
       .insert(datasets)

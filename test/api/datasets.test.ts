@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { datasetItems } from '../../db/schema';
-import { BUILTIN_DATASETS } from '../../activities/datasets/builtinCatalog';
-import { datasetContentHash } from '../../activities/datasets/contentHash';
+import { BUILTIN_DATASETS } from '../../datasets/builtinCatalog';
+import { datasetContentHash } from '../../datasets/contentHash';
 import { startApi, type TestApi } from '../support/apiServer';
 
 let api: TestApi;

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { evaluations } from '../../db/schema';
 import { openSecret } from '../../db/secretBox';
-import { ARITH_BASIC_ID } from '../../activities/datasets/builtin/arithBasic';
-import { WORD_REVERSE_ID } from '../../activities/datasets/builtin/wordReverse';
+import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
+import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody, registerDataset, uniqueModelName } from '../support/evaluationBodies';
 

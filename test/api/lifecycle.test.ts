@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import ExcelJS from 'exceljs';
-import { ARITH_MC_ID } from '../../activities/datasets/builtin/arithChoice';
-import { WORD_REVERSE_ID } from '../../activities/datasets/builtin/wordReverse';
+import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
+import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';
 import { overallScore, taskScores } from '../../contracts/scoreAggregation';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';

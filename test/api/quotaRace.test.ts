@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq, inArray } from 'drizzle-orm';
 import { quotaUsage, runs } from '../../db/schema';
 import { consumeQuota, quotaResetDate, quotaUse, releaseQuota, utcMonth } from '../../db/queries/quota';
-import { ARITH_MC_ID } from '../../activities/datasets/builtin/arithChoice';
+import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
 

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from '../../api/app';
-import { drawSampleIndices } from '../../activities/datasets/prng';
+import { drawSampleIndices } from '../../datasets/prng';
 import { datasets, evaluations, quotaUsage, runDatasets, runLogs, runs } from '../../db/schema';
 import { utcMonth } from '../../db/queries/quota';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES, workflowIds } from '../../temporal.config';

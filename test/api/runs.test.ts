@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { ARITH_BASIC_ID } from '../../activities/datasets/builtin/arithBasic';
-import { ARITH_MC_ID } from '../../activities/datasets/builtin/arithChoice';
-import { WORD_REVERSE_ID } from '../../activities/datasets/builtin/wordReverse';
+import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
+import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
+import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { runDatasets, runs } from '../../db/schema';
 import { estimateSecondsLeft } from '../../db/queries/runViews';
 import { TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
-import { BUILTIN_DATASETS, type BuiltinDataset } from '../../activities/datasets/builtinCatalog';
-import { datasetContentHash } from '../../activities/datasets/contentHash';
-import { scoreSample } from '../../activities/scoring/metrics';
+import { BUILTIN_DATASETS, type BuiltinDataset } from '../../datasets/builtinCatalog';
+import { datasetContentHash } from '../../datasets/contentHash';
+import { scoreSample } from '../../scoring/metrics';
 import { DATASET_ID_PATTERN, DatasetItem } from '../../contracts/dataset';
 
 function byId(id: string): BuiltinDataset {

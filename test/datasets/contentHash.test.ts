@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { datasetContentHash } from '../../activities/datasets/contentHash';
-import { BUILTIN_DATASETS } from '../../activities/datasets/builtinCatalog';
+import { datasetContentHash } from '../../datasets/contentHash';
+import { BUILTIN_DATASETS } from '../../datasets/builtinCatalog';
 import type { DatasetItem } from '../../contracts/dataset';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,8 +38,8 @@ describe('datasetContentHash', () => {
   it('is the same in another process for every built-in dataset', async () => {
     const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
     const script =
-      "import { BUILTIN_DATASETS } from './activities/datasets/builtinCatalog';" +
-      "import { datasetContentHash } from './activities/datasets/contentHash';" +
+      "import { BUILTIN_DATASETS } from './datasets/builtinCatalog';" +
+      "import { datasetContentHash } from './datasets/contentHash';" +
       'console.log(JSON.stringify(BUILTIN_DATASETS.map((d) => [d.id, datasetContentHash(d.generate())])));';
     const { stdout } = await promisify(execFile)(process.execPath, [tsxCli, '-e', script], { cwd: ROOT });
     const elsewhere = JSON.parse(stdout.trim()) as [string, string][];

@@ -9,13 +9,19 @@ import { datasetItems, datasets } from '../../db/schema';
 import {
   DatasetIdTaken, getDatasetItemsPage, getItemsByIndices, getVisibleDatasets, listVisibleDatasets, registerCustomDataset, upsertBuiltinDatasets,
 } from '../../db/queries/datasets';
-import { BUILTIN_DATASETS } from '../../activities/datasets/builtinCatalog';
-import { datasetContentHash } from '../../activities/datasets/contentHash';
+import { BUILTIN_DATASETS, BUILTIN_DATASET_IDS, builtinDatasetRecords } from '../../datasets/builtinCatalog';
+import { datasetContentHash } from '../../datasets/contentHash';
 import { DatasetView, type DatasetItem } from '../../contracts/dataset';
 import { insertUser } from '../support/runFixtures';
 import { requireEnv } from '../support/env';
 
 const BUILTIN_IDS = BUILTIN_DATASETS.map((d) => d.id);
+const BUILTINS = builtinDatasetRecords();
+
+/** Registration as the API does it: the content hashed and the built-in ids reserved. */
+function register(db: Db, ownerId: string, body: Parameters<typeof registerCustomDataset>[2], items: DatasetItem[]) {
+  return registerCustomDataset(db, ownerId, body, items, { contentHash: datasetContentHash(items), reservedIds: BUILTIN_DATASET_IDS });
+}
 let handle: DbHandle;
 
 beforeAll(async () => {
@@ -77,11 +83,11 @@ describe('upsertBuiltinDatasets', () => {
     try {
       await migrateDatabase(url.toString());
       starters.push(...Array.from({ length: 3 }, () => connectDb(url.toString(), { max: 2 })));
-      await Promise.all(starters.map((s) => upsertBuiltinDatasets(s.db)));
+      await Promise.all(starters.map((s) => upsertBuiltinDatasets(s.db, BUILTINS)));
       await expectBuiltinsStored(starters[0]!.db);
       // and again, now with everything in place: nothing changes
       const before = await starters[0]!.db.select({ id: datasets.id, createdAt: datasets.createdAt }).from(datasets).orderBy(datasets.id);
-      await Promise.all(starters.map((s) => upsertBuiltinDatasets(s.db)));
+      await Promise.all(starters.map((s) => upsertBuiltinDatasets(s.db, BUILTINS)));
       expect(await starters[0]!.db.select({ id: datasets.id, createdAt: datasets.createdAt }).from(datasets).orderBy(datasets.id)).toEqual(before);
       await expectBuiltinsStored(starters[0]!.db);
     } finally {
@@ -92,7 +98,7 @@ describe('upsertBuiltinDatasets', () => {
   });
 
   it('repairs stored built-ins whose content or description went stale, concurrently', async () => {
-    await upsertBuiltinDatasets(handle.db);
+    await upsertBuiltinDatasets(handle.db, BUILTINS);
     // Simulate an older release: a different hash and items for one dataset, another's name changed.
     await handle.db.update(datasets).set({ contentHash: 'sha256:stale', name: 'old name' }).where(eq(datasets.id, 'word-reverse'));
     await handle.db.delete(datasetItems).where(and(eq(datasetItems.datasetId, 'word-reverse'), sql`${datasetItems.idx} >= 100`));
@@ -100,7 +106,7 @@ describe('upsertBuiltinDatasets', () => {
     await handle.db.update(datasets).set({ description: 'old description' }).where(eq(datasets.id, 'arith-mc'));
     const others = [connectDb(requireEnv('DATABASE_URL'), { max: 2 }), connectDb(requireEnv('DATABASE_URL'), { max: 2 })];
     try {
-      await Promise.all([upsertBuiltinDatasets(handle.db), ...others.map((o) => upsertBuiltinDatasets(o.db))]);
+      await Promise.all([upsertBuiltinDatasets(handle.db, BUILTINS), ...others.map((o) => upsertBuiltinDatasets(o.db, BUILTINS))]);
     } finally {
       await Promise.all(others.map((o) => o.close()));
     }
@@ -113,7 +119,7 @@ describe('registerCustomDataset', () => {
     const ownerId = await insertUser(handle.db);
     const id = newId();
     const items = makeItems(2500);
-    const view = await registerCustomDataset(handle.db, ownerId, { id, name: 'Mine', domain: 'nlp', task: 'sums', metric: 'exact_match', description: 'd' }, items);
+    const view = await register(handle.db, ownerId, { id, name: 'Mine', domain: 'nlp', task: 'sums', metric: 'exact_match', description: 'd' }, items);
     expect(Value.Check(DatasetView, view)).toBe(true);
     expect(view).toMatchObject({ id, name: 'Mine', domain: 'nlp', task: 'sums', metric: 'exact_match', description: 'd', size: 2500, builtin: false, subjective: false });
     expect(view.contentHash).toBe(datasetContentHash(items));
@@ -128,7 +134,7 @@ describe('registerCustomDataset', () => {
     const id = newId();
     const attempts = await Promise.allSettled(
       Array.from({ length: 10 }, (_, k) =>
-        registerCustomDataset(handle.db, ownerId, { id, name: `attempt ${k}`, domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(50 + k, `a${k}-`)),
+        register(handle.db, ownerId, { id, name: `attempt ${k}`, domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(50 + k, `a${k}-`)),
       ),
     );
     const won = attempts.filter((a): a is PromiseFulfilledResult<DatasetView> => a.status === 'fulfilled');
@@ -146,9 +152,9 @@ describe('registerCustomDataset', () => {
   it('refuses an id that is taken, by another user or by a built-in, and leaves the first untouched', async () => {
     const [alice, bob] = [await insertUser(handle.db), await insertUser(handle.db)];
     const id = newId();
-    await registerCustomDataset(handle.db, alice, { id, name: 'first', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(3));
-    await expect(registerCustomDataset(handle.db, bob, { id, name: 'second', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(4))).rejects.toBeInstanceOf(DatasetIdTaken);
-    await expect(registerCustomDataset(handle.db, bob, { id: 'arith-basic', name: 'x', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(4))).rejects.toBeInstanceOf(DatasetIdTaken);
+    await register(handle.db, alice, { id, name: 'first', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(3));
+    await expect(register(handle.db, bob, { id, name: 'second', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(4))).rejects.toBeInstanceOf(DatasetIdTaken);
+    await expect(register(handle.db, bob, { id: 'arith-basic', name: 'x', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(4))).rejects.toBeInstanceOf(DatasetIdTaken);
     const [row] = await handle.db.select().from(datasets).where(eq(datasets.id, id));
     expect(row).toMatchObject({ name: 'first', ownerId: alice, size: 3 });
     expect(await storedItems(handle.db, id)).toHaveLength(3);
@@ -159,11 +165,11 @@ describe('registerCustomDataset', () => {
     const id = newId();
     const items = makeItems(1500);
     items[1200] = { ...items[1200]!, id: items[3]!.id }; // a duplicate item id in the second chunk
-    await expect(registerCustomDataset(handle.db, ownerId, { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' }, items)).rejects.toThrow();
+    await expect(register(handle.db, ownerId, { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' }, items)).rejects.toThrow();
     expect(await handle.db.select().from(datasets).where(eq(datasets.id, id))).toEqual([]);
     expect(await handle.db.select().from(datasetItems).where(eq(datasetItems.datasetId, id))).toEqual([]);
     // the id is free again
-    await registerCustomDataset(handle.db, ownerId, { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(2));
+    await register(handle.db, ownerId, { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(2));
   });
 });
 
@@ -174,11 +180,11 @@ describe('visibility', () => {
   const ids = { aliceNlp: newId('alice'), aliceSafety: newId('alice'), bobNlp: newId('bob') };
 
   beforeAll(async () => {
-    await upsertBuiltinDatasets(handle.db);
+    await upsertBuiltinDatasets(handle.db, BUILTINS);
     [alice, bob, adminId] = [await insertUser(handle.db), await insertUser(handle.db), await insertUser(handle.db, 'admin')];
-    await registerCustomDataset(handle.db, alice, { id: ids.aliceNlp, name: 'a', domain: 'nlp', task: 'aaa-task', metric: 'exact_match' }, makeItems(2));
-    await registerCustomDataset(handle.db, alice, { id: ids.aliceSafety, name: 'a2', domain: 'safety', task: 'refusal', metric: 'exact_match' }, makeItems(2));
-    await registerCustomDataset(handle.db, bob, { id: ids.bobNlp, name: 'b', domain: 'nlp', task: 'zzz-task', metric: 'exact_match' }, makeItems(2));
+    await register(handle.db, alice, { id: ids.aliceNlp, name: 'a', domain: 'nlp', task: 'aaa-task', metric: 'exact_match' }, makeItems(2));
+    await register(handle.db, alice, { id: ids.aliceSafety, name: 'a2', domain: 'safety', task: 'refusal', metric: 'exact_match' }, makeItems(2));
+    await register(handle.db, bob, { id: ids.bobNlp, name: 'b', domain: 'nlp', task: 'zzz-task', metric: 'exact_match' }, makeItems(2));
   });
 
   const order = (views: DatasetView[]) =>
@@ -220,7 +226,7 @@ describe('visibility', () => {
 
 describe('reading items', () => {
   beforeAll(async () => {
-    await upsertBuiltinDatasets(handle.db);
+    await upsertBuiltinDatasets(handle.db, BUILTINS);
   });
 
   it('getItemsByIndices returns the asked positions, ordered, skipping ones that do not exist', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DatasetFormatError, parseDatasetJsonl } from '../../activities/datasets/jsonlParser';
+import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';
 import type { MetricName } from '../../contracts/dataset';
 
 const line = (o: unknown) => JSON.stringify(o);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Prng, drawSampleIndices } from '../../activities/datasets/prng';
+import { Prng, drawSampleIndices } from '../../datasets/prng';
 
 describe('Prng', () => {
   it('gives the same stream for the same seed and a different one for another seed', () => {

@@ -4,8 +4,8 @@
  * and its deliberate mistakes must score 0.
  */
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_DATASETS } from '../../activities/datasets/builtinCatalog';
-import { scoreSample } from '../../activities/scoring/metrics';
+import { BUILTIN_DATASETS } from '../../datasets/builtinCatalog';
+import { scoreSample } from '../../scoring/metrics';
 import { answerPrompt, solvePrompt } from '../../stack/referenceModel/solver';
 
 describe('built-in datasets against the reference model', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { answerStatements, finalLine, normalizeAnswer } from '../../activities/scoring/normalizeAnswer';
-import { extractChoice } from '../../activities/scoring/extractChoice';
-import { extractFinalNumber, numbersIn, parseNumber } from '../../activities/scoring/extractNumber';
+import { answerStatements, finalLine, normalizeAnswer } from '../../scoring/normalizeAnswer';
+import { extractChoice } from '../../scoring/extractChoice';
+import { extractFinalNumber, numbersIn, parseNumber } from '../../scoring/extractNumber';
 
 describe('normalizeAnswer', () => {
   it.each([

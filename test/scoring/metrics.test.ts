@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scoreSample } from '../../activities/scoring/metrics';
+import { scoreSample } from '../../scoring/metrics';
 import { METRICS, type MetricName } from '../../contracts/dataset';
 
 interface Case {

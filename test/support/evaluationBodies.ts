@@ -1,7 +1,7 @@
 /** Request bodies the API tests start from: valid as they are, so a test changes only what it checks. */
 import { randomUUID } from 'node:crypto';
-import { ARITH_BASIC_ID } from '../../activities/datasets/builtin/arithBasic';
-import { WORD_REVERSE_ID } from '../../activities/datasets/builtin/wordReverse';
+import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
+import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import type { Domain } from '../../contracts/domain';
 import type { TestApi } from './apiServer';
 

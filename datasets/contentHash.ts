@@ -12,7 +12,7 @@
  *     JSON.stringify's escaping and number formatting (undefined members dropped as it does).
  */
 import { createHash } from 'node:crypto';
-import type { DatasetItem } from '../../contracts/dataset';
+import type { DatasetItem } from '../contracts/dataset';
 
 export function datasetContentHash(items: readonly DatasetItem[]): string {
   const hash = createHash('sha256');

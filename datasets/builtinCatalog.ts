@@ -3,7 +3,8 @@
  * produces identical items (and content hash) and start-up can store them without shipping data
  * files. The prompt wording is part of the contract: the reference model recognises it.
  */
-import type { DatasetItem, MetricName } from '../../contracts/dataset';
+import type { DatasetItem, MetricName } from '../contracts/dataset';
+import { datasetContentHash } from './contentHash';
 import { ARITH_BASIC_ID, generateArithBasic } from './builtin/arithBasic';
 import { ARITH_MC_ID, generateArithChoice } from './builtin/arithChoice';
 import { UNIT_CONVERSION_ID, generateUnitConversion } from './builtin/unitConversion';
@@ -77,4 +78,15 @@ export const BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
 
 export function findBuiltinDataset(id: string): BuiltinDataset | undefined {
   return BUILTIN_DATASETS.find((d) => d.id === id);
+}
+
+/** Ids no custom dataset may take, whether or not the built-ins are stored yet. */
+export const BUILTIN_DATASET_IDS: ReadonlySet<string> = new Set(BUILTIN_DATASETS.map((d) => d.id));
+
+/** Every built-in, generated, with its content hash: what start-up stores in the registry. */
+export function builtinDatasetRecords() {
+  return BUILTIN_DATASETS.map((d) => {
+    const items = d.generate();
+    return { id: d.id, name: d.name, domain: d.domain, task: d.task, metric: d.metric, description: d.description, items, contentHash: datasetContentHash(items) };
+  });
 }

@@ -3,7 +3,7 @@
  * person or model makes (off by one or two, a carried ten or hundred, a sign flipped, an operand
  * off by one in a product), so the right option cannot be spotted by its shape.
  */
-import type { DatasetItem } from '../../../contracts/dataset';
+import type { DatasetItem } from '../../contracts/dataset';
 import { Prng } from '../prng';
 import { drawExpression, type ArithmeticExpression } from './arithmeticExpression';
 import { builtinItemId } from './itemIds';

@@ -3,7 +3,7 @@
  * Values are chosen so every result is an exact decimal with at most three places, and the
  * arithmetic is done in integer thousandths, so no ground truth carries a floating-point error.
  */
-import type { DatasetItem } from '../../../contracts/dataset';
+import type { DatasetItem } from '../../contracts/dataset';
 import { Prng } from '../prng';
 import { builtinItemId } from './itemIds';
 

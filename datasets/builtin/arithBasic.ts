@@ -1,5 +1,5 @@
 /** `arith-basic`: free-form integer arithmetic, answered with the number alone. */
-import type { DatasetItem } from '../../../contracts/dataset';
+import type { DatasetItem } from '../../contracts/dataset';
 import { Prng } from '../prng';
 import { drawExpression } from './arithmeticExpression';
 import { builtinItemId } from './itemIds';

@@ -5,7 +5,7 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
-import { DatasetItem, type MetricName } from '../../contracts/dataset';
+import { DatasetItem, type MetricName } from '../contracts/dataset';
 import { parseNumber } from '../scoring/extractNumber';
 
 export const DEFAULT_MAX_ITEMS = 100_000;

@@ -3,7 +3,7 @@
  * like words (a model cannot lean on a memorised dictionary) and palindromes are left out, since
  * echoing the word back would answer those.
  */
-import type { DatasetItem } from '../../../contracts/dataset';
+import type { DatasetItem } from '../../contracts/dataset';
 import { Prng } from '../prng';
 import { builtinItemId } from './itemIds';
 

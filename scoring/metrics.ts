@@ -3,7 +3,7 @@
  * the Record type makes a new name in contracts/dataset.ts fail to compile until it has a scorer,
  * so F1, ROUGE or a judge metric slot in here without touching the callers.
  */
-import type { MetricName } from '../../contracts/dataset';
+import type { MetricName } from '../contracts/dataset';
 import { answerStatements, finalLine, normalizeAnswer } from './normalizeAnswer';
 import { extractChoice } from './extractChoice';
 import { extractFinalNumber, parseNumber } from './extractNumber';
