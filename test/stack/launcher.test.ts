@@ -4,7 +4,7 @@
  * is then followed over HTTP, and Ctrl-C brings everything down with exit code 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +39,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
+    if (child && child.exitCode !== null) throw new Error(`the launcher exited (code ${child.exitCode}) before ${what}; its output:\n${output}`);
     if (Date.now() > deadline) throw new Error(`${what} did not happen in ${timeoutMs} ms; launcher output:\n${output}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -46,6 +47,8 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
 
 it('starts the whole stack, runs the quick start, and stops cleanly on Ctrl-C', async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'proctor-launcher-'));
+  // Embedded PostgreSQL runs as the postgres OS user when started by root; it must reach its directory.
+  await chmod(dataDir, 0o755);
   const [api, temporal, ui, pg, model] = await freePorts(5);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
