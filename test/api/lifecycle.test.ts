@@ -13,6 +13,7 @@ import { TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../co
 import { overallScore, taskScores } from '../../contracts/scoreAggregation';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { startApi, type TestApi } from '../support/apiServer';
+import { workflowIds } from '../../temporal.config';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 
 let api: TestApi;
@@ -197,6 +198,22 @@ describe('evaluation life cycle through HTTP', () => {
     const exported = (await jsonl.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as SampleResultView);
     expect(exported).toHaveLength(total);
     expect(exported).toEqual(results);
+
+    // The model's API key went nowhere but the endpoint: not into Temporal (histories, search
+    // attributes: what the UI shows), not into run logs, results, the report or any response.
+    const temporal = api.deps.temporal;
+    const workflowTexts: string[] = [];
+    for (const workflowId of [workflowIds.run(runId), ...view.datasets.map((d) => workflowIds.dataset(runId, d.dataset))]) {
+      const handle = temporal.workflow.getHandle(workflowId);
+      workflowTexts.push(JSON.stringify(await handle.fetchHistory()), JSON.stringify((await handle.describe()).raw));
+    }
+    const cells: string[] = [];
+    for (const sheet of workbook.worksheets) sheet.eachRow((row) => row.eachCell((cell) => cells.push(String(cell.value))));
+    const everything = [...workflowTexts, JSON.stringify(lines), JSON.stringify(exported), JSON.stringify(view), cells.join('\n')].join('\n');
+    expect(everything.length).toBeGreaterThan(10_000);
+    expect(everything).not.toContain(MODEL_API_KEY);
+    // The scan reads what it should: the histories name the run.
+    expect(workflowTexts.every((text) => text.includes(runId))).toBe(true);
 
     // The versions, newest first, and the quota the formal run took.
     const versions = await api.request('GET', `/v1/evaluations/${evaluationId}/runs`, { key });
