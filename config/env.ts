@@ -2,6 +2,10 @@
  * Process configuration, read from the environment once at start-up and validated, with defaults
  * that run on one machine. Anything invalid stops the process with a message naming the variable.
  */
+import os from 'node:os';
+import path from 'node:path';
+import type { GpuType } from '../contracts/resources';
+
 export interface ProctorEnv {
   databaseUrl: string;
   apiHost: string;
@@ -14,6 +18,33 @@ export interface ProctorEnv {
   /** Which task queues this worker process serves. */
   workerQueues: string[];
   quota: { formalPerMonth: number; manualPerMonth: number };
+  uploads: UploadSettings;
+  containers: ContainerSettings;
+}
+
+export interface UploadSettings {
+  /** Where upload versions are stored; shared by the API and the container hosts. */
+  dir: string;
+  /** Largest total size of one version, in bytes. */
+  maxBytes: number;
+  /** Largest number of files and directories in one version. */
+  maxEntries: number;
+  tokenTtlHours: number;
+}
+
+export interface ContainerSettings {
+  /** Docker engine socket or URL (DOCKER_HOST); null means dockerode's default. */
+  dockerHost: string | null;
+  /** Names this container host; its worker also serves the queue `proctor-containers@<hostId>`. */
+  hostId: string;
+  /** `host` publishes the model's port on the host's loopback by sharing its network; `bridge` maps a port. */
+  network: 'host' | 'bridge';
+  cpus: number;
+  memoryMb: number;
+  healthTimeoutMs: number;
+  /** Container activities (start, health wait, inference batches) one worker runs at once. */
+  slots: number;
+  gpuTypes: GpuType[];
 }
 
 export class ConfigError extends Error {
@@ -38,6 +69,25 @@ function secretKey(env: NodeJS.ProcessEnv): Buffer {
   return key;
 }
 
+/**
+ * `PROCTOR_GPU_TYPES`: comma-separated `id:total[:driver[:label]]`, e.g. `a100:8:nvidia:NVIDIA A100,cpu:2`.
+ * The default offers CPU-only slots, which is what a machine without GPUs can honour.
+ */
+export function parseGpuTypes(raw: string | undefined): GpuType[] {
+  const spec = raw === undefined || raw.trim() === '' ? 'cpu:2::CPU only (no GPU)' : raw;
+  const types: GpuType[] = [];
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [id = '', total = '', driver = '', ...label] = part.split(':');
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(id)) throw new ConfigError(`PROCTOR_GPU_TYPES: ${JSON.stringify(id)} is not a GPU type id (lowercase letters, digits, '.', '_', '-')`);
+    const count = Number(total);
+    if (!Number.isInteger(count) || count < 0 || count > 4096) throw new ConfigError(`PROCTOR_GPU_TYPES: ${id} needs a total from 0 to 4096, got ${JSON.stringify(total)}`);
+    if (types.some((t) => t.id === id)) throw new ConfigError(`PROCTOR_GPU_TYPES names ${id} twice`);
+    types.push({ id, total: count, driver: driver === '' ? null : driver, label: label.join(':') || id });
+  }
+  if (types.length === 0) throw new ConfigError('PROCTOR_GPU_TYPES must name at least one type');
+  return types;
+}
+
 export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
   if (!env.DATABASE_URL) throw new ConfigError('DATABASE_URL must be set (the launcher sets it for the embedded PostgreSQL)');
   return {
@@ -52,5 +102,27 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       formalPerMonth: int(env, 'PROCTOR_FORMAL_QUOTA', 5, 0, 10_000),
       manualPerMonth: int(env, 'PROCTOR_MANUAL_QUOTA', 2, 0, 10_000),
     },
+    uploads: {
+      dir: path.resolve(env.PROCTOR_UPLOAD_DIR ?? path.join(env.PROCTOR_DATA_DIR ?? '.proctor', 'uploads')),
+      maxBytes: int(env, 'PROCTOR_UPLOAD_MAX_BYTES', 200 * 2 ** 30, 1, Number.MAX_SAFE_INTEGER),
+      maxEntries: int(env, 'PROCTOR_UPLOAD_MAX_ENTRIES', 100_000, 1, 10_000_000),
+      tokenTtlHours: int(env, 'PROCTOR_UPLOAD_TOKEN_TTL_HOURS', 72, 1, 24 * 365),
+    },
+    containers: {
+      dockerHost: env.DOCKER_HOST || null,
+      hostId: env.PROCTOR_CONTAINER_HOST_ID || os.hostname(),
+      network: containerNetwork(env.PROCTOR_CONTAINER_NETWORK),
+      cpus: int(env, 'PROCTOR_CONTAINER_CPUS', 2, 1, 1024),
+      memoryMb: int(env, 'PROCTOR_CONTAINER_MEMORY_MB', 16_384, 64, 4_194_304),
+      healthTimeoutMs: int(env, 'PROCTOR_CONTAINER_HEALTH_TIMEOUT_MS', 600_000, 1_000, 86_400_000),
+      slots: int(env, 'PROCTOR_CONTAINER_SLOTS', 4, 1, 1024),
+      gpuTypes: parseGpuTypes(env.PROCTOR_GPU_TYPES),
+    },
   };
+}
+
+function containerNetwork(raw: string | undefined): 'host' | 'bridge' {
+  if (raw === undefined || raw === '' || raw === 'host') return 'host';
+  if (raw === 'bridge') return 'bridge';
+  throw new ConfigError(`PROCTOR_CONTAINER_NETWORK must be host or bridge, got ${JSON.stringify(raw)}`);
 }

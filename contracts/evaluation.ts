@@ -26,7 +26,7 @@ export const PrivateDeployment = Type.Object(
     imageId: Type.String({ minLength: 1, maxLength: 256, description: 'must name an image' }),
     priority: Type.Union(PRIORITIES.map((p) => Type.Literal(p)), { description: 'one of high, medium, low' }),
     gpuType: Type.String({ minLength: 1, maxLength: 64, description: 'must name a GPU type' }),
-    gpuCount: Type.Integer({ minimum: 0, maximum: 8, description: 'must be an integer from 0 to 8' }),
+    gpuCount: Type.Integer({ minimum: 1, maximum: 8, description: 'must be an integer from 1 to 8 (units of the GPU type; one slot for a CPU-only type)' }),
   },
   { additionalProperties: false },
 );

@@ -31,6 +31,31 @@ export interface RunConfig {
   sampleSeed: number | null;
   /** Batching frozen at launch; absent means the defaults of temporal.config.ts. */
   batching?: Batching;
+  /** Private deployment: the container that serves the model. Absent for API evaluations. */
+  serving?: ServingPlan;
+}
+
+/** What a private run's container is made of, frozen at launch like the rest of the config. */
+export interface ServingPlan {
+  imageId: string;
+  /** The reference the Docker engine runs. */
+  imageRef: string;
+  /** The upload version mounted read-only into the container. */
+  uploadVersion: number;
+  /** Relative to the upload directory. */
+  uploadPath: string;
+  priority: 'high' | 'medium' | 'low';
+  gpuType: string;
+  gpuCount: number;
+}
+
+/** Where a started container answers, and which task queue reaches the host it runs on. */
+export interface ServingEndpoint {
+  containerId: string;
+  /** Base URL of the model service, e.g. http://127.0.0.1:41234 (its `/func` and `/health`). */
+  baseUrl: string;
+  /** The container host's own task queue: health waits, inference and removal run there. */
+  hostQueue: string;
 }
 
 export interface Batching {

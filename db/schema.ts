@@ -4,13 +4,15 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigserial, boolean, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+  bigint, bigserial, boolean, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 import type { Domain } from '../contracts/domain';
 import type { Role } from '../contracts/user';
 import type { InferenceParams, ModelInfo, PublicDeployment, RunLimits } from '../contracts/evaluation';
 import type { MetricName } from '../contracts/dataset';
 import type { DatasetMetrics, RunConfig, RunStatus, RunType, SampleStatus } from '../contracts/run';
+import type { UploadCheckReport, UploadKind } from '../contracts/upload';
+import type { ImageSource, ImageStatus } from '../contracts/image';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -52,6 +54,8 @@ export const evaluations = pgTable(
     limits: jsonb('limits').$type<RunLimits>().notNull(),
     /** Last version handed out to a run of this evaluation; bumped atomically at launch. */
     runCounter: integer('run_counter').notNull().default(0),
+    /** Last upload version handed out for this evaluation's model and code; bumped atomically. */
+    uploadCounter: integer('upload_counter').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -195,4 +199,88 @@ export const runArtifacts = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.kind] })],
+);
+
+/**
+ * Tokens that let the CLI upload model and code for one evaluation. Stored hashed; scoped to one
+ * evaluation, expiring and revocable. A token is bound to the version its first upload made, and
+ * its `cp` and `ls` act on the latest version derived from that one.
+ */
+export const uploadTokens = pgTable(
+  'upload_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    createdBy: uuid('created_by').notNull().references(() => users.id),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    uploadVersion: integer('upload_version'),
+  },
+  (t) => [index('upload_tokens_evaluation_idx').on(t.evaluationId, t.createdAt)],
+);
+
+/** One immutable tree of model and code per upload or append; the files live under the upload directory. */
+export const uploadVersions = pgTable(
+  'upload_versions',
+  {
+    evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    tokenId: uuid('token_id').references(() => uploadTokens.id, { onDelete: 'set null' }),
+    kind: text('kind').$type<UploadKind>().notNull(),
+    derivedFrom: integer('derived_from'),
+    files: integer('files').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    /** Relative to the upload directory, so the directory can move between hosts or mounts. */
+    storagePath: text('storage_path').notNull(),
+    check: jsonb('check').$type<UploadCheckReport>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.evaluationId, t.version] })],
+);
+
+/** Container images: preloaded by the platform (source 'platform'), or imported by users for review. */
+export const images = pgTable(
+  'images',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    tag: text('tag').notNull(),
+    source: text('source').$type<ImageSource>().notNull(),
+    ownerId: uuid('owner_id').references(() => users.id),
+    status: text('status').$type<ImageStatus>().notNull(),
+    url: text('url').notNull(),
+    dockerfile: text('dockerfile').notNull().default(''),
+    description: text('description').notNull().default(''),
+    domains: jsonb('domains').$type<string[]>().notNull(),
+    framework: text('framework').notNull().default(''),
+    hardware: text('hardware').notNull().default(''),
+    /** The reference the Docker engine runs (a local tag for preloaded images, the URL for user images). */
+    runRef: text('run_ref').notNull(),
+    rejectReason: text('reject_reason'),
+    reviewedBy: uuid('reviewed_by').references(() => users.id),
+    reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('images_name_tag_uq').on(t.name, t.tag), index('images_owner_idx').on(t.ownerId)],
+);
+
+/**
+ * The queue for container units: a private run asks for `units` of a GPU type; requests are granted
+ * in priority order (then oldest first) while the type has units free. Released when the run ends.
+ */
+export const containerLeases = pgTable(
+  'container_leases',
+  {
+    runId: uuid('run_id').primaryKey().references(() => runs.id, { onDelete: 'cascade' }),
+    gpuType: text('gpu_type').notNull(),
+    units: integer('units').notNull(),
+    priorityRank: integer('priority_rank').notNull(),
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
+    grantedAt: timestamp('granted_at', { withTimezone: true }),
+    releasedAt: timestamp('released_at', { withTimezone: true }),
+  },
+  (t) => [index('container_leases_queue_idx').on(t.gpuType, t.priorityRank, t.requestedAt)],
 );

@@ -1,0 +1,52 @@
+/**
+ * Images a private run's container starts from: preloaded by the platform, or imported by a user
+ * and usable once an admin approves it (seed: "Image Management").
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Domain } from './domain';
+
+export const IMAGE_STATUSES = ['pending', 'approved', 'rejected'] as const;
+export type ImageStatus = (typeof IMAGE_STATUSES)[number];
+export type ImageSource = 'platform' | 'user';
+
+export const ImportImageBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, description: 'is required' }),
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'must be 1–128 characters' })),
+    url: Type.String({ minLength: 1, maxLength: 1024, description: 'must be an image reference of at most 1,024 characters' }),
+    dockerfile: Type.String({ minLength: 1, maxLength: 65536, description: 'is required (at most 64 KiB)' }),
+    description: Type.Optional(Type.String({ maxLength: 256, description: 'must be at most 256 characters' })),
+    domains: Type.Optional(Type.Array(Domain, { minItems: 1, uniqueItems: true, description: 'must list distinct domains' })),
+  },
+  { additionalProperties: false },
+);
+export type ImportImageBody = Static<typeof ImportImageBody>;
+
+export const RejectImageBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 1024, description: 'must be 1–1,024 characters' }) },
+  { additionalProperties: false },
+);
+export type RejectImageBody = Static<typeof RejectImageBody>;
+
+export interface ImageView {
+  id: string;
+  name: string;
+  tag: string;
+  source: ImageSource;
+  status: ImageStatus;
+  /** Where it is pulled from (user images) or how the platform built it (preloaded ones). */
+  url: string;
+  description: string;
+  domains: string[];
+  framework: string;
+  hardware: string;
+  ownerId: string | null;
+  rejectReason: string | null;
+  createdAt: string;
+  reviewedAt: string | null;
+}
+
+/** Seed: 3–128 lowercase letters, digits, hyphens and dots, starting with a letter, ending with a letter or digit. */
+export const IMAGE_NAME_PATTERN = /^[a-z][a-z0-9.-]{1,126}[a-z0-9]$/;
+export const IMAGE_NAME_RULE =
+  'must be 3–128 characters of lowercase letters, digits, hyphens and dots, start with a lowercase letter and end with a lowercase letter or digit';
