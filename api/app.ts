@@ -15,6 +15,9 @@ import { datasetsRoutes } from './routes/datasets';
 import { evaluationsRoutes } from './routes/evaluations';
 import { runLaunchRoutes } from './routes/runLaunch';
 import { runsRoutes } from './routes/runs';
+import { uploadsRoutes } from './routes/uploads';
+import { imagesRoutes } from './routes/images';
+import { resourcesRoutes } from './routes/resources';
 
 /** Every JSON body but a dataset upload (which sets its own) is small. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -79,6 +82,9 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
       await evaluationsRoutes(v1, deps);
       await runLaunchRoutes(v1, deps);
       await runsRoutes(v1, deps);
+      await uploadsRoutes(v1, deps);
+      await imagesRoutes(v1, deps);
+      await resourcesRoutes(v1, deps);
     },
     { prefix: '/v1' },
   );
