@@ -22,6 +22,13 @@ export const WORKFLOW_TYPES = {
   dataset: 'evaluateDataset',
 } as const;
 
+/**
+ * A container host's own queue. A private run's container answers on its host only, so once it is
+ * started every activity that talks to it (health wait, inference batches, logs, removal) is routed
+ * to the queue of the host that started it.
+ */
+export const containerHostQueue = (hostId: string) => `${TASK_QUEUES.containers}@${hostId}`;
+
 /** Deterministic IDs: starting a run twice is harmless, and operators can find a run by its ID. */
 export const workflowIds = {
   run: (runId: string) => `run-${runId}`,
@@ -85,6 +92,39 @@ export const ACTIVITY_OPTIONS = {
     retry: { ...forever, maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
   },
 } satisfies Record<string, ActivityOptions>;
+
+/** Container work: starting (which may pull an image), waiting for health, and removal. */
+export const CONTAINER_ACTIVITY_OPTIONS = {
+  /** Any container host may start a run's container; pulling a large image heartbeats as it goes. */
+  start: {
+    taskQueue: TASK_QUEUES.containers,
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '1 minute',
+    retry: { ...forever, maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS, 'ServingFailed'] },
+  },
+  /** On the container's host (taskQueue set per run); the activity enforces the health timeout itself. */
+  host: {
+    startToCloseTimeout: '3 hours',
+    heartbeatTimeout: '30 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { ...forever, maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS, 'ServingFailed'] },
+  },
+  /**
+   * Removal must not hold a run forever when its host is gone for good: after the deadline the run
+   * closes anyway, and the host's reaper removes the container when it comes back.
+   */
+  cleanup: {
+    scheduleToCloseTimeout: '15 minutes',
+    startToCloseTimeout: '2 minutes',
+    retry: { ...forever, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  },
+} satisfies Record<string, Partial<ActivityOptions>>;
+
+/**
+ * A private run waiting for container units asks again at this pace (doubling up to the ceiling);
+ * a released lease nudges the next runs by signal, so the poll is only a safety net.
+ */
+export const LEASE_POLL = { initialMs: 5_000, maxMs: 5 * 60_000 } as const;
 
 /**
  * Heartbeats are throttled by the worker; a short ceiling lets a stop reach an activity within

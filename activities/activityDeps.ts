@@ -1,5 +1,8 @@
+import type { Client } from '@temporalio/client';
+import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
+import type { ContainerSettings, UploadSettings } from '../config/env';
 
 /** What every activity factory is given by the worker that hosts it. */
 export interface ActivityDeps {
@@ -7,4 +10,15 @@ export interface ActivityDeps {
   logger: Logger;
   /** Key that opens model API keys sealed at rest (see db/secretBox.ts). */
   secretKey: Buffer;
+  /** Private deployment; absent on workers that serve no container or lease work. */
+  serving?: ServingDeps;
+}
+
+export interface ServingDeps {
+  uploads: UploadSettings;
+  containers: ContainerSettings;
+  /** The engine of this container host; null on workers that only keep the container queue's books. */
+  docker: Dockerode | null;
+  /** To nudge queued private runs when container units are released. */
+  temporal: Client | null;
 }

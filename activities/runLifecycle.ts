@@ -16,6 +16,8 @@ export interface RunPlan {
   endedAs: RunStatus | null;
   datasetIds: string[];
   batching: Batching;
+  /** A private deployment: the datasets run against a model container (absent in runs begun before it existed). */
+  serving?: boolean;
 }
 
 export type DatasetOutcome = 'completed' | 'stopped' | 'aborted';
@@ -37,7 +39,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         },
       ]);
       logger.info({ runId }, 'run started');
-      return { endedAs: null, datasetIds: datasets.map((d) => d.datasetId), batching };
+      return { endedAs: null, datasetIds: datasets.map((d) => d.datasetId), batching, serving: run.config.serving !== undefined };
     },
 
     async beginDataset({ runId, datasetId }: { runId: string; datasetId: string }): Promise<{ total: number }> {

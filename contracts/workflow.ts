@@ -19,6 +19,8 @@ export interface DatasetWorkflowInput {
   batching: Batching;
   /** Position to resume from after continue-as-new. */
   nextPosition?: number;
+  /** Private runs: batches go to the container's host and ask its model service. */
+  serving?: { hostQueue: string; baseUrl: string };
 }
 
 export interface DatasetWorkflowResult {
@@ -32,6 +34,8 @@ export interface BatchInput {
   /** Half-open range of positions in the dataset run's sample plan. */
   from: number;
   to: number;
+  /** Private runs: the base URL of the run's model container (its `/func`). */
+  servingUrl?: string;
 }
 
 export interface BatchResult {
@@ -45,6 +49,8 @@ export interface BatchResult {
 
 export const SIGNALS = {
   stop: 'stop',
+  /** Sent to a private run waiting in the container queue when units may have become free. */
+  containerUnitsFreed: 'containerUnitsFreed',
 } as const;
 
 export interface StopSignalArgs {

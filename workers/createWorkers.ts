@@ -4,15 +4,18 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import { MAX_HEARTBEAT_THROTTLE_INTERVAL, TASK_QUEUES } from '../temporal.config';
+import { containerHostQueue, MAX_HEARTBEAT_THROTTLE_INTERVAL, TASK_QUEUES } from '../temporal.config';
 import type { ActivityDeps } from '../activities/activityDeps';
 import { createRunLifecycleActivities } from '../activities/runLifecycle';
 import { createInferenceActivities } from '../activities/inference/inferBatch';
 import { createReportActivities } from '../activities/reportActivities';
+import { createLeaseActivities } from '../activities/serving/leaseActivities';
+import { createContainerActivities } from '../activities/serving/containerActivities';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-export type QueueName = 'runs' | 'inference';
+export const QUEUE_NAMES = ['runs', 'inference', 'containers'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface WorkerSetup {
   connection: NativeConnection;
@@ -26,8 +29,8 @@ export interface WorkerSetup {
 }
 
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
-  const unknown = setup.queues.filter((q) => q !== 'runs' && q !== 'inference');
-  if (unknown.length > 0) throw new Error(`PROCTOR_WORKER_QUEUES names unknown queue(s): ${unknown.join(', ')} (known: runs, inference)`);
+  const unknown = setup.queues.filter((q) => !(QUEUE_NAMES as readonly string[]).includes(q));
+  if (unknown.length > 0) throw new Error(`PROCTOR_WORKER_QUEUES names unknown queue(s): ${unknown.join(', ')} (known: ${QUEUE_NAMES.join(', ')})`);
   const common = {
     connection: setup.connection,
     namespace: setup.namespace,
@@ -41,7 +44,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         ...common,
         taskQueue: TASK_QUEUES.runs,
         ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-        activities: { ...createRunLifecycleActivities(setup.deps), ...createReportActivities(setup.deps) },
+        activities: { ...createRunLifecycleActivities(setup.deps), ...createReportActivities(setup.deps), ...createLeaseActivities(setup.deps) },
       }),
     );
   }
@@ -52,6 +55,26 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         taskQueue: TASK_QUEUES.inference,
         activities: createInferenceActivities(setup.deps),
         maxConcurrentActivityTaskExecutions: setup.inferenceSlots,
+      }),
+    );
+  }
+  if (setup.queues.includes('containers')) {
+    const serving = setup.deps.serving;
+    if (!serving?.docker) throw new Error('the containers queue needs a Docker engine (DOCKER_HOST) on this worker');
+    const containerActivities = createContainerActivities(setup.deps);
+    // Any host may start a run's container; from then on the run talks to that host's own queue.
+    workers.push(
+      Worker.create({
+        ...common,
+        taskQueue: TASK_QUEUES.containers,
+        activities: containerActivities,
+        maxConcurrentActivityTaskExecutions: serving.containers.slots,
+      }),
+      Worker.create({
+        ...common,
+        taskQueue: containerHostQueue(serving.containers.hostId),
+        activities: { ...containerActivities, ...createInferenceActivities(setup.deps) },
+        maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),
     );
   }

@@ -1,10 +1,15 @@
 /** Worker process entry point: `npm run worker`. Stops gracefully on SIGINT/SIGTERM. */
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadEnv } from '../config/env';
 import { createLogger } from '../config/logger';
 import { connectDb } from '../db/client';
 import { temporalConnectionConfig } from '../temporal.config';
+import { connectDocker } from '../docker/engine';
 import { createWorkers } from './createWorkers';
+import { startContainerReaper } from './containerReaper';
+
+const REAP_EVERY_MS = 60_000;
 
 const env = loadEnv();
 const logger = createLogger('worker', env.logLevel);
@@ -13,17 +18,33 @@ Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
 
 const database = connectDb(env.databaseUrl, { max: 20 });
 const connection = await NativeConnection.connect({ address: temporal.address });
+const clientConnection = await Connection.connect({ address: temporal.address });
+const servesContainers = env.workerQueues.includes('containers');
+const docker = servesContainers ? connectDocker(env.containers.dockerHost) : null;
 const workers = await createWorkers({
   connection,
   namespace: temporal.namespace,
-  deps: { db: database.db, logger, secretKey: env.secretKey },
+  deps: {
+    db: database.db,
+    logger,
+    secretKey: env.secretKey,
+    serving: {
+      uploads: env.uploads,
+      containers: env.containers,
+      docker,
+      temporal: new Client({ connection: clientConnection, namespace: temporal.namespace }),
+    },
+  },
   queues: env.workerQueues,
   inferenceSlots: env.inferenceSlots,
 });
-logger.info({ queues: env.workerQueues, temporal: temporal.address }, 'worker started');
+const reaper = docker ? startContainerReaper({ db: database.db, docker, hostId: env.containers.hostId, logger, intervalMs: REAP_EVERY_MS }) : null;
+logger.info({ queues: env.workerQueues, temporal: temporal.address, containerHost: docker ? env.containers.hostId : null }, 'worker started');
 try {
   await Promise.all(workers.map((w) => w.run()));
 } finally {
+  reaper?.stop();
+  await clientConnection.close();
   await connection.close();
   await database.close();
   logger.info('worker stopped');

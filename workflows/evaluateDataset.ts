@@ -5,12 +5,13 @@
  */
 import { CancellationScope, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { DatasetWorkflowInput, DatasetWorkflowResult } from '../contracts/workflow';
-import { inference, lifecycle } from './activityProxies';
+import { inference as httpInference, inferenceOn, lifecycle } from './activityProxies';
 import { failureReason } from './failureReason';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
   const { runId, datasetId, batching } = input;
   const { total } = await lifecycle.beginDataset({ runId, datasetId });
+  const inference = input.serving ? inferenceOn(input.serving.hostQueue) : httpInference;
 
   let position = input.nextPosition ?? 0;
   let abortReason: string | null = null;
@@ -20,7 +21,7 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
     }
     const to = Math.min(position + batching.samplesPerBatch, total);
     try {
-      const batch = await inference.inferBatch({ runId, datasetId, from: position, to });
+      const batch = await inference.inferBatch({ runId, datasetId, from: position, to, ...(input.serving ? { servingUrl: input.serving.baseUrl } : {}) });
       abortReason = batch.abortReason;
     } catch (err) {
       if (isCancellation(err)) {

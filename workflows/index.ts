@@ -1,2 +1,3 @@
 export { runEvaluation, stopSignal } from './runEvaluation';
 export { evaluateDataset } from './evaluateDataset';
+export { containerUnitsFreedSignal } from './servedModel';

@@ -4,12 +4,14 @@
  * run is then closed, its scores computed and its report written, whatever happened before.
  */
 import { CancellationScope, ChildWorkflowCancellationType, defineSignal, executeChild, isCancellation, setHandler } from '@temporalio/workflow';
-import { SIGNALS, type RunWorkflowInput, type RunWorkflowResult, type StopSignalArgs } from '../contracts/workflow';
+import { SIGNALS, type DatasetWorkflowInput, type RunWorkflowInput, type RunWorkflowResult, type StopSignalArgs } from '../contracts/workflow';
+import type { RunPlan } from '../activities/runLifecycle';
 import { workflowIds } from '../temporal.config';
 import { evaluateDataset } from './evaluateDataset';
 import { lifecycle, reports } from './activityProxies';
 import { publishRunStatus } from './runStatusAttribute';
 import { failureReason } from './failureReason';
+import { withServedModel } from './servedModel';
 
 export const stopSignal = defineSignal<[StopSignalArgs]>(SIGNALS.stop);
 
@@ -31,19 +33,16 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
   let failure: string | null = null;
   try {
     await datasetsScope.run(async () => {
-      for (const datasetId of plan.datasetIds) {
-        try {
-          await executeChild(evaluateDataset, {
-            workflowId: workflowIds.dataset(runId, datasetId),
-            args: [{ runId, datasetId, batching: plan.batching }],
-            cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-          });
-        } catch (err) {
-          if (isCancellation(err)) throw err;
-          // A dataset that broke is recorded as failed; the run goes on to the next one.
-          await lifecycle.finishDataset({ runId, datasetId, outcome: 'aborted', reason: failureReason(err) });
-        }
+      if (!plan.serving) {
+        await evaluateDatasets(runId, plan, async () => undefined);
+        return;
       }
+      await withServedModel(runId, (endpointForNextDataset) =>
+        evaluateDatasets(runId, plan, async () => {
+          const { hostQueue, baseUrl } = await endpointForNextDataset();
+          return { hostQueue, baseUrl };
+        }),
+      );
     });
   } catch (err) {
     // Cancelling the workflow from the Temporal UI is a stop too.
@@ -60,4 +59,21 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
   });
   publishRunStatus(ended.status);
   return ended;
+}
+
+/** Datasets one after another; one that breaks is recorded as failed and the run goes on. */
+async function evaluateDatasets(runId: string, plan: RunPlan, servingFor: () => Promise<DatasetWorkflowInput['serving']>): Promise<void> {
+  for (const datasetId of plan.datasetIds) {
+    try {
+      const serving = await servingFor();
+      await executeChild(evaluateDataset, {
+        workflowId: workflowIds.dataset(runId, datasetId),
+        args: [{ runId, datasetId, batching: plan.batching, ...(serving ? { serving } : {}) }],
+        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      await lifecycle.finishDataset({ runId, datasetId, outcome: 'aborted', reason: failureReason(err) });
+    }
+  }
 }

@@ -14,6 +14,7 @@ import { appendRunLogs, type RunLogLine } from '../../db/queries/runLogs';
 import { getItemsByIndices } from '../../db/queries/datasets';
 import { openSecret } from '../../db/secretBox';
 import { createModelEndpoint } from './modelEndpoint';
+import { createFuncEndpoint } from './funcEndpoint';
 import { inferWithRetries } from './inferWithRetries';
 import { scoreSample } from '../../scoring/metrics';
 import { ResultBuffer } from './resultBuffer';
@@ -25,7 +26,7 @@ const FAILURE_LOG_LINES_PER_BATCH = 5;
 
 export function createInferenceActivities({ db, logger, secretKey }: ActivityDeps) {
   return {
-    async inferBatch({ runId, datasetId, from, to }: BatchInput): Promise<BatchResult> {
+    async inferBatch({ runId, datasetId, from, to, servingUrl }: BatchInput): Promise<BatchResult> {
       const ctx = Context.current();
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
@@ -37,16 +38,17 @@ export function createInferenceActivities({ db, logger, secretKey }: ActivityDep
       if (positions.length === 0) return { stored: 0, skipped: already.size, failed: 0, abortReason: null };
 
       const items = new Map((await getItemsByIndices(db, datasetId, positions.map((p) => sampleIndex(plan, p)))).map((i) => [i.idx, i]));
-      const apiKey = run.apiKeyCipher ? openSecret(secretKey, run.apiKeyCipher) : null;
       const { limits, inference } = run.config;
-      const endpoint = createModelEndpoint({
-        endpoint: run.config.endpoint,
-        apiKey,
-        onlineModelName: run.config.onlineModelName,
-        apiMode: run.config.apiMode,
-        requestTimeoutMs: limits.requestTimeoutMs,
-        systemPrompt: inference.systemPrompt,
-      });
+      const endpoint = servingUrl
+        ? createFuncEndpoint({ baseUrl: servingUrl, requestTimeoutMs: limits.requestTimeoutMs, engine: run.config.modelName })
+        : createModelEndpoint({
+            endpoint: run.config.endpoint,
+            apiKey: run.apiKeyCipher ? openSecret(secretKey, run.apiKeyCipher) : null,
+            onlineModelName: run.config.onlineModelName,
+            apiMode: run.config.apiMode,
+            requestTimeoutMs: limits.requestTimeoutMs,
+            systemPrompt: inference.systemPrompt,
+          });
 
       const abort = new AbortController();
       const onCancel = () => abort.abort();

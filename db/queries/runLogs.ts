@@ -11,12 +11,14 @@ export interface RunLogLine {
   message: string;
   /** Lines written by retried activities carry a key so the retry does not write them twice. */
   dedupeKey?: string;
+  /** When it happened, if not now (a container's own timestamp). */
+  at?: Date;
 }
 
 export async function appendRunLogs(db: Db, lines: readonly RunLogLine[]): Promise<void> {
   if (lines.length === 0) return;
   await db
     .insert(runLogs)
-    .values(lines.map((l) => ({ runId: l.runId, datasetId: l.datasetId ?? null, level: l.level, message: l.message, dedupeKey: l.dedupeKey ?? null })))
+    .values(lines.map((l) => ({ runId: l.runId, datasetId: l.datasetId ?? null, level: l.level, message: l.message, dedupeKey: l.dedupeKey ?? null, ...(l.at ? { at: l.at } : {}) })))
     .onConflictDoNothing({ target: [runLogs.runId, runLogs.dedupeKey] });
 }

@@ -7,6 +7,8 @@ import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Work
 import { pino } from 'pino';
 import { createWorkers, WORKFLOWS_PATH } from '../../workers/createWorkers';
 import type { Db } from '../../db/client';
+import { loadEnv } from '../../config/env';
+import { connectDocker } from '../../docker/engine';
 import { requireEnv } from './env';
 
 let runtimeInstalled = false;
@@ -31,13 +33,29 @@ export interface RunningWorkers {
   shutdown(): Promise<void>;
 }
 
+/**
+ * Workers in this process. The `containers` queue needs DOCKER_HOST (set by the global set-up) and
+ * takes the upload directory and container settings from the environment, as workers/main.ts does.
+ */
 export async function startWorkers(db: Db, queues: string[] = ['runs', 'inference']): Promise<RunningWorkers> {
   const workflowBundleCode = await workflowBundle();
   const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+  const clientConnection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
+  const env = loadEnv(process.env);
   const workers = await createWorkers({
     connection,
     namespace: requireEnv('TEMPORAL_NAMESPACE'),
-    deps: { db, logger: pino({ level: 'warn' }), secretKey: Buffer.from(requireEnv('PROCTOR_SECRET_KEY'), 'base64') },
+    deps: {
+      db,
+      logger: pino({ level: 'warn' }),
+      secretKey: Buffer.from(requireEnv('PROCTOR_SECRET_KEY'), 'base64'),
+      serving: {
+        uploads: env.uploads,
+        containers: env.containers,
+        docker: queues.includes('containers') ? connectDocker(requireEnv('DOCKER_HOST')) : null,
+        temporal: new Client({ connection: clientConnection, namespace: requireEnv('TEMPORAL_NAMESPACE') }),
+      },
+    },
     queues,
     inferenceSlots: 4,
     workflowBundle: workflowBundleCode,
@@ -48,6 +66,7 @@ export async function startWorkers(db: Db, queues: string[] = ['runs', 'inferenc
     async shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled(running);
+      await clientConnection.close();
       await connection.close();
     },
   };

@@ -1,0 +1,176 @@
+/**
+ * A private run's model container, from upload check to removal. Starting runs on any container
+ * host; everything after runs on the host that started it (its own task queue), because the
+ * container answers there only.
+ */
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from '../activityDeps';
+import type { ServingEndpoint, ServingPlan } from '../../contracts/run';
+import { getRun } from '../../db/queries/runRecords';
+import { appendRunLogs } from '../../db/queries/runLogs';
+import { containerHostQueue } from '../../temporal.config';
+import { checkUploadTree } from '../../storage/uploadCheck';
+import { servingContainerSpec } from '../../docker/containerSpec';
+import { containerExitInfo, ensureImage, removeContainer, startServingContainer, waitHealthy } from '../../docker/containerRunner';
+import { collectContainerLogs } from './containerLogs';
+import { requireServing, servingFailed } from './servingFailed';
+
+/** A container that dies is started again this many times in one run before its datasets give up. */
+export const MAX_CONTAINER_RESTARTS = 2;
+
+export interface EnsureServingInput {
+  runId: string;
+  endpoint: ServingEndpoint;
+  restarts: number;
+}
+
+export function createContainerActivities({ db, logger, serving }: ActivityDeps) {
+  const settings = () => requireServing(serving, 'container settings');
+  const engine = () => requireServing(serving?.docker, 'Docker engine');
+
+  const planOf = async (runId: string): Promise<{ plan: ServingPlan; domain: string }> => {
+    const run = await getRun(db, runId);
+    if (!run.config.serving) throw ApplicationFailure.nonRetryable(`run ${runId} is not a private deployment`, 'InvalidConfiguration');
+    return { plan: run.config.serving, domain: run.config.domain };
+  };
+  const uploadDir = (plan: ServingPlan) => {
+    const root = settings().uploads.dir;
+    const dir = path.resolve(root, plan.uploadPath);
+    // The path comes from our own record, but a mount of anything outside the upload tree must be impossible.
+    if (!dir.startsWith(root + path.sep)) throw ApplicationFailure.nonRetryable(`upload path ${plan.uploadPath} is outside the upload directory`, 'InvalidConfiguration');
+    return dir;
+  };
+
+  /** Starts the run's container on this host and waits until its model service answers. */
+  const bringUp = async (runId: string, plan: ServingPlan): Promise<ServingEndpoint> => {
+    const { containers } = settings();
+    const type = containers.gpuTypes.find((t) => t.id === plan.gpuType);
+    const gpu = type?.driver ? { driver: type.driver, count: plan.gpuCount } : null;
+    const heartbeat = setInterval(() => Context.current().heartbeat('starting'), 5_000);
+    try {
+      await ensureImage(engine(), plan.imageRef);
+      const spec = (port: number) =>
+        servingContainerSpec({
+          runId,
+          hostId: containers.hostId,
+          imageRef: plan.imageRef,
+          uploadDirOnHost: uploadDir(plan),
+          network: containers.network,
+          port,
+          cpus: containers.cpus,
+          memoryMb: containers.memoryMb,
+          gpu,
+        });
+      const started = await startServingContainer(engine(), spec);
+      return { containerId: started.containerId, baseUrl: started.baseUrl, hostQueue: containerHostQueue(containers.hostId) };
+    } finally {
+      clearInterval(heartbeat);
+    }
+  };
+
+  const awaitHealthy = async (runId: string, endpoint: ServingEndpoint): Promise<void> => {
+    const ctx = Context.current();
+    const started = Date.now();
+    const timeoutMs = settings().containers.healthTimeoutMs;
+    const heartbeat = setInterval(() => ctx.heartbeat('waiting for health'), 5_000);
+    try {
+      await waitHealthy(engine(), endpoint.containerId, endpoint.baseUrl, { timeoutMs, signal: ctx.cancellationSignal });
+    } catch (error) {
+      await collectContainerLogs(db, engine(), runId, endpoint.containerId).catch(() => 0);
+      if (ctx.cancellationSignal.aborted) throw error;
+      throw servingFailed(`the model service did not become healthy: ${(error as Error).message}`);
+    } finally {
+      clearInterval(heartbeat);
+    }
+    await collectContainerLogs(db, engine(), runId, endpoint.containerId);
+    await appendRunLogs(db, [
+      {
+        runId,
+        level: 'info',
+        message: `model service healthy at ${endpoint.baseUrl} after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        dedupeKey: `serving-healthy:${endpoint.containerId}`,
+      },
+    ]);
+  };
+
+  return {
+    /** The layout check, again at run time: the tree the container will mount must be the one checked. */
+    async checkRunUpload({ runId }: { runId: string }): Promise<void> {
+      const { plan, domain } = await planOf(runId);
+      const report = await checkUploadTree(uploadDir(plan), domain as never);
+      const problems = report.problems.map((p) => `${p.path || '.'}: ${p.message}`);
+      if (report.ok && report.maxGpus !== null && plan.gpuCount > report.maxGpus) {
+        problems.push(
+          `the run asks for ${plan.gpuCount} GPU(s) but a ${report.parameterScaleBillion}B model may use at most ${report.maxGpus} (≤ 7B: 1, ≤ 20B: 4, > 20B: 8)`,
+        );
+      }
+      await appendRunLogs(db, [
+        {
+          runId,
+          level: problems.length ? 'error' : 'info',
+          message: problems.length
+            ? `upload v${plan.uploadVersion} failed its check: ${problems.join('; ')}`
+            : `upload v${plan.uploadVersion} checked: ${report.parameterScaleBillion}B parameters, up to ${report.maxGpus} GPU(s)`,
+          dedupeKey: 'upload-check',
+        },
+      ]);
+      if (problems.length) throw servingFailed(`upload v${plan.uploadVersion} failed its check: ${problems.join('; ')}`);
+    },
+
+    async startServingContainer({ runId }: { runId: string }): Promise<ServingEndpoint> {
+      const { plan } = await planOf(runId);
+      const endpoint = await bringUp(runId, plan);
+      await appendRunLogs(db, [
+        {
+          runId,
+          level: 'info',
+          message: `model container ${endpoint.containerId.slice(0, 12)} started on ${settings().containers.hostId} from ${plan.imageRef} (upload v${plan.uploadVersion}, ${plan.gpuCount} × ${plan.gpuType})`,
+          dedupeKey: `container-start:${endpoint.containerId}`,
+        },
+      ]);
+      logger.info({ runId, containerId: endpoint.containerId }, 'model container started');
+      return endpoint;
+    },
+
+    async waitServingHealthy({ runId, endpoint }: { runId: string; endpoint: ServingEndpoint }): Promise<void> {
+      await awaitHealthy(runId, endpoint);
+    },
+
+    /**
+     * Between datasets: the container is still up, or it died and is started again (a bounded
+     * number of times), so one crash costs the dataset it happened in and not the rest of the run.
+     */
+    async ensureServing({ runId, endpoint, restarts }: EnsureServingInput): Promise<{ endpoint: ServingEndpoint; restarts: number }> {
+      const info = await containerExitInfo(engine(), endpoint.containerId);
+      await collectContainerLogs(db, engine(), runId, endpoint.containerId).catch(() => 0);
+      if (info.running) return { endpoint, restarts };
+      const why = describeExit(info);
+      if (restarts >= MAX_CONTAINER_RESTARTS) {
+        throw servingFailed(`the model container ${why}, and it was already restarted ${restarts} time(s) in this run`);
+      }
+      await appendRunLogs(db, [
+        { runId, level: 'warn', message: `model container ${why}; starting it again (restart ${restarts + 1} of ${MAX_CONTAINER_RESTARTS})`, dedupeKey: `container-restart:${restarts + 1}` },
+      ]);
+      const { plan } = await planOf(runId);
+      const next = await bringUp(runId, plan);
+      await awaitHealthy(runId, next);
+      return { endpoint: next, restarts: restarts + 1 };
+    },
+
+    async removeServingContainer({ runId, containerId }: { runId: string; containerId: string }): Promise<void> {
+      await collectContainerLogs(db, engine(), runId, containerId).catch((error: unknown) => logger.warn({ err: error, runId }, 'could not collect the container logs'));
+      await removeContainer(engine(), containerId);
+      await appendRunLogs(db, [{ runId, level: 'info', message: `model container ${containerId.slice(0, 12)} removed`, dedupeKey: `container-removed:${containerId}` }]);
+    },
+  };
+}
+
+function describeExit(info: { running: boolean; exitCode: number | null; oomKilled: boolean; missing?: boolean }): string {
+  if (info.missing) return 'is gone';
+  if (info.oomKilled) return `was killed for running out of memory (exit code ${info.exitCode})`;
+  return `exited with code ${info.exitCode}`;
+}
+
+export type ContainerActivities = ReturnType<typeof createContainerActivities>;

@@ -1,0 +1,43 @@
+/**
+ * Copies a model container's output into the run's logs. Each collection resumes from the last
+ * line already copied (by the container's own timestamps) and keys every line, so collecting twice,
+ * or again after a crash, never writes a line twice.
+ */
+import { createHash } from 'node:crypto';
+import type Dockerode from 'dockerode';
+import { and, eq, like, max } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { runLogs } from '../../db/schema';
+import { appendRunLogs, type RunLogLine } from '../../db/queries/runLogs';
+import { containerLogs } from '../../docker/containerRunner';
+
+/** A chatty model must not drown the run's log page; what is left out is said. */
+const MAX_LINES_PER_COLLECTION = 2_000;
+
+export async function collectContainerLogs(db: Db, docker: Dockerode, runId: string, containerId: string): Promise<number> {
+  const tag = `ctr:${containerId.slice(0, 12)}:`;
+  const [last] = await db
+    .select({ at: max(runLogs.at) })
+    .from(runLogs)
+    .where(and(eq(runLogs.runId, runId), like(runLogs.dedupeKey, `${tag}%`)));
+  const sinceSeconds = last?.at ? Math.floor(last.at.getTime() / 1000) : undefined;
+  const lines = await containerLogs(docker, containerId, { sinceSeconds });
+  const kept = lines.slice(-MAX_LINES_PER_COLLECTION);
+  const rows: RunLogLine[] = kept.map((l) => ({
+    runId,
+    level: 'info',
+    message: `[model ${l.stream}] ${l.line}`,
+    at: new Date(l.timestamp),
+    dedupeKey: `${tag}${l.timestamp}:${createHash('sha1').update(l.stream).update(l.line).digest('hex').slice(0, 12)}`,
+  }));
+  if (lines.length > kept.length) {
+    rows.unshift({
+      runId,
+      level: 'warn',
+      message: `[model] ${lines.length - kept.length} earlier container log line(s) left out`,
+      dedupeKey: `${tag}skipped:${kept[0]?.timestamp ?? ''}`,
+    });
+  }
+  await appendRunLogs(db, rows);
+  return rows.length;
+}

@@ -1,0 +1,40 @@
+/**
+ * Removes this host's model containers whose run has ended. The workflow removes its container
+ * itself; this catches what a crash left behind (a worker killed between start and removal, or a
+ * removal that gave up while the host was down), at start-up and then every so often.
+ */
+import type Dockerode from 'dockerode';
+import type { Logger } from 'pino';
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { runs } from '../db/schema';
+import { TERMINAL_STATUSES } from '../contracts/run';
+import { reapServingContainers } from '../docker/containerRunner';
+
+export interface ContainerReaper {
+  /** One sweep now; resolves with the number of containers removed. */
+  sweep(): Promise<number>;
+  stop(): void;
+}
+
+export function startContainerReaper(o: { db: Db; docker: Dockerode; hostId: string; logger: Logger; intervalMs: number }): ContainerReaper {
+  const isRunActive = async (runId: string): Promise<boolean> => {
+    const [run] = await o.db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId));
+    // A container whose run is unknown to this database is not ours to keep.
+    return run !== undefined && !TERMINAL_STATUSES.includes(run.status);
+  };
+  const sweep = async (): Promise<number> => {
+    try {
+      const removed = await reapServingContainers(o.docker, o.hostId, isRunActive);
+      if (removed.length > 0) o.logger.info({ removed }, 'removed model containers of ended runs');
+      return removed.length;
+    } catch (error) {
+      o.logger.warn({ err: error }, 'container sweep failed; will try again');
+      return 0;
+    }
+  };
+  void sweep();
+  const timer = setInterval(() => void sweep(), o.intervalMs);
+  timer.unref();
+  return { sweep, stop: () => clearInterval(timer) };
+}
