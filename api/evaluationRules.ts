@@ -1,7 +1,8 @@
 /**
  * The rules of an evaluation that its schema cannot state: the domain's model-name rule and the
  * name's uniqueness, datasets the owner can see and that belong to the domain, the deployment
- * methods the domain takes, URLs that really are URLs, and the acknowledgement. Each check returns
+ * methods the domain takes, URLs that really are URLs, a private deployment's image and GPUs
+ * (api/privateDeploymentRules.ts), and the acknowledgement. Each check returns
  * every violation it finds, so a client fixes a form in one round trip.
  */
 import type { Db } from '../db/client';
@@ -10,6 +11,8 @@ import { DEPLOYMENT_METHODS_BY_DOMAIN, MODEL_NAME_RULES, type Domain } from '../
 import type { Deployment, ModelInfo } from '../contracts/evaluation';
 import { getVisibleDatasets } from '../db/queries/datasets';
 import { isModelNameTaken } from '../db/queries/evaluations';
+import type { GpuType } from '../contracts/resources';
+import { checkPrivateDeployment } from './privateDeploymentRules';
 
 export const NAME_TAKEN = 'is already taken (model names are unique across the platform, regardless of case)';
 
@@ -42,6 +45,18 @@ export function checkDeployment(domain: Domain, deployment: Deployment): FieldEr
     return [{ field: 'deployment.endpoint', message: 'must be an http(s) URL with a host, e.g. http://host:8000/v1' }];
   }
   return [];
+}
+
+/** The method first; only a method the domain takes is checked further (a private one against images and GPU types). */
+export async function checkDeploymentOf(
+  db: Db,
+  evaluation: { ownerId: string; domain: Domain },
+  deployment: Deployment,
+  gpuTypes: readonly GpuType[],
+): Promise<FieldError[]> {
+  const errors = checkDeployment(evaluation.domain, deployment);
+  if (errors.length > 0 || deployment.method !== 'private') return errors;
+  return checkPrivateDeployment(db, evaluation, deployment, gpuTypes);
 }
 
 export function checkModelInfo(modelInfo: ModelInfo): FieldError[] {

@@ -11,7 +11,7 @@ export type ImageSource = 'platform' | 'user';
 
 export const ImportImageBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 128, description: 'is required' }),
+    name: Type.String({ minLength: 1, maxLength: 128, description: 'must be 3–128 characters' }),
     tag: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'must be 1–128 characters' })),
     url: Type.String({ minLength: 1, maxLength: 1024, description: 'must be an image reference of at most 1,024 characters' }),
     dockerfile: Type.String({ minLength: 1, maxLength: 65536, description: 'is required (at most 64 KiB)' }),

@@ -1,6 +1,6 @@
 /**
- * First-start records: the built-in datasets and an admin with an API key, so a fresh stack can be
- * used straight away. Safe to run on every start and from several launchers at once.
+ * First-start records: the built-in datasets, the preloaded images and an admin with an API key,
+ * so a fresh stack can be used straight away. Safe to run on every start and from several launchers at once.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -9,6 +9,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { connectDb, type Db } from '../db/client';
 import { hashApiKey } from '../db/queries/apiKeyHash';
 import { upsertBuiltinDatasets } from '../db/queries/datasets';
+import { upsertPlatformImages } from '../db/queries/images';
+import { PLATFORM_IMAGES } from '../contracts/platformImages';
 import { builtinDatasetRecords } from '../datasets/builtinCatalog';
 import { apiKeys, users } from '../db/schema';
 
@@ -65,6 +67,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<{ adminKey: 
   const handle = connectDb(options.databaseUrl, { max: 2 });
   try {
     await upsertBuiltinDatasets(handle.db, builtinDatasetRecords());
+    await upsertPlatformImages(handle.db, PLATFORM_IMAGES);
     await ensureAdmin(handle.db, key);
   } finally {
     await handle.close();

@@ -60,7 +60,9 @@ export function createLeaseActivities({ db, logger, serving }: ActivityDeps) {
     },
 
     async releaseContainerLease({ runId }: { runId: string }): Promise<void> {
-      const { nextWaiting } = await releaseLease(db, runId);
+      const plan = await servingPlan(runId);
+      const capacity = serving?.containers.gpuTypes.find((t) => t.id === plan.gpuType)?.total;
+      const { nextWaiting } = await releaseLease(db, runId, capacity);
       const temporal = serving?.temporal;
       if (!temporal) return;
       // A nudge only shortens the wait: the waiting run polls anyway, so a lost signal costs time, not correctness.

@@ -21,7 +21,7 @@ import {
   type EvaluationRow,
 } from '../../db/queries/evaluations';
 import {
-  checkAcknowledgement, checkDatasets, checkDeployment, checkModelInfo, checkModelName, endpointOrigin, NAME_TAKEN,
+  checkAcknowledgement, checkDatasets, checkDeploymentOf, checkModelInfo, checkModelName, endpointOrigin, NAME_TAKEN,
 } from '../evaluationRules';
 import { badRequest, validationProblem } from '../problems';
 import { EvaluationPage, EvaluationViewSchema, problems } from '../openapi';
@@ -47,6 +47,8 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         description:
           'Rules beyond the schema: the model name follows its domain’s rule and is unique platform-wide regardless of case; ' +
           'every dataset exists, is visible to the caller and belongs to the domain; the deployment method is one the domain takes; ' +
+          'a private deployment names an approved image that is preloaded or the caller’s own and serves the domain, a GPU type of ' +
+          'GET /v1/resources and at most as many units as that type has; ' +
           'acknowledgeNoTestAnnotations must be true. Omitted inference and limits fields take their defaults. ' +
           'The API key is stored encrypted and never returned (see deployment.apiKeySet).',
         tags: ['evaluations'],
@@ -58,14 +60,15 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     async (request, reply) => {
       const body = request.body;
       const caller = request.caller;
-      const [nameErrors, datasetErrors] = await Promise.all([
+      const [nameErrors, datasetErrors, deploymentErrors] = await Promise.all([
         checkModelName(deps.db, body.domain, body.modelName),
         checkDatasets(deps.db, caller.userId, body.domain, body.datasets),
+        checkDeploymentOf(deps.db, { ownerId: caller.userId, domain: body.domain }, body.deployment, deps.env.containers.gpuTypes),
       ]);
       const errors = [
         ...nameErrors,
         ...datasetErrors,
-        ...checkDeployment(body.domain, body.deployment),
+        ...deploymentErrors,
         ...checkModelInfo(body.modelInfo),
         ...checkAcknowledgement(body.acknowledgeNoTestAnnotations),
       ];
@@ -153,7 +156,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       if (body.domain !== undefined) errors.push({ field: 'domain', message: IMMUTABLE });
       if (body.datasets) errors.push(...(await checkDatasets(deps.db, current.ownerId, current.domain, body.datasets)));
       if (body.deployment) {
-        const deploymentErrors = checkDeployment(current.domain, body.deployment);
+        const deploymentErrors = await checkDeploymentOf(deps.db, current, body.deployment, deps.env.containers.gpuTypes);
         errors.push(...(deploymentErrors.length > 0 ? deploymentErrors : keyErrors(current, body.deployment)));
       }
       if (body.modelInfo) errors.push(...checkModelInfo(body.modelInfo));

@@ -3,6 +3,11 @@
  * formal evaluation (every sample, one slot of the owner's monthly quota). The records are written
  * in one transaction (db/queries/runLaunch.ts); the workflow is started after it commits, and a
  * start that fails is compensated: the run ends failed and the quota slot is given back.
+ *
+ * A private deployment launches from the evaluation's latest upload version, which must have passed
+ * its check; the image, GPU type and count are checked again (images are reviewed and hosts
+ * reconfigured after an evaluation is written) and frozen as the run's serving plan. All of this
+ * is decided before any quota is taken.
  */
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -10,10 +15,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
-import { LaunchVerificationBody, type LaunchedRun } from '../../contracts/run';
+import { LaunchVerificationBody, type LaunchedRun, type ServingPlan } from '../../contracts/run';
 import { problems } from '../openapi';
 import { RunStatusSchema, RunTypeSchema } from './runs';
 import { HttpProblem, badRequest, conflict, notFound, statusTitle, tooManyRequests } from '../problems';
+import { servingRefusals } from '../privateDeploymentRules';
+import { getImage } from '../../db/queries/images';
+import { freezeServingPlan, latestUploadVersion } from '../../db/queries/servingPlan';
 import { getEvaluationFor } from '../../db/queries/evaluations';
 import { getVisibleDatasets } from '../../db/queries/datasets';
 import { abandonLaunch, insertLaunchedRun, type EvaluationRow, type PlannedDataset, type QuotaCharge } from '../../db/queries/runLaunch';
@@ -96,8 +104,8 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
 
 async function launchRun(deps: ApiDeps, caller: Caller, evaluationId: string, kind: LaunchKind): Promise<LaunchedRun> {
   const evaluation = await getEvaluationFor(deps.db, caller, evaluationId);
-  assertLaunchable(evaluation);
   const datasets = await planDatasets(deps, evaluation, kind);
+  const serving = await planServing(deps, evaluation);
   const month = utcMonth((deps.now ?? (() => new Date()))());
   const quota: QuotaCharge | null =
     kind.type === 'formal' ? { userId: evaluation.ownerId, kind: 'formal', month, limit: quotaLimit(deps.env.quota, 'formal') } : null;
@@ -109,6 +117,7 @@ async function launchRun(deps: ApiDeps, caller: Caller, evaluationId: string, ki
     datasets,
     sampleSeed: kind.type === 'verification' ? kind.seed : null,
     quota,
+    serving,
   });
   if (!outcome.ok) {
     if (outcome.reason === 'quota-exhausted') {
@@ -139,14 +148,24 @@ async function launchRun(deps: ApiDeps, caller: Caller, evaluationId: string, ki
   }
 }
 
-function assertLaunchable(evaluation: EvaluationRow): void {
-  if (evaluation.deployment.method === 'private') {
-    throw conflict(
-      'private deployment arrives with issue 3: runs cannot be launched for an evaluation deployed as a private image yet; ' +
-        'switch deployment to method "api" (PATCH the evaluation) to launch it now',
-      'deployment.method',
-    );
+/** A private deployment's serving plan, or 409 naming everything that stands in its way; null for an API deployment. */
+async function planServing(deps: ApiDeps, evaluation: EvaluationRow): Promise<ServingPlan | null> {
+  const deployment = evaluation.deployment;
+  if (deployment.method !== 'private') return null;
+  const [upload, image] = await Promise.all([latestUploadVersion(deps.db, evaluation.id), getImage(deps.db, deployment.imageId)]);
+  const errors = servingRefusals({
+    evaluationId: evaluation.id,
+    ownerId: evaluation.ownerId,
+    domain: evaluation.domain,
+    deployment,
+    image,
+    upload,
+    gpuTypes: deps.env.containers.gpuTypes,
+  });
+  if (errors.length > 0) {
+    throw new HttpProblem(409, statusTitle(409), `the run cannot be launched: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, errors);
   }
+  return freezeServingPlan(deployment, image!, upload!);
 }
 
 /** The evaluation's datasets as the run will take them, refusing ones the owner can no longer see. */

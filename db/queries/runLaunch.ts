@@ -1,14 +1,15 @@
 /**
  * Launching a run, as records: one transaction locks the evaluation, hands out the next version,
  * takes a quota slot when the run is formal, freezes the run's configuration and writes the run and
- * its dataset rows (queued). What the run workflow's beginRun then finds is exactly this.
+ * its dataset rows (queued). What the run workflow's beginRun then finds is exactly this. A private
+ * run also freezes its serving plan (image, upload version, GPUs), checked by the caller beforehand.
  * If the workflow cannot be started afterwards, abandonLaunch undoes the launch's effects.
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../client';
 import { evaluations, runDatasets, runLogs, runs } from '../schema';
-import type { RunConfig, RunDatasetPlan, RunStatus, RunType } from '../../contracts/run';
+import type { RunConfig, RunDatasetPlan, RunStatus, RunType, ServingPlan } from '../../contracts/run';
 import type { Domain } from '../../contracts/domain';
 import { DEFAULT_INFERENCE, DEFAULT_LIMITS } from '../../contracts/evaluation';
 import { consumeQuota, releaseQuota, type QuotaKind } from './quota';
@@ -35,6 +36,8 @@ export interface LaunchRequest {
   datasets: PlannedDataset[];
   sampleSeed: number | null;
   quota: QuotaCharge | null;
+  /** For a private deployment: the plan the caller checked; null for an API deployment. */
+  serving: ServingPlan | null;
 }
 
 export interface LaunchedRunRecord {
@@ -55,20 +58,29 @@ export type LaunchOutcome =
   | { ok: false; reason: 'evaluation-missing' };
 
 /** The configuration a run keeps for its whole life, whatever later edits do to the evaluation. */
-export function freezeRunConfig(evaluation: EvaluationRow, datasets: readonly PlannedDataset[], sampleSeed: number | null): RunConfig {
+export function freezeRunConfig(
+  evaluation: EvaluationRow,
+  datasets: readonly PlannedDataset[],
+  sampleSeed: number | null,
+  serving: ServingPlan | null = null,
+): RunConfig {
   const deployment = evaluation.deployment;
-  if (deployment.method !== 'api') throw new Error(`evaluation ${evaluation.id} has no API deployment`);
+  if (deployment.method === 'private' && !serving) throw new Error(`evaluation ${evaluation.id} is deployed privately but no serving plan was given`);
+  if (deployment.method === 'api' && serving) throw new Error(`evaluation ${evaluation.id} has an API deployment; it takes no serving plan`);
   return {
     domain: evaluation.domain,
     modelName: evaluation.modelName,
-    endpoint: deployment.endpoint,
-    onlineModelName: deployment.onlineModelName ?? null,
-    apiMode: deployment.apiMode ?? 'chat',
+    // A private run's endpoint is its container's, known only once the container answers.
+    endpoint: deployment.method === 'api' ? deployment.endpoint : '',
+    onlineModelName: deployment.method === 'api' ? deployment.onlineModelName ?? null : null,
+    // The model service's /func takes a prompt and answers completions.
+    apiMode: deployment.method === 'api' ? deployment.apiMode ?? 'chat' : 'completion',
     // Defaults are written out, so the run reads the same whatever later releases change them to.
     inference: { ...DEFAULT_INFERENCE, ...evaluation.inference },
     limits: { ...DEFAULT_LIMITS, ...evaluation.limits },
     datasets: datasets.map(({ datasetId, task, metric, contentHash, sampleIndices }) => ({ datasetId, task, metric, contentHash, sampleIndices })),
     sampleSeed,
+    ...(serving ? { serving } : {}),
   };
 }
 
@@ -83,7 +95,7 @@ export async function insertLaunchedRun(db: Db, request: LaunchRequest): Promise
     if (evaluation.datasetIds.join('\n') !== planned.join('\n')) {
       return { ok: false, reason: 'evaluation-changed', detail: "the evaluation's datasets changed while the run was being launched; launch it again" };
     }
-    if (evaluation.deployment.method !== 'api') {
+    if (!deploymentAsPlanned(evaluation, request.serving)) {
       return { ok: false, reason: 'evaluation-changed', detail: "the evaluation's deployment changed while the run was being launched; launch it again" };
     }
 
@@ -108,8 +120,8 @@ export async function insertLaunchedRun(db: Db, request: LaunchRequest): Promise
       version,
       type: request.type,
       status: 'queued',
-      config: freezeRunConfig(evaluation, request.datasets, request.sampleSeed),
-      apiKeyCipher: evaluation.apiKeyCipher,
+      config: freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving),
+      apiKeyCipher: evaluation.deployment.method === 'api' ? evaluation.apiKeyCipher : null,
     });
     await tx.insert(runDatasets).values(
       request.datasets.map((d, position) => ({ runId, datasetId: d.datasetId, position, task: d.task, status: 'queued' as const, total: d.total })),
@@ -119,6 +131,19 @@ export async function insertLaunchedRun(db: Db, request: LaunchRequest): Promise
       run: { runId, version, type: request.type, status: 'queued', ownerId: evaluation.ownerId, domain: evaluation.domain, modelName: evaluation.modelName },
     };
   });
+}
+
+/** The locked evaluation still has the deployment the caller planned the run for. */
+function deploymentAsPlanned(evaluation: EvaluationRow, serving: ServingPlan | null): boolean {
+  const deployment = evaluation.deployment;
+  if (deployment.method === 'api') return serving === null;
+  return (
+    serving !== null &&
+    deployment.imageId === serving.imageId &&
+    deployment.gpuType === serving.gpuType &&
+    deployment.gpuCount === serving.gpuCount &&
+    deployment.priority === serving.priority
+  );
 }
 
 /**

@@ -11,7 +11,9 @@ import { openSecret } from '../../db/secretBox';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { startApi, type TestApi } from '../support/apiServer';
-import { nlpEvaluationBody, registerDataset, uniqueModelName } from '../support/evaluationBodies';
+import {
+  approvedImageId, nlpEvaluationBody, platformImageId, privateDeploymentBody, registerDataset, uniqueModelName,
+} from '../support/evaluationBodies';
 
 let api: TestApi;
 let owner: { id: string; apiKey: string };
@@ -21,6 +23,9 @@ let cvDataset: string;
 let safetyDataset: string;
 let multimodalDataset: string;
 let othersNlpDataset: string;
+/** Valid on CV: the owner's approved CV image (private deployment rules: test/api/privateDeployment.test.ts). */
+let privateDeployment: Record<string, any>;
+let nlpImage: string;
 
 beforeAll(async () => {
   api = await startApi();
@@ -31,6 +36,8 @@ beforeAll(async () => {
     registerDataset(api, owner.apiKey, 'multimodal'),
     registerDataset(api, other.apiKey, 'nlp'),
   ]);
+  privateDeployment = privateDeploymentBody(api, await approvedImageId(api, owner.apiKey, ['cv']), { priority: 'low' });
+  nlpImage = await platformImageId(api, owner.apiKey);
 });
 
 afterAll(async () => {
@@ -38,8 +45,6 @@ afterAll(async () => {
 });
 
 type Body = Record<string, any>;
-
-const privateDeployment = { method: 'private', imageId: 'img', priority: 'low', gpuType: 'A100', gpuCount: 1 };
 
 async function create(body: Body, key = owner.apiKey) {
   return api.request('POST', '/v1/evaluations', { key, body });
@@ -96,17 +101,17 @@ describe('POST /v1/evaluations', () => {
     expect(JSON.stringify(row!.deployment)).not.toContain(body.deployment.apiKey);
   });
 
-  it('accepts an API deployment without key or online model name, and a private deployment as far as its schema goes', async () => {
+  it('accepts an API deployment without key or online model name, and a private deployment on an approved image', async () => {
     const bare = await createOk(nlpEvaluationBody({ deployment: { method: 'api', endpoint: 'https://models.example.test/v1' } }));
     expect(bare.deployment).toEqual({ method: 'api', endpoint: 'https://models.example.test/v1', apiMode: 'chat', apiKeySet: false });
     const nullKey = await createOk(nlpEvaluationBody({ deployment: { method: 'api', endpoint: 'http://h:1/v1', apiKey: null } }));
     expect(nullKey.deployment.apiKeySet).toBe(false);
-    const privateDeployment = { method: 'private', imageId: 'img-1', priority: 'high', gpuType: 'A100', gpuCount: 1 };
+    const highPriority = { ...privateDeployment, priority: 'high' };
     const cv = await createOk({
       ...nlpEvaluationBody({ domain: 'cv', modelName: `Cv.Model_${randomBytes(3).toString('hex')}`, datasets: [cvDataset] }),
-      deployment: privateDeployment,
+      deployment: highPriority,
     });
-    expect(cv.deployment).toEqual(privateDeployment);
+    expect(cv.deployment).toEqual(highPriority);
   });
 
   it('counts description length in characters, so 256 emoji fit', async () => {
@@ -144,7 +149,7 @@ describe('POST /v1/evaluations', () => {
     ['apiMode unknown', (b) => ({ ...b, deployment: { ...b.deployment, apiMode: 'stream' } }), 'deployment.apiMode', /one of chat, completion/],
     ['deployment field unknown', (b) => ({ ...b, deployment: { ...b.deployment, header: 'x' } }), 'deployment.header', /not a known field/],
     ['private: gpuType missing', (b) => ({ ...b, deployment: without(privateDeployment, 'gpuType') }), 'deployment.gpuType', /is required/],
-    ['private: gpuCount over 8', (b) => ({ ...b, deployment: { ...privateDeployment, gpuCount: 9 } }), 'deployment.gpuCount', /0 to 8/],
+    ['private: gpuCount over 8', (b) => ({ ...b, deployment: { ...privateDeployment, gpuCount: 9 } }), 'deployment.gpuCount', /1 to 8/],
     ['private: priority unknown', (b) => ({ ...b, deployment: { ...privateDeployment, priority: 'urgent' } }), 'deployment.priority', /one of high, medium, low/],
     ['cv takes private only', (b) => ({ ...b, domain: 'cv', modelName: 'CvModel-1', datasets: [cvDataset] }), 'deployment.method', /^must be private for domain cv$/],
     ['safety takes api only', (b) => ({ ...b, domain: 'safety', datasets: [safetyDataset], deployment: privateDeployment }), 'deployment.method', /^must be api for domain safety$/],
@@ -478,7 +483,7 @@ describe('PATCH /v1/evaluations/:id', () => {
     // Switching to a private deployment drops any key.
     await send({ deployment: { method: 'api', endpoint: 'https://elsewhere.example.test/v1', apiKey: first } });
     expect(await key()).toBe(first);
-    res = await send({ deployment: { method: 'private', imageId: 'img', priority: 'medium', gpuType: 'A100', gpuCount: 2 } });
+    res = await send({ deployment: privateDeploymentBody(api, nlpImage) });
     expect(res.status).toBe(200);
     expect(await key()).toBeNull();
 

@@ -53,7 +53,9 @@ describe('GET /openapi.json', () => {
     for (const key of ['POST /v1/users', 'GET /v1/me', 'GET /v1/datasets', 'POST /v1/datasets', 'POST /v1/evaluations', 'GET /v1/evaluations',
       'GET /v1/evaluations/{id}', 'PATCH /v1/evaluations/{id}', 'POST /v1/evaluations/{id}/verifications', 'POST /v1/evaluations/{id}/runs',
       'GET /v1/evaluations/{id}/runs', 'GET /v1/runs/{runId}', 'POST /v1/runs/{runId}/stop', 'GET /v1/runs/{runId}/results',
-      'GET /v1/runs/{runId}/logs', 'GET /v1/runs/{runId}/report.xlsx', 'GET /v1/runs/{runId}/results.jsonl', 'GET /healthz']) {
+      'GET /v1/runs/{runId}/logs', 'GET /v1/runs/{runId}/report.xlsx', 'GET /v1/runs/{runId}/results.jsonl', 'GET /healthz',
+      'GET /v1/images', 'POST /v1/images', 'GET /v1/images/{id}', 'POST /v1/images/{id}/approve', 'POST /v1/images/{id}/reject',
+      'GET /v1/resources']) {
       expect(documented, key).toContain(key);
     }
   });

@@ -15,7 +15,7 @@ import { utcMonth } from '../../db/queries/quota';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES, workflowIds } from '../../temporal.config';
 import type { RunConfig } from '../../contracts/run';
 import { startApi, type TestApi } from '../support/apiServer';
-import { nlpEvaluationBody } from '../support/evaluationBodies';
+import { nlpEvaluationBody, platformImageId, privateDeploymentBody } from '../support/evaluationBodies';
 import { freePort } from '../support/ports';
 
 let api: TestApi;
@@ -197,16 +197,13 @@ describe('POST /v1/evaluations/:id/runs', () => {
     expect(await formalUsed(owner.id)).toBeUndefined();
   });
 
-  it('refuses a private deployment with a clear message and takes no quota', async () => {
+  it('refuses a private deployment without an upload, naming it, and takes no quota (more in privateDeployment.test.ts)', async () => {
     const user = await api.createUser();
-    const evaluation = await createEvaluation(user.apiKey, [builtins[0]!.id]);
-    await api.deps.db
-      .update(evaluations)
-      .set({ deployment: { method: 'private', imageId: 'img-1', priority: 'high', gpuType: 'a100', gpuCount: 1 } })
-      .where(eq(evaluations.id, evaluation.id));
+    const imageId = await platformImageId(api, user.apiKey);
+    const evaluation = await createEvaluation(user.apiKey, [builtins[0]!.id], { deployment: privateDeploymentBody(api, imageId) });
     const res = await launch(user.apiKey, evaluation.id, 'runs');
     expect(res.status).toBe(409);
-    expect(res.body.detail).toMatch(/private deployment arrives with issue 3/);
+    expect(res.body.errors).toEqual([{ field: 'upload', message: expect.stringMatching(/upload model and code first/) }]);
     expect(await formalUsed(user.id)).toBeUndefined();
   });
 

@@ -41,3 +41,36 @@ export async function registerDataset(api: TestApi, key: string, domain: Domain)
   if (res.status !== 201) throw new Error(`could not register a dataset: ${res.status} ${res.text}`);
   return id;
 }
+
+/** The id of the preloaded NLP serving image, as GET /v1/images lists it. */
+export async function platformImageId(api: TestApi, key: string): Promise<string> {
+  const res = await api.request('GET', '/v1/images?source=platform&domain=nlp', { key });
+  if (res.status !== 200) throw new Error(`could not list images: ${res.status} ${res.text}`);
+  const image = (res.body.items as { id: string; name: string }[]).find((i) => i.name === 'proctor-nlp-serving');
+  if (!image) throw new Error(`no preloaded proctor-nlp-serving image in ${res.text}`);
+  return image.id;
+}
+
+/** An image the key's owner imports for the domains and an admin approves; returns its id. */
+export async function approvedImageId(api: TestApi, key: string, domains: Domain[]): Promise<string> {
+  const imported = await api.request('POST', '/v1/images', {
+    key,
+    body: {
+      name: `img-${randomUUID().slice(0, 8)}`,
+      tag: 'v1',
+      url: 'nvcr.io/nvidia/pytorch:23.03-py3',
+      dockerfile: 'FROM nvcr.io/nvidia/pytorch:23.03-py3\nRUN pip install --no-cache-dir transformers==4.31.0\n',
+      domains,
+    },
+  });
+  if (imported.status !== 201) throw new Error(`could not import an image: ${imported.status} ${imported.text}`);
+  const approved = await api.request('POST', `/v1/images/${imported.body.id}/approve`, { key: api.adminKey });
+  if (approved.status !== 200) throw new Error(`could not approve an image: ${approved.status} ${approved.text}`);
+  return imported.body.id as string;
+}
+
+/** A private deployment the API accepts: the given image on one unit of the first configured GPU type. */
+export function privateDeploymentBody(api: TestApi, imageId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const gpuType = api.deps.env.containers.gpuTypes[0]!.id;
+  return { method: 'private', imageId, priority: 'medium', gpuType, gpuCount: 1, ...overrides };
+}

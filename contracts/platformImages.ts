@@ -1,0 +1,37 @@
+/**
+ * The images the platform preloads (seed: "Preloaded Images … include all necessary evaluation
+ * dependencies, which users can use directly"). Start-up stores them in the images table, approved
+ * and owned by no one; the image itself is built on each container host under `runRef`.
+ */
+import type { Domain } from './domain';
+
+export interface PlatformImage {
+  name: string;
+  tag: string;
+  domains: Domain[];
+  framework: string;
+  hardware: string;
+  description: string;
+  /** For a preloaded image: how the platform builds it, shown where user images show their pull URL. */
+  url: string;
+  /** The reference the Docker engine runs; the image builder tags its result with exactly this. */
+  runRef: string;
+}
+
+/** The flageval-serving compatible NLP model service image, built locally by docker/servingImage.ts. */
+export const NLP_SERVING_IMAGE_REF = 'proctor/nlp-serving:1';
+
+export const PLATFORM_IMAGES: readonly PlatformImage[] = [
+  {
+    name: 'proctor-nlp-serving',
+    tag: '1',
+    domains: ['nlp'],
+    framework: 'Python 3.11 (flageval-serving compatible NLPModelService)',
+    hardware: 'CPU',
+    description:
+      'Serves an uploaded NLP model directory (service.py defining Service(NLPModelService), meta.json, model/) with the ' +
+      'flageval-serving protocol: POST /func answered with completions. For models whose service runs on the CPU.',
+    url: 'built locally by docker/servingImage.ts',
+    runRef: NLP_SERVING_IMAGE_REF,
+  },
+];
