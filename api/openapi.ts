@@ -17,6 +17,8 @@ import {
 } from '../contracts/evaluation';
 import { Domain } from '../contracts/domain';
 import { LaunchVerificationBody } from '../contracts/run';
+import { ImageViewSchema } from '../contracts/image';
+import { GpuTypeViewSchema } from './routes/resources';
 
 /** The deployment as shown: an API deployment says whether a key is stored, never the key. */
 export const PublicApiDeployment = Type.Object({
@@ -71,6 +73,7 @@ const COMPONENTS: Record<string, TSchema> = {
   Problem, FieldError, Role, Domain, CreateUserBody, UserView, MeView, CreatedUser, DatasetItem, DatasetView, RegisterDatasetBody,
   DatasetList, CreateEvaluationBody, PatchEvaluationBody, EvaluationView: EvaluationViewSchema, EvaluationPage, Deployment, ApiDeployment,
   PrivateDeployment, PublicApiDeployment, ModelInfo, InferenceParams, RunLimits, LaunchVerificationBody, Health,
+  ImageView: ImageViewSchema, GpuTypeView: GpuTypeViewSchema,
 };
 
 const STATUS_TEXT: Record<number, string> = {

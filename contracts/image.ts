@@ -50,3 +50,24 @@ export interface ImageView {
 export const IMAGE_NAME_PATTERN = /^[a-z][a-z0-9.-]{1,126}[a-z0-9]$/;
 export const IMAGE_NAME_RULE =
   'must be 3–128 characters of lowercase letters, digits, hyphens and dots, start with a lowercase letter and end with a lowercase letter or digit';
+
+/** The schema of ImageView, for the API's responses and its OpenAPI document; kept in step by the compiler. */
+export const ImageViewSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  tag: Type.String(),
+  source: Type.Union([Type.Literal('platform'), Type.Literal('user')], { description: 'platform: preloaded; user: imported by its owner' }),
+  status: Type.Union(IMAGE_STATUSES.map((s) => Type.Literal(s)), { description: 'only approved images can be used by evaluations' }),
+  url: Type.String({ description: 'where the image is pulled from (user images) or how the platform builds it (preloaded ones)' }),
+  description: Type.String(),
+  domains: Type.Array(Type.String(), { description: 'the evaluation domains the image serves' }),
+  framework: Type.String(),
+  hardware: Type.String(),
+  ownerId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'null for preloaded images' }),
+  rejectReason: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  reviewedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const imageViewInStep: Same<Static<typeof ImageViewSchema>, ImageView> = true;
+void imageViewInStep;

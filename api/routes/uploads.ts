@@ -1,5 +1,518 @@
-/** Upload tokens, upload versions, and the token-authenticated upload, cp and ls of model and code. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * Upload tokens, upload versions, and the token-authenticated upload, cp and ls of model and code
+ * (private deployment; docs/uploads.md has the protocol).
+ *
+ * The owner of a private evaluation asks for a token with an API key; the `proctor` CLI then uses
+ * the token alone. A token's first upload makes a new version and binds the token to it; each cp
+ * makes another version derived from the token's current one, and the token follows. Versions are
+ * immutable directories (storage/); runs pin the version they were launched with.
+ *
+ * Bodies of the token routes are streamed, never buffered: the content-type parsers of this scope
+ * hand the raw request through and storage/ writes it to disk entry by entry under its own limits
+ * (fastify's bodyLimit does not apply). A request refused before its body was read to the end is
+ * answered with `Connection: close`, so the server never reads the rest of a refused upload.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
+import type { Caller } from '../../contracts/caller';
+import {
+  UPLOAD_TOKEN_PREFIX, type IssuedUploadToken, type UploadEntry, type UploadTokenView, type UploadVersionView,
+} from '../../contracts/upload';
+import { getEvaluationFor, type EvaluationRow } from '../../db/queries/evaluations';
+import {
+  findUploadToken, getUploadVersion, insertUploadVersion, issueUploadToken, listUploadTokens, listUploadVersions, revokeUploadToken, tokenState,
+  toUploadTokenView, toUploadVersionView, TokenMoved, type PresentedToken, type UploadVersionRow,
+} from '../../db/queries/uploads';
+import { StagingTree } from '../../storage/stagingTree';
+import { extractTar, TAR_OVERHEAD_PER_ENTRY } from '../../storage/tarExtraction';
+import { checkUploadTree } from '../../storage/uploadCheck';
+import { removeVersionDir, versionDir } from '../../storage/uploadLayout';
+import { listUploadEntries } from '../../storage/uploadListing';
+import { remotePath } from '../../storage/uploadPaths';
+import { UploadRejected } from '../../storage/uploadRejected';
+import { HttpProblem, conflict, forbidden, notFound, statusTitle, unauthorized } from '../problems';
+import { problems } from '../openapi';
 
-export async function uploadsRoutes(_app: FastifyInstance, _deps: ApiDeps): Promise<void> {}
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set on the token-authenticated upload routes. */
+    uploadToken: PresentedToken;
+  }
+}
+
+const TAR = 'application/x-tar';
+const OCTET_STREAM = 'application/octet-stream';
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const access = { roles: ['user', 'admin'] } as const;
+
+const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
+const TokenParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }), tokenId: Type.String({ description: 'the token id' }) });
+const VersionParams = Type.Object({
+  id: Type.String({ description: 'the evaluation id' }),
+  version: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'must be a version number (1, 2, …)' }),
+});
+const remotePathRule = 'must be a path inside the upload ("/" or "" for its root), without ".." components';
+const PathQuery = Type.Object(
+  { path: Type.Optional(Type.String({ maxLength: 4096, default: '/', description: remotePathRule })) },
+  { additionalProperties: false },
+);
+const CpQuery = Type.Object({ to: Type.String({ minLength: 1, maxLength: 4096, description: remotePathRule }) }, { additionalProperties: false });
+const FileQuery = Type.Object(
+  { executable: Type.Optional(Type.Boolean({ description: 'must be true or false: whether the file is stored executable (0755)' })) },
+  { additionalProperties: false },
+);
+
+// Response schemas document the API (responses are sent as built); the checks below keep them in
+// step with contracts/upload.ts.
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const timestamp = Type.String({ format: 'date-time' });
+const IssuedUploadTokenSchema = Type.Object({
+  tokenId: Type.String({ format: 'uuid' }),
+  token: Type.String({ description: 'the token (pup_…); shown only in this response' }),
+  evaluationId: Type.String({ format: 'uuid' }),
+  expiresAt: timestamp,
+});
+const UploadTokenViewSchema = Type.Object({
+  tokenId: Type.String({ format: 'uuid' }),
+  evaluationId: Type.String({ format: 'uuid' }),
+  prefix: Type.String({ description: 'the first characters of the token, to tell tokens apart' }),
+  createdAt: timestamp,
+  expiresAt: timestamp,
+  revokedAt: nullable(timestamp),
+  uploadVersion: nullable(Type.Integer({ description: 'the version cp and ls act on; null until the first upload' })),
+});
+const UploadCheckReportSchema = Type.Object({
+  ok: Type.Boolean(),
+  domain: Type.String(),
+  problems: Type.Array(Type.Object({ path: Type.String(), rule: Type.String(), message: Type.String() })),
+  parameterScaleBillion: nullable(Type.Number()),
+  maxGpus: nullable(Type.Integer({ description: 'the most GPUs a model of this size may use' })),
+});
+const UploadVersionViewSchema = Type.Object({
+  evaluationId: Type.String({ format: 'uuid' }),
+  version: Type.Integer(),
+  kind: Type.Union([Type.Literal('upload'), Type.Literal('cp')]),
+  derivedFrom: nullable(Type.Integer({ description: 'the version a cp was applied on top of' })),
+  files: Type.Integer(),
+  bytes: Type.Integer(),
+  createdAt: timestamp,
+  check: UploadCheckReportSchema,
+});
+const UploadEntrySchema = Type.Object({
+  path: Type.String({ description: "relative to the version's root" }),
+  type: Type.Union([Type.Literal('file'), Type.Literal('dir'), Type.Literal('symlink')]),
+  size: Type.Integer(),
+  mtime: timestamp,
+});
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const viewsInStep: [
+  Same<Static<typeof IssuedUploadTokenSchema>, IssuedUploadToken>,
+  Same<Static<typeof UploadTokenViewSchema>, UploadTokenView>,
+  Same<Static<typeof UploadVersionViewSchema>, UploadVersionView>,
+  Same<Static<typeof UploadEntrySchema>, UploadEntry>,
+] = [true, true, true, true];
+void viewsInStep;
+
+const tokenAuth = 'Authenticated by an upload token (`Authorization: Bearer pup_…`), not an API key. ';
+
+export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const now = () => (deps.now ?? (() => new Date()))();
+  const { uploads } = deps.env;
+
+  const versionOf = async (caller: Caller, evaluationId: string, version: number): Promise<UploadVersionRow> => {
+    const evaluation = await getEvaluationFor(deps.db, caller, evaluationId);
+    const row = await getUploadVersion(deps.db, evaluation.id, version);
+    if (!row) throw notFound(`upload version ${version}`);
+    return row;
+  };
+
+  r.post(
+    '/evaluations/:id/upload-token',
+    {
+      schema: {
+        summary: 'Issue a token for uploading model and code (private deployment)',
+        description:
+          `The token is shown once; it expires after ${uploads.tokenTtlHours} hours and can be revoked. Its first upload ` +
+          'makes a new version and binds the token to it; cp appends to that version. Only the evaluation’s owner may ask, ' +
+          'and only for a private deployment (409 otherwise).',
+        tags: ['uploads'],
+        params: EvaluationParams,
+        response: { 201: IssuedUploadTokenSchema, ...problems(403, 404, 409) },
+      },
+      config: access,
+    },
+    async (request, reply) => {
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      if (evaluation.ownerId !== request.caller.userId) throw forbidden('only the evaluation’s owner may issue upload tokens for it');
+      requirePrivate(evaluation);
+      const token = `${UPLOAD_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+      const expiresAt = new Date(now().getTime() + uploads.tokenTtlHours * 3_600_000);
+      const row = await issueUploadToken(deps.db, { evaluationId: evaluation.id, createdBy: request.caller.userId, token, expiresAt });
+      request.log.info({ evaluationId: evaluation.id, tokenId: row.id }, 'upload token issued');
+      const issued: IssuedUploadToken = { tokenId: row.id, token, evaluationId: evaluation.id, expiresAt: row.expiresAt.toISOString() };
+      return reply.code(201).send(issued);
+    },
+  );
+
+  r.get(
+    '/evaluations/:id/upload-tokens',
+    {
+      schema: {
+        summary: 'The evaluation’s upload tokens, newest first (never the tokens themselves)',
+        tags: ['uploads'],
+        params: EvaluationParams,
+        response: { 200: Type.Array(UploadTokenViewSchema), ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      return (await listUploadTokens(deps.db, evaluation.id)).map(toUploadTokenView);
+    },
+  );
+
+  r.delete(
+    '/evaluations/:id/upload-tokens/:tokenId',
+    {
+      schema: {
+        summary: 'Revoke an upload token',
+        description: 'Revoking a revoked token changes nothing. The versions it made stay.',
+        tags: ['uploads'],
+        params: TokenParams,
+        response: { 204: Type.Null({ description: 'Revoked' }), ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request, reply) => {
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const revoked = UUID.test(request.params.tokenId) && (await revokeUploadToken(deps.db, evaluation.id, request.params.tokenId, now()));
+      if (!revoked) throw notFound('upload token');
+      request.log.info({ evaluationId: evaluation.id, tokenId: request.params.tokenId }, 'upload token revoked');
+      return reply.code(204).send(null);
+    },
+  );
+
+  r.get(
+    '/evaluations/:id/uploads',
+    {
+      schema: {
+        summary: 'The versions of the evaluation’s model and code, newest first',
+        tags: ['uploads'],
+        params: EvaluationParams,
+        response: { 200: Type.Array(UploadVersionViewSchema), ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      return (await listUploadVersions(deps.db, evaluation.id)).map(toUploadVersionView);
+    },
+  );
+
+  r.get(
+    '/evaluations/:id/uploads/:version',
+    {
+      schema: {
+        summary: 'One version of the model and code, with its layout check',
+        tags: ['uploads'],
+        params: VersionParams,
+        response: { 200: UploadVersionViewSchema, ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request) => toUploadVersionView(await versionOf(request.caller, request.params.id, request.params.version)),
+  );
+
+  r.get(
+    '/evaluations/:id/uploads/:version/files',
+    {
+      schema: {
+        summary: 'The entries under a path of a version (like ls)',
+        tags: ['uploads'],
+        params: VersionParams,
+        querystring: PathQuery,
+        response: { 200: Type.Array(UploadEntrySchema), ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const row = await versionOf(request.caller, request.params.id, request.params.version);
+      return listVersion(uploads.dir, row, request.query.path ?? '/');
+    },
+  );
+
+  await app.register(async (scope) => {
+    const s = scope.withTypeProvider<TypeBoxTypeProvider>();
+    scope.decorateRequest('uploadToken', null as unknown as PresentedToken);
+    // The body reaches the handler as the request stream itself; storage/ reads it under its own limits.
+    scope.addContentTypeParser([TAR, OCTET_STREAM], (_request, payload, done) => done(null, payload));
+    scope.addHook('onRequest', async (request, reply) => {
+      request.uploadToken = await authenticateUploadToken(deps, request, reply, now());
+    });
+    // Refused before the body was read to the end: close the connection rather than read the rest.
+    scope.addHook('onError', async (request, reply) => {
+      if (!request.raw.complete) reply.header('connection', 'close');
+    });
+
+    const receive = async (request: FastifyRequest, reply: FastifyReply, kind: 'upload' | 'cp', apply: (tree: StagingTree) => Promise<void>) => {
+      const view = await receiveVersion(deps, request, kind, apply);
+      request.log.info(
+        { evaluationId: view.evaluationId, version: view.version, kind, derivedFrom: view.derivedFrom, files: view.files, bytes: view.bytes, checkOk: view.check.ok },
+        'upload version stored',
+      );
+      return reply.code(201).header('location', `/v1/evaluations/${view.evaluationId}/uploads/${view.version}`).send(view);
+    };
+    const tarBody = (request: FastifyRequest) => ({
+      body: request.body as Readable,
+      maxBodyBytes: uploads.maxBytes + uploads.maxEntries * TAR_OVERHEAD_PER_ENTRY + 1024 * 1024,
+    });
+
+    s.put(
+      '/upload',
+      {
+        schema: {
+          summary: 'Upload a directory as a new version (tar stream)',
+          description:
+            tokenAuth +
+            'The body is an uncompressed tar stream (Content-Type: application/x-tar) of the directory’s contents. It makes a new ' +
+            'version and binds the token to it; a token that already holds a version answers 409 (use cp, or a new token). ' +
+            'Only regular files, directories and relative symbolic links that stay inside the upload are accepted.',
+          tags: ['uploads'],
+          response: { 201: UploadVersionViewSchema, ...problems(400, 401, 409, 413, 415) },
+        },
+        config: { public: true },
+        onRequest: requireMediaType(TAR, 'a tar stream of the directory’s contents'),
+      },
+      async (request, reply) => {
+        const { token } = request.uploadToken;
+        if (token.uploadVersion !== null) {
+          throw conflict(`this token already holds version ${token.uploadVersion}; use cp to append, or ask for a new token`);
+        }
+        refuseDeclaredOversize(request, tarBody(request).maxBodyBytes);
+        return receive(request, reply, 'upload', (tree) => extractTar(tarBody(request), tree, ''));
+      },
+    );
+
+    s.post(
+      '/upload/cp',
+      {
+        schema: {
+          summary: 'Copy a tar stream into the token’s version, as a new version',
+          description:
+            tokenAuth +
+            'The entries of the tar stream are placed under `to` on top of the token’s current version, replacing files ' +
+            'of the same path (like cp -r); the result is a new version derived from it, and the token moves to it.',
+          tags: ['uploads'],
+          querystring: CpQuery,
+          response: { 201: UploadVersionViewSchema, ...problems(400, 401, 409, 413, 415) },
+        },
+        config: { public: true },
+        onRequest: requireMediaType(TAR, 'a tar stream of what to copy'),
+      },
+      async (request, reply) => {
+        const under = safeRemotePath(request.query.to, 'to');
+        refuseDeclaredOversize(request, tarBody(request).maxBodyBytes);
+        return receive(request, reply, 'cp', async (tree) => {
+          if (under !== '') await tree.makeDir(under);
+          await extractTar(tarBody(request), tree, under);
+        });
+      },
+    );
+
+    s.put(
+      '/upload/files/*',
+      {
+        schema: {
+          summary: 'Copy one file into the token’s version, as a new version',
+          description:
+            tokenAuth +
+            'The body (Content-Type: application/octet-stream) is the file’s content, stored at the path after /upload/files/ ' +
+            'on top of the token’s current version, replacing a file there; the result is a new version and the token moves to it.',
+          tags: ['uploads'],
+          querystring: FileQuery,
+          response: { 201: UploadVersionViewSchema, ...problems(400, 401, 409, 413, 415) },
+        },
+        config: { public: true },
+        onRequest: requireMediaType(OCTET_STREAM, 'the file’s content'),
+      },
+      async (request, reply) => {
+        const rel = safeRemotePath((request.params as { '*': string })['*'] ?? '', 'path');
+        if (rel === '') throw new HttpProblem(400, statusTitle(400), 'name the file: PUT /v1/upload/files/<path inside the upload>', [{ field: 'path', message: 'is required' }]);
+        refuseDeclaredOversize(request, uploads.maxBytes);
+        const body = request.body as Readable;
+        return receive(request, reply, 'cp', (tree) =>
+          tree.writeFile(rel, body.iterator({ destroyOnReturn: false }), { executable: request.query.executable === true }),
+        );
+      },
+    );
+
+    s.get(
+      '/upload/ls',
+      {
+        schema: {
+          summary: 'List a path of the token’s current version',
+          description: tokenAuth + 'The entries directly under the path (or the file itself), sorted by name; 404 when the path does not exist.',
+          tags: ['uploads'],
+          querystring: PathQuery,
+          response: { 200: Type.Array(UploadEntrySchema), ...problems(400, 401, 404, 409) },
+        },
+        config: { public: true },
+      },
+      async (request) => listVersion(uploads.dir, await tokenVersion(deps, request.uploadToken), request.query.path ?? '/'),
+    );
+  });
+}
+
+/**
+ * The token presented, valid and for an evaluation that still deploys privately. Each refusal says
+ * which of unknown, expired or revoked it is, so the user knows whether to copy again or ask anew.
+ */
+async function authenticateUploadToken(deps: ApiDeps, request: FastifyRequest, reply: FastifyReply, now: Date): Promise<PresentedToken> {
+  const header = request.headers.authorization;
+  const presented = header ? BEARER.exec(header)?.[1] : undefined;
+  const refuse = (detail: string) => {
+    reply.header('www-authenticate', 'Bearer error="invalid_token"');
+    return unauthorized(detail);
+  };
+  if (!presented) throw refuse('send the upload token as "Authorization: Bearer pup_…"; the evaluation’s owner gets one with POST /v1/evaluations/{id}/upload-token');
+  if (!presented.startsWith(UPLOAD_TOKEN_PREFIX)) {
+    throw refuse('this is not an upload token (upload tokens start with pup_); an API key cannot upload: get a token with POST /v1/evaluations/{id}/upload-token');
+  }
+  const found = await findUploadToken(deps.db, presented);
+  if (!found) throw refuse('the upload token is unknown: check that it was copied whole, or ask for a new one');
+  const state = tokenState(found.token, now);
+  if (state === 'expired') {
+    throw refuse(`the upload token expired at ${found.token.expiresAt.toISOString()}; ask for a new one with POST /v1/evaluations/${found.evaluation.id}/upload-token`);
+  }
+  if (state === 'revoked') {
+    throw refuse(`the upload token was revoked at ${found.token.revokedAt!.toISOString()}; ask for a new one with POST /v1/evaluations/${found.evaluation.id}/upload-token`);
+  }
+  if (found.evaluation.deployment.method !== 'private') {
+    throw conflict(`uploads are for private deployments; this evaluation's deployment.method is now ${found.evaluation.deployment.method}`, 'deployment.method');
+  }
+  return found;
+}
+
+function requirePrivate(evaluation: EvaluationRow): void {
+  if (evaluation.deployment.method !== 'private') {
+    throw conflict(
+      `upload tokens are for private deployments; this evaluation's deployment.method is ${evaluation.deployment.method}`,
+      'deployment.method',
+    );
+  }
+}
+
+/** Checked before the body is parsed, so a wrong body is refused without reading it. */
+function requireMediaType(mediaType: string, what: string) {
+  return async (request: FastifyRequest) => {
+    const sent = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (sent !== mediaType) {
+      throw new HttpProblem(415, statusTitle(415), `send ${what} with Content-Type: ${mediaType}${sent ? `, not ${sent}` : ''}`);
+    }
+  };
+}
+
+function refuseDeclaredOversize(request: FastifyRequest, limit: number): void {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new HttpProblem(413, statusTitle(413), `the body is ${declared.toLocaleString('en-US')} bytes, more than an upload within the limits can be`);
+  }
+}
+
+function safeRemotePath(raw: string, field: string): string {
+  try {
+    return remotePath(raw, field);
+  } catch (error) {
+    throw toProblem(error);
+  }
+}
+
+/** The version the token's cp and ls act on. */
+async function tokenVersion(deps: ApiDeps, presented: PresentedToken): Promise<UploadVersionRow> {
+  const { token, evaluation } = presented;
+  if (token.uploadVersion === null) throw conflict('this token holds no version yet: upload a directory with it first (proctor upload)');
+  const row = await getUploadVersion(deps.db, evaluation.id, token.uploadVersion);
+  if (!row) throw new Error(`upload token ${token.id} points at version ${token.uploadVersion}, which does not exist`);
+  return row;
+}
+
+async function listVersion(uploadDir: string, row: UploadVersionRow, rawPath: string): Promise<UploadEntry[]> {
+  const rel = safeRemotePath(rawPath, 'path');
+  const entries = await listUploadEntries(versionDir(uploadDir, row.storagePath), rel);
+  if (!entries) throw new HttpProblem(404, statusTitle(404), `"/${rel}" does not exist in version ${row.version}`);
+  return entries;
+}
+
+/**
+ * Builds a version in staging, checks it and records it; whatever fails, nothing is left behind:
+ * no staging directory, no stored directory without its row, no row without its directory.
+ */
+async function receiveVersion(
+  deps: ApiDeps,
+  request: FastifyRequest,
+  kind: 'upload' | 'cp',
+  apply: (tree: StagingTree) => Promise<void>,
+): Promise<UploadVersionView> {
+  const { uploads } = deps.env;
+  const { token, evaluation } = request.uploadToken;
+  const base = kind === 'cp' ? await tokenVersion(deps, request.uploadToken) : null;
+  const tree = await StagingTree.open(uploads.dir, { maxBytes: uploads.maxBytes, maxEntries: uploads.maxEntries });
+  try {
+    if (base) await tree.seedFrom(versionDir(uploads.dir, base.storagePath));
+    await apply(tree);
+    const totals = await tree.finish();
+    const check = await checkUploadTree(tree.dir, evaluation.domain);
+    const storagePath = await tree.publish(evaluation.id);
+    try {
+      const row = await insertUploadVersion(deps.db, {
+        evaluationId: evaluation.id,
+        tokenId: token.id,
+        kind,
+        derivedFrom: base?.version ?? null,
+        files: totals.files,
+        bytes: totals.bytes,
+        storagePath,
+        check,
+      });
+      return toUploadVersionView(row);
+    } catch (error) {
+      await removeVersionDir(uploads.dir, storagePath);
+      throw error;
+    }
+  } catch (error) {
+    if (request.raw.destroyed && !request.raw.complete) {
+      throw new HttpProblem(400, statusTitle(400), 'the upload was interrupted before the body was complete; nothing was stored');
+    }
+    throw toProblem(error);
+  } finally {
+    await tree.discard();
+  }
+}
+
+function toProblem(error: unknown): unknown {
+  if (error instanceof UploadRejected) {
+    return new HttpProblem(error.status, statusTitle(error.status), error.detail, error.field ? [{ field: error.field, message: error.detail }] : undefined);
+  }
+  if (error instanceof TokenMoved) {
+    const current = error.current;
+    if (current?.revokedAt) return conflict('the upload token was revoked while the upload was received; nothing was stored');
+    return conflict(
+      current?.uploadVersion != null
+        ? `the token moved to version ${current.uploadVersion} while this upload was received; nothing was stored: run it again`
+        : 'the token changed while this upload was received; nothing was stored: run it again',
+    );
+  }
+  if ((error as NodeJS.ErrnoException)?.code === 'ENAMETOOLONG') {
+    return new HttpProblem(400, statusTitle(400), 'an archive entry has a name too long for the file system (255 bytes per component)', [
+      { field: 'body', message: 'has an entry whose name is too long' },
+    ]);
+  }
+  return error;
+}
