@@ -26,7 +26,7 @@ export const PLATFORM_IMAGES: readonly PlatformImage[] = [
     name: 'proctor-nlp-serving',
     tag: '1',
     domains: ['nlp'],
-    framework: 'Python 3.11 (flageval-serving compatible NLPModelService)',
+    framework: "the host's Python 3, standard library only (flageval-serving compatible NLPModelService)",
     hardware: 'CPU',
     description:
       'Serves an uploaded NLP model directory (service.py defining Service(NLPModelService), meta.json, model/) with the ' +

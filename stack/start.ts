@@ -17,6 +17,9 @@ import { loadSecretKey } from './secretKey';
 import { startSupervisedProcess, type SupervisedProcess } from './supervisedProcess';
 import { resolveTemporalCli } from './temporalCli';
 import { startTemporalDevServer, type TemporalDevServer } from './temporalServer';
+import { ensureDockerEngine } from './dockerEngine';
+import { connectDocker } from '../docker/engine';
+import { ensureNlpServingImage } from '../docker/servingImage';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -164,6 +167,9 @@ async function startStack(): Promise<void> {
   const { adminKey } = await bootstrap({ databaseUrl: pg.url, dataDir: settings.dataDir });
   checkpoint();
 
+  const containerHost = await prepareContainerHost();
+  checkpoint();
+
   const childEnv: NodeJS.ProcessEnv = {
     ...env,
     DATABASE_URL: pg.url,
@@ -172,6 +178,8 @@ async function startStack(): Promise<void> {
     PROCTOR_SECRET_KEY: secretKey,
     PROCTOR_API_PORT: String(settings.apiPort),
     PROCTOR_DATA_DIR: settings.dataDir,
+    ...(containerHost ? { DOCKER_HOST: containerHost.dockerHost } : {}),
+    PROCTOR_WORKER_QUEUES: env.PROCTOR_WORKER_QUEUES ?? (containerHost ? 'runs,inference,containers' : 'runs,inference'),
   };
   const children: [name: string, file: string, args: string[]][] = [
     ['reference-model', 'stack/referenceModel/main.ts', ['--port', String(settings.referenceModelPort)]],
@@ -205,6 +213,7 @@ async function startStack(): Promise<void> {
     `  Temporal         ${temporal.address}, namespace ${settings.namespace}`,
     `  Reference model  http://127.0.0.1:${settings.referenceModelPort}/v1`,
     `  PostgreSQL       ${maskPassword(pg.url)}`,
+    `  Docker engine    ${containerHost ? `${containerHost.dockerHost} (private deployment on)` : 'none (private deployment off)'}`,
     `  Admin API key    ${adminKey}${env.PROCTOR_ADMIN_KEY ? '   (from PROCTOR_ADMIN_KEY)' : `   (kept in ${path.join(settings.dataDir, 'admin.key')})`}`,
     '',
     `  Try: curl -H "Authorization: Bearer ${adminKey}" ${api}/v1/me`,
@@ -213,6 +222,31 @@ async function startStack(): Promise<void> {
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * Private deployment needs a Docker engine and the preloaded serving image. Without them the stack
+ * still runs API evaluations, and says why private runs cannot start.
+ */
+async function prepareContainerHost(): Promise<{ dockerHost: string } | null> {
+  if (env.PROCTOR_PRIVATE_DEPLOYMENT === 'off') {
+    say('Private deployment is off (PROCTOR_PRIVATE_DEPLOYMENT=off)');
+    return null;
+  }
+  try {
+    const engine = await ensureDockerEngine({ dir: path.join(settings.dataDir, 'docker'), log: say });
+    if (engine.started) {
+      running.push({ name: 'Docker engine', stop: engine.stop });
+      say(`Docker engine started at ${engine.dockerHost}`);
+    }
+    const t0 = Date.now();
+    const ref = await ensureNlpServingImage(connectDocker(engine.dockerHost), { log: say });
+    say(`Serving image ${ref} ready (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return { dockerHost: engine.dockerHost };
+  } catch (error) {
+    say(`Private deployment is off: ${(error as Error).message}`);
+    return null;
+  }
 }
 
 async function stopStack(): Promise<void> {

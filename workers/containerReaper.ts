@@ -25,7 +25,9 @@ export function startContainerReaper(o: { db: Db; docker: Dockerode; hostId: str
   };
   const sweep = async (): Promise<number> => {
     try {
-      const removed = await reapServingContainers(o.docker, o.hostId, isRunActive);
+      const removed = await reapServingContainers(o.docker, o.hostId, isRunActive, {
+        onUndecided: (runId, error) => o.logger.warn({ err: error, runId }, 'could not tell whether a model container\'s run is still active; kept it'),
+      });
       if (removed.length > 0) o.logger.info({ removed }, 'removed model containers of ended runs');
       return removed.length;
     } catch (error) {

@@ -13,7 +13,9 @@ import { appendRunLogs } from '../../db/queries/runLogs';
 import { containerHostQueue } from '../../temporal.config';
 import { checkUploadTree } from '../../storage/uploadCheck';
 import { servingContainerSpec } from '../../docker/containerSpec';
-import { containerExitInfo, ensureImage, removeContainer, startServingContainer, waitHealthy } from '../../docker/containerRunner';
+import { containerExitError, ensureImage, removeContainer, startServingContainer, waitHealthy } from '../../docker/containerRunner';
+import { servingContainerName } from '../../docker/containerSpec';
+import { describeExit } from '../../docker/containerErrors';
 import { collectContainerLogs } from './containerLogs';
 import { requireServing, servingFailed } from './servingFailed';
 
@@ -143,15 +145,19 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
      * number of times), so one crash costs the dataset it happened in and not the rest of the run.
      */
     async ensureServing({ runId, endpoint, restarts }: EnsureServingInput): Promise<{ endpoint: ServingEndpoint; restarts: number }> {
-      const info = await containerExitInfo(engine(), endpoint.containerId);
       await collectContainerLogs(db, engine(), runId, endpoint.containerId).catch(() => 0);
-      if (info.running) return { endpoint, restarts };
-      const why = describeExit(info);
+      const exited = await containerExitError(engine(), endpoint.containerId, 'while it was serving');
+      if (!exited) return { endpoint, restarts };
       if (restarts >= MAX_CONTAINER_RESTARTS) {
-        throw servingFailed(`the model container ${why}, and it was already restarted ${restarts} time(s) in this run`);
+        throw servingFailed(`${exited.message} It was already restarted ${restarts} time(s) in this run.`);
       }
       await appendRunLogs(db, [
-        { runId, level: 'warn', message: `model container ${why}; starting it again (restart ${restarts + 1} of ${MAX_CONTAINER_RESTARTS})`, dedupeKey: `container-restart:${restarts + 1}` },
+        {
+          runId,
+          level: 'warn',
+          message: `${describeExit(exited.info)}; starting it again (restart ${restarts + 1} of ${MAX_CONTAINER_RESTARTS})`,
+          dedupeKey: `container-restart:${restarts + 1}`,
+        },
       ]);
       const { plan } = await planOf(runId);
       const next = await bringUp(runId, plan);
@@ -162,15 +168,11 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
     async removeServingContainer({ runId, containerId }: { runId: string; containerId: string }): Promise<void> {
       await collectContainerLogs(db, engine(), runId, containerId).catch((error: unknown) => logger.warn({ err: error, runId }, 'could not collect the container logs'));
       await removeContainer(engine(), containerId);
+      // A restart that never became healthy may have left a newer container under the run's name.
+      await removeContainer(engine(), servingContainerName(runId));
       await appendRunLogs(db, [{ runId, level: 'info', message: `model container ${containerId.slice(0, 12)} removed`, dedupeKey: `container-removed:${containerId}` }]);
     },
   };
-}
-
-function describeExit(info: { running: boolean; exitCode: number | null; oomKilled: boolean; missing?: boolean }): string {
-  if (info.missing) return 'is gone';
-  if (info.oomKilled) return `was killed for running out of memory (exit code ${info.exitCode})`;
-  return `exited with code ${info.exitCode}`;
 }
 
 export type ContainerActivities = ReturnType<typeof createContainerActivities>;

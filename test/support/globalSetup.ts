@@ -1,8 +1,9 @@
 /**
  * Starts the real services every test run uses, fresh each time, under `.test-data/run-…/`:
  * PostgreSQL (embedded, or a new database on the server DATABASE_URL names) with migrations applied,
- * and a headless Temporal dev server with Proctor's search attributes. Tests read where they are from
- * the environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, PROCTOR_SECRET_KEY,
+ * a headless Temporal dev server with Proctor's search attributes, and a Docker engine (DOCKER_HOST's
+ * if it answers, else a dockerd of the run's own). Tests read where they are from the environment:
+ * DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DOCKER_HOST, PROCTOR_SECRET_KEY,
  * PROCTOR_TEST_DATA_DIR, and PROCTOR_TEST_SERVICES_FILE (for test/support/services.ts).
  * If a service cannot start, set-up throws: the tests fail, they are never skipped.
  * PROCTOR_KEEP_TEST_DATA=1 keeps the run directory (server logs) after the run.
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { migrateDatabase } from '../../db/migrate';
+import { ensureDockerEngine, stopDockerEngine } from '../../stack/dockerEngine';
 import { startPostgres, stopPostgresServer } from '../../stack/postgres';
 import { isProcessAlive, stopProcess } from '../../stack/stopProcess';
 import { requireTemporalCliPath } from '../../stack/temporalCli';
@@ -29,8 +31,12 @@ function log(line: string): void {
   process.stderr.write(`[test setup] ${line}\n`);
 }
 
-async function stopServices(state: ServicesState): Promise<void> {
+/** A dockerd started for the run is recorded by its directory; an engine we found is not ours to stop. */
+type RunState = ServicesState & { docker?: { dir: string } };
+
+async function stopServices(state: RunState): Promise<void> {
   const { temporal, postgres: pg } = state;
+  if (state.docker) await stopDockerEngine(state.docker.dir);
   if (temporal?.pid && isOurTemporal(temporal.pid, temporal.dataDir)) await stopProcess(temporal.pid, { group: true, graceMs: 5_000 });
   if (pg?.embedded) await stopPostgresServer(pg.dataDir);
   if (pg && !pg.embedded) {
@@ -82,7 +88,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   const runDir = path.join(TEST_DATA, `run-${Date.now()}-${process.pid}`);
   await mkdir(runDir, { recursive: true, mode: 0o755 });
   const stateFile = path.join(runDir, 'services.json');
-  const state: ServicesState = { ownerPid: process.pid, runDir };
+  const state: RunState = { ownerPid: process.pid, runDir };
   await writeServicesState(state, stateFile);
 
   const teardown = async () => {
@@ -126,14 +132,29 @@ export default async function setup(): Promise<() => Promise<void>> {
       return server.address;
     };
 
-    const [database, temporal] = await Promise.allSettled([startDatabase(), startTemporal()]);
+    const startDocker = async (): Promise<string> => {
+      const t = Date.now();
+      const dir = path.join(runDir, 'docker');
+      // Recorded before the start, so a run that dies while dockerd comes up still gets it stopped.
+      state.docker = { dir };
+      await writeServicesState(state, stateFile);
+      const engine = await ensureDockerEngine({ dir, log });
+      if (!engine.started) delete state.docker;
+      await writeServicesState(state, stateFile);
+      log(`Docker engine ${engine.started ? 'started' : 'found'} in ${Date.now() - t} ms (${engine.dockerHost})`);
+      return engine.dockerHost;
+    };
+
+    const [database, temporal, docker] = await Promise.allSettled([startDatabase(), startTemporal(), startDocker()]);
     if (database.status === 'rejected') throw database.reason;
     if (temporal.status === 'rejected') throw temporal.reason;
+    if (docker.status === 'rejected') throw docker.reason;
 
     Object.assign(process.env, {
       DATABASE_URL: database.value,
       TEMPORAL_ADDRESS: temporal.value,
       TEMPORAL_NAMESPACE: NAMESPACE,
+      DOCKER_HOST: docker.value,
       PROCTOR_SECRET_KEY: randomBytes(32).toString('base64'),
       PROCTOR_TEST_DATA_DIR: runDir,
       [SERVICES_FILE_ENV]: stateFile,

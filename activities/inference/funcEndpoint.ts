@@ -1,0 +1,96 @@
+/**
+ * A privately deployed model, as the batch activity sees it: the flageval-serving NLP protocol
+ * (`POST /func` with the sampling parameters, answered with `completions: [{text, tokens}]`) behind
+ * the same ModelEndpoint interface as an OpenAI-compatible one. Failures are turned into the
+ * `openai` package's error types and classified by classifyInferenceError, so a refused connection,
+ * a 5xx, a 429 with Retry-After or a malformed body mean exactly what they mean for an API model.
+ */
+import { setMaxListeners } from 'node:events';
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import type { InferenceParams } from '../../contracts/evaluation';
+import { InferenceError, abortedError, classifyInferenceError } from './inferenceErrors';
+import { estimateTokens, type ModelEndpoint, type ModelOutput } from './modelEndpoint';
+
+export interface FuncEndpointOptions {
+  /** Where the model service answers, e.g. http://127.0.0.1:41234 (its `/func` is appended). */
+  baseUrl: string;
+  requestTimeoutMs: number;
+  /** Sent as `engine`; services may ignore it. */
+  engine?: string;
+}
+
+export function createFuncEndpoint(o: FuncEndpointOptions): ModelEndpoint {
+  const url = `${o.baseUrl.replace(/\/+$/, '')}/func`;
+  const engine = o.engine || 'default';
+  return {
+    async complete(prompt: string, params: InferenceParams, signal: AbortSignal): Promise<ModelOutput> {
+      // One signal stops every lane of a batch, so it rightly has a listener per request in flight.
+      setMaxListeners(0, signal);
+      if (signal.aborted) throw abortedError();
+      const timeout = AbortSignal.timeout(o.requestTimeoutMs);
+      const both = AbortSignal.any([signal, timeout]);
+      const body = {
+        engine,
+        prompt,
+        temperature: params.temperature,
+        num_return_sequences: 1,
+        max_new_tokens: params.maxTokens,
+        top_p: params.topP,
+        echo_prompt: false,
+        top_k_per_token: 1,
+        stop_sequences: [],
+      };
+      try {
+        let response: Response;
+        try {
+          response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: both });
+        } catch (error) {
+          throw signal.aborted || timeout.aborted ? error : new APIConnectionError({ message: 'Connection error.', cause: error as Error });
+        }
+        const text = await response.text();
+        if (!response.ok) {
+          // The SDK reads an error's explanation from an `error` field; a service may use another.
+          const json = parseJson(text);
+          const payload = json === null ? undefined : typeof json === 'object' && 'error' in json ? json : { error: json };
+          throw APIError.generate(response.status, payload, json === null ? text : undefined, response.headers);
+        }
+        return output(JSON.parse(text));
+      } catch (error) {
+        if (signal.aborted) throw abortedError();
+        if (timeout.aborted) throw classified(new APIConnectionTimeoutError(), o.requestTimeoutMs);
+        throw error instanceof InferenceError ? error : classified(error, o.requestTimeoutMs);
+      }
+    },
+  };
+}
+
+function classified(error: unknown, timeoutMs: number): InferenceError {
+  const c = classifyInferenceError(error, { timeoutMs });
+  return new InferenceError(c.kind, c.message, c.retryAfterMs);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** Checks the shape by hand: whatever the user's service returns is passed on as it is. */
+function output(response: unknown): ModelOutput {
+  if (typeof response !== 'object' || response === null || Array.isArray(response)) {
+    throw new InferenceError('malformed', 'malformed response: the body is not a JSON object');
+  }
+  const { completions } = response as { completions?: unknown };
+  if (completions === undefined || completions === null || (Array.isArray(completions) && completions.length === 0)) {
+    throw new InferenceError('empty', 'response had no completions');
+  }
+  if (!Array.isArray(completions)) throw new InferenceError('malformed', 'malformed response: "completions" is not a list');
+  const first = completions[0] as { text?: unknown; tokens?: unknown } | null;
+  if (typeof first !== 'object' || first === null) throw new InferenceError('malformed', 'malformed response: the first completion is not an object');
+  if (typeof first.text !== 'string') throw new InferenceError('malformed', 'malformed response: the first completion has no text');
+  const tokens = first.tokens;
+  const outputTokens = Array.isArray(tokens) ? tokens.length : typeof tokens === 'string' ? estimateTokens(tokens) : estimateTokens(first.text);
+  return { text: first.text, outputTokens };
+}

@@ -1,0 +1,3 @@
+from proctor_serving.server import main
+
+main()

@@ -1,0 +1,154 @@
+"""
+Serves a user's service.py over HTTP, the way Proctor's platform talks to it:
+
+  POST /func    an NLPEvalRequest as JSON -> {"completions": [{"text": ..., "tokens": ...}]}
+  GET  /health  200 once Service.global_init has returned, 503 before
+
+The port is bound before the user's code is loaded, so a port clash fails at once and the platform
+can ask /health while a large model loads. `workers` from local_guniconf.py bounds how many infer
+calls run at once (one Service instance is shared, as the model is loaded once). Every request is
+logged to stdout and every error, with its traceback, to stderr: they become the run's logs.
+Environment: PORT (default 5000), BIND (default 127.0.0.1), WORKSPACE (default /workspace).
+"""
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from proctor_serving.protocol import BadRequest, BadResponse, encode_response, parse_request
+from proctor_serving.workspace import WorkspaceError, load_service, read_workers
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def log(line: str) -> None:
+    sys.stdout.write(f"[serving] {line}\n")
+    sys.stdout.flush()
+
+
+def log_error(line: str) -> None:
+    sys.stderr.write(f"[serving] {line}\n")
+    sys.stderr.flush()
+
+
+class ServingState:
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.service = None
+        self.ready = threading.Event()
+        self.slots = threading.BoundedSemaphore(workers)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "proctor-nlp-serving/1"
+    # Seconds a connection may sit silent mid-request (or idle between requests) before it is dropped.
+    timeout = 120
+
+    @property
+    def state(self) -> ServingState:
+        return self.server.state
+
+    def do_GET(self):
+        started = time.monotonic()
+        if urlsplit(self.path).path != "/health":
+            return self.reply_error(404, f"no such path: {self.path}", started)
+        if not self.state.ready.is_set():
+            return self.reply(503, b'{"status":"starting"}', started)
+        self.reply(200, b'{"status":"ok"}', started)
+
+    def do_POST(self):
+        started = time.monotonic()
+        length = self.headers.get("Content-Length")
+        refusal = None
+        if urlsplit(self.path).path != "/func":
+            refusal = (404, f"no such path: {self.path}")
+        elif length is None or not length.isdigit():
+            refusal = (400, "a JSON body with a Content-Length is required")
+        elif int(length) > MAX_BODY_BYTES:
+            refusal = (413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        if refusal:
+            # The body was not read, so the connection cannot carry another request.
+            self.close_connection = True
+            return self.reply_error(*refusal, started)
+        body = self.rfile.read(int(length))
+        try:
+            request = parse_request(body)
+        except BadRequest as error:
+            return self.reply_error(400, str(error), started)
+        if not self.state.ready.is_set():
+            return self.reply_error(503, "the model is still loading (global_init has not returned)", started)
+        with self.state.slots:
+            try:
+                response = self.state.service.infer(request)
+                payload = encode_response(response)
+            except BadResponse as error:
+                log_error(f"infer answered in a shape that cannot be sent: {error}")
+                return self.reply_error(500, str(error), started)
+            except Exception as error:
+                log_error("infer raised:\n" + traceback.format_exc().rstrip())
+                return self.reply_error(500, f"{type(error).__name__}: {error}", started)
+        self.reply(200, payload, started)
+
+    def reply_error(self, status: int, message: str, started: float):
+        self.reply(status, json.dumps({"error": message}, ensure_ascii=False).encode("utf-8"), started)
+
+    def reply(self, status: int, payload: bytes, started: float):
+        self.send_response_only(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(payload)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        # Health polls would drown the lines that matter; only unhealthy answers are logged.
+        if self.path != "/health" or status != 200:
+            log(f'{self.client_address[0]} "{self.command} {self.path}" {status} {len(payload)}B {elapsed_ms:.1f}ms')
+
+    def log_message(self, format, *args):
+        # Only http.server's own complaints (malformed request lines) arrive here.
+        log_error(f"{self.client_address[0]} {format % args}")
+
+
+def stop(signum, _frame):
+    log(f"received signal {signum}; stopping")
+    os._exit(0)
+
+
+def main() -> None:
+    # As PID 1 in a container, a signal without a handler is ignored: `docker stop` would hang.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    workspace = os.environ.get("WORKSPACE", "/workspace")
+    port = int(os.environ.get("PORT", "5000"))
+    bind = os.environ.get("BIND", "127.0.0.1")
+
+    state = ServingState(read_workers(workspace, log_error))
+    server = ThreadingHTTPServer((bind, port), Handler)
+    server.daemon_threads = True
+    server.state = state
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    log(f"listening on http://{bind}:{port} with {state.workers} inference worker(s)")
+
+    try:
+        service = load_service(workspace)
+        model_path = os.path.join(workspace, "model")
+        log(f"global_init({model_path!r}) started")
+        started = time.monotonic()
+        service.global_init(model_path)
+    except WorkspaceError as error:
+        log_error(str(error))
+        os._exit(2)
+    except BaseException:
+        log_error("loading the service failed:\n" + traceback.format_exc().rstrip())
+        os._exit(1)
+    state.service = service
+    state.ready.set()
+    log(f"global_init finished in {time.monotonic() - started:.1f}s; ready")
+    threading.Event().wait()

@@ -1,0 +1,157 @@
+/**
+ * Private deployment end to end, through HTTP, real workers and a real Docker engine: the owner
+ * uploads a model with the CLI, verifies and evaluates it; the run's container serves `/func`, its
+ * output lands in the run's log, and it is gone when the run ends — also when the model never
+ * becomes healthy, crashes mid-run, or is stopped.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { connectDocker } from '../../docker/engine';
+import { ensureNlpServingImage } from '../../docker/servingImage';
+import { listServingContainers } from '../../docker/containerRunner';
+import { containerLeases } from '../../db/schema';
+import type { RunView, SampleResultView } from '../../contracts/run';
+import { startApi, type TestApi } from '../support/apiServer';
+import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
+import { requireEnv } from '../support/env';
+import { createPrivateModel, waitForRunEnd } from '../support/privateModel';
+
+const HOST_ID = `test-host-${process.pid}`;
+process.env.PROCTOR_UPLOAD_DIR = path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), `uploads-${process.pid}`);
+process.env.PROCTOR_GPU_TYPES = 'cpu:2::CPU only';
+process.env.PROCTOR_CONTAINER_HOST_ID = HOST_ID;
+process.env.PROCTOR_CONTAINER_HEALTH_TIMEOUT_MS = '8000';
+process.env.PROCTOR_CONTAINER_CPUS = '1';
+process.env.PROCTOR_CONTAINER_MEMORY_MB = '256';
+
+const docker = connectDocker(requireEnv('DOCKER_HOST'));
+let api: TestApi;
+let workers: RunningWorkers;
+let key: string;
+
+beforeAll(async () => {
+  await ensureNlpServingImage(docker);
+  api = await startApi();
+  workers = await startWorkers(api.deps.db, ['runs', 'inference', 'containers']);
+  key = (await api.createUser()).apiKey;
+}, 300_000);
+
+afterAll(async () => {
+  await workers?.shutdown();
+  await api?.close();
+});
+
+async function launch(evaluationId: string, kind: 'verifications' | 'runs', body: unknown = {}): Promise<string> {
+  const res = await api.request('POST', `/v1/evaluations/${evaluationId}/${kind}`, { key, body });
+  expect(res.status, res.text).toBe(202);
+  return res.body.runId as string;
+}
+
+async function logsOf(runId: string): Promise<string[]> {
+  const res = await api.request('GET', `/v1/runs/${runId}/logs?limit=1000`, { key });
+  expect(res.status).toBe(200);
+  return (res.body.items as { message: string }[]).map((l) => l.message);
+}
+
+async function containersOf(runId: string) {
+  return (await listServingContainers(docker, { hostId: HOST_ID })).filter((c) => c.runId === runId);
+}
+
+async function allResults(runId: string): Promise<SampleResultView[]> {
+  const res = await api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key });
+  expect(res.status).toBe(200);
+  return res.body.items as SampleResultView[];
+}
+
+describe('a private deployment', () => {
+  it('is verified and evaluated in its own container, which is removed when the run ends', async () => {
+    const { evaluationId, version } = await createPrivateModel(api, key);
+
+    const verificationId = await launch(evaluationId, 'verifications', { samplesPerDataset: 3 });
+    const verification = await waitForRunEnd(api, key, verificationId);
+    expect(verification.status, verification.error ?? '').toBe('succeeded');
+    const verified = await allResults(verificationId);
+    expect(verified).toHaveLength(3);
+    for (const r of verified) expect(r.predict).toBe(r.label);
+
+    const runId = await launch(evaluationId, 'runs');
+    const run = await waitForRunEnd(api, key, runId);
+    expect(run.status, run.error ?? '').toBe('succeeded');
+    expect(run.datasets[0]).toMatchObject({ status: 'succeeded', done: 1000, failed: 0 });
+    expect(run.overallScore).toBe(1);
+
+    const logs = await logsOf(runId);
+    expect(logs.some((l) => l.includes(`upload v${version} checked: 7B parameters, up to 1 GPU(s)`))).toBe(true);
+    expect(logs.some((l) => l.startsWith('container units granted'))).toBe(true);
+    // The model's own output, copied from the container.
+    expect(logs.some((l) => l.includes('Initial model with path /workspace/model'))).toBe(true);
+    expect(logs.some((l) => /model service healthy at http:\/\/127\.0\.0\.1:\d+/.test(l))).toBe(true);
+    expect(logs.some((l) => /model container [0-9a-f]{12} removed/.test(l))).toBe(true);
+
+    expect(await containersOf(runId)).toEqual([]);
+    expect(await containersOf(verificationId)).toEqual([]);
+    const [lease] = await api.deps.db.select().from(containerLeases).where(eq(containerLeases.runId, runId));
+    expect(lease?.grantedAt).toBeInstanceOf(Date);
+    expect(lease?.releasedAt).toBeInstanceOf(Date);
+  });
+
+  it('fails with the model\'s own traceback when its initialisation raises, and leaves no container', async () => {
+    const { evaluationId } = await createPrivateModel(api, key, { knobs: { init: 'raise' } });
+    const runId = await launch(evaluationId, 'verifications');
+    const run = await waitForRunEnd(api, key, runId);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/did not become healthy/);
+    expect(run.error).toMatch(/weights are corrupt/);
+    expect(run.datasets.every((d) => d.status === 'failed')).toBe(true);
+    expect(await containersOf(runId)).toEqual([]);
+  });
+
+  it('gives up on a model that never becomes healthy after the health timeout, and leaves no container', async () => {
+    const { evaluationId } = await createPrivateModel(api, key, { knobs: { init: 'hang' } });
+    const runId = await launch(evaluationId, 'verifications');
+    const run = await waitForRunEnd(api, key, runId);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/did not become healthy/);
+    expect(run.error).toMatch(/8 ?s|8000 ?ms|8\.0 ?s/);
+    expect(await containersOf(runId)).toEqual([]);
+  });
+
+  it('fails the dataset a crash happened in, restarts the container for the next one, and the run goes on', async () => {
+    const small = `crash-small-${process.pid}`;
+    const jsonl = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `q${i}`, prompt: `Compute ${i} + ${i}. Reply with the number only.`, ground_truth: String(2 * i) })).join('\n');
+    const registered = await api.request('POST', '/v1/datasets', { key, body: { id: small, name: 'small sums', domain: 'nlp', task: 'sums', metric: 'exact_match', jsonl } });
+    expect(registered.status, registered.text).toBe(201);
+
+    const { evaluationId } = await createPrivateModel(api, key, { knobs: { crash_after: 150 }, datasets: ['arith-basic', small] });
+    const runId = await launch(evaluationId, 'runs');
+    const run = await waitForRunEnd(api, key, runId);
+    const [crashed, next] = run.datasets as RunView['datasets'];
+    expect(crashed!.status).toBe('failed');
+    expect(crashed!.error).toMatch(/exited with code 3|connection/);
+    expect(next).toMatchObject({ status: 'succeeded', done: 40, failed: 0 });
+    expect(run.status).toBe('succeeded');
+    const logs = await logsOf(runId);
+    expect(logs.some((l) => l.includes('exited with code 3; starting it again (restart 1 of 2)'))).toBe(true);
+    expect(logs.some((l) => l.includes('simulated crash after 150 requests'))).toBe(true);
+    expect(await containersOf(runId)).toEqual([]);
+  });
+
+  it('stops promptly, and its container is removed', async () => {
+    const { evaluationId } = await createPrivateModel(api, key, { knobs: { latency_ms: 50 } });
+    const runId = await launch(evaluationId, 'runs');
+    // Wait until samples are being answered by the container.
+    for (let i = 0; i < 400; i++) {
+      const view = (await api.request('GET', `/v1/runs/${runId}`, { key })).body as RunView;
+      if (view.progress.done > 20) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await containersOf(runId)).length).toBe(1);
+    const stop = await api.request('POST', `/v1/runs/${runId}/stop`, { key, body: {} });
+    expect(stop.status, stop.text).toBeLessThan(300);
+    const run = await waitForRunEnd(api, key, runId, 60_000);
+    expect(run.status).toBe('stopped');
+    expect(run.progress.done).toBeLessThan(1000);
+    expect(await containersOf(runId)).toEqual([]);
+  });
+});

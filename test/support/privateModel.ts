@@ -1,0 +1,73 @@
+/**
+ * A private deployment as its owner makes one: an evaluation deployed on the preloaded serving
+ * image, an upload token, and the model tree (test/fixtures/nlp-upload, with knobs) uploaded with
+ * the real `proctor` CLI. The knobs make the model slow, crash, or never become healthy.
+ */
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
+import type { RunView } from '../../contracts/run';
+import { TERMINAL_STATUSES } from '../../contracts/run';
+import type { TestApi } from './apiServer';
+import { nlpEvaluationBody, platformImageId } from './evaluationBodies';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const FIXTURE = path.join(ROOT, 'test/fixtures/nlp-upload');
+
+export interface ModelKnobs {
+  init?: 'raise' | 'hang';
+  init_seconds?: number;
+  crash_after?: number;
+  latency_ms?: number;
+}
+
+export interface PrivateEvaluationOptions {
+  knobs?: ModelKnobs;
+  datasets?: string[];
+  priority?: 'high' | 'medium' | 'low';
+  limits?: Record<string, number>;
+}
+
+export async function createPrivateModel(api: TestApi, key: string, o: PrivateEvaluationOptions = {}): Promise<{ evaluationId: string; version: number }> {
+  const imageId = await platformImageId(api, key);
+  const created = await api.request('POST', '/v1/evaluations', {
+    key,
+    body: nlpEvaluationBody({
+      datasets: o.datasets ?? [ARITH_BASIC_ID],
+      deployment: { method: 'private', imageId, priority: o.priority ?? 'medium', gpuType: 'cpu', gpuCount: 1 },
+      limits: { maxConcurrency: 4, maxRetryPerQuery: 1, requestTimeoutMs: 10_000, ...o.limits },
+    }),
+  });
+  if (created.status !== 201) throw new Error(`could not create the evaluation: ${created.status} ${created.text}`);
+  const evaluationId = created.body.id as string;
+  const token = await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key });
+  if (token.status !== 201) throw new Error(`could not get an upload token: ${token.status} ${token.text}`);
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-model-'));
+  await cp(FIXTURE, dir, { recursive: true });
+  await writeFile(path.join(dir, 'model/knobs.json'), JSON.stringify(o.knobs ?? {}));
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/proctor.ts'), 'upload', `--token=${token.body.token}`, `--server=${api.url}`, dir], {
+    cwd: ROOT,
+  });
+  const versions = await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key });
+  const latest = (Array.isArray(versions.body) ? versions.body : versions.body.items)[0];
+  if (!latest?.check?.ok) throw new Error(`the upload did not pass its check: ${stdout} ${versions.text}`);
+  return { evaluationId, version: latest.version };
+}
+
+export async function waitForRunEnd(api: TestApi, key: string, runId: string, timeoutMs = 150_000): Promise<RunView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api.request('GET', `/v1/runs/${runId}`, { key });
+    if (res.status !== 200) throw new Error(`GET /v1/runs/${runId}: ${res.status} ${res.text}`);
+    const view = res.body as RunView;
+    if (TERMINAL_STATUSES.includes(view.status)) return view;
+    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${view.status} (${view.progress.done}/${view.progress.total})`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
