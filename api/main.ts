@@ -4,6 +4,7 @@ import { ConfigError, loadEnv } from '../config/env';
 import { createLogger } from '../config/logger';
 import { connectDb } from '../db/client';
 import { temporalConnectionConfig } from '../temporal.config';
+import { sweepStaging } from '../storage/uploadLayout';
 import { buildApp } from './app';
 
 let env;
@@ -21,6 +22,12 @@ const database = connectDb(env.databaseUrl, { max: 20 });
 const connection = await Connection.connect({ address: temporalConfig.address });
 const temporal = new Client({ connection, namespace: temporalConfig.namespace });
 const app = await buildApp({ db: database.db, temporal, env, logger });
+
+// Staging left by a process killed mid-upload; only old ones, as other API processes may be receiving now.
+const STALE_STAGING_MS = 24 * 3_600_000;
+sweepStaging(env.uploads.dir, STALE_STAGING_MS)
+  .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'removed stale upload staging'))
+  .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep upload staging'));
 
 let closing: Promise<void> | undefined;
 async function shutdown(signal: string): Promise<void> {

@@ -3,7 +3,6 @@
  * host; everything after runs on the host that started it (its own task queue), because the
  * container answers there only.
  */
-import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
@@ -12,6 +11,7 @@ import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { containerHostQueue } from '../../temporal.config';
 import { checkUploadTree } from '../../storage/uploadCheck';
+import { versionDir } from '../../storage/uploadLayout';
 import { servingContainerSpec } from '../../docker/containerSpec';
 import { containerExitError, ensureImage, removeContainer, startServingContainer, waitHealthy } from '../../docker/containerRunner';
 import { servingContainerName } from '../../docker/containerSpec';
@@ -38,11 +38,11 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
     return { plan: run.config.serving, domain: run.config.domain };
   };
   const uploadDir = (plan: ServingPlan) => {
-    const root = settings().uploads.dir;
-    const dir = path.resolve(root, plan.uploadPath);
-    // The path comes from our own record, but a mount of anything outside the upload tree must be impossible.
-    if (!dir.startsWith(root + path.sep)) throw ApplicationFailure.nonRetryable(`upload path ${plan.uploadPath} is outside the upload directory`, 'InvalidConfiguration');
-    return dir;
+    try {
+      return versionDir(settings().uploads.dir, plan.uploadPath);
+    } catch (error) {
+      throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfiguration');
+    }
   };
 
   /** Starts the run's container on this host and waits until its model service answers. */

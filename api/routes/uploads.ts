@@ -9,10 +9,12 @@
  *
  * Bodies of the token routes are streamed, never buffered: the content-type parsers of this scope
  * hand the raw request through and storage/ writes it to disk entry by entry under its own limits
- * (fastify's bodyLimit does not apply). A request refused before its body was read to the end is
- * answered with `Connection: close`, so the server never reads the rest of a refused upload.
+ * (fastify's bodyLimit does not apply). A request answered before its body was read to the end
+ * is drained for a moment, then its connection closed: the server never reads the rest of a
+ * refused upload, and the client, still sending, has time to read why it was refused.
  */
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -49,6 +51,9 @@ const OCTET_STREAM = 'application/octet-stream';
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const access = { roles: ['user', 'admin'] } as const;
+/** How long, and how much, of a refused upload's body is read after answering, before closing. */
+const LINGER_MS = 2_000;
+const LINGER_BYTES = 16 * 1024 * 1024;
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
 const TokenParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }), tokenId: Type.String({ description: 'the token id' }) });
@@ -63,7 +68,10 @@ const PathQuery = Type.Object(
 );
 const CpQuery = Type.Object({ to: Type.String({ minLength: 1, maxLength: 4096, description: remotePathRule }) }, { additionalProperties: false });
 const FileQuery = Type.Object(
-  { executable: Type.Optional(Type.Boolean({ description: 'must be true or false: whether the file is stored executable (0755)' })) },
+  {
+    path: Type.String({ minLength: 1, maxLength: 4096, description: "must be the file's path inside the upload, without \"..\" components" }),
+    executable: Type.Optional(Type.Boolean({ description: 'must be true or false: whether the file is stored executable (0755)' })),
+  },
   { additionalProperties: false },
 );
 
@@ -256,9 +264,10 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     scope.addHook('onRequest', async (request, reply) => {
       request.uploadToken = await authenticateUploadToken(deps, request, reply, now());
     });
-    // Refused before the body was read to the end: close the connection rather than read the rest.
-    scope.addHook('onError', async (request, reply) => {
-      if (!request.raw.complete) reply.header('connection', 'close');
+    // Answered before the body was read to the end (a refusal): read no more of it than it takes
+    // for the client to see the answer, then close.
+    scope.addHook('onResponse', async (request) => {
+      if (!request.raw.complete && !request.raw.destroyed) lingerThenClose(request.raw);
     });
 
     const receive = async (request: FastifyRequest, reply: FastifyReply, kind: 'upload' | 'cp', apply: (tree: StagingTree) => Promise<void>) => {
@@ -327,14 +336,14 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     );
 
     s.put(
-      '/upload/files/*',
+      '/upload/files',
       {
         schema: {
           summary: 'Copy one file into the token’s version, as a new version',
           description:
             tokenAuth +
-            'The body (Content-Type: application/octet-stream) is the file’s content, stored at the path after /upload/files/ ' +
-            'on top of the token’s current version, replacing a file there; the result is a new version and the token moves to it.',
+            'The body (Content-Type: application/octet-stream) is the file’s content, stored at `path` on top of the token’s ' +
+            'current version, replacing a file there; the result is a new version and the token moves to it.',
           tags: ['uploads'],
           querystring: FileQuery,
           response: { 201: UploadVersionViewSchema, ...problems(400, 401, 409, 413, 415) },
@@ -343,8 +352,8 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         onRequest: requireMediaType(OCTET_STREAM, 'the file’s content'),
       },
       async (request, reply) => {
-        const rel = safeRemotePath((request.params as { '*': string })['*'] ?? '', 'path');
-        if (rel === '') throw new HttpProblem(400, statusTitle(400), 'name the file: PUT /v1/upload/files/<path inside the upload>', [{ field: 'path', message: 'is required' }]);
+        const rel = safeRemotePath(request.query.path, 'path');
+        if (rel === '') throw new HttpProblem(400, statusTitle(400), 'path must name a file inside the upload, not its root', [{ field: 'path', message: 'must name a file, not the root' }]);
         refuseDeclaredOversize(request, uploads.maxBytes);
         const body = request.body as Readable;
         return receive(request, reply, 'cp', (tree) =>
@@ -398,6 +407,35 @@ async function authenticateUploadToken(deps: ApiDeps, request: FastifyRequest, r
     throw conflict(`uploads are for private deployments; this evaluation's deployment.method is now ${found.evaluation.deployment.method}`, 'deployment.method');
   }
   return found;
+}
+
+/**
+ * After answering a request whose body is still arriving: closing at once would reset a client
+ * that is still sending, and a reset can cost it the answer it has not read yet. So the rest is
+ * read and dropped for a bounded time and amount (what servers call a lingering close), then the
+ * connection is closed. A client that stops sending when it sees the answer ends this at once.
+ */
+function lingerThenClose(raw: IncomingMessage): void {
+  let drained = 0;
+  const close = () => {
+    stop();
+    raw.socket?.destroy();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  const onData = (chunk: Buffer) => {
+    drained += chunk.byteLength;
+    if (drained > LINGER_BYTES) close();
+  };
+  const stop = () => {
+    clearTimeout(timer);
+    raw.off('data', onData);
+    raw.off('end', stop);
+    raw.off('close', stop);
+  };
+  raw.on('data', onData);
+  raw.on('end', stop);
+  raw.on('close', stop);
+  raw.resume();
 }
 
 function requirePrivate(evaluation: EvaluationRow): void {

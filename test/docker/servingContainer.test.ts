@@ -198,9 +198,12 @@ describe('a healthy model', () => {
     );
     for (const line of first) expect(line.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
 
+    // Answered samples are only counted (a line per interval); a refused request is logged at once.
     await endpoint.complete('Compute 2 * 3', PARAMS, never);
+    const refused = await fetch(`${started.baseUrl}/func`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    expect(refused.status).toBe(400);
     const next = await logsUntil(started.containerId, (lines) => lines.length > 0, { after: first[first.length - 1]!.timestamp });
-    expect(next.map((l) => [l.stream, l.line])).toEqual([['stdout', expect.stringMatching(/"POST \/func" 200 /)]]);
+    expect(next.map((l) => [l.stream, l.line])).toEqual([['stdout', expect.stringMatching(/"POST \/func" 400 /)]]);
     expect(await containerLogs(docker, started.containerId, { tail: 1 })).toEqual(next);
   });
 

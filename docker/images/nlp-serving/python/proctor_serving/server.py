@@ -7,7 +7,8 @@ Serves a user's service.py over HTTP, the way Proctor's platform talks to it:
 The port is bound before the user's code is loaded, so a port clash fails at once and the platform
 can ask /health while a large model loads. `workers` from local_guniconf.py bounds how many infer
 calls run at once (one Service instance is shared, as the model is loaded once). Every request is
-logged to stdout and every error, with its traceback, to stderr: they become the run's logs.
+summarised on stdout (a line per interval, not per request: a run sends one request per sample)
+and every error, with its traceback, goes to stderr: they become the run's logs.
 Environment: PORT (default 5000), BIND (default 127.0.0.1), WORKSPACE (default /workspace).
 """
 import json
@@ -24,6 +25,8 @@ from proctor_serving.protocol import BadRequest, BadResponse, encode_response, p
 from proctor_serving.workspace import WorkspaceError, load_service, read_workers
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# The one server of this process, so a stop signal can report the last requests counted.
+CURRENT_STATE = None
 
 
 def log(line: str) -> None:
@@ -42,6 +45,37 @@ class ServingState:
         self.service = None
         self.ready = threading.Event()
         self.slots = threading.BoundedSemaphore(workers)
+        self.traffic = Traffic()
+
+
+class Traffic:
+    """Counts answered requests and reports them at most once per interval."""
+
+    INTERVAL_SECONDS = 30.0
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.count = 0
+        self.total_ms = 0.0
+        self.since = time.monotonic()
+
+    def answered(self, elapsed_ms: float):
+        with self.lock:
+            self.count += 1
+            self.total_ms += elapsed_ms
+            if time.monotonic() - self.since < self.INTERVAL_SECONDS:
+                return
+            self.flush_locked()
+
+    def flush(self):
+        with self.lock:
+            self.flush_locked()
+
+    def flush_locked(self):
+        if self.count:
+            seconds = time.monotonic() - self.since
+            log(f"answered {self.count} /func request(s) in {seconds:.0f}s, {self.total_ms / self.count:.1f}ms on average")
+        self.count, self.total_ms, self.since = 0, 0.0, time.monotonic()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -107,8 +141,11 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
         elapsed_ms = (time.monotonic() - started) * 1000
-        # Health polls would drown the lines that matter; only unhealthy answers are logged.
-        if self.path != "/health" or status != 200:
+        # Health polls and answered samples would drown the lines that matter: those are counted,
+        # failures are logged one by one.
+        if status < 400 and self.path == "/func":
+            self.state.traffic.answered(elapsed_ms)
+        elif self.path != "/health":
             log(f'{self.client_address[0]} "{self.command} {self.path}" {status} {len(payload)}B {elapsed_ms:.1f}ms')
 
     def log_message(self, format, *args):
@@ -118,6 +155,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def stop(signum, _frame):
     log(f"received signal {signum}; stopping")
+    if CURRENT_STATE is not None:
+        CURRENT_STATE.traffic.flush()
     os._exit(0)
 
 
@@ -129,7 +168,9 @@ def main() -> None:
     port = int(os.environ.get("PORT", "5000"))
     bind = os.environ.get("BIND", "127.0.0.1")
 
+    global CURRENT_STATE
     state = ServingState(read_workers(workspace, log_error))
+    CURRENT_STATE = state
     server = ThreadingHTTPServer((bind, port), Handler)
     server.daemon_threads = True
     server.state = state

@@ -1,0 +1,159 @@
+/**
+ * The layout check of an uploaded tree (seed, "Upload Model & Code Specifications"). For NLP:
+ *
+ *   model/               the model directory (weights, tokenizer, config), passed to global_init
+ *   local_guniconf.py    the service configuration; `workers = N` sets the inference processes
+ *   meta.json            {"parameter_scale_billion": 7}
+ *   service.py           defines class Service(NLPModelService)
+ *
+ * Every problem is reported at once, each with the path, the rule and what to do about it, so one
+ * round trip tells the user everything to fix. Links inside the tree are followed (they were
+ * checked to stay inside when the tree was stored).
+ */
+import { open, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+import { maxGpusForScale, type UploadCheckProblem, type UploadCheckReport } from '../contracts/upload';
+
+/** meta.json and the Python files are small; reading more than this of them means something is wrong. */
+const MAX_TEXT_BYTES = 1024 * 1024;
+
+export async function checkUploadTree(dir: string, domain: string): Promise<UploadCheckReport> {
+  if (domain !== 'nlp') {
+    return {
+      ok: false,
+      domain,
+      problems: [{ path: '', rule: 'domain', message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp only` }],
+      parameterScaleBillion: null,
+      maxGpus: null,
+    };
+  }
+  const problems: UploadCheckProblem[] = [];
+  await checkModelDir(dir, problems);
+  await checkGunicornConf(dir, problems);
+  const parameterScaleBillion = await checkMeta(dir, problems);
+  await checkService(dir, problems);
+  return {
+    ok: problems.length === 0,
+    domain,
+    problems,
+    parameterScaleBillion,
+    maxGpus: parameterScaleBillion === null ? null : maxGpusForScale(parameterScaleBillion),
+  };
+}
+
+async function checkModelDir(dir: string, problems: UploadCheckProblem[]): Promise<void> {
+  const info = await statOrNull(path.join(dir, 'model'));
+  if (!info) {
+    problems.push({
+      path: 'model',
+      rule: 'required',
+      message: 'a model/ directory is required: put the model files (weights, tokenizer, configuration) in model/; its path is passed to Service.global_init',
+    });
+  } else if (!info.isDirectory()) {
+    problems.push({ path: 'model', rule: 'directory', message: 'model must be a directory holding the model files, not a file' });
+  }
+}
+
+async function checkGunicornConf(dir: string, problems: UploadCheckProblem[]): Promise<void> {
+  const file = 'local_guniconf.py';
+  const text = await readTextFile(dir, file, problems, 'the service configuration; it may be empty, or set e.g. `workers = 1` for the number of inference processes');
+  if (text === null) return;
+  // Python runs the file top to bottom, so the last assignment is the one gunicorn sees.
+  const assignments = [...text.matchAll(/^workers[ \t]*=[ \t]*([^#\r\n]*?)[ \t]*(?:#.*)?$/gm)];
+  const value = assignments.at(-1)?.[1];
+  if (value === undefined) return;
+  const workers = /^[0-9_]+$/.test(value) ? Number(value.replaceAll('_', '')) : NaN;
+  if (!Number.isSafeInteger(workers) || workers < 1) {
+    problems.push({
+      path: file,
+      rule: 'workers',
+      message: `workers must be a positive whole number written out, e.g. \`workers = 4\`; found \`workers = ${value.slice(0, 80)}\``,
+    });
+  }
+}
+
+/** The parameter scale when meta.json gives a valid one, null otherwise (with the problem recorded). */
+async function checkMeta(dir: string, problems: UploadCheckProblem[]): Promise<number | null> {
+  const file = 'meta.json';
+  const text = await readTextFile(dir, file, problems, 'the model information, e.g. {"parameter_scale_billion": 7}');
+  if (text === null) return null;
+  let meta: unknown;
+  try {
+    meta = JSON.parse(text);
+  } catch (error) {
+    problems.push({ path: file, rule: 'json', message: `meta.json is not valid JSON (${(error as Error).message}); write e.g. {"parameter_scale_billion": 7}` });
+    return null;
+  }
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    problems.push({ path: file, rule: 'json', message: 'meta.json must be a JSON object, e.g. {"parameter_scale_billion": 7}' });
+    return null;
+  }
+  const scale = (meta as Record<string, unknown>).parameter_scale_billion;
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0) {
+    problems.push({
+      path: file,
+      rule: 'parameter_scale_billion',
+      message:
+        scale === undefined
+          ? 'meta.json must give parameter_scale_billion, the model size in billions of parameters, e.g. {"parameter_scale_billion": 7}'
+          : `parameter_scale_billion must be a positive number (the model size in billions of parameters, e.g. 7 or 0.5); found ${typeof scale === 'number' ? String(scale) : JSON.stringify(scale)}`,
+    });
+    return null;
+  }
+  return scale;
+}
+
+async function checkService(dir: string, problems: UploadCheckProblem[]): Promise<void> {
+  const file = 'service.py';
+  const text = await readTextFile(dir, file, problems, 'the service entrance, defining class Service(NLPModelService) with global_init and infer');
+  if (text === null) return;
+  if (text.trim() === '') {
+    problems.push({ path: file, rule: 'empty', message: 'service.py is empty; it must define class Service(NLPModelService) with global_init and infer' });
+  } else if (!/^[ \t]*class[ \t]+Service\b/m.test(text)) {
+    problems.push({
+      path: file,
+      rule: 'service_class',
+      message: 'service.py must define a class named Service (class Service(NLPModelService): with global_init(self, model_path) and infer(self, req))',
+    });
+  }
+}
+
+/**
+ * The text of a required regular file, or null with the problem recorded: missing, not a file,
+ * too large to be what it should be, or unreadable.
+ */
+async function readTextFile(dir: string, file: string, problems: UploadCheckProblem[], purpose: string): Promise<string | null> {
+  const info = await statOrNull(path.join(dir, file));
+  if (!info) {
+    problems.push({ path: file, rule: 'required', message: `${file} is required at the top of the upload: ${purpose}` });
+    return null;
+  }
+  if (!info.isFile()) {
+    problems.push({ path: file, rule: 'file', message: `${file} must be a regular file (${purpose})` });
+    return null;
+  }
+  if (info.size > MAX_TEXT_BYTES) {
+    problems.push({ path: file, rule: 'size', message: `${file} is ${info.size.toLocaleString('en-US')} bytes; it should be a small text file (at most 1 MiB)` });
+    return null;
+  }
+  const handle = await open(path.join(dir, file), 'r');
+  try {
+    const buffer = Buffer.alloc(info.size);
+    const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function statOrNull(target: string): Promise<Stats | null> {
+  try {
+    return await stat(target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A dangling link or a path through a file is as good as missing.
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;
+    throw error;
+  }
+}
