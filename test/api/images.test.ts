@@ -75,7 +75,7 @@ describe('preloaded images', () => {
         source: 'platform',
         status: 'approved',
         domains: ['nlp'],
-        framework: 'Python 3.11 (flageval-serving compatible NLPModelService)',
+        framework: PLATFORM_IMAGES[0]!.framework,
         hardware: 'CPU',
         url: 'built locally by docker/servingImage.ts',
         ownerId: null,
