@@ -15,6 +15,8 @@ import { getItemsByIndices } from '../../db/queries/datasets';
 import { openSecret } from '../../db/secretBox';
 import { createModelEndpoint } from './modelEndpoint';
 import { createFuncEndpoint } from './funcEndpoint';
+import { containerExitError } from '../../docker/containerRunner';
+import { servingContainerName } from '../../docker/containerSpec';
 import { inferWithRetries } from './inferWithRetries';
 import { scoreSample } from '../../scoring/metrics';
 import { ResultBuffer } from './resultBuffer';
@@ -24,7 +26,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 200;
 const FAILURE_LOG_LINES_PER_BATCH = 5;
 
-export function createInferenceActivities({ db, logger, secretKey }: ActivityDeps) {
+export function createInferenceActivities({ db, logger, secretKey, serving }: ActivityDeps) {
   return {
     async inferBatch({ runId, datasetId, from, to, servingUrl }: BatchInput): Promise<BatchResult> {
       const ctx = Context.current();
@@ -124,21 +126,27 @@ export function createInferenceActivities({ db, logger, secretKey }: ActivityDep
       }
       if (fault) throw fault;
 
+      // An endpoint that looks down may be a model container that died: say so, with its last words.
+      let abortReason = breaker.tripped;
+      if (abortReason && servingUrl && serving?.docker) {
+        const exited = await containerExitError(serving.docker, servingContainerName(runId), 'while it was serving').catch(() => null);
+        if (exited) abortReason = exited.message;
+      }
       const summary: RunLogLine = {
         runId,
         datasetId,
-        level: breaker.tripped ? 'error' : 'info',
+        level: abortReason ? 'error' : 'info',
         message:
           `samples ${from + 1}–${to} of ${datasetId}: ${buffer.stored} stored (${buffer.failed} failed)` +
           (already.size > 0 ? `, ${already.size} already stored before this attempt` : '') +
-          (breaker.tripped ? ` — ${breaker.tripped}` : ''),
+          (abortReason ? ` — ${abortReason}` : ''),
         dedupeKey: `batch:${datasetId}:${from}:${attempt}`,
       };
       await appendRunLogs(db, [...failureLogs, summary]);
       logger.debug({ runId, datasetId, from, to, stored: buffer.stored, failed: buffer.failed }, 'batch done');
 
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
-      return { stored: buffer.stored, skipped: already.size, failed: buffer.failed, abortReason: breaker.tripped };
+      return { stored: buffer.stored, skipped: already.size, failed: buffer.failed, abortReason };
     },
   };
 }

@@ -13,7 +13,10 @@ import { listServingContainers } from '../../docker/containerRunner';
 import { containerLeases } from '../../db/schema';
 import type { RunView, SampleResultView } from '../../contracts/run';
 import { startApi, type TestApi } from '../support/apiServer';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
+import { Worker } from '@temporalio/worker';
+import { startWorkers, temporalClient, workflowBundle, type RunningWorkers } from '../support/temporalTestKit';
+import { RECORD_HISTORIES, recordHistoryFixture } from '../support/historyFixtures';
+import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { requireEnv } from '../support/env';
 import { createPrivateModel, waitForRunEnd } from '../support/privateModel';
 
@@ -29,15 +32,18 @@ const docker = connectDocker(requireEnv('DOCKER_HOST'));
 let api: TestApi;
 let workers: RunningWorkers;
 let key: string;
+let temporal: Awaited<ReturnType<typeof temporalClient>>;
 
 beforeAll(async () => {
   await ensureNlpServingImage(docker);
   api = await startApi();
   workers = await startWorkers(api.deps.db, ['runs', 'inference', 'containers']);
   key = (await api.createUser()).apiKey;
+  temporal = await temporalClient();
 }, 300_000);
 
 afterAll(async () => {
+  await temporal?.close();
   await workers?.shutdown();
   await api?.close();
 });
@@ -56,6 +62,17 @@ async function logsOf(runId: string): Promise<string[]> {
 
 async function containersOf(runId: string) {
   return (await listServingContainers(docker, { hostId: HOST_ID })).filter((c) => c.runId === runId);
+}
+
+/**
+ * The run workflow's history replays against today's code (the private path: lease polls, container
+ * activities on the host's queue, the nudge signal), and becomes a replay fixture when recording.
+ */
+async function replayAndMaybeRecord(runId: string, fixture: string): Promise<void> {
+  const workflowId = workflowIds.run(runId);
+  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+  if (RECORD_HISTORIES) await recordHistoryFixture(temporal.client, fixture, workflowId, WORKFLOW_TYPES.run);
 }
 
 async function allResults(runId: string): Promise<SampleResultView[]> {
@@ -94,6 +111,7 @@ describe('a private deployment', () => {
     const [lease] = await api.deps.db.select().from(containerLeases).where(eq(containerLeases.runId, runId));
     expect(lease?.grantedAt).toBeInstanceOf(Date);
     expect(lease?.releasedAt).toBeInstanceOf(Date);
+    await replayAndMaybeRecord(runId, 'private-run-completed');
   });
 
   it('fails with the model\'s own traceback when its initialisation raises, and leaves no container', async () => {
@@ -128,13 +146,15 @@ describe('a private deployment', () => {
     const run = await waitForRunEnd(api, key, runId);
     const [crashed, next] = run.datasets as RunView['datasets'];
     expect(crashed!.status).toBe('failed');
-    expect(crashed!.error).toMatch(/exited with code 3|connection/);
+    expect(crashed!.error).toMatch(/the model container exited with code 3 while it was serving/);
+    expect(crashed!.error).toMatch(/simulated crash after 150 requests/);
     expect(next).toMatchObject({ status: 'succeeded', done: 40, failed: 0 });
     expect(run.status).toBe('succeeded');
     const logs = await logsOf(runId);
     expect(logs.some((l) => l.includes('exited with code 3; starting it again (restart 1 of 2)'))).toBe(true);
     expect(logs.some((l) => l.includes('simulated crash after 150 requests'))).toBe(true);
     expect(await containersOf(runId)).toEqual([]);
+    await replayAndMaybeRecord(runId, 'private-run-container-restarted');
   });
 
   it('stops promptly, and its container is removed', async () => {

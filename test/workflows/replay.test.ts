@@ -7,16 +7,12 @@
  * To record them again after an intentional, patched change, run
  *   PROCTOR_RECORD_HISTORIES=1 npm test -- test/workflows/replay.test.ts
  * which executes those runs against the real server and rewrites the fixtures. Keep the old files
- * too (rename them) while runs of that version may still be in flight.
+ * too (rename them) while runs of that version may still be in flight. The private-deployment
+ * histories (private-run-*.json) are recorded the same way by test/serving/privateRun.test.ts.
  */
-import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { connectDb, type DbHandle } from '../../db/client';
 import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
@@ -25,22 +21,8 @@ import { startReferenceModel, type ReferenceModel } from '../../stack/referenceM
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
 import { startWorkers, temporalClient, workflowBundle, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
-import { readServicesState } from '../support/services';
+import { loadHistoryFixtures, recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
 
-const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/histories');
-const RECORD = process.env.PROCTOR_RECORD_HISTORIES === '1';
-
-interface RecordedHistory {
-  workflowId: string;
-  workflowType: string;
-  recordedWith: string;
-  history: unknown;
-}
-
-async function loadFixtures(): Promise<{ file: string; recorded: RecordedHistory }[]> {
-  const files = (await readdir(FIXTURES).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort();
-  return Promise.all(files.map(async (file) => ({ file, recorded: JSON.parse(await readFile(path.join(FIXTURES, file), 'utf8')) as RecordedHistory })));
-}
 
 describe('workflow replay', () => {
   let handle: DbHandle;
@@ -99,30 +81,14 @@ describe('workflow replay', () => {
   }
 
   // Defined only when recording: a skipped test would count as a failure in `npm test`.
-  if (RECORD) it('records fresh histories into the fixtures', async () => {
-    await mkdir(FIXTURES, { recursive: true });
+  if (RECORD_HISTORIES) it('records fresh histories into the fixtures', async () => {
     for (const scenario of await executeScenarios()) {
-      // The CLI writes the JSON form Temporal's tools exchange (and the UI downloads), which
-      // historyFromJSON reads back.
-      const description = await temporal.client.workflow.getHandle(scenario.workflowId).describe();
-      const firstRunId = description.raw.workflowExecutionInfo?.firstRunId ?? description.runId;
-      const { stdout } = await promisify(execFile)(
-        readServicesState().temporal!.cliPath,
-        ['workflow', 'show', '--workflow-id', scenario.workflowId, '--run-id', firstRunId, '--output', 'json', '--address', requireEnv('TEMPORAL_ADDRESS'), '--namespace', requireEnv('TEMPORAL_NAMESPACE')],
-        { maxBuffer: 64 * 1024 * 1024 },
-      );
-      const recorded: RecordedHistory = {
-        workflowId: scenario.workflowId,
-        workflowType: scenario.workflowType,
-        recordedWith: (JSON.parse(await readFile(path.join(FIXTURES, '../../../package.json'), 'utf8')) as { version: string }).version,
-        history: JSON.parse(stdout) as unknown,
-      };
-      await writeFile(path.join(FIXTURES, `${scenario.name}.json`), `${JSON.stringify(recorded, null, 1)}\n`);
+      await recordHistoryFixture(temporal.client, scenario.name, scenario.workflowId, scenario.workflowType);
     }
   });
 
   it('replays every recorded history against the current workflow code', async () => {
-    const fixtures = await loadFixtures();
+    const fixtures = await loadHistoryFixtures();
     // The scenarios above produce four; fewer means the fixtures went missing.
     expect(fixtures.length).toBeGreaterThanOrEqual(4);
     const bundle = await workflowBundle();
@@ -145,7 +111,7 @@ describe('workflow replay', () => {
 
   it('detects a history the current code cannot reproduce', async () => {
     // Guards the test itself: a history of the run workflow fed to the dataset workflow must fail.
-    const [fixture] = (await loadFixtures()).filter((f) => f.recorded.workflowType === WORKFLOW_TYPES.run);
+    const [fixture] = (await loadHistoryFixtures()).filter((f) => f.recorded.workflowType === WORKFLOW_TYPES.run);
     expect(fixture).toBeDefined();
     const json = structuredClone(fixture!.recorded.history) as { events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name: string } } }[] };
     json.events[0]!.workflowExecutionStartedEventAttributes!.workflowType!.name = WORKFLOW_TYPES.dataset;
