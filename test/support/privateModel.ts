@@ -31,10 +31,12 @@ export interface PrivateEvaluationOptions {
   datasets?: string[];
   priority?: 'high' | 'medium' | 'low';
   limits?: Record<string, number>;
+  /** An approved image; the preloaded NLP serving image by default. */
+  imageId?: string;
 }
 
 export async function createPrivateModel(api: TestApi, key: string, o: PrivateEvaluationOptions = {}): Promise<{ evaluationId: string; version: number }> {
-  const imageId = await platformImageId(api, key);
+  const imageId = o.imageId ?? (await platformImageId(api, key));
   const created = await api.request('POST', '/v1/evaluations', {
     key,
     body: nlpEvaluationBody({
