@@ -3,7 +3,6 @@
  * when it is released the waiting run of higher priority goes first, whatever the order they were
  * launched in, and a run stopped while it waits leaves the queue without ever getting a container.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { connectDocker } from '../../docker/engine';
@@ -15,17 +14,10 @@ import type { RunView } from '../../contracts/run';
 import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
-import { createPrivateModel, waitForRunEnd } from '../support/privateModel';
+import { createPrivateModel, useServingSettings, waitForRunEnd } from '../support/privateModel';
 
 const HOST_ID = `queue-host-${process.pid}`;
-Object.assign(process.env, {
-  PROCTOR_UPLOAD_DIR: path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), `uploads-${process.pid}`),
-  PROCTOR_GPU_TYPES: 'cpu:1::CPU only',
-  PROCTOR_CONTAINER_HOST_ID: HOST_ID,
-  PROCTOR_CONTAINER_HEALTH_TIMEOUT_MS: '20000',
-  PROCTOR_CONTAINER_CPUS: '1',
-  PROCTOR_CONTAINER_MEMORY_MB: '256',
-});
+useServingSettings({ hostId: HOST_ID, gpuTypes: 'cpu:1::CPU only' });
 
 const docker = connectDocker(requireEnv('DOCKER_HOST'));
 let api: TestApi;

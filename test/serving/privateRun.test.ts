@@ -4,7 +4,6 @@
  * output lands in the run's log, and it is gone when the run ends — also when the model never
  * becomes healthy, crashes mid-run, or is stopped.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { connectDocker } from '../../docker/engine';
@@ -18,15 +17,10 @@ import { startWorkers, temporalClient, workflowBundle, type RunningWorkers } fro
 import { RECORD_HISTORIES, recordHistoryFixture } from '../support/historyFixtures';
 import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { requireEnv } from '../support/env';
-import { createPrivateModel, waitForRunEnd } from '../support/privateModel';
+import { createPrivateModel, useServingSettings, waitForRunEnd } from '../support/privateModel';
 
 const HOST_ID = `test-host-${process.pid}`;
-process.env.PROCTOR_UPLOAD_DIR = path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), `uploads-${process.pid}`);
-process.env.PROCTOR_GPU_TYPES = 'cpu:2::CPU only';
-process.env.PROCTOR_CONTAINER_HOST_ID = HOST_ID;
-process.env.PROCTOR_CONTAINER_HEALTH_TIMEOUT_MS = '8000';
-process.env.PROCTOR_CONTAINER_CPUS = '1';
-process.env.PROCTOR_CONTAINER_MEMORY_MB = '256';
+useServingSettings({ hostId: HOST_ID, healthTimeoutMs: 8_000 });
 
 const docker = connectDocker(requireEnv('DOCKER_HOST'));
 let api: TestApi;

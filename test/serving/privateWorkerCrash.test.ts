@@ -18,18 +18,10 @@ import type { RunView } from '../../contracts/run';
 import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
 import { requireEnv } from '../support/env';
-import { createPrivateModel, waitForRunEnd } from '../support/privateModel';
+import { createPrivateModel, useServingSettings, waitForRunEnd } from '../support/privateModel';
 
 const HOST_ID = `crash-host-${process.pid}`;
-const SETTINGS = {
-  PROCTOR_UPLOAD_DIR: path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), `uploads-${process.pid}`),
-  PROCTOR_GPU_TYPES: 'cpu:2::CPU only',
-  PROCTOR_CONTAINER_HOST_ID: HOST_ID,
-  PROCTOR_CONTAINER_HEALTH_TIMEOUT_MS: '20000',
-  PROCTOR_CONTAINER_CPUS: '1',
-  PROCTOR_CONTAINER_MEMORY_MB: '256',
-};
-Object.assign(process.env, SETTINGS);
+const SETTINGS = useServingSettings({ hostId: HOST_ID });
 
 const docker = connectDocker(requireEnv('DOCKER_HOST'));
 let api: TestApi;

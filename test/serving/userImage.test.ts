@@ -5,7 +5,6 @@
  * is the serving image tagged under a registry-style name on the engine, which is exactly what a
  * successful pull leaves behind.)
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker } from '../../docker/engine';
 import { ensureNlpServingImage, NLP_SERVING_IMAGE_REF } from '../../docker/servingImage';
@@ -13,16 +12,9 @@ import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
-import { createPrivateModel, waitForRunEnd } from '../support/privateModel';
+import { createPrivateModel, useServingSettings, waitForRunEnd } from '../support/privateModel';
 
-Object.assign(process.env, {
-  PROCTOR_UPLOAD_DIR: path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), `uploads-${process.pid}`),
-  PROCTOR_GPU_TYPES: 'cpu:2::CPU only',
-  PROCTOR_CONTAINER_HOST_ID: `image-host-${process.pid}`,
-  PROCTOR_CONTAINER_HEALTH_TIMEOUT_MS: '20000',
-  PROCTOR_CONTAINER_CPUS: '1',
-  PROCTOR_CONTAINER_MEMORY_MB: '256',
-});
+useServingSettings({ hostId: `image-host-${process.pid}` });
 
 const docker = connectDocker(requireEnv('DOCKER_HOST'));
 const USER_REPO = `registry.example.test/team-${process.pid}/custom-serving`;

@@ -14,6 +14,7 @@ import type { RunView } from '../../contracts/run';
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { TestApi } from './apiServer';
 import { nlpEvaluationBody, platformImageId } from './evaluationBodies';
+import { requireEnv } from './env';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -72,4 +73,22 @@ export async function waitForRunEnd(api: TestApi, key: string, runId: string, ti
     if (Date.now() > deadline) throw new Error(`run ${runId} is still ${view.status} (${view.progress.done}/${view.progress.total})`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * The settings a private-deployment test runs with, put into this test process's environment (the
+ * API and in-process workers read it) and returned for worker processes: its own upload directory
+ * and container host, CPU-only units, and small containers that must be healthy within 20 s.
+ */
+export function useServingSettings(o: { hostId: string; gpuTypes?: string; healthTimeoutMs?: number }): Record<string, string> {
+  const settings = {
+    PROCTOR_UPLOAD_DIR: path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), `uploads-${process.pid}`),
+    PROCTOR_GPU_TYPES: o.gpuTypes ?? 'cpu:2::CPU only',
+    PROCTOR_CONTAINER_HOST_ID: o.hostId,
+    PROCTOR_CONTAINER_HEALTH_TIMEOUT_MS: String(o.healthTimeoutMs ?? 20_000),
+    PROCTOR_CONTAINER_CPUS: '1',
+    PROCTOR_CONTAINER_MEMORY_MB: '256',
+  };
+  Object.assign(process.env, settings);
+  return settings;
 }
