@@ -10,6 +10,7 @@ import {
 } from '../db/queries/runRecords';
 import { appendRunLogs } from '../db/queries/runLogs';
 import { TERMINAL_STATUSES } from '../contracts/run';
+import { queueRunEndedMail } from './notifications/runEndedNotice';
 
 export interface RunPlan {
   /** Set when the run ended before its workflow began (stopped while queued). */
@@ -101,6 +102,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
           dedupeKey: 'run-end',
         },
       ]);
+      await queueRunEndedMail({ db, logger }, runId);
       logger.info({ runId, status: run.status }, 'run ended');
       return { status: run.status, overallScore: run.overallScore };
     },

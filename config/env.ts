@@ -20,6 +20,7 @@ export interface ProctorEnv {
   quota: { formalPerMonth: number; manualPerMonth: number };
   uploads: UploadSettings;
   containers: ContainerSettings;
+  mail: MailSettings;
 }
 
 export interface UploadSettings {
@@ -45,6 +46,18 @@ export interface ContainerSettings {
   /** Container activities (start, health wait, inference batches) one worker runs at once. */
   slots: number;
   gpuTypes: GpuType[];
+}
+
+/** Mail to users (see notifications/ and workers/mailDispatcher.ts). */
+export interface MailSettings {
+  /** `PROCTOR_SMTP_URL`, e.g. smtp://user:pass@host:587 or smtps://…:465; null: mails wait in the outbox unsent. */
+  smtpUrl: string | null;
+  /** `PROCTOR_MAIL_FROM`: the From of every mail. */
+  from: string;
+  /** `PROCTOR_NOTIFY_VERIFICATIONS`: mail the end of verification runs too (off: they take seconds and are many). */
+  notifyVerifications: boolean;
+  /** `PROCTOR_MAIL_MAX_ATTEMPTS`: delivery tries before a mail is given up. */
+  maxAttempts: number;
 }
 
 export class ConfigError extends Error {
@@ -118,7 +131,34 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       slots: int(env, 'PROCTOR_CONTAINER_SLOTS', 4, 1, 1024),
       gpuTypes: parseGpuTypes(env.PROCTOR_GPU_TYPES),
     },
+    mail: loadMailSettings(env),
   };
+}
+
+/** The mail section alone, for code that needs only it (it is also part of loadEnv). */
+export function loadMailSettings(env: NodeJS.ProcessEnv = process.env): MailSettings {
+  const smtpUrl = env.PROCTOR_SMTP_URL?.trim() || null;
+  if (smtpUrl !== null && !/^smtps?:\/\/[^/\s]+/i.test(smtpUrl)) {
+    throw new ConfigError('PROCTOR_SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://… (the value given is not shown: it may hold a password)');
+  }
+  const from = env.PROCTOR_MAIL_FROM?.trim() || `Proctor <proctor@${os.hostname()}>`;
+  if (!/^[^@\s<>]+@[^@\s<>]+$|<[^@\s<>]+@[^@\s<>]+>$/.test(from)) {
+    throw new ConfigError(`PROCTOR_MAIL_FROM must be an address (proctor@example.org) or a name and address (Proctor <proctor@example.org>), got ${JSON.stringify(from)}`);
+  }
+  return {
+    smtpUrl,
+    from,
+    notifyVerifications: flag(env, 'PROCTOR_NOTIFY_VERIFICATIONS', false),
+    maxAttempts: int(env, 'PROCTOR_MAIL_MAX_ATTEMPTS', 30, 1, 1_000),
+  };
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
 }
 
 function containerNetwork(raw: string | undefined): 'host' | 'bridge' {

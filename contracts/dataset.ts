@@ -2,10 +2,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Domain } from './domain';
 
 /**
- * Metrics the scorer knows. Built-in datasets name one; custom datasets choose one at registration.
- * Judge-model metrics arrive with the scoring issue and extend this list.
+ * Metrics the scorer knows (scoring/metrics.ts says what each computes). Built-in datasets name
+ * one; custom datasets choose one at registration. Judge-model metrics extend this list.
  */
-export const METRICS = ['exact_match', 'mc_accuracy', 'numeric_match'] as const;
+export const METRICS = ['exact_match', 'mc_accuracy', 'numeric_match', 'f1', 'rouge_l', 'bleu'] as const;
 export const MetricName = Type.Union(METRICS.map((m) => Type.Literal(m)), { description: `one of ${METRICS.join(', ')}` });
 export type MetricName = Static<typeof MetricName>;
 

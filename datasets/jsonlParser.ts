@@ -3,6 +3,7 @@
  * every item is well formed and fits the metric it will be scored with. Checking the metric fit
  * here, once, is what lets the scorer trust a dataset for the length of a 100,000-sample run.
  */
+import { referencesOf } from '../scoring/references';
 import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { DatasetItem, type MetricName } from '../contracts/dataset';
@@ -95,6 +96,17 @@ function checkMetricFit(line: number, item: DatasetItem, metric: MetricName): vo
     case 'exact_match':
       if (item.ground_truth.trim() === '') {
         throw new DatasetFormatError(line, 'ground_truth', 'ground_truth must not be empty for metric exact_match');
+      }
+      return;
+    case 'f1':
+    case 'rouge_l':
+    case 'bleu':
+      if (referencesOf(item.ground_truth).some((reference) => reference.trim() === '')) {
+        throw new DatasetFormatError(
+          line,
+          'ground_truth',
+          `ground_truth must be a non-empty text, or a JSON array of non-empty texts for several references, for metric ${metric}`,
+        );
       }
       return;
   }

@@ -3,6 +3,8 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import * as schema from './schema';
 
 export type Db = PostgresJsDatabase<typeof schema>;
+/** A transaction: query functions that may run inside a caller's transaction take `Db | Tx`. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export interface DbHandle {
   db: Db;

@@ -13,6 +13,7 @@ import type { MetricName } from '../contracts/dataset';
 import type { DatasetMetrics, RunConfig, RunStatus, RunType, SampleStatus } from '../contracts/run';
 import type { UploadCheckReport, UploadKind } from '../contracts/upload';
 import type { ImageSource, ImageStatus } from '../contracts/image';
+import type { NotificationKind, NotificationStatus } from '../notifications/notification';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -283,4 +284,37 @@ export const containerLeases = pgTable(
     releasedAt: timestamp('released_at', { withTimezone: true }),
   },
   (t) => [index('container_leases_queue_idx').on(t.gpuType, t.priorityRank, t.requestedAt)],
+);
+
+/**
+ * The outbox: mails to users, queued by whatever saw the event happen (in its own transaction where
+ * it can) and delivered by the worker's mail dispatcher, so a mail server that is down delays mail
+ * and never fails a run. The dedupe key names the event, so an event queues one mail however often
+ * its code is retried.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind').$type<NotificationKind>().notNull(),
+    recipientId: uuid('recipient_id').notNull().references(() => users.id),
+    /** The address as it was when the mail was queued. */
+    recipientEmail: text('recipient_email').notNull(),
+    subject: text('subject').notNull(),
+    textBody: text('text_body').notNull(),
+    htmlBody: text('html_body'),
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    status: text('status').$type<NotificationStatus>().notNull().default('pending'),
+    /** Delivery tries begun so far (a try is counted when a dispatcher claims the mail). */
+    attempts: integer('attempts').notNull().default(0),
+    /** When the mail is next due; a dispatcher that claims it pushes this past its lease. */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('notifications_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index('notifications_recipient_idx').on(t.recipientId, t.createdAt),
+  ],
 );

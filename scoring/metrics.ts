@@ -1,63 +1,40 @@
 /**
- * Rule-based scoring of one sample. Each metric is a scorer in a registry keyed by metric name;
- * the Record type makes a new name in contracts/dataset.ts fail to compile until it has a scorer,
- * so F1, ROUGE or a judge metric slot in here without touching the callers.
+ * Rule-based scoring of one sample: a registry of scorers keyed by metric name, one file per
+ * metric under metrics/. The Record type makes a new name in contracts/dataset.ts fail to compile
+ * until it has a scorer, so a judge metric slots in here without touching the callers.
+ *
+ *   exact_match    normalised whole output, final line or stated answer equals the ground truth
+ *   mc_accuracy    the extracted option letter is the ground-truth letter
+ *   numeric_match  the extracted answer number is within tolerance of the ground truth
+ *   f1             SQuAD token F1, best over references
+ *   rouge_l        ROUGE-L F1 on word tokens, best over references
+ *   bleu           sentence BLEU-4 as sacreBLEU computes it, over all references
  */
 import type { MetricName } from '../contracts/dataset';
-import { answerStatements, finalLine, normalizeAnswer } from './normalizeAnswer';
-import { extractChoice } from './extractChoice';
-import { extractFinalNumber, parseNumber } from './extractNumber';
+import type { MetricOptions } from './metricOptions';
+import type { ScoreReference, Scorer } from './scorer';
+import { exactMatch } from './metrics/exactMatch';
+import { mcAccuracy } from './metrics/mcAccuracy';
+import { numericMatch } from './metrics/numericMatch';
+import { f1 } from './metrics/f1';
+import { rougeL } from './metrics/rougeL';
+import { bleu } from './metrics/bleu';
 
-export interface ScoreReference {
-  ground_truth: string;
-  choices?: string[];
-}
-
-type Scorer = (predict: string, reference: ScoreReference) => number;
-
-/**
- * exact_match: 1 when the whole output, its last non-blank line, or the text of any explicit answer
- * statement ("Answer: …", "The answer is …"; see answerStatements) equals the ground truth after
- * normalizeAnswer on both sides. Models asked for a bare answer often explain first; the final
- * line or a stated answer is what they answered.
- */
-function exactMatch(predict: string, { ground_truth }: ScoreReference): number {
-  const expected = normalizeAnswer(ground_truth);
-  const candidates = [predict, finalLine(predict), ...answerStatements(predict)];
-  return candidates.some((c) => normalizeAnswer(c) === expected) ? 1 : 0;
-}
-
-/** mc_accuracy: 1 when the one letter extracted (see extractChoice) is the ground-truth letter. */
-function mcAccuracy(predict: string, { ground_truth, choices }: ScoreReference): number {
-  const chosen = extractChoice(predict, choices);
-  return chosen.kind === 'letter' && chosen.letter === ground_truth.trim().toUpperCase() ? 1 : 0;
-}
-
-const RELATIVE_TOLERANCE = 1e-6;
-const ABSOLUTE_TOLERANCE = 1e-9;
-
-/**
- * numeric_match: the answer number (see extractFinalNumber) equals the ground truth within a
- * relative tolerance of 1e-6, or an absolute one of 1e-9 for values near zero. A ground truth that
- * is not a number scores 0; datasets are validated against that at registration.
- */
-function numericMatch(predict: string, { ground_truth }: ScoreReference): number {
-  const expected = parseNumber(ground_truth);
-  const given = extractFinalNumber(predict, answerStatements(predict));
-  if (expected === null || given === null) return 0;
-  const tolerance = Math.max(ABSOLUTE_TOLERANCE, RELATIVE_TOLERANCE * Math.max(Math.abs(expected), Math.abs(given)));
-  return Math.abs(given - expected) <= tolerance ? 1 : 0;
-}
+export type { ScoreReference } from './scorer';
 
 const SCORERS: Readonly<Record<MetricName, Scorer>> = {
   exact_match: exactMatch,
   mc_accuracy: mcAccuracy,
   numeric_match: numericMatch,
+  f1,
+  rouge_l: rougeL,
+  bleu,
 };
 
-export function scoreSample(metric: MetricName, predict: string, reference: { ground_truth: string; choices?: string[] }): number {
+/** The score of one output in [0, 1]; a scorer's NaN (which none should give) counts as 0. */
+export function scoreSample(metric: MetricName, predict: string, reference: ScoreReference, options: MetricOptions = {}): number {
   const scorer = SCORERS[metric];
   if (!scorer) throw new Error(`no scorer for metric "${metric}"`);
-  const score = scorer(predict, reference);
+  const score = scorer(predict, reference, options);
   return Number.isFinite(score) ? Math.min(1, Math.max(0, score)) : 0;
 }

@@ -8,6 +8,9 @@ import { temporalConnectionConfig } from '../temporal.config';
 import { connectDocker } from '../docker/engine';
 import { createWorkers } from './createWorkers';
 import { startContainerReaper } from './containerReaper';
+import { startMailDispatcher } from './mailDispatcher';
+import { createSmtpMailer, smtpServerName } from '../activities/notifications/smtpMailer';
+import { DEFAULT_RETRY_SCHEDULE } from '../notifications/retrySchedule';
 
 const REAP_EVERY_MS = 60_000;
 
@@ -39,11 +42,25 @@ const workers = await createWorkers({
   inferenceSlots: env.inferenceSlots,
 });
 const reaper = docker ? startContainerReaper({ db: database.db, docker, hostId: env.containers.hostId, logger, intervalMs: REAP_EVERY_MS }) : null;
+// Mail goes out from the processes that run the runs queue, where the run-ended mails are queued.
+const servesRuns = env.workerQueues.includes('runs');
+const mail =
+  servesRuns && env.mail.smtpUrl
+    ? startMailDispatcher({
+        db: database.db,
+        logger,
+        mailer: createSmtpMailer(env.mail.smtpUrl, env.mail.from),
+        schedule: { ...DEFAULT_RETRY_SCHEDULE, maxAttempts: env.mail.maxAttempts },
+      })
+    : null;
+if (mail) logger.info({ smtp: smtpServerName(env.mail.smtpUrl!), from: env.mail.from }, 'mail on');
+else if (servesRuns) logger.info('mail is off (PROCTOR_SMTP_URL is not set): mails wait in the outbox until a worker with it runs');
 logger.info({ queues: env.workerQueues, temporal: temporal.address, containerHost: docker ? env.containers.hostId : null }, 'worker started');
 try {
   await Promise.all(workers.map((w) => w.run()));
 } finally {
   reaper?.stop();
+  await mail?.stop();
   await clientConnection.close();
   await connection.close();
   await database.close();

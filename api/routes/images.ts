@@ -21,6 +21,8 @@ import {
 import { HttpProblem, conflict, notFound, statusTitle, validationProblem } from '../problems';
 import { problems } from '../openapi';
 import { CONTAINER_DOMAINS, domainErrors, nameErrors, referenceErrors, reviewDockerfile, tagErrors, timestampTag } from '../imageRules';
+import { findRecipient, queueNotification } from '../../db/queries/notifications';
+import { imageReviewedMail } from '../../notifications/imageReviewedMail';
 
 
 const Warnings = Type.Array(FieldErrorSchema, {
@@ -179,7 +181,19 @@ async function review(
   decision: ReviewDecision,
   log: FastifyBaseLogger,
 ): Promise<ImageView> {
-  const outcome = await reviewImage(deps.db, imageId, reviewerId, decision);
+  // The owner's mail is queued in the review's own transaction: reviewed means mailed (once, by its dedupe key).
+  const outcome = await deps.db.transaction(async (tx) => {
+    const reviewed = await reviewImage(tx, imageId, reviewerId, decision);
+    if (reviewed.ok && reviewed.image.ownerId) {
+      const { image } = reviewed;
+      const owner = await findRecipient(tx, image.ownerId!);
+      if (owner) {
+        const facts = { imageId: image.id, name: image.name, tag: image.tag, decision: decision.status, reason: image.rejectReason, reviewedAt: image.reviewedAt };
+        await queueNotification(tx, imageReviewedMail(facts, owner));
+      }
+    }
+    return reviewed;
+  });
   if (!outcome.ok) {
     if (outcome.reason === 'missing') throw notFound('image');
     const { image } = outcome;

@@ -59,9 +59,12 @@ export const RunStatusSchema = Type.Union(
 );
 export const RunTypeSchema = Type.Union([Type.Literal('verification'), Type.Literal('formal')], { description: `one of ${RUN_TYPES.join(', ')}` });
 
-const MetricNameSchema = Type.Union([Type.Literal('exact_match'), Type.Literal('mc_accuracy'), Type.Literal('numeric_match')], {
-  description: `one of ${METRICS.join(', ')}`,
-});
+const MetricNameSchema = Type.Union(
+  [Type.Literal('exact_match'), Type.Literal('mc_accuracy'), Type.Literal('numeric_match'), Type.Literal('f1'), Type.Literal('rouge_l'), Type.Literal('bleu')],
+  {
+    description: `one of ${METRICS.join(', ')}`,
+  },
+);
 
 const DatasetMetricsSchema = Type.Object({
   metric: MetricNameSchema,

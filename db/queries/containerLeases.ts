@@ -9,12 +9,11 @@
  * concurrent grants and releases are serialised and units are never handed out twice.
  */
 import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../client';
+import type { Db, Tx } from '../client';
 import { containerLeases } from '../schema';
 import { PRIORITY_RANK, type Priority } from '../../contracts/resources';
 
 export type LeaseRow = typeof containerLeases.$inferSelect;
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /** Arbitrary constant: the lock class of the per-type queue locks (the type's hash is the key). */
 const LEASE_LOCK_CLASS = 72_430_010;

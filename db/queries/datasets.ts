@@ -3,7 +3,7 @@
  * may see which, and the items a batch of inference reads.
  */
 import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../client';
+import type { Db, Tx } from '../client';
 import { datasetItems, datasets } from '../schema';
 import type { DatasetItem, DatasetView, MetricName } from '../../contracts/dataset';
 import type { Domain } from '../../contracts/domain';
@@ -13,7 +13,6 @@ const BUILTIN_DATASETS_LOCK = 72_430_003;
 /** 1000 rows of 7 columns stays far below PostgreSQL's 65,535 bind parameters per statement. */
 const INSERT_CHUNK_ROWS = 1000;
 
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export class DatasetIdTaken extends Error {
   override name = 'DatasetIdTaken';

@@ -3,7 +3,7 @@
  * sees which, and the review itself. (name, tag) is unique; the index decides races.
  */
 import { and, asc, desc, eq, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../client';
+import type { Db, Tx } from '../client';
 import { images } from '../schema';
 import type { ImageSource, ImageStatus, ImageView } from '../../contracts/image';
 import type { PlatformImage } from '../../contracts/platformImages';
@@ -138,7 +138,7 @@ export type ReviewOutcome =
   /** Only a pending image can be reviewed; a second approval or rejection changes nothing. */
   | { ok: false; reason: 'not-pending'; image: ImageRow };
 
-export async function reviewImage(db: Db, id: string, reviewerId: string, decision: ReviewDecision): Promise<ReviewOutcome> {
+export async function reviewImage(db: Db | Tx, id: string, reviewerId: string, decision: ReviewDecision): Promise<ReviewOutcome> {
   if (!UUID.test(id)) return { ok: false, reason: 'missing' };
   const [reviewed] = await db
     .update(images)

@@ -136,7 +136,7 @@ describe('POST /v1/datasets', () => {
     ['an id with capitals', { id: 'My-Set' }, 'id'],
     ['an id too short', { id: 'ab' }, 'id'],
     ['an unknown domain', { domain: 'vision' }, 'domain'],
-    ['an unknown metric', { metric: 'bleu' }, 'metric'],
+    ['an unknown metric', { metric: 'judge_score' }, 'metric'],
     ['an empty name', { name: '' }, 'name'],
     ['an empty jsonl', { jsonl: '' }, 'jsonl'],
     ['jsonl given as a list', { jsonl: items }, 'jsonl'],

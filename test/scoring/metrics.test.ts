@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { scoreSample } from '../../scoring/metrics';
-import { METRICS, type MetricName } from '../../contracts/dataset';
+import { Value } from '@sinclair/typebox/value';
+import { METRICS, RegisterDatasetBody, type MetricName } from '../../contracts/dataset';
+import { MetricOptions } from '../../scoring/metricOptions';
 
 interface Case {
   predict: string;
@@ -152,7 +154,72 @@ describe('scoreSample', () => {
     }
   });
 
+  it('is reachable from dataset registration: the body schema takes every metric name and lists them when refusing another', () => {
+    const body = { id: 'my-set', name: 'Mine', domain: 'nlp', task: 'qa', jsonl: '{}' };
+    for (const metric of METRICS) expect(Value.Check(RegisterDatasetBody, { ...body, metric }), metric).toBe(true);
+    const refusal = [...Value.Errors(RegisterDatasetBody, { ...body, metric: 'rouge' })].find((e) => e.path === '/metric');
+    expect(refusal?.schema.description).toBe('one of exact_match, mc_accuracy, numeric_match, f1, rouge_l, bleu');
+  });
+
   it('refuses a metric it does not know instead of scoring 0', () => {
-    expect(() => scoreSample('rouge_l' as MetricName, 'a', { ground_truth: 'a' })).toThrow(/rouge_l/);
+    expect(() => scoreSample('judge_score' as MetricName, 'a', { ground_truth: 'a' })).toThrow(/judge_score/);
+  });
+
+  it('gives a perfect output 1 and an unrelated one 0 under every metric', () => {
+    const text = { ground_truth: 'Twelve blue whales', right: 'twelve blue whales', wrong: 'seven red herrings' };
+    const cases: Record<MetricName, { ground_truth: string; right: string; wrong: string; choices?: string[] }> = {
+      exact_match: text,
+      mc_accuracy: { ground_truth: 'B', choices: ['red', 'blue'], right: 'B', wrong: 'A' },
+      numeric_match: { ground_truth: '1234', right: '1,234', wrong: '1235' },
+      f1: text,
+      rouge_l: text,
+      bleu: { ...text, right: 'Twelve blue whales' }, // bleu alone keeps case
+    };
+    for (const metric of METRICS) {
+      const { right, wrong, ...reference } = cases[metric];
+      expect(scoreSample(metric, right, reference), metric).toBe(1);
+      expect(scoreSample(metric, wrong, reference), metric).toBe(0);
+    }
+  });
+});
+
+describe('numeric_match tolerances from metric options', () => {
+  const score = (predict: string, truth: string, options?: MetricOptions) => scoreSample('numeric_match', predict, { ground_truth: truth }, options);
+
+  it('uses an absolute tolerance for rounded answers', () => {
+    expect(score('3.14159', '3.14')).toBe(0);
+    expect(score('3.14159', '3.14', { absoluteTolerance: 0.01 })).toBe(1);
+    expect(score('3.151', '3.14', { absoluteTolerance: 0.01 })).toBe(0);
+    expect(score('-0.004', '0', { absoluteTolerance: 0.005 })).toBe(1);
+  });
+
+  it('uses a relative tolerance against the larger magnitude, as math.isclose does', () => {
+    expect(score('105', '100', { relativeTolerance: 0.05 })).toBe(1); // 5 ≤ 0.05 × 105
+    expect(score('95', '100', { relativeTolerance: 0.05 })).toBe(1); // 5 ≤ 0.05 × 100
+    expect(score('94', '100', { relativeTolerance: 0.05 })).toBe(0);
+    expect(score('106', '100', { relativeTolerance: 0.05 })).toBe(0); // 6 > 0.05 × 106
+  });
+
+  it('takes the looser of the two, and exact equality when both are 0', () => {
+    expect(score('0.5', '0', { absoluteTolerance: 1, relativeTolerance: 0 })).toBe(1);
+    expect(score('0.30000000000000004', '0.3', { absoluteTolerance: 0, relativeTolerance: 0 })).toBe(0);
+    expect(score('0.3', '0.3', { absoluteTolerance: 0, relativeTolerance: 0 })).toBe(1);
+  });
+
+  it('keeps the defaults when no options are given, and other metrics ignore them', () => {
+    expect(score('1000000.5', '1000000', {})).toBe(1);
+    expect(scoreSample('exact_match', '3.14159', { ground_truth: '3.14' }, { absoluteTolerance: 1 })).toBe(0);
+  });
+
+  it('refuses a negative tolerance instead of matching nothing', () => {
+    expect(() => score('1', '1', { absoluteTolerance: -1 })).toThrow(RangeError);
+  });
+
+  it('has a schema that registration can check options against', () => {
+    expect(Value.Check(MetricOptions, { absoluteTolerance: 0.01, relativeTolerance: 0.001 })).toBe(true);
+    expect(Value.Check(MetricOptions, {})).toBe(true);
+    expect(Value.Check(MetricOptions, { absoluteTolerance: -0.01 })).toBe(false);
+    expect(Value.Check(MetricOptions, { relativeTolerance: 2 })).toBe(false);
+    expect(Value.Check(MetricOptions, { tolerance: 0.1 })).toBe(false);
   });
 });
