@@ -318,3 +318,21 @@ export const notifications = pgTable(
     index('notifications_recipient_idx').on(t.recipientId, t.createdAt),
   ],
 );
+
+/**
+ * Idempotency-Key of requests that start work: the first request with a key does the work and
+ * records what it made; a retry with the same key gets that back instead of a second run (and a
+ * second quota slot). Written in the same transaction as the work, so the two cannot disagree.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** What the request was (method, route, target and body), hashed: a key reused for another request is refused. */
+    requestHash: text('request_hash').notNull(),
+    runId: uuid('run_id').references(() => runs.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
+);

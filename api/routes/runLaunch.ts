@@ -29,6 +29,10 @@ import { abandonLaunch, insertLaunchedRun, type EvaluationRow, type PlannedDatas
 import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/quota';
 import { drawSampleIndices } from '../../datasets/prng';
 import { startRunWorkflow } from '../temporalGateway';
+import { idempotencyOf, IdempotencyHeaders } from '../idempotencyKey';
+import type { IdempotentRequest } from '../../db/queries/idempotency';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { workflowIds } from '../../temporal.config';
 
 /** Samples drawn per dataset when the request does not say: the most of the 1–3 the product calls for. */
 export const DEFAULT_VERIFICATION_SAMPLES = 3;
@@ -63,7 +67,8 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
         tags: ['runs'],
         params: EvaluationParams,
         body: LaunchVerificationBody,
-        response: { 202: LaunchedRunSchema, ...problems(400, 403, 404, 409, 503) },
+        headers: IdempotencyHeaders,
+        response: { 202: LaunchedRunSchema, ...problems(400, 403, 404, 409, 422, 503) },
       },
       config: { roles: ['user', 'admin'] },
       // Every field has a default, so a request without a body asks for a default verification.
@@ -73,12 +78,14 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     },
     async (request, reply) => {
       const body = request.body;
+      const idempotency = idempotencyOf(request, request.caller.userId);
       const launched = await launchRun(deps, request.caller, request.params.id, {
         type: 'verification',
         samplesPerDataset: body.samplesPerDataset ?? DEFAULT_VERIFICATION_SAMPLES,
         seed: body.seed ?? randomInt(0, 2 ** 31 - 1),
-      });
-      return reply.code(202).send(launched);
+      }, idempotency);
+      if (launched.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(202).send(launched.run);
     },
   );
 
@@ -92,18 +99,26 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
           '(UTC calendar month); 429 when the month is used up.',
         tags: ['runs'],
         params: EvaluationParams,
-        response: { 202: LaunchedRunSchema, ...problems(400, 403, 404, 409, 429, 503) },
+        headers: IdempotencyHeaders,
+        response: { 202: LaunchedRunSchema, ...problems(400, 403, 404, 409, 422, 429, 503) },
       },
       config: { roles: ['user', 'admin'] },
     },
     async (request, reply) => {
-      const launched = await launchRun(deps, request.caller, request.params.id, { type: 'formal' });
-      return reply.code(202).send(launched);
+      const launched = await launchRun(deps, request.caller, request.params.id, { type: 'formal' }, idempotencyOf(request, request.caller.userId));
+      if (launched.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(202).send(launched.run);
     },
   );
 }
 
-async function launchRun(deps: ApiDeps, caller: Caller, evaluationId: string, kind: LaunchKind): Promise<LaunchedRun> {
+async function launchRun(
+  deps: ApiDeps,
+  caller: Caller,
+  evaluationId: string,
+  kind: LaunchKind,
+  idempotency: IdempotentRequest | null,
+): Promise<{ run: LaunchedRun; replayed: boolean }> {
   const evaluation = await getEvaluationFor(deps.db, caller, evaluationId);
   const datasets = await planDatasets(deps, evaluation, kind);
   const serving = await planServing(deps, evaluation);
@@ -119,8 +134,14 @@ async function launchRun(deps: ApiDeps, caller: Caller, evaluationId: string, ki
     sampleSeed: kind.type === 'verification' ? kind.seed : null,
     quota,
     serving,
+    idempotency,
   });
   if (!outcome.ok) {
+    if (outcome.reason === 'idempotency-mismatch') {
+      throw new HttpProblem(422, statusTitle(422), 'this Idempotency-Key was already used for a different request; use a new key for a new launch', [
+        { field: 'Idempotency-Key', message: 'was already used for a different request' },
+      ]);
+    }
     if (outcome.reason === 'quota-exhausted') {
       const { charge, used } = outcome;
       throw tooManyRequests(quotaExhaustedMessage(charge.kind, used, charge.limit, charge.month));
@@ -130,12 +151,20 @@ async function launchRun(deps: ApiDeps, caller: Caller, evaluationId: string, ki
   }
 
   const { run } = outcome;
+  if ('replayed' in outcome) {
+    // The first request may have died between its commit and starting the workflow: start it now.
+    // The workflow ID is the run's, and a second start of it is refused, so this never runs it twice.
+    if (run.status === 'queued') await startRunWorkflow(deps.temporal, { ...run }).catch((error: unknown) => {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    });
+    return { run: { runId: run.runId, version: run.version, type: run.type, status: run.status, workflowId: workflowIds.run(run.runId) }, replayed: true };
+  }
   try {
     const { workflowId } = await startRunWorkflow(deps.temporal, {
       runId: run.runId, domain: run.domain, modelName: run.modelName, ownerId: run.ownerId, type: run.type, status: run.status,
     });
     deps.logger.info({ runId: run.runId, evaluationId: evaluation.id, type: run.type, version: run.version }, 'run launched');
-    return { runId: run.runId, version: run.version, type: run.type, status: run.status, workflowId };
+    return { run: { runId: run.runId, version: run.version, type: run.type, status: run.status, workflowId }, replayed: false };
   } catch (error) {
     const reason = `the run's workflow could not be started: ${errorChain(error)}`;
     deps.logger.error({ runId: run.runId, err: error }, 'run workflow start failed');

@@ -7,12 +7,13 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../client';
+import type { Db, Tx } from '../client';
 import { evaluations, runDatasets, runLogs, runs } from '../schema';
 import type { RunConfig, RunDatasetPlan, RunStatus, RunType, ServingPlan } from '../../contracts/run';
 import type { Domain } from '../../contracts/domain';
 import { DEFAULT_INFERENCE, DEFAULT_LIMITS } from '../../contracts/evaluation';
 import { consumeQuota, releaseQuota, type QuotaKind } from './quota';
+import { claimIdempotencyKey, forgetIdempotencyKey, forgetKeysOfRun, recordIdempotentRun, type IdempotentRequest } from './idempotency';
 
 export type EvaluationRow = typeof evaluations.$inferSelect;
 
@@ -38,6 +39,8 @@ export interface LaunchRequest {
   quota: QuotaCharge | null;
   /** For a private deployment: the plan the caller checked; null for an API deployment. */
   serving: ServingPlan | null;
+  /** The request's Idempotency-Key, when it sent one. */
+  idempotency?: IdempotentRequest | null;
 }
 
 export interface LaunchedRunRecord {
@@ -55,7 +58,10 @@ export type LaunchOutcome =
   | { ok: false; reason: 'quota-exhausted'; used: number; charge: QuotaCharge }
   /** The evaluation changed between the caller's checks and the lock (datasets or deployment). */
   | { ok: false; reason: 'evaluation-changed'; detail: string }
-  | { ok: false; reason: 'evaluation-missing' };
+  | { ok: false; reason: 'evaluation-missing' }
+  /** The Idempotency-Key already launched this run: nothing new was done. */
+  | { ok: true; replayed: true; run: LaunchedRunRecord }
+  | { ok: false; reason: 'idempotency-mismatch' };
 
 /** The configuration a run keeps for its whole life, whatever later edits do to the evaluation. */
 export function freezeRunConfig(
@@ -86,6 +92,33 @@ export function freezeRunConfig(
 
 export async function insertLaunchedRun(db: Db, request: LaunchRequest): Promise<LaunchOutcome> {
   return db.transaction(async (tx): Promise<LaunchOutcome> => {
+    const idempotency = request.idempotency ?? null;
+    if (idempotency) {
+      const claim = await claimIdempotencyKey(tx, idempotency);
+      if (claim.state === 'mismatch') return { ok: false, reason: 'idempotency-mismatch' };
+      if (claim.state === 'done') return { ok: true, replayed: true, run: await launchedRecord(tx, claim.runId) };
+    }
+    const outcome = await launchInTransaction(tx, request);
+    if (idempotency) {
+      if (outcome.ok) await recordIdempotentRun(tx, idempotency, outcome.run.runId);
+      else await forgetIdempotencyKey(tx, idempotency);
+    }
+    return outcome;
+  });
+}
+
+async function launchedRecord(tx: Tx, runId: string): Promise<LaunchedRunRecord> {
+  const [row] = await tx
+    .select({ run: runs, domain: evaluations.domain, modelName: evaluations.modelName })
+    .from(runs)
+    .innerJoin(evaluations, eq(evaluations.id, runs.evaluationId))
+    .where(eq(runs.id, runId));
+  if (!row) throw new Error(`idempotency key points at run ${runId}, which does not exist`);
+  return { runId, version: row.run.version, type: row.run.type, status: row.run.status, ownerId: row.run.ownerId, domain: row.domain, modelName: row.modelName };
+}
+
+async function launchInTransaction(tx: Tx, request: LaunchRequest): Promise<LaunchOutcome> {
+  {
     // The row lock serialises launches of one evaluation, so versions are handed out gap-free
     // and the configuration frozen is the one committed when the version was taken.
     const [evaluation] = await tx.select().from(evaluations).where(eq(evaluations.id, request.evaluationId)).for('update');
@@ -130,7 +163,7 @@ export async function insertLaunchedRun(db: Db, request: LaunchRequest): Promise
       ok: true,
       run: { runId, version, type: request.type, status: 'queued', ownerId: evaluation.ownerId, domain: evaluation.domain, modelName: evaluation.modelName },
     };
-  });
+  }
 }
 
 /** The locked evaluation still has the deployment the caller planned the run for. */
@@ -162,6 +195,7 @@ export async function abandonLaunch(db: Db, runId: string, reason: string, quota
     await tx.update(runDatasets).set({ status: 'failed', error: reason, endedAt: sql`now()` }).where(eq(runDatasets.runId, runId));
     await tx.insert(runLogs).values({ runId, level: 'error', message: `run could not be started: ${reason}`, dedupeKey: 'launch-failed' }).onConflictDoNothing();
     if (quota) await releaseQuota(tx, quota.userId, quota.kind, quota.month);
+    await forgetKeysOfRun(tx, runId);
     return true;
   });
 }

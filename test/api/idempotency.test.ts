@@ -1,0 +1,118 @@
+/**
+ * Idempotency-Key on launches: a retried request answers with the run the first one launched and
+ * spends no second quota slot — also when twenty copies race — and a key reused for another
+ * request, or a malformed key, is refused with the header named.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq } from 'drizzle-orm';
+import { idempotencyKeys, runs } from '../../db/schema';
+import { startApi, type TestApi } from '../support/apiServer';
+import { nlpEvaluationBody } from '../support/evaluationBodies';
+
+let api: TestApi;
+
+beforeAll(async () => {
+  api = await startApi();
+});
+
+afterAll(async () => {
+  await api?.close();
+});
+
+async function userWithEvaluation(): Promise<{ key: string; userId: string; evaluationId: string }> {
+  const user = await api.createUser();
+  const created = await api.request('POST', '/v1/evaluations', { key: user.apiKey, body: nlpEvaluationBody() });
+  expect(created.status, created.text).toBe(201);
+  return { key: user.apiKey, userId: user.id, evaluationId: created.body.id };
+}
+
+async function formalUsed(key: string): Promise<number> {
+  const me = await api.request('GET', '/v1/me', { key });
+  return me.body.quota.formal.used as number;
+}
+
+async function runsOf(evaluationId: string) {
+  return api.deps.db.select().from(runs).where(eq(runs.evaluationId, evaluationId));
+}
+
+describe('Idempotency-Key on launches', () => {
+  it('answers a retried formal launch with the same run, marked replayed, and spends one quota slot', async () => {
+    const { key, evaluationId } = await userWithEvaluation();
+    const headers = { 'Idempotency-Key': `launch-${randomUUID()}` };
+    const first = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
+    expect(first.status, first.text).toBe(202);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const again = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
+    expect(again.status, again.text).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(await formalUsed(key)).toBe(1);
+    expect(await runsOf(evaluationId)).toHaveLength(1);
+
+    // Without a key, or with another one, a launch is a new run.
+    const other = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers: { 'Idempotency-Key': `launch-${randomUUID()}` } });
+    const none = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
+    expect([other.status, none.status]).toEqual([202, 202]);
+    expect(new Set([first.body.runId, other.body.runId, none.body.runId]).size).toBe(3);
+    expect(await formalUsed(key)).toBe(3);
+  });
+
+  it('launches exactly one run when twenty requests with one key race', async () => {
+    const { key, evaluationId } = await userWithEvaluation();
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const answers = await Promise.all(Array.from({ length: 20 }, () => api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers })));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
+    expect(new Set(answers.map((a) => a.body.runId)).size).toBe(1);
+    expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(19);
+    expect(await runsOf(evaluationId)).toHaveLength(1);
+    expect(await formalUsed(key)).toBe(1);
+  });
+
+  it('replays a verification launched without a seed with the same run, not a new draw', async () => {
+    const { key, evaluationId } = await userWithEvaluation();
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const first = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, headers, body: { samplesPerDataset: 2 } });
+    const again = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, headers, body: { samplesPerDataset: 2 } });
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(again.body.runId).toBe(first.body.runId);
+    expect(await runsOf(evaluationId)).toHaveLength(1);
+  });
+
+  it('refuses a key reused for a different request with 422 naming the header, and launches nothing', async () => {
+    const { key, evaluationId } = await userWithEvaluation();
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const first = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, headers, body: { samplesPerDataset: 1 } });
+    expect(first.status).toBe(202);
+    const different = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, headers, body: { samplesPerDataset: 3 } });
+    expect(different.status).toBe(422);
+    expect(different.headers.get('content-type')).toContain('application/problem+json');
+    expect(different.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'was already used for a different request' }]);
+    const elsewhere = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
+    expect(elsewhere.status).toBe(422);
+    expect(await runsOf(evaluationId)).toHaveLength(1);
+    expect(await formalUsed(key)).toBe(0);
+  });
+
+  it('refuses a malformed key with 400 naming the header', async () => {
+    const { key, evaluationId } = await userWithEvaluation();
+    for (const bad of ['x'.repeat(256), 'has space', 'caf\u00e9']) {
+      const res = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers: { 'Idempotency-Key': bad } });
+      expect(res.status, bad).toBe(400);
+      expect(res.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'must be 1–255 visible ASCII characters' }]);
+    }
+    expect(await runsOf(evaluationId)).toHaveLength(0);
+  });
+
+  it('does not pin a refused launch to its key: the retry is judged afresh', async () => {
+    const { key, userId, evaluationId } = await userWithEvaluation();
+    const headers = { 'Idempotency-Key': randomUUID() };
+    // The month's five formal launches are used up: the keyed launch is refused inside its transaction.
+    for (let i = 0; i < 5; i++) expect((await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key })).status).toBe(202);
+    const refused = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
+    expect(refused.status).toBe(429);
+    const rows = await api.deps.db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, headers['Idempotency-Key'])));
+    expect(rows).toEqual([]);
+    expect((await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers })).status).toBe(429);
+  });
+});
