@@ -11,6 +11,7 @@ import {
 import { appendRunLogs } from '../db/queries/runLogs';
 import { TERMINAL_STATUSES } from '../contracts/run';
 import { queueRunEndedMail } from './notifications/runEndedNotice';
+import { overallInterval, taskScores, type ScoreInterval } from '../contracts/scoreAggregation';
 
 export interface RunPlan {
   /** Set when the run ended before its workflow began (stopped while queued). */
@@ -77,7 +78,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
           datasetId,
           level: status === 'failed' ? 'error' : 'info',
           message:
-            `dataset ${datasetId} ${closed.status}: score ${metrics.score.toFixed(4)} over ${metrics.scored + metrics.failed} sample(s)` +
+            `dataset ${datasetId} ${closed.status}: score ${metrics.score.toFixed(4)}${intervalText(metrics.ci95)} over ${metrics.scored + metrics.failed} sample(s)` +
             ` (${metrics.failed} failed)${closed.error ? ` — ${closed.error}` : ''}`,
           dedupeKey: `dataset-end:${datasetId}`,
         },
@@ -98,7 +99,9 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         {
           runId,
           level: run.status === 'failed' ? 'error' : 'info',
-          message: `run ${run.status}${run.overallScore === null ? '' : `: overall score ${run.overallScore.toFixed(4)}`}${run.error ? ` — ${run.error}` : ''}`,
+          message:
+            `run ${run.status}${run.overallScore === null ? '' : `: overall score ${run.overallScore.toFixed(4)}${intervalText(overallInterval(taskScores(datasets)))}`}` +
+            `${run.error ? ` — ${run.error}` : ''}`,
           dedupeKey: 'run-end',
         },
       ]);
@@ -107,6 +110,10 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       return { status: run.status, overallScore: run.overallScore };
     },
   };
+}
+
+function intervalText(interval: ScoreInterval | null): string {
+  return interval ? ` (95% CI ${interval.lower.toFixed(4)}–${interval.upper.toFixed(4)})` : '';
 }
 
 export type RunLifecycleActivities = ReturnType<typeof createRunLifecycleActivities>;

@@ -110,6 +110,17 @@ export interface DatasetMetrics {
   scored: number;
   failed: number;
   avgOutputLength: number;
+  /**
+   * 95% percentile-bootstrap interval of `score` over the same per-sample scores (failed = 0).
+   * Null when the dataset stored no sample, and for datasets closed before intervals existed.
+   */
+  ci95: { lower: number; upper: number } | null;
+  /**
+   * Standard error of `score`: the spread of the sample scores over √n, which is exactly the
+   * standard deviation of the bootstrap's resample means. Task and overall intervals combine it.
+   * Null when ci95 is.
+   */
+  standardError: number | null;
 }
 
 export interface RunView {
@@ -125,8 +136,10 @@ export interface RunView {
   error: string | null;
   progress: { done: number; total: number; percent: number; etaSeconds: number | null };
   datasets: DatasetRunView[];
-  taskScores: { task: string; score: number; datasets: number }[];
+  taskScores: { task: string; score: number; datasets: number; ci95: { lower: number; upper: number } | null; standardError: number | null }[];
   overallScore: number | null;
+  /** 95% confidence interval of the overall score; null while overallScore is, or when a task has none. */
+  overallCi95: { lower: number; upper: number } | null;
   sampleSeed: number | null;
 }
 

@@ -1,8 +1,8 @@
 /**
  * The run's Excel report: a Summary sheet (the run, one row per dataset, task averages and the
- * overall score) and a Details sheet with one row per sample. exceljs's streaming writer commits
- * every row as soon as it is written and samples are read in keyset pages, so memory stays flat
- * however many samples the run has.
+ * overall score, each score beside its 95% confidence interval) and a Details sheet with one row
+ * per sample. exceljs's streaming writer commits every row as soon as it is written and samples
+ * are read in keyset pages, so memory stays flat however many samples the run has.
  */
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
@@ -10,7 +10,7 @@ import { and, asc, eq, sql, type AnyColumn } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { datasetItems, sampleResults } from '../../db/schema';
 import { getRunWithEvaluation, listRunDatasets } from '../../db/queries/runRecords';
-import { overallScore, taskScores } from '../../contracts/scoreAggregation';
+import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../contracts/scoreAggregation';
 
 /** Samples read per query; also how often progress is reported. */
 export const REPORT_PAGE_SIZE = 2_000;
@@ -22,6 +22,11 @@ const SCORE_FORMAT = '0.0000';
 const LENGTH_FORMAT = '#,##0.0';
 const COUNT_FORMAT = '#,##0';
 const BOLD = { bold: true } as const;
+
+/** Under the summary table, so a reader of the file alone knows what the interval columns mean. */
+export const INTERVAL_NOTE =
+  "95% CI: a dataset's is the percentile bootstrap of its sample scores (failed samples count as 0; 1,000 resamples); " +
+  "an average of several datasets or tasks is score ± 1.96 × its standard error, combined from theirs; an average of one keeps that one's interval.";
 
 type RunDatasetRow = Awaited<ReturnType<typeof listRunDatasets>>[number];
 
@@ -143,6 +148,8 @@ const SUMMARY_COLUMNS = [
   { title: 'Scored', width: 10, numFmt: COUNT_FORMAT },
   { title: 'Failed', width: 10, numFmt: COUNT_FORMAT },
   { title: 'Score', width: 10, numFmt: SCORE_FORMAT },
+  { title: '95% CI low', width: 11, numFmt: SCORE_FORMAT },
+  { title: '95% CI high', width: 11, numFmt: SCORE_FORMAT },
   { title: 'Avg output length (tokens)', width: 26, numFmt: LENGTH_FORMAT },
   { title: 'Started', width: 26 },
   { title: 'Ended', width: 26 },
@@ -178,7 +185,7 @@ function writeSummary(sheet: ExcelJS.Worksheet, header: [string, string | number
     const failed = d.metrics?.failed ?? d.failed;
     addTableRow([
       d.task, d.datasetId, d.status, d.total, scored, failed,
-      d.metrics?.score ?? null, d.metrics?.avgOutputLength ?? null, isoOrNull(d.startedAt), isoOrNull(d.endedAt),
+      d.metrics?.score ?? null, ...intervalCells(d.metrics?.ci95 ?? null), d.metrics?.avgOutputLength ?? null, isoOrNull(d.startedAt), isoOrNull(d.endedAt),
     ]);
   }
 
@@ -188,11 +195,28 @@ function writeSummary(sheet: ExcelJS.Worksheet, header: [string, string | number
   const tasks = taskScores(datasets);
   for (const t of tasks) {
     const totals = sampleTotals(counted.filter((d) => d.task === t.task));
-    addTableRow([t.task, `average of ${t.datasets} dataset(s)`, null, totals.total, totals.scored, totals.failed, t.score, totals.avgOutputLength]);
+    addTableRow([
+      t.task, `average of ${t.datasets} dataset(s)`, null, totals.total, totals.scored, totals.failed, t.score, ...intervalCells(t.ci95), totals.avgOutputLength,
+    ]);
   }
   const overall = sampleTotals(counted);
-  addTableRow(['Overall', `average of ${tasks.length} task(s)`, null, overall.total, overall.scored, overall.failed, overallScore(tasks), overall.avgOutputLength], true);
+  addTableRow(
+    [
+      'Overall', `average of ${tasks.length} task(s)`, null, overall.total, overall.scored, overall.failed,
+      overallScore(tasks), ...intervalCells(overallInterval(tasks)), overall.avgOutputLength,
+    ],
+    true,
+  );
+  sheet.addRow([]).commit();
+  const note = sheet.addRow([INTERVAL_NOTE]);
+  note.font = { italic: true };
+  note.commit();
   sheet.commit();
+}
+
+/** Empty cells when there is no interval: no samples, or a dataset closed before intervals existed. */
+function intervalCells(interval: ScoreInterval | null): [number | null, number | null] {
+  return interval ? [interval.lower, interval.upper] : [null, null];
 }
 
 /** Output length averages scored samples, so datasets weigh by how many samples they scored. */

@@ -50,7 +50,7 @@ const access = { roles: ['user', 'admin'] };
 
 // Response schemas: they document the API (responses are sent as built, see api/app.ts); the type
 // checks below keep them in step with the views declared in contracts/run.ts and runViews.ts.
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const nullable = <T extends TSchema>(schema: T, options?: { description: string }) => Type.Union([schema, Type.Null()], options);
 const timestamp = Type.String({ format: 'date-time' });
 // Spelt out: a Literal mapped over the tuple types as a union the type provider cannot narrow.
 export const RunStatusSchema = Type.Union(
@@ -66,12 +66,20 @@ const MetricNameSchema = Type.Union(
   },
 );
 
+const ScoreIntervalSchema = Type.Object({ lower: Type.Number(), upper: Type.Number() });
+
 const DatasetMetricsSchema = Type.Object({
   metric: MetricNameSchema,
   score: Type.Number({ description: 'mean score over all samples; failed samples count as 0' }),
   scored: Type.Integer(),
   failed: Type.Integer(),
   avgOutputLength: Type.Number({ description: 'mean output length (tokens) of scored samples' }),
+  ci95: nullable(ScoreIntervalSchema, {
+    description:
+      '95% confidence interval of the score: percentile bootstrap over the per-sample scores (failed count as 0), 1,000 resamples ' +
+      'seeded from the run and dataset. Null when no sample was stored, and for datasets closed before intervals were computed.',
+  }),
+  standardError: nullable(Type.Number({ description: 'standard error of the score (spread of the sample scores over √n); null when ci95 is' })),
 });
 
 const DatasetRunViewSchema = Type.Object({
@@ -88,7 +96,17 @@ const DatasetRunViewSchema = Type.Object({
   error: nullable(Type.String()),
 });
 
-const TaskScoreSchema = Type.Object({ task: Type.String(), score: Type.Number(), datasets: Type.Integer() });
+const TaskScoreSchema = Type.Object({
+  task: Type.String(),
+  score: Type.Number(),
+  datasets: Type.Integer(),
+  ci95: nullable(ScoreIntervalSchema, {
+    description:
+      "95% confidence interval of the task score: a task of one dataset has that dataset's interval; several give " +
+      'score ± 1.96 × SE (SE² = Σ SE² of the datasets / their count²), clipped to [0, 1]. Null when a dataset has none.',
+  }),
+  standardError: nullable(Type.Number({ description: "standard error of the task score, combined from its datasets'" })),
+});
 
 const RunViewSchema = Type.Object({
   runId: Type.String({ format: 'uuid' }),
@@ -110,6 +128,9 @@ const RunViewSchema = Type.Object({
   datasets: Type.Array(DatasetRunViewSchema),
   taskScores: Type.Array(TaskScoreSchema, { description: "per task, the mean of its finished datasets' scores" }),
   overallScore: nullable(Type.Number({ description: 'mean of the task scores; set when the run ends' })),
+  overallCi95: nullable(ScoreIntervalSchema, {
+    description: '95% confidence interval of the overall score: one task keeps its interval, several combine their standard errors; null while overallScore is, or when a task has none',
+  }),
   sampleSeed: nullable(Type.Integer({ description: "a verification's sample seed" })),
 });
 

@@ -4,10 +4,10 @@
  * retried activity repeats nothing and a late write never resurrects an ended run.
  */
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../client';
+import type { Db, Tx } from '../client';
 import { runDatasets, runs, evaluations } from '../schema';
 import type { DatasetMetrics, RunStatus } from '../../contracts/run';
-import { overallScore, taskScores } from '../../contracts/scoreAggregation';
+import { datasetInterval, intervalSeed, overallScore, taskScores } from '../../contracts/scoreAggregation';
 
 export class RunNotFound extends Error {
   override name = 'RunNotFound';
@@ -30,7 +30,8 @@ export async function getRunWithEvaluation(db: Db, runId: string) {
 }
 
 export async function listRunDatasets(db: Db, runId: string) {
-  return db.select().from(runDatasets).where(eq(runDatasets.runId, runId)).orderBy(runDatasets.position);
+  const rows = await db.select().from(runDatasets).where(eq(runDatasets.runId, runId)).orderBy(runDatasets.position);
+  return rows.map(withCurrentMetrics);
 }
 
 export async function getRunDataset(db: Db, runId: string, datasetId: string) {
@@ -39,7 +40,13 @@ export async function getRunDataset(db: Db, runId: string, datasetId: string) {
     .from(runDatasets)
     .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId)));
   if (!row) throw new RunNotFound(`run ${runId} has no dataset ${datasetId}`);
-  return row;
+  return withCurrentMetrics(row);
+}
+
+/** Metrics stored before datasets had intervals read as having none, rather than lacking the fields. */
+function withCurrentMetrics<T extends { metrics: DatasetMetrics | null }>(row: T): T {
+  if (!row.metrics) return row;
+  return { ...row, metrics: { ...row.metrics, ci95: row.metrics.ci95 ?? null, standardError: row.metrics.standardError ?? null } };
 }
 
 /** queued → running; returns the run as it now stands (a run stopped before it began stays stopped). */
@@ -59,17 +66,28 @@ export async function markDatasetRunning(db: Db, runId: string, datasetId: strin
   return getRunDataset(db, runId, datasetId);
 }
 
-/** Metrics over what is stored: failed samples score 0, output length averages scored samples. */
+/**
+ * Metrics over what is stored: failed samples score 0, output length averages scored samples, and
+ * the score's interval comes from the bootstrap seeded by the run and dataset ids. Both reads see
+ * one snapshot, so the interval is over exactly the samples the counts describe; the scores come
+ * in sample order, because the same seed over the same scores in another order would draw another
+ * interval and a retried activity must store the same one.
+ */
 export async function computeDatasetMetrics(db: Db, runId: string, datasetId: string, metric: DatasetMetrics['metric']): Promise<DatasetMetrics> {
-  const rows = await db.execute<{ stored: string; scored: string; failed: string; score_sum: string | null; avg_len: string | null }>(sql`
-    select count(*) as stored,
-           count(*) filter (where status = 'scored') as scored,
-           count(*) filter (where status = 'failed') as failed,
-           sum(coalesce(score, 0)) as score_sum,
-           avg(output_length) filter (where status = 'scored') as avg_len
-      from sample_results
-     where run_id = ${runId} and dataset_id = ${datasetId}`);
-  const r = rows[0]!;
+  const { r, scores } = await db.transaction(
+    async (tx) => {
+      const rows = await tx.execute<{ stored: string; scored: string; failed: string; score_sum: string | null; avg_len: string | null }>(sql`
+        select count(*) as stored,
+               count(*) filter (where status = 'scored') as scored,
+               count(*) filter (where status = 'failed') as failed,
+               sum(coalesce(score, 0)) as score_sum,
+               avg(output_length) filter (where status = 'scored') as avg_len
+          from sample_results
+         where run_id = ${runId} and dataset_id = ${datasetId}`);
+      return { r: rows[0]!, scores: await sampleScores(tx, runId, datasetId) };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
   const stored = Number(r.stored);
   return {
     metric,
@@ -77,7 +95,17 @@ export async function computeDatasetMetrics(db: Db, runId: string, datasetId: st
     scored: Number(r.scored),
     failed: Number(r.failed),
     avgOutputLength: r.avg_len === null ? 0 : Number(r.avg_len),
+    ...datasetInterval(scores, intervalSeed(runId, datasetId)),
   };
+}
+
+/** Every sample's score (failed as 0) in sample order, as one array: one row crosses the wire, not one per sample. */
+async function sampleScores(db: Db | Tx, runId: string, datasetId: string): Promise<number[]> {
+  const rows = await db.execute<{ scores: number[] | null }>(sql`
+    select array_agg(coalesce(score, 0) order by sample_idx) as scores
+      from sample_results
+     where run_id = ${runId} and dataset_id = ${datasetId}`);
+  return rows[0]?.scores ?? [];
 }
 
 /** Closes a dataset once: a dataset that already ended keeps its first outcome. */

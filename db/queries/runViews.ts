@@ -9,7 +9,7 @@ import { datasetItems, evaluations, runArtifacts, runDatasets, runLogs, runs, sa
 import type { DatasetRunView, RunView, SampleResultView, SampleStatus } from '../../contracts/run';
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { Role } from '../../contracts/user';
-import { taskScores } from '../../contracts/scoreAggregation';
+import { overallInterval, taskScores } from '../../contracts/scoreAggregation';
 import { listRunDatasets } from './runRecords';
 
 export type RunRow = typeof runs.$inferSelect;
@@ -99,6 +99,7 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
     datasets: datasets.map(toDatasetRunView),
     taskScores: tasks,
     overallScore: ended ? run.overallScore : null,
+    overallCi95: ended ? overallInterval(tasks) : null,
     sampleSeed: run.config.sampleSeed,
   };
 }

@@ -9,8 +9,10 @@ import { randomUUID } from 'node:crypto';
 import ExcelJS from 'exceljs';
 import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
-import { TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';
-import { overallScore, taskScores } from '../../contracts/scoreAggregation';
+import { and, eq } from 'drizzle-orm';
+import { TERMINAL_STATUSES, type DatasetMetrics, type RunView, type SampleResultView } from '../../contracts/run';
+import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../contracts/scoreAggregation';
+import { runDatasets } from '../../db/schema';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { startApi, type TestApi } from '../support/apiServer';
 import { workflowIds } from '../../temporal.config';
@@ -162,6 +164,20 @@ describe('evaluation life cycle through HTTP', () => {
     expect(view.taskScores.map((t) => t.task).sort()).toEqual(['arithmetic', 'string-manipulation']);
     expect(view.overallScore).toBeCloseTo(overallScore(expectedTasks)!, 12);
 
+    // Every score carries its 95% interval, which brackets it: right and wrong answers mix, so none is a point.
+    const brackets = (score: number, ci95: ScoreInterval | null) => {
+      expect(ci95).not.toBeNull();
+      expect(ci95!.lower).toBeLessThan(score);
+      expect(ci95!.upper).toBeGreaterThan(score);
+    };
+    for (const d of view.datasets) {
+      brackets(d.metrics!.score, d.metrics!.ci95);
+      expect(d.metrics!.standardError).toBeGreaterThan(0);
+    }
+    for (const t of view.taskScores) brackets(t.score, t.ci95);
+    const overallCi95 = overallInterval(view.taskScores);
+    brackets(view.overallScore!, overallCi95);
+
     // Filters narrow the same pages.
     const failedOnly = await api.request('GET', `/v1/runs/${runId}/results?status=failed&limit=1000`, { key });
     expect(failedOnly.body.items).toHaveLength(results.filter((r) => r.status === 'failed').length);
@@ -186,6 +202,12 @@ describe('evaluation life cycle through HTTP', () => {
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(await report.arrayBuffer());
     expect(workbook.worksheets.map((w) => w.name)).toEqual(['Summary', 'Details']);
+    // Its summary shows the same intervals as the API, beside each score.
+    const summaryRows = new Map<string, unknown[]>();
+    workbook.getWorksheet('Summary')!.eachRow((row) => summaryRows.set(String(row.getCell(2).value), [7, 8, 9].map((c) => row.getCell(c).value)));
+    expect(summaryRows.get('Dataset')).toEqual(['Score', '95% CI low', '95% CI high']);
+    for (const d of view.datasets) expect(summaryRows.get(d.dataset)).toEqual([d.metrics!.score, d.metrics!.ci95!.lower, d.metrics!.ci95!.upper]);
+    expect(summaryRows.get('average of 2 task(s)')).toEqual([view.overallScore, overallCi95!.lower, overallCi95!.upper]);
     const details = workbook.getWorksheet('Details')!;
     expect(details.actualRowCount).toBe(total + 1);
     expect(details.getRow(1).getCell(1).value).toBe('ID');
@@ -225,5 +247,22 @@ describe('evaluation life cycle through HTTP', () => {
     expect(versions.body.items[0].overallScore).toBe(view.overallScore);
     const me = await api.request('GET', '/v1/me', { key });
     expect(me.body.quota.formal).toEqual({ used: 1, limit: 5 });
+
+    // A run whose datasets closed before intervals existed still serves, with null intervals.
+    const verificationId: string = verification.body.runId;
+    for (const d of verified.datasets) {
+      const { ci95: _ci95, standardError: _standardError, ...legacy } = d.metrics!;
+      await api.deps.db
+        .update(runDatasets)
+        .set({ metrics: legacy as DatasetMetrics })
+        .where(and(eq(runDatasets.runId, verificationId), eq(runDatasets.datasetId, d.dataset)));
+    }
+    const old = await api.request('GET', `/v1/runs/${verificationId}`, { key });
+    expect(old.status).toBe(200);
+    const oldView = old.body as RunView;
+    expect(oldView.datasets.map((d) => [d.metrics!.score, d.metrics!.ci95, d.metrics!.standardError])).toEqual(
+      verified.datasets.map((d) => [d.metrics!.score, null, null]),
+    );
+    expect(oldView.taskScores.map((t) => [t.score, t.ci95, t.standardError])).toEqual(verified.taskScores.map((t) => [t.score, null, null]));
   });
 });

@@ -7,6 +7,7 @@ import { SIGNALS } from '../../contracts/workflow';
 import { sealSecret } from '../../db/secretBox';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
+import { computeDatasetMetrics } from '../../db/queries/runRecords';
 import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
 import type { Client } from '@temporalio/client';
@@ -65,10 +66,15 @@ describe('run workflow', () => {
     expect(result.overallScore).toBe(1);
     const run = await runRow(runId);
     expect(run.status).toBe('succeeded');
-    expect(run.taskScores).toEqual(expect.arrayContaining([{ task: 'arithmetic', score: 1, datasets: 1 }, { task: 'sums', score: 1, datasets: 1 }]));
+    // Every sample right: each interval is the point 1 (all the bootstrap can see).
+    const certain = { ci95: { lower: 1, upper: 1 }, standardError: 0 };
+    expect(run.taskScores).toEqual(
+      expect.arrayContaining([{ task: 'arithmetic', score: 1, datasets: 1, ...certain }, { task: 'sums', score: 1, datasets: 1, ...certain }]),
+    );
 
     const dsRows = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId)).orderBy(runDatasets.position);
     expect(dsRows.map((d) => [d.status, d.done, d.failed])).toEqual([['succeeded', 60, 0], ['succeeded', 45, 0]]);
+    for (const d of dsRows) expect(d.metrics).toMatchObject({ score: 1, ...certain });
     // Serial: the second dataset started only after the first ended.
     expect(dsRows[1]!.startedAt!.getTime()).toBeGreaterThanOrEqual(dsRows[0]!.endedAt!.getTime());
 
@@ -110,6 +116,12 @@ describe('run workflow', () => {
     const [row] = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
     expect(row!.failed).toBe(failed.length);
     expect(row!.metrics!.score).toBeCloseTo((80 - failed.length) / 80, 6);
+    // The interval brackets the score, and computing it again (a retried activity) gives the same one.
+    const { score, ci95, standardError } = row!.metrics!;
+    expect(ci95!.lower).toBeLessThan(score);
+    expect(ci95!.upper).toBeGreaterThan(score);
+    expect(standardError).toBeGreaterThan(0);
+    expect(await computeDatasetMetrics(handle.db, runId, ds.id, 'exact_match')).toEqual(row!.metrics);
     const logs = await handle.db.select().from(runLogs).where(eq(runLogs.runId, runId));
     expect(logs.some((l) => l.level === 'warn' && /failed after 1 attempt/.test(l.message))).toBe(true);
   });

@@ -8,9 +8,9 @@ import { and, eq } from 'drizzle-orm';
 import { connectDb, type DbHandle } from '../../../db/client';
 import { runArtifacts, runDatasets, runs, sampleResults } from '../../../db/schema';
 import { computeDatasetMetrics, listRunDatasets } from '../../../db/queries/runRecords';
-import { overallScore, taskScores } from '../../../contracts/scoreAggregation';
+import { datasetInterval, intervalSeed, overallInterval, overallScore, taskScores } from '../../../contracts/scoreAggregation';
 import type { RunStatus, SampleStatus } from '../../../contracts/run';
-import { MAX_CELL_CHARS, REPORT_PAGE_SIZE, TRUNCATION_MARKER, writeRunReport } from '../../../activities/report/excelReport';
+import { INTERVAL_NOTE, MAX_CELL_CHARS, REPORT_PAGE_SIZE, TRUNCATION_MARKER, writeRunReport } from '../../../activities/report/excelReport';
 import { buildAndStoreRunReport, REPORT_ARTIFACT } from '../../../activities/report/storeReport';
 import { requireEnv } from '../../support/env';
 import { insertArithmeticDataset, insertRun, insertUser, type FixtureDataset } from '../../support/runFixtures';
@@ -148,20 +148,29 @@ describe('run report', () => {
     expect(tableStart).toBeGreaterThan(0);
     expect(summary.views[0]).toMatchObject({ state: 'frozen', ySplit: tableStart });
     expect(summary.getRow(tableStart).getCell(1).font?.bold).toBe(true);
-    expect(rowValues(summary, tableStart, 10)).toEqual([
-      'Task', 'Dataset', 'Status', 'Samples', 'Scored', 'Failed', 'Score', 'Avg output length (tokens)', 'Started', 'Ended',
+    expect(rowValues(summary, tableStart, 12)).toEqual([
+      'Task', 'Dataset', 'Status', 'Samples', 'Scored', 'Failed', 'Score', '95% CI low', '95% CI high', 'Avg output length (tokens)', 'Started', 'Ended',
     ]);
 
     const datasetRows = await listRunDatasets(db, runId);
     datasetRows.forEach((d, i) => {
       const m = d.metrics!;
-      expect(rowValues(summary, tableStart + 1 + i, 10)).toEqual([
-        d.task, d.datasetId, d.status, d.total, m.scored, m.failed, m.score, m.avgOutputLength, d.startedAt!.toISOString(), d.endedAt!.toISOString(),
+      expect(rowValues(summary, tableStart + 1 + i, 12)).toEqual([
+        d.task, d.datasetId, d.status, d.total, m.scored, m.failed, m.score, m.ci95!.lower, m.ci95!.upper, m.avgOutputLength,
+        d.startedAt!.toISOString(), d.endedAt!.toISOString(),
       ]);
-      expect(summary.getRow(tableStart + 1 + i).getCell(7).numFmt).toBe('0.0000');
+      for (const column of [7, 8, 9]) expect(summary.getRow(tableStart + 1 + i).getCell(column).numFmt).toBe('0.0000');
+      // Each interval brackets its score.
+      expect(m.ci95!.lower).toBeLessThanOrEqual(m.score);
+      expect(m.ci95!.upper).toBeGreaterThanOrEqual(m.score);
     });
-    // Dataset a: scores 1, 0 (failed), 1, 0, 0.5 over 5 samples.
+    // Dataset a: scores 1, 0 (failed), 1, 0, 0.5 over 5 samples; its interval is the bootstrap's
+    // over exactly those, seeded by the run and the dataset.
     expect(datasetRows[0]!.metrics!.score).toBeCloseTo(2.5 / 5, 12);
+    expect(datasetRows[0]!.metrics!.ci95).toEqual(datasetInterval([1, 0, 1, 0, 0.5], intervalSeed(runId, a.id)).ci95);
+    expect(datasetRows[0]!.metrics!.ci95!.upper).toBeGreaterThan(datasetRows[0]!.metrics!.ci95!.lower);
+    // The failed dataset's one sample failed: its interval is the point 0.
+    expect(datasetRows[3]!.metrics).toMatchObject({ score: 0, ci95: { lower: 0, upper: 0 }, standardError: 0 });
 
     const tasks = taskScores(datasetRows);
     expect(tasks.map((t) => t.task)).toEqual(['arithmetic', 'reading']);
@@ -169,12 +178,17 @@ describe('run report', () => {
     const succeeded = datasetRows.filter((d) => d.status === 'succeeded');
     tasks.forEach((t, i) => {
       const inTask = succeeded.filter((d) => d.task === t.task);
-      const values = rowValues(summary, firstTaskRow + i, 8);
+      const values = rowValues(summary, firstTaskRow + i, 10);
       expect(values[0]).toBe(t.task);
       expect(values[1]).toBe(`average of ${t.datasets} dataset(s)`);
       expect(values[3]).toBe(inTask.reduce((n, d) => n + d.total, 0));
-      expect(values[6]).toBe(t.score);
+      expect(values.slice(6, 9)).toEqual([t.score, t.ci95!.lower, t.ci95!.upper]);
+      expect(t.ci95!.lower).toBeLessThanOrEqual(t.score);
+      expect(t.ci95!.upper).toBeGreaterThanOrEqual(t.score);
     });
+    // Arithmetic averages two datasets: their standard errors combine. Reading has one: its interval.
+    expect(tasks[0]!.standardError).toBeCloseTo(Math.hypot(datasetRows[0]!.metrics!.standardError!, datasetRows[1]!.metrics!.standardError!) / 2, 12);
+    expect(tasks[1]!.ci95).toEqual(datasetRows[2]!.metrics!.ci95);
     // The failed dataset is left out of the reading task: only c counts.
     expect(tasks[1]).toMatchObject({ task: 'reading', datasets: 1, score: datasetRows[2]!.metrics!.score });
 
@@ -183,9 +197,15 @@ describe('run report', () => {
     const weightedLength = succeeded.reduce((n, d) => n + d.metrics!.avgOutputLength * d.metrics!.scored, 0) / scoredTotal;
     expect(overallRow.getCell(1).value).toBe('Overall');
     expect(overallRow.getCell(7).value).toBe(overallScore(tasks));
-    expect(overallRow.getCell(7).numFmt).toBe('0.0000');
-    expect(overallRow.getCell(8).value).toBeCloseTo(weightedLength, 9);
+    const overall = overallInterval(tasks)!;
+    expect([overallRow.getCell(8).value, overallRow.getCell(9).value]).toEqual([overall.lower, overall.upper]);
+    expect(overall.lower).toBeLessThan(overallScore(tasks)!);
+    expect(overall.upper).toBeGreaterThan(overallScore(tasks)!);
+    for (const column of [7, 8, 9]) expect(overallRow.getCell(column).numFmt).toBe('0.0000');
+    expect(overallRow.getCell(10).value).toBeCloseTo(weightedLength, 9);
     expect(overallRow.getCell(1).font?.bold).toBe(true);
+    // Under the table, what the interval columns mean.
+    expect(summary.getRow(firstTaskRow + tasks.length + 2).getCell(1).value).toBe(INTERVAL_NOTE);
 
     // Details: one row per sample, dataset by dataset, each in plan order.
     const details = workbook.getWorksheet('Details')!;
@@ -236,6 +256,34 @@ describe('run report', () => {
     expect(header.get('Endpoint host')).toBeNull();
     expect(header.get('Overall')).toBe('average of 0 task(s)');
     expect(workbook.getWorksheet('Details')!.rowCount).toBe(1);
+  });
+
+  it('leaves the interval cells empty for datasets closed before intervals existed', async () => {
+    const db = handle.db;
+    const d = await insertArithmeticDataset(db, 3);
+    const runId = await insertRun(db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
+    await insertSamples(runId, d.id, [sample(0, 0), sample(1, 1), sample(2, 2)]);
+    await closeDatasetAt(runId, d, 'succeeded', new Date(), new Date());
+    // The metrics as runs stored them before issue 4: no ci95, no standardError.
+    const [row] = await db.select().from(runDatasets).where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, d.id)));
+    const { ci95: _ci95, standardError: _standardError, ...legacy } = row!.metrics!;
+    await db.update(runDatasets).set({ metrics: legacy as typeof row.metrics }).where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, d.id)));
+    await db.update(runs).set({ status: 'succeeded' }).where(eq(runs.id, runId));
+
+    const [listed] = await listRunDatasets(db, runId);
+    expect(listed!.metrics).toMatchObject({ score: 1 / 3, ci95: null, standardError: null });
+
+    const summary = (await loadWorkbook((await reportBuffer(runId)).buffer)).getWorksheet('Summary')!;
+    let datasetRow = 0;
+    summary.eachRow((r, n) => {
+      if (r.getCell(2).value === d.id) datasetRow = n;
+    });
+    expect(datasetRow).toBeGreaterThan(0);
+    // Dataset, its task, the overall: a score and no interval.
+    for (const n of [datasetRow, datasetRow + 1, datasetRow + 2]) {
+      expect(rowValues(summary, n, 9).slice(6)).toEqual([1 / 3, null, null]);
+    }
+    expect(summary.getRow(datasetRow + 2).getCell(1).value).toBe('Overall');
   });
 
   it('stores the report as the run artifact, replaces it on a rerun and leaves no temporary file', async () => {
