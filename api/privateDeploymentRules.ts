@@ -23,10 +23,8 @@ export interface PrivateDeploymentFields {
  * or the owner's own, approved, and serving the domain.
  */
 export function imageRefusal(image: ImageRow | null, imageId: string, ownerId: string, domain: Domain): string | null {
-  if (!image) return `names no image ("${imageId}"); choose one from GET /v1/images`;
-  if (image.source !== 'platform' && image.ownerId !== ownerId) {
-    return `names another user's image; use a preloaded image or one you imported`;
-  }
+  // Another user's image is answered as if it did not exist: ids must not tell "someone else's" from "missing".
+  if (!image || (image.source !== 'platform' && image.ownerId !== ownerId)) return `names no image ("${imageId}"); choose one from GET /v1/images`;
   if (image.status === 'pending') return `names image ${image.name}:${image.tag}, which is pending review; it can be used once an admin approves it`;
   if (image.status === 'rejected') {
     return `names image ${image.name}:${image.tag}, which was rejected${image.rejectReason ? ` (${image.rejectReason})` : ''}; fix it and import it again`;

@@ -386,8 +386,9 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
 async function authenticateUploadToken(deps: ApiDeps, request: FastifyRequest, reply: FastifyReply, now: Date): Promise<PresentedToken> {
   const header = request.headers.authorization;
   const presented = header ? BEARER.exec(header)?.[1] : undefined;
+  // RFC 6750 §3.1: no credentials get a bare challenge; wrong ones say the token is invalid.
   const refuse = (detail: string) => {
-    reply.header('www-authenticate', 'Bearer error="invalid_token"');
+    reply.header('www-authenticate', header ? 'Bearer error="invalid_token"' : 'Bearer');
     return unauthorized(detail);
   };
   if (!presented) throw refuse('send the upload token as "Authorization: Bearer pup_…"; the evaluation’s owner gets one with POST /v1/evaluations/{id}/upload-token');
