@@ -47,6 +47,24 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // JSON only: a text/plain body is refused with 415 rather than failing validation as a string.
   app.removeContentTypeParser('text/plain');
+  // JSON is UTF-8 (RFC 8259): another charset is refused (415), and bytes that are not UTF-8 are
+  // malformed JSON (400), rather than read as U+FFFD and stored as such.
+  const parseJsonText = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+      return done(Object.assign(new Error(`charset ${charset} is not supported`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
+    }
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(Object.assign(new Error('its bytes are not UTF-8'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }), undefined);
+    }
+    return parseJsonText(request, text, done);
+  });
   registerErrorHandling(app);
   registerAuth(app, deps);
   await registerOpenApi(app);

@@ -6,8 +6,17 @@
  * Bodies are checked as sent: no type coercion, and unknown fields refused (a misspelt field should
  * be an error, not silently ignored). The only default filled in is that of a required field a
  * schema gives one (it may then be left out); optional fields stay absent, so an edit can tell
- * "not sent" from "sent". Path, query and header values arrive as strings, so they are converted
- * to the schema's types and get its defaults first.
+ * "not sent" from "sent". Path, query and header values arrive as strings, so they get the
+ * schema's defaults and are then read the plain way: a number only from decimal notation (`20`,
+ * `2.5`, `1e3`; not `0x10`, ` 5` or `Infinity`), an integer only when a double holds it exactly
+ * (at most 2^53 − 1 either way), a boolean only from `true` or `false`. Nothing is rounded or
+ * truncated to fit: `limit=1.5` or `limit=1e400` is an error, not a page of 1.
+ *
+ * Every part is also held to a rule of the store: text may not contain NUL or an unpaired UTF-16
+ * surrogate (JSON can spell both, `\u0000` and `\ud800`), which PostgreSQL cannot store in text
+ * and UTF-8 cannot encode; such a value is refused naming its field rather than failing later.
+ * And no value may nest more than 32 levels deep: the checks recurse, and a deep enough value
+ * would overflow the stack instead of being refused.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import { FormatRegistry, Kind, type TSchema } from '@sinclair/typebox';
@@ -37,13 +46,74 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   const check = TypeCompiler.Compile(schema);
   const fieldOf = (path: string) => fieldName(path, httpPart === 'body' ? 'body' : httpPart ?? 'request');
   const judge = (value: unknown) => {
-    if (check.Check(value)) return { value };
-    const errors = fieldErrors(check.Errors(value), fieldOf);
+    const walked = walk(value, fieldOf);
+    // Checked before the schema is: the schema's checks recurse, and a value this deep would overflow the stack.
+    if (walked.tooDeep.length > 0) return { error: walked.tooDeep };
+    const schemaErrors = check.Check(value) ? [] : fieldErrors(check.Errors(value), fieldOf);
+    const errors = [...schemaErrors, ...walked.unstorable.filter((e) => !schemaErrors.some((s) => s.field === e.field))];
     return errors.length === 0 ? { value } : { error: errors };
   };
   if (httpPart === 'body') return (value) => judge(fillRequiredDefaults(schema, value));
-  return (value) => judge(Value.Convert(schema, Value.Default(schema, structuredClone(value ?? {}))));
+  return (value) => judge(fromText(schema, Value.Default(schema, structuredClone(value ?? {}))));
 };
+
+/** Decimal notation only: what `Number` reads besides (hex, binary, padding, Infinity) is left as text, and so refused. */
+const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** Path, query and header values read as the schema's numbers and booleans, the plain way (see above). */
+function fromText(schema: TSchema, value: unknown): unknown {
+  if (schema[Kind] !== 'Object' || !isObject(value)) return value;
+  for (const [key, property] of Object.entries(schema.properties as Record<string, TSchema>)) {
+    const text = value[key];
+    if (typeof text !== 'string') continue;
+    const kinds = new Set(((property.anyOf as TSchema[] | undefined) ?? [property]).map((s) => s[Kind] as string));
+    const number = DECIMAL.test(text) ? Number(text) : NaN;
+    if (kinds.has('Number') && Number.isFinite(number)) value[key] = number;
+    else if (kinds.has('Integer') && Number.isSafeInteger(number)) value[key] = number;
+    else if (kinds.has('Boolean') && (text === 'true' || text === 'false')) value[key] = text === 'true';
+  }
+  return value;
+}
+
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_RULE = 'must be text without NUL (\\u0000) or unpaired surrogate (\\ud800–\\udfff) characters';
+/** No request of this API nests anywhere near this deep; a value that does is refused before any check recurses into it. */
+const MAX_DEPTH = 32;
+
+/**
+ * Strings and object keys the store cannot hold, and values nested past MAX_DEPTH (named by the
+ * field that holds them), each as a field error. Walked with a stack of its own: a body may nest
+ * deeper than the call stack goes.
+ */
+function walk(value: unknown, fieldOf: (path: string) => string): { unstorable: SchemaFieldError[]; tooDeep: SchemaFieldError[] } {
+  const unstorable: SchemaFieldError[] = [];
+  const tooDeep = new Map<string, SchemaFieldError>();
+  const pending: { node: unknown; path: string; depth: number }[] = [{ node: value, path: '', depth: 0 }];
+  const pointer = (path: string, key: string | number) => `${path}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  while (pending.length > 0 && unstorable.length < 100) {
+    const { node, path, depth } = pending.pop()!;
+    if (typeof node === 'string') {
+      if (UNSTORABLE.test(node)) unstorable.push(fieldError(fieldOf(path), path, UNSTORABLE_RULE));
+      continue;
+    }
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= MAX_DEPTH) {
+      const first = path.split('/')[1];
+      const outer = Array.isArray(value) || first === undefined ? '' : `/${first}`;
+      tooDeep.set(outer, fieldError(fieldOf(outer), outer, `must not nest more than ${MAX_DEPTH} levels deep`));
+      continue;
+    }
+    if (Array.isArray(node)) {
+      node.forEach((item, i) => pending.push({ node: item, path: pointer(path, i), depth: depth + 1 }));
+      continue;
+    }
+    for (const [key, item] of Object.entries(node)) {
+      if (UNSTORABLE.test(key)) unstorable.push(fieldError(fieldOf(pointer(path, key)), pointer(path, key), UNSTORABLE_RULE));
+      else pending.push({ node: item, path: pointer(path, key), depth: depth + 1 });
+    }
+  }
+  return { unstorable: unstorable.reverse(), tooDeep: [...tooDeep.values()] };
+}
 
 function fillRequiredDefaults(schema: TSchema, value: unknown): unknown {
   if (schema[Kind] !== 'Object' || !isObject(value)) return value;
@@ -149,11 +219,23 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** JSON pointer → `deployment.endpoint` / `datasets[2]`; the whole part is named by the part. */
+/**
+ * JSON pointer → `deployment.endpoint` / `datasets[2]`; the whole part is named by the part. A key
+ * that would not read as a name (empty, with a dot, bracket, quote, space or an invisible
+ * character) is written quoted in brackets, `[""]`, `deployment["method\u200d"]`, with invisible
+ * characters escaped: the client sees exactly which key was wrong.
+ */
 export function fieldName(pointer: string, whole: string): string {
   const segments = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (segments.length === 0) return whole;
-  return segments.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+  return segments.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : ODD_KEY.test(s) ? `[${quotedKey(s)}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+const ODD_KEY = /^$|[.[\]"\\\p{C}\p{Z}]/u;
+
+function quotedKey(key: string): string {
+  const escape = (unit: string) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return JSON.stringify(key).replace(/[\p{C}\p{Z}]/gu, (ch) => (ch === ' ' ? ch : ch.split('').map(escape).join('')));
 }
 
 function fieldError(field: string, instancePath: string, message: string): SchemaFieldError {

@@ -45,6 +45,8 @@ export function parseDatasetJsonl(text: string, options: { metric: MetricName; m
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new DatasetFormatError(line, 'jsonl', 'must be a JSON object with id, prompt, ground_truth and optional choices and metadata');
     }
+    const unstorable = unstorableField(value);
+    if (unstorable !== null) throw new DatasetFormatError(line, unstorable, 'must be text without NUL (\\u0000) or unpaired surrogate (\\ud800–\\udfff) characters');
     if (!Value.Check(DatasetItem, value)) {
       const first = Value.Errors(DatasetItem, value).First();
       throw schemaError(line, first);
@@ -110,4 +112,26 @@ function checkMetricFit(line: number, item: DatasetItem, metric: MetricName): vo
       }
       return;
   }
+}
+
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The first field (key or value, at any depth) holding text PostgreSQL cannot store; null when there is none. */
+function unstorableField(value: unknown): string | null {
+  const pending: { node: unknown; field: string }[] = [{ node: value, field: 'jsonl' }];
+  while (pending.length > 0) {
+    const { node, field } = pending.pop()!;
+    if (typeof node === 'string') {
+      if (UNSTORABLE.test(node)) return field;
+    } else if (Array.isArray(node)) {
+      node.forEach((item, i) => pending.push({ node: item, field: `${field}[${i}]` }));
+    } else if (node && typeof node === 'object') {
+      for (const [key, item] of Object.entries(node)) {
+        const inner = field === 'jsonl' ? key : `${field}.${key}`;
+        if (UNSTORABLE.test(key)) return inner;
+        pending.push({ node: item, field: inner });
+      }
+    }
+  }
+  return null;
 }

@@ -33,7 +33,8 @@ export async function resolveInside(root: string, rel: string): Promise<Resoluti
     try {
       isLink = (await lstat(here)).isSymbolicLink();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ENAMETOOLONG') throw error;
     }
     if (!isLink) {
       resolved.push(part);

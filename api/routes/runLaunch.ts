@@ -73,7 +73,7 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
       config: { roles: ['user', 'admin'] },
       // Every field has a default, so a request without a body asks for a default verification.
       preValidation: async (request) => {
-        request.body ??= {};
+        if (request.body === undefined) request.body = {};
       },
     },
     async (request, reply) => {

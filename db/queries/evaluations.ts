@@ -114,7 +114,9 @@ function encodeCursor(createdAt: string, id: string): string {
 
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(createdAt) || !UUID.test(id)) {
+  const instant = createdAt ? Date.parse(createdAt) : NaN;
+  const real = !Number.isNaN(instant) && !createdAt!.startsWith('0000') && new Date(instant).toISOString().slice(0, 19) === createdAt!.slice(0, 19);
+  if (!createdAt || !id || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(createdAt) || !real || !UUID.test(id)) {
     throw badRequest('cursor', 'must be the nextCursor of an earlier page');
   }
   return { createdAt, id };

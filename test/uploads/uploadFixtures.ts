@@ -7,9 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pack, type Headers } from 'tar-stream';
-import { images } from '../../db/schema';
 import type { TestApi } from '../support/apiServer';
-import { nlpEvaluationBody } from '../support/evaluationBodies';
+import { nlpEvaluationBody, platformImageId } from '../support/evaluationBodies';
 import { requireEnv } from '../support/env';
 
 /** A fresh upload directory for this test file's API; call before startApi. */
@@ -19,14 +18,9 @@ export function useFreshUploadDir(settings: Record<string, string> = {}): string
   return dir;
 }
 
-/** An approved platform image for NLP, so a private deployment has something valid to name. */
+/** The preloaded NLP image, so a private deployment has something valid to name (the catalog's, not a row of our own: other files count platform images). */
 export async function platformImage(api: TestApi): Promise<string> {
-  const name = `proctor-test-${randomUUID().slice(0, 8)}`;
-  const [row] = await api.deps.db
-    .insert(images)
-    .values({ name, tag: 'v1', source: 'platform', status: 'approved', url: `local/${name}:v1`, domains: ['nlp'], runRef: `${name}:v1` })
-    .returning({ id: images.id });
-  return row!.id;
+  return platformImageId(api, api.adminKey);
 }
 
 export function privateDeployment(imageId: string): Record<string, unknown> {
