@@ -25,7 +25,7 @@ import { freezeServingPlan } from '../../db/queries/servingPlan';
 import { latestUploadVersion } from '../../db/queries/uploads';
 import { getEvaluationFor } from '../../db/queries/evaluations';
 import { getVisibleDatasets } from '../../db/queries/datasets';
-import { abandonLaunch, insertLaunchedRun, type EvaluationRow, type PlannedDataset, type QuotaCharge } from '../../db/queries/runLaunch';
+import { abandonLaunch, insertLaunchedRun, type LaunchedRunRecord, type EvaluationRow, type PlannedDataset, type QuotaCharge } from '../../db/queries/runLaunch';
 import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/quota';
 import { drawSampleIndices } from '../../datasets/prng';
 import { startRunWorkflow } from '../temporalGateway';
@@ -157,14 +157,14 @@ async function launchRun(
     if (run.status === 'queued') await startRunWorkflow(deps.temporal, { ...run }).catch((error: unknown) => {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     });
-    return { run: { runId: run.runId, version: run.version, type: run.type, status: run.status, workflowId: workflowIds.run(run.runId) }, replayed: true };
+    return { run: asLaunched(run, workflowIds.run(run.runId)), replayed: true };
   }
   try {
     const { workflowId } = await startRunWorkflow(deps.temporal, {
       runId: run.runId, domain: run.domain, modelName: run.modelName, ownerId: run.ownerId, type: run.type, status: run.status,
     });
     deps.logger.info({ runId: run.runId, evaluationId: evaluation.id, type: run.type, version: run.version }, 'run launched');
-    return { run: { runId: run.runId, version: run.version, type: run.type, status: run.status, workflowId }, replayed: false };
+    return { run: asLaunched(run, workflowId), replayed: false };
   } catch (error) {
     const reason = `the run's workflow could not be started: ${errorChain(error)}`;
     deps.logger.error({ runId: run.runId, err: error }, 'run workflow start failed');
@@ -176,6 +176,10 @@ async function launchRun(
         `the run was marked failed${quota ? ' and the quota slot was given back' : ''}. Try again shortly.`,
     );
   }
+}
+
+function asLaunched(run: LaunchedRunRecord, workflowId: string): LaunchedRun {
+  return { runId: run.runId, version: run.version, type: run.type, status: run.status, workflowId };
 }
 
 /** A private deployment's serving plan, or 409 naming everything that stands in its way; null for an API deployment. */
