@@ -54,9 +54,20 @@ export const SEARCH_ATTRIBUTE_KEYS = {
 
 /** Samples per inference activity, and activities per workflow execution before continue-as-new. */
 export const BATCHING = {
-  samplesPerBatch: 1000,
+  samplesPerBatch: 10000,
   batchesPerExecution: 100,
 } as const;
+
+/**
+ * Batching for a run asked with `concurrency` lanes. A batch ends with a tail in which lanes run
+ * dry while the last requests finish, about one request's latency; sized at 80 rounds of the
+ * lanes, that tail is near 1% of the batch (bench/README.md), while small concurrencies keep
+ * batches short enough that a lost worker costs little and a stop lands quickly.
+ */
+export function batchingFor(concurrency: number): { samplesPerBatch: number; batchesPerExecution: number } {
+  const samplesPerBatch = Math.min(BATCHING.samplesPerBatch, Math.max(1000, concurrency * 80));
+  return { samplesPerBatch, batchesPerExecution: BATCHING.batchesPerExecution };
+}
 
 const forever: RetryPolicy = {
   initialInterval: '1s',

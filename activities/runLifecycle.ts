@@ -4,7 +4,7 @@
  */
 import type { ActivityDeps } from './activityDeps';
 import type { Batching, RunStatus } from '../contracts/run';
-import { BATCHING } from '../temporal.config';
+import { batchingFor } from '../temporal.config';
 import {
   closeDataset, closeRun, closeUnfinishedDatasets, computeDatasetMetrics, getRun, getRunDataset, listRunDatasets, markDatasetRunning, markRunRunning,
 } from '../db/queries/runRecords';
@@ -29,7 +29,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
   return {
     async beginRun({ runId }: { runId: string }): Promise<RunPlan> {
       const run = await markRunRunning(db, runId);
-      const batching = run.config.batching ?? BATCHING;
+      const batching = run.config.batching ?? batchingFor(run.config.limits.maxConcurrency);
       if (TERMINAL_STATUSES.includes(run.status)) return { endedAs: run.status, datasetIds: [], batching };
       const datasets = await listRunDatasets(db, runId);
       await appendRunLogs(db, [

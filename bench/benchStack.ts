@@ -6,12 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../api/app';
@@ -23,9 +24,12 @@ import { startPostgres, type PostgresServer } from '../stack/postgres';
 import { requireTemporalCliPath } from '../stack/temporalCli';
 import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporalServer';
 import { freePorts } from '../test/support/ports';
+import { WORKFLOWS_PATH } from '../workers/createWorkers';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WORKER_MAIN = path.join(ROOT, 'workers/main.ts');
+const PREBUILT_BUNDLE_WORKER_MAIN = path.join(ROOT, 'bench/prebuiltBundleWorker.ts');
+const REFERENCE_MODEL_MAIN = path.join(ROOT, 'stack/referenceModel/main.ts');
 const NAMESPACE = 'default';
 
 export interface ApiAnswer {
@@ -38,6 +42,8 @@ export interface BenchStack {
   dir: string;
   databaseUrl: string;
   temporalAddress: string;
+  /** The dev server's process, to read its CPU time. */
+  temporalPid: number | undefined;
   temporal: Client;
   db: DbHandle;
   apiUrl: string;
@@ -45,6 +51,8 @@ export interface BenchStack {
   request(method: string, urlPath: string, options?: { key?: string; body?: unknown }): Promise<ApiAnswer>;
   /** Starts `workers/main.ts` as its own process, serving the runs and inference queues. */
   startWorker(env?: Record<string, string>): Promise<WorkerProcess>;
+  /** Starts the reference model (stack/referenceModel/main.ts) as its own process, answering after `latencyMs`. */
+  startStandIn(latencyMs: number): Promise<StandIn>;
   stop(): Promise<void>;
 }
 
@@ -54,12 +62,24 @@ export interface WorkerProcess {
   sampleRss(everyMs?: number): RssSampler;
   /** VmHWM: the most resident memory the process has had since it started, in bytes. */
   peakRssBytes(): number;
+  /** User + system CPU time the process has used so far, in seconds. */
+  cpuSeconds(): number;
   output(): string;
   stop(): Promise<void>;
 }
 
+export interface StandIn {
+  /** Base URL for OpenAI clients, ending in /v1. */
+  url: string;
+  pid: number;
+  /** Inference requests it has received so far. */
+  requests(): Promise<number>;
+  stop(): Promise<void>;
+}
+
 export interface RssSampler {
-  stop(): { maxBytes: number; samples: number; lastBytes: number };
+  /** `maxAt`: Date.now() when the largest sample was taken; `series`: every sample as [Date.now(), bytes]. */
+  stop(): { maxBytes: number; maxAt: number; samples: number; lastBytes: number; series: [number, number][] };
 }
 
 function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -67,6 +87,22 @@ function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
   if (!match) throw new Error(`/proc/${pid}/status has no ${field}`);
   return Number(match[1]) * 1024;
+}
+
+/** Fields 14 and 15 of /proc/PID/stat (utime, stime) are in clock ticks, 100 a second on Linux. */
+export function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Busy and total CPU time of the whole machine so far (all cores), in clock ticks, from /proc/stat. */
+export function machineCpuTicks(): { busy: number; total: number } {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const n = values.map(Number);
+  const total = n.reduce((a, b) => a + b, 0);
+  const idle = (n[3] ?? 0) + (n[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
 }
 
 export async function startBenchStack(options: { log?: (line: string) => void; formalQuota?: number } = {}): Promise<BenchStack> {
@@ -88,18 +124,26 @@ export async function startBenchStack(options: { log?: (line: string) => void; f
     const [pgPort, temporalPort] = await freePorts(2);
     const t0 = Date.now();
     stops.push(() => rm(dir, { recursive: true, force: true }));
-    const [pg, temporalServer] = await Promise.all([
+    await chmod(dir, 0o755);
+    // Settled, not raced: a server that came up must be stopped even when the other one failed.
+    const [pgStarted, temporalStarted] = await Promise.allSettled([
       startPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort, env: {}, log: () => {} }).then((server: PostgresServer) => {
         stops.push(server.stop);
         return server;
       }),
-      requireTemporalCliPath({ log }).then((cliPath) =>
-        startTemporalDevServer({ cli: { path: cliPath }, dataDir: path.join(dir, 'temporal'), port: temporalPort, namespace: NAMESPACE, headless: true }),
-      ).then((server: TemporalDevServer) => {
-        stops.push(server.stop);
-        return server;
-      }),
+      requireTemporalCliPath({ log })
+        .then((cliPath) =>
+          startTemporalDevServer({ cli: { path: cliPath }, dataDir: path.join(dir, 'temporal'), port: temporalPort, namespace: NAMESPACE, headless: true }),
+        )
+        .then((server: TemporalDevServer) => {
+          stops.push(server.stop);
+          return server;
+        }),
     ]);
+    if (pgStarted.status === 'rejected') throw pgStarted.reason;
+    if (temporalStarted.status === 'rejected') throw temporalStarted.reason;
+    const pg = pgStarted.value;
+    const temporalServer = temporalStarted.value;
     await migrateDatabase(pg.url);
     const adminKey = generateApiKey();
     await bootstrap({ databaseUrl: pg.url, dataDir: dir, env: { PROCTOR_ADMIN_KEY: adminKey } });
@@ -135,37 +179,69 @@ export async function startBenchStack(options: { log?: (line: string) => void; f
       return { status: res.status, body: json && text ? JSON.parse(text) : text, text };
     };
 
+    // BENCH_PREBUILT_BUNDLE=1: the worker loads workflow code bundled here beforehand (bench/prebuiltBundleWorker.ts).
+    let bundle: string | null = null;
+    if (process.env.BENCH_PREBUILT_BUNDLE === '1') {
+      bundle = path.join(dir, 'workflow-bundle.js');
+      const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+      await writeFile(bundle, code);
+    }
     const startWorker = async (env: Record<string, string> = {}): Promise<WorkerProcess> => {
-      const worker = await spawnWorker({ ...baseEnv, PROCTOR_WORKER_QUEUES: 'runs,inference', PROCTOR_LOG_LEVEL: 'info', ...env });
+      const worker = await spawnWorker(
+        { ...baseEnv, PROCTOR_WORKER_QUEUES: 'runs,inference', PROCTOR_LOG_LEVEL: 'info', ...(bundle ? { BENCH_WORKFLOW_BUNDLE: bundle } : {}), ...env },
+        bundle ? PREBUILT_BUNDLE_WORKER_MAIN : WORKER_MAIN,
+      );
       stops.push(worker.stop);
       return worker;
     };
 
-    return { dir, databaseUrl: pg.url, temporalAddress: temporalServer.address, temporal, db, apiUrl, adminKey, request, startWorker, stop };
+    const startStandIn = async (latencyMs: number): Promise<StandIn> => {
+      const [port] = await freePorts(1);
+      const child = spawn(process.execPath, ['--import', 'tsx', REFERENCE_MODEL_MAIN, '--port', String(port), '--knobs', JSON.stringify({ latencyMs })], {
+        cwd: ROOT,
+        env: { ...process.env, PROCTOR_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const standIn = await readyProcess(child, 'listening', 60_000, 'the stand-in model');
+      stops.push(standIn.stop);
+      const url = `http://127.0.0.1:${port}/v1`;
+      return {
+        url,
+        pid: child.pid!,
+        requests: async () => ((await (await fetch(`http://127.0.0.1:${port}/_admin/stats`)).json()) as { requests: number }).requests,
+        stop: standIn.stop,
+      };
+    };
+
+    return { startStandIn, dir, databaseUrl: pg.url, temporalAddress: temporalServer.address, temporalPid: temporalServer.pid, temporal, db, apiUrl, adminKey, request, startWorker, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-async function spawnWorker(env: Record<string, string>, readyTimeoutMs = 120_000): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+interface ReadyProcess {
+  output(): string;
+  /** SIGTERM, then SIGKILL after 15 s. */
+  stop(): Promise<void>;
+}
+
+/** Waits until the child prints `marker`; fails if it exits first or takes longer than `timeoutMs`. */
+async function readyProcess(child: ChildProcess, marker: string, timeoutMs: number, what: string, logFile?: string): Promise<ReadyProcess> {
   let log = '';
-  // Only the tail is kept: a long run must not grow this process's memory with the worker's logs.
+  // Only the tail is kept: a long run must not grow this process's memory with a child's logs.
+  const file = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
   const keep = (chunk: Buffer) => {
+    file?.write(chunk);
     log = (log + chunk.toString('utf8')).slice(-64 * 1024);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the worker did not start in ${readyTimeoutMs} ms:\n${log}`)), readyTimeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in ${timeoutMs} ms:\n${log}`)), timeoutMs);
     const check = () => {
-      if (log.includes('worker started')) {
+      if (log.includes(marker)) {
         clearTimeout(timer);
         child.stdout!.off('data', check);
         resolve();
@@ -174,20 +250,49 @@ async function spawnWorker(env: Record<string, string>, readyTimeoutMs = 120_000
     child.stdout!.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`the worker exited with ${code} before starting:\n${log}`));
+      reject(new Error(`${what} exited with ${code} before starting:\n${log}`));
     });
   });
+  return {
+    output: () => log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+async function spawnWorker(env: Record<string, string>, main: string, readyTimeoutMs = 120_000): Promise<WorkerProcess> {
+  // BENCH_WORKER_NODE_ARGS go to the worker's node only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes;
+  // BENCH_WORKER_LOG names a file that gets all its output (e.g. with --trace-gc).
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ready = await readyProcess(child, 'worker started', readyTimeoutMs, 'the worker', process.env.BENCH_WORKER_LOG);
   const pid = child.pid!;
   return {
     pid,
     sampleRss(everyMs = 200) {
       let maxBytes = 0;
+      let maxAt = 0;
+      const series: [number, number][] = [];
       let lastBytes = 0;
       let samples = 0;
       const read = () => {
         try {
           lastBytes = procStatusBytes(pid, 'VmRSS');
-          maxBytes = Math.max(maxBytes, lastBytes);
+          series.push([Date.now(), lastBytes]);
+          if (lastBytes > maxBytes) {
+            maxBytes = lastBytes;
+            maxAt = Date.now();
+          }
           samples += 1;
         } catch {
           // the process is gone; the caller sees it elsewhere
@@ -199,20 +304,14 @@ async function spawnWorker(env: Record<string, string>, readyTimeoutMs = 120_000
         stop() {
           clearInterval(timer);
           read();
-          return { maxBytes, samples, lastBytes };
+          return { maxBytes, maxAt, samples, lastBytes, series };
         },
       };
     },
     peakRssBytes: () => procStatusBytes(pid, 'VmHWM'),
-    output: () => log,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
+    cpuSeconds: () => procCpuSeconds(pid),
+    output: ready.output,
+    stop: ready.stop,
   };
 }
 

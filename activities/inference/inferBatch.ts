@@ -11,7 +11,6 @@ import type { RunDatasetPlan } from '../../contracts/run';
 import { getRun } from '../../db/queries/runRecords';
 import { storedPositions, type SampleResultRow } from '../../db/queries/sampleResults';
 import { appendRunLogs, type RunLogLine } from '../../db/queries/runLogs';
-import { getItemsByIndices } from '../../db/queries/datasets';
 import { openSecret } from '../../db/secretBox';
 import { createModelEndpoint } from './modelEndpoint';
 import { createFuncEndpoint } from './funcEndpoint';
@@ -20,6 +19,7 @@ import { servingContainerName } from '../../docker/containerSpec';
 import { inferWithRetries } from './inferWithRetries';
 import { scoreSample } from '../../scoring/metrics';
 import { ResultBuffer } from './resultBuffer';
+import { ItemPages } from './itemPages';
 import { EndpointBreaker } from './endpointBreaker';
 
 const HEARTBEAT_EVERY_MS = 1000;
@@ -39,7 +39,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving }: Ac
       for (let p = from; p < to; p++) if (!already.has(p)) positions.push(p);
       if (positions.length === 0) return { stored: 0, skipped: already.size, failed: 0, abortReason: null };
 
-      const items = new Map((await getItemsByIndices(db, datasetId, positions.map((p) => sampleIndex(plan, p)))).map((i) => [i.idx, i]));
+      const items = new ItemPages(db, datasetId, plan, positions);
       const { limits, inference } = run.config;
       const endpoint = servingUrl
         ? createFuncEndpoint({ baseUrl: servingUrl, requestTimeoutMs: limits.requestTimeoutMs, engine: run.config.modelName })
@@ -64,9 +64,10 @@ export function createInferenceActivities({ db, logger, secretKey, serving }: Ac
 
       const lane = async () => {
         while (next < positions.length && !abort.signal.aborted && !breaker.tripped) {
-          const position = positions[next++]!;
+          const i = next++;
+          const position = positions[i]!;
           const idx = sampleIndex(plan, position);
-          const item = items.get(idx);
+          const item = await items.item(i);
           if (!item) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} has no item at index ${idx}`, 'DatasetNotFound');
           const outcome = await inferWithRetries(endpoint, item.prompt, inference, { maxRetries: limits.maxRetryPerQuery, signal: abort.signal });
           // Abandoned, not answered (a stop, or another lane's fault): the batch's retry asks again.

@@ -2,12 +2,14 @@
  * One OpenAI-compatible model endpoint, as the batch activity sees it: a prompt goes in, the
  * model's text and its output length come out, and anything else surfaces as an InferenceError
  * already classified (with the API key scrubbed from its message). Retries are not done here:
- * the SDK's own are switched off so inferWithRetries alone decides, and counts, attempts.
+ * the SDK's own are switched off so inferWithRetries alone decides, and counts, attempts. The SDK
+ * sends over node:http (nodeHttpFetch.ts): built-in fetch made the client the limit of a run.
  */
 import { setMaxListeners } from 'node:events';
 import OpenAI from 'openai';
 import type { ApiMode, InferenceParams } from '../../contracts/evaluation';
 import { InferenceError, abortedError, classifyInferenceError } from './inferenceErrors';
+import { nodeHttpFetch } from './nodeHttpFetch';
 
 export interface ModelOutput {
   text: string;
@@ -43,6 +45,7 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
     webhookSecret: null,
     maxRetries: 0,
     timeout: o.requestTimeoutMs,
+    fetch: nodeHttpFetch,
   });
   const classifyContext = { timeoutMs: o.requestTimeoutMs, secrets: [o.apiKey] };
   const asInferenceError = (error: unknown, prefix = '') => {
