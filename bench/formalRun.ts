@@ -18,6 +18,8 @@ export interface FormalRunOptions {
   concurrency: number;
   pollMs?: number;
   log?: (line: string) => void;
+  /** Called after every poll of the run, e.g. to inject a fault at some point of its progress. */
+  onPoll?: (point: ProgressPoint & { runId: string; total: number }) => void | Promise<void>;
 }
 
 export interface ProgressPoint {
@@ -107,6 +109,7 @@ export async function runFormal(stack: BenchStack, o: FormalRunOptions): Promise
     view = res.body;
     const atMs = performance.now() - t0;
     progress.push({ atMs, done: view.progress.done });
+    await o.onPoll?.({ atMs, done: view.progress.done, runId, total: view.progress.total });
     if (atMs - lastLog > 10_000) {
       lastLog = atMs;
       log(`  ${(atMs / 1000).toFixed(1)} s: ${view.status}, ${view.progress.done}/${view.progress.total}`);

@@ -2,9 +2,7 @@
  * What a private run serves its model with: the evaluation's latest upload version (see
  * uploads.ts), the image, the GPUs, frozen into RunConfig.serving at launch.
  */
-import { eq } from 'drizzle-orm';
 import type { Db } from '../client';
-import { runs } from '../schema';
 import type { ServingPlan } from '../../contracts/run';
 import type { PrivateDeployment } from '../../contracts/evaluation';
 import type { Static } from '@sinclair/typebox';
@@ -26,10 +24,4 @@ export function freezeServingPlan(
     gpuType: deployment.gpuType,
     gpuCount: deployment.gpuCount,
   };
-}
-
-/** The run's frozen serving plan; null for a run of an API deployment or a run that does not exist. */
-export async function getServingPlan(db: Db, runId: string): Promise<ServingPlan | null> {
-  const [row] = await db.select({ config: runs.config }).from(runs).where(eq(runs.id, runId)).limit(1);
-  return row?.config.serving ?? null;
 }
