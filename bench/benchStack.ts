@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../api/app';
@@ -24,11 +23,9 @@ import { startPostgres, type PostgresServer } from '../stack/postgres';
 import { requireTemporalCliPath } from '../stack/temporalCli';
 import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporalServer';
 import { freePorts } from '../test/support/ports';
-import { WORKFLOWS_PATH } from '../workers/createWorkers';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WORKER_MAIN = path.join(ROOT, 'workers/main.ts');
-const PREBUILT_BUNDLE_WORKER_MAIN = path.join(ROOT, 'bench/prebuiltBundleWorker.ts');
 const REFERENCE_MODEL_MAIN = path.join(ROOT, 'stack/referenceModel/main.ts');
 const NAMESPACE = 'default';
 
@@ -179,17 +176,10 @@ export async function startBenchStack(options: { log?: (line: string) => void; f
       return { status: res.status, body: json && text ? JSON.parse(text) : text, text };
     };
 
-    // BENCH_PREBUILT_BUNDLE=1: the worker loads workflow code bundled here beforehand (bench/prebuiltBundleWorker.ts).
-    let bundle: string | null = null;
-    if (process.env.BENCH_PREBUILT_BUNDLE === '1') {
-      bundle = path.join(dir, 'workflow-bundle.js');
-      const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
-      await writeFile(bundle, code);
-    }
     const startWorker = async (env: Record<string, string> = {}): Promise<WorkerProcess> => {
       const worker = await spawnWorker(
-        { ...baseEnv, PROCTOR_WORKER_QUEUES: 'runs,inference', PROCTOR_LOG_LEVEL: 'info', ...(bundle ? { BENCH_WORKFLOW_BUNDLE: bundle } : {}), ...env },
-        bundle ? PREBUILT_BUNDLE_WORKER_MAIN : WORKER_MAIN,
+        { ...baseEnv, PROCTOR_WORKER_QUEUES: 'runs,inference', PROCTOR_LOG_LEVEL: 'info', ...env },
+        WORKER_MAIN,
       );
       stops.push(worker.stop);
       return worker;

@@ -113,7 +113,7 @@ export async function measuredRun(o: MeasuredRunOptions): Promise<MeasuredRun> {
 
     const cpuPerSampleMs = (cpu.byProcess.worker! / o.n) * 1000;
     const notes = [
-      `worker process: ${process.env.BENCH_PREBUILT_BUNDLE === '1' ? 'bench/prebuiltBundleWorker.ts (workflow code bundled beforehand, BENCH_PREBUILT_BUNDLE=1)' : 'workers/main.ts (bundles its workflow code at start-up)'}` +
+      `worker process: workers/main.ts (workflow code bundled by a child process at start-up)` +
         `${process.env.BENCH_WORKER_NODE_ARGS ? `, node flags: ${process.env.BENCH_WORKER_NODE_ARGS}` : ''}`,
       ...(o.warmup > 0 ? [`measured after a warm-up formal run of ${o.warmup} samples on the same worker`] : ['measured on a cold worker (no warm-up run)']),
       `run ${run.status}: ${run.done}/${o.n} stored, ${run.failed} failed, score ${run.score?.toFixed(4)}; the stand-in saw ${requests} requests; ` +

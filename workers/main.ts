@@ -8,6 +8,7 @@ import { connectDb } from '../db/client';
 import { temporalConnectionConfig } from '../temporal.config';
 import { connectDocker } from '../docker/engine';
 import { createWorkers } from './createWorkers';
+import { workflowBundle } from './workflowBundle';
 import { startContainerReaper } from './containerReaper';
 import { startMailDispatcher } from './mailDispatcher';
 import { createSmtpMailer, smtpServerName } from '../activities/notifications/smtpMailer';
@@ -25,6 +26,8 @@ const connection = await NativeConnection.connect({ address: temporal.address })
 const clientConnection = await Connection.connect({ address: temporal.address });
 const servesContainers = env.workerQueues.includes('containers');
 const docker = servesContainers ? connectDocker(env.containers.dockerHost) : null;
+// Only the runs queue executes workflow code.
+const bundle = env.workerQueues.includes('runs') ? await workflowBundle() : null;
 const workers = await createWorkers({
   connection,
   namespace: temporal.namespace,
@@ -41,6 +44,7 @@ const workers = await createWorkers({
   },
   queues: env.workerQueues,
   inferenceSlots: env.inferenceSlots,
+  ...(bundle ? { workflowBundle: { codePath: bundle.codePath } } : {}),
 });
 const reaper = docker ? startContainerReaper({ db: database.db, docker, hostId: env.containers.hostId, logger, intervalMs: REAP_EVERY_MS }) : null;
 // Mail goes out from the processes that run the runs queue, where the run-ended mails are queued.
