@@ -10,6 +10,7 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai'
 import type { InferenceParams } from '../../contracts/evaluation';
 import { InferenceError, abortedError, classifyInferenceError } from './inferenceErrors';
 import { estimateTokens, type ModelEndpoint, type ModelOutput } from './modelEndpoint';
+import { nodeHttpFetch } from './nodeHttpFetch';
 
 export interface FuncEndpointOptions {
   /** Where the model service answers, e.g. http://127.0.0.1:41234 (its `/func` is appended). */
@@ -43,7 +44,7 @@ export function createFuncEndpoint(o: FuncEndpointOptions): ModelEndpoint {
       try {
         let response: Response;
         try {
-          response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: both });
+          response = await nodeHttpFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: both });
         } catch (error) {
           throw signal.aborted || timeout.aborted ? error : new APIConnectionError({ message: 'Connection error.', cause: error as Error });
         }
