@@ -20,6 +20,7 @@ export type TaskQueueName = keyof typeof TASK_QUEUES;
 export const WORKFLOW_TYPES = {
   run: 'runEvaluation',
   dataset: 'evaluateDataset',
+  leaderboardWindow: 'leaderboardWindow',
 } as const;
 
 /**
@@ -33,6 +34,8 @@ export const containerHostQueue = (hostId: string) => `${TASK_QUEUES.containers}
 export const workflowIds = {
   run: (runId: string) => `run-${runId}`,
   dataset: (runId: string, datasetId: string) => `run-${runId}-dataset-${datasetId}`,
+  /** A formal run's publication: waits for the owner's leaderboard submission until its window closes. */
+  leaderboard: (runId: string) => `run-${runId}-leaderboard`,
 };
 
 /** Custom search attributes, registered when the dev server starts and set on every run. */
@@ -92,6 +95,14 @@ export const ACTIVITY_OPTIONS = {
     heartbeatTimeout: '15 seconds',
     // A stop waits for the batch to abandon its requests and store what finished, so the
     // dataset's final counts are taken after the last write.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { ...forever, maximumAttempts: 25, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  },
+  /** Judge-model scoring of a batch's answers: like inference, on the judge's own queue. */
+  judge: {
+    taskQueue: TASK_QUEUES.judge,
+    startToCloseTimeout: '6 hours',
+    heartbeatTimeout: '15 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { ...forever, maximumAttempts: 25, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
   },

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
-import type { ContainerSettings, UploadSettings } from '../config/env';
+import type { ContainerSettings, LeaderboardSettings, PlatformJudge, ReviewSettings, UploadSettings } from '../config/env';
 
 /** What every activity factory is given by the worker that hosts it. */
 export interface ActivityDeps {
@@ -12,6 +12,12 @@ export interface ActivityDeps {
   secretKey: Buffer;
   /** Private deployment; absent on workers that serve no container or lease work. */
   serving?: ServingDeps;
+  /** Leaderboard window; absent: read from the environment when the activities are created. */
+  leaderboard?: LeaderboardSettings;
+  /** Manual-review waits; absent: read from the environment when the activities are created. */
+  review?: ReviewSettings;
+  /** The platform's judge (PROCTOR_JUDGE_*), for judge metrics that name none; absent: they fall back to exact match. */
+  judge?: PlatformJudge | null;
 }
 
 export interface ServingDeps {

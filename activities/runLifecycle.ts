@@ -9,8 +9,10 @@ import {
   closeDataset, closeRun, closeUnfinishedDatasets, computeDatasetMetrics, getRun, getRunDataset, listRunDatasets, markDatasetRunning, markRunRunning,
 } from '../db/queries/runRecords';
 import { appendRunLogs } from '../db/queries/runLogs';
+import { failPendingSamples } from '../db/queries/judgeSteps';
 import { TERMINAL_STATUSES } from '../contracts/run';
 import { queueRunEndedMail } from './notifications/runEndedNotice';
+import { holdForManualReview } from './review/heldDatasets';
 import { overallInterval, taskScores, type ScoreInterval } from '../contracts/scoreAggregation';
 
 export interface RunPlan {
@@ -44,12 +46,14 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       return { endedAs: null, datasetIds: datasets.map((d) => d.datasetId), batching, serving: run.config.serving !== undefined };
     },
 
-    async beginDataset({ runId, datasetId }: { runId: string; datasetId: string }): Promise<{ total: number }> {
+    /** `judged`: the dataset's metric is judge-scored, so each batch is followed by its judgeBatch (set only when true). */
+    async beginDataset({ runId, datasetId }: { runId: string; datasetId: string }): Promise<{ total: number; judged?: true }> {
       const row = await markDatasetRunning(db, runId, datasetId);
+      const judged = (await getRun(db, runId)).config.scoring?.datasets[datasetId]?.metric === 'judge';
       await appendRunLogs(db, [
         { runId, datasetId, level: 'info', message: `dataset ${datasetId} (${row.task}) running: ${row.total} sample(s)`, dedupeKey: `dataset-start:${datasetId}` },
       ]);
-      return { total: row.total };
+      return judged ? { total: row.total, judged } : { total: row.total };
     },
 
     async finishDataset({ runId, datasetId, outcome, reason }: { runId: string; datasetId: string; outcome: DatasetOutcome; reason?: string | null }): Promise<{ status: RunStatus }> {
@@ -57,7 +61,11 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
       const current = await getRunDataset(db, runId, datasetId);
       if (TERMINAL_STATUSES.includes(current.status)) return { status: current.status };
-      const metrics = await computeDatasetMetrics(db, runId, datasetId, plan?.metric ?? 'exact_match');
+      // Samples inferred but never judged end failed, so each sample is counted once, as scored or failed.
+      await failPendingSamples(db, runId, datasetId, outcome === 'stopped' ? 'not judged: the dataset was stopped first' : `not judged: ${reason ?? 'judging did not finish'}`);
+      const metrics = await computeDatasetMetrics(db, runId, datasetId, run.config.scoring?.datasets[datasetId]?.metric ?? plan?.metric ?? 'exact_match');
+      // A subjective dataset under manual review stays open until its reviewers are done.
+      if (outcome === 'completed' && (await holdForManualReview({ db }, runId, datasetId, metrics))) return { status: 'running' };
       let status: 'succeeded' | 'failed' | 'stopped';
       let error: string | null = null;
       if (outcome === 'stopped') {

@@ -18,6 +18,11 @@ import { runsRoutes } from './routes/runs';
 import { uploadsRoutes } from './routes/uploads';
 import { imagesRoutes } from './routes/images';
 import { resourcesRoutes } from './routes/resources';
+import { scoringRoutes } from './routes/scoring';
+import { manualEvaluationRoutes } from './routes/manualEvaluation';
+import { reviewsRoutes } from './routes/reviews';
+import { leaderboardRoutes } from './routes/leaderboard';
+import { leaderboardPageRoutes } from './leaderboardPage';
 
 /** Every JSON body but a dataset upload (which sets its own) is small. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -31,6 +36,7 @@ const REDACT_PATHS = [
   'authorization', 'headers.authorization', 'req.headers.authorization', 'request.headers.authorization',
   'apiKey', '*.apiKey', 'deployment.apiKey', '*.deployment.apiKey', 'body.deployment.apiKey', 'req.body.deployment.apiKey',
   'request.body.deployment.apiKey', 'jsonl', 'body.jsonl', 'req.body.jsonl',
+  'judge.apiKey', '*.judge.apiKey', 'body.default.judge.apiKey', 'body.datasets.*.judge.apiKey', 'body.config.default.judge.apiKey',
 ];
 
 export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
@@ -103,9 +109,14 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
       await uploadsRoutes(v1, deps);
       await imagesRoutes(v1, deps);
       await resourcesRoutes(v1, deps);
+      await scoringRoutes(v1, deps);
+      await manualEvaluationRoutes(v1, deps);
+      await reviewsRoutes(v1, deps);
+      await leaderboardRoutes(v1, deps);
     },
     { prefix: '/v1' },
   );
+  await leaderboardPageRoutes(app, deps);
   return app;
 }
 

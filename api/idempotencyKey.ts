@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { badRequest } from './problems';
+import { HttpProblem, badRequest, statusTitle } from './problems';
 import type { IdempotentRequest } from '../db/queries/idempotency';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -24,6 +24,15 @@ export const IdempotencyHeaders = Type.Object({
   ),
 });
 
+/** The same header for a route whose replay answers otherwise than a launch's; `replay` says how. */
+export function idempotencyHeadersFor(replay: string) {
+  return Type.Object({
+    'idempotency-key': Type.Optional(
+      Type.String({ description: `A key of your choosing (1–255 visible ASCII characters, e.g. a UUID): ${replay} (header Idempotent-Replayed: true).` }),
+    ),
+  });
+}
+
 /** The request's key and a hash of what it asks, or null when it sent none. */
 export function idempotencyOf(request: FastifyRequest, userId: string): IdempotentRequest | null {
   const raw = request.headers[IDEMPOTENCY_HEADER];
@@ -35,4 +44,11 @@ export function idempotencyOf(request: FastifyRequest, userId: string): Idempote
     .update(JSON.stringify(request.body ?? null))
     .digest('hex');
   return { userId, key, requestHash };
+}
+
+/** 422 for a key that was already used for a different request (another body, route or target). */
+export function idempotencyKeyReused(what = 'request'): HttpProblem {
+  return new HttpProblem(422, statusTitle(422), `this Idempotency-Key was already used for a different request; use a new key for a new ${what}`, [
+    { field: 'Idempotency-Key', message: 'was already used for a different request' },
+  ]);
 }

@@ -2,10 +2,11 @@
  * What the API asks of Temporal about runs: start a run's workflow, signal it to stop. Routes call
  * these so that workflow names, IDs, task queues and search attributes stay in one place.
  */
-import { WorkflowIdReusePolicy, WorkflowNotFoundError, type SearchAttributePair } from '@temporalio/common';
-import type { Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowIdReusePolicy, WorkflowNotFoundError, type SearchAttributePair } from '@temporalio/common';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
-import { SIGNALS, type RunWorkflowInput, type StopSignalArgs } from '../contracts/workflow';
+import { SIGNALS, UPDATES, type RunWorkflowInput, type StopSignalArgs } from '../contracts/workflow';
+import { LEADERBOARD_FAILURES, type LeaderboardSubmission, type LeaderboardSubmissionResult } from '../contracts/leaderboard';
 import type { Domain } from '../contracts/domain';
 import type { RunStatus, RunType } from '../contracts/run';
 
@@ -50,6 +51,39 @@ export async function signalStop(client: Client, runId: string, args: StopSignal
     return true;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+export type LeaderboardRefusal = 'alreadySubmitted' | 'windowClosed' | 'invalid' | 'noWorkflow';
+
+/**
+ * Sends the owner's leaderboard submission to the run's publication workflow and waits for the
+ * stored entry. A refusal by the workflow's validator (or a workflow that has ended or never
+ * started) comes back as a reason, not an exception; anything else (Temporal unreachable) throws.
+ */
+export async function submitToLeaderboard(
+  client: Client,
+  runId: string,
+  submission: LeaderboardSubmission,
+): Promise<{ ok: true; entry: LeaderboardSubmissionResult } | { ok: false; refusal: LeaderboardRefusal; message: string }> {
+  try {
+    const entry = await client.workflow
+      .getHandle(workflowIds.leaderboard(runId))
+      .executeUpdate<LeaderboardSubmissionResult, [LeaderboardSubmission]>(UPDATES.submitToLeaderboard, { args: [submission] });
+    return { ok: true, entry };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return { ok: false, refusal: 'noWorkflow', message: error.message };
+    if (error instanceof WorkflowUpdateFailedError) {
+      // The validator's failure is the cause; one from the handler's activity is wrapped once more.
+      let cause: unknown = error.cause;
+      while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
+      if (!(cause instanceof ApplicationFailure)) cause = null;
+      const failure = cause as ApplicationFailure | null;
+      const refusal: LeaderboardRefusal =
+        failure?.type === LEADERBOARD_FAILURES.alreadySubmitted ? 'alreadySubmitted' : failure?.type === LEADERBOARD_FAILURES.windowClosed ? 'windowClosed' : 'invalid';
+      return { ok: false, refusal, message: failure?.message ?? error.message };
+    }
     throw error;
   }
 }

@@ -21,6 +21,22 @@ export interface ProctorEnv {
   uploads: UploadSettings;
   containers: ContainerSettings;
   mail: MailSettings;
+  leaderboard: LeaderboardSettings;
+  /** The platform's judge, for judge metrics that name none (as EvalScope's OPENAI_API_BASE / LOCAL_LLM); null: they fall back to exact match. */
+  judge: PlatformJudge | null;
+}
+
+/** `PROCTOR_JUDGE_BASE_URL`, `PROCTOR_JUDGE_MODEL` and, optionally, `PROCTOR_JUDGE_API_KEY`. */
+export interface PlatformJudge {
+  baseUrl: string;
+  model: string;
+  apiKey: string | null;
+}
+
+/** Publishing runs on the leaderboards (see docs/leaderboard.md). */
+export interface LeaderboardSettings {
+  /** `PROCTOR_LEADERBOARD_WINDOW_DAYS`: how long after a formal run succeeds its owner may submit it. */
+  windowMs: number;
 }
 
 export interface UploadSettings {
@@ -110,7 +126,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
     secretKey: secretKey(env),
     logLevel: env.PROCTOR_LOG_LEVEL ?? 'info',
     inferenceSlots: int(env, 'PROCTOR_INFERENCE_SLOTS', 8, 1, 1024),
-    workerQueues: (env.PROCTOR_WORKER_QUEUES ?? 'runs,inference').split(',').map((q) => q.trim()).filter(Boolean),
+    workerQueues: (env.PROCTOR_WORKER_QUEUES ?? 'runs,inference,judge').split(',').map((q) => q.trim()).filter(Boolean),
     quota: {
       formalPerMonth: int(env, 'PROCTOR_FORMAL_QUOTA', 5, 0, 10_000),
       manualPerMonth: int(env, 'PROCTOR_MANUAL_QUOTA', 2, 0, 10_000),
@@ -132,7 +148,59 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       gpuTypes: parseGpuTypes(env.PROCTOR_GPU_TYPES),
     },
     mail: loadMailSettings(env),
+    leaderboard: loadLeaderboardSettings(env),
+    judge: loadPlatformJudge(env),
   };
+}
+
+export function loadPlatformJudge(env: NodeJS.ProcessEnv = process.env): PlatformJudge | null {
+  const baseUrl = env.PROCTOR_JUDGE_BASE_URL?.trim() || null;
+  const model = env.PROCTOR_JUDGE_MODEL?.trim() || null;
+  if (!baseUrl && !model) return null;
+  if (!baseUrl || !model) throw new ConfigError('PROCTOR_JUDGE_BASE_URL and PROCTOR_JUDGE_MODEL must be set together (or neither: judge metrics then fall back to exact match)');
+  if (!/^https?:\/\/\S+$/.test(baseUrl)) throw new ConfigError(`PROCTOR_JUDGE_BASE_URL must be an http(s) URL, got ${JSON.stringify(baseUrl)}`);
+  return { baseUrl, model, apiKey: env.PROCTOR_JUDGE_API_KEY?.trim() || null };
+}
+
+/**
+ * The leaderboard section alone (workers read it when they create the leaderboard activities).
+ * Days may be fractional (0.5 is twelve hours), down to about a second.
+ */
+export function loadLeaderboardSettings(env: NodeJS.ProcessEnv = process.env): LeaderboardSettings {
+  const raw = env.PROCTOR_LEADERBOARD_WINDOW_DAYS?.trim();
+  if (raw === undefined || raw === '') return { windowMs: 30 * 86_400_000 };
+  const days = Number(raw);
+  if (!Number.isFinite(days) || days < 0.00001 || days > 3650) {
+    throw new ConfigError(`PROCTOR_LEADERBOARD_WINDOW_DAYS must be a number of days from 0.00001 to 3650, got ${JSON.stringify(env.PROCTOR_LEADERBOARD_WINDOW_DAYS)}`);
+  }
+  return { windowMs: Math.round(days * 86_400_000) };
+}
+
+/** Manual evaluation of subjective datasets (docs/manual-review.md). */
+export interface ReviewSettings {
+  /** `PROCTOR_MANUAL_EVALUATION_WINDOW_DAYS` (default 14): how long a run waits for its owner to launch the manual evaluation. */
+  launchWindowMs: number;
+  /** `PROCTOR_REVIEW_REMINDER_HOURS` (default 48): how long a review may wait before reviewers are reminded, and again after each reminder. */
+  reminderAfterMs: number;
+}
+
+export function loadReviewSettings(env: NodeJS.ProcessEnv = process.env): ReviewSettings {
+  return {
+    launchWindowMs: positiveSpan(env, 'PROCTOR_MANUAL_EVALUATION_WINDOW_DAYS', 14, 'days', 86_400_000, 3650),
+    reminderAfterMs: positiveSpan(env, 'PROCTOR_REVIEW_REMINDER_HOURS', 48, 'hours', 3_600_000, 24 * 3650),
+  };
+}
+
+/** A span given as a (fractional) number of units, returned in milliseconds; at least one second. */
+function positiveSpan(env: NodeJS.ProcessEnv, name: string, fallback: number, unit: string, unitMs: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback * unitMs;
+  const value = Number(raw);
+  const min = 1000 / unitMs;
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a number of ${unit} from ${min.toPrecision(2)} (one second) to ${max}, got ${JSON.stringify(env[name])}`);
+  }
+  return Math.round(value * unitMs);
 }
 
 /** The mail section alone, for code that needs only it (it is also part of loadEnv). */

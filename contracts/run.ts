@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Domain } from './domain';
 import type { InferenceParams, RunLimits, ApiMode } from './evaluation';
 import type { MetricName } from './dataset';
+import type { RunScoring, ScoringMetric } from './scoringConfig';
 
 export const RUN_TYPES = ['verification', 'formal'] as const;
 export type RunType = (typeof RUN_TYPES)[number];
@@ -11,7 +12,8 @@ export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'stoppe
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'stopped'];
 
-export type SampleStatus = 'scored' | 'failed';
+/** `pending`: inferred, waiting for its judge (judge metrics are scored after each batch, see activities/judging). */
+export type SampleStatus = 'scored' | 'failed' | 'pending';
 
 /**
  * What a run was launched with, frozen at launch so later edits of the evaluation do not change it.
@@ -33,6 +35,8 @@ export interface RunConfig {
   batching?: Batching;
   /** Private deployment: the container that serves the model. Absent for API evaluations. */
   serving?: ServingPlan;
+  /** The evaluation's scoring configuration, frozen at launch (judge keys by reference). Absent: every dataset by its own metric. */
+  scoring?: RunScoring;
 }
 
 /** What a private run's container is made of, frozen at launch like the rest of the config. */
@@ -104,7 +108,8 @@ export interface DatasetRunView {
 }
 
 export interface DatasetMetrics {
-  metric: MetricName;
+  /** The metric that scored the dataset: its own, or the one its scoring configuration set (`judge` included). */
+  metric: ScoringMetric;
   /** Mean score over all samples; failed samples count as 0. */
   score: number;
   scored: number;

@@ -47,10 +47,36 @@ export interface BatchResult {
   abortReason: string | null;
 }
 
+/** Judging of a batch's samples of a judge metric (same range as its inference batch). */
+export interface JudgeBatchInput {
+  runId: string;
+  datasetId: string;
+  from: number;
+  to: number;
+}
+
+export interface JudgeBatchResult {
+  /** Samples this attempt moved from pending to scored or failed. */
+  judged: number;
+  failed: number;
+}
+
 export const SIGNALS = {
   stop: 'stop',
   /** Sent to a private run waiting in the container queue when units may have become free. */
   containerUnitsFreed: 'containerUnitsFreed',
+  /** To a run waiting for its manual evaluation: the owner launched it (contracts/review.ts). */
+  manualEvaluationLaunched: 'manualEvaluationLaunched',
+  /** To a run waiting for its manual evaluation: an admin gave it up. */
+  manualReviewAbandoned: 'manualReviewAbandoned',
+} as const;
+
+/** Updates: a human step that needs an answer (accepted or refused by the workflow's validator). */
+export const UPDATES = {
+  /** To a run's publication workflow: publish it on the leaderboard, named or anonymous (contracts/leaderboard.ts). */
+  submitToLeaderboard: 'submitToLeaderboard',
+  /** To a run in manual review: reviewers completed it (the record says so first; the validator refuses a review the run is not waiting for). */
+  completeManualReview: 'completeManualReview',
 } as const;
 
 export interface StopSignalArgs {

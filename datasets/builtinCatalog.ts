@@ -9,6 +9,7 @@ import { ARITH_BASIC_ID, generateArithBasic } from './builtin/arithBasic';
 import { ARITH_MC_ID, generateArithChoice } from './builtin/arithChoice';
 import { UNIT_CONVERSION_ID, generateUnitConversion } from './builtin/unitConversion';
 import { WORD_REVERSE_ID, generateWordReverse } from './builtin/wordReverse';
+import { ZH_OPEN_QA_ID, ZH_OPEN_QA_SIZE, generateZhOpenQa } from './builtin/zhOpenQa';
 
 export interface BuiltinDataset {
   id: string;
@@ -18,6 +19,8 @@ export interface BuiltinDataset {
   metric: MetricName;
   description: string;
   size: number;
+  /** Answers are judged by people (docs/manual-review.md); the metric scores them when nobody does. */
+  subjective?: boolean;
   generate(): DatasetItem[];
 }
 
@@ -76,17 +79,44 @@ export const BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
   ),
 ]);
 
+/**
+ * Subjective built-ins: written rather than generated, answered in free text, and scored by
+ * reviewers. Kept apart from the generated ones, which the reference model is written to solve.
+ */
+export const SUBJECTIVE_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
+  builtin(
+    {
+      id: ZH_OPEN_QA_ID,
+      name: 'Chinese open QA (中文开放问答)',
+      domain: 'nlp',
+      task: 'zh-open-qa',
+      metric: 'rouge_l',
+      description:
+        'Open questions in Chinese on science, history, geography, culture, daily life, reasoning and writing, each with a reference answer and a rubric. ' +
+        'Subjective: in a formal run of an SFT model, reviewers score the answers (manual evaluation); otherwise ROUGE-L against the reference scores them.',
+      size: ZH_OPEN_QA_SIZE,
+      subjective: true,
+    },
+    generateZhOpenQa,
+  ),
+]);
+
+const ALL_BUILTIN_DATASETS: readonly BuiltinDataset[] = [...BUILTIN_DATASETS, ...SUBJECTIVE_BUILTIN_DATASETS];
+
 export function findBuiltinDataset(id: string): BuiltinDataset | undefined {
-  return BUILTIN_DATASETS.find((d) => d.id === id);
+  return ALL_BUILTIN_DATASETS.find((d) => d.id === id);
 }
 
 /** Ids no custom dataset may take, whether or not the built-ins are stored yet. */
-export const BUILTIN_DATASET_IDS: ReadonlySet<string> = new Set(BUILTIN_DATASETS.map((d) => d.id));
+export const BUILTIN_DATASET_IDS: ReadonlySet<string> = new Set(ALL_BUILTIN_DATASETS.map((d) => d.id));
 
 /** Every built-in, generated, with its content hash: what start-up stores in the registry. */
 export function builtinDatasetRecords() {
-  return BUILTIN_DATASETS.map((d) => {
+  return ALL_BUILTIN_DATASETS.map((d) => {
     const items = d.generate();
-    return { id: d.id, name: d.name, domain: d.domain, task: d.task, metric: d.metric, description: d.description, items, contentHash: datasetContentHash(items) };
+    return {
+      id: d.id, name: d.name, domain: d.domain, task: d.task, metric: d.metric, description: d.description, subjective: d.subjective ?? false,
+      items, contentHash: datasetContentHash(items),
+    };
   });
 }

@@ -14,6 +14,10 @@ import type { DatasetMetrics, RunConfig, RunStatus, RunType, SampleStatus } from
 import type { UploadCheckReport, UploadKind } from '../contracts/upload';
 import type { ImageSource, ImageStatus } from '../contracts/image';
 import type { NotificationKind, NotificationStatus } from '../notifications/notification';
+import type { StoredScoringConfig } from '../contracts/scoringConfig';
+import type { ScoringMethod, ScoringStep } from '../contracts/scoringTrace';
+import type { ReviewStatus } from '../contracts/review';
+import type { LeaderboardMode, PublicationStatus } from '../contracts/leaderboard';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -336,3 +340,117 @@ export const idempotencyKeys = pgTable(
   },
   (t) => [primaryKey({ columns: [t.userId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 );
+
+// --- leaderboard (issue 5): publication of formal runs -------------------------------------------
+
+/**
+ * One row per formal run that succeeded: its submission window, and once the owner submits, how it
+ * is shown. Only rows with status 'submitted' appear on the domain's board. The run's publication
+ * workflow moves the status (open → submitted | closed); the primary key makes each move an upsert.
+ */
+export const leaderboardSubmissions = pgTable(
+  'leaderboard_submissions',
+  {
+    runId: uuid('run_id').primaryKey().references(() => runs.id, { onDelete: 'cascade' }),
+    domain: text('domain').$type<Domain>().notNull(),
+    status: text('status').$type<PublicationStatus>().notNull().default('open'),
+    opensAt: timestamp('opens_at', { withTimezone: true }).notNull().defaultNow(),
+    closesAt: timestamp('closes_at', { withTimezone: true }).notNull(),
+    mode: text('mode').$type<LeaderboardMode>(),
+    submittedBy: uuid('submitted_by').references(() => users.id),
+    submittedAt: timestamp('submitted_at', { withTimezone: true }),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+  },
+  (t) => [index('leaderboard_submissions_board_idx').on(t.domain, t.status)],
+);
+
+// --- end leaderboard -----------------------------------------------------------------------------
+
+// ---- manual review (issue 5): subjective datasets scored by reviewers -------------------------
+
+/**
+ * One manual evaluation per run that has subjective datasets under review. The status moves only
+ * forward, each step guarded by the one before it, so the API and the run's workflow can race
+ * (launch against expiry, completion against abandonment) and exactly one outcome is recorded.
+ */
+export const manualReviews = pgTable(
+  'manual_reviews',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: uuid('run_id').notNull().unique().references(() => runs.id, { onDelete: 'cascade' }),
+    ownerId: uuid('owner_id').notNull().references(() => users.id),
+    status: text('status').$type<ReviewStatus>().notNull().default('pending'),
+    datasetIds: jsonb('dataset_ids').$type<string[]>().notNull(),
+    launchDeadline: timestamp('launch_deadline', { withTimezone: true }),
+    launchedBy: uuid('launched_by').references(() => users.id),
+    launchedAt: timestamp('launched_at', { withTimezone: true }),
+    /** The UTC month whose manual quota the launch took, so an abandonment can give the slot back. */
+    quotaMonth: text('quota_month'),
+    /** The last reminder queued (0 before any): each reminder has its own mail dedupe key. */
+    reminders: integer('reminders').notNull().default(0),
+    lastRemindedAt: timestamp('last_reminded_at', { withTimezone: true }),
+    endedBy: uuid('ended_by').references(() => users.id),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    note: text('note'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('manual_reviews_status_idx').on(t.status, t.createdAt)],
+);
+
+/** A reviewer's score of one answer; scoring an item again overwrites it. */
+export const reviewScores = pgTable(
+  'review_scores',
+  {
+    reviewId: uuid('review_id').notNull().references(() => manualReviews.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id').notNull(),
+    sampleIdx: integer('sample_idx').notNull(),
+    points: integer('points').notNull(),
+    comment: text('comment'),
+    reviewerId: uuid('reviewer_id').notNull().references(() => users.id),
+    scoredAt: timestamp('scored_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.reviewId, t.datasetId, t.sampleIdx] })],
+);
+
+// --- end manual review ---------------------------------------------------------------------------
+
+// --- judge scoring (issue 4): scoring configurations, sealed judge keys, per-sample scoring steps ---
+
+/** An evaluation's scoring configuration (contracts/scoringConfig.ts), judge keys referenced by id. */
+export const scoringConfigs = pgTable('scoring_configs', {
+  evaluationId: uuid('evaluation_id').primaryKey().references(() => evaluations.id, { onDelete: 'cascade' }),
+  config: jsonb('config').$type<StoredScoringConfig>().notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Judge API keys, sealed (db/secretBox.ts). Rows are never changed: a new key is a new row, so a
+ * run launched with the old one keeps reading it by the id frozen in its configuration.
+ */
+export const judgeKeys = pgTable('judge_keys', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id, { onDelete: 'cascade' }),
+  cipher: text('cipher').notNull(),
+  createdAt: createdAt(),
+});
+
+/** How each judged sample got its score: every step, from preprocessing to the parsed score. */
+export const judgeSteps = pgTable(
+  'judge_steps',
+  {
+    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id').notNull(),
+    sampleIdx: integer('sample_idx').notNull(),
+    itemId: text('item_id').notNull(),
+    method: text('method').$type<ScoringMethod>().notNull(),
+    score: doublePrecision('score'),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    steps: jsonb('steps').$type<ScoringStep[]>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] }), index('judge_steps_item_idx').on(t.runId, t.datasetId, t.itemId)],
+);
+
+// --- end judge scoring ---------------------------------------------------------------------------
+

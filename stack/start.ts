@@ -179,7 +179,7 @@ async function startStack(): Promise<void> {
     PROCTOR_API_PORT: String(settings.apiPort),
     PROCTOR_DATA_DIR: settings.dataDir,
     ...(containerHost ? { DOCKER_HOST: containerHost.dockerHost } : {}),
-    PROCTOR_WORKER_QUEUES: env.PROCTOR_WORKER_QUEUES ?? (containerHost ? 'runs,inference,containers' : 'runs,inference'),
+    PROCTOR_WORKER_QUEUES: env.PROCTOR_WORKER_QUEUES ?? (containerHost ? 'runs,inference,judge,containers' : 'runs,inference,judge'),
   };
   const children: [name: string, file: string, args: string[]][] = [
     ['reference-model', 'stack/referenceModel/main.ts', ['--port', String(settings.referenceModelPort)]],

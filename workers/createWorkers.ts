@@ -10,11 +10,14 @@ import { createRunLifecycleActivities } from '../activities/runLifecycle';
 import { createInferenceActivities } from '../activities/inference/inferBatch';
 import { createReportActivities } from '../activities/reportActivities';
 import { createLeaseActivities } from '../activities/serving/leaseActivities';
+import { createReviewActivities } from '../activities/review/reviewActivities';
 import { createContainerActivities } from '../activities/serving/containerActivities';
+import { createJudgingActivities } from '../activities/judging/judgeBatch';
+import { createLeaderboardActivities } from '../activities/leaderboard/publicationActivities';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-export const QUEUE_NAMES = ['runs', 'inference', 'containers'] as const;
+export const QUEUE_NAMES = ['runs', 'inference', 'containers', 'judge'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface WorkerSetup {
@@ -44,7 +47,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         ...common,
         taskQueue: TASK_QUEUES.runs,
         ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-        activities: { ...createRunLifecycleActivities(setup.deps), ...createReportActivities(setup.deps), ...createLeaseActivities(setup.deps) },
+        activities: { ...createRunLifecycleActivities(setup.deps), ...createReportActivities(setup.deps), ...createLeaseActivities(setup.deps), ...createReviewActivities(setup.deps), ...createLeaderboardActivities(setup.deps) },
       }),
     );
   }
@@ -54,6 +57,17 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         ...common,
         taskQueue: TASK_QUEUES.inference,
         activities: createInferenceActivities(setup.deps),
+        maxConcurrentActivityTaskExecutions: setup.inferenceSlots,
+      }),
+    );
+  }
+  if (setup.queues.includes('judge')) {
+    // Each judge batch keeps MAX_JUDGING_CONCURRENCY calls in flight; slots bound the batches at once.
+    workers.push(
+      Worker.create({
+        ...common,
+        taskQueue: TASK_QUEUES.judge,
+        activities: createJudgingActivities(setup.deps),
         maxConcurrentActivityTaskExecutions: setup.inferenceSlots,
       }),
     );

@@ -41,6 +41,8 @@ const workers = await createWorkers({
       docker,
       temporal: new Client({ connection: clientConnection, namespace: temporal.namespace }),
     },
+    leaderboard: env.leaderboard,
+    judge: env.judge,
   },
   queues: env.workerQueues,
   inferenceSlots: env.inferenceSlots,
@@ -69,5 +71,6 @@ try {
   await clientConnection.close();
   await connection.close();
   await database.close();
+  await bundle?.dispose();
   logger.info('worker stopped');
 }

@@ -6,10 +6,12 @@ import type { InferenceActivities } from '../activities/inference/inferBatch';
 import type { ReportActivities } from '../activities/reportActivities';
 import type { LeaseActivities } from '../activities/serving/leaseActivities';
 import type { ContainerActivities } from '../activities/serving/containerActivities';
+import type { JudgingActivities } from '../activities/judging/judgeBatch';
 
 export const lifecycle = proxyActivities<RunLifecycleActivities>(ACTIVITY_OPTIONS.control);
 export const inference = proxyActivities<InferenceActivities>(ACTIVITY_OPTIONS.inference);
 export const reports = proxyActivities<ReportActivities>(ACTIVITY_OPTIONS.report);
+export const judging = proxyActivities<JudgingActivities>(ACTIVITY_OPTIONS.judge);
 export const leases = proxyActivities<LeaseActivities>(ACTIVITY_OPTIONS.control);
 /** Upload check and container start: any container host. */
 export const containers = proxyActivities<ContainerActivities>(CONTAINER_ACTIVITY_OPTIONS.start);

@@ -2,21 +2,50 @@
  * One dataset of a run: its samples go through inference in batches, one activity per batch.
  * Results live in PostgreSQL; the history holds only batch counts, and the workflow continues as
  * new every so many batches, so a dataset of any size keeps each execution's history bounded.
+ *
+ * A judge-scored dataset (patch `judge-scoring`) follows each inference batch with a judgeBatch
+ * over the same range on the judge queue. Judging batch k overlaps inference of batch k + 1, so
+ * the judge and the model work at once; at most one judgement is in flight, and it is awaited
+ * before the next starts, before continue-as-new and before the dataset closes.
  */
-import { CancellationScope, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { DatasetWorkflowInput, DatasetWorkflowResult } from '../contracts/workflow';
-import { inference as httpInference, inferenceOn, lifecycle } from './activityProxies';
+import { inference as httpInference, inferenceOn, judging, lifecycle } from './activityProxies';
 import { failureReason } from './failureReason';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
   const { runId, datasetId, batching } = input;
-  const { total } = await lifecycle.beginDataset({ runId, datasetId });
+  const begun = await lifecycle.beginDataset({ runId, datasetId });
+  const { total } = begun;
   const inference = input.serving ? inferenceOn(input.serving.hostQueue) : httpInference;
+  const judged = begun.judged === true && patched('judge-scoring');
 
   let position = input.nextPosition ?? 0;
   let abortReason: string | null = null;
+  // The judgement in flight, settled to its error (or null) so it never rejects unobserved.
+  let judgement: Promise<unknown> | null = null;
+  const settleJudgement = async (): Promise<void> => {
+    if (!judgement) return;
+    const error = await judgement;
+    judgement = null;
+    if (error === null) return;
+    if (isCancellation(error)) throw error;
+    abortReason ??= `judging failed: ${failureReason(error)}`;
+  };
+  const stopped = async (err: unknown): Promise<never> => {
+    // The judgement in flight is cancelled with the batch; its last writes land before the dataset closes.
+    if (judgement) await judgement;
+    await CancellationScope.nonCancellable(() => lifecycle.finishDataset({ runId, datasetId, outcome: 'stopped' }));
+    throw err;
+  };
+
   for (let batches = 0; position < total && !abortReason; batches++) {
     if (batches >= batching.batchesPerExecution || workflowInfo().continueAsNewSuggested) {
+      try {
+        await settleJudgement();
+      } catch (err) {
+        return stopped(err);
+      }
       await continueAsNew<typeof evaluateDataset>({ ...input, nextPosition: position });
     }
     const to = Math.min(position + batching.samplesPerBatch, total);
@@ -24,13 +53,27 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
       const batch = await inference.inferBatch({ runId, datasetId, from: position, to, ...(input.serving ? { servingUrl: input.serving.baseUrl } : {}) });
       abortReason = batch.abortReason;
     } catch (err) {
-      if (isCancellation(err)) {
-        await CancellationScope.nonCancellable(() => lifecycle.finishDataset({ runId, datasetId, outcome: 'stopped' }));
-        throw err;
-      }
+      if (isCancellation(err)) return stopped(err);
       abortReason = failureReason(err);
     }
+    if (judged) {
+      try {
+        await settleJudgement();
+      } catch (err) {
+        return stopped(err);
+      }
+      // What the batch stored is judged even when the batch ended the dataset.
+      judgement = judging.judgeBatch({ runId, datasetId, from: position, to }).then(
+        () => null,
+        (error: unknown) => error,
+      );
+    }
     position = to;
+  }
+  try {
+    await settleJudgement();
+  } catch (err) {
+    return stopped(err);
   }
 
   const { status } = await lifecycle.finishDataset({ runId, datasetId, outcome: abortReason ? 'aborted' : 'completed', reason: abortReason });

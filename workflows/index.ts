@@ -1,3 +1,4 @@
 export { runEvaluation, stopSignal } from './runEvaluation';
 export { evaluateDataset } from './evaluateDataset';
 export { containerUnitsFreedSignal } from './servedModel';
+export { leaderboardWindow, submitToLeaderboardUpdate } from './leaderboardWindow';

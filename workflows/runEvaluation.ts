@@ -12,6 +12,9 @@ import { lifecycle, reports } from './activityProxies';
 import { publishRunStatus } from './runStatusAttribute';
 import { failureReason } from './failureReason';
 import { withServedModel } from './servedModel';
+import { planManualReviewGate } from './manualReview';
+import { patched as leaderboardPatched } from '@temporalio/workflow';
+import { openPublication } from './leaderboardWindow';
 
 export const stopSignal = defineSignal<[StopSignalArgs]>(SIGNALS.stop);
 
@@ -29,6 +32,7 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
     return { status: plan.endedAs, overallScore: null };
   }
   publishRunStatus('running');
+  const review = await planManualReviewGate(runId);
 
   let failure: string | null = null;
   try {
@@ -50,6 +54,17 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
     else stop ??= { requestedBy: 'temporal', reason: 'workflow cancelled' };
   }
 
+  // Subjective datasets wait for their manual evaluation (docs/manual-review.md); a stop ends the wait.
+  if (review && !stop && !failure) {
+    try {
+      await datasetsScope.run(() => review.wait());
+    } catch (err) {
+      if (!isCancellation(err)) failure = failureReason(err);
+      else stop ??= { requestedBy: 'temporal', reason: 'workflow cancelled' };
+    }
+  }
+  if (review) await CancellationScope.nonCancellable(() => review.close());
+
   const outcome = stop ? 'stopped' : failure ? 'failed' : 'completed';
   const reason = failure ?? (stop ? `stopped by ${stop.requestedBy}${stop.reason ? `: ${stop.reason}` : ''}` : null);
   const ended = await CancellationScope.nonCancellable(async () => {
@@ -58,6 +73,8 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
     return result;
   });
   publishRunStatus(ended.status);
+  // A formal run that succeeded may be published on its leaderboard for a while (docs/leaderboard.md).
+  if (ended.status === 'succeeded' && leaderboardPatched('leaderboard-window')) await openPublication(runId);
   return ended;
 }
 

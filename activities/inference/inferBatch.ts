@@ -17,7 +17,7 @@ import { createFuncEndpoint } from './funcEndpoint';
 import { containerExitError } from '../../docker/containerRunner';
 import { servingContainerName } from '../../docker/containerSpec';
 import { inferWithRetries } from './inferWithRetries';
-import { scoreSample } from '../../scoring/metrics';
+import { inlineScore } from '../../scoring/judge/inlineScore';
 import { ResultBuffer } from './resultBuffer';
 import { ItemPages } from './itemPages';
 import { EndpointBreaker } from './endpointBreaker';
@@ -78,8 +78,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving }: Ac
                 sampleIdx: idx,
                 position,
                 predict: outcome.text,
-                score: scoreSample(plan.metric, outcome.text, { ground_truth: item.groundTruth, choices: item.choices ?? undefined }),
-                status: 'scored',
+                ...inlineScore(run.config.scoring?.datasets[datasetId], plan.metric, outcome.text, item),
                 error: null,
                 outputLength: outcome.outputTokens,
                 latencyMs: Math.round(outcome.latencyMs),

@@ -1,7 +1,7 @@
 /**
  * The run's Excel report: a Summary sheet (the run, one row per dataset, task averages and the
  * overall score, each score beside its 95% confidence interval) and a Details sheet with one row
- * per sample. exceljs's streaming writer commits every row as soon as it is written and samples
+ * per sample (and, for judge metrics, a Scoring steps sheet: scoringStepsSheet.ts). exceljs's streaming writer commits every row as soon as it is written and samples
  * are read in keyset pages, so memory stays flat however many samples the run has.
  */
 import type { Writable } from 'node:stream';
@@ -11,6 +11,7 @@ import type { Db } from '../../db/client';
 import { datasetItems, sampleResults } from '../../db/schema';
 import { getRunWithEvaluation, listRunDatasets } from '../../db/queries/runRecords';
 import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../contracts/scoreAggregation';
+import { SCORING_STEPS_SHEET, writeScoringSteps } from './scoringStepsSheet';
 
 /** Samples read per query; also how often progress is reported. */
 export const REPORT_PAGE_SIZE = 2_000;
@@ -71,6 +72,9 @@ export async function writeRunReport(db: Db, runId: string, output: Writable, on
   const rows = await writeDetails(details, db, runId, datasets, () => {
     if (outputError) throw outputError;
   }, onProgress);
+  if (Object.values(run.config.scoring?.datasets ?? {}).some((d) => d.metric === 'judge')) {
+    await writeScoringSteps(workbook.addWorksheet(SCORING_STEPS_SHEET, { views: [{ state: 'frozen', ySplit: 1 }] }), db, runId, (t) => cellText(t, t?.length ?? 0));
+  }
   await Promise.race([workbook.commit(), outputFailed]);
   return { rows };
 }

@@ -29,7 +29,7 @@ import { abandonLaunch, insertLaunchedRun, type LaunchedRunRecord, type Evaluati
 import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/quota';
 import { drawSampleIndices } from '../../datasets/prng';
 import { startRunWorkflow } from '../temporalGateway';
-import { idempotencyOf, IdempotencyHeaders } from '../idempotencyKey';
+import { idempotencyKeyReused, idempotencyOf, IdempotencyHeaders } from '../idempotencyKey';
 import type { IdempotentRequest } from '../../db/queries/idempotency';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { workflowIds } from '../../temporal.config';
@@ -138,9 +138,7 @@ async function launchRun(
   });
   if (!outcome.ok) {
     if (outcome.reason === 'idempotency-mismatch') {
-      throw new HttpProblem(422, statusTitle(422), 'this Idempotency-Key was already used for a different request; use a new key for a new launch', [
-        { field: 'Idempotency-Key', message: 'was already used for a different request' },
-      ]);
+      throw idempotencyKeyReused('launch');
     }
     if (outcome.reason === 'quota-exhausted') {
       const { charge, used } = outcome;

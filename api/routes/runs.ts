@@ -21,6 +21,10 @@ import {
 } from '../../db/queries/runViews';
 import { REPORT_ARTIFACT } from '../../contracts/artifact';
 import { signalStop } from '../temporalGateway';
+import { ScoringTraceSchema } from './scoring';
+import { withScoringSteps } from './scoringSteps';
+import { idempotencyHeadersFor, idempotencyKeyReused, idempotencyOf } from '../idempotencyKey';
+import { lookUpIdempotencyKey, rememberIdempotentEffect } from '../../db/queries/idempotency';
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
 const RunParams = Type.Object({ runId: Type.String({ description: 'the run id' }) });
@@ -31,7 +35,7 @@ const DEFAULT_LOG_PAGE = 200;
 const ResultsQuery = Type.Object(
   {
     dataset: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'must be a dataset id of the run' })),
-    status: Type.Optional(Type.Union([Type.Literal('scored'), Type.Literal('failed')], { description: 'one of scored, failed' })),
+    status: Type.Optional(Type.Union([Type.Literal('scored'), Type.Literal('failed'), Type.Literal('pending')], { description: 'one of scored, failed, pending' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_RESULTS_PAGE, description: 'must be an integer from 1 to 1000' })),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'must be the nextCursor of an earlier page' })),
   },
@@ -60,9 +64,12 @@ export const RunStatusSchema = Type.Union(
 export const RunTypeSchema = Type.Union([Type.Literal('verification'), Type.Literal('formal')], { description: `one of ${RUN_TYPES.join(', ')}` });
 
 const MetricNameSchema = Type.Union(
-  [Type.Literal('exact_match'), Type.Literal('mc_accuracy'), Type.Literal('numeric_match'), Type.Literal('f1'), Type.Literal('rouge_l'), Type.Literal('bleu')],
+  [
+    Type.Literal('exact_match'), Type.Literal('mc_accuracy'), Type.Literal('numeric_match'), Type.Literal('f1'), Type.Literal('rouge_l'), Type.Literal('bleu'),
+    Type.Literal('judge'),
+  ],
   {
-    description: `one of ${METRICS.join(', ')}`,
+    description: `one of ${METRICS.join(', ')}, judge (scored by a judge model)`,
   },
 );
 
@@ -141,7 +148,7 @@ const SampleResultViewSchema = Type.Object({
   label: Type.String({ description: 'the ground truth' }),
   predict: nullable(Type.String({ description: "the model's answer; null when the sample failed" })),
   score: nullable(Type.Number()),
-  status: Type.Union([Type.Literal('scored'), Type.Literal('failed')]),
+  status: Type.Union([Type.Literal('scored'), Type.Literal('failed'), Type.Literal('pending')], { description: 'pending: inferred, waiting for its judge' }),
   error: nullable(Type.String()),
   outputLength: Type.Integer(),
   latencyMs: Type.Integer(),
@@ -149,7 +156,14 @@ const SampleResultViewSchema = Type.Object({
 });
 
 const ResultsPage = Type.Object({
-  items: Type.Array(SampleResultViewSchema),
+  items: Type.Array(
+    Type.Intersect([
+      SampleResultViewSchema,
+      Type.Object({
+        scoring: Type.Optional(nullable(ScoringTraceSchema, { description: "judge metrics: every scoring step of the sample (null until it is judged); absent for rule metrics" })),
+      }),
+    ]),
+  ),
   nextCursor: nullable(Type.String({ description: 'pass as cursor for the next page; null on the last page' })),
 });
 
@@ -245,20 +259,35 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     {
       schema: {
         summary: 'Stop a queued or running run',
-        description: 'Asking again while the run is stopping is harmless; a run that has ended answers 409 with its status.',
+        description:
+          'Asking again while the run is stopping is harmless; a run that has ended answers 409 with its status. ' +
+          'With an Idempotency-Key, a retry answers 202 like the first request did, even once the run has ended.',
         tags: ['runs'],
         params: RunParams,
-        response: { 202: StopAccepted, ...problems(403, 404, 409, 503) },
+        headers: idempotencyHeadersFor('a retried stop with the same key answers 202 with the run as it is now, never 409'),
+        response: { 202: StopAccepted, ...problems(400, 403, 404, 409, 422, 503) },
       },
       config: access,
     },
     async (request, reply) => {
       const { run } = await ownedRun(request.caller, request.params.runId);
+      const idempotency = idempotencyOf(request, request.caller.userId);
+      const earlier = idempotency ? await lookUpIdempotencyKey(deps.db, idempotency) : null;
+      if (earlier?.state === 'mismatch') throw idempotencyKeyReused('stop');
+      // A replay of a run still stopping goes the whole way again (same stop time, the signal sent again: harmless,
+      // and it delivers a stop whose first answer was a 503); once the run has ended it answers as the first did.
+      const replayed = earlier?.state === 'done';
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      if (replayed && TERMINAL_STATUSES.includes(run.status) && run.stopRequestedAt) {
+        return reply.code(202).send({ runId: run.id, status: run.status, stopRequestedAt: run.stopRequestedAt.toISOString() });
+      }
       const stop = TERMINAL_STATUSES.includes(run.status) ? null : await requestRunStop(deps.db, run.id);
       if (!stop) {
         const { run: current } = await ownedRun(request.caller, run.id);
         throw conflict(`run v${current.version} has already ended (${current.status}); only queued or running runs can be stopped`, 'status');
       }
+      // Pinned as soon as the stop is recorded: a retry after a lost answer or a 503 below is answered as a replay.
+      if (idempotency && !replayed) await rememberIdempotentEffect(deps.db, idempotency, run.id);
       const requestedBy = request.caller.name;
       let signalled: boolean;
       try {
@@ -289,7 +318,9 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     {
       schema: {
         summary: 'Per-sample results, in run order, paged',
-        description: 'Each item: id (item id), dataset, sample (prompt), label (ground truth), predict, score, status, error, outputLength, latencyMs, attempts.',
+        description:
+          'Each item: id (item id), dataset, sample (prompt), label (ground truth), predict, score, status, error, outputLength, latencyMs, attempts; ' +
+          'for datasets scored by a judge metric also scoring: every step (preprocessing, the judge prompt, its raw reply, postprocessing, the score or the failure).',
         tags: ['runs'],
         params: RunParams,
         querystring: ResultsQuery,
@@ -306,7 +337,8 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }
       const after = cursor === undefined ? null : decodeResultCursor(cursor);
       if (cursor !== undefined && !after) throw badRequest('cursor', 'must be the nextCursor of an earlier page');
-      return resultsPage(deps.db, run.id, datasets, { datasetId: dataset, status, limit: limit ?? DEFAULT_RESULTS_PAGE, after });
+      const page = await resultsPage(deps.db, run.id, datasets, { datasetId: dataset, status, limit: limit ?? DEFAULT_RESULTS_PAGE, after });
+      return withScoringSteps(deps.db, run.id, run.config, page);
     },
   );
 

@@ -60,6 +60,8 @@ export interface BuiltinDatasetRecord {
   description: string;
   items: readonly DatasetItem[];
   contentHash: string;
+  /** Scored by reviewers in formal runs of SFT models (docs/manual-review.md). */
+  subjective?: boolean;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function upsertBuiltinDatasets(db: Db, builtins: readonly BuiltinDa
       task: builtin.task,
       description: builtin.description,
       metric: builtin.metric,
-      subjective: false,
+      subjective: builtin.subjective ?? false,
       builtin: true,
       ownerId: null,
       size: items.length,

@@ -13,6 +13,7 @@ import type { RunConfig, RunDatasetPlan, RunStatus, RunType, ServingPlan } from 
 import type { Domain } from '../../contracts/domain';
 import { DEFAULT_INFERENCE, DEFAULT_LIMITS } from '../../contracts/evaluation';
 import { consumeQuota, releaseQuota, type QuotaKind } from './quota';
+import { freezeScoring } from './scoringConfig';
 import { claimIdempotencyKey, forgetIdempotencyKey, forgetKeysOfRun, recordIdempotentRun, type IdempotentRequest } from './idempotency';
 
 export type EvaluationRow = typeof evaluations.$inferSelect;
@@ -153,7 +154,7 @@ async function launchInTransaction(tx: Tx, request: LaunchRequest): Promise<Laun
       version,
       type: request.type,
       status: 'queued',
-      config: freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving),
+      config: await withFrozenScoring(tx, freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving), evaluation.id),
       apiKeyCipher: evaluation.deployment.method === 'api' ? evaluation.apiKeyCipher : null,
     });
     await tx.insert(runDatasets).values(
@@ -164,6 +165,12 @@ async function launchInTransaction(tx: Tx, request: LaunchRequest): Promise<Laun
       run: { runId, version, type: request.type, status: 'queued', ownerId: evaluation.ownerId, domain: evaluation.domain, modelName: evaluation.modelName },
     };
   }
+}
+
+/** The evaluation's scoring configuration as it stands under the launch's lock (judge keys by id, never in clear). */
+async function withFrozenScoring(tx: Tx, config: RunConfig, evaluationId: string): Promise<RunConfig> {
+  const scoring = await freezeScoring(tx, evaluationId, config.datasets.map((d) => d.datasetId));
+  return scoring ? { ...config, scoring } : config;
 }
 
 /** The locked evaluation still has the deployment the caller planned the run for. */

@@ -28,6 +28,8 @@ import { nlpEvaluationBody, platformImageId, privateDeploymentBody, registerData
 import { ownedState, type OwnedState } from '../support/ownedState';
 import { documentedRoutes, fillPath, routeKey, servedRoutes } from '../support/servedRoutes';
 import { demoEntries, issueToken, tarOf, useFreshUploadDir } from '../uploads/uploadFixtures';
+import { manualReviews } from '../../db/schema';
+import { insertArithmeticDataset, insertRun } from '../support/runFixtures';
 
 type Role = 'user' | 'reviewer' | 'admin';
 interface Actor {
@@ -100,7 +102,7 @@ type RouteSpec =
       body?: unknown;
       mutates: boolean;
     }
-  | { audience: 'reviewer' }
+  | { audience: 'reviewer'; request: (f: Fixture) => Promise<Req> | Req; success: number }
   | { audience: 'uploadToken'; request: (f: Fixture) => Promise<Req> | Req };
 
 const uuid = () => randomUUID();
@@ -119,6 +121,17 @@ const versionTargets = (f: Fixture): OwnerTarget[] => [
   { label: "version 1 of A's private evaluation", params: { id: f.evalPrivate, version: 1 }, ghosts: [{ id: uuid(), version: 1 }], read: { owner: 200, admin: 200 } },
 ];
 
+/** A review of a run of A's waiting for its launch, written to the database: no worker runs in this file. */
+async function reviewOfA(f: Fixture): Promise<string> {
+  const dataset = await insertArithmeticDataset(api.deps.db, 1);
+  const runId = await insertRun(api.deps.db, { ownerId: f.a.id, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
+  const [row] = await api.deps.db
+    .insert(manualReviews)
+    .values({ runId, ownerId: f.a.id, status: 'awaiting-launch', datasetIds: [dataset.id] })
+    .returning({ id: manualReviews.id });
+  return row!.id;
+}
+
 function tarRequest(path: string, entries: Parameters<typeof tarOf>[0]): () => Promise<Req> {
   return async () => ({ path, raw: { contentType: 'application/x-tar', data: await tarOf(entries) } });
 }
@@ -127,6 +140,8 @@ function tarRequest(path: string, entries: Parameters<typeof tarOf>[0]): () => P
 const ROUTES: Record<string, RouteSpec> = {
   'GET /openapi.json': { audience: 'public', request: () => ({ path: '/openapi.json' }) },
   'GET /healthz': { audience: 'public', request: () => ({ path: '/healthz' }) },
+  'GET /v1/leaderboards/{domain}': { audience: 'public', request: () => ({ path: '/v1/leaderboards/nlp' }) },
+  'GET /leaderboard/{domain}': { audience: 'public', request: () => ({ path: '/leaderboard/nlp' }) },
 
   'GET /v1/me': { audience: 'authenticated', request: () => ({ path: '/v1/me' }), success: 200 },
   'GET /v1/datasets': { audience: 'authenticated', request: () => ({ path: '/v1/datasets' }), success: 200 },
@@ -181,6 +196,18 @@ const ROUTES: Record<string, RouteSpec> = {
     reviewer: 403,
     mutates: true,
   },
+  'GET /v1/evaluations/{id}/scoring': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
+  'PUT /v1/evaluations/{id}/scoring': {
+    audience: 'owner', targets: (f) => evaluationTargets(f, undefined), reviewer: 403, mutates: true, body: { default: { metric: 'f1' } },
+  },
+  // Scores the samples it is given and stores nothing: A and an admin get the steps.
+  'POST /v1/evaluations/{id}/scoring/debug': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+    body: { config: { default: { metric: 'exact_match' } }, samples: [{ question: 'Say yes.', prediction: 'yes', reference: 'yes' }] },
+  },
   'GET /v1/evaluations/{id}/uploads': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
   'GET /v1/evaluations/{id}/uploads/{version}': { audience: 'owner', targets: versionTargets, reviewer: 403, mutates: false },
   'GET /v1/evaluations/{id}/uploads/{version}/files': { audience: 'owner', targets: versionTargets, reviewer: 403, mutates: false, query: '?path=/' },
@@ -191,6 +218,11 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/runs/{runId}/results.jsonl': { audience: 'owner', targets: (f) => runTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
   'GET /v1/runs/{runId}/logs': { audience: 'owner', targets: (f) => runTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
   // The run has not ended, so its owner is told 409 (no report yet); a stranger must not learn even that.
+  // The owner's answer (409: the run has not succeeded) is not a stranger's to learn; an admin is 403 (owners only).
+  'POST /v1/runs/{runId}/leaderboard': { audience: 'owner', targets: (f) => runTargets(f, undefined), reviewer: 403, mutates: true, body: { mode: 'named' } },
+  // Fixture runs have no subjective dataset under review: their owner and an admin are told so (404).
+  'GET /v1/runs/{runId}/manual-evaluation': { audience: 'owner', targets: (f) => runTargets(f, { owner: 404, admin: 404 }), reviewer: 403, mutates: false },
+  'POST /v1/runs/{runId}/manual-evaluation': { audience: 'owner', targets: (f) => runTargets(f, undefined), reviewer: 403, mutates: true },
   'GET /v1/runs/{runId}/report.xlsx': { audience: 'owner', targets: (f) => runTargets(f, { owner: 409, admin: 409 }), reviewer: 403, mutates: false },
 
   // No role gate: everyone sees preloaded images; a user's import is its owner's (and admins').
@@ -200,6 +232,17 @@ const ROUTES: Record<string, RouteSpec> = {
     reviewer: 404,
     mutates: false,
   },
+
+  // Reviews of A's runs, made in the database (no worker runs here); not launched, so scores and completion are refused (409) once admitted.
+  'GET /v1/reviews': { audience: 'reviewer', request: () => ({ path: '/v1/reviews' }), success: 200 },
+  'GET /v1/reviews/{reviewId}': { audience: 'reviewer', request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}` }), success: 200 },
+  'POST /v1/reviews/{reviewId}/scores': {
+    audience: 'reviewer',
+    request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}/scores`, body: { scores: [{ dataset: 'd', itemId: 'i', score: 1 }] } }),
+    success: 409,
+  },
+  'POST /v1/reviews/{reviewId}/complete': { audience: 'reviewer', request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}/complete` }), success: 409 },
+  'POST /v1/reviews/{reviewId}/abandon': { audience: 'adminOnly', request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}/abandon`, body: {} }), success: 200 },
 
   'PUT /v1/upload': { audience: 'uploadToken', request: tarRequest('/v1/upload', [...demoEntries(), { name: 'someone-else.txt', content: 'x\n' }]) },
   'POST /v1/upload/cp': { audience: 'uploadToken', request: tarRequest('/v1/upload/cp?to=extra', [{ name: 'someone-else.txt', content: 'x\n' }]) },
@@ -389,9 +432,22 @@ describe('the route table', () => {
     expect(documentedRoutes(doc).map(routeKey).filter((key) => !ROUTES[key]), 'documented routes that ROUTES does not classify').toEqual([]);
   });
 
-  it('has no reviewer routes yet: one added here needs its own expectations below', () => {
-    expect(entriesOf('reviewer').map(([key]) => key)).toEqual([]);
-  });
+  for (const [key, spec] of entriesOf('reviewer')) {
+    it(`${key}: 403 for users, whatever they name, and nothing changes; reviewers and admins are answered`, async () => {
+      const req = await spec.request(f);
+      const before = await world();
+      for (const actor of [f.a, f.b]) {
+        const res = await send(methodOf(key), req, as(actor));
+        expect(res.status, `as ${actor.role}: ${res.text}`).toBe(403);
+        expect(res.body.detail).toBe(`this needs the role reviewer or admin; your role is ${actor.role}`);
+      }
+      expect(await world()).toEqual(before);
+      for (const actor of [f.reviewer, f.admin]) {
+        const admitted = await send(methodOf(key), req, as(actor));
+        expect(admitted.status, `as ${actor.role}: ${admitted.text}`).toBe(spec.success);
+      }
+    });
+  }
 });
 
 describe('without a valid API key', () => {

@@ -1,5 +1,5 @@
 /**
- * Idempotency-Key on launches: a retried request answers with the run the first one launched and
+ * Idempotency-Key on launches and stops: a retried request answers with the run the first one launched and
  * spends no second quota slot — also when twenty copies race — and a key reused for another
  * request, or a malformed key, is refused with the header named.
  */
@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { idempotencyKeys, runs } from '../../db/schema';
+import { workflowIds } from '../../temporal.config';
 import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
 
@@ -114,5 +115,75 @@ describe('Idempotency-Key on launches', () => {
     const rows = await api.deps.db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, headers['Idempotency-Key'])));
     expect(rows).toEqual([]);
     expect((await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers })).status).toBe(429);
+  });
+});
+
+describe('Idempotency-Key on stops', () => {
+  async function launchedVerification() {
+    const owner = await userWithEvaluation();
+    const launched = await api.request('POST', `/v1/evaluations/${owner.evaluationId}/verifications`, { key: owner.key, body: { samplesPerDataset: 1 } });
+    expect(launched.status, launched.text).toBe(202);
+    return { ...owner, runId: launched.body.runId as string };
+  }
+
+  it('answers a retried stop like the first, with the same stop time, while the run is stopping', async () => {
+    // No worker serves the test's Temporal queues here: the run stays queued with the stop asked for.
+    const { key, runId } = await launchedVerification();
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const first = await api.request('POST', `/v1/runs/${runId}/stop`, { key, headers });
+    expect(first.status, first.text).toBe(202);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const again = await api.request('POST', `/v1/runs/${runId}/stop`, { key, headers });
+    expect(again.status, again.text).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+  });
+
+  it('answers a retried stop with 202 once the run has ended, where a fresh stop gets 409', async () => {
+    const { key, runId } = await launchedVerification();
+    // The workflow is gone, so the API closes the run itself: the stop ends it at once.
+    await api.deps.temporal.workflow.getHandle(workflowIds.run(runId)).terminate('test: no workflow to signal');
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const first = await api.request('POST', `/v1/runs/${runId}/stop`, { key, headers });
+    expect(first.status, first.text).toBe(202);
+    expect(first.body.status).toBe('stopped');
+    const again = await api.request('POST', `/v1/runs/${runId}/stop`, { key, headers });
+    expect(again.status, again.text).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    const fresh = await api.request('POST', `/v1/runs/${runId}/stop`, { key, headers: { 'Idempotency-Key': randomUUID() } });
+    expect(fresh.status).toBe(409);
+    const [row] = await api.deps.db.select().from(runs).where(eq(runs.id, runId));
+    expect(row!.stopRequestedAt!.toISOString()).toBe(first.body.stopRequestedAt);
+  });
+
+  it('refuses a stop key reused for another run, or a launch key reused for a stop, with 422, and stops nothing', async () => {
+    const a = await launchedVerification();
+    const b = await launchedVerification();
+    const stopKey = { 'Idempotency-Key': randomUUID() };
+    expect((await api.request('POST', `/v1/runs/${a.runId}/stop`, { key: a.key, headers: stopKey })).status).toBe(202);
+    // Another run of the same owner: keys are per user.
+    const b2 = await api.request('POST', `/v1/evaluations/${a.evaluationId}/verifications`, { key: a.key, body: { samplesPerDataset: 1 } });
+    const reused = await api.request('POST', `/v1/runs/${b2.body.runId}/stop`, { key: a.key, headers: stopKey });
+    expect(reused.status).toBe(422);
+    expect(reused.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'was already used for a different request' }]);
+
+    const launchKey = { 'Idempotency-Key': randomUUID() };
+    const launched = await api.request('POST', `/v1/evaluations/${b.evaluationId}/verifications`, { key: b.key, headers: launchKey, body: { samplesPerDataset: 1 } });
+    expect(launched.status).toBe(202);
+    const crossed = await api.request('POST', `/v1/runs/${launched.body.runId}/stop`, { key: b.key, headers: launchKey });
+    expect(crossed.status).toBe(422);
+    const untouched = await api.deps.db.select().from(runs).where(eq(runs.id, b2.body.runId));
+    const alsoUntouched = await api.deps.db.select().from(runs).where(eq(runs.id, launched.body.runId));
+    expect([untouched[0]!.stopRequestedAt, alsoUntouched[0]!.stopRequestedAt]).toEqual([null, null]);
+  });
+
+  it('refuses a malformed key on a stop with 400 naming the header', async () => {
+    const { key, runId } = await launchedVerification();
+    const res = await api.request('POST', `/v1/runs/${runId}/stop`, { key, headers: { 'Idempotency-Key': 'has space' } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'must be 1–255 visible ASCII characters' }]);
+    const [row] = await api.deps.db.select().from(runs).where(eq(runs.id, runId));
+    expect(row!.stopRequestedAt).toBeNull();
   });
 });

@@ -15,7 +15,8 @@ import { DatasetView, type DatasetItem } from '../../contracts/dataset';
 import { insertUser } from '../support/runFixtures';
 import { requireEnv } from '../support/env';
 
-const BUILTIN_IDS = BUILTIN_DATASETS.map((d) => d.id);
+// Every stored built-in, the subjective ones (written, not generated) included.
+const BUILTIN_IDS = [...BUILTIN_DATASET_IDS];
 const BUILTINS = builtinDatasetRecords();
 
 /** Registration as the API does it: the content hashed and the built-in ids reserved. */

@@ -8,7 +8,13 @@
  *   PROCTOR_RECORD_HISTORIES=1 npm test -- test/workflows/replay.test.ts
  * which executes those runs against the real server and rewrites the fixtures. Keep the old files
  * too (rename them) while runs of that version may still be in flight. The private-deployment
- * histories (private-run-*.json) are recorded the same way by test/serving/privateRun.test.ts.
+ * histories (private-run-*.json) are recorded the same way by test/serving/privateRun.test.ts, and the
+ * leaderboard ones (run-completed-published.json: a run that opened its submission window under
+ * patch 'leaderboard-window'; leaderboard-window-submitted.json and leaderboard-window-closed.json:
+ * its publication workflow, with an accepted update or a window that passed) by test/leaderboard/,
+ * and the manual-review one (run-manual-review.json: a run that waited for its manual evaluation
+ * under patch 'manual-review-gate', was launched, reminded, completed by update and closed with the
+ * reviewers' scores) by test/review/manualReview.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
@@ -91,6 +97,11 @@ describe('workflow replay', () => {
     const fixtures = await loadHistoryFixtures();
     // The scenarios above produce four; fewer means the fixtures went missing.
     expect(fixtures.length).toBeGreaterThanOrEqual(4);
+    // The judged dataset path (patch judge-scoring), recorded by test/judge/judgeReplay.test.ts.
+    expect(fixtures.map((f) => f.file)).toContain('dataset-judged.json');
+    expect(fixtures.map((f) => f.file)).toEqual(
+      expect.arrayContaining(['run-completed.json', 'run-completed-published.json', 'leaderboard-window-submitted.json', 'leaderboard-window-closed.json']),
+    );
     const bundle = await workflowBundle();
     for (const { file, recorded } of fixtures) {
       const history = historyFromJSON(recorded.history);

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { ARITH_BASIC_ID } from '../../../datasets/builtin/arithBasic';
 import { WORD_REVERSE_ID } from '../../../datasets/builtin/wordReverse';
-import { runLogs, sampleResults } from '../../../db/schema';
+import { manualReviews, runLogs, sampleResults } from '../../../db/schema';
 import type { TestApi } from '../apiServer';
 import { nlpEvaluationBody, platformImageId, uniqueModelName } from '../evaluationBodies';
 import { insertArithmeticDataset, insertRun } from '../runFixtures';
@@ -80,6 +80,14 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
   const resultsCursor = await cursorOf(`/v1/runs/${runId}/results?limit=1`);
 
   const tag = () => randomUUID().slice(0, 8);
+  // Manual review: a review still waiting for its launch takes no scores (409), and an abandoned one cannot be abandoned again (409).
+  const reviewer = await api.createUser('reviewer');
+  const reviewOf = async (status: 'awaiting-launch' | 'abandoned') => {
+    const reviewRunId = await insertRun(api.deps.db, { ownerId: user.id, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
+    const [row] = await api.deps.db.insert(manualReviews).values({ runId: reviewRunId, ownerId: user.id, status, datasetIds: [dataset.id] }).returning({ id: manualReviews.id });
+    return row!.id;
+  };
+  const [waitingReview, endedReview] = [await reviewOf('awaiting-launch'), await reviewOf('abandoned')];
   const targets: Record<string, FuzzTarget> = {
     'POST /v1/users': {
       credential: api.adminKey,
@@ -109,8 +117,23 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       },
     },
     'POST /v1/evaluations/{id}/verifications': { credential: key, params: { id: privateEvaluation }, seed: () => ({ samplesPerDataset: 2, seed: 7 }) },
+    'PUT /v1/evaluations/{id}/scoring': {
+      credential: key,
+      params: { id: apiEvaluation },
+      seed: () => ({
+        default: { metric: 'judge', judge: { baseUrl: 'http://127.0.0.1:9/v1', model: 'judge', apiKey: null }, prompt: 'Grade {answer} against {reference}.', preprocess: ['trim'], postprocess: [{ regexExtract: { pattern: '(\\d+)' } }, { scale: { min: 0, max: 10 } }, 'clamp'] },
+        limits: { maxJudgingConcurrency: 2, maxJudgingRetryPerQ: 0 },
+      }),
+    },
+    'POST /v1/evaluations/{id}/scoring/debug': {
+      credential: key,
+      params: { id: apiEvaluation },
+      seed: () => ({ config: { default: { metric: 'exact_match' } }, samples: [{ question: 'Say yes.', prediction: 'yes', reference: 'yes' }] }),
+    },
     'GET /v1/runs/{runId}/results': { credential: key, params: { runId }, cursors: [resultsCursor] },
     'GET /v1/runs/{runId}/logs': { credential: key, params: { runId } },
+    // The run is queued: a valid submission is refused (409) and changes nothing.
+    'POST /v1/runs/{runId}/leaderboard': { credential: key, params: { runId }, seed: () => ({ mode: 'named' }), slugs: ['mode'] },
     'GET /v1/evaluations/{id}/uploads/{version}/files': { credential: key, params: { id: privateEvaluation, version: 1 } },
     'POST /v1/upload/cp': { credential: emptyToken, headers: { 'content-type': 'application/x-tar' } },
     'PUT /v1/upload/files': { credential: emptyToken, headers: { 'content-type': 'application/octet-stream' } },
@@ -125,6 +148,13 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       slugs: ['name'],
     },
     'POST /v1/images/{id}/reject': { credential: api.adminKey, params: { id: imageId }, seed: () => ({ reason: 'the Dockerfile does not build' }) },
+    'GET /v1/reviews': { credential: reviewer.apiKey },
+    'POST /v1/reviews/{reviewId}/scores': {
+      credential: reviewer.apiKey,
+      params: { reviewId: waitingReview },
+      seed: () => ({ scores: [{ dataset: dataset.id, itemId: `${dataset.id}-1`, score: 3, comment: 'a fair answer' }] }),
+    },
+    'POST /v1/reviews/{reviewId}/abandon': { credential: api.adminKey, params: { reviewId: endedReview }, seed: () => ({ reason: 'fuzzed' }) },
   };
   return { targets, freshUploadToken: () => issueToken(api, key, privateEvaluation) };
 }

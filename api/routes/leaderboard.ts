@@ -1,0 +1,176 @@
+/**
+ * The leaderboards: a run's owner submits a formal run that succeeded, named or anonymous, once and
+ * within its window (the submission is an update to the run's publication workflow, see
+ * workflows/leaderboardWindow.ts); anyone reads a domain's board, without a key.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { ApiDeps } from '../apiDeps';
+import { DOMAINS, type Domain } from '../../contracts/domain';
+import { ANONYMOUS, SubmitToLeaderboardBody, type LeaderboardView } from '../../contracts/leaderboard';
+import { HttpProblem, conflict, forbidden, notFound, statusTitle } from '../problems';
+import { problems } from '../openapi';
+import { getRunFor } from '../../db/queries/runViews';
+import { customDatasetsOf, getPublication, loadLeaderboard, type PublicationRow } from '../../db/queries/leaderboard';
+import { getUserView } from '../../db/queries/users';
+import { submitToLeaderboard } from '../temporalGateway';
+
+const RunParams = Type.Object({ runId: Type.String({ description: 'the run id' }) });
+const DomainParams = Type.Object({ domain: Type.String({ description: `the domain: one of ${DOMAINS.join(', ')}` }) });
+
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Interval = Type.Object({ lower: Type.Number(), upper: Type.Number() });
+const Mode = Type.Union([Type.Literal('named'), Type.Literal('anonymous')]);
+const Score = Type.Object({ score: Type.Number(), ci95: nullable(Interval) });
+
+export const LeaderboardViewSchema = Type.Object({
+  // Spelt out: mapped over DOMAINS the union's static type is lost (see RunStatusSchema in runs.ts).
+  domain: Type.Union([Type.Literal('nlp'), Type.Literal('cv'), Type.Literal('multimodal'), Type.Literal('audio'), Type.Literal('safety')], {
+    description: `one of ${DOMAINS.join(', ')}`,
+  }),
+  columns: Type.Array(Type.Object({ task: Type.String(), datasets: Type.Array(Type.String()) }), {
+    description: "the domain's built-in datasets grouped by task, as GET /v1/datasets lists them",
+  }),
+  rows: Type.Array(
+    Type.Object({
+      rank: Type.Integer(),
+      modelName: Type.String(),
+      mode: Mode,
+      submitter: Type.String({ description: 'the owner’s name, or "anonymous"' }),
+      organization: Type.String({ description: 'the owner’s organisation, or "anonymous"' }),
+      submittedAt: Type.String({ format: 'date-time' }),
+      overallScore: nullable(Type.Number()),
+      overallCi95: nullable(Interval),
+      taskScores: Type.Record(Type.String(), Score, { description: 'by task; a task the run did not finish is absent' }),
+      datasetScores: Type.Record(Type.String(), Score, { description: 'by dataset id; a dataset the run did not finish is absent' }),
+    }),
+    { description: 'submitted runs only, best overall score first (earlier submission first on a tie)' },
+  ),
+});
+
+const SubmissionView = Type.Object({
+  runId: Type.String({ format: 'uuid' }),
+  domain: Type.String(),
+  mode: Mode,
+  submitter: Type.String({ description: 'as the board shows it' }),
+  organization: Type.String({ description: 'as the board shows it' }),
+  submittedAt: Type.String({ format: 'date-time' }),
+  leaderboard: Type.String({ description: 'where the board is: its JSON; the page is /leaderboard/{domain}' }),
+});
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const viewInStep: Same<Static<typeof LeaderboardViewSchema>, LeaderboardView> = true;
+void viewInStep;
+
+/** Resolves a path's domain, or answers 404 naming the domains there are. */
+export function boardDomain(raw: string): Domain {
+  if ((DOMAINS as readonly string[]).includes(raw)) return raw as Domain;
+  throw new HttpProblem(404, statusTitle(404), `there is no leaderboard for ${JSON.stringify(raw)}; the domains are ${DOMAINS.join(', ')}`);
+}
+
+export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.post(
+    '/runs/:runId/leaderboard',
+    {
+      schema: {
+        summary: "Submit a formal run to its domain's leaderboard, named or anonymous",
+        description:
+          'Only the run’s owner, once, for a formal run that succeeded on built-in datasets, within the submission window ' +
+          '(PROCTOR_LEADERBOARD_WINDOW_DAYS after the run ended, 30 days by default). Only submitted runs appear on the board.',
+        tags: ['leaderboard'],
+        params: RunParams,
+        body: SubmitToLeaderboardBody,
+        response: { 201: SubmissionView, ...problems(403, 404, 409, 503) },
+      },
+      config: { roles: ['user', 'admin'] },
+    },
+    async (request, reply) => {
+      const owned = await getRunFor(deps.db, request.caller, request.params.runId);
+      if (!owned) throw notFound('run');
+      const { run } = owned;
+      if (run.ownerId !== request.caller.userId) throw forbidden('only the run’s owner may submit it to the leaderboard');
+      const v = `run v${run.version}`;
+      if (run.type !== 'formal') throw conflict(`${v} is a verification; only formal runs can be submitted to the leaderboard`, 'type');
+      if (run.status !== 'succeeded') throw conflict(`${v} is ${run.status}; only a formal run that succeeded can be submitted to the leaderboard`, 'status');
+      const custom = await customDatasetsOf(deps.db, run.id);
+      if (custom.length > 0) {
+        throw conflict(`a leaderboard compares runs on the platform's built-in datasets; ${v} includes custom dataset(s) ${custom.join(', ')}`, 'datasets');
+      }
+      const refusal = refusalOf(v, await getPublication(deps.db, run.id));
+      if (refusal) throw refusal;
+
+      let sent: Awaited<ReturnType<typeof submitToLeaderboard>>;
+      try {
+        sent = await submitToLeaderboard(deps.temporal, run.id, { mode: request.body.mode, submittedBy: request.caller.userId });
+      } catch (error) {
+        deps.logger.error({ runId: run.id, err: error }, 'leaderboard submission could not be delivered');
+        throw new HttpProblem(503, statusTitle(503), 'the workflow service could not be reached to deliver the submission; nothing was submitted, ask again shortly');
+      }
+      const publication = await getPublication(deps.db, run.id);
+      if (!sent.ok) {
+        // The workflow refused (or has ended): the record says why in the owner's terms.
+        throw refusalOf(v, publication) ?? conflict(`${v} cannot be submitted now: ${sent.message}`, 'runId');
+      }
+      const owner = await getUserView(deps.db, run.ownerId);
+      const named = sent.entry.mode === 'named';
+      deps.logger.info({ runId: run.id, mode: sent.entry.mode }, 'run submitted to the leaderboard');
+      return reply.code(201).send({
+        runId: run.id,
+        domain: publication?.domain ?? run.config.domain,
+        mode: sent.entry.mode,
+        submitter: named ? (owner?.name ?? '') : ANONYMOUS,
+        organization: named ? (owner?.organization ?? '') : ANONYMOUS,
+        submittedAt: sent.entry.submittedAt,
+        leaderboard: `/v1/leaderboards/${publication?.domain ?? run.config.domain}`,
+      });
+    },
+  );
+
+  r.get(
+    '/leaderboards/:domain',
+    {
+      schema: {
+        summary: "A domain's leaderboard: the submitted runs, best first, with their task and dataset scores",
+        description:
+          'Public. Scores are those of the run’s own view (GET /v1/runs/{runId}): a task’s score is the mean of its datasets, ' +
+          'the overall score the mean of the tasks, with 95% intervals where they are known. The same board as a page: /leaderboard/{domain}.',
+        tags: ['leaderboard'],
+        params: DomainParams,
+        response: { 200: LeaderboardViewSchema, ...problems(404) },
+      },
+      config: { public: true },
+    },
+    async (request) => loadLeaderboard(deps.db, boardDomain(request.params.domain)),
+  );
+}
+
+/** Why the record says the run cannot be submitted now; null while its window is open. */
+function refusalOf(v: string, publication: PublicationRow | null): HttpProblem | null {
+  if (!publication) {
+    return conflict(
+      `${v} has no leaderboard submission window: it opens as the run's workflow finishes (ask again in a moment); runs that ended before leaderboards existed have none`,
+      'runId',
+    );
+  }
+  if (publication.status === 'submitted') {
+    return conflict(`${v} was already submitted (${publication.mode}) at ${publication.submittedAt?.toISOString()}; a run is submitted once`, 'runId');
+  }
+  if (publication.status === 'closed') {
+    return conflict(
+      `the submission window of ${v} closed at ${publication.closesAt.toISOString()}: a run may be submitted within ${duration(publication)} after it succeeded (PROCTOR_LEADERBOARD_WINDOW_DAYS)`,
+      'runId',
+    );
+  }
+  return null;
+}
+
+function duration(p: PublicationRow): string {
+  const ms = p.closesAt.getTime() - p.opensAt.getTime();
+  const days = ms / 86_400_000;
+  if (days >= 1) return `${Number(days.toFixed(2))} day(s)`;
+  const seconds = Math.round(ms / 1000);
+  return seconds >= 3600 ? `${Number((seconds / 3600).toFixed(2))} hour(s)` : `${seconds} second(s)`;
+}

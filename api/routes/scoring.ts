@@ -1,0 +1,226 @@
+/**
+ * An evaluation's scoring configuration: read and replace it as JSON, or as a YAML document (the
+ * seed's "quick configuration": send Content-Type application/yaml or text/yaml; ask with Accept
+ * application/yaml to get YAML back). Both go through the same schema and rules, and errors name
+ * the field path either way. Judge API keys are write-only: stored sealed, shown as ********.
+ *
+ * The debug call scores a handful of samples with a configuration (the stored one, or one sent
+ * with the call) before a formal run, and returns every step: the answer after preprocessing, the
+ * exact judge prompt, the judge's raw reply, each postprocessing result and the score or the
+ * reason there is none. It runs synchronously, bounded in samples and time, and stores nothing.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { ApiDeps } from '../apiDeps';
+import { DatasetId } from '../../contracts/dataset';
+import { JUDGE_KEY_MASK, ScoringConfig, metricConfigFor, type MetricConfig, type StoredMetricConfig } from '../../contracts/scoringConfig';
+import { getEvaluationFor } from '../../db/queries/evaluations';
+import { getScoringConfig, keptKeyId, openJudgeKey, saveScoringConfig, scoringConfigView } from '../../db/queries/scoringConfig';
+import { getDatasetItemsPage } from '../../db/queries/datasets';
+import { checkScoringConfig } from '../../scoring/judge/checkScoringConfig';
+import { DEBUG_MAX_SAMPLES, DEBUG_TIMEOUT_MS, debugScoring } from '../../activities/judging/debugScoring';
+import type { JudgeTarget } from '../../activities/judging/resolveJudge';
+import { HttpProblem, badRequest, statusTitle, validationProblem } from '../problems';
+import { problems } from '../openapi';
+import { fieldName } from '../schemaValidation';
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+/** Dataset ids in field paths as the API names any key: quoted in brackets when not a plain name. */
+const keyPath = (parent: string, key: string) => fieldName(`/${parent}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, parent);
+const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
+const access = { roles: ['user', 'admin'] } as const;
+
+const text = (max: number, what: string) => Type.String({ maxLength: max, description: `must be at most ${max.toLocaleString('en-US')} characters (${what})` });
+
+export const DebugSample = Type.Object(
+  {
+    question: text(100_000, 'the prompt the model was given'),
+    prediction: text(100_000, 'the answer to score'),
+    reference: text(100_000, 'the reference answer'),
+    choices: Type.Optional(Type.Array(Type.String({ maxLength: 10_000 }), { minItems: 2, maxItems: 26, description: 'must be 2–26 strings' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ScoringDebugBody = Type.Object(
+  {
+    config: Type.Optional(ScoringConfig),
+    dataset: Type.Optional(DatasetId),
+    samples: Type.Optional(Type.Array(DebugSample, { minItems: 1, maxItems: DEBUG_MAX_SAMPLES, description: `must list 1–${DEBUG_MAX_SAMPLES} samples` })),
+    predictions: Type.Optional(
+      Type.Array(Type.String({ maxLength: 100_000 }), {
+        minItems: 1,
+        maxItems: DEBUG_MAX_SAMPLES,
+        description: `must list 1–${DEBUG_MAX_SAMPLES} predictions, paired in order with the dataset's items from offset`,
+      }),
+    ),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'must be an integer from 0 to 10,000,000 (the first item index)' })),
+  },
+  { additionalProperties: false },
+);
+type ScoringDebugBody = Static<typeof ScoringDebugBody>;
+
+const TraceSchema = Type.Object({
+  method: Type.String({ description: 'judge, exact_match_fallback (a judge metric with no judge configured) or rule' }),
+  steps: Type.Array(Type.Object({ step: Type.String() }, { additionalProperties: true }), {
+    description: 'in order: preprocess (op, output), prompt (messages), judge (model, reply, attempts, latencyMs, error), postprocess (op, output, error), fallback, score',
+  }),
+  score: Type.Union([Type.Number(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  attempts: Type.Integer(),
+});
+export const ScoringTraceSchema = TraceSchema;
+
+const DebugResult = Type.Object({
+  dataset: Type.Union([Type.String(), Type.Null()]),
+  metric: Type.String(),
+  samples: Type.Array(
+    Type.Object({ id: Type.Union([Type.String(), Type.Null()]), question: Type.String(), prediction: Type.String(), reference: Type.String(), trace: TraceSchema }),
+  ),
+});
+
+export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  // Content-type parsers are scoped to this plugin: YAML is accepted here and nowhere else.
+  await app.register(async (scope) => {
+    scope.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => {
+      try {
+        const value: unknown = parseYaml(body as string, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: true });
+        done(null, value ?? undefined);
+      } catch (error) {
+        const message = (error as Error).message.split('\n')[0] ?? 'it cannot be read';
+        done(new HttpProblem(400, statusTitle(400), `the body is not a valid YAML document: ${message}`, [{ field: 'body', message: `must be a YAML document: ${message}` }]), undefined);
+      }
+    });
+
+    scope.get(
+      '/evaluations/:id/scoring',
+      {
+        schema: {
+          summary: "The evaluation's scoring configuration (judge keys masked)",
+          description: `JSON, or YAML when the Accept header asks for application/yaml. Judge API keys show as ${JUDGE_KEY_MASK}; an evaluation never configured answers {}.`,
+          tags: ['scoring'],
+          params: EvaluationParams,
+          response: { 200: ScoringConfig, ...problems(403, 404) },
+        },
+        config: access,
+      },
+      async (request: FastifyRequest<{ Params: Static<typeof EvaluationParams> }>, reply) => {
+        const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+        return send(request, reply, scoringConfigView(await getScoringConfig(deps.db, evaluation.id)));
+      },
+    );
+
+    scope.put(
+      '/evaluations/:id/scoring',
+      {
+        schema: {
+          summary: "Replace the evaluation's scoring configuration",
+          description:
+            'The body is JSON, or the same document as YAML (Content-Type application/yaml or text/yaml): per dataset (datasets.<id>) or by ' +
+            'default, a metric with its options, or metric judge with a judge (baseUrl, model, apiKey), prompt template ({question}, ' +
+            '{answer}, {reference}, {choices}), preprocessing and postprocessing steps; and judging limits. A judge apiKey is stored ' +
+            `sealed and shown as ${JUDGE_KEY_MASK}; sending ${JUDGE_KEY_MASK} (or no apiKey) keeps the stored key while the judge stays ` +
+            'on the same origin. Runs launched afterwards freeze the configuration; runs already launched keep theirs. See docs/scoring.md.',
+          tags: ['scoring'],
+          params: EvaluationParams,
+          body: ScoringConfig,
+          response: { 200: ScoringConfig, ...problems(400, 403, 404, 413, 415) },
+        },
+        config: access,
+      },
+      async (request: FastifyRequest<{ Params: Static<typeof EvaluationParams>; Body: ScoringConfig }>, reply) => {
+        const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+        const errors = checkScoringConfig(request.body, evaluation.datasetIds, keyPath);
+        if (errors.length > 0) throw validationProblem(errors);
+        const saved = await saveScoringConfig(deps.db, evaluation.id, request.body, deps.env.secretKey);
+        if (!saved.ok) throw validationProblem(saved.errors);
+        request.log.info({ evaluationId: evaluation.id }, 'scoring configuration replaced');
+        return send(request, reply, scoringConfigView(saved.config));
+      },
+    );
+
+    scope.post(
+      '/evaluations/:id/scoring/debug',
+      {
+        schema: {
+          summary: 'Score a few samples with a scoring configuration and show every step',
+          description:
+            `Uses config when sent, else the stored configuration; dataset picks its entry (else the default entry). Give either samples ` +
+            `({question, prediction, reference}) or predictions, paired in order with the dataset's items from offset (default 0). At most ` +
+            `${DEBUG_MAX_SAMPLES} samples; judge calls are abandoned after ${DEBUG_TIMEOUT_MS / 1000} s. Nothing is stored.`,
+          tags: ['scoring'],
+          params: EvaluationParams,
+          body: ScoringDebugBody,
+          response: { 200: DebugResult, ...problems(400, 403, 404, 413, 415) },
+        },
+        config: access,
+      },
+      async (request: FastifyRequest<{ Params: Static<typeof EvaluationParams>; Body: ScoringDebugBody }>) => {
+        const body = request.body;
+        const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+        const stored = await getScoringConfig(deps.db, evaluation.id);
+        if (body.config) {
+          const errors = checkScoringConfig(body.config, evaluation.datasetIds, keyPath).map((e) => ({ ...e, field: `config.${e.field}` }));
+          if (errors.length > 0) throw validationProblem(errors);
+        }
+        if (body.dataset !== undefined && !evaluation.datasetIds.includes(body.dataset)) {
+          throw badRequest('dataset', `must be a dataset of the evaluation (${evaluation.datasetIds.join(', ')})`);
+        }
+        if ((body.samples === undefined) === (body.predictions === undefined)) {
+          throw badRequest(body.samples ? 'predictions' : 'samples', 'give either samples or predictions (with dataset), not both or neither');
+        }
+        if (body.predictions && body.dataset === undefined) throw badRequest('dataset', 'is required with predictions: it names the items they answer');
+
+        const config: ScoringConfig = body.config ?? scoringConfigView(stored);
+        const entry = metricConfigFor(config, body.dataset ?? '');
+        if (!entry) {
+          throw badRequest(body.config ? 'config' : 'dataset', `has no metric for ${body.dataset ? `dataset ${body.dataset}` : 'the default'}: configure datasets.<id> or default`);
+        }
+        const path = body.dataset && config.datasets?.[body.dataset] ? `datasets.${body.dataset}` : 'default';
+        const target = await debugTarget(entry, path, stored && metricConfigFor(stored, body.dataset ?? ''), deps, body.config ? 'config.' : '');
+
+        let samples: { id: string | null; question: string; prediction: string; reference: string; choices?: string[] | null }[];
+        if (body.samples) {
+          samples = body.samples.map((s) => ({ id: null, ...s }));
+        } else {
+          const offset = body.offset ?? 0;
+          const items = await getDatasetItemsPage(deps.db, body.dataset!, offset - 1, body.predictions!.length);
+          if (items.length < body.predictions!.length) {
+            throw badRequest('predictions', `must not outnumber the dataset's items from offset ${offset} (${items.length} there)`);
+          }
+          samples = items.map((item, i) => ({ id: item.itemId, question: item.prompt, prediction: body.predictions![i]!, reference: item.groundTruth, choices: item.choices }));
+        }
+        const traces = await debugScoring(
+          samples.map((s) => ({ question: s.question, answer: s.prediction, reference: s.reference, choices: s.choices })),
+          { metric: entry, target, limits: config.limits },
+        );
+        return {
+          dataset: body.dataset ?? null,
+          metric: entry.metric,
+          samples: samples.map((s, i) => ({ id: s.id, question: s.question, prediction: s.prediction, reference: s.reference, trace: traces[i]! })),
+        };
+      },
+    );
+  });
+}
+
+/** The judge a debug call asks: the key sent, else the stored key of the same entry (same origin), else the platform's judge. */
+async function debugTarget(entry: MetricConfig, path: string, stored: StoredMetricConfig | null, deps: ApiDeps, prefix: string): Promise<JudgeTarget | null> {
+  if (entry.metric !== 'judge') return null;
+  if (!entry.judge) return deps.env.judge ?? null;
+  const { apiKey, ...endpoint } = entry.judge;
+  if (typeof apiKey === 'string' && apiKey !== JUDGE_KEY_MASK) return { ...endpoint, apiKey };
+  if (apiKey === null) return { ...endpoint, apiKey: null };
+  const kept = keptKeyId(entry, path, stored);
+  if (kept.error) throw badRequest(`${prefix}${kept.error.field}`, kept.error.message);
+  return { ...endpoint, apiKey: kept.keyId ? await openJudgeKey(deps.db, kept.keyId, deps.env.secretKey) : null };
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, view: ScoringConfig): FastifyReply | ScoringConfig {
+  const accept = request.headers.accept ?? '';
+  if (YAML_TYPES.some((t) => accept.includes(t))) {
+    return reply.type('application/yaml; charset=utf-8').send(stringifyYaml(view, { lineWidth: 0 }));
+  }
+  return view;
+}

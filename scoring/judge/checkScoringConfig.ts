@@ -1,0 +1,66 @@
+/**
+ * Rules of a scoring configuration beyond its schema, each as a field error naming the path:
+ * prompt placeholders, patterns that compile and cannot backtrack without end, settings given to a
+ * metric that does not read them, datasets the evaluation does not have.
+ */
+import type { FieldError } from '../../contracts/problem';
+import type { MetricConfig, ScoringConfig } from '../../contracts/scoringConfig';
+import { templateProblems } from './promptTemplate';
+import { patternProblems } from './processingSteps';
+
+const JUDGE_ONLY = ['judge', 'systemPrompt', 'prompt', 'preprocess', 'postprocess'] as const;
+const OPTION_METRIC: Record<string, string> = { absoluteTolerance: 'numeric_match', relativeTolerance: 'numeric_match' };
+
+/** How a dataset id reads inside a field path; the API passes its own rule for keys that are not plain names. */
+export type KeyPath = (parent: string, key: string) => string;
+const plainKeyPath: KeyPath = (parent, key) => `${parent}.${key}`;
+
+export function checkScoringConfig(config: ScoringConfig, evaluationDatasets: readonly string[], keyPath: KeyPath = plainKeyPath): FieldError[] {
+  const errors: FieldError[] = [];
+  if (config.default) errors.push(...checkMetric(config.default, 'default'));
+  for (const [datasetId, entry] of Object.entries(config.datasets ?? {})) {
+    const path = keyPath('datasets', datasetId);
+    if (!evaluationDatasets.includes(datasetId)) {
+      errors.push({ field: path, message: `must name a dataset of the evaluation (${evaluationDatasets.join(', ')})` });
+      continue;
+    }
+    errors.push(...checkMetric(entry, path));
+  }
+  return errors;
+}
+
+function checkMetric(entry: MetricConfig, path: string): FieldError[] {
+  const errors: FieldError[] = [];
+  if (entry.metric !== 'judge') {
+    for (const key of JUDGE_ONLY) {
+      if (entry[key] !== undefined) errors.push({ field: `${path}.${key}`, message: `is only read by metric judge, not ${entry.metric}` });
+    }
+  }
+  for (const key of Object.keys(entry.options ?? {})) {
+    const reader = OPTION_METRIC[key];
+    if (reader && reader !== entry.metric) errors.push({ field: `${path}.options.${key}`, message: `is only read by metric ${reader}, not ${entry.metric}` });
+  }
+  if (entry.prompt !== undefined) {
+    const problem = templateProblems(entry.prompt)[0];
+    if (problem) errors.push({ field: `${path}.prompt`, message: problem });
+  }
+  const steps = [
+    ...(entry.preprocess ?? []).map((step, i) => ({ step, at: `${path}.preprocess[${i}]` })),
+    ...(entry.postprocess ?? []).map((step, i) => ({ step, at: `${path}.postprocess[${i}]` })),
+  ];
+  for (const { step, at } of steps) {
+    if (typeof step !== 'object') continue;
+    if ('regexExtract' in step) {
+      const problem = patternProblems(step.regexExtract.pattern, step.regexExtract.flags);
+      if (problem) errors.push({ field: `${at}.regexExtract.pattern`, message: problem });
+    }
+    if ('scale' in step && step.scale.min === step.scale.max) errors.push({ field: `${at}.scale.max`, message: 'must differ from scale.min' });
+    if ('mapLabels' in step) {
+      const labels = Object.keys(step.mapLabels);
+      if (labels.length > 64) errors.push({ field: `${at}.mapLabels`, message: 'must map 1–64 labels (matched trimmed and case-insensitively) to numbers' });
+      const bad = labels.find((l) => l.trim() === '' || [...l].length > 128);
+      if (bad !== undefined) errors.push({ field: `${at}.mapLabels`, message: `must have labels of 1–128 characters that are not blank; ${JSON.stringify(bad.slice(0, 130))} is not` });
+    }
+  }
+  return errors;
+}

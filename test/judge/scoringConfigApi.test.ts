@@ -1,0 +1,225 @@
+/**
+ * The scoring configuration through HTTP, as JSON and as a YAML document (quick configuration):
+ * the same schema and rules both ways, errors naming the field path, judge keys write-only (sealed,
+ * shown masked, kept when the mask is sent back), and the debug call that shows every step.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { parse as parseYaml } from 'yaml';
+import { startApi, type TestApi } from '../support/apiServer';
+import { nlpEvaluationBody } from '../support/evaluationBodies';
+import { startJudgeStandIn, type JudgeStandIn } from '../support/judgeStandIn';
+import { judgeKeys, scoringConfigs } from '../../db/schema';
+import { JUDGE_KEY_MASK } from '../../contracts/scoringConfig';
+
+let api: TestApi;
+let judge: JudgeStandIn;
+let key: string;
+
+beforeAll(async () => {
+  api = await startApi();
+  judge = await startJudgeStandIn();
+  key = (await api.createUser()).apiKey;
+});
+afterAll(async () => {
+  await judge?.close();
+  await api?.close();
+});
+
+async function newEvaluation(): Promise<string> {
+  const res = await api.request('POST', '/v1/evaluations', { key, body: nlpEvaluationBody() });
+  expect(res.status, res.text).toBe(201);
+  return res.body.id as string;
+}
+
+const JUDGE_KEY = () => `sk-judge-${randomUUID()}`;
+
+const yamlConfig = (judgeUrl: string, judgeKey: string) => `# quick configuration
+default:
+  metric: judge
+  judge:
+    baseUrl: ${judgeUrl}
+    model: stand-in-judge
+    apiKey: ${judgeKey}
+  systemPrompt: You grade answers.
+  prompt: |
+    Question:
+    {question}
+    Reference answer:
+    {reference}
+    Answer to grade:
+    {answer}
+  preprocess:
+    - stripThinking
+    - trim
+  postprocess:
+    - regexExtract: { pattern: 'Score:\\s*(\\d+)' }
+    - scale: { min: 0, max: 10 }
+    - clamp
+datasets:
+  arith-basic:
+    metric: numeric_match
+    options:
+      absoluteTolerance: 0.01
+limits:
+  maxJudgingConcurrency: 4
+  maxJudgingRetryPerQ: 1
+`;
+
+describe('scoring configuration', () => {
+  it('takes YAML and JSON alike, masks the key, and stores it only sealed', async () => {
+    const id = await newEvaluation();
+    const secret = JUDGE_KEY();
+    const put = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: yamlConfig(judge.url, secret), headers: { 'content-type': 'application/yaml' } });
+    expect(put.status, put.text).toBe(200);
+    expect(put.text).not.toContain(secret);
+    expect(put.body.default.judge.apiKey).toBe(JUDGE_KEY_MASK);
+    expect(put.body.datasets['arith-basic']).toEqual({ metric: 'numeric_match', options: { absoluteTolerance: 0.01 } });
+
+    // The same document as JSON gives the same configuration.
+    const other = await newEvaluation();
+    const asJson = parseYaml(yamlConfig(judge.url, JUDGE_KEY())) as Record<string, unknown>;
+    const putJson = await api.request('PUT', `/v1/evaluations/${other}/scoring`, { key, body: asJson });
+    expect(putJson.status, putJson.text).toBe(200);
+    expect(putJson.body).toEqual(put.body);
+
+    const get = await api.request('GET', `/v1/evaluations/${id}/scoring`, { key });
+    expect(get.body).toEqual(put.body);
+    const getYaml = await api.request('GET', `/v1/evaluations/${id}/scoring`, { key, headers: { accept: 'application/yaml' } });
+    expect(getYaml.headers.get('content-type')).toMatch(/^application\/yaml/);
+    expect(parseYaml(getYaml.text)).toEqual(put.body);
+
+    const [row] = await api.deps.db.select().from(scoringConfigs).where(eq(scoringConfigs.evaluationId, id));
+    expect(JSON.stringify(row!.config)).not.toContain(secret);
+    const keys = await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id));
+    expect(keys).toHaveLength(1);
+    expect(keys[0]!.cipher).not.toContain(secret);
+    expect(keys[0]!.cipher).toMatch(/^v1\./);
+
+    // Sending the masked view back keeps the key; moving the judge to another origin needs it again.
+    const again = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: get.body });
+    expect(again.status, again.text).toBe(200);
+    expect(await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id))).toHaveLength(1);
+    const moved = structuredClone(get.body);
+    moved.default.judge.baseUrl = 'http://127.0.0.2:1/v1';
+    const refused = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: moved });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([{ field: 'default.judge.apiKey', message: expect.stringContaining('another origin') }]);
+  });
+
+  it('refuses invalid documents naming the field path, in YAML as in JSON', async () => {
+    const id = await newEvaluation();
+    const bad = `default:\n  metric: judge\n  prompt: "Grade {answr}"\n  postprocess:\n    - regexExtract: { pattern: "(" }\nlimits:\n  maxJudgingConcurrency: 0\n`;
+    const yamlRes = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: bad, headers: { 'content-type': 'text/yaml' } });
+    expect(yamlRes.status).toBe(400);
+    expect(yamlRes.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(yamlRes.body.errors.map((e: { field: string }) => e.field)).toEqual(['limits.maxJudgingConcurrency']);
+
+    const semantic = `default:\n  metric: judge\n  prompt: "Grade {answr}"\n  postprocess:\n    - regexExtract: { pattern: "(" }\n`;
+    const semanticYaml = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: semantic, headers: { 'content-type': 'application/yaml' } });
+    const semanticJson = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: parseYaml(semantic) });
+    expect(semanticYaml.status).toBe(400);
+    expect(semanticYaml.body).toEqual(semanticJson.body);
+    expect(semanticYaml.body.errors).toEqual([
+      { field: 'default.prompt', message: expect.stringContaining('{answr}') },
+      { field: 'default.postprocess[0].regexExtract.pattern', message: expect.stringContaining('valid regular expression') },
+    ]);
+
+    const unknownField = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: { default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'j', apikey: 'x' } } } });
+    expect(unknownField.body.errors).toEqual([{ field: 'default.judge.apikey', message: 'is not a known field' }]);
+
+    const notYaml = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: 'default: [unclosed', headers: { 'content-type': 'application/yaml' } });
+    expect(notYaml.status).toBe(400);
+    expect(notYaml.body.errors[0].field).toBe('body');
+    const duplicate = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: 'limits: {}\nlimits: {}\n', headers: { 'content-type': 'application/yaml' } });
+    expect(duplicate.status).toBe(400);
+
+    // Nothing was stored by any of these.
+    expect(await api.deps.db.select().from(scoringConfigs).where(eq(scoringConfigs.evaluationId, id))).toHaveLength(0);
+  });
+});
+
+describe('POST /v1/evaluations/{id}/scoring/debug', () => {
+  it('scores given samples with every step, against the stored key', async () => {
+    const id = await newEvaluation();
+    const secret = JUDGE_KEY();
+    await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: yamlConfig(judge.url, secret), headers: { 'content-type': 'application/yaml' } });
+    judge.requests.length = 0;
+    const res = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: {
+        samples: [
+          { question: 'Capital of France?', prediction: '<think>hmm</think> Paris ', reference: 'Paris' },
+          { question: 'Capital of Italy?', prediction: 'Milan', reference: 'Rome' },
+        ],
+      },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.text).not.toContain(secret);
+    const [right, wrong] = res.body.samples;
+    expect(right.trace.score).toBeCloseTo(0.9);
+    expect(wrong.trace.score).toBeCloseTo(0.2);
+    expect(right.trace.steps.map((s: { step: string }) => s.step)).toEqual(['preprocess', 'preprocess', 'prompt', 'judge', 'postprocess', 'postprocess', 'postprocess', 'score']);
+    expect(right.trace.steps[1]).toEqual({ step: 'preprocess', op: 'trim', output: 'Paris' });
+    expect(right.trace.steps[2].messages[1].content).toBe('Question:\nCapital of France?\nReference answer:\nParis\nAnswer to grade:\nParis\n');
+    expect(right.trace.steps[3].reply).toMatch(/^Score: 9\/10/);
+    // The judge was asked with the sealed key, opened for the call.
+    expect(judge.requests.map((r) => r.authorization)).toEqual([`Bearer ${secret}`, `Bearer ${secret}`]);
+  });
+
+  it('pairs predictions with a dataset\'s items, takes an override config, and reports garbage and a judge that is down', async () => {
+    const id = await newEvaluation();
+    const override = {
+      default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'j', apiKey: null }, postprocess: [{ mapLabels: { correct: 1, incorrect: 0 } }] },
+      limits: { maxJudgingRetryPerQ: 0 },
+    };
+    judge.setKnobs({ labels: true });
+    const labelled = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: { config: override, dataset: 'arith-basic', predictions: ['0', '1'], offset: 0 },
+    });
+    expect(labelled.status, labelled.text).toBe(200);
+    expect(labelled.body.samples).toHaveLength(2);
+    expect(labelled.body.samples[0].id).toEqual(expect.any(String));
+    expect(labelled.body.samples.every((s: { trace: { score: number } }) => s.trace.score === 0 || s.trace.score === 1)).toBe(true);
+
+    judge.setKnobs({ labels: false, garbage: true });
+    const garbage = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, { key, body: { config: override, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] } });
+    expect(garbage.body.samples[0].trace).toMatchObject({ score: null, error: expect.stringMatching(/^postprocessing step 1 \(mapLabels\) failed/) });
+    judge.resetKnobs();
+
+    const gone = await startJudgeStandIn();
+    await gone.down();
+    const down = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: { config: { default: { ...override.default, judge: { baseUrl: gone.url, model: 'j', apiKey: null } }, limits: { maxJudgingRetryPerQ: 1 } }, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] },
+    });
+    expect(down.body.samples[0].trace.error).toMatch(/^judge unreachable after 2 attempts: connection refused/);
+  });
+
+  it('falls back to exact match with no judge configured, and refuses what it cannot do', async () => {
+    const id = await newEvaluation();
+    const fallback = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: { config: { default: { metric: 'judge' } }, samples: [{ question: 'q', prediction: 'yes', reference: 'yes' }] },
+    });
+    expect(fallback.body.samples[0].trace).toMatchObject({ method: 'exact_match_fallback', score: 1 });
+    expect(fallback.body.samples[0].trace.steps[0]).toMatchObject({ step: 'fallback', metric: 'exact_match' });
+
+    const both = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, { key, body: { config: { default: { metric: 'f1' } } } });
+    expect(both.status).toBe(400);
+    const noDataset = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, { key, body: { config: { default: { metric: 'f1' } }, predictions: ['1'] } });
+    expect(noDataset.body.errors).toEqual([{ field: 'dataset', message: expect.any(String) }]);
+    const badOverride = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: { config: { default: { metric: 'judge', prompt: '{oops}' } }, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] },
+    });
+    expect(badOverride.body.errors[0].field).toBe('config.default.prompt');
+    const tooMany = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: { config: { default: { metric: 'f1' } }, samples: Array.from({ length: 11 }, () => ({ question: 'q', prediction: 'a', reference: 'a' })) },
+    });
+    expect(tooMany.body.errors).toEqual([{ field: 'samples', message: 'must list 1–10 samples' }]);
+  });
+});

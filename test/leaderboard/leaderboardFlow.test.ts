@@ -1,0 +1,274 @@
+/**
+ * Publishing runs on the leaderboard, through HTTP against real workers and the stand-in model:
+ * formal runs succeed, their owners submit one named and one anonymous, a third stays unsubmitted;
+ * the board shows exactly the submitted ones, best first, with the scores of the runs' own views.
+ * Refusals: a second submission, another user's run, a reviewer, an admin, a verification run, a
+ * run that has not succeeded. A submission the workflow's validator refuses leaves no event in the
+ * publication workflow's history.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { and, asc, eq } from 'drizzle-orm';
+import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
+import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
+import { datasets, leaderboardSubmissions } from '../../db/schema';
+import { LEADERBOARD_FAILURES, type LeaderboardView } from '../../contracts/leaderboard';
+import type { RunView } from '../../contracts/run';
+import { UPDATES } from '../../contracts/workflow';
+import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
+import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
+import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
+import { startApi, type TestApi } from '../support/apiServer';
+import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
+import { createEvaluation, createNamedUser, finishedRun, launch, submit, type TestUser } from './leaderboardFixtures';
+import { browseBoard } from './boardInBrowser';
+
+let api: TestApi;
+let workers: RunningWorkers;
+let strong: ReferenceModel;
+let weak: ReferenceModel;
+
+/** A name and organisation a browser would run as markup if the page did not escape them. */
+const HOSTILE_NAME = `Eve <img src=x onerror="document.title='pwned'"><script>document.title='pwned'</script> & "co"`;
+const HOSTILE_ORG = `</td></tr></table><b id="injected">Evil Corp</b>`;
+
+interface World {
+  ada: TestUser;
+  eve: TestUser;
+  bob: TestUser;
+  reviewer: TestUser;
+  named: { runId: string; modelName: string; view: RunView };
+  anonymous: { runId: string; modelName: string; view: RunView };
+  unsubmitted: { runId: string; modelName: string; view: RunView };
+  verification: string;
+}
+let w: World;
+
+beforeAll(async () => {
+  api = await startApi();
+  workers = await startWorkers(api.deps.db);
+  // Two models of different skill, so the board's order is not the order of submission.
+  strong = await startReferenceModel({ port: 0, knobs: { skill: 0.95, seed: 5101, latencyMs: 0 } });
+  weak = await startReferenceModel({ port: 0, knobs: { skill: 0.6, seed: 5102, latencyMs: 0 } });
+
+  const ada = await createNamedUser(api, `Ada Lovelace ${randomUUID().slice(0, 4)}`, 'Analytical Engines');
+  const eve = await createNamedUser(api, HOSTILE_NAME, HOSTILE_ORG);
+  const bob = await createNamedUser(api, 'Bob', 'Elsewhere');
+  const reviewer = await createNamedUser(api, 'Rita Reviewer', 'Proctor', 'reviewer');
+
+  // Eve's run is named and weak (its hostile name must show as text); Ada's strong one is anonymous.
+  const evalEve = await createEvaluation(api, eve.apiKey, weak.url, [ARITH_MC_ID, WORD_REVERSE_ID]);
+  const evalAda = await createEvaluation(api, ada.apiKey, strong.url, [ARITH_MC_ID]);
+  const evalAdaUnsubmitted = await createEvaluation(api, ada.apiKey, strong.url, [WORD_REVERSE_ID]);
+  const ids = {
+    named: await launch(api, eve.apiKey, evalEve.id, 'runs'),
+    anonymous: await launch(api, ada.apiKey, evalAda.id, 'runs'),
+    unsubmitted: await launch(api, ada.apiKey, evalAdaUnsubmitted.id, 'runs'),
+    verification: await launch(api, ada.apiKey, evalAda.id, 'verifications'),
+  };
+  const [named, anonymous, unsubmitted] = await Promise.all([
+    finishedRun(api, eve.apiKey, ids.named),
+    finishedRun(api, ada.apiKey, ids.anonymous),
+    finishedRun(api, ada.apiKey, ids.unsubmitted),
+    finishedRun(api, ada.apiKey, ids.verification),
+  ]);
+  w = {
+    ada, eve, bob, reviewer,
+    named: { runId: ids.named, modelName: evalEve.modelName, view: named },
+    anonymous: { runId: ids.anonymous, modelName: evalAda.modelName, view: anonymous },
+    unsubmitted: { runId: ids.unsubmitted, modelName: evalAdaUnsubmitted.modelName, view: unsubmitted },
+    verification: ids.verification,
+  };
+});
+
+afterAll(async () => {
+  // The publication workflows would wait out their 30-day windows on a server no worker serves.
+  for (const run of w ? [w.named, w.anonymous, w.unsubmitted] : []) {
+    await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).terminate('test finished').catch(() => {});
+  }
+  await workers?.shutdown();
+  await strong?.close();
+  await weak?.close();
+  await api?.close();
+});
+
+async function board(domain = 'nlp'): Promise<LeaderboardView> {
+  const res = await api.request('GET', `/v1/leaderboards/${domain}`);
+  expect(res.status, res.text).toBe(200);
+  return res.body as LeaderboardView;
+}
+
+describe('submitting runs to the leaderboard', () => {
+  it('opens a window for formal runs that succeeded, and none for verifications', async () => {
+    for (const run of [w.named, w.anonymous, w.unsubmitted]) {
+      expect(run.view.status).toBe('succeeded');
+      const [row] = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, run.runId));
+      expect(row).toMatchObject({ status: 'open', domain: 'nlp', mode: null });
+      expect(row!.closesAt.getTime() - row!.opensAt.getTime()).toBe(30 * 86_400_000);
+      const description = await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).describe();
+      expect(description.status.name).toBe('RUNNING');
+    }
+    expect(await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.verification))).toEqual([]);
+  });
+
+  it('refuses runs of others (404 as if missing), reviewers and admins (403), and changes nothing', async () => {
+    const before = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.named.runId));
+    const byStranger = await submit(api, w.bob.apiKey, w.named.runId, 'named');
+    const missing = await submit(api, w.bob.apiKey, randomUUID(), 'named');
+    expect(byStranger.status).toBe(404);
+    expect(byStranger.text).toBe(missing.text);
+    const byReviewer = await submit(api, w.reviewer.apiKey, w.named.runId, 'named');
+    expect(byReviewer.status).toBe(403);
+    const byAdmin = await submit(api, api.adminKey, w.named.runId, 'named');
+    expect(byAdmin.status).toBe(403);
+    expect(byAdmin.body.detail).toBe('only the run’s owner may submit it to the leaderboard');
+    expect(byAdmin.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.named.runId))).toEqual(before);
+  });
+
+  it('refuses a verification run and a mode that is neither named nor anonymous', async () => {
+    const verification = await submit(api, w.ada.apiKey, w.verification, 'named');
+    expect(verification.status).toBe(409);
+    expect(verification.body.errors).toEqual([{ field: 'type', message: expect.stringMatching(/is a verification; only formal runs can be submitted/) }]);
+    const badMode = await submit(api, w.ada.apiKey, w.anonymous.runId, 'public');
+    expect(badMode.status).toBe(400);
+    expect(badMode.body.errors[0].field).toBe('mode');
+  });
+
+  it('refuses a formal run that did not succeed (stopped), and opens it no window', async () => {
+    const evaluation = await createEvaluation(api, w.ada.apiKey, strong.url, [ARITH_MC_ID]);
+    const runId = await launch(api, w.ada.apiKey, evaluation.id, 'runs');
+    expect((await api.request('POST', `/v1/runs/${runId}/stop`, { key: w.ada.apiKey })).status).toBe(202);
+    expect((await finishedRun(api, w.ada.apiKey, runId)).status).toBe('stopped');
+    const refused = await submit(api, w.ada.apiKey, runId, 'named');
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors).toEqual([{ field: 'status', message: 'run v1 is stopped; only a formal run that succeeded can be submitted to the leaderboard' }]);
+    expect(await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, runId))).toEqual([]);
+  });
+
+  it('accepts the named and the anonymous submission once each; a second is 409', async () => {
+    const named = await submit(api, w.eve.apiKey, w.named.runId, 'named');
+    expect(named.status, named.text).toBe(201);
+    expect(named.body).toMatchObject({ runId: w.named.runId, domain: 'nlp', mode: 'named', submitter: HOSTILE_NAME, organization: HOSTILE_ORG, leaderboard: '/v1/leaderboards/nlp' });
+    const anonymous = await submit(api, w.ada.apiKey, w.anonymous.runId, 'anonymous');
+    expect(anonymous.status, anonymous.text).toBe(201);
+    expect(anonymous.body).toMatchObject({ mode: 'anonymous', submitter: 'anonymous', organization: 'anonymous' });
+
+    for (const [user, run, mode] of [[w.eve, w.named, 'anonymous'], [w.ada, w.anonymous, 'anonymous']] as const) {
+      const again = await submit(api, user.apiKey, run.runId, mode);
+      expect(again.status).toBe(409);
+      expect(again.body.detail).toMatch(/was already submitted \((named|anonymous)\) at .*; a run is submitted once/);
+    }
+    // Each publication workflow ends once its submission is stored.
+    for (const run of [w.named, w.anonymous]) {
+      expect(await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).result()).toEqual({ outcome: 'submitted' });
+    }
+  });
+
+  it('shows exactly the submitted runs, best first, with the scores and intervals of their own views', async () => {
+    const view = await board();
+    expect(view.rows.map((r) => r.modelName)).toEqual(
+      expect.arrayContaining([w.anonymous.modelName, w.named.modelName]),
+    );
+    expect(view.rows.map((r) => r.modelName)).not.toContain(w.unsubmitted.modelName);
+    const mine = view.rows.filter((r) => r.modelName === w.anonymous.modelName || r.modelName === w.named.modelName);
+    // The strong model's anonymous run outranks the weak model's named one, submitted first.
+    expect(mine.map((r) => r.modelName)).toEqual([w.anonymous.modelName, w.named.modelName]);
+    const scores = view.rows.map((r) => r.overallScore ?? -1);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect(view.rows.map((r) => r.rank)).toEqual(view.rows.map((_, i) => i + 1));
+
+    const [anonymousRow, namedRow] = mine;
+    expect(anonymousRow).toMatchObject({ mode: 'anonymous', submitter: 'anonymous', organization: 'anonymous' });
+    expect(namedRow).toMatchObject({ mode: 'named', submitter: HOSTILE_NAME, organization: HOSTILE_ORG });
+    expect(JSON.stringify(view)).not.toContain(w.ada.name);
+
+    // Columns: the domain's built-in datasets grouped by task, as GET /v1/datasets lists them.
+    const builtins = await api.deps.db
+      .select({ id: datasets.id, task: datasets.task })
+      .from(datasets)
+      .where(and(eq(datasets.domain, 'nlp'), eq(datasets.builtin, true)))
+      .orderBy(asc(datasets.task), asc(datasets.id));
+    expect(view.columns.flatMap((c) => c.datasets.map((d) => [c.task, d]))).toEqual(builtins.map((d) => [d.task, d.id]));
+    expect(new Set(view.columns.map((c) => c.task)).size).toBe(view.columns.length);
+
+    for (const [row, run] of [[anonymousRow!, w.anonymous], [namedRow!, w.named]] as const) {
+      expect(row.overallScore).toBe(run.view.overallScore);
+      expect(row.overallCi95).toEqual(run.view.overallCi95);
+      expect(row.taskScores).toEqual(Object.fromEntries(run.view.taskScores.map((t) => [t.task, { score: t.score, ci95: t.ci95 }])));
+      expect(row.datasetScores).toEqual(Object.fromEntries(run.view.datasets.map((d) => [d.dataset, { score: d.metrics!.score, ci95: d.metrics!.ci95 }])));
+    }
+    expect(Object.keys(namedRow!.taskScores).sort()).toEqual(['arithmetic', 'string-manipulation']);
+    expect(anonymousRow!.overallScore!).toBeGreaterThan(namedRow!.overallScore!);
+  });
+
+  it('serves every domain’s board without a key, and 404 for a domain there is not', async () => {
+    const cv = await board('cv');
+    expect(cv.rows).toEqual([]);
+    const unknown = await api.request('GET', '/v1/leaderboards/chess');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.detail).toBe('there is no leaderboard for "chess"; the domains are nlp, cv, multimodal, audio, safety');
+    const page = await api.request('GET', '/leaderboard/chess');
+    expect(page.status).toBe(404);
+  });
+
+  it('renders the board as a page a browser shows as the API says, names as text, with a domain switcher', async () => {
+    const view = await board();
+    const seen = await browseBoard(`${api.url}/leaderboard/nlp`);
+    expect(seen.title).toBe('nlp leaderboard · Proctor');
+    expect(seen.injected).toEqual({ images: 0, scripts: 0, bold: 0 });
+    expect(seen.header).toEqual(view.columns.flatMap((c) => ['average', ...c.datasets]));
+    expect(seen.groups).toEqual(view.columns.map((c) => c.task));
+    expect(seen.rows).toEqual(
+      view.rows.map((r) => ({
+        rank: String(r.rank),
+        model: r.modelName,
+        submitter: r.submitter,
+        organization: r.organization,
+        overall: r.overallScore === null ? '—' : r.overallScore.toFixed(4),
+        overallCi: r.overallCi95 ? `${r.overallCi95.lower.toFixed(4)}–${r.overallCi95.upper.toFixed(4)}` : '',
+        scores: view.columns.flatMap((c) => [r.taskScores[c.task], ...c.datasets.map((d) => r.datasetScores[d])].map((s) => (s ? s.score.toFixed(4) : '—'))),
+      })),
+    );
+    expect(seen.rows.find((r) => r.model === w.named.modelName)).toMatchObject({ submitter: HOSTILE_NAME, organization: HOSTILE_ORG });
+    expect(seen.rows.find((r) => r.model === w.anonymous.modelName)).toMatchObject({ submitter: 'anonymous', organization: 'anonymous' });
+    expect(seen.switchedTo).toEqual({ url: `${api.url}/leaderboard/cv`, heading: 'cv leaderboard', rows: 1 });
+  });
+
+  it('an update the validator refuses leaves nothing in the publication workflow’s history', async () => {
+    const handle = api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(w.unsubmitted.runId));
+    const eventsBefore = (await handle.fetchHistory()).events ?? [];
+    const refused = await handle
+      .executeUpdate(UPDATES.submitToLeaderboard, { args: [{ mode: 'public', submittedBy: w.ada.id }] })
+      .then(() => null, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    const cause = (refused as WorkflowUpdateFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect((cause as ApplicationFailure).type).toBe(LEADERBOARD_FAILURES.invalidSubmission);
+
+    const eventsAfter = (await handle.fetchHistory()).events ?? [];
+    const updateEvents = eventsAfter.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes || e.workflowExecutionUpdateAdmittedEventAttributes);
+    expect(updateEvents).toEqual([]);
+    // Whatever workflow tasks the refusal took, nothing but task bookkeeping was written.
+    const added = eventsAfter.slice(eventsBefore.length).filter((e) => !e.workflowTaskScheduledEventAttributes && !e.workflowTaskStartedEventAttributes && !e.workflowTaskCompletedEventAttributes);
+    expect(added).toEqual([]);
+    const [row] = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.unsubmitted.runId));
+    expect(row!.status).toBe('open');
+    expect((await board()).rows.map((r) => r.modelName)).not.toContain(w.unsubmitted.modelName);
+  });
+
+  it('the accepted submission is the one update in its history', async () => {
+    const history = await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(w.named.runId)).fetchHistory();
+    const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    expect(accepted).toHaveLength(1);
+    expect(accepted[0]!.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest?.input?.name).toBe(UPDATES.submitToLeaderboard);
+  });
+
+  // Defined only when recording (a skipped test would count as a failure in `npm test`); replayed by test/workflows/replay.test.ts.
+  if (RECORD_HISTORIES) it('records the published run and its publication as replay fixtures', async () => {
+    await recordHistoryFixture(api.deps.temporal, 'run-completed-published', workflowIds.run(w.named.runId), WORKFLOW_TYPES.run);
+    await recordHistoryFixture(api.deps.temporal, 'leaderboard-window-submitted', workflowIds.leaderboard(w.named.runId), WORKFLOW_TYPES.leaderboardWindow);
+  });
+});
