@@ -24,6 +24,8 @@ export const Knobs = Type.Object(
     truncatedRate: rate('chance of a 200 whose body is cut off mid-way'),
     emptyChoicesRate: rate('chance of a 200 with no choices'),
     streamChunkDelayMs: millis('pause between streamed chunks'),
+    slowBodyRate: rate('chance that an answer trickles out in small pieces over slowBodyMs'),
+    slowBodyMs: millis('how long a slow answer takes from its headers to its last byte'),
     requiredApiKey: Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()], { description: 'bearer token every /v1 request must carry, or null' }),
     failFirstAttempts: Type.Integer({ minimum: 0, maximum: 1000, description: 'the first N requests for each prompt fail with errorStatus' }),
     skill: rate('chance that an answer is correct'),
@@ -46,6 +48,8 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   truncatedRate: 0,
   emptyChoicesRate: 0,
   streamChunkDelayMs: 0,
+  slowBodyRate: 0,
+  slowBodyMs: 5_000,
   requiredApiKey: null,
   failFirstAttempts: 0,
   skill: 0.85,
@@ -97,7 +101,8 @@ export type Fault =
   | { kind: 'hang' }
   | { kind: 'malformed' }
   | { kind: 'truncated' }
-  | { kind: 'empty_choices' };
+  | { kind: 'empty_choices' }
+  | { kind: 'slow_body'; durationMs: number };
 
 /**
  * What goes wrong with this request, if anything. `attempt` counts from 1 for each prompt.
@@ -113,6 +118,7 @@ export function chooseFault(knobs: Knobs, prompt: string, attempt: number): Faul
   if (hit(knobs.malformedRate, 'malformed')) return { kind: 'malformed' };
   if (hit(knobs.truncatedRate, 'truncated')) return { kind: 'truncated' };
   if (hit(knobs.emptyChoicesRate, 'empty-choices')) return { kind: 'empty_choices' };
+  if (hit(knobs.slowBodyRate, 'slow-body')) return { kind: 'slow_body', durationMs: knobs.slowBodyMs };
   return null;
 }
 

@@ -13,6 +13,8 @@ import { DEFAULT_KNOBS, InvalidKnobsError, answersCorrectly, chooseFault, parseK
 
 export const DEFAULT_MODEL_NAME = 'proctor-reference';
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** A slow body arrives in about this many pieces, whatever its length. */
+const TRICKLE_PIECES = 20;
 
 export interface ReferenceModelOptions {
   /** 0 picks a free port. */
@@ -32,6 +34,28 @@ export interface ReferenceModelStats {
   modelListings: number;
 }
 
+/**
+ * One inference request as the server saw it, so a test can check from outside what a client did:
+ * when it came back after a 429, whether it gave up on a slow answer before the last byte.
+ */
+export interface RequestLogEntry {
+  /** Milliseconds since the epoch. */
+  receivedAt: number;
+  prompt: string;
+  /** The attempt number for this prompt, as the fault knobs count it. */
+  attempt: number;
+  fault: Fault['kind'] | null;
+  /** The status sent, or null while nothing was (a hang, or still waiting). */
+  status: number | null;
+  /** When the connection closed, or null while it is open. */
+  endedAt: number | null;
+  /** 'client' when the client hung up before the whole answer was sent. */
+  closedBy: 'server' | 'client' | null;
+}
+
+/** The log keeps the latest entries only, so a long demo run does not grow without bound. */
+const REQUEST_LOG_LIMIT = 100_000;
+
 export interface ReferenceModel {
   /** Base URL for OpenAI clients, ending in /v1. */
   url: string;
@@ -40,6 +64,9 @@ export interface ReferenceModel {
   resetKnobs(): void;
   knobs(): Knobs;
   stats(): ReferenceModelStats;
+  /** Inference requests received since start (or the last clearRequestLog), oldest first. */
+  requestLog(): RequestLogEntry[];
+  clearRequestLog(): void;
   close(): Promise<void>;
 }
 
@@ -77,6 +104,9 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
   const stats: ReferenceModelStats = { requests: 0, byStatus: {}, inFlight: 0, modelListings: 0 };
   let created = 0;
   const inferenceResponses = new WeakSet<ServerResponse>();
+  let requestLog: RequestLogEntry[] = [];
+  /** Responses the server cut off on purpose (truncated bodies), so the log does not blame the client. */
+  const serverDropped = new WeakSet<ServerResponse>();
   const isInference = (res: ServerResponse) => inferenceResponses.has(res);
 
   const setKnobs = (k: Partial<Knobs>) => {
@@ -145,9 +175,16 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     stats.requests += 1;
     stats.inFlight += 1;
     const connection = { gone: false };
+    const entry: RequestLogEntry = { receivedAt: Date.now(), prompt: '', attempt: 0, fault: null, status: null, endedAt: null, closedBy: null };
+    if (requestLog.length >= REQUEST_LOG_LIMIT) requestLog = requestLog.slice(REQUEST_LOG_LIMIT / 2);
+    requestLog.push(entry);
     res.on('close', () => {
       stats.inFlight -= 1;
       if (!res.writableFinished) connection.gone = true;
+      entry.endedAt = Date.now();
+      entry.status = res.headersSent ? res.statusCode : null;
+      // A connection we destroyed on purpose (truncated bodies) is the server's doing, not the client's.
+      entry.closedBy = res.writableFinished || serverDropped.has(res) ? 'server' : 'client';
     });
     // Knobs turned while this request waits apply to the next one, not to this.
     const k = knobs;
@@ -159,6 +196,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     const attempt = nextAttempt(attemptMap, k, request.prompt);
 
     const fault = chooseFault(k, request.prompt, attempt);
+    Object.assign(entry, { prompt: request.prompt, attempt, fault: fault?.kind ?? null });
     if (fault?.kind === 'hang') return; // the socket stays open until the client gives up
     if (!(await pause(res, connection, responseDelayMs(k, request.prompt, attempt)))) return;
 
@@ -194,6 +232,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
       return sendRaw(res, 200, 'application/json', json.replace(JSON.stringify(text), 'NaN'));
     }
     if (fault?.kind === 'truncated') return sendTruncated(res, json);
+    if (fault?.kind === 'slow_body') return sendTrickled(res, connection, json, fault.durationMs);
     return sendRaw(res, 200, 'application/json', json);
   }
 
@@ -226,15 +265,18 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     if (usage) chunks.push({ ...base, object, choices: [], usage });
 
     const cutAt = fault?.kind === 'truncated' ? Math.max(1, Math.floor(chunks.length / 2)) : Infinity;
+    // A slow stream spreads its chunks over the whole duration, however few there are.
+    const chunkDelayMs = fault?.kind === 'slow_body' ? Math.max(k.streamChunkDelayMs, fault.durationMs / Math.max(1, chunks.length)) : k.streamChunkDelayMs;
     let flushed: Promise<void> = Promise.resolve();
     for (let i = 0; i < chunks.length; i++) {
       if (i >= cutAt) {
         // Drop the connection only once the first half is on the wire, as a crashing server would.
         await flushed;
+        serverDropped.add(res);
         res.destroy();
         return;
       }
-      if (i > 0 && !(await pause(res, connection, k.streamChunkDelayMs))) return;
+      if (i > 0 && !(await pause(res, connection, chunkDelayMs))) return;
       if (connection.gone) return;
       const data = fault?.kind === 'malformed' && i === chunks.length - 1 ? '{"id": oops' : JSON.stringify(chunks[i]);
       flushed = new Promise((resolve) => res.write(`data: ${data}\n\n`, () => resolve()));
@@ -266,7 +308,27 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     record(200);
     const bytes = Buffer.from(body);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
+    serverDropped.add(res);
     res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.destroy());
+  }
+
+  /**
+   * Headers at once, then the body in small pieces spread over `durationMs`: a model that starts
+   * answering promptly and then crawls, which only a timeout on the whole body catches.
+   */
+  async function sendTrickled(res: ServerResponse, connection: { gone: boolean }, body: string, durationMs: number) {
+    record(200);
+    const bytes = Buffer.from(body);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
+    res.flushHeaders();
+    const pieces = Math.min(TRICKLE_PIECES, bytes.length);
+    const size = Math.ceil(bytes.length / pieces);
+    for (let offset = 0; offset < bytes.length; offset += size) {
+      if (!(await pause(res, connection, durationMs / pieces))) return;
+      if (connection.gone) return;
+      res.write(bytes.subarray(offset, offset + size));
+    }
+    res.end();
   }
 
   const server = http.createServer((req, res) => {
@@ -300,6 +362,10 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     resetKnobs,
     knobs: () => ({ ...knobs }),
     stats: snapshotStats,
+    requestLog: () => requestLog.map((e) => ({ ...e })),
+    clearRequestLog: () => {
+      requestLog = [];
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -318,7 +384,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
  */
 function nextAttempt(counts: Map<string, number>, k: Knobs, prompt: string): number {
   const needed =
-    k.failFirstAttempts > 0 || k.jitterMs > 0 || k.errorRate > 0 || k.rateLimitRate > 0 || k.hangRate > 0 || k.malformedRate > 0 || k.truncatedRate > 0 || k.emptyChoicesRate > 0;
+    k.failFirstAttempts > 0 || k.jitterMs > 0 || k.errorRate > 0 || k.rateLimitRate > 0 || k.hangRate > 0 || k.malformedRate > 0 || k.truncatedRate > 0 || k.emptyChoicesRate > 0 || k.slowBodyRate > 0;
   if (!needed) return 1;
   const key = createHash('sha1').update(prompt).digest('base64');
   const attempt = (counts.get(key) ?? 0) + 1;
