@@ -10,6 +10,7 @@ import {
 } from '../db/queries/runRecords';
 import { appendRunLogs } from '../db/queries/runLogs';
 import { failPendingSamples } from '../db/queries/judgeSteps';
+import { failUnattemptedSamples } from '../db/queries/sampleResults';
 import { TERMINAL_STATUSES } from '../contracts/run';
 import { queueRunEndedMail } from './notifications/runEndedNotice';
 import { holdForManualReview } from './review/heldDatasets';
@@ -63,6 +64,9 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       if (TERMINAL_STATUSES.includes(current.status)) return { status: current.status };
       // Samples inferred but never judged end failed, so each sample is counted once, as scored or failed.
       await failPendingSamples(db, runId, datasetId, outcome === 'stopped' ? 'not judged: the dataset was stopped first' : `not judged: ${reason ?? 'judging did not finish'}`);
+      if (outcome === 'aborted') {
+        await failUnattemptedSamples(db, runId, datasetId, current.total, plan?.sampleIndices, `not attempted: ${reason ?? 'the dataset was given up'}`);
+      }
       const metrics = await computeDatasetMetrics(db, runId, datasetId, run.config.scoring?.datasets[datasetId]?.metric ?? plan?.metric ?? 'exact_match');
       // A subjective dataset under manual review stays open until its reviewers are done.
       if (outcome === 'completed' && (await holdForManualReview({ db }, runId, datasetId, metrics))) return { status: 'running' };

@@ -63,3 +63,36 @@ export async function countStored(db: Db, runId: string, datasetIds: string[]): 
     .where(and(eq(sampleResults.runId, runId), inArray(sampleResults.datasetId, datasetIds)));
   return Number(row?.n ?? 0);
 }
+
+/**
+ * A dataset given up on (its endpoint unusable, its container gone) leaves samples never asked;
+ * each gets a failed row carrying the reason, so every sample of a dataset is accounted for once,
+ * in the results, the counts and the report, whatever ended it. `sampleIndices` maps positions to
+ * item indices for a verification's draw; a formal run's position is its index.
+ */
+export async function failUnattemptedSamples(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  total: number,
+  sampleIndices: readonly number[] | null | undefined,
+  reason: string,
+): Promise<number> {
+  if (total <= 0) return 0;
+  const indices = sql.param(sampleIndices ? [...sampleIndices] : null);
+  return db.transaction(async (tx) => {
+    const inserted = await tx.execute<{ position: number }>(sql`
+      insert into ${sampleResults} (run_id, dataset_id, sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts)
+      select ${runId}::uuid, ${datasetId}, coalesce((${indices}::integer[])[p + 1], p), p, null, null, 'failed', ${reason}, 0, 0, 0
+      from generate_series(0, ${total - 1}::integer) as p
+      on conflict do nothing
+      returning position`);
+    if (inserted.length > 0) {
+      await tx
+        .update(runDatasets)
+        .set({ done: sql`${runDatasets.done} + ${inserted.length}`, failed: sql`${runDatasets.failed} + ${inserted.length}` })
+        .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId)));
+    }
+    return inserted.length;
+  });
+}

@@ -145,8 +145,13 @@ describe('run workflow', () => {
     const [row] = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
     expect(row!.status).toBe('failed');
     expect(row!.error).toMatch(/endpoint unusable|connection/i);
-    // The breaker ends the dataset long before all 300 samples were tried.
-    expect(row!.done).toBeLessThan(100);
+    // The breaker ends the dataset long before all 300 samples were tried; the rest are failed
+    // rows that say they were never asked, so every sample is still accounted for once.
+    expect([row!.done, row!.failed]).toEqual([300, 300]);
+    const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    const asked = stored.filter((r) => r.attempts > 0);
+    expect(asked.length).toBeLessThan(100);
+    expect(stored.filter((r) => r.attempts === 0).every((r) => r.error === `not attempted: ${row!.error}`)).toBe(true);
   });
 
   it('stops promptly: in-flight requests are abandoned and statuses become stopped', async () => {
