@@ -88,17 +88,27 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
             ? [{ role: 'system', content: systemPrompt }, { role: 'user', content: prompt }]
             : [{ role: 'user', content: prompt }];
           const response = await client.chat.completions.create({ ...sampling, messages, stream: false }, { signal });
-          return output(response, (choice) => chatText(choice));
+          return withoutKey(output(response, (choice) => chatText(choice)), o.apiKey);
         }
         // Completion endpoints have no roles; the system prompt leads the text.
         const text = systemPrompt ? `${systemPrompt}\n\n${prompt}` : prompt;
         const response = await client.completions.create({ ...sampling, prompt: text, stream: false }, { signal });
-        return output(response, (choice) => completionText(choice));
+        return withoutKey(output(response, (choice) => completionText(choice)), o.apiKey);
       } catch (error) {
         throw error instanceof InferenceError ? error : asInferenceError(error);
       }
     },
   };
+}
+
+/**
+ * A service that echoes its request (or a misconfigured proxy) can put the key into an answer,
+ * which would then be stored and reported in plain text; the answer keeps its place with the key
+ * cut out, as error messages do.
+ */
+function withoutKey(result: ModelOutput, apiKey: string | null | undefined): ModelOutput {
+  if (!apiKey || !result.text.includes(apiKey)) return result;
+  return { ...result, text: result.text.split(apiKey).join('[redacted]') };
 }
 
 /** Checks the shape by hand: a 200 from an "OpenAI-compatible" server promises little. */

@@ -135,6 +135,20 @@ describe('requests', () => {
     recorder.answer(() => ({ body: { id: 'no choices at all' } }));
     await expect(endpoint.complete('hi', PARAMS, signal)).rejects.toMatchObject({ kind: 'empty', message: 'response had no choices' });
   });
+
+  it('cuts the key out of an answer that echoes it, in chat and completion mode', async () => {
+    const key = 'sk-echo-0123456789abcdef';
+    recorder.answer((r) => chatReply(`you sent ${r.authorization} and ${key}`));
+    const chat = createModelEndpoint({ endpoint: recorder.url, apiKey: key, onlineModelName: 'm', apiMode: 'chat', requestTimeoutMs: 5000 });
+    expect((await chat.complete('hi', PARAMS, signal)).text).toBe('you sent Bearer [redacted] and [redacted]');
+    recorder.answer(() => ({ body: { choices: [{ index: 0, text: `${key}${key}` }] } }));
+    const completion = createModelEndpoint({ endpoint: recorder.url, apiKey: key, onlineModelName: 'm', apiMode: 'completion', requestTimeoutMs: 5000 });
+    expect((await completion.complete('hi', PARAMS, signal)).text).toBe('[redacted][redacted]');
+    // Without a key there is nothing to cut, and an answer with no key in it is untouched.
+    recorder.answer(() => chatReply('Bearer none is fine'));
+    const open = createModelEndpoint({ endpoint: recorder.url, apiKey: null, onlineModelName: 'm', apiMode: 'chat', requestTimeoutMs: 5000 });
+    expect((await open.complete('hi', PARAMS, signal)).text).toBe('Bearer none is fine');
+  });
 });
 
 describe('choosing the model', () => {
