@@ -6,7 +6,7 @@
  * item passes when they all hold (metric pass_at_k, scoring/metrics/passAtK.ts).
  *
  * Every problem also carries a reference solution, kept out of the items (no report or API ever
- * shows it): test/scoring/codeDataset.test.ts runs each one against its tests in the sandbox.
+ * shows it): test/sandbox/codeDataset.test.ts runs each one against its tests in the sandbox.
  */
 import type { DatasetItem } from '../../contracts/dataset';
 import { builtinItemId } from './itemIds';

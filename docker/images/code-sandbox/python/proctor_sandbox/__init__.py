@@ -1,0 +1,1 @@
+"""Runs one candidate program and its tests inside the code sandbox (see runner.py)."""

@@ -1,0 +1,3 @@
+from proctor_sandbox.runner import main
+
+main()
