@@ -21,6 +21,8 @@ export const WORKFLOW_TYPES = {
   run: 'runEvaluation',
   dataset: 'evaluateDataset',
   leaderboardWindow: 'leaderboardWindow',
+  /** The scoring debug call's judge calls, run on a judge worker for the API (api/scoringDebugGateway.ts). */
+  scoringDebug: 'debugScoring',
 } as const;
 
 /**
@@ -36,6 +38,8 @@ export const workflowIds = {
   dataset: (runId: string, datasetId: string) => `run-${runId}-dataset-${datasetId}`,
   /** A formal run's publication: waits for the owner's leaderboard submission until its window closes. */
   leaderboard: (runId: string) => `run-${runId}-leaderboard`,
+  /** One scoring debug call; the API makes up the id, and nothing refers to it afterwards. */
+  scoringDebug: (callId: string) => `scoring-debug-${callId}`,
 };
 
 /** Custom search attributes, registered when the dev server starts and set on every run. */

@@ -86,6 +86,7 @@ const STATUS_TEXT: Record<number, string> = {
   415: 'Unsupported content type',
   429: 'Quota used up',
   503: 'A backing service is unavailable',
+  504: 'A backing worker did not answer in time',
 };
 
 /** Problem responses for a route's schema: `{ ...problems(400, 404) }`. 401 is added to every secured route. */

@@ -3,6 +3,8 @@ import type { Domain } from './domain';
 import type { InferenceParams, RunLimits, ApiMode } from './evaluation';
 import type { MetricName } from './dataset';
 import type { RunScoring, ScoringMetric } from './scoringConfig';
+import type { ReviewStatus } from './review';
+import type { LeaderboardMode, PublicationStatus } from './leaderboard';
 
 export const RUN_TYPES = ['verification', 'formal'] as const;
 export type RunType = (typeof RUN_TYPES)[number];
@@ -146,6 +148,29 @@ export interface RunView {
   /** 95% confidence interval of the overall score; null while overallScore is, or when a task has none. */
   overallCi95: { lower: number; upper: number } | null;
   sampleSeed: number | null;
+  /** The run's manual evaluation (subjective datasets held for reviewers); null when it has none. */
+  review: RunReviewState | null;
+  /** The run's leaderboard submission window (succeeded formal runs); null when none was opened. */
+  leaderboard: RunLeaderboardState | null;
+}
+
+export interface RunReviewState {
+  reviewId: string;
+  status: ReviewStatus;
+  datasets: string[];
+  /** Until when the owner may launch the manual evaluation; null before the gate opens. */
+  launchDeadline: string | null;
+  launchedAt: string | null;
+  endedAt: string | null;
+  note: string | null;
+}
+
+export interface RunLeaderboardState {
+  status: PublicationStatus;
+  closesAt: string;
+  /** How the run was submitted; null until it is. */
+  mode: LeaderboardMode | null;
+  submittedAt: string | null;
 }
 
 export interface SampleResultView {

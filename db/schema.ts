@@ -425,7 +425,9 @@ export const scoringConfigs = pgTable('scoring_configs', {
 
 /**
  * Judge API keys, sealed (db/secretBox.ts). Rows are never changed: a new key is a new row, so a
- * run launched with the old one keeps reading it by the id frozen in its configuration.
+ * run launched with the old one keeps reading it by the id frozen in its configuration. A key sent
+ * with one scoring debug call is sealed here for that call only and deleted when it ends; no
+ * configuration or run refers to it.
  */
 export const judgeKeys = pgTable('judge_keys', {
   id: uuid('id').primaryKey().defaultRandom(),

@@ -13,6 +13,7 @@ import { createLeaseActivities } from '../activities/serving/leaseActivities';
 import { createReviewActivities } from '../activities/review/reviewActivities';
 import { createContainerActivities } from '../activities/serving/containerActivities';
 import { createJudgingActivities } from '../activities/judging/judgeBatch';
+import { createDebugScoringActivities } from '../activities/judging/debugScoring';
 import { createLeaderboardActivities } from '../activities/leaderboard/publicationActivities';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -67,7 +68,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       Worker.create({
         ...common,
         taskQueue: TASK_QUEUES.judge,
-        activities: createJudgingActivities(setup.deps),
+        activities: { ...createJudgingActivities(setup.deps), ...createDebugScoringActivities(setup.deps) },
         maxConcurrentActivityTaskExecutions: setup.inferenceSlots,
       }),
     );

@@ -1,51 +1,43 @@
 /**
- * The debug call's scoring: a handful of samples through one metric configuration, synchronously,
- * with every step returned. Bounded: at most DEBUG_MAX_SAMPLES samples, and every judge call is
- * abandoned when DEBUG_TIMEOUT_MS has passed. Nothing is stored.
+ * The debug call's judge calls, on a judge worker: the API's debugScoring workflow hands over a
+ * handful of samples and a judge metric whose key is the id of a sealed row, opened here as a run's
+ * judge batch opens it, so no key travels through Temporal. Calls still in flight at the call's
+ * deadline are abandoned and their samples say so. Nothing is stored.
  */
-import type { FrozenMetric, JudgingLimits } from '../../contracts/scoringConfig';
-import { DEFAULT_JUDGING_LIMITS } from '../../contracts/scoringConfig';
-import type { ScoringTrace } from '../../contracts/scoringTrace';
-import type { MetricName } from '../../contracts/dataset';
-import { scoreSample } from '../../scoring/metrics';
-import { scoreWithJudge, type JudgeSample } from '../../scoring/judge/scoreWithJudge';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from '../activityDeps';
+import { DEBUG_TIMEOUT_MS, type ScoringDebugInput, type ScoringDebugResult } from '../../contracts/scoringDebug';
+import { judgeTraces } from '../../scoring/judge/debugTraces';
 import { createJudgeClient } from './judgeClient';
-import type { JudgeTarget } from './resolveJudge';
+import { resolveJudgeTarget } from './resolveJudge';
 
-export const DEBUG_MAX_SAMPLES = 10;
-export const DEBUG_TIMEOUT_MS = 60_000;
+const HEARTBEAT_EVERY_MS = 1000;
 
-export interface DebugOptions {
-  metric: Pick<FrozenMetric, 'metric' | 'options' | 'systemPrompt' | 'prompt' | 'preprocess' | 'postprocess'>;
-  /** The judge to ask (key already resolved); null: a judge metric falls back to exact match. */
-  target: JudgeTarget | null;
-  limits?: JudgingLimits;
-  timeoutMs?: number;
-}
-
-export async function debugScoring(samples: readonly JudgeSample[], o: DebugOptions): Promise<ScoringTrace[]> {
-  const { metric } = o;
-  if (metric.metric !== 'judge') {
-    const rule = metric.metric as MetricName;
-    return samples.map((s) => {
-      const score = scoreSample(rule, s.answer, { ground_truth: s.reference, choices: s.choices ? [...s.choices] : undefined }, metric.options ?? {});
-      return { method: 'rule', steps: [{ step: 'score', score }], score, error: null, attempts: 0 };
-    });
-  }
-  const limits = { ...DEFAULT_JUDGING_LIMITS, ...o.limits };
-  const timeoutMs = o.timeoutMs ?? DEBUG_TIMEOUT_MS;
-  const signal = AbortSignal.timeout(timeoutMs);
-  const client = o.target ? createJudgeClient({ ...o.target, maxRetries: limits.maxJudgingRetryPerQ, signal }) : null;
-  const traces: ScoringTrace[] = new Array(samples.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < samples.length) {
-      const i = next++;
-      const trace = await scoreWithJudge(metric, client, samples[i]!);
-      if (signal.aborted && trace.error) trace.error = `the judge did not answer within the debug call's limit of ${timeoutMs / 1000} s`;
-      traces[i] = trace;
-    }
+export function createDebugScoringActivities({ db, secretKey, judge: platformJudge }: ActivityDeps) {
+  return {
+    async scoreDebugSamples({ metric, limits, samples, deadline }: ScoringDebugInput): Promise<ScoringDebugResult> {
+      const ctx = Context.current();
+      let target;
+      try {
+        target = await resolveJudgeTarget(db, secretKey, metric, platformJudge);
+      } catch (error) {
+        throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfiguration');
+      }
+      const expired = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+      const signal = AbortSignal.any([expired, ctx.cancellationSignal]);
+      const client = target ? createJudgeClient({ ...target, maxRetries: limits.maxJudgingRetryPerQ, signal }) : null;
+      const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+      try {
+        const traces = await judgeTraces(metric, client, samples, limits.maxJudgingConcurrency, (trace) =>
+          expired.aborted && trace.error ? { ...trace, error: `the judge did not answer within the debug call's limit of ${DEBUG_TIMEOUT_MS / 1000} s` } : trace,
+        );
+        return { traces };
+      } finally {
+        clearInterval(heartbeat);
+      }
+    },
   };
-  await Promise.all(Array.from({ length: Math.min(limits.maxJudgingConcurrency, samples.length) }, lane));
-  return traces;
 }
+
+export type DebugScoringActivities = ReturnType<typeof createDebugScoringActivities>;

@@ -11,6 +11,7 @@ import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import { RUN_STATUSES, RUN_TYPES, TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';
 import { METRICS } from '../../contracts/dataset';
+import { ReviewStatusSchema } from '../../contracts/review';
 import { HttpProblem, badRequest, conflict, notFound, statusTitle } from '../problems';
 import { problems } from '../openapi';
 import { getEvaluationFor } from '../../db/queries/evaluations';
@@ -115,6 +116,23 @@ const TaskScoreSchema = Type.Object({
   standardError: nullable(Type.Number({ description: "standard error of the task score, combined from its datasets'" })),
 });
 
+const RunReviewStateSchema = Type.Object({
+  reviewId: Type.String({ format: 'uuid' }),
+  status: ReviewStatusSchema,
+  datasets: Type.Array(Type.String(), { description: 'the subjective datasets held for reviewers' }),
+  launchDeadline: nullable(timestamp, { description: 'until when the owner may launch the manual evaluation; null before the gate opens' }),
+  launchedAt: nullable(timestamp),
+  endedAt: nullable(timestamp),
+  note: nullable(Type.String({ description: 'why the review was abandoned, expired or cancelled' })),
+});
+
+const RunLeaderboardStateSchema = Type.Object({
+  status: Type.Union([Type.Literal('open'), Type.Literal('submitted'), Type.Literal('closed')], { description: 'open: the owner may submit until closesAt; submitted; closed: the window passed unused' }),
+  closesAt: timestamp,
+  mode: nullable(Type.Union([Type.Literal('named'), Type.Literal('anonymous')]), { description: 'named or anonymous; null until submitted' }),
+  submittedAt: nullable(timestamp),
+});
+
 const RunViewSchema = Type.Object({
   runId: Type.String({ format: 'uuid' }),
   evaluationId: Type.String({ format: 'uuid' }),
@@ -139,6 +157,8 @@ const RunViewSchema = Type.Object({
     description: '95% confidence interval of the overall score: one task keeps its interval, several combine their standard errors; null while overallScore is, or when a task has none',
   }),
   sampleSeed: nullable(Type.Integer({ description: "a verification's sample seed" })),
+  review: nullable(RunReviewStateSchema, { description: 'the manual evaluation of its subjective datasets; null when the run has none (see GET /v1/runs/{runId}/manual-evaluation)' }),
+  leaderboard: nullable(RunLeaderboardStateSchema, { description: 'its leaderboard submission window; null when none was opened (succeeded formal runs open one)' }),
 });
 
 const SampleResultViewSchema = Type.Object({

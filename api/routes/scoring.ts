@@ -7,20 +7,26 @@
  * The debug call scores a handful of samples with a configuration (the stored one, or one sent
  * with the call) before a formal run, and returns every step: the answer after preprocessing, the
  * exact judge prompt, the judge's raw reply, each postprocessing result and the score or the
- * reason there is none. It runs synchronously, bounded in samples and time, and stores nothing.
+ * reason there is none. It answers synchronously, bounded in samples and time, and stores nothing.
+ * Judge calls are made on a judge worker (api/scoringDebugGateway.ts), never from the API process.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ApiDeps } from '../apiDeps';
 import { DatasetId } from '../../contracts/dataset';
-import { JUDGE_KEY_MASK, ScoringConfig, metricConfigFor, type MetricConfig, type StoredMetricConfig } from '../../contracts/scoringConfig';
+import {
+  DEFAULT_JUDGING_LIMITS, JUDGE_KEY_MASK, ScoringConfig, metricConfigFor, type FrozenMetric, type JudgeEndpoint, type MetricConfig, type StoredMetricConfig,
+} from '../../contracts/scoringConfig';
+import { DEBUG_ANSWER_GRACE_MS, DEBUG_MAX_SAMPLES, DEBUG_TIMEOUT_MS, type ScoringDebugInput } from '../../contracts/scoringDebug';
+import type { ScoringTrace } from '../../contracts/scoringTrace';
 import { getEvaluationFor } from '../../db/queries/evaluations';
-import { getScoringConfig, keptKeyId, openJudgeKey, saveScoringConfig, scoringConfigView } from '../../db/queries/scoringConfig';
+import { getScoringConfig, keptKeyId, saveScoringConfig, scoringConfigView } from '../../db/queries/scoringConfig';
+import { dropCallJudgeKey, sealCallJudgeKey } from '../../db/queries/debugJudgeKeys';
 import { getDatasetItemsPage } from '../../db/queries/datasets';
 import { checkScoringConfig } from '../../scoring/judge/checkScoringConfig';
-import { DEBUG_MAX_SAMPLES, DEBUG_TIMEOUT_MS, debugScoring } from '../../activities/judging/debugScoring';
-import type { JudgeTarget } from '../../activities/judging/resolveJudge';
+import { judgeTraces, ruleTraces } from '../../scoring/judge/debugTraces';
+import { runScoringDebug } from '../scoringDebugGateway';
 import { HttpProblem, badRequest, statusTitle, validationProblem } from '../problems';
 import { problems } from '../openapi';
 import { fieldName } from '../schemaValidation';
@@ -148,11 +154,12 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           description:
             `Uses config when sent, else the stored configuration; dataset picks its entry (else the default entry). Give either samples ` +
             `({question, prediction, reference}) or predictions, paired in order with the dataset's items from offset (default 0). At most ` +
-            `${DEBUG_MAX_SAMPLES} samples; judge calls are abandoned after ${DEBUG_TIMEOUT_MS / 1000} s. Nothing is stored.`,
+            `${DEBUG_MAX_SAMPLES} samples. Judge calls are made by a worker of the judge queue and abandoned after ${DEBUG_TIMEOUT_MS / 1000} s; ` +
+            `503 when no worker took the call, 504 when the judge worker did not answer in time. Nothing is stored.`,
           tags: ['scoring'],
           params: EvaluationParams,
           body: ScoringDebugBody,
-          response: { 200: DebugResult, ...problems(400, 403, 404, 413, 415) },
+          response: { 200: DebugResult, ...problems(400, 403, 404, 409, 413, 415, 503, 504) },
         },
         config: access,
       },
@@ -178,7 +185,7 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           throw badRequest(body.config ? 'config' : 'dataset', `has no metric for ${body.dataset ? `dataset ${body.dataset}` : 'the default'}: configure datasets.<id> or default`);
         }
         const path = body.dataset && config.datasets?.[body.dataset] ? `datasets.${body.dataset}` : 'default';
-        const target = await debugTarget(entry, path, stored && metricConfigFor(stored, body.dataset ?? ''), deps, body.config ? 'config.' : '');
+        const judge = debugJudge(entry, path, stored && metricConfigFor(stored, body.dataset ?? ''), deps, body.config ? 'config.' : '');
 
         let samples: { id: string | null; question: string; prediction: string; reference: string; choices?: string[] | null }[];
         if (body.samples) {
@@ -191,10 +198,17 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           }
           samples = items.map((item, i) => ({ id: item.itemId, question: item.prompt, prediction: body.predictions![i]!, reference: item.groundTruth, choices: item.choices }));
         }
-        const traces = await debugScoring(
-          samples.map((s) => ({ question: s.question, answer: s.prediction, reference: s.reference, choices: s.choices })),
-          { metric: entry, target, limits: config.limits },
-        );
+        const judged = samples.map((s) => ({ question: s.question, answer: s.prediction, reference: s.reference, choices: s.choices ?? null }));
+        const { judge: _endpoint, ...pipeline } = entry;
+        let traces: ScoringTrace[];
+        if (entry.metric !== 'judge') {
+          traces = ruleTraces(entry, judged);
+        } else if (judge === 'none') {
+          // No judge to ask, so no call leaves the API: the exact-match fallback is pure.
+          traces = await judgeTraces(pipeline, null, judged, 1);
+        } else {
+          traces = await traceOnJudgeWorker(deps, evaluation.id, judge, pipeline, { ...DEFAULT_JUDGING_LIMITS, ...config.limits }, judged, request);
+        }
         return {
           dataset: body.dataset ?? null,
           metric: entry.metric,
@@ -205,16 +219,56 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   });
 }
 
-/** The judge a debug call asks: the key sent, else the stored key of the same entry (same origin), else the platform's judge. */
-async function debugTarget(entry: MetricConfig, path: string, stored: StoredMetricConfig | null, deps: ApiDeps, prefix: string): Promise<JudgeTarget | null> {
-  if (entry.metric !== 'judge') return null;
-  if (!entry.judge) return deps.env.judge ?? null;
+/**
+ * The judge a debug call asks, with its key by reference: a key sent with the call (to be sealed
+ * for the call's length), else the stored key of the same entry (same origin), else none; or the
+ * platform's judge; or 'none' when there is no judge at all and the fallback scores.
+ */
+type DebugJudge = 'none' | 'platform' | { endpoint: Omit<JudgeEndpoint, 'apiKey'>; keyId: string | null; sentKey?: string };
+
+function debugJudge(entry: MetricConfig, path: string, stored: StoredMetricConfig | null, deps: ApiDeps, prefix: string): DebugJudge {
+  if (entry.metric !== 'judge') return 'none';
+  if (!entry.judge) return deps.env.judge ? 'platform' : 'none';
   const { apiKey, ...endpoint } = entry.judge;
-  if (typeof apiKey === 'string' && apiKey !== JUDGE_KEY_MASK) return { ...endpoint, apiKey };
-  if (apiKey === null) return { ...endpoint, apiKey: null };
+  if (typeof apiKey === 'string' && apiKey !== JUDGE_KEY_MASK) return { endpoint, keyId: null, sentKey: apiKey };
+  if (apiKey === null) return { endpoint, keyId: null };
   const kept = keptKeyId(entry, path, stored);
   if (kept.error) throw badRequest(`${prefix}${kept.error.field}`, kept.error.message);
-  return { ...endpoint, apiKey: kept.keyId ? await openJudgeKey(deps.db, kept.keyId, deps.env.secretKey) : null };
+  return { endpoint, keyId: kept.keyId };
+}
+
+/**
+ * The judge calls, made by a judge worker through the debugScoring workflow: the API may not be able
+ * to reach the judge, and must not call user-given URLs itself. A key sent with the call is sealed
+ * into a row for as long as the call lasts, so only its id enters the workflow.
+ */
+async function traceOnJudgeWorker(
+  deps: ApiDeps,
+  evaluationId: string,
+  judge: Exclude<DebugJudge, 'none'>,
+  pipeline: Omit<MetricConfig, 'judge'>,
+  limits: ScoringDebugInput['limits'],
+  samples: ScoringDebugInput['samples'],
+  request: FastifyRequest,
+): Promise<ScoringTrace[]> {
+  const deadline = Date.now() + DEBUG_TIMEOUT_MS;
+  const sealed = judge !== 'platform' && judge.sentKey !== undefined ? await sealCallJudgeKey(deps.db, evaluationId, judge.sentKey, deps.env.secretKey) : null;
+  try {
+    const metric: FrozenMetric = judge === 'platform' ? pipeline : { ...pipeline, judge: { ...judge.endpoint, apiKeyId: sealed ?? judge.keyId } };
+    const outcome = await runScoringDebug(deps.temporal, { metric, limits, samples, deadline }, DEBUG_TIMEOUT_MS + DEBUG_ANSWER_GRACE_MS);
+    if (outcome.ok) return outcome.traces;
+    request.log.warn({ workflowId: outcome.workflowId, reason: outcome.reason }, `scoring debug call not answered: ${outcome.message}`);
+    switch (outcome.reason) {
+      case 'keyGone':
+        throw new HttpProblem(409, statusTitle(409), `the judge key could not be read: ${outcome.message}; send the call again`);
+      case 'judgeWorkerLate':
+        throw new HttpProblem(504, statusTitle(504), `the scoring debug call did not finish within ${(DEBUG_TIMEOUT_MS + DEBUG_ANSWER_GRACE_MS) / 1000} s: ${outcome.message}. Nothing was stored.`);
+      default:
+        throw new HttpProblem(503, statusTitle(503), `the scoring debug call could not be run: ${outcome.message}. Nothing was stored.`);
+    }
+  } finally {
+    if (sealed) await dropCallJudgeKey(deps.db, sealed);
+  }
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, view: ScoringConfig): FastifyReply | ScoringConfig {

@@ -5,8 +5,8 @@
  */
 import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client';
-import { datasetItems, evaluations, runArtifacts, runDatasets, runLogs, runs, sampleResults, users } from '../schema';
-import type { DatasetRunView, RunView, SampleResultView, SampleStatus } from '../../contracts/run';
+import { datasetItems, evaluations, leaderboardSubmissions, manualReviews, runArtifacts, runDatasets, runLogs, runs, sampleResults, users } from '../schema';
+import type { DatasetRunView, RunLeaderboardState, RunReviewState, RunView, SampleResultView, SampleStatus } from '../../contracts/run';
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { Role } from '../../contracts/user';
 import { overallInterval, taskScores } from '../../contracts/scoreAggregation';
@@ -70,9 +70,52 @@ export function estimateSecondsLeft(run: Pick<RunRow, 'status' | 'startedAt'>, d
   return Math.ceil((total - done) / (done / elapsedSeconds));
 }
 
+/**
+ * Where the run stands on manual review and on the leaderboard: one query, both tables keyed by the
+ * run (one row each at most), since the run view is polled often.
+ */
+async function runGates(db: Db, runId: string): Promise<{ review: RunReviewState | null; leaderboard: RunLeaderboardState | null }> {
+  const [row] = await db
+    .select({
+      reviewId: manualReviews.id,
+      reviewStatus: manualReviews.status,
+      reviewDatasets: manualReviews.datasetIds,
+      launchDeadline: manualReviews.launchDeadline,
+      launchedAt: manualReviews.launchedAt,
+      reviewEndedAt: manualReviews.endedAt,
+      reviewNote: manualReviews.note,
+      publicationStatus: leaderboardSubmissions.status,
+      closesAt: leaderboardSubmissions.closesAt,
+      mode: leaderboardSubmissions.mode,
+      submittedAt: leaderboardSubmissions.submittedAt,
+    })
+    .from(runs)
+    .leftJoin(manualReviews, eq(manualReviews.runId, runs.id))
+    .leftJoin(leaderboardSubmissions, eq(leaderboardSubmissions.runId, runs.id))
+    .where(eq(runs.id, runId));
+  return {
+    review:
+      row?.reviewId && row.reviewStatus
+        ? {
+            reviewId: row.reviewId,
+            status: row.reviewStatus,
+            datasets: row.reviewDatasets ?? [],
+            launchDeadline: iso(row.launchDeadline),
+            launchedAt: iso(row.launchedAt),
+            endedAt: iso(row.reviewEndedAt),
+            note: row.reviewNote,
+          }
+        : null,
+    leaderboard:
+      row?.publicationStatus && row.closesAt
+        ? { status: row.publicationStatus, closesAt: row.closesAt.toISOString(), mode: row.mode ?? null, submittedAt: iso(row.submittedAt) }
+        : null,
+  };
+}
+
 export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<RunView> {
   const { run, submitter } = owned;
-  const datasets = await listRunDatasets(db, run.id);
+  const [datasets, gates] = await Promise.all([listRunDatasets(db, run.id), runGates(db, run.id)]);
   const done = datasets.reduce((n, d) => n + d.done, 0);
   const total = datasets.reduce((n, d) => n + d.total, 0);
   // Task scores count finished datasets only, so they show while later datasets still run; the
@@ -101,6 +144,8 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
     overallScore: ended ? run.overallScore : null,
     overallCi95: ended ? overallInterval(tasks) : null,
     sampleSeed: run.config.sampleSeed,
+    review: gates.review,
+    leaderboard: gates.leaderboard,
   };
 }
 

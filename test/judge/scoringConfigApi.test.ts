@@ -1,7 +1,8 @@
 /**
  * The scoring configuration through HTTP, as JSON and as a YAML document (quick configuration):
  * the same schema and rules both ways, errors naming the field path, judge keys write-only (sealed,
- * shown masked, kept when the mask is sent back), and the debug call that shows every step.
+ * shown masked, kept when the mask is sent back), and the debug call that shows every step, whose
+ * judge calls a worker of the judge queue makes (the API process never calls a judge).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
@@ -10,22 +11,60 @@ import { parse as parseYaml } from 'yaml';
 import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
 import { startJudgeStandIn, type JudgeStandIn } from '../support/judgeStandIn';
+import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
+import { RECORD_HISTORIES, recordHistoryFixture } from '../support/historyFixtures';
 import { judgeKeys, scoringConfigs } from '../../db/schema';
 import { JUDGE_KEY_MASK } from '../../contracts/scoringConfig';
+import { WORKFLOW_TYPES } from '../../temporal.config';
 
 let api: TestApi;
+let workers: RunningWorkers;
 let judge: JudgeStandIn;
 let key: string;
 
 beforeAll(async () => {
   api = await startApi();
+  // The debug call's workflow runs on the runs queue and its judge calls on the judge queue.
+  workers = await startWorkers(api.deps.db, ['runs', 'judge']);
   judge = await startJudgeStandIn();
   key = (await api.createUser()).apiKey;
 });
 afterAll(async () => {
+  await workers?.shutdown();
   await judge?.close();
   await api?.close();
 });
+
+/** Every text in a workflow's history, payloads decoded (JSON.stringify would show their bytes as numbers). */
+async function historyText(workflowId: string): Promise<string> {
+  const texts: string[] = [];
+  const walk = (value: unknown): void => {
+    if (value instanceof Uint8Array) texts.push(Buffer.from(value).toString('utf8'));
+    else if (typeof value === 'string') texts.push(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+  };
+  walk(await api.deps.temporal.workflow.getHandle(workflowId).fetchHistory());
+  return texts.join('\n');
+}
+
+/** The debug workflows started since `known` (ids), waiting for visibility to catch up. */
+async function newDebugWorkflows(known: ReadonlySet<string>, expected: number): Promise<string[]> {
+  for (let attempt = 0; ; attempt++) {
+    const ids: string[] = [];
+    for await (const wf of api.deps.temporal.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPES.scoringDebug}'` })) {
+      if (!known.has(wf.workflowId)) ids.push(wf.workflowId);
+    }
+    if (ids.length >= expected || attempt === 50) return ids;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function debugWorkflowIds(): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const wf of api.deps.temporal.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPES.scoringDebug}'` })) ids.add(wf.workflowId);
+  return ids;
+}
 
 async function newEvaluation(): Promise<string> {
   const res = await api.request('POST', '/v1/evaluations', { key, body: nlpEvaluationBody() });
@@ -221,5 +260,53 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
       body: { config: { default: { metric: 'f1' } }, samples: Array.from({ length: 11 }, () => ({ question: 'q', prediction: 'a', reference: 'a' })) },
     });
     expect(tooMany.body.errors).toEqual([{ field: 'samples', message: 'must list 1–10 samples' }]);
+  });
+
+  it('asks the judge from a judge worker, and no judge key enters the debug workflow\'s history', async () => {
+    const id = await newEvaluation();
+    const stored = JUDGE_KEY();
+    await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: yamlConfig(judge.url, stored), headers: { 'content-type': 'application/yaml' } });
+    const [storedRow] = await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id));
+    const known = await debugWorkflowIds();
+    judge.requests.length = 0;
+
+    // The stored key (by reference), then a key sent with the call (sealed for the call only).
+    const withStored = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: { samples: [{ question: 'Capital of Spain?', prediction: 'Madrid', reference: 'Madrid' }] },
+    });
+    expect(withStored.status, withStored.text).toBe(200);
+    const sent = JUDGE_KEY();
+    const withSent = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: {
+        config: { default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'stand-in-judge', apiKey: sent } } },
+        samples: [{ question: 'Capital of Peru?', prediction: 'Lima', reference: 'Lima' }],
+      },
+    });
+    expect(withSent.status, withSent.text).toBe(200);
+    expect(withSent.body.samples[0].trace.score).toBeCloseTo(0.9);
+    expect(judge.requests.map((r) => r.authorization)).toEqual([`Bearer ${stored}`, `Bearer ${sent}`]);
+    // The sent key's row lived only as long as the call; the stored key's row is untouched.
+    expect((await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id))).map((k) => k.id)).toEqual([storedRow!.id]);
+
+    const workflows = await newDebugWorkflows(known, 2);
+    expect(workflows).toHaveLength(2);
+    const histories = await Promise.all(workflows.map(historyText));
+    const all = histories.join('\n');
+    // Decoded for real: the samples and the key references are there, the keys are not.
+    expect(all).toContain('Capital of Spain?');
+    expect(all).toContain('Capital of Peru?');
+    expect(all).toContain(storedRow!.id);
+    expect(all).toContain('scoreDebugSamples');
+    expect(all).toContain('proctor-judge');
+    expect(all).not.toContain(stored);
+    expect(all).not.toContain(sent);
+    expect(all).not.toContain(storedRow!.cipher);
+
+    if (RECORD_HISTORIES) {
+      const recorded = workflows[histories.findIndex((h) => h.includes('Capital of Spain?'))]!;
+      await recordHistoryFixture(api.deps.temporal, 'scoring-debug', recorded, WORKFLOW_TYPES.scoringDebug);
+    }
   });
 });

@@ -14,6 +14,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { datasets, leaderboardSubmissions } from '../../db/schema';
+import { closePublicationWindow } from '../../db/queries/leaderboard';
 import { LEADERBOARD_FAILURES, type LeaderboardView } from '../../contracts/leaderboard';
 import type { RunView } from '../../contracts/run';
 import { UPDATES } from '../../contracts/workflow';
@@ -94,6 +95,12 @@ afterAll(async () => {
   await api?.close();
 });
 
+async function runView(key: string, runId: string): Promise<RunView> {
+  const res = await api.request('GET', `/v1/runs/${runId}`, { key });
+  expect(res.status, res.text).toBe(200);
+  return res.body as RunView;
+}
+
 async function board(domain = 'nlp'): Promise<LeaderboardView> {
   const res = await api.request('GET', `/v1/leaderboards/${domain}`);
   expect(res.status, res.text).toBe(200);
@@ -109,8 +116,13 @@ describe('submitting runs to the leaderboard', () => {
       expect(row!.closesAt.getTime() - row!.opensAt.getTime()).toBe(30 * 86_400_000);
       const description = await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).describe();
       expect(description.status.name).toBe('RUNNING');
+      // The run's own view says where it stands: open until closesAt, not yet submitted.
+      const view = await runView(run === w.named ? w.eve.apiKey : w.ada.apiKey, run.runId);
+      expect(view.leaderboard).toEqual({ status: 'open', closesAt: row!.closesAt.toISOString(), mode: null, submittedAt: null });
+      expect(view.review).toBeNull();
     }
     expect(await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.verification))).toEqual([]);
+    expect((await runView(w.ada.apiKey, w.verification)).leaderboard).toBeNull();
   });
 
   it('refuses runs of others (404 as if missing), reviewers and admins (403), and changes nothing', async () => {
@@ -146,6 +158,7 @@ describe('submitting runs to the leaderboard', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.errors).toEqual([{ field: 'status', message: 'run v1 is stopped; only a formal run that succeeded can be submitted to the leaderboard' }]);
     expect(await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, runId))).toEqual([]);
+    expect((await runView(w.ada.apiKey, runId)).leaderboard).toBeNull();
   });
 
   it('accepts the named and the anonymous submission once each; a second is 409', async () => {
@@ -164,6 +177,13 @@ describe('submitting runs to the leaderboard', () => {
     // Each publication workflow ends once its submission is stored.
     for (const run of [w.named, w.anonymous]) {
       expect(await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).result()).toEqual({ outcome: 'submitted' });
+    }
+    // The runs' views show the submission, as the owner and as an admin.
+    for (const [user, run, mode] of [[w.eve, w.named, 'named'], [w.ada, w.anonymous, 'anonymous']] as const) {
+      const [row] = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, run.runId));
+      const expected = { status: 'submitted', closesAt: row!.closesAt.toISOString(), mode, submittedAt: row!.submittedAt!.toISOString() };
+      expect((await runView(user.apiKey, run.runId)).leaderboard).toEqual(expected);
+      expect((await runView(api.adminKey, run.runId)).leaderboard).toEqual(expected);
     }
   });
 
@@ -264,6 +284,14 @@ describe('submitting runs to the leaderboard', () => {
     const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest?.input?.name).toBe(UPDATES.submitToLeaderboard);
+  });
+
+  it('shows a window that passed unused as closed on the run view', async () => {
+    // What the publication workflow's closing activity writes when the window passes (its own
+    // test waits one out); the workflow is terminated when the file ends.
+    await closePublicationWindow(api.deps.db, w.unsubmitted.runId);
+    const [row] = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.unsubmitted.runId));
+    expect((await runView(w.ada.apiKey, w.unsubmitted.runId)).leaderboard).toEqual({ status: 'closed', closesAt: row!.closesAt.toISOString(), mode: null, submittedAt: null });
   });
 
   // Defined only when recording (a skipped test would count as a failure in `npm test`); replayed by test/workflows/replay.test.ts.

@@ -71,6 +71,11 @@ describe('manual evaluation of a subjective dataset', () => {
     expect(Date.parse(waiting.launchDeadline!)).toBeGreaterThan(Date.now());
     const running = (await api.request('GET', `/v1/runs/${runId}`, { key: owner.apiKey })).body as RunView;
     expect(running.status).toBe('running');
+    // The run's view says it waits for its owner's launch, and until when.
+    expect(running.review).toEqual({
+      reviewId: waiting.reviewId, status: 'awaiting-launch', datasets: [ZH_OPEN_QA_ID], launchDeadline: waiting.launchDeadline, launchedAt: null, endedAt: null, note: null,
+    });
+    expect(running.leaderboard).toBeNull();
     expect(running.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)).toMatchObject({ status: 'running', done: 40, metrics: null });
     expect(running.datasets.find((d) => d.dataset === customDataset)).toMatchObject({ status: 'succeeded' });
     const held = await api.request('GET', `/v1/runs/${runId}/results?dataset=${ZH_OPEN_QA_ID}&limit=100`, { key: owner.apiKey });
@@ -92,6 +97,9 @@ describe('manual evaluation of a subjective dataset', () => {
     expect(again.body.detail).toMatch(/already launched and is in review/);
     expect((await api.request('GET', '/v1/me', { key: owner.apiKey })).body.quota.manual).toEqual({ used: 1, limit: 2 });
     const reviewId = launched.body.reviewId as string;
+    const inReview = (await api.request('GET', `/v1/runs/${runId}`, { key: owner.apiKey })).body as RunView;
+    expect(inReview.review).toMatchObject({ reviewId, status: 'in-review', launchedAt: launched.body.launchedAt, endedAt: null });
+    expect(Date.parse(inReview.review!.launchedAt!)).not.toBeNaN();
 
     // Reviewers find it, and are reminded when it waits past the (short) reminder delay.
     const queue = await api.request('GET', '/v1/reviews', { key: reviewer.apiKey });
@@ -154,6 +162,8 @@ describe('manual evaluation of a subjective dataset', () => {
     const expected = points.reduce((a, b) => a + b, 0) / RUBRIC_MAX / 40;
     const zh = ended.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)!;
     expect(ended.status).toBe('succeeded');
+    expect(ended.review).toMatchObject({ reviewId, status: 'completed', endedAt: completed.body.endedAt });
+    expect(Date.parse(ended.review!.endedAt!)).not.toBeNaN();
     expect(zh.status).toBe('succeeded');
     expect(zh.metrics!.score).toBeCloseTo(expected, 10);
     // Two tasks, each weighing the same: the reviewed one and the custom one (the reference model cannot say yes: 0).
@@ -220,6 +230,7 @@ describe('manual evaluation of a subjective dataset', () => {
     expect(ended.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)).toMatchObject({
       status: 'failed', metrics: null, error: 'unscored: the manual evaluation was abandoned by an admin (no Chinese-speaking reviewer this month)',
     });
+    expect(ended.review).toMatchObject({ reviewId, status: 'abandoned', note: 'no Chinese-speaking reviewer this month' });
     const custom = ended.datasets.find((d) => d.dataset === customDataset)!;
     expect(custom.status).toBe('succeeded');
     // The unscored dataset counts in no task: the overall score is the custom task's alone.
@@ -236,6 +247,9 @@ describe('manual evaluation of a subjective dataset', () => {
     expect(ended.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)).toMatchObject({ status: 'failed', metrics: null });
     expect(ended.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)!.error).toBe('unscored: the manual evaluation was not launched within 30 second(s) of the end of inference');
     expect((await reviewOfRun(api, owner.apiKey, runId))!.status).toBe('expired');
+    const afterWindow = (await api.request('GET', `/v1/runs/${runId}`, { key: owner.apiKey })).body as RunView;
+    expect(afterWindow.review).toMatchObject({ status: 'expired', launchedAt: null, datasets: [ZH_OPEN_QA_ID] });
+    expect(Date.parse(afterWindow.review!.launchDeadline!)).not.toBeNaN();
     const late = await api.request('POST', `/v1/runs/${runId}/manual-evaluation`, { key: owner.apiKey });
     expect(late.status).toBe(409);
     expect(late.body.detail).toMatch(/its launch window has passed/);
@@ -251,6 +265,7 @@ describe('manual evaluation of a subjective dataset', () => {
     expect(zh.status).toBe('succeeded');
     expect(zh.metrics!.metric).toBe('rouge_l');
     expect(await reviewOfRun(api, owner.apiKey, runId)).toBeNull();
+    expect(ended.review).toBeNull();
     const refused = await api.request('POST', `/v1/runs/${runId}/manual-evaluation`, { key: owner.apiKey });
     expect(refused.status).toBe(422);
     expect(refused.body.errors[0].field).toBe('runId');

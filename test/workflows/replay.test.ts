@@ -14,7 +14,9 @@
  * its publication workflow, with an accepted update or a window that passed) by test/leaderboard/,
  * and the manual-review one (run-manual-review.json: a run that waited for its manual evaluation
  * under patch 'manual-review-gate', was launched, reminded, completed by update and closed with the
- * reviewers' scores) by test/review/manualReview.test.ts.
+ * reviewers' scores) by test/review/manualReview.test.ts; dataset-judged.json (a judged dataset under
+ * patch 'judge-scoring') by test/judge/judgeReplay.test.ts, and scoring-debug.json (the scoring debug
+ * call's workflow) by test/judge/scoringConfigApi.test.ts, both with PROCTOR_RECORD_HISTORIES=1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';

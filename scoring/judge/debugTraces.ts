@@ -1,0 +1,44 @@
+/**
+ * The debug call's scoring, without the network: a rule metric scores each sample on the spot, a
+ * judge metric runs each sample through scoreWithJudge with a bounded number in flight. Whoever
+ * calls supplies the judge (or none: exact-match fallback), so the API can score what needs no
+ * judge itself and a worker does the rest.
+ */
+import type { FrozenMetric } from '../../contracts/scoringConfig';
+import type { ScoringTrace } from '../../contracts/scoringTrace';
+import type { MetricName } from '../../contracts/dataset';
+import { scoreSample } from '../metrics';
+import { scoreWithJudge, type JudgeSample, type ResolvedJudge } from './scoreWithJudge';
+
+export type DebugMetric = Pick<FrozenMetric, 'metric' | 'options' | 'systemPrompt' | 'prompt' | 'preprocess' | 'postprocess'>;
+
+export function ruleTraces(metric: DebugMetric, samples: readonly JudgeSample[]): ScoringTrace[] {
+  const rule = metric.metric as MetricName;
+  return samples.map((s) => {
+    const score = scoreSample(rule, s.answer, { ground_truth: s.reference, choices: s.choices ? [...s.choices] : undefined }, metric.options ?? {});
+    return { method: 'rule', steps: [{ step: 'score', score }], score, error: null, attempts: 0 };
+  });
+}
+
+/**
+ * Judge traces in sample order, at most `concurrency` samples asked at once; `settled` may reword
+ * each trace as it finishes (the caller knows why a call was cut short).
+ */
+export async function judgeTraces(
+  metric: DebugMetric,
+  judge: ResolvedJudge | null,
+  samples: readonly JudgeSample[],
+  concurrency: number,
+  settled: (trace: ScoringTrace) => ScoringTrace = (t) => t,
+): Promise<ScoringTrace[]> {
+  const traces: ScoringTrace[] = new Array(samples.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < samples.length) {
+      const i = next++;
+      traces[i] = settled(await scoreWithJudge(metric, judge, samples[i]!));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, samples.length)) }, lane));
+  return traces;
+}
