@@ -2,14 +2,14 @@
  * One OpenAI-compatible model endpoint, as the batch activity sees it: a prompt goes in, the
  * model's text and its output length come out, and anything else surfaces as an InferenceError
  * already classified (with the API key scrubbed from its message). Retries are not done here:
- * the SDK's own are switched off so inferWithRetries alone decides, and counts, attempts. The SDK
- * sends over node:http (nodeHttpFetch.ts): built-in fetch made the client the limit of a run.
+ * the SDK's own are switched off so inferWithRetries alone decides, and counts, attempts (the
+ * client's settings: openaiClient.ts).
  */
 import { setMaxListeners } from 'node:events';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ApiMode, InferenceParams } from '../../contracts/evaluation';
 import { InferenceError, abortedError, classifyInferenceError } from './inferenceErrors';
-import { nodeHttpFetch } from './nodeHttpFetch';
+import { createEndpointClient } from './openaiClient';
 
 export interface ModelOutput {
   text: string;
@@ -33,20 +33,7 @@ export interface ModelEndpointOptions {
 }
 
 export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
-  const client = new OpenAI({
-    baseURL: o.endpoint,
-    // The SDK insists on a key; endpoints without auth ignore whatever is sent.
-    apiKey: o.apiKey ?? 'none',
-    // Otherwise the SDK fills these from OPENAI_* variables of the worker's environment and
-    // would send the operator's own OpenAI credentials to whatever endpoint a user names.
-    adminAPIKey: null,
-    organization: null,
-    project: null,
-    webhookSecret: null,
-    maxRetries: 0,
-    timeout: o.requestTimeoutMs,
-    fetch: nodeHttpFetch,
-  });
+  const client = createEndpointClient({ baseURL: o.endpoint, apiKey: o.apiKey, timeoutMs: o.requestTimeoutMs });
   const classifyContext = { timeoutMs: o.requestTimeoutMs, secrets: [o.apiKey] };
   const asInferenceError = (error: unknown, prefix = '') => {
     const c = classifyInferenceError(error, classifyContext);

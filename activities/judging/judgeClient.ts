@@ -6,7 +6,7 @@
  * never the batch. The key is scrubbed from every message.
  */
 import { setMaxListeners } from 'node:events';
-import OpenAI from 'openai';
+import { createEndpointClient } from '../inference/openaiClient';
 import { classifyInferenceError, abortedError, type ClassifiedError } from '../inference/inferenceErrors';
 import { retryWithBackoff, type AttemptOutcome, type BackoffOptions } from '../inference/retryWithBackoff';
 import type { JudgeMessage, JudgeReply, ResolvedJudge } from '../../scoring/judge/scoreWithJudge';
@@ -30,17 +30,7 @@ const UNREACHABLE = new Set(['connection', 'timeout']);
 
 export function createJudgeClient(o: JudgeClientOptions): ResolvedJudge {
   const timeoutMs = o.timeoutMs ?? JUDGE_DEFAULTS.timeoutMs;
-  const client = new OpenAI({
-    baseURL: o.baseUrl,
-    apiKey: o.apiKey ?? 'none',
-    // Never the operator's own OPENAI_* credentials from the environment.
-    adminAPIKey: null,
-    organization: null,
-    project: null,
-    webhookSecret: null,
-    maxRetries: 0,
-    timeout: timeoutMs,
-  });
+  const client = createEndpointClient({ baseURL: o.baseUrl, apiKey: o.apiKey, timeoutMs });
   const classify = (error: unknown): ClassifiedError => {
     const c = classifyInferenceError(o.signal.aborted ? abortedError() : error, { timeoutMs, secrets: [o.apiKey] });
     return { ...c, message: c.message.replace(/model endpoint/g, 'judge').replace(/the online model name/g, 'the judge model name').replace(/serve the model/g, 'serve the judge') };
