@@ -1,0 +1,135 @@
+/**
+ * Builds an image from this machine's Python on the engine itself, with no registry: the root file
+ * system from servingRootfs.ts (the interpreter, its standard library and one package of ours),
+ * streamed as a tar into the engine's image import with the entrypoint, user and environment set as
+ * import changes. The image is labelled with a hash of its inputs, so it is rebuilt only when they
+ * change (a new Python, a changed package). Two processes building at once both import; the tag
+ * ends on one of two equal images and the spare is pruned, so racing costs a second or so of work
+ * and nothing else. Each image kind has its own inputs label, so pruning one never touches another.
+ */
+import { createHash } from 'node:crypto';
+import type Dockerode from 'dockerode';
+import { describeDocker, dockerStatus, errorText, readProgress } from './engine';
+import { inspectHostPython, type HostPython } from './hostPython';
+import { servingRootfs } from './servingRootfs';
+import { tarStream, type TarEntry } from './tarStream';
+
+export interface HostPythonImageSpec {
+  /** `repository:tag`. */
+  ref: string;
+  /** The label holding the inputs hash; one per image kind. */
+  inputsLabel: string;
+  /** Bump when the way the image is assembled changes without any of its files changing. */
+  recipe: number;
+  /** Our Python package copied into the image. */
+  packageDir: string;
+  /** What the image is, e.g. 'NLP serving': in log and error messages and the import's commit message. */
+  what: string;
+  /** Dockerfile-style import changes: ENTRYPOINT, WORKDIR, ENV, USER, LABEL. */
+  config(python: HostPython, env: Record<string, string>): string[];
+}
+
+export interface HostPythonImageOptions {
+  /** The Python to copy into the image; `python3` on PATH by default. */
+  python?: string;
+  log?: (line: string) => void;
+  /** Told when an image was actually built (not when an up-to-date one was found). */
+  onBuilt?: (build: HostPythonImageBuild) => void;
+}
+
+export interface HostPythonImageBuild {
+  ref: string;
+  imageId: string;
+  inputsHash: string;
+  buildMs: number;
+  sizeBytes: number;
+  files: number;
+}
+
+// One build per image and engine at a time in this process; other processes are handled after the import.
+const inFlight = new Map<string, Promise<string>>();
+
+/** Resolves to `spec.ref` once the engine has an image built from the current inputs. */
+export function ensureHostPythonImage(docker: Dockerode, spec: HostPythonImageSpec, opts: HostPythonImageOptions = {}): Promise<string> {
+  const key = `${spec.ref} ${describeDocker(docker)} ${opts.python ?? 'python3'}`;
+  let pending = inFlight.get(key);
+  if (!pending) {
+    pending = ensure(docker, spec, opts).finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
+}
+
+async function ensure(docker: Dockerode, spec: HostPythonImageSpec, opts: HostPythonImageOptions): Promise<string> {
+  const log = opts.log ?? (() => {});
+  const started = Date.now();
+  const python = await inspectHostPython(opts.python);
+  const rootfs = await servingRootfs(python, spec.packageDir);
+  const config = spec.config(python, rootfs.env);
+  const inputsHash = hashInputs(spec.recipe, rootfs.entries, config);
+
+  const existing = await inspectImage(docker, spec.ref);
+  if (existing?.Config?.Labels?.[spec.inputsLabel] === inputsHash) return spec.ref;
+
+  log(`building ${spec.ref} from Python ${python.fullVersion} at ${python.executable}${existing ? ' (its inputs changed)' : ''}`);
+  for (const warning of rootfs.warnings) log(warning);
+  const [repo, tag] = spec.ref.split(':') as [string, string];
+  try {
+    const stream = await docker.importImage(tarStream(rootfs.entries), {
+      repo,
+      tag,
+      message: `Proctor ${spec.what} image (Python ${python.fullVersion})`,
+      changes: [...config, `LABEL ${spec.inputsLabel}=${inputsHash}`],
+    });
+    await readProgress(docker, stream);
+  } catch (error) {
+    throw new Error(`could not import the ${spec.what} image into the Docker engine at ${describeDocker(docker)}: ${errorText(error)}`);
+  }
+  const now = await inspectImage(docker, spec.ref);
+  if (now?.Config?.Labels?.[spec.inputsLabel] !== inputsHash) {
+    throw new Error(`${spec.ref} was replaced while it was built by an image of other inputs; is another Proctor with another Python using this engine?`);
+  }
+  await pruneSuperseded(docker, spec.inputsLabel);
+
+  const build = { ref: spec.ref, imageId: now.Id, inputsHash, buildMs: Date.now() - started, sizeBytes: now.Size, files: rootfs.entries.length };
+  log(`built ${spec.ref} (${now.Id.slice(7, 19)}, ${(build.sizeBytes / 2 ** 20).toFixed(1)} MiB) in ${(build.buildMs / 1000).toFixed(1)} s`);
+  opts.onBuilt?.(build);
+  return spec.ref;
+}
+
+/** Files by where they come from and when they last changed; our own small files by content. */
+function hashInputs(recipe: number, entries: TarEntry[], config: string[]): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ recipe, config }));
+  for (const e of entries) {
+    const source =
+      e.type === 'file' ? `${e.from} ${e.size} ${e.mtimeMs}` : e.type === 'data' ? createHash('sha256').update(e.data).digest('hex') : e.type === 'symlink' ? e.target : '';
+    hash.update(`\n${e.type} ${e.path} ${'mode' in e ? e.mode.toString(8) : ''} ${source}`);
+  }
+  return hash.digest('hex');
+}
+
+async function inspectImage(docker: Dockerode, ref: string): Promise<Dockerode.ImageInspectInfo | null> {
+  try {
+    return await docker.getImage(ref).inspect();
+  } catch (error) {
+    if (dockerStatus(error) === 404) return null;
+    throw error;
+  }
+}
+
+/**
+ * Builds this one replaced, and the spare of a build that raced another process's (both imported,
+ * one tag won): untagged images with the label, except those a container still uses.
+ */
+async function pruneSuperseded(docker: Dockerode, label: string): Promise<void> {
+  const spares = await docker.listImages({ filters: { label: [label], dangling: ['true'] } });
+  for (const image of spares) {
+    try {
+      await docker.getImage(image.Id).remove({ noprune: false });
+    } catch (error) {
+      // 404: another process pruned it first; 409: a container still uses it.
+      if (dockerStatus(error) !== 404 && dockerStatus(error) !== 409) throw error;
+    }
+  }
+}
