@@ -110,6 +110,18 @@ export const ACTIVITY_OPTIONS = {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { ...forever, maximumAttempts: 25, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
   },
+  /**
+   * pass@k: a batch's completions run in the code sandbox on any container host. The time limit is
+   * set per batch from its size (codeScoringTimeout); heartbeats every second show a lost host.
+   * An engine error (SandboxError) is retried; a program's own failure is a verdict, not an error.
+   */
+  code: {
+    taskQueue: TASK_QUEUES.containers,
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '1 minute',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { ...forever, maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  },
   /** The Excel report and other artifacts written when a run ends. */
   report: {
     taskQueue: TASK_QUEUES.runs,
@@ -118,6 +130,15 @@ export const ACTIVITY_OPTIONS = {
     retry: { ...forever, maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
   },
 } satisfies Record<string, ActivityOptions>;
+
+/**
+ * A code-scoring batch's time limit: each of its samples × n completions takes at most the
+ * sandbox's 10 s wall clock plus about a second to create and remove its container, `concurrency`
+ * at a time; ten minutes of margin cover image checks and database writes.
+ */
+export function codeScoringTimeoutMs(samples: number, n: number, concurrency = 2): number {
+  return Math.ceil((samples * n * 11_000) / concurrency) + 10 * 60_000;
+}
 
 /** Container work: starting (which may pull an image), waiting for health, and removal. */
 export const CONTAINER_ACTIVITY_OPTIONS = {

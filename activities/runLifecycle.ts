@@ -11,10 +11,15 @@ import {
 import { appendRunLogs } from '../db/queries/runLogs';
 import { failPendingSamples } from '../db/queries/judgeSteps';
 import { failUnattemptedSamples } from '../db/queries/sampleResults';
+import { copyReusedResult, decideReuse } from '../db/queries/reuse';
 import { TERMINAL_STATUSES } from '../contracts/run';
 import { queueRunEndedMail } from './notifications/runEndedNotice';
 import { holdForManualReview } from './review/heldDatasets';
 import { overallInterval, taskScores, type ScoreInterval } from '../contracts/scoreAggregation';
+import { codeSamplingFor, isCodeDataset } from './codeScoring/codeSampling';
+import { withPassAtK } from './codeScoring/datasetPassAtK';
+import { robustnessWanted } from './robustness/robustnessPlan';
+import { withRobustness } from './robustness/datasetRobustness';
 
 export interface RunPlan {
   /** Set when the run ended before its workflow began (stopped while queued). */
@@ -47,14 +52,47 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       return { endedAs: null, datasetIds: datasets.map((d) => d.datasetId), batching, serving: run.config.serving !== undefined };
     },
 
-    /** `judged`: the dataset's metric is judge-scored, so each batch is followed by its judgeBatch (set only when true). */
-    async beginDataset({ runId, datasetId }: { runId: string; datasetId: string }): Promise<{ total: number; judged?: true }> {
+    /**
+     * `judged`: the dataset's metric is judge-scored, so each batch is followed by its judgeBatch (set only when true).
+     * `robustness`: a formal run measuring robustness; the clean pass is followed by a perturbed one (set only then).
+     * `code`: a pass_at_k dataset, each batch followed by its scoreCodeBatch in the sandbox; n completions per sample (set only then).
+     */
+    async beginDataset({ runId, datasetId }: { runId: string; datasetId: string }): Promise<{ total: number; judged?: true; code?: { n: number }; robustness?: true }> {
       const row = await markDatasetRunning(db, runId, datasetId);
-      const judged = (await getRun(db, runId)).config.scoring?.datasets[datasetId]?.metric === 'judge';
+      const run = await getRun(db, runId);
+      const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
+      if (isCodeDataset(plan)) {
+        const { n } = codeSamplingFor(run.config, datasetId);
+        await appendRunLogs(db, [
+          { runId, datasetId, level: 'info', message: `dataset ${datasetId} (${row.task}) running: ${row.total} problem(s), ${n} completion(s) each, scored in the code sandbox`, dedupeKey: `dataset-start:${datasetId}` },
+        ]);
+        return { total: row.total, code: { n } };
+      }
+      const judged = run.config.scoring?.datasets[datasetId]?.metric === 'judge';
+      const robust = await robustnessWanted(db, run, plan);
       await appendRunLogs(db, [
-        { runId, datasetId, level: 'info', message: `dataset ${datasetId} (${row.task}) running: ${row.total} sample(s)`, dedupeKey: `dataset-start:${datasetId}` },
+        {
+          runId, datasetId, level: 'info', message: `dataset ${datasetId} (${row.task}) running: ${row.total} sample(s)${robust ? ', then again with perturbed prompts (robustness)' : ''}`,
+          dedupeKey: `dataset-start:${datasetId}`,
+        },
       ]);
-      return judged ? { total: row.total, judged } : { total: row.total };
+      // An identical finished result of an earlier formal run is copied in: inference then finds every sample stored.
+      const source = await decideReuse(db, runId, datasetId);
+      if (source) {
+        const copied = await copyReusedResult(db, runId, datasetId, source.runId);
+        await appendRunLogs(db, [
+          {
+            runId,
+            datasetId,
+            level: 'info',
+            message:
+              `dataset ${datasetId} reused from run ${source.runId} (v${source.version}): ${copied.samples} sample(s) (${copied.failed} failed) copied, ` +
+              'not inferred again (same model, dataset content, inference and scoring configuration; launch with reuse: false for a fresh run)',
+            dedupeKey: `dataset-reused:${datasetId}`,
+          },
+        ]);
+      }
+      return { total: row.total, ...(judged ? { judged } : {}), ...(robust ? { robustness: true as const } : {}) };
     },
 
     async finishDataset({ runId, datasetId, outcome, reason }: { runId: string; datasetId: string; outcome: DatasetOutcome; reason?: string | null }): Promise<{ status: RunStatus }> {
@@ -67,7 +105,9 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       if (outcome === 'aborted') {
         await failUnattemptedSamples(db, runId, datasetId, current.total, plan?.sampleIndices, `not attempted: ${reason ?? 'the dataset was given up'}`);
       }
-      const metrics = await computeDatasetMetrics(db, runId, datasetId, run.config.scoring?.datasets[datasetId]?.metric ?? plan?.metric ?? 'exact_match');
+      const metrics = isCodeDataset(plan)
+        ? await withPassAtK(db, run.config, runId, datasetId, await computeDatasetMetrics(db, runId, datasetId, 'pass_at_k'))
+        : await withRobustness(db, runId, datasetId, await computeDatasetMetrics(db, runId, datasetId, run.config.scoring?.datasets[datasetId]?.metric ?? plan?.metric ?? 'exact_match'));
       // A subjective dataset under manual review stays open until its reviewers are done.
       if (outcome === 'completed' && (await holdForManualReview({ db }, runId, datasetId, metrics))) return { status: 'running' };
       let status: 'succeeded' | 'failed' | 'stopped';

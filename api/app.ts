@@ -23,6 +23,8 @@ import { manualEvaluationRoutes } from './routes/manualEvaluation';
 import { reviewsRoutes } from './routes/reviews';
 import { leaderboardRoutes } from './routes/leaderboard';
 import { leaderboardPageRoutes } from './leaderboardPage';
+import { comparisonsRoutes } from './routes/comparisons';
+import { predictionsRoutes } from './routes/predictions';
 
 /** Every JSON body but a dataset upload (which sets its own) is small. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -105,6 +107,7 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
       await datasetsRoutes(v1, deps);
       await evaluationsRoutes(v1, deps);
       await runLaunchRoutes(v1, deps);
+      await predictionsRoutes(v1, deps);
       await runsRoutes(v1, deps);
       await uploadsRoutes(v1, deps);
       await imagesRoutes(v1, deps);
@@ -113,6 +116,7 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
       await manualEvaluationRoutes(v1, deps);
       await reviewsRoutes(v1, deps);
       await leaderboardRoutes(v1, deps);
+      await comparisonsRoutes(v1, deps);
     },
     { prefix: '/v1' },
   );

@@ -37,6 +37,8 @@ export async function checkDatasets(db: Db, ownerId: string, domain: Domain, ids
 }
 
 export function checkDeployment(domain: Domain, deployment: Deployment): FieldError[] {
+  // Uploaded predictions are text scored by the dataset's metric, whatever the domain (docs/evaluation-modes.md).
+  if (deployment.method === 'predictions') return [];
   const allowed = DEPLOYMENT_METHODS_BY_DOMAIN[domain];
   if (!allowed.includes(deployment.method)) {
     return [{ field: 'deployment.method', message: `must be ${allowed.join(' or ')} for domain ${domain}` }];

@@ -12,7 +12,7 @@ import { FieldError, Problem } from '../contracts/problem';
 import { CreateUserBody, MeView, Role, UserView } from '../contracts/user';
 import { DatasetItem, DatasetView, RegisterDatasetBody } from '../contracts/dataset';
 import {
-  ApiDeployment, ApiMode, CreateEvaluationBody, Deployment, InferenceParams, ModelInfo, PatchEvaluationBody, PrivateDeployment, RunLimits,
+  ApiDeployment, ApiMode, CreateEvaluationBody, Deployment, InferenceParams, ModelInfo, PatchEvaluationBody, PredictionsDeployment, PrivateDeployment, RunLimits,
   type EvaluationView,
 } from '../contracts/evaluation';
 import { Domain } from '../contracts/domain';
@@ -36,7 +36,7 @@ export const EvaluationViewSchema = Type.Object({
   modelName: Type.String(),
   description: Type.String(),
   datasets: Type.Array(Type.String()),
-  deployment: Type.Union([PublicApiDeployment, PrivateDeployment]),
+  deployment: Type.Union([PublicApiDeployment, PrivateDeployment, PredictionsDeployment]),
   robustness: Type.Boolean(),
   modelInfo: ModelInfo,
   inference: InferenceParams,
@@ -72,7 +72,7 @@ export const Health = Type.Object({
 const COMPONENTS: Record<string, TSchema> = {
   Problem, FieldError, Role, Domain, CreateUserBody, UserView, MeView, CreatedUser, DatasetItem, DatasetView, RegisterDatasetBody,
   DatasetList, CreateEvaluationBody, PatchEvaluationBody, EvaluationView: EvaluationViewSchema, EvaluationPage, Deployment, ApiDeployment,
-  PrivateDeployment, PublicApiDeployment, ModelInfo, InferenceParams, RunLimits, LaunchVerificationBody, Health,
+  PrivateDeployment, PredictionsDeployment, PublicApiDeployment, ModelInfo, InferenceParams, RunLimits, LaunchVerificationBody, Health,
   ImageView: ImageViewSchema, GpuTypeView: GpuTypeViewSchema,
 };
 

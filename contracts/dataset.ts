@@ -4,8 +4,14 @@ import { Domain } from './domain';
 /**
  * Metrics the scorer knows (scoring/metrics.ts says what each computes). Built-in datasets name
  * one; custom datasets choose one at registration. Judge-model metrics extend this list.
+ * `pass_at_k` is not scored per text: its completions run against hidden tests in the code sandbox
+ * (activities/codeScoring), so it is no metric a scoring configuration can give another dataset.
  */
-export const METRICS = ['exact_match', 'mc_accuracy', 'numeric_match', 'f1', 'rouge_l', 'bleu'] as const;
+export const METRICS = ['exact_match', 'mc_accuracy', 'numeric_match', 'f1', 'rouge_l', 'bleu', 'pass_at_k'] as const;
+/** The metrics that score one answer text against its reference (scoring/metrics.ts). */
+export const TEXT_METRICS = ['exact_match', 'mc_accuracy', 'numeric_match', 'f1', 'rouge_l', 'bleu'] as const;
+export type TextMetricName = (typeof TEXT_METRICS)[number];
+export const CODE_METRIC = 'pass_at_k' as const;
 export const MetricName = Type.Union(METRICS.map((m) => Type.Literal(m)), { description: `one of ${METRICS.join(', ')}` });
 export type MetricName = Static<typeof MetricName>;
 

@@ -31,16 +31,23 @@ export const PrivateDeployment = Type.Object(
   { additionalProperties: false },
 );
 
-export const Deployment = Type.Union([ApiDeployment, PrivateDeployment], {
+/**
+ * Evaluation only: no model is called; the owner uploads each dataset's predictions
+ * (PUT /v1/evaluations/{id}/predictions/{datasetId}) and runs score them (docs/evaluation-modes.md).
+ */
+export const PredictionsDeployment = Type.Object({ method: Type.Literal('predictions') }, { additionalProperties: false });
+
+export const Deployment = Type.Union([ApiDeployment, PrivateDeployment, PredictionsDeployment], {
   discriminator: 'method',
-  description: 'method must be api or private',
+  description: 'method must be api, private or predictions',
 });
 export type Deployment = Static<typeof Deployment>;
 
 /** What is stored and shown: the API key is never returned, only whether one is set. */
 export type PublicDeployment =
   | (Omit<Static<typeof ApiDeployment>, 'apiKey'> & { apiKeySet: boolean })
-  | Static<typeof PrivateDeployment>;
+  | Static<typeof PrivateDeployment>
+  | Static<typeof PredictionsDeployment>;
 
 export const ModelInfo = Type.Object(
   {

@@ -39,6 +39,8 @@ export interface RunConfig {
   serving?: ServingPlan;
   /** The evaluation's scoring configuration, frozen at launch (judge keys by reference). Absent: every dataset by its own metric. */
   scoring?: RunScoring;
+  /** The evaluation's `robustness` flag frozen at launch (formal runs add a perturbed pass). Absent: read from the evaluation when a dataset begins. */
+  robustness?: boolean;
 }
 
 /** What a private run's container is made of, frozen at launch like the rest of the config. */
@@ -76,6 +78,14 @@ export interface RunDatasetPlan {
   contentHash: string;
   /** Formal runs take every item; verifications name the 1–3 item indices drawn. */
   sampleIndices: number[] | null;
+  /** Evaluation only: the uploaded prediction set the run scores instead of calling a model (docs/evaluation-modes.md). */
+  predictionSetId?: string;
+}
+
+/** Completions asked per problem of a pass_at_k dataset, and the ks reported (each ≤ n). */
+export interface CodeSampling {
+  n: number;
+  ks: number[];
 }
 
 export const LaunchVerificationBody = Type.Object(
@@ -86,6 +96,18 @@ export const LaunchVerificationBody = Type.Object(
   { additionalProperties: false },
 );
 export type LaunchVerificationBody = Static<typeof LaunchVerificationBody>;
+
+export const LaunchFormalBody = Type.Object(
+  {
+    reuse: Type.Optional(
+      Type.Boolean({
+        description: 'must be true or false; false infers every dataset afresh instead of reusing an earlier identical result (docs/evaluation-modes.md)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LaunchFormalBody = Static<typeof LaunchFormalBody>;
 
 export interface LaunchedRun {
   runId: string;
@@ -107,6 +129,8 @@ export interface DatasetRunView {
   failed: number;
   metrics: DatasetMetrics | null;
   error: string | null;
+  /** The earlier run whose finished result of this dataset was copied instead of inferring again; null when inferred. */
+  reusedFrom: { runId: string; version: number } | null;
 }
 
 export interface DatasetMetrics {
@@ -128,6 +152,32 @@ export interface DatasetMetrics {
    * Null when ci95 is.
    */
   standardError: number | null;
+  /** pass_at_k datasets: the mean over problems of pass@k, keyed by k (1 always; others when every problem has ≥ k completions). `score` is pass@1. */
+  passAtK?: Record<string, number>;
+  /** Formal runs with `robustness`: the clean pass (this record's score) against the perturbed pass. */
+  robustness?: DatasetRobustness;
+}
+
+/** What the code sandbox said of one completion of a pass_at_k sample. */
+export interface CodeVerdict {
+  passed: boolean;
+  /** docker/codeSandbox.ts: passed, tests_failed, program_error, timed_out, … */
+  verdict: string;
+  durationMs: number;
+}
+
+/** scoring/robustness/robustnessScore.ts over the samples both passes stored (failed count as 0). */
+export interface DatasetRobustness {
+  n: number;
+  cleanAccuracy: number;
+  perturbedAccuracy: number;
+  /** perturbedAccuracy / cleanAccuracy capped at 1; null when the clean accuracy is 0. */
+  robustness: number | null;
+  flipRate: number;
+  brokenRate: number;
+  fixedRate: number;
+  /** Perturbed samples that failed (no answer). */
+  failed: number;
 }
 
 export interface RunView {

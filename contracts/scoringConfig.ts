@@ -8,11 +8,12 @@
  * JUDGE_KEY_MASK. Sending the mask back (a GET's output PUT again) keeps the stored key.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { METRICS, type MetricName } from './dataset';
+import { TEXT_METRICS, type MetricName } from './dataset';
 import { MetricOptions } from '../scoring/metricOptions';
 
 /** Rule metrics of the registry, plus `judge`. */
-export const SCORING_METRICS = [...METRICS, 'judge'] as const;
+// pass@k is scored in the code sandbox, never from one text: a configuration cannot ask for it.
+export const SCORING_METRICS = [...TEXT_METRICS, 'judge'] as const;
 export type ScoringMetric = MetricName | 'judge';
 export const ScoringMetricSchema = Type.Union(
   SCORING_METRICS.map((m) => Type.Literal(m)),

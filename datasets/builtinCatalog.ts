@@ -9,6 +9,7 @@ import { ARITH_BASIC_ID, generateArithBasic } from './builtin/arithBasic';
 import { ARITH_MC_ID, generateArithChoice } from './builtin/arithChoice';
 import { UNIT_CONVERSION_ID, generateUnitConversion } from './builtin/unitConversion';
 import { WORD_REVERSE_ID, generateWordReverse } from './builtin/wordReverse';
+import { CODE_PYTHON_BASIC_ID, CODE_PYTHON_BASIC_PROBLEMS, generateCodePythonBasic } from './builtin/codePythonBasic';
 import { ZH_OPEN_QA_ID, ZH_OPEN_QA_SIZE, generateZhOpenQa } from './builtin/zhOpenQa';
 
 export interface BuiltinDataset {
@@ -101,7 +102,28 @@ export const SUBJECTIVE_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.fre
   ),
 ]);
 
-const ALL_BUILTIN_DATASETS: readonly BuiltinDataset[] = [...BUILTIN_DATASETS, ...SUBJECTIVE_BUILTIN_DATASETS];
+/**
+ * Code built-ins: scored by pass@k in the code sandbox, so only an installation with a container
+ * host (the containers queue) can run them. Kept apart from the text datasets for that reason; the
+ * reference model does answer them (with the reference solutions).
+ */
+export const CODE_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
+  builtin(
+    {
+      id: CODE_PYTHON_BASIC_ID,
+      name: 'Python functions, basic',
+      domain: 'nlp',
+      task: 'code-generation',
+      metric: 'pass_at_k',
+      description:
+        'Small Python functions written from a signature and a description with examples; each answer runs against hidden tests in a throw-away sandbox (pass@k).',
+      size: CODE_PYTHON_BASIC_PROBLEMS.length,
+    },
+    generateCodePythonBasic,
+  ),
+]);
+
+const ALL_BUILTIN_DATASETS: readonly BuiltinDataset[] = [...BUILTIN_DATASETS, ...SUBJECTIVE_BUILTIN_DATASETS, ...CODE_BUILTIN_DATASETS];
 
 export function findBuiltinDataset(id: string): BuiltinDataset | undefined {
   return ALL_BUILTIN_DATASETS.find((d) => d.id === id);

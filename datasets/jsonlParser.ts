@@ -100,6 +100,17 @@ function checkMetricFit(line: number, item: DatasetItem, metric: MetricName): vo
         throw new DatasetFormatError(line, 'ground_truth', 'ground_truth must not be empty for metric exact_match');
       }
       return;
+    case 'pass_at_k': {
+      // The sandbox calls the entry point by name and runs ground_truth as Python after the program.
+      const entryPoint = item.metadata?.entry_point;
+      if (typeof entryPoint !== 'string' || !/^[A-Za-z_]\w*$/.test(entryPoint)) {
+        throw new DatasetFormatError(line, 'metadata.entry_point', 'metadata.entry_point must be a Python identifier (the function the tests call) for metric pass_at_k');
+      }
+      if (item.ground_truth.trim() === '') {
+        throw new DatasetFormatError(line, 'ground_truth', 'ground_truth must hold the hidden test code (Python assertions) for metric pass_at_k');
+      }
+      return;
+    }
     case 'f1':
     case 'rouge_l':
     case 'bleu':

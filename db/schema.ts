@@ -10,7 +10,7 @@ import type { Domain } from '../contracts/domain';
 import type { Role } from '../contracts/user';
 import type { InferenceParams, ModelInfo, PublicDeployment, RunLimits } from '../contracts/evaluation';
 import type { MetricName } from '../contracts/dataset';
-import type { DatasetMetrics, RunConfig, RunStatus, RunType, SampleStatus } from '../contracts/run';
+import type { CodeVerdict, DatasetMetrics, RunConfig, RunStatus, RunType, SampleStatus } from '../contracts/run';
 import type { UploadCheckReport, UploadKind } from '../contracts/upload';
 import type { ImageSource, ImageStatus } from '../contracts/image';
 import type { NotificationKind, NotificationStatus } from '../notifications/notification';
@@ -18,6 +18,7 @@ import type { StoredScoringConfig } from '../contracts/scoringConfig';
 import type { ScoringMethod, ScoringStep } from '../contracts/scoringTrace';
 import type { ReviewStatus } from '../contracts/review';
 import type { LeaderboardMode, PublicationStatus } from '../contracts/leaderboard';
+import type { RankingWeights } from '../contracts/comparison';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -161,6 +162,9 @@ export const sampleResults = pgTable(
     outputLength: integer('output_length').notNull().default(0),
     latencyMs: integer('latency_ms').notNull().default(0),
     attempts: integer('attempts').notNull().default(1),
+    // --- code and robustness (0008): see the block of that name below.
+    completions: jsonb('completions').$type<string[]>(),
+    codeVerdicts: jsonb('code_verdicts').$type<CodeVerdict[]>(),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] }), index('sample_results_position_idx').on(t.runId, t.datasetId, t.position)],
@@ -456,3 +460,120 @@ export const judgeSteps = pgTable(
 
 // --- end judge scoring ---------------------------------------------------------------------------
 
+
+// --- comparisons (issue 4): several models evaluated in one task, ranked with adjustable weights ---
+
+/**
+ * A comparison: one formal run per model over the same datasets. Its runs are ordinary runs (the
+ * comparison only groups them), so its progress and status are read from them. The optional
+ * Idempotency-Key is unique per owner: a retried creation blocks on it, then finds the first.
+ */
+export const comparisons = pgTable(
+  'comparisons',
+  {
+    id: uuid('id').primaryKey(),
+    ownerId: uuid('owner_id').notNull().references(() => users.id),
+    name: text('name').notNull(),
+    domain: text('domain').$type<Domain>().notNull(),
+    datasetIds: jsonb('dataset_ids').$type<string[]>().notNull(),
+    weights: jsonb('weights').$type<RankingWeights>().notNull().default({}),
+    idempotencyKey: text('idempotency_key'),
+    requestHash: text('request_hash'),
+    createdAt: createdAt(),
+    stopRequestedAt: timestamp('stop_requested_at', { withTimezone: true }),
+  },
+  (t) => [index('comparisons_owner_idx').on(t.ownerId, t.createdAt), uniqueIndex('comparisons_idempotency_uq').on(t.ownerId, t.idempotencyKey)],
+);
+
+/** The run of each model of a comparison, in the order the models were given. */
+export const comparisonRuns = pgTable(
+  'comparison_runs',
+  {
+    comparisonId: uuid('comparison_id').notNull().references(() => comparisons.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id),
+    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.comparisonId, t.position] }), uniqueIndex('comparison_runs_run_uq').on(t.runId)],
+);
+
+// --- end comparisons -----------------------------------------------------------------------------
+
+// --- evaluation modes (issue 4): uploaded predictions, result reuse --------------------------------
+
+/** One upload of an evaluation-only evaluation's predictions for one dataset. Never changed: a new upload is a new set. */
+export const predictionSets = pgTable(
+  'prediction_sets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id').notNull().references(() => datasets.id),
+    /** The dataset content the predictions were checked against (datasets/contentHash.ts). */
+    datasetContentHash: text('dataset_content_hash').notNull(),
+    items: integer('items').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('prediction_sets_latest_idx').on(t.evaluationId, t.datasetId, t.createdAt)],
+);
+
+/** One prediction per item of the set's dataset, by item index. */
+export const predictions = pgTable(
+  'predictions',
+  {
+    setId: uuid('set_id').notNull().references(() => predictionSets.id, { onDelete: 'cascade' }),
+    sampleIdx: integer('sample_idx').notNull(),
+    prediction: text('prediction').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.setId, t.sampleIdx] })],
+);
+
+/**
+ * A formal run's dataset: the fingerprint of everything that decides its answers and scores
+ * (db/queries/reuse.ts), and, once beginDataset has decided, the earlier run it was copied from.
+ */
+export const runDatasetReuse = pgTable(
+  'run_dataset_reuse',
+  {
+    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    /** False when the launch asked for a fresh run (`reuse: false`): the result may be reused later, but reuses nothing. */
+    mayReuse: boolean('may_reuse').notNull(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    reusedFromRunId: uuid('reused_from_run_id'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.datasetId] }), index('run_dataset_reuse_fingerprint_idx').on(t.fingerprint)],
+);
+
+// --- end evaluation modes ------------------------------------------------------------------------
+
+// --- code and robustness (0008) ------------------------------------------------------------------
+// A pass_at_k sample keeps its n completions in sample_results.completions and, once the sandbox
+// ran them, one verdict each in sample_results.code_verdicts (activities/codeScoring).
+
+/**
+ * The robustness pass of a formal run (activities/robustness): each sample answered again with its
+ * prompt perturbed, stored apart from sample_results so the clean pass's rows and metrics are the
+ * same whether or not the run measured robustness. Same key and exactly-once rule as sample_results.
+ */
+export const perturbedSampleResults = pgTable(
+  'perturbed_sample_results',
+  {
+    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id').notNull(),
+    sampleIdx: integer('sample_idx').notNull(),
+    position: integer('position').notNull(),
+    /** The perturbed prompt the model was asked. */
+    prompt: text('prompt').notNull(),
+    predict: text('predict'),
+    score: doublePrecision('score'),
+    status: text('status').$type<SampleStatus>().notNull(),
+    error: text('error'),
+    outputLength: integer('output_length').notNull().default(0),
+    latencyMs: integer('latency_ms').notNull().default(0),
+    attempts: integer('attempts').notNull().default(1),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] })],
+);
+// --- end code and robustness ---------------------------------------------------------------------

@@ -9,8 +9,11 @@
  *   f1             SQuAD token F1, best over references
  *   rouge_l        ROUGE-L F1 on word tokens, best over references
  *   bleu           sentence BLEU-4 as sacreBLEU computes it, over all references
+ *
+ * pass_at_k has no scorer here: a program is judged by running it against the item's hidden tests
+ * in the code sandbox (activities/codeScoring), never by reading its text.
  */
-import type { MetricName } from '../contracts/dataset';
+import { CODE_METRIC, type MetricName, type TextMetricName } from '../contracts/dataset';
 import type { MetricOptions } from './metricOptions';
 import type { ScoreReference, Scorer } from './scorer';
 import { exactMatch } from './metrics/exactMatch';
@@ -22,7 +25,7 @@ import { bleu } from './metrics/bleu';
 
 export type { ScoreReference } from './scorer';
 
-const SCORERS: Readonly<Record<MetricName, Scorer>> = {
+const SCORERS: Readonly<Record<TextMetricName, Scorer>> = {
   exact_match: exactMatch,
   mc_accuracy: mcAccuracy,
   numeric_match: numericMatch,
@@ -33,7 +36,8 @@ const SCORERS: Readonly<Record<MetricName, Scorer>> = {
 
 /** The score of one output in [0, 1]; a scorer's NaN (which none should give) counts as 0. */
 export function scoreSample(metric: MetricName, predict: string, reference: ScoreReference, options: MetricOptions = {}): number {
-  const scorer = SCORERS[metric];
+  if (metric === CODE_METRIC) throw new Error('pass_at_k is scored by running the program in the code sandbox, not from its text');
+  const scorer = SCORERS[metric as TextMetricName];
   if (!scorer) throw new Error(`no scorer for metric "${metric}"`);
   const score = scorer(predict, reference, options);
   return Number.isFinite(score) ? Math.min(1, Math.max(0, score)) : 0;

@@ -15,6 +15,8 @@ import { createContainerActivities } from '../activities/serving/containerActivi
 import { createJudgingActivities } from '../activities/judging/judgeBatch';
 import { createDebugScoringActivities } from '../activities/judging/debugScoring';
 import { createLeaderboardActivities } from '../activities/leaderboard/publicationActivities';
+import { createCodeScoringActivities } from '../activities/codeScoring/scoreCodeBatch';
+import { createRobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -57,7 +59,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       Worker.create({
         ...common,
         taskQueue: TASK_QUEUES.inference,
-        activities: createInferenceActivities(setup.deps),
+        activities: { ...createInferenceActivities(setup.deps), ...createRobustnessActivities(setup.deps) },
         maxConcurrentActivityTaskExecutions: setup.inferenceSlots,
       }),
     );
@@ -82,13 +84,14 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       Worker.create({
         ...common,
         taskQueue: TASK_QUEUES.containers,
-        activities: containerActivities,
+        // pass@k batches run their completions in this host's code sandbox.
+        activities: { ...containerActivities, ...createCodeScoringActivities(setup.deps) },
         maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),
       Worker.create({
         ...common,
         taskQueue: containerHostQueue(serving.containers.hostId),
-        activities: { ...containerActivities, ...createInferenceActivities(setup.deps) },
+        activities: { ...containerActivities, ...createInferenceActivities(setup.deps), ...createRobustnessActivities(setup.deps) },
         maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),
     );

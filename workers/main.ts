@@ -7,6 +7,8 @@ import { createLogger } from '../config/logger';
 import { connectDb } from '../db/client';
 import { temporalConnectionConfig } from '../temporal.config';
 import { connectDocker } from '../docker/engine';
+import { ensureCodeSandboxImage } from '../docker/codeSandboxImage';
+import { reapStaleSandboxes } from '../docker/codeSandbox';
 import { createWorkers } from './createWorkers';
 import { workflowBundle } from './workflowBundle';
 import { startContainerReaper } from './containerReaper';
@@ -26,6 +28,13 @@ const connection = await NativeConnection.connect({ address: temporal.address })
 const clientConnection = await Connection.connect({ address: temporal.address });
 const servesContainers = env.workerQueues.includes('containers');
 const docker = servesContainers ? connectDocker(env.containers.dockerHost) : null;
+if (docker) {
+  // pass@k runs programs in the code sandbox: its image must be there, and sandboxes a dead worker
+  // left behind (none outlives its 10 s limit by minutes) go.
+  await ensureCodeSandboxImage(docker);
+  const reaped = await reapStaleSandboxes(docker, 5 * 60_000);
+  if (reaped.length > 0) logger.info({ reaped: reaped.length }, 'stale code sandboxes removed');
+}
 // Only the runs queue executes workflow code.
 const bundle = env.workerQueues.includes('runs') ? await workflowBundle() : null;
 const workers = await createWorkers({

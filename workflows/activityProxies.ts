@@ -1,12 +1,14 @@
 /** Activity stubs per group, with the options fixed in temporal.config.ts. */
 import { proxyActivities } from '@temporalio/workflow';
-import { ACTIVITY_OPTIONS, CONTAINER_ACTIVITY_OPTIONS } from '../temporal.config';
+import { ACTIVITY_OPTIONS, CONTAINER_ACTIVITY_OPTIONS, codeScoringTimeoutMs } from '../temporal.config';
 import type { RunLifecycleActivities } from '../activities/runLifecycle';
 import type { InferenceActivities } from '../activities/inference/inferBatch';
 import type { ReportActivities } from '../activities/reportActivities';
 import type { LeaseActivities } from '../activities/serving/leaseActivities';
 import type { ContainerActivities } from '../activities/serving/containerActivities';
 import type { JudgingActivities } from '../activities/judging/judgeBatch';
+import type { CodeScoringActivities } from '../activities/codeScoring/scoreCodeBatch';
+import type { RobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
 
 export const lifecycle = proxyActivities<RunLifecycleActivities>(ACTIVITY_OPTIONS.control);
 export const inference = proxyActivities<InferenceActivities>(ACTIVITY_OPTIONS.inference);
@@ -27,4 +29,14 @@ export function containerHost(taskQueue: string) {
     work: proxyActivities<ContainerActivities>({ ...CONTAINER_ACTIVITY_OPTIONS.host, taskQueue }),
     cleanup: proxyActivities<ContainerActivities>({ ...CONTAINER_ACTIVITY_OPTIONS.cleanup, taskQueue }),
   };
+}
+
+/** pass@k batches on any container host, with a time limit fitted to the batch (temporal.config.ts). */
+export function codeScoring(samplesPerBatch: number, n: number) {
+  return proxyActivities<CodeScoringActivities>({ ...ACTIVITY_OPTIONS.code, startToCloseTimeout: codeScoringTimeoutMs(samplesPerBatch, n) });
+}
+
+/** The robustness pass's batches: like inference, on the run's container host for a private run. */
+export function robustnessOn(taskQueue: string | undefined) {
+  return proxyActivities<RobustnessActivities>(taskQueue ? { ...ACTIVITY_OPTIONS.inference, taskQueue } : ACTIVITY_OPTIONS.inference);
 }

@@ -7,10 +7,17 @@
  * over the same range on the judge queue. Judging batch k overlaps inference of batch k + 1, so
  * the judge and the model work at once; at most one judgement is in flight, and it is awaited
  * before the next starts, before continue-as-new and before the dataset closes.
+ *
+ * A pass_at_k dataset (patch `code-scoring`) does the same with scoreCodeBatch on a container
+ * host: the batch's completions run in the code sandbox while the next batch is inferred.
+ *
+ * A formal run measuring robustness (patch `robustness-pass`) then asks every sample again with its
+ * prompt perturbed, batch by batch, stored apart from the clean results. Its progress rides in
+ * `nextPosition` past the end of the clean pass (total + k), so continue-as-new needs no new field.
  */
 import { CancellationScope, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { DatasetWorkflowInput, DatasetWorkflowResult } from '../contracts/workflow';
-import { inference as httpInference, inferenceOn, judging, lifecycle } from './activityProxies';
+import { codeScoring, inference as httpInference, inferenceOn, judging, lifecycle, robustnessOn } from './activityProxies';
 import { failureReason } from './failureReason';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
@@ -19,6 +26,7 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
   const { total } = begun;
   const inference = input.serving ? inferenceOn(input.serving.hostQueue) : httpInference;
   const judged = begun.judged === true && patched('judge-scoring');
+  const code = begun.code && patched('code-scoring') ? codeScoring(batching.samplesPerBatch, begun.code.n) : null;
 
   let position = input.nextPosition ?? 0;
   let abortReason: string | null = null;
@@ -30,7 +38,7 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
     judgement = null;
     if (error === null) return;
     if (isCancellation(error)) throw error;
-    abortReason ??= `judging failed: ${failureReason(error)}`;
+    abortReason ??= `${code ? 'code scoring' : 'judging'} failed: ${failureReason(error)}`;
   };
   const stopped = async (err: unknown): Promise<never> => {
     // The judgement in flight is cancelled with the batch; its last writes land before the dataset closes.
@@ -67,6 +75,16 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
         () => null,
         (error: unknown) => error,
       );
+    } else if (code) {
+      try {
+        await settleJudgement();
+      } catch (err) {
+        return stopped(err);
+      }
+      judgement = code.scoreCodeBatch({ runId, datasetId, from: position, to }).then(
+        () => null,
+        (error: unknown) => error,
+      );
     }
     position = to;
   }
@@ -74,6 +92,25 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
     await settleJudgement();
   } catch (err) {
     return stopped(err);
+  }
+
+  if (begun.robustness && !abortReason && patched('robustness-pass')) {
+    const perturbed = robustnessOn(input.serving?.hostQueue);
+    let batches = 0;
+    for (let at = Math.max(0, position - total); at < total && !abortReason; batches++) {
+      if (batches >= batching.batchesPerExecution || workflowInfo().continueAsNewSuggested) {
+        await continueAsNew<typeof evaluateDataset>({ ...input, nextPosition: total + at });
+      }
+      const to = Math.min(at + batching.samplesPerBatch, total);
+      try {
+        await perturbed.inferPerturbedBatch({ runId, datasetId, from: at, to, ...(input.serving ? { servingUrl: input.serving.baseUrl } : {}) });
+      } catch (err) {
+        if (isCancellation(err)) return stopped(err);
+        // The clean pass stands, and the dataset with it: its robustness covers the samples the perturbed pass stored.
+        break;
+      }
+      at = to;
+    }
   }
 
   const { status } = await lifecycle.finishDataset({ runId, datasetId, outcome: abortReason ? 'aborted' : 'completed', reason: abortReason });

@@ -9,11 +9,12 @@ import type { ActivityDeps } from '../activityDeps';
 import type { BatchInput, BatchResult } from '../../contracts/workflow';
 import type { RunDatasetPlan } from '../../contracts/run';
 import { getRun } from '../../db/queries/runRecords';
-import { storedPositions, type SampleResultRow } from '../../db/queries/sampleResults';
+import { storedPositions } from '../../db/queries/sampleResults';
 import { appendRunLogs, type RunLogLine } from '../../db/queries/runLogs';
 import { openSecret } from '../../db/secretBox';
 import { createModelEndpoint } from './modelEndpoint';
 import { createFuncEndpoint } from './funcEndpoint';
+import { createPredictionsEndpoints, sharedEndpoint, type ItemEndpoints } from './predictionsEndpoint';
 import { containerExitError } from '../../docker/containerRunner';
 import { servingContainerName } from '../../docker/containerSpec';
 import { inferWithRetries } from './inferWithRetries';
@@ -21,6 +22,9 @@ import { inlineScore } from '../../scoring/judge/inlineScore';
 import { ResultBuffer } from './resultBuffer';
 import { ItemPages } from './itemPages';
 import { EndpointBreaker } from './endpointBreaker';
+import { codeSamplingFor, isCodeDataset, textScoring } from '../codeScoring/codeSampling';
+import type { CodeSampleRow } from '../codeScoring/codeSamples';
+import { CodeResultBuffer } from '../codeScoring/codeResultBuffer';
 
 const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 200;
@@ -41,21 +45,30 @@ export function createInferenceActivities({ db, logger, secretKey, serving }: Ac
 
       const items = new ItemPages(db, datasetId, plan, positions);
       const { limits, inference } = run.config;
-      const endpoint = servingUrl
-        ? createFuncEndpoint({ baseUrl: servingUrl, requestTimeoutMs: limits.requestTimeoutMs, engine: run.config.modelName })
-        : createModelEndpoint({
-            endpoint: run.config.endpoint,
-            apiKey: run.apiKeyCipher ? openSecret(secretKey, run.apiKeyCipher) : null,
-            onlineModelName: run.config.onlineModelName,
-            apiMode: run.config.apiMode,
-            requestTimeoutMs: limits.requestTimeoutMs,
-            systemPrompt: inference.systemPrompt,
-          });
+      // Evaluation only: the uploaded predictions answer, one lookup per item (no HTTP).
+      const endpoints: ItemEndpoints = plan.predictionSetId
+        ? createPredictionsEndpoints({ db, setId: plan.predictionSetId, datasetId, indices: positions.map((p) => sampleIndex(plan, p)) })
+        : sharedEndpoint(
+            servingUrl
+              ? createFuncEndpoint({ baseUrl: servingUrl, requestTimeoutMs: limits.requestTimeoutMs, engine: run.config.modelName })
+              : createModelEndpoint({
+                  endpoint: run.config.endpoint,
+                  apiKey: run.apiKeyCipher ? openSecret(secretKey, run.apiKeyCipher) : null,
+                  onlineModelName: run.config.onlineModelName,
+                  apiMode: run.config.apiMode,
+                  requestTimeoutMs: limits.requestTimeoutMs,
+                  systemPrompt: inference.systemPrompt,
+                }),
+          );
 
       const abort = new AbortController();
       const onCancel = () => abort.abort();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
-      const buffer = new ResultBuffer(db, runId, datasetId, WRITE_GROUP_ROWS);
+      // A pass_at_k dataset asks n completions per problem and leaves the sample pending for the code sandbox.
+      const code = isCodeDataset(plan) ? codeSamplingFor(run.config, datasetId) : null;
+      const buffer: Pick<CodeResultBuffer, 'add' | 'flush' | 'stored' | 'failed'> = code
+        ? new CodeResultBuffer(db, runId, datasetId, WRITE_GROUP_ROWS)
+        : new ResultBuffer(db, runId, datasetId, WRITE_GROUP_ROWS);
       const heartbeat = setInterval(() => ctx.heartbeat({ stored: buffer.stored }), HEARTBEAT_EVERY_MS);
       const breaker = new EndpointBreaker(Math.min(10, positions.length));
       const failureLogs: RunLogLine[] = [];
@@ -69,16 +82,26 @@ export function createInferenceActivities({ db, logger, secretKey, serving }: Ac
           const idx = sampleIndex(plan, position);
           const item = await items.item(i);
           if (!item) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} has no item at index ${idx}`, 'DatasetNotFound');
-          const outcome = await inferWithRetries(endpoint, item.prompt, inference, { maxRetries: limits.maxRetryPerQuery, signal: abort.signal });
+          const endpoint = endpoints.forItem(item);
+          const completions: string[] = [];
+          let outcome = await inferWithRetries(endpoint, item.prompt, inference, { maxRetries: limits.maxRetryPerQuery, signal: abort.signal });
+          if (outcome.ok) completions.push(outcome.text);
+          // The other n − 1 completions of a code problem, at the run's temperature; one that fails fails the sample.
+          while (code && outcome.ok && completions.length < code.n) {
+            const more = await inferWithRetries(endpoint, item.prompt, inference, { maxRetries: limits.maxRetryPerQuery, signal: abort.signal });
+            outcome = more.ok ? { ...more, latencyMs: outcome.latencyMs + more.latencyMs, attempts: outcome.attempts + more.attempts, outputTokens: outcome.outputTokens + more.outputTokens } : more;
+            if (more.ok) completions.push(more.text);
+          }
           // Abandoned, not answered (a stop, or another lane's fault): the batch's retry asks again.
           if (!outcome.ok && outcome.kind === 'aborted') break;
           breaker.record(outcome);
-          const row: SampleResultRow = outcome.ok
+          const row: CodeSampleRow = outcome.ok
             ? {
                 sampleIdx: idx,
                 position,
-                predict: outcome.text,
-                ...inlineScore(run.config.scoring?.datasets[datasetId], plan.metric, outcome.text, item),
+                predict: completions[0]!,
+                completions: code ? completions : null,
+                ...(code ? { score: null, status: 'pending' as const } : inlineScore(textScoring(run.config.scoring?.datasets[datasetId]), plan.metric, outcome.text, item)),
                 error: null,
                 outputLength: outcome.outputTokens,
                 latencyMs: Math.round(outcome.latencyMs),
@@ -88,6 +111,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving }: Ac
                 sampleIdx: idx,
                 position,
                 predict: null,
+                completions: null,
                 score: null,
                 status: 'failed',
                 error: outcome.reason,

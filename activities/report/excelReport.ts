@@ -215,7 +215,29 @@ function writeSummary(sheet: ExcelJS.Worksheet, header: [string, string | number
   const note = sheet.addRow([INTERVAL_NOTE]);
   note.font = { italic: true };
   note.commit();
+  writeMetricDetails(sheet, datasets);
   sheet.commit();
+}
+
+/**
+ * Under the note: pass@k of code datasets and the robustness of a run that measured it (clean
+ * against perturbed prompts), one row per dataset that has either; nothing when none has.
+ */
+function writeMetricDetails(sheet: ExcelJS.Worksheet, datasets: RunDatasetRow[]): void {
+  const detailed = datasets.filter((d) => d.metrics?.passAtK || d.metrics?.robustness);
+  if (detailed.length === 0) return;
+  sheet.addRow([]).commit();
+  const head = sheet.addRow(['Dataset', 'Metric', 'pass@k', 'Clean accuracy', 'Perturbed accuracy', 'Robustness', 'Flip rate', 'Perturbed failed']);
+  head.font = BOLD;
+  head.commit();
+  for (const d of detailed) {
+    const m = d.metrics!;
+    const passAtK = m.passAtK ? Object.entries(m.passAtK).map(([k, v]) => `pass@${k} = ${v.toFixed(4)}`).join('; ') : null;
+    const r = m.robustness;
+    const row = sheet.addRow([d.datasetId, m.metric, passAtK, r?.cleanAccuracy ?? null, r?.perturbedAccuracy ?? null, r?.robustness ?? null, r?.flipRate ?? null, r?.failed ?? null]);
+    for (const i of [4, 5, 6, 7]) row.getCell(i).numFmt = SCORE_FORMAT;
+    row.commit();
+  }
 }
 
 /** Empty cells when there is no interval: no samples, or a dataset closed before intervals existed. */

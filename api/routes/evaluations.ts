@@ -193,6 +193,7 @@ function storedDeployment(deployment: Deployment, apiKeySet: boolean): PublicDep
     const { method, imageId, priority, gpuType, gpuCount } = deployment;
     return { method, imageId, priority, gpuType, gpuCount };
   }
+  if (deployment.method === 'predictions') return { method: 'predictions' };
   const { method, endpoint, onlineModelName, apiMode } = deployment;
   return { method, endpoint, ...(onlineModelName !== undefined ? { onlineModelName } : {}), apiMode: apiMode ?? 'chat', apiKeySet };
 }

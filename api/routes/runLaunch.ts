@@ -15,11 +15,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
-import { LaunchVerificationBody, type LaunchedRun, type ServingPlan } from '../../contracts/run';
+import { LaunchFormalBody, LaunchVerificationBody, type LaunchedRun, type ServingPlan } from '../../contracts/run';
 import { problems } from '../openapi';
 import { RunStatusSchema, RunTypeSchema } from './runs';
 import { HttpProblem, badRequest, conflict, notFound, statusTitle, tooManyRequests } from '../problems';
 import { servingRefusals } from '../privateDeploymentRules';
+import { withPredictionSets } from '../predictionsPlan';
 import { getImage } from '../../db/queries/images';
 import { freezeServingPlan } from '../../db/queries/servingPlan';
 import { latestUploadVersion } from '../../db/queries/uploads';
@@ -50,7 +51,8 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const launchedInStep: Same<Static<typeof LaunchedRunSchema>, LaunchedRun> = true;
 void launchedInStep;
 
-type LaunchKind = { type: 'verification'; samplesPerDataset: number; seed: number } | { type: 'formal' };
+/** `reuse: false`: a formal run that infers every dataset afresh (docs/evaluation-modes.md). */
+export type LaunchKind = { type: 'verification'; samplesPerDataset: number; seed: number } | { type: 'formal'; reuse?: boolean };
 
 export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -96,16 +98,24 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
         summary: 'Launch a formal evaluation',
         description:
           "Evaluates every sample of every dataset. Takes one slot of the evaluation owner's monthly formal quota " +
-          '(UTC calendar month); 429 when the month is used up.',
+          '(UTC calendar month); 429 when the month is used up. A dataset whose identical result (same model, dataset ' +
+          'content, inference parameters, answer-changing limits and scoring) an earlier formal run of the owner finished ' +
+          'is copied from that run instead of inferred again, unless the body says reuse: false. The body is optional.',
         tags: ['runs'],
         params: EvaluationParams,
+        body: LaunchFormalBody,
         headers: IdempotencyHeaders,
         response: { 202: LaunchedRunSchema, ...problems(400, 403, 404, 409, 422, 429, 503) },
       },
       config: { roles: ['user', 'admin'] },
+      // Optional: a launch without a body reuses what it may.
+      preValidation: async (request) => {
+        if (request.body === undefined) request.body = {};
+      },
     },
     async (request, reply) => {
-      const launched = await launchRun(deps, request.caller, request.params.id, { type: 'formal' }, idempotencyOf(request, request.caller.userId));
+      const kind: LaunchKind = request.body.reuse === false ? { type: 'formal', reuse: false } : { type: 'formal' };
+      const launched = await launchRun(deps, request.caller, request.params.id, kind, idempotencyOf(request, request.caller.userId));
       if (launched.replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(202).send(launched.run);
     },
@@ -135,6 +145,7 @@ async function launchRun(
     quota,
     serving,
     idempotency,
+    reuse: kind.type === 'formal' && kind.reuse !== false,
   });
   if (!outcome.ok) {
     if (outcome.reason === 'idempotency-mismatch') {
@@ -181,7 +192,7 @@ function asLaunched(run: LaunchedRunRecord, workflowId: string): LaunchedRun {
 }
 
 /** A private deployment's serving plan, or 409 naming everything that stands in its way; null for an API deployment. */
-async function planServing(deps: ApiDeps, evaluation: EvaluationRow): Promise<ServingPlan | null> {
+export async function planServing(deps: ApiDeps, evaluation: EvaluationRow): Promise<ServingPlan | null> {
   const deployment = evaluation.deployment;
   if (deployment.method !== 'private') return null;
   const [upload, image] = await Promise.all([latestUploadVersion(deps.db, evaluation.id), getImage(deps.db, deployment.imageId)]);
@@ -200,23 +211,32 @@ async function planServing(deps: ApiDeps, evaluation: EvaluationRow): Promise<Se
   return freezeServingPlan(deployment, image!, upload!);
 }
 
-/** The evaluation's datasets as the run will take them, refusing ones the owner can no longer see. */
-async function planDatasets(deps: ApiDeps, evaluation: EvaluationRow, kind: LaunchKind): Promise<PlannedDataset[]> {
-  const visible = await getVisibleDatasets(deps.db, { userId: evaluation.ownerId, isAdmin: false }, evaluation.datasetIds);
+/**
+ * The evaluation's datasets as the run will take them, refusing ones the owner can no longer see.
+ * A comparison runs a chosen subset of them (`datasetIds`, each one of the evaluation's).
+ */
+export async function planDatasets(
+  deps: ApiDeps,
+  evaluation: EvaluationRow,
+  kind: LaunchKind,
+  datasetIds: readonly string[] = evaluation.datasetIds,
+): Promise<PlannedDataset[]> {
+  const visible = await getVisibleDatasets(deps.db, { userId: evaluation.ownerId, isAdmin: false }, [...datasetIds]);
   const byId = new Map(visible.map((d) => [d.id, d]));
-  const missing = evaluation.datasetIds.filter((id) => !byId.has(id));
+  const missing = datasetIds.filter((id) => !byId.has(id));
   if (missing.length > 0) {
     throw badRequest(
       'datasets',
       `lists ${missing.join(', ')}, which no longer exist or are not visible to the evaluation's owner; edit the evaluation's datasets`,
     );
   }
-  return evaluation.datasetIds.map((id, position) => {
+  const planned = datasetIds.map((id, position) => {
     const d = byId.get(id)!;
     if (d.size === 0) throw badRequest('datasets', `lists ${id}, which has no samples`);
     const sampleIndices = kind.type === 'verification' ? drawSampleIndices(kind.seed + position, d.size, kind.samplesPerDataset) : null;
     return { datasetId: id, task: d.task, metric: d.metric, contentHash: d.contentHash, sampleIndices, total: sampleIndices?.length ?? d.size };
   });
+  return withPredictionSets(deps.db, evaluation, planned);
 }
 
 /** "Failed to start Workflow: 14 UNAVAILABLE: …": the client's message alone does not say why. */

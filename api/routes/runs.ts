@@ -24,6 +24,7 @@ import { REPORT_ARTIFACT } from '../../contracts/artifact';
 import { signalStop } from '../temporalGateway';
 import { ScoringTraceSchema } from './scoring';
 import { withScoringSteps } from './scoringSteps';
+import { withCodeVerdicts } from './codeVerdicts';
 import { idempotencyHeadersFor, idempotencyKeyReused, idempotencyOf } from '../idempotencyKey';
 import { lookUpIdempotencyKey, rememberIdempotentEffect } from '../../db/queries/idempotency';
 
@@ -67,7 +68,7 @@ export const RunTypeSchema = Type.Union([Type.Literal('verification'), Type.Lite
 const MetricNameSchema = Type.Union(
   [
     Type.Literal('exact_match'), Type.Literal('mc_accuracy'), Type.Literal('numeric_match'), Type.Literal('f1'), Type.Literal('rouge_l'), Type.Literal('bleu'),
-    Type.Literal('judge'),
+    Type.Literal('pass_at_k'), Type.Literal('judge'),
   ],
   {
     description: `one of ${METRICS.join(', ')}, judge (scored by a judge model)`,
@@ -88,6 +89,26 @@ const DatasetMetricsSchema = Type.Object({
       'seeded from the run and dataset. Null when no sample was stored, and for datasets closed before intervals were computed.',
   }),
   standardError: nullable(Type.Number({ description: 'standard error of the score (spread of the sample scores over √n); null when ci95 is' })),
+  passAtK: Type.Optional(
+    Type.Record(Type.String(), Type.Number(), {
+      description: 'pass_at_k datasets: mean pass@k over the problems, keyed by k (score is pass@1); a k appears when every problem has at least k completions',
+    }),
+  ),
+  robustness: Type.Optional(
+    Type.Object(
+      {
+        n: Type.Integer({ description: 'samples both passes stored' }),
+        cleanAccuracy: Type.Number(),
+        perturbedAccuracy: Type.Number(),
+        robustness: nullable(Type.Number({ description: 'perturbed / clean accuracy, capped at 1; null when the clean accuracy is 0' })),
+        flipRate: Type.Number({ description: 'share of samples right on one pass and wrong on the other' }),
+        brokenRate: Type.Number(),
+        fixedRate: Type.Number(),
+        failed: Type.Integer({ description: 'perturbed samples that got no answer' }),
+      },
+      { description: 'formal runs with robustness: the clean pass against a second pass over deterministically perturbed prompts (docs/scoring.md)' },
+    ),
+  ),
 });
 
 const DatasetRunViewSchema = Type.Object({
@@ -102,6 +123,12 @@ const DatasetRunViewSchema = Type.Object({
   failed: Type.Integer(),
   metrics: nullable(DatasetMetricsSchema),
   error: nullable(Type.String()),
+  reusedFrom: nullable(
+    Type.Object(
+      { runId: Type.String({ format: 'uuid' }), version: Type.Integer() },
+      { description: 'the earlier run whose finished result of this dataset was copied instead of inferring again (docs/evaluation-modes.md)' },
+    ),
+  ),
 });
 
 const TaskScoreSchema = Type.Object({
@@ -181,6 +208,19 @@ const ResultsPage = Type.Object({
       SampleResultViewSchema,
       Type.Object({
         scoring: Type.Optional(nullable(ScoringTraceSchema, { description: "judge metrics: every scoring step of the sample (null until it is judged); absent for rule metrics" })),
+        code: Type.Optional(
+          Type.Object(
+            {
+              n: Type.Integer({ description: 'completions asked' }),
+              c: Type.Integer({ description: 'completions that passed the hidden tests' }),
+              verdicts: nullable(
+                Type.Array(Type.Object({ passed: Type.Boolean(), verdict: Type.String({ description: 'passed, tests_failed, tests_error, program_error, timed_out, … (docs/code-sandbox.md)' }), durationMs: Type.Integer() })),
+                { description: 'one per completion, in order; null until the sandbox ran them' },
+              ),
+            },
+            { description: 'pass_at_k datasets: what the code sandbox said of each completion; absent for other metrics' },
+          ),
+        ),
       }),
     ]),
   ),
@@ -358,7 +398,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const after = cursor === undefined ? null : decodeResultCursor(cursor);
       if (cursor !== undefined && !after) throw badRequest('cursor', 'must be the nextCursor of an earlier page');
       const page = await resultsPage(deps.db, run.id, datasets, { datasetId: dataset, status, limit: limit ?? DEFAULT_RESULTS_PAGE, after });
-      return withScoringSteps(deps.db, run.id, run.config, page);
+      return withCodeVerdicts(deps.db, run.id, run.config, await withScoringSteps(deps.db, run.id, run.config, page));
     },
   );
 

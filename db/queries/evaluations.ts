@@ -147,6 +147,7 @@ export function publicDeployment(stored: PublicDeployment, apiKeySet: boolean): 
     const { method, imageId, priority, gpuType, gpuCount } = stored;
     return { method, imageId, priority, gpuType, gpuCount };
   }
+  if (stored.method === 'predictions') return { method: 'predictions' };
   const { method, endpoint, onlineModelName, apiMode } = stored;
   return {
     method,

@@ -14,6 +14,7 @@ import type { Domain } from '../../contracts/domain';
 import { DEFAULT_INFERENCE, DEFAULT_LIMITS } from '../../contracts/evaluation';
 import { consumeQuota, releaseQuota, type QuotaKind } from './quota';
 import { freezeScoring } from './scoringConfig';
+import { recordReuseFingerprints } from './reuse';
 import { claimIdempotencyKey, forgetIdempotencyKey, forgetKeysOfRun, recordIdempotentRun, type IdempotentRequest } from './idempotency';
 
 export type EvaluationRow = typeof evaluations.$inferSelect;
@@ -42,6 +43,13 @@ export interface LaunchRequest {
   serving: ServingPlan | null;
   /** The request's Idempotency-Key, when it sent one. */
   idempotency?: IdempotentRequest | null;
+  /**
+   * Formal runs: whether a dataset may reuse an earlier identical result (db/queries/reuse.ts);
+   * false when the launch asked for a fresh run. Verifications neither reuse nor are reused.
+   */
+  reuse?: boolean;
+  /** The datasets are a chosen part of the evaluation's (a comparison's run): each must still be one of them. */
+  datasetSubset?: boolean;
 }
 
 export interface LaunchedRunRecord {
@@ -73,7 +81,10 @@ export function freezeRunConfig(
 ): RunConfig {
   const deployment = evaluation.deployment;
   if (deployment.method === 'private' && !serving) throw new Error(`evaluation ${evaluation.id} is deployed privately but no serving plan was given`);
-  if (deployment.method === 'api' && serving) throw new Error(`evaluation ${evaluation.id} has an API deployment; it takes no serving plan`);
+  if (deployment.method !== 'private' && serving) throw new Error(`evaluation ${evaluation.id} has a ${deployment.method} deployment; it takes no serving plan`);
+  if (deployment.method === 'predictions' && datasets.some((d) => !d.predictionSetId)) {
+    throw new Error(`evaluation ${evaluation.id} is evaluation-only but a dataset has no prediction set`);
+  }
   return {
     domain: evaluation.domain,
     modelName: evaluation.modelName,
@@ -85,8 +96,12 @@ export function freezeRunConfig(
     // Defaults are written out, so the run reads the same whatever later releases change them to.
     inference: { ...DEFAULT_INFERENCE, ...evaluation.inference },
     limits: { ...DEFAULT_LIMITS, ...evaluation.limits },
-    datasets: datasets.map(({ datasetId, task, metric, contentHash, sampleIndices }) => ({ datasetId, task, metric, contentHash, sampleIndices })),
+    datasets: datasets.map(({ datasetId, task, metric, contentHash, sampleIndices, predictionSetId }) => ({
+      datasetId, task, metric, contentHash, sampleIndices, ...(predictionSetId ? { predictionSetId } : {}),
+    })),
     sampleSeed,
+    // Frozen like the rest: a later edit of the evaluation does not add or drop a pass mid-run.
+    robustness: evaluation.robustness,
     ...(serving ? { serving } : {}),
   };
 }
@@ -118,7 +133,8 @@ async function launchedRecord(tx: Tx, runId: string): Promise<LaunchedRunRecord>
   return { runId, version: row.run.version, type: row.run.type, status: row.run.status, ownerId: row.run.ownerId, domain: row.domain, modelName: row.modelName };
 }
 
-async function launchInTransaction(tx: Tx, request: LaunchRequest): Promise<LaunchOutcome> {
+/** The launch's records inside the caller's transaction; a refusal writes nothing but may leave the evaluation locked until it ends. */
+export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promise<LaunchOutcome> {
   {
     // The row lock serialises launches of one evaluation, so versions are handed out gap-free
     // and the configuration frozen is the one committed when the version was taken.
@@ -126,7 +142,10 @@ async function launchInTransaction(tx: Tx, request: LaunchRequest): Promise<Laun
     if (!evaluation) return { ok: false, reason: 'evaluation-missing' };
 
     const planned = request.datasets.map((d) => d.datasetId);
-    if (evaluation.datasetIds.join('\n') !== planned.join('\n')) {
+    const datasetsAsPlanned = request.datasetSubset
+      ? planned.every((id) => evaluation.datasetIds.includes(id))
+      : evaluation.datasetIds.join('\n') === planned.join('\n');
+    if (!datasetsAsPlanned) {
       return { ok: false, reason: 'evaluation-changed', detail: "the evaluation's datasets changed while the run was being launched; launch it again" };
     }
     if (!deploymentAsPlanned(evaluation, request.serving)) {
@@ -146,6 +165,7 @@ async function launchInTransaction(tx: Tx, request: LaunchRequest): Promise<Laun
     const version = evaluation.runCounter + 1;
     await tx.update(evaluations).set({ runCounter: version }).where(eq(evaluations.id, evaluation.id));
     const runId = randomUUID();
+    const config = await withFrozenScoring(tx, freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving), evaluation.id);
     await tx.insert(runs).values({
       id: runId,
       evaluationId: evaluation.id,
@@ -154,12 +174,13 @@ async function launchInTransaction(tx: Tx, request: LaunchRequest): Promise<Laun
       version,
       type: request.type,
       status: 'queued',
-      config: await withFrozenScoring(tx, freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving), evaluation.id),
+      config,
       apiKeyCipher: evaluation.deployment.method === 'api' ? evaluation.apiKeyCipher : null,
     });
     await tx.insert(runDatasets).values(
       request.datasets.map((d, position) => ({ runId, datasetId: d.datasetId, position, task: d.task, status: 'queued' as const, total: d.total })),
     );
+    if (request.type === 'formal') await recordReuseFingerprints(tx, runId, evaluation.id, config, request.reuse !== false);
     return {
       ok: true,
       run: { runId, version, type: request.type, status: 'queued', ownerId: evaluation.ownerId, domain: evaluation.domain, modelName: evaluation.modelName },
@@ -176,7 +197,7 @@ async function withFrozenScoring(tx: Tx, config: RunConfig, evaluationId: string
 /** The locked evaluation still has the deployment the caller planned the run for. */
 function deploymentAsPlanned(evaluation: EvaluationRow, serving: ServingPlan | null): boolean {
   const deployment = evaluation.deployment;
-  if (deployment.method === 'api') return serving === null;
+  if (deployment.method !== 'private') return serving === null;
   return (
     serving !== null &&
     deployment.imageId === serving.imageId &&

@@ -4,6 +4,7 @@
  * thing an owner writes on a run, a stop request. The workflow's activities are what move the rest.
  */
 import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { reuseSourcesOfRun, type ReuseSource } from './reuse';
 import type { Db } from '../client';
 import { datasetItems, evaluations, leaderboardSubmissions, manualReviews, runArtifacts, runDatasets, runLogs, runs, sampleResults, users } from '../schema';
 import type { DatasetRunView, RunLeaderboardState, RunReviewState, RunView, SampleResultView, SampleStatus } from '../../contracts/run';
@@ -45,7 +46,7 @@ export async function getRunFor(db: Db, viewer: RunViewer, runId: string): Promi
   return row;
 }
 
-export function toDatasetRunView(d: RunDatasetRow): DatasetRunView {
+export function toDatasetRunView(d: RunDatasetRow, reusedFrom: ReuseSource | null = null): DatasetRunView {
   return {
     task: d.task,
     dataset: d.datasetId,
@@ -58,6 +59,7 @@ export function toDatasetRunView(d: RunDatasetRow): DatasetRunView {
     failed: d.failed,
     metrics: d.metrics ?? null,
     error: d.error,
+    reusedFrom,
   };
 }
 
@@ -115,7 +117,7 @@ async function runGates(db: Db, runId: string): Promise<{ review: RunReviewState
 
 export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<RunView> {
   const { run, submitter } = owned;
-  const [datasets, gates] = await Promise.all([listRunDatasets(db, run.id), runGates(db, run.id)]);
+  const [datasets, gates, reused] = await Promise.all([listRunDatasets(db, run.id), runGates(db, run.id), reuseSourcesOfRun(db, run.id)]);
   const done = datasets.reduce((n, d) => n + d.done, 0);
   const total = datasets.reduce((n, d) => n + d.total, 0);
   // Task scores count finished datasets only, so they show while later datasets still run; the
@@ -139,7 +141,7 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
       percent: total === 0 ? 0 : Math.floor((done / total) * 1000) / 10,
       etaSeconds: estimateSecondsLeft(run, done, total, now),
     },
-    datasets: datasets.map(toDatasetRunView),
+    datasets: datasets.map((d) => toDatasetRunView(d, reused.get(d.datasetId) ?? null)),
     taskScores: tasks,
     overallScore: ended ? run.overallScore : null,
     overallCi95: ended ? overallInterval(tasks) : null,

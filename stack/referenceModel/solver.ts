@@ -5,7 +5,9 @@
  * than noise. Anything else gets a short deterministic reply, never an error.
  */
 
-export type PromptKind = 'arithmetic' | 'choice' | 'conversion' | 'reverse';
+import { CODE_PYTHON_BASIC_PROBLEMS } from '../../datasets/builtin/codePythonBasic';
+
+export type PromptKind = 'arithmetic' | 'choice' | 'conversion' | 'reverse' | 'code';
 
 export interface Solution {
   kind: PromptKind;
@@ -29,12 +31,14 @@ export function answerPrompt(prompt: string, o: AnswerOptions): string {
   const solution = solvePrompt(prompt);
   if (!solution) return genericReply(prompt);
   const given = o.correct ? solution.answer : solution.wrongAnswer(o.pick);
-  return o.verbose ? `${solution.explain(given)}\nAnswer: ${given}` : given;
+  if (!o.verbose) return given;
+  // A code block opens its own line, as a model writes it; "Answer:" before a fence would hide it.
+  return solution.kind === 'code' ? `${solution.explain(given)}\n\n${given}` : `${solution.explain(given)}\nAnswer: ${given}`;
 }
 
 export function solvePrompt(prompt: string): Solution | null {
   const text = prompt.trim();
-  return solveArithmetic(text) ?? solveChoice(text) ?? solveConversion(text) ?? solveReverse(text);
+  return solveArithmetic(text) ?? solveChoice(text) ?? solveConversion(text) ?? solveReverse(text) ?? solveCode(text);
 }
 
 export function genericReply(prompt: string): string {
@@ -203,6 +207,29 @@ function solveReverse(text: string): Solution | null {
     answer,
     wrongAnswer: (pick) => misspell(answer, pick),
     explain: (given) => `Reading "${word}" from its last letter to its first gives "${given}".`,
+  };
+}
+
+// ---- code ------------------------------------------------------------------------------------
+
+const CODE_PROMPT = /^Write a Python function `([^`]+)`\./;
+
+/**
+ * A code-python-basic prompt is answered with its reference solution in a python fence, so pass@k
+ * runs can be tested end to end; the wrong answer is a program that defines the function and gets
+ * it wrong (it returns None), which the hidden tests reject.
+ */
+function solveCode(text: string): Solution | null {
+  const m = CODE_PROMPT.exec(text);
+  if (!m) return null;
+  const problem = CODE_PYTHON_BASIC_PROBLEMS.find((p) => p.signature === m[1]);
+  if (!problem) return null;
+  const fenced = (program: string) => `\`\`\`python\n${program}\`\`\``;
+  return {
+    kind: 'code',
+    answer: fenced(problem.solution),
+    wrongAnswer: () => fenced(`def ${problem.signature}:\n    return None\n`),
+    explain: () => `Here is \`${problem.entryPoint}\`:`,
   };
 }
 

@@ -30,6 +30,7 @@ import { documentedRoutes, fillPath, routeKey, servedRoutes } from '../support/s
 import { demoEntries, issueToken, tarOf, useFreshUploadDir } from '../uploads/uploadFixtures';
 import { manualReviews } from '../../db/schema';
 import { insertArithmeticDataset, insertRun } from '../support/runFixtures';
+import { workflowIds } from '../../temporal.config';
 
 type Role = 'user' | 'reviewer' | 'admin';
 interface Actor {
@@ -64,6 +65,8 @@ interface Fixture {
   /** A's token that A revoked. */
   revokedTokenA: string;
   tokenB: string;
+  /** A's comparison of evalApi and a second API evaluation of A's. */
+  comparison: string;
 }
 
 interface Req {
@@ -108,6 +111,9 @@ type RouteSpec =
 const uuid = () => randomUUID();
 const evaluationGhosts = () => [{ id: uuid() }, { id: 'not-an-evaluation' }];
 const runGhosts = () => [{ runId: uuid() }, { runId: 'not-a-run' }];
+const comparisonTargets = (f: Fixture, read: OwnerTarget['read']): OwnerTarget[] => [
+  { label: "A's comparison", params: { id: f.comparison }, ghosts: [{ id: uuid() }, { id: 'not-a-comparison' }], read },
+];
 
 const evaluationTargets = (f: Fixture, read: OwnerTarget['read']): OwnerTarget[] => [
   { label: "A's API evaluation", params: { id: f.evalApi }, ghosts: evaluationGhosts(), read },
@@ -162,6 +168,13 @@ const ROUTES: Record<string, RouteSpec> = {
   'POST /v1/evaluations': { audience: 'userOrAdmin', request: () => ({ path: '/v1/evaluations', body: nlpEvaluationBody() }), success: 201 },
   'GET /v1/evaluations': { audience: 'userOrAdmin', request: () => ({ path: '/v1/evaluations' }), success: 200 },
   'POST /v1/images': { audience: 'userOrAdmin', request: () => ({ path: '/v1/images', body: importImageBody() }), success: 201 },
+  'GET /v1/comparisons': { audience: 'userOrAdmin', request: () => ({ path: '/v1/comparisons' }), success: 200 },
+  // Evaluations that do not exist: users and admins are answered (422 naming them), nothing is launched.
+  'POST /v1/comparisons': {
+    audience: 'userOrAdmin',
+    request: () => ({ path: '/v1/comparisons', body: { name: 'matrix', evaluationIds: [uuid(), uuid()], datasets: [ARITH_BASIC_ID] } }),
+    success: 422,
+  },
 
   'POST /v1/users': {
     audience: 'adminOnly',
@@ -183,6 +196,19 @@ const ROUTES: Record<string, RouteSpec> = {
     audience: 'owner', targets: (f) => evaluationTargets(f, undefined), reviewer: 403, mutates: true, body: { samplesPerDataset: 1 },
   },
   'POST /v1/evaluations/{id}/runs': { audience: 'owner', targets: (f) => evaluationTargets(f, undefined), reviewer: 403, mutates: true },
+  'PUT /v1/evaluations/{id}/predictions/{datasetId}': {
+    audience: 'owner',
+    targets: (f) =>
+      evaluationTargets(f, undefined).map((t) => ({
+        ...t,
+        params: { ...t.params, datasetId: ARITH_BASIC_ID },
+        ghosts: t.ghosts.map((g) => ({ ...g, datasetId: ARITH_BASIC_ID })),
+      })),
+    reviewer: 403,
+    mutates: true,
+    body: { jsonl: JSON.stringify({ id: 'q1', prediction: 'yes' }) },
+  },
+  'GET /v1/evaluations/{id}/predictions': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
   'GET /v1/evaluations/{id}/runs': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
   'POST /v1/evaluations/{id}/upload-token': { audience: 'owner', targets: (f) => evaluationTargets(f, undefined), reviewer: 403, mutates: true },
   'GET /v1/evaluations/{id}/upload-tokens': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
@@ -224,6 +250,13 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/runs/{runId}/manual-evaluation': { audience: 'owner', targets: (f) => runTargets(f, { owner: 404, admin: 404 }), reviewer: 403, mutates: false },
   'POST /v1/runs/{runId}/manual-evaluation': { audience: 'owner', targets: (f) => runTargets(f, undefined), reviewer: 403, mutates: true },
   'GET /v1/runs/{runId}/report.xlsx': { audience: 'owner', targets: (f) => runTargets(f, { owner: 409, admin: 409 }), reviewer: 403, mutates: false },
+
+  'GET /v1/comparisons/{id}': { audience: 'owner', targets: (f) => comparisonTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
+  'GET /v1/comparisons/{id}/ranking': { audience: 'owner', targets: (f) => comparisonTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
+  'PUT /v1/comparisons/{id}/weights': {
+    audience: 'owner', targets: (f) => comparisonTargets(f, undefined), reviewer: 403, mutates: true, body: { datasets: { [ARITH_BASIC_ID]: 2 } },
+  },
+  'POST /v1/comparisons/{id}/stop': { audience: 'owner', targets: (f) => comparisonTargets(f, undefined), reviewer: 403, mutates: true },
 
   // No role gate: everyone sees preloaded images; a user's import is its owner's (and admins').
   'GET /v1/images/{id}': {
@@ -319,6 +352,13 @@ async function launch(owner: Actor, evaluationId: string, kind: 'verifications' 
   return res.body.runId as string;
 }
 
+async function compare(owner: Actor, evaluationIds: string[]): Promise<string> {
+  const res = await send('POST', { path: '/v1/comparisons', body: { name: 'A compares', evaluationIds, datasets: [ARITH_BASIC_ID] } }, as(owner));
+  if (res.status !== 201) throw new Error(`could not create a comparison: ${res.status} ${res.text}`);
+  for (const model of res.body.models as { runId: string }[]) launchedWorkflows.push(workflowIds.run(model.runId));
+  return res.body.comparisonId as string;
+}
+
 async function createEvaluation(owner: Actor, body: Record<string, unknown>): Promise<string> {
   const res = await send('POST', { path: '/v1/evaluations', body }, as(owner));
   if (res.status !== 201) throw new Error(`could not create an evaluation: ${res.status} ${res.text}`);
@@ -343,7 +383,9 @@ async function world(): Promise<World> {
            (select count(*) from evaluations)::int as evaluations, (select count(*) from runs)::int as runs,
            (select count(*) from images)::int as images, (select count(*) from datasets)::int as datasets,
            (select count(*) from upload_tokens)::int as upload_tokens, (select count(*) from upload_versions)::int as upload_versions,
-           (select count(*) from quota_usage)::int as quota_rows, (select coalesce(sum(used), 0) from quota_usage)::int as quota_used`);
+           (select count(*) from quota_usage)::int as quota_rows, (select coalesce(sum(used), 0) from quota_usage)::int as quota_used,
+           (select count(*) from comparisons)::int as comparisons, (select count(*) from comparisons where stop_requested_at is not null)::int as comparisons_stopped,
+           (select md5(coalesce(string_agg(weights::text, ',' order by id), '')) from comparisons) as comparison_weights`);
   return {
     a: await ownedState(db, f.a.id, uploadDir, [f.b.id, f.reviewer.id, f.admin.id]),
     others: await Promise.all([f.b, f.reviewer].map((actor) => ownedState(db, actor.id, uploadDir))),
@@ -399,6 +441,7 @@ beforeAll(async () => {
     evalPrivateB,
     verificationRun: await launch(actors.a, evalApi, 'verifications'),
     formalRun: await launch(actors.a, evalApi, 'runs'),
+    comparison: await compare(actors.a, [evalApi, await createEvaluation(actors.a, nlpEvaluationBody())]),
     imageA,
     platformImage,
     tokenA,

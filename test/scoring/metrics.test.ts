@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scoreSample } from '../../scoring/metrics';
 import { Value } from '@sinclair/typebox/value';
-import { METRICS, RegisterDatasetBody, type MetricName } from '../../contracts/dataset';
+import { METRICS, RegisterDatasetBody, TEXT_METRICS, type MetricName, type TextMetricName } from '../../contracts/dataset';
 import { MetricOptions } from '../../scoring/metricOptions';
 
 interface Case {
@@ -147,8 +147,8 @@ describe('numeric_match', () => {
 });
 
 describe('scoreSample', () => {
-  it('has a scorer for every metric the contracts name, each scoring its own ground truth 1', () => {
-    for (const metric of METRICS) {
+  it('has a scorer for every text metric the contracts name, each scoring its own ground truth 1', () => {
+    for (const metric of TEXT_METRICS) {
       const reference = metric === 'mc_accuracy' ? { ground_truth: 'A', choices: ['x', 'y'] } : { ground_truth: '7' };
       expect(scoreSample(metric, reference.ground_truth, reference)).toBe(1);
     }
@@ -158,7 +158,11 @@ describe('scoreSample', () => {
     const body = { id: 'my-set', name: 'Mine', domain: 'nlp', task: 'qa', jsonl: '{}' };
     for (const metric of METRICS) expect(Value.Check(RegisterDatasetBody, { ...body, metric }), metric).toBe(true);
     const refusal = [...Value.Errors(RegisterDatasetBody, { ...body, metric: 'rouge' })].find((e) => e.path === '/metric');
-    expect(refusal?.schema.description).toBe('one of exact_match, mc_accuracy, numeric_match, f1, rouge_l, bleu');
+    expect(refusal?.schema.description).toBe('one of exact_match, mc_accuracy, numeric_match, f1, rouge_l, bleu, pass_at_k');
+  });
+
+  it('does not score pass@k one text at a time: it is scored in the code sandbox', () => {
+    expect(() => scoreSample('pass_at_k', 'def f(): pass', { ground_truth: 'assert f() is None' })).toThrow(/sandbox/);
   });
 
   it('refuses a metric it does not know instead of scoring 0', () => {
@@ -167,7 +171,7 @@ describe('scoreSample', () => {
 
   it('gives a perfect output 1 and an unrelated one 0 under every metric', () => {
     const text = { ground_truth: 'Twelve blue whales', right: 'twelve blue whales', wrong: 'seven red herrings' };
-    const cases: Record<MetricName, { ground_truth: string; right: string; wrong: string; choices?: string[] }> = {
+    const cases: Record<TextMetricName, { ground_truth: string; right: string; wrong: string; choices?: string[] }> = {
       exact_match: text,
       mc_accuracy: { ground_truth: 'B', choices: ['red', 'blue'], right: 'B', wrong: 'A' },
       numeric_match: { ground_truth: '1234', right: '1,234', wrong: '1235' },
@@ -175,7 +179,7 @@ describe('scoreSample', () => {
       rouge_l: text,
       bleu: { ...text, right: 'Twelve blue whales' }, // bleu alone keeps case
     };
-    for (const metric of METRICS) {
+    for (const metric of TEXT_METRICS) {
       const { right, wrong, ...reference } = cases[metric];
       expect(scoreSample(metric, right, reference), metric).toBe(1);
       expect(scoreSample(metric, wrong, reference), metric).toBe(0);

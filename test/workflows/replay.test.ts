@@ -16,7 +16,10 @@
  * under patch 'manual-review-gate', was launched, reminded, completed by update and closed with the
  * reviewers' scores) by test/review/manualReview.test.ts; dataset-judged.json (a judged dataset under
  * patch 'judge-scoring') by test/judge/judgeReplay.test.ts, and scoring-debug.json (the scoring debug
- * call's workflow) by test/judge/scoringConfigApi.test.ts, both with PROCTOR_RECORD_HISTORIES=1.
+ * call's workflow) by test/judge/scoringConfigApi.test.ts, both with PROCTOR_RECORD_HISTORIES=1;
+ * dataset-code-scored.json (a pass_at_k dataset under patch 'code-scoring') by test/code/codeRun.test.ts,
+ * dataset-robustness.json (a dataset's clean and perturbed passes under patch 'robustness-pass') by
+ * test/robustness/robustnessRun.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
@@ -101,6 +104,10 @@ describe('workflow replay', () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(4);
     // The judged dataset path (patch judge-scoring), recorded by test/judge/judgeReplay.test.ts.
     expect(fixtures.map((f) => f.file)).toContain('dataset-judged.json');
+    // The code-scored dataset path (patch code-scoring), recorded by test/code/codeRun.test.ts.
+    expect(fixtures.map((f) => f.file)).toContain('dataset-code-scored.json');
+    // The robustness pass (patch robustness-pass), recorded by test/robustness/robustnessRun.test.ts.
+    expect(fixtures.map((f) => f.file)).toContain('dataset-robustness.json');
     expect(fixtures.map((f) => f.file)).toEqual(
       expect.arrayContaining(['run-completed.json', 'run-completed-published.json', 'leaderboard-window-submitted.json', 'leaderboard-window-closed.json']),
     );

@@ -17,6 +17,7 @@ import type { TestApi } from '../apiServer';
 import { nlpEvaluationBody, platformImageId, uniqueModelName } from '../evaluationBodies';
 import { insertArithmeticDataset, insertRun } from '../runFixtures';
 import { createPrivateEvaluation, issueToken, tarOf } from '../../uploads/uploadFixtures';
+import { insertComparison } from '../../comparisons/comparisonFixtures';
 import { rawRequest } from './rawRequest';
 
 export interface FuzzTarget {
@@ -88,6 +89,9 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
     return row!.id;
   };
   const [waitingReview, endedReview] = [await reviewOf('awaiting-launch'), await reviewOf('abandoned')];
+  // A comparison of two queued runs, written to the database: no workflow runs for it.
+  const comparedRun = await insertRun(api.deps.db, { ownerId: user.id, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
+  const comparison = await insertComparison(api.deps.db, user.id, [runId, comparedRun], [dataset.id]);
   const targets: Record<string, FuzzTarget> = {
     'POST /v1/users': {
       credential: api.adminKey,
@@ -117,6 +121,14 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       },
     },
     'POST /v1/evaluations/{id}/verifications': { credential: key, params: { id: privateEvaluation }, seed: () => ({ samplesPerDataset: 2, seed: 7 }) },
+    // Launches of the private evaluation are refused (409) before anything is written.
+    'POST /v1/evaluations/{id}/runs': { credential: key, params: { id: privateEvaluation }, seed: () => ({ reuse: false }) },
+    // The API evaluation takes no predictions: a valid upload is refused (409) and stores nothing.
+    'PUT /v1/evaluations/{id}/predictions/{datasetId}': {
+      credential: key,
+      params: { id: apiEvaluation, datasetId: ARITH_BASIC_ID },
+      seed: () => ({ jsonl: JSON.stringify({ id: 'arith-basic-0', prediction: '42' }) }),
+    },
     'PUT /v1/evaluations/{id}/scoring': {
       credential: key,
       params: { id: apiEvaluation },
@@ -154,6 +166,13 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       params: { reviewId: waitingReview },
       seed: () => ({ scores: [{ dataset: dataset.id, itemId: `${dataset.id}-1`, score: 3, comment: 'a fair answer' }] }),
     },
+    // The private evaluation's upload failed its check: a valid comparison is refused (409) before anything is launched.
+    'POST /v1/comparisons': {
+      credential: key,
+      seed: () => ({ name: `fz-${tag()}`, evaluationIds: [apiEvaluation, privateEvaluation], datasets: [ARITH_BASIC_ID], weights: { metrics: { exact_match: 2 } } }),
+    },
+    'GET /v1/comparisons/{id}/ranking': { credential: key, params: { id: comparison } },
+    'PUT /v1/comparisons/{id}/weights': { credential: key, params: { id: comparison }, seed: () => ({ datasets: { [dataset.id]: 2 }, metrics: { exact_match: 0.5 } }) },
     'POST /v1/reviews/{reviewId}/abandon': { credential: api.adminKey, params: { reviewId: endedReview }, seed: () => ({ reason: 'fuzzed' }) },
   };
   return { targets, freshUploadToken: () => issueToken(api, key, privateEvaluation) };

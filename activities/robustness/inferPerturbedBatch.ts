@@ -1,0 +1,125 @@
+/**
+ * One batch of the robustness pass: every sample of the range not yet stored there is asked again
+ * with its prompt perturbed (perturbItems, kind `mixed`, seeded by the run, so a retry asks the very
+ * same prompt), scored by the dataset's rule metric and stored in perturbed_sample_results. Like the
+ * clean pass's batch, it is the unit Temporal retries and skips what it already stored; a sample the
+ * model does not answer is stored failed with the reason, and the clean results are never touched.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { ActivityDeps } from '../activityDeps';
+import type { BatchInput } from '../../contracts/workflow';
+import { getRun } from '../../db/queries/runRecords';
+import { appendRunLogs } from '../../db/queries/runLogs';
+import { openSecret } from '../../db/secretBox';
+import { createModelEndpoint } from '../inference/modelEndpoint';
+import { createFuncEndpoint } from '../inference/funcEndpoint';
+import { inferWithRetries } from '../inference/inferWithRetries';
+import { ItemPages } from '../inference/itemPages';
+import { inlineScore } from '../../scoring/judge/inlineScore';
+import { perturbItems } from '../../scoring/robustness/perturbItems';
+import { PERTURBATION_KIND, runPerturbationSeed } from './robustnessPlan';
+import { textScoring } from '../codeScoring/codeSampling';
+import { storedPerturbedPositions, storePerturbedRows, type PerturbedRow } from './perturbedResults';
+
+const HEARTBEAT_EVERY_MS = 1000;
+const WRITE_GROUP_ROWS = 100;
+
+export function createRobustnessActivities({ db, logger, secretKey }: ActivityDeps) {
+  return {
+    async inferPerturbedBatch({ runId, datasetId, from, to, servingUrl }: BatchInput): Promise<{ stored: number; failed: number }> {
+      const ctx = Context.current();
+      const run = await getRun(db, runId);
+      const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
+      if (!plan) throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, 'DatasetNotFound');
+      const already = await storedPerturbedPositions(db, runId, datasetId, from, to);
+      const positions: number[] = [];
+      for (let p = from; p < to; p++) if (!already.has(p)) positions.push(p);
+      if (positions.length === 0) return { stored: 0, failed: 0 };
+
+      const items = new ItemPages(db, datasetId, plan, positions);
+      const { limits, inference } = run.config;
+      const endpoint = servingUrl
+        ? createFuncEndpoint({ baseUrl: servingUrl, requestTimeoutMs: limits.requestTimeoutMs, engine: run.config.modelName })
+        : createModelEndpoint({
+            endpoint: run.config.endpoint,
+            apiKey: run.apiKeyCipher ? openSecret(secretKey, run.apiKeyCipher) : null,
+            onlineModelName: run.config.onlineModelName,
+            apiMode: run.config.apiMode,
+            requestTimeoutMs: limits.requestTimeoutMs,
+            systemPrompt: inference.systemPrompt,
+          });
+      const runSeed = runPerturbationSeed(runId, run.config.sampleSeed);
+
+      const abort = new AbortController();
+      const onCancel = () => abort.abort();
+      ctx.cancellationSignal.addEventListener('abort', onCancel);
+      let stored = 0;
+      let failed = 0;
+      let pending: PerturbedRow[] = [];
+      let writing: Promise<void> = Promise.resolve();
+      const flush = () => {
+        const rows = pending;
+        pending = [];
+        writing = writing.then(async () => {
+          stored += await storePerturbedRows(db, runId, datasetId, rows);
+        });
+        return writing;
+      };
+      const heartbeat = setInterval(() => ctx.heartbeat({ stored }), HEARTBEAT_EVERY_MS);
+      let next = 0;
+      const lane = async () => {
+        while (next < positions.length && !abort.signal.aborted) {
+          const i = next++;
+          const position = positions[i]!;
+          const item = await items.item(i);
+          if (!item) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} has no item for position ${position}`, 'DatasetNotFound');
+          const [perturbed] = perturbItems([{ id: item.itemId, prompt: item.prompt, ground_truth: item.groundTruth }], { runSeed, kind: PERTURBATION_KIND });
+          const prompt = perturbed!.prompt;
+          const outcome = await inferWithRetries(endpoint, prompt, inference, { maxRetries: limits.maxRetryPerQuery, signal: abort.signal });
+          if (!outcome.ok && outcome.kind === 'aborted') break;
+          const common = { sampleIdx: item.idx, position, prompt, latencyMs: Math.round(outcome.latencyMs), attempts: outcome.attempts };
+          if (outcome.ok) {
+            const { score } = inlineScore(textScoring(run.config.scoring?.datasets[datasetId]), plan.metric, outcome.text, item);
+            pending.push({ ...common, predict: outcome.text, score, status: 'scored', error: null, outputLength: outcome.outputTokens });
+          } else {
+            failed += 1;
+            pending.push({ ...common, predict: null, score: null, status: 'failed', error: outcome.reason, outputLength: 0 });
+          }
+          if (pending.length >= WRITE_GROUP_ROWS) await flush();
+        }
+      };
+      let fault: unknown = null;
+      try {
+        await Promise.all(
+          Array.from({ length: Math.min(limits.maxConcurrency, positions.length) }, () =>
+            lane().catch((err: unknown) => {
+              if (ctx.cancellationSignal.aborted) return;
+              fault ??= err;
+              abort.abort();
+            }),
+          ),
+        );
+      } finally {
+        clearInterval(heartbeat);
+        ctx.cancellationSignal.removeEventListener('abort', onCancel);
+        await flush();
+      }
+      if (fault) throw fault;
+      await appendRunLogs(db, [
+        {
+          runId,
+          datasetId,
+          level: 'info',
+          message: `robustness pass, samples ${from + 1}–${to} of ${datasetId}: ${stored} perturbed prompt(s) answered and stored (${failed} failed)`,
+          dedupeKey: `perturbed-batch:${datasetId}:${from}:${ctx.info.attempt}`,
+        },
+      ]);
+      logger.debug({ runId, datasetId, from, to, stored, failed }, 'perturbed batch done');
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
+      return { stored, failed };
+    },
+  };
+}
+
+export type RobustnessActivities = ReturnType<typeof createRobustnessActivities>;

@@ -1,0 +1,420 @@
+/**
+ * Comparisons: several models (one evaluation each) evaluated on the same datasets in one task and
+ * ranked with weights the owner can adjust (docs/comparisons.md). Creating one launches a formal
+ * run per model through the launch of a single run (same checks, one quota slot each), all in one
+ * transaction: every model starts or none does. Stopping one stops its runs.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { ApiDeps } from '../apiDeps';
+import type { Caller } from '../../contracts/caller';
+import {
+  CreateComparisonBody, RankingWeights, type ComparisonView, type RankedModel, type RankingView,
+} from '../../contracts/comparison';
+import { TERMINAL_STATUSES } from '../../contracts/run';
+import type { FieldError } from '../../contracts/problem';
+import { problems } from '../openapi';
+import { HttpProblem, badRequest, conflict, notFound, statusTitle, tooManyRequests } from '../problems';
+import { RunStatusSchema } from './runs';
+import { planDatasets, planServing } from './runLaunch';
+import { idempotencyKeyReused, idempotencyOf, idempotencyHeadersFor } from '../idempotencyKey';
+import { startRunWorkflow, signalStop } from '../temporalGateway';
+import { abandonLaunch, type LaunchRequest, type QuotaCharge } from '../../db/queries/runLaunch';
+import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/quota';
+import { evaluations } from '../../db/schema';
+import { inArray } from 'drizzle-orm';
+import {
+  comparisonModels, createComparison, getComparisonFor, listComparisons, modelsOfComparisons, requestComparisonStop, setComparisonWeights, toComparisonView, toModelScores,
+  type ComparisonRow,
+} from '../../db/queries/comparisons';
+import { requestRunStop } from '../../db/queries/runViews';
+import { closeRun, closeUnfinishedDatasets } from '../../db/queries/runRecords';
+import { appendRunLogs } from '../../db/queries/runLogs';
+import { isUuid } from '../../db/queries/runViews';
+import { rankModels, weightRefusals, type ModelScores } from '../../scoring/weightedRanking';
+
+const access = { roles: ['user', 'admin'] };
+const LIST_LIMIT = 100;
+const ComparisonParams = Type.Object({ id: Type.String({ description: 'the comparison id' }) });
+const RankingQuery = Type.Object(
+  {
+    weights: Type.Optional(
+      Type.String({
+        description:
+          'weights for this answer only, as JSON: {"datasets": {"<id>": 2}, "metrics": {"<metric>": 0.5}}; ' +
+          'without it the weights stored on the comparison apply',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const ProgressSchema = Type.Object({
+  done: Type.Integer({ description: 'entries evaluated (scored or failed)' }),
+  total: Type.Integer(),
+  fraction: Type.Number({ description: 'done / total, 0 to 1' }),
+  percent: Type.Number(),
+});
+const ComparisonViewSchema = Type.Object({
+  comparisonId: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  domain: Type.String(),
+  datasets: Type.Array(Type.String()),
+  status: RunStatusSchema,
+  createdAt: Type.String({ format: 'date-time' }),
+  stopRequestedAt: nullable(Type.String({ format: 'date-time' })),
+  progress: { ...ProgressSchema, description: 'evaluated entries over models × entries' },
+  models: Type.Array(
+    Type.Object({
+      position: Type.Integer(),
+      evaluationId: Type.String({ format: 'uuid' }),
+      modelName: Type.String(),
+      runId: Type.String({ format: 'uuid' }),
+      version: Type.Integer(),
+      status: RunStatusSchema,
+      progress: ProgressSchema,
+    }),
+  ),
+  weights: RankingWeights,
+});
+const RankingViewSchema = Type.Object({
+  comparisonId: Type.String({ format: 'uuid' }),
+  status: RunStatusSchema,
+  final: Type.Boolean({ description: "every model's run has ended" }),
+  weights: RankingWeights,
+  models: Type.Array(
+    Type.Object({
+      rank: Type.Integer({ minimum: 1 }),
+      position: Type.Integer(),
+      evaluationId: Type.String({ format: 'uuid' }),
+      modelName: Type.String(),
+      runId: Type.String({ format: 'uuid' }),
+      status: RunStatusSchema,
+      weightedScore: Type.Number(),
+      complete: Type.Boolean(),
+      datasets: Type.Array(
+        Type.Object({
+          dataset: Type.String(),
+          task: Type.String(),
+          metric: Type.String(),
+          status: RunStatusSchema,
+          score: nullable(Type.Number()),
+          weight: Type.Number({ description: "the dataset's share of the weighted score" }),
+        }),
+      ),
+    }),
+  ),
+});
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const viewInStep: Same<Static<typeof ComparisonViewSchema>['progress'], ComparisonView['progress']> = true;
+const rankedInStep: Same<Static<typeof RankingViewSchema>['models'][number]['rank'], RankedModel['rank']> = true;
+void viewInStep;
+void rankedInStep;
+
+export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const now = deps.now ?? (() => new Date());
+
+  const owned = async (caller: Caller, id: string): Promise<ComparisonRow> => {
+    const row = await getComparisonFor(deps.db, caller, id);
+    if (!row) throw notFound('comparison');
+    return row;
+  };
+  const view = async (row: ComparisonRow) => toComparisonView(row, await comparisonModels(deps.db, row.id));
+
+  r.post(
+    '/comparisons',
+    {
+      schema: {
+        summary: 'Evaluate several models in one task',
+        description:
+          'Launches one formal run per evaluation (model) over the given datasets, which every evaluation must have; all evaluations ' +
+          "must be yours and of one domain. Each run takes one slot of the month's formal quota; if any launch is refused (quota, " +
+          'a changed evaluation), none is made. With an Idempotency-Key a retry answers with the comparison the first request made.',
+        tags: ['comparisons'],
+        body: CreateComparisonBody,
+        headers: idempotencyHeadersFor('a retry with the same key and body answers with the comparison the first request created'),
+        response: { 201: ComparisonViewSchema, ...problems(400, 403, 404, 409, 422, 429, 503) },
+      },
+      config: access,
+    },
+    async (request, reply) => {
+      const caller = request.caller;
+      const body = request.body;
+      const idempotency = idempotencyOf(request, caller.userId);
+      const models = await checkedEvaluations(deps, caller, body);
+      const month = utcMonth(now());
+      const launches: LaunchRequest[] = [];
+      const planned: ModelScores[] = [];
+      for (const [index, evaluation] of models.entries()) {
+        const datasets = await planDatasets(deps, evaluation, { type: 'formal' }, body.datasets);
+        const serving = await planServing(deps, evaluation);
+        const quota: QuotaCharge = { userId: evaluation.ownerId, kind: 'formal', month, limit: quotaLimit(deps.env.quota, 'formal') };
+        // As a formal launch without a body: a dataset with an identical earlier result reuses it.
+        launches.push({ evaluationId: evaluation.id, submitterId: caller.userId, type: 'formal', datasets, sampleSeed: null, quota, serving, datasetSubset: true, reuse: true });
+        planned.push({
+          position: index, evaluationId: evaluation.id, modelName: evaluation.modelName, runId: '', status: 'queued',
+          datasets: datasets.map((d) => ({ dataset: d.datasetId, task: d.task, metric: d.metric, status: 'queued', score: null })),
+        });
+      }
+      const weights = body.weights ?? {};
+      refuseWeights(weightRefusals(weights, planned));
+
+      const outcome = await createComparison(deps.db, {
+        ownerId: caller.userId, name: body.name, domain: models[0]!.domain, datasetIds: body.datasets, weights, launches,
+        idempotency: idempotency ? { key: idempotency.key, requestHash: idempotency.requestHash } : null,
+      });
+      if (!outcome.ok) {
+        if (outcome.reason === 'idempotency-mismatch') throw idempotencyKeyReused('comparison');
+        const { index, refusal } = outcome;
+        const what = `the launch of evaluationIds[${index}] was refused, so no model of the comparison was launched`;
+        if (refusal.reason === 'quota-exhausted') {
+          const { charge, used } = refusal;
+          throw tooManyRequests(
+            `a comparison of ${models.length} models takes ${models.length} formal quota slots; ${what}: ${quotaExhaustedMessage(charge.kind, used, charge.limit, charge.month)}`,
+          );
+        }
+        if (refusal.reason === 'evaluation-changed') throw conflict(`${what}: ${refusal.detail}`, `evaluationIds[${index}]`);
+        if (refusal.reason === 'evaluation-missing') throw notFound('evaluation');
+        throw idempotencyKeyReused('comparison');
+      }
+
+      const replayed = 'replayed' in outcome;
+      const failures: string[] = [];
+      await Promise.all(
+        outcome.runs.map(async (run, position) => {
+          if (replayed && run.status !== 'queued') return;
+          try {
+            await startRunWorkflow(deps.temporal, { runId: run.runId, domain: run.domain, modelName: run.modelName, ownerId: run.ownerId, type: run.type, status: run.status });
+          } catch (error) {
+            // A replay of a run whose workflow the first request did start: the workflow ID refuses a second start.
+            if (error instanceof WorkflowExecutionAlreadyStartedError) return;
+            deps.logger.error({ runId: run.runId, err: error }, 'comparison run workflow start failed');
+            const reason = `the run's workflow could not be started: ${error instanceof Error ? error.message : String(error)}`;
+            await abandonLaunch(deps.db, run.runId, reason, launches[position]?.quota ?? null);
+            failures.push(run.modelName);
+          }
+        }),
+      );
+      if (failures.length > 0) {
+        throw new HttpProblem(
+          503,
+          statusTitle(503),
+          `comparison ${outcome.comparisonId} was created, but the workflow service did not accept the runs of ${failures.join(', ')}; ` +
+            'those runs were marked failed and their quota slots given back. Try again shortly.',
+        );
+      }
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      else deps.logger.info({ comparisonId: outcome.comparisonId, runs: outcome.runs.map((r) => r.runId) }, 'comparison launched');
+      return reply.code(201).send(await view(await owned(caller, outcome.comparisonId)));
+    },
+  );
+
+  r.get(
+    '/comparisons',
+    {
+      schema: {
+        summary: 'Your comparisons, newest first',
+        description: `The latest ${LIST_LIMIT} comparisons you created, each with its runs, status and progress.`,
+        tags: ['comparisons'],
+        response: { 200: Type.Array(ComparisonViewSchema), ...problems(403) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const rows = await listComparisons(deps.db, request.caller.userId, LIST_LIMIT);
+      const models = await modelsOfComparisons(deps.db, rows.map((row) => row.id));
+      return rows.map((row) => toComparisonView(row, models.get(row.id) ?? []));
+    },
+  );
+
+  r.get(
+    '/comparisons/:id',
+    {
+      schema: {
+        summary: 'A comparison: its runs, progress and status',
+        description: 'Progress is evaluated entries (scored or failed) over models × entries, overall and per model.',
+        tags: ['comparisons'],
+        params: ComparisonParams,
+        response: { 200: ComparisonViewSchema, ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request) => view(await owned(request.caller, request.params.id)),
+  );
+
+  r.get(
+    '/comparisons/:id/ranking',
+    {
+      schema: {
+        summary: 'The overall ranking of the models',
+        description:
+          "Each model's weighted score is the weighted mean of its dataset scores (weight = dataset weight × metric weight ÷ datasets " +
+          'in its task; a dataset that did not succeed counts 0). The weights stored on the comparison apply unless `weights` is given.',
+        tags: ['comparisons'],
+        params: ComparisonParams,
+        querystring: RankingQuery,
+        response: { 200: RankingViewSchema, ...problems(400, 403, 404) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const row = await owned(request.caller, request.params.id);
+      const weights = request.query.weights === undefined ? row.weights : parseWeights(request.query.weights);
+      return ranking(deps, row, weights);
+    },
+  );
+
+  r.put(
+    '/comparisons/:id/weights',
+    {
+      schema: {
+        summary: 'Adjust the ranking weights',
+        description: 'Stores weights per dataset and per metric (non-negative, not all zero); answers with the ranking they give.',
+        tags: ['comparisons'],
+        params: ComparisonParams,
+        body: RankingWeights,
+        response: { 200: RankingViewSchema, ...problems(400, 403, 404) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const row = await owned(request.caller, request.params.id);
+      const answer = await ranking(deps, row, request.body);
+      await setComparisonWeights(deps.db, row.id, request.body);
+      return answer;
+    },
+  );
+
+  r.post(
+    '/comparisons/:id/stop',
+    {
+      schema: {
+        summary: "Stop a comparison's runs",
+        description: "Stops every run of the comparison that is queued or running; asking again is harmless. 409 once every run has ended.",
+        tags: ['comparisons'],
+        params: ComparisonParams,
+        response: { 202: ComparisonViewSchema, ...problems(403, 404, 409, 503) },
+      },
+      config: access,
+    },
+    async (request, reply) => {
+      const row = await owned(request.caller, request.params.id);
+      const models = await comparisonModels(deps.db, row.id);
+      const open = models.filter((m) => !TERMINAL_STATUSES.includes(m.run.status));
+      if (open.length === 0 && !row.stopRequestedAt) {
+        throw conflict(`comparison ${row.id} has already ended (${toComparisonView(row, models).status}); only a running comparison can be stopped`, 'status');
+      }
+      await requestComparisonStop(deps.db, row.id);
+      const requestedBy = request.caller.name;
+      for (const m of open) {
+        if (!(await requestRunStop(deps.db, m.run.id))) continue;
+        let signalled: boolean;
+        try {
+          signalled = await signalStop(deps.temporal, m.run.id, { requestedBy });
+        } catch (error) {
+          deps.logger.error({ runId: m.run.id, err: error }, 'stop signal failed');
+          throw new HttpProblem(503, statusTitle(503), 'the stop was recorded but the workflow service could not be reached to deliver it; ask again shortly');
+        }
+        // As POST /runs/{id}/stop: a run with no workflow yet is closed here.
+        if (!signalled) {
+          await closeUnfinishedDatasets(deps.db, m.run.id, 'stopped', null);
+          await closeRun(deps.db, m.run.id, 'stopped', `stopped by ${requestedBy} before it started`);
+          await appendRunLogs(deps.db, [{ runId: m.run.id, level: 'info', message: `run stopped by ${requestedBy} before it started`, dedupeKey: 'run-end' }]);
+        }
+      }
+      deps.logger.info({ comparisonId: row.id, requestedBy: request.caller.userId }, 'comparison stop requested');
+      return reply.code(202).send(await view(await owned(request.caller, row.id)));
+    },
+  );
+}
+
+type EvaluationRow = typeof evaluations.$inferSelect;
+
+/** The body's evaluations, in its order: each the caller's, none twice, one domain, each holding every dataset named. */
+async function checkedEvaluations(deps: ApiDeps, caller: Caller, body: CreateComparisonBody): Promise<EvaluationRow[]> {
+  const errors: FieldError[] = [];
+  const seenDatasets = new Map<string, number>();
+  body.datasets.forEach((id, k) => {
+    const first = seenDatasets.get(id);
+    if (first !== undefined) errors.push({ field: `datasets[${k}]`, message: `repeats datasets[${first}] (${id})` });
+    else seenDatasets.set(id, k);
+  });
+  const ids = body.evaluationIds.filter(isUuid);
+  const rows = ids.length === 0 ? [] : await deps.db.select().from(evaluations).where(inArray(evaluations.id, ids));
+  const byId = new Map(rows.filter((e) => e.ownerId === caller.userId).map((e) => [e.id, e]));
+  const seen = new Map<string, number>();
+  const found: EvaluationRow[] = [];
+  let firstIndex = 0;
+  body.evaluationIds.forEach((id, i) => {
+    const field = `evaluationIds[${i}]`;
+    const evaluation = byId.get(id.toLowerCase()) ?? byId.get(id);
+    if (!evaluation) return errors.push({ field, message: 'is not one of your evaluations' });
+    const first = seen.get(evaluation.id);
+    if (first !== undefined) return errors.push({ field, message: `repeats evaluationIds[${first}]; each model is compared once` });
+    seen.set(evaluation.id, i);
+    if (found.length === 0) firstIndex = i;
+    found.push(evaluation);
+    const domain = found[0]!.domain;
+    if (evaluation.domain !== domain) {
+      errors.push({ field, message: `is a ${evaluation.domain} evaluation; evaluationIds[${firstIndex}] is ${domain}: a comparison compares models of one domain` });
+    }
+    body.datasets.forEach((dataset, k) => {
+      if (!evaluation.datasetIds.includes(dataset)) {
+        errors.push({ field: `datasets[${k}]`, message: `${dataset} is not a dataset of evaluationIds[${i}] (${evaluation.modelName}); it has ${evaluation.datasetIds.join(', ')}` });
+      }
+    });
+    return undefined;
+  });
+  if (errors.length > 0) throw unprocessable(errors);
+  return found;
+}
+
+async function ranking(deps: ApiDeps, row: ComparisonRow, weights: RankingWeights): Promise<RankingView> {
+  const models = await comparisonModels(deps.db, row.id);
+  const scores = toModelScores(models);
+  refuseWeights(weightRefusals(weights, scores));
+  const status = toComparisonView(row, models).status;
+  return {
+    comparisonId: row.id,
+    status,
+    final: models.every((m) => TERMINAL_STATUSES.includes(m.run.status)),
+    weights,
+    models: rankModels(scores, weights),
+  };
+}
+
+/** The `weights` query parameter: JSON of the same shape as PUT /weights takes. */
+function parseWeights(text: string): RankingWeights {
+  const shape = 'must be JSON like {"datasets": {"<dataset id>": 2}, "metrics": {"<metric>": 0.5}}';
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw badRequest('weights', shape);
+  }
+  if (!isPlainObject(value)) throw badRequest('weights', shape);
+  const errors: FieldError[] = [];
+  for (const [key, part] of Object.entries(value)) {
+    if (key !== 'datasets' && key !== 'metrics') errors.push({ field: `weights.${key}`, message: 'is not a weight group; use datasets or metrics' });
+    else if (!isPlainObject(part)) errors.push({ field: `weights.${key}`, message: 'must be an object of names to weights' });
+    else for (const [name, w] of Object.entries(part)) if (typeof w !== 'number') errors.push({ field: `weights.${key}.${name}`, message: 'must be a non-negative finite number' });
+  }
+  if (errors.length > 0) throw new HttpProblem(400, statusTitle(400), errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+  return value as RankingWeights;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function refuseWeights(errors: FieldError[]): void {
+  if (errors.length > 0) throw new HttpProblem(400, statusTitle(400), errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+}
+
+function unprocessable(errors: FieldError[]): HttpProblem {
+  return new HttpProblem(422, statusTitle(422), errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+}
