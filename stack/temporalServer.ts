@@ -50,6 +50,49 @@ export interface TemporalDevServer {
 
 const STOP_GRACE_MS = 10_000;
 
+/**
+ * SQLite settings for the dev server's store. Its default (a rollback journal, a full sync on
+ * every commit) makes a write take over a second when a burst of runs lands on a busy machine, and
+ * matching gives a sync-matched task only one second (hard-coded in the server) to be recorded as
+ * started: when the record lands after that second the poller never gets the task, the retried
+ * dispatch is dropped as "already started", and the activity sits until its start-to-close timeout
+ * (a minute for the runs queue's bookkeeping) before attempt 2. With a write-ahead log and a sync
+ * at checkpoints only, commits are short; a process crash still loses nothing (only a power loss
+ * can lose the last commits, which a development store may). See bench/burstLatency.ts.
+ */
+export const DEV_SERVER_SQLITE_PRAGMAS: Readonly<Record<string, string>> = {
+  journal_mode: 'wal',
+  synchronous: 'normal',
+};
+
+/**
+ * Dynamic config for the dev server. Eager activity execution: an activity a workflow task
+ * schedules on the worker's own queue (all of the runs queue's bookkeeping) is started in the same
+ * write that completes the workflow task and handed back in its reply, so it never goes through
+ * matching and its one-second started-record deadline, and costs one store write fewer. The SDK
+ * asks for it by default; the server needs the flag.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = {
+  'system.enableActivityEagerExecution': true,
+};
+
+/**
+ * `PROCTOR_TEMPORAL_DEV_SETTINGS=baseline` starts the dev server with its own defaults instead of
+ * the settings above, so a benchmark can measure what they change (bench/burstLatency.ts).
+ */
+function devServerSettings(): { pragmas: Record<string, string>; dynamicConfig: Record<string, string | number | boolean> } {
+  if (process.env.PROCTOR_TEMPORAL_DEV_SETTINGS === 'baseline') return { pragmas: {}, dynamicConfig: {} };
+  return { pragmas: { ...DEV_SERVER_SQLITE_PRAGMAS }, dynamicConfig: { ...DEV_SERVER_DYNAMIC_CONFIG } };
+}
+
+function devServerSettingArgs(): string[] {
+  const { pragmas, dynamicConfig } = devServerSettings();
+  return [
+    ...Object.entries(pragmas).flatMap(([key, value]) => ['--sqlite-pragma', `${key}=${value}`]),
+    ...Object.entries(dynamicConfig).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+  ];
+}
+
 function searchAttributeArgs(): string[] {
   return Object.values(SEARCH_ATTRIBUTE_KEYS).flatMap((key) => [
     '--search-attribute',
@@ -135,6 +178,7 @@ async function startSpawned(cliPath: string, options: TemporalDevServerOptions):
     '--namespace', s.namespace,
     '--log-level', 'warn',
     ...(options.headless ? ['--headless'] : ['--ui-port', String(s.uiPort)]),
+    ...devServerSettingArgs(),
     ...searchAttributeArgs(),
   ];
 
@@ -218,6 +262,7 @@ async function startDownloaded(options: TemporalDevServerOptions): Promise<Tempo
         namespace: s.namespace,
         log: { format: 'pretty', level: 'warn' },
         searchAttributes: Object.values(SEARCH_ATTRIBUTE_KEYS),
+        extraArgs: devServerSettingArgs(),
       },
     });
     await ensureSearchAttributes(env.connection, s.namespace);
