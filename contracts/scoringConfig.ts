@@ -8,12 +8,15 @@
  * JUDGE_KEY_MASK. Sending the mask back (a GET's output PUT again) keeps the stored key.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { TEXT_METRICS, type MetricName } from './dataset';
+import { METRICS, type MetricName } from './dataset';
 import { MetricOptions } from '../scoring/metricOptions';
 
-/** Rule metrics of the registry, plus `judge`. */
-// pass@k is scored in the code sandbox, never from one text: a configuration cannot ask for it.
-export const SCORING_METRICS = [...TEXT_METRICS, 'judge'] as const;
+/**
+ * Rule metrics of the registry, plus `judge`. `pass_at_k` scores programs in the code sandbox, not
+ * text: a configuration names it only for a code dataset, to set how many completions to ask (n)
+ * and which pass@k to report (checkScoringConfig.ts).
+ */
+export const SCORING_METRICS = [...METRICS, 'judge'] as const;
 export type ScoringMetric = MetricName | 'judge';
 export const ScoringMetricSchema = Type.Union(
   SCORING_METRICS.map((m) => Type.Literal(m)),

@@ -16,6 +16,16 @@ export const MetricOptions = Type.Object(
         description: 'numeric_match: must be a number from 0 to 1, the largest difference relative to the larger magnitude still counted equal (default 1e-6)',
       }),
     ),
+    n: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, description: 'pass_at_k: must be an integer from 1 to 100, the completions asked per problem (default 1)' }),
+    ),
+    ks: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1, maximum: 100, description: 'must be an integer from 1 to 100' }), {
+        minItems: 1,
+        maxItems: 10,
+        description: 'pass_at_k: must be 1–10 integers, each at most n, the k of each pass@k reported (pass@1 always is)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -30,6 +30,7 @@ import { runScoringDebug } from '../scoringDebugGateway';
 import { HttpProblem, badRequest, statusTitle, validationProblem } from '../problems';
 import { problems } from '../openapi';
 import { fieldName } from '../schemaValidation';
+import { codeDatasetIds } from '../../db/queries/datasets';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 /** Dataset ids in field paths as the API names any key: quoted in brackets when not a plain name. */
@@ -137,7 +138,7 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       },
       async (request: FastifyRequest<{ Params: Static<typeof EvaluationParams>; Body: ScoringConfig }>, reply) => {
         const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
-        const errors = checkScoringConfig(request.body, evaluation.datasetIds, keyPath);
+        const errors = checkScoringConfig(request.body, evaluation.datasetIds, keyPath, await codeDatasetIds(deps.db, evaluation.datasetIds));
         if (errors.length > 0) throw validationProblem(errors);
         const saved = await saveScoringConfig(deps.db, evaluation.id, request.body, deps.env.secretKey);
         if (!saved.ok) throw validationProblem(saved.errors);
@@ -168,7 +169,7 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
         const stored = await getScoringConfig(deps.db, evaluation.id);
         if (body.config) {
-          const errors = checkScoringConfig(body.config, evaluation.datasetIds, keyPath).map((e) => ({ ...e, field: `config.${e.field}` }));
+          const errors = checkScoringConfig(body.config, evaluation.datasetIds, keyPath, await codeDatasetIds(deps.db, evaluation.datasetIds)).map((e) => ({ ...e, field: `config.${e.field}` }));
           if (errors.length > 0) throw validationProblem(errors);
         }
         if (body.dataset !== undefined && !evaluation.datasetIds.includes(body.dataset)) {
@@ -185,6 +186,9 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           throw badRequest(body.config ? 'config' : 'dataset', `has no metric for ${body.dataset ? `dataset ${body.dataset}` : 'the default'}: configure datasets.<id> or default`);
         }
         const path = body.dataset && config.datasets?.[body.dataset] ? `datasets.${body.dataset}` : 'default';
+        if (entry.metric === 'pass_at_k') {
+          throw badRequest(`${body.config ? 'config.' : ''}${path}.metric`, 'is pass_at_k, which runs programs in the code sandbox during a run; the debug call scores text (rule metrics and judges)');
+        }
         const judge = debugJudge(entry, path, stored && metricConfigFor(stored, body.dataset ?? ''), deps, body.config ? 'config.' : '');
 
         let samples: { id: string | null; question: string; prediction: string; reference: string; choices?: string[] | null }[];

@@ -232,3 +232,13 @@ function toView(row: typeof datasets.$inferSelect): DatasetView {
     createdAt: row.createdAt.toISOString(),
   };
 }
+
+/** The ids among `ids` whose datasets are scored as code (metric pass_at_k), for checks that treat them apart. */
+export async function codeDatasetIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .select({ id: datasets.id })
+    .from(datasets)
+    .where(and(inArray(datasets.id, [...new Set(ids)]), eq(datasets.metric, 'pass_at_k')));
+  return new Set(rows.map((r) => r.id));
+}

@@ -1,7 +1,8 @@
 /**
  * Rules of a scoring configuration beyond its schema, each as a field error naming the path:
  * prompt placeholders, patterns that compile and cannot backtrack without end, settings given to a
- * metric that does not read them, datasets the evaluation does not have.
+ * metric that does not read them, datasets the evaluation does not have, and pass_at_k only where
+ * it belongs: code datasets are scored by running their programs, and nothing else is.
  */
 import type { FieldError } from '../../contracts/problem';
 import type { MetricConfig, ScoringConfig } from '../../contracts/scoringConfig';
@@ -9,20 +10,37 @@ import { templateProblems } from './promptTemplate';
 import { patternProblems } from './processingSteps';
 
 const JUDGE_ONLY = ['judge', 'systemPrompt', 'prompt', 'preprocess', 'postprocess'] as const;
-const OPTION_METRIC: Record<string, string> = { absoluteTolerance: 'numeric_match', relativeTolerance: 'numeric_match' };
+const OPTION_METRIC: Record<string, string> = { absoluteTolerance: 'numeric_match', relativeTolerance: 'numeric_match', n: 'pass_at_k', ks: 'pass_at_k' };
 
 /** How a dataset id reads inside a field path; the API passes its own rule for keys that are not plain names. */
 export type KeyPath = (parent: string, key: string) => string;
 const plainKeyPath: KeyPath = (parent, key) => `${parent}.${key}`;
 
-export function checkScoringConfig(config: ScoringConfig, evaluationDatasets: readonly string[], keyPath: KeyPath = plainKeyPath): FieldError[] {
+/**
+ * `codeDatasets`: those of the evaluation's datasets whose own metric is pass_at_k.
+ */
+export function checkScoringConfig(
+  config: ScoringConfig,
+  evaluationDatasets: readonly string[],
+  keyPath: KeyPath = plainKeyPath,
+  codeDatasets: ReadonlySet<string> = new Set(),
+): FieldError[] {
   const errors: FieldError[] = [];
+  if (config.default?.metric === 'pass_at_k') {
+    errors.push({ field: 'default.metric', message: 'must not be pass_at_k: it scores programs, so it is set per code dataset, not as the default' });
+  }
   if (config.default) errors.push(...checkMetric(config.default, 'default'));
   for (const [datasetId, entry] of Object.entries(config.datasets ?? {})) {
     const path = keyPath('datasets', datasetId);
     if (!evaluationDatasets.includes(datasetId)) {
       errors.push({ field: path, message: `must name a dataset of the evaluation (${evaluationDatasets.join(', ')})` });
       continue;
+    }
+    const isCode = codeDatasets.has(datasetId);
+    if (isCode && entry.metric !== 'pass_at_k') {
+      errors.push({ field: `${path}.metric`, message: 'must be pass_at_k: a code dataset is scored by running its programs against its tests' });
+    } else if (!isCode && entry.metric === 'pass_at_k') {
+      errors.push({ field: `${path}.metric`, message: 'must not be pass_at_k: only code datasets (whose own metric is pass_at_k) are scored by running programs' });
     }
     errors.push(...checkMetric(entry, path));
   }
@@ -40,6 +58,10 @@ function checkMetric(entry: MetricConfig, path: string): FieldError[] {
     const reader = OPTION_METRIC[key];
     if (reader && reader !== entry.metric) errors.push({ field: `${path}.options.${key}`, message: `is only read by metric ${reader}, not ${entry.metric}` });
   }
+  const n = entry.options?.n ?? 1;
+  (entry.options?.ks ?? []).forEach((k, i) => {
+    if (k > n) errors.push({ field: `${path}.options.ks[${i}]`, message: `must be at most options.n (${n}): pass@k needs at least k completions per problem` });
+  });
   if (entry.prompt !== undefined) {
     const problem = templateProblems(entry.prompt)[0];
     if (problem) errors.push({ field: `${path}.prompt`, message: problem });

@@ -42,8 +42,6 @@ let refuseCreates = 0;
 let refused = 0;
 
 beforeAll(async () => {
-  // Requests on the main thread: what is measured here is scoring, not the client threads.
-  process.env.PROCTOR_CLIENT_THREADS = '0';
   docker = connectDocker(requireEnv('DOCKER_HOST'));
   await ensureCodeSandboxImage(docker);
   api = await startApi();
@@ -159,6 +157,32 @@ describe('formal runs of a pass@k dataset', () => {
     workbook.eachSheet((sheet) => sheet.eachRow((row) => row.eachCell((cell) => cells.push(String(cell.value)))));
     expect(cells).toContain('pass_at_k');
     expect(cells.some((c) => c.includes('pass@1'))).toBe(true);
+  }, 300_000);
+
+  it('asks n completions per problem and reports pass@k for the configured ks, set through the scoring configuration', async () => {
+    const { apiKey: key } = await api.createUser();
+    const evaluationId = await codeEvaluation(key, right);
+    const refused = await api.request('PUT', `/v1/evaluations/${evaluationId}/scoring`, {
+      key,
+      body: { datasets: { [CODE_PYTHON_BASIC_ID]: { metric: 'exact_match' } } },
+    });
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.body.errors).toContainEqual(expect.objectContaining({ field: `datasets.${CODE_PYTHON_BASIC_ID}.metric` }));
+    const set = await api.request('PUT', `/v1/evaluations/${evaluationId}/scoring`, {
+      key,
+      body: { datasets: { [CODE_PYTHON_BASIC_ID]: { metric: 'pass_at_k', options: { n: 3, ks: [3] } } } },
+    });
+    expect(set.status, set.text).toBe(200);
+
+    const view = await runToEnd(key, evaluationId);
+    expect(view.status, JSON.stringify(view)).toBe('succeeded');
+    const dataset = view.datasets.find((d) => d.dataset === CODE_PYTHON_BASIC_ID)!;
+    expect(dataset.metrics).toMatchObject({ metric: 'pass_at_k', score: 1, scored: problems, passAtK: { '1': 1, '3': 1 } });
+    const items = await results(key, view.runId);
+    expect(items).toHaveLength(problems);
+    for (const item of items) expect(item.code, item.id).toMatchObject({ n: 3, c: 3 });
+    expect(items.every((item) => item.code!.verdicts!.length === 3 && item.code!.verdicts!.every((v) => v.passed))).toBe(true);
+    expect(await sandboxesLeft()).toBe(0);
   }, 300_000);
 
   it('passes none when every answer is wrong: pass@1 = 0, each sample scored 0 with the tests_failed verdict', async () => {

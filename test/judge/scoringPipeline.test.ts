@@ -104,6 +104,34 @@ describe('scoreWithJudge', () => {
 });
 
 describe('scoring configuration rules', () => {
+  it('puts pass_at_k on code datasets only, with n completions and ks no larger than n', () => {
+    const code = new Set(['code-python-basic']);
+    const datasets = ['arith-basic', 'code-python-basic'];
+    const plain = (x: string, key: string) => `${x}.${key}`;
+    expect(checkScoringConfig({ datasets: { 'code-python-basic': { metric: 'pass_at_k', options: { n: 10, ks: [1, 5, 10] } } } }, datasets, plain, code)).toEqual([]);
+    const errors = checkScoringConfig(
+      {
+        default: { metric: 'pass_at_k' },
+        datasets: {
+          'arith-basic': { metric: 'pass_at_k', options: { n: 2 } },
+          'code-python-basic': { metric: 'f1', options: { n: 3, ks: [1, 4] } },
+        },
+      },
+      datasets,
+      plain,
+      code,
+    );
+    expect(errors.map((e) => e.field)).toEqual([
+      'default.metric',
+      'datasets.arith-basic.metric',
+      'datasets.code-python-basic.metric',
+      'datasets.code-python-basic.options.n',
+      'datasets.code-python-basic.options.ks',
+      'datasets.code-python-basic.options.ks[1]',
+    ]);
+    expect(errors.find((e) => e.field === 'datasets.code-python-basic.options.ks[1]')?.message).toMatch(/at most options.n \(3\)/);
+  });
+
   it('names each offending field path', () => {
     const errors = checkScoringConfig(
       {
