@@ -5,7 +5,7 @@
  * skips the step with a bundle built beforehand (`npm run bundle:workflows -- FILE`).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,10 +19,14 @@ export interface WorkflowBundle {
   dispose(): Promise<void>;
 }
 
+const DIR_PREFIX = 'proctor-workflows-';
+
 export async function workflowBundle(env: NodeJS.ProcessEnv = process.env): Promise<WorkflowBundle> {
   const prebuilt = env.PROCTOR_WORKFLOW_BUNDLE;
   if (prebuilt) return { codePath: path.resolve(prebuilt), dispose: async () => {} };
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-workflows-'));
+  await removeOrphanedBundles(os.tmpdir());
+  // Named for this process, so a later start can tell a killed worker's leftover from a live one's.
+  const dir = await mkdtemp(path.join(os.tmpdir(), `${DIR_PREFIX}${process.pid}-`));
   const codePath = path.join(dir, 'workflows.js');
   try {
     await runBundler(codePath);
@@ -31,6 +35,28 @@ export async function workflowBundle(env: NodeJS.ProcessEnv = process.env): Prom
     throw error;
   }
   return { codePath, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Bundles of worker processes that are gone (a SIGKILL leaves its bundle behind). */
+export async function removeOrphanedBundles(tmp: string): Promise<void> {
+  const names = await readdir(tmp).catch(() => [] as string[]);
+  await Promise.all(
+    names.map(async (name) => {
+      const pid = Number(/^proctor-workflows-(\d+)-/.exec(name)?.[1]);
+      if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) return;
+      await rm(path.join(tmp, name), { recursive: true, force: true });
+    }),
+  );
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function runBundler(out: string): Promise<void> {
