@@ -9,7 +9,7 @@ import type { ActivityDeps } from '../activityDeps';
 import type { BatchInput, BatchResult } from '../../contracts/workflow';
 import type { RunDatasetPlan } from '../../contracts/run';
 import { getRun } from '../../db/queries/runRecords';
-import { storedPositions } from '../../db/queries/sampleResults';
+import { storedPositions, storeSampleResults } from '../../db/queries/sampleResults';
 import { appendRunLogs, type RunLogLine } from '../../db/queries/runLogs';
 import { openSecret } from '../../db/secretBox';
 import { createModelEndpoint } from './modelEndpoint';
@@ -23,8 +23,7 @@ import { ResultBuffer } from './resultBuffer';
 import { ItemPages } from './itemPages';
 import { EndpointBreaker } from './endpointBreaker';
 import { codeSamplingFor, isCodeDataset, textScoring } from '../codeScoring/codeSampling';
-import type { CodeSampleRow } from '../codeScoring/codeSamples';
-import { CodeResultBuffer } from '../codeScoring/codeResultBuffer';
+import { storeCodeSamples, type CodeSampleRow } from '../codeScoring/codeSamples';
 
 const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 200;
@@ -66,9 +65,10 @@ export function createInferenceActivities({ db, logger, secretKey, serving }: Ac
       ctx.cancellationSignal.addEventListener('abort', onCancel);
       // A pass_at_k dataset asks n completions per problem and leaves the sample pending for the code sandbox.
       const code = isCodeDataset(plan) ? codeSamplingFor(run.config, datasetId) : null;
-      const buffer: Pick<CodeResultBuffer, 'add' | 'flush' | 'stored' | 'failed'> = code
-        ? new CodeResultBuffer(db, runId, datasetId, WRITE_GROUP_ROWS)
-        : new ResultBuffer(db, runId, datasetId, WRITE_GROUP_ROWS);
+      const buffer = new ResultBuffer<CodeSampleRow>(
+        code ? (rows) => storeCodeSamples(db, runId, datasetId, rows) : (rows) => storeSampleResults(db, runId, datasetId, rows),
+        WRITE_GROUP_ROWS,
+      );
       const heartbeat = setInterval(() => ctx.heartbeat({ stored: buffer.stored }), HEARTBEAT_EVERY_MS);
       const breaker = new EndpointBreaker(Math.min(10, positions.length));
       const failureLogs: RunLogLine[] = [];

@@ -1,25 +1,23 @@
 /**
  * Collects finished samples and writes them in groups, so a fast endpoint costs one transaction
  * per group rather than per sample. A crash loses at most the unwritten group, which the retried
- * batch redoes (stored samples are skipped, never redone).
+ * batch redoes (stored samples are skipped, never redone). What a group is written with is the
+ * caller's: plain results, or a code dataset's samples with their completions.
  */
-import type { Db } from '../../db/client';
-import { storeSampleResults, type SampleResultRow } from '../../db/queries/sampleResults';
+export type StoreRows<Row> = (rows: Row[]) => Promise<{ stored: number; failed: number }>;
 
-export class ResultBuffer {
-  private pending: SampleResultRow[] = [];
+export class ResultBuffer<Row> {
+  private pending: Row[] = [];
   private flushing: Promise<void> = Promise.resolve();
   stored = 0;
   failed = 0;
 
   constructor(
-    private readonly db: Db,
-    private readonly runId: string,
-    private readonly datasetId: string,
+    private readonly store: StoreRows<Row>,
     private readonly maxRows: number,
   ) {}
 
-  add(row: SampleResultRow): Promise<void> {
+  add(row: Row): Promise<void> {
     this.pending.push(row);
     return this.pending.length >= this.maxRows ? this.flush() : Promise.resolve();
   }
@@ -30,7 +28,7 @@ export class ResultBuffer {
     this.pending = [];
     this.flushing = this.flushing.then(async () => {
       if (rows.length === 0) return;
-      const { stored, failed } = await storeSampleResults(this.db, this.runId, this.datasetId, rows);
+      const { stored, failed } = await this.store(rows);
       this.stored += stored;
       this.failed += failed;
     });
