@@ -27,6 +27,7 @@ import { LABEL_ROLE } from '../../docker/containerSpec';
 import { SANDBOX_ROLE } from '../../docker/codeSandboxSpec';
 import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
+import { downloadRunReport } from '../support/runReport';
 
 let api: TestApi;
 let workers: RunningWorkers;
@@ -149,10 +150,8 @@ describe('formal runs of a pass@k dataset', () => {
       await recordHistoryFixture(temporal, 'dataset-code-scored', workflowIds.dataset(view.runId, CODE_PYTHON_BASIC_ID), WORKFLOW_TYPES.dataset);
     }
 
-    const report = await fetch(`${api.url}/v1/runs/${view.runId}/report.xlsx`, { headers: { authorization: `Bearer ${key}` } });
-    expect(report.status).toBe(200);
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(await report.arrayBuffer());
+    await workbook.xlsx.load(await downloadRunReport(api.url, key, view.runId));
     const cells: string[] = [];
     workbook.eachSheet((sheet) => sheet.eachRow((row) => row.eachCell((cell) => cells.push(String(cell.value)))));
     expect(cells).toContain('pass_at_k');

@@ -18,6 +18,7 @@ import { startReferenceModel, type ReferenceModel } from '../../stack/referenceM
 import { TERMINAL_STATUSES, type RunView } from '../../contracts/run';
 import type { ScoringTrace } from '../../contracts/scoringTrace';
 import { workflowIds } from '../../temporal.config';
+import { downloadRunReport } from '../support/runReport';
 
 let api: TestApi;
 let workers: RunningWorkers;
@@ -132,10 +133,8 @@ describe('formal runs with a judge metric', () => {
     expect(judge.requests).toHaveLength(24);
     expect(new Set(judge.requests.map((r) => r.authorization))).toEqual(new Set([`Bearer ${secret}`]));
 
-    const report = await fetch(`${api.url}/v1/runs/${view.runId}/report.xlsx`, { headers: { authorization: `Bearer ${key}` } });
-    expect(report.status).toBe(200);
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(await report.arrayBuffer());
+    await workbook.xlsx.load(await downloadRunReport(api.url, key, view.runId));
     const steps = workbook.getWorksheet('Scoring steps')!;
     expect(steps).toBeDefined();
     expect(steps.rowCount).toBe(13);
