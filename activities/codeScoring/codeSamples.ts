@@ -5,11 +5,11 @@
  * status, so a retried scoring batch neither runs a sample's completions twice into the record nor
  * counts it twice.
  */
-import { and, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { datasetItems, runDatasets, sampleResults } from '../../db/schema';
 import type { CodeVerdict, SampleStatus } from '../../contracts/run';
-import type { SampleResultRow } from '../../db/queries/sampleResults';
+import { pendingInRange, type SampleResultRow } from '../../db/queries/sampleResults';
 
 export type CodeSampleRow = SampleResultRow & { completions: string[] | null };
 
@@ -60,15 +60,7 @@ export async function pendingCodeSamples(db: Db, runId: string, datasetId: strin
     })
     .from(sampleResults)
     .innerJoin(datasetItems, and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)))
-    .where(
-      and(
-        eq(sampleResults.runId, runId),
-        eq(sampleResults.datasetId, datasetId),
-        eq(sampleResults.status, 'pending'),
-        gte(sampleResults.position, from),
-        lt(sampleResults.position, to),
-      ),
-    )
+    .where(pendingInRange(runId, datasetId, from, to))
     .orderBy(sampleResults.position)
     .limit(limit);
   return rows.map((r) => ({

@@ -4,10 +4,11 @@
  * `failed` in one transaction, guarded by the pending status, so a judgement retried after a crash
  * neither judges a sample twice nor counts its failure twice.
  */
-import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { datasetItems, judgeSteps, runDatasets, sampleResults } from '../schema';
 import type { ScoringTrace } from '../../contracts/scoringTrace';
+import { pendingInRange } from './sampleResults';
 
 export interface PendingSample {
   sampleIdx: number;
@@ -33,15 +34,7 @@ export async function pendingSamples(db: Db, runId: string, datasetId: string, f
     })
     .from(sampleResults)
     .innerJoin(datasetItems, and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)))
-    .where(
-      and(
-        eq(sampleResults.runId, runId),
-        eq(sampleResults.datasetId, datasetId),
-        eq(sampleResults.status, 'pending'),
-        gte(sampleResults.position, from),
-        lt(sampleResults.position, to),
-      ),
-    )
+    .where(pendingInRange(runId, datasetId, from, to))
     .orderBy(sampleResults.position)
     .limit(limit);
   return rows.map((r) => ({ ...r, predict: r.predict ?? '' }));

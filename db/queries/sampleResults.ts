@@ -96,3 +96,14 @@ export async function failUnattemptedSamples(
     return inserted.length;
   });
 }
+
+/** Samples of [from, to) stored pending a later scoring step (a judge, the code sandbox). */
+export function pendingInRange(runId: string, datasetId: string, from: number, to: number) {
+  return and(
+    eq(sampleResults.runId, runId),
+    eq(sampleResults.datasetId, datasetId),
+    eq(sampleResults.status, 'pending'),
+    gte(sampleResults.position, from),
+    lt(sampleResults.position, to),
+  );
+}
