@@ -20,6 +20,7 @@ import { connectDb, type DbHandle } from '../db/client';
 import { migrateDatabase } from '../db/migrate';
 import { bootstrap, generateApiKey } from '../stack/bootstrap';
 import { startPostgres, type PostgresServer } from '../stack/postgres';
+import type { ReferenceModelStats } from '../stack/referenceModel/server';
 import { requireTemporalCliPath } from '../stack/temporalCli';
 import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporalServer';
 import { freePorts } from '../test/support/ports';
@@ -69,8 +70,8 @@ export interface StandIn {
   /** Base URL for OpenAI clients, ending in /v1. */
   url: string;
   pid: number;
-  /** Inference requests it has received so far. */
-  requests(): Promise<number>;
+  /** Its counters so far (stack/referenceModel/server.ts ReferenceModelStats). */
+  stats(): Promise<ReferenceModelStats>;
   stop(): Promise<void>;
 }
 
@@ -198,7 +199,7 @@ export async function startBenchStack(options: { log?: (line: string) => void; f
       return {
         url,
         pid: child.pid!,
-        requests: async () => ((await (await fetch(`http://127.0.0.1:${port}/_admin/stats`)).json()) as { requests: number }).requests,
+        stats: async () => (await (await fetch(`http://127.0.0.1:${port}/_admin/stats`)).json()) as ReferenceModelStats,
         stop: standIn.stop,
       };
     };

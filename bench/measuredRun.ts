@@ -4,6 +4,7 @@
  * formal run through the API, and the diagnosis of where the run's time went (CPU per process,
  * batch timeline from the Temporal history, the latency the worker saw per sample, worker memory).
  */
+import { writeFile } from 'node:fs/promises';
 import { workflowIds } from '../temporal.config';
 import { createUser, startBenchStack } from './benchStack';
 import { loadAverage } from './benchReport';
@@ -40,7 +41,7 @@ export interface MeasuredRun {
   /** Executions Temporal lists for the run's workflow IDs (a cross-check of the walked chains). */
   listedExecutions: number;
   batches: BatchTiming[];
-  seenLatency: { mean: number; p99: number };
+  seenLatency: { mean: number; p50: number; p90: number; p99: number };
   /** Fraction of lane-time inside batches that was spent waiting on a request. */
   laneBusy: number;
   worker: { idleRssBytes: number; maxSampledRssBytes: number; peakRssBytes: number; rssSamples: number };
@@ -79,22 +80,32 @@ export async function measuredRun(o: MeasuredRunOptions): Promise<MeasuredRun> {
     }
 
     const idleRssBytes = worker.sampleRss().stop().lastBytes;
-    const requestsBefore = await model.requests();
+    const standInBefore = await model.stats();
     const rss = worker.sampleRss(200);
     const cpuMeter = startCpuMeter({ worker: worker.pid, 'stand-in': model.pid, temporal: stack.temporalPid });
     const run = await runFormal(stack, { apiKey, endpoint: model.url, n: o.n, concurrency: o.concurrency, log: o.log });
     const cpu = cpuMeter.stop();
     const sampled = rss.stop();
     const peakRssBytes = worker.peakRssBytes();
-    const requests = (await model.requests()) - requestsBefore;
+    const standIn = await model.stats();
+    const requests = standIn.requests - standInBefore.requests;
+    const standInAnswerMs = (standIn.answeringMsTotal - standInBefore.answeringMsTotal) / Math.max(1, standIn.answered - standInBefore.answered);
 
     const { executions, listed } = await runHistoryCounts(stack.temporal, run.runId, [run.datasetId]);
     const batches = await batchTimeline(stack.temporal, executions, workflowIds.dataset(run.runId, run.datasetId));
     const phases = await phaseTimeline(stack.temporal, executions, run.launchedAtMs);
-    const [seen] = await stack.db.sql<{ mean: string; p99: string }[]>`
-      select avg(latency_ms) as mean, percentile_cont(0.99) within group (order by latency_ms) as p99
+    const [seen] = await stack.db.sql<{ mean: string; p: string[] }[]>`
+      select avg(latency_ms) as mean, percentile_cont(array[0.5, 0.9, 0.99]) within group (order by latency_ms) as p
       from sample_results where run_id = ${run.runId}`;
-    const seenLatency = { mean: Number(seen!.mean), p99: Number(seen!.p99) };
+    const [p50, p90, p99] = seen!.p.map(Number);
+    if (process.env.BENCH_LATENCY_CSV) {
+      // stored_ms: when the sample's group was written, in ms after launch.
+      const rows = await stack.db.sql<{ position: number; latency_ms: number; stored_ms: number }[]>`
+        select position, latency_ms, (extract(epoch from created_at) * 1000 - ${run.launchedAtMs})::integer as stored_ms
+        from sample_results where run_id = ${run.runId} order by position`;
+      await writeFile(process.env.BENCH_LATENCY_CSV, `# launched at ${run.launchedAtMs} (ms since the epoch)\nposition,latency_ms,stored_ms\n${rows.map((r) => `${r.position},${r.latency_ms},${r.stored_ms}`).join('\n')}\n`);
+    }
+    const seenLatency = { mean: Number(seen!.mean), p50: p50!, p90: p90!, p99: p99! };
     const batchRunningMs = batches.reduce((sum, b) => sum + (b.closedMs - b.startedMs), 0);
     const laneBusy = (o.n * seenLatency.mean) / (o.concurrency * batchRunningMs);
 
@@ -130,8 +141,8 @@ export async function measuredRun(o: MeasuredRunOptions): Promise<MeasuredRun> {
       `dataset workflow: ${describeBatches(batches)}`,
       describePhases(phases),
       `run ended (API) ${(run.toEndedMs / 1000).toFixed(2)} s after launch`,
-      `latency per sample as the worker saw it: mean ${seenLatency.mean.toFixed(1)} ms, p99 ${seenLatency.p99.toFixed(0)} ms; ` +
-        `lanes busy with a request ${(laneBusy * 100).toFixed(1)} % of the time batches ran`,
+      `latency per sample as the worker saw it: mean ${seenLatency.mean.toFixed(1)} ms, p50 ${seenLatency.p50.toFixed(0)}, p90 ${seenLatency.p90.toFixed(0)}, p99 ${seenLatency.p99.toFixed(0)} ms; ` +
+        `lanes busy with a request ${(laneBusy * 100).toFixed(1)} % of the time batches ran; the stand-in held each answer ${standInAnswerMs.toFixed(1)} ms on average (arrival → last byte)`,
       `worker RSS: idle ${(idleRssBytes / 2 ** 20).toFixed(0)} MiB, sampled max ${(sampled.maxBytes / 2 ** 20).toFixed(0)} MiB ` +
         `${((sampled.maxAt - run.launchedAtMs) / 1000).toFixed(1)} s after launch (${sampled.samples} samples, every 200 ms), VmHWM ${(peakRssBytes / 2 ** 20).toFixed(0)} MiB ` +
         `(${(startupPeakBytes / 2 ** 20).toFixed(0)} MiB of it already reached by the end of start-up)`,

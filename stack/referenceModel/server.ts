@@ -32,6 +32,12 @@ export interface ReferenceModelStats {
   inFlight: number;
   /** GET /v1/models requests, to see how often clients look the model up. */
   modelListings: number;
+  /**
+   * Whole answers sent (non-streamed 200s) and the milliseconds from each request's arrival to its
+   * last byte, summed: what the server itself took, to compare with the latency a client saw.
+   */
+  answered: number;
+  answeringMsTotal: number;
 }
 
 /**
@@ -101,7 +107,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
   // Attempt numbers per prompt start again whenever the knobs change, so "the first N attempts
   // fail" and every random fault mean the same thing after each change.
   let attempts = new Map<string, number>();
-  const stats: ReferenceModelStats = { requests: 0, byStatus: {}, inFlight: 0, modelListings: 0 };
+  const stats: ReferenceModelStats = { requests: 0, byStatus: {}, inFlight: 0, modelListings: 0, answered: 0, answeringMsTotal: 0 };
   let created = 0;
   const inferenceResponses = new WeakSet<ServerResponse>();
   let requestLog: RequestLogEntry[] = [];
@@ -118,7 +124,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     attempts = new Map();
   };
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, arrivedAt: number): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://reference.invalid').pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
 
@@ -146,7 +152,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
 
     if (path === '/v1/chat/completions' || path === '/v1/completions') {
       if (method !== 'POST') throw new HttpError(405, `use POST for ${path}`, 'invalid_request_error', 'method_not_allowed');
-      return infer(req, res, path === '/v1/chat/completions' ? 'chat' : 'completion');
+      return infer(req, res, path === '/v1/chat/completions' ? 'chat' : 'completion', arrivedAt);
     }
     if (path === '/v1/models' || path.startsWith('/v1/models/')) {
       if (path === '/v1/models') stats.modelListings += 1;
@@ -170,7 +176,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     return { id: modelName, object: 'model', created: 1_700_000_000, owned_by: 'proctor' };
   }
 
-  async function infer(req: IncomingMessage, res: ServerResponse, api: ApiKind): Promise<void> {
+  async function infer(req: IncomingMessage, res: ServerResponse, api: ApiKind, arrivedAt: number): Promise<void> {
     inferenceResponses.add(res);
     stats.requests += 1;
     stats.inFlight += 1;
@@ -198,7 +204,9 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     const fault = chooseFault(k, request.prompt, attempt);
     Object.assign(entry, { prompt: request.prompt, attempt, fault: fault?.kind ?? null });
     if (fault?.kind === 'hang') return; // the socket stays open until the client gives up
-    if (!(await pause(res, connection, responseDelayMs(k, request.prompt, attempt)))) return;
+    // The latency knob is the server's whole time to answer, counted from the request's arrival:
+    // reading and parsing the body is part of it, not added on top.
+    if (!(await pauseUntil(res, connection, arrivedAt + responseDelayMs(k, request.prompt, attempt)))) return;
 
     if (fault?.kind === 'error') {
       if (fault.status === 429) setRetryAfter(res, k.retryAfterSeconds);
@@ -233,7 +241,9 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     }
     if (fault?.kind === 'truncated') return sendTruncated(res, json);
     if (fault?.kind === 'slow_body') return sendTrickled(res, connection, json, fault.durationMs);
-    return sendRaw(res, 200, 'application/json', json);
+    sendRaw(res, 200, 'application/json', json);
+    stats.answered += 1;
+    stats.answeringMsTotal += performance.now() - arrivedAt;
   }
 
   async function stream(
@@ -332,7 +342,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
   }
 
   const server = http.createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
+    route(req, res, performance.now()).catch((error: unknown) => {
       if (error instanceof HttpError) {
         return sendJson(res, error.status, { error: { message: error.message, type: error.type, code: error.code, param: error.param } });
       }
@@ -495,18 +505,33 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /** Waits, unless the client disconnects first; false means there is nobody left to answer. */
 function pause(res: ServerResponse, connection: { gone: boolean }, ms: number): Promise<boolean> {
+  return pauseUntil(res, connection, performance.now() + ms);
+}
+
+/**
+ * Waits until `deadline` (performance.now() time), never less. Node starts a timer's count from
+ * the event loop's cached clock, which lags the real one by whatever the current turn has taken,
+ * so a timer alone fires up to a millisecond or more early; one that did is set again for the rest.
+ */
+function pauseUntil(res: ServerResponse, connection: { gone: boolean }, deadline: number): Promise<boolean> {
   if (connection.gone) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
+  if (performance.now() >= deadline) return Promise.resolve(true);
   return new Promise((resolve) => {
+    let timer: NodeJS.Timeout;
     const onClose = () => {
       clearTimeout(timer);
       resolve(false);
     };
-    const timer = setTimeout(() => {
-      res.off('close', onClose);
-      resolve(true);
-    }, ms);
+    const arm = () => {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        res.off('close', onClose);
+        return resolve(true);
+      }
+      timer = setTimeout(arm, Math.ceil(left));
+    };
     res.once('close', onClose);
+    arm();
   });
 }
 

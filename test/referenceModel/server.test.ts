@@ -2,6 +2,7 @@
  * The reference model through real HTTP: the `openai` package must parse everything it sends, and
  * every knob must show from outside, through the SDK and through plain fetch.
  */
+import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import OpenAI, { APIConnectionTimeoutError, AuthenticationError, InternalServerError, NotFoundError, RateLimitError } from 'openai';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
@@ -245,6 +246,34 @@ describe('fault knobs', () => {
     const started = performance.now();
     expect((await chat(ADD)).choices[0]!.message.content).toBe('19');
     expect(performance.now() - started).toBeGreaterThanOrEqual(145);
+  });
+
+  it('counts the latency from the request\'s arrival, the time spent receiving the body included', async () => {
+    model.setKnobs({ latencyMs: 600, skill: 1 });
+    const before = model.stats();
+    const body = JSON.stringify(chatBody(ADD));
+    const started = performance.now();
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(`${model.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      // Half the body now, the rest 400 ms later: a slow client's upload is part of the 600 ms.
+      req.write(body.slice(0, 10));
+      setTimeout(() => req.end(body.slice(10)), 400);
+    });
+    const elapsed = performance.now() - started;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text).choices[0].message.content).toBe('19');
+    expect(elapsed).toBeGreaterThanOrEqual(600);
+    // Counted after the body, it would be 1,000 ms.
+    expect(elapsed).toBeLessThan(900);
+    const after = model.stats();
+    expect(after.answered).toBe(before.answered + 1);
+    expect(after.answeringMsTotal - before.answeringMsTotal).toBeGreaterThanOrEqual(600);
+    expect(after.answeringMsTotal - before.answeringMsTotal).toBeLessThan(elapsed + 1);
   });
 
   it('fails the first N attempts of each prompt, counted per prompt', async () => {
