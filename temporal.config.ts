@@ -61,19 +61,30 @@ export const SEARCH_ATTRIBUTE_KEYS = {
 
 /** Samples per inference activity, and activities per workflow execution before continue-as-new. */
 export const BATCHING = {
-  samplesPerBatch: 10000,
+  samplesPerBatch: 20_000,
+  /** Batches followed by a judge or code-sandbox step, which overlaps the next batch's inference. */
+  pipelinedSamplesPerBatch: 10_000,
   batchesPerExecution: 100,
 } as const;
 
 /**
  * Batching for a run asked with `concurrency` lanes. A batch ends with a tail in which lanes run
- * dry while the last requests finish, about one request's latency; sized at 80 rounds of the
- * lanes, that tail is near 1% of the batch (bench/README.md), while small concurrencies keep
- * batches short enough that a lost worker costs little and a stop lands quickly.
+ * dry while the last requests finish, about one request's latency, and the next batch starts with
+ * every lane at once; sized at 160 rounds of the lanes, those cost under 1% of the batch
+ * (bench/README.md). Results are stored as they come and a retried batch skips them, so a large
+ * batch loses no more to a lost worker than a small one; a stop aborts requests in flight either way.
  */
 export function batchingFor(concurrency: number): { samplesPerBatch: number; batchesPerExecution: number } {
-  const samplesPerBatch = Math.min(BATCHING.samplesPerBatch, Math.max(1000, concurrency * 80));
+  const samplesPerBatch = Math.min(BATCHING.samplesPerBatch, Math.max(1000, concurrency * 160));
   return { samplesPerBatch, batchesPerExecution: BATCHING.batchesPerExecution };
+}
+
+/**
+ * Batch size for a dataset whose batches are each followed by judging or code scoring: half the
+ * rounds, so that step (run while the next batch is inferred) starts sooner and overlaps more.
+ */
+export function pipelinedBatchSize(concurrency: number): number {
+  return Math.min(BATCHING.pipelinedSamplesPerBatch, Math.max(1000, concurrency * 80));
 }
 
 const forever: RetryPolicy = {

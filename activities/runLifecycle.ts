@@ -3,8 +3,8 @@
  * transitions are guarded by the current status in the database, so a retry repeats nothing.
  */
 import type { ActivityDeps } from './activityDeps';
-import type { Batching, RunStatus } from '../contracts/run';
-import { batchingFor } from '../temporal.config';
+import type { Batching, RunConfig, RunStatus } from '../contracts/run';
+import { batchingFor, pipelinedBatchSize } from '../temporal.config';
 import {
   closeDataset, closeRun, closeUnfinishedDatasets, computeDatasetMetrics, getRun, getRunDataset, listRunDatasets, markDatasetRunning, markRunRunning,
 } from '../db/queries/runRecords';
@@ -28,6 +28,19 @@ export interface RunPlan {
   batching: Batching;
   /** A private deployment: the datasets run against a model container (absent in runs begun before it existed). */
   serving?: boolean;
+}
+
+export interface BegunDataset {
+  total: number;
+  judged?: true;
+  code?: { n: number };
+  robustness?: true;
+  samplesPerBatch?: number;
+}
+
+/** A run given its batching explicitly keeps it for every dataset. */
+function pipelined(config: RunConfig): { samplesPerBatch?: number } {
+  return config.batching ? {} : { samplesPerBatch: pipelinedBatchSize(config.limits.maxConcurrency) };
 }
 
 export type DatasetOutcome = 'completed' | 'stopped' | 'aborted';
@@ -56,8 +69,9 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
      * `judged`: the dataset's metric is judge-scored, so each batch is followed by its judgeBatch (set only when true).
      * `robustness`: a formal run measuring robustness; the clean pass is followed by a perturbed one (set only then).
      * `code`: a pass_at_k dataset, each batch followed by its scoreCodeBatch in the sandbox; n completions per sample (set only then).
+     * `samplesPerBatch`: this dataset's batch size when it differs from the run's (judged and code datasets).
      */
-    async beginDataset({ runId, datasetId }: { runId: string; datasetId: string }): Promise<{ total: number; judged?: true; code?: { n: number }; robustness?: true }> {
+    async beginDataset({ runId, datasetId }: { runId: string; datasetId: string }): Promise<BegunDataset> {
       const row = await markDatasetRunning(db, runId, datasetId);
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
@@ -66,7 +80,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         await appendRunLogs(db, [
           { runId, datasetId, level: 'info', message: `dataset ${datasetId} (${row.task}) running: ${row.total} problem(s), ${n} completion(s) each, scored in the code sandbox`, dedupeKey: `dataset-start:${datasetId}` },
         ]);
-        return { total: row.total, code: { n } };
+        return { total: row.total, code: { n }, ...pipelined(run.config) };
       }
       const judged = run.config.scoring?.datasets[datasetId]?.metric === 'judge';
       const robust = await robustnessWanted(db, run, plan);
@@ -92,7 +106,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
           },
         ]);
       }
-      return { total: row.total, ...(judged ? { judged } : {}), ...(robust ? { robustness: true as const } : {}) };
+      return { total: row.total, ...(judged ? { judged, ...pipelined(run.config) } : {}), ...(robust ? { robustness: true as const } : {}) };
     },
 
     async finishDataset({ runId, datasetId, outcome, reason }: { runId: string; datasetId: string; outcome: DatasetOutcome; reason?: string | null }): Promise<{ status: RunStatus }> {

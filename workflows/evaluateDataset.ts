@@ -21,9 +21,11 @@ import { codeScoring, inference as httpInference, inferenceOn, judging, lifecycl
 import { failureReason } from './failureReason';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
-  const { runId, datasetId, batching } = input;
+  const { runId, datasetId } = input;
   const begun = await lifecycle.beginDataset({ runId, datasetId });
   const { total } = begun;
+  // Runs begun before datasets had sizes of their own recorded none: the run's batching then (replay-safe).
+  const batching = { ...input.batching, samplesPerBatch: begun.samplesPerBatch ?? input.batching.samplesPerBatch };
   const inference = input.serving ? inferenceOn(input.serving.hostQueue) : httpInference;
   const judged = begun.judged === true && patched('judge-scoring');
   const code = begun.code && patched('code-scoring') ? codeScoring(batching.samplesPerBatch, begun.code.n) : null;

@@ -33,7 +33,16 @@ export interface ModelEndpointOptions {
 }
 
 export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
-  const client = createEndpointClient({ baseURL: o.endpoint, apiKey: o.apiKey, timeoutMs: o.requestTimeoutMs });
+  const clientOptions = { baseURL: o.endpoint, apiKey: o.apiKey, timeoutMs: o.requestTimeoutMs };
+  const client = createEndpointClient(clientOptions);
+  // Completions go through a client whose transport the caller's signal stops (one per signal: a
+  // batch has one), rather than the signal handed to the SDK with every call (openaiClient.ts).
+  const stoppable = new WeakMap<AbortSignal, OpenAI>();
+  const clientStoppedBy = (signal: AbortSignal): OpenAI => {
+    let stopped = stoppable.get(signal);
+    if (!stopped) stoppable.set(signal, (stopped = createEndpointClient({ ...clientOptions, stop: signal })));
+    return stopped;
+  };
   const classifyContext = { timeoutMs: o.requestTimeoutMs, secrets: [o.apiKey] };
   const asInferenceError = (error: unknown, prefix = '') => {
     const c = classifyInferenceError(error, classifyContext);
@@ -43,6 +52,7 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
   // Looked up once per endpoint and shared by every lane; a failed lookup is forgotten so the
   // next attempt asks again rather than failing forever on one bad moment.
   let modelLookup: Promise<string> | null = o.onlineModelName ? Promise.resolve(o.onlineModelName) : null;
+  let knownModel: string | null = o.onlineModelName;
   const lookUpModel = async (): Promise<string> => {
     let page;
     try {
@@ -52,6 +62,7 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
     }
     const id = (page?.data ?? []).find((m) => typeof m?.id === 'string' && m.id !== '')?.id;
     if (!id) throw new InferenceError('not_found', 'the endpoint lists no models; set the online model name');
+    knownModel = id;
     return id;
   };
   const modelName = (signal: AbortSignal): Promise<string> => {
@@ -59,29 +70,32 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
       modelLookup = null;
       throw error;
     });
+    // Every lane of a batch waits on the one lookup with the batch's one signal.
+    setMaxListeners(0, signal);
     return untilAborted(modelLookup, signal);
   };
 
   return {
     async complete(prompt, params, signal) {
-      // One signal stops every lane of a batch, so it rightly has a listener per request in flight.
-      setMaxListeners(0, signal);
       try {
-        const model = await modelName(signal);
+        if (signal.aborted) throw abortedError();
+        const model = knownModel ?? (await modelName(signal));
         const systemPrompt = params.systemPrompt ?? o.systemPrompt;
         const sampling = { model, max_tokens: params.maxTokens, temperature: params.temperature, top_p: params.topP };
         if (o.apiMode === 'chat') {
           const messages: OpenAI.Chat.ChatCompletionMessageParam[] = systemPrompt
             ? [{ role: 'system', content: systemPrompt }, { role: 'user', content: prompt }]
             : [{ role: 'user', content: prompt }];
-          const response = await client.chat.completions.create({ ...sampling, messages, stream: false }, { signal });
+          const response = await clientStoppedBy(signal).chat.completions.create({ ...sampling, messages, stream: false });
           return withoutKey(output(response, (choice) => chatText(choice)), o.apiKey);
         }
         // Completion endpoints have no roles; the system prompt leads the text.
         const text = systemPrompt ? `${systemPrompt}\n\n${prompt}` : prompt;
-        const response = await client.completions.create({ ...sampling, prompt: text, stream: false }, { signal });
+        const response = await clientStoppedBy(signal).completions.create({ ...sampling, prompt: text, stream: false });
         return withoutKey(output(response, (choice) => completionText(choice)), o.apiKey);
       } catch (error) {
+        // The SDK, not told of the signal, reports a request ended by it as a timeout; it is a stop.
+        if (signal.aborted) throw abortedError();
         throw error instanceof InferenceError ? error : asInferenceError(error);
       }
     },

@@ -23,12 +23,31 @@ const agents = { 'http:': new http.Agent(AGENT_OPTIONS), 'https:': new https.Age
 const fetchFailed = (cause: unknown) => new TypeError('fetch failed', { cause });
 const abortError = () => new DOMException('This operation was aborted', 'AbortError');
 
-export async function nodeHttpFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+/**
+ * A fetch whose requests also end when `stop` aborts. Passing a batch-wide signal to the SDK on
+ * every call makes it compose a new one per request (AbortSignal.any), which cost CPU and, held
+ * through weak references until a full collection, most of the worker's major GCs (bench/README.md);
+ * here every request of the batch is ended by the one listener `stop` has.
+ */
+export function fetchStoppedBy(stop: AbortSignal): typeof fetch {
+  const inFlight = new Set<() => void>();
+  stop.addEventListener('abort', () => {
+    for (const end of [...inFlight]) end();
+  }, { once: true });
+  return ((input: string | URL | Request, init?: RequestInit) => nodeHttpFetch(input, init, { stop, inFlight })) as typeof fetch;
+}
+
+interface Stopper {
+  stop: AbortSignal;
+  inFlight: Set<() => void>;
+}
+
+export async function nodeHttpFetch(input: string | URL | Request, init: RequestInit = {}, stopper?: Stopper): Promise<Response> {
   const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
   const agent = agents[url.protocol as keyof typeof agents];
   if (!agent) throw fetchFailed(new Error(`unsupported protocol ${url.protocol}`));
   const signal = init.signal ?? undefined;
-  if (signal?.aborted) throw abortError();
+  if (signal?.aborted || stopper?.stop.aborted) throw abortError();
   const body = await bodyBytes(init.body);
   const headers: Record<string, string | number> = {};
   new Headers(init.headers).forEach((value, name) => (headers[name] = value));
@@ -42,6 +61,7 @@ export async function nodeHttpFetch(input: string | URL | Request, init: Request
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
+      stopper?.inFlight.delete(onAbort);
       if (error) {
         request.destroy();
         reject(error);
@@ -49,6 +69,7 @@ export async function nodeHttpFetch(input: string | URL | Request, init: Request
     };
     const onAbort = () => finish(abortError());
     signal?.addEventListener('abort', onAbort, { once: true });
+    stopper?.inFlight.add(onAbort);
 
     const request = transport.request(url, { method: init.method ?? 'GET', agent, headers }, (res) => {
       answered = true;

@@ -6,13 +6,15 @@
  * decides and counts attempts; and requests go over kept-alive node:http (nodeHttpFetch.ts).
  */
 import OpenAI from 'openai';
-import { nodeHttpFetch } from './nodeHttpFetch';
+import { fetchStoppedBy, nodeHttpFetch } from './nodeHttpFetch';
 
 export interface EndpointClientOptions {
   baseURL: string;
   /** Null for endpoints without auth; the SDK insists on a key, so one that they ignore is sent. */
   apiKey: string | null;
   timeoutMs: number;
+  /** Every request in flight ends when this aborts (a batch's stop), without a signal per call. */
+  stop?: AbortSignal;
 }
 
 export function createEndpointClient(o: EndpointClientOptions): OpenAI {
@@ -25,6 +27,6 @@ export function createEndpointClient(o: EndpointClientOptions): OpenAI {
     webhookSecret: null,
     maxRetries: 0,
     timeout: o.timeoutMs,
-    fetch: nodeHttpFetch,
+    fetch: o.stop ? fetchStoppedBy(o.stop) : nodeHttpFetch,
   });
 }
