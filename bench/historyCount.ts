@@ -118,6 +118,8 @@ export async function phaseTimeline(client: Client, executions: readonly Executi
         open.set(id, phase);
         phases.push(phase);
       }
+      const local = localActivityPhase(event.markerRecordedEventAttributes, originMs);
+      if (local) phases.push({ ...local, what: `${short}: ${local.what}` });
       if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
         const phase = { what: `${short}: child workflow`, fromMs: at, toMs: NaN };
         open.set(id, phase);
@@ -138,6 +140,26 @@ export async function phaseTimeline(client: Client, executions: readonly Executi
     }
   }
   return phases.sort((a, b) => a.fromMs - b.fromMs);
+}
+
+/**
+ * A local activity leaves no events of its own, only a marker whose details say what ran and when
+ * it completed (patch local-bookkeeping: the lifecycle steps); its start is not recorded (the
+ * marker's original_schedule_time is when the marker was written), so it shows as an instant.
+ */
+function localActivityPhase(
+  marker: { markerName?: string | null; details?: Record<string, { payloads?: { data?: Uint8Array | null }[] | null }> | null } | null | undefined,
+  originMs: number,
+): Phase | null {
+  if (marker?.markerName !== 'core_local_activity') return null;
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  if (!data) return null;
+  const info = JSON.parse(Buffer.from(data).toString('utf8')) as {
+    activity_type?: string;
+    complete_time?: { seconds: number; nanos: number };
+  };
+  const done = eventMs(info.complete_time) - originMs;
+  return { what: `${info.activity_type ?? 'local activity'} (local) done`, fromMs: done, toMs: done };
 }
 
 /** The phases before the first batch and after the last, on one line. */

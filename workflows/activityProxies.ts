@@ -1,6 +1,6 @@
 /** Activity stubs per group, with the options fixed in temporal.config.ts. */
-import { proxyActivities } from '@temporalio/workflow';
-import { ACTIVITY_OPTIONS, CONTAINER_ACTIVITY_OPTIONS, codeScoringTimeoutMs } from '../temporal.config';
+import { patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ACTIVITY_OPTIONS, CONTAINER_ACTIVITY_OPTIONS, LOCAL_ACTIVITY_OPTIONS, codeScoringTimeoutMs } from '../temporal.config';
 import type { RunLifecycleActivities } from '../activities/runLifecycle';
 import type { InferenceActivities } from '../activities/inference/inferBatch';
 import type { ReportActivities } from '../activities/reportActivities';
@@ -11,6 +11,18 @@ import type { CodeScoringActivities } from '../activities/codeScoring/scoreCodeB
 import type { RobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
 
 export const lifecycle = proxyActivities<RunLifecycleActivities>(ACTIVITY_OPTIONS.control);
+const localLifecycle = proxyLocalActivities<RunLifecycleActivities>(LOCAL_ACTIVITY_OPTIONS.control);
+
+export const LOCAL_BOOKKEEPING_PATCH = 'local-bookkeeping';
+
+/**
+ * The lifecycle steps as local activities (temporal.config.ts LOCAL_ACTIVITY_OPTIONS); executions
+ * begun before the patch replay them as the ordinary activities they were. Asked once at the top of
+ * a workflow, before its first step.
+ */
+export function bookkeeping(): typeof lifecycle {
+  return patched(LOCAL_BOOKKEEPING_PATCH) ? localLifecycle : lifecycle;
+}
 export const inference = proxyActivities<InferenceActivities>(ACTIVITY_OPTIONS.inference);
 export const reports = proxyActivities<ReportActivities>(ACTIVITY_OPTIONS.report);
 export const judging = proxyActivities<JudgingActivities>(ACTIVITY_OPTIONS.judge);

@@ -17,12 +17,13 @@
  */
 import { CancellationScope, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { DatasetWorkflowInput, DatasetWorkflowResult } from '../contracts/workflow';
-import { codeScoring, inference as httpInference, inferenceOn, judging, lifecycle, robustnessOn } from './activityProxies';
+import { bookkeeping, codeScoring, inference as httpInference, inferenceOn, judging, robustnessOn } from './activityProxies';
 import { failureReason } from './failureReason';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
   const { runId, datasetId } = input;
-  const begun = await lifecycle.beginDataset({ runId, datasetId });
+  const control = bookkeeping();
+  const begun = await control.beginDataset({ runId, datasetId });
   const { total } = begun;
   // Runs begun before datasets had sizes of their own recorded none: the run's batching then (replay-safe).
   const batching = { ...input.batching, samplesPerBatch: begun.samplesPerBatch ?? input.batching.samplesPerBatch };
@@ -45,7 +46,7 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
   const stopped = async (err: unknown): Promise<never> => {
     // The judgement in flight is cancelled with the batch; its last writes land before the dataset closes.
     if (judgement) await judgement;
-    await CancellationScope.nonCancellable(() => lifecycle.finishDataset({ runId, datasetId, outcome: 'stopped' }));
+    await CancellationScope.nonCancellable(() => control.finishDataset({ runId, datasetId, outcome: 'stopped' }));
     throw err;
   };
 
@@ -115,6 +116,6 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
     }
   }
 
-  const { status } = await lifecycle.finishDataset({ runId, datasetId, outcome: abortReason ? 'aborted' : 'completed', reason: abortReason });
+  const { status } = await control.finishDataset({ runId, datasetId, outcome: abortReason ? 'aborted' : 'completed', reason: abortReason });
   return { datasetId, status };
 }

@@ -9,8 +9,9 @@
  * followed by an activity that reads the record back, so a nudge that never arrives costs at
  * most one timer: the launch window's end, or the next reminder.
  */
-import { condition, defineSignal, defineUpdate, patched, proxyActivities, setHandler } from '@temporalio/workflow';
-import { ACTIVITY_OPTIONS } from '../temporal.config';
+import { condition, defineSignal, defineUpdate, patched, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { ACTIVITY_OPTIONS, LOCAL_ACTIVITY_OPTIONS } from '../temporal.config';
+import { LOCAL_BOOKKEEPING_PATCH } from './activityProxies';
 import { SIGNALS, UPDATES } from '../contracts/workflow';
 import type { ManualEvaluationLaunchedArgs, ReviewAbandonedArgs, ReviewCompletedArgs, ReviewGateState } from '../contracts/review';
 import type { ReviewActivities } from '../activities/review/reviewActivities';
@@ -23,6 +24,7 @@ export const manualReviewAbandonedSignal = defineSignal<[ReviewAbandonedArgs]>(S
 export const completeManualReviewUpdate = defineUpdate<{ accepted: true }, [ReviewCompletedArgs]>(UPDATES.completeManualReview);
 
 const reviews = proxyActivities<ReviewActivities>(ACTIVITY_OPTIONS.control);
+const localReviews = proxyLocalActivities<ReviewActivities>(LOCAL_ACTIVITY_OPTIONS.control);
 
 export interface ManualReviewGate {
   /** After inference: until the review ends. Cancelled (the run's stop) like any wait of its scope. */
@@ -34,7 +36,8 @@ export interface ManualReviewGate {
 /** The run's gate, or null when it has nothing for reviewers (or began before the gate existed). */
 export async function planManualReviewGate(runId: string): Promise<ManualReviewGate | null> {
   if (!patched(MANUAL_REVIEW_PATCH)) return null;
-  const plan = await reviews.planManualReview({ runId });
+  // Planning is bookkeeping at the run's start, local like the rest of it (activityProxies.ts).
+  const plan = await (patched(LOCAL_BOOKKEEPING_PATCH) ? localReviews : reviews).planManualReview({ runId });
   if (!plan.reviewed) return null;
 
   let phase: 'inferring' | ReviewGateState['status'] = 'inferring';

@@ -8,7 +8,7 @@ import { SIGNALS, type DatasetWorkflowInput, type RunWorkflowInput, type RunWork
 import type { RunPlan } from '../activities/runLifecycle';
 import { workflowIds } from '../temporal.config';
 import { evaluateDataset } from './evaluateDataset';
-import { lifecycle, reports } from './activityProxies';
+import { bookkeeping, reports, type lifecycle } from './activityProxies';
 import { publishRunStatus } from './runStatusAttribute';
 import { failureReason } from './failureReason';
 import { withServedModel } from './servedModel';
@@ -26,7 +26,8 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
     datasetsScope.cancel();
   });
 
-  const plan = await lifecycle.beginRun({ runId });
+  const control = bookkeeping();
+  const plan = await control.beginRun({ runId });
   if (plan.endedAs) {
     publishRunStatus(plan.endedAs);
     return { status: plan.endedAs, overallScore: null };
@@ -38,11 +39,11 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
   try {
     await datasetsScope.run(async () => {
       if (!plan.serving) {
-        await evaluateDatasets(runId, plan, async () => undefined);
+        await evaluateDatasets(control, runId, plan, async () => undefined);
         return;
       }
       await withServedModel(runId, (endpointForNextDataset) =>
-        evaluateDatasets(runId, plan, async () => {
+        evaluateDatasets(control, runId, plan, async () => {
           const { hostQueue, baseUrl } = await endpointForNextDataset();
           return { hostQueue, baseUrl };
         }),
@@ -68,7 +69,7 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
   const outcome = stop ? 'stopped' : failure ? 'failed' : 'completed';
   const reason = failure ?? (stop ? `stopped by ${stop.requestedBy}${stop.reason ? `: ${stop.reason}` : ''}` : null);
   const ended = await CancellationScope.nonCancellable(async () => {
-    const result = await lifecycle.finishRun({ runId, outcome, reason });
+    const result = await control.finishRun({ runId, outcome, reason });
     await reports.buildRunReport({ runId });
     return result;
   });
@@ -79,7 +80,12 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
 }
 
 /** Datasets one after another; one that breaks is recorded as failed and the run goes on. */
-async function evaluateDatasets(runId: string, plan: RunPlan, servingFor: () => Promise<DatasetWorkflowInput['serving']>): Promise<void> {
+async function evaluateDatasets(
+  control: typeof lifecycle,
+  runId: string,
+  plan: RunPlan,
+  servingFor: () => Promise<DatasetWorkflowInput['serving']>,
+): Promise<void> {
   for (const datasetId of plan.datasetIds) {
     try {
       const serving = await servingFor();
@@ -90,7 +96,7 @@ async function evaluateDatasets(runId: string, plan: RunPlan, servingFor: () => 
       });
     } catch (err) {
       if (isCancellation(err)) throw err;
-      await lifecycle.finishDataset({ runId, datasetId, outcome: 'aborted', reason: failureReason(err) });
+      await control.finishDataset({ runId, datasetId, outcome: 'aborted', reason: failureReason(err) });
     }
   }
 }
