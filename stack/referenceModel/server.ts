@@ -509,13 +509,15 @@ function pause(res: ServerResponse, connection: { gone: boolean }, ms: number): 
 }
 
 /**
- * Waits until `deadline` (performance.now() time), never less. Node starts a timer's count from
- * the event loop's cached clock, which lags the real one by whatever the current turn has taken,
- * so a timer alone fires up to a millisecond or more early; one that did is set again for the rest.
+ * Waits until `deadline` (performance.now() time), to within half a millisecond, the resolution
+ * of Node's timers. Node starts a timer's count from the event loop's cached clock, which lags the
+ * real one by whatever the current turn has taken, so a timer alone fires up to a millisecond or
+ * more early; one that did is set again for the rest. Rounding the rest, rather than always
+ * waiting a further whole millisecond, keeps the mean wait on the deadline instead of past it.
  */
 function pauseUntil(res: ServerResponse, connection: { gone: boolean }, deadline: number): Promise<boolean> {
   if (connection.gone) return Promise.resolve(false);
-  if (performance.now() >= deadline) return Promise.resolve(true);
+  if (deadline - performance.now() < 0.5) return Promise.resolve(true);
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout;
     const onClose = () => {
@@ -524,11 +526,11 @@ function pauseUntil(res: ServerResponse, connection: { gone: boolean }, deadline
     };
     const arm = () => {
       const left = deadline - performance.now();
-      if (left <= 0) {
+      if (left < 0.5) {
         res.off('close', onClose);
         return resolve(true);
       }
-      timer = setTimeout(arm, Math.ceil(left));
+      timer = setTimeout(arm, Math.round(left));
     };
     res.once('close', onClose);
     arm();
