@@ -1,9 +1,11 @@
 /**
- * Imported first by worker entry points. V8 grows the heap by a large factor after each
- * collection by default; a worker's heap is mostly short-lived answers and rows, so growing it by
- * half keeps its resident size about a quarter lower (a 100,000-sample run peaked at 602 MiB by
- * default and 433 MiB with this, bench/README.md) for a few percent more time in GC.
+ * Imported first by worker entry points. V8 grows the heap by up to four times what survives each
+ * full collection; a worker's heap is mostly short-lived answers and rows, so that lets its
+ * resident size climb well past what it needs (a 100,000-sample run peaked at 602 MiB). Growing
+ * by half kept it near 390 MiB but collected the old generation every second or so of a fast
+ * run, each collection stalling every answer that arrived meanwhile; growing by 150 % collects
+ * about a third as often and stays under 460 MiB (bench/README.md: throughput and scale).
  */
 import v8 from 'node:v8';
 
-v8.setFlagsFromString('--heap-growing-percent=50');
+v8.setFlagsFromString('--heap-growing-percent=150');

@@ -18,7 +18,7 @@ beforeAll(async () => {
       seen.push({ method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       const path = req.url ?? '';
       if (path.startsWith('/json')) {
-        res.writeHead(201, { 'content-type': 'application/json', 'x-answer': 'yes' }).end('{"ok":true,"word":"héllo"}');
+        res.writeHead(201, { 'content-type': 'application/json', 'x-answer': 'yes', 'x-multi': ['a', 'b'] }).end('{"ok":true,"word":"héllo"}');
       } else if (path.startsWith('/gzip')) {
         res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(zlib.gzipSync('{"zipped":1}'));
       } else if (path.startsWith('/empty')) {
@@ -27,6 +27,8 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
         res.write('{"half":');
         setTimeout(() => res.destroy(), 20);
+      } else if (path.startsWith('/odd-status')) {
+        res.writeHead(999, { 'content-type': 'text/plain' }).end('what');
       } else if (path.startsWith('/hang')) {
         // never answers
       } else if (path.startsWith('/v1/chat/completions')) {
@@ -75,6 +77,22 @@ describe('nodeHttpFetch', () => {
     const response = await nodeHttpFetch(`${base}/cut`);
     expect(response.status).toBe(200);
     await expect(response.text()).rejects.toThrow(/terminated/);
+  });
+
+  it('keeps every header of the answer, repeated ones included', async () => {
+    const response = await nodeHttpFetch(`${base}/json`);
+    expect(response).toBeInstanceOf(Response);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('x-multi')).toBe('a, b');
+    expect(response.ok).toBe(true);
+    expect(response.statusText).toBe('Created');
+  });
+
+  it('fails like fetch on a status no response can have, instead of throwing where nobody catches', async () => {
+    const failure = await nodeHttpFetch(`${base}/odd-status`).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(TypeError);
+    expect((failure as TypeError).message).toBe('fetch failed');
+    expect(String((failure as TypeError).cause)).toMatch(/HTTP status 999/);
   });
 
   it('rejects like fetch when nothing answers, and on abort', async () => {
