@@ -12,6 +12,7 @@
  */
 import { numberArg, printTable, type Figure } from './benchReport';
 import { measuredRun, type MeasuredRun } from './measuredRun';
+import type { RawClientResult } from './rawClient';
 
 const N = numberArg('n', 20_000);
 const C = numberArg('concurrency', 128);
@@ -91,30 +92,17 @@ printTable(`Throughput: N = ${N}, C = ${C}, L = ${L} ms`, figures, [
 ]);
 
 function rawFigures(r: NonNullable<MeasuredRun['raw']>): Figure[] {
-  return [
-  {
-    figure: 'raw node:http loop (no Proctor): the limit here',
-    measured: `${r.http.perSecond.toFixed(0)} /s (${(r.http.elapsedMs / 1000).toFixed(2)} s)`,
-    baseline: `${ideal.toFixed(0)} /s ideal`,
-    ratio: r.http.perSecond / ideal,
-    target: 'info',
-    pass: null,
-  },
-  {
-    figure: 'raw OpenAI SDK loop over built-in fetch (no Proctor)',
-    measured: `${r.sdk.perSecond.toFixed(0)} /s (${(r.sdk.elapsedMs / 1000).toFixed(2)} s)`,
-    baseline: `${ideal.toFixed(0)} /s ideal`,
-    ratio: r.sdk.perSecond / ideal,
-    target: 'info',
-    pass: null,
-  },
-  {
-    figure: 'raw OpenAI SDK loop over node:http (no Proctor; what Proctor sends with)',
-    measured: `${r.sdkNodeHttp.perSecond.toFixed(0)} /s (${(r.sdkNodeHttp.elapsedMs / 1000).toFixed(2)} s)`,
-    baseline: `${ideal.toFixed(0)} /s ideal`,
-    ratio: r.sdkNodeHttp.perSecond / ideal,
-    target: 'info',
-    pass: null,
-  },
+  const loops: [string, RawClientResult][] = [
+    ['raw node:http loop (no Proctor): the limit here', r.http],
+    ['raw OpenAI SDK loop over built-in fetch (no Proctor)', r.sdk],
+    ['raw OpenAI SDK loop over node:http (no Proctor; what Proctor sends with)', r.sdkNodeHttp],
   ];
+  return loops.map(([figure, loop]) => ({
+    figure,
+    measured: `${loop.perSecond.toFixed(0)} /s (${(loop.elapsedMs / 1000).toFixed(2)} s)`,
+    baseline: `${ideal.toFixed(0)} /s ideal`,
+    ratio: loop.perSecond / ideal,
+    target: 'info',
+    pass: null,
+  }));
 }
