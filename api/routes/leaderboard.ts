@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import { DOMAINS, type Domain } from '../../contracts/domain';
+import { literalUnion } from '../../contracts/literalUnion';
 import { ANONYMOUS, SubmitToLeaderboardBody, type LeaderboardView } from '../../contracts/leaderboard';
 import { HttpProblem, conflict, forbidden, notFound, statusTitle } from '../problems';
 import { problems } from '../openapi';
@@ -25,10 +26,7 @@ const Mode = Type.Union([Type.Literal('named'), Type.Literal('anonymous')]);
 const Score = Type.Object({ score: Type.Number(), ci95: nullable(Interval) });
 
 export const LeaderboardViewSchema = Type.Object({
-  // Spelt out: mapped over DOMAINS the union's static type is lost (see RunStatusSchema in runs.ts).
-  domain: Type.Union([Type.Literal('nlp'), Type.Literal('cv'), Type.Literal('multimodal'), Type.Literal('audio'), Type.Literal('safety')], {
-    description: `one of ${DOMAINS.join(', ')}`,
-  }),
+  domain: literalUnion(DOMAINS, { description: `one of ${DOMAINS.join(', ')}` }),
   columns: Type.Array(Type.Object({ task: Type.String(), datasets: Type.Array(Type.String()) }), {
     description: "the domain's built-in datasets grouped by task, as GET /v1/datasets lists them",
   }),

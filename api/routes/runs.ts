@@ -11,6 +11,7 @@ import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import { RUN_STATUSES, RUN_TYPES, TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';
 import { METRICS } from '../../contracts/dataset';
+import { literalUnion } from '../../contracts/literalUnion';
 import { ReviewStatusSchema } from '../../contracts/review';
 import { HttpProblem, badRequest, conflict, notFound, statusTitle } from '../problems';
 import { problems } from '../openapi';
@@ -58,22 +59,9 @@ const access = { roles: ['user', 'admin'] };
 // checks below keep them in step with the views declared in contracts/run.ts and runViews.ts.
 const nullable = <T extends TSchema>(schema: T, options?: { description: string }) => Type.Union([schema, Type.Null()], options);
 const timestamp = Type.String({ format: 'date-time' });
-// Spelt out: a Literal mapped over the tuple types as a union the type provider cannot narrow.
-export const RunStatusSchema = Type.Union(
-  [Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('stopped')],
-  { description: `one of ${RUN_STATUSES.join(', ')}` },
-);
-export const RunTypeSchema = Type.Union([Type.Literal('verification'), Type.Literal('formal')], { description: `one of ${RUN_TYPES.join(', ')}` });
-
-const MetricNameSchema = Type.Union(
-  [
-    Type.Literal('exact_match'), Type.Literal('mc_accuracy'), Type.Literal('numeric_match'), Type.Literal('f1'), Type.Literal('rouge_l'), Type.Literal('bleu'),
-    Type.Literal('pass_at_k'), Type.Literal('judge'),
-  ],
-  {
-    description: `one of ${METRICS.join(', ')}, judge (scored by a judge model)`,
-  },
-);
+export const RunStatusSchema = literalUnion(RUN_STATUSES, { description: `one of ${RUN_STATUSES.join(', ')}` });
+export const RunTypeSchema = literalUnion(RUN_TYPES, { description: `one of ${RUN_TYPES.join(', ')}` });
+const MetricNameSchema = literalUnion([...METRICS, 'judge'], { description: `one of ${METRICS.join(', ')}, judge (scored by a judge model)` });
 
 const ScoreIntervalSchema = Type.Object({ lower: Type.Number(), upper: Type.Number() });
 
