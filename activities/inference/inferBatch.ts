@@ -93,7 +93,8 @@ export function createInferenceActivities({ db, logger, secretKey, serving }: Ac
             if (more.ok) completions.push(more.text);
           }
           // Abandoned, not answered (a stop, or another lane's fault): the batch's retry asks again.
-          if (!outcome.ok && outcome.kind === 'aborted') break;
+          // Once the batch is aborted no failure is the endpoint's, whatever the cut request looked like.
+          if (!outcome.ok && (outcome.kind === 'aborted' || abort.signal.aborted)) break;
           breaker.record(outcome);
           const row: CodeSampleRow = outcome.ok
             ? {
