@@ -16,6 +16,8 @@ import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { createEvaluation, registerComparisonDatasets, type ComparisonDatasets } from './comparisonFixtures';
+import { historyTimeline } from '../support/historyTimeline';
+import { workflowIds } from '../../temporal.config';
 
 let api: TestApi;
 let workers: RunningWorkers;
@@ -221,7 +223,9 @@ describe('creating a comparison', () => {
       .select({ runId: sampleResults.runId, status: sampleResults.status, error: sampleResults.error })
       .from(sampleResults)
       .where(inArray(sampleResults.runId, ended.at(-1)!.models.map((m) => m.runId)));
-    expect(ended.at(-1)!.progress.done, JSON.stringify(stored)).toBe(0);
+    const runIds = ended.at(-1)!.models.map((m) => m.runId);
+    const timeline = stored.length === 0 ? '' : await historyTimeline(api.deps.temporal, runIds.flatMap((id) => [workflowIds.run(id), workflowIds.dataset(id, sets.sum)]));
+    expect(ended.at(-1)!.progress.done, `${JSON.stringify(stored)}\n${timeline}`).toBe(0);
     // Stopping again is harmless.
     expect((await api.request('POST', `/v1/comparisons/${fits.body.comparisonId}/stop`, { key: owner.apiKey })).status).toBe(202);
   });
