@@ -3,7 +3,7 @@
  * after another, each in its own child workflow; a stop signal cancels whatever is in flight; the
  * run is then closed, its scores computed and its report written, whatever happened before.
  */
-import { CancellationScope, ChildWorkflowCancellationType, defineSignal, executeChild, isCancellation, setHandler } from '@temporalio/workflow';
+import { CancellationScope, ChildWorkflowCancellationType, defineSignal, executeChild, isCancellation, patched, setHandler } from '@temporalio/workflow';
 import { SIGNALS, type DatasetWorkflowInput, type RunWorkflowInput, type RunWorkflowResult, type StopSignalArgs } from '../contracts/workflow';
 import type { RunPlan } from '../activities/runLifecycle';
 import { workflowIds } from '../temporal.config';
@@ -13,8 +13,10 @@ import { publishRunStatus } from './runStatusAttribute';
 import { failureReason } from './failureReason';
 import { withServedModel } from './servedModel';
 import { planManualReviewGate } from './manualReview';
-import { patched as leaderboardPatched } from '@temporalio/workflow';
 import { openPublication } from './leaderboardWindow';
+import { executeStoppableChild } from './stoppableChild';
+
+export const STOPPABLE_CHILD_PATCH = 'stoppable-dataset-child';
 
 export const stopSignal = defineSignal<[StopSignalArgs]>(SIGNALS.stop);
 
@@ -75,7 +77,7 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
   });
   publishRunStatus(ended.status);
   // A formal run that succeeded may be published on its leaderboard for a while (docs/leaderboard.md).
-  if (ended.status === 'succeeded' && leaderboardPatched('leaderboard-window')) await openPublication(runId);
+  if (ended.status === 'succeeded' && patched('leaderboard-window')) await openPublication(runId);
   return ended;
 }
 
@@ -89,11 +91,14 @@ async function evaluateDatasets(
   for (const datasetId of plan.datasetIds) {
     try {
       const serving = await servingFor();
-      await executeChild(evaluateDataset, {
+      const child = {
         workflowId: workflowIds.dataset(runId, datasetId),
-        args: [{ runId, datasetId, batching: plan.batching, ...(serving ? { serving } : {}) }],
+        args: [{ runId, datasetId, batching: plan.batching, ...(serving ? { serving } : {}) }] as [DatasetWorkflowInput],
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-      });
+      };
+      // Runs begun before the patch replay the child started inside the stop's scope (workflows/stoppableChild.ts).
+      if (patched(STOPPABLE_CHILD_PATCH)) await executeStoppableChild(evaluateDataset, child);
+      else await executeChild(evaluateDataset, child);
     } catch (err) {
       if (isCancellation(err)) throw err;
       await control.finishDataset({ runId, datasetId, outcome: 'aborted', reason: failureReason(err) });

@@ -9,7 +9,9 @@
  * which executes those runs against the real server and rewrites the fixtures. Keep the old files
  * too (rename them) while runs of that version may still be in flight: the *-before-local-bookkeeping
  * files are the same four scenarios with the lifecycle steps as ordinary activities, before patch
- * 'local-bookkeeping' made them local. The private-deployment
+ * 'local-bookkeeping' made them local; run-completed-before-stoppable-child.json and
+ * run-stopped-before-stoppable-child.json are the run workflow's before patch 'stoppable-dataset-child'
+ * (workflows/stoppableChild.ts) changed how a dataset's child is started and cancelled. The private-deployment
  * histories (private-run-*.json) are recorded the same way by test/serving/privateRun.test.ts, and the
  * leaderboard ones (run-completed-published.json: a run that opened its submission window under
  * patch 'leaderboard-window'; leaderboard-window-submitted.json and leaderboard-window-closed.json:
