@@ -63,7 +63,8 @@ class Service(NLPModelService):
         try:
             crash_after = self.knobs.get("crashAfter")
             if crash_after is not None and served > crash_after:
-                print("simulated crash after", crash_after, "requests", flush=True)
+                # One write: lines printed by several serving threads at once would interleave.
+                os.write(1, f"simulated crash after {crash_after} requests\n".encode())
                 os._exit(3)
             time.sleep(self.knobs.get("latencyMs", 0) / 1000)
             text = self.answer(req)
