@@ -10,9 +10,9 @@ import type { ApiDeps } from '../apiDeps';
 import { DOMAINS, type Domain } from '../../contracts/domain';
 import { literalUnion } from '../../contracts/literalUnion';
 import { ANONYMOUS, SubmitToLeaderboardBody, type LeaderboardView } from '../../contracts/leaderboard';
-import { HttpProblem, conflict, forbidden, notFound, statusTitle } from '../problems';
+import { HttpProblem, conflict, forbidden, statusTitle } from '../problems';
 import { problems } from '../openapi';
-import { getRunFor } from '../../db/queries/runViews';
+import { visibleRun } from '../visibleRun';
 import { customDatasetsOf, getPublication, loadLeaderboard, type PublicationRow } from '../../db/queries/leaderboard';
 import { getUserView } from '../../db/queries/users';
 import { submitToLeaderboard } from '../temporalGateway';
@@ -86,9 +86,7 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       config: { roles: ['user', 'admin'] },
     },
     async (request, reply) => {
-      const owned = await getRunFor(deps.db, request.caller, request.params.runId);
-      if (!owned) throw notFound('run');
-      const { run } = owned;
+      const { run } = await visibleRun(deps.db, request.caller, request.params.runId);
       if (run.ownerId !== request.caller.userId) throw forbidden('only the run’s owner may submit it to the leaderboard');
       const v = `run v${run.version}`;
       if (run.type !== 'formal') throw conflict(`${v} is a verification; only formal runs can be submitted to the leaderboard`, 'type');

@@ -11,8 +11,9 @@ import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import { ReviewSummarySchema, type ReviewStatus } from '../../contracts/review';
 import { problems } from '../openapi';
-import { HttpProblem, notFound, statusTitle, tooManyRequests } from '../problems';
-import { getRunFor, type OwnedRun } from '../../db/queries/runViews';
+import { visibleRun } from '../visibleRun';
+import { HttpProblem, statusTitle, tooManyRequests } from '../problems';
+import type { OwnedRun } from '../../db/queries/runViews';
 import { getReviewOfRun, launchReview, reviewSummary, type ReviewRow } from '../../db/queries/reviews';
 import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/quota';
 import { idempotencyHeadersFor, idempotencyKeyReused, idempotencyOf } from '../idempotencyKey';
@@ -24,11 +25,7 @@ export async function manualEvaluationRoutes(app: FastifyInstance, deps: ApiDeps
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const now = () => (deps.now ?? (() => new Date()))();
 
-  const ownedRun = async (caller: Caller, runId: string): Promise<OwnedRun> => {
-    const owned = await getRunFor(deps.db, caller, runId);
-    if (!owned) throw notFound('run');
-    return owned;
-  };
+  const ownedRun = (caller: Caller, runId: string): Promise<OwnedRun> => visibleRun(deps.db, caller, runId);
 
   r.get(
     '/runs/:runId/manual-evaluation',

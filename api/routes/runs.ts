@@ -13,13 +13,14 @@ import { RUN_STATUSES, RUN_TYPES, TERMINAL_STATUSES, type RunView, type SampleRe
 import { METRICS } from '../../contracts/dataset';
 import { literalUnion } from '../../contracts/literalUnion';
 import { ReviewStatusSchema } from '../../contracts/review';
-import { HttpProblem, badRequest, conflict, notFound, statusTitle } from '../problems';
+import { HttpProblem, badRequest, conflict, statusTitle } from '../problems';
 import { problems } from '../openapi';
+import { visibleRun } from '../visibleRun';
 import { getEvaluationFor } from '../../db/queries/evaluations';
 import { closeRun, closeUnfinishedDatasets, listRunDatasets } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import {
-  allResults, decodeResultCursor, getRunArtifact, getRunFor, listRunVersions, loadRunView, logPage, requestRunStop, resultsPage, type LogLineView, type OwnedRun, type RunVersion,
+  allResults, decodeResultCursor, getRunArtifact, listRunVersions, loadRunView, logPage, requestRunStop, resultsPage, type LogLineView, type OwnedRun, type RunVersion,
 } from '../../db/queries/runViews';
 import { REPORT_ARTIFACT } from '../../contracts/artifact';
 import { signalStop } from '../temporalGateway';
@@ -264,11 +265,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const now = () => (deps.now ?? (() => new Date()))();
 
-  const ownedRun = async (caller: Caller, runId: string): Promise<OwnedRun> => {
-    const owned = await getRunFor(deps.db, caller, runId);
-    if (!owned) throw notFound('run');
-    return owned;
-  };
+  const ownedRun = (caller: Caller, runId: string): Promise<OwnedRun> => visibleRun(deps.db, caller, runId);
 
   r.get(
     '/evaluations/:id/runs',
