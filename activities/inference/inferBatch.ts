@@ -11,9 +11,7 @@ import type { RunDatasetPlan } from '../../contracts/run';
 import { getRun } from '../../db/queries/runRecords';
 import { storedPositions, storeSampleResults } from '../../db/queries/sampleResults';
 import { appendRunLogs, type RunLogLine } from '../../db/queries/runLogs';
-import { openSecret } from '../../db/secretBox';
-import { createModelEndpoint } from './modelEndpoint';
-import { createFuncEndpoint } from './funcEndpoint';
+import { runEndpoint } from './runEndpoint';
 import { createPredictionsEndpoints, sharedEndpoint, type ItemEndpoints } from './predictionsEndpoint';
 import { containerExitError } from '../../docker/containerRunner';
 import { servingContainerName } from '../../docker/containerSpec';
@@ -47,18 +45,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving }: Ac
       // Evaluation only: the uploaded predictions answer, one lookup per item (no HTTP).
       const endpoints: ItemEndpoints = plan.predictionSetId
         ? createPredictionsEndpoints({ db, setId: plan.predictionSetId, datasetId, indices: positions.map((p) => sampleIndex(plan, p)) })
-        : sharedEndpoint(
-            servingUrl
-              ? createFuncEndpoint({ baseUrl: servingUrl, requestTimeoutMs: limits.requestTimeoutMs, engine: run.config.modelName })
-              : createModelEndpoint({
-                  endpoint: run.config.endpoint,
-                  apiKey: run.apiKeyCipher ? openSecret(secretKey, run.apiKeyCipher) : null,
-                  onlineModelName: run.config.onlineModelName,
-                  apiMode: run.config.apiMode,
-                  requestTimeoutMs: limits.requestTimeoutMs,
-                  systemPrompt: inference.systemPrompt,
-                }),
-          );
+        : sharedEndpoint(runEndpoint(run, servingUrl, secretKey));
 
       const abort = new AbortController();
       const onCancel = () => abort.abort();

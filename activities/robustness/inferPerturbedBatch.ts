@@ -11,9 +11,7 @@ import type { ActivityDeps } from '../activityDeps';
 import type { BatchInput } from '../../contracts/workflow';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
-import { openSecret } from '../../db/secretBox';
-import { createModelEndpoint } from '../inference/modelEndpoint';
-import { createFuncEndpoint } from '../inference/funcEndpoint';
+import { runEndpoint } from '../inference/runEndpoint';
 import { inferWithRetries } from '../inference/inferWithRetries';
 import { ItemPages } from '../inference/itemPages';
 import { inlineScore } from '../../scoring/judge/inlineScore';
@@ -39,16 +37,7 @@ export function createRobustnessActivities({ db, logger, secretKey }: ActivityDe
 
       const items = new ItemPages(db, datasetId, plan, positions);
       const { limits, inference } = run.config;
-      const endpoint = servingUrl
-        ? createFuncEndpoint({ baseUrl: servingUrl, requestTimeoutMs: limits.requestTimeoutMs, engine: run.config.modelName })
-        : createModelEndpoint({
-            endpoint: run.config.endpoint,
-            apiKey: run.apiKeyCipher ? openSecret(secretKey, run.apiKeyCipher) : null,
-            onlineModelName: run.config.onlineModelName,
-            apiMode: run.config.apiMode,
-            requestTimeoutMs: limits.requestTimeoutMs,
-            systemPrompt: inference.systemPrompt,
-          });
+      const endpoint = runEndpoint(run, servingUrl, secretKey);
       const runSeed = runPerturbationSeed(runId, run.config.sampleSeed);
 
       const abort = new AbortController();

@@ -6,19 +6,11 @@
 import { and, eq, gte, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { perturbedSampleResults } from '../../db/schema';
-import type { SampleStatus } from '../../contracts/run';
+import type { SampleResultRow } from '../../db/queries/sampleResults';
 
-export interface PerturbedRow {
-  sampleIdx: number;
-  position: number;
+/** A clean result's fields and the perturbed prompt that was asked. */
+export interface PerturbedRow extends SampleResultRow {
   prompt: string;
-  predict: string | null;
-  score: number | null;
-  status: SampleStatus;
-  error: string | null;
-  outputLength: number;
-  latencyMs: number;
-  attempts: number;
 }
 
 export async function storedPerturbedPositions(db: Db, runId: string, datasetId: string, from: number, to: number): Promise<Set<number>> {
