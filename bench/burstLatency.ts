@@ -8,13 +8,12 @@
  *
  *   node --import tsx bench/burstLatency.ts [--runs=300] [--users=30] [--samples=5] [--latency-ms=15] [--slots=64] [--mode=both|baseline|tuned]
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import proto from '@temporalio/proto';
-import { generateArithBasic } from '../datasets/builtin/arithBasic';
 import { loadAverage, numberArg, printTable } from './benchReport';
-import { createUser, startBenchStack, type BenchStack } from './benchStack';
+import { startBenchStack, type BenchStack } from './benchStack';
+import { createManyEvaluations } from './manyEvaluations';
 
 const RUNS = numberArg('runs', 300);
 const USERS = numberArg('users', 30);
@@ -96,37 +95,9 @@ async function burst(): Promise<BurstResult> {
   try {
     const standIn = await stack.startStandIn(LATENCY_MS);
     await stack.startWorker({ PROCTOR_INFERENCE_SLOTS: String(SLOTS) });
-    const keys = await Promise.all(Array.from({ length: USERS }, () => createUser(stack)));
-    const jsonl = generateArithBasic(SAMPLES).map((item, i) => JSON.stringify({ ...item, id: `q${i}` })).join('\n');
-    const evaluations: { key: string; id: string }[] = [];
-    await Promise.all(
-      keys.map(async (key, u) => {
-        const datasetId = `burst-${randomUUID().slice(0, 8)}`;
-        const registered = await stack.request('POST', '/v1/datasets', {
-          key,
-          body: { id: datasetId, name: 'burst arithmetic', domain: 'nlp', task: 'arithmetic', metric: 'exact_match', jsonl },
-        });
-        if (registered.status !== 201) throw new Error(`register: ${registered.status} ${registered.text}`);
-        const mine = Math.floor(RUNS / USERS) + (u < RUNS % USERS ? 1 : 0);
-        for (let i = 0; i < mine; i++) {
-          const created = await stack.request('POST', '/v1/evaluations', {
-            key,
-            body: {
-              domain: 'nlp',
-              modelName: `burst-${randomUUID().slice(0, 8)}`,
-              datasets: [datasetId],
-              deployment: { method: 'api', endpoint: standIn.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
-              robustness: false,
-              modelInfo: { type: 'sft' },
-              acknowledgeNoTestAnnotations: true,
-              limits: { maxConcurrency: 4, maxRetryPerQuery: 3, requestTimeoutMs: 60_000 },
-            },
-          });
-          if (created.status !== 201) throw new Error(`create: ${created.status} ${created.text}`);
-          evaluations.push({ key, id: created.body.id });
-        }
-      }),
-    );
+    const { evaluations } = await createManyEvaluations(stack, {
+      users: USERS, evaluations: RUNS, samples: SAMPLES, endpoint: standIn.url, prefix: 'burst',
+    });
     const t0 = performance.now();
     const launched = await Promise.all(evaluations.map((e) => stack.request('POST', `/v1/evaluations/${e.id}/runs`, { key: e.key })));
     const bad = launched.filter((l) => l.status !== 202);

@@ -8,15 +8,14 @@
  *
  *   node --import tsx bench/load.ts [--users=50] [--evaluations=1000] [--runs=200] [--samples=100] [--latency-ms=20] [--idle-rounds=30] [--pollers=4]
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inArray, sql } from 'drizzle-orm';
-import { generateArithBasic } from '../datasets/builtin/arithBasic';
 import { sampleResults } from '../db/schema';
 import { describeLatency, LatencyRecorder, mapConcurrent } from '../test/support/latency';
 import { ProgressWatch } from '../test/support/progressWatch';
 import { loadAverage, numberArg, printTable, type Figure } from './benchReport';
-import { createUser, startBenchStack } from './benchStack';
+import { startBenchStack } from './benchStack';
+import { createManyEvaluations } from './manyEvaluations';
 import { describeCpu, startCpuMeter } from './cpuMeter';
 
 const USERS = numberArg('users', 50);
@@ -37,38 +36,10 @@ try {
   const standIn = await stack.startStandIn(LATENCY_MS);
   const worker = await stack.startWorker({ PROCTOR_INFERENCE_SLOTS: String(Math.max(8, RUNS)) });
 
-  const keys = await Promise.all(Array.from({ length: USERS }, () => createUser(stack)));
-  const jsonl = generateArithBasic(SAMPLES).map((item, i) => JSON.stringify({ ...item, id: `q${i}` })).join('\n');
   const t0 = performance.now();
-  const evaluations: { key: string; id: string }[] = [];
-  await Promise.all(
-    keys.map(async (key, u) => {
-      const datasetId = `load-${randomUUID().slice(0, 8)}`;
-      const registered = await stack.request('POST', '/v1/datasets', {
-        key,
-        body: { id: datasetId, name: 'load arithmetic', domain: 'nlp', task: 'arithmetic', metric: 'exact_match', jsonl },
-      });
-      if (registered.status !== 201) throw new Error(`register: ${registered.status} ${registered.text}`);
-      const mine = Math.floor(EVALUATIONS / USERS) + (u < EVALUATIONS % USERS ? 1 : 0);
-      for (let i = 0; i < mine; i++) {
-        const created = await stack.request('POST', '/v1/evaluations', {
-          key,
-          body: {
-            domain: 'nlp',
-            modelName: `load-${randomUUID().slice(0, 8)}`,
-            datasets: [datasetId],
-            deployment: { method: 'api', endpoint: standIn.url, onlineModelName: 'proctor-reference', apiKey: `sk-bench-${randomUUID()}`, apiMode: 'chat' },
-            robustness: false,
-            modelInfo: { type: 'sft' },
-            acknowledgeNoTestAnnotations: true,
-            limits: { maxConcurrency: 4, maxRetryPerQuery: 3, requestTimeoutMs: 60_000 },
-          },
-        });
-        if (created.status !== 201) throw new Error(`create: ${created.status} ${created.text}`);
-        evaluations.push({ key, id: created.body.id });
-      }
-    }),
-  );
+  const { keys, evaluations } = await createManyEvaluations(stack, {
+    users: USERS, evaluations: EVALUATIONS, samples: SAMPLES, endpoint: standIn.url, prefix: 'load', withApiKeys: true,
+  });
   const createSeconds = (performance.now() - t0) / 1000;
   log(`${evaluations.length} evaluations created by ${USERS} users in ${createSeconds.toFixed(1)} s`);
 

@@ -9,13 +9,12 @@
  *   node --import tsx bench/manyRuns.ts [--runs=1000] [--users=100] [--samples=5] [--latency-ms=20] [--slots=256]
  */
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
-import { generateArithBasic } from '../datasets/builtin/arithBasic';
 import { ProgressWatch } from '../test/support/progressWatch';
 import { loadAverage, mib, numberArg, printTable, type Figure } from './benchReport';
-import { createUser, startBenchStack } from './benchStack';
+import { startBenchStack } from './benchStack';
+import { createManyEvaluations } from './manyEvaluations';
 import { describeCpu, startCpuMeter } from './cpuMeter';
 import { memoryBytes, postmasterPid, treeCpuSeconds } from './processTreeCpu';
 
@@ -56,38 +55,10 @@ try {
     return row!.n;
   };
 
-  const keys = await Promise.all(Array.from({ length: USERS }, () => createUser(stack)));
-  const jsonl = generateArithBasic(SAMPLES).map((item, i) => JSON.stringify({ ...item, id: `q${i}` })).join('\n');
   const t0 = performance.now();
-  const evaluations: { key: string; id: string }[] = [];
-  await Promise.all(
-    keys.map(async (key, u) => {
-      const datasetId = `many-${randomUUID().slice(0, 8)}`;
-      const registered = await stack.request('POST', '/v1/datasets', {
-        key,
-        body: { id: datasetId, name: 'small arithmetic', domain: 'nlp', task: 'arithmetic', metric: 'exact_match', jsonl },
-      });
-      if (registered.status !== 201) throw new Error(`register: ${registered.status} ${registered.text}`);
-      const mine = Math.floor(RUNS / USERS) + (u < RUNS % USERS ? 1 : 0);
-      for (let i = 0; i < mine; i++) {
-        const created = await stack.request('POST', '/v1/evaluations', {
-          key,
-          body: {
-            domain: 'nlp',
-            modelName: `many-${randomUUID().slice(0, 8)}`,
-            datasets: [datasetId],
-            deployment: { method: 'api', endpoint: standIn.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
-            robustness: false,
-            modelInfo: { type: 'sft' },
-            acknowledgeNoTestAnnotations: true,
-            limits: { maxConcurrency: 4, maxRetryPerQuery: 3, requestTimeoutMs: 60_000 },
-          },
-        });
-        if (created.status !== 201) throw new Error(`create: ${created.status} ${created.text}`);
-        evaluations.push({ key, id: created.body.id });
-      }
-    }),
-  );
+  const { evaluations } = await createManyEvaluations(stack, {
+    users: USERS, evaluations: RUNS, samples: SAMPLES, endpoint: standIn.url, prefix: 'many',
+  });
   log(`${evaluations.length} evaluations created by ${USERS} users in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const pgPid = postmasterPid(path.join(stack.dir, 'pg', 'pgdata'));
