@@ -10,10 +10,11 @@ import ExcelJS from 'exceljs';
 import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { and, eq } from 'drizzle-orm';
-import { TERMINAL_STATUSES, type DatasetMetrics, type RunView, type SampleResultView } from '../../contracts/run';
+import type { DatasetMetrics, RunView, SampleResultView } from '../../contracts/run';
 import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../contracts/scoreAggregation';
 import { runDatasets } from '../../db/schema';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
+import { waitForRunEnd } from '../support/runThroughApi';
 import { startApi, type TestApi } from '../support/apiServer';
 import { workflowIds } from '../../temporal.config';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
@@ -41,17 +42,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function waitForEnd(key: string, runId: string): Promise<RunView> {
-  const deadline = Date.now() + 100_000;
-  for (;;) {
-    const res = await api.request('GET', `/v1/runs/${runId}`, { key });
-    expect(res.status).toBe(200);
-    const view = res.body as RunView;
-    if (TERMINAL_STATUSES.includes(view.status)) return view;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${view.status} (${view.progress.done}/${view.progress.total})`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const waitForEnd = (key: string, runId: string): Promise<RunView> => waitForRunEnd(api, key, runId, 100_000);
 
 /** Every result, page by page, asserting each page is no larger than asked. */
 async function allResultPages(key: string, runId: string, limit: number): Promise<SampleResultView[]> {

@@ -12,12 +12,13 @@ import { pino } from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import ExcelJS from 'exceljs';
+import { launchAndWaitForEnd } from '../support/runThroughApi';
 import { startApi, type TestApi } from '../support/apiServer';
 import { uniqueModelName } from '../support/evaluationBodies';
 import { startWorkers, workflowBundle, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
-import { TERMINAL_STATUSES, type RunView } from '../../contracts/run';
+import type { RunView } from '../../contracts/run';
 import { CODE_PYTHON_BASIC_ID, CODE_PYTHON_BASIC_PROBLEMS } from '../../datasets/builtin/codePythonBasic';
 import { createWorkers } from '../../workers/createWorkers';
 import { loadEnv } from '../../config/env';
@@ -102,17 +103,7 @@ async function codeEvaluation(key: string, model: ReferenceModel): Promise<strin
   return res.body.id as string;
 }
 
-async function runToEnd(key: string, evaluationId: string): Promise<RunView> {
-  const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
-  expect(launched.status, launched.text).toBe(202);
-  const deadline = Date.now() + 240_000;
-  for (;;) {
-    const res = await api.request('GET', `/v1/runs/${launched.body.runId}`, { key });
-    if (TERMINAL_STATUSES.includes(res.body.status)) return res.body as RunView;
-    if (Date.now() > deadline) throw new Error(`run still ${res.body.status}: ${res.text}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const runToEnd = (key: string, evaluationId: string): Promise<RunView> => launchAndWaitForEnd(api, key, evaluationId, 240_000);
 
 type CodeResult = { id: string; status: string; score: number | null; predict: string | null; code?: { n: number; c: number; verdicts: { passed: boolean; verdict: string }[] | null } };
 

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import ExcelJS from 'exceljs';
+import { launchAndWaitForEnd } from '../support/runThroughApi';
 import { startApi, type TestApi } from '../support/apiServer';
 import { uniqueModelName } from '../support/evaluationBodies';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
@@ -64,17 +65,7 @@ async function evaluationWith(key: string, datasets: string[], scoring: unknown)
   return res.body.id as string;
 }
 
-async function runToEnd(key: string, evaluationId: string): Promise<RunView> {
-  const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
-  expect(launched.status, launched.text).toBe(202);
-  const deadline = Date.now() + 110_000;
-  for (;;) {
-    const res = await api.request('GET', `/v1/runs/${launched.body.runId}`, { key });
-    if (TERMINAL_STATUSES.includes(res.body.status)) return res.body as RunView;
-    if (Date.now() > deadline) throw new Error(`run still ${res.body.status}: ${res.text}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const runToEnd = (key: string, evaluationId: string): Promise<RunView> => launchAndWaitForEnd(api, key, evaluationId, 110_000);
 
 type Result = { id: string; dataset: string; status: string; score: number | null; error: string | null; scoring?: ScoringTrace | null };
 

@@ -9,11 +9,12 @@ import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
-import { TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';
+import type { RunView, SampleResultView } from '../../contracts/run';
 import { scoreSample } from '../../scoring/metrics';
 import { predictionSets } from '../../db/schema';
 import { nodeHttpFetch } from '../../activities/inference/nodeHttpFetch';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
+import { waitForRunEnd } from '../support/runThroughApi';
 import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
@@ -41,16 +42,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function waitForEnd(key: string, runId: string): Promise<RunView> {
-  const deadline = Date.now() + 100_000;
-  for (;;) {
-    const res = await api.request('GET', `/v1/runs/${runId}`, { key });
-    expect(res.status).toBe(200);
-    if (TERMINAL_STATUSES.includes(res.body.status)) return res.body as RunView;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${res.body.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const waitForEnd = (key: string, runId: string): Promise<RunView> => waitForRunEnd(api, key, runId, 100_000);
 
 async function setup(): Promise<{ key: string; datasetId: string; evaluationId: string }> {
   const { apiKey: key } = await api.createUser('user');

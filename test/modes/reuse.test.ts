@@ -5,9 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
-import { TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';
+import type { RunView, SampleResultView } from '../../contracts/run';
 import { fingerprintOf } from '../../db/queries/reuse';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
+import { waitForRunEnd } from '../support/runThroughApi';
 import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
@@ -30,16 +31,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function waitForEnd(key: string, runId: string): Promise<RunView> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const res = await api.request('GET', `/v1/runs/${runId}`, { key });
-    expect(res.status).toBe(200);
-    if (TERMINAL_STATUSES.includes(res.body.status)) return res.body as RunView;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${res.body.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const waitForEnd = (key: string, runId: string): Promise<RunView> => waitForRunEnd(api, key, runId, 120_000);
 
 async function results(key: string, runId: string): Promise<Map<string, Pick<SampleResultView, 'predict' | 'score' | 'status'>>> {
   const out = new Map<string, Pick<SampleResultView, 'predict' | 'score' | 'status'>>();

@@ -10,11 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
+import { launchAndWaitForEnd } from '../support/runThroughApi';
 import { startApi, type TestApi } from '../support/apiServer';
 import { uniqueModelName } from '../support/evaluationBodies';
 import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
-import { TERMINAL_STATUSES, type RunView } from '../../contracts/run';
+import type { RunView } from '../../contracts/run';
 import { perturbedSampleResults } from '../../db/schema';
 import { perturbItems } from '../../scoring/robustness/perturbItems';
 import { runPerturbationSeed } from '../../activities/robustness/robustnessPlan';
@@ -60,17 +61,7 @@ async function evaluation(key: string, dataset: string, robustness: boolean): Pr
   return res.body.id as string;
 }
 
-async function runToEnd(key: string, evaluationId: string): Promise<RunView> {
-  const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
-  expect(launched.status, launched.text).toBe(202);
-  const deadline = Date.now() + 110_000;
-  for (;;) {
-    const res = await api.request('GET', `/v1/runs/${launched.body.runId}`, { key });
-    if (TERMINAL_STATUSES.includes(res.body.status)) return res.body as RunView;
-    if (Date.now() > deadline) throw new Error(`run still ${res.body.status}: ${res.text}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const runToEnd = (key: string, evaluationId: string): Promise<RunView> => launchAndWaitForEnd(api, key, evaluationId, 110_000);
 
 type Result = { id: string; predict: string | null; score: number | null; status: string };
 async function results(key: string, runId: string): Promise<Result[]> {

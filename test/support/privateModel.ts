@@ -10,8 +10,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
-import type { RunView } from '../../contracts/run';
-import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { TestApi } from './apiServer';
 import { nlpEvaluationBody, platformImageId } from './evaluationBodies';
 import { requireEnv } from './env';
@@ -63,17 +61,7 @@ export async function createPrivateModel(api: TestApi, key: string, o: PrivateEv
   return { evaluationId, version: latest.version };
 }
 
-export async function waitForRunEnd(api: TestApi, key: string, runId: string, timeoutMs = 150_000): Promise<RunView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await api.request('GET', `/v1/runs/${runId}`, { key });
-    if (res.status !== 200) throw new Error(`GET /v1/runs/${runId}: ${res.status} ${res.text}`);
-    const view = res.body as RunView;
-    if (TERMINAL_STATUSES.includes(view.status)) return view;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${view.status} (${view.progress.done}/${view.progress.total})`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+export { waitForRunEnd } from './runThroughApi';
 
 /**
  * The settings a private-deployment test runs with, put into this test process's environment (the
