@@ -180,6 +180,27 @@ describe('run workflow', () => {
     expect(run.error).toMatch(/stopped by test/);
   });
 
+  it('takes a cancel of the run workflow (Cancel in the Temporal UI) as a stop that reaches the dataset in flight', async () => {
+    model.resetKnobs();
+    model.setKnobs({ skill: 1, latencyMs: 300 });
+    const a = await insertArithmeticDataset(handle.db, 400);
+    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [a], limits: { maxConcurrency: 4 } });
+    const wf = await launch(runId);
+    await waitFor(async () => (await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8);
+    await wf.cancel();
+    // The run still closes itself: scores, report and statuses, then the workflow completes.
+    const result = await wf.result();
+    expect(result.status).toBe('stopped');
+    const child = await temporal.client.workflow.getHandle(workflowIds.dataset(runId, a.id)).describe();
+    expect(child.status.name).toBe('CANCELLED');
+    const [dataset] = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
+    expect(dataset!.status).toBe('stopped');
+    expect(dataset!.done).toBeLessThan(400);
+    const run = await runRow(runId);
+    expect(run.status).toBe('stopped');
+    expect(run.error).toBe('stopped by temporal: workflow cancelled');
+  });
+
   it('runs a verification over the drawn samples only', async () => {
     model.resetKnobs();
     model.setKnobs({ skill: 1 });
