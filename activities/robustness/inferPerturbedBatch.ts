@@ -19,6 +19,7 @@ import { perturbItems } from '../../scoring/robustness/perturbItems';
 import { PERTURBATION_KIND, runPerturbationSeed } from './robustnessPlan';
 import { textScoring } from '../codeScoring/codeSampling';
 import { storedPerturbedPositions, storePerturbedRows, type PerturbedRow } from './perturbedResults';
+import { ResultBuffer } from '../inference/resultBuffer';
 
 const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 100;
@@ -43,19 +44,13 @@ export function createRobustnessActivities({ db, logger, secretKey }: ActivityDe
       const abort = new AbortController();
       const onCancel = () => abort.abort();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
-      let stored = 0;
       let failed = 0;
-      let pending: PerturbedRow[] = [];
-      let writing: Promise<void> = Promise.resolve();
-      const flush = () => {
-        const rows = pending;
-        pending = [];
-        writing = writing.then(async () => {
-          stored += await storePerturbedRows(db, runId, datasetId, rows);
-        });
-        return writing;
-      };
-      const heartbeat = setInterval(() => ctx.heartbeat({ stored }), HEARTBEAT_EVERY_MS);
+      // Failures are counted as they are answered (`failed` above), not as they are written.
+      const buffer = new ResultBuffer<PerturbedRow>(
+        async (rows) => ({ stored: await storePerturbedRows(db, runId, datasetId, rows), failed: 0 }),
+        WRITE_GROUP_ROWS,
+      );
+      const heartbeat = setInterval(() => ctx.heartbeat({ stored: buffer.stored }), HEARTBEAT_EVERY_MS);
       let next = 0;
       const lane = async () => {
         while (next < positions.length && !abort.signal.aborted) {
@@ -70,12 +65,11 @@ export function createRobustnessActivities({ db, logger, secretKey }: ActivityDe
           const common = { sampleIdx: item.idx, position, prompt, latencyMs: Math.round(outcome.latencyMs), attempts: outcome.attempts };
           if (outcome.ok) {
             const { score } = inlineScore(textScoring(run.config.scoring?.datasets[datasetId]), plan.metric, outcome.text, item);
-            pending.push({ ...common, predict: outcome.text, score, status: 'scored', error: null, outputLength: outcome.outputTokens });
+            await buffer.add({ ...common, predict: outcome.text, score, status: 'scored', error: null, outputLength: outcome.outputTokens });
           } else {
             failed += 1;
-            pending.push({ ...common, predict: null, score: null, status: 'failed', error: outcome.reason, outputLength: 0 });
+            await buffer.add({ ...common, predict: null, score: null, status: 'failed', error: outcome.reason, outputLength: 0 });
           }
-          if (pending.length >= WRITE_GROUP_ROWS) await flush();
         }
       };
       let fault: unknown = null;
@@ -92,7 +86,7 @@ export function createRobustnessActivities({ db, logger, secretKey }: ActivityDe
       } finally {
         clearInterval(heartbeat);
         ctx.cancellationSignal.removeEventListener('abort', onCancel);
-        await flush();
+        await buffer.flush();
       }
       if (fault) throw fault;
       await appendRunLogs(db, [
@@ -100,13 +94,13 @@ export function createRobustnessActivities({ db, logger, secretKey }: ActivityDe
           runId,
           datasetId,
           level: 'info',
-          message: `robustness pass, samples ${from + 1}–${to} of ${datasetId}: ${stored} perturbed prompt(s) answered and stored (${failed} failed)`,
+          message: `robustness pass, samples ${from + 1}–${to} of ${datasetId}: ${buffer.stored} perturbed prompt(s) answered and stored (${failed} failed)`,
           dedupeKey: `perturbed-batch:${datasetId}:${from}:${ctx.info.attempt}`,
         },
       ]);
-      logger.debug({ runId, datasetId, from, to, stored, failed }, 'perturbed batch done');
+      logger.debug({ runId, datasetId, from, to, stored: buffer.stored, failed }, 'perturbed batch done');
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
-      return { stored, failed };
+      return { stored: buffer.stored, failed };
     },
   };
 }
