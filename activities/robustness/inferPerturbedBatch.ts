@@ -44,12 +44,7 @@ export function createRobustnessActivities({ db, logger, secretKey }: ActivityDe
       const abort = new AbortController();
       const onCancel = () => abort.abort();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
-      let failed = 0;
-      // Failures are counted as they are answered (`failed` above), not as they are written.
-      const buffer = new ResultBuffer<PerturbedRow>(
-        async (rows) => ({ stored: await storePerturbedRows(db, runId, datasetId, rows), failed: 0 }),
-        WRITE_GROUP_ROWS,
-      );
+      const buffer = new ResultBuffer<PerturbedRow>((rows) => storePerturbedRows(db, runId, datasetId, rows), WRITE_GROUP_ROWS);
       const heartbeat = setInterval(() => ctx.heartbeat({ stored: buffer.stored }), HEARTBEAT_EVERY_MS);
       let next = 0;
       const lane = async () => {
@@ -67,7 +62,6 @@ export function createRobustnessActivities({ db, logger, secretKey }: ActivityDe
             const { score } = inlineScore(textScoring(run.config.scoring?.datasets[datasetId]), plan.metric, outcome.text, item);
             await buffer.add({ ...common, predict: outcome.text, score, status: 'scored', error: null, outputLength: outcome.outputTokens });
           } else {
-            failed += 1;
             await buffer.add({ ...common, predict: null, score: null, status: 'failed', error: outcome.reason, outputLength: 0 });
           }
         }
@@ -94,13 +88,13 @@ export function createRobustnessActivities({ db, logger, secretKey }: ActivityDe
           runId,
           datasetId,
           level: 'info',
-          message: `robustness pass, samples ${from + 1}–${to} of ${datasetId}: ${buffer.stored} perturbed prompt(s) answered and stored (${failed} failed)`,
+          message: `robustness pass, samples ${from + 1}–${to} of ${datasetId}: ${buffer.stored} perturbed prompt(s) answered and stored (${buffer.failed} failed)`,
           dedupeKey: `perturbed-batch:${datasetId}:${from}:${ctx.info.attempt}`,
         },
       ]);
-      logger.debug({ runId, datasetId, from, to, stored: buffer.stored, failed }, 'perturbed batch done');
+      logger.debug({ runId, datasetId, from, to, stored: buffer.stored, failed: buffer.failed }, 'perturbed batch done');
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
-      return { stored: buffer.stored, failed };
+      return { stored: buffer.stored, failed: buffer.failed };
     },
   };
 }

@@ -21,14 +21,15 @@ export async function storedPerturbedPositions(db: Db, runId: string, datasetId:
   return new Set(rows.map((r) => r.position));
 }
 
-export async function storePerturbedRows(db: Db, runId: string, datasetId: string, rows: readonly PerturbedRow[]): Promise<number> {
-  if (rows.length === 0) return 0;
+/** Writes the rows not stored yet; what was new, and how many of those failed, as the clean pass's store says. */
+export async function storePerturbedRows(db: Db, runId: string, datasetId: string, rows: readonly PerturbedRow[]): Promise<{ stored: number; failed: number }> {
+  if (rows.length === 0) return { stored: 0, failed: 0 };
   const inserted = await db
     .insert(perturbedSampleResults)
     .values(rows.map((r) => ({ runId, datasetId, ...r })))
     .onConflictDoNothing()
-    .returning({ idx: perturbedSampleResults.sampleIdx });
-  return inserted.length;
+    .returning({ status: perturbedSampleResults.status });
+  return { stored: inserted.length, failed: inserted.filter((r) => r.status === 'failed').length };
 }
 
 /** Clean and perturbed score of every sample both passes stored (failed = 0), in sample order; and how many perturbed ones failed. */

@@ -17,6 +17,7 @@ import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { createEvaluation, registerComparisonDatasets, type ComparisonDatasets } from './comparisonFixtures';
 import { historyTimeline } from '../support/historyTimeline';
+import { setFormalUsed } from '../support/quotaFixtures';
 import { workflowIds } from '../../temporal.config';
 
 let api: TestApi;
@@ -36,10 +37,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function setUsed(userId: string, used: number) {
-  await api.deps.db.insert(quotaUsage).values({ userId, month: utcMonth(new Date()), kind: 'formal', used })
-    .onConflictDoUpdate({ target: [quotaUsage.userId, quotaUsage.month, quotaUsage.kind], set: { used } });
-}
+const setUsed = (userId: string, used: number) => setFormalUsed(api.deps.db, userId, used);
 
 async function formalUsed(userId: string): Promise<number> {
   const [row] = await api.deps.db.select({ used: quotaUsage.used }).from(quotaUsage)

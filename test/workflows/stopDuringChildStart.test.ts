@@ -14,13 +14,14 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { quotaUsage, sampleResults } from '../../db/schema';
-import { utcMonth } from '../../db/queries/quota';
+import { sampleResults } from '../../db/schema';
 import { workflowIds } from '../../temporal.config';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { historyTimeline } from '../support/historyTimeline';
+import { setFormalUsed } from '../support/quotaFixtures';
+import { waitForRunEnd } from '../support/runThroughApi';
 import { createEvaluation, registerComparisonDatasets } from '../comparisons/comparisonFixtures';
 
 const MIN_STOPS_IN_THE_WINDOW = 3;
@@ -73,8 +74,7 @@ it('reaches the batch when the stop lands while the dataset child is starting', 
   let inTheWindow = 0;
   try {
     for (let round = 0; round < MAX_ROUNDS && inTheWindow < MIN_STOPS_IN_THE_WINDOW; round++) {
-      await api.deps.db.insert(quotaUsage).values({ userId: owner.id, month: utcMonth(new Date()), kind: 'formal', used: 0 })
-        .onConflictDoUpdate({ target: [quotaUsage.userId, quotaUsage.month, quotaUsage.kind], set: { used: 0 } });
+      await setFormalUsed(api.deps.db, owner.id, 0);
       const evaluationId = await createEvaluation(api, owner.apiKey, [sets.sum], slow.url);
       const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key: owner.apiKey });
       expect(launched.status, launched.text).toBe(202);
@@ -86,12 +86,7 @@ it('reaches the batch when the stop lands while the dataset child is starting', 
       expect(stop.status, stop.text).toBe(202);
       await Promise.all(flood);
 
-      let run;
-      for (;;) {
-        run = (await api.request('GET', `/v1/runs/${runId}`, { key: owner.apiKey })).body;
-        if (['succeeded', 'failed', 'stopped'].includes(run.status)) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const run = await waitForRunEnd(api, owner.apiKey, runId, 60_000, 50);
       const stored = await api.deps.db.select({ status: sampleResults.status, error: sampleResults.error }).from(sampleResults).where(eq(sampleResults.runId, runId));
       const why = stored.length === 0 ? '' : `${JSON.stringify(stored)}\n${await historyTimeline(api.deps.temporal, [workflowIds.run(runId), workflowIds.dataset(runId, sets.sum)])}`;
       expect(run.status, `round ${round}`).toBe('stopped');
