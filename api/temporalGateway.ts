@@ -3,7 +3,7 @@
  * these so that workflow names, IDs, task queues and search attributes stay in one place.
  */
 import { ApplicationFailure, WorkflowIdReusePolicy, WorkflowNotFoundError, type SearchAttributePair } from '@temporalio/common';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
 import { SIGNALS, UPDATES, type RunWorkflowInput, type StopSignalArgs } from '../contracts/workflow';
 import { LEADERBOARD_FAILURES, type LeaderboardSubmission, type LeaderboardSubmissionResult } from '../contracts/leaderboard';
@@ -20,8 +20,12 @@ export interface RunToStart {
   status: RunStatus;
 }
 
-/** Starts the run's workflow; the ID is derived from the run, and a second start is refused. */
-export async function startRunWorkflow(client: Client, run: RunToStart): Promise<{ workflowId: string }> {
+/**
+ * Starts the run's workflow; the ID is derived from the run, so a second start is refused by the
+ * server. That refusal is a success here: copies of one launch (an Idempotency-Key retry racing the
+ * first request) each try to start the workflow, and whichever comes second finds it running.
+ */
+export async function startRunWorkflow(client: Client, run: RunToStart): Promise<{ workflowId: string; alreadyStarted: boolean }> {
   const workflowId = workflowIds.run(run.runId);
   const input: RunWorkflowInput = { runId: run.runId };
   const typedSearchAttributes: SearchAttributePair[] = [
@@ -31,14 +35,19 @@ export async function startRunWorkflow(client: Client, run: RunToStart): Promise
     { key: SEARCH_ATTRIBUTE_KEYS.runType, value: run.type },
     { key: SEARCH_ATTRIBUTE_KEYS.status, value: run.status },
   ];
-  await client.workflow.start(WORKFLOW_TYPES.run, {
-    workflowId,
-    taskQueue: TASK_QUEUES.runs,
-    args: [input],
-    typedSearchAttributes,
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-  });
-  return { workflowId };
+  try {
+    await client.workflow.start(WORKFLOW_TYPES.run, {
+      workflowId,
+      taskQueue: TASK_QUEUES.runs,
+      args: [input],
+      typedSearchAttributes,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, alreadyStarted: true };
+    throw error;
+  }
+  return { workflowId, alreadyStarted: false };
 }
 
 /**

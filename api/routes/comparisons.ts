@@ -7,7 +7,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import {
@@ -190,8 +189,6 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           try {
             await startRunWorkflow(deps.temporal, { runId: run.runId, domain: run.domain, modelName: run.modelName, ownerId: run.ownerId, type: run.type, status: run.status });
           } catch (error) {
-            // A replay of a run whose workflow the first request did start: the workflow ID refuses a second start.
-            if (error instanceof WorkflowExecutionAlreadyStartedError) return;
             deps.logger.error({ runId: run.runId, err: error }, 'comparison run workflow start failed');
             const reason = `the run's workflow could not be started: ${error instanceof Error ? error.message : String(error)}`;
             await abandonLaunch(deps.db, run.runId, reason, launches[position]?.quota ?? null);

@@ -32,7 +32,6 @@ import { drawSampleIndices } from '../../datasets/prng';
 import { startRunWorkflow } from '../temporalGateway';
 import { idempotencyKeyReused, idempotencyOf, IdempotencyHeaders } from '../idempotencyKey';
 import type { IdempotentRequest } from '../../db/queries/idempotency';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { workflowIds } from '../../temporal.config';
 
 /** Samples drawn per dataset when the request does not say: the most of the 1–3 the product calls for. */
@@ -160,18 +159,25 @@ async function launchRun(
   }
 
   const { run } = outcome;
+  const toStart = { runId: run.runId, domain: run.domain, modelName: run.modelName, ownerId: run.ownerId, type: run.type, status: run.status };
   if ('replayed' in outcome) {
-    // The first request may have died between its commit and starting the workflow: start it now.
-    // The workflow ID is the run's, and a second start of it is refused, so this never runs it twice.
-    if (run.status === 'queued') await startRunWorkflow(deps.temporal, { ...run }).catch((error: unknown) => {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    });
+    // The first request may have died between its commit and starting the workflow, or may not have
+    // reached it yet: start it now. Whichever copy starts it second is told it runs already.
+    if (run.status === 'queued') {
+      await startRunWorkflow(deps.temporal, toStart).catch((error: unknown) => {
+        deps.logger.warn({ runId: run.runId, err: error }, 'replayed launch could not start the run workflow');
+        throw new HttpProblem(
+          503,
+          statusTitle(503),
+          `run v${run.version} was launched by the first request with this Idempotency-Key, but the workflow service could not be reached ` +
+            'to start it; retry with the same key shortly.',
+        );
+      });
+    }
     return { run: asLaunched(run, workflowIds.run(run.runId)), replayed: true };
   }
   try {
-    const { workflowId } = await startRunWorkflow(deps.temporal, {
-      runId: run.runId, domain: run.domain, modelName: run.modelName, ownerId: run.ownerId, type: run.type, status: run.status,
-    });
+    const { workflowId } = await startRunWorkflow(deps.temporal, toStart);
     deps.logger.info({ runId: run.runId, evaluationId: evaluation.id, type: run.type, version: run.version }, 'run launched');
     return { run: asLaunched(run, workflowId), replayed: false };
   } catch (error) {

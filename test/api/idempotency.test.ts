@@ -37,6 +37,32 @@ async function runsOf(evaluationId: string) {
   return api.deps.db.select().from(runs).where(eq(runs.evaluationId, evaluationId));
 }
 
+/**
+ * Intercepts the API's workflow starts: the first is held until `release`, so a replay of the same
+ * launch reaches Temporal first; `fail` makes the nth start (0-based) throw as an unreachable server would.
+ */
+function interceptWorkflowStarts(fail?: number) {
+  const workflows = api.deps.temporal.workflow;
+  const start = workflows.start.bind(workflows);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let calls = 0;
+  workflows.start = (async (...args: Parameters<typeof start>) => {
+    const call = calls++;
+    if (call === 0) await held;
+    if (call === fail) throw new Error('14 UNAVAILABLE: connection refused');
+    return start(...args);
+  }) as typeof workflows.start;
+  return {
+    calls: () => calls,
+    release: () => release(),
+    restore: () => {
+      release();
+      delete (workflows as Partial<typeof workflows>).start;
+    },
+  };
+}
+
 describe('Idempotency-Key on launches', () => {
   it('answers a retried formal launch with the same run, marked replayed, and spends one quota slot', async () => {
     const { key, evaluationId } = await userWithEvaluation();
@@ -67,6 +93,51 @@ describe('Idempotency-Key on launches', () => {
     expect(new Set(answers.map((a) => a.body.runId)).size).toBe(1);
     expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(19);
     expect(await runsOf(evaluationId)).toHaveLength(1);
+    expect(await formalUsed(key)).toBe(1);
+  });
+
+  it('answers the first request as launched when a replay started the workflow before it did', async () => {
+    const { key, evaluationId } = await userWithEvaluation();
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const starts = interceptWorkflowStarts();
+    try {
+      const first = api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
+      await expect.poll(starts.calls, { timeout: 10_000 }).toBe(1);
+      const replay = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
+      expect(replay.status, replay.text).toBe(202);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      starts.release();
+      const answer = await first;
+      expect(answer.status, answer.text).toBe(202);
+      expect(answer.body.runId).toBe(replay.body.runId);
+    } finally {
+      starts.restore();
+    }
+    const [run] = await runsOf(evaluationId);
+    expect(run?.status).not.toBe('failed');
+    expect(await formalUsed(key)).toBe(1);
+    await api.deps.temporal.workflow.getHandle(workflowIds.run(run!.id)).describe();
+  });
+
+  it('answers a replay with 503 and a retry hint when it finds the run queued and cannot reach Temporal, and fails nothing', async () => {
+    const { key, evaluationId } = await userWithEvaluation();
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const starts = interceptWorkflowStarts(1);
+    try {
+      const first = api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
+      await expect.poll(starts.calls, { timeout: 10_000 }).toBe(1);
+      const replay = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
+      expect(replay.status, replay.text).toBe(503);
+      expect(replay.headers.get('content-type')).toContain('application/problem+json');
+      expect(replay.body.detail).toMatch(/^run v1 was launched by the first request with this Idempotency-Key, .*retry with the same key/);
+      starts.release();
+      const answer = await first;
+      expect(answer.status, answer.text).toBe(202);
+    } finally {
+      starts.restore();
+    }
+    const [run] = await runsOf(evaluationId);
+    expect(run?.status).not.toBe('failed');
     expect(await formalUsed(key)).toBe(1);
   });
 
