@@ -123,7 +123,12 @@ export const runs = pgTable(
     endedAt: timestamp('ended_at', { withTimezone: true }),
     stopRequestedAt: timestamp('stop_requested_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('runs_evaluation_version_uq').on(t.evaluationId, t.version), index('runs_owner_idx').on(t.ownerId, t.createdAt)],
+  (t) => [
+    uniqueIndex('runs_evaluation_version_uq').on(t.evaluationId, t.version),
+    index('runs_owner_idx').on(t.ownerId, t.createdAt),
+    // The launch reconciler's sweep: only the few runs not yet picked up by a workflow.
+    index('runs_queued_idx').on(t.createdAt).where(sql`${t.status} = 'queued'`),
+  ],
 );
 
 export const runDatasets = pgTable(

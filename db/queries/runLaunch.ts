@@ -5,7 +5,7 @@
  * run also freezes its serving plan (image, upload version, GPUs), checked by the caller beforehand.
  * If the workflow cannot be started afterwards, abandonLaunch undoes the launch's effects.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, lt, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../client';
 import { evaluations, runDatasets, runLogs, runs } from '../schema';
@@ -123,6 +123,45 @@ export async function insertLaunchedRun(db: Db, request: LaunchRequest): Promise
   });
 }
 
+/** Where a paged sweep of queued runs left off: the last run it looked at. */
+export interface QueuedRunCursor {
+  /** As PostgreSQL prints it: microseconds, which a Date would cut to milliseconds. */
+  createdAt: string;
+  runId: string;
+}
+
+/**
+ * Runs still queued that were launched before `before`, oldest first, after `after` when given:
+ * their workflow should have started long ago, so either it waits for a run worker or the API died
+ * between the launch's commit and the start (the launch reconciler tells the two apart by starting it).
+ */
+export async function queuedRunsLaunchedBefore(
+  db: Db,
+  before: Date,
+  limit: number,
+  after?: QueuedRunCursor,
+): Promise<{ run: LaunchedRunRecord; cursor: QueuedRunCursor }[]> {
+  const rows = await db
+    .select({ run: runs, domain: evaluations.domain, modelName: evaluations.modelName, createdAt: sql<string>`${runs.createdAt}::text` })
+    .from(runs)
+    .innerJoin(evaluations, eq(evaluations.id, runs.evaluationId))
+    .where(
+      and(
+        eq(runs.status, 'queued'),
+        lt(runs.createdAt, before),
+        after ? sql`(${runs.createdAt}, ${runs.id}) > (${after.createdAt}::timestamptz, ${after.runId}::uuid)` : undefined,
+      ),
+    )
+    .orderBy(asc(runs.createdAt), asc(runs.id))
+    .limit(limit);
+  return rows.map((row) => ({ run: recordOf(row), cursor: { createdAt: row.createdAt, runId: row.run.id } }));
+}
+
+function recordOf(row: { run: typeof runs.$inferSelect; domain: Domain; modelName: string }): LaunchedRunRecord {
+  const { run } = row;
+  return { runId: run.id, version: run.version, type: run.type, status: run.status, ownerId: run.ownerId, domain: row.domain, modelName: row.modelName };
+}
+
 async function launchedRecord(tx: Tx, runId: string): Promise<LaunchedRunRecord> {
   const [row] = await tx
     .select({ run: runs, domain: evaluations.domain, modelName: evaluations.modelName })
@@ -130,7 +169,7 @@ async function launchedRecord(tx: Tx, runId: string): Promise<LaunchedRunRecord>
     .innerJoin(evaluations, eq(evaluations.id, runs.evaluationId))
     .where(eq(runs.id, runId));
   if (!row) throw new Error(`idempotency key points at run ${runId}, which does not exist`);
-  return { runId, version: row.run.version, type: row.run.type, status: row.run.status, ownerId: row.run.ownerId, domain: row.domain, modelName: row.modelName };
+  return recordOf(row);
 }
 
 /** The launch's records inside the caller's transaction; a refusal writes nothing but may leave the evaluation locked until it ends. */
