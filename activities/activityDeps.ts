@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
-import type { ContainerSettings, LeaderboardSettings, PlatformJudge, ReviewSettings, UploadSettings } from '../config/env';
+import type { ContainerSettings, EndpointSettings, LeaderboardSettings, PlatformJudge, ReviewSettings, UploadSettings } from '../config/env';
 
 /** What every activity factory is given by the worker that hosts it. */
 export interface ActivityDeps {
@@ -18,6 +18,8 @@ export interface ActivityDeps {
   review?: ReviewSettings;
   /** The platform's judge (PROCTOR_JUDGE_*), for judge metrics that name none; absent: they fall back to exact match. */
   judge?: PlatformJudge | null;
+  /** Networks refused and the answer cap for model and judge endpoints; absent: the defaults (config/env.ts). */
+  endpoints?: EndpointSettings;
 }
 
 export interface ServingDeps {

@@ -13,6 +13,7 @@ import { getVisibleDatasets } from '../db/queries/datasets';
 import { isModelNameTaken } from '../db/queries/evaluations';
 import type { GpuType } from '../contracts/resources';
 import { checkPrivateDeployment } from './privateDeploymentRules';
+import { literalAddress, type EndpointNetworkPolicy } from '../config/endpointNetworks';
 
 export const NAME_TAKEN = 'is already taken (model names are unique across the platform, regardless of case)';
 
@@ -36,7 +37,7 @@ export async function checkDatasets(db: Db, ownerId: string, domain: Domain, ids
   });
 }
 
-export function checkDeployment(domain: Domain, deployment: Deployment): FieldError[] {
+export function checkDeployment(domain: Domain, deployment: Deployment, networks?: EndpointNetworkPolicy): FieldError[] {
   // Uploaded predictions are text scored by the dataset's metric, whatever the domain (docs/evaluation-modes.md).
   if (deployment.method === 'predictions') return [];
   const allowed = DEPLOYMENT_METHODS_BY_DOMAIN[domain];
@@ -45,6 +46,12 @@ export function checkDeployment(domain: Domain, deployment: Deployment): FieldEr
   }
   if (deployment.method === 'api' && !isHttpUrl(deployment.endpoint)) {
     return [{ field: 'deployment.endpoint', message: 'must be an http(s) URL with a host, e.g. http://host:8000/v1' }];
+  }
+  // A host name is checked where it is resolved, by the worker at connect time; an address is known now.
+  const address = deployment.method === 'api' && networks ? literalAddress(new URL(deployment.endpoint).hostname) : null;
+  const refusedBy = address ? networks!.refusing(address) : null;
+  if (refusedBy) {
+    return [{ field: 'deployment.endpoint', message: `must not point at ${address}, which is in a network this platform does not call (${refusedBy})` }];
   }
   return [];
 }
@@ -55,8 +62,9 @@ export async function checkDeploymentOf(
   evaluation: { ownerId: string; domain: Domain },
   deployment: Deployment,
   gpuTypes: readonly GpuType[],
+  networks?: EndpointNetworkPolicy,
 ): Promise<FieldError[]> {
-  const errors = checkDeployment(evaluation.domain, deployment);
+  const errors = checkDeployment(evaluation.domain, deployment, networks);
   if (errors.length > 0 || deployment.method !== 'private') return errors;
   return checkPrivateDeployment(db, evaluation, deployment, gpuTypes);
 }

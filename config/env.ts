@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { GpuType } from '../contracts/resources';
+import { NetworkListError, parseDeniedNetworks, type EndpointNetworkPolicy } from './endpointNetworks';
 
 export interface ProctorEnv {
   databaseUrl: string;
@@ -24,6 +25,15 @@ export interface ProctorEnv {
   leaderboard: LeaderboardSettings;
   /** The platform's judge, for judge metrics that name none (as EvalScope's OPENAI_API_BASE / LOCAL_LLM); null: they fall back to exact match. */
   judge: PlatformJudge | null;
+  endpoints: EndpointSettings;
+}
+
+/** How workers call model and judge endpoints. */
+export interface EndpointSettings {
+  /** `PROCTOR_ENDPOINT_DENY_NETWORKS`: what user-named endpoints may not resolve to (config/endpointNetworks.ts). */
+  networks: EndpointNetworkPolicy;
+  /** `PROCTOR_MAX_ANSWER_BYTES`: the largest answer a request reads, after decompression. */
+  maxAnswerBytes: number;
 }
 
 /** `PROCTOR_JUDGE_BASE_URL`, `PROCTOR_JUDGE_MODEL` and, optionally, `PROCTOR_JUDGE_API_KEY`. */
@@ -150,7 +160,19 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
     mail: loadMailSettings(env),
     leaderboard: loadLeaderboardSettings(env),
     judge: loadPlatformJudge(env),
+    endpoints: loadEndpointSettings(env),
   };
+}
+
+export function loadEndpointSettings(env: NodeJS.ProcessEnv = process.env): EndpointSettings {
+  let networks: EndpointNetworkPolicy;
+  try {
+    networks = parseDeniedNetworks(env.PROCTOR_ENDPOINT_DENY_NETWORKS);
+  } catch (error) {
+    if (error instanceof NetworkListError) throw new ConfigError(`PROCTOR_ENDPOINT_DENY_NETWORKS: ${error.message}`);
+    throw error;
+  }
+  return { networks, maxAnswerBytes: int(env, 'PROCTOR_MAX_ANSWER_BYTES', 32 * 2 ** 20, 1024, 2 ** 30) };
 }
 
 export function loadPlatformJudge(env: NodeJS.ProcessEnv = process.env): PlatformJudge | null {

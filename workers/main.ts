@@ -52,6 +52,7 @@ const workers = await createWorkers({
     },
     leaderboard: env.leaderboard,
     judge: env.judge,
+    endpoints: env.endpoints,
   },
   queues: env.workerQueues,
   inferenceSlots: env.inferenceSlots,

@@ -1,10 +1,10 @@
 /**
  * Notices an endpoint that is down for good. Individual failures are retried per sample and then
- * recorded; but when many samples in a row fail in ways no retry fixes (refused connections,
- * rejected credentials, unknown model), the rest of the dataset would fail the same way, so the
+ * recorded; but when many samples in a row fail in ways no retry fixes (refused connections, a
+ * refused network, rejected credentials, unknown model), the rest of the dataset would fail the same way, so the
  * dataset is ended with that reason instead of spending hours on doomed requests.
  */
-const FATAL_KINDS = new Set(['connection', 'auth', 'not_found']);
+const FATAL_KINDS = new Set(['connection', 'denied', 'auth', 'not_found']);
 
 export class EndpointBreaker {
   private consecutive = 0;

@@ -18,6 +18,8 @@ export interface FuncEndpointOptions {
   requestTimeoutMs: number;
   /** Sent as `engine`; services may ignore it. */
   engine?: string;
+  /** Largest answer read (nodeHttpFetch.ts's default when absent). */
+  maxAnswerBytes?: number;
 }
 
 export function createFuncEndpoint(o: FuncEndpointOptions): ModelEndpoint {
@@ -44,7 +46,7 @@ export function createFuncEndpoint(o: FuncEndpointOptions): ModelEndpoint {
       try {
         let response: Response;
         try {
-          response = await nodeHttpFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: both });
+          response = await nodeHttpFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: both }, { maxAnswerBytes: o.maxAnswerBytes });
         } catch (error) {
           throw signal.aborted || timeout.aborted ? error : new APIConnectionError({ message: 'Connection error.', cause: error as Error });
         }

@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
+import { loadEndpointSettings } from '../../config/env';
 import type { BatchInput, BatchResult } from '../../contracts/workflow';
 import type { RunDatasetPlan } from '../../contracts/run';
 import { getRun } from '../../db/queries/runRecords';
@@ -27,7 +28,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 200;
 const FAILURE_LOG_LINES_PER_BATCH = 5;
 
-export function createInferenceActivities({ db, logger, secretKey, serving }: ActivityDeps) {
+export function createInferenceActivities({ db, logger, secretKey, serving, endpoints: endpointSettings = loadEndpointSettings() }: ActivityDeps) {
   return {
     async inferBatch({ runId, datasetId, from, to, servingUrl }: BatchInput): Promise<BatchResult> {
       const ctx = Context.current();
@@ -45,7 +46,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving }: Ac
       // Evaluation only: the uploaded predictions answer, one lookup per item (no HTTP).
       const endpoints: ItemEndpoints = plan.predictionSetId
         ? createPredictionsEndpoints({ db, setId: plan.predictionSetId, datasetId, indices: positions.map((p) => sampleIndex(plan, p)) })
-        : sharedEndpoint(runEndpoint(run, servingUrl, secretKey));
+        : sharedEndpoint(runEndpoint(run, servingUrl, secretKey, endpointSettings));
 
       const abort = new AbortController();
       const onCancel = () => abort.abort();

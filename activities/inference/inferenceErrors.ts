@@ -1,14 +1,20 @@
 /**
  * What went wrong with one call to a model endpoint, in words a user can act on, and whether
  * trying again could help. Every error the `openai` client, fetch or our own checks can raise
- * ends up as one of a few kinds; endpointBreaker.ts counts `connection`, `auth` and `not_found`
- * as signs the endpoint is unusable, so those names are part of the contract.
+ * ends up as one of a few kinds; endpointBreaker.ts counts `connection`, `denied`, `auth` and
+ * `not_found` as signs the endpoint is unusable, so those names are part of the contract.
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from 'openai';
+import { DeniedNetworkError } from './guardedLookup';
+import { AnswerTooLargeError } from './nodeHttpFetch';
 
 export type InferenceErrorKind =
   | 'timeout'
   | 'connection'
+  /** The endpoint resolves to a network the platform does not call (config/endpointNetworks.ts). */
+  | 'denied'
+  /** The answer was longer than a request reads (PROCTOR_MAX_ANSWER_BYTES). */
+  | 'too_large'
   | 'rate_limited'
   | 'server'
   | 'auth'
@@ -35,6 +41,9 @@ const RETRYABLE: Record<InferenceErrorKind, boolean> = {
   empty: true,
   auth: false,
   not_found: false,
+  denied: false,
+  // The same prompt at the same settings gets the same flood again.
+  too_large: false,
   bad_request: false,
   aborted: false,
 };
@@ -88,6 +97,11 @@ function classify(error: unknown, { timeoutMs }: ClassifyContext): ClassifiedErr
   if (error instanceof APIConnectionTimeoutError) {
     return make('timeout', timeoutMs === undefined ? 'no response before the request timed out' : `no response within ${timeoutMs} ms`);
   }
+  // Both travel as the cause of the SDK's connection error: the transport refused, or stopped reading.
+  const denied = causeOf(error, DeniedNetworkError);
+  if (denied) return make('denied', denied.message);
+  const tooLarge = causeOf(error, AnswerTooLargeError);
+  if (tooLarge) return make('too_large', tooLarge.message);
   if (error instanceof APIConnectionError) return make('connection', connectionMessage(error));
 
   if (error instanceof APIError && typeof error.status === 'number') {
@@ -136,6 +150,15 @@ function connectionMessage(error: APIConnectionError): string {
   // fetch refuses a fixed list of ports (9, 25, 6000, …) without ever connecting.
   if (detail === 'bad port') return 'connection not attempted: fetch refuses this port (bad port); serve the model on another port';
   return `connection failed${detail && detail !== error.message ? `: ${detail}` : ''}`;
+}
+
+function causeOf<T extends Error>(error: unknown, type: new (...args: never[]) => T): T | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    if (current instanceof type) return current;
+    current = current.cause;
+  }
+  return null;
 }
 
 /** The first `code` down the cause chain (fetch hides the socket error two levels deep). */

@@ -10,6 +10,7 @@ import type OpenAI from 'openai';
 import type { ApiMode, InferenceParams } from '../../contracts/evaluation';
 import { InferenceError, abortedError, classifyInferenceError } from './inferenceErrors';
 import { createEndpointClient } from './openaiClient';
+import type { EndpointTransport } from './nodeHttpFetch';
 
 export interface ModelOutput {
   text: string;
@@ -30,10 +31,12 @@ export interface ModelEndpointOptions {
   requestTimeoutMs: number;
   /** Used when the inference parameters carry none. */
   systemPrompt?: string;
+  /** The networks refused and the largest answer read; the endpoint is a user's URL. */
+  transport?: EndpointTransport;
 }
 
 export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
-  const clientOptions = { baseURL: o.endpoint, apiKey: o.apiKey, timeoutMs: o.requestTimeoutMs };
+  const clientOptions = { baseURL: o.endpoint, apiKey: o.apiKey, timeoutMs: o.requestTimeoutMs, transport: o.transport };
   const client = createEndpointClient(clientOptions);
   // Completions go through a client whose transport the caller's signal stops (one per signal: a
   // batch has one), rather than the signal handed to the SDK with every call (openaiClient.ts).

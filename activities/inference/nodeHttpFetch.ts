@@ -10,6 +10,8 @@ import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
+import { literalAddress, type EndpointNetworkPolicy } from '../../config/endpointNetworks';
+import { DeniedNetworkError, guardedLookup } from './guardedLookup';
 
 /**
  * Connections shared by every batch of the process, as fetch shares its dispatcher. Idle sockets
@@ -17,7 +19,46 @@ import type { Readable } from 'node:stream';
  * so a request rarely lands on a socket the server is closing.
  */
 const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000, maxFreeSockets: 1_024, scheduling: 'lifo' as const };
-const agents = { 'http:': new http.Agent(AGENT_OPTIONS), 'https:': new https.Agent(AGENT_OPTIONS) };
+type Agents = { 'http:': http.Agent; 'https:': https.Agent };
+const makeAgents = (extra: http.AgentOptions = {}): Agents => ({
+  'http:': new http.Agent({ ...AGENT_OPTIONS, ...extra }),
+  'https:': new https.Agent({ ...AGENT_OPTIONS, ...extra }),
+});
+const openAgents = makeAgents();
+// Requests under a network policy keep their own connections, each opened through the policy's
+// lookup: a kept-alive socket is reused by host and port alone, and one opened without the check
+// must not carry a request that needs it.
+const guardedAgents = new WeakMap<EndpointNetworkPolicy, Agents>();
+function agentsFor(networks: EndpointNetworkPolicy | null | undefined): Agents {
+  if (!networks) return openAgents;
+  let agents = guardedAgents.get(networks);
+  if (!agents) guardedAgents.set(networks, (agents = makeAgents({ lookup: guardedLookup(networks) })));
+  return agents;
+}
+
+/** Largest answer read by default, after decompression: far above any completion, far below a worker's memory. */
+export const DEFAULT_MAX_ANSWER_BYTES = 32 * 2 ** 20;
+
+/** An answer longer than the request may read; the inference error kind `too_large`. */
+export class AnswerTooLargeError extends Error {
+  override name = 'AnswerTooLargeError';
+
+  constructor(readonly limitBytes: number) {
+    super(`the answer was larger than ${formatBytes(limitBytes)}, which is all a request reads; it was cut off there`);
+  }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
+}
+
+/** How requests reach an endpoint. */
+export interface EndpointTransport {
+  /** The networks refused (a user-named endpoint); null or absent: any (the platform's own containers and judge). */
+  networks?: EndpointNetworkPolicy | null;
+  /** Largest answer read, after decompression; a longer one fails the request. */
+  maxAnswerBytes?: number;
+}
 
 /** Errors shaped as fetch shapes them, so the SDK and classifyInferenceError read them as usual. */
 const fetchFailed = (cause: unknown) => new TypeError('fetch failed', { cause });
@@ -29,25 +70,35 @@ const abortError = () => new DOMException('This operation was aborted', 'AbortEr
  * through weak references until a full collection, most of the worker's major GCs (bench/README.md);
  * here every request of the batch is ended by the one listener `stop` has.
  */
-export function fetchStoppedBy(stop: AbortSignal): typeof fetch {
+export function fetchStoppedBy(stop: AbortSignal, transport: EndpointTransport = {}): typeof fetch {
   const inFlight = new Set<() => void>();
   stop.addEventListener('abort', () => {
     for (const end of [...inFlight]) end();
   }, { once: true });
-  return ((input: string | URL | Request, init?: RequestInit) => nodeHttpFetch(input, init, { stop, inFlight })) as typeof fetch;
+  return ((input: string | URL | Request, init?: RequestInit) => nodeHttpFetch(input, init, { ...transport, stop, inFlight })) as typeof fetch;
 }
 
-interface Stopper {
-  stop: AbortSignal;
-  inFlight: Set<() => void>;
+/** A fetch over this transport, for clients without a batch-wide stop. */
+export function fetchOver(transport: EndpointTransport): typeof fetch {
+  return ((input: string | URL | Request, init?: RequestInit) => nodeHttpFetch(input, init, transport)) as typeof fetch;
 }
 
-export async function nodeHttpFetch(input: string | URL | Request, init: RequestInit = {}, stopper?: Stopper): Promise<Response> {
+interface RequestOptions extends EndpointTransport {
+  stop?: AbortSignal;
+  inFlight?: Set<() => void>;
+}
+
+export async function nodeHttpFetch(input: string | URL | Request, init: RequestInit = {}, options: RequestOptions = {}): Promise<Response> {
   const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
-  const agent = agents[url.protocol as keyof typeof agents];
+  const agent = agentsFor(options.networks)[url.protocol as keyof Agents];
   if (!agent) throw fetchFailed(new Error(`unsupported protocol ${url.protocol}`));
+  // An address literal is connected to without a lookup, so the policy is asked here.
+  const literal = options.networks ? literalAddress(url.hostname) : null;
+  const refusedBy = literal ? options.networks!.refusing(literal) : null;
+  if (refusedBy) throw fetchFailed(new DeniedNetworkError(literal!, literal!, refusedBy));
+  const maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   const signal = init.signal ?? undefined;
-  if (signal?.aborted || stopper?.stop.aborted) throw abortError();
+  if (signal?.aborted || options.stop?.aborted) throw abortError();
   const body = await bodyBytes(init.body);
   const headers: Record<string, string | number> = {};
   // The SDK hands over a Headers already; copying it into another first was a tenth of this function.
@@ -62,7 +113,7 @@ export async function nodeHttpFetch(input: string | URL | Request, init: Request
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
-      stopper?.inFlight.delete(onAbort);
+      options.inFlight?.delete(onAbort);
       if (error) {
         request.destroy();
         reject(error);
@@ -70,7 +121,7 @@ export async function nodeHttpFetch(input: string | URL | Request, init: Request
     };
     const onAbort = () => finish(abortError());
     signal?.addEventListener('abort', onAbort, { once: true });
-    stopper?.inFlight.add(onAbort);
+    options.inFlight?.add(onAbort);
 
     const request = transport.request(url, { method: init.method ?? 'GET', agent, headers }, (res) => {
       answered = true;
@@ -82,7 +133,13 @@ export async function nodeHttpFetch(input: string | URL | Request, init: Request
         : encoding === 'br' ? res.pipe(zlib.createBrotliDecompress())
         : res;
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let length = 0;
+      stream.on('data', (chunk: Buffer) => {
+        length += chunk.length;
+        // Counted after decompression, so a small compressed bomb is stopped as early as a long body.
+        if (length > maxAnswerBytes) finish(fetchFailed(new AnswerTooLargeError(maxAnswerBytes)));
+        else chunks.push(chunk);
+      });
       // A Response cannot be made with a status outside 200–599; fetch fails such an answer too.
       const status = res.statusCode ?? 0;
       const respond = (bytes: Buffer | Error) =>

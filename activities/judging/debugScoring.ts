@@ -7,6 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
+import { loadEndpointSettings } from '../../config/env';
 import { DEBUG_TIMEOUT_MS, type ScoringDebugInput, type ScoringDebugResult } from '../../contracts/scoringDebug';
 import { judgeTraces } from '../../scoring/judge/debugTraces';
 import { createJudgeClient } from './judgeClient';
@@ -14,13 +15,13 @@ import { resolveJudgeTarget } from './resolveJudge';
 
 const HEARTBEAT_EVERY_MS = 1000;
 
-export function createDebugScoringActivities({ db, secretKey, judge: platformJudge }: ActivityDeps) {
+export function createDebugScoringActivities({ db, secretKey, judge: platformJudge, endpoints = loadEndpointSettings() }: ActivityDeps) {
   return {
     async scoreDebugSamples({ metric, limits, samples, deadline }: ScoringDebugInput): Promise<ScoringDebugResult> {
       const ctx = Context.current();
       let target;
       try {
-        target = await resolveJudgeTarget(db, secretKey, metric, platformJudge);
+        target = await resolveJudgeTarget(db, secretKey, metric, platformJudge, endpoints);
       } catch (error) {
         throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfiguration');
       }

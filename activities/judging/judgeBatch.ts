@@ -8,6 +8,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
+import { loadEndpointSettings } from '../../config/env';
 import type { JudgeBatchInput, JudgeBatchResult } from '../../contracts/workflow';
 import { DEFAULT_JUDGING_LIMITS } from '../../contracts/scoringConfig';
 import type { ScoringTrace } from '../../contracts/scoringTrace';
@@ -23,9 +24,9 @@ const PAGE = 500;
 const WRITE_GROUP = 100;
 const BREAKER_THRESHOLD = 10;
 const FAILURE_LOG_LINES = 5;
-const BREAKER_KINDS = new Set(['connection', 'timeout', 'auth', 'not_found']);
+const BREAKER_KINDS = new Set(['connection', 'denied', 'timeout', 'auth', 'not_found']);
 
-export function createJudgingActivities({ db, logger, secretKey, judge: platformJudge }: ActivityDeps) {
+export function createJudgingActivities({ db, logger, secretKey, judge: platformJudge, endpoints = loadEndpointSettings() }: ActivityDeps) {
   return {
     async judgeBatch({ runId, datasetId, from, to }: JudgeBatchInput): Promise<JudgeBatchResult> {
       const ctx = Context.current();
@@ -39,7 +40,7 @@ export function createJudgingActivities({ db, logger, secretKey, judge: platform
       ctx.cancellationSignal.addEventListener('abort', onCancel);
       let target;
       try {
-        target = await resolveJudgeTarget(db, secretKey, metric, platformJudge);
+        target = await resolveJudgeTarget(db, secretKey, metric, platformJudge, endpoints);
       } catch (error) {
         throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfiguration');
       }

@@ -7,6 +7,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { createEndpointClient } from '../inference/openaiClient';
+import type { EndpointTransport } from '../inference/nodeHttpFetch';
 import { classifyInferenceError, abortedError, type ClassifiedError } from '../inference/inferenceErrors';
 import { retryWithBackoff, type AttemptOutcome, type BackoffOptions } from '../inference/retryWithBackoff';
 import type { JudgeMessage, JudgeReply, ResolvedJudge } from '../../scoring/judge/scoreWithJudge';
@@ -21,6 +22,7 @@ export interface JudgeClientOptions {
   maxRetries: number;
   signal: AbortSignal;
   backoff?: BackoffOptions;
+  transport?: EndpointTransport;
 }
 
 export const JUDGE_DEFAULTS = { temperature: 0, maxTokens: 512, timeoutMs: 60_000 } as const;
@@ -30,7 +32,7 @@ const UNREACHABLE = new Set(['connection', 'timeout']);
 
 export function createJudgeClient(o: JudgeClientOptions): ResolvedJudge {
   const timeoutMs = o.timeoutMs ?? JUDGE_DEFAULTS.timeoutMs;
-  const client = createEndpointClient({ baseURL: o.baseUrl, apiKey: o.apiKey, timeoutMs });
+  const client = createEndpointClient({ baseURL: o.baseUrl, apiKey: o.apiKey, timeoutMs, transport: o.transport });
   const classify = (error: unknown): ClassifiedError => {
     const c = classifyInferenceError(o.signal.aborted ? abortedError() : error, { timeoutMs, secrets: [o.apiKey] });
     return { ...c, message: c.message.replace(/model endpoint/g, 'judge').replace(/the online model name/g, 'the judge model name').replace(/serve the model/g, 'serve the judge') };

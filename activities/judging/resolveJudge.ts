@@ -4,7 +4,8 @@
  * falls back to exact match. The key is opened here, inside the activity, and goes no further.
  */
 import type { Db } from '../../db/client';
-import type { PlatformJudge } from '../../config/env';
+import type { EndpointSettings, PlatformJudge } from '../../config/env';
+import type { EndpointTransport } from '../inference/nodeHttpFetch';
 import type { FrozenMetric } from '../../contracts/scoringConfig';
 import { openJudgeKey } from '../../db/queries/scoringConfig';
 
@@ -15,13 +16,21 @@ export interface JudgeTarget {
   temperature?: number;
   maxTokens?: number;
   timeoutMs?: number;
+  /** A judge the user named is a URL they typed: the refused networks apply; the platform's gets the answer cap only. */
+  transport: EndpointTransport;
 }
 
 export class JudgeKeyMissing extends Error {
   override name = 'InvalidConfiguration';
 }
 
-export async function resolveJudgeTarget(db: Db, secretKey: Buffer, metric: Pick<FrozenMetric, 'judge'>, platform: PlatformJudge | null | undefined): Promise<JudgeTarget | null> {
+export async function resolveJudgeTarget(
+  db: Db,
+  secretKey: Buffer,
+  metric: Pick<FrozenMetric, 'judge'>,
+  platform: PlatformJudge | null | undefined,
+  endpoints: EndpointSettings,
+): Promise<JudgeTarget | null> {
   if (metric.judge) {
     const { apiKeyId, ...endpoint } = metric.judge;
     let apiKey: string | null = null;
@@ -29,7 +38,7 @@ export async function resolveJudgeTarget(db: Db, secretKey: Buffer, metric: Pick
       apiKey = await openJudgeKey(db, apiKeyId, secretKey);
       if (apiKey === null) throw new JudgeKeyMissing(`the judge key this run was launched with (${apiKeyId}) no longer exists`);
     }
-    return { ...endpoint, apiKey };
+    return { ...endpoint, apiKey, transport: endpoints };
   }
-  return platform ? { ...platform } : null;
+  return platform ? { ...platform, transport: { maxAnswerBytes: endpoints.maxAnswerBytes } } : null;
 }

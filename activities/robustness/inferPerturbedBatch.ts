@@ -8,6 +8,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
+import { loadEndpointSettings } from '../../config/env';
 import type { BatchInput } from '../../contracts/workflow';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
@@ -24,7 +25,7 @@ import { ResultBuffer } from '../inference/resultBuffer';
 const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 100;
 
-export function createRobustnessActivities({ db, logger, secretKey }: ActivityDeps) {
+export function createRobustnessActivities({ db, logger, secretKey, endpoints = loadEndpointSettings() }: ActivityDeps) {
   return {
     async inferPerturbedBatch({ runId, datasetId, from, to, servingUrl }: BatchInput): Promise<{ stored: number; failed: number }> {
       const ctx = Context.current();
@@ -38,7 +39,7 @@ export function createRobustnessActivities({ db, logger, secretKey }: ActivityDe
 
       const items = new ItemPages(db, datasetId, plan, positions);
       const { limits, inference } = run.config;
-      const endpoint = runEndpoint(run, servingUrl, secretKey);
+      const endpoint = runEndpoint(run, servingUrl, secretKey, endpoints);
       const runSeed = runPerturbationSeed(runId, run.config.sampleSeed);
 
       const abort = new AbortController();

@@ -63,7 +63,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       const [nameErrors, datasetErrors, deploymentErrors] = await Promise.all([
         checkModelName(deps.db, body.domain, body.modelName),
         checkDatasets(deps.db, caller.userId, body.domain, body.datasets),
-        checkDeploymentOf(deps.db, { ownerId: caller.userId, domain: body.domain }, body.deployment, deps.env.containers.gpuTypes),
+        checkDeploymentOf(deps.db, { ownerId: caller.userId, domain: body.domain }, body.deployment, deps.env.containers.gpuTypes, deps.env.endpoints.networks),
       ]);
       const errors = [
         ...nameErrors,
@@ -156,7 +156,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       if (body.domain !== undefined) errors.push({ field: 'domain', message: IMMUTABLE });
       if (body.datasets) errors.push(...(await checkDatasets(deps.db, current.ownerId, current.domain, body.datasets)));
       if (body.deployment) {
-        const deploymentErrors = await checkDeploymentOf(deps.db, current, body.deployment, deps.env.containers.gpuTypes);
+        const deploymentErrors = await checkDeploymentOf(deps.db, current, body.deployment, deps.env.containers.gpuTypes, deps.env.endpoints.networks);
         errors.push(...(deploymentErrors.length > 0 ? deploymentErrors : keyErrors(current, body.deployment)));
       }
       if (body.modelInfo) errors.push(...checkModelInfo(body.modelInfo));

@@ -6,7 +6,7 @@ import { NO_JUDGE_REASON, scoreWithJudge, type JudgeMessage, type ResolvedJudge 
 import { checkScoringConfig } from '../../scoring/judge/checkScoringConfig';
 import { inlineScore } from '../../scoring/judge/inlineScore';
 import { gradeReply } from '../support/judgeStandIn';
-import { ConfigError, loadPlatformJudge } from '../../config/env';
+import { ConfigError, loadEndpointSettings, loadPlatformJudge } from '../../config/env';
 import { resolveJudgeTarget } from '../../activities/judging/resolveJudge';
 import type { Db } from '../../db/client';
 
@@ -177,10 +177,12 @@ describe('the platform judge (PROCTOR_JUDGE_*)', () => {
   it('judges a metric that names no judge; one that does keeps its own; with neither there is none (exact match)', async () => {
     const platform = { baseUrl: 'http://platform/v1', model: 'p', apiKey: 'sk-platform' };
     const noDb = null as unknown as Db;
-    expect(await resolveJudgeTarget(noDb, Buffer.alloc(32), { judge: undefined }, platform)).toEqual(platform);
-    expect(await resolveJudgeTarget(noDb, Buffer.alloc(32), { judge: { baseUrl: 'http://own/v1', model: 'o', apiKeyId: null } }, platform)).toEqual({
-      baseUrl: 'http://own/v1', model: 'o', apiKey: null,
+    const endpoints = loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: 'loopback', PROCTOR_MAX_ANSWER_BYTES: '65536' });
+    // The platform's judge is the operator's: only the answer cap applies; a judge the user named is refused the denied networks too.
+    expect(await resolveJudgeTarget(noDb, Buffer.alloc(32), { judge: undefined }, platform, endpoints)).toEqual({ ...platform, transport: { maxAnswerBytes: 65536 } });
+    expect(await resolveJudgeTarget(noDb, Buffer.alloc(32), { judge: { baseUrl: 'http://own/v1', model: 'o', apiKeyId: null } }, platform, endpoints)).toEqual({
+      baseUrl: 'http://own/v1', model: 'o', apiKey: null, transport: endpoints,
     });
-    expect(await resolveJudgeTarget(noDb, Buffer.alloc(32), { judge: undefined }, null)).toBeNull();
+    expect(await resolveJudgeTarget(noDb, Buffer.alloc(32), { judge: undefined }, null, endpoints)).toBeNull();
   });
 });

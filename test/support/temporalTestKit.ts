@@ -7,6 +7,7 @@ import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Work
 import { pino } from 'pino';
 import { createWorkers, WORKFLOWS_PATH } from '../../workers/createWorkers';
 import type { Db } from '../../db/client';
+import type { ActivityDeps } from '../../activities/activityDeps';
 import { loadEnv } from '../../config/env';
 import { connectDocker } from '../../docker/engine';
 import { requireEnv } from './env';
@@ -37,7 +38,8 @@ export interface RunningWorkers {
  * Workers in this process. The `containers` queue needs DOCKER_HOST (set by the global set-up) and
  * takes the upload directory and container settings from the environment, as workers/main.ts does.
  */
-export async function startWorkers(db: Db, queues: string[] = ['runs', 'inference']): Promise<RunningWorkers> {
+/** `deps` adds to or replaces what the workers' activities get (e.g. endpoint settings under test). */
+export async function startWorkers(db: Db, queues: string[] = ['runs', 'inference'], deps: Partial<ActivityDeps> = {}): Promise<RunningWorkers> {
   const workflowBundleCode = await workflowBundle();
   const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
   const clientConnection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
@@ -55,6 +57,7 @@ export async function startWorkers(db: Db, queues: string[] = ['runs', 'inferenc
         docker: queues.includes('containers') ? connectDocker(requireEnv('DOCKER_HOST')) : null,
         temporal: new Client({ connection: clientConnection, namespace: requireEnv('TEMPORAL_NAMESPACE') }),
       },
+      ...deps,
     },
     queues,
     inferenceSlots: 4,

@@ -1,0 +1,69 @@
+/**
+ * A run whose endpoint resolves to a network the workers may not call: no request leaves the worker,
+ * each sample fails at once with the reason (no retries), and after ten of them the dataset ends as
+ * unusable instead of trying every sample; the run fails with it. The name is accepted when the
+ * evaluation is saved (only addresses are known then) and refused where it is resolved.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEndpointSettings } from '../../config/env';
+import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
+import { startApi, type TestApi } from '../support/apiServer';
+import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
+import { nlpEvaluationBody } from '../support/evaluationBodies';
+import { launchAndWaitForEnd } from '../support/runThroughApi';
+import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
+import type { SampleResultView } from '../../contracts/run';
+
+let api: TestApi;
+let workers: RunningWorkers;
+let model: ReferenceModel;
+
+beforeAll(async () => {
+  api = await startApi();
+  workers = await startWorkers(api.deps.db, ['runs', 'inference'], { endpoints: loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: 'loopback' }) });
+  model = await startReferenceModel({ port: 0, knobs: { skill: 1, errorRate: 0, latencyMs: 0 } });
+});
+
+afterAll(async () => {
+  await workers?.shutdown();
+  await model?.close();
+  await api?.close();
+});
+
+describe('an endpoint in a refused network', () => {
+  it('fails its samples with the reason, unretried and unsent, and ends the dataset after ten', async () => {
+    const user = await api.createUser();
+    const endpoint = `http://localhost:${model.port}/v1`;
+    const body = nlpEvaluationBody({
+      datasets: [ARITH_BASIC_ID],
+      deployment: { method: 'api', endpoint, onlineModelName: 'proctor-reference', apiMode: 'chat' },
+      limits: { maxConcurrency: 1, maxRetryPerQuery: 3 },
+    });
+    const created = await api.request('POST', '/v1/evaluations', { key: user.apiKey, body });
+    expect(created.status, created.text).toBe(201);
+    model.clearRequestLog();
+
+    const ended = await launchAndWaitForEnd(api, user.apiKey, created.body.id as string, 100_000);
+    expect(ended.status).toBe('failed');
+    const [dataset] = ended.datasets;
+    expect(dataset?.status).toBe('failed');
+    expect(dataset?.error).toMatch(/^endpoint unusable: 10 consecutive samples failed after retries \(the endpoint localhost \((127\.0\.0\.1|::1)\) is in a network this platform does not call \(loopback\)/);
+    // The samples it did not try are recorded as failed with the dataset's reason.
+    expect([dataset!.done, dataset!.failed]).toEqual([dataset!.total, dataset!.total]);
+
+    const results = await api.request('GET', `/v1/runs/${ended.runId}/results?limit=100`, { key: user.apiKey });
+    expect(results.status).toBe(200);
+    const items = results.body.items as SampleResultView[];
+    expect(items.length).toBeGreaterThanOrEqual(10);
+    // One lane: exactly ten were tried, once each; the rest were not attempted.
+    const tried = items.filter((i) => i.attempts > 0);
+    expect(tried).toHaveLength(10);
+    for (const item of items) expect(item.status).toBe('failed');
+    for (const item of tried) {
+      expect(item.attempts).toBe(1);
+      expect(item.error).toMatch(/^the endpoint localhost \((127\.0\.0\.1|::1)\) is in a network this platform does not call \(loopback\); serve the model at an address its workers may reach$/);
+    }
+    for (const item of items.filter((i) => i.attempts === 0)) expect(item.error).toMatch(/^not attempted: endpoint unusable: 10 consecutive samples/);
+    expect(model.requestLog()).toEqual([]);
+  });
+});
