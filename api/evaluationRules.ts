@@ -47,13 +47,24 @@ export function checkDeployment(domain: Domain, deployment: Deployment, networks
   if (deployment.method === 'api' && !isHttpUrl(deployment.endpoint)) {
     return [{ field: 'deployment.endpoint', message: 'must be an http(s) URL with a host, e.g. http://host:8000/v1' }];
   }
-  // A host name is checked where it is resolved, by the worker at connect time; an address is known now.
-  const address = deployment.method === 'api' && networks ? literalAddress(new URL(deployment.endpoint).hostname) : null;
-  const refusedBy = address ? networks!.refusing(address) : null;
-  if (refusedBy) {
-    return [{ field: 'deployment.endpoint', message: `must not point at ${address}, which is in a network this platform does not call (${refusedBy})` }];
+  const refused = deployment.method === 'api' && networks ? refusedEndpoint(deployment.endpoint, networks) : null;
+  return refused ? [{ field: 'deployment.endpoint', message: refused }] : [];
+}
+
+/**
+ * Why a user-named URL may not be called, when its host is an address in a refused network; null
+ * otherwise. A host name is checked where it is resolved, by the worker as it connects.
+ */
+export function refusedEndpoint(url: string, networks: EndpointNetworkPolicy): string | null {
+  let hostname: string;
+  try {
+    hostname = new URL(url).hostname;
+  } catch {
+    return null;
   }
-  return [];
+  const address = literalAddress(hostname);
+  const refusedBy = address ? networks.refusing(address) : null;
+  return refusedBy ? `must not point at ${address}, which is in a network this platform does not call (${refusedBy})` : null;
 }
 
 /** The method first; only a method the domain takes is checked further (a private one against images and GPU types). */

@@ -31,11 +31,23 @@ import { HttpProblem, badRequest, statusTitle, validationProblem } from '../prob
 import { problems } from '../openapi';
 import { fieldName } from '../schemaValidation';
 import { codeDatasetIds } from '../../db/queries/datasets';
+import { refusedEndpoint } from '../evaluationRules';
+import type { EndpointNetworkPolicy } from '../../config/endpointNetworks';
+import type { FieldError } from '../../contracts/problem';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 /** Dataset ids in field paths as the API names any key: quoted in brackets when not a plain name. */
 const keyPath = (parent: string, key: string) => fieldName(`/${parent}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, parent);
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
+
+/** Judges the configuration names at an address the workers would refuse (api/evaluationRules.ts). */
+function judgeEndpointRefusals(config: ScoringConfig, path: typeof keyPath, networks: EndpointNetworkPolicy): FieldError[] {
+  const entries: [string, MetricConfig | undefined][] = [['default', config.default], ...Object.entries(config.datasets ?? {}).map(([id, entry]): [string, MetricConfig] => [path('datasets', id), entry])];
+  return entries.flatMap(([at, entry]): FieldError[] => {
+    const refused = entry?.judge ? refusedEndpoint(entry.judge.baseUrl, networks) : null;
+    return refused ? [{ field: `${at}.judge.baseUrl`, message: refused }] : [];
+  });
+}
 const access = { roles: ['user', 'admin'] } as const;
 
 const text = (max: number, what: string) => Type.String({ maxLength: max, description: `must be at most ${max.toLocaleString('en-US')} characters (${what})` });
@@ -138,7 +150,10 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       },
       async (request: FastifyRequest<{ Params: Static<typeof EvaluationParams>; Body: ScoringConfig }>, reply) => {
         const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
-        const errors = checkScoringConfig(request.body, evaluation.datasetIds, keyPath, await codeDatasetIds(deps.db, evaluation.datasetIds));
+        const errors = [
+          ...checkScoringConfig(request.body, evaluation.datasetIds, keyPath, await codeDatasetIds(deps.db, evaluation.datasetIds)),
+          ...judgeEndpointRefusals(request.body, keyPath, deps.env.endpoints.networks),
+        ];
         if (errors.length > 0) throw validationProblem(errors);
         const saved = await saveScoringConfig(deps.db, evaluation.id, request.body, deps.env.secretKey);
         if (!saved.ok) throw validationProblem(saved.errors);
@@ -169,7 +184,10 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
         const stored = await getScoringConfig(deps.db, evaluation.id);
         if (body.config) {
-          const errors = checkScoringConfig(body.config, evaluation.datasetIds, keyPath, await codeDatasetIds(deps.db, evaluation.datasetIds)).map((e) => ({ ...e, field: `config.${e.field}` }));
+          const errors = [
+            ...checkScoringConfig(body.config, evaluation.datasetIds, keyPath, await codeDatasetIds(deps.db, evaluation.datasetIds)),
+            ...judgeEndpointRefusals(body.config, keyPath, deps.env.endpoints.networks),
+          ].map((e) => ({ ...e, field: `config.${e.field}` }));
           if (errors.length > 0) throw validationProblem(errors);
         }
         if (body.dataset !== undefined && !evaluation.datasetIds.includes(body.dataset)) {

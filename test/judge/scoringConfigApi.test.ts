@@ -168,6 +168,11 @@ describe('scoring configuration', () => {
     const unknownField = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: { default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'j', apikey: 'x' } } } });
     expect(unknownField.body.errors).toEqual([{ field: 'default.judge.apikey', message: 'is not a known field' }]);
 
+    // A judge at an address the workers refuse (the default list refuses link-local, where cloud metadata lives).
+    const metadata = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: { default: { metric: 'judge', judge: { baseUrl: 'http://169.254.169.254/v1', model: 'j' } } } });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body.errors).toEqual([{ field: 'default.judge.baseUrl', message: 'must not point at 169.254.169.254, which is in a network this platform does not call (link-local)' }]);
+
     const notYaml = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: 'default: [unclosed', headers: { 'content-type': 'application/yaml' } });
     expect(notYaml.status).toBe(400);
     expect(notYaml.body.errors[0].field).toBe('body');
@@ -255,6 +260,12 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
       body: { config: { default: { metric: 'judge', prompt: '{oops}' } }, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] },
     });
     expect(badOverride.body.errors[0].field).toBe('config.default.prompt');
+    const refusedJudge = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: { config: { default: { metric: 'judge', judge: { baseUrl: 'http://[fe80::1]:8000/v1', model: 'j' } } }, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] },
+    });
+    expect(refusedJudge.status).toBe(400);
+    expect(refusedJudge.body.errors).toEqual([{ field: 'config.default.judge.baseUrl', message: expect.stringMatching(/^must not point at fe80::1, .*\(link-local\)$/) }]);
     const tooMany = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: { config: { default: { metric: 'f1' } }, samples: Array.from({ length: 11 }, () => ({ question: 'q', prediction: 'a', reference: 'a' })) },
