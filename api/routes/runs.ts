@@ -434,7 +434,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     {
       schema: {
         summary: "The run's Excel report (Summary and Details sheets)",
-        description: 'Written when the run ends; 409 until then.',
+        description: 'Written when the run ends; 409 until then (with Retry-After: 1 in the moment between the run closing and its report being written).',
         tags: ['runs'],
         params: RunParams,
         response: { 200: download(REPORT_ARTIFACT.contentType, 'the report, named <modelName>-v<version>.xlsx'), ...problems(403, 404, 409) },
@@ -447,7 +447,11 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         throw conflict(`run v${run.version} is ${run.status}; its report is written when it ends`, 'status');
       }
       const report = await getRunArtifact(deps.db, run.id, REPORT_ARTIFACT.kind);
-      if (!report) throw conflict(`run v${run.version} has ended (${run.status}) but its report is not written yet; try again in a moment`);
+      if (!report) {
+        // The run is closed just before its report is built: a client that saw it end asks again shortly.
+        reply.header('retry-after', '1');
+        throw conflict(`run v${run.version} has ended (${run.status}) but its report is not written yet; try again in a moment`);
+      }
       return reply
         .type(report.contentType)
         .header('content-disposition', attachment(`${modelName}-v${run.version}.xlsx`))

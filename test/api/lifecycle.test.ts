@@ -15,6 +15,7 @@ import { overallInterval, overallScore, taskScores, type ScoreInterval } from '.
 import { runDatasets } from '../../db/schema';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { waitForRunEnd } from '../support/runThroughApi';
+import { downloadRunReport } from '../support/runReport';
 import { startApi, type TestApi } from '../support/apiServer';
 import { workflowIds } from '../../temporal.config';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
@@ -185,7 +186,8 @@ describe('evaluation life cycle through HTTP', () => {
     expect(lines.some((l: { message: string }) => /run succeeded/.test(l.message))).toBe(true);
     expect(lines.some((l: { dataset: string | null }) => l.dataset === WORD_REVERSE_ID)).toBe(true);
 
-    // The Excel report.
+    // The Excel report, written just after the run closes.
+    await downloadRunReport(api.url, key, runId);
     const report = await download(key, `/v1/runs/${runId}/report.xlsx`);
     expect(report.status).toBe(200);
     expect(report.headers.get('content-type')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');

@@ -241,6 +241,7 @@ describe('report', () => {
     const res = await api.request('GET', `/v1/runs/${runId}/report.xlsx`, { key: owner.apiKey });
     expect(res.status).toBe(409);
     expect(res.body.detail).toMatch(/report is not written yet/);
+    expect(res.headers.get('retry-after')).toBe('1');
   });
 });
 

@@ -18,6 +18,7 @@ import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
 import { createSmtpSink, until, type SmtpSink } from '../notifications/smtpSink';
 import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
+import { downloadRunReport } from '../support/runReport';
 import { launchSubjectiveRun, reviewOfRun, waitFor, waitForReviewStatus, waitForRunEnd } from './support';
 
 /** 3.6 s between reminders, and a 30-second launch window: short enough to watch both happen. */
@@ -176,12 +177,8 @@ describe('manual evaluation of a subjective dataset', () => {
 
     // The report carries the reviewers' score.
     // It is written just after the run closes.
-    const report = await waitFor('the report is written', async () => {
-      const res = await fetch(`${api.url}/v1/runs/${runId}/report.xlsx`, { headers: { authorization: `Bearer ${owner.apiKey}` } });
-      return res.status === 200 ? res : null;
-    });
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(Buffer.from(await report.arrayBuffer()) as unknown as ArrayBuffer);
+    await workbook.xlsx.load(await downloadRunReport(api.url, owner.apiKey, runId));
     const summaryRow = workbook.getWorksheet('Summary')!.getRows(1, 200)!.find((row) => (row.values as unknown[]).includes(ZH_OPEN_QA_ID));
     expect(summaryRow, 'a summary row for zh-open-qa').toBeDefined();
     expect((summaryRow!.values as unknown[]).some((v) => typeof v === 'number' && Math.abs(v - expected) < 1e-9)).toBe(true);
