@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // One PostgreSQL and one Temporal server for the whole run (see test/support/globalSetup.ts).
     globalSetup: 'test/support/globalSetup.ts',
+    // Each file starts with no workflow of an earlier file still running on the shared queues.
+    setupFiles: ['test/support/noLeftoverWorkflows.ts'],
     // Files run one at a time: they share those servers, some restart them mid-test, and the
     // machine the suite must fit on has two cores that the workers under test need too.
     fileParallelism: false,
