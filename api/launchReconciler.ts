@@ -10,7 +10,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
-import { queuedRunsLaunchedBefore, type QueuedRunCursor } from '../db/queries/runLaunch';
+import { queuedRunsLaunchedBetween, type QueuedRunCursor } from '../db/queries/runLaunch';
 import { startRunWorkflow } from './temporalGateway';
 
 export interface LaunchReconciler {
@@ -26,6 +26,12 @@ export interface LaunchReconcilerOptions {
   intervalMs: number;
   /** How long a run may stay queued before its workflow is checked: well past a launch's own start. */
   minAgeMs: number;
+  /**
+   * Runs queued longer are left alone (default a day, Temporal's shortest retention): an ended
+   * workflow refuses a second start only while the server still keeps it, and a run whose
+   * workflow an operator terminated before it began must not come back once that is forgotten.
+   */
+  maxAgeMs?: number;
   /**
    * Runs looked at per sweep, oldest first; the next sweep goes on after the last one looked at (and
    * starts over once it reaches the end), so a long backlog of runs waiting for workers neither costs
@@ -43,7 +49,8 @@ export function startLaunchReconciler(o: LaunchReconcilerOptions): LaunchReconci
   const sweepOnce = async (): Promise<string[]> => {
     const started: string[] = [];
     try {
-      const queued = await queuedRunsLaunchedBefore(o.db, new Date(now().getTime() - o.minAgeMs), batch, cursor);
+      const at = now().getTime();
+      const queued = await queuedRunsLaunchedBetween(o.db, new Date(at - (o.maxAgeMs ?? 86_400_000)), new Date(at - o.minAgeMs), batch, cursor);
       cursor = queued.length === batch ? queued.at(-1)?.cursor : undefined;
       for (const { run } of queued) {
         try {

@@ -5,7 +5,7 @@
  * run also freezes its serving plan (image, upload version, GPUs), checked by the caller beforehand.
  * If the workflow cannot be started afterwards, abandonLaunch undoes the launch's effects.
  */
-import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../client';
 import { evaluations, runDatasets, runLogs, runs } from '../schema';
@@ -131,12 +131,13 @@ export interface QueuedRunCursor {
 }
 
 /**
- * Runs still queued that were launched before `before`, oldest first, after `after` when given:
+ * Runs still queued that were launched between `since` and `before`, oldest first, after `after` when given:
  * their workflow should have started long ago, so either it waits for a run worker or the API died
  * between the launch's commit and the start (the launch reconciler tells the two apart by starting it).
  */
-export async function queuedRunsLaunchedBefore(
+export async function queuedRunsLaunchedBetween(
   db: Db,
+  since: Date,
   before: Date,
   limit: number,
   after?: QueuedRunCursor,
@@ -149,6 +150,7 @@ export async function queuedRunsLaunchedBefore(
       and(
         eq(runs.status, 'queued'),
         lt(runs.createdAt, before),
+        gt(runs.createdAt, since),
         after ? sql`(${runs.createdAt}, ${runs.id}) > (${after.createdAt}::timestamptz, ${after.runId}::uuid)` : undefined,
       ),
     )

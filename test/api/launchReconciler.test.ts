@@ -33,7 +33,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-function reconciler(o: { minAgeMs: number; batch?: number }): LaunchReconciler {
+function reconciler(o: { minAgeMs: number; batch?: number; now?: () => Date }): LaunchReconciler {
   // An hour between timed sweeps: the test sweeps by hand (the first, immediate one is awaited by its first sweep()).
   const r = startLaunchReconciler({ db: api.deps.db, temporal: api.deps.temporal, logger: pino({ level: 'silent' }), intervalMs: 3_600_000, ...o });
   reconcilers.push(r);
@@ -86,6 +86,10 @@ describe('launch reconciler', () => {
 
     // Younger than the reconciler waits for: its launch may still be starting it.
     expect(await reconciler({ minAgeMs: 3_600_000 }).sweep()).not.toContain(runId);
+    expect(await workflowExists(runId)).toBe(false);
+
+    // Older than a day (seen from two days on): past the server's shortest retention, left to an operator.
+    expect(await reconciler({ minAgeMs: 0, now: () => new Date(Date.now() + 2 * 86_400_000) }).sweep()).not.toContain(runId);
     expect(await workflowExists(runId)).toBe(false);
 
     const sweeper = reconciler({ minAgeMs: 0 });
