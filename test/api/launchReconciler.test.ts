@@ -33,11 +33,20 @@ afterAll(async () => {
   await api?.close();
 });
 
-function reconciler(o: { minAgeMs: number; batch?: number; now?: () => Date }): LaunchReconciler {
+function reconciler(o: { minAgeMs: number; maxAgeMs?: number; batch?: number; now?: () => Date }): LaunchReconciler {
   // An hour between timed sweeps: the test sweeps by hand (the first, immediate one is awaited by its first sweep()).
   const r = startLaunchReconciler({ db: api.deps.db, temporal: api.deps.temporal, logger: pino({ level: 'silent' }), intervalMs: 3_600_000, ...o });
   reconcilers.push(r);
   return r;
+}
+
+/**
+ * A reconciler that sees only runs launched since `since` (and before now): earlier test files
+ * leave queued runs in the shared database, which are not this test's to start.
+ */
+function reconcilerSince(since: number, o: { batch?: number } = {}): LaunchReconciler {
+  const at = Date.now();
+  return reconciler({ minAgeMs: 0, maxAgeMs: at - since, now: () => new Date(at), ...o });
 }
 
 /**
@@ -80,6 +89,7 @@ async function userWithEvaluation(): Promise<{ key: string; evaluationId: string
 
 describe('launch reconciler', () => {
   it('starts the workflow of a run an interrupted launch left queued, once, and the run ends', async () => {
+    const since = Date.now();
     const { key, evaluationId } = await userWithEvaluation();
     const runId = await launchWithoutWorkflow(key, evaluationId);
     expect(await workflowExists(runId)).toBe(false);
@@ -92,7 +102,7 @@ describe('launch reconciler', () => {
     expect(await reconciler({ minAgeMs: 0, now: () => new Date(Date.now() + 2 * 86_400_000) }).sweep()).not.toContain(runId);
     expect(await workflowExists(runId)).toBe(false);
 
-    const sweeper = reconciler({ minAgeMs: 0 });
+    const sweeper = reconcilerSince(since);
     expect(await sweeper.sweep()).toContain(runId);
     expect(await workflowExists(runId)).toBe(true);
     // Started already: the next sweep finds it running (or queued behind workers) and starts nothing.
@@ -104,6 +114,7 @@ describe('launch reconciler', () => {
   });
 
   it('walks a long queue a page per sweep, so runs waiting for workers do not hide an orphan behind them', async () => {
+    const since = Date.now();
     const { key, evaluationId } = await userWithEvaluation();
     const unpolled = `unpolled-${randomUUID()}`;
     const waiting = [];
@@ -112,7 +123,7 @@ describe('launch reconciler', () => {
     for (let i = 0; i < 2; i++) orphans.push(await launchWithoutWorkflow(key, evaluationId));
     try {
       // Two runs a sweep, oldest first: without walking on, every sweep would look at two of the waiting runs only.
-      const sweeper = reconciler({ minAgeMs: 0, batch: 2 });
+      const sweeper = reconcilerSince(since, { batch: 2 });
       const started = new Set<string>();
       for (let sweep = 0; sweep < 50 && !orphans.every((id) => started.has(id)); sweep++) {
         const now = await sweeper.sweep();
