@@ -190,12 +190,22 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
             await startRunWorkflow(deps.temporal, { runId: run.runId, domain: run.domain, modelName: run.modelName, ownerId: run.ownerId, type: run.type, status: run.status });
           } catch (error) {
             deps.logger.error({ runId: run.runId, err: error }, 'comparison run workflow start failed');
+            failures.push(run.modelName);
+            // A replay leaves the run to the request that launched it (which may start it yet) and to a retry.
+            if (replayed) return;
             const reason = `the run's workflow could not be started: ${error instanceof Error ? error.message : String(error)}`;
             await abandonLaunch(deps.db, run.runId, reason, launches[position]?.quota ?? null);
-            failures.push(run.modelName);
           }
         }),
       );
+      if (failures.length > 0 && replayed) {
+        throw new HttpProblem(
+          503,
+          statusTitle(503),
+          `comparison ${outcome.comparisonId} was created by the first request with this Idempotency-Key, but the workflow service could not ` +
+            `be reached to start the runs of ${failures.join(', ')}; retry with the same key shortly.`,
+        );
+      }
       if (failures.length > 0) {
         throw new HttpProblem(
           503,

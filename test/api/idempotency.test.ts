@@ -10,6 +10,7 @@ import { idempotencyKeys, runs } from '../../db/schema';
 import { workflowIds } from '../../temporal.config';
 import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
+import { interceptWorkflowStarts } from '../support/workflowStarts';
 
 let api: TestApi;
 
@@ -35,32 +36,6 @@ async function formalUsed(key: string): Promise<number> {
 
 async function runsOf(evaluationId: string) {
   return api.deps.db.select().from(runs).where(eq(runs.evaluationId, evaluationId));
-}
-
-/**
- * Intercepts the API's workflow starts: the first is held until `release`, so a replay of the same
- * launch reaches Temporal first; `fail` makes the nth start (0-based) throw as an unreachable server would.
- */
-function interceptWorkflowStarts(fail?: number) {
-  const workflows = api.deps.temporal.workflow;
-  const start = workflows.start.bind(workflows);
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let calls = 0;
-  workflows.start = (async (...args: Parameters<typeof start>) => {
-    const call = calls++;
-    if (call === 0) await held;
-    if (call === fail) throw new Error('14 UNAVAILABLE: connection refused');
-    return start(...args);
-  }) as typeof workflows.start;
-  return {
-    calls: () => calls,
-    release: () => release(),
-    restore: () => {
-      release();
-      delete (workflows as Partial<typeof workflows>).start;
-    },
-  };
 }
 
 describe('Idempotency-Key on launches', () => {
@@ -99,7 +74,7 @@ describe('Idempotency-Key on launches', () => {
   it('answers the first request as launched when a replay started the workflow before it did', async () => {
     const { key, evaluationId } = await userWithEvaluation();
     const headers = { 'Idempotency-Key': randomUUID() };
-    const starts = interceptWorkflowStarts();
+    const starts = interceptWorkflowStarts(api.deps.temporal);
     try {
       const first = api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
       await expect.poll(starts.calls, { timeout: 10_000 }).toBe(1);
@@ -122,7 +97,7 @@ describe('Idempotency-Key on launches', () => {
   it('answers a replay with 503 and a retry hint when it finds the run queued and cannot reach Temporal, and fails nothing', async () => {
     const { key, evaluationId } = await userWithEvaluation();
     const headers = { 'Idempotency-Key': randomUUID() };
-    const starts = interceptWorkflowStarts(1);
+    const starts = interceptWorkflowStarts(api.deps.temporal, { failing: [1] });
     try {
       const first = api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
       await expect.poll(starts.calls, { timeout: 10_000 }).toBe(1);

@@ -19,6 +19,7 @@ import { createEvaluation, registerComparisonDatasets, type ComparisonDatasets }
 import { historyTimeline } from '../support/historyTimeline';
 import { setFormalUsed } from '../support/quotaFixtures';
 import { workflowIds } from '../../temporal.config';
+import { interceptWorkflowStarts } from '../support/workflowStarts';
 
 let api: TestApi;
 let workers: RunningWorkers;
@@ -262,5 +263,31 @@ describe('creating a comparison', () => {
     const other = await api.request('POST', '/v1/comparisons', { key: owner.apiKey, body: { ...body, name: 'another' }, headers: { 'idempotency-key': key } });
     expect(other.status).toBe(422);
     expect(other.body.errors[0].field).toBe('Idempotency-Key');
+  });
+
+  it('answers a replay that cannot reach Temporal with 503 and a retry hint, and leaves the runs to the first request', async () => {
+    const owner = await api.createUser();
+    const sets = await registerComparisonDatasets(api, owner.apiKey, 2);
+    const ids = [await createEvaluation(api, owner.apiKey, [sets.sum]), await createEvaluation(api, owner.apiKey, [sets.sum])];
+    const body = { name: 'replayed while down', evaluationIds: ids, datasets: [sets.sum] };
+    const headers = { 'idempotency-key': `cmp-${randomUUID()}` };
+    // The first request's two starts wait; the replay's two fail.
+    const starts = interceptWorkflowStarts(api.deps.temporal, { held: 2, failing: [2, 3] });
+    try {
+      const first = api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers });
+      await expect.poll(starts.calls, { timeout: 10_000 }).toBe(2);
+      const replay = await api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers });
+      expect(replay.status, replay.text).toBe(503);
+      expect(replay.body.detail).toMatch(/^comparison \S+ was created by the first request with this Idempotency-Key, .*retry with the same key shortly\.$/);
+      starts.release();
+      const answer = await first;
+      expect(answer.status, answer.text).toBe(201);
+    } finally {
+      starts.restore();
+    }
+    const made = await runsOf(ids);
+    expect(made).toHaveLength(2);
+    expect(made.filter((r) => r.status === 'failed')).toEqual([]);
+    expect(await formalUsed(owner.id)).toBe(2);
   });
 });

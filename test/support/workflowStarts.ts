@@ -1,0 +1,28 @@
+/**
+ * Steps between an API's launch and Temporal: the first `held` workflow starts wait until
+ * `release`, so a replay of the same launch reaches Temporal first, and the starts numbered in
+ * `failing` (0-based, in call order) throw as an unreachable server would. `restore` undoes it.
+ */
+import type { Client } from '@temporalio/client';
+
+export function interceptWorkflowStarts(client: Client, o: { held?: number; failing?: number[] } = {}) {
+  const workflows = client.workflow;
+  const start = workflows.start.bind(workflows);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let calls = 0;
+  workflows.start = (async (...args: Parameters<typeof start>) => {
+    const call = calls++;
+    if (call < (o.held ?? 1)) await held;
+    if (o.failing?.includes(call)) throw new Error('14 UNAVAILABLE: connection refused');
+    return start(...args);
+  }) as typeof workflows.start;
+  return {
+    calls: () => calls,
+    release: () => release(),
+    restore: () => {
+      release();
+      delete (workflows as Partial<typeof workflows>).start;
+    },
+  };
+}
