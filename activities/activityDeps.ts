@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
-import type { ContainerSettings, EndpointSettings, LeaderboardSettings, PlatformJudge, ReviewSettings, UploadSettings } from '../config/env';
+import { loadEndpointSettings, type ContainerSettings, type EndpointSettings, type LeaderboardSettings, type PlatformJudge, type ReviewSettings, type UploadSettings } from '../config/env';
 
 /** What every activity factory is given by the worker that hosts it. */
 export interface ActivityDeps {
@@ -29,4 +29,15 @@ export interface ServingDeps {
   docker: Dockerode | null;
   /** To nudge queued private runs when container units are released. */
   temporal: Client | null;
+}
+
+let environmentEndpoints: EndpointSettings | undefined;
+
+/**
+ * The endpoint settings the worker was given, else the environment's, read once per process: the
+ * inference, robustness and judge activities then share one policy object, and so one pool of
+ * guarded connections (nodeHttpFetch.ts keeps a pool per policy).
+ */
+export function endpointSettingsOr(given: EndpointSettings | undefined): EndpointSettings {
+  return given ?? (environmentEndpoints ??= loadEndpointSettings());
 }

@@ -13,7 +13,7 @@ import { getVisibleDatasets } from '../db/queries/datasets';
 import { isModelNameTaken } from '../db/queries/evaluations';
 import type { GpuType } from '../contracts/resources';
 import { checkPrivateDeployment } from './privateDeploymentRules';
-import { literalAddress, type EndpointNetworkPolicy } from '../config/endpointNetworks';
+import type { EndpointNetworkPolicy } from '../config/endpointNetworks';
 
 export const NAME_TAKEN = 'is already taken (model names are unique across the platform, regardless of case)';
 
@@ -62,9 +62,8 @@ export function refusedEndpoint(url: string, networks: EndpointNetworkPolicy): s
   } catch {
     return null;
   }
-  const address = literalAddress(hostname);
-  const refusedBy = address ? networks.refusing(address) : null;
-  return refusedBy ? `must not point at ${address}, which is in a network this platform does not call (${refusedBy})` : null;
+  const refused = networks.refusingHost(hostname);
+  return refused ? `must not point at ${refused.address}, which is in a network this platform does not call (${refused.network})` : null;
 }
 
 /** The method first; only a method the domain takes is checked further (a private one against images and GPU types). */

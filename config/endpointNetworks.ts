@@ -33,6 +33,11 @@ export interface EndpointNetworkPolicy {
   readonly description: string;
   /** The entry that refuses this address (an IPv4 or IPv6 literal), or null when it may be called. */
   refusing(address: string): string | null;
+  /**
+   * For a URL's host: the address and the entry refusing it when the host is an address literal in a
+   * refused network; null otherwise (a name is checked where it is resolved, guardedLookup.ts).
+   */
+  refusingHost(hostname: string): { address: string; network: string } | null;
 }
 
 /** Parses a deny list; throws NetworkListError naming the first entry it cannot read. */
@@ -45,13 +50,19 @@ export function parseDeniedNetworks(raw: string | undefined): EndpointNetworkPol
     for (const cidr of cidrs) addCidr(list, cidr, entry);
     entries.push({ name: entry, list });
   }
+  const refusing = (address: string): string | null => {
+    const family = net.isIP(address);
+    if (family === 0) return null;
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    return entries.find((e) => e.list.check(address, type))?.name ?? null;
+  };
   return {
     description: entries.length === 0 ? 'none' : entries.map((e) => e.name).join(', '),
-    refusing(address: string): string | null {
-      const family = net.isIP(address);
-      if (family === 0) return null;
-      const type = family === 4 ? 'ipv4' : 'ipv6';
-      return entries.find((e) => e.list.check(address, type))?.name ?? null;
+    refusing,
+    refusingHost(hostname: string) {
+      const address = literalAddress(hostname);
+      const network = address ? refusing(address) : null;
+      return address && network ? { address, network } : null;
     },
   };
 }

@@ -5,8 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { ActivityDeps } from '../activityDeps';
-import { loadEndpointSettings } from '../../config/env';
+import { endpointSettingsOr, type ActivityDeps } from '../activityDeps';
 import type { BatchInput, BatchResult } from '../../contracts/workflow';
 import type { RunDatasetPlan } from '../../contracts/run';
 import { getRun } from '../../db/queries/runRecords';
@@ -28,7 +27,8 @@ const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 200;
 const FAILURE_LOG_LINES_PER_BATCH = 5;
 
-export function createInferenceActivities({ db, logger, secretKey, serving, endpoints: endpointSettings = loadEndpointSettings() }: ActivityDeps) {
+export function createInferenceActivities({ db, logger, secretKey, serving, endpoints: configured }: ActivityDeps) {
+  const endpointSettings = endpointSettingsOr(configured);
   return {
     async inferBatch({ runId, datasetId, from, to, servingUrl }: BatchInput): Promise<BatchResult> {
       const ctx = Context.current();

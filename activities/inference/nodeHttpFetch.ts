@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { literalAddress, type EndpointNetworkPolicy } from '../../config/endpointNetworks';
+import type { EndpointNetworkPolicy } from '../../config/endpointNetworks';
 import { DeniedNetworkError, guardedLookup } from './guardedLookup';
 
 /**
@@ -93,9 +93,8 @@ export async function nodeHttpFetch(input: string | URL | Request, init: Request
   const agent = agentsFor(options.networks)[url.protocol as keyof Agents];
   if (!agent) throw fetchFailed(new Error(`unsupported protocol ${url.protocol}`));
   // An address literal is connected to without a lookup, so the policy is asked here.
-  const literal = options.networks ? literalAddress(url.hostname) : null;
-  const refusedBy = literal ? options.networks!.refusing(literal) : null;
-  if (refusedBy) throw fetchFailed(new DeniedNetworkError(literal!, literal!, refusedBy));
+  const refused = options.networks?.refusingHost(url.hostname);
+  if (refused) throw fetchFailed(new DeniedNetworkError(refused.address, refused.address, refused.network));
   const maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   const signal = init.signal ?? undefined;
   if (signal?.aborted || options.stop?.aborted) throw abortError();

@@ -6,8 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ActivityDeps } from '../activityDeps';
-import { loadEndpointSettings } from '../../config/env';
+import { endpointSettingsOr, type ActivityDeps } from '../activityDeps';
 import { DEBUG_TIMEOUT_MS, type ScoringDebugInput, type ScoringDebugResult } from '../../contracts/scoringDebug';
 import { judgeTraces } from '../../scoring/judge/debugTraces';
 import { createJudgeClient } from './judgeClient';
@@ -15,7 +14,8 @@ import { resolveJudgeTarget } from './resolveJudge';
 
 const HEARTBEAT_EVERY_MS = 1000;
 
-export function createDebugScoringActivities({ db, secretKey, judge: platformJudge, endpoints = loadEndpointSettings() }: ActivityDeps) {
+export function createDebugScoringActivities({ db, secretKey, judge: platformJudge, endpoints: configured }: ActivityDeps) {
+  const endpoints = endpointSettingsOr(configured);
   return {
     async scoreDebugSamples({ metric, limits, samples, deadline }: ScoringDebugInput): Promise<ScoringDebugResult> {
       const ctx = Context.current();

@@ -7,8 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { ActivityDeps } from '../activityDeps';
-import { loadEndpointSettings } from '../../config/env';
+import { endpointSettingsOr, type ActivityDeps } from '../activityDeps';
 import type { JudgeBatchInput, JudgeBatchResult } from '../../contracts/workflow';
 import { DEFAULT_JUDGING_LIMITS } from '../../contracts/scoringConfig';
 import type { ScoringTrace } from '../../contracts/scoringTrace';
@@ -26,7 +25,8 @@ const BREAKER_THRESHOLD = 10;
 const FAILURE_LOG_LINES = 5;
 const BREAKER_KINDS = new Set(['connection', 'denied', 'timeout', 'auth', 'not_found']);
 
-export function createJudgingActivities({ db, logger, secretKey, judge: platformJudge, endpoints = loadEndpointSettings() }: ActivityDeps) {
+export function createJudgingActivities({ db, logger, secretKey, judge: platformJudge, endpoints: configured }: ActivityDeps) {
+  const endpoints = endpointSettingsOr(configured);
   return {
     async judgeBatch({ runId, datasetId, from, to }: JudgeBatchInput): Promise<JudgeBatchResult> {
       const ctx = Context.current();

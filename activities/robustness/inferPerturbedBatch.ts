@@ -7,8 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { ActivityDeps } from '../activityDeps';
-import { loadEndpointSettings } from '../../config/env';
+import { endpointSettingsOr, type ActivityDeps } from '../activityDeps';
 import type { BatchInput } from '../../contracts/workflow';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
@@ -25,7 +24,8 @@ import { ResultBuffer } from '../inference/resultBuffer';
 const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 100;
 
-export function createRobustnessActivities({ db, logger, secretKey, endpoints = loadEndpointSettings() }: ActivityDeps) {
+export function createRobustnessActivities({ db, logger, secretKey, endpoints: configured }: ActivityDeps) {
+  const endpoints = endpointSettingsOr(configured);
   return {
     async inferPerturbedBatch({ runId, datasetId, from, to, servingUrl }: BatchInput): Promise<{ stored: number; failed: number }> {
       const ctx = Context.current();

@@ -187,7 +187,7 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         outcome.runs.map(async (run, position) => {
           if (replayed && run.status !== 'queued') return;
           try {
-            await startRunWorkflow(deps.temporal, { runId: run.runId, domain: run.domain, modelName: run.modelName, ownerId: run.ownerId, type: run.type, status: run.status });
+            await startRunWorkflow(deps.temporal, run);
           } catch (error) {
             deps.logger.error({ runId: run.runId, err: error }, 'comparison run workflow start failed');
             failures.push(run.modelName);

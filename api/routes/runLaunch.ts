@@ -159,12 +159,11 @@ async function launchRun(
   }
 
   const { run } = outcome;
-  const toStart = { runId: run.runId, domain: run.domain, modelName: run.modelName, ownerId: run.ownerId, type: run.type, status: run.status };
   if ('replayed' in outcome) {
     // The first request may have died between its commit and starting the workflow, or may not have
     // reached it yet: start it now. Whichever copy starts it second is told it runs already.
     if (run.status === 'queued') {
-      await startRunWorkflow(deps.temporal, toStart).catch((error: unknown) => {
+      await startRunWorkflow(deps.temporal, run).catch((error: unknown) => {
         deps.logger.warn({ runId: run.runId, err: error }, 'replayed launch could not start the run workflow');
         throw new HttpProblem(
           503,
@@ -177,7 +176,7 @@ async function launchRun(
     return { run: asLaunched(run, workflowIds.run(run.runId)), replayed: true };
   }
   try {
-    const { workflowId } = await startRunWorkflow(deps.temporal, toStart);
+    const { workflowId } = await startRunWorkflow(deps.temporal, run);
     deps.logger.info({ runId: run.runId, evaluationId: evaluation.id, type: run.type, version: run.version }, 'run launched');
     return { run: asLaunched(run, workflowId), replayed: false };
   } catch (error) {
