@@ -3,7 +3,14 @@
  * search attributes. Workflows import this file, so it holds constants only; connection settings
  * read the environment through a function that workflow code never calls.
  */
-import { ActivityCancellationType, defineSearchAttributeKey, SearchAttributeType, type ActivityOptions, type LocalActivityOptions, type RetryPolicy } from '@temporalio/common';
+import {
+  ActivityCancellationType,
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  type ActivityOptions,
+  type LocalActivityOptions,
+  type RetryPolicy,
+} from '@temporalio/common';
 
 export const TASK_QUEUES = {
   /** Run and dataset workflows, and the short database activities that move their records. */

@@ -2,7 +2,15 @@ import type { Client } from '@temporalio/client';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client';
-import { loadEndpointSettings, type ContainerSettings, type EndpointSettings, type LeaderboardSettings, type PlatformJudge, type ReviewSettings, type UploadSettings } from '../config/env';
+import {
+  loadEndpointSettings,
+  type ContainerSettings,
+  type EndpointSettings,
+  type LeaderboardSettings,
+  type PlatformJudge,
+  type ReviewSettings,
+  type UploadSettings,
+} from '../config/env';
 
 /** What every activity factory is given by the worker that hosts it. */
 export interface ActivityDeps {

@@ -9,7 +9,12 @@ export function createReportActivities({ db }: ActivityDeps) {
     async buildRunReport({ runId }: { runId: string }): Promise<{ bytes: number; rows: number }> {
       const result = await buildAndStoreRunReport(db, runId, (rows) => Context.current().heartbeat({ rows }));
       await appendRunLogs(db, [
-        { runId, level: 'info', message: `report written: ${result.rows} sample row(s), ${result.bytes} bytes`, dedupeKey: 'report' },
+        {
+          runId,
+          level: 'info',
+          message: `report written: ${result.rows} sample row(s), ${result.bytes} bytes`,
+          dedupeKey: 'report',
+        },
       ]);
       return result;
     },

@@ -6,7 +6,15 @@ import type { ActivityDeps } from './activityDeps';
 import type { Batching, RunConfig, RunStatus } from '../contracts/run';
 import { batchingFor, pipelinedBatchSize } from '../temporal.config';
 import {
-  closeDataset, closeRun, closeUnfinishedDatasets, computeDatasetMetrics, getRun, getRunDataset, listRunDatasets, markDatasetRunning, markRunRunning,
+  closeDataset,
+  closeRun,
+  closeUnfinishedDatasets,
+  computeDatasetMetrics,
+  getRun,
+  getRunDataset,
+  listRunDatasets,
+  markDatasetRunning,
+  markRunRunning,
 } from '../db/queries/runRecords';
 import { appendRunLogs } from '../db/queries/runLogs';
 import { failPendingSamples } from '../db/queries/judgeSteps';
@@ -62,7 +70,12 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         },
       ]);
       logger.info({ runId }, 'run started');
-      return { endedAs: null, datasetIds: datasets.map((d) => d.datasetId), batching, serving: run.config.serving !== undefined };
+      return {
+        endedAs: null,
+        datasetIds: datasets.map((d) => d.datasetId),
+        batching,
+        serving: run.config.serving !== undefined,
+      };
     },
 
     /**
@@ -78,7 +91,13 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       if (isCodeDataset(plan)) {
         const { n } = codeSamplingFor(run.config, datasetId);
         await appendRunLogs(db, [
-          { runId, datasetId, level: 'info', message: `dataset ${datasetId} (${row.task}) running: ${row.total} problem(s), ${n} completion(s) each, scored in the code sandbox`, dedupeKey: `dataset-start:${datasetId}` },
+          {
+            runId,
+            datasetId,
+            level: 'info',
+            message: `dataset ${datasetId} (${row.task}) running: ${row.total} problem(s), ${n} completion(s) each, scored in the code sandbox`,
+            dedupeKey: `dataset-start:${datasetId}`,
+          },
         ]);
         return { total: row.total, code: { n }, ...pipelined(run.config) };
       }
@@ -86,7 +105,10 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       const robust = await robustnessWanted(db, run, plan);
       await appendRunLogs(db, [
         {
-          runId, datasetId, level: 'info', message: `dataset ${datasetId} (${row.task}) running: ${row.total} sample(s)${robust ? ', then again with perturbed prompts (robustness)' : ''}`,
+          runId,
+          datasetId,
+          level: 'info',
+          message: `dataset ${datasetId} (${row.task}) running: ${row.total} sample(s)${robust ? ', then again with perturbed prompts (robustness)' : ''}`,
           dedupeKey: `dataset-start:${datasetId}`,
         },
       ]);
@@ -106,24 +128,69 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
           },
         ]);
       }
-      return { total: row.total, ...(judged ? { judged, ...pipelined(run.config) } : {}), ...(robust ? { robustness: true as const } : {}) };
+      return {
+        total: row.total,
+        ...(judged ? { judged, ...pipelined(run.config) } : {}),
+        ...(robust ? { robustness: true as const } : {}),
+      };
     },
 
-    async finishDataset({ runId, datasetId, outcome, reason }: { runId: string; datasetId: string; outcome: DatasetOutcome; reason?: string | null }): Promise<{ status: RunStatus }> {
+    async finishDataset({
+      runId,
+      datasetId,
+      outcome,
+      reason,
+    }: {
+      runId: string;
+      datasetId: string;
+      outcome: DatasetOutcome;
+      reason?: string | null;
+    }): Promise<{ status: RunStatus }> {
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
       const current = await getRunDataset(db, runId, datasetId);
       if (TERMINAL_STATUSES.includes(current.status)) return { status: current.status };
       // Samples inferred but never judged end failed, so each sample is counted once, as scored or failed.
-      await failPendingSamples(db, runId, datasetId, outcome === 'stopped' ? 'not judged: the dataset was stopped first' : `not judged: ${reason ?? 'judging did not finish'}`);
+      await failPendingSamples(
+        db,
+        runId,
+        datasetId,
+        outcome === 'stopped'
+          ? 'not judged: the dataset was stopped first'
+          : `not judged: ${reason ?? 'judging did not finish'}`,
+      );
       if (outcome === 'aborted') {
-        await failUnattemptedSamples(db, runId, datasetId, current.total, plan?.sampleIndices, `not attempted: ${reason ?? 'the dataset was given up'}`);
+        await failUnattemptedSamples(
+          db,
+          runId,
+          datasetId,
+          current.total,
+          plan?.sampleIndices,
+          `not attempted: ${reason ?? 'the dataset was given up'}`,
+        );
       }
       const metrics = isCodeDataset(plan)
-        ? await withPassAtK(db, run.config, runId, datasetId, await computeDatasetMetrics(db, runId, datasetId, 'pass_at_k'))
-        : await withRobustness(db, runId, datasetId, await computeDatasetMetrics(db, runId, datasetId, run.config.scoring?.datasets[datasetId]?.metric ?? plan?.metric ?? 'exact_match'));
+        ? await withPassAtK(
+            db,
+            run.config,
+            runId,
+            datasetId,
+            await computeDatasetMetrics(db, runId, datasetId, 'pass_at_k'),
+          )
+        : await withRobustness(
+            db,
+            runId,
+            datasetId,
+            await computeDatasetMetrics(
+              db,
+              runId,
+              datasetId,
+              run.config.scoring?.datasets[datasetId]?.metric ?? plan?.metric ?? 'exact_match',
+            ),
+          );
       // A subjective dataset under manual review stays open until its reviewers are done.
-      if (outcome === 'completed' && (await holdForManualReview({ db }, runId, datasetId, metrics))) return { status: 'running' };
+      if (outcome === 'completed' && (await holdForManualReview({ db }, runId, datasetId, metrics)))
+        return { status: 'running' };
       let status: 'succeeded' | 'failed' | 'stopped';
       let error: string | null = null;
       if (outcome === 'stopped') {
@@ -152,14 +219,27 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       return { status: closed.status };
     },
 
-    async finishRun({ runId, outcome, reason }: { runId: string; outcome: RunOutcome; reason?: string | null }): Promise<{ status: RunStatus; overallScore: number | null }> {
+    async finishRun({
+      runId,
+      outcome,
+      reason,
+    }: {
+      runId: string;
+      outcome: RunOutcome;
+      reason?: string | null;
+    }): Promise<{ status: RunStatus; overallScore: number | null }> {
       if (outcome === 'stopped') await closeUnfinishedDatasets(db, runId, 'stopped', null);
       if (outcome === 'failed') await closeUnfinishedDatasets(db, runId, 'failed', reason ?? 'run failed');
       const datasets = await listRunDatasets(db, runId);
       // A failed dataset does not fail the run; a run in which no dataset succeeded has failed.
       const status: 'succeeded' | 'failed' | 'stopped' =
-        outcome === 'stopped' ? 'stopped' : outcome === 'failed' || !datasets.some((d) => d.status === 'succeeded') ? 'failed' : 'succeeded';
-      const error = status === 'failed' ? (reason ?? 'no dataset succeeded') : status === 'stopped' ? (reason ?? null) : null;
+        outcome === 'stopped'
+          ? 'stopped'
+          : outcome === 'failed' || !datasets.some((d) => d.status === 'succeeded')
+            ? 'failed'
+            : 'succeeded';
+      const error =
+        status === 'failed' ? (reason ?? 'no dataset succeeded') : status === 'stopped' ? (reason ?? null) : null;
       const run = await closeRun(db, runId, status, error);
       await appendRunLogs(db, [
         {

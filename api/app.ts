@@ -35,10 +35,25 @@ const HEALTH_TIMEOUT_MS = 3_000;
  * is the second line of defence should one ever be logged.
  */
 const REDACT_PATHS = [
-  'authorization', 'headers.authorization', 'req.headers.authorization', 'request.headers.authorization',
-  'apiKey', '*.apiKey', 'deployment.apiKey', '*.deployment.apiKey', 'body.deployment.apiKey', 'req.body.deployment.apiKey',
-  'request.body.deployment.apiKey', 'jsonl', 'body.jsonl', 'req.body.jsonl',
-  'judge.apiKey', '*.judge.apiKey', 'body.default.judge.apiKey', 'body.datasets.*.judge.apiKey', 'body.config.default.judge.apiKey',
+  'authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'request.headers.authorization',
+  'apiKey',
+  '*.apiKey',
+  'deployment.apiKey',
+  '*.deployment.apiKey',
+  'body.deployment.apiKey',
+  'req.body.deployment.apiKey',
+  'request.body.deployment.apiKey',
+  'jsonl',
+  'body.jsonl',
+  'req.body.jsonl',
+  'judge.apiKey',
+  '*.judge.apiKey',
+  'body.default.judge.apiKey',
+  'body.datasets.*.judge.apiKey',
+  'body.config.default.judge.apiKey',
 ];
 
 export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
@@ -63,13 +78,22 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1];
     if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-      return done(Object.assign(new Error(`charset ${charset} is not supported`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
+      return done(
+        Object.assign(new Error(`charset ${charset} is not supported`), {
+          statusCode: 415,
+          code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+        }),
+        undefined,
+      );
     }
     let text: string;
     try {
       text = utf8.decode(body as Buffer);
     } catch {
-      return done(Object.assign(new Error('its bytes are not UTF-8'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }), undefined);
+      return done(
+        Object.assign(new Error('its bytes are not UTF-8'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }),
+        undefined,
+      );
     }
     return parseJsonText(request, text, done);
   });
@@ -93,7 +117,9 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
       const [db, temporal] = await Promise.all([
         probe(deps.logger, 'database', () => deps.db.execute(sql`select 1`)),
         probe(deps.logger, 'temporal', () =>
-          deps.temporal.connection.withDeadline(Date.now() + HEALTH_TIMEOUT_MS, () => deps.temporal.workflowService.getSystemInfo({})),
+          deps.temporal.connection.withDeadline(Date.now() + HEALTH_TIMEOUT_MS, () =>
+            deps.temporal.workflowService.getSystemInfo({}),
+          ),
         ),
       ]);
       const ok = db === 'ok' && temporal === 'ok';

@@ -29,7 +29,8 @@ export function registerAuth(app: FastifyInstance, deps: ApiDeps): void {
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRoute', (route) => {
     const unknown = (route.config?.roles ?? []).filter((role) => !(ROLES as readonly string[]).includes(role));
-    if (unknown.length > 0) throw new Error(`${route.method} ${route.url}: unknown role(s) ${unknown.join(', ')} in config.roles`);
+    if (unknown.length > 0)
+      throw new Error(`${route.method} ${route.url}: unknown role(s) ${unknown.join(', ')} in config.roles`);
   });
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;

@@ -23,12 +23,20 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new HttpProblem(404, statusTitle(404), `no route ${request.method} ${request.url.split('?')[0]}`)),
+    sendProblem(
+      reply,
+      new HttpProblem(404, statusTitle(404), `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
   );
 }
 
 export function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
-  const body: Record<string, unknown> = { type: problem.type, title: problem.title, status: problem.status, detail: problem.detail };
+  const body: Record<string, unknown> = {
+    type: problem.type,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+  };
   if (problem.errors?.length) body.errors = problem.errors;
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
@@ -38,7 +46,11 @@ function toProblem(error: FastifyError, request: FastifyRequest): HttpProblem {
   if (error.validation) return validationProblem(error.validation.map((e) => toFieldError(e, error.validationContext)));
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpProblem(413, statusTitle(413), `the request body is larger than this endpoint accepts (${bodyLimit(request)})`);
+      return new HttpProblem(
+        413,
+        statusTitle(413),
+        `the request body is larger than this endpoint accepts (${bodyLimit(request)})`,
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new HttpProblem(
         415,
@@ -50,10 +62,15 @@ function toProblem(error: FastifyError, request: FastifyRequest): HttpProblem {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return bodyProblem(`the body is not valid JSON: ${error.message}`);
   }
-  if (error instanceof SyntaxError && error.statusCode === 400) return bodyProblem(`the body is not valid JSON: ${error.message}`);
+  if (error instanceof SyntaxError && error.statusCode === 400)
+    return bodyProblem(`the body is not valid JSON: ${error.message}`);
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return new HttpProblem(status, statusTitle(status), error.message);
-  return new HttpProblem(500, statusTitle(500), `the server failed to handle the request; quote request id ${request.id} when reporting it`);
+  return new HttpProblem(
+    500,
+    statusTitle(500),
+    `the server failed to handle the request; quote request id ${request.id} when reporting it`,
+  );
 }
 
 function bodyProblem(detail: string): HttpProblem {
@@ -68,7 +85,11 @@ function bodyLimit(request: FastifyRequest): string {
 /** Errors from this API's validator already name the field; others (plain ajv) are translated. */
 function toFieldError(error: unknown, context: string | undefined): FieldError {
   if (isSchemaFieldError(error)) return { field: error.field, message: error.message };
-  const e = error as { instancePath?: string; message?: string; params?: { missingProperty?: string; additionalProperty?: string } };
+  const e = error as {
+    instancePath?: string;
+    message?: string;
+    params?: { missingProperty?: string; additionalProperty?: string };
+  };
   const extra = e.params?.missingProperty ?? e.params?.additionalProperty;
   const pointer = `${e.instancePath ?? ''}${extra ? `/${extra}` : ''}`;
   return { field: fieldName(pointer, context ?? 'request'), message: e.message ?? 'is invalid' };

@@ -19,7 +19,8 @@ export const NAME_TAKEN = 'is already taken (model names are unique across the p
 
 export async function checkModelName(db: Db, domain: Domain, modelName: string): Promise<FieldError[]> {
   const rule = MODEL_NAME_RULES[domain];
-  if (!rule.pattern.test(modelName)) return [{ field: 'modelName', message: `${rule.rule} (rule of domain ${domain})` }];
+  if (!rule.pattern.test(modelName))
+    return [{ field: 'modelName', message: `${rule.rule} (rule of domain ${domain})` }];
   return (await isModelNameTaken(db, modelName)) ? [{ field: 'modelName', message: NAME_TAKEN }] : [];
 }
 
@@ -27,17 +28,29 @@ export async function checkModelName(db: Db, domain: Domain, modelName: string):
  * Datasets as the evaluation's owner sees them (an admin editing someone's evaluation gets no
  * wider choice), since runs of the evaluation read them as the owner.
  */
-export async function checkDatasets(db: Db, ownerId: string, domain: Domain, ids: readonly string[]): Promise<FieldError[]> {
-  const visible = new Map((await getVisibleDatasets(db, { userId: ownerId, isAdmin: false }, ids)).map((d) => [d.id, d]));
+export async function checkDatasets(
+  db: Db,
+  ownerId: string,
+  domain: Domain,
+  ids: readonly string[],
+): Promise<FieldError[]> {
+  const visible = new Map(
+    (await getVisibleDatasets(db, { userId: ownerId, isAdmin: false }, ids)).map((d) => [d.id, d]),
+  );
   return ids.flatMap((id, index): FieldError[] => {
     const dataset = visible.get(id);
     if (!dataset) return [{ field: `datasets[${index}]`, message: `unknown dataset "${id}"` }];
-    if (dataset.domain !== domain) return [{ field: `datasets[${index}]`, message: `belongs to domain ${dataset.domain}, not ${domain}` }];
+    if (dataset.domain !== domain)
+      return [{ field: `datasets[${index}]`, message: `belongs to domain ${dataset.domain}, not ${domain}` }];
     return [];
   });
 }
 
-export function checkDeployment(domain: Domain, deployment: Deployment, networks?: EndpointNetworkPolicy): FieldError[] {
+export function checkDeployment(
+  domain: Domain,
+  deployment: Deployment,
+  networks?: EndpointNetworkPolicy,
+): FieldError[] {
   // Uploaded predictions are text scored by the dataset's metric, whatever the domain (docs/evaluation-modes.md).
   if (deployment.method === 'predictions') return [];
   const allowed = DEPLOYMENT_METHODS_BY_DOMAIN[domain];
@@ -63,7 +76,9 @@ export function refusedEndpoint(url: string, networks: EndpointNetworkPolicy): s
     return null;
   }
   const refused = networks.refusingHost(hostname);
-  return refused ? `must not point at ${refused.address}, which is in a network this platform does not call (${refused.network})` : null;
+  return refused
+    ? `must not point at ${refused.address}, which is in a network this platform does not call (${refused.network})`
+    : null;
 }
 
 /** The method first; only a method the domain takes is checked further (a private one against images and GPU types). */
@@ -82,7 +97,9 @@ export async function checkDeploymentOf(
 export function checkModelInfo(modelInfo: ModelInfo): FieldError[] {
   return (['paperUrl', 'modelUrl'] as const).flatMap((key): FieldError[] => {
     const url = modelInfo[key];
-    return url != null && !isHttpUrl(url) ? [{ field: `modelInfo.${key}`, message: 'must be an http(s) URL with a host' }] : [];
+    return url != null && !isHttpUrl(url)
+      ? [{ field: `modelInfo.${key}`, message: 'must be an http(s) URL with a host' }]
+      : [];
   });
 }
 

@@ -28,7 +28,9 @@ export const IdempotencyHeaders = Type.Object({
 export function idempotencyHeadersFor(replay: string) {
   return Type.Object({
     'idempotency-key': Type.Optional(
-      Type.String({ description: `A key of your choosing (1–255 visible ASCII characters, e.g. a UUID): ${replay} (header Idempotent-Replayed: true).` }),
+      Type.String({
+        description: `A key of your choosing (1–255 visible ASCII characters, e.g. a UUID): ${replay} (header Idempotent-Replayed: true).`,
+      }),
     ),
   });
 }
@@ -48,7 +50,10 @@ export function idempotencyOf(request: FastifyRequest, userId: string): Idempote
 
 /** 422 for a key that was already used for a different request (another body, route or target). */
 export function idempotencyKeyReused(what = 'request'): HttpProblem {
-  return new HttpProblem(422, statusTitle(422), `this Idempotency-Key was already used for a different request; use a new key for a new ${what}`, [
-    { field: 'Idempotency-Key', message: 'was already used for a different request' },
-  ]);
+  return new HttpProblem(
+    422,
+    statusTitle(422),
+    `this Idempotency-Key was already used for a different request; use a new key for a new ${what}`,
+    [{ field: 'Idempotency-Key', message: 'was already used for a different request' }],
+  );
 }

@@ -25,10 +25,22 @@ const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export function tagErrors(tag: string): FieldError[] {
   if (tag.toLowerCase() === 'latest') {
-    return [{ field: 'tag', message: 'must not be latest (in any case): name a fixed version, so the image a run uses cannot change under it' }];
+    return [
+      {
+        field: 'tag',
+        message:
+          'must not be latest (in any case): name a fixed version, so the image a run uses cannot change under it',
+      },
+    ];
   }
   if (!DOCKER_TAG.test(tag)) {
-    return [{ field: 'tag', message: 'must be a Docker tag: 1–128 letters, digits, underscores, dots and hyphens, not starting with a dot or hyphen' }];
+    return [
+      {
+        field: 'tag',
+        message:
+          'must be a Docker tag: 1–128 letters, digits, underscores, dots and hyphens, not starting with a dot or hyphen',
+      },
+    ];
   }
   return [];
 }
@@ -37,7 +49,12 @@ export function domainErrors(domains: readonly string[] | undefined): FieldError
   return (domains ?? []).flatMap((domain, index): FieldError[] =>
     CONTAINER_DOMAINS.includes(domain as Domain)
       ? []
-      : [{ field: `domains[${index}]`, message: `${domain} takes API deployments only; images serve private deployments (${CONTAINER_DOMAINS.join(', ')})` }],
+      : [
+          {
+            field: `domains[${index}]`,
+            message: `${domain} takes API deployments only; images serve private deployments (${CONTAINER_DOMAINS.join(', ')})`,
+          },
+        ],
   );
 }
 
@@ -46,7 +63,8 @@ export function domainErrors(domains: readonly string[] | undefined): FieldError
  * The host is a DNS name or IPv4 address (or a bracketed IPv6 one); path components are lowercase
  * alphanumerics joined by '.', '_', '__' or dashes.
  */
-const HOST_PART = '(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?';
+const HOST_PART =
+  '(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?';
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const IMAGE_REFERENCE = new RegExp(
   `^(?:${HOST_PART}/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
@@ -91,7 +109,8 @@ export function reviewDockerfile(dockerfile: string): DockerfileReview {
   const { instructions, escape } = parseDockerfile(dockerfile);
   const errors: FieldError[] = [];
   const warnings: FieldError[] = [];
-  const say = (list: FieldError[], line: number, message: string) => list.push({ field: 'dockerfile', message: `line ${line}: ${message}` });
+  const say = (list: FieldError[], line: number, message: string) =>
+    list.push({ field: 'dockerfile', message: `line ${line}: ${message}` });
 
   const first = instructions[0];
   if (!first) {
@@ -104,18 +123,30 @@ export function reviewDockerfile(dockerfile: string): DockerfileReview {
       for (const name of envNames(instruction.args, escape)) {
         const reserved = reservedEnv(name);
         if (reserved) {
-          say(errors, instruction.line, `ENV must not set ${name}: ${reserved.endsWith('_') ? `${reserved}* variables are` : `${reserved} is`} provided by the container and must not be modified`);
+          say(
+            errors,
+            instruction.line,
+            `ENV must not set ${name}: ${reserved.endsWith('_') ? `${reserved}* variables are` : `${reserved} is`} provided by the container and must not be modified`,
+          );
         }
       }
     }
     if (instruction.keyword === 'RUN') {
       const tools = downloadCommands(instruction.args);
       if (tools.length > 0) {
-        say(warnings, instruction.line, `RUN uses ${tools.join(' and ')}; downloading unknown packages in RUN is not allowed — install official packages with the system's package manager`);
+        say(
+          warnings,
+          instruction.line,
+          `RUN uses ${tools.join(' and ')}; downloading unknown packages in RUN is not allowed — install official packages with the system's package manager`,
+        );
       }
     }
     if ((instruction.keyword === 'COPY' || instruction.keyword === 'ADD') && !instruction.commented) {
-      say(warnings, instruction.line, `${instruction.keyword} without a comment above it; explain what it adds to the image`);
+      say(
+        warnings,
+        instruction.line,
+        `${instruction.keyword} without a comment above it; explain what it adds to the image`,
+      );
     }
   }
   return { errors, warnings };
@@ -133,7 +164,8 @@ function parseDockerfile(text: string): { instructions: Instruction[]; escape: s
   for (; at < lines.length; at++) {
     const directive = /^\s*#\s*([A-Za-z]+)\s*=\s*(\S*)\s*$/.exec(lines[at]!);
     if (!directive) break;
-    if (directive[1]!.toLowerCase() === 'escape' && (directive[2] === '`' || directive[2] === '\\')) escape = directive[2];
+    if (directive[1]!.toLowerCase() === 'escape' && (directive[2] === '`' || directive[2] === '\\'))
+      escape = directive[2];
   }
   const instructions: Instruction[] = [];
   let commented = false;
@@ -172,9 +204,15 @@ function parseDockerfile(text: string): { instructions: Instruction[]; escape: s
 function downloadCommands(shell: string): string[] {
   const found = new Set<string>();
   for (const command of shell.split(/&&|\|\||;|\||\$\(|`|\(|\)/)) {
-    const words = command.trim().split(/\s+/).filter((w) => w !== 'sudo' && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+    const words = command
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== 'sudo' && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
     // The exec form, RUN ["curl", …], names the program as the first JSON string.
-    const program = words[0]?.replace(/^\[?"|",?$/g, '').split('/').at(-1);
+    const program = words[0]
+      ?.replace(/^\[?"|",?$/g, '')
+      .split('/')
+      .at(-1);
     if (program === 'curl' || program === 'wget') found.add(program);
   }
   return [...found];

@@ -50,16 +50,28 @@ export function startLaunchReconciler(o: LaunchReconcilerOptions): LaunchReconci
     const started: string[] = [];
     try {
       const at = now().getTime();
-      const queued = await queuedRunsLaunchedBetween(o.db, new Date(at - (o.maxAgeMs ?? 86_400_000)), new Date(at - o.minAgeMs), batch, cursor);
+      const queued = await queuedRunsLaunchedBetween(
+        o.db,
+        new Date(at - (o.maxAgeMs ?? 86_400_000)),
+        new Date(at - o.minAgeMs),
+        batch,
+        cursor,
+      );
       cursor = queued.length === batch ? queued.at(-1)?.cursor : undefined;
       for (const { run } of queued) {
         try {
           const { alreadyStarted } = await startRunWorkflow(o.temporal, run);
           if (alreadyStarted) continue;
           started.push(run.runId);
-          o.logger.warn({ runId: run.runId, version: run.version }, 'started the workflow of a run left queued by an interrupted launch');
+          o.logger.warn(
+            { runId: run.runId, version: run.version },
+            'started the workflow of a run left queued by an interrupted launch',
+          );
         } catch (error) {
-          o.logger.warn({ err: error, runId: run.runId }, 'could not start the workflow of a run left queued; will try again');
+          o.logger.warn(
+            { err: error, runId: run.runId },
+            'could not start the workflow of a run left queued; will try again',
+          );
         }
       }
     } catch (error) {

@@ -16,7 +16,8 @@ import { problems } from './openapi';
 import { boardDomain } from './routes/leaderboard';
 
 const PAGE_HEADERS = {
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };
@@ -62,12 +63,21 @@ export function renderLeaderboardPage(board: LeaderboardView): string {
   const e = escapeHtml;
   const datasetCount = board.columns.reduce((n, c) => n + c.datasets.length, 0);
   const switcher = DOMAINS.map((d) =>
-    d === board.domain ? `<li><strong aria-current="page">${e(d)}</strong></li>` : `<li><a href="/leaderboard/${e(d)}">${e(d)}</a></li>`,
+    d === board.domain
+      ? `<li><strong aria-current="page">${e(d)}</strong></li>`
+      : `<li><a href="/leaderboard/${e(d)}">${e(d)}</a></li>`,
   ).join('');
 
-  const groupHeader = board.columns.map((c) => `<th scope="colgroup" colspan="${c.datasets.length + 1}">${e(c.task)}</th>`).join('');
+  const groupHeader = board.columns
+    .map((c) => `<th scope="colgroup" colspan="${c.datasets.length + 1}">${e(c.task)}</th>`)
+    .join('');
   const columnHeader = board.columns
-    .map((c) => [`<th scope="col" data-task="${e(c.task)}">average</th>`, ...c.datasets.map((d) => `<th scope="col" data-dataset="${e(d)}">${e(d)}</th>`)].join(''))
+    .map((c) =>
+      [
+        `<th scope="col" data-task="${e(c.task)}">average</th>`,
+        ...c.datasets.map((d) => `<th scope="col" data-dataset="${e(d)}">${e(d)}</th>`),
+      ].join(''),
+    )
     .join('');
 
   const cell = (attribute: string, key: string, s: LeaderboardScore | undefined) =>
@@ -75,7 +85,12 @@ export function renderLeaderboardPage(board: LeaderboardView): string {
   const rows = board.rows
     .map((row) => {
       const scores = board.columns
-        .map((c) => [cell('data-task', c.task, row.taskScores[c.task]), ...c.datasets.map((d) => cell('data-dataset', d, row.datasetScores[d]))].join(''))
+        .map((c) =>
+          [
+            cell('data-task', c.task, row.taskScores[c.task]),
+            ...c.datasets.map((d) => cell('data-dataset', d, row.datasetScores[d])),
+          ].join(''),
+        )
         .join('');
       return (
         `<tr data-model="${e(row.modelName)}">` +

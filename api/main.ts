@@ -41,7 +41,9 @@ async function shutdown(signal: string): Promise<void> {
   // In-flight requests finish; new ones get 503 while the server closes.
   await app.close().catch((error: unknown) => logger.error({ err: error }, 'closing the server failed'));
   await database.close().catch((error: unknown) => logger.error({ err: error }, 'closing the database failed'));
-  await connection.close().catch((error: unknown) => logger.error({ err: error }, 'closing the Temporal connection failed'));
+  await connection
+    .close()
+    .catch((error: unknown) => logger.error({ err: error }, 'closing the Temporal connection failed'));
   logger.info('api stopped');
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

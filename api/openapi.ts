@@ -12,7 +12,16 @@ import { FieldError, Problem } from '../contracts/problem';
 import { CreateUserBody, MeView, Role, UserView } from '../contracts/user';
 import { DatasetItem, DatasetView, RegisterDatasetBody } from '../contracts/dataset';
 import {
-  ApiDeployment, ApiMode, CreateEvaluationBody, Deployment, InferenceParams, ModelInfo, PatchEvaluationBody, PredictionsDeployment, PrivateDeployment, RunLimits,
+  ApiDeployment,
+  ApiMode,
+  CreateEvaluationBody,
+  Deployment,
+  InferenceParams,
+  ModelInfo,
+  PatchEvaluationBody,
+  PredictionsDeployment,
+  PrivateDeployment,
+  RunLimits,
   type EvaluationView,
 } from '../contracts/evaluation';
 import { Domain } from '../contracts/domain';
@@ -52,7 +61,9 @@ void viewInStep;
 
 export const EvaluationPage = Type.Object({
   items: Type.Array(EvaluationViewSchema),
-  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as cursor to read the next page; null on the last page' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'pass as cursor to read the next page; null on the last page',
+  }),
 });
 
 export const CreatedUser = Type.Object({
@@ -70,10 +81,34 @@ export const Health = Type.Object({
 
 /** Named in the document's components; wherever a route uses one of these it is referenced by name. */
 const COMPONENTS: Record<string, TSchema> = {
-  Problem, FieldError, Role, Domain, CreateUserBody, UserView, MeView, CreatedUser, DatasetItem, DatasetView, RegisterDatasetBody,
-  DatasetList, CreateEvaluationBody, PatchEvaluationBody, EvaluationView: EvaluationViewSchema, EvaluationPage, Deployment, ApiDeployment,
-  PrivateDeployment, PredictionsDeployment, PublicApiDeployment, ModelInfo, InferenceParams, RunLimits, LaunchVerificationBody, Health,
-  ImageView: ImageViewSchema, GpuTypeView: GpuTypeViewSchema,
+  Problem,
+  FieldError,
+  Role,
+  Domain,
+  CreateUserBody,
+  UserView,
+  MeView,
+  CreatedUser,
+  DatasetItem,
+  DatasetView,
+  RegisterDatasetBody,
+  DatasetList,
+  CreateEvaluationBody,
+  PatchEvaluationBody,
+  EvaluationView: EvaluationViewSchema,
+  EvaluationPage,
+  Deployment,
+  ApiDeployment,
+  PrivateDeployment,
+  PredictionsDeployment,
+  PublicApiDeployment,
+  ModelInfo,
+  InferenceParams,
+  RunLimits,
+  LaunchVerificationBody,
+  Health,
+  ImageView: ImageViewSchema,
+  GpuTypeView: GpuTypeViewSchema,
 };
 
 const STATUS_TEXT: Record<number, string> = {
@@ -109,7 +144,9 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       },
       components: {
         schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([name, schema]) => [name, plain(schema)])),
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key issued by POST /v1/users' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'an API key issued by POST /v1/users' },
+        },
       },
       security: [{ bearer: [] }],
     },
@@ -127,7 +164,10 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       for (const [status, problem] of Object.entries(problems(...implied))) responses[status] ??= problem;
       return { schema: { ...schema, response: responses, ...(config.public ? { security: [] } : {}) }, url };
     },
-    transformObject: (document) => ('openapiObject' in document ? nameSharedSchemas(document.openapiObject as unknown as OpenApiDocument) : document.swaggerObject) as never,
+    transformObject: (document) =>
+      ('openapiObject' in document
+        ? nameSharedSchemas(document.openapiObject as unknown as OpenApiDocument)
+        : document.swaggerObject) as never,
   });
 }
 
@@ -146,7 +186,9 @@ function plain(schema: TSchema): Record<string, unknown> {
  * discriminator hint as OpenAPI's discriminator object.
  */
 function nameSharedSchemas(document: OpenApiDocument): OpenApiDocument {
-  const byShape = new Map(Object.entries(COMPONENTS).map(([name, schema]) => [canonical(withoutDocs(plain(schema))), name]));
+  const byShape = new Map(
+    Object.entries(COMPONENTS).map(([name, schema]) => [canonical(withoutDocs(plain(schema))), name]),
+  );
   const visit = (node: unknown, selfName?: string): unknown => {
     if (Array.isArray(node)) return node.map((n) => visit(n));
     if (typeof node !== 'object' || node === null) return node;
@@ -159,8 +201,14 @@ function nameSharedSchemas(document: OpenApiDocument): OpenApiDocument {
     }
     return out;
   };
-  const schemas = Object.fromEntries(Object.entries(document.components.schemas).map(([name, s]) => [name, visit(s, name)]));
-  const rest = Object.fromEntries(Object.entries(document).filter(([k]) => k !== 'components').map(([k, v]) => [k, visit(v)]));
+  const schemas = Object.fromEntries(
+    Object.entries(document.components.schemas).map(([name, s]) => [name, visit(s, name)]),
+  );
+  const rest = Object.fromEntries(
+    Object.entries(document)
+      .filter(([k]) => k !== 'components')
+      .map(([k, v]) => [k, visit(v)]),
+  );
   const named = { ...rest, components: { ...document.components, schemas } } as OpenApiDocument;
   describeResponses(named);
   return named;
@@ -173,11 +221,15 @@ interface ResponseObject {
 
 /** Errors are sent as application/problem+json; a response swagger left undescribed gets its status text. */
 function describeResponses(document: OpenApiDocument): void {
-  const paths = (document.paths ?? {}) as Record<string, Record<string, { responses?: Record<string, ResponseObject> }>>;
+  const paths = (document.paths ?? {}) as Record<
+    string,
+    Record<string, { responses?: Record<string, ResponseObject> }>
+  >;
   for (const operations of Object.values(paths)) {
     for (const operation of Object.values(operations)) {
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
-        if (response.description === 'Default Response') response.description = STATUS_CODES[Number(status)] ?? 'Response';
+        if (response.description === 'Default Response')
+          response.description = STATUS_CODES[Number(status)] ?? 'Response';
         const json = response.content?.['application/json'];
         if (Number(status) >= 400 && json && response.content) {
           response.content = { 'application/problem+json': json };

@@ -24,8 +24,10 @@ export interface PrivateDeploymentFields {
  */
 export function imageRefusal(image: ImageRow | null, imageId: string, ownerId: string, domain: Domain): string | null {
   // Another user's image is answered as if it did not exist: ids must not tell "someone else's" from "missing".
-  if (!image || (image.source !== 'platform' && image.ownerId !== ownerId)) return `names no image ("${imageId}"); choose one from GET /v1/images`;
-  if (image.status === 'pending') return `names image ${image.name}:${image.tag}, which is pending review; it can be used once an admin approves it`;
+  if (!image || (image.source !== 'platform' && image.ownerId !== ownerId))
+    return `names no image ("${imageId}"); choose one from GET /v1/images`;
+  if (image.status === 'pending')
+    return `names image ${image.name}:${image.tag}, which is pending review; it can be used once an admin approves it`;
   if (image.status === 'rejected') {
     return `names image ${image.name}:${image.tag}, which was rejected${image.rejectReason ? ` (${image.rejectReason})` : ''}; fix it and import it again`;
   }
@@ -39,7 +41,12 @@ export function imageRefusal(image: ImageRow | null, imageId: string, ownerId: s
 export function gpuErrors(deployment: PrivateDeploymentFields, gpuTypes: readonly GpuType[]): FieldError[] {
   const type = gpuTypes.find((t) => t.id === deployment.gpuType);
   if (!type) {
-    return [{ field: 'deployment.gpuType', message: `must be one of ${gpuTypes.map((t) => `${t.id} (${t.label})`).join(', ')}; see GET /v1/resources` }];
+    return [
+      {
+        field: 'deployment.gpuType',
+        message: `must be one of ${gpuTypes.map((t) => `${t.id} (${t.label})`).join(', ')}; see GET /v1/resources`,
+      },
+    ];
   }
   if (deployment.gpuCount > type.total) {
     return [
@@ -88,7 +95,10 @@ export function servingRefusals(inputs: ServingInputs): FieldError[] {
       message: `is missing: upload model and code first (POST /v1/evaluations/${inputs.evaluationId}/upload-token, then \`proctor upload\`)`,
     });
   } else if (!upload.check.ok) {
-    const problems = upload.check.problems.length > 0 ? upload.check.problems : [{ path: '', rule: 'check', message: 'failed its check' }];
+    const problems =
+      upload.check.problems.length > 0
+        ? upload.check.problems
+        : [{ path: '', rule: 'check', message: 'failed its check' }];
     for (const problem of problems) {
       errors.push({
         field: 'upload',
@@ -105,6 +115,8 @@ export function servingRefusals(inputs: ServingInputs): FieldError[] {
   }
   const refusal = imageRefusal(inputs.image, deployment.imageId, inputs.ownerId, inputs.domain);
   if (refusal) errors.push({ field: 'deployment.imageId', message: refusal });
-  errors.push(...gpuErrors(deployment, inputs.gpuTypes).filter((e) => !errors.some((known) => known.field === e.field)));
+  errors.push(
+    ...gpuErrors(deployment, inputs.gpuTypes).filter((e) => !errors.some((known) => known.field === e.field)),
+  );
   return errors;
 }

@@ -24,16 +24,28 @@ async function signal(client: Client, runId: string, name: string, args: unknown
   }
 }
 
-export function signalManualEvaluationLaunched(client: Client, runId: string, args: ManualEvaluationLaunchedArgs): Promise<Delivery> {
+export function signalManualEvaluationLaunched(
+  client: Client,
+  runId: string,
+  args: ManualEvaluationLaunchedArgs,
+): Promise<Delivery> {
   return signal(client, runId, SIGNALS.manualEvaluationLaunched, args);
 }
 
-export function signalManualReviewAbandoned(client: Client, runId: string, args: ReviewAbandonedArgs): Promise<Delivery> {
+export function signalManualReviewAbandoned(
+  client: Client,
+  runId: string,
+  args: ReviewAbandonedArgs,
+): Promise<Delivery> {
   return signal(client, runId, SIGNALS.manualReviewAbandoned, args);
 }
 
 /** The completion as an update: the workflow's validator refuses a review it is not waiting for. */
-export async function updateManualReviewCompleted(client: Client, runId: string, args: ReviewCompletedArgs): Promise<Delivery> {
+export async function updateManualReviewCompleted(
+  client: Client,
+  runId: string,
+  args: ReviewCompletedArgs,
+): Promise<Delivery> {
   try {
     await client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
       client.workflow.getHandle(workflowIds.run(runId)).executeUpdate(UPDATES.completeManualReview, { args: [args] }),

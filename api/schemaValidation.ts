@@ -26,7 +26,8 @@ import { Value } from '@sinclair/typebox/value';
 import type { FieldError } from '../contracts/problem';
 
 // The WHATWG HTML definition of a valid e-mail address.
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 if (!FormatRegistry.Has('email')) FormatRegistry.Set('email', (value) => EMAIL.test(value));
 
 /** Marks validation errors built here, so the error handler can trust their shape. */
@@ -42,15 +43,19 @@ export interface SchemaFieldError extends FieldError {
 }
 
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart, method, url }) => {
-  if (!(Kind in schema)) throw new Error(`${method} ${url}: the ${httpPart ?? 'request'} schema must be a TypeBox schema`);
+  if (!(Kind in schema))
+    throw new Error(`${method} ${url}: the ${httpPart ?? 'request'} schema must be a TypeBox schema`);
   const check = TypeCompiler.Compile(schema);
-  const fieldOf = (path: string) => fieldName(path, httpPart === 'body' ? 'body' : httpPart ?? 'request');
+  const fieldOf = (path: string) => fieldName(path, httpPart === 'body' ? 'body' : (httpPart ?? 'request'));
   const judge = (value: unknown) => {
     const walked = walk(value, fieldOf);
     // Checked before the schema is: the schema's checks recurse, and a value this deep would overflow the stack.
     if (walked.tooDeep.length > 0) return { error: walked.tooDeep };
     const schemaErrors = check.Check(value) ? [] : fieldErrors(check.Errors(value), fieldOf);
-    const errors = [...schemaErrors, ...walked.unstorable.filter((e) => !schemaErrors.some((s) => s.field === e.field))];
+    const errors = [
+      ...schemaErrors,
+      ...walked.unstorable.filter((e) => !schemaErrors.some((s) => s.field === e.field)),
+    ];
     return errors.length === 0 ? { value } : { error: errors };
   };
   if (httpPart === 'body') return (value) => judge(fillRequiredDefaults(schema, value));
@@ -85,11 +90,15 @@ const MAX_DEPTH = 32;
  * field that holds them), each as a field error. Walked with a stack of its own: a body may nest
  * deeper than the call stack goes.
  */
-function walk(value: unknown, fieldOf: (path: string) => string): { unstorable: SchemaFieldError[]; tooDeep: SchemaFieldError[] } {
+function walk(
+  value: unknown,
+  fieldOf: (path: string) => string,
+): { unstorable: SchemaFieldError[]; tooDeep: SchemaFieldError[] } {
   const unstorable: SchemaFieldError[] = [];
   const tooDeep = new Map<string, SchemaFieldError>();
   const pending: { node: unknown; path: string; depth: number }[] = [{ node: value, path: '', depth: 0 }];
-  const pointer = (path: string, key: string | number) => `${path}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  const pointer = (path: string, key: string | number) =>
+    `${path}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
   while (pending.length > 0 && unstorable.length < 100) {
     const { node, path, depth } = pending.pop()!;
     if (typeof node === 'string') {
@@ -108,7 +117,8 @@ function walk(value: unknown, fieldOf: (path: string) => string): { unstorable: 
       continue;
     }
     for (const [key, item] of Object.entries(node)) {
-      if (UNSTORABLE.test(key)) unstorable.push(fieldError(fieldOf(pointer(path, key)), pointer(path, key), UNSTORABLE_RULE));
+      if (UNSTORABLE.test(key))
+        unstorable.push(fieldError(fieldOf(pointer(path, key)), pointer(path, key), UNSTORABLE_RULE));
       else pending.push({ node: item, path: pointer(path, key), depth: depth + 1 });
     }
   }
@@ -162,7 +172,11 @@ function* union(error: ValueError, fieldOf: (path: string) => string): Generator
     if (index >= 0) return yield* flatten(error.errors[index]!, fieldOf);
     const tags = variants.map((v) => v.properties?.[tag]?.const).filter((t) => t !== undefined);
     const path = `${error.path}/${tag}`;
-    return yield fieldError(fieldOf(path), path, value[tag] === undefined ? 'is required' : `must be one of ${tags.join(', ')}`);
+    return yield fieldError(
+      fieldOf(path),
+      path,
+      value[tag] === undefined ? 'is required' : `must be one of ${tags.join(', ')}`,
+    );
   }
   const meant = error.errors
     .map((iterator, index) => ({ index, errors: [...iterator] as ValueError[] }))
@@ -174,8 +188,15 @@ function* union(error: ValueError, fieldOf: (path: string) => string): Generator
 
 /** Errors that say the value is of another type (or constant) than the variant, i.e. not meant for it. */
 const TYPE_MISMATCH = new Set<ValueErrorType>([
-  ValueErrorType.Array, ValueErrorType.Boolean, ValueErrorType.Integer, ValueErrorType.Literal, ValueErrorType.Null,
-  ValueErrorType.Number, ValueErrorType.Object, ValueErrorType.String, ValueErrorType.Union,
+  ValueErrorType.Array,
+  ValueErrorType.Boolean,
+  ValueErrorType.Integer,
+  ValueErrorType.Literal,
+  ValueErrorType.Null,
+  ValueErrorType.Number,
+  ValueErrorType.Object,
+  ValueErrorType.String,
+  ValueErrorType.Union,
 ]);
 
 /**
@@ -226,9 +247,14 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * characters escaped: the client sees exactly which key was wrong.
  */
 export function fieldName(pointer: string, whole: string): string {
-  const segments = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments = pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (segments.length === 0) return whole;
-  return segments.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : ODD_KEY.test(s) ? `[${quotedKey(s)}]` : i === 0 ? s : `.${s}`)).join('');
+  return segments
+    .map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : ODD_KEY.test(s) ? `[${quotedKey(s)}]` : i === 0 ? s : `.${s}`))
+    .join('');
 }
 
 const ODD_KEY = /^$|[.[\]"\\\p{C}\p{Z}]/u;

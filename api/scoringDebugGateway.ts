@@ -37,7 +37,11 @@ const ACTIVITY_SCHEDULED = 1;
 /** Past the caller's bound the API terminates the workflow; this only cleans up after an API that died waiting. */
 const ORPHAN_MARGIN_MS = 30_000;
 
-export async function runScoringDebug(client: Client, input: ScoringDebugInput, waitMs: number): Promise<ScoringDebugOutcome> {
+export async function runScoringDebug(
+  client: Client,
+  input: ScoringDebugInput,
+  waitMs: number,
+): Promise<ScoringDebugOutcome> {
   const workflowId = workflowIds.scoringDebug(randomUUID());
   let handle: WorkflowHandle;
   try {
@@ -49,7 +53,12 @@ export async function runScoringDebug(client: Client, input: ScoringDebugInput, 
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });
   } catch (error) {
-    return { ok: false, reason: 'unavailable', message: `the workflow service did not accept the call: ${(error as Error).message}`, workflowId };
+    return {
+      ok: false,
+      reason: 'unavailable',
+      message: `the workflow service did not accept the call: ${(error as Error).message}`,
+      workflowId,
+    };
   }
 
   let timer: NodeJS.Timeout | undefined;
@@ -62,12 +71,19 @@ export async function runScoringDebug(client: Client, input: ScoringDebugInput, 
     if (settled !== 'expired') return { ok: true, traces: settled.traces, workflowId };
   } catch (error) {
     const failure = error instanceof WorkflowFailedError ? causeOf(error) : null;
-    if (failure?.type === 'InvalidConfiguration') return { ok: false, reason: 'keyGone', message: failure.message, workflowId };
+    if (failure?.type === 'InvalidConfiguration')
+      return { ok: false, reason: 'keyGone', message: failure.message, workflowId };
     // Only when the API's own wait lost a race with the activity's bound, which is set longer.
     const timeout = error instanceof WorkflowFailedError ? timeoutOf(error) : null;
-    if (timeout === TimeoutType.SCHEDULE_TO_START) return { ok: false, reason: 'noJudgeWorker', message: NO_JUDGE_WORKER, workflowId };
+    if (timeout === TimeoutType.SCHEDULE_TO_START)
+      return { ok: false, reason: 'noJudgeWorker', message: NO_JUDGE_WORKER, workflowId };
     if (timeout !== null) return { ok: false, reason: 'judgeWorkerLate', message: JUDGE_WORKER_LATE, workflowId };
-    return { ok: false, reason: 'unavailable', message: `the debug call failed in the workflow service: ${(error as Error).message}`, workflowId };
+    return {
+      ok: false,
+      reason: 'unavailable',
+      message: `the debug call failed in the workflow service: ${(error as Error).message}`,
+      workflowId,
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -89,12 +105,22 @@ function causeOf(error: Error): ApplicationFailure | null {
   return cause instanceof ApplicationFailure ? cause : null;
 }
 
-async function whereItStalled(handle: WorkflowHandle): Promise<{ ok: false; reason: 'noWorkflowWorker' | 'noJudgeWorker' | 'judgeWorkerLate' | 'unavailable'; message: string }> {
+async function whereItStalled(
+  handle: WorkflowHandle,
+): Promise<{
+  ok: false;
+  reason: 'noWorkflowWorker' | 'noJudgeWorker' | 'judgeWorkerLate' | 'unavailable';
+  message: string;
+}> {
   let description;
   try {
     description = await handle.describe();
   } catch (error) {
-    return { ok: false, reason: 'unavailable', message: `the debug call did not finish in time and the workflow service did not say why: ${(error as Error).message}` };
+    return {
+      ok: false,
+      reason: 'unavailable',
+      message: `the debug call did not finish in time and the workflow service did not say why: ${(error as Error).message}`,
+    };
   }
   const activity = description.raw.pendingActivities?.[0];
   if (!activity) {

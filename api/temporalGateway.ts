@@ -2,11 +2,20 @@
  * What the API asks of Temporal about runs: start a run's workflow, signal it to stop. Routes call
  * these so that workflow names, IDs, task queues and search attributes stay in one place.
  */
-import { ApplicationFailure, WorkflowIdReusePolicy, WorkflowNotFoundError, type SearchAttributePair } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type SearchAttributePair,
+} from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
 import { SIGNALS, UPDATES, type RunWorkflowInput, type StopSignalArgs } from '../contracts/workflow';
-import { LEADERBOARD_FAILURES, type LeaderboardSubmission, type LeaderboardSubmissionResult } from '../contracts/leaderboard';
+import {
+  LEADERBOARD_FAILURES,
+  type LeaderboardSubmission,
+  type LeaderboardSubmissionResult,
+} from '../contracts/leaderboard';
 import type { Domain } from '../contracts/domain';
 import type { RunStatus, RunType } from '../contracts/run';
 
@@ -25,7 +34,10 @@ export interface RunToStart {
  * server. That refusal is a success here: copies of one launch (an Idempotency-Key retry racing the
  * first request) each try to start the workflow, and whichever comes second finds it running.
  */
-export async function startRunWorkflow(client: Client, run: RunToStart): Promise<{ workflowId: string; alreadyStarted: boolean }> {
+export async function startRunWorkflow(
+  client: Client,
+  run: RunToStart,
+): Promise<{ workflowId: string; alreadyStarted: boolean }> {
   const workflowId = workflowIds.run(run.runId);
   const input: RunWorkflowInput = { runId: run.runId };
   const typedSearchAttributes: SearchAttributePair[] = [
@@ -75,11 +87,15 @@ export async function submitToLeaderboard(
   client: Client,
   runId: string,
   submission: LeaderboardSubmission,
-): Promise<{ ok: true; entry: LeaderboardSubmissionResult } | { ok: false; refusal: LeaderboardRefusal; message: string }> {
+): Promise<
+  { ok: true; entry: LeaderboardSubmissionResult } | { ok: false; refusal: LeaderboardRefusal; message: string }
+> {
   try {
     const entry = await client.workflow
       .getHandle(workflowIds.leaderboard(runId))
-      .executeUpdate<LeaderboardSubmissionResult, [LeaderboardSubmission]>(UPDATES.submitToLeaderboard, { args: [submission] });
+      .executeUpdate<LeaderboardSubmissionResult, [LeaderboardSubmission]>(UPDATES.submitToLeaderboard, {
+        args: [submission],
+      });
     return { ok: true, entry };
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return { ok: false, refusal: 'noWorkflow', message: error.message };
@@ -90,7 +106,11 @@ export async function submitToLeaderboard(
       if (!(cause instanceof ApplicationFailure)) cause = null;
       const failure = cause as ApplicationFailure | null;
       const refusal: LeaderboardRefusal =
-        failure?.type === LEADERBOARD_FAILURES.alreadySubmitted ? 'alreadySubmitted' : failure?.type === LEADERBOARD_FAILURES.windowClosed ? 'windowClosed' : 'invalid';
+        failure?.type === LEADERBOARD_FAILURES.alreadySubmitted
+          ? 'alreadySubmitted'
+          : failure?.type === LEADERBOARD_FAILURES.windowClosed
+            ? 'windowClosed'
+            : 'invalid';
       return { ok: false, refusal, message: failure?.message ?? error.message };
     }
     throw error;

@@ -17,7 +17,10 @@ export function machine(): string {
 }
 
 export function loadAverage(): string {
-  return os.loadavg().map((l) => l.toFixed(2)).join(' / ');
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
 }
 
 export function printTable(title: string, figures: Figure[], notes: string[] = []): void {

@@ -103,7 +103,9 @@ export function machineCpuTicks(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
-export async function startBenchStack(options: { log?: (line: string) => void; formalQuota?: number } = {}): Promise<BenchStack> {
+export async function startBenchStack(
+  options: { log?: (line: string) => void; formalQuota?: number } = {},
+): Promise<BenchStack> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[bench] ${line}\n`));
   // Under /tmp: PostgreSQL runs as the `postgres` user when we are root, and must reach its directory.
   const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-bench-'));
@@ -125,13 +127,21 @@ export async function startBenchStack(options: { log?: (line: string) => void; f
     await chmod(dir, 0o755);
     // Settled, not raced: a server that came up must be stopped even when the other one failed.
     const [pgStarted, temporalStarted] = await Promise.allSettled([
-      startPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort, env: {}, log: () => {} }).then((server: PostgresServer) => {
-        stops.push(server.stop);
-        return server;
-      }),
+      startPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort, env: {}, log: () => {} }).then(
+        (server: PostgresServer) => {
+          stops.push(server.stop);
+          return server;
+        },
+      ),
       requireTemporalCliPath({ log })
         .then((cliPath) =>
-          startTemporalDevServer({ cli: { path: cliPath }, dataDir: path.join(dir, 'temporal'), port: temporalPort, namespace: NAMESPACE, headless: true }),
+          startTemporalDevServer({
+            cli: { path: cliPath },
+            dataDir: path.join(dir, 'temporal'),
+            port: temporalPort,
+            namespace: NAMESPACE,
+            headless: true,
+          }),
         )
         .then((server: TemporalDevServer) => {
           stops.push(server.stop);
@@ -163,7 +173,12 @@ export async function startBenchStack(options: { log?: (line: string) => void; f
     const connection = await Connection.connect({ address: temporalServer.address });
     stops.push(() => connection.close());
     const temporal = new Client({ connection, namespace: NAMESPACE });
-    const app: FastifyInstance = await buildApp({ db: db.db, temporal, env: loadEnv(baseEnv), logger: pino({ level: 'silent' }) });
+    const app: FastifyInstance = await buildApp({
+      db: db.db,
+      temporal,
+      env: loadEnv(baseEnv),
+      logger: pino({ level: 'silent' }),
+    });
     const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
     stops.push(() => app.close());
 
@@ -171,7 +186,11 @@ export async function startBenchStack(options: { log?: (line: string) => void; f
       const headers: Record<string, string> = {};
       if (key) headers.authorization = `Bearer ${key}`;
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(`${apiUrl}${urlPath}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${apiUrl}${urlPath}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const text = await res.text();
       const json = /\bjson\b/.test(res.headers.get('content-type') ?? '');
       return { status: res.status, body: json && text ? JSON.parse(text) : text, text };
@@ -188,11 +207,15 @@ export async function startBenchStack(options: { log?: (line: string) => void; f
 
     const startStandIn = async (latencyMs: number): Promise<StandIn> => {
       const [port] = await freePorts(1);
-      const child = spawn(process.execPath, ['--import', 'tsx', REFERENCE_MODEL_MAIN, '--port', String(port), '--knobs', JSON.stringify({ latencyMs })], {
-        cwd: ROOT,
-        env: { ...process.env, PROCTOR_LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', REFERENCE_MODEL_MAIN, '--port', String(port), '--knobs', JSON.stringify({ latencyMs })],
+        {
+          cwd: ROOT,
+          env: { ...process.env, PROCTOR_LOG_LEVEL: 'info' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       const standIn = await readyProcess(child, 'listening', 60_000, 'the stand-in model');
       stops.push(standIn.stop);
       const url = `http://127.0.0.1:${port}/v1`;
@@ -204,7 +227,20 @@ export async function startBenchStack(options: { log?: (line: string) => void; f
       };
     };
 
-    return { startStandIn, dir, databaseUrl: pg.url, temporalAddress: temporalServer.address, temporalPid: temporalServer.pid, temporal, db, apiUrl, adminKey, request, startWorker, stop };
+    return {
+      startStandIn,
+      dir,
+      databaseUrl: pg.url,
+      temporalAddress: temporalServer.address,
+      temporalPid: temporalServer.pid,
+      temporal,
+      db,
+      apiUrl,
+      adminKey,
+      request,
+      startWorker,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -218,7 +254,13 @@ interface ReadyProcess {
 }
 
 /** Waits until the child prints `marker`; fails if it exits first or takes longer than `timeoutMs`. */
-async function readyProcess(child: ChildProcess, marker: string, timeoutMs: number, what: string, logFile?: string): Promise<ReadyProcess> {
+async function readyProcess(
+  child: ChildProcess,
+  marker: string,
+  timeoutMs: number,
+  what: string,
+  logFile?: string,
+): Promise<ReadyProcess> {
   let log = '';
   // Only the tail is kept: a long run must not grow this process's memory with a child's logs.
   const file = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
@@ -257,7 +299,11 @@ async function readyProcess(child: ChildProcess, marker: string, timeoutMs: numb
   };
 }
 
-async function spawnWorker(env: Record<string, string>, main: string, readyTimeoutMs = 120_000): Promise<WorkerProcess> {
+async function spawnWorker(
+  env: Record<string, string>,
+  main: string,
+  readyTimeoutMs = 120_000,
+): Promise<WorkerProcess> {
   // BENCH_WORKER_NODE_ARGS go to the worker's node only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes;
   // BENCH_WORKER_LOG names a file that gets all its output (e.g. with --trace-gc).
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);

@@ -50,9 +50,15 @@ export interface FormalRunResult {
   progress: ProgressPoint[];
 }
 
-export async function registerArithmeticDataset(stack: BenchStack, apiKey: string, n: number): Promise<{ datasetId: string; seconds: number }> {
+export async function registerArithmeticDataset(
+  stack: BenchStack,
+  apiKey: string,
+  n: number,
+): Promise<{ datasetId: string; seconds: number }> {
   const datasetId = `bench-${n}-${randomUUID().slice(0, 8)}`;
-  const jsonl = generateArithBasic(n).map((item) => JSON.stringify({ ...item, id: `q${item.id}` })).join('\n');
+  const jsonl = generateArithBasic(n)
+    .map((item) => JSON.stringify({ ...item, id: `q${item.id}` }))
+    .join('\n');
   const t = performance.now();
   const res = await stack.request('POST', '/v1/datasets', {
     key: apiKey,

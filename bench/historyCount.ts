@@ -13,14 +13,19 @@ export interface ExecutionEvents {
   events: number;
 }
 
-export async function runHistoryCounts(client: Client, runId: string, datasetIds: readonly string[]): Promise<{ executions: ExecutionEvents[]; listed: number }> {
+export async function runHistoryCounts(
+  client: Client,
+  runId: string,
+  datasetIds: readonly string[],
+): Promise<{ executions: ExecutionEvents[]; listed: number }> {
   const executions: ExecutionEvents[] = [];
   let listed = 0;
   for (const workflowId of [workflowIds.run(runId), ...datasetIds.map((d) => workflowIds.dataset(runId, d))]) {
     let executionRunId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
     const chain: ExecutionEvents[] = [];
     while (executionRunId) {
-      const history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> = await client.workflow.getHandle(workflowId, executionRunId).fetchHistory();
+      const history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>> =
+        await client.workflow.getHandle(workflowId, executionRunId).fetchHistory();
       const events = history.events ?? [];
       chain.push({ workflowId, runId: executionRunId, events: events.length });
       executionRunId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
@@ -38,7 +43,11 @@ export interface BatchTiming {
 }
 
 /** When each batch activity of a dataset was scheduled, started and closed, over every execution of its chain. */
-export async function batchTimeline(client: Client, executions: readonly ExecutionEvents[], workflowId: string): Promise<BatchTiming[]> {
+export async function batchTimeline(
+  client: Client,
+  executions: readonly ExecutionEvents[],
+  workflowId: string,
+): Promise<BatchTiming[]> {
   const batches: BatchTiming[] = [];
   for (const execution of executions.filter((e) => e.workflowId === workflowId)) {
     const history = await client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
@@ -56,7 +65,9 @@ export async function batchTimeline(client: Client, executions: readonly Executi
         const timing = scheduled.get(String(started));
         if (timing) timing.startedMs = at;
       }
-      const closed = event.activityTaskCompletedEventAttributes?.scheduledEventId ?? event.activityTaskFailedEventAttributes?.scheduledEventId;
+      const closed =
+        event.activityTaskCompletedEventAttributes?.scheduledEventId ??
+        event.activityTaskFailedEventAttributes?.scheduledEventId;
       if (closed !== undefined && closed !== null) {
         const timing = scheduled.get(String(closed));
         if (timing) timing.closedMs = at;
@@ -102,7 +113,11 @@ export interface Phase {
  * wall-clock time on this machine, like the server's event times): where a run's time went
  * before its first batch and after its last.
  */
-export async function phaseTimeline(client: Client, executions: readonly ExecutionEvents[], originMs: number): Promise<Phase[]> {
+export async function phaseTimeline(
+  client: Client,
+  executions: readonly ExecutionEvents[],
+  originMs: number,
+): Promise<Phase[]> {
   const phases: Phase[] = [];
   for (const execution of executions) {
     const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
@@ -111,7 +126,8 @@ export async function phaseTimeline(client: Client, executions: readonly Executi
     for (const event of history.events ?? []) {
       const at = eventMs(event.eventTime) - originMs;
       const id = String(event.eventId);
-      if (event.workflowExecutionStartedEventAttributes) phases.push({ what: `${short} workflow started`, fromMs: at, toMs: at });
+      if (event.workflowExecutionStartedEventAttributes)
+        phases.push({ what: `${short} workflow started`, fromMs: at, toMs: at });
       const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
       if (type) {
         const phase = { what: `${short}: ${type}`, fromMs: at, toMs: NaN };
@@ -135,7 +151,11 @@ export async function phaseTimeline(client: Client, executions: readonly Executi
         if (phase) phase.toMs = at;
       }
       if (event.workflowExecutionCompletedEventAttributes || event.workflowExecutionContinuedAsNewEventAttributes) {
-        phases.push({ what: `${short} workflow ${event.workflowExecutionCompletedEventAttributes ? 'completed' : 'continued as new'}`, fromMs: at, toMs: at });
+        phases.push({
+          what: `${short} workflow ${event.workflowExecutionCompletedEventAttributes ? 'completed' : 'continued as new'}`,
+          fromMs: at,
+          toMs: at,
+        });
       }
     }
   }
@@ -148,7 +168,13 @@ export async function phaseTimeline(client: Client, executions: readonly Executi
  * marker's original_schedule_time is when the marker was written), so it shows as an instant.
  */
 function localActivityPhase(
-  marker: { markerName?: string | null; details?: Record<string, { payloads?: { data?: Uint8Array | null }[] | null }> | null } | null | undefined,
+  marker:
+    | {
+        markerName?: string | null;
+        details?: Record<string, { payloads?: { data?: Uint8Array | null }[] | null }> | null;
+      }
+    | null
+    | undefined,
   originMs: number,
 ): Phase | null {
   if (marker?.markerName !== 'core_local_activity') return null;
@@ -169,6 +195,8 @@ export function describePhases(phases: readonly Phase[]): string {
   const outside = phases.filter((p) => !p.what.endsWith('inferBatch') && !p.what.endsWith('child workflow'));
   const first = batches[0];
   const last = batches[batches.length - 1];
-  const parts = outside.map((p) => (p.fromMs === p.toMs ? `${p.what} ${s(p.fromMs)}` : `${p.what} ${s(p.fromMs)}–${s(p.toMs)}`));
+  const parts = outside.map((p) =>
+    p.fromMs === p.toMs ? `${p.what} ${s(p.fromMs)}` : `${p.what} ${s(p.fromMs)}–${s(p.toMs)}`,
+  );
   return `seconds from launch: ${parts.join('; ')}${first && last ? `; batches ${s(first.fromMs)}–${s(last.toMs)}` : ''}`;
 }

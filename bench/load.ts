@@ -38,7 +38,12 @@ try {
 
   const t0 = performance.now();
   const { keys, evaluations } = await createManyEvaluations(stack, {
-    users: USERS, evaluations: EVALUATIONS, samples: SAMPLES, endpoint: standIn.url, prefix: 'load', withApiKeys: true,
+    users: USERS,
+    evaluations: EVALUATIONS,
+    samples: SAMPLES,
+    endpoint: standIn.url,
+    prefix: 'load',
+    withApiKeys: true,
   });
   const createSeconds = (performance.now() - t0) / 1000;
   log(`${evaluations.length} evaluations created by ${USERS} users in ${createSeconds.toFixed(1)} s`);
@@ -54,7 +59,9 @@ try {
   const meter = startCpuMeter({ worker: worker.pid, temporal: stack.temporalPid, 'stand-in': standIn.pid });
   const underLoad = new LatencyRecorder();
   const launchedAt = performance.now();
-  const launched = await Promise.all(toLaunch.map((e) => underLoad.time(() => stack.request('POST', `/v1/evaluations/${e.id}/runs`, { key: e.key }))));
+  const launched = await Promise.all(
+    toLaunch.map((e) => underLoad.time(() => stack.request('POST', `/v1/evaluations/${e.id}/runs`, { key: e.key }))),
+  );
   const bad = launched.filter((l) => l.status !== 202);
   if (bad.length > 0) throw new Error(`${bad.length} launches refused, e.g. ${bad[0]!.status} ${bad[0]!.text}`);
   const runs = launched.map((l, i) => ({ runId: l.body.runId as string, key: toLaunch[i]!.key }));
@@ -62,7 +69,9 @@ try {
 
   const round = async (recorder: LatencyRecorder, n: number) => {
     const [views] = await Promise.all([
-      mapConcurrent(runs, POLLERS, (r) => recorder.time(() => stack.request('GET', `/v1/runs/${r.runId}`, { key: r.key }))),
+      mapConcurrent(runs, POLLERS, (r) =>
+        recorder.time(() => stack.request('GET', `/v1/runs/${r.runId}`, { key: r.key })),
+      ),
       recorder.time(() => stack.request('GET', '/v1/evaluations?limit=50', { key: keys[n % USERS]! })),
       recorder.time(() => stack.request('GET', '/v1/me', { key: keys[n % USERS]! })),
     ]);
@@ -98,16 +107,45 @@ try {
 
   const succeeded = statuses.filter((s) => s === 'succeeded').length;
   const stored = await stack.db.db
-    .select({ rows: sql<number>`count(*)::int`, distinct: sql<number>`count(distinct (${sampleResults.runId}, ${sampleResults.sampleIdx}))::int` })
+    .select({
+      rows: sql<number>`count(*)::int`,
+      distinct: sql<number>`count(distinct (${sampleResults.runId}, ${sampleResults.sampleIdx}))::int`,
+    })
     .from(sampleResults)
-    .where(inArray(sampleResults.runId, runs.map((r) => r.runId)));
+    .where(
+      inArray(
+        sampleResults.runId,
+        runs.map((r) => r.runId),
+      ),
+    );
   const loaded = underLoad.summary();
   const quiet = idle.summary();
   const worst = watch.worst();
   const figures: Figure[] = [
-    { figure: 'evaluations created', measured: `${evaluations.length} by ${USERS} users`, baseline: `${createSeconds.toFixed(1)} s`, ratio: null, target: '200', pass: evaluations.length >= 200 },
-    { figure: 'formal runs in flight at once', measured: String(runs.length), baseline: `${SAMPLES} samples each, L = ${LATENCY_MS} ms`, ratio: null, target: '50', pass: runs.length >= 50 },
-    { figure: 'runs succeeded', measured: `${succeeded}/${runs.length}`, baseline: `all ended in ${allEndedSeconds.toFixed(1)} s`, ratio: null, target: 'all', pass: succeeded === runs.length },
+    {
+      figure: 'evaluations created',
+      measured: `${evaluations.length} by ${USERS} users`,
+      baseline: `${createSeconds.toFixed(1)} s`,
+      ratio: null,
+      target: '200',
+      pass: evaluations.length >= 200,
+    },
+    {
+      figure: 'formal runs in flight at once',
+      measured: String(runs.length),
+      baseline: `${SAMPLES} samples each, L = ${LATENCY_MS} ms`,
+      ratio: null,
+      target: '50',
+      pass: runs.length >= 50,
+    },
+    {
+      figure: 'runs succeeded',
+      measured: `${succeeded}/${runs.length}`,
+      baseline: `all ended in ${allEndedSeconds.toFixed(1)} s`,
+      ratio: null,
+      target: 'all',
+      pass: succeeded === runs.length,
+    },
     {
       figure: 'samples stored exactly once',
       measured: `${stored[0]!.rows} rows, ${stored[0]!.distinct} distinct`,
@@ -116,10 +154,38 @@ try {
       target: 'equal',
       pass: stored[0]!.rows === runs.length * SAMPLES && stored[0]!.distinct === runs.length * SAMPLES,
     },
-    { figure: 'longest streak of polls without progress', measured: `${worst.polls} polls`, baseline: `${rounds} poll rounds`, ratio: null, target: 'info', pass: null },
-    { figure: 'API p50 under load', measured: `${loaded.p50.toFixed(1)} ms`, baseline: `${quiet.p50.toFixed(1)} ms idle`, ratio: loaded.p50 / quiet.p50, target: 'info', pass: null },
-    { figure: 'API p99 under load', measured: `${loaded.p99.toFixed(1)} ms`, baseline: `${quiet.p99.toFixed(1)} ms idle`, ratio: loaded.p99 / quiet.p99, target: 'reported', pass: null },
-    { figure: 'API max under load', measured: `${loaded.max.toFixed(1)} ms`, baseline: `${quiet.max.toFixed(1)} ms idle`, ratio: loaded.max / quiet.max, target: 'info', pass: null },
+    {
+      figure: 'longest streak of polls without progress',
+      measured: `${worst.polls} polls`,
+      baseline: `${rounds} poll rounds`,
+      ratio: null,
+      target: 'info',
+      pass: null,
+    },
+    {
+      figure: 'API p50 under load',
+      measured: `${loaded.p50.toFixed(1)} ms`,
+      baseline: `${quiet.p50.toFixed(1)} ms idle`,
+      ratio: loaded.p50 / quiet.p50,
+      target: 'info',
+      pass: null,
+    },
+    {
+      figure: 'API p99 under load',
+      measured: `${loaded.p99.toFixed(1)} ms`,
+      baseline: `${quiet.p99.toFixed(1)} ms idle`,
+      ratio: loaded.p99 / quiet.p99,
+      target: 'reported',
+      pass: null,
+    },
+    {
+      figure: 'API max under load',
+      measured: `${loaded.max.toFixed(1)} ms`,
+      baseline: `${quiet.max.toFixed(1)} ms idle`,
+      ratio: loaded.max / quiet.max,
+      target: 'info',
+      pass: null,
+    },
   ];
   printTable('Load held: evaluations, concurrent formal runs, API latency', figures, [
     `command: node --import tsx bench/load.ts ${process.argv.slice(2).join(' ')}`.trimEnd(),

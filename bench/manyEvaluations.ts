@@ -24,17 +24,29 @@ export interface ManyEvaluationsOptions {
   withApiKeys?: boolean;
 }
 
-export async function createManyEvaluations(stack: BenchStack, options: ManyEvaluationsOptions): Promise<{ keys: string[]; evaluations: OwnedEvaluation[] }> {
+export async function createManyEvaluations(
+  stack: BenchStack,
+  options: ManyEvaluationsOptions,
+): Promise<{ keys: string[]; evaluations: OwnedEvaluation[] }> {
   const { users, evaluations: count, samples, endpoint, prefix } = options;
   const keys = await Promise.all(Array.from({ length: users }, () => createUser(stack)));
-  const jsonl = generateArithBasic(samples).map((item, i) => JSON.stringify({ ...item, id: `q${i}` })).join('\n');
+  const jsonl = generateArithBasic(samples)
+    .map((item, i) => JSON.stringify({ ...item, id: `q${i}` }))
+    .join('\n');
   const evaluations: OwnedEvaluation[] = [];
   await Promise.all(
     keys.map(async (key, u) => {
       const datasetId = `${prefix}-${randomUUID().slice(0, 8)}`;
       const registered = await stack.request('POST', '/v1/datasets', {
         key,
-        body: { id: datasetId, name: `${prefix} arithmetic`, domain: 'nlp', task: 'arithmetic', metric: 'exact_match', jsonl },
+        body: {
+          id: datasetId,
+          name: `${prefix} arithmetic`,
+          domain: 'nlp',
+          task: 'arithmetic',
+          metric: 'exact_match',
+          jsonl,
+        },
       });
       if (registered.status !== 201) throw new Error(`register: ${registered.status} ${registered.text}`);
       const mine = Math.floor(count / users) + (u < count % users ? 1 : 0);

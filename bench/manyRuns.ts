@@ -51,15 +51,23 @@ try {
     return row!;
   };
   const connections = async (): Promise<number> => {
-    const [row] = (await db.execute(sql`select count(*)::int as n from pg_stat_activity where datname = current_database()`)) as unknown as { n: number }[];
+    const [row] = (await db.execute(
+      sql`select count(*)::int as n from pg_stat_activity where datname = current_database()`,
+    )) as unknown as { n: number }[];
     return row!.n;
   };
 
   const t0 = performance.now();
   const { evaluations } = await createManyEvaluations(stack, {
-    users: USERS, evaluations: RUNS, samples: SAMPLES, endpoint: standIn.url, prefix: 'many',
+    users: USERS,
+    evaluations: RUNS,
+    samples: SAMPLES,
+    endpoint: standIn.url,
+    prefix: 'many',
   });
-  log(`${evaluations.length} evaluations created by ${USERS} users in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `${evaluations.length} evaluations created by ${USERS} users in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   const pgPid = postmasterPid(path.join(stack.dir, 'pg', 'pgdata'));
   const temporalPid = stack.temporalPid;
@@ -70,11 +78,16 @@ try {
   const meter = startCpuMeter({ worker: worker.pid, 'stand-in': standIn.pid });
   let maxConnections = 0;
   const sampler = setInterval(() => {
-    connections().then((n) => (maxConnections = Math.max(maxConnections, n)), () => {});
+    connections().then(
+      (n) => (maxConnections = Math.max(maxConnections, n)),
+      () => {},
+    );
   }, 1000);
 
   const launchedAt = performance.now();
-  const launched = await Promise.all(evaluations.map((e) => stack.request('POST', `/v1/evaluations/${e.id}/runs`, { key: e.key })));
+  const launched = await Promise.all(
+    evaluations.map((e) => stack.request('POST', `/v1/evaluations/${e.id}/runs`, { key: e.key })),
+  );
   const launchSeconds = (performance.now() - launchedAt) / 1000;
   const bad = launched.filter((l) => l.status !== 202);
   if (bad.length > 0) throw new Error(`${bad.length} launches refused, e.g. ${bad[0]!.status} ${bad[0]!.text}`);
@@ -127,12 +140,22 @@ try {
   }
   const [stored] = (await db.execute(sql`
     select count(*)::int as rows, count(distinct (run_id, dataset_id, sample_idx))::int as distinct
-    from sample_results where run_id = any(${`{${runIds.join(',')}}`}::uuid[])`)) as unknown as { rows: number; distinct: number }[];
+    from sample_results where run_id = any(${`{${runIds.join(',')}}`}::uuid[])`)) as unknown as {
+    rows: number;
+    distinct: number;
+  }[];
 
   const succeeded = byStatus.succeeded ?? 0;
   const perSecond = runIds.length / allEndedSeconds;
   const figures: Figure[] = [
-    { figure: 'runs succeeded', measured: `${succeeded}/${runIds.length}`, baseline: `${SAMPLES} samples each, L = ${LATENCY_MS} ms`, ratio: null, target: 'all', pass: succeeded === runIds.length },
+    {
+      figure: 'runs succeeded',
+      measured: `${succeeded}/${runIds.length}`,
+      baseline: `${SAMPLES} samples each, L = ${LATENCY_MS} ms`,
+      ratio: null,
+      target: 'all',
+      pass: succeeded === runIds.length,
+    },
     {
       figure: 'samples stored exactly once',
       measured: `${stored!.rows} rows, ${stored!.distinct} distinct`,
@@ -141,8 +164,22 @@ try {
       target: 'equal',
       pass: stored!.rows === runIds.length * SAMPLES && stored!.distinct === stored!.rows,
     },
-    { figure: 'first launch → last run ended', measured: `${allEndedSeconds.toFixed(1)} s`, baseline: `launches took ${launchSeconds.toFixed(1)} s`, ratio: null, target: 'info', pass: null },
-    { figure: 'runs per second', measured: perSecond.toFixed(2), baseline: `most running at once ${maxRunning}`, ratio: null, target: 'info', pass: null },
+    {
+      figure: 'first launch → last run ended',
+      measured: `${allEndedSeconds.toFixed(1)} s`,
+      baseline: `launches took ${launchSeconds.toFixed(1)} s`,
+      ratio: null,
+      target: 'info',
+      pass: null,
+    },
+    {
+      figure: 'runs per second',
+      measured: perSecond.toFixed(2),
+      baseline: `most running at once ${maxRunning}`,
+      ratio: null,
+      target: 'info',
+      pass: null,
+    },
     {
       figure: 'Temporal: CPU',
       measured: `${temporalCpu.toFixed(1)} s`,
@@ -183,8 +220,22 @@ try {
       target: 'info',
       pass: null,
     },
-    { figure: 'PostgreSQL: connections (max sampled)', measured: String(maxConnections), baseline: 'API pool 10 + worker pool + bench', ratio: null, target: 'info', pass: null },
-    { figure: 'longest streak of 1 s polls without progress', measured: `${watch.worst().polls} polls`, baseline: 'waiting for a slot counts', ratio: null, target: 'info', pass: null },
+    {
+      figure: 'PostgreSQL: connections (max sampled)',
+      measured: String(maxConnections),
+      baseline: 'API pool 10 + worker pool + bench',
+      ratio: null,
+      target: 'info',
+      pass: null,
+    },
+    {
+      figure: 'longest streak of 1 s polls without progress',
+      measured: `${watch.worst().polls} polls`,
+      baseline: 'waiting for a slot counts',
+      ratio: null,
+      target: 'info',
+      pass: null,
+    },
   ];
   printTable(`Many runs: ${runIds.length} concurrent small formal runs`, figures, [
     `command: node --import tsx bench/manyRuns.ts ${process.argv.slice(2).join(' ')}`.trimEnd(),

@@ -10,7 +10,15 @@ import { createUser, startBenchStack } from './benchStack';
 import { loadAverage } from './benchReport';
 import { describeCpu, startCpuMeter, type CpuUse } from './cpuMeter';
 import { runFormal, type FormalRunResult } from './formalRun';
-import { batchTimeline, describeBatches, describePhases, phaseTimeline, runHistoryCounts, type BatchTiming, type ExecutionEvents } from './historyCount';
+import {
+  batchTimeline,
+  describeBatches,
+  describePhases,
+  phaseTimeline,
+  runHistoryCounts,
+  type BatchTiming,
+  type ExecutionEvents,
+} from './historyCount';
 import { rawClientInChild, type RawClientKind, type RawClientResult } from './rawClient';
 
 export interface MeasuredRunOptions {
@@ -67,7 +75,9 @@ export async function measuredRun(o: MeasuredRunOptions): Promise<MeasuredRun> {
       const loop = async (client: RawClientKind) => {
         o.log(`raw ${client} client: ${o.n} requests, ${o.concurrency} at a time, L = ${o.latencyMs} ms`);
         const result = await rawClientInChild({ url: model.url, n: o.n, concurrency: o.concurrency, client });
-        o.log(`raw ${client} client: ${result.perSecond.toFixed(0)}/s, latency mean ${result.latencyMs.mean.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`);
+        o.log(
+          `raw ${client} client: ${result.perSecond.toFixed(0)}/s, latency mean ${result.latencyMs.mean.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms`,
+        );
         return result;
       };
       raw = { http: await loop('http'), sdk: await loop('sdk'), sdkNodeHttp: await loop('sdk-node-http') };
@@ -89,7 +99,9 @@ export async function measuredRun(o: MeasuredRunOptions): Promise<MeasuredRun> {
     const peakRssBytes = worker.peakRssBytes();
     const standIn = await model.stats();
     const requests = standIn.requests - standInBefore.requests;
-    const standInAnswerMs = (standIn.answeringMsTotal - standInBefore.answeringMsTotal) / Math.max(1, standIn.answered - standInBefore.answered);
+    const standInAnswerMs =
+      (standIn.answeringMsTotal - standInBefore.answeringMsTotal) /
+      Math.max(1, standIn.answered - standInBefore.answered);
 
     const { executions, listed } = await runHistoryCounts(stack.temporal, run.runId, [run.datasetId]);
     const batches = await batchTimeline(stack.temporal, executions, workflowIds.dataset(run.runId, run.datasetId));
@@ -103,7 +115,10 @@ export async function measuredRun(o: MeasuredRunOptions): Promise<MeasuredRun> {
       const rows = await stack.db.sql<{ position: number; latency_ms: number; stored_ms: number }[]>`
         select position, latency_ms, (extract(epoch from created_at) * 1000 - ${run.launchedAtMs})::integer as stored_ms
         from sample_results where run_id = ${run.runId} order by position`;
-      await writeFile(process.env.BENCH_LATENCY_CSV, `# launched at ${run.launchedAtMs} (ms since the epoch)\nposition,latency_ms,stored_ms\n${rows.map((r) => `${r.position},${r.latency_ms},${r.stored_ms}`).join('\n')}\n`);
+      await writeFile(
+        process.env.BENCH_LATENCY_CSV,
+        `# launched at ${run.launchedAtMs} (ms since the epoch)\nposition,latency_ms,stored_ms\n${rows.map((r) => `${r.position},${r.latency_ms},${r.stored_ms}`).join('\n')}\n`,
+      );
     }
     const seenLatency = { mean: Number(seen!.mean), p50: p50!, p90: p90!, p99: p99! };
     const batchRunningMs = batches.reduce((sum, b) => sum + (b.closedMs - b.startedMs), 0);
@@ -114,7 +129,9 @@ export async function measuredRun(o: MeasuredRunOptions): Promise<MeasuredRun> {
     const firstBatch = phases.find((p) => p.what.endsWith('inferBatch'));
     const lastBatchEnd = Math.max(...phases.filter((p) => p.what.endsWith('inferBatch')).map((p) => p.toMs));
     const maxBetween = (fromMs: number, toMs: number) => {
-      const inside = sampled.series.filter(([t]) => t - launch >= fromMs && t - launch <= toMs).map(([, bytes]) => bytes);
+      const inside = sampled.series
+        .filter(([t]) => t - launch >= fromMs && t - launch <= toMs)
+        .map(([, bytes]) => bytes);
       return inside.length === 0 ? 'no sample' : mibText(Math.max(...inside));
     };
     const rssByPhase =
@@ -126,7 +143,9 @@ export async function measuredRun(o: MeasuredRunOptions): Promise<MeasuredRun> {
     const notes = [
       `worker process: workers/main.ts (workflow code bundled by a child process at start-up)` +
         `${process.env.BENCH_WORKER_NODE_ARGS ? `, node flags: ${process.env.BENCH_WORKER_NODE_ARGS}` : ''}`,
-      ...(o.warmup > 0 ? [`measured after a warm-up formal run of ${o.warmup} samples on the same worker`] : ['measured on a cold worker (no warm-up run)']),
+      ...(o.warmup > 0
+        ? [`measured after a warm-up formal run of ${o.warmup} samples on the same worker`]
+        : ['measured on a cold worker (no warm-up run)']),
       `run ${run.status}: ${run.done}/${o.n} stored, ${run.failed} failed, score ${run.score?.toFixed(4)}; the stand-in saw ${requests} requests; ` +
         `launch → workflow began ${(run.toStartedMs / 1000).toFixed(2)} s; dataset registered through POST /v1/datasets in ${run.registerSeconds.toFixed(1)} s`,
       ...(raw

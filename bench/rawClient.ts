@@ -49,7 +49,17 @@ export interface RawClientResult {
 type Send = (prompt: string) => Promise<unknown>;
 
 function sdkSender(o: RawClientOptions): Send {
-  const client = new OpenAI({ baseURL: o.url, ...(o.client === 'sdk-node-http' ? { fetch: nodeHttpFetch } : {}), apiKey: 'none', maxRetries: 0, timeout: 60_000, adminAPIKey: null, organization: null, project: null, webhookSecret: null });
+  const client = new OpenAI({
+    baseURL: o.url,
+    ...(o.client === 'sdk-node-http' ? { fetch: nodeHttpFetch } : {}),
+    apiKey: 'none',
+    maxRetries: 0,
+    timeout: 60_000,
+    adminAPIKey: null,
+    organization: null,
+    project: null,
+    webhookSecret: null,
+  });
   return (prompt) =>
     client.chat.completions.create({ ...sampling(o), messages: [{ role: 'user', content: prompt }], stream: false });
 }
@@ -62,11 +72,23 @@ function httpSender(o: RawClientOptions): Send {
       const body = JSON.stringify({ ...sampling(o), messages: [{ role: 'user', content: prompt }], stream: false });
       const req = http.request(
         url,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: 'Bearer none' } },
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            authorization: 'Bearer none',
+          },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))) : reject(new Error(`HTTP ${res.statusCode}`))));
+          res.on('end', () =>
+            res.statusCode === 200
+              ? resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+              : reject(new Error(`HTTP ${res.statusCode}`)),
+          );
           res.on('error', reject);
         },
       );
@@ -112,7 +134,12 @@ export async function rawClientLoop(o: RawClientOptions): Promise<RawClientResul
     elapsedMs,
     perSecond: (o.n / elapsedMs) * 1000,
     cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / o.n,
-    latencyMs: { mean: sorted.reduce((s, x) => s + x, 0) / sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! },
+    latencyMs: {
+      mean: sorted.reduce((s, x) => s + x, 0) / sorted.length,
+      p50: at(0.5),
+      p99: at(0.99),
+      max: sorted[sorted.length - 1]!,
+    },
   };
 }
 
@@ -121,7 +148,10 @@ const SELF = fileURLToPath(import.meta.url);
 /** Runs the loop in a child process and returns what it printed. */
 export function rawClientInChild(o: RawClientOptions): Promise<RawClientResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SELF, JSON.stringify(o)], { cwd: path.resolve(path.dirname(SELF), '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', SELF, JSON.stringify(o)], {
+      cwd: path.resolve(path.dirname(SELF), '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));

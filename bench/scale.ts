@@ -58,7 +58,10 @@ const figures: Figure[] = [
 printTable(`Scale: N = ${N}, C = ${C}, L = ${L} ms, one worker process`, figures, [
   `command: node --import tsx bench/scale.ts --n=${N} --concurrency=${C} --latency-ms=${L} --warmup=${WARMUP}`,
   `load average (1/5/15 min): before ${m.loadBefore}, after ${m.loadAfter}`,
-  `events per execution: run workflow ${executions.filter((e) => !e.workflowId.includes('-dataset-')).map((e) => e.events).join(', ')}; ` +
+  `events per execution: run workflow ${executions
+    .filter((e) => !e.workflowId.includes('-dataset-'))
+    .map((e) => e.events)
+    .join(', ')}; ` +
     `dataset workflow (${datasetExecutions.length} executions in its continue-as-new chain) ${datasetExecutions.map((e) => e.events).join(', ')}; ` +
     `Temporal lists ${m.listedExecutions} executions for these workflow IDs`,
   ...m.notes,

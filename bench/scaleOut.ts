@@ -30,7 +30,8 @@ const stack = await startBenchStack({ log, formalQuota: 20 });
 try {
   const model = await stack.startStandIn(L);
   const apiKey = await createUser(stack);
-  const run = (onPoll?: Parameters<typeof runFormal>[1]['onPoll']) => runFormal(stack, { apiKey, endpoint: model.url, n: N, concurrency: C, log, onPoll });
+  const run = (onPoll?: Parameters<typeof runFormal>[1]['onPoll']) =>
+    runFormal(stack, { apiKey, endpoint: model.url, n: N, concurrency: C, log, onPoll });
 
   log('1/3: one worker');
   const first = await stack.startWorker();
@@ -60,7 +61,14 @@ try {
   const perSecond = (r: FormalRunResult) => r.n / (r.toEndedMs / 1000);
   const describe = (share: Map<string, number>) => [...share.entries()].map(([who, n]) => `${who}: ${n}`).join(', ');
   const figures: Figure[] = [
-    { figure: 'one worker, launch → run ended', measured: `${perSecond(single).toFixed(0)} /s (${(single.toEndedMs / 1000).toFixed(1)} s)`, baseline: '', ratio: null, target: 'baseline', pass: single.status === 'succeeded' ? null : false },
+    {
+      figure: 'one worker, launch → run ended',
+      measured: `${perSecond(single).toFixed(0)} /s (${(single.toEndedMs / 1000).toFixed(1)} s)`,
+      baseline: '',
+      ratio: null,
+      target: 'baseline',
+      pass: single.status === 'succeeded' ? null : false,
+    },
     {
       figure: 'two workers, launch → run ended',
       measured: `${perSecond(shared).toFixed(0)} /s (${(shared.toEndedMs / 1000).toFixed(1)} s)`,
@@ -110,11 +118,15 @@ try {
       pass: null,
     },
   ];
-  printTable(`Scale-out: N = ${N}, C = ${C}, L = ${L} ms, two worker processes on the runs and inference queues`, figures, [
-    `command: node --import tsx bench/scaleOut.ts --n=${N} --concurrency=${C} --latency-ms=${L} --kill-at=${KILL_AT}`,
-    `load average (1/5/15 min): before ${loadBefore}, after ${loadAverage()}`,
-    `batches of a dataset run one after another, so two workers share a run's work by taking its batches in turn; a run's speed is set by its concurrency, and more workers let more runs go at once`,
-  ]);
+  printTable(
+    `Scale-out: N = ${N}, C = ${C}, L = ${L} ms, two worker processes on the runs and inference queues`,
+    figures,
+    [
+      `command: node --import tsx bench/scaleOut.ts --n=${N} --concurrency=${C} --latency-ms=${L} --kill-at=${KILL_AT}`,
+      `load average (1/5/15 min): before ${loadBefore}, after ${loadAverage()}`,
+      `batches of a dataset run one after another, so two workers share a run's work by taking its batches in turn; a run's speed is set by its concurrency, and more workers let more runs go at once`,
+    ],
+  );
 } finally {
   await stack.stop();
 }

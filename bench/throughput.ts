@@ -43,7 +43,14 @@ const toClosed = rate(run.toWorkflowClosedMs);
 // Every measured run must have stored every sample, not only the median one.
 const allStored = measured.every((r) => r.run.status === 'succeeded' && r.run.done === N);
 const figures: Figure[] = [
-  { figure: 'ideal C/L', measured: `${ideal.toFixed(0)} samples/s`, baseline: `${N} in ${(N / ideal).toFixed(2)} s`, ratio: null, target: '', pass: null },
+  {
+    figure: 'ideal C/L',
+    measured: `${ideal.toFixed(0)} samples/s`,
+    baseline: `${N} in ${(N / ideal).toFixed(2)} s`,
+    ratio: null,
+    target: '',
+    pass: null,
+  },
   ...(raw ? rawFigures(raw) : []),
   {
     figure: 'Proctor, launch → run ended',
@@ -85,7 +92,11 @@ const figures: Figure[] = [
 const ratios = measured.map((r) => `${((rate(r.run.toEndedMs) / ideal) * 100).toFixed(1)} %`);
 printTable(`Throughput: N = ${N}, C = ${C}, L = ${L} ms`, figures, [
   `command: node --import tsx bench/throughput.ts --n=${N} --concurrency=${C} --latency-ms=${L} --warmup=${WARMUP} --repeat=${REPEAT}`,
-  ...(REPEAT > 1 ? [`${REPEAT} measurements, each on a fresh stack, launch → run ended against C/L, in order: ${ratios.join(', ')}; the figures below are the median run's`] : []),
+  ...(REPEAT > 1
+    ? [
+        `${REPEAT} measurements, each on a fresh stack, launch → run ended against C/L, in order: ${ratios.join(', ')}; the figures below are the median run's`,
+      ]
+    : []),
   `load average (1/5/15 min): before ${measured[0]!.loadBefore}, after ${measured[measured.length - 1]!.loadAfter}`,
   ...(raw && m !== measured[0] ? measured[0]!.notes.filter((n) => n.startsWith('raw ')) : []),
   ...m.notes,

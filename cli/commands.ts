@@ -60,7 +60,8 @@ async function upload(args: CliArgs, io: Io): Promise<void> {
 async function cp(args: CliArgs, io: Io): Promise<void> {
   const token = requireToken(args);
   const [local, remote, extra] = args.positional;
-  if (!local || !remote || extra !== undefined) throw new UsageError('cp takes a local path and a remote directory: proctor cp --token=TOKEN LOCAL REMOTE');
+  if (!local || !remote || extra !== undefined)
+    throw new UsageError('cp takes a local path and a remote directory: proctor cp --token=TOKEN LOCAL REMOTE');
   const kind = await requireKind(local, 'any');
   const name = path.basename(path.resolve(local));
   let view: UploadVersionView;
@@ -72,13 +73,16 @@ async function cp(args: CliArgs, io: Io): Promise<void> {
     const remoteFile = encodeURIComponent([...remote.split('/'), name].filter((p) => p !== '' && p !== '.').join('/'));
     const progress = progressLine(io.stderr, info.size);
     try {
-      view = (await requestJson(`${args.server}/v1/upload/files?path=${remoteFile}${info.mode & 0o111 ? '&executable=true' : ''}`, {
-        method: 'PUT',
-        token,
-        contentType: 'application/octet-stream',
-        body: createReadStream(local),
-        onProgress: progress.update,
-      })) as UploadVersionView;
+      view = (await requestJson(
+        `${args.server}/v1/upload/files?path=${remoteFile}${info.mode & 0o111 ? '&executable=true' : ''}`,
+        {
+          method: 'PUT',
+          token,
+          contentType: 'application/octet-stream',
+          body: createReadStream(local),
+          onProgress: progress.update,
+        },
+      )) as UploadVersionView;
     } finally {
       progress.done();
     }
@@ -90,14 +94,30 @@ async function ls(args: CliArgs, io: Io): Promise<void> {
   const token = requireToken(args);
   const [remote = '/', extra] = args.positional;
   if (extra !== undefined) throw new UsageError('ls takes at most one remote path: proctor ls --token=TOKEN [REMOTE]');
-  const entries = (await requestJson(`${args.server}/v1/upload/ls?path=${encodeURIComponent(remote)}`, { method: 'GET', token })) as UploadEntry[];
+  const entries = (await requestJson(`${args.server}/v1/upload/ls?path=${encodeURIComponent(remote)}`, {
+    method: 'GET',
+    token,
+  })) as UploadEntry[];
   io.stdout.write(`${describeEntries(entries)}\n`);
 }
 
-async function sendTar(args: CliArgs, io: Io, url: string, method: string, token: string, plan: Awaited<ReturnType<typeof planDirectory>>) {
+async function sendTar(
+  args: CliArgs,
+  io: Io,
+  url: string,
+  method: string,
+  token: string,
+  plan: Awaited<ReturnType<typeof planDirectory>>,
+) {
   const progress = progressLine(io.stderr, plan.bytes);
   try {
-    return (await requestJson(url, { method, token, contentType: 'application/x-tar', body: packPlan(plan), onProgress: progress.update })) as UploadVersionView;
+    return (await requestJson(url, {
+      method,
+      token,
+      contentType: 'application/x-tar',
+      body: packPlan(plan),
+      onProgress: progress.update,
+    })) as UploadVersionView;
   } finally {
     progress.done();
   }
@@ -113,7 +133,10 @@ async function requireKind(local: string, wanted: 'dir' | 'any'): Promise<'dir' 
     throw new Error(error.code === 'ENOENT' ? `${local} does not exist` : `cannot read ${local}: ${error.message}`);
   });
   if (info.isDirectory()) return 'dir';
-  if (wanted === 'dir') throw new Error(`${local} is not a directory; upload takes the directory holding model/, meta.json, service.py and local_guniconf.py`);
+  if (wanted === 'dir')
+    throw new Error(
+      `${local} is not a directory; upload takes the directory holding model/, meta.json, service.py and local_guniconf.py`,
+    );
   if (!info.isFile()) throw new Error(`${local} is not a regular file or a directory`);
   return 'file';
 }

@@ -8,11 +8,17 @@ export function describeVersion(view: UploadVersionView): string {
   ];
   const check = view.check;
   if (check.ok) {
-    const scale = check.parameterScaleBillion === null ? '' : ` (${check.parameterScaleBillion}B parameters: at most ${check.maxGpus} GPU${check.maxGpus === 1 ? '' : 's'})`;
+    const scale =
+      check.parameterScaleBillion === null
+        ? ''
+        : ` (${check.parameterScaleBillion}B parameters: at most ${check.maxGpus} GPU${check.maxGpus === 1 ? '' : 's'})`;
     lines.push(`Layout check (${check.domain}): ok${scale}.`);
   } else {
-    lines.push(`Layout check (${check.domain}): ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} to fix before launching:`);
-    for (const problem of check.problems) lines.push(`  - ${problem.path || '(root)'} [${problem.rule}]: ${problem.message}`);
+    lines.push(
+      `Layout check (${check.domain}): ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} to fix before launching:`,
+    );
+    for (const problem of check.problems)
+      lines.push(`  - ${problem.path || '(root)'} [${problem.rule}]: ${problem.message}`);
   }
   return lines.join('\n');
 }
@@ -20,7 +26,10 @@ export function describeVersion(view: UploadVersionView): string {
 export function describeEntries(entries: UploadEntry[]): string {
   if (entries.length === 0) return '(empty directory)';
   return entries
-    .map((e) => `${e.type.padEnd(7)} ${(e.type === 'file' ? formatSize(e.size) : '-').padStart(10)}  ${e.mtime.slice(0, 19).replace('T', ' ')}  ${e.path}${e.type === 'dir' ? '/' : ''}`)
+    .map(
+      (e) =>
+        `${e.type.padEnd(7)} ${(e.type === 'file' ? formatSize(e.size) : '-').padStart(10)}  ${e.mtime.slice(0, 19).replace('T', ' ')}  ${e.path}${e.type === 'dir' ? '/' : ''}`,
+    )
     .join('\n');
 }
 
@@ -37,7 +46,10 @@ export function formatSize(bytes: number): string {
 }
 
 /** A progress line rewritten in place on a terminal, at most five times a second; silent elsewhere. */
-export function progressLine(stream: NodeJS.WriteStream, totalBytes: number): { update(sent: number): void; done(): void } {
+export function progressLine(
+  stream: NodeJS.WriteStream,
+  totalBytes: number,
+): { update(sent: number): void; done(): void } {
   if (!stream.isTTY) return { update() {}, done() {} };
   let shownAt = 0;
   let shown = false;

@@ -24,7 +24,8 @@ async function main(): Promise<number> {
     }
     if (error instanceof ServerProblem) {
       io.stderr.write(`proctor: ${error.message} (HTTP ${error.status})\n`);
-      for (const field of error.fieldErrors) if (field.message !== error.message) io.stderr.write(`  ${field.field}: ${field.message}\n`);
+      for (const field of error.fieldErrors)
+        if (field.message !== error.message) io.stderr.write(`  ${field.field}: ${field.message}\n`);
       return 1;
     }
     io.stderr.write(`proctor: ${(error as Error).message}\n`);

@@ -50,7 +50,9 @@ async function send(url: string, options: StreamOptions): Promise<HttpAnswer> {
       answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve(parse(res.statusCode ?? 0, res.headers['content-type'], Buffer.concat(chunks).toString('utf8'))));
+      res.on('end', () =>
+        resolve(parse(res.statusCode ?? 0, res.headers['content-type'], Buffer.concat(chunks).toString('utf8'))),
+      );
       res.on('error', reject);
     });
     req.on('error', (error) => reject(unreachable(target, error)));

@@ -42,9 +42,13 @@ export interface EndpointNetworkPolicy {
 
 /** Parses a deny list; throws NetworkListError naming the first entry it cannot read. */
 export function parseDeniedNetworks(raw: string | undefined): EndpointNetworkPolicy {
-  const text = raw === undefined || raw.trim() === '' ? DEFAULT_DENIED_NETWORKS : raw.trim().toLowerCase() === 'none' ? '' : raw;
+  const text =
+    raw === undefined || raw.trim() === '' ? DEFAULT_DENIED_NETWORKS : raw.trim().toLowerCase() === 'none' ? '' : raw;
   const entries: { name: string; list: net.BlockList }[] = [];
-  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const list = new net.BlockList();
     const cidrs = NETWORK_GROUPS[entry.toLowerCase()] ?? [entry];
     for (const cidr of cidrs) addCidr(list, cidr, entry);
@@ -72,7 +76,14 @@ function addCidr(list: net.BlockList, cidr: string, entry: string): void {
   const family = net.isIP(address);
   const max = family === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : Number(prefixText);
-  if (family === 0 || rest.length > 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
+  if (
+    family === 0 ||
+    rest.length > 0 ||
+    !Number.isInteger(prefix) ||
+    prefix < 0 ||
+    prefix > max ||
+    (prefixText !== undefined && !/^\d+$/.test(prefixText))
+  ) {
     throw new NetworkListError(
       `${JSON.stringify(entry)} is neither a network group (${Object.keys(NETWORK_GROUPS).join(', ')}) nor an address or CIDR such as 203.0.113.0/24 or 2001:db8::/32`,
     );

@@ -102,7 +102,8 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
 
 function secretKey(env: NodeJS.ProcessEnv): Buffer {
   const raw = env.PROCTOR_SECRET_KEY;
-  if (!raw) throw new ConfigError('PROCTOR_SECRET_KEY must be set to 32 random bytes in base64 (the launcher generates one)');
+  if (!raw)
+    throw new ConfigError('PROCTOR_SECRET_KEY must be set to 32 random bytes in base64 (the launcher generates one)');
   const key = Buffer.from(raw, 'base64');
   if (key.length !== 32) throw new ConfigError(`PROCTOR_SECRET_KEY must decode to 32 bytes, got ${key.length}`);
   return key;
@@ -115,11 +116,18 @@ function secretKey(env: NodeJS.ProcessEnv): Buffer {
 export function parseGpuTypes(raw: string | undefined): GpuType[] {
   const spec = raw === undefined || raw.trim() === '' ? 'cpu:2::CPU only (no GPU)' : raw;
   const types: GpuType[] = [];
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [id = '', total = '', driver = '', ...label] = part.split(':');
-    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(id)) throw new ConfigError(`PROCTOR_GPU_TYPES: ${JSON.stringify(id)} is not a GPU type id (lowercase letters, digits, '.', '_', '-')`);
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(id))
+      throw new ConfigError(
+        `PROCTOR_GPU_TYPES: ${JSON.stringify(id)} is not a GPU type id (lowercase letters, digits, '.', '_', '-')`,
+      );
     const count = Number(total);
-    if (!Number.isInteger(count) || count < 0 || count > 4096) throw new ConfigError(`PROCTOR_GPU_TYPES: ${id} needs a total from 0 to 4096, got ${JSON.stringify(total)}`);
+    if (!Number.isInteger(count) || count < 0 || count > 4096)
+      throw new ConfigError(`PROCTOR_GPU_TYPES: ${id} needs a total from 0 to 4096, got ${JSON.stringify(total)}`);
     if (types.some((t) => t.id === id)) throw new ConfigError(`PROCTOR_GPU_TYPES names ${id} twice`);
     types.push({ id, total: count, driver: driver === '' ? null : driver, label: label.join(':') || id });
   }
@@ -128,7 +136,8 @@ export function parseGpuTypes(raw: string | undefined): GpuType[] {
 }
 
 export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
-  if (!env.DATABASE_URL) throw new ConfigError('DATABASE_URL must be set (the launcher sets it for the embedded PostgreSQL)');
+  if (!env.DATABASE_URL)
+    throw new ConfigError('DATABASE_URL must be set (the launcher sets it for the embedded PostgreSQL)');
   return {
     databaseUrl: env.DATABASE_URL,
     apiHost: env.PROCTOR_API_HOST ?? '127.0.0.1',
@@ -136,7 +145,10 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
     secretKey: secretKey(env),
     logLevel: env.PROCTOR_LOG_LEVEL ?? 'info',
     inferenceSlots: int(env, 'PROCTOR_INFERENCE_SLOTS', 8, 1, 1024),
-    workerQueues: (env.PROCTOR_WORKER_QUEUES ?? 'runs,inference,judge').split(',').map((q) => q.trim()).filter(Boolean),
+    workerQueues: (env.PROCTOR_WORKER_QUEUES ?? 'runs,inference,judge')
+      .split(',')
+      .map((q) => q.trim())
+      .filter(Boolean),
     quota: {
       formalPerMonth: int(env, 'PROCTOR_FORMAL_QUOTA', 5, 0, 10_000),
       manualPerMonth: int(env, 'PROCTOR_MANUAL_QUOTA', 2, 0, 10_000),
@@ -179,8 +191,12 @@ export function loadPlatformJudge(env: NodeJS.ProcessEnv = process.env): Platfor
   const baseUrl = env.PROCTOR_JUDGE_BASE_URL?.trim() || null;
   const model = env.PROCTOR_JUDGE_MODEL?.trim() || null;
   if (!baseUrl && !model) return null;
-  if (!baseUrl || !model) throw new ConfigError('PROCTOR_JUDGE_BASE_URL and PROCTOR_JUDGE_MODEL must be set together (or neither: judge metrics then fall back to exact match)');
-  if (!/^https?:\/\/\S+$/.test(baseUrl)) throw new ConfigError(`PROCTOR_JUDGE_BASE_URL must be an http(s) URL, got ${JSON.stringify(baseUrl)}`);
+  if (!baseUrl || !model)
+    throw new ConfigError(
+      'PROCTOR_JUDGE_BASE_URL and PROCTOR_JUDGE_MODEL must be set together (or neither: judge metrics then fall back to exact match)',
+    );
+  if (!/^https?:\/\/\S+$/.test(baseUrl))
+    throw new ConfigError(`PROCTOR_JUDGE_BASE_URL must be an http(s) URL, got ${JSON.stringify(baseUrl)}`);
   return { baseUrl, model, apiKey: env.PROCTOR_JUDGE_API_KEY?.trim() || null };
 }
 
@@ -193,7 +209,9 @@ export function loadLeaderboardSettings(env: NodeJS.ProcessEnv = process.env): L
   if (raw === undefined || raw === '') return { windowMs: 30 * 86_400_000 };
   const days = Number(raw);
   if (!Number.isFinite(days) || days < 0.00001 || days > 3650) {
-    throw new ConfigError(`PROCTOR_LEADERBOARD_WINDOW_DAYS must be a number of days from 0.00001 to 3650, got ${JSON.stringify(env.PROCTOR_LEADERBOARD_WINDOW_DAYS)}`);
+    throw new ConfigError(
+      `PROCTOR_LEADERBOARD_WINDOW_DAYS must be a number of days from 0.00001 to 3650, got ${JSON.stringify(env.PROCTOR_LEADERBOARD_WINDOW_DAYS)}`,
+    );
   }
   return { windowMs: Math.round(days * 86_400_000) };
 }
@@ -214,13 +232,22 @@ export function loadReviewSettings(env: NodeJS.ProcessEnv = process.env): Review
 }
 
 /** A span given as a (fractional) number of units, returned in milliseconds; at least one second. */
-function positiveSpan(env: NodeJS.ProcessEnv, name: string, fallback: number, unit: string, unitMs: number, max: number): number {
+function positiveSpan(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  unit: string,
+  unitMs: number,
+  max: number,
+): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback * unitMs;
   const value = Number(raw);
   const min = 1000 / unitMs;
   if (!Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a number of ${unit} from ${min.toPrecision(2)} (one second) to ${max}, got ${JSON.stringify(env[name])}`);
+    throw new ConfigError(
+      `${name} must be a number of ${unit} from ${min.toPrecision(2)} (one second) to ${max}, got ${JSON.stringify(env[name])}`,
+    );
   }
   return Math.round(value * unitMs);
 }
@@ -229,11 +256,15 @@ function positiveSpan(env: NodeJS.ProcessEnv, name: string, fallback: number, un
 export function loadMailSettings(env: NodeJS.ProcessEnv = process.env): MailSettings {
   const smtpUrl = env.PROCTOR_SMTP_URL?.trim() || null;
   if (smtpUrl !== null && !/^smtps?:\/\/[^/\s]+/i.test(smtpUrl)) {
-    throw new ConfigError('PROCTOR_SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://… (the value given is not shown: it may hold a password)');
+    throw new ConfigError(
+      'PROCTOR_SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://… (the value given is not shown: it may hold a password)',
+    );
   }
   const from = env.PROCTOR_MAIL_FROM?.trim() || `Proctor <proctor@${os.hostname()}>`;
   if (!/^[^@\s<>]+@[^@\s<>]+$|<[^@\s<>]+@[^@\s<>]+>$/.test(from)) {
-    throw new ConfigError(`PROCTOR_MAIL_FROM must be an address (proctor@example.org) or a name and address (Proctor <proctor@example.org>), got ${JSON.stringify(from)}`);
+    throw new ConfigError(
+      `PROCTOR_MAIL_FROM must be an address (proctor@example.org) or a name and address (Proctor <proctor@example.org>), got ${JSON.stringify(from)}`,
+    );
   }
   return {
     smtpUrl,

@@ -9,7 +9,16 @@ export function createLogger(name: string, level = process.env.PROCTOR_LOG_LEVEL
     name,
     level,
     redact: {
-      paths: ['apiKey', '*.apiKey', 'deployment.apiKey', '*.deployment.apiKey', 'req.body.deployment.apiKey', 'authorization', 'headers.authorization', 'req.headers.authorization'],
+      paths: [
+        'apiKey',
+        '*.apiKey',
+        'deployment.apiKey',
+        '*.deployment.apiKey',
+        'req.body.deployment.apiKey',
+        'authorization',
+        'headers.authorization',
+        'req.headers.authorization',
+      ],
       censor: '[redacted]',
     },
   });

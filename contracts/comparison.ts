@@ -12,7 +12,10 @@ import type { ScoringMetric } from './scoringConfig';
 export const MAX_COMPARISON_MODELS = 20;
 export const MAX_COMPARISON_DATASETS = 50;
 
-const Weight = Type.Number({ minimum: 0, description: 'a non-negative finite number; 0 leaves the dataset or metric out' });
+const Weight = Type.Number({
+  minimum: 0,
+  description: 'a non-negative finite number; 0 leaves the dataset or metric out',
+});
 
 /**
  * Weights by dataset id and by metric name; a dataset or metric not named weighs 1. A dataset's
@@ -20,8 +23,16 @@ const Weight = Type.Number({ minimum: 0, description: 'a non-negative finite num
  */
 export const RankingWeights = Type.Object(
   {
-    datasets: Type.Optional(Type.Record(Type.String(), Weight, { description: "weight of each of the comparison's datasets, by id (default 1)" })),
-    metrics: Type.Optional(Type.Record(Type.String(), Weight, { description: 'weight of every dataset scored by this metric, by name (default 1)' })),
+    datasets: Type.Optional(
+      Type.Record(Type.String(), Weight, {
+        description: "weight of each of the comparison's datasets, by id (default 1)",
+      }),
+    ),
+    metrics: Type.Optional(
+      Type.Record(Type.String(), Weight, {
+        description: 'weight of every dataset scored by this metric, by name (default 1)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -12,23 +12,41 @@ export const METRICS = ['exact_match', 'mc_accuracy', 'numeric_match', 'f1', 'ro
 export const TEXT_METRICS = ['exact_match', 'mc_accuracy', 'numeric_match', 'f1', 'rouge_l', 'bleu'] as const;
 export type TextMetricName = (typeof TEXT_METRICS)[number];
 export const CODE_METRIC = 'pass_at_k' as const;
-export const MetricName = Type.Union(METRICS.map((m) => Type.Literal(m)), { description: `one of ${METRICS.join(', ')}` });
+export const MetricName = Type.Union(
+  METRICS.map((m) => Type.Literal(m)),
+  { description: `one of ${METRICS.join(', ')}` },
+);
 export type MetricName = Static<typeof MetricName>;
 
 /** A dataset id is a slug: it appears in URLs, workflow IDs and report sheet names. */
 export const DATASET_ID_PATTERN = '^[a-z][a-z0-9-]{1,62}[a-z0-9]$';
 export const DatasetId = Type.String({
   pattern: DATASET_ID_PATTERN,
-  description: 'must be 3–64 characters of lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit',
+  description:
+    'must be 3–64 characters of lowercase letters, digits and hyphens, starting with a letter and ending with a letter or digit',
 });
 
 /** One line of a dataset in JSONL, as users register it and as built-in generators produce it. */
 export const DatasetItem = Type.Object(
   {
-    id: Type.String({ minLength: 1, maxLength: 128, description: 'must be 1–128 characters, unique within the dataset' }),
-    prompt: Type.String({ minLength: 1, maxLength: 100_000, description: 'must be a non-empty string of at most 100,000 characters' }),
+    id: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: 'must be 1–128 characters, unique within the dataset',
+    }),
+    prompt: Type.String({
+      minLength: 1,
+      maxLength: 100_000,
+      description: 'must be a non-empty string of at most 100,000 characters',
+    }),
     ground_truth: Type.String({ maxLength: 100_000, description: 'must be a string of at most 100,000 characters' }),
-    choices: Type.Optional(Type.Array(Type.String({ maxLength: 10_000 }), { minItems: 2, maxItems: 26, description: 'must be 2–26 strings' })),
+    choices: Type.Optional(
+      Type.Array(Type.String({ maxLength: 10_000 }), {
+        minItems: 2,
+        maxItems: 26,
+        description: 'must be 2–26 strings',
+      }),
+    ),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { additionalProperties: false },
@@ -43,7 +61,11 @@ export const RegisterDatasetBody = Type.Object(
     task: Type.String({ minLength: 1, maxLength: 64, description: 'must be 1–64 characters' }),
     metric: MetricName,
     description: Type.Optional(Type.String({ maxLength: 1024, description: 'must be at most 1,024 characters' })),
-    jsonl: Type.String({ minLength: 1, description: 'must be JSON Lines: one object per line with id, prompt, ground_truth and optional choices and metadata' }),
+    jsonl: Type.String({
+      minLength: 1,
+      description:
+        'must be JSON Lines: one object per line with id, prompt, ground_truth and optional choices and metadata',
+    }),
   },
   { additionalProperties: false },
 );

@@ -2,18 +2,31 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Domain } from './domain';
 import { DatasetId } from './dataset';
 
-export const ApiMode = Type.Union([Type.Literal('chat'), Type.Literal('completion')], { description: 'one of chat, completion' });
+export const ApiMode = Type.Union([Type.Literal('chat'), Type.Literal('completion')], {
+  description: 'one of chat, completion',
+});
 export type ApiMode = Static<typeof ApiMode>;
 
 const httpUrl = (what: string) =>
-  Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048, description: `must be an http(s) URL of at most 2,048 characters (${what})` });
+  Type.String({
+    pattern: '^https?://[^\\s]+$',
+    maxLength: 2048,
+    description: `must be an http(s) URL of at most 2,048 characters (${what})`,
+  });
 
 export const ApiDeployment = Type.Object(
   {
     method: Type.Literal('api'),
     endpoint: httpUrl('the OpenAI-compatible base URL, e.g. http://host:8000/v1'),
-    onlineModelName: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'must be 1–256 characters' })),
-    apiKey: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 4096, description: 'must be 1–4,096 characters' }), Type.Null()])),
+    onlineModelName: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: 'must be 1–256 characters' }),
+    ),
+    apiKey: Type.Optional(
+      Type.Union([
+        Type.String({ minLength: 1, maxLength: 4096, description: 'must be 1–4,096 characters' }),
+        Type.Null(),
+      ]),
+    ),
     apiMode: Type.Optional(ApiMode),
   },
   { additionalProperties: false },
@@ -24,9 +37,16 @@ export const PrivateDeployment = Type.Object(
   {
     method: Type.Literal('private'),
     imageId: Type.String({ minLength: 1, maxLength: 256, description: 'must name an image' }),
-    priority: Type.Union(PRIORITIES.map((p) => Type.Literal(p)), { description: 'one of high, medium, low' }),
+    priority: Type.Union(
+      PRIORITIES.map((p) => Type.Literal(p)),
+      { description: 'one of high, medium, low' },
+    ),
     gpuType: Type.String({ minLength: 1, maxLength: 64, description: 'must name a GPU type' }),
-    gpuCount: Type.Integer({ minimum: 1, maximum: 8, description: 'must be an integer from 1 to 8 (units of the GPU type; one slot for a CPU-only type)' }),
+    gpuCount: Type.Integer({
+      minimum: 1,
+      maximum: 8,
+      description: 'must be an integer from 1 to 8 (units of the GPU type; one slot for a CPU-only type)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -35,7 +55,10 @@ export const PrivateDeployment = Type.Object(
  * Evaluation only: no model is called; the owner uploads each dataset's predictions
  * (PUT /v1/evaluations/{id}/predictions/{datasetId}) and runs score them (docs/evaluation-modes.md).
  */
-export const PredictionsDeployment = Type.Object({ method: Type.Literal('predictions') }, { additionalProperties: false });
+export const PredictionsDeployment = Type.Object(
+  { method: Type.Literal('predictions') },
+  { additionalProperties: false },
+);
 
 export const Deployment = Type.Union([ApiDeployment, PrivateDeployment, PredictionsDeployment], {
   discriminator: 'method',
@@ -61,7 +84,12 @@ export type ModelInfo = Static<typeof ModelInfo>;
 
 export const InferenceParams = Type.Object(
   {
-    maxTokens: Type.Integer({ minimum: 1, maximum: 131072, default: 512, description: 'must be an integer from 1 to 131,072' }),
+    maxTokens: Type.Integer({
+      minimum: 1,
+      maximum: 131072,
+      default: 512,
+      description: 'must be an integer from 1 to 131,072',
+    }),
     temperature: Type.Number({ minimum: 0, maximum: 2, default: 0, description: 'must be a number from 0 to 2' }),
     topP: Type.Number({ minimum: 0, maximum: 1, default: 1, description: 'must be a number from 0 to 1' }),
     systemPrompt: Type.Optional(Type.String({ maxLength: 8192, description: 'must be at most 8,192 characters' })),
@@ -73,9 +101,24 @@ export type InferenceParams = Static<typeof InferenceParams>;
 /** MAX_CONCURRENCY and MAX_RETRY_PER_QUERY of the seed, plus a per-request timeout. */
 export const RunLimits = Type.Object(
   {
-    maxConcurrency: Type.Integer({ minimum: 1, maximum: 512, default: 24, description: 'must be an integer from 1 to 512' }),
-    maxRetryPerQuery: Type.Integer({ minimum: 0, maximum: 16, default: 3, description: 'must be an integer from 0 to 16' }),
-    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000, description: 'must be an integer from 100 to 3,600,000' }),
+    maxConcurrency: Type.Integer({
+      minimum: 1,
+      maximum: 512,
+      default: 24,
+      description: 'must be an integer from 1 to 512',
+    }),
+    maxRetryPerQuery: Type.Integer({
+      minimum: 0,
+      maximum: 16,
+      default: 3,
+      description: 'must be an integer from 0 to 16',
+    }),
+    requestTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      default: 60_000,
+      description: 'must be an integer from 100 to 3,600,000',
+    }),
   },
   { additionalProperties: false },
 );
@@ -85,7 +128,12 @@ export const DEFAULT_INFERENCE: InferenceParams = { maxTokens: 512, temperature:
 export const DEFAULT_LIMITS: RunLimits = { maxConcurrency: 24, maxRetryPerQuery: 3, requestTimeoutMs: 60_000 };
 
 const description = Type.String({ maxLength: 256, description: 'must be at most 256 characters' });
-const datasets = Type.Array(DatasetId, { minItems: 1, maxItems: 64, uniqueItems: true, description: 'must list 1–64 distinct dataset ids' });
+const datasets = Type.Array(DatasetId, {
+  minItems: 1,
+  maxItems: 64,
+  uniqueItems: true,
+  description: 'must list 1–64 distinct dataset ids',
+});
 
 export const CreateEvaluationBody = Type.Object(
   {

@@ -13,10 +13,16 @@ export const ImportImageBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128, description: 'must be 3–128 characters' }),
     tag: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'must be 1–128 characters' })),
-    url: Type.String({ minLength: 1, maxLength: 1024, description: 'must be an image reference of at most 1,024 characters' }),
+    url: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: 'must be an image reference of at most 1,024 characters',
+    }),
     dockerfile: Type.String({ minLength: 1, maxLength: 65536, description: 'is required (at most 64 KiB)' }),
     description: Type.Optional(Type.String({ maxLength: 256, description: 'must be at most 256 characters' })),
-    domains: Type.Optional(Type.Array(Domain, { minItems: 1, uniqueItems: true, description: 'must list distinct domains' })),
+    domains: Type.Optional(
+      Type.Array(Domain, { minItems: 1, uniqueItems: true, description: 'must list distinct domains' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -56,9 +62,16 @@ export const ImageViewSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
   tag: Type.String(),
-  source: Type.Union([Type.Literal('platform'), Type.Literal('user')], { description: 'platform: preloaded; user: imported by its owner' }),
-  status: Type.Union(IMAGE_STATUSES.map((s) => Type.Literal(s)), { description: 'only approved images can be used by evaluations' }),
-  url: Type.String({ description: 'where the image is pulled from (user images) or how the platform builds it (preloaded ones)' }),
+  source: Type.Union([Type.Literal('platform'), Type.Literal('user')], {
+    description: 'platform: preloaded; user: imported by its owner',
+  }),
+  status: Type.Union(
+    IMAGE_STATUSES.map((s) => Type.Literal(s)),
+    { description: 'only approved images can be used by evaluations' },
+  ),
+  url: Type.String({
+    description: 'where the image is pulled from (user images) or how the platform builds it (preloaded ones)',
+  }),
   description: Type.String(),
   domains: Type.Array(Type.String(), { description: 'the evaluation domains the image serves' }),
   framework: Type.String(),

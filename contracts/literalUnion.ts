@@ -8,6 +8,12 @@ import { Type, type SchemaOptions, type TLiteral, type TUnion } from '@sinclair/
 
 type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
 
-export function literalUnion<const T extends readonly string[]>(values: T, options?: SchemaOptions): TUnion<Literals<T>> {
-  return Type.Union(values.map((value) => Type.Literal(value)), options) as unknown as TUnion<Literals<T>>;
+export function literalUnion<const T extends readonly string[]>(
+  values: T,
+  options?: SchemaOptions,
+): TUnion<Literals<T>> {
+  return Type.Union(
+    values.map((value) => Type.Literal(value)),
+    options,
+  ) as unknown as TUnion<Literals<T>>;
 }

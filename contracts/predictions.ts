@@ -8,7 +8,8 @@ export const UploadPredictionsBody = Type.Object(
   {
     jsonl: Type.String({
       minLength: 1,
-      description: 'must be JSON Lines, one {"id": "<item id>", "prediction": "<text>"} per item of the dataset, every item exactly once',
+      description:
+        'must be JSON Lines, one {"id": "<item id>", "prediction": "<text>"} per item of the dataset, every item exactly once',
     }),
   },
   { additionalProperties: false },
@@ -20,9 +21,14 @@ export const PredictionSetViewSchema = Type.Object({
   evaluationId: Type.String({ format: 'uuid' }),
   datasetId: Type.String(),
   items: Type.Integer({ description: 'predictions stored: one per item of the dataset' }),
-  datasetContentHash: Type.String({ description: 'the dataset content the predictions were checked against; a launch refuses a set whose dataset changed since' }),
+  datasetContentHash: Type.String({
+    description:
+      'the dataset content the predictions were checked against; a launch refuses a set whose dataset changed since',
+  }),
   createdAt: Type.String({ format: 'date-time' }),
 });
 export type PredictionSetView = Static<typeof PredictionSetViewSchema>;
 
-export const PredictionSetList = Type.Object({ items: Type.Array(PredictionSetViewSchema, { description: 'the latest set of each dataset, in dataset id order' }) });
+export const PredictionSetList = Type.Object({
+  items: Type.Array(PredictionSetViewSchema, { description: 'the latest set of each dataset, in dataset id order' }),
+});

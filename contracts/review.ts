@@ -12,14 +12,27 @@ import { Type, type Static } from '@sinclair/typebox';
  * admin gave it up) and expired (the owner did not launch it in time); cancelled when the run ended
  * otherwise (stopped, failed, or the subjective datasets stored no answer).
  */
-export const REVIEW_STATUSES = ['pending', 'awaiting-launch', 'in-review', 'completed', 'abandoned', 'expired', 'cancelled'] as const;
+export const REVIEW_STATUSES = [
+  'pending',
+  'awaiting-launch',
+  'in-review',
+  'completed',
+  'abandoned',
+  'expired',
+  'cancelled',
+] as const;
 export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
 export const FINAL_REVIEW_STATUSES: readonly ReviewStatus[] = ['completed', 'abandoned', 'expired', 'cancelled'];
 
 export const ReviewStatusSchema = Type.Union(
   [
-    Type.Literal('pending'), Type.Literal('awaiting-launch'), Type.Literal('in-review'), Type.Literal('completed'),
-    Type.Literal('abandoned'), Type.Literal('expired'), Type.Literal('cancelled'),
+    Type.Literal('pending'),
+    Type.Literal('awaiting-launch'),
+    Type.Literal('in-review'),
+    Type.Literal('completed'),
+    Type.Literal('abandoned'),
+    Type.Literal('expired'),
+    Type.Literal('cancelled'),
   ],
   { description: `one of ${REVIEW_STATUSES.join(', ')}` },
 );
@@ -87,8 +100,16 @@ export const ScoreItemsBody = Type.Object(
       Type.Object(
         {
           dataset: Type.String({ minLength: 1, maxLength: 64, description: 'must be a dataset id of the review' }),
-          itemId: Type.String({ minLength: 1, maxLength: 128, description: "must be an item id of the review's dataset" }),
-          score: Type.Integer({ minimum: RUBRIC_MIN, maximum: RUBRIC_MAX, description: `must be a whole number of points from ${RUBRIC_MIN} to ${RUBRIC_MAX}` }),
+          itemId: Type.String({
+            minLength: 1,
+            maxLength: 128,
+            description: "must be an item id of the review's dataset",
+          }),
+          score: Type.Integer({
+            minimum: RUBRIC_MIN,
+            maximum: RUBRIC_MAX,
+            description: `must be a whole number of points from ${RUBRIC_MIN} to ${RUBRIC_MAX}`,
+          }),
           comment: Type.Optional(Type.String({ maxLength: 4000, description: 'must be at most 4,000 characters' })),
         },
         { additionalProperties: false },
@@ -116,7 +137,10 @@ export const ReviewSummarySchema = Type.Object({
   modelName: Type.String(),
   status: ReviewStatusSchema,
   datasets: Type.Array(Type.String()),
-  progress: Type.Object({ total: Type.Integer({ description: 'answers to score (samples that failed have no answer and score 0)' }), scored: Type.Integer() }),
+  progress: Type.Object({
+    total: Type.Integer({ description: 'answers to score (samples that failed have no answer and score 0)' }),
+    scored: Type.Integer(),
+  }),
   launchDeadline: nullable(timestamp),
   launchedAt: nullable(timestamp),
   endedAt: nullable(timestamp),
@@ -132,7 +156,9 @@ export const ReviewItemSchema = Type.Object({
   answer: Type.String({ description: "the model's answer" }),
   reference: Type.String({ description: 'a reference answer: one good answer, not the only one' }),
   rubric: Type.String({ description: 'what a good answer must contain' }),
-  score: Type.Union([Type.Integer(), Type.Null()], { description: `points ${RUBRIC_MIN}–${RUBRIC_MAX}; null until scored` }),
+  score: Type.Union([Type.Integer(), Type.Null()], {
+    description: `points ${RUBRIC_MIN}–${RUBRIC_MAX}; null until scored`,
+  }),
   comment: Type.Union([Type.String(), Type.Null()]),
   scoredBy: Type.Union([Type.String(), Type.Null()], { description: 'name of the reviewer who gave the score' }),
   scoredAt: Type.Union([timestamp, Type.Null()]),

@@ -90,8 +90,12 @@ export interface CodeSampling {
 
 export const LaunchVerificationBody = Type.Object(
   {
-    samplesPerDataset: Type.Optional(Type.Integer({ minimum: 1, maximum: 3, description: 'must be an integer from 1 to 3' })),
-    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'must be an integer from 0 to 2147483647' })),
+    samplesPerDataset: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 3, description: 'must be an integer from 1 to 3' }),
+    ),
+    seed: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'must be an integer from 0 to 2147483647' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -101,7 +105,8 @@ export const LaunchFormalBody = Type.Object(
   {
     reuse: Type.Optional(
       Type.Boolean({
-        description: 'must be true or false; false infers every dataset afresh instead of reusing an earlier identical result (docs/evaluation-modes.md)',
+        description:
+          'must be true or false; false infers every dataset afresh instead of reusing an earlier identical result (docs/evaluation-modes.md)',
       }),
     ),
   },
@@ -193,7 +198,13 @@ export interface RunView {
   error: string | null;
   progress: { done: number; total: number; percent: number; etaSeconds: number | null };
   datasets: DatasetRunView[];
-  taskScores: { task: string; score: number; datasets: number; ci95: { lower: number; upper: number } | null; standardError: number | null }[];
+  taskScores: {
+    task: string;
+    score: number;
+    datasets: number;
+    ci95: { lower: number; upper: number } | null;
+    standardError: number | null;
+  }[];
   overallScore: number | null;
   /** 95% confidence interval of the overall score; null while overallScore is, or when a task has none. */
   overallCi95: { lower: number; upper: number } | null;

@@ -69,7 +69,10 @@ export function intervalSeed(runId: string, datasetId: string): number {
  * The interval and standard error of a dataset's score from its per-sample scores (failed samples
  * as 0). The same scores in the same order with the same seed give the same result.
  */
-export function datasetInterval(scores: ArrayLike<number>, seed: number): Pick<DatasetMetrics, 'ci95' | 'standardError'> {
+export function datasetInterval(
+  scores: ArrayLike<number>,
+  seed: number,
+): Pick<DatasetMetrics, 'ci95' | 'standardError'> {
   const interval = bootstrapInterval(scores, { seed, confidence: 0.95 });
   if (!interval) return { ci95: null, standardError: null };
   let squares = 0;
@@ -84,7 +87,11 @@ export function taskScores(datasets: readonly ScoredDataset[]): TaskScoreWithInt
     if (d.status !== 'succeeded' || !d.metrics) continue;
     const parts = byTask.get(d.task) ?? [];
     // Metrics stored before intervals existed lack both fields.
-    parts.push({ score: d.metrics.score, ci95: d.metrics.ci95 ?? null, standardError: d.metrics.standardError ?? null });
+    parts.push({
+      score: d.metrics.score,
+      ci95: d.metrics.ci95 ?? null,
+      standardError: d.metrics.standardError ?? null,
+    });
     byTask.set(d.task, parts);
   }
   return [...byTask].map(([task, parts]) => ({ task, datasets: parts.length, ...average(parts) }));

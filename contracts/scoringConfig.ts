@@ -48,22 +48,38 @@ export const DEFAULT_JUDGE_PROMPT = [
 const httpUrl = Type.String({
   pattern: '^https?://[^\\s]+$',
   maxLength: 2048,
-  description: 'must be an http(s) URL of at most 2,048 characters (the judge’s OpenAI-compatible base URL, e.g. http://host:8000/v1)',
+  description:
+    'must be an http(s) URL of at most 2,048 characters (the judge’s OpenAI-compatible base URL, e.g. http://host:8000/v1)',
 });
 
-const Pattern = Type.String({ minLength: 1, maxLength: 512, description: 'must be a regular expression of 1–512 characters' });
+const Pattern = Type.String({
+  minLength: 1,
+  maxLength: 512,
+  description: 'must be a regular expression of 1–512 characters',
+});
 
 /** Steps that take text to text; usable before the prompt (on the answer) and on the judge's reply. */
 const TEXT_OPS = ['trim', 'lowercase', 'stripThinking', 'lastLine', 'firstLine'] as const;
-const TextOp = Type.Union(TEXT_OPS.map((o) => Type.Literal(o)), { description: `one of ${TEXT_OPS.join(', ')}` });
+const TextOp = Type.Union(
+  TEXT_OPS.map((o) => Type.Literal(o)),
+  { description: `one of ${TEXT_OPS.join(', ')}` },
+);
 
 const RegexExtract = Type.Object(
   {
     regexExtract: Type.Object(
       {
         pattern: Pattern,
-        group: Type.Optional(Type.Integer({ minimum: 0, maximum: 9, description: 'must be an integer from 0 to 9 (default 1, or 0 when the pattern has no group)' })),
-        flags: Type.Optional(Type.String({ pattern: '^[ims]{0,3}$', description: 'must be made of the flags i, m, s' })),
+        group: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            maximum: 9,
+            description: 'must be an integer from 0 to 9 (default 1, or 0 when the pattern has no group)',
+          }),
+        ),
+        flags: Type.Optional(
+          Type.String({ pattern: '^[ims]{0,3}$', description: 'must be made of the flags i, m, s' }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -72,7 +88,13 @@ const RegexExtract = Type.Object(
 );
 
 const Truncate = Type.Object(
-  { truncate: Type.Integer({ minimum: 1, maximum: 100_000, description: 'must be an integer from 1 to 100,000 (characters kept)' }) },
+  {
+    truncate: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      description: 'must be an integer from 1 to 100,000 (characters kept)',
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -85,11 +107,14 @@ export type PreprocessStep = Static<typeof PreprocessStep>;
 // sizes are checked by scoring/judge/checkScoringConfig.ts, which names the offending key.
 const MapLabels = Type.Object(
   {
-    mapLabels: Type.Object({}, {
-      additionalProperties: Type.Number({ description: 'must be a number' }),
-      minProperties: 1,
-      description: 'must map 1–64 labels (matched trimmed and case-insensitively) to numbers',
-    }),
+    mapLabels: Type.Object(
+      {},
+      {
+        additionalProperties: Type.Number({ description: 'must be a number' }),
+        minProperties: 1,
+        description: 'must map 1–64 labels (matched trimmed and case-insensitively) to numbers',
+      },
+    ),
   },
   { additionalProperties: false },
 );
@@ -106,29 +131,49 @@ const Scale = Type.Object(
   { additionalProperties: false },
 );
 const POST_OPS = [...TEXT_OPS, 'number', 'clamp'] as const;
-const PostOp = Type.Union(POST_OPS.map((o) => Type.Literal(o)), { description: `one of ${POST_OPS.join(', ')}` });
+const PostOp = Type.Union(
+  POST_OPS.map((o) => Type.Literal(o)),
+  { description: `one of ${POST_OPS.join(', ')}` },
+);
 
 export const PostprocessStep = Type.Union([PostOp, RegexExtract, Truncate, MapLabels, Scale], {
   description: `must be one of ${POST_OPS.join(', ')}, {regexExtract: …}, {truncate: N}, {mapLabels: {label: number}} or {scale: {min, max}}`,
 });
 export type PostprocessStep =
-  | Exclude<Static<typeof PostprocessStep>, { mapLabels: unknown }>
-  | { mapLabels: Record<string, number> };
+  Exclude<Static<typeof PostprocessStep>, { mapLabels: unknown }> | { mapLabels: Record<string, number> };
 
-export const DEFAULT_POSTPROCESS: PostprocessStep[] = [{ regexExtract: { pattern: 'Score:\\s*(-?\\d+(?:\\.\\d+)?)', flags: 'i' } }, { scale: { min: 0, max: 10 } }, 'clamp'];
+export const DEFAULT_POSTPROCESS: PostprocessStep[] = [
+  { regexExtract: { pattern: 'Score:\\s*(-?\\d+(?:\\.\\d+)?)', flags: 'i' } },
+  { scale: { min: 0, max: 10 } },
+  'clamp',
+];
 
 export const JudgeEndpoint = Type.Object(
   {
     baseUrl: httpUrl,
-    model: Type.String({ minLength: 1, maxLength: 256, description: 'must be 1–256 characters: the judge model’s name at its endpoint' }),
+    model: Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description: 'must be 1–256 characters: the judge model’s name at its endpoint',
+    }),
     apiKey: Type.Optional(
       Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()], {
         description: `must be a string of 1–4,096 characters, null (no key), or ${JUDGE_KEY_MASK} to keep the stored key`,
       }),
     ),
-    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2, description: 'must be a number from 0 to 2 (default 0)' })),
-    maxTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 32_768, description: 'must be an integer from 1 to 32,768 (default 512)' })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'must be an integer from 100 to 600,000 (default 60,000)' })),
+    temperature: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 2, description: 'must be a number from 0 to 2 (default 0)' }),
+    ),
+    maxTokens: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 32_768, description: 'must be an integer from 1 to 32,768 (default 512)' }),
+    ),
+    timeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: 600_000,
+        description: 'must be an integer from 100 to 600,000 (default 60,000)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -141,8 +186,12 @@ export const MetricConfig = Type.Object(
     judge: Type.Optional(JudgeEndpoint),
     systemPrompt: Type.Optional(Type.String({ maxLength: 8192, description: 'must be at most 8,192 characters' })),
     prompt: Type.Optional(Type.String({ minLength: 1, maxLength: 32_768, description: 'must be 1–32,768 characters' })),
-    preprocess: Type.Optional(Type.Array(PreprocessStep, { maxItems: 16, description: 'must be a list of at most 16 steps' })),
-    postprocess: Type.Optional(Type.Array(PostprocessStep, { maxItems: 16, description: 'must be a list of at most 16 steps' })),
+    preprocess: Type.Optional(
+      Type.Array(PreprocessStep, { maxItems: 16, description: 'must be a list of at most 16 steps' }),
+    ),
+    postprocess: Type.Optional(
+      Type.Array(PostprocessStep, { maxItems: 16, description: 'must be a list of at most 16 steps' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -151,8 +200,12 @@ export type MetricConfig = Omit<Static<typeof MetricConfig>, 'postprocess'> & { 
 /** MAX_JUDGING_CONCURRENCY and MAX_JUDGING_RETRY_PER_Q of the seed. */
 export const JudgingLimits = Type.Object(
   {
-    maxJudgingConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'must be an integer from 1 to 64 (default 8)' })),
-    maxJudgingRetryPerQ: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'must be an integer from 0 to 10 (default 2)' })),
+    maxJudgingConcurrency: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 64, description: 'must be an integer from 1 to 64 (default 8)' }),
+    ),
+    maxJudgingRetryPerQ: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 10, description: 'must be an integer from 0 to 10 (default 2)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -163,7 +216,13 @@ export const ScoringConfig = Type.Object(
   {
     default: Type.Optional(MetricConfig),
     datasets: Type.Optional(
-      Type.Object({}, { additionalProperties: MetricConfig, description: 'must map dataset ids of the evaluation to metric configurations' }),
+      Type.Object(
+        {},
+        {
+          additionalProperties: MetricConfig,
+          description: 'must map dataset ids of the evaluation to metric configurations',
+        },
+      ),
     ),
     limits: Type.Optional(JudgingLimits),
   },
@@ -208,6 +267,9 @@ export interface RunScoring {
 }
 
 /** The entry that applies to a dataset: its own, else the default, else none. */
-export function metricConfigFor<T>(config: { default?: T; datasets?: Record<string, T> } | null | undefined, datasetId: string): T | null {
+export function metricConfigFor<T>(
+  config: { default?: T; datasets?: Record<string, T> } | null | undefined,
+  datasetId: string,
+): T | null {
   return config?.datasets?.[datasetId] ?? config?.default ?? null;
 }

@@ -1,7 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 export const ROLES = ['user', 'reviewer', 'admin'] as const;
-export const Role = Type.Union(ROLES.map((r) => Type.Literal(r)), { description: `one of ${ROLES.join(', ')}` });
+export const Role = Type.Union(
+  ROLES.map((r) => Type.Literal(r)),
+  { description: `one of ${ROLES.join(', ')}` },
+);
 export type Role = Static<typeof Role>;
 
 export const CreateUserBody = Type.Object(

@@ -37,7 +37,8 @@ export const BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
       domain: 'nlp',
       task: 'arithmetic',
       metric: 'exact_match',
-      description: 'Addition and subtraction of integers 2–999 and multiplication of integers 2–99, answered with the number alone.',
+      description:
+        'Addition and subtraction of integers 2–999 and multiplication of integers 2–99, answered with the number alone.',
       size: 1000,
     },
     generateArithBasic,
@@ -49,7 +50,8 @@ export const BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
       domain: 'nlp',
       task: 'arithmetic',
       metric: 'mc_accuracy',
-      description: 'The same arithmetic as four-option multiple choice with near-miss distractors, answered with the option letter.',
+      description:
+        'The same arithmetic as four-option multiple choice with near-miss distractors, answered with the option letter.',
       size: 500,
     },
     generateArithChoice,
@@ -61,7 +63,8 @@ export const BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
       domain: 'nlp',
       task: 'unit-conversion',
       metric: 'numeric_match',
-      description: 'Conversions of length, mass, time and volume between units with exact factors, in both directions; results have at most three decimals.',
+      description:
+        'Conversions of length, mass, time and volume between units with exact factors, in both directions; results have at most three decimals.',
       size: 800,
     },
     generateUnitConversion,
@@ -123,7 +126,11 @@ export const CODE_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
   ),
 ]);
 
-const ALL_BUILTIN_DATASETS: readonly BuiltinDataset[] = [...BUILTIN_DATASETS, ...SUBJECTIVE_BUILTIN_DATASETS, ...CODE_BUILTIN_DATASETS];
+const ALL_BUILTIN_DATASETS: readonly BuiltinDataset[] = [
+  ...BUILTIN_DATASETS,
+  ...SUBJECTIVE_BUILTIN_DATASETS,
+  ...CODE_BUILTIN_DATASETS,
+];
 
 export function findBuiltinDataset(id: string): BuiltinDataset | undefined {
   return ALL_BUILTIN_DATASETS.find((d) => d.id === id);
@@ -137,8 +144,15 @@ export function builtinDatasetRecords() {
   return ALL_BUILTIN_DATASETS.map((d) => {
     const items = d.generate();
     return {
-      id: d.id, name: d.name, domain: d.domain, task: d.task, metric: d.metric, description: d.description, subjective: d.subjective ?? false,
-      items, contentHash: datasetContentHash(items),
+      id: d.id,
+      name: d.name,
+      domain: d.domain,
+      task: d.task,
+      metric: d.metric,
+      description: d.description,
+      subjective: d.subjective ?? false,
+      items,
+      contentHash: datasetContentHash(items),
     };
   });
 }

@@ -35,7 +35,8 @@ export function canonicalItemLine(item: DatasetItem): string {
  * integer-like keys ("2", "10") first whatever order they were inserted in.
  */
 function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined || typeof v === 'function' ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined || typeof v === 'function' ? 'null' : canonicalJson(v))).join(',')}]`;
   if (value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return JSON.stringify(value) ?? 'null';
   }

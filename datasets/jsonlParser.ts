@@ -34,7 +34,11 @@ export function parseDatasetJsonl(text: string, options: { metric: MetricName; m
     const source = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (source.trim() === '') return;
     if (items.length === maxItems) {
-      throw new DatasetFormatError(line, 'jsonl', `the dataset has more than ${maxItems.toLocaleString('en-US')} items`);
+      throw new DatasetFormatError(
+        line,
+        'jsonl',
+        `the dataset has more than ${maxItems.toLocaleString('en-US')} items`,
+      );
     }
     let value: unknown;
     try {
@@ -43,22 +47,33 @@ export function parseDatasetJsonl(text: string, options: { metric: MetricName; m
       throw new DatasetFormatError(line, 'jsonl', `not valid JSON (${(error as Error).message})`);
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new DatasetFormatError(line, 'jsonl', 'must be a JSON object with id, prompt, ground_truth and optional choices and metadata');
+      throw new DatasetFormatError(
+        line,
+        'jsonl',
+        'must be a JSON object with id, prompt, ground_truth and optional choices and metadata',
+      );
     }
     const unstorable = unstorableField(value);
-    if (unstorable !== null) throw new DatasetFormatError(line, unstorable, 'must be text without NUL (\\u0000) or unpaired surrogate (\\ud800–\\udfff) characters');
+    if (unstorable !== null)
+      throw new DatasetFormatError(
+        line,
+        unstorable,
+        'must be text without NUL (\\u0000) or unpaired surrogate (\\ud800–\\udfff) characters',
+      );
     if (!Value.Check(DatasetItem, value)) {
       const first = Value.Errors(DatasetItem, value).First();
       throw schemaError(line, first);
     }
     const seen = firstLineOfId.get(value.id);
-    if (seen !== undefined) throw new DatasetFormatError(line, 'id', `id "${value.id}" is already used on line ${seen}; ids must be unique`);
+    if (seen !== undefined)
+      throw new DatasetFormatError(line, 'id', `id "${value.id}" is already used on line ${seen}; ids must be unique`);
     firstLineOfId.set(value.id, line);
     checkMetricFit(line, value, options.metric);
     items.push(value);
   });
 
-  if (items.length === 0) throw new DatasetFormatError(0, 'jsonl', 'the dataset has no items: give one JSON object per line');
+  if (items.length === 0)
+    throw new DatasetFormatError(0, 'jsonl', 'the dataset has no items: give one JSON object per line');
   return items;
 }
 
@@ -66,13 +81,22 @@ function schemaError(line: number, error: ValueError | undefined): DatasetFormat
   if (!error) return new DatasetFormatError(line, 'jsonl', 'is not a valid dataset item');
   const path = error.path.split('/').filter(Boolean);
   const field = path.map((p, k) => (k === 0 ? p : `[${p}]`)).join('') || 'jsonl';
-  if (error.type === ValueErrorType.ObjectRequiredProperty) return new DatasetFormatError(line, field, `${field} is required`);
+  if (error.type === ValueErrorType.ObjectRequiredProperty)
+    return new DatasetFormatError(line, field, `${field} is required`);
   if (error.type === ValueErrorType.ObjectAdditionalProperties) {
-    return new DatasetFormatError(line, field, `${field} is not allowed (an item has id, prompt, ground_truth and optional choices and metadata)`);
+    return new DatasetFormatError(
+      line,
+      field,
+      `${field} is not allowed (an item has id, prompt, ground_truth and optional choices and metadata)`,
+    );
   }
   const description =
     (error.schema.description as string | undefined) ??
-    (path[0] === 'choices' ? 'must be a string of at most 10,000 characters' : path[0] === 'metadata' ? 'must be a JSON object' : null);
+    (path[0] === 'choices'
+      ? 'must be a string of at most 10,000 characters'
+      : path[0] === 'metadata'
+        ? 'must be a JSON object'
+        : null);
   return new DatasetFormatError(line, field, `${field} ${description ?? `is invalid: ${error.message.toLowerCase()}`}`);
 }
 
@@ -104,10 +128,18 @@ function checkMetricFit(line: number, item: DatasetItem, metric: MetricName): vo
       // The sandbox calls the entry point by name and runs ground_truth as Python after the program.
       const entryPoint = item.metadata?.entry_point;
       if (typeof entryPoint !== 'string' || !/^[A-Za-z_]\w*$/.test(entryPoint)) {
-        throw new DatasetFormatError(line, 'metadata.entry_point', 'metadata.entry_point must be a Python identifier (the function the tests call) for metric pass_at_k');
+        throw new DatasetFormatError(
+          line,
+          'metadata.entry_point',
+          'metadata.entry_point must be a Python identifier (the function the tests call) for metric pass_at_k',
+        );
       }
       if (item.ground_truth.trim() === '') {
-        throw new DatasetFormatError(line, 'ground_truth', 'ground_truth must hold the hidden test code (Python assertions) for metric pass_at_k');
+        throw new DatasetFormatError(
+          line,
+          'ground_truth',
+          'ground_truth must hold the hidden test code (Python assertions) for metric pass_at_k',
+        );
       }
       return;
     }

@@ -32,23 +32,39 @@ export function parsePredictionsJsonl(text: string, itemIds: readonly string[], 
     }
     const record = value as Record<string, unknown>;
     const extra = Object.keys(record).find((k) => k !== 'id' && k !== 'prediction');
-    if (extra !== undefined) throw new DatasetFormatError(line, extra, 'is not a field of a prediction (only id and prediction are)');
-    if (typeof record.id !== 'string') throw new DatasetFormatError(line, 'id', 'must be the id of an item of the dataset, as a string');
-    if (typeof record.prediction !== 'string') throw new DatasetFormatError(line, 'prediction', 'must be a string (the model\'s answer; "" for none)');
+    if (extra !== undefined)
+      throw new DatasetFormatError(line, extra, 'is not a field of a prediction (only id and prediction are)');
+    if (typeof record.id !== 'string')
+      throw new DatasetFormatError(line, 'id', 'must be the id of an item of the dataset, as a string');
+    if (typeof record.prediction !== 'string')
+      throw new DatasetFormatError(line, 'prediction', 'must be a string (the model\'s answer; "" for none)');
     if (!isStorable(record.prediction)) {
-      throw new DatasetFormatError(line, 'prediction', 'must be text without NUL (\\u0000) or unpaired surrogate (\\ud800–\\udfff) characters');
+      throw new DatasetFormatError(
+        line,
+        'prediction',
+        'must be text without NUL (\\u0000) or unpaired surrogate (\\ud800–\\udfff) characters',
+      );
     }
     const idx = indexOf.get(record.id);
-    if (idx === undefined) throw new DatasetFormatError(line, 'id', `"${clip(record.id)}" is not an item of dataset ${datasetId}`);
+    if (idx === undefined)
+      throw new DatasetFormatError(line, 'id', `"${clip(record.id)}" is not an item of dataset ${datasetId}`);
     const seen = lineOf.get(record.id);
-    if (seen !== undefined) throw new DatasetFormatError(line, 'id', `"${clip(record.id)}" already has a prediction on line ${seen}; each item takes one`);
+    if (seen !== undefined)
+      throw new DatasetFormatError(
+        line,
+        'id',
+        `"${clip(record.id)}" already has a prediction on line ${seen}; each item takes one`,
+      );
     lineOf.set(record.id, line);
     predictions[idx] = record.prediction;
   });
   const missing: string[] = [];
   for (let idx = 0; idx < itemIds.length; idx++) if (predictions[idx] === undefined) missing.push(itemIds[idx]!);
   if (missing.length > 0) {
-    const shown = missing.slice(0, MISSING_IDS_SHOWN).map((id) => `"${clip(id)}"`).join(', ');
+    const shown = missing
+      .slice(0, MISSING_IDS_SHOWN)
+      .map((id) => `"${clip(id)}"`)
+      .join(', ');
     throw new DatasetFormatError(
       0,
       'jsonl',

@@ -36,7 +36,8 @@ export class Prng {
 
   /** An integer in [min, max], both inclusive, without modulo bias. */
   int(min: number, max: number): number {
-    if (!Number.isInteger(min) || !Number.isInteger(max) || max < min) throw new RangeError(`bad integer range [${min}, ${max}]`);
+    if (!Number.isInteger(min) || !Number.isInteger(max) || max < min)
+      throw new RangeError(`bad integer range [${min}, ${max}]`);
     const span = max - min + 1;
     if (span > UINT32_RANGE) throw new RangeError(`integer range [${min}, ${max}] is wider than 2^32`);
     // Reject the top sliver of the 32-bit range that would make low values more likely.

@@ -4,7 +4,20 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, boolean, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+  bigint,
+  bigserial,
+  boolean,
+  customType,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
 } from 'drizzle-orm/pg-core';
 import type { Domain } from '../contracts/domain';
 import type { Role } from '../contracts/user';
@@ -35,7 +48,9 @@ export const users = pgTable('users', {
 /** API keys are stored as SHA-256 hashes; the key itself is shown once, at creation. */
 export const apiKeys = pgTable('api_keys', {
   id: uuid('id').primaryKey().defaultRandom(),
-  userId: uuid('user_id').notNull().references(() => users.id),
+  userId: uuid('user_id')
+    .notNull()
+    .references(() => users.id),
   keyHash: text('key_hash').notNull().unique(),
   prefix: text('prefix').notNull(),
   createdAt: createdAt(),
@@ -46,7 +61,9 @@ export const evaluations = pgTable(
   'evaluations',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    ownerId: uuid('owner_id').notNull().references(() => users.id),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => users.id),
     domain: text('domain').$type<Domain>().notNull(),
     modelName: text('model_name').notNull(),
     description: text('description').notNull().default(''),
@@ -92,7 +109,9 @@ export const datasets = pgTable('datasets', {
 export const datasetItems = pgTable(
   'dataset_items',
   {
-    datasetId: text('dataset_id').notNull().references(() => datasets.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id')
+      .notNull()
+      .references(() => datasets.id, { onDelete: 'cascade' }),
     idx: integer('idx').notNull(),
     itemId: text('item_id').notNull(),
     prompt: text('prompt').notNull(),
@@ -100,16 +119,25 @@ export const datasetItems = pgTable(
     choices: jsonb('choices').$type<string[]>(),
     metadata: jsonb('metadata').$type<Record<string, unknown>>(),
   },
-  (t) => [primaryKey({ columns: [t.datasetId, t.idx] }), uniqueIndex('dataset_items_item_id_uq').on(t.datasetId, t.itemId)],
+  (t) => [
+    primaryKey({ columns: [t.datasetId, t.idx] }),
+    uniqueIndex('dataset_items_item_id_uq').on(t.datasetId, t.itemId),
+  ],
 );
 
 export const runs = pgTable(
   'runs',
   {
     id: uuid('id').primaryKey(),
-    evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id),
-    ownerId: uuid('owner_id').notNull().references(() => users.id),
-    submitterId: uuid('submitter_id').notNull().references(() => users.id),
+    evaluationId: uuid('evaluation_id')
+      .notNull()
+      .references(() => evaluations.id),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => users.id),
+    submitterId: uuid('submitter_id')
+      .notNull()
+      .references(() => users.id),
     version: integer('version').notNull(),
     type: text('type').$type<RunType>().notNull(),
     status: text('status').$type<RunStatus>().notNull().default('queued'),
@@ -127,15 +155,21 @@ export const runs = pgTable(
     uniqueIndex('runs_evaluation_version_uq').on(t.evaluationId, t.version),
     index('runs_owner_idx').on(t.ownerId, t.createdAt),
     // The launch reconciler's sweep: only the few runs not yet picked up by a workflow.
-    index('runs_queued_idx').on(t.createdAt).where(sql`${t.status} = 'queued'`),
+    index('runs_queued_idx')
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'queued'`),
   ],
 );
 
 export const runDatasets = pgTable(
   'run_datasets',
   {
-    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
-    datasetId: text('dataset_id').notNull().references(() => datasets.id),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id')
+      .notNull()
+      .references(() => datasets.id),
     position: integer('position').notNull(),
     task: text('task').notNull(),
     status: text('status').$type<RunStatus>().notNull().default('queued'),
@@ -155,7 +189,9 @@ export const runDatasets = pgTable(
 export const sampleResults = pgTable(
   'sample_results',
   {
-    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
     datasetId: text('dataset_id').notNull(),
     sampleIdx: integer('sample_idx').notNull(),
     /** Position in the run's sample plan; results are paged in this order. */
@@ -172,14 +208,19 @@ export const sampleResults = pgTable(
     codeVerdicts: jsonb('code_verdicts').$type<CodeVerdict[]>(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] }), index('sample_results_position_idx').on(t.runId, t.datasetId, t.position)],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] }),
+    index('sample_results_position_idx').on(t.runId, t.datasetId, t.position),
+  ],
 );
 
 /** Monthly launch counters; a conditional upsert makes the limit race-free. */
 export const quotaUsage = pgTable(
   'quota_usage',
   {
-    userId: uuid('user_id').notNull().references(() => users.id),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
     month: text('month').notNull(),
     kind: text('kind').$type<'formal' | 'manual'>().notNull(),
     used: integer('used').notNull().default(0),
@@ -191,7 +232,9 @@ export const runLogs = pgTable(
   'run_logs',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
     datasetId: text('dataset_id'),
     level: text('level').$type<'debug' | 'info' | 'warn' | 'error'>().notNull(),
     message: text('message').notNull(),
@@ -206,7 +249,9 @@ export const runLogs = pgTable(
 export const runArtifacts = pgTable(
   'run_artifacts',
   {
-    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
     kind: text('kind').notNull(),
     contentType: text('content_type').notNull(),
     content: bytea('content').notNull(),
@@ -224,10 +269,14 @@ export const uploadTokens = pgTable(
   'upload_tokens',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id, { onDelete: 'cascade' }),
+    evaluationId: uuid('evaluation_id')
+      .notNull()
+      .references(() => evaluations.id, { onDelete: 'cascade' }),
     tokenHash: text('token_hash').notNull().unique(),
     prefix: text('prefix').notNull(),
-    createdBy: uuid('created_by').notNull().references(() => users.id),
+    createdBy: uuid('created_by')
+      .notNull()
+      .references(() => users.id),
     createdAt: createdAt(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
@@ -240,7 +289,9 @@ export const uploadTokens = pgTable(
 export const uploadVersions = pgTable(
   'upload_versions',
   {
-    evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id, { onDelete: 'cascade' }),
+    evaluationId: uuid('evaluation_id')
+      .notNull()
+      .references(() => evaluations.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     tokenId: uuid('token_id').references(() => uploadTokens.id, { onDelete: 'set null' }),
     kind: text('kind').$type<UploadKind>().notNull(),
@@ -288,7 +339,9 @@ export const images = pgTable(
 export const containerLeases = pgTable(
   'container_leases',
   {
-    runId: uuid('run_id').primaryKey().references(() => runs.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id')
+      .primaryKey()
+      .references(() => runs.id, { onDelete: 'cascade' }),
     gpuType: text('gpu_type').notNull(),
     units: integer('units').notNull(),
     priorityRank: integer('priority_rank').notNull(),
@@ -310,7 +363,9 @@ export const notifications = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     kind: text('kind').$type<NotificationKind>().notNull(),
-    recipientId: uuid('recipient_id').notNull().references(() => users.id),
+    recipientId: uuid('recipient_id')
+      .notNull()
+      .references(() => users.id),
     /** The address as it was when the mail was queued. */
     recipientEmail: text('recipient_email').notNull(),
     subject: text('subject').notNull(),
@@ -327,7 +382,9 @@ export const notifications = pgTable(
     sentAt: timestamp('sent_at', { withTimezone: true }),
   },
   (t) => [
-    index('notifications_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index('notifications_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
     index('notifications_recipient_idx').on(t.recipientId, t.createdAt),
   ],
 );
@@ -340,7 +397,9 @@ export const notifications = pgTable(
 export const idempotencyKeys = pgTable(
   'idempotency_keys',
   {
-    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     key: text('key').notNull(),
     /** What the request was (method, route, target and body), hashed: a key reused for another request is refused. */
     requestHash: text('request_hash').notNull(),
@@ -360,7 +419,9 @@ export const idempotencyKeys = pgTable(
 export const leaderboardSubmissions = pgTable(
   'leaderboard_submissions',
   {
-    runId: uuid('run_id').primaryKey().references(() => runs.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id')
+      .primaryKey()
+      .references(() => runs.id, { onDelete: 'cascade' }),
     domain: text('domain').$type<Domain>().notNull(),
     status: text('status').$type<PublicationStatus>().notNull().default('open'),
     opensAt: timestamp('opens_at', { withTimezone: true }).notNull().defaultNow(),
@@ -386,8 +447,13 @@ export const manualReviews = pgTable(
   'manual_reviews',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    runId: uuid('run_id').notNull().unique().references(() => runs.id, { onDelete: 'cascade' }),
-    ownerId: uuid('owner_id').notNull().references(() => users.id),
+    runId: uuid('run_id')
+      .notNull()
+      .unique()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => users.id),
     status: text('status').$type<ReviewStatus>().notNull().default('pending'),
     datasetIds: jsonb('dataset_ids').$type<string[]>().notNull(),
     launchDeadline: timestamp('launch_deadline', { withTimezone: true }),
@@ -410,12 +476,16 @@ export const manualReviews = pgTable(
 export const reviewScores = pgTable(
   'review_scores',
   {
-    reviewId: uuid('review_id').notNull().references(() => manualReviews.id, { onDelete: 'cascade' }),
+    reviewId: uuid('review_id')
+      .notNull()
+      .references(() => manualReviews.id, { onDelete: 'cascade' }),
     datasetId: text('dataset_id').notNull(),
     sampleIdx: integer('sample_idx').notNull(),
     points: integer('points').notNull(),
     comment: text('comment'),
-    reviewerId: uuid('reviewer_id').notNull().references(() => users.id),
+    reviewerId: uuid('reviewer_id')
+      .notNull()
+      .references(() => users.id),
     scoredAt: timestamp('scored_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.reviewId, t.datasetId, t.sampleIdx] })],
@@ -427,7 +497,9 @@ export const reviewScores = pgTable(
 
 /** An evaluation's scoring configuration (contracts/scoringConfig.ts), judge keys referenced by id. */
 export const scoringConfigs = pgTable('scoring_configs', {
-  evaluationId: uuid('evaluation_id').primaryKey().references(() => evaluations.id, { onDelete: 'cascade' }),
+  evaluationId: uuid('evaluation_id')
+    .primaryKey()
+    .references(() => evaluations.id, { onDelete: 'cascade' }),
   config: jsonb('config').$type<StoredScoringConfig>().notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -440,7 +512,9 @@ export const scoringConfigs = pgTable('scoring_configs', {
  */
 export const judgeKeys = pgTable('judge_keys', {
   id: uuid('id').primaryKey().defaultRandom(),
-  evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id, { onDelete: 'cascade' }),
+  evaluationId: uuid('evaluation_id')
+    .notNull()
+    .references(() => evaluations.id, { onDelete: 'cascade' }),
   cipher: text('cipher').notNull(),
   createdAt: createdAt(),
 });
@@ -449,7 +523,9 @@ export const judgeKeys = pgTable('judge_keys', {
 export const judgeSteps = pgTable(
   'judge_steps',
   {
-    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
     datasetId: text('dataset_id').notNull(),
     sampleIdx: integer('sample_idx').notNull(),
     itemId: text('item_id').notNull(),
@@ -460,11 +536,13 @@ export const judgeSteps = pgTable(
     steps: jsonb('steps').$type<ScoringStep[]>().notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] }), index('judge_steps_item_idx').on(t.runId, t.datasetId, t.itemId)],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] }),
+    index('judge_steps_item_idx').on(t.runId, t.datasetId, t.itemId),
+  ],
 );
 
 // --- end judge scoring ---------------------------------------------------------------------------
-
 
 // --- comparisons (issue 4): several models evaluated in one task, ranked with adjustable weights ---
 
@@ -477,7 +555,9 @@ export const comparisons = pgTable(
   'comparisons',
   {
     id: uuid('id').primaryKey(),
-    ownerId: uuid('owner_id').notNull().references(() => users.id),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => users.id),
     name: text('name').notNull(),
     domain: text('domain').$type<Domain>().notNull(),
     datasetIds: jsonb('dataset_ids').$type<string[]>().notNull(),
@@ -487,17 +567,26 @@ export const comparisons = pgTable(
     createdAt: createdAt(),
     stopRequestedAt: timestamp('stop_requested_at', { withTimezone: true }),
   },
-  (t) => [index('comparisons_owner_idx').on(t.ownerId, t.createdAt), uniqueIndex('comparisons_idempotency_uq').on(t.ownerId, t.idempotencyKey)],
+  (t) => [
+    index('comparisons_owner_idx').on(t.ownerId, t.createdAt),
+    uniqueIndex('comparisons_idempotency_uq').on(t.ownerId, t.idempotencyKey),
+  ],
 );
 
 /** The run of each model of a comparison, in the order the models were given. */
 export const comparisonRuns = pgTable(
   'comparison_runs',
   {
-    comparisonId: uuid('comparison_id').notNull().references(() => comparisons.id, { onDelete: 'cascade' }),
+    comparisonId: uuid('comparison_id')
+      .notNull()
+      .references(() => comparisons.id, { onDelete: 'cascade' }),
     position: integer('position').notNull(),
-    evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id),
-    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    evaluationId: uuid('evaluation_id')
+      .notNull()
+      .references(() => evaluations.id),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
   },
   (t) => [primaryKey({ columns: [t.comparisonId, t.position] }), uniqueIndex('comparison_runs_run_uq').on(t.runId)],
 );
@@ -511,8 +600,12 @@ export const predictionSets = pgTable(
   'prediction_sets',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    evaluationId: uuid('evaluation_id').notNull().references(() => evaluations.id, { onDelete: 'cascade' }),
-    datasetId: text('dataset_id').notNull().references(() => datasets.id),
+    evaluationId: uuid('evaluation_id')
+      .notNull()
+      .references(() => evaluations.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id')
+      .notNull()
+      .references(() => datasets.id),
     /** The dataset content the predictions were checked against (datasets/contentHash.ts). */
     datasetContentHash: text('dataset_content_hash').notNull(),
     items: integer('items').notNull(),
@@ -525,7 +618,9 @@ export const predictionSets = pgTable(
 export const predictions = pgTable(
   'predictions',
   {
-    setId: uuid('set_id').notNull().references(() => predictionSets.id, { onDelete: 'cascade' }),
+    setId: uuid('set_id')
+      .notNull()
+      .references(() => predictionSets.id, { onDelete: 'cascade' }),
     sampleIdx: integer('sample_idx').notNull(),
     prediction: text('prediction').notNull(),
   },
@@ -539,7 +634,9 @@ export const predictions = pgTable(
 export const runDatasetReuse = pgTable(
   'run_dataset_reuse',
   {
-    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
     datasetId: text('dataset_id').notNull(),
     fingerprint: text('fingerprint').notNull(),
     /** False when the launch asked for a fresh run (`reuse: false`): the result may be reused later, but reuses nothing. */
@@ -547,7 +644,10 @@ export const runDatasetReuse = pgTable(
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     reusedFromRunId: uuid('reused_from_run_id'),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.datasetId] }), index('run_dataset_reuse_fingerprint_idx').on(t.fingerprint)],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.datasetId] }),
+    index('run_dataset_reuse_fingerprint_idx').on(t.fingerprint),
+  ],
 );
 
 // --- end evaluation modes ------------------------------------------------------------------------
@@ -564,7 +664,9 @@ export const runDatasetReuse = pgTable(
 export const perturbedSampleResults = pgTable(
   'perturbed_sample_results',
   {
-    runId: uuid('run_id').notNull().references(() => runs.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
     datasetId: text('dataset_id').notNull(),
     sampleIdx: integer('sample_idx').notNull(),
     position: integer('position').notNull(),

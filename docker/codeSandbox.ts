@@ -86,22 +86,40 @@ export class SandboxError extends Error {
   override name = 'SandboxError';
 }
 
-export async function runInSandbox(docker: Dockerode, input: SandboxProgram, o: SandboxOptions = {}): Promise<SandboxResult> {
+export async function runInSandbox(
+  docker: Dockerode,
+  input: SandboxProgram,
+  o: SandboxOptions = {},
+): Promise<SandboxResult> {
   const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...o.limits };
   const rejected = rejectInput(input);
   if (rejected) return notRun(rejected);
   o.signal?.throwIfAborted();
 
   const nonce = randomBytes(16).toString('hex');
-  const env = [`PROCTOR_SANDBOX_PROGRAM=${input.program}`, `PROCTOR_SANDBOX_TESTS=${input.tests}`, `PROCTOR_SANDBOX_NONCE=${nonce}`];
+  const env = [
+    `PROCTOR_SANDBOX_PROGRAM=${input.program}`,
+    `PROCTOR_SANDBOX_TESTS=${input.tests}`,
+    `PROCTOR_SANDBOX_NONCE=${nonce}`,
+  ];
   if (input.entryPoint) env.push(`PROCTOR_SANDBOX_ENTRY_POINT=${input.entryPoint}`);
-  const spec = sandboxContainerSpec({ name: `proctor-sandbox-${nonce.slice(0, 16)}`, imageRef: o.imageRef ?? CODE_SANDBOX_IMAGE_REF, env, limits, runId: o.runId, hostId: o.hostId });
+  const spec = sandboxContainerSpec({
+    name: `proctor-sandbox-${nonce.slice(0, 16)}`,
+    imageRef: o.imageRef ?? CODE_SANDBOX_IMAGE_REF,
+    env,
+    limits,
+    runId: o.runId,
+    hostId: o.hostId,
+  });
 
   let container: Dockerode.Container;
   try {
     container = await docker.createContainer(spec);
   } catch (error) {
-    if (dockerStatus(error) === 404) throw new SandboxError(`the code sandbox image ${spec.Image} is not on this Docker host; ensureCodeSandboxImage first`);
+    if (dockerStatus(error) === 404)
+      throw new SandboxError(
+        `the code sandbox image ${spec.Image} is not on this Docker host; ensureCodeSandboxImage first`,
+      );
     throw new SandboxError(`could not create a code sandbox container: ${errorText(error)}`);
   }
 
@@ -150,7 +168,15 @@ export async function runInSandbox(docker: Dockerode, input: SandboxProgram, o: 
     if (killedFor === 'abort') throw o.signal?.reason ?? new SandboxError('the sandbox run was aborted');
 
     const state = (await container.inspect()).State;
-    return judge({ nonce, exitCode: state.ExitCode, oomKilled: state.OOMKilled, killedFor, stdout, stderr, durationMs });
+    return judge({
+      nonce,
+      exitCode: state.ExitCode,
+      oomKilled: state.OOMKilled,
+      killedFor,
+      stdout,
+      stderr,
+      durationMs,
+    });
   } catch (error) {
     if (error instanceof SandboxError || killedFor === 'abort') throw error;
     throw new SandboxError(`the code sandbox failed: ${errorText(error)}`);
@@ -204,7 +230,13 @@ function judge(r: {
   };
 }
 
-const KNOWN_VERDICTS: ReadonlySet<string> = new Set(['tests_failed', 'tests_error', 'program_error', 'entry_point_missing', 'exited_early']);
+const KNOWN_VERDICTS: ReadonlySet<string> = new Set([
+  'tests_failed',
+  'tests_error',
+  'program_error',
+  'entry_point_missing',
+  'exited_early',
+]);
 
 function rejectInput(input: SandboxProgram): string | null {
   for (const [what, source] of [
@@ -216,7 +248,8 @@ function rejectInput(input: SandboxProgram): string | null {
     const bytes = Buffer.byteLength(source);
     if (bytes > MAX_SOURCE_BYTES) return `the ${what} is ${bytes} bytes, more than the sandbox's ${MAX_SOURCE_BYTES}`;
   }
-  if (input.entryPoint !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(input.entryPoint)) return `the entry point ${JSON.stringify(input.entryPoint)} is not a Python name`;
+  if (input.entryPoint !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(input.entryPoint))
+    return `the entry point ${JSON.stringify(input.entryPoint)} is not a Python name`;
   return null;
 }
 

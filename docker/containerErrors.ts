@@ -28,7 +28,10 @@ function logTail(lines: string[]): string {
 export function describeExit(info: ContainerExitInfo): string {
   if (info.missing) return 'the model container is gone (it was removed)';
   const parts = [`the model container exited with code ${info.exitCode ?? 'unknown'}`];
-  if (info.oomKilled) parts.push('it was killed for using more memory than its limit (OOMKilled); raise the memory limit or serve a smaller model');
+  if (info.oomKilled)
+    parts.push(
+      'it was killed for using more memory than its limit (OOMKilled); raise the memory limit or serve a smaller model',
+    );
   if (info.error) parts.push(`the engine said: ${info.error}`);
   if (info.exitCode === 137 && !info.oomKilled) parts.push('it was killed (SIGKILL)');
   return parts.join('; ');

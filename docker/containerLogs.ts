@@ -20,7 +20,11 @@ export interface ContainerLogsOptions {
   tail?: number;
 }
 
-export async function containerLogs(docker: Dockerode, id: string, o: ContainerLogsOptions = {}): Promise<ContainerLogLine[]> {
+export async function containerLogs(
+  docker: Dockerode,
+  id: string,
+  o: ContainerLogsOptions = {},
+): Promise<ContainerLogLine[]> {
   const afterNanos = o.after === undefined ? null : timestampNanos(o.after);
   let since = o.sinceSeconds;
   if (afterNanos !== null) {
@@ -77,7 +81,8 @@ export function parseLogFrames(buffer: Buffer): ContainerLogLine[] {
 function stamped(stream: 'stdout' | 'stderr', line: string): ContainerLogLine {
   const space = line.indexOf(' ');
   const head = space === -1 ? line : line.slice(0, space);
-  if (/^\d{4}-\d\d-\d\dT/.test(head)) return { stream, timestamp: head, line: space === -1 ? '' : line.slice(space + 1) };
+  if (/^\d{4}-\d\d-\d\dT/.test(head))
+    return { stream, timestamp: head, line: space === -1 ? '' : line.slice(space + 1) };
   return { stream, timestamp: '', line };
 }
 

@@ -48,10 +48,17 @@ export interface StartedContainer {
   created: boolean;
 }
 
-export async function startServingContainer(docker: Dockerode, spec: ServingSpecBuilder, o: StartServingOptions = {}): Promise<StartedContainer> {
+export async function startServingContainer(
+  docker: Dockerode,
+  spec: ServingSpecBuilder,
+  o: StartServingOptions = {},
+): Promise<StartedContainer> {
   const shape = spec(BRIDGE_CONTAINER_PORT);
   const name = shape.name;
-  if (!name) throw new ContainerStartError('a serving container must have a name: starting it again relies on finding it by name');
+  if (!name)
+    throw new ContainerStartError(
+      'a serving container must have a name: starting it again relies on finding it by name',
+    );
   const hostNetwork = shape.HostConfig?.NetworkMode === 'host';
 
   for (let attempt = 1; ; attempt++) {
@@ -67,7 +74,10 @@ export async function startServingContainer(docker: Dockerode, spec: ServingSpec
     } catch (error) {
       // Another attempt of the same activity created it a moment ago: look again and take that one.
       if (dockerStatus(error) === 409 && attempt < START_ATTEMPTS) continue;
-      if (dockerStatus(error) === 404) throw new ContainerStartError(`image ${shape.Image} is not on this Docker host (${errorText(error)}); ensure the image first`);
+      if (dockerStatus(error) === 404)
+        throw new ContainerStartError(
+          `image ${shape.Image} is not on this Docker host (${errorText(error)}); ensure the image first`,
+        );
       throw new ContainerStartError(`could not create the model container ${name}: ${errorText(error)}`);
     }
     try {
@@ -79,9 +89,14 @@ export async function startServingContainer(docker: Dockerode, spec: ServingSpec
       }
     }
 
-    if (hostNetwork && o.port === undefined && (await exitedOnPortClash(docker, container.id, o.bindWindowMs ?? 1_000))) {
+    if (
+      hostNetwork &&
+      o.port === undefined &&
+      (await exitedOnPortClash(docker, container.id, o.bindWindowMs ?? 1_000))
+    ) {
       await removeContainer(docker, container.id);
-      if (attempt >= START_ATTEMPTS) throw new ContainerStartError(`the model container ${name} found its port taken ${attempt} times in a row`);
+      if (attempt >= START_ATTEMPTS)
+        throw new ContainerStartError(`the model container ${name} found its port taken ${attempt} times in a row`);
       continue;
     }
     return { containerId: container.id, baseUrl: baseUrlOf(await container.inspect()), created: true };
@@ -110,7 +125,10 @@ function baseUrlOf(info: Dockerode.ContainerInspectInfo): string {
   const port = env ? Number(env.slice('PORT='.length)) : BRIDGE_CONTAINER_PORT;
   if (info.HostConfig.NetworkMode === 'host') return `http://127.0.0.1:${port}`;
   const binding = info.NetworkSettings.Ports?.[`${port}/tcp`]?.find((b) => b.HostPort);
-  if (!binding) throw new ContainerStartError(`the model container ${info.Name.replace(/^\//, '')} has no host port mapped for ${port}/tcp`);
+  if (!binding)
+    throw new ContainerStartError(
+      `the model container ${info.Name.replace(/^\//, '')} has no host port mapped for ${port}/tcp`,
+    );
   return `http://127.0.0.1:${binding.HostPort}`;
 }
 

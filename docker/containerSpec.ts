@@ -37,9 +37,12 @@ export function servingContainerName(runId: string): string {
 }
 
 export function servingContainerSpec(input: ServingContainerInput): Dockerode.ContainerCreateOptions {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(input.runId)) throw new Error(`run id ${JSON.stringify(input.runId)} cannot name a container`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(input.runId))
+    throw new Error(`run id ${JSON.stringify(input.runId)} cannot name a container`);
   if (input.uploadDirOnHost.includes(':') || !input.uploadDirOnHost.startsWith('/')) {
-    throw new Error(`upload directory ${JSON.stringify(input.uploadDirOnHost)} must be an absolute path without ':' to be mounted`);
+    throw new Error(
+      `upload directory ${JSON.stringify(input.uploadDirOnHost)} must be an absolute path without ':' to be mounted`,
+    );
   }
   const memoryBytes = input.memoryMb * 2 ** 20;
   const portKey = `${input.port}/tcp`;

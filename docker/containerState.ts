@@ -7,7 +7,10 @@ import { containerLogs } from './containerLogs';
 import { ContainerExitedError, type ContainerExitInfo } from './containerErrors';
 import { dockerStatus } from './engine';
 
-export async function inspectContainer(docker: Dockerode, idOrName: string): Promise<Dockerode.ContainerInspectInfo | null> {
+export async function inspectContainer(
+  docker: Dockerode,
+  idOrName: string,
+): Promise<Dockerode.ContainerInspectInfo | null> {
   try {
     return await docker.getContainer(idOrName).inspect();
   } catch (error) {
@@ -19,7 +22,16 @@ export async function inspectContainer(docker: Dockerode, idOrName: string): Pro
 /** `missing: true` once the container has been removed. */
 export async function containerExitInfo(docker: Dockerode, id: string): Promise<ContainerExitInfo> {
   const info = await inspectContainer(docker, id);
-  if (!info) return { missing: true, running: false, status: 'missing', exitCode: null, oomKilled: false, error: null, finishedAt: null };
+  if (!info)
+    return {
+      missing: true,
+      running: false,
+      status: 'missing',
+      exitCode: null,
+      oomKilled: false,
+      error: null,
+      finishedAt: null,
+    };
   const s = info.State;
   const finishedAt = s.Running || !s.FinishedAt || s.FinishedAt.startsWith('0001-') ? null : s.FinishedAt;
   return {
@@ -38,9 +50,18 @@ export async function containerExitInfo(docker: Dockerode, id: string): Promise<
  * A ContainerExitedError with the exit code and the last log lines if the container has stopped;
  * null while it still runs (the failure lies elsewhere).
  */
-export async function containerExitError(docker: Dockerode, id: string, during: string, tail = 20): Promise<ContainerExitedError | null> {
+export async function containerExitError(
+  docker: Dockerode,
+  id: string,
+  during: string,
+  tail = 20,
+): Promise<ContainerExitedError | null> {
   const info = await containerExitInfo(docker, id);
   if (info.running) return null;
   const lines = info.missing ? [] : await containerLogs(docker, id, { tail }).catch(() => []);
-  return new ContainerExitedError(info, lines.map((l) => l.line), during);
+  return new ContainerExitedError(
+    info,
+    lines.map((l) => l.line),
+    during,
+  );
 }

@@ -13,7 +13,10 @@ export function connectDocker(dockerHost: string | null): Dockerode {
   if (dockerHost.startsWith('unix://')) return new Dockerode({ socketPath: dockerHost.slice('unix://'.length) });
   if (dockerHost.startsWith('/')) return new Dockerode({ socketPath: dockerHost });
   const match = /^(tcp|http|https):\/\/([^/:]+|\[[^\]]+\]):(\d+)\/?$/.exec(dockerHost);
-  if (!match) throw new DockerUnavailableError(`DOCKER_HOST ${JSON.stringify(dockerHost)} is not unix:///path, tcp://host:port or https://host:port`);
+  if (!match)
+    throw new DockerUnavailableError(
+      `DOCKER_HOST ${JSON.stringify(dockerHost)} is not unix:///path, tcp://host:port or https://host:port`,
+    );
   const [, scheme, host, port] = match;
   // 2376 is the engine's TLS port by convention, as the docker CLI assumes too.
   const protocol = scheme === 'https' || port === '2376' ? 'https' : 'http';
@@ -69,14 +72,19 @@ export interface ProgressEvent {
  * Reads an engine progress stream (image pull or import) to its end. The engine reports a failure
  * as an `error` event inside a 200 response, so that becomes a thrown Error here.
  */
-export function readProgress(docker: Dockerode, stream: NodeJS.ReadableStream, onEvent?: (event: ProgressEvent) => void): Promise<ProgressEvent[]> {
+export function readProgress(
+  docker: Dockerode,
+  stream: NodeJS.ReadableStream,
+  onEvent?: (event: ProgressEvent) => void,
+): Promise<ProgressEvent[]> {
   return new Promise((resolve, reject) => {
     docker.modem.followProgress(
       stream,
       (error: Error | null, events: ProgressEvent[]) => {
         if (error) return reject(error);
         const failed = events.find((e) => e.error !== undefined || e.errorDetail !== undefined);
-        if (failed) return reject(new Error(failed.errorDetail?.message ?? failed.error ?? 'the engine reported an error'));
+        if (failed)
+          return reject(new Error(failed.errorDetail?.message ?? failed.error ?? 'the engine reported an error'));
         resolve(events);
       },
       onEvent,

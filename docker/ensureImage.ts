@@ -21,9 +21,12 @@ export async function ensureImage(docker: Dockerode, ref: string, o: EnsureImage
     await readProgress(docker, stream, o.onProgress);
   } catch (error) {
     if (o.signal?.aborted) throw error;
-    throw new ImagePullError(`could not pull image ${ref} onto the Docker host ${describeDocker(docker)}: ${errorText(error)}`);
+    throw new ImagePullError(
+      `could not pull image ${ref} onto the Docker host ${describeDocker(docker)}: ${errorText(error)}`,
+    );
   }
-  if (!(await hasImage(docker, ref))) throw new ImagePullError(`pulling image ${ref} finished but the engine does not have it`);
+  if (!(await hasImage(docker, ref)))
+    throw new ImagePullError(`pulling image ${ref} finished but the engine does not have it`);
   return ref;
 }
 

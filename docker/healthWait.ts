@@ -22,7 +22,12 @@ const FIRST_INTERVAL_MS = 100;
 const PROBE_TIMEOUT_MS = 2_000;
 const TAIL_LINES = 20;
 
-export async function waitHealthy(docker: Dockerode, containerId: string, baseUrl: string, o: WaitHealthyOptions): Promise<void> {
+export async function waitHealthy(
+  docker: Dockerode,
+  containerId: string,
+  baseUrl: string,
+  o: WaitHealthyOptions,
+): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   const maxInterval = o.maxIntervalMs ?? 2_000;
   let interval = FIRST_INTERVAL_MS;
@@ -34,7 +39,8 @@ export async function waitHealthy(docker: Dockerode, containerId: string, baseUr
     lastTimestamp = lines[lines.length - 1]!.timestamp || lastTimestamp;
     await o.onLogs(lines);
   };
-  const tail = async () => (await containerLogs(docker, containerId, { tail: TAIL_LINES }).catch(() => [])).map((l) => l.line);
+  const tail = async () =>
+    (await containerLogs(docker, containerId, { tail: TAIL_LINES }).catch(() => [])).map((l) => l.line);
 
   for (;;) {
     throwIfAborted(o.signal);

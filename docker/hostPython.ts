@@ -39,10 +39,13 @@ export async function inspectHostPython(python = 'python3'): Promise<HostPython>
   try {
     ({ stdout } = await run(python, ['-I', '-c', PROBE], { timeout: 30_000 }));
   } catch (error) {
-    throw new Error(`the serving image is built from this machine's Python, but \`${python}\` could not be run: ${(error as Error).message}`);
+    throw new Error(
+      `the serving image is built from this machine's Python, but \`${python}\` could not be run: ${(error as Error).message}`,
+    );
   }
   const found = JSON.parse(stdout) as HostPython;
-  if (!/^3\.\d+$/.test(found.version)) throw new Error(`the serving image needs Python 3, but \`${python}\` is ${found.fullVersion}`);
+  if (!/^3\.\d+$/.test(found.version))
+    throw new Error(`the serving image needs Python 3, but \`${python}\` is ${found.fullVersion}`);
   return { ...found, executable: await realpath(found.executable) };
 }
 

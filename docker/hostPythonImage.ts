@@ -50,7 +50,11 @@ export interface HostPythonImageBuild {
 const inFlight = new Map<string, Promise<string>>();
 
 /** Resolves to `spec.ref` once the engine has an image built from the current inputs. */
-export function ensureHostPythonImage(docker: Dockerode, spec: HostPythonImageSpec, opts: HostPythonImageOptions = {}): Promise<string> {
+export function ensureHostPythonImage(
+  docker: Dockerode,
+  spec: HostPythonImageSpec,
+  opts: HostPythonImageOptions = {},
+): Promise<string> {
   const key = `${spec.ref} ${describeDocker(docker)} ${opts.python ?? 'python3'}`;
   let pending = inFlight.get(key);
   if (!pending) {
@@ -71,7 +75,9 @@ async function ensure(docker: Dockerode, spec: HostPythonImageSpec, opts: HostPy
   const existing = await inspectImage(docker, spec.ref);
   if (existing?.Config?.Labels?.[spec.inputsLabel] === inputsHash) return spec.ref;
 
-  log(`building ${spec.ref} from Python ${python.fullVersion} at ${python.executable}${existing ? ' (its inputs changed)' : ''}`);
+  log(
+    `building ${spec.ref} from Python ${python.fullVersion} at ${python.executable}${existing ? ' (its inputs changed)' : ''}`,
+  );
   for (const warning of rootfs.warnings) log(warning);
   const [repo, tag] = spec.ref.split(':') as [string, string];
   try {
@@ -83,16 +89,29 @@ async function ensure(docker: Dockerode, spec: HostPythonImageSpec, opts: HostPy
     });
     await readProgress(docker, stream);
   } catch (error) {
-    throw new Error(`could not import the ${spec.what} image into the Docker engine at ${describeDocker(docker)}: ${errorText(error)}`);
+    throw new Error(
+      `could not import the ${spec.what} image into the Docker engine at ${describeDocker(docker)}: ${errorText(error)}`,
+    );
   }
   const now = await inspectImage(docker, spec.ref);
   if (now?.Config?.Labels?.[spec.inputsLabel] !== inputsHash) {
-    throw new Error(`${spec.ref} was replaced while it was built by an image of other inputs; is another Proctor with another Python using this engine?`);
+    throw new Error(
+      `${spec.ref} was replaced while it was built by an image of other inputs; is another Proctor with another Python using this engine?`,
+    );
   }
   await pruneSuperseded(docker, spec.inputsLabel);
 
-  const build = { ref: spec.ref, imageId: now.Id, inputsHash, buildMs: Date.now() - started, sizeBytes: now.Size, files: rootfs.entries.length };
-  log(`built ${spec.ref} (${now.Id.slice(7, 19)}, ${(build.sizeBytes / 2 ** 20).toFixed(1)} MiB) in ${(build.buildMs / 1000).toFixed(1)} s`);
+  const build = {
+    ref: spec.ref,
+    imageId: now.Id,
+    inputsHash,
+    buildMs: Date.now() - started,
+    sizeBytes: now.Size,
+    files: rootfs.entries.length,
+  };
+  log(
+    `built ${spec.ref} (${now.Id.slice(7, 19)}, ${(build.sizeBytes / 2 ** 20).toFixed(1)} MiB) in ${(build.buildMs / 1000).toFixed(1)} s`,
+  );
   opts.onBuilt?.(build);
   return spec.ref;
 }
@@ -103,7 +122,13 @@ function hashInputs(recipe: number, entries: TarEntry[], config: string[]): stri
   hash.update(JSON.stringify({ recipe, config }));
   for (const e of entries) {
     const source =
-      e.type === 'file' ? `${e.from} ${e.size} ${e.mtimeMs}` : e.type === 'data' ? createHash('sha256').update(e.data).digest('hex') : e.type === 'symlink' ? e.target : '';
+      e.type === 'file'
+        ? `${e.from} ${e.size} ${e.mtimeMs}`
+        : e.type === 'data'
+          ? createHash('sha256').update(e.data).digest('hex')
+          : e.type === 'symlink'
+            ? e.target
+            : '';
     hash.update(`\n${e.type} ${e.path} ${'mode' in e ? e.mode.toString(8) : ''} ${source}`);
   }
   return hash.digest('hex');

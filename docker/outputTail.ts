@@ -23,7 +23,8 @@ export class OutputTail extends Writable {
     this.chunks.push(buffer);
     this.kept += buffer.length;
     // Dropping whole chunks from the front keeps this linear; the text() slice trims the rest.
-    while (this.chunks.length > 1 && this.kept - this.chunks[0]!.length >= this.maxBytes) this.kept -= this.chunks.shift()!.length;
+    while (this.chunks.length > 1 && this.kept - this.chunks[0]!.length >= this.maxBytes)
+      this.kept -= this.chunks.shift()!.length;
     this.onBytes(buffer.length);
     done();
   }

@@ -6,7 +6,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
-import { ensureHostPythonImage, type HostPythonImageBuild, type HostPythonImageOptions, type HostPythonImageSpec } from './hostPythonImage';
+import {
+  ensureHostPythonImage,
+  type HostPythonImageBuild,
+  type HostPythonImageOptions,
+  type HostPythonImageSpec,
+} from './hostPythonImage';
 import { SERVING_UID } from './servingRootfs';
 import { NLP_SERVING_IMAGE_REF } from '../contracts/platformImages';
 

@@ -15,7 +15,17 @@ const IMAGE_PREFIX = '/usr/local';
 export const SERVING_UID = 65534;
 
 // Parts of the standard library a model server never imports, left out to keep the image small.
-const EXCLUDED_TOP = new Set(['test', 'idlelib', 'tkinter', 'turtledemo', 'ensurepip', 'lib2to3', 'site-packages', 'dist-packages', 'lib-dynload']);
+const EXCLUDED_TOP = new Set([
+  'test',
+  'idlelib',
+  'tkinter',
+  'turtledemo',
+  'ensurepip',
+  'lib2to3',
+  'site-packages',
+  'dist-packages',
+  'lib-dynload',
+]);
 const EXCLUDED_ANYWHERE = new Set(['__pycache__', 'test', 'tests', 'idle_test']);
 const EXCLUDED_MODULES = /^(_tkinter|_test|_xxtest|_ctypes_test|xxlimited|xxsubtype)/;
 
@@ -50,11 +60,16 @@ export async function servingRootfs(python: HostPython, packageDir: string): Pro
   add({ type: 'symlink', path: `${binDir}/python3`, target: interpreter });
   add({ type: 'symlink', path: `${binDir}/python`, target: interpreter });
 
-  for (const file of await walk(python.stdlib, (rel, isDir) => !(isDir && (EXCLUDED_TOP.has(rel) || /^config-/.test(rel))) && !excludedAnywhere(rel, isDir))) {
+  for (const file of await walk(
+    python.stdlib,
+    (rel, isDir) => !(isDir && (EXCLUDED_TOP.has(rel) || /^config-/.test(rel))) && !excludedAnywhere(rel, isDir),
+  )) {
     await addFile(path.join(python.stdlib, file), `${stdlibDir}/${file}`);
   }
 
-  const modules = (await readdir(python.dynload)).filter((name) => name.endsWith('.so') && !EXCLUDED_MODULES.test(name)).sort();
+  const modules = (await readdir(python.dynload))
+    .filter((name) => name.endsWith('.so') && !EXCLUDED_MODULES.test(name))
+    .sort();
   const binaries = [python.executable, ...modules.map((name) => path.join(python.dynload, name))];
   const libs = await sharedLibraries(binaries);
   for (const name of modules) {
@@ -66,13 +81,15 @@ export async function servingRootfs(python: HostPython, packageDir: string): Pro
     await addFile(path.join(python.dynload, name), `${stdlibDir}/lib-dynload/${name}`);
   }
   const missingForInterpreter = libs.unresolved.get(python.executable);
-  if (missingForInterpreter) throw new Error(`${python.executable} needs ${missingForInterpreter.join(', ')}, which ldd cannot find`);
+  if (missingForInterpreter)
+    throw new Error(`${python.executable} needs ${missingForInterpreter.join(', ')}, which ldd cannot find`);
 
   const libraryDirs = new Set([libDir]);
   const libraries = [...libs.libraries];
   // glibc loads libgcc_s by name when a thread exits through pthread_exit; no binary lists it.
   const libc = libraries.find((lib) => path.basename(lib) === 'libc.so.6');
-  if (libc && existsSync(path.join(path.dirname(libc), 'libgcc_s.so.1'))) libraries.push(path.join(path.dirname(libc), 'libgcc_s.so.1'));
+  if (libc && existsSync(path.join(path.dirname(libc), 'libgcc_s.so.1')))
+    libraries.push(path.join(path.dirname(libc), 'libgcc_s.so.1'));
   for (const lib of libraries) {
     // libpython sits under the Python prefix on this machine; in the image it moves with Python.
     const inPrefix = lib.startsWith(`${python.prefix}/`);
@@ -83,8 +100,16 @@ export async function servingRootfs(python: HostPython, packageDir: string): Pro
   for (const loader of libs.loaders) await addFile(loader, loader);
 
   const sitePackages = `${stdlibDir}/site-packages`;
-  for (const file of await walk(packageDir, (rel, isDir) => !excludedAnywhere(rel, isDir) && (isDir || rel.endsWith('.py')))) {
-    add({ type: 'data', path: `${sitePackages}/${file}`, mode: 0o644, data: await readFile(path.join(packageDir, file)) });
+  for (const file of await walk(
+    packageDir,
+    (rel, isDir) => !excludedAnywhere(rel, isDir) && (isDir || rel.endsWith('.py')),
+  )) {
+    add({
+      type: 'data',
+      path: `${sitePackages}/${file}`,
+      mode: 0o644,
+      data: await readFile(path.join(packageDir, file)),
+    });
   }
 
   add({ type: 'dir', path: '/etc', mode: 0o755 });
@@ -92,7 +117,9 @@ export async function servingRootfs(python: HostPython, packageDir: string): Pro
     type: 'data',
     path: '/etc/passwd',
     mode: 0o644,
-    data: Buffer.from(`root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:${SERVING_UID}:${SERVING_UID}:nobody:/nonexistent:/usr/sbin/nologin\n`),
+    data: Buffer.from(
+      `root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:${SERVING_UID}:${SERVING_UID}:nobody:/nonexistent:/usr/sbin/nologin\n`,
+    ),
   });
   add({ type: 'data', path: '/etc/group', mode: 0o644, data: Buffer.from(`root:x:0:\nnogroup:x:${SERVING_UID}:\n`) });
   add({ type: 'dir', path: '/tmp', mode: 0o1777 });

@@ -48,7 +48,8 @@ async function* generate(entries: Iterable<TarEntry>): AsyncGenerator<Buffer> {
         read += (chunk as Buffer).length;
         yield chunk as Buffer;
       }
-      if (read !== size) throw new Error(`${entry.from} changed size while it was archived (${size} bytes expected, ${read} read)`);
+      if (read !== size)
+        throw new Error(`${entry.from} changed size while it was archived (${size} bytes expected, ${read} read)`);
     }
     yield padding(size);
   }
@@ -92,7 +93,8 @@ function paxRecords(fields: Record<string, string>): Buffer {
   for (const [key, value] of Object.entries(fields)) {
     const rest = ` ${key}=${value}\n`;
     let length = Buffer.byteLength(rest) + 1;
-    while (String(length).length + Buffer.byteLength(rest) !== length) length = String(length).length + Buffer.byteLength(rest);
+    while (String(length).length + Buffer.byteLength(rest) !== length)
+      length = String(length).length + Buffer.byteLength(rest);
     text += `${length}${rest}`;
   }
   return Buffer.from(text, 'utf8');

@@ -38,5 +38,12 @@ export function imageReviewedMail(facts: ImageReviewFacts, recipient: Recipient)
     `<p>${escapeHtml(outcome)}</p>`,
     `<p>Image: <code>GET ${escapeHtml(path)}</code></p>`,
   ]);
-  return { kind: 'image-reviewed', recipient, dedupeKey: dedupeKeys.imageReviewed(facts.imageId, facts.decision), subject, text, html };
+  return {
+    kind: 'image-reviewed',
+    recipient,
+    dedupeKey: dedupeKeys.imageReviewed(facts.imageId, facts.decision),
+    subject,
+    text,
+    html,
+  };
 }

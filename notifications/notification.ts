@@ -4,7 +4,13 @@
  * names the event, so queueing the same event twice (a retried activity, a repeated request) stores
  * one mail.
  */
-export const NOTIFICATION_KINDS = ['run-ended', 'image-reviewed', 'manual-evaluation-ready', 'review-reminder', 'review-completed'] as const;
+export const NOTIFICATION_KINDS = [
+  'run-ended',
+  'image-reviewed',
+  'manual-evaluation-ready',
+  'review-reminder',
+  'review-completed',
+] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** pending → sent, or pending → failed once the attempts run out. */
@@ -35,6 +41,7 @@ export const dedupeKeys = {
   imageReviewed: (imageId: string, decision: 'approved' | 'rejected') => `image-reviewed:${imageId}:${decision}`,
   /** Manual review (docs/manual-review.md): the owner is told once the launch is open and once reviewers are done; each reminder to a reviewer is its own event. */
   manualEvaluationReady: (reviewId: string) => `manual-evaluation-ready:${reviewId}`,
-  reviewReminder: (reviewId: string, number: number, recipientId: string) => `review-reminder:${reviewId}:${number}:${recipientId}`,
+  reviewReminder: (reviewId: string, number: number, recipientId: string) =>
+    `review-reminder:${reviewId}:${number}:${recipientId}`,
   reviewCompleted: (reviewId: string) => `review-completed:${reviewId}`,
 };

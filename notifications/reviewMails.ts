@@ -14,7 +14,10 @@ export interface ReviewMailFacts {
   datasets: string[];
 }
 
-export function manualEvaluationReadyMail(facts: ReviewMailFacts & { launchDeadline: Date }, recipient: Recipient): NewNotification {
+export function manualEvaluationReadyMail(
+  facts: ReviewMailFacts & { launchDeadline: Date },
+  recipient: Recipient,
+): NewNotification {
   const subject = `[Proctor] ${facts.modelName}: formal evaluation v${facts.runVersion} awaits its manual evaluation`;
   const deadline = facts.launchDeadline.toISOString();
   const text = [
@@ -33,10 +36,20 @@ export function manualEvaluationReadyMail(facts: ReviewMailFacts & { launchDeadl
     `<p>Launch it before <strong>${deadline}</strong>; after that the run closes with those datasets unscored.</p>`,
     `<p>Launch: <code>POST /v1/runs/${escapeHtml(facts.runId)}/manual-evaluation</code></p>`,
   ]);
-  return { kind: 'manual-evaluation-ready', recipient, dedupeKey: dedupeKeys.manualEvaluationReady(facts.reviewId), subject, text, html };
+  return {
+    kind: 'manual-evaluation-ready',
+    recipient,
+    dedupeKey: dedupeKeys.manualEvaluationReady(facts.reviewId),
+    subject,
+    text,
+    html,
+  };
 }
 
-export function reviewReminderMail(facts: ReviewMailFacts & { number: number; waitingSince: Date; scored: number; total: number }, recipient: Recipient): NewNotification {
+export function reviewReminderMail(
+  facts: ReviewMailFacts & { number: number; waitingSince: Date; scored: number; total: number },
+  recipient: Recipient,
+): NewNotification {
   const subject = `[Proctor] Reminder: a manual review is waiting (${facts.scored}/${facts.total} answers scored)`;
   const text = [
     `A manual review has been waiting since ${facts.waitingSince.toISOString()}: ${facts.scored} of ${facts.total} answers are scored.`,
@@ -54,10 +67,20 @@ export function reviewReminderMail(facts: ReviewMailFacts & { number: number; wa
     `<p>Datasets: ${escapeHtml(facts.datasets.join(', '))}</p>`,
     `<p>Open it: <code>GET /v1/reviews/${escapeHtml(facts.reviewId)}</code></p>`,
   ]);
-  return { kind: 'review-reminder', recipient, dedupeKey: dedupeKeys.reviewReminder(facts.reviewId, facts.number, recipient.userId), subject, text, html };
+  return {
+    kind: 'review-reminder',
+    recipient,
+    dedupeKey: dedupeKeys.reviewReminder(facts.reviewId, facts.number, recipient.userId),
+    subject,
+    text,
+    html,
+  };
 }
 
-export function reviewCompletedMail(facts: ReviewMailFacts & { scores: { dataset: string; score: number; answers: number }[] }, recipient: Recipient): NewNotification {
+export function reviewCompletedMail(
+  facts: ReviewMailFacts & { scores: { dataset: string; score: number; answers: number }[] },
+  recipient: Recipient,
+): NewNotification {
   const subject = `[Proctor] ${facts.modelName}: manual evaluation of v${facts.runVersion} completed`;
   const lines = facts.scores.map((s) => `  ${s.dataset}: ${s.score.toFixed(4)} over ${s.answers} reviewed answer(s)`);
   const text = [
@@ -75,5 +98,12 @@ export function reviewCompletedMail(facts: ReviewMailFacts & { scores: { dataset
     `<ul>${facts.scores.map((s) => `<li>${escapeHtml(s.dataset)}: <strong>${s.score.toFixed(4)}</strong> over ${s.answers} reviewed answer(s)</li>`).join('')}</ul>`,
     `<p>Run: <code>GET /v1/runs/${escapeHtml(facts.runId)}</code></p>`,
   ]);
-  return { kind: 'review-completed', recipient, dedupeKey: dedupeKeys.reviewCompleted(facts.reviewId), subject, text, html };
+  return {
+    kind: 'review-completed',
+    recipient,
+    dedupeKey: dedupeKeys.reviewCompleted(facts.reviewId),
+    subject,
+    text,
+    html,
+  };
 }

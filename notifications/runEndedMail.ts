@@ -48,12 +48,15 @@ export function runEndedMail(facts: RunEndedFacts, recipient: Recipient): NewNot
   const links = runLinks(facts);
 
   const text: string[] = [`Your ${what} has ${facts.status}.`, ''];
-  text.push(`Overall score: ${facts.overallScore === null ? 'none (no dataset succeeded)' : score(facts.overallScore)}`);
+  text.push(
+    `Overall score: ${facts.overallScore === null ? 'none (no dataset succeeded)' : score(facts.overallScore)}`,
+  );
   if (error) text.push(`${facts.status === 'stopped' ? 'Reason' : 'Error'}: ${error}`);
   text.push(`Started: ${when(facts.startedAt)}`, `Ended: ${when(facts.endedAt)}${took(facts)}`);
   if (facts.taskScores.length > 0) {
     text.push('', 'Tasks:');
-    for (const t of facts.taskScores) text.push(`  ${t.task}: ${score(t.score)} (${t.datasets} dataset${t.datasets === 1 ? '' : 's'})`);
+    for (const t of facts.taskScores)
+      text.push(`  ${t.task}: ${score(t.score)} (${t.datasets} dataset${t.datasets === 1 ? '' : 's'})`);
   }
   text.push('', 'Datasets:');
   for (const d of facts.datasets) text.push(`  ${datasetLine(d)}`);

@@ -52,8 +52,10 @@ const UINT32_RANGE = 0x1_0000_0000;
 export function bootstrapInterval(scores: ArrayLike<number>, options: BootstrapOptions = {}): MeanInterval | null {
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
   const confidence = options.confidence ?? DEFAULT_CONFIDENCE;
-  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
-  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence must be between 0 and 1, got ${confidence}`);
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new RangeError(`confidence must be between 0 and 1, got ${confidence}`);
   const n = scores.length;
   if (n === 0) return null;
   if (n >= UINT32_RANGE) throw new RangeError(`cannot resample ${n} scores`);

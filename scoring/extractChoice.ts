@@ -17,7 +17,8 @@
  */
 import { answerStatements, finalLine, normalizeAnswer } from './normalizeAnswer';
 
-export type ChoiceExtraction = { kind: 'letter'; letter: string } | { kind: 'ambiguous'; letters: string[] } | { kind: 'none' };
+export type ChoiceExtraction =
+  { kind: 'letter'; letter: string } | { kind: 'ambiguous'; letters: string[] } | { kind: 'none' };
 
 const OPTION_WORD = String.raw`(?:option|choice)\s+`;
 /** A letter alone, any case, in the usual wrappings: "B", "(b)", "[B]", "B.", "B)", "Option B". */
@@ -39,7 +40,8 @@ const TWO_LETTERS = new RegExp(
 /** A line giving a letter and then the option's text: "B. 19", "(B) 19", "B) nineteen", "B: 19". */
 const LETTER_WITH_TEXT = /^(?:\(([A-Z])\)|([A-Z])[.):])\s+\S/;
 
-const isUpper = (letter: string | undefined): letter is string => letter !== undefined && letter >= 'A' && letter <= 'Z';
+const isUpper = (letter: string | undefined): letter is string =>
+  letter !== undefined && letter >= 'A' && letter <= 'Z';
 
 export function extractChoice(output: string, choices?: readonly string[]): ChoiceExtraction {
   const letterCount = choices?.length ?? 26;
@@ -87,7 +89,9 @@ function choiceByText(answer: string, choices: readonly string[] | undefined): s
   if (!choices) return null;
   const wanted = normalizeAnswer(answer);
   if (!wanted) return null;
-  const hits = choices.flatMap((choice, i) => (normalizeAnswer(stripMarkup(choice.normalize('NFKC'))) === wanted ? [String.fromCharCode(65 + i)] : []));
+  const hits = choices.flatMap((choice, i) =>
+    normalizeAnswer(stripMarkup(choice.normalize('NFKC'))) === wanted ? [String.fromCharCode(65 + i)] : [],
+  );
   return hits.length === 1 ? hits[0]! : null;
 }
 

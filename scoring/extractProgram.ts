@@ -40,7 +40,9 @@ export function extractProgram(answer: string, entryPoint?: string): string {
   const name = entryPoint?.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const defines = name ? new RegExp(String.raw`^\s*(?:async\s+)?def\s+${name}\s*\(|^\s*${name}\s*=`, 'm') : null;
   const chosen =
-    (defines && blocks.find((b) => defines.test(b.code))) ?? blocks.find((b) => /^(python3?|py)\b/.test(b.info)) ?? blocks[0]!;
+    (defines && blocks.find((b) => defines.test(b.code))) ??
+    blocks.find((b) => /^(python3?|py)\b/.test(b.info)) ??
+    blocks[0]!;
   return ensureNewline(chosen.code);
 }
 

@@ -35,8 +35,14 @@ const SCORERS: Readonly<Record<TextMetricName, Scorer>> = {
 };
 
 /** The score of one output in [0, 1]; a scorer's NaN (which none should give) counts as 0. */
-export function scoreSample(metric: MetricName, predict: string, reference: ScoreReference, options: MetricOptions = {}): number {
-  if (metric === CODE_METRIC) throw new Error('pass_at_k is scored by running the program in the code sandbox, not from its text');
+export function scoreSample(
+  metric: MetricName,
+  predict: string,
+  reference: ScoreReference,
+  options: MetricOptions = {},
+): number {
+  if (metric === CODE_METRIC)
+    throw new Error('pass_at_k is scored by running the program in the code sandbox, not from its text');
   const scorer = SCORERS[metric as TextMetricName];
   if (!scorer) throw new Error(`no scorer for metric "${metric}"`);
   const score = scorer(predict, reference, options);

@@ -44,7 +44,8 @@ export function normalizeAnswer(text: string): string {
  * "Final answer:", "The answer is", "The correct option is", "答案是". Matched after NFKC, so a
  * full-width colon is a colon.
  */
-const ANSWER_MARKER = /\banswer\b[\s*]*(?:is\b[\s*]*)?:|\banswer\s+is\b|\b(?:correct|right)\s+(?:option|choice)\s+is\b|答案\s*(?:是|为|:)/giu;
+const ANSWER_MARKER =
+  /\banswer\b[\s*]*(?:is\b[\s*]*)?:|\banswer\s+is\b|\b(?:correct|right)\s+(?:option|choice)\s+is\b|答案\s*(?:是|为|:)/giu;
 
 /**
  * The text of each explicit answer statement, in order: from the end of the marker to the end of
@@ -76,6 +77,9 @@ function cleanStatement(line: string): string {
 
 /** The last non-blank line of the text, trimmed ('' when there is none). */
 export function finalLine(text: string): string {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1] ?? '';
 }

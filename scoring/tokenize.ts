@@ -58,8 +58,16 @@ const THIRTEEN_A: readonly (readonly [RegExp, string])[] = [
 const NON_ASCII_PUNCTUATION = /(?![\x00-\x7f])[\p{P}\p{S}]/gu;
 
 export function bleuTokens(text: string): string[] {
-  let s = text.replace(/<skipped>/g, '').replace(/-\n/g, '').replace(/\n/g, ' ');
-  if (s.includes('&')) s = s.replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  let s = text
+    .replace(/<skipped>/g, '')
+    .replace(/-\n/g, '')
+    .replace(/\n/g, ' ');
+  if (s.includes('&'))
+    s = s
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, '&')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>');
   s = ` ${prepare(s).replace(NON_ASCII_PUNCTUATION, ' $& ')} `;
   for (const [pattern, replacement] of THIRTEEN_A) s = s.replace(pattern, replacement);
   return s.split(/\s+/u).filter((token) => token !== '');

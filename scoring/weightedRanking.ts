@@ -52,7 +52,11 @@ const TIE = 1e-12;
  * datasets outside the comparison, metrics none of its datasets is scored by, and weights that
  * leave a model nothing to be scored on. `field` is the prefix of the fields named ('weights').
  */
-export function weightRefusals(weights: RankingWeights, models: readonly ModelScores[], field = 'weights'): FieldError[] {
+export function weightRefusals(
+  weights: RankingWeights,
+  models: readonly ModelScores[],
+  field = 'weights',
+): FieldError[] {
   const errors: FieldError[] = [];
   const datasetIds = models[0]?.datasets.map((d) => d.dataset) ?? [];
   const metrics = [...new Set(models.flatMap((m) => m.datasets.map((d) => d.metric)))];
@@ -60,7 +64,8 @@ export function weightRefusals(weights: RankingWeights, models: readonly ModelSc
     for (const [name, value] of Object.entries(weights[kind] ?? {})) {
       const at = `${field}.${kind}.${name}`;
       if (!known.includes(name)) errors.push({ field: at, message: `is not ${noun} (${known.join(', ')})` });
-      else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) errors.push({ field: at, message: 'must be a non-negative finite number' });
+      else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+        errors.push({ field: at, message: 'must be a non-negative finite number' });
     }
   };
   check('datasets', datasetIds, "one of the comparison's datasets");
@@ -68,7 +73,10 @@ export function weightRefusals(weights: RankingWeights, models: readonly ModelSc
   if (errors.length > 0) return errors;
   for (const model of models) {
     if (datasetWeights(model, weights).every((w) => w === 0)) {
-      errors.push({ field, message: `must give at least one dataset a positive weight; these give ${model.modelName} none` });
+      errors.push({
+        field,
+        message: `must give at least one dataset a positive weight; these give ${model.modelName} none`,
+      });
       break;
     }
   }
@@ -81,11 +89,18 @@ export function rankModels(models: readonly ModelScores[], weights: RankingWeigh
     const raw = datasetWeights(model, weights);
     const sum = raw.reduce((a, w) => a + w, 0);
     const datasets: RankedDataset[] = model.datasets.map((d, i) => ({ ...d, weight: raw[i]! / sum }));
-    const weightedScore = datasets.reduce((a, d) => a + d.weight * (d.status === 'succeeded' && d.score !== null ? d.score : 0), 0);
+    const weightedScore = datasets.reduce(
+      (a, d) => a + d.weight * (d.status === 'succeeded' && d.score !== null ? d.score : 0),
+      0,
+    );
     const complete = datasets.every((d) => d.weight === 0 || TERMINAL_STATUSES.includes(d.status));
     return { model, datasets, weightedScore, complete };
   });
-  scored.sort((a, b) => (Math.abs(a.weightedScore - b.weightedScore) <= TIE ? a.model.position - b.model.position : b.weightedScore - a.weightedScore));
+  scored.sort((a, b) =>
+    Math.abs(a.weightedScore - b.weightedScore) <= TIE
+      ? a.model.position - b.model.position
+      : b.weightedScore - a.weightedScore,
+  );
   return scored.map(({ model, datasets, weightedScore, complete }) => ({
     rank: 1 + scored.filter((other) => other.weightedScore - weightedScore > TIE).length,
     position: model.position,
@@ -103,5 +118,7 @@ export function rankModels(models: readonly ModelScores[], weights: RankingWeigh
 function datasetWeights(model: ModelScores, weights: RankingWeights): number[] {
   const perTask = new Map<string, number>();
   for (const d of model.datasets) perTask.set(d.task, (perTask.get(d.task) ?? 0) + 1);
-  return model.datasets.map((d) => ((weights.datasets?.[d.dataset] ?? 1) * (weights.metrics?.[d.metric] ?? 1)) / perTask.get(d.task)!);
+  return model.datasets.map(
+    (d) => ((weights.datasets?.[d.dataset] ?? 1) * (weights.metrics?.[d.metric] ?? 1)) / perTask.get(d.task)!,
+  );
 }

@@ -57,8 +57,13 @@ async function ensureAdmin(db: Db, key: string): Promise<void> {
       .limit(1);
     const userId =
       existing?.id ??
-      (await tx.insert(users).values({ name: 'admin', email: ADMIN_EMAIL, role: 'admin' }).returning({ id: users.id }))[0]!.id;
-    await tx.insert(apiKeys).values({ userId, keyHash, prefix: key.slice(0, 10) }).onConflictDoNothing({ target: apiKeys.keyHash });
+      (
+        await tx.insert(users).values({ name: 'admin', email: ADMIN_EMAIL, role: 'admin' }).returning({ id: users.id })
+      )[0]!.id;
+    await tx
+      .insert(apiKeys)
+      .values({ userId, keyHash, prefix: key.slice(0, 10) })
+      .onConflictDoNothing({ target: apiKeys.keyHash });
   });
 }
 

@@ -64,7 +64,12 @@ async function startDockerd(dockerd: string, dir: string): Promise<DockerEngine>
   let execRoot = path.join(dir, 'exec');
   const execRootIsTemporary = execRoot.length > MAX_EXEC_ROOT_CHARS;
   if (execRootIsTemporary) execRoot = await mkdtemp(path.join(os.tmpdir(), 'proctor-dockerd-'));
-  const record: EngineRecord = { socket: path.join(dir, 'docker.sock'), pidFile: path.join(dir, 'docker.pid'), execRoot, execRootIsTemporary };
+  const record: EngineRecord = {
+    socket: path.join(dir, 'docker.sock'),
+    pidFile: path.join(dir, 'docker.pid'),
+    execRoot,
+    execRootIsTemporary,
+  };
   await writeFile(path.join(dir, 'engine.json'), JSON.stringify(record, null, 2));
   const logFile = path.join(dir, 'dockerd.log');
   const out = openSync(logFile, 'a');
@@ -119,14 +124,22 @@ export async function stopDockerEngine(dir: string): Promise<void> {
   if (!existsSync(recordFile)) return;
   const record = JSON.parse(await readFile(recordFile, 'utf8')) as EngineRecord;
   const dockerdPid = pidFrom(record.pidFile);
-  if (dockerdPid !== null && commandLineHas(dockerdPid, record.socket)) await stopProcess(dockerdPid, { graceMs: 20_000 });
+  if (dockerdPid !== null && commandLineHas(dockerdPid, record.socket))
+    await stopProcess(dockerdPid, { graceMs: 20_000 });
   await killProcessTrees(processesNaming(`${record.execRoot}/`));
   await unmountUnder([dir, record.execRoot]);
   if (record.execRootIsTemporary) await rm(record.execRoot, { recursive: true, force: true });
 }
 
 function findDockerd(): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/usr/local/sbin', '/usr/local/bin'];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(':'),
+    '/usr/sbin',
+    '/usr/bin',
+    '/sbin',
+    '/usr/local/sbin',
+    '/usr/local/bin',
+  ];
   for (const dir of dirs) {
     if (dir && existsSync(path.join(dir, 'dockerd'))) return path.join(dir, 'dockerd');
   }
@@ -159,7 +172,9 @@ function processesNaming(text: string): number[] {
   } catch {
     return [];
   }
-  return entries.filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid && commandLineHas(Number(e), text)).map(Number);
+  return entries
+    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid && commandLineHas(Number(e), text))
+    .map(Number);
 }
 
 /** SIGKILL to the processes and everything below them (a container's processes sit under its shim). */
@@ -175,7 +190,7 @@ async function killProcessTrees(roots: number[]): Promise<void> {
     }
   }
   const doomed = new Set(roots);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, parent] of parentOf) {
       if (doomed.has(parent) && !doomed.has(pid)) {

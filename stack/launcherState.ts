@@ -55,7 +55,9 @@ export class LauncherState {
       return;
     }
     if (previous.launcher.pid !== process.pid && isTracked(previous.launcher)) {
-      throw new Error(`Proctor is already running from this data directory (launcher pid ${previous.launcher.pid}); stop it first or set PROCTOR_DATA_DIR`);
+      throw new Error(
+        `Proctor is already running from this data directory (launcher pid ${previous.launcher.pid}); stop it first or set PROCTOR_DATA_DIR`,
+      );
     }
     for (const p of [...previous.processes].reverse()) {
       if (!isTracked(p)) continue;

@@ -11,11 +11,16 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /** Fails with one message naming every port already taken and the setting that moves it. */
-export async function assertPortsFree(ports: { port: number; what: string; setting?: string }[], host = '127.0.0.1'): Promise<void> {
+export async function assertPortsFree(
+  ports: { port: number; what: string; setting?: string }[],
+  host = '127.0.0.1',
+): Promise<void> {
   const taken = [];
   for (const p of ports) if (!(await isPortFree(p.port, host))) taken.push(p);
   if (taken.length > 0) {
-    const list = taken.map((p) => `${p.port} (${p.what}${p.setting ? `; set ${p.setting} to use another` : ''})`).join(', ');
+    const list = taken
+      .map((p) => `${p.port} (${p.what}${p.setting ? `; set ${p.setting} to use another` : ''})`)
+      .join(', ');
     throw new Error(`port${taken.length > 1 ? 's' : ''} already in use on ${host}: ${list}`);
   }
 }

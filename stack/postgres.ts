@@ -53,7 +53,9 @@ async function binaries(): Promise<Binaries> {
   try {
     bins = (await import(name)) as Binaries;
   } catch (error) {
-    throw new Error(`No PostgreSQL binaries for ${process.platform}-${process.arch} (${name}): ${(error as Error).message}`);
+    throw new Error(
+      `No PostgreSQL binaries for ${process.platform}-${process.arch} (${name}): ${(error as Error).message}`,
+    );
   }
   for (const file of [bins.postgres, bins.initdb, bins.pg_ctl]) {
     const mode = (await stat(file)).mode;
@@ -73,9 +75,18 @@ async function runAsUser(): Promise<RunAs | undefined> {
     return await ids();
   } catch {
     try {
-      await execFileAsync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', OS_USER]);
+      await execFileAsync('useradd', [
+        '--system',
+        '--user-group',
+        '--no-create-home',
+        '--shell',
+        '/usr/sbin/nologin',
+        OS_USER,
+      ]);
     } catch (error) {
-      throw new Error(`PostgreSQL cannot run as root and the "${OS_USER}" OS user could not be created: ${(error as Error).message}`);
+      throw new Error(
+        `PostgreSQL cannot run as root and the "${OS_USER}" OS user could not be created: ${(error as Error).message}`,
+      );
     }
     return ids();
   }
@@ -86,7 +97,10 @@ async function checkTraversable(dir: string, runAs: RunAs): Promise<void> {
   for (let current = path.dirname(dir); ; current = path.dirname(current)) {
     const s = await stat(current);
     const ok = s.uid === runAs.uid ? s.mode & 0o100 : s.gid === runAs.gid ? s.mode & 0o010 : s.mode & 0o001;
-    if (!ok) throw new Error(`PostgreSQL runs as the "${OS_USER}" OS user, which cannot enter ${current}; chmod o+x it or choose another data directory`);
+    if (!ok)
+      throw new Error(
+        `PostgreSQL runs as the "${OS_USER}" OS user, which cannot enter ${current}; chmod o+x it or choose another data directory`,
+      );
     if (current === path.dirname(current)) return;
   }
 }
@@ -100,8 +114,12 @@ function run(file: string, args: string[], runAs: RunAs | undefined): Promise<{ 
       env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
   });
@@ -122,11 +140,19 @@ function clusterPaths(dataDir: string): Cluster {
 }
 
 async function exists(file: string): Promise<boolean> {
-  return access(file, fsConstants.F_OK).then(() => true, () => false);
+  return access(file, fsConstants.F_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Runs initdb once; into a scratch directory first, so a failed init leaves nothing half-made. */
-async function initialise(bins: Binaries, cluster: Cluster, runAs: RunAs | undefined, log: (line: string) => void): Promise<void> {
+async function initialise(
+  bins: Binaries,
+  cluster: Cluster,
+  runAs: RunAs | undefined,
+  log: (line: string) => void,
+): Promise<void> {
   if (await exists(path.join(cluster.pgdata, 'PG_VERSION'))) return;
   log(`Initialising a PostgreSQL cluster in ${cluster.pgdata}`);
   const scratch = `${cluster.pgdata}.init`;
@@ -137,10 +163,18 @@ async function initialise(bins: Binaries, cluster: Cluster, runAs: RunAs | undef
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
   if (runAs) await Promise.all([chown(scratch, runAs.uid, runAs.gid), chown(pwfile, runAs.uid, runAs.gid)]);
   try {
-    const result = await run(bins.initdb, [
-      `--pgdata=${scratch}`, `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, '--auth=scram-sha-256',
-      '--encoding=UTF8', '--no-locale',
-    ], runAs);
+    const result = await run(
+      bins.initdb,
+      [
+        `--pgdata=${scratch}`,
+        `--username=${SUPERUSER}`,
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale',
+      ],
+      runAs,
+    );
     if (result.code !== 0) throw new Error(`initdb failed (exit ${result.code}):\n${result.output}`);
   } finally {
     await rm(pwfile, { force: true });
@@ -155,7 +189,11 @@ async function initialise(bins: Binaries, cluster: Cluster, runAs: RunAs | undef
   await rename(scratch, cluster.pgdata);
 }
 
-async function pgCtl(bins: Binaries, runAs: RunAs | undefined, args: string[]): Promise<{ code: number | null; output: string }> {
+async function pgCtl(
+  bins: Binaries,
+  runAs: RunAs | undefined,
+  args: string[],
+): Promise<{ code: number | null; output: string }> {
   return run(bins.pg_ctl, args, runAs);
 }
 
@@ -212,10 +250,21 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
     await stopPostgresServer(dataDir);
   }
   const started = await pgCtl(bins, runAs, [
-    'start', '-D', cluster.pgdata, '-l', cluster.logFile, '-w', '-t', '60', '-o', `-p ${port}`,
+    'start',
+    '-D',
+    cluster.pgdata,
+    '-l',
+    cluster.logFile,
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-p ${port}`,
   ]);
   if (started.code !== 0) {
-    throw new Error(`PostgreSQL did not start on port ${port} (pg_ctl exit ${started.code}): ${started.output.trim()}\n--- last lines of ${cluster.logFile} ---\n${await logTail(cluster.logFile)}`);
+    throw new Error(
+      `PostgreSQL did not start on port ${port} (pg_ctl exit ${started.code}): ${started.output.trim()}\n--- last lines of ${cluster.logFile} ---\n${await logTail(cluster.logFile)}`,
+    );
   }
 
   const password = (await readFile(cluster.passwordFile, 'utf8')).trim();

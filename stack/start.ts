@@ -100,7 +100,10 @@ async function waitForPort(portNumber: number, timeoutMs: number): Promise<boole
     checkpoint();
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect({ host: '127.0.0.1', port: portNumber });
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (open) return true;
@@ -137,7 +140,11 @@ async function startStack(): Promise<void> {
     log: say,
   });
   running.push({ name: 'PostgreSQL', stop: pg.stop });
-  say(pg.embedded ? `PostgreSQL is up on port ${settings.postgresPort}` : `Using the PostgreSQL at ${maskPassword(pg.url)}`);
+  say(
+    pg.embedded
+      ? `PostgreSQL is up on port ${settings.postgresPort}`
+      : `Using the PostgreSQL at ${maskPassword(pg.url)}`,
+  );
   checkpoint();
 
   await migrateDatabase(pg.url);
@@ -179,7 +186,8 @@ async function startStack(): Promise<void> {
     PROCTOR_API_PORT: String(settings.apiPort),
     PROCTOR_DATA_DIR: settings.dataDir,
     ...(containerHost ? { DOCKER_HOST: containerHost.dockerHost } : {}),
-    PROCTOR_WORKER_QUEUES: env.PROCTOR_WORKER_QUEUES ?? (containerHost ? 'runs,inference,judge,containers' : 'runs,inference,judge'),
+    PROCTOR_WORKER_QUEUES:
+      env.PROCTOR_WORKER_QUEUES ?? (containerHost ? 'runs,inference,judge,containers' : 'runs,inference,judge'),
   };
   const children: [name: string, file: string, args: string[]][] = [
     ['reference-model', 'stack/referenceModel/main.ts', ['--port', String(settings.referenceModelPort)]],
@@ -199,8 +207,12 @@ async function startStack(): Promise<void> {
     await launcherState.track(name, child.pid, file);
   }
 
-  for (const [name, portNumber] of [['reference model', settings.referenceModelPort], ['API', settings.apiPort]] as const) {
-    if (!(await waitForPort(portNumber, 120_000))) say(`Warning: the ${name} is not listening on port ${portNumber} after 2 minutes`);
+  for (const [name, portNumber] of [
+    ['reference model', settings.referenceModelPort],
+    ['API', settings.apiPort],
+  ] as const) {
+    if (!(await waitForPort(portNumber, 120_000)))
+      say(`Warning: the ${name} is not listening on port ${portNumber} after 2 minutes`);
   }
   checkpoint();
 

@@ -41,7 +41,9 @@ export function startSupervisedProcess(options: SupervisedProcessOptions): Super
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => process.stdout.write(`${label} ${line}\n`));
+    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) =>
+      process.stdout.write(`${label} ${line}\n`),
+    );
   }
 
   let stopping = false;

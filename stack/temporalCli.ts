@@ -41,7 +41,10 @@ async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string 
 
 /** The Go toolchain: on PATH, or where the official tarball installs it. */
 async function findGo(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  return (await findOnPath('go', env)) ?? ((await isExecutableFile('/usr/local/go/bin/go')) ? '/usr/local/go/bin/go' : undefined);
+  return (
+    (await findOnPath('go', env)) ??
+    ((await isExecutableFile('/usr/local/go/bin/go')) ? '/usr/local/go/bin/go' : undefined)
+  );
 }
 
 /** Where `go install` puts binaries: GOBIN, else the first GOPATH entry's `bin`. */
@@ -70,7 +73,9 @@ async function cachedDownloadPath(env: NodeJS.ProcessEnv): Promise<string> {
 }
 
 function runGoInstall(go: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<boolean> {
-  log(`Building the Temporal CLI with \`go install ${TEMPORAL_CLI_GO_PACKAGE}\`; this takes a few minutes the first time.`);
+  log(
+    `Building the Temporal CLI with \`go install ${TEMPORAL_CLI_GO_PACKAGE}\`; this takes a few minutes the first time.`,
+  );
   return new Promise((resolve) => {
     const child = spawn(go, ['install', TEMPORAL_CLI_GO_PACKAGE], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const forward = (chunk: Buffer) => {
@@ -127,7 +132,8 @@ export async function downloadTemporalCli(env: NodeJS.ProcessEnv = process.env):
   });
   await testEnv.teardown();
   const file = await cachedDownloadPath(env);
-  if (!(await isExecutableFile(file))) throw new Error(`The Temporal SDK download did not leave an executable at ${file}`);
+  if (!(await isExecutableFile(file)))
+    throw new Error(`The Temporal SDK download did not leave an executable at ${file}`);
   return file;
 }
 

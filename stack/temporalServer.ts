@@ -80,7 +80,10 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number 
  * `PROCTOR_TEMPORAL_DEV_SETTINGS=baseline` starts the dev server with its own defaults instead of
  * the settings above, so a benchmark can measure what they change (bench/burstLatency.ts).
  */
-function devServerSettings(): { pragmas: Record<string, string>; dynamicConfig: Record<string, string | number | boolean> } {
+function devServerSettings(): {
+  pragmas: Record<string, string>;
+  dynamicConfig: Record<string, string | number | boolean>;
+} {
   if (process.env.PROCTOR_TEMPORAL_DEV_SETTINGS === 'baseline') return { pragmas: {}, dynamicConfig: {} };
   return { pragmas: { ...DEV_SERVER_SQLITE_PRAGMAS }, dynamicConfig: { ...DEV_SERVER_DYNAMIC_CONFIG } };
 }
@@ -89,7 +92,10 @@ function devServerSettingArgs(): string[] {
   const { pragmas, dynamicConfig } = devServerSettings();
   return [
     ...Object.entries(pragmas).flatMap(([key, value]) => ['--sqlite-pragma', `${key}=${value}`]),
-    ...Object.entries(dynamicConfig).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+    ...Object.entries(dynamicConfig).flatMap(([key, value]) => [
+      '--dynamic-config-value',
+      `${key}=${JSON.stringify(value)}`,
+    ]),
   ];
 }
 
@@ -102,7 +108,8 @@ function searchAttributeArgs(): string[] {
 
 /** Registers any project search attribute the namespace lacks, then checks they are all there. */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  const list = () => connection.operatorService.listSearchAttributes({ namespace }).then((r) => r.customAttributes ?? {});
+  const list = () =>
+    connection.operatorService.listSearchAttributes({ namespace }).then((r) => r.customAttributes ?? {});
   const wanted = Object.values(SEARCH_ATTRIBUTE_KEYS).map((key) => ({
     name: key.name,
     type: proto.temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`],
@@ -118,17 +125,25 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const after = await list();
   const wrong = wanted.filter((w) => after[w.name] !== w.type).map((w) => w.name);
   if (wrong.length > 0) {
-    throw new Error(`Temporal namespace ${namespace} lacks search attributes ${wrong.join(', ')} (or has them with another type)`);
+    throw new Error(
+      `Temporal namespace ${namespace} lacks search attributes ${wrong.join(', ')} (or has them with another type)`,
+    );
   }
 }
 
 /** Polls until the frontend answers for the namespace; `failed` ends the wait early with a reason. */
-async function waitUntilServing(address: string, namespace: string, deadline: number, failed: () => string | undefined): Promise<Connection> {
+async function waitUntilServing(
+  address: string,
+  namespace: string,
+  deadline: number,
+  failed: () => string | undefined,
+): Promise<Connection> {
   let lastError: unknown;
   for (;;) {
     const reason = failed();
     if (reason) throw new Error(reason);
-    if (Date.now() >= deadline) throw new Error(`did not accept connections: ${String((lastError as Error)?.message ?? lastError)}`);
+    if (Date.now() >= deadline)
+      throw new Error(`did not accept connections: ${String((lastError as Error)?.message ?? lastError)}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 2_000 });
       try {
@@ -171,12 +186,18 @@ function settings(options: TemporalDevServerOptions) {
 async function startSpawned(cliPath: string, options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const s = settings(options);
   const args = [
-    'server', 'start-dev',
-    '--ip', s.ip,
-    '--port', String(s.port),
-    '--db-filename', s.dbFile,
-    '--namespace', s.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    s.ip,
+    '--port',
+    String(s.port),
+    '--db-filename',
+    s.dbFile,
+    '--namespace',
+    s.namespace,
+    '--log-level',
+    'warn',
     ...(options.headless ? ['--headless'] : ['--ui-port', String(s.uiPort)]),
     ...devServerSettingArgs(),
     ...searchAttributeArgs(),
@@ -189,7 +210,10 @@ async function startSpawned(cliPath: string, options: TemporalDevServerOptions):
   const launch = async () => {
     // Otherwise a server already on the port would answer the readiness check in this one's place.
     await assertPortsFree(
-      [{ port: s.port, what: 'Temporal frontend' }, ...(options.headless ? [] : [{ port: s.uiPort, what: 'Temporal UI' }])],
+      [
+        { port: s.port, what: 'Temporal frontend' },
+        ...(options.headless ? [] : [{ port: s.uiPort, what: 'Temporal UI' }]),
+      ],
       s.ip,
     );
     const log = openSync(s.logFile, 'a');
@@ -198,10 +222,13 @@ async function startSpawned(cliPath: string, options: TemporalDevServerOptions):
     closeSync(log);
     child = spawned;
     let exitReason: string | undefined;
-    spawned.on('error', (error) => { exitReason = `could not be spawned: ${error.message}`; });
+    spawned.on('error', (error) => {
+      exitReason = `could not be spawned: ${error.message}`;
+    });
     spawned.on('exit', (code, signal) => {
       exitReason = `exited (${signal ?? `code ${code}`})`;
-      if (!stopping && child === spawned) for (const listener of listeners) listener(`Temporal dev server ${exitReason}`);
+      if (!stopping && child === spawned)
+        for (const listener of listeners) listener(`Temporal dev server ${exitReason}`);
     });
     try {
       const connection = await waitUntilServing(s.address, s.namespace, Date.now() + s.timeoutMs, () => exitReason);
@@ -228,7 +255,9 @@ async function startSpawned(cliPath: string, options: TemporalDevServerOptions):
     address: s.address,
     namespace: s.namespace,
     uiUrl: s.uiUrl,
-    get pid() { return child?.pid; },
+    get pid() {
+      return child?.pid;
+    },
     logFile: s.logFile,
     stop,
     restart: async () => {
@@ -236,7 +265,9 @@ async function startSpawned(cliPath: string, options: TemporalDevServerOptions):
       stopping = false;
       await launch();
     },
-    onUnexpectedExit: (listener) => { listeners.push(listener); },
+    onUnexpectedExit: (listener) => {
+      listeners.push(listener);
+    },
     detach: () => {
       stopping = true;
       child?.unref();

@@ -7,7 +7,21 @@
  * platform's (0644 files, 0755 directories and executables) whatever the archive says.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, copyFile, constants, link, lstat, mkdir, open, readdir, readlink, rename, rm, symlink, utimes } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  constants,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  utimes,
+} from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { resolveInside } from './resolveInside';
@@ -108,17 +122,22 @@ export class StagingTree {
     options: { size?: number; executable?: boolean; mtime?: Date } = {},
   ): Promise<void> {
     await this.prepareLeaf(rel);
-    if (options.size !== undefined && this.bytes + options.size > this.limits.maxBytes) throw tooLarge(this.limits.maxBytes);
+    if (options.size !== undefined && this.bytes + options.size > this.limits.maxBytes)
+      throw tooLarge(this.limits.maxBytes);
     const target = this.abs(rel);
     const mode = options.executable ? EXECUTABLE_MODE : FILE_MODE;
     this.countEntry();
     // 'wx': a new inode every time, so a file shared by hard link with another version is never written.
-    const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    const handle = await open(
+      target,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      mode,
+    );
     try {
       for await (const chunk of content) {
         this.bytes += chunk.byteLength;
         if (this.bytes > this.limits.maxBytes) throw tooLarge(this.limits.maxBytes);
-        for (let offset = 0; offset < chunk.byteLength; ) {
+        for (let offset = 0; offset < chunk.byteLength;) {
           offset += (await handle.write(chunk, offset, chunk.byteLength - offset)).bytesWritten;
         }
       }
@@ -220,13 +239,18 @@ export class StagingTree {
 
   /** Makes room for a file or link at `rel`: its parents exist, and a file or link there is removed. */
   private async prepareLeaf(rel: string): Promise<void> {
-    if (rel === '') throw new UploadRejected(409, 'the root of the upload is a directory; a file cannot replace it', 'body');
+    if (rel === '')
+      throw new UploadRejected(409, 'the root of the upload is a directory; a file cannot replace it', 'body');
     await this.ensureDir(parentOf(rel), rel);
     const target = this.abs(rel);
     const info = await lstatOrNull(target);
     if (!info) return;
     if (info.isDirectory()) {
-      throw new UploadRejected(409, `"${printable(rel)}" is a directory in the upload; a file or link cannot replace it`, 'body');
+      throw new UploadRejected(
+        409,
+        `"${printable(rel)}" is a directory in the upload; a file or link cannot replace it`,
+        'body',
+      );
     }
     await rm(target);
     this.entries -= 1;
@@ -275,7 +299,10 @@ function tooLarge(maxBytes: number): UploadRejected {
 }
 
 function tooManyEntries(maxEntries: number): UploadRejected {
-  return new UploadRejected(413, `the upload has more than ${maxEntries.toLocaleString('en-US')} files, directories and links, the limit for one version`);
+  return new UploadRejected(
+    413,
+    `the upload has more than ${maxEntries.toLocaleString('en-US')} files, directories and links, the limit for one version`,
+  );
 }
 
 export function formatBytes(bytes: number): string {
@@ -286,5 +313,7 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit += 1;
   }
-  return unit === 0 ? `${bytes.toLocaleString('en-US')} bytes` : `${value.toLocaleString('en-US', { maximumFractionDigits: 1 })} ${units[unit]}`;
+  return unit === 0
+    ? `${bytes.toLocaleString('en-US')} bytes`
+    : `${value.toLocaleString('en-US', { maximumFractionDigits: 1 })} ${units[unit]}`;
 }

@@ -66,15 +66,25 @@ export async function extractTar(source: TarSource, tree: StagingTree, under: st
   }
   if (rejection !== null) throw rejection;
   if (malformed !== null) throw notTar((malformed as Error).message);
-  if (!pump.endedWithMarker()) throw notTar('it ends without the end-of-archive marker (two zero blocks), so it was cut short');
+  if (!pump.endedWithMarker())
+    throw notTar('it ends without the end-of-archive marker (two zero blocks), so it was cut short');
 }
 
-async function applyEntry(header: Headers, content: AsyncIterable<Uint8Array>, tree: StagingTree, under: string): Promise<void> {
+async function applyEntry(
+  header: Headers,
+  content: AsyncIterable<Uint8Array>,
+  tree: StagingTree,
+  under: string,
+): Promise<void> {
   const rel = joinInside(under, entryPath(header.name));
   switch (header.type) {
     case 'file':
     case 'contiguous-file':
-      await tree.writeFile(rel, content, { size: header.size ?? 0, executable: ((header.mode ?? 0) & 0o111) !== 0, mtime: header.mtime });
+      await tree.writeFile(rel, content, {
+        size: header.size ?? 0,
+        executable: ((header.mode ?? 0) & 0o111) !== 0,
+        mtime: header.mtime,
+      });
       return;
     case 'directory':
       await tree.makeDir(rel);
@@ -156,7 +166,8 @@ class BodyPump {
       };
       this.settle = finish;
       // Gone before extraction began (a cp seeds its tree first): no event would tell us now.
-      if (body.destroyed && !body.readableEnded) return finish(new Error('the request was aborted before its body was complete'));
+      if (body.destroyed && !body.readableEnded)
+        return finish(new Error('the request was aborted before its body was complete'));
       body.on('data', onData);
       body.on('end', onEnd);
       body.on('error', onError);

@@ -23,7 +23,13 @@ export async function checkUploadTree(dir: string, domain: string): Promise<Uplo
     return {
       ok: false,
       domain,
-      problems: [{ path: '', rule: 'domain', message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp only` }],
+      problems: [
+        {
+          path: '',
+          rule: 'domain',
+          message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp only`,
+        },
+      ],
       parameterScaleBillion: null,
       maxGpus: null,
     };
@@ -48,16 +54,26 @@ async function checkModelDir(dir: string, problems: UploadCheckProblem[]): Promi
     problems.push({
       path: 'model',
       rule: 'required',
-      message: 'a model/ directory is required: put the model files (weights, tokenizer, configuration) in model/; its path is passed to Service.global_init',
+      message:
+        'a model/ directory is required: put the model files (weights, tokenizer, configuration) in model/; its path is passed to Service.global_init',
     });
   } else if (!info.isDirectory()) {
-    problems.push({ path: 'model', rule: 'directory', message: 'model must be a directory holding the model files, not a file' });
+    problems.push({
+      path: 'model',
+      rule: 'directory',
+      message: 'model must be a directory holding the model files, not a file',
+    });
   }
 }
 
 async function checkGunicornConf(dir: string, problems: UploadCheckProblem[]): Promise<void> {
   const file = 'local_guniconf.py';
-  const text = await readTextFile(dir, file, problems, 'the service configuration; it may be empty, or set e.g. `workers = 1` for the number of inference processes');
+  const text = await readTextFile(
+    dir,
+    file,
+    problems,
+    'the service configuration; it may be empty, or set e.g. `workers = 1` for the number of inference processes',
+  );
   if (text === null) return;
   // Python runs the file top to bottom, so the last assignment is the one gunicorn sees.
   const assignments = [...text.matchAll(/^workers[ \t]*=[ \t]*([^#\r\n]*?)[ \t]*(?:#.*)?$/gm)];
@@ -82,11 +98,19 @@ async function checkMeta(dir: string, problems: UploadCheckProblem[]): Promise<n
   try {
     meta = JSON.parse(text);
   } catch (error) {
-    problems.push({ path: file, rule: 'json', message: `meta.json is not valid JSON (${(error as Error).message}); write e.g. {"parameter_scale_billion": 7}` });
+    problems.push({
+      path: file,
+      rule: 'json',
+      message: `meta.json is not valid JSON (${(error as Error).message}); write e.g. {"parameter_scale_billion": 7}`,
+    });
     return null;
   }
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
-    problems.push({ path: file, rule: 'json', message: 'meta.json must be a JSON object, e.g. {"parameter_scale_billion": 7}' });
+    problems.push({
+      path: file,
+      rule: 'json',
+      message: 'meta.json must be a JSON object, e.g. {"parameter_scale_billion": 7}',
+    });
     return null;
   }
   const scale = (meta as Record<string, unknown>).parameter_scale_billion;
@@ -106,15 +130,25 @@ async function checkMeta(dir: string, problems: UploadCheckProblem[]): Promise<n
 
 async function checkService(dir: string, problems: UploadCheckProblem[]): Promise<void> {
   const file = 'service.py';
-  const text = await readTextFile(dir, file, problems, 'the service entrance, defining class Service(NLPModelService) with global_init and infer');
+  const text = await readTextFile(
+    dir,
+    file,
+    problems,
+    'the service entrance, defining class Service(NLPModelService) with global_init and infer',
+  );
   if (text === null) return;
   if (text.trim() === '') {
-    problems.push({ path: file, rule: 'empty', message: 'service.py is empty; it must define class Service(NLPModelService) with global_init and infer' });
+    problems.push({
+      path: file,
+      rule: 'empty',
+      message: 'service.py is empty; it must define class Service(NLPModelService) with global_init and infer',
+    });
   } else if (!/^[ \t]*class[ \t]+Service\b/m.test(text)) {
     problems.push({
       path: file,
       rule: 'service_class',
-      message: 'service.py must define a class named Service (class Service(NLPModelService): with global_init(self, model_path) and infer(self, req))',
+      message:
+        'service.py must define a class named Service (class Service(NLPModelService): with global_init(self, model_path) and infer(self, req))',
     });
   }
 }
@@ -123,10 +157,19 @@ async function checkService(dir: string, problems: UploadCheckProblem[]): Promis
  * The text of a required regular file, or null with the problem recorded: missing, not a file,
  * too large to be what it should be, or unreadable.
  */
-async function readTextFile(dir: string, file: string, problems: UploadCheckProblem[], purpose: string): Promise<string | null> {
+async function readTextFile(
+  dir: string,
+  file: string,
+  problems: UploadCheckProblem[],
+  purpose: string,
+): Promise<string | null> {
   const info = await statOrNull(path.join(dir, file));
   if (!info) {
-    problems.push({ path: file, rule: 'required', message: `${file} is required at the top of the upload: ${purpose}` });
+    problems.push({
+      path: file,
+      rule: 'required',
+      message: `${file} is required at the top of the upload: ${purpose}`,
+    });
     return null;
   }
   if (!info.isFile()) {
@@ -134,7 +177,11 @@ async function readTextFile(dir: string, file: string, problems: UploadCheckProb
     return null;
   }
   if (info.size > MAX_TEXT_BYTES) {
-    problems.push({ path: file, rule: 'size', message: `${file} is ${info.size.toLocaleString('en-US')} bytes; it should be a small text file (at most 1 MiB)` });
+    problems.push({
+      path: file,
+      rule: 'size',
+      message: `${file} is ${info.size.toLocaleString('en-US')} bytes; it should be a small text file (at most 1 MiB)`,
+    });
     return null;
   }
   const handle = await open(path.join(dir, file), 'r');

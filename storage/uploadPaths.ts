@@ -14,7 +14,8 @@ import { UploadRejected } from './uploadRejected';
  */
 export function entryPath(name: string): string {
   if (name.includes('\0')) throw invalidName(name, 'contains a NUL byte');
-  if (name.startsWith('/')) throw invalidName(name, 'is an absolute path; archive the directory’s contents with relative names');
+  if (name.startsWith('/'))
+    throw invalidName(name, 'is an absolute path; archive the directory’s contents with relative names');
   const parts = name.split('/').filter((part) => part !== '' && part !== '.');
   if (parts.includes('..')) throw invalidName(name, 'has a ".." component, which would reach outside the upload');
   return parts.join('/');
@@ -27,7 +28,8 @@ export function entryPath(name: string): string {
 export function remotePath(raw: string, field: string): string {
   if (raw.includes('\0')) throw new UploadRejected(400, `${field} must not contain a NUL byte`, field);
   const parts = raw.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) throw new UploadRejected(400, `${field} must not have a ".." component; paths are inside the upload`, field);
+  if (parts.includes('..'))
+    throw new UploadRejected(400, `${field} must not have a ".." component; paths are inside the upload`, field);
   return parts.join('/');
 }
 
@@ -45,13 +47,22 @@ export function joinInside(under: string, rel: string): string {
  */
 export function checkSymlinkTarget(linkPath: string, target: string): void {
   if (target === '') throw new UploadRejected(400, `symbolic link "${linkPath}" has an empty target`, 'body');
-  if (target.includes('\0')) throw new UploadRejected(400, `symbolic link "${linkPath}" has a target with a NUL byte`, 'body');
+  if (target.includes('\0'))
+    throw new UploadRejected(400, `symbolic link "${linkPath}" has a target with a NUL byte`, 'body');
   if (target.startsWith('/')) {
-    throw new UploadRejected(400, `symbolic link "${linkPath}" points to the absolute path "${target}"; links must be relative and stay inside the upload`, 'body');
+    throw new UploadRejected(
+      400,
+      `symbolic link "${linkPath}" points to the absolute path "${target}"; links must be relative and stay inside the upload`,
+      'body',
+    );
   }
   const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
   if (resolved === '..' || resolved.startsWith('../')) {
-    throw new UploadRejected(400, `symbolic link "${linkPath}" points to "${target}", which is outside the upload`, 'body');
+    throw new UploadRejected(
+      400,
+      `symbolic link "${linkPath}" points to "${target}", which is outside the upload`,
+      'body',
+    );
   }
 }
 

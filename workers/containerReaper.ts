@@ -17,7 +17,13 @@ export interface ContainerReaper {
   stop(): void;
 }
 
-export function startContainerReaper(o: { db: Db; docker: Dockerode; hostId: string; logger: Logger; intervalMs: number }): ContainerReaper {
+export function startContainerReaper(o: {
+  db: Db;
+  docker: Dockerode;
+  hostId: string;
+  logger: Logger;
+  intervalMs: number;
+}): ContainerReaper {
   const isRunActive = async (runId: string): Promise<boolean> => {
     const [run] = await o.db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId));
     // A container whose run is unknown to this database is not ours to keep.
@@ -26,7 +32,11 @@ export function startContainerReaper(o: { db: Db; docker: Dockerode; hostId: str
   const sweep = async (): Promise<number> => {
     try {
       const removed = await reapServingContainers(o.docker, o.hostId, isRunActive, {
-        onUndecided: (runId, error) => o.logger.warn({ err: error, runId }, 'could not tell whether a model container\'s run is still active; kept it'),
+        onUndecided: (runId, error) =>
+          o.logger.warn(
+            { err: error, runId },
+            "could not tell whether a model container's run is still active; kept it",
+          ),
       });
       if (removed.length > 0) o.logger.info({ removed }, 'removed model containers of ended runs');
       return removed.length;

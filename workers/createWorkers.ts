@@ -36,7 +36,10 @@ export interface WorkerSetup {
 
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const unknown = setup.queues.filter((q) => !(QUEUE_NAMES as readonly string[]).includes(q));
-  if (unknown.length > 0) throw new Error(`PROCTOR_WORKER_QUEUES names unknown queue(s): ${unknown.join(', ')} (known: ${QUEUE_NAMES.join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(
+      `PROCTOR_WORKER_QUEUES names unknown queue(s): ${unknown.join(', ')} (known: ${QUEUE_NAMES.join(', ')})`,
+    );
   const common = {
     connection: setup.connection,
     namespace: setup.namespace,
@@ -50,7 +53,13 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         ...common,
         taskQueue: TASK_QUEUES.runs,
         ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-        activities: { ...createRunLifecycleActivities(setup.deps), ...createReportActivities(setup.deps), ...createLeaseActivities(setup.deps), ...createReviewActivities(setup.deps), ...createLeaderboardActivities(setup.deps) },
+        activities: {
+          ...createRunLifecycleActivities(setup.deps),
+          ...createReportActivities(setup.deps),
+          ...createLeaseActivities(setup.deps),
+          ...createReviewActivities(setup.deps),
+          ...createLeaderboardActivities(setup.deps),
+        },
       }),
     );
   }
@@ -91,7 +100,11 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       Worker.create({
         ...common,
         taskQueue: containerHostQueue(serving.containers.hostId),
-        activities: { ...containerActivities, ...createInferenceActivities(setup.deps), ...createRobustnessActivities(setup.deps) },
+        activities: {
+          ...containerActivities,
+          ...createInferenceActivities(setup.deps),
+          ...createRobustnessActivities(setup.deps),
+        },
         maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),
     );

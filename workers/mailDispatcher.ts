@@ -43,14 +43,23 @@ export function startMailDispatcher(o: MailDispatcherOptions): MailDispatcher {
   const deliver = async (row: NotificationRow): Promise<void> => {
     const context = { notificationId: row.id, kind: row.kind, attempt: row.attempts };
     try {
-      await o.mailer.send({ id: row.id, to: row.recipientEmail, subject: row.subject, text: row.textBody, html: row.htmlBody });
+      await o.mailer.send({
+        id: row.id,
+        to: row.recipientEmail,
+        subject: row.subject,
+        text: row.textBody,
+        html: row.htmlBody,
+      });
     } catch (error) {
       const reason = describeMailError(error);
       const delay = retryDelayMs(row.attempts, schedule);
       try {
         await markFailed(o.db, row.id, reason, delay === null ? null : new Date(Date.now() + delay));
       } catch (recordError) {
-        o.logger.warn({ ...context, err: recordError }, 'mail not delivered and the failure not recorded; it is tried again when its lease ends');
+        o.logger.warn(
+          { ...context, err: recordError },
+          'mail not delivered and the failure not recorded; it is tried again when its lease ends',
+        );
         return;
       }
       if (delay === null) o.logger.error({ ...context, reason }, `mail given up after ${row.attempts} attempt(s)`);

@@ -58,7 +58,9 @@ const workers = await createWorkers({
   inferenceSlots: env.inferenceSlots,
   ...(bundle ? { workflowBundle: { codePath: bundle.codePath } } : {}),
 });
-const reaper = docker ? startContainerReaper({ db: database.db, docker, hostId: env.containers.hostId, logger, intervalMs: REAP_EVERY_MS }) : null;
+const reaper = docker
+  ? startContainerReaper({ db: database.db, docker, hostId: env.containers.hostId, logger, intervalMs: REAP_EVERY_MS })
+  : null;
 // Mail goes out from the processes that run the runs queue, where the run-ended mails are queued.
 const servesRuns = env.workerQueues.includes('runs');
 const mail =
@@ -71,8 +73,12 @@ const mail =
       })
     : null;
 if (mail) logger.info({ smtp: smtpServerName(env.mail.smtpUrl!), from: env.mail.from }, 'mail on');
-else if (servesRuns) logger.info('mail is off (PROCTOR_SMTP_URL is not set): mails wait in the outbox until a worker with it runs');
-logger.info({ queues: env.workerQueues, temporal: temporal.address, containerHost: docker ? env.containers.hostId : null }, 'worker started');
+else if (servesRuns)
+  logger.info('mail is off (PROCTOR_SMTP_URL is not set): mails wait in the outbox until a worker with it runs');
+logger.info(
+  { queues: env.workerQueues, temporal: temporal.address, containerHost: docker ? env.containers.hostId : null },
+  'worker started',
+);
 try {
   await Promise.all(workers.map((w) => w.run()));
 } finally {

@@ -61,12 +61,17 @@ function isAlive(pid: number): boolean {
 
 function runBundler(out: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', BUNDLER, out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', BUNDLER, out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
     child.once('error', reject);
     child.once('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`bundling the workflow code failed (${signal ?? `exit code ${code}`}):\n${stderr}`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`bundling the workflow code failed (${signal ?? `exit code ${code}`}):\n${stderr}`)),
     );
   });
 }

@@ -1,6 +1,11 @@
 /** Activity stubs per group, with the options fixed in temporal.config.ts. */
 import { patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import { ACTIVITY_OPTIONS, CONTAINER_ACTIVITY_OPTIONS, LOCAL_ACTIVITY_OPTIONS, codeScoringTimeoutMs } from '../temporal.config';
+import {
+  ACTIVITY_OPTIONS,
+  CONTAINER_ACTIVITY_OPTIONS,
+  LOCAL_ACTIVITY_OPTIONS,
+  codeScoringTimeoutMs,
+} from '../temporal.config';
 import type { RunLifecycleActivities } from '../activities/runLifecycle';
 import type { InferenceActivities } from '../activities/inference/inferBatch';
 import type { ReportActivities } from '../activities/reportActivities';
@@ -45,10 +50,15 @@ export function containerHost(taskQueue: string) {
 
 /** pass@k batches on any container host, with a time limit fitted to the batch (temporal.config.ts). */
 export function codeScoring(samplesPerBatch: number, n: number) {
-  return proxyActivities<CodeScoringActivities>({ ...ACTIVITY_OPTIONS.code, startToCloseTimeout: codeScoringTimeoutMs(samplesPerBatch, n) });
+  return proxyActivities<CodeScoringActivities>({
+    ...ACTIVITY_OPTIONS.code,
+    startToCloseTimeout: codeScoringTimeoutMs(samplesPerBatch, n),
+  });
 }
 
 /** The robustness pass's batches: like inference, on the run's container host for a private run. */
 export function robustnessOn(taskQueue: string | undefined) {
-  return proxyActivities<RobustnessActivities>(taskQueue ? { ...ACTIVITY_OPTIONS.inference, taskQueue } : ACTIVITY_OPTIONS.inference);
+  return proxyActivities<RobustnessActivities>(
+    taskQueue ? { ...ACTIVITY_OPTIONS.inference, taskQueue } : ACTIVITY_OPTIONS.inference,
+  );
 }

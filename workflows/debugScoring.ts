@@ -6,7 +6,12 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import { ACTIVITY_OPTIONS } from '../temporal.config';
-import { DEBUG_ANSWER_GRACE_MS, DEBUG_TIMEOUT_MS, type ScoringDebugInput, type ScoringDebugResult } from '../contracts/scoringDebug';
+import {
+  DEBUG_ANSWER_GRACE_MS,
+  DEBUG_TIMEOUT_MS,
+  type ScoringDebugInput,
+  type ScoringDebugResult,
+} from '../contracts/scoringDebug';
 import type { DebugScoringActivities } from '../activities/judging/debugScoring';
 
 /**

@@ -17,7 +17,14 @@
  */
 import { CancellationScope, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { DatasetWorkflowInput, DatasetWorkflowResult } from '../contracts/workflow';
-import { bookkeeping, codeScoring, inference as httpInference, inferenceOn, judging, robustnessOn } from './activityProxies';
+import {
+  bookkeeping,
+  codeScoring,
+  inference as httpInference,
+  inferenceOn,
+  judging,
+  robustnessOn,
+} from './activityProxies';
 import { failureReason } from './failureReason';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
@@ -61,7 +68,13 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
     }
     const to = Math.min(position + batching.samplesPerBatch, total);
     try {
-      const batch = await inference.inferBatch({ runId, datasetId, from: position, to, ...(input.serving ? { servingUrl: input.serving.baseUrl } : {}) });
+      const batch = await inference.inferBatch({
+        runId,
+        datasetId,
+        from: position,
+        to,
+        ...(input.serving ? { servingUrl: input.serving.baseUrl } : {}),
+      });
       abortReason = batch.abortReason;
     } catch (err) {
       if (isCancellation(err)) return stopped(err);
@@ -106,7 +119,13 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
       }
       const to = Math.min(at + batching.samplesPerBatch, total);
       try {
-        await perturbed.inferPerturbedBatch({ runId, datasetId, from: at, to, ...(input.serving ? { servingUrl: input.serving.baseUrl } : {}) });
+        await perturbed.inferPerturbedBatch({
+          runId,
+          datasetId,
+          from: at,
+          to,
+          ...(input.serving ? { servingUrl: input.serving.baseUrl } : {}),
+        });
       } catch (err) {
         if (isCancellation(err)) return stopped(err);
         // The clean pass stands, and the dataset with it: its robustness covers the samples the perturbed pass stored.
@@ -116,6 +135,11 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
     }
   }
 
-  const { status } = await control.finishDataset({ runId, datasetId, outcome: abortReason ? 'aborted' : 'completed', reason: abortReason });
+  const { status } = await control.finishDataset({
+    runId,
+    datasetId,
+    outcome: abortReason ? 'aborted' : 'completed',
+    reason: abortReason,
+  });
   return { datasetId, status };
 }

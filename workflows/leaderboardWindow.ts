@@ -5,19 +5,33 @@
  * and one after the window closed, so a refused update leaves no trace in history.
  */
 import {
-  allHandlersFinished, ApplicationFailure, condition, defineUpdate, ParentClosePolicy, proxyActivities, setHandler, startChild,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  defineUpdate,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ACTIVITY_OPTIONS, workflowIds } from '../temporal.config';
 import { UPDATES } from '../contracts/workflow';
 import {
-  LEADERBOARD_FAILURES, LEADERBOARD_MODES, type LeaderboardSubmission, type LeaderboardSubmissionResult, type LeaderboardWindowInput, type LeaderboardWindowResult,
+  LEADERBOARD_FAILURES,
+  LEADERBOARD_MODES,
+  type LeaderboardSubmission,
+  type LeaderboardSubmissionResult,
+  type LeaderboardWindowInput,
+  type LeaderboardWindowResult,
 } from '../contracts/leaderboard';
 import type { LeaderboardActivities } from '../activities/leaderboard/publicationActivities';
 
 const publication = proxyActivities<LeaderboardActivities>(ACTIVITY_OPTIONS.control);
 
-export const submitToLeaderboardUpdate = defineUpdate<LeaderboardSubmissionResult, [LeaderboardSubmission]>(UPDATES.submitToLeaderboard);
+export const submitToLeaderboardUpdate = defineUpdate<LeaderboardSubmissionResult, [LeaderboardSubmission]>(
+  UPDATES.submitToLeaderboard,
+);
 
 export async function leaderboardWindow({ runId, windowMs }: LeaderboardWindowInput): Promise<LeaderboardWindowResult> {
   // 'submitting' from the moment an update is accepted: a second one is refused while the first is stored.
@@ -37,13 +51,24 @@ export async function leaderboardWindow({ runId, windowMs }: LeaderboardWindowIn
     },
     {
       validator: (submission) => {
-        if (state === 'closed') throw ApplicationFailure.nonRetryable('the submission window has closed', LEADERBOARD_FAILURES.windowClosed);
-        if (state !== 'open') throw ApplicationFailure.nonRetryable('the run has already been submitted', LEADERBOARD_FAILURES.alreadySubmitted);
+        if (state === 'closed')
+          throw ApplicationFailure.nonRetryable('the submission window has closed', LEADERBOARD_FAILURES.windowClosed);
+        if (state !== 'open')
+          throw ApplicationFailure.nonRetryable(
+            'the run has already been submitted',
+            LEADERBOARD_FAILURES.alreadySubmitted,
+          );
         if (!submission || !(LEADERBOARD_MODES as readonly unknown[]).includes(submission.mode)) {
-          throw ApplicationFailure.nonRetryable(`mode must be one of ${LEADERBOARD_MODES.join(', ')}`, LEADERBOARD_FAILURES.invalidSubmission);
+          throw ApplicationFailure.nonRetryable(
+            `mode must be one of ${LEADERBOARD_MODES.join(', ')}`,
+            LEADERBOARD_FAILURES.invalidSubmission,
+          );
         }
         if (typeof submission.submittedBy !== 'string' || submission.submittedBy === '') {
-          throw ApplicationFailure.nonRetryable('submittedBy must name the submitting user', LEADERBOARD_FAILURES.invalidSubmission);
+          throw ApplicationFailure.nonRetryable(
+            'submittedBy must name the submitting user',
+            LEADERBOARD_FAILURES.invalidSubmission,
+          );
         }
       },
     },

@@ -9,19 +9,36 @@
  * followed by an activity that reads the record back, so a nudge that never arrives costs at
  * most one timer: the launch window's end, or the next reminder.
  */
-import { condition, defineSignal, defineUpdate, patched, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  defineSignal,
+  defineUpdate,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import { ACTIVITY_OPTIONS, LOCAL_ACTIVITY_OPTIONS } from '../temporal.config';
 import { LOCAL_BOOKKEEPING_PATCH } from './activityProxies';
 import { SIGNALS, UPDATES } from '../contracts/workflow';
-import type { ManualEvaluationLaunchedArgs, ReviewAbandonedArgs, ReviewCompletedArgs, ReviewGateState } from '../contracts/review';
+import type {
+  ManualEvaluationLaunchedArgs,
+  ReviewAbandonedArgs,
+  ReviewCompletedArgs,
+  ReviewGateState,
+} from '../contracts/review';
 import type { ReviewActivities } from '../activities/review/reviewActivities';
 
 /** Runs begun before the gate existed replay without it. */
 export const MANUAL_REVIEW_PATCH = 'manual-review-gate';
 
-export const manualEvaluationLaunchedSignal = defineSignal<[ManualEvaluationLaunchedArgs]>(SIGNALS.manualEvaluationLaunched);
+export const manualEvaluationLaunchedSignal = defineSignal<[ManualEvaluationLaunchedArgs]>(
+  SIGNALS.manualEvaluationLaunched,
+);
 export const manualReviewAbandonedSignal = defineSignal<[ReviewAbandonedArgs]>(SIGNALS.manualReviewAbandoned);
-export const completeManualReviewUpdate = defineUpdate<{ accepted: true }, [ReviewCompletedArgs]>(UPDATES.completeManualReview);
+export const completeManualReviewUpdate = defineUpdate<{ accepted: true }, [ReviewCompletedArgs]>(
+  UPDATES.completeManualReview,
+);
 
 const reviews = proxyActivities<ReviewActivities>(ACTIVITY_OPTIONS.control);
 const localReviews = proxyLocalActivities<ReviewActivities>(LOCAL_ACTIVITY_OPTIONS.control);
@@ -53,7 +70,8 @@ export async function planManualReviewGate(runId: string): Promise<ManualReviewG
     {
       validator: ({ reviewId }) => {
         if (reviewId !== plan.reviewId) throw new Error(`this run's review is ${plan.reviewId}, not ${reviewId}`);
-        if (phase !== 'awaiting-launch' && phase !== 'in-review') throw new Error(`the run is not waiting for its review (${phase})`);
+        if (phase !== 'awaiting-launch' && phase !== 'in-review')
+          throw new Error(`the run is not waiting for its review (${phase})`);
       },
     },
   );
@@ -65,7 +83,10 @@ export async function planManualReviewGate(runId: string): Promise<ManualReviewG
         phase = state.status;
         if (state.status !== 'awaiting-launch' && state.status !== 'in-review') return;
         const seen = nudges;
-        const nudged = await condition(() => nudges !== seen, (state.status === 'awaiting-launch' ? state.launchWindowLeftMs : state.reminderInMs) ?? 1000);
+        const nudged = await condition(
+          () => nudges !== seen,
+          (state.status === 'awaiting-launch' ? state.launchWindowLeftMs : state.reminderInMs) ?? 1000,
+        );
         if (nudged) state = await reviews.manualReviewState({ runId });
         else if (state.status === 'awaiting-launch') state = await reviews.expireManualEvaluation({ runId });
         else state = await reviews.remindReviewers({ runId, number: state.reminders + 1 });

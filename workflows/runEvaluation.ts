@@ -3,8 +3,22 @@
  * after another, each in its own child workflow; a stop signal cancels whatever is in flight; the
  * run is then closed, its scores computed and its report written, whatever happened before.
  */
-import { CancellationScope, ChildWorkflowCancellationType, defineSignal, executeChild, isCancellation, patched, setHandler } from '@temporalio/workflow';
-import { SIGNALS, type DatasetWorkflowInput, type RunWorkflowInput, type RunWorkflowResult, type StopSignalArgs } from '../contracts/workflow';
+import {
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  defineSignal,
+  executeChild,
+  isCancellation,
+  patched,
+  setHandler,
+} from '@temporalio/workflow';
+import {
+  SIGNALS,
+  type DatasetWorkflowInput,
+  type RunWorkflowInput,
+  type RunWorkflowResult,
+  type StopSignalArgs,
+} from '../contracts/workflow';
 import type { RunPlan } from '../activities/runLifecycle';
 import { workflowIds } from '../temporal.config';
 import { evaluateDataset } from './evaluateDataset';
@@ -93,7 +107,9 @@ async function evaluateDatasets(
       const serving = await servingFor();
       const child = {
         workflowId: workflowIds.dataset(runId, datasetId),
-        args: [{ runId, datasetId, batching: plan.batching, ...(serving ? { serving } : {}) }] as [DatasetWorkflowInput],
+        args: [{ runId, datasetId, batching: plan.batching, ...(serving ? { serving } : {}) }] as [
+          DatasetWorkflowInput,
+        ],
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
       };
       // Runs begun before the patch replay the child started inside the stop's scope (workflows/stoppableChild.ts).

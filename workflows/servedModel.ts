@@ -24,7 +24,7 @@ export async function withServedModel(runId: string, evaluate: EvaluateWithServe
   let endpoint: ServingEndpoint | null = null;
   try {
     await leases.requestContainerLease({ runId });
-    for (let delay: number = LEASE_POLL.initialMs; ; ) {
+    for (let delay: number = LEASE_POLL.initialMs; ;) {
       if ((await leases.tryGrantContainerLease({ runId })).granted) break;
       nudged = false;
       // A nudge means units were freed: ask at once and start the back-off over.
@@ -41,7 +41,11 @@ export async function withServedModel(runId: string, evaluate: EvaluateWithServe
         first = false;
         return endpoint!;
       }
-      const ensured = await containerHost(endpoint!.hostQueue).work.ensureServing({ runId, endpoint: endpoint!, restarts });
+      const ensured = await containerHost(endpoint!.hostQueue).work.ensureServing({
+        runId,
+        endpoint: endpoint!,
+        restarts,
+      });
       endpoint = ensured.endpoint;
       restarts = ensured.restarts;
       return endpoint;
@@ -50,11 +54,17 @@ export async function withServedModel(runId: string, evaluate: EvaluateWithServe
     await CancellationScope.nonCancellable(async () => {
       if (endpoint) {
         try {
-          await containerHost(endpoint.hostQueue).cleanup.removeServingContainer({ runId, containerId: endpoint.containerId });
+          await containerHost(endpoint.hostQueue).cleanup.removeServingContainer({
+            runId,
+            containerId: endpoint.containerId,
+          });
         } catch (err) {
           if (isCancellation(err)) throw err;
           // Its host is gone: the run still ends, and that host's reaper removes the container when it is back.
-          log.warn('could not remove the model container; its host will reap it', { runId, containerId: endpoint.containerId });
+          log.warn('could not remove the model container; its host will reap it', {
+            runId,
+            containerId: endpoint.containerId,
+          });
         }
       }
       await leases.releaseContainerLease({ runId });

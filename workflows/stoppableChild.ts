@@ -27,7 +27,9 @@ export async function executeStoppableChild<Input, Result>(
   scope.cancelRequested.catch(() => {
     if (ended) return;
     // Refused only when the child has ended meanwhile, which is what the cancel wanted anyway.
-    void CancellationScope.nonCancellable(() => getExternalWorkflowHandle(child.workflowId).cancel()).catch(() => undefined);
+    void CancellationScope.nonCancellable(() => getExternalWorkflowHandle(child.workflowId).cancel()).catch(
+      () => undefined,
+    );
   });
   try {
     return await child.result();

@@ -13,15 +13,30 @@ import { pendingInRange, type SampleResultRow } from '../../db/queries/sampleRes
 
 export type CodeSampleRow = SampleResultRow & { completions: string[] | null };
 
-export async function storeCodeSamples(db: Db, runId: string, datasetId: string, rows: readonly CodeSampleRow[]): Promise<{ stored: number; failed: number }> {
+export async function storeCodeSamples(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  rows: readonly CodeSampleRow[],
+): Promise<{ stored: number; failed: number }> {
   if (rows.length === 0) return { stored: 0, failed: 0 };
   return db.transaction(async (tx) => {
     const inserted = await tx
       .insert(sampleResults)
       .values(
         rows.map((r) => ({
-          runId, datasetId, sampleIdx: r.sampleIdx, position: r.position, predict: r.predict, score: r.score, status: r.status, error: r.error,
-          outputLength: r.outputLength, latencyMs: r.latencyMs, attempts: r.attempts, completions: r.completions,
+          runId,
+          datasetId,
+          sampleIdx: r.sampleIdx,
+          position: r.position,
+          predict: r.predict,
+          score: r.score,
+          status: r.status,
+          error: r.error,
+          outputLength: r.outputLength,
+          latencyMs: r.latencyMs,
+          attempts: r.attempts,
+          completions: r.completions,
         })),
       )
       .onConflictDoNothing()
@@ -47,7 +62,14 @@ export interface PendingCodeSample {
 }
 
 /** Up to `limit` pass_at_k samples in positions [from, to) waiting for the sandbox, in run order. */
-export async function pendingCodeSamples(db: Db, runId: string, datasetId: string, from: number, to: number, limit: number): Promise<PendingCodeSample[]> {
+export async function pendingCodeSamples(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<PendingCodeSample[]> {
   const rows = await db
     .select({
       sampleIdx: sampleResults.sampleIdx,
@@ -59,7 +81,10 @@ export async function pendingCodeSamples(db: Db, runId: string, datasetId: strin
       predict: sampleResults.predict,
     })
     .from(sampleResults)
-    .innerJoin(datasetItems, and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)))
+    .innerJoin(
+      datasetItems,
+      and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)),
+    )
     .where(pendingInRange(runId, datasetId, from, to))
     .orderBy(sampleResults.position)
     .limit(limit);
@@ -81,7 +106,12 @@ export interface CodeScore {
 }
 
 /** Returns how many samples moved out of pending. */
-export async function storeCodeScores(db: Db, runId: string, datasetId: string, scores: readonly CodeScore[]): Promise<number> {
+export async function storeCodeScores(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  scores: readonly CodeScore[],
+): Promise<number> {
   if (scores.length === 0) return 0;
   const moved = await db.execute<{ status: SampleStatus }>(sql`
     update ${sampleResults} as s
@@ -97,7 +127,12 @@ export async function storeCodeScores(db: Db, runId: string, datasetId: string, 
 }
 
 /** n and c of every sample of a pass_at_k dataset; a failed sample counts as `n` completions of which none passed. */
-export async function codePassCounts(db: Db, runId: string, datasetId: string, n: number): Promise<{ n: number; c: number }[]> {
+export async function codePassCounts(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  n: number,
+): Promise<{ n: number; c: number }[]> {
   const rows = await db.execute<{ n: number; c: number }>(sql`
     select coalesce(jsonb_array_length(code_verdicts), ${n}::integer)::integer as n,
            coalesce((select count(*) from jsonb_array_elements(code_verdicts) v where (v->>'passed')::boolean), 0)::integer as c
@@ -108,16 +143,29 @@ export async function codePassCounts(db: Db, runId: string, datasetId: string, n
 }
 
 /** The sandbox verdicts of the given samples, by item id (for the results view). */
-export async function codeVerdictsOf(db: Db, runId: string, datasetId: string, itemIds: readonly string[]): Promise<Map<string, { n: number; c: number; verdicts: CodeVerdict[] | null }>> {
+export async function codeVerdictsOf(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  itemIds: readonly string[],
+): Promise<Map<string, { n: number; c: number; verdicts: CodeVerdict[] | null }>> {
   if (itemIds.length === 0) return new Map();
-  const rows = await db.execute<{ item_id: string; completions: string[] | null; code_verdicts: CodeVerdict[] | null }>(sql`
+  const rows = await db.execute<{
+    item_id: string;
+    completions: string[] | null;
+    code_verdicts: CodeVerdict[] | null;
+  }>(sql`
     select i.item_id, s.completions, s.code_verdicts
       from sample_results s join dataset_items i on i.dataset_id = s.dataset_id and i.idx = s.sample_idx
      where s.run_id = ${runId}::uuid and s.dataset_id = ${datasetId} and i.item_id = any(${sql.param([...itemIds])}::text[])`);
   return new Map(
     rows.map((r) => [
       r.item_id,
-      { n: r.code_verdicts?.length ?? r.completions?.length ?? 0, c: r.code_verdicts?.filter((v) => v.passed).length ?? 0, verdicts: r.code_verdicts },
+      {
+        n: r.code_verdicts?.length ?? r.completions?.length ?? 0,
+        c: r.code_verdicts?.filter((v) => v.passed).length ?? 0,
+        verdicts: r.code_verdicts,
+      },
     ]),
   );
 }

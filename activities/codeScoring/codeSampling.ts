@@ -15,8 +15,13 @@ export function isCodeDataset(plan: Pick<RunDatasetPlan, 'metric'> | undefined):
 
 export function codeSamplingFor(config: RunConfig, datasetId: string): CodeSampling {
   const options = (config.scoring?.datasets[datasetId]?.options ?? {}) as { n?: unknown; ks?: unknown };
-  const n = Number.isInteger(options.n) && (options.n as number) >= 1 ? Math.min(options.n as number, MAX_COMPLETIONS_PER_PROBLEM) : 1;
-  const asked = Array.isArray(options.ks) ? options.ks.filter((k): k is number => Number.isInteger(k) && k >= 1 && k <= n) : [];
+  const n =
+    Number.isInteger(options.n) && (options.n as number) >= 1
+      ? Math.min(options.n as number, MAX_COMPLETIONS_PER_PROBLEM)
+      : 1;
+  const asked = Array.isArray(options.ks)
+    ? options.ks.filter((k): k is number => Number.isInteger(k) && k >= 1 && k <= n)
+    : [];
   return { n, ks: [...new Set([1, ...asked])].sort((a, b) => a - b) };
 }
 

@@ -8,7 +8,13 @@ import { meanPassAtK } from '../../scoring/metrics/passAtK';
 import { codeSamplingFor } from './codeSampling';
 import { codePassCounts } from './codeSamples';
 
-export async function withPassAtK(db: Db, config: RunConfig, runId: string, datasetId: string, metrics: DatasetMetrics): Promise<DatasetMetrics> {
+export async function withPassAtK(
+  db: Db,
+  config: RunConfig,
+  runId: string,
+  datasetId: string,
+  metrics: DatasetMetrics,
+): Promise<DatasetMetrics> {
   const { n, ks } = codeSamplingFor(config, datasetId);
   const counts = await codePassCounts(db, runId, datasetId, n);
   const byK = meanPassAtK(counts, ks);

@@ -31,7 +31,11 @@ export function createCodeScoringActivities({ db, logger, serving }: ActivityDep
     async scoreCodeBatch({ runId, datasetId, from, to }: JudgeBatchInput): Promise<CodeBatchResult> {
       const ctx = Context.current();
       const docker = serving?.docker;
-      if (!docker) throw ApplicationFailure.nonRetryable('this worker has no Docker engine for the code sandbox', 'InvalidConfiguration');
+      if (!docker)
+        throw ApplicationFailure.nonRetryable(
+          'this worker has no Docker engine for the code sandbox',
+          'InvalidConfiguration',
+        );
       const run = await getRun(db, runId);
       const { ks } = codeSamplingFor(run.config, datasetId);
 
@@ -55,13 +59,23 @@ export function createCodeScoringActivities({ db, logger, serving }: ActivityDep
               docker,
               { id: sample.itemId, entryPoint: sample.entryPoint ?? '', tests: sample.tests },
               completions,
-              { ks: ks.filter((k) => k <= completions.length), concurrency: CODE_SANDBOX_CONCURRENCY, runId, hostId: serving.containers.hostId, signal: abort.signal },
+              {
+                ks: ks.filter((k) => k <= completions.length),
+                concurrency: CODE_SANDBOX_CONCURRENCY,
+                runId,
+                hostId: serving.containers.hostId,
+                signal: abort.signal,
+              },
             );
             ran += completions.length;
             const score: CodeScore = {
               sampleIdx: sample.sampleIdx,
               score: result.c / result.n,
-              verdicts: result.completions.map((c) => ({ passed: c.sandbox.passed, verdict: c.sandbox.verdict, durationMs: Math.round(c.sandbox.durationMs) })),
+              verdicts: result.completions.map((c) => ({
+                passed: c.sandbox.passed,
+                verdict: c.sandbox.verdict,
+                durationMs: Math.round(c.sandbox.durationMs),
+              })),
             };
             // Stored one by one: a sample's sandboxes are the expensive part, and a retry should not run them again.
             scored += await storeCodeScores(db, runId, datasetId, [score]);

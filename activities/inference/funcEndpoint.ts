@@ -46,15 +46,27 @@ export function createFuncEndpoint(o: FuncEndpointOptions): ModelEndpoint {
       try {
         let response: Response;
         try {
-          response = await nodeHttpFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: both }, { maxAnswerBytes: o.maxAnswerBytes });
+          response = await nodeHttpFetch(
+            url,
+            {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(body),
+              signal: both,
+            },
+            { maxAnswerBytes: o.maxAnswerBytes },
+          );
         } catch (error) {
-          throw signal.aborted || timeout.aborted ? error : new APIConnectionError({ message: 'Connection error.', cause: error as Error });
+          throw signal.aborted || timeout.aborted
+            ? error
+            : new APIConnectionError({ message: 'Connection error.', cause: error as Error });
         }
         const text = await response.text();
         if (!response.ok) {
           // The SDK reads an error's explanation from an `error` field; a service may use another.
           const json = parseJson(text);
-          const payload = json === null ? undefined : typeof json === 'object' && 'error' in json ? json : { error: json };
+          const payload =
+            json === null ? undefined : typeof json === 'object' && 'error' in json ? json : { error: json };
           throw APIError.generate(response.status, payload, json === null ? text : undefined, response.headers);
         }
         return output(JSON.parse(text));
@@ -89,11 +101,18 @@ function output(response: unknown): ModelOutput {
   if (completions === undefined || completions === null || (Array.isArray(completions) && completions.length === 0)) {
     throw new InferenceError('empty', 'response had no completions');
   }
-  if (!Array.isArray(completions)) throw new InferenceError('malformed', 'malformed response: "completions" is not a list');
+  if (!Array.isArray(completions))
+    throw new InferenceError('malformed', 'malformed response: "completions" is not a list');
   const first = completions[0] as { text?: unknown; tokens?: unknown } | null;
-  if (typeof first !== 'object' || first === null) throw new InferenceError('malformed', 'malformed response: the first completion is not an object');
-  if (typeof first.text !== 'string') throw new InferenceError('malformed', 'malformed response: the first completion has no text');
+  if (typeof first !== 'object' || first === null)
+    throw new InferenceError('malformed', 'malformed response: the first completion is not an object');
+  if (typeof first.text !== 'string')
+    throw new InferenceError('malformed', 'malformed response: the first completion has no text');
   const tokens = first.tokens;
-  const outputTokens = Array.isArray(tokens) ? tokens.length : typeof tokens === 'string' ? estimateTokens(tokens) : estimateTokens(first.text);
+  const outputTokens = Array.isArray(tokens)
+    ? tokens.length
+    : typeof tokens === 'string'
+      ? estimateTokens(tokens)
+      : estimateTokens(first.text);
   return { text: first.text, outputTokens };
 }

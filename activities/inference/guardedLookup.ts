@@ -32,7 +32,11 @@ export function guardedLookup(policy: EndpointNetworkPolicy): LookupFunction {
       const allowed = addresses.filter((a) => policy.refusing(a.address) === null);
       if (allowed.length === 0) {
         const first = addresses[0];
-        return callback(first ? new DeniedNetworkError(hostname, first.address, policy.refusing(first.address)!) : Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }));
+        return callback(
+          first
+            ? new DeniedNetworkError(hostname, first.address, policy.refusing(first.address)!)
+            : Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }),
+        );
       }
       if (options.all) return callback(null, allowed);
       return callback(null, allowed[0]!.address, allowed[0]!.family);

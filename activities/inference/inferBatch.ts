@@ -45,7 +45,12 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
       const { limits, inference } = run.config;
       // Evaluation only: the uploaded predictions answer, one lookup per item (no HTTP).
       const endpoints: ItemEndpoints = plan.predictionSetId
-        ? createPredictionsEndpoints({ db, setId: plan.predictionSetId, datasetId, indices: positions.map((p) => sampleIndex(plan, p)) })
+        ? createPredictionsEndpoints({
+            db,
+            setId: plan.predictionSetId,
+            datasetId,
+            indices: positions.map((p) => sampleIndex(plan, p)),
+          })
         : sharedEndpoint(runEndpoint(run, servingUrl, secretKey, endpointSettings));
 
       const abort = new AbortController();
@@ -54,7 +59,9 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
       // A pass_at_k dataset asks n completions per problem and leaves the sample pending for the code sandbox.
       const code = isCodeDataset(plan) ? codeSamplingFor(run.config, datasetId) : null;
       const buffer = new ResultBuffer<CodeSampleRow>(
-        code ? (rows) => storeCodeSamples(db, runId, datasetId, rows) : (rows) => storeSampleResults(db, runId, datasetId, rows),
+        code
+          ? (rows) => storeCodeSamples(db, runId, datasetId, rows)
+          : (rows) => storeSampleResults(db, runId, datasetId, rows),
         WRITE_GROUP_ROWS,
       );
       const heartbeat = setInterval(() => ctx.heartbeat({ stored: buffer.stored }), HEARTBEAT_EVERY_MS);
@@ -69,15 +76,32 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           const position = positions[i]!;
           const idx = sampleIndex(plan, position);
           const item = await items.item(i);
-          if (!item) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} has no item at index ${idx}`, 'DatasetNotFound');
+          if (!item)
+            throw ApplicationFailure.nonRetryable(
+              `dataset ${datasetId} has no item at index ${idx}`,
+              'DatasetNotFound',
+            );
           const endpoint = endpoints.forItem(item);
           const completions: string[] = [];
-          let outcome = await inferWithRetries(endpoint, item.prompt, inference, { maxRetries: limits.maxRetryPerQuery, signal: abort.signal });
+          let outcome = await inferWithRetries(endpoint, item.prompt, inference, {
+            maxRetries: limits.maxRetryPerQuery,
+            signal: abort.signal,
+          });
           if (outcome.ok) completions.push(outcome.text);
           // The other n − 1 completions of a code problem, at the run's temperature; one that fails fails the sample.
           while (code && outcome.ok && completions.length < code.n) {
-            const more = await inferWithRetries(endpoint, item.prompt, inference, { maxRetries: limits.maxRetryPerQuery, signal: abort.signal });
-            outcome = more.ok ? { ...more, latencyMs: outcome.latencyMs + more.latencyMs, attempts: outcome.attempts + more.attempts, outputTokens: outcome.outputTokens + more.outputTokens } : more;
+            const more = await inferWithRetries(endpoint, item.prompt, inference, {
+              maxRetries: limits.maxRetryPerQuery,
+              signal: abort.signal,
+            });
+            outcome = more.ok
+              ? {
+                  ...more,
+                  latencyMs: outcome.latencyMs + more.latencyMs,
+                  attempts: outcome.attempts + more.attempts,
+                  outputTokens: outcome.outputTokens + more.outputTokens,
+                }
+              : more;
             if (more.ok) completions.push(more.text);
           }
           // Abandoned, not answered (a stop, or another lane's fault): the batch's retry asks again.
@@ -90,7 +114,9 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
                 position,
                 predict: completions[0]!,
                 completions: code ? completions : null,
-                ...(code ? { score: null, status: 'pending' as const } : inlineScore(textScoring(run.config.scoring?.datasets[datasetId]), plan.metric, outcome.text, item)),
+                ...(code
+                  ? { score: null, status: 'pending' as const }
+                  : inlineScore(textScoring(run.config.scoring?.datasets[datasetId]), plan.metric, outcome.text, item)),
                 error: null,
                 outputLength: outcome.outputTokens,
                 latencyMs: Math.round(outcome.latencyMs),
@@ -142,7 +168,11 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
       // An endpoint that looks down may be a model container that died: say so, with its last words.
       let abortReason = breaker.tripped;
       if (abortReason && servingUrl && serving?.docker) {
-        const exited = await containerExitError(serving.docker, servingContainerName(runId), 'while it was serving').catch(() => null);
+        const exited = await containerExitError(
+          serving.docker,
+          servingContainerName(runId),
+          'while it was serving',
+        ).catch(() => null);
         if (exited) abortReason = exited.message;
       }
       const summary: RunLogLine = {

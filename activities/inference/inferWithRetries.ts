@@ -21,7 +21,12 @@ export interface InferOptions {
 }
 
 /** `latencyMs` is the wall time of the whole call: every attempt and every wait between them. */
-export async function inferWithRetries(endpoint: ModelEndpoint, prompt: string, params: InferenceParams, o: InferOptions): Promise<InferenceOutcome> {
+export async function inferWithRetries(
+  endpoint: ModelEndpoint,
+  prompt: string,
+  params: InferenceParams,
+  o: InferOptions,
+): Promise<InferenceOutcome> {
   const started = performance.now();
   const elapsed = () => performance.now() - started;
 
@@ -35,10 +40,27 @@ export async function inferWithRetries(endpoint: ModelEndpoint, prompt: string, 
     }
   };
 
-  const { outcome, attempts, aborted } = await retryWithBackoff(attempt, { maxRetries: Math.max(0, o.maxRetries), signal: o.signal, backoff: o.backoff });
-  if (outcome.ok) return { ok: true, text: outcome.value.text, outputTokens: outcome.value.outputTokens, attempts, latencyMs: elapsed() };
+  const { outcome, attempts, aborted } = await retryWithBackoff(attempt, {
+    maxRetries: Math.max(0, o.maxRetries),
+    signal: o.signal,
+    backoff: o.backoff,
+  });
+  if (outcome.ok)
+    return {
+      ok: true,
+      text: outcome.value.text,
+      outputTokens: outcome.value.outputTokens,
+      attempts,
+      latencyMs: elapsed(),
+    };
   if (aborted) {
-    return { ok: false, kind: 'aborted', reason: `${abortedError().message} (last error: ${outcome.failure.message})`, attempts, latencyMs: elapsed() };
+    return {
+      ok: false,
+      kind: 'aborted',
+      reason: `${abortedError().message} (last error: ${outcome.failure.message})`,
+      attempts,
+      latencyMs: elapsed(),
+    };
   }
   return { ok: false, kind: outcome.failure.kind, reason: outcome.failure.message, attempts, latencyMs: elapsed() };
 }

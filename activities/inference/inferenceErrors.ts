@@ -95,7 +95,10 @@ function classify(error: unknown, { timeoutMs }: ClassifyContext): ClassifiedErr
   if (error instanceof APIUserAbortError || isAbortError(error)) return make('aborted', ABORTED);
   // Timeout before connection errors: the SDK's timeout error is a kind of connection error.
   if (error instanceof APIConnectionTimeoutError) {
-    return make('timeout', timeoutMs === undefined ? 'no response before the request timed out' : `no response within ${timeoutMs} ms`);
+    return make(
+      'timeout',
+      timeoutMs === undefined ? 'no response before the request timed out' : `no response within ${timeoutMs} ms`,
+    );
   }
   // Both travel as the cause of the SDK's connection error: the transport refused, or stopped reading.
   const denied = causeOf(error, DeniedNetworkError);
@@ -117,13 +120,17 @@ function classify(error: unknown, { timeoutMs }: ClassifyContext): ClassifiedErr
 
   // A 200 whose body could not be read whole or parsed: the request reached the model, so it is
   // not a connection fault, and another try may well get a good answer.
-  if (error instanceof SyntaxError) return make('malformed', `malformed response: the body is not valid JSON (${error.message})`);
+  if (error instanceof SyntaxError)
+    return make('malformed', `malformed response: the body is not valid JSON (${error.message})`);
   if (error instanceof TypeError && /terminated|aborted|closed/i.test(error.message)) {
     const code = errorCode(error);
     return make('malformed', `malformed response: the body was cut off before its end${code ? ` (${code})` : ''}`);
   }
   if (error instanceof OpenAIError) return make('malformed', `malformed response: ${error.message}`);
-  return make('malformed', `unexpected failure while calling the model endpoint: ${error instanceof Error ? error.message : String(error)}`);
+  return make(
+    'malformed',
+    `unexpected failure while calling the model endpoint: ${error instanceof Error ? error.message : String(error)}`,
+  );
 }
 
 const CONNECTION_CODES: Record<string, string> = {
@@ -148,7 +155,8 @@ function connectionMessage(error: APIConnectionError): string {
   if (code) return `${CONNECTION_CODES[code] ?? 'connection failed'} (${code})`;
   const detail = innermostMessage(error);
   // fetch refuses a fixed list of ports (9, 25, 6000, …) without ever connecting.
-  if (detail === 'bad port') return 'connection not attempted: fetch refuses this port (bad port); serve the model on another port';
+  if (detail === 'bad port')
+    return 'connection not attempted: fetch refuses this port (bad port); serve the model on another port';
   return `connection failed${detail && detail !== error.message ? `: ${detail}` : ''}`;
 }
 

@@ -50,11 +50,20 @@ export class ItemPages {
     if (positions.length === 0) return new Map();
     let items: StoredItem[];
     if (this.plan.sampleIndices) {
-      items = await getItemsByIndices(this.db, this.datasetId, positions.map((p) => this.sampleIndex(p)));
+      items = await getItemsByIndices(
+        this.db,
+        this.datasetId,
+        positions.map((p) => this.sampleIndex(p)),
+      );
     } else {
       // A formal run takes every item in order (index = position): one range, not a list of indices.
       const first = positions[0]!;
-      items = await getDatasetItemsPage(this.db, this.datasetId, first - 1, positions[positions.length - 1]! - first + 1);
+      items = await getDatasetItemsPage(
+        this.db,
+        this.datasetId,
+        first - 1,
+        positions[positions.length - 1]! - first + 1,
+      );
     }
     return new Map(items.map((item) => [item.idx, item]));
   }

@@ -36,7 +36,12 @@ export interface ModelEndpointOptions {
 }
 
 export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
-  const clientOptions = { baseURL: o.endpoint, apiKey: o.apiKey, timeoutMs: o.requestTimeoutMs, transport: o.transport };
+  const clientOptions = {
+    baseURL: o.endpoint,
+    apiKey: o.apiKey,
+    timeoutMs: o.requestTimeoutMs,
+    transport: o.transport,
+  };
   const client = createEndpointClient(clientOptions);
   // Completions go through a client whose transport the caller's signal stops (one per signal: a
   // batch has one), rather than the signal handed to the SDK with every call (openaiClient.ts).
@@ -61,7 +66,10 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
     try {
       page = await client.models.list();
     } catch (error) {
-      throw asInferenceError(error, 'could not list the endpoint\'s models to choose one (setting the online model name skips this): ');
+      throw asInferenceError(
+        error,
+        "could not list the endpoint's models to choose one (setting the online model name skips this): ",
+      );
     }
     const id = (page?.data ?? []).find((m) => typeof m?.id === 'string' && m.id !== '')?.id;
     if (!id) throw new InferenceError('not_found', 'the endpoint lists no models; set the online model name');
@@ -87,15 +95,28 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
         const sampling = { model, max_tokens: params.maxTokens, temperature: params.temperature, top_p: params.topP };
         if (o.apiMode === 'chat') {
           const messages: OpenAI.Chat.ChatCompletionMessageParam[] = systemPrompt
-            ? [{ role: 'system', content: systemPrompt }, { role: 'user', content: prompt }]
+            ? [
+                { role: 'system', content: systemPrompt },
+                { role: 'user', content: prompt },
+              ]
             : [{ role: 'user', content: prompt }];
-          const response = await clientStoppedBy(signal).chat.completions.create({ ...sampling, messages, stream: false });
-          return withoutKey(output(response, (choice) => chatText(choice)), o.apiKey);
+          const response = await clientStoppedBy(signal).chat.completions.create({
+            ...sampling,
+            messages,
+            stream: false,
+          });
+          return withoutKey(
+            output(response, (choice) => chatText(choice)),
+            o.apiKey,
+          );
         }
         // Completion endpoints have no roles; the system prompt leads the text.
         const text = systemPrompt ? `${systemPrompt}\n\n${prompt}` : prompt;
         const response = await clientStoppedBy(signal).completions.create({ ...sampling, prompt: text, stream: false });
-        return withoutKey(output(response, (choice) => completionText(choice)), o.apiKey);
+        return withoutKey(
+          output(response, (choice) => completionText(choice)),
+          o.apiKey,
+        );
       } catch (error) {
         // The SDK, not told of the signal, reports a request ended by it as a timeout; it is a stop.
         if (signal.aborted) throw abortedError();
@@ -117,7 +138,8 @@ function withoutKey(result: ModelOutput, apiKey: string | null | undefined): Mod
 
 /** Checks the shape by hand: a 200 from an "OpenAI-compatible" server promises little. */
 function output(response: unknown, textOf: (choice: unknown) => string): ModelOutput {
-  if (typeof response !== 'object' || response === null) throw new InferenceError('malformed', 'malformed response: the body is not a JSON object');
+  if (typeof response !== 'object' || response === null)
+    throw new InferenceError('malformed', 'malformed response: the body is not a JSON object');
   const { choices, usage } = response as { choices?: unknown; usage?: { completion_tokens?: unknown } | null };
   if (choices === undefined || choices === null || (Array.isArray(choices) && choices.length === 0)) {
     throw new InferenceError('empty', 'response had no choices');
@@ -125,22 +147,26 @@ function output(response: unknown, textOf: (choice: unknown) => string): ModelOu
   if (!Array.isArray(choices)) throw new InferenceError('malformed', 'malformed response: "choices" is not a list');
   const text = textOf(choices[0]);
   const reported = usage?.completion_tokens;
-  const outputTokens = typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : estimateTokens(text);
+  const outputTokens =
+    typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : estimateTokens(text);
   return { text, outputTokens };
 }
 
 function chatText(choice: unknown): string {
   const message = (choice as { message?: { content?: unknown } } | null)?.message;
-  if (typeof message !== 'object' || message === null) throw new InferenceError('malformed', 'malformed response: the first choice has no message');
+  if (typeof message !== 'object' || message === null)
+    throw new InferenceError('malformed', 'malformed response: the first choice has no message');
   // null content (a refusal, or tokens spent before any answer) is an empty answer, not a fault.
   if (message.content === null || message.content === undefined) return '';
-  if (typeof message.content !== 'string') throw new InferenceError('malformed', 'malformed response: the message content is not text');
+  if (typeof message.content !== 'string')
+    throw new InferenceError('malformed', 'malformed response: the message content is not text');
   return message.content;
 }
 
 function completionText(choice: unknown): string {
   const text = (choice as { text?: unknown } | null)?.text;
-  if (typeof text !== 'string') throw new InferenceError('malformed', 'malformed response: the first choice has no text');
+  if (typeof text !== 'string')
+    throw new InferenceError('malformed', 'malformed response: the first choice has no text');
   return text;
 }
 

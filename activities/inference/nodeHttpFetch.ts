@@ -49,7 +49,11 @@ export class AnswerTooLargeError extends Error {
 }
 
 function formatBytes(bytes: number): string {
-  return bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
+  return bytes % 2 ** 20 === 0
+    ? `${bytes / 2 ** 20} MiB`
+    : bytes % 1024 === 0
+      ? `${bytes / 1024} KiB`
+      : `${bytes} bytes`;
 }
 
 /** How requests reach an endpoint. */
@@ -72,10 +76,15 @@ const abortError = () => new DOMException('This operation was aborted', 'AbortEr
  */
 export function fetchStoppedBy(stop: AbortSignal, transport: EndpointTransport = {}): typeof fetch {
   const inFlight = new Set<() => void>();
-  stop.addEventListener('abort', () => {
-    for (const end of [...inFlight]) end();
-  }, { once: true });
-  return ((input: string | URL | Request, init?: RequestInit) => nodeHttpFetch(input, init, { ...transport, stop, inFlight })) as typeof fetch;
+  stop.addEventListener(
+    'abort',
+    () => {
+      for (const end of [...inFlight]) end();
+    },
+    { once: true },
+  );
+  return ((input: string | URL | Request, init?: RequestInit) =>
+    nodeHttpFetch(input, init, { ...transport, stop, inFlight })) as typeof fetch;
 }
 
 /** A fetch over this transport, for clients without a batch-wide stop. */
@@ -88,7 +97,11 @@ interface RequestOptions extends EndpointTransport {
   inFlight?: Set<() => void>;
 }
 
-export async function nodeHttpFetch(input: string | URL | Request, init: RequestInit = {}, options: RequestOptions = {}): Promise<Response> {
+export async function nodeHttpFetch(
+  input: string | URL | Request,
+  init: RequestInit = {},
+  options: RequestOptions = {},
+): Promise<Response> {
   const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
   const agent = agentsFor(options.networks)[url.protocol as keyof Agents];
   if (!agent) throw fetchFailed(new Error(`unsupported protocol ${url.protocol}`));
@@ -101,7 +114,9 @@ export async function nodeHttpFetch(input: string | URL | Request, init: Request
   const body = await bodyBytes(init.body);
   const headers: Record<string, string | number> = {};
   // The SDK hands over a Headers already; copying it into another first was a tenth of this function.
-  (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, name) => (headers[name] = value));
+  (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach(
+    (value, name) => (headers[name] = value),
+  );
   if (body) headers['content-length'] = body.length;
 
   const transport = url.protocol === 'https:' ? https : http;
@@ -127,10 +142,13 @@ export async function nodeHttpFetch(input: string | URL | Request, init: Request
       // The body as sent: a service that compresses anyway is still understood.
       const encoding = String(res.headers['content-encoding'] ?? '').toLowerCase();
       const stream: Readable =
-        encoding === 'gzip' || encoding === 'x-gzip' ? res.pipe(zlib.createGunzip())
-        : encoding === 'deflate' ? res.pipe(zlib.createInflate())
-        : encoding === 'br' ? res.pipe(zlib.createBrotliDecompress())
-        : res;
+        encoding === 'gzip' || encoding === 'x-gzip'
+          ? res.pipe(zlib.createGunzip())
+          : encoding === 'deflate'
+            ? res.pipe(zlib.createInflate())
+            : encoding === 'br'
+              ? res.pipe(zlib.createBrotliDecompress())
+              : res;
       const chunks: Buffer[] = [];
       let length = 0;
       stream.on('data', (chunk: Buffer) => {
@@ -147,7 +165,12 @@ export async function nodeHttpFetch(input: string | URL | Request, init: Request
           : finish(fetchFailed(new Error(`the server answered with HTTP status ${status}, which is no final status`)));
       stream.on('end', () => respond(Buffer.concat(chunks)));
       // As fetch does when a body stops short: the answer itself arrived, reading its body fails.
-      const cutOff = (cause?: Error) => respond(new TypeError('terminated', { cause: cause ?? Object.assign(new Error('other side closed'), { code: 'ECONNRESET' }) }));
+      const cutOff = (cause?: Error) =>
+        respond(
+          new TypeError('terminated', {
+            cause: cause ?? Object.assign(new Error('other side closed'), { code: 'ECONNRESET' }),
+          }),
+        );
       stream.on('error', cutOff);
       if (stream !== res) res.on('error', cutOff);
       res.on('close', () => {

@@ -19,7 +19,12 @@ export function sharedEndpoint(endpoint: ModelEndpoint): ItemEndpoints {
   return { forItem: () => endpoint };
 }
 
-export function createPredictionsEndpoints(o: { db: Db; setId: string; datasetId: string; indices: readonly number[] }): ItemEndpoints {
+export function createPredictionsEndpoints(o: {
+  db: Db;
+  setId: string;
+  datasetId: string;
+  indices: readonly number[];
+}): ItemEndpoints {
   let loaded: Promise<Map<number, string>> | null = null;
   const predictions = () => {
     // A failed read is forgotten, so the next sample's attempt reads again.
@@ -34,7 +39,11 @@ export function createPredictionsEndpoints(o: { db: Db; setId: string; datasetId
       async complete() {
         const text = (await predictions()).get(item.idx);
         // Uploads are refused unless they cover every item, so this means the set and the dataset disagree.
-        if (text === undefined) throw new InferenceError('not_found', `no uploaded prediction for item ${item.itemId} of dataset ${o.datasetId}`);
+        if (text === undefined)
+          throw new InferenceError(
+            'not_found',
+            `no uploaded prediction for item ${item.itemId} of dataset ${o.datasetId}`,
+          );
         return { text, outputTokens: estimateTokens(text) };
       },
     }),

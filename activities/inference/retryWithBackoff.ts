@@ -50,8 +50,7 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<boolean
 }
 
 export type AttemptOutcome<T, F> =
-  | { ok: true; value: T }
-  | { ok: false; failure: F; retryable: boolean; retryAfterMs: number | null };
+  { ok: true; value: T } | { ok: false; failure: F; retryable: boolean; retryAfterMs: number | null };
 
 export interface RetryResult<T, F> {
   /** The outcome of the last attempt made. */

@@ -11,11 +11,21 @@ import type { EndpointSettings } from '../../config/env';
 
 type StoredRun = Awaited<ReturnType<typeof getRun>>;
 
-export function runEndpoint(run: StoredRun, servingUrl: string | undefined, secretKey: Buffer, endpoints: EndpointSettings): ModelEndpoint {
+export function runEndpoint(
+  run: StoredRun,
+  servingUrl: string | undefined,
+  secretKey: Buffer,
+  endpoints: EndpointSettings,
+): ModelEndpoint {
   const { config } = run;
   if (servingUrl) {
     // The run's own container, started by the platform: any address, only the answer cap.
-    return createFuncEndpoint({ baseUrl: servingUrl, requestTimeoutMs: config.limits.requestTimeoutMs, engine: config.modelName, maxAnswerBytes: endpoints.maxAnswerBytes });
+    return createFuncEndpoint({
+      baseUrl: servingUrl,
+      requestTimeoutMs: config.limits.requestTimeoutMs,
+      engine: config.modelName,
+      maxAnswerBytes: endpoints.maxAnswerBytes,
+    });
   }
   return createModelEndpoint({
     endpoint: config.endpoint,

@@ -14,7 +14,12 @@ import { resolveJudgeTarget } from './resolveJudge';
 
 const HEARTBEAT_EVERY_MS = 1000;
 
-export function createDebugScoringActivities({ db, secretKey, judge: platformJudge, endpoints: configured }: ActivityDeps) {
+export function createDebugScoringActivities({
+  db,
+  secretKey,
+  judge: platformJudge,
+  endpoints: configured,
+}: ActivityDeps) {
   const endpoints = endpointSettingsOr(configured);
   return {
     async scoreDebugSamples({ metric, limits, samples, deadline }: ScoringDebugInput): Promise<ScoringDebugResult> {
@@ -31,7 +36,12 @@ export function createDebugScoringActivities({ db, secretKey, judge: platformJud
       const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
       try {
         const traces = await judgeTraces(metric, client, samples, limits.maxJudgingConcurrency, (trace) =>
-          expired.aborted && trace.error ? { ...trace, error: `the judge did not answer within the debug call's limit of ${DEBUG_TIMEOUT_MS / 1000} s` } : trace,
+          expired.aborted && trace.error
+            ? {
+                ...trace,
+                error: `the judge did not answer within the debug call's limit of ${DEBUG_TIMEOUT_MS / 1000} s`,
+              }
+            : trace,
         );
         return { traces };
       } finally {

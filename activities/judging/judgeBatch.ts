@@ -25,7 +25,13 @@ const BREAKER_THRESHOLD = 10;
 const FAILURE_LOG_LINES = 5;
 const BREAKER_KINDS = new Set(['connection', 'denied', 'timeout', 'auth', 'not_found']);
 
-export function createJudgingActivities({ db, logger, secretKey, judge: platformJudge, endpoints: configured }: ActivityDeps) {
+export function createJudgingActivities({
+  db,
+  logger,
+  secretKey,
+  judge: platformJudge,
+  endpoints: configured,
+}: ActivityDeps) {
   const endpoints = endpointSettingsOr(configured);
   return {
     async judgeBatch({ runId, datasetId, from, to }: JudgeBatchInput): Promise<JudgeBatchResult> {
@@ -44,7 +50,9 @@ export function createJudgingActivities({ db, logger, secretKey, judge: platform
       } catch (error) {
         throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfiguration');
       }
-      const client = target ? createJudgeClient({ ...target, maxRetries: limits.maxJudgingRetryPerQ, signal: abort.signal }) : null;
+      const client = target
+        ? createJudgeClient({ ...target, maxRetries: limits.maxJudgingRetryPerQ, signal: abort.signal })
+        : null;
 
       let judged = 0;
       let failed = 0;
@@ -66,7 +74,10 @@ export function createJudgingActivities({ db, logger, secretKey, judge: platform
       const heartbeat = setInterval(() => ctx.heartbeat({ judged }), HEARTBEAT_EVERY_MS);
 
       // The breaker's count decides for the samples not yet asked; the ones in flight finish.
-      const judgeOne = async (judge: ResolvedJudge | null, sample: Awaited<ReturnType<typeof pendingSamples>>[number]): Promise<ScoringTrace | null> => {
+      const judgeOne = async (
+        judge: ResolvedJudge | null,
+        sample: Awaited<ReturnType<typeof pendingSamples>>[number],
+      ): Promise<ScoringTrace | null> => {
         if (judge && consecutiveDown >= BREAKER_THRESHOLD) {
           const reason = `not judged: the judge failed for ${consecutiveDown} samples in a row (last: ${lastDownReason})`;
           return { method: 'judge', steps: [], score: null, error: reason, attempts: 0 };
@@ -80,7 +91,12 @@ export function createJudgingActivities({ db, logger, secretKey, judge: platform
             return reply;
           },
         };
-        const trace = await scoreWithJudge(metric, watched, { question: sample.prompt, answer: sample.predict, reference: sample.groundTruth, choices: sample.choices });
+        const trace = await scoreWithJudge(metric, watched, {
+          question: sample.prompt,
+          answer: sample.predict,
+          reference: sample.groundTruth,
+          choices: sample.choices,
+        });
         // A call cut short by a stop is no judgement: the sample stays pending.
         if (abort.signal.aborted && trace.error) return null;
         if (failureKind && BREAKER_KINDS.has(failureKind)) {
@@ -107,15 +123,25 @@ export function createJudgingActivities({ db, logger, secretKey, judge: platform
               if (!trace) return;
               buffer.push({ sampleIdx: sample.sampleIdx, itemId: sample.itemId, trace });
               if (trace.error && failureLogs.length < FAILURE_LOG_LINES) {
-                failureLogs.push({ runId, datasetId, level: 'warn', message: `sample ${sample.itemId} not scored: ${trace.error}`, dedupeKey: `judge-failed:${datasetId}:${sample.sampleIdx}` });
+                failureLogs.push({
+                  runId,
+                  datasetId,
+                  level: 'warn',
+                  message: `sample ${sample.itemId} not scored: ${trace.error}`,
+                  dedupeKey: `judge-failed:${datasetId}:${sample.sampleIdx}`,
+                });
               }
               if (buffer.length >= WRITE_GROUP) await flush();
             }
           };
-          await Promise.all(Array.from({ length: Math.min(limits.maxJudgingConcurrency, page.length) }, () => lane().catch((error: unknown) => {
-            fault ??= error;
-            abort.abort();
-          })));
+          await Promise.all(
+            Array.from({ length: Math.min(limits.maxJudgingConcurrency, page.length) }, () =>
+              lane().catch((error: unknown) => {
+                fault ??= error;
+                abort.abort();
+              }),
+            ),
+          );
           if (fault) break;
         }
       } finally {

@@ -35,7 +35,13 @@ export function createJudgeClient(o: JudgeClientOptions): ResolvedJudge {
   const client = createEndpointClient({ baseURL: o.baseUrl, apiKey: o.apiKey, timeoutMs, transport: o.transport });
   const classify = (error: unknown): ClassifiedError => {
     const c = classifyInferenceError(o.signal.aborted ? abortedError() : error, { timeoutMs, secrets: [o.apiKey] });
-    return { ...c, message: c.message.replace(/model endpoint/g, 'judge').replace(/the online model name/g, 'the judge model name').replace(/serve the model/g, 'serve the judge') };
+    return {
+      ...c,
+      message: c.message
+        .replace(/model endpoint/g, 'judge')
+        .replace(/the online model name/g, 'the judge model name')
+        .replace(/serve the model/g, 'serve the judge'),
+    };
   };
   return {
     model: o.model,
@@ -54,9 +60,15 @@ export function createJudgeClient(o: JudgeClientOptions): ResolvedJudge {
             },
             { signal: o.signal },
           );
-          const content = (response as { choices?: { message?: { content?: unknown } }[] } | null)?.choices?.[0]?.message?.content;
+          const content = (response as { choices?: { message?: { content?: unknown } }[] } | null)?.choices?.[0]
+            ?.message?.content;
           if (typeof content !== 'string') {
-            const c: ClassifiedError = { kind: 'malformed', retryable: true, retryAfterMs: null, message: 'malformed reply: no message content in the first choice' };
+            const c: ClassifiedError = {
+              kind: 'malformed',
+              retryable: true,
+              retryAfterMs: null,
+              message: 'malformed reply: no message content in the first choice',
+            };
             return { ok: false, failure: c, retryable: true, retryAfterMs: null };
           }
           return { ok: true, value: content };
@@ -65,11 +77,21 @@ export function createJudgeClient(o: JudgeClientOptions): ResolvedJudge {
           return { ok: false, failure: c, retryable: c.retryable, retryAfterMs: c.retryAfterMs };
         }
       };
-      const { outcome, attempts } = await retryWithBackoff(attempt, { maxRetries: o.maxRetries, signal: o.signal, backoff: o.backoff });
+      const { outcome, attempts } = await retryWithBackoff(attempt, {
+        maxRetries: o.maxRetries,
+        signal: o.signal,
+        backoff: o.backoff,
+      });
       const latencyMs = performance.now() - started;
       if (outcome.ok) return { ok: true, reply: outcome.value, attempts, latencyMs };
       const what = UNREACHABLE.has(outcome.failure.kind) ? 'judge unreachable' : 'judge failed';
-      return { ok: false, reason: `${what} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${outcome.failure.message}`, kind: outcome.failure.kind, attempts, latencyMs };
+      return {
+        ok: false,
+        reason: `${what} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${outcome.failure.message}`,
+        kind: outcome.failure.kind,
+        attempts,
+        latencyMs,
+      };
     },
   };
 }

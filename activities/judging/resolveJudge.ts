@@ -36,7 +36,8 @@ export async function resolveJudgeTarget(
     let apiKey: string | null = null;
     if (apiKeyId) {
       apiKey = await openJudgeKey(db, apiKeyId, secretKey);
-      if (apiKey === null) throw new JudgeKeyMissing(`the judge key this run was launched with (${apiKeyId}) no longer exists`);
+      if (apiKey === null)
+        throw new JudgeKeyMissing(`the judge key this run was launched with (${apiKeyId}) no longer exists`);
     }
     return { ...endpoint, apiKey, transport: endpoints };
   }

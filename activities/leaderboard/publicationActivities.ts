@@ -6,7 +6,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
 import { loadLeaderboardSettings } from '../../config/env';
-import { LEADERBOARD_FAILURES, type LeaderboardMode, type LeaderboardSubmissionResult, type PublicationStatus } from '../../contracts/leaderboard';
+import {
+  LEADERBOARD_FAILURES,
+  type LeaderboardMode,
+  type LeaderboardSubmissionResult,
+  type PublicationStatus,
+} from '../../contracts/leaderboard';
 import { closePublicationWindow, openPublicationWindow, recordSubmission } from '../../db/queries/leaderboard';
 import { appendRunLogs } from '../../db/queries/runLogs';
 
@@ -37,14 +42,37 @@ export function createLeaderboardActivities(deps: ActivityDeps) {
       return { open: true, windowMs: Math.max(0, row.closesAt.getTime() - Date.now()) };
     },
 
-    async recordLeaderboardSubmission({ runId, mode, submittedBy }: { runId: string; mode: LeaderboardMode; submittedBy: string }): Promise<LeaderboardSubmissionResult> {
+    async recordLeaderboardSubmission({
+      runId,
+      mode,
+      submittedBy,
+    }: {
+      runId: string;
+      mode: LeaderboardMode;
+      submittedBy: string;
+    }): Promise<LeaderboardSubmissionResult> {
       const row = await recordSubmission(db, runId, mode, submittedBy);
-      if (!row) throw ApplicationFailure.nonRetryable(`run ${runId} has no leaderboard submission window`, LEADERBOARD_FAILURES.windowClosed);
-      if (row.status !== 'submitted') throw ApplicationFailure.nonRetryable(windowText(row.status), LEADERBOARD_FAILURES.windowClosed);
+      if (!row)
+        throw ApplicationFailure.nonRetryable(
+          `run ${runId} has no leaderboard submission window`,
+          LEADERBOARD_FAILURES.windowClosed,
+        );
+      if (row.status !== 'submitted')
+        throw ApplicationFailure.nonRetryable(windowText(row.status), LEADERBOARD_FAILURES.windowClosed);
       if (row.mode !== mode || row.submittedBy !== submittedBy) {
-        throw ApplicationFailure.nonRetryable(`run ${runId} was already submitted (${row.mode})`, LEADERBOARD_FAILURES.alreadySubmitted);
+        throw ApplicationFailure.nonRetryable(
+          `run ${runId} was already submitted (${row.mode})`,
+          LEADERBOARD_FAILURES.alreadySubmitted,
+        );
       }
-      await appendRunLogs(db, [{ runId, level: 'info', message: `submitted to the ${row.domain} leaderboard (${mode})`, dedupeKey: 'leaderboard-submitted' }]);
+      await appendRunLogs(db, [
+        {
+          runId,
+          level: 'info',
+          message: `submitted to the ${row.domain} leaderboard (${mode})`,
+          dedupeKey: 'leaderboard-submitted',
+        },
+      ]);
       logger.info({ runId, mode }, 'run submitted to the leaderboard');
       return { runId, mode, submittedAt: row.submittedAt!.toISOString() };
     },
@@ -52,7 +80,14 @@ export function createLeaderboardActivities(deps: ActivityDeps) {
     async closeLeaderboardWindow({ runId }: { runId: string }): Promise<{ status: PublicationStatus | null }> {
       const row = await closePublicationWindow(db, runId);
       if (row?.status === 'closed') {
-        await appendRunLogs(db, [{ runId, level: 'info', message: 'leaderboard submission window closed without a submission', dedupeKey: 'leaderboard-closed' }]);
+        await appendRunLogs(db, [
+          {
+            runId,
+            level: 'info',
+            message: 'leaderboard submission window closed without a submission',
+            dedupeKey: 'leaderboard-closed',
+          },
+        ]);
       }
       return { status: row?.status ?? null };
     },

@@ -17,10 +17,15 @@ export interface RunEndedNoticeOptions {
 
 let notifyVerificationsSetting: boolean | undefined;
 
-export async function queueRunEndedMail({ db, logger }: Pick<ActivityDeps, 'db' | 'logger'>, runId: string, options: RunEndedNoticeOptions = {}): Promise<boolean> {
+export async function queueRunEndedMail(
+  { db, logger }: Pick<ActivityDeps, 'db' | 'logger'>,
+  runId: string,
+  options: RunEndedNoticeOptions = {},
+): Promise<boolean> {
   const { run, modelName } = await getRunWithEvaluation(db, runId);
   if (run.status !== 'succeeded' && run.status !== 'failed' && run.status !== 'stopped') return false;
-  const notifyVerifications = options.notifyVerifications ?? (notifyVerificationsSetting ??= loadMailSettings(process.env).notifyVerifications);
+  const notifyVerifications =
+    options.notifyVerifications ?? (notifyVerificationsSetting ??= loadMailSettings(process.env).notifyVerifications);
   if (run.type === 'verification' && !notifyVerifications) return false;
   const recipient = await findRecipient(db, run.ownerId);
   if (!recipient) return false;

@@ -57,6 +57,7 @@ export function describeMailError(error: unknown): string {
   const e = error as { code?: unknown; response?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : null;
   const message = typeof e.message === 'string' ? e.message : String(error);
-  const response = typeof e.response === 'string' && !message.includes(e.response) ? ` (server said: ${e.response})` : '';
+  const response =
+    typeof e.response === 'string' && !message.includes(e.response) ? ` (server said: ${e.response})` : '';
   return scrubSecrets(`${code ? `${code}: ` : ''}${message}${response}`);
 }

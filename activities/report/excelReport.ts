@@ -31,7 +31,12 @@ export const INTERVAL_NOTE =
 
 type RunDatasetRow = Awaited<ReturnType<typeof listRunDatasets>>[number];
 
-export async function writeRunReport(db: Db, runId: string, output: Writable, onProgress?: (rows: number) => void): Promise<{ rows: number }> {
+export async function writeRunReport(
+  db: Db,
+  runId: string,
+  output: Writable,
+  onProgress?: (rows: number) => void,
+): Promise<{ rows: number }> {
   const { run, modelName } = await getRunWithEvaluation(db, runId);
   const datasets = await listRunDatasets(db, runId);
 
@@ -66,14 +71,30 @@ export async function writeRunReport(db: Db, runId: string, output: Writable, on
   ];
   // Title, header block, a blank row, then the table whose header row stays frozen.
   const tableHeaderRow = header.length + 3;
-  writeSummary(workbook.addWorksheet('Summary', { views: [{ state: 'frozen', ySplit: tableHeaderRow }] }), header, datasets);
+  writeSummary(
+    workbook.addWorksheet('Summary', { views: [{ state: 'frozen', ySplit: tableHeaderRow }] }),
+    header,
+    datasets,
+  );
 
   const details = workbook.addWorksheet('Details', { views: [{ state: 'frozen', ySplit: 1 }] });
-  const rows = await writeDetails(details, db, runId, datasets, () => {
-    if (outputError) throw outputError;
-  }, onProgress);
+  const rows = await writeDetails(
+    details,
+    db,
+    runId,
+    datasets,
+    () => {
+      if (outputError) throw outputError;
+    },
+    onProgress,
+  );
   if (Object.values(run.config.scoring?.datasets ?? {}).some((d) => d.metric === 'judge')) {
-    await writeScoringSteps(workbook.addWorksheet(SCORING_STEPS_SHEET, { views: [{ state: 'frozen', ySplit: 1 }] }), db, runId, (t) => cellText(t, t?.length ?? 0));
+    await writeScoringSteps(
+      workbook.addWorksheet(SCORING_STEPS_SHEET, { views: [{ state: 'frozen', ySplit: 1 }] }),
+      db,
+      runId,
+      (t) => cellText(t, t?.length ?? 0),
+    );
   }
   await Promise.race([workbook.commit(), outputFailed]);
   return { rows };
@@ -159,7 +180,11 @@ const SUMMARY_COLUMNS = [
   { title: 'Ended', width: 26 },
 ];
 
-function writeSummary(sheet: ExcelJS.Worksheet, header: [string, string | number | null][], datasets: RunDatasetRow[]): void {
+function writeSummary(
+  sheet: ExcelJS.Worksheet,
+  header: [string, string | number | null][],
+  datasets: RunDatasetRow[],
+): void {
   sheet.columns = SUMMARY_COLUMNS.map(({ width }) => ({ width }));
   const title = sheet.addRow(['Proctor evaluation report']);
   title.font = { bold: true, size: 14 };
@@ -188,8 +213,17 @@ function writeSummary(sheet: ExcelJS.Worksheet, header: [string, string | number
     const scored = d.metrics?.scored ?? d.done - d.failed;
     const failed = d.metrics?.failed ?? d.failed;
     addTableRow([
-      d.task, d.datasetId, d.status, d.total, scored, failed,
-      d.metrics?.score ?? null, ...intervalCells(d.metrics?.ci95 ?? null), d.metrics?.avgOutputLength ?? null, isoOrNull(d.startedAt), isoOrNull(d.endedAt),
+      d.task,
+      d.datasetId,
+      d.status,
+      d.total,
+      scored,
+      failed,
+      d.metrics?.score ?? null,
+      ...intervalCells(d.metrics?.ci95 ?? null),
+      d.metrics?.avgOutputLength ?? null,
+      isoOrNull(d.startedAt),
+      isoOrNull(d.endedAt),
     ]);
   }
 
@@ -200,14 +234,29 @@ function writeSummary(sheet: ExcelJS.Worksheet, header: [string, string | number
   for (const t of tasks) {
     const totals = sampleTotals(counted.filter((d) => d.task === t.task));
     addTableRow([
-      t.task, `average of ${t.datasets} dataset(s)`, null, totals.total, totals.scored, totals.failed, t.score, ...intervalCells(t.ci95), totals.avgOutputLength,
+      t.task,
+      `average of ${t.datasets} dataset(s)`,
+      null,
+      totals.total,
+      totals.scored,
+      totals.failed,
+      t.score,
+      ...intervalCells(t.ci95),
+      totals.avgOutputLength,
     ]);
   }
   const overall = sampleTotals(counted);
   addTableRow(
     [
-      'Overall', `average of ${tasks.length} task(s)`, null, overall.total, overall.scored, overall.failed,
-      overallScore(tasks), ...intervalCells(overallInterval(tasks)), overall.avgOutputLength,
+      'Overall',
+      `average of ${tasks.length} task(s)`,
+      null,
+      overall.total,
+      overall.scored,
+      overall.failed,
+      overallScore(tasks),
+      ...intervalCells(overallInterval(tasks)),
+      overall.avgOutputLength,
     ],
     true,
   );
@@ -227,14 +276,36 @@ function writeMetricDetails(sheet: ExcelJS.Worksheet, datasets: RunDatasetRow[])
   const detailed = datasets.filter((d) => d.metrics?.passAtK || d.metrics?.robustness);
   if (detailed.length === 0) return;
   sheet.addRow([]).commit();
-  const head = sheet.addRow(['Dataset', 'Metric', 'pass@k', 'Clean accuracy', 'Perturbed accuracy', 'Robustness', 'Flip rate', 'Perturbed failed']);
+  const head = sheet.addRow([
+    'Dataset',
+    'Metric',
+    'pass@k',
+    'Clean accuracy',
+    'Perturbed accuracy',
+    'Robustness',
+    'Flip rate',
+    'Perturbed failed',
+  ]);
   head.font = BOLD;
   head.commit();
   for (const d of detailed) {
     const m = d.metrics!;
-    const passAtK = m.passAtK ? Object.entries(m.passAtK).map(([k, v]) => `pass@${k} = ${v.toFixed(4)}`).join('; ') : null;
+    const passAtK = m.passAtK
+      ? Object.entries(m.passAtK)
+          .map(([k, v]) => `pass@${k} = ${v.toFixed(4)}`)
+          .join('; ')
+      : null;
     const r = m.robustness;
-    const row = sheet.addRow([d.datasetId, m.metric, passAtK, r?.cleanAccuracy ?? null, r?.perturbedAccuracy ?? null, r?.robustness ?? null, r?.flipRate ?? null, r?.failed ?? null]);
+    const row = sheet.addRow([
+      d.datasetId,
+      m.metric,
+      passAtK,
+      r?.cleanAccuracy ?? null,
+      r?.perturbedAccuracy ?? null,
+      r?.robustness ?? null,
+      r?.flipRate ?? null,
+      r?.failed ?? null,
+    ]);
     for (const i of [4, 5, 6, 7]) row.getCell(i).numFmt = SCORE_FORMAT;
     row.commit();
   }
@@ -247,7 +318,10 @@ function intervalCells(interval: ScoreInterval | null): [number | null, number |
 
 /** Output length averages scored samples, so datasets weigh by how many samples they scored. */
 function sampleTotals(datasets: RunDatasetRow[]) {
-  let total = 0, scored = 0, failed = 0, lengthSum = 0;
+  let total = 0,
+    scored = 0,
+    failed = 0,
+    lengthSum = 0;
   for (const d of datasets) {
     total += d.total;
     scored += d.metrics!.scored;
@@ -263,44 +337,50 @@ const chars = (column: AnyColumn) => sql<number | null>`char_length(${column})`;
 
 /** One keyset page of a dataset's samples, in sample-plan order (served by sample_results_position_idx). */
 function samplePage(db: Db, runId: string, datasetId: string, after: { position: number; sampleIdx: number }) {
-  return db
-    .select({
-      sampleIdx: sampleResults.sampleIdx,
-      position: sampleResults.position,
-      itemId: datasetItems.itemId,
-      prompt: clipped(datasetItems.prompt),
-      promptChars: chars(datasetItems.prompt),
-      groundTruth: clipped(datasetItems.groundTruth),
-      groundTruthChars: chars(datasetItems.groundTruth),
-      predict: clipped(sampleResults.predict),
-      predictChars: chars(sampleResults.predict),
-      score: sampleResults.score,
-      status: sampleResults.status,
-      error: clipped(sampleResults.error),
-      errorChars: chars(sampleResults.error),
-      outputLength: sampleResults.outputLength,
-      latencyMs: sampleResults.latencyMs,
-      attempts: sampleResults.attempts,
-    })
-    .from(sampleResults)
-    // A left join keeps the sample in the report even if its dataset item has since been deleted.
-    .leftJoin(datasetItems, and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)))
-    .where(
-      and(
-        eq(sampleResults.runId, runId),
-        eq(sampleResults.datasetId, datasetId),
-        sql`(${sampleResults.position}, ${sampleResults.sampleIdx}) > (${after.position}, ${after.sampleIdx})`,
-      ),
-    )
-    .orderBy(asc(sampleResults.position), asc(sampleResults.sampleIdx))
-    .limit(REPORT_PAGE_SIZE);
+  return (
+    db
+      .select({
+        sampleIdx: sampleResults.sampleIdx,
+        position: sampleResults.position,
+        itemId: datasetItems.itemId,
+        prompt: clipped(datasetItems.prompt),
+        promptChars: chars(datasetItems.prompt),
+        groundTruth: clipped(datasetItems.groundTruth),
+        groundTruthChars: chars(datasetItems.groundTruth),
+        predict: clipped(sampleResults.predict),
+        predictChars: chars(sampleResults.predict),
+        score: sampleResults.score,
+        status: sampleResults.status,
+        error: clipped(sampleResults.error),
+        errorChars: chars(sampleResults.error),
+        outputLength: sampleResults.outputLength,
+        latencyMs: sampleResults.latencyMs,
+        attempts: sampleResults.attempts,
+      })
+      .from(sampleResults)
+      // A left join keeps the sample in the report even if its dataset item has since been deleted.
+      .leftJoin(
+        datasetItems,
+        and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)),
+      )
+      .where(
+        and(
+          eq(sampleResults.runId, runId),
+          eq(sampleResults.datasetId, datasetId),
+          sql`(${sampleResults.position}, ${sampleResults.sampleIdx}) > (${after.position}, ${after.sampleIdx})`,
+        ),
+      )
+      .orderBy(asc(sampleResults.position), asc(sampleResults.sampleIdx))
+      .limit(REPORT_PAGE_SIZE)
+  );
 }
 
 /**
  * Characters XML 1.0 forbids (C0 controls other than tab, newline and carriage return, U+FFFE,
  * U+FFFF and unpaired surrogates); one of them in a cell makes Excel refuse the whole file.
  */
-const ILLEGAL_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const ILLEGAL_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * Text as a cell can hold it: legal XML, at most MAX_CELL_CHARS, and visibly marked when cut.

@@ -23,18 +23,30 @@ const COLUMNS = [
 
 export const SCORING_STEPS_SHEET = 'Scoring steps';
 
-export async function writeScoringSteps(sheet: ExcelJS.Worksheet, db: Db, runId: string, cell: (text: string | null) => string | null): Promise<number> {
+export async function writeScoringSteps(
+  sheet: ExcelJS.Worksheet,
+  db: Db,
+  runId: string,
+  cell: (text: string | null) => string | null,
+): Promise<number> {
   sheet.columns = COLUMNS.map(({ width }) => ({ width }));
   const header = sheet.addRow(COLUMNS.map((c) => c.title));
   header.font = { bold: true };
   header.commit();
   let rows = 0;
   for await (const trace of allTraces(db, runId)) {
-    const of = <K extends ScoringStep['step']>(step: K) => trace.steps.filter((s): s is Extract<ScoringStep, { step: K }> => s.step === step);
+    const of = <K extends ScoringStep['step']>(step: K) =>
+      trace.steps.filter((s): s is Extract<ScoringStep, { step: K }> => s.step === step);
     const pre = of('preprocess').at(-1)?.output ?? null;
-    const prompt = of('prompt')[0]?.messages.map((m) => (m.role === 'system' ? `[system] ${m.content}` : m.content)).join('\n\n') ?? null;
+    const prompt =
+      of('prompt')[0]
+        ?.messages.map((m) => (m.role === 'system' ? `[system] ${m.content}` : m.content))
+        .join('\n\n') ?? null;
     const judge = of('judge')[0];
-    const post = of('postprocess').map((s) => `${s.op} → ${s.error ? `failed: ${s.error}` : JSON.stringify(s.output)}`).join('\n') || null;
+    const post =
+      of('postprocess')
+        .map((s) => `${s.op} → ${s.error ? `failed: ${s.error}` : JSON.stringify(s.output)}`)
+        .join('\n') || null;
     const fallback = of('fallback')[0];
     const row = sheet.addRow([
       cell(trace.itemId),

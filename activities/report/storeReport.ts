@@ -16,7 +16,11 @@ import { REPORT_ARTIFACT } from '../../contracts/artifact';
 
 export { REPORT_ARTIFACT };
 
-export async function buildAndStoreRunReport(db: Db, runId: string, heartbeat?: (rows: number) => void): Promise<{ bytes: number; rows: number }> {
+export async function buildAndStoreRunReport(
+  db: Db,
+  runId: string,
+  heartbeat?: (rows: number) => void,
+): Promise<{ bytes: number; rows: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-report-'));
   try {
     const file = path.join(dir, `${runId}.xlsx`);

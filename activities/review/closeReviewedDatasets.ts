@@ -10,7 +10,10 @@ import { appendRunLogs } from '../../db/queries/runLogs';
 import { findRecipient, queueNotification } from '../../db/queries/notifications';
 import { reviewCompletedMail } from '../../notifications/reviewMails';
 
-export async function closeReviewedDatasets({ db, logger }: Pick<ActivityDeps, 'db' | 'logger'>, review: ReviewRow): Promise<void> {
+export async function closeReviewedDatasets(
+  { db, logger }: Pick<ActivityDeps, 'db' | 'logger'>,
+  review: ReviewRow,
+): Promise<void> {
   const runId = review.runId;
   const held = (await listRunDatasets(db, runId)).filter((d) => review.datasetIds.includes(d.datasetId));
   if (review.status === 'completed') {
@@ -19,7 +22,17 @@ export async function closeReviewedDatasets({ db, logger }: Pick<ActivityDeps, '
     const scores: { dataset: string; score: number; answers: number }[] = [];
     for (const dataset of held) {
       const metric = run.config.datasets.find((d) => d.datasetId === dataset.datasetId)?.metric ?? 'exact_match';
-      const closed = dataset.status === 'running' ? await closeDataset(db, runId, dataset.datasetId, 'succeeded', await computeDatasetMetrics(db, runId, dataset.datasetId, metric), null) : dataset;
+      const closed =
+        dataset.status === 'running'
+          ? await closeDataset(
+              db,
+              runId,
+              dataset.datasetId,
+              'succeeded',
+              await computeDatasetMetrics(db, runId, dataset.datasetId, metric),
+              null,
+            )
+          : dataset;
       const score = closed.metrics?.score ?? 0;
       scores.push({ dataset: dataset.datasetId, score, answers: closed.metrics?.scored ?? 0 });
       await appendRunLogs(db, [
@@ -37,7 +50,17 @@ export async function closeReviewedDatasets({ db, logger }: Pick<ActivityDeps, '
       const summary = await reviewSummary(db, review);
       await queueNotification(
         db,
-        reviewCompletedMail({ reviewId: review.id, runId, runVersion: summary.runVersion, modelName: summary.modelName, datasets: review.datasetIds, scores }, recipient),
+        reviewCompletedMail(
+          {
+            reviewId: review.id,
+            runId,
+            runVersion: summary.runVersion,
+            modelName: summary.modelName,
+            datasets: review.datasetIds,
+            scores,
+          },
+          recipient,
+        ),
       );
     }
     logger.info({ runId, reviewId: review.id }, 'manual review applied');
@@ -49,6 +72,15 @@ export async function closeReviewedDatasets({ db, logger }: Pick<ActivityDeps, '
         ? `unscored: the manual evaluation was abandoned by an admin${review.note ? ` (${review.note})` : ''}`
         : `unscored: ${review.note ?? 'the manual evaluation was not launched in time'}`;
     await closeHeldDatasetsUnscored(db, runId, review.datasetIds, error);
-    await appendRunLogs(db, held.map((d) => ({ runId, datasetId: d.datasetId, level: 'warn' as const, message: `dataset ${d.datasetId} ${error}`, dedupeKey: `dataset-end:${d.datasetId}` })));
+    await appendRunLogs(
+      db,
+      held.map((d) => ({
+        runId,
+        datasetId: d.datasetId,
+        level: 'warn' as const,
+        message: `dataset ${d.datasetId} ${error}`,
+        dedupeKey: `dataset-end:${d.datasetId}`,
+      })),
+    );
   }
 }

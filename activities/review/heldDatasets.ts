@@ -9,7 +9,12 @@ import { clearAutomaticScores, isHeldForReview } from '../../db/queries/reviews'
 import { appendRunLogs } from '../../db/queries/runLogs';
 
 /** True when the dataset is held for reviewers (it stored at least one answer for them to score). */
-export async function holdForManualReview({ db }: Pick<ActivityDeps, 'db'>, runId: string, datasetId: string, metrics: DatasetMetrics): Promise<boolean> {
+export async function holdForManualReview(
+  { db }: Pick<ActivityDeps, 'db'>,
+  runId: string,
+  datasetId: string,
+  metrics: DatasetMetrics,
+): Promise<boolean> {
   if (metrics.scored === 0 || !(await isHeldForReview(db, runId, datasetId))) return false;
   await clearAutomaticScores(db, runId, datasetId);
   await appendRunLogs(db, [

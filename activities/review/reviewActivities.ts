@@ -14,7 +14,15 @@ import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { findRecipient, queueNotification } from '../../db/queries/notifications';
 import {
-  cancelReview, expireReview, getReviewOfRun, openReviewGate, planReview, recordReminder, reminderRecipients, reviewSummary, type ReviewRow,
+  cancelReview,
+  expireReview,
+  getReviewOfRun,
+  openReviewGate,
+  planReview,
+  recordReminder,
+  reminderRecipients,
+  reviewSummary,
+  type ReviewRow,
 } from '../../db/queries/reviews';
 import { manualEvaluationReadyMail, reviewReminderMail } from '../../notifications/reviewMails';
 import { closeReviewedDatasets } from './closeReviewedDatasets';
@@ -31,9 +39,12 @@ export function createReviewActivities(deps: ActivityDeps) {
     const left = (at: number) => Math.max(MIN_WAIT_MS, at - now);
     return {
       status: review.status,
-      launchWindowLeftMs: review.status === 'awaiting-launch' && review.launchDeadline ? left(review.launchDeadline.getTime()) : null,
+      launchWindowLeftMs:
+        review.status === 'awaiting-launch' && review.launchDeadline ? left(review.launchDeadline.getTime()) : null,
       reminderInMs:
-        review.status === 'in-review' ? left((review.lastRemindedAt ?? review.launchedAt ?? review.createdAt).getTime() + settings.reminderAfterMs) : null,
+        review.status === 'in-review'
+          ? left((review.lastRemindedAt ?? review.launchedAt ?? review.createdAt).getTime() + settings.reminderAfterMs)
+          : null,
       reminders: review.reminders,
     };
   };
@@ -54,21 +65,45 @@ export function createReviewActivities(deps: ActivityDeps) {
       if (existing) return { reviewed: true, reviewId: existing.id, datasetIds: existing.datasetIds };
       const run = await getRun(db, runId);
       const planned = run.config.datasets.map((d) => d.datasetId);
-      const rows = planned.length === 0 ? [] : await db.select({ id: datasetsTable.id, subjective: datasetsTable.subjective }).from(datasetsTable).where(inArray(datasetsTable.id, planned));
-      const subjective = planned.filter((id) => rows.find((r) => r.id === id)?.subjective || findBuiltinDataset(id)?.subjective === true);
+      const rows =
+        planned.length === 0
+          ? []
+          : await db
+              .select({ id: datasetsTable.id, subjective: datasetsTable.subjective })
+              .from(datasetsTable)
+              .where(inArray(datasetsTable.id, planned));
+      const subjective = planned.filter(
+        (id) => rows.find((r) => r.id === id)?.subjective || findBuiltinDataset(id)?.subjective === true,
+      );
       if (subjective.length === 0) return { reviewed: false, reviewId: null, datasetIds: [] };
-      const [evaluation] = await db.select({ modelInfo: evaluations.modelInfo }).from(evaluations).where(eq(evaluations.id, run.evaluationId));
+      const [evaluation] = await db
+        .select({ modelInfo: evaluations.modelInfo })
+        .from(evaluations)
+        .where(eq(evaluations.id, run.evaluationId));
       const sft = evaluation?.modelInfo.type === 'sft';
       if (run.type !== 'formal' || !sft) {
-        const why = run.type !== 'formal' ? 'a verification' : 'the model is a base model (modelInfo.type), and manual evaluation is for SFT models';
+        const why =
+          run.type !== 'formal'
+            ? 'a verification'
+            : 'the model is a base model (modelInfo.type), and manual evaluation is for SFT models';
         await appendRunLogs(db, [
-          { runId, level: 'info', message: `subjective dataset(s) ${subjective.join(', ')} are scored by their automatic metric: this run is ${why}`, dedupeKey: 'review-plan' },
+          {
+            runId,
+            level: 'info',
+            message: `subjective dataset(s) ${subjective.join(', ')} are scored by their automatic metric: this run is ${why}`,
+            dedupeKey: 'review-plan',
+          },
         ]);
         return { reviewed: false, reviewId: null, datasetIds: [] };
       }
       const review = await planReview(db, runId, run.ownerId, subjective);
       await appendRunLogs(db, [
-        { runId, level: 'info', message: `subjective dataset(s) ${subjective.join(', ')} will be scored by reviewers after inference (manual evaluation)`, dedupeKey: 'review-plan' },
+        {
+          runId,
+          level: 'info',
+          message: `subjective dataset(s) ${subjective.join(', ')} will be scored by reviewers after inference (manual evaluation)`,
+          dedupeKey: 'review-plan',
+        },
       ]);
       logger.info({ runId, reviewId: review.id }, 'manual review planned');
       return { reviewed: true, reviewId: review.id, datasetIds: review.datasetIds };
@@ -92,7 +127,14 @@ export function createReviewActivities(deps: ActivityDeps) {
           await queueNotification(
             db,
             manualEvaluationReadyMail(
-              { reviewId: review.id, runId, runVersion: summary.runVersion, modelName: summary.modelName, datasets: review.datasetIds, launchDeadline: review.launchDeadline },
+              {
+                reviewId: review.id,
+                runId,
+                runVersion: summary.runVersion,
+                modelName: summary.modelName,
+                datasets: review.datasetIds,
+                launchDeadline: review.launchDeadline,
+              },
               recipient,
             ),
           );
@@ -107,7 +149,11 @@ export function createReviewActivities(deps: ActivityDeps) {
 
     /** The launch window closed: the review expires, unless a launch got in first. */
     async expireManualEvaluation({ runId }: { runId: string }): Promise<ReviewGateState> {
-      const review = await expireReview(db, runId, `the manual evaluation was not launched within ${describeSpan(settings.launchWindowMs)} of the end of inference`);
+      const review = await expireReview(
+        db,
+        runId,
+        `the manual evaluation was not launched within ${describeSpan(settings.launchWindowMs)} of the end of inference`,
+      );
       return gateState(review);
     },
 
@@ -122,8 +168,15 @@ export function createReviewActivities(deps: ActivityDeps) {
           db,
           reviewReminderMail(
             {
-              reviewId: review.id, runId, runVersion: summary.runVersion, modelName: summary.modelName, datasets: review.datasetIds, number,
-              waitingSince: review.launchedAt ?? review.createdAt, scored: summary.progress.scored, total: summary.progress.total,
+              reviewId: review.id,
+              runId,
+              runVersion: summary.runVersion,
+              modelName: summary.modelName,
+              datasets: review.datasetIds,
+              number,
+              waitingSince: review.launchedAt ?? review.createdAt,
+              scored: summary.progress.scored,
+              total: summary.progress.total,
             },
             recipient,
           ),
@@ -152,7 +205,11 @@ export function createReviewActivities(deps: ActivityDeps) {
 
 /** "14 day(s)", "48 hour(s)", "30 second(s)": the largest whole unit, as the owner would say it. */
 function describeSpan(ms: number): string {
-  for (const [unit, size] of [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000]] as const) {
+  for (const [unit, size] of [
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+  ] as const) {
     if (ms >= size) return `${Math.round((ms / size) * 10) / 10} ${unit}(s)`;
   }
   return `${Math.round(ms / 1000)} second(s)`;

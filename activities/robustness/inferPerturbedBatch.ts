@@ -27,7 +27,13 @@ const WRITE_GROUP_ROWS = 100;
 export function createRobustnessActivities({ db, logger, secretKey, endpoints: configured }: ActivityDeps) {
   const endpoints = endpointSettingsOr(configured);
   return {
-    async inferPerturbedBatch({ runId, datasetId, from, to, servingUrl }: BatchInput): Promise<{ stored: number; failed: number }> {
+    async inferPerturbedBatch({
+      runId,
+      datasetId,
+      from,
+      to,
+      servingUrl,
+    }: BatchInput): Promise<{ stored: number; failed: number }> {
       const ctx = Context.current();
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
@@ -45,7 +51,10 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
       const abort = new AbortController();
       const onCancel = () => abort.abort();
       ctx.cancellationSignal.addEventListener('abort', onCancel);
-      const buffer = new ResultBuffer<PerturbedRow>((rows) => storePerturbedRows(db, runId, datasetId, rows), WRITE_GROUP_ROWS);
+      const buffer = new ResultBuffer<PerturbedRow>(
+        (rows) => storePerturbedRows(db, runId, datasetId, rows),
+        WRITE_GROUP_ROWS,
+      );
       const heartbeat = setInterval(() => ctx.heartbeat({ stored: buffer.stored }), HEARTBEAT_EVERY_MS);
       let next = 0;
       const lane = async () => {
@@ -53,17 +62,52 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
           const i = next++;
           const position = positions[i]!;
           const item = await items.item(i);
-          if (!item) throw ApplicationFailure.nonRetryable(`dataset ${datasetId} has no item for position ${position}`, 'DatasetNotFound');
-          const [perturbed] = perturbItems([{ id: item.itemId, prompt: item.prompt, ground_truth: item.groundTruth }], { runSeed, kind: PERTURBATION_KIND });
+          if (!item)
+            throw ApplicationFailure.nonRetryable(
+              `dataset ${datasetId} has no item for position ${position}`,
+              'DatasetNotFound',
+            );
+          const [perturbed] = perturbItems([{ id: item.itemId, prompt: item.prompt, ground_truth: item.groundTruth }], {
+            runSeed,
+            kind: PERTURBATION_KIND,
+          });
           const prompt = perturbed!.prompt;
-          const outcome = await inferWithRetries(endpoint, prompt, inference, { maxRetries: limits.maxRetryPerQuery, signal: abort.signal });
+          const outcome = await inferWithRetries(endpoint, prompt, inference, {
+            maxRetries: limits.maxRetryPerQuery,
+            signal: abort.signal,
+          });
           if (!outcome.ok && outcome.kind === 'aborted') break;
-          const common = { sampleIdx: item.idx, position, prompt, latencyMs: Math.round(outcome.latencyMs), attempts: outcome.attempts };
+          const common = {
+            sampleIdx: item.idx,
+            position,
+            prompt,
+            latencyMs: Math.round(outcome.latencyMs),
+            attempts: outcome.attempts,
+          };
           if (outcome.ok) {
-            const { score } = inlineScore(textScoring(run.config.scoring?.datasets[datasetId]), plan.metric, outcome.text, item);
-            await buffer.add({ ...common, predict: outcome.text, score, status: 'scored', error: null, outputLength: outcome.outputTokens });
+            const { score } = inlineScore(
+              textScoring(run.config.scoring?.datasets[datasetId]),
+              plan.metric,
+              outcome.text,
+              item,
+            );
+            await buffer.add({
+              ...common,
+              predict: outcome.text,
+              score,
+              status: 'scored',
+              error: null,
+              outputLength: outcome.outputTokens,
+            });
           } else {
-            await buffer.add({ ...common, predict: null, score: null, status: 'failed', error: outcome.reason, outputLength: 0 });
+            await buffer.add({
+              ...common,
+              predict: null,
+              score: null,
+              status: 'failed',
+              error: outcome.reason,
+              outputLength: 0,
+            });
           }
         }
       };
@@ -93,7 +137,10 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
           dedupeKey: `perturbed-batch:${datasetId}:${from}:${ctx.info.attempt}`,
         },
       ]);
-      logger.debug({ runId, datasetId, from, to, stored: buffer.stored, failed: buffer.failed }, 'perturbed batch done');
+      logger.debug(
+        { runId, datasetId, from, to, stored: buffer.stored, failed: buffer.failed },
+        'perturbed batch done',
+      );
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
       return { stored: buffer.stored, failed: buffer.failed };
     },

@@ -13,11 +13,18 @@ import { isCodeDataset } from '../codeScoring/codeSampling';
 
 export const PERTURBATION_KIND = 'mixed' as const;
 
-export async function robustnessWanted(db: Db, run: { evaluationId: string; type: string; config: RunConfig }, plan: RunDatasetPlan | undefined): Promise<boolean> {
+export async function robustnessWanted(
+  db: Db,
+  run: { evaluationId: string; type: string; config: RunConfig },
+  plan: RunDatasetPlan | undefined,
+): Promise<boolean> {
   if (run.type !== 'formal' || !plan || isCodeDataset(plan) || plan.predictionSetId) return false;
   if (run.config.scoring?.datasets[plan.datasetId]?.metric === 'judge') return false;
   if (run.config.robustness !== undefined) return run.config.robustness;
-  const [row] = await db.select({ robustness: evaluations.robustness }).from(evaluations).where(eq(evaluations.id, run.evaluationId));
+  const [row] = await db
+    .select({ robustness: evaluations.robustness })
+    .from(evaluations)
+    .where(eq(evaluations.id, run.evaluationId));
   return row?.robustness === true;
 }
 

@@ -13,7 +13,13 @@ import { containerHostQueue } from '../../temporal.config';
 import { checkUploadTree } from '../../storage/uploadCheck';
 import { versionDir } from '../../storage/uploadLayout';
 import { servingContainerSpec } from '../../docker/containerSpec';
-import { containerExitError, ensureImage, removeContainer, startServingContainer, waitHealthy } from '../../docker/containerRunner';
+import {
+  containerExitError,
+  ensureImage,
+  removeContainer,
+  startServingContainer,
+  waitHealthy,
+} from '../../docker/containerRunner';
 import { servingContainerName } from '../../docker/containerSpec';
 import { describeExit } from '../../docker/containerErrors';
 import { collectContainerLogs } from './containerLogs';
@@ -34,7 +40,8 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
 
   const planOf = async (runId: string): Promise<{ plan: ServingPlan; domain: string }> => {
     const run = await getRun(db, runId);
-    if (!run.config.serving) throw ApplicationFailure.nonRetryable(`run ${runId} is not a private deployment`, 'InvalidConfiguration');
+    if (!run.config.serving)
+      throw ApplicationFailure.nonRetryable(`run ${runId} is not a private deployment`, 'InvalidConfiguration');
     return { plan: run.config.serving, domain: run.config.domain };
   };
   const uploadDir = (plan: ServingPlan) => {
@@ -66,7 +73,11 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
           gpu,
         });
       const started = await startServingContainer(engine(), spec);
-      return { containerId: started.containerId, baseUrl: started.baseUrl, hostQueue: containerHostQueue(containers.hostId) };
+      return {
+        containerId: started.containerId,
+        baseUrl: started.baseUrl,
+        hostQueue: containerHostQueue(containers.hostId),
+      };
     } finally {
       clearInterval(heartbeat);
     }
@@ -78,7 +89,10 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
     const timeoutMs = settings().containers.healthTimeoutMs;
     const heartbeat = setInterval(() => ctx.heartbeat('waiting for health'), 5_000);
     try {
-      await waitHealthy(engine(), endpoint.containerId, endpoint.baseUrl, { timeoutMs, signal: ctx.cancellationSignal });
+      await waitHealthy(engine(), endpoint.containerId, endpoint.baseUrl, {
+        timeoutMs,
+        signal: ctx.cancellationSignal,
+      });
     } catch (error) {
       await collectContainerLogs(db, engine(), runId, endpoint.containerId).catch(() => 0);
       if (ctx.cancellationSignal.aborted) throw error;
@@ -118,7 +132,8 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
           dedupeKey: 'upload-check',
         },
       ]);
-      if (problems.length) throw servingFailed(`upload v${plan.uploadVersion} failed its check: ${problems.join('; ')}`);
+      if (problems.length)
+        throw servingFailed(`upload v${plan.uploadVersion} failed its check: ${problems.join('; ')}`);
     },
 
     async startServingContainer({ runId }: { runId: string }): Promise<ServingEndpoint> {
@@ -144,7 +159,11 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
      * Between datasets: the container is still up, or it died and is started again (a bounded
      * number of times), so one crash costs the dataset it happened in and not the rest of the run.
      */
-    async ensureServing({ runId, endpoint, restarts }: EnsureServingInput): Promise<{ endpoint: ServingEndpoint; restarts: number }> {
+    async ensureServing({
+      runId,
+      endpoint,
+      restarts,
+    }: EnsureServingInput): Promise<{ endpoint: ServingEndpoint; restarts: number }> {
       await collectContainerLogs(db, engine(), runId, endpoint.containerId).catch(() => 0);
       const exited = await containerExitError(engine(), endpoint.containerId, 'while it was serving');
       if (!exited) return { endpoint, restarts };
@@ -166,11 +185,20 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
     },
 
     async removeServingContainer({ runId, containerId }: { runId: string; containerId: string }): Promise<void> {
-      await collectContainerLogs(db, engine(), runId, containerId).catch((error: unknown) => logger.warn({ err: error, runId }, 'could not collect the container logs'));
+      await collectContainerLogs(db, engine(), runId, containerId).catch((error: unknown) =>
+        logger.warn({ err: error, runId }, 'could not collect the container logs'),
+      );
       await removeContainer(engine(), containerId);
       // A restart that never became healthy may have left a newer container under the run's name.
       await removeContainer(engine(), servingContainerName(runId));
-      await appendRunLogs(db, [{ runId, level: 'info', message: `model container ${containerId.slice(0, 12)} removed`, dedupeKey: `container-removed:${containerId}` }]);
+      await appendRunLogs(db, [
+        {
+          runId,
+          level: 'info',
+          message: `model container ${containerId.slice(0, 12)} removed`,
+          dedupeKey: `container-removed:${containerId}`,
+        },
+      ]);
     },
   };
 }

@@ -14,7 +14,12 @@ import { containerLogs } from '../../docker/containerRunner';
 /** A chatty model must not drown the run's log page; what is left out is said. */
 const MAX_LINES_PER_COLLECTION = 2_000;
 
-export async function collectContainerLogs(db: Db, docker: Dockerode, runId: string, containerId: string): Promise<number> {
+export async function collectContainerLogs(
+  db: Db,
+  docker: Dockerode,
+  runId: string,
+  containerId: string,
+): Promise<number> {
   const tag = `ctr:${containerId.slice(0, 12)}:`;
   const [last] = await db
     .select({ at: max(runLogs.at) })

@@ -22,7 +22,8 @@ export function createLeaseActivities({ db, logger, serving }: ActivityDeps) {
   const servingPlan = async (runId: string) => {
     const run = await getRun(db, runId);
     const plan = run.config.serving;
-    if (!plan) throw ApplicationFailure.nonRetryable(`run ${runId} is not a private deployment`, 'InvalidConfiguration');
+    if (!plan)
+      throw ApplicationFailure.nonRetryable(`run ${runId} is not a private deployment`, 'InvalidConfiguration');
     return plan;
   };
 
@@ -42,12 +43,20 @@ export function createLeaseActivities({ db, logger, serving }: ActivityDeps) {
         );
       }
       if (plan.gpuCount > type.total) {
-        throw ApplicationFailure.nonRetryable(`the run asks for ${plan.gpuCount} ${type.label} unit(s) but the hosts have ${type.total}`, 'ServingFailed');
+        throw ApplicationFailure.nonRetryable(
+          `the run asks for ${plan.gpuCount} ${type.label} unit(s) but the hosts have ${type.total}`,
+          'ServingFailed',
+        );
       }
       const lease = await tryGrantLease(db, runId, type.total);
       await appendRunLogs(db, [
         lease.granted
-          ? { runId, level: 'info', message: `container units granted: ${plan.gpuCount} × ${type.label} (priority ${plan.priority})`, dedupeKey: 'lease-granted' }
+          ? {
+              runId,
+              level: 'info',
+              message: `container units granted: ${plan.gpuCount} × ${type.label} (priority ${plan.priority})`,
+              dedupeKey: 'lease-granted',
+            }
           : {
               runId,
               level: 'info',

@@ -11,7 +11,10 @@ export function servingFailed(message: string): ApplicationFailure {
 
 export function requireServing<T>(value: T | null | undefined, what: string): T {
   if (value === null || value === undefined) {
-    throw ApplicationFailure.nonRetryable(`this worker is not configured for private deployment (${what} missing)`, 'InvalidConfiguration');
+    throw ApplicationFailure.nonRetryable(
+      `this worker is not configured for private deployment (${what} missing)`,
+      'InvalidConfiguration',
+    );
   }
   return value;
 }

@@ -24,7 +24,13 @@ export async function withCodeVerdicts<I extends { id: string; dataset: string }
   const found = new Map<string, CodeResult>();
   for (const datasetId of coded) {
     const ids = page.items.filter((i) => i.dataset === datasetId).map((i) => i.id);
-    for (const [itemId, result] of await codeVerdictsOf(db, runId, datasetId, ids)) found.set(`${datasetId}/${itemId}`, result);
+    for (const [itemId, result] of await codeVerdictsOf(db, runId, datasetId, ids))
+      found.set(`${datasetId}/${itemId}`, result);
   }
-  return { ...page, items: page.items.map((i) => (coded.has(i.dataset) ? { ...i, code: found.get(`${i.dataset}/${i.id}`) ?? { n: 0, c: 0, verdicts: null } } : i)) };
+  return {
+    ...page,
+    items: page.items.map((i) =>
+      coded.has(i.dataset) ? { ...i, code: found.get(`${i.dataset}/${i.id}`) ?? { n: 0, c: 0, verdicts: null } } : i,
+    ),
+  };
 }

@@ -10,7 +10,11 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import {
-  CreateComparisonBody, RankingWeights, type ComparisonView, type RankedModel, type RankingView,
+  CreateComparisonBody,
+  RankingWeights,
+  type ComparisonView,
+  type RankedModel,
+  type RankingView,
 } from '../../contracts/comparison';
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { FieldError } from '../../contracts/problem';
@@ -25,7 +29,15 @@ import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/qu
 import { evaluations } from '../../db/schema';
 import { inArray } from 'drizzle-orm';
 import {
-  comparisonModels, createComparison, getComparisonFor, listComparisons, modelsOfComparisons, requestComparisonStop, setComparisonWeights, toComparisonView, toModelScores,
+  comparisonModels,
+  createComparison,
+  getComparisonFor,
+  listComparisons,
+  modelsOfComparisons,
+  requestComparisonStop,
+  setComparisonWeights,
+  toComparisonView,
+  toModelScores,
   type ComparisonRow,
 } from '../../db/queries/comparisons';
 import { requestRunStop } from '../../db/queries/runViews';
@@ -135,7 +147,9 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           'a changed evaluation), none is made. With an Idempotency-Key a retry answers with the comparison the first request made.',
         tags: ['comparisons'],
         body: CreateComparisonBody,
-        headers: idempotencyHeadersFor('a retry with the same key and body answers with the comparison the first request created'),
+        headers: idempotencyHeadersFor(
+          'a retry with the same key and body answers with the comparison the first request created',
+        ),
         response: { 201: ComparisonViewSchema, ...problems(400, 403, 404, 409, 422, 429, 503) },
       },
       config: access,
@@ -151,19 +165,49 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       for (const [index, evaluation] of models.entries()) {
         const datasets = await planDatasets(deps, evaluation, { type: 'formal' }, body.datasets);
         const serving = await planServing(deps, evaluation);
-        const quota: QuotaCharge = { userId: evaluation.ownerId, kind: 'formal', month, limit: quotaLimit(deps.env.quota, 'formal') };
+        const quota: QuotaCharge = {
+          userId: evaluation.ownerId,
+          kind: 'formal',
+          month,
+          limit: quotaLimit(deps.env.quota, 'formal'),
+        };
         // As a formal launch without a body: a dataset with an identical earlier result reuses it.
-        launches.push({ evaluationId: evaluation.id, submitterId: caller.userId, type: 'formal', datasets, sampleSeed: null, quota, serving, datasetSubset: true, reuse: true });
+        launches.push({
+          evaluationId: evaluation.id,
+          submitterId: caller.userId,
+          type: 'formal',
+          datasets,
+          sampleSeed: null,
+          quota,
+          serving,
+          datasetSubset: true,
+          reuse: true,
+        });
         planned.push({
-          position: index, evaluationId: evaluation.id, modelName: evaluation.modelName, runId: '', status: 'queued',
-          datasets: datasets.map((d) => ({ dataset: d.datasetId, task: d.task, metric: d.metric, status: 'queued', score: null })),
+          position: index,
+          evaluationId: evaluation.id,
+          modelName: evaluation.modelName,
+          runId: '',
+          status: 'queued',
+          datasets: datasets.map((d) => ({
+            dataset: d.datasetId,
+            task: d.task,
+            metric: d.metric,
+            status: 'queued',
+            score: null,
+          })),
         });
       }
       const weights = body.weights ?? {};
       refuseWeights(weightRefusals(weights, planned));
 
       const outcome = await createComparison(deps.db, {
-        ownerId: caller.userId, name: body.name, domain: models[0]!.domain, datasetIds: body.datasets, weights, launches,
+        ownerId: caller.userId,
+        name: body.name,
+        domain: models[0]!.domain,
+        datasetIds: body.datasets,
+        weights,
+        launches,
         idempotency: idempotency ? { key: idempotency.key, requestHash: idempotency.requestHash } : null,
       });
       if (!outcome.ok) {
@@ -176,7 +220,8 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
             `a comparison of ${models.length} models takes ${models.length} formal quota slots; ${what}: ${quotaExhaustedMessage(charge.kind, used, charge.limit, charge.month)}`,
           );
         }
-        if (refusal.reason === 'evaluation-changed') throw conflict(`${what}: ${refusal.detail}`, `evaluationIds[${index}]`);
+        if (refusal.reason === 'evaluation-changed')
+          throw conflict(`${what}: ${refusal.detail}`, `evaluationIds[${index}]`);
         if (refusal.reason === 'evaluation-missing') throw notFound('evaluation');
         throw idempotencyKeyReused('comparison');
       }
@@ -215,7 +260,11 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         );
       }
       if (replayed) reply.header('idempotent-replayed', 'true');
-      else deps.logger.info({ comparisonId: outcome.comparisonId, runs: outcome.runs.map((r) => r.runId) }, 'comparison launched');
+      else
+        deps.logger.info(
+          { comparisonId: outcome.comparisonId, runs: outcome.runs.map((r) => r.runId) },
+          'comparison launched',
+        );
       return reply.code(201).send(await view(await owned(caller, outcome.comparisonId)));
     },
   );
@@ -233,7 +282,10 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     },
     async (request) => {
       const rows = await listComparisons(deps.db, request.caller.userId, LIST_LIMIT);
-      const models = await modelsOfComparisons(deps.db, rows.map((row) => row.id));
+      const models = await modelsOfComparisons(
+        deps.db,
+        rows.map((row) => row.id),
+      );
       return rows.map((row) => toComparisonView(row, models.get(row.id) ?? []));
     },
   );
@@ -280,7 +332,8 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     {
       schema: {
         summary: 'Adjust the ranking weights',
-        description: 'Stores weights per dataset and per metric (non-negative, not all zero); answers with the ranking they give.',
+        description:
+          'Stores weights per dataset and per metric (non-negative, not all zero); answers with the ranking they give.',
         tags: ['comparisons'],
         params: ComparisonParams,
         body: RankingWeights,
@@ -301,7 +354,8 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     {
       schema: {
         summary: "Stop a comparison's runs",
-        description: "Stops every run of the comparison that is queued or running; asking again is harmless. 409 once every run has ended.",
+        description:
+          'Stops every run of the comparison that is queued or running; asking again is harmless. 409 once every run has ended.',
         tags: ['comparisons'],
         params: ComparisonParams,
         response: { 202: ComparisonViewSchema, ...problems(403, 404, 409, 503) },
@@ -313,7 +367,10 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       const models = await comparisonModels(deps.db, row.id);
       const open = models.filter((m) => !TERMINAL_STATUSES.includes(m.run.status));
       if (open.length === 0 && !row.stopRequestedAt) {
-        throw conflict(`comparison ${row.id} has already ended (${toComparisonView(row, models).status}); only a running comparison can be stopped`, 'status');
+        throw conflict(
+          `comparison ${row.id} has already ended (${toComparisonView(row, models).status}); only a running comparison can be stopped`,
+          'status',
+        );
       }
       await requestComparisonStop(deps.db, row.id);
       const requestedBy = request.caller.name;
@@ -324,13 +381,24 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           signalled = await signalStop(deps.temporal, m.run.id, { requestedBy });
         } catch (error) {
           deps.logger.error({ runId: m.run.id, err: error }, 'stop signal failed');
-          throw new HttpProblem(503, statusTitle(503), 'the stop was recorded but the workflow service could not be reached to deliver it; ask again shortly');
+          throw new HttpProblem(
+            503,
+            statusTitle(503),
+            'the stop was recorded but the workflow service could not be reached to deliver it; ask again shortly',
+          );
         }
         // As POST /runs/{id}/stop: a run with no workflow yet is closed here.
         if (!signalled) {
           await closeUnfinishedDatasets(deps.db, m.run.id, 'stopped', null);
           await closeRun(deps.db, m.run.id, 'stopped', `stopped by ${requestedBy} before it started`);
-          await appendRunLogs(deps.db, [{ runId: m.run.id, level: 'info', message: `run stopped by ${requestedBy} before it started`, dedupeKey: 'run-end' }]);
+          await appendRunLogs(deps.db, [
+            {
+              runId: m.run.id,
+              level: 'info',
+              message: `run stopped by ${requestedBy} before it started`,
+              dedupeKey: 'run-end',
+            },
+          ]);
         }
       }
       deps.logger.info({ comparisonId: row.id, requestedBy: request.caller.userId }, 'comparison stop requested');
@@ -361,17 +429,24 @@ async function checkedEvaluations(deps: ApiDeps, caller: Caller, body: CreateCom
     const evaluation = byId.get(id.toLowerCase()) ?? byId.get(id);
     if (!evaluation) return errors.push({ field, message: 'is not one of your evaluations' });
     const first = seen.get(evaluation.id);
-    if (first !== undefined) return errors.push({ field, message: `repeats evaluationIds[${first}]; each model is compared once` });
+    if (first !== undefined)
+      return errors.push({ field, message: `repeats evaluationIds[${first}]; each model is compared once` });
     seen.set(evaluation.id, i);
     if (found.length === 0) firstIndex = i;
     found.push(evaluation);
     const domain = found[0]!.domain;
     if (evaluation.domain !== domain) {
-      errors.push({ field, message: `is a ${evaluation.domain} evaluation; evaluationIds[${firstIndex}] is ${domain}: a comparison compares models of one domain` });
+      errors.push({
+        field,
+        message: `is a ${evaluation.domain} evaluation; evaluationIds[${firstIndex}] is ${domain}: a comparison compares models of one domain`,
+      });
     }
     body.datasets.forEach((dataset, k) => {
       if (!evaluation.datasetIds.includes(dataset)) {
-        errors.push({ field: `datasets[${k}]`, message: `${dataset} is not a dataset of evaluationIds[${i}] (${evaluation.modelName}); it has ${evaluation.datasetIds.join(', ')}` });
+        errors.push({
+          field: `datasets[${k}]`,
+          message: `${dataset} is not a dataset of evaluationIds[${i}] (${evaluation.modelName}); it has ${evaluation.datasetIds.join(', ')}`,
+        });
       }
     });
     return undefined;
@@ -406,11 +481,17 @@ function parseWeights(text: string): RankingWeights {
   if (!isPlainObject(value)) throw badRequest('weights', shape);
   const errors: FieldError[] = [];
   for (const [key, part] of Object.entries(value)) {
-    if (key !== 'datasets' && key !== 'metrics') errors.push({ field: `weights.${key}`, message: 'is not a weight group; use datasets or metrics' });
-    else if (!isPlainObject(part)) errors.push({ field: `weights.${key}`, message: 'must be an object of names to weights' });
-    else for (const [name, w] of Object.entries(part)) if (typeof w !== 'number') errors.push({ field: `weights.${key}.${name}`, message: 'must be a non-negative finite number' });
+    if (key !== 'datasets' && key !== 'metrics')
+      errors.push({ field: `weights.${key}`, message: 'is not a weight group; use datasets or metrics' });
+    else if (!isPlainObject(part))
+      errors.push({ field: `weights.${key}`, message: 'must be an object of names to weights' });
+    else
+      for (const [name, w] of Object.entries(part))
+        if (typeof w !== 'number')
+          errors.push({ field: `weights.${key}.${name}`, message: 'must be a non-negative finite number' });
   }
-  if (errors.length > 0) throw new HttpProblem(400, statusTitle(400), errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+  if (errors.length > 0)
+    throw new HttpProblem(400, statusTitle(400), errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
   return value as RankingWeights;
 }
 
@@ -419,7 +500,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function refuseWeights(errors: FieldError[]): void {
-  if (errors.length > 0) throw new HttpProblem(400, statusTitle(400), errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+  if (errors.length > 0)
+    throw new HttpProblem(400, statusTitle(400), errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
 }
 
 function unprocessable(errors: FieldError[]): HttpProblem {

@@ -5,7 +5,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
-import { DatasetView, RegisterDatasetBody, type RegisterDatasetBody as RegisterDatasetFields } from '../../contracts/dataset';
+import {
+  DatasetView,
+  RegisterDatasetBody,
+  type RegisterDatasetBody as RegisterDatasetFields,
+} from '../../contracts/dataset';
 import { Domain } from '../../contracts/domain';
 import { DatasetIdTaken, listVisibleDatasets, registerCustomDataset } from '../../db/queries/datasets';
 import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';

@@ -12,16 +12,35 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { FieldError } from '../../contracts/problem';
 import {
-  CreateEvaluationBody, DEFAULT_INFERENCE, DEFAULT_LIMITS, PatchEvaluationBody, type CreateEvaluationBody as CreateFields, type Deployment,
-  type PatchEvaluationBody as PatchFields, type ModelInfo, type PublicDeployment,
+  CreateEvaluationBody,
+  DEFAULT_INFERENCE,
+  DEFAULT_LIMITS,
+  PatchEvaluationBody,
+  type CreateEvaluationBody as CreateFields,
+  type Deployment,
+  type PatchEvaluationBody as PatchFields,
+  type ModelInfo,
+  type PublicDeployment,
 } from '../../contracts/evaluation';
 import { sealSecret } from '../../db/secretBox';
 import {
-  getEvaluationFor, insertEvaluation, listEvaluationsFor, ModelNameTaken, toEvaluationView, updateEvaluation, type EvaluationChanges,
+  getEvaluationFor,
+  insertEvaluation,
+  listEvaluationsFor,
+  ModelNameTaken,
+  toEvaluationView,
+  updateEvaluation,
+  type EvaluationChanges,
   type EvaluationRow,
 } from '../../db/queries/evaluations';
 import {
-  checkAcknowledgement, checkDatasets, checkDeploymentOf, checkModelInfo, checkModelName, endpointOrigin, NAME_TAKEN,
+  checkAcknowledgement,
+  checkDatasets,
+  checkDeploymentOf,
+  checkModelInfo,
+  checkModelName,
+  endpointOrigin,
+  NAME_TAKEN,
 } from '../evaluationRules';
 import { badRequest, validationProblem } from '../problems';
 import { EvaluationPage, EvaluationViewSchema, problems } from '../openapi';
@@ -30,7 +49,9 @@ const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evalu
 const ListQuery = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'must be an integer from 1 to 100' }),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'must be the nextCursor of an earlier page' })),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: 'must be the nextCursor of an earlier page' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -63,7 +84,13 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       const [nameErrors, datasetErrors, deploymentErrors] = await Promise.all([
         checkModelName(deps.db, body.domain, body.modelName),
         checkDatasets(deps.db, caller.userId, body.domain, body.datasets),
-        checkDeploymentOf(deps.db, { ownerId: caller.userId, domain: body.domain }, body.deployment, deps.env.containers.gpuTypes, deps.env.endpoints.networks),
+        checkDeploymentOf(
+          deps.db,
+          { ownerId: caller.userId, domain: body.domain },
+          body.deployment,
+          deps.env.containers.gpuTypes,
+          deps.env.endpoints.networks,
+        ),
       ]);
       const errors = [
         ...nameErrors,
@@ -74,7 +101,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       ];
       if (errors.length > 0) throw validationProblem(errors);
 
-      const apiKey = body.deployment.method === 'api' ? body.deployment.apiKey ?? null : null;
+      const apiKey = body.deployment.method === 'api' ? (body.deployment.apiKey ?? null) : null;
       let row: EvaluationRow;
       try {
         row = await insertEvaluation(deps.db, {
@@ -95,7 +122,10 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         if (error instanceof ModelNameTaken) throw badRequest('modelName', NAME_TAKEN);
         throw error;
       }
-      request.log.info({ evaluationId: row.id, domain: row.domain, modelName: row.modelName, ownerId: row.ownerId }, 'evaluation created');
+      request.log.info(
+        { evaluationId: row.id, domain: row.domain, modelName: row.modelName, ownerId: row.ownerId },
+        'evaluation created',
+      );
       return reply.code(201).header('location', `/v1/evaluations/${row.id}`).send(toEvaluationView(row));
     },
   );
@@ -112,7 +142,10 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       config: access,
     },
     async (request) => {
-      const page = await listEvaluationsFor(deps.db, request.caller, { limit: request.query.limit, cursor: request.query.cursor });
+      const page = await listEvaluationsFor(deps.db, request.caller, {
+        limit: request.query.limit,
+        cursor: request.query.cursor,
+      });
       return { items: page.rows.map(toEvaluationView), nextCursor: page.nextCursor };
     },
   );
@@ -156,7 +189,13 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       if (body.domain !== undefined) errors.push({ field: 'domain', message: IMMUTABLE });
       if (body.datasets) errors.push(...(await checkDatasets(deps.db, current.ownerId, current.domain, body.datasets)));
       if (body.deployment) {
-        const deploymentErrors = await checkDeploymentOf(deps.db, current, body.deployment, deps.env.containers.gpuTypes, deps.env.endpoints.networks);
+        const deploymentErrors = await checkDeploymentOf(
+          deps.db,
+          current,
+          body.deployment,
+          deps.env.containers.gpuTypes,
+          deps.env.endpoints.networks,
+        );
         errors.push(...(deploymentErrors.length > 0 ? deploymentErrors : keyErrors(current, body.deployment)));
       }
       if (body.modelInfo) errors.push(...checkModelInfo(body.modelInfo));
@@ -195,7 +234,13 @@ function storedDeployment(deployment: Deployment, apiKeySet: boolean): PublicDep
   }
   if (deployment.method === 'predictions') return { method: 'predictions' };
   const { method, endpoint, onlineModelName, apiMode } = deployment;
-  return { method, endpoint, ...(onlineModelName !== undefined ? { onlineModelName } : {}), apiMode: apiMode ?? 'chat', apiKeySet };
+  return {
+    method,
+    endpoint,
+    ...(onlineModelName !== undefined ? { onlineModelName } : {}),
+    apiMode: apiMode ?? 'chat',
+    apiKeySet,
+  };
 }
 
 function storedModelInfo(modelInfo: ModelInfo): ModelInfo {
@@ -205,11 +250,16 @@ function storedModelInfo(modelInfo: ModelInfo): ModelInfo {
 /** A kept key must stay with the origin it was given for. */
 function keyErrors(current: EvaluationRow, next: Deployment): FieldError[] {
   if (next.method !== 'api' || next.apiKey !== undefined || current.apiKeyCipher === null) return [];
-  if (current.deployment.method === 'api' && endpointOrigin(current.deployment.endpoint) === endpointOrigin(next.endpoint)) return [];
+  if (
+    current.deployment.method === 'api' &&
+    endpointOrigin(current.deployment.endpoint) === endpointOrigin(next.endpoint)
+  )
+    return [];
   return [
     {
       field: 'deployment.apiKey',
-      message: 'must be given again (or null to remove the stored key) when the endpoint moves to another origin; the stored key is never sent to a new host',
+      message:
+        'must be given again (or null to remove the stored key) when the endpoint moves to another origin; the stored key is never sent to a new host',
     },
   ];
 }

@@ -11,35 +11,66 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import { Domain } from '../../contracts/domain';
 import {
-  IMAGE_NAME_RULE, IMAGE_STATUSES, ImageViewSchema, ImportImageBody, RejectImageBody, type ImageView,
-  type ImportImageBody as ImportFields, type RejectImageBody as RejectFields,
+  IMAGE_NAME_RULE,
+  IMAGE_STATUSES,
+  ImageViewSchema,
+  ImportImageBody,
+  RejectImageBody,
+  type ImageView,
+  type ImportImageBody as ImportFields,
+  type RejectImageBody as RejectFields,
 } from '../../contracts/image';
 import { FieldError as FieldErrorSchema } from '../../contracts/problem';
 import {
-  ImageNameTaken, getVisibleImage, insertImportedImage, listVisibleImages, reviewImage, toImageView, type ImageRow, type ReviewDecision,
+  ImageNameTaken,
+  getVisibleImage,
+  insertImportedImage,
+  listVisibleImages,
+  reviewImage,
+  toImageView,
+  type ImageRow,
+  type ReviewDecision,
 } from '../../db/queries/images';
 import { HttpProblem, conflict, notFound, statusTitle, validationProblem } from '../problems';
 import { problems } from '../openapi';
-import { CONTAINER_DOMAINS, domainErrors, nameErrors, referenceErrors, reviewDockerfile, tagErrors, timestampTag } from '../imageRules';
+import {
+  CONTAINER_DOMAINS,
+  domainErrors,
+  nameErrors,
+  referenceErrors,
+  reviewDockerfile,
+  tagErrors,
+  timestampTag,
+} from '../imageRules';
 import { findRecipient, queueNotification } from '../../db/queries/notifications';
 import { imageReviewedMail } from '../../notifications/imageReviewedMail';
 
-
 const Warnings = Type.Array(FieldErrorSchema, {
-  description: 'advice of the image rules that does not refuse the import but that reviewers check (see the seed’s Dockerfile guidelines)',
+  description:
+    'advice of the image rules that does not refuse the import but that reviewers check (see the seed’s Dockerfile guidelines)',
 });
 const ImportedImageSchema = Type.Intersect([ImageViewSchema, Type.Object({ warnings: Warnings })]);
 const ImageDetailSchema = Type.Intersect([
   ImageViewSchema,
-  Type.Object({ dockerfile: Type.String({ description: 'as submitted, for review; empty for preloaded images' }), warnings: Warnings }),
+  Type.Object({
+    dockerfile: Type.String({ description: 'as submitted, for review; empty for preloaded images' }),
+    warnings: Warnings,
+  }),
 ]);
 const ImageList = Type.Object({ items: Type.Array(ImageViewSchema) });
 
 const ImageParams = Type.Object({ id: Type.String({ description: 'the image id' }) });
 const ImageQuery = Type.Object(
   {
-    status: Type.Optional(Type.Union(IMAGE_STATUSES.map((s) => Type.Literal(s)), { description: `one of ${IMAGE_STATUSES.join(', ')}` })),
-    source: Type.Optional(Type.Union([Type.Literal('platform'), Type.Literal('user')], { description: 'one of platform, user' })),
+    status: Type.Optional(
+      Type.Union(
+        IMAGE_STATUSES.map((s) => Type.Literal(s)),
+        { description: `one of ${IMAGE_STATUSES.join(', ')}` },
+      ),
+    ),
+    source: Type.Optional(
+      Type.Union([Type.Literal('platform'), Type.Literal('user')], { description: 'one of platform, user' }),
+    ),
     domain: Type.Optional(Domain),
   },
   { additionalProperties: false },
@@ -78,7 +109,11 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     async (request) => {
       const row = await getVisibleImage(deps.db, viewerOf(request.caller), request.params.id);
       if (!row) throw notFound('image');
-      return { ...toImageView(row), dockerfile: row.dockerfile, warnings: row.source === 'user' ? reviewDockerfile(row.dockerfile).warnings : [] };
+      return {
+        ...toImageView(row),
+        dockerfile: row.dockerfile,
+        warnings: row.source === 'user' ? reviewDockerfile(row.dockerfile).warnings : [],
+      };
     },
   );
 
@@ -133,8 +168,14 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         }
         throw error;
       }
-      request.log.info({ imageId: row.id, name: row.name, tag: row.tag, ownerId: row.ownerId, warnings: review.warnings.length }, 'image imported');
-      return reply.code(201).header('location', `/v1/images/${row.id}`).send({ ...toImageView(row), warnings: review.warnings });
+      request.log.info(
+        { imageId: row.id, name: row.name, tag: row.tag, ownerId: row.ownerId, warnings: review.warnings.length },
+        'image imported',
+      );
+      return reply
+        .code(201)
+        .header('location', `/v1/images/${row.id}`)
+        .send({ ...toImageView(row), warnings: review.warnings });
     },
   );
 
@@ -143,7 +184,8 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     {
       schema: {
         summary: 'Approve a pending image',
-        description: 'The image becomes usable by its owner’s evaluations. Only a pending image can be reviewed (409 otherwise).',
+        description:
+          'The image becomes usable by its owner’s evaluations. Only a pending image can be reviewed (409 otherwise).',
         tags: ['images'],
         params: ImageParams,
         response: { 200: ImageViewSchema, ...problems(404, 409) },
@@ -158,7 +200,8 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     {
       schema: {
         summary: 'Reject a pending image, saying why',
-        description: 'The reason is shown to the owner, who may fix the URL or Dockerfile and import again. Only a pending image can be reviewed.',
+        description:
+          'The reason is shown to the owner, who may fix the URL or Dockerfile and import again. Only a pending image can be reviewed.',
         tags: ['images'],
         params: ImageParams,
         body: RejectImageBody,
@@ -166,7 +209,14 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       },
       config: { roles: ['admin'] },
     },
-    async (request) => review(deps, request.caller.userId, request.params.id, { status: 'rejected', reason: request.body.reason }, request.log),
+    async (request) =>
+      review(
+        deps,
+        request.caller.userId,
+        request.params.id,
+        { status: 'rejected', reason: request.body.reason },
+        request.log,
+      ),
   );
 }
 
@@ -188,7 +238,14 @@ async function review(
       const { image } = reviewed;
       const owner = await findRecipient(tx, image.ownerId!);
       if (owner) {
-        const facts = { imageId: image.id, name: image.name, tag: image.tag, decision: decision.status, reason: image.rejectReason, reviewedAt: image.reviewedAt };
+        const facts = {
+          imageId: image.id,
+          name: image.name,
+          tag: image.tag,
+          decision: decision.status,
+          reason: image.rejectReason,
+          reviewedAt: image.reviewedAt,
+        };
         await queueNotification(tx, imageReviewedMail(facts, owner));
       }
     }
@@ -197,7 +254,11 @@ async function review(
   if (!outcome.ok) {
     if (outcome.reason === 'missing') throw notFound('image');
     const { image } = outcome;
-    const when = image.reviewedAt ? ` (reviewed at ${image.reviewedAt.toISOString()})` : image.source === 'platform' ? ' (preloaded by the platform)' : '';
+    const when = image.reviewedAt
+      ? ` (reviewed at ${image.reviewedAt.toISOString()})`
+      : image.source === 'platform'
+        ? ' (preloaded by the platform)'
+        : '';
     throw conflict(`the image is already ${image.status}${when}; only a pending image can be reviewed`, 'status');
   }
   log.info({ imageId, ownerId: outcome.image.ownerId, status: outcome.image.status, reviewerId }, 'image reviewed');

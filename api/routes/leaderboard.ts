@@ -40,8 +40,12 @@ export const LeaderboardViewSchema = Type.Object({
       submittedAt: Type.String({ format: 'date-time' }),
       overallScore: nullable(Type.Number()),
       overallCi95: nullable(Interval),
-      taskScores: Type.Record(Type.String(), Score, { description: 'by task; a task the run did not finish is absent' }),
-      datasetScores: Type.Record(Type.String(), Score, { description: 'by dataset id; a dataset the run did not finish is absent' }),
+      taskScores: Type.Record(Type.String(), Score, {
+        description: 'by task; a task the run did not finish is absent',
+      }),
+      datasetScores: Type.Record(Type.String(), Score, {
+        description: 'by dataset id; a dataset the run did not finish is absent',
+      }),
     }),
     { description: 'submitted runs only, best overall score first (earlier submission first on a tie)' },
   ),
@@ -64,7 +68,11 @@ void viewInStep;
 /** Resolves a path's domain, or answers 404 naming the domains there are. */
 export function boardDomain(raw: string): Domain {
   if ((DOMAINS as readonly string[]).includes(raw)) return raw as Domain;
-  throw new HttpProblem(404, statusTitle(404), `there is no leaderboard for ${JSON.stringify(raw)}; the domains are ${DOMAINS.join(', ')}`);
+  throw new HttpProblem(
+    404,
+    statusTitle(404),
+    `there is no leaderboard for ${JSON.stringify(raw)}; the domains are ${DOMAINS.join(', ')}`,
+  );
 }
 
 export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -87,23 +95,39 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     },
     async (request, reply) => {
       const { run } = await visibleRun(deps.db, request.caller, request.params.runId);
-      if (run.ownerId !== request.caller.userId) throw forbidden('only the run’s owner may submit it to the leaderboard');
+      if (run.ownerId !== request.caller.userId)
+        throw forbidden('only the run’s owner may submit it to the leaderboard');
       const v = `run v${run.version}`;
-      if (run.type !== 'formal') throw conflict(`${v} is a verification; only formal runs can be submitted to the leaderboard`, 'type');
-      if (run.status !== 'succeeded') throw conflict(`${v} is ${run.status}; only a formal run that succeeded can be submitted to the leaderboard`, 'status');
+      if (run.type !== 'formal')
+        throw conflict(`${v} is a verification; only formal runs can be submitted to the leaderboard`, 'type');
+      if (run.status !== 'succeeded')
+        throw conflict(
+          `${v} is ${run.status}; only a formal run that succeeded can be submitted to the leaderboard`,
+          'status',
+        );
       const custom = await customDatasetsOf(deps.db, run.id);
       if (custom.length > 0) {
-        throw conflict(`a leaderboard compares runs on the platform's built-in datasets; ${v} includes custom dataset(s) ${custom.join(', ')}`, 'datasets');
+        throw conflict(
+          `a leaderboard compares runs on the platform's built-in datasets; ${v} includes custom dataset(s) ${custom.join(', ')}`,
+          'datasets',
+        );
       }
       const refusal = refusalOf(v, await getPublication(deps.db, run.id));
       if (refusal) throw refusal;
 
       let sent: Awaited<ReturnType<typeof submitToLeaderboard>>;
       try {
-        sent = await submitToLeaderboard(deps.temporal, run.id, { mode: request.body.mode, submittedBy: request.caller.userId });
+        sent = await submitToLeaderboard(deps.temporal, run.id, {
+          mode: request.body.mode,
+          submittedBy: request.caller.userId,
+        });
       } catch (error) {
         deps.logger.error({ runId: run.id, err: error }, 'leaderboard submission could not be delivered');
-        throw new HttpProblem(503, statusTitle(503), 'the workflow service could not be reached to deliver the submission; nothing was submitted, ask again shortly');
+        throw new HttpProblem(
+          503,
+          statusTitle(503),
+          'the workflow service could not be reached to deliver the submission; nothing was submitted, ask again shortly',
+        );
       }
       const publication = await getPublication(deps.db, run.id);
       if (!sent.ok) {
@@ -152,7 +176,10 @@ function refusalOf(v: string, publication: PublicationRow | null): HttpProblem |
     );
   }
   if (publication.status === 'submitted') {
-    return conflict(`${v} was already submitted (${publication.mode}) at ${publication.submittedAt?.toISOString()}; a run is submitted once`, 'runId');
+    return conflict(
+      `${v} was already submitted (${publication.mode}) at ${publication.submittedAt?.toISOString()}; a run is submitted once`,
+      'runId',
+    );
   }
   if (publication.status === 'closed') {
     return conflict(

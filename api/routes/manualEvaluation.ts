@@ -44,7 +44,12 @@ export async function manualEvaluationRoutes(app: FastifyInstance, deps: ApiDeps
     async (request) => {
       const { run } = await ownedRun(request.caller, request.params.runId);
       const review = await getReviewOfRun(deps.db, run.id);
-      if (!review) throw new HttpProblem(404, statusTitle(404), `run v${run.version} has no manual evaluation: ${noReviewReason(run.type)}`);
+      if (!review)
+        throw new HttpProblem(
+          404,
+          statusTitle(404),
+          `run v${run.version} has no manual evaluation: ${noReviewReason(run.type)}`,
+        );
       return reviewSummary(deps.db, review);
     },
   );
@@ -59,7 +64,9 @@ export async function manualEvaluationRoutes(app: FastifyInstance, deps: ApiDeps
           'monthly manual-evaluation quota (UTC calendar month); 429 when it is used up. Send an Idempotency-Key to retry safely.',
         tags: ['manual evaluation'],
         params: RunParams,
-        headers: idempotencyHeadersFor('a retry with the same key answers with the manual evaluation the first request launched, and takes no second quota slot'),
+        headers: idempotencyHeadersFor(
+          'a retry with the same key answers with the manual evaluation the first request launched, and takes no second quota slot',
+        ),
         response: { 202: ReviewSummarySchema, ...problems(400, 403, 404, 409, 422, 429, 503) },
       },
       config: { roles: ['user', 'admin'] },
@@ -68,25 +75,44 @@ export async function manualEvaluationRoutes(app: FastifyInstance, deps: ApiDeps
       const { run } = await ownedRun(request.caller, request.params.runId);
       const existing = await getReviewOfRun(deps.db, run.id);
       if (!existing) {
-        throw new HttpProblem(422, statusTitle(422), `run v${run.version} has no manual evaluation: ${noReviewReason(run.type)}`, [
-          { field: 'runId', message: `must name a formal run of an SFT model with a subjective dataset; ${noReviewReason(run.type)}` },
-        ]);
+        throw new HttpProblem(
+          422,
+          statusTitle(422),
+          `run v${run.version} has no manual evaluation: ${noReviewReason(run.type)}`,
+          [
+            {
+              field: 'runId',
+              message: `must name a formal run of an SFT model with a subjective dataset; ${noReviewReason(run.type)}`,
+            },
+          ],
+        );
       }
       const month = utcMonth(now());
       const limit = quotaLimit(deps.env.quota, 'manual');
       const outcome = await launchReview(deps.db, {
-        runId: run.id, launchedBy: request.caller.userId, month, limit, idempotency: idempotencyOf(request, request.caller.userId),
+        runId: run.id,
+        launchedBy: request.caller.userId,
+        month,
+        limit,
+        idempotency: idempotencyOf(request, request.caller.userId),
       });
       if (!outcome.ok) {
         if (outcome.reason === 'idempotency-mismatch') {
           throw idempotencyKeyReused('launch');
         }
-        if (outcome.reason === 'quota-exhausted') throw tooManyRequests(quotaExhaustedMessage('manual', outcome.used, limit, month));
-        throw new HttpProblem(409, statusTitle(409), notLaunchable(run.version, outcome.review), [{ field: 'status', message: `is ${outcome.review.status}` }]);
+        if (outcome.reason === 'quota-exhausted')
+          throw tooManyRequests(quotaExhaustedMessage('manual', outcome.used, limit, month));
+        throw new HttpProblem(409, statusTitle(409), notLaunchable(run.version, outcome.review), [
+          { field: 'status', message: `is ${outcome.review.status}` },
+        ]);
       }
       try {
-        const delivery = await signalManualEvaluationLaunched(deps.temporal, run.id, { reviewId: outcome.review.id, launchedBy: request.caller.userId });
-        if (delivery === 'no-workflow') deps.logger.warn({ runId: run.id }, 'manual evaluation launched for a run without a workflow');
+        const delivery = await signalManualEvaluationLaunched(deps.temporal, run.id, {
+          reviewId: outcome.review.id,
+          launchedBy: request.caller.userId,
+        });
+        if (delivery === 'no-workflow')
+          deps.logger.warn({ runId: run.id }, 'manual evaluation launched for a run without a workflow');
       } catch (error) {
         deps.logger.error({ runId: run.id, err: error }, 'manual evaluation signal failed');
         throw new HttpProblem(

@@ -10,7 +10,12 @@ import type { ApiDeps } from '../apiDeps';
 import { PredictionSetList, PredictionSetViewSchema, UploadPredictionsBody } from '../../contracts/predictions';
 import { getEvaluationFor } from '../../db/queries/evaluations';
 import { getVisibleDatasets } from '../../db/queries/datasets';
-import { datasetItemIds, insertPredictionSet, latestPredictionSets, toPredictionSetView } from '../../db/queries/predictions';
+import {
+  datasetItemIds,
+  insertPredictionSet,
+  latestPredictionSets,
+  toPredictionSetView,
+} from '../../db/queries/predictions';
 import { parsePredictionsJsonl, PredictionsFormatError } from '../../datasets/predictionsParser';
 import { badRequest, conflict } from '../problems';
 import { problems } from '../openapi';
@@ -52,22 +57,39 @@ export async function predictionsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       }
       const { datasetId } = request.params;
       if (!evaluation.datasetIds.includes(datasetId)) {
-        throw badRequest('datasetId', `"${datasetId}" is not one of the evaluation's datasets (${evaluation.datasetIds.join(', ')})`);
+        throw badRequest(
+          'datasetId',
+          `"${datasetId}" is not one of the evaluation's datasets (${evaluation.datasetIds.join(', ')})`,
+        );
       }
       const [dataset] = await getVisibleDatasets(deps.db, { userId: evaluation.ownerId, isAdmin: false }, [datasetId]);
-      if (!dataset) throw badRequest('datasetId', `dataset "${datasetId}" no longer exists or is not visible to the evaluation's owner`);
+      if (!dataset)
+        throw badRequest(
+          'datasetId',
+          `dataset "${datasetId}" no longer exists or is not visible to the evaluation's owner`,
+        );
 
       let byIndex: string[];
       try {
         byIndex = parsePredictionsJsonl(request.body.jsonl, await datasetItemIds(deps.db, datasetId), datasetId);
       } catch (error) {
         if (error instanceof PredictionsFormatError) {
-          throw badRequest(error.line > 0 && error.field !== 'jsonl' ? `jsonl[${error.line}].${error.field}` : 'jsonl', error.message);
+          throw badRequest(
+            error.line > 0 && error.field !== 'jsonl' ? `jsonl[${error.line}].${error.field}` : 'jsonl',
+            error.message,
+          );
         }
         throw error;
       }
-      const view = await insertPredictionSet(deps.db, { evaluationId: evaluation.id, datasetId, datasetContentHash: dataset.contentHash }, byIndex);
-      request.log.info({ evaluationId: evaluation.id, datasetId, setId: view.setId, items: view.items }, 'predictions uploaded');
+      const view = await insertPredictionSet(
+        deps.db,
+        { evaluationId: evaluation.id, datasetId, datasetContentHash: dataset.contentHash },
+        byIndex,
+      );
+      request.log.info(
+        { evaluationId: evaluation.id, datasetId, setId: view.setId, items: view.items },
+        'predictions uploaded',
+      );
       return reply.code(201).send(view);
     },
   );

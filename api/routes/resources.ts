@@ -8,8 +8,12 @@ import { leaseUsage } from '../../db/queries/containerLeases';
 export const GpuTypeViewSchema = Type.Object({
   id: Type.String({ description: 'what deployment.gpuType names' }),
   label: Type.String(),
-  driver: Type.Union([Type.String(), Type.Null()], { description: 'the Docker device driver, e.g. nvidia; null for CPU-only slots' }),
-  total: Type.Integer({ description: 'units the container hosts have of this type in all; the most one run may ask for' }),
+  driver: Type.Union([Type.String(), Type.Null()], {
+    description: 'the Docker device driver, e.g. nvidia; null for CPU-only slots',
+  }),
+  total: Type.Integer({
+    description: 'units the container hosts have of this type in all; the most one run may ask for',
+  }),
   free: Type.Integer({ description: 'units not held by a running private run' }),
   queued: Type.Integer({ description: 'private runs waiting for units of this type' }),
 });

@@ -10,12 +10,26 @@ import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import {
-  AbandonReviewBody, REVIEW_STATUSES, ReviewDetailSchema, ReviewStatusSchema, ReviewSummarySchema, ScoreItemsBody, type ReviewStatus,
+  AbandonReviewBody,
+  REVIEW_STATUSES,
+  ReviewDetailSchema,
+  ReviewStatusSchema,
+  ReviewSummarySchema,
+  ScoreItemsBody,
+  type ReviewStatus,
 } from '../../contracts/review';
 import { problems } from '../openapi';
 import { HttpProblem, conflict, forbidden, notFound, statusTitle, validationProblem } from '../problems';
 import {
-  abandonReview, completeReview, getReview, listReviews, reviewDetail, reviewSummary, scoreItems, type EndReviewOutcome, type ReviewRow,
+  abandonReview,
+  completeReview,
+  getReview,
+  listReviews,
+  reviewDetail,
+  reviewSummary,
+  scoreItems,
+  type EndReviewOutcome,
+  type ReviewRow,
 } from '../../db/queries/reviews';
 import { signalManualReviewAbandoned, updateManualReviewCompleted } from '../reviewGateway';
 
@@ -25,7 +39,14 @@ const DEFAULT_LIST = 100;
 const ListQuery = Type.Object(
   {
     status: Type.Optional(ReviewStatusSchema),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: DEFAULT_LIST, description: 'must be an integer from 1 to 500' })),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 500,
+        default: DEFAULT_LIST,
+        description: 'must be an integer from 1 to 500',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -48,7 +69,9 @@ export async function reviewsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   /** The rule of independent review: an owner never scores the answers of their own model. */
   const notOwnModel = (caller: Caller, review: ReviewRow): void => {
     if (review.ownerId === caller.userId) {
-      throw forbidden('reviewers may not review runs of their own models: you own the evaluation of this run; another reviewer must take it');
+      throw forbidden(
+        'reviewers may not review runs of their own models: you own the evaluation of this run; another reviewer must take it',
+      );
     }
   };
 
@@ -108,9 +131,13 @@ export async function reviewsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       notOwnModel(request.caller, review);
       const outcome = await scoreItems(deps.db, review, request.caller.userId, request.body.scores);
       if (!outcome.ok) {
-        if (outcome.reason === 'not-in-review') throw conflict(`the review is ${outcome.status}; only a review in review takes scores`, 'status');
+        if (outcome.reason === 'not-in-review')
+          throw conflict(`the review is ${outcome.status}; only a review in review takes scores`, 'status');
         throw validationProblem(
-          outcome.indices.map((i) => ({ field: `scores[${i}].itemId`, message: `must name an answered item of the review's datasets (${review.datasetIds.join(', ')})` })),
+          outcome.indices.map((i) => ({
+            field: `scores[${i}].itemId`,
+            message: `must name an answered item of the review's datasets (${review.datasetIds.join(', ')})`,
+          })),
         );
       }
       return { reviewId: review.id, progress: { total: outcome.total, scored: outcome.scored } };
@@ -132,7 +159,10 @@ export async function reviewsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       const review = await found(request.params.reviewId);
       notOwnModel(request.caller, review);
       const ended = endedOrRefused(await completeReview(deps.db, review.id, request.caller.userId), 'completed');
-      const delivery = await updateManualReviewCompleted(deps.temporal, ended.runId, { reviewId: ended.id, completedBy: request.caller.userId }).catch((error: unknown) => {
+      const delivery = await updateManualReviewCompleted(deps.temporal, ended.runId, {
+        reviewId: ended.id,
+        completedBy: request.caller.userId,
+      }).catch((error: unknown) => {
         // Recorded already: the run reads it at its next timer (the next reminder).
         deps.logger.error({ runId: ended.runId, err: error }, 'review completion update not delivered');
         return 'undelivered';
@@ -163,7 +193,10 @@ export async function reviewsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       const review = await found(request.params.reviewId);
       const note = request.body.reason ?? `given up by ${request.caller.name}`;
       const ended = endedOrRefused(await abandonReview(deps.db, review.id, request.caller.userId, note), 'abandoned');
-      await signalManualReviewAbandoned(deps.temporal, ended.runId, { reviewId: ended.id, abandonedBy: request.caller.userId }).catch((error: unknown) => {
+      await signalManualReviewAbandoned(deps.temporal, ended.runId, {
+        reviewId: ended.id,
+        abandonedBy: request.caller.userId,
+      }).catch((error: unknown) => {
         deps.logger.error({ runId: ended.runId, err: error }, 'review abandonment signal not delivered');
       });
       deps.logger.info({ runId: ended.runId, reviewId: ended.id }, 'review abandoned');
@@ -175,10 +208,16 @@ export async function reviewsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
 function endedOrRefused(outcome: EndReviewOutcome, as: 'completed' | 'abandoned'): ReviewRow {
   if (outcome.ok) return outcome.review;
   if (outcome.reason === 'unscored') {
-    throw new HttpProblem(409, statusTitle(409), `${outcome.missing} of ${outcome.total} answers are not scored yet; score every answer before completing the review`, [
-      { field: 'scores', message: `${outcome.missing} of ${outcome.total} answers are not scored yet` },
-    ]);
+    throw new HttpProblem(
+      409,
+      statusTitle(409),
+      `${outcome.missing} of ${outcome.total} answers are not scored yet; score every answer before completing the review`,
+      [{ field: 'scores', message: `${outcome.missing} of ${outcome.total} answers are not scored yet` }],
+    );
   }
-  const what = as === 'completed' ? 'only a review in review can be completed' : 'only a review that has not ended can be abandoned';
+  const what =
+    as === 'completed'
+      ? 'only a review in review can be completed'
+      : 'only a review that has not ended can be abandoned';
   throw conflict(`the review is ${outcome.status}; ${what}`, 'status');
 }

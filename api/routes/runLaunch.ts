@@ -26,7 +26,14 @@ import { freezeServingPlan } from '../../db/queries/servingPlan';
 import { latestUploadVersion } from '../../db/queries/uploads';
 import { getEvaluationFor } from '../../db/queries/evaluations';
 import { getVisibleDatasets } from '../../db/queries/datasets';
-import { abandonLaunch, insertLaunchedRun, type LaunchedRunRecord, type EvaluationRow, type PlannedDataset, type QuotaCharge } from '../../db/queries/runLaunch';
+import {
+  abandonLaunch,
+  insertLaunchedRun,
+  type LaunchedRunRecord,
+  type EvaluationRow,
+  type PlannedDataset,
+  type QuotaCharge,
+} from '../../db/queries/runLaunch';
 import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/quota';
 import { drawSampleIndices } from '../../datasets/prng';
 import { startRunWorkflow } from '../temporalGateway';
@@ -51,7 +58,8 @@ const launchedInStep: Same<Static<typeof LaunchedRunSchema>, LaunchedRun> = true
 void launchedInStep;
 
 /** `reuse: false`: a formal run that infers every dataset afresh (docs/evaluation-modes.md). */
-export type LaunchKind = { type: 'verification'; samplesPerDataset: number; seed: number } | { type: 'formal'; reuse?: boolean };
+export type LaunchKind =
+  { type: 'verification'; samplesPerDataset: number; seed: number } | { type: 'formal'; reuse?: boolean };
 
 export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -80,11 +88,17 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     async (request, reply) => {
       const body = request.body;
       const idempotency = idempotencyOf(request, request.caller.userId);
-      const launched = await launchRun(deps, request.caller, request.params.id, {
-        type: 'verification',
-        samplesPerDataset: body.samplesPerDataset ?? DEFAULT_VERIFICATION_SAMPLES,
-        seed: body.seed ?? randomInt(0, 2 ** 31 - 1),
-      }, idempotency);
+      const launched = await launchRun(
+        deps,
+        request.caller,
+        request.params.id,
+        {
+          type: 'verification',
+          samplesPerDataset: body.samplesPerDataset ?? DEFAULT_VERIFICATION_SAMPLES,
+          seed: body.seed ?? randomInt(0, 2 ** 31 - 1),
+        },
+        idempotency,
+      );
       if (launched.replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(202).send(launched.run);
     },
@@ -114,7 +128,13 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     },
     async (request, reply) => {
       const kind: LaunchKind = request.body.reuse === false ? { type: 'formal', reuse: false } : { type: 'formal' };
-      const launched = await launchRun(deps, request.caller, request.params.id, kind, idempotencyOf(request, request.caller.userId));
+      const launched = await launchRun(
+        deps,
+        request.caller,
+        request.params.id,
+        kind,
+        idempotencyOf(request, request.caller.userId),
+      );
       if (launched.replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(202).send(launched.run);
     },
@@ -133,7 +153,9 @@ async function launchRun(
   const serving = await planServing(deps, evaluation);
   const month = utcMonth((deps.now ?? (() => new Date()))());
   const quota: QuotaCharge | null =
-    kind.type === 'formal' ? { userId: evaluation.ownerId, kind: 'formal', month, limit: quotaLimit(deps.env.quota, 'formal') } : null;
+    kind.type === 'formal'
+      ? { userId: evaluation.ownerId, kind: 'formal', month, limit: quotaLimit(deps.env.quota, 'formal') }
+      : null;
 
   const outcome = await insertLaunchedRun(deps.db, {
     evaluationId: evaluation.id,
@@ -177,7 +199,10 @@ async function launchRun(
   }
   try {
     const { workflowId } = await startRunWorkflow(deps.temporal, run);
-    deps.logger.info({ runId: run.runId, evaluationId: evaluation.id, type: run.type, version: run.version }, 'run launched');
+    deps.logger.info(
+      { runId: run.runId, evaluationId: evaluation.id, type: run.type, version: run.version },
+      'run launched',
+    );
     return { run: asLaunched(run, workflowId), replayed: false };
   } catch (error) {
     const reason = `the run's workflow could not be started: ${errorChain(error)}`;
@@ -200,7 +225,10 @@ function asLaunched(run: LaunchedRunRecord, workflowId: string): LaunchedRun {
 export async function planServing(deps: ApiDeps, evaluation: EvaluationRow): Promise<ServingPlan | null> {
   const deployment = evaluation.deployment;
   if (deployment.method !== 'private') return null;
-  const [upload, image] = await Promise.all([latestUploadVersion(deps.db, evaluation.id), getImage(deps.db, deployment.imageId)]);
+  const [upload, image] = await Promise.all([
+    latestUploadVersion(deps.db, evaluation.id),
+    getImage(deps.db, deployment.imageId),
+  ]);
   const errors = servingRefusals({
     evaluationId: evaluation.id,
     ownerId: evaluation.ownerId,
@@ -211,7 +239,12 @@ export async function planServing(deps: ApiDeps, evaluation: EvaluationRow): Pro
     gpuTypes: deps.env.containers.gpuTypes,
   });
   if (errors.length > 0) {
-    throw new HttpProblem(409, statusTitle(409), `the run cannot be launched: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, errors);
+    throw new HttpProblem(
+      409,
+      statusTitle(409),
+      `the run cannot be launched: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+      errors,
+    );
   }
   return freezeServingPlan(deployment, image!, upload!);
 }
@@ -238,8 +271,16 @@ export async function planDatasets(
   const planned = datasetIds.map((id, position) => {
     const d = byId.get(id)!;
     if (d.size === 0) throw badRequest('datasets', `lists ${id}, which has no samples`);
-    const sampleIndices = kind.type === 'verification' ? drawSampleIndices(kind.seed + position, d.size, kind.samplesPerDataset) : null;
-    return { datasetId: id, task: d.task, metric: d.metric, contentHash: d.contentHash, sampleIndices, total: sampleIndices?.length ?? d.size };
+    const sampleIndices =
+      kind.type === 'verification' ? drawSampleIndices(kind.seed + position, d.size, kind.samplesPerDataset) : null;
+    return {
+      datasetId: id,
+      task: d.task,
+      metric: d.metric,
+      contentHash: d.contentHash,
+      sampleIndices,
+      total: sampleIndices?.length ?? d.size,
+    };
   });
   return withPredictionSets(deps.db, evaluation, planned);
 }

@@ -20,7 +20,17 @@ import { getEvaluationFor } from '../../db/queries/evaluations';
 import { closeRun, closeUnfinishedDatasets, listRunDatasets } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import {
-  allResults, decodeResultCursor, getRunArtifact, listRunVersions, loadRunView, logPage, requestRunStop, resultsPage, type LogLineView, type OwnedRun, type RunVersion,
+  allResults,
+  decodeResultCursor,
+  getRunArtifact,
+  listRunVersions,
+  loadRunView,
+  logPage,
+  requestRunStop,
+  resultsPage,
+  type LogLineView,
+  type OwnedRun,
+  type RunVersion,
 } from '../../db/queries/runViews';
 import { REPORT_ARTIFACT } from '../../contracts/artifact';
 import { signalStop } from '../temporalGateway';
@@ -38,18 +48,46 @@ const DEFAULT_LOG_PAGE = 200;
 
 const ResultsQuery = Type.Object(
   {
-    dataset: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'must be a dataset id of the run' })),
-    status: Type.Optional(Type.Union([Type.Literal('scored'), Type.Literal('failed'), Type.Literal('pending')], { description: 'one of scored, failed, pending' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_RESULTS_PAGE, description: 'must be an integer from 1 to 1000' })),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'must be the nextCursor of an earlier page' })),
+    dataset: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'must be a dataset id of the run' }),
+    ),
+    status: Type.Optional(
+      Type.Union([Type.Literal('scored'), Type.Literal('failed'), Type.Literal('pending')], {
+        description: 'one of scored, failed, pending',
+      }),
+    ),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: DEFAULT_RESULTS_PAGE,
+        description: 'must be an integer from 1 to 1000',
+      }),
+    ),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'must be the nextCursor of an earlier page' }),
+    ),
   },
   { additionalProperties: false },
 );
 
 const LogsQuery = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'must be a non-negative integer: the next of an earlier page' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_LOG_PAGE, description: 'must be an integer from 1 to 1000' })),
+    after: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        default: 0,
+        description: 'must be a non-negative integer: the next of an earlier page',
+      }),
+    ),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: DEFAULT_LOG_PAGE,
+        description: 'must be an integer from 1 to 1000',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -58,11 +96,14 @@ const access = { roles: ['user', 'admin'] };
 
 // Response schemas: they document the API (responses are sent as built, see api/app.ts); the type
 // checks below keep them in step with the views declared in contracts/run.ts and runViews.ts.
-const nullable = <T extends TSchema>(schema: T, options?: { description: string }) => Type.Union([schema, Type.Null()], options);
+const nullable = <T extends TSchema>(schema: T, options?: { description: string }) =>
+  Type.Union([schema, Type.Null()], options);
 const timestamp = Type.String({ format: 'date-time' });
 export const RunStatusSchema = literalUnion(RUN_STATUSES, { description: `one of ${RUN_STATUSES.join(', ')}` });
 export const RunTypeSchema = literalUnion(RUN_TYPES, { description: `one of ${RUN_TYPES.join(', ')}` });
-const MetricNameSchema = literalUnion([...METRICS, 'judge'], { description: `one of ${METRICS.join(', ')}, judge (scored by a judge model)` });
+const MetricNameSchema = literalUnion([...METRICS, 'judge'], {
+  description: `one of ${METRICS.join(', ')}, judge (scored by a judge model)`,
+});
 
 const ScoreIntervalSchema = Type.Object({ lower: Type.Number(), upper: Type.Number() });
 
@@ -77,10 +118,15 @@ const DatasetMetricsSchema = Type.Object({
       '95% confidence interval of the score: percentile bootstrap over the per-sample scores (failed count as 0), 1,000 resamples ' +
       'seeded from the run and dataset. Null when no sample was stored, and for datasets closed before intervals were computed.',
   }),
-  standardError: nullable(Type.Number({ description: 'standard error of the score (spread of the sample scores over √n); null when ci95 is' })),
+  standardError: nullable(
+    Type.Number({
+      description: 'standard error of the score (spread of the sample scores over √n); null when ci95 is',
+    }),
+  ),
   passAtK: Type.Optional(
     Type.Record(Type.String(), Type.Number(), {
-      description: 'pass_at_k datasets: mean pass@k over the problems, keyed by k (score is pass@1); a k appears when every problem has at least k completions',
+      description:
+        'pass_at_k datasets: mean pass@k over the problems, keyed by k (score is pass@1); a k appears when every problem has at least k completions',
     }),
   ),
   robustness: Type.Optional(
@@ -89,13 +135,18 @@ const DatasetMetricsSchema = Type.Object({
         n: Type.Integer({ description: 'samples both passes stored' }),
         cleanAccuracy: Type.Number(),
         perturbedAccuracy: Type.Number(),
-        robustness: nullable(Type.Number({ description: 'perturbed / clean accuracy, capped at 1; null when the clean accuracy is 0' })),
+        robustness: nullable(
+          Type.Number({ description: 'perturbed / clean accuracy, capped at 1; null when the clean accuracy is 0' }),
+        ),
         flipRate: Type.Number({ description: 'share of samples right on one pass and wrong on the other' }),
         brokenRate: Type.Number(),
         fixedRate: Type.Number(),
         failed: Type.Integer({ description: 'perturbed samples that got no answer' }),
       },
-      { description: 'formal runs with robustness: the clean pass against a second pass over deterministically perturbed prompts (docs/scoring.md)' },
+      {
+        description:
+          'formal runs with robustness: the clean pass against a second pass over deterministically perturbed prompts (docs/scoring.md)',
+      },
     ),
   ),
 });
@@ -115,7 +166,10 @@ const DatasetRunViewSchema = Type.Object({
   reusedFrom: nullable(
     Type.Object(
       { runId: Type.String({ format: 'uuid' }), version: Type.Integer() },
-      { description: 'the earlier run whose finished result of this dataset was copied instead of inferring again (docs/evaluation-modes.md)' },
+      {
+        description:
+          'the earlier run whose finished result of this dataset was copied instead of inferring again (docs/evaluation-modes.md)',
+      },
     ),
   ),
 });
@@ -129,23 +183,31 @@ const TaskScoreSchema = Type.Object({
       "95% confidence interval of the task score: a task of one dataset has that dataset's interval; several give " +
       'score ± 1.96 × SE (SE² = Σ SE² of the datasets / their count²), clipped to [0, 1]. Null when a dataset has none.',
   }),
-  standardError: nullable(Type.Number({ description: "standard error of the task score, combined from its datasets'" })),
+  standardError: nullable(
+    Type.Number({ description: "standard error of the task score, combined from its datasets'" }),
+  ),
 });
 
 const RunReviewStateSchema = Type.Object({
   reviewId: Type.String({ format: 'uuid' }),
   status: ReviewStatusSchema,
   datasets: Type.Array(Type.String(), { description: 'the subjective datasets held for reviewers' }),
-  launchDeadline: nullable(timestamp, { description: 'until when the owner may launch the manual evaluation; null before the gate opens' }),
+  launchDeadline: nullable(timestamp, {
+    description: 'until when the owner may launch the manual evaluation; null before the gate opens',
+  }),
   launchedAt: nullable(timestamp),
   endedAt: nullable(timestamp),
   note: nullable(Type.String({ description: 'why the review was abandoned, expired or cancelled' })),
 });
 
 const RunLeaderboardStateSchema = Type.Object({
-  status: Type.Union([Type.Literal('open'), Type.Literal('submitted'), Type.Literal('closed')], { description: 'open: the owner may submit until closesAt; submitted; closed: the window passed unused' }),
+  status: Type.Union([Type.Literal('open'), Type.Literal('submitted'), Type.Literal('closed')], {
+    description: 'open: the owner may submit until closesAt; submitted; closed: the window passed unused',
+  }),
   closesAt: timestamp,
-  mode: nullable(Type.Union([Type.Literal('named'), Type.Literal('anonymous')]), { description: 'named or anonymous; null until submitted' }),
+  mode: nullable(Type.Union([Type.Literal('named'), Type.Literal('anonymous')]), {
+    description: 'named or anonymous; null until submitted',
+  }),
   submittedAt: nullable(timestamp),
 });
 
@@ -164,17 +226,27 @@ const RunViewSchema = Type.Object({
     done: Type.Integer(),
     total: Type.Integer(),
     percent: Type.Number(),
-    etaSeconds: nullable(Type.Integer({ description: 'at the rate since the run started; null until there is a rate, and once the run ended' })),
+    etaSeconds: nullable(
+      Type.Integer({
+        description: 'at the rate since the run started; null until there is a rate, and once the run ended',
+      }),
+    ),
   }),
   datasets: Type.Array(DatasetRunViewSchema),
   taskScores: Type.Array(TaskScoreSchema, { description: "per task, the mean of its finished datasets' scores" }),
   overallScore: nullable(Type.Number({ description: 'mean of the task scores; set when the run ends' })),
   overallCi95: nullable(ScoreIntervalSchema, {
-    description: '95% confidence interval of the overall score: one task keeps its interval, several combine their standard errors; null while overallScore is, or when a task has none',
+    description:
+      '95% confidence interval of the overall score: one task keeps its interval, several combine their standard errors; null while overallScore is, or when a task has none',
   }),
   sampleSeed: nullable(Type.Integer({ description: "a verification's sample seed" })),
-  review: nullable(RunReviewStateSchema, { description: 'the manual evaluation of its subjective datasets; null when the run has none (see GET /v1/runs/{runId}/manual-evaluation)' }),
-  leaderboard: nullable(RunLeaderboardStateSchema, { description: 'its leaderboard submission window; null when none was opened (succeeded formal runs open one)' }),
+  review: nullable(RunReviewStateSchema, {
+    description:
+      'the manual evaluation of its subjective datasets; null when the run has none (see GET /v1/runs/{runId}/manual-evaluation)',
+  }),
+  leaderboard: nullable(RunLeaderboardStateSchema, {
+    description: 'its leaderboard submission window; null when none was opened (succeeded formal runs open one)',
+  }),
 });
 
 const SampleResultViewSchema = Type.Object({
@@ -184,7 +256,9 @@ const SampleResultViewSchema = Type.Object({
   label: Type.String({ description: 'the ground truth' }),
   predict: nullable(Type.String({ description: "the model's answer; null when the sample failed" })),
   score: nullable(Type.Number()),
-  status: Type.Union([Type.Literal('scored'), Type.Literal('failed'), Type.Literal('pending')], { description: 'pending: inferred, waiting for its judge' }),
+  status: Type.Union([Type.Literal('scored'), Type.Literal('failed'), Type.Literal('pending')], {
+    description: 'pending: inferred, waiting for its judge',
+  }),
   error: nullable(Type.String()),
   outputLength: Type.Integer(),
   latencyMs: Type.Integer(),
@@ -196,18 +270,35 @@ const ResultsPage = Type.Object({
     Type.Intersect([
       SampleResultViewSchema,
       Type.Object({
-        scoring: Type.Optional(nullable(ScoringTraceSchema, { description: "judge metrics: every scoring step of the sample (null until it is judged); absent for rule metrics" })),
+        scoring: Type.Optional(
+          nullable(ScoringTraceSchema, {
+            description:
+              'judge metrics: every scoring step of the sample (null until it is judged); absent for rule metrics',
+          }),
+        ),
         code: Type.Optional(
           Type.Object(
             {
               n: Type.Integer({ description: 'completions asked' }),
               c: Type.Integer({ description: 'completions that passed the hidden tests' }),
               verdicts: nullable(
-                Type.Array(Type.Object({ passed: Type.Boolean(), verdict: Type.String({ description: 'passed, tests_failed, tests_error, program_error, timed_out, … (docs/code-sandbox.md)' }), durationMs: Type.Integer() })),
+                Type.Array(
+                  Type.Object({
+                    passed: Type.Boolean(),
+                    verdict: Type.String({
+                      description:
+                        'passed, tests_failed, tests_error, program_error, timed_out, … (docs/code-sandbox.md)',
+                    }),
+                    durationMs: Type.Integer(),
+                  }),
+                ),
                 { description: 'one per completion, in order; null until the sandbox ran them' },
               ),
             },
-            { description: 'pass_at_k datasets: what the code sandbox said of each completion; absent for other metrics' },
+            {
+              description:
+                'pass_at_k datasets: what the code sandbox said of each completion; absent for other metrics',
+            },
           ),
         ),
       }),
@@ -309,7 +400,9 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           'With an Idempotency-Key, a retry answers 202 like the first request did, even once the run has ended.',
         tags: ['runs'],
         params: RunParams,
-        headers: idempotencyHeadersFor('a retried stop with the same key answers 202 with the run as it is now, never 409'),
+        headers: idempotencyHeadersFor(
+          'a retried stop with the same key answers 202 with the run as it is now, never 409',
+        ),
         response: { 202: StopAccepted, ...problems(400, 403, 404, 409, 422, 503) },
       },
       config: access,
@@ -324,12 +417,17 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const replayed = earlier?.state === 'done';
       if (replayed) reply.header('idempotent-replayed', 'true');
       if (replayed && TERMINAL_STATUSES.includes(run.status) && run.stopRequestedAt) {
-        return reply.code(202).send({ runId: run.id, status: run.status, stopRequestedAt: run.stopRequestedAt.toISOString() });
+        return reply
+          .code(202)
+          .send({ runId: run.id, status: run.status, stopRequestedAt: run.stopRequestedAt.toISOString() });
       }
       const stop = TERMINAL_STATUSES.includes(run.status) ? null : await requestRunStop(deps.db, run.id);
       if (!stop) {
         const { run: current } = await ownedRun(request.caller, run.id);
-        throw conflict(`run v${current.version} has already ended (${current.status}); only queued or running runs can be stopped`, 'status');
+        throw conflict(
+          `run v${current.version} has already ended (${current.status}); only queued or running runs can be stopped`,
+          'status',
+        );
       }
       // Pinned as soon as the stop is recorded: a retry after a lost answer or a 503 below is answered as a replay.
       if (idempotency && !replayed) await rememberIdempotentEffect(deps.db, idempotency, run.id);
@@ -350,11 +448,20 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (!signalled) {
         await closeUnfinishedDatasets(deps.db, run.id, 'stopped', null);
         await closeRun(deps.db, run.id, 'stopped', `stopped by ${requestedBy} before it started`);
-        await appendRunLogs(deps.db, [{ runId: run.id, level: 'info', message: `run stopped by ${requestedBy} before it started`, dedupeKey: 'run-end' }]);
+        await appendRunLogs(deps.db, [
+          {
+            runId: run.id,
+            level: 'info',
+            message: `run stopped by ${requestedBy} before it started`,
+            dedupeKey: 'run-end',
+          },
+        ]);
       }
       deps.logger.info({ runId: run.id, requestedBy: request.caller.userId }, 'run stop requested');
       const { run: current } = await ownedRun(request.caller, run.id);
-      return reply.code(202).send({ runId: run.id, status: current.status, stopRequestedAt: stop.stopRequestedAt.toISOString() });
+      return reply
+        .code(202)
+        .send({ runId: run.id, status: current.status, stopRequestedAt: stop.stopRequestedAt.toISOString() });
     },
   );
 
@@ -378,11 +485,19 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const { dataset, status, limit, cursor } = request.query;
       const datasets = await listRunDatasets(deps.db, run.id);
       if (dataset && !datasets.some((d) => d.datasetId === dataset)) {
-        throw badRequest('dataset', `must be one of the run's datasets (${datasets.map((d) => d.datasetId).join(', ')}); ${dataset} is not`);
+        throw badRequest(
+          'dataset',
+          `must be one of the run's datasets (${datasets.map((d) => d.datasetId).join(', ')}); ${dataset} is not`,
+        );
       }
       const after = cursor === undefined ? null : decodeResultCursor(cursor);
       if (cursor !== undefined && !after) throw badRequest('cursor', 'must be the nextCursor of an earlier page');
-      const page = await resultsPage(deps.db, run.id, datasets, { datasetId: dataset, status, limit: limit ?? DEFAULT_RESULTS_PAGE, after });
+      const page = await resultsPage(deps.db, run.id, datasets, {
+        datasetId: dataset,
+        status,
+        limit: limit ?? DEFAULT_RESULTS_PAGE,
+        after,
+      });
       return withCodeVerdicts(deps.db, run.id, run.config, await withScoringSteps(deps.db, run.id, run.config, page));
     },
   );
@@ -394,7 +509,10 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         summary: 'Every per-sample result as JSON Lines (one result per line), streamed',
         tags: ['runs'],
         params: RunParams,
-        response: { 200: download('application/x-ndjson', 'one result per line, in run order, as in GET /runs/{runId}/results'), ...problems(403, 404) },
+        response: {
+          200: download('application/x-ndjson', 'one result per line, in run order, as in GET /runs/{runId}/results'),
+          ...problems(403, 404),
+        },
       },
       config: access,
     },
@@ -415,7 +533,8 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     {
       schema: {
         summary: "The run's log lines, oldest first",
-        description: 'Pass the returned `next` as `after` to read on; it stays put when there is nothing new, so it can be polled.',
+        description:
+          'Pass the returned `next` as `after` to read on; it stays put when there is nothing new, so it can be polled.',
         tags: ['runs'],
         params: RunParams,
         querystring: LogsQuery,
@@ -434,10 +553,14 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     {
       schema: {
         summary: "The run's Excel report (Summary and Details sheets)",
-        description: 'Written when the run ends; 409 until then (with Retry-After: 1 in the moment between the run closing and its report being written).',
+        description:
+          'Written when the run ends; 409 until then (with Retry-After: 1 in the moment between the run closing and its report being written).',
         tags: ['runs'],
         params: RunParams,
-        response: { 200: download(REPORT_ARTIFACT.contentType, 'the report, named <modelName>-v<version>.xlsx'), ...problems(403, 404, 409) },
+        response: {
+          200: download(REPORT_ARTIFACT.contentType, 'the report, named <modelName>-v<version>.xlsx'),
+          ...problems(403, 404, 409),
+        },
       },
       config: access,
     },
@@ -450,7 +573,9 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (!report) {
         // The run is closed just before its report is built: a client that saw it end asks again shortly.
         reply.header('retry-after', '1');
-        throw conflict(`run v${run.version} has ended (${run.status}) but its report is not written yet; try again in a moment`);
+        throw conflict(
+          `run v${run.version} has ended (${run.status}) but its report is not written yet; try again in a moment`,
+        );
       }
       return reply
         .type(report.contentType)

@@ -16,9 +16,21 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ApiDeps } from '../apiDeps';
 import { DatasetId } from '../../contracts/dataset';
 import {
-  DEFAULT_JUDGING_LIMITS, JUDGE_KEY_MASK, ScoringConfig, metricConfigFor, type FrozenMetric, type JudgeEndpoint, type MetricConfig, type StoredMetricConfig,
+  DEFAULT_JUDGING_LIMITS,
+  JUDGE_KEY_MASK,
+  ScoringConfig,
+  metricConfigFor,
+  type FrozenMetric,
+  type JudgeEndpoint,
+  type MetricConfig,
+  type StoredMetricConfig,
 } from '../../contracts/scoringConfig';
-import { DEBUG_ANSWER_GRACE_MS, DEBUG_MAX_SAMPLES, DEBUG_TIMEOUT_MS, type ScoringDebugInput } from '../../contracts/scoringDebug';
+import {
+  DEBUG_ANSWER_GRACE_MS,
+  DEBUG_MAX_SAMPLES,
+  DEBUG_TIMEOUT_MS,
+  type ScoringDebugInput,
+} from '../../contracts/scoringDebug';
 import type { ScoringTrace } from '../../contracts/scoringTrace';
 import { getEvaluationFor } from '../../db/queries/evaluations';
 import { getScoringConfig, keptKeyId, saveScoringConfig, scoringConfigView } from '../../db/queries/scoringConfig';
@@ -37,12 +49,23 @@ import type { FieldError } from '../../contracts/problem';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 /** Dataset ids in field paths as the API names any key: quoted in brackets when not a plain name. */
-const keyPath = (parent: string, key: string) => fieldName(`/${parent}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, parent);
+const keyPath = (parent: string, key: string) =>
+  fieldName(`/${parent}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, parent);
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
 
 /** Judges the configuration names at an address the workers would refuse (api/evaluationRules.ts). */
-function judgeEndpointRefusals(config: ScoringConfig, path: typeof keyPath, networks: EndpointNetworkPolicy): FieldError[] {
-  const entries: [string, MetricConfig | undefined][] = [['default', config.default], ...Object.entries(config.datasets ?? {}).map(([id, entry]): [string, MetricConfig] => [path('datasets', id), entry])];
+function judgeEndpointRefusals(
+  config: ScoringConfig,
+  path: typeof keyPath,
+  networks: EndpointNetworkPolicy,
+): FieldError[] {
+  const entries: [string, MetricConfig | undefined][] = [
+    ['default', config.default],
+    ...Object.entries(config.datasets ?? {}).map(([id, entry]): [string, MetricConfig] => [
+      path('datasets', id),
+      entry,
+    ]),
+  ];
   return entries.flatMap(([at, entry]): FieldError[] => {
     const refused = entry?.judge ? refusedEndpoint(entry.judge.baseUrl, networks) : null;
     return refused ? [{ field: `${at}.judge.baseUrl`, message: refused }] : [];
@@ -50,14 +73,21 @@ function judgeEndpointRefusals(config: ScoringConfig, path: typeof keyPath, netw
 }
 const access = { roles: ['user', 'admin'] } as const;
 
-const text = (max: number, what: string) => Type.String({ maxLength: max, description: `must be at most ${max.toLocaleString('en-US')} characters (${what})` });
+const text = (max: number, what: string) =>
+  Type.String({ maxLength: max, description: `must be at most ${max.toLocaleString('en-US')} characters (${what})` });
 
 export const DebugSample = Type.Object(
   {
     question: text(100_000, 'the prompt the model was given'),
     prediction: text(100_000, 'the answer to score'),
     reference: text(100_000, 'the reference answer'),
-    choices: Type.Optional(Type.Array(Type.String({ maxLength: 10_000 }), { minItems: 2, maxItems: 26, description: 'must be 2–26 strings' })),
+    choices: Type.Optional(
+      Type.Array(Type.String({ maxLength: 10_000 }), {
+        minItems: 2,
+        maxItems: 26,
+        description: 'must be 2–26 strings',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -66,7 +96,13 @@ export const ScoringDebugBody = Type.Object(
   {
     config: Type.Optional(ScoringConfig),
     dataset: Type.Optional(DatasetId),
-    samples: Type.Optional(Type.Array(DebugSample, { minItems: 1, maxItems: DEBUG_MAX_SAMPLES, description: `must list 1–${DEBUG_MAX_SAMPLES} samples` })),
+    samples: Type.Optional(
+      Type.Array(DebugSample, {
+        minItems: 1,
+        maxItems: DEBUG_MAX_SAMPLES,
+        description: `must list 1–${DEBUG_MAX_SAMPLES} samples`,
+      }),
+    ),
     predictions: Type.Optional(
       Type.Array(Type.String({ maxLength: 100_000 }), {
         minItems: 1,
@@ -74,7 +110,13 @@ export const ScoringDebugBody = Type.Object(
         description: `must list 1–${DEBUG_MAX_SAMPLES} predictions, paired in order with the dataset's items from offset`,
       }),
     ),
-    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'must be an integer from 0 to 10,000,000 (the first item index)' })),
+    offset: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10_000_000,
+        description: 'must be an integer from 0 to 10,000,000 (the first item index)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -83,7 +125,8 @@ type ScoringDebugBody = Static<typeof ScoringDebugBody>;
 const TraceSchema = Type.Object({
   method: Type.String({ description: 'judge, exact_match_fallback (a judge metric with no judge configured) or rule' }),
   steps: Type.Array(Type.Object({ step: Type.String() }, { additionalProperties: true }), {
-    description: 'in order: preprocess (op, output), prompt (messages), judge (model, reply, attempts, latencyMs, error), postprocess (op, output, error), fallback, score',
+    description:
+      'in order: preprocess (op, output), prompt (messages), judge (model, reply, attempts, latencyMs, error), postprocess (op, output, error), fallback, score',
   }),
   score: Type.Union([Type.Number(), Type.Null()]),
   error: Type.Union([Type.String(), Type.Null()]),
@@ -95,7 +138,13 @@ const DebugResult = Type.Object({
   dataset: Type.Union([Type.String(), Type.Null()]),
   metric: Type.String(),
   samples: Type.Array(
-    Type.Object({ id: Type.Union([Type.String(), Type.Null()]), question: Type.String(), prediction: Type.String(), reference: Type.String(), trace: TraceSchema }),
+    Type.Object({
+      id: Type.Union([Type.String(), Type.Null()]),
+      question: Type.String(),
+      prediction: Type.String(),
+      reference: Type.String(),
+      trace: TraceSchema,
+    }),
   ),
 });
 
@@ -108,7 +157,12 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         done(null, value ?? undefined);
       } catch (error) {
         const message = (error as Error).message.split('\n')[0] ?? 'it cannot be read';
-        done(new HttpProblem(400, statusTitle(400), `the body is not a valid YAML document: ${message}`, [{ field: 'body', message: `must be a YAML document: ${message}` }]), undefined);
+        done(
+          new HttpProblem(400, statusTitle(400), `the body is not a valid YAML document: ${message}`, [
+            { field: 'body', message: `must be a YAML document: ${message}` },
+          ]),
+          undefined,
+        );
       }
     });
 
@@ -151,7 +205,12 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       async (request: FastifyRequest<{ Params: Static<typeof EvaluationParams>; Body: ScoringConfig }>, reply) => {
         const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
         const errors = [
-          ...checkScoringConfig(request.body, evaluation.datasetIds, keyPath, await codeDatasetIds(deps.db, evaluation.datasetIds)),
+          ...checkScoringConfig(
+            request.body,
+            evaluation.datasetIds,
+            keyPath,
+            await codeDatasetIds(deps.db, evaluation.datasetIds),
+          ),
           ...judgeEndpointRefusals(request.body, keyPath, deps.env.endpoints.networks),
         ];
         if (errors.length > 0) throw validationProblem(errors);
@@ -185,7 +244,12 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         const stored = await getScoringConfig(deps.db, evaluation.id);
         if (body.config) {
           const errors = [
-            ...checkScoringConfig(body.config, evaluation.datasetIds, keyPath, await codeDatasetIds(deps.db, evaluation.datasetIds)),
+            ...checkScoringConfig(
+              body.config,
+              evaluation.datasetIds,
+              keyPath,
+              await codeDatasetIds(deps.db, evaluation.datasetIds),
+            ),
             ...judgeEndpointRefusals(body.config, keyPath, deps.env.endpoints.networks),
           ].map((e) => ({ ...e, field: `config.${e.field}` }));
           if (errors.length > 0) throw validationProblem(errors);
@@ -194,33 +258,69 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           throw badRequest('dataset', `must be a dataset of the evaluation (${evaluation.datasetIds.join(', ')})`);
         }
         if ((body.samples === undefined) === (body.predictions === undefined)) {
-          throw badRequest(body.samples ? 'predictions' : 'samples', 'give either samples or predictions (with dataset), not both or neither');
+          throw badRequest(
+            body.samples ? 'predictions' : 'samples',
+            'give either samples or predictions (with dataset), not both or neither',
+          );
         }
-        if (body.predictions && body.dataset === undefined) throw badRequest('dataset', 'is required with predictions: it names the items they answer');
+        if (body.predictions && body.dataset === undefined)
+          throw badRequest('dataset', 'is required with predictions: it names the items they answer');
 
         const config: ScoringConfig = body.config ?? scoringConfigView(stored);
         const entry = metricConfigFor(config, body.dataset ?? '');
         if (!entry) {
-          throw badRequest(body.config ? 'config' : 'dataset', `has no metric for ${body.dataset ? `dataset ${body.dataset}` : 'the default'}: configure datasets.<id> or default`);
+          throw badRequest(
+            body.config ? 'config' : 'dataset',
+            `has no metric for ${body.dataset ? `dataset ${body.dataset}` : 'the default'}: configure datasets.<id> or default`,
+          );
         }
         const path = body.dataset && config.datasets?.[body.dataset] ? `datasets.${body.dataset}` : 'default';
         if (entry.metric === 'pass_at_k') {
-          throw badRequest(`${body.config ? 'config.' : ''}${path}.metric`, 'is pass_at_k, which runs programs in the code sandbox during a run; the debug call scores text (rule metrics and judges)');
+          throw badRequest(
+            `${body.config ? 'config.' : ''}${path}.metric`,
+            'is pass_at_k, which runs programs in the code sandbox during a run; the debug call scores text (rule metrics and judges)',
+          );
         }
-        const judge = debugJudge(entry, path, stored && metricConfigFor(stored, body.dataset ?? ''), deps, body.config ? 'config.' : '');
+        const judge = debugJudge(
+          entry,
+          path,
+          stored && metricConfigFor(stored, body.dataset ?? ''),
+          deps,
+          body.config ? 'config.' : '',
+        );
 
-        let samples: { id: string | null; question: string; prediction: string; reference: string; choices?: string[] | null }[];
+        let samples: {
+          id: string | null;
+          question: string;
+          prediction: string;
+          reference: string;
+          choices?: string[] | null;
+        }[];
         if (body.samples) {
           samples = body.samples.map((s) => ({ id: null, ...s }));
         } else {
           const offset = body.offset ?? 0;
           const items = await getDatasetItemsPage(deps.db, body.dataset!, offset - 1, body.predictions!.length);
           if (items.length < body.predictions!.length) {
-            throw badRequest('predictions', `must not outnumber the dataset's items from offset ${offset} (${items.length} there)`);
+            throw badRequest(
+              'predictions',
+              `must not outnumber the dataset's items from offset ${offset} (${items.length} there)`,
+            );
           }
-          samples = items.map((item, i) => ({ id: item.itemId, question: item.prompt, prediction: body.predictions![i]!, reference: item.groundTruth, choices: item.choices }));
+          samples = items.map((item, i) => ({
+            id: item.itemId,
+            question: item.prompt,
+            prediction: body.predictions![i]!,
+            reference: item.groundTruth,
+            choices: item.choices,
+          }));
         }
-        const judged = samples.map((s) => ({ question: s.question, answer: s.prediction, reference: s.reference, choices: s.choices ?? null }));
+        const judged = samples.map((s) => ({
+          question: s.question,
+          answer: s.prediction,
+          reference: s.reference,
+          choices: s.choices ?? null,
+        }));
         const { judge: _endpoint, ...pipeline } = entry;
         let traces: ScoringTrace[];
         if (entry.metric !== 'judge') {
@@ -229,12 +329,26 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           // No judge to ask, so no call leaves the API: the exact-match fallback is pure.
           traces = await judgeTraces(pipeline, null, judged, 1);
         } else {
-          traces = await traceOnJudgeWorker(deps, evaluation.id, judge, pipeline, { ...DEFAULT_JUDGING_LIMITS, ...config.limits }, judged, request);
+          traces = await traceOnJudgeWorker(
+            deps,
+            evaluation.id,
+            judge,
+            pipeline,
+            { ...DEFAULT_JUDGING_LIMITS, ...config.limits },
+            judged,
+            request,
+          );
         }
         return {
           dataset: body.dataset ?? null,
           metric: entry.metric,
-          samples: samples.map((s, i) => ({ id: s.id, question: s.question, prediction: s.prediction, reference: s.reference, trace: traces[i]! })),
+          samples: samples.map((s, i) => ({
+            id: s.id,
+            question: s.question,
+            prediction: s.prediction,
+            reference: s.reference,
+            trace: traces[i]!,
+          })),
         };
       },
     );
@@ -246,9 +360,16 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
  * for the call's length), else the stored key of the same entry (same origin), else none; or the
  * platform's judge; or 'none' when there is no judge at all and the fallback scores.
  */
-type DebugJudge = 'none' | 'platform' | { endpoint: Omit<JudgeEndpoint, 'apiKey'>; keyId: string | null; sentKey?: string };
+type DebugJudge =
+  'none' | 'platform' | { endpoint: Omit<JudgeEndpoint, 'apiKey'>; keyId: string | null; sentKey?: string };
 
-function debugJudge(entry: MetricConfig, path: string, stored: StoredMetricConfig | null, deps: ApiDeps, prefix: string): DebugJudge {
+function debugJudge(
+  entry: MetricConfig,
+  path: string,
+  stored: StoredMetricConfig | null,
+  deps: ApiDeps,
+  prefix: string,
+): DebugJudge {
   if (entry.metric !== 'judge') return 'none';
   if (!entry.judge) return deps.env.judge ? 'platform' : 'none';
   const { apiKey, ...endpoint } = entry.judge;
@@ -274,19 +395,42 @@ async function traceOnJudgeWorker(
   request: FastifyRequest,
 ): Promise<ScoringTrace[]> {
   const deadline = Date.now() + DEBUG_TIMEOUT_MS;
-  const sealed = judge !== 'platform' && judge.sentKey !== undefined ? await sealCallJudgeKey(deps.db, evaluationId, judge.sentKey, deps.env.secretKey) : null;
+  const sealed =
+    judge !== 'platform' && judge.sentKey !== undefined
+      ? await sealCallJudgeKey(deps.db, evaluationId, judge.sentKey, deps.env.secretKey)
+      : null;
   try {
-    const metric: FrozenMetric = judge === 'platform' ? pipeline : { ...pipeline, judge: { ...judge.endpoint, apiKeyId: sealed ?? judge.keyId } };
-    const outcome = await runScoringDebug(deps.temporal, { metric, limits, samples, deadline }, DEBUG_TIMEOUT_MS + DEBUG_ANSWER_GRACE_MS);
+    const metric: FrozenMetric =
+      judge === 'platform' ? pipeline : { ...pipeline, judge: { ...judge.endpoint, apiKeyId: sealed ?? judge.keyId } };
+    const outcome = await runScoringDebug(
+      deps.temporal,
+      { metric, limits, samples, deadline },
+      DEBUG_TIMEOUT_MS + DEBUG_ANSWER_GRACE_MS,
+    );
     if (outcome.ok) return outcome.traces;
-    request.log.warn({ workflowId: outcome.workflowId, reason: outcome.reason }, `scoring debug call not answered: ${outcome.message}`);
+    request.log.warn(
+      { workflowId: outcome.workflowId, reason: outcome.reason },
+      `scoring debug call not answered: ${outcome.message}`,
+    );
     switch (outcome.reason) {
       case 'keyGone':
-        throw new HttpProblem(409, statusTitle(409), `the judge key could not be read: ${outcome.message}; send the call again`);
+        throw new HttpProblem(
+          409,
+          statusTitle(409),
+          `the judge key could not be read: ${outcome.message}; send the call again`,
+        );
       case 'judgeWorkerLate':
-        throw new HttpProblem(504, statusTitle(504), `the scoring debug call did not finish within ${(DEBUG_TIMEOUT_MS + DEBUG_ANSWER_GRACE_MS) / 1000} s: ${outcome.message}. Nothing was stored.`);
+        throw new HttpProblem(
+          504,
+          statusTitle(504),
+          `the scoring debug call did not finish within ${(DEBUG_TIMEOUT_MS + DEBUG_ANSWER_GRACE_MS) / 1000} s: ${outcome.message}. Nothing was stored.`,
+        );
       default:
-        throw new HttpProblem(503, statusTitle(503), `the scoring debug call could not be run: ${outcome.message}. Nothing was stored.`);
+        throw new HttpProblem(
+          503,
+          statusTitle(503),
+          `the scoring debug call could not be run: ${outcome.message}. Nothing was stored.`,
+        );
     }
   } finally {
     if (sealed) await dropCallJudgeKey(deps.db, sealed);

@@ -17,5 +17,10 @@ export async function withScoringSteps<P extends { items: SampleResultView[] }>(
   const wanted = page.items.filter((i) => judged(i.dataset));
   if (wanted.length === 0) return page;
   const traces = await tracesOf(db, runId, wanted);
-  return { ...page, items: page.items.map((i) => (judged(i.dataset) ? { ...i, scoring: traces.get(traceKey(i.dataset, i.id)) ?? null } : i)) };
+  return {
+    ...page,
+    items: page.items.map((i) =>
+      judged(i.dataset) ? { ...i, scoring: traces.get(traceKey(i.dataset, i.id)) ?? null } : i,
+    ),
+  };
 }

@@ -22,12 +22,27 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import {
-  UPLOAD_TOKEN_PREFIX, type IssuedUploadToken, type UploadEntry, type UploadTokenView, type UploadVersionView,
+  UPLOAD_TOKEN_PREFIX,
+  type IssuedUploadToken,
+  type UploadEntry,
+  type UploadTokenView,
+  type UploadVersionView,
 } from '../../contracts/upload';
 import { getEvaluationFor, type EvaluationRow } from '../../db/queries/evaluations';
 import {
-  findUploadToken, getUploadVersion, insertUploadVersion, issueUploadToken, listUploadTokens, listUploadVersions, revokeUploadToken, tokenState,
-  toUploadTokenView, toUploadVersionView, TokenMoved, type PresentedToken, type UploadVersionRow,
+  findUploadToken,
+  getUploadVersion,
+  insertUploadVersion,
+  issueUploadToken,
+  listUploadTokens,
+  listUploadVersions,
+  revokeUploadToken,
+  tokenState,
+  toUploadTokenView,
+  toUploadVersionView,
+  TokenMoved,
+  type PresentedToken,
+  type UploadVersionRow,
 } from '../../db/queries/uploads';
 import { StagingTree } from '../../storage/stagingTree';
 import { extractTar, TAR_OVERHEAD_PER_ENTRY } from '../../storage/tarExtraction';
@@ -56,7 +71,10 @@ const LINGER_MS = 2_000;
 const LINGER_BYTES = 16 * 1024 * 1024;
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
-const TokenParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }), tokenId: Type.String({ description: 'the token id' }) });
+const TokenParams = Type.Object({
+  id: Type.String({ description: 'the evaluation id' }),
+  tokenId: Type.String({ description: 'the token id' }),
+});
 const VersionParams = Type.Object({
   id: Type.String({ description: 'the evaluation id' }),
   version: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'must be a version number (1, 2, …)' }),
@@ -66,11 +84,20 @@ const PathQuery = Type.Object(
   { path: Type.Optional(Type.String({ maxLength: 4096, default: '/', description: remotePathRule })) },
   { additionalProperties: false },
 );
-const CpQuery = Type.Object({ to: Type.String({ minLength: 1, maxLength: 4096, description: remotePathRule }) }, { additionalProperties: false });
+const CpQuery = Type.Object(
+  { to: Type.String({ minLength: 1, maxLength: 4096, description: remotePathRule }) },
+  { additionalProperties: false },
+);
 const FileQuery = Type.Object(
   {
-    path: Type.String({ minLength: 1, maxLength: 4096, description: "must be the file's path inside the upload, without \"..\" components" }),
-    executable: Type.Optional(Type.Boolean({ description: 'must be true or false: whether the file is stored executable (0755)' })),
+    path: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'must be the file\'s path inside the upload, without ".." components',
+    }),
+    executable: Type.Optional(
+      Type.Boolean({ description: 'must be true or false: whether the file is stored executable (0755)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -158,13 +185,24 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     },
     async (request, reply) => {
       const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
-      if (evaluation.ownerId !== request.caller.userId) throw forbidden('only the evaluation’s owner may issue upload tokens for it');
+      if (evaluation.ownerId !== request.caller.userId)
+        throw forbidden('only the evaluation’s owner may issue upload tokens for it');
       requirePrivate(evaluation);
       const token = `${UPLOAD_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
       const expiresAt = new Date(now().getTime() + uploads.tokenTtlHours * 3_600_000);
-      const row = await issueUploadToken(deps.db, { evaluationId: evaluation.id, createdBy: request.caller.userId, token, expiresAt });
+      const row = await issueUploadToken(deps.db, {
+        evaluationId: evaluation.id,
+        createdBy: request.caller.userId,
+        token,
+        expiresAt,
+      });
       request.log.info({ evaluationId: evaluation.id, tokenId: row.id }, 'upload token issued');
-      const issued: IssuedUploadToken = { tokenId: row.id, token, evaluationId: evaluation.id, expiresAt: row.expiresAt.toISOString() };
+      const issued: IssuedUploadToken = {
+        tokenId: row.id,
+        token,
+        evaluationId: evaluation.id,
+        expiresAt: row.expiresAt.toISOString(),
+      };
       return reply.code(201).send(issued);
     },
   );
@@ -200,7 +238,9 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     },
     async (request, reply) => {
       const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
-      const revoked = UUID.test(request.params.tokenId) && (await revokeUploadToken(deps.db, evaluation.id, request.params.tokenId, now()));
+      const revoked =
+        UUID.test(request.params.tokenId) &&
+        (await revokeUploadToken(deps.db, evaluation.id, request.params.tokenId, now()));
       if (!revoked) throw notFound('upload token');
       request.log.info({ evaluationId: evaluation.id, tokenId: request.params.tokenId }, 'upload token revoked');
       return reply.code(204).send(null);
@@ -270,13 +310,29 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       if (!request.raw.complete && !request.raw.destroyed) lingerThenClose(request.raw);
     });
 
-    const receive = async (request: FastifyRequest, reply: FastifyReply, kind: 'upload' | 'cp', apply: (tree: StagingTree) => Promise<void>) => {
+    const receive = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      kind: 'upload' | 'cp',
+      apply: (tree: StagingTree) => Promise<void>,
+    ) => {
       const view = await receiveVersion(deps, request, kind, apply);
       request.log.info(
-        { evaluationId: view.evaluationId, version: view.version, kind, derivedFrom: view.derivedFrom, files: view.files, bytes: view.bytes, checkOk: view.check.ok },
+        {
+          evaluationId: view.evaluationId,
+          version: view.version,
+          kind,
+          derivedFrom: view.derivedFrom,
+          files: view.files,
+          bytes: view.bytes,
+          checkOk: view.check.ok,
+        },
         'upload version stored',
       );
-      return reply.code(201).header('location', `/v1/evaluations/${view.evaluationId}/uploads/${view.version}`).send(view);
+      return reply
+        .code(201)
+        .header('location', `/v1/evaluations/${view.evaluationId}/uploads/${view.version}`)
+        .send(view);
     };
     const tarBody = (request: FastifyRequest) => ({
       body: request.body as Readable,
@@ -302,7 +358,9 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       async (request, reply) => {
         const { token } = request.uploadToken;
         if (token.uploadVersion !== null) {
-          throw conflict(`this token already holds version ${token.uploadVersion}; use cp to append, or ask for a new token`);
+          throw conflict(
+            `this token already holds version ${token.uploadVersion}; use cp to append, or ask for a new token`,
+          );
         }
         refuseDeclaredOversize(request, tarBody(request).maxBodyBytes);
         return receive(request, reply, 'upload', (tree) => extractTar(tarBody(request), tree, ''));
@@ -353,11 +411,16 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       },
       async (request, reply) => {
         const rel = safeRemotePath(request.query.path, 'path');
-        if (rel === '') throw new HttpProblem(400, statusTitle(400), 'path must name a file inside the upload, not its root', [{ field: 'path', message: 'must name a file, not the root' }]);
+        if (rel === '')
+          throw new HttpProblem(400, statusTitle(400), 'path must name a file inside the upload, not its root', [
+            { field: 'path', message: 'must name a file, not the root' },
+          ]);
         refuseDeclaredOversize(request, uploads.maxBytes);
         const body = request.body as Readable;
         return receive(request, reply, 'cp', (tree) =>
-          tree.writeFile(rel, body.iterator({ destroyOnReturn: false }), { executable: request.query.executable === true }),
+          tree.writeFile(rel, body.iterator({ destroyOnReturn: false }), {
+            executable: request.query.executable === true,
+          }),
         );
       },
     );
@@ -367,14 +430,17 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       {
         schema: {
           summary: 'List a path of the token’s current version',
-          description: tokenAuth + 'The entries directly under the path (or the file itself), sorted by name; 404 when the path does not exist.',
+          description:
+            tokenAuth +
+            'The entries directly under the path (or the file itself), sorted by name; 404 when the path does not exist.',
           tags: ['uploads'],
           querystring: PathQuery,
           response: { 200: Type.Array(UploadEntrySchema), ...problems(400, 401, 404, 409) },
         },
         config: { public: true },
       },
-      async (request) => listVersion(uploads.dir, await tokenVersion(deps, request.uploadToken), request.query.path ?? '/'),
+      async (request) =>
+        listVersion(uploads.dir, await tokenVersion(deps, request.uploadToken), request.query.path ?? '/'),
     );
   });
 }
@@ -383,7 +449,12 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
  * The token presented, valid and for an evaluation that still deploys privately. Each refusal says
  * which of unknown, expired or revoked it is, so the user knows whether to copy again or ask anew.
  */
-async function authenticateUploadToken(deps: ApiDeps, request: FastifyRequest, reply: FastifyReply, now: Date): Promise<PresentedToken> {
+async function authenticateUploadToken(
+  deps: ApiDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  now: Date,
+): Promise<PresentedToken> {
   const header = request.headers.authorization;
   const presented = header ? BEARER.exec(header)?.[1] : undefined;
   // RFC 6750 §3.1: no credentials get a bare challenge; wrong ones say the token is invalid.
@@ -391,21 +462,33 @@ async function authenticateUploadToken(deps: ApiDeps, request: FastifyRequest, r
     reply.header('www-authenticate', header ? 'Bearer error="invalid_token"' : 'Bearer');
     return unauthorized(detail);
   };
-  if (!presented) throw refuse('send the upload token as "Authorization: Bearer pup_…"; the evaluation’s owner gets one with POST /v1/evaluations/{id}/upload-token');
+  if (!presented)
+    throw refuse(
+      'send the upload token as "Authorization: Bearer pup_…"; the evaluation’s owner gets one with POST /v1/evaluations/{id}/upload-token',
+    );
   if (!presented.startsWith(UPLOAD_TOKEN_PREFIX)) {
-    throw refuse('this is not an upload token (upload tokens start with pup_); an API key cannot upload: get a token with POST /v1/evaluations/{id}/upload-token');
+    throw refuse(
+      'this is not an upload token (upload tokens start with pup_); an API key cannot upload: get a token with POST /v1/evaluations/{id}/upload-token',
+    );
   }
   const found = await findUploadToken(deps.db, presented);
   if (!found) throw refuse('the upload token is unknown: check that it was copied whole, or ask for a new one');
   const state = tokenState(found.token, now);
   if (state === 'expired') {
-    throw refuse(`the upload token expired at ${found.token.expiresAt.toISOString()}; ask for a new one with POST /v1/evaluations/${found.evaluation.id}/upload-token`);
+    throw refuse(
+      `the upload token expired at ${found.token.expiresAt.toISOString()}; ask for a new one with POST /v1/evaluations/${found.evaluation.id}/upload-token`,
+    );
   }
   if (state === 'revoked') {
-    throw refuse(`the upload token was revoked at ${found.token.revokedAt!.toISOString()}; ask for a new one with POST /v1/evaluations/${found.evaluation.id}/upload-token`);
+    throw refuse(
+      `the upload token was revoked at ${found.token.revokedAt!.toISOString()}; ask for a new one with POST /v1/evaluations/${found.evaluation.id}/upload-token`,
+    );
   }
   if (found.evaluation.deployment.method !== 'private') {
-    throw conflict(`uploads are for private deployments; this evaluation's deployment.method is now ${found.evaluation.deployment.method}`, 'deployment.method');
+    throw conflict(
+      `uploads are for private deployments; this evaluation's deployment.method is now ${found.evaluation.deployment.method}`,
+      'deployment.method',
+    );
   }
   return found;
 }
@@ -453,7 +536,11 @@ function requireMediaType(mediaType: string, what: string) {
   return async (request: FastifyRequest) => {
     const sent = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (sent !== mediaType) {
-      throw new HttpProblem(415, statusTitle(415), `send ${what} with Content-Type: ${mediaType}${sent ? `, not ${sent}` : ''}`);
+      throw new HttpProblem(
+        415,
+        statusTitle(415),
+        `send ${what} with Content-Type: ${mediaType}${sent ? `, not ${sent}` : ''}`,
+      );
     }
   };
 }
@@ -461,7 +548,11 @@ function requireMediaType(mediaType: string, what: string) {
 function refuseDeclaredOversize(request: FastifyRequest, limit: number): void {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    throw new HttpProblem(413, statusTitle(413), `the body is ${declared.toLocaleString('en-US')} bytes, more than an upload within the limits can be`);
+    throw new HttpProblem(
+      413,
+      statusTitle(413),
+      `the body is ${declared.toLocaleString('en-US')} bytes, more than an upload within the limits can be`,
+    );
   }
 }
 
@@ -476,7 +567,8 @@ function safeRemotePath(raw: string, field: string): string {
 /** The version the token's cp and ls act on. */
 async function tokenVersion(deps: ApiDeps, presented: PresentedToken): Promise<UploadVersionRow> {
   const { token, evaluation } = presented;
-  if (token.uploadVersion === null) throw conflict('this token holds no version yet: upload a directory with it first (proctor upload)');
+  if (token.uploadVersion === null)
+    throw conflict('this token holds no version yet: upload a directory with it first (proctor upload)');
   const row = await getUploadVersion(deps.db, evaluation.id, token.uploadVersion);
   if (!row) throw new Error(`upload token ${token.id} points at version ${token.uploadVersion}, which does not exist`);
   return row;
@@ -527,7 +619,11 @@ async function receiveVersion(
     }
   } catch (error) {
     if (request.raw.destroyed && !request.raw.complete) {
-      throw new HttpProblem(400, statusTitle(400), 'the upload was interrupted before the body was complete; nothing was stored');
+      throw new HttpProblem(
+        400,
+        statusTitle(400),
+        'the upload was interrupted before the body was complete; nothing was stored',
+      );
     }
     throw toProblem(error);
   } finally {
@@ -537,11 +633,17 @@ async function receiveVersion(
 
 function toProblem(error: unknown): unknown {
   if (error instanceof UploadRejected) {
-    return new HttpProblem(error.status, statusTitle(error.status), error.detail, error.field ? [{ field: error.field, message: error.detail }] : undefined);
+    return new HttpProblem(
+      error.status,
+      statusTitle(error.status),
+      error.detail,
+      error.field ? [{ field: error.field, message: error.detail }] : undefined,
+    );
   }
   if (error instanceof TokenMoved) {
     const current = error.current;
-    if (current?.revokedAt) return conflict('the upload token was revoked while the upload was received; nothing was stored');
+    if (current?.revokedAt)
+      return conflict('the upload token was revoked while the upload was received; nothing was stored');
     return conflict(
       current?.uploadVersion != null
         ? `the token moved to version ${current.uploadVersion} while this upload was received; nothing was stored: run it again`
@@ -549,9 +651,12 @@ function toProblem(error: unknown): unknown {
     );
   }
   if ((error as NodeJS.ErrnoException)?.code === 'ENAMETOOLONG') {
-    return new HttpProblem(400, statusTitle(400), 'an archive entry has a name too long for the file system (255 bytes per component)', [
-      { field: 'body', message: 'has an entry whose name is too long' },
-    ]);
+    return new HttpProblem(
+      400,
+      statusTitle(400),
+      'an archive entry has a name too long for the file system (255 bytes per component)',
+      [{ field: 'body', message: 'has an entry whose name is too long' }],
+    );
   }
   return error;
 }

@@ -16,7 +16,8 @@ export async function usersRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     {
       schema: {
         summary: 'Create a user and their API key',
-        description: 'The key is returned once, in this response; only its hash is stored. E-mail addresses are unique regardless of case.',
+        description:
+          'The key is returned once, in this response; only its hash is stored. E-mail addresses are unique regardless of case.',
         tags: ['users'],
         body: CreateUserBody,
         response: { 201: CreatedUser, ...problems(400, 403, 409) },
@@ -35,7 +36,8 @@ export async function usersRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
         request.log.info({ userId: id, role: body.role ?? 'user', by: request.caller.userId }, 'user created');
         return reply.code(201).header('cache-control', 'no-store').send({ id, apiKey });
       } catch (error) {
-        if (error instanceof EmailTaken) throw conflict(`e-mail ${error.email} is already taken by another user`, 'email');
+        if (error instanceof EmailTaken)
+          throw conflict(`e-mail ${error.email} is already taken by another user`, 'email');
         throw error;
       }
     },

@@ -33,8 +33,11 @@ export function generateUnitConversion(size: number): DatasetItem[] {
     const toSmaller = prng.int(0, 1) === 1;
     const value = toSmaller ? drawLargerValue(prng) : drawSmallerValue(prng, pair.factor);
     const scale = 10 ** value.decimals;
-    const thousandths = toSmaller ? (value.units * pair.factor * 1000) / scale : (value.units * 1000) / (scale * pair.factor);
-    if (!Number.isInteger(thousandths)) throw new Error(`unit-conversion generator produced an inexact result for ${formatScaled(value)}`);
+    const thousandths = toSmaller
+      ? (value.units * pair.factor * 1000) / scale
+      : (value.units * 1000) / (scale * pair.factor);
+    if (!Number.isInteger(thousandths))
+      throw new Error(`unit-conversion generator produced an inexact result for ${formatScaled(value)}`);
     const [from, to] = toSmaller ? [pair.larger, pair.smaller] : [pair.smaller, pair.larger];
     return {
       id: builtinItemId(UNIT_CONVERSION_ID, i),
@@ -66,6 +69,8 @@ function formatScaled({ units, decimals }: Scaled): string {
 /** 2500 → "2.5", 3_000_000 → "3000", 250 → "0.25": no trailing zeros, no exponent. */
 function formatThousandths(thousandths: number): string {
   const whole = Math.floor(thousandths / 1000);
-  const fraction = String(thousandths % 1000).padStart(3, '0').replace(/0+$/, '');
+  const fraction = String(thousandths % 1000)
+    .padStart(3, '0')
+    .replace(/0+$/, '');
   return fraction ? `${whole}.${fraction}` : String(whole);
 }

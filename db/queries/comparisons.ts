@@ -76,15 +76,23 @@ export async function createComparison(db: Db, request: ComparisonRequest): Prom
         const [existing] = await tx
           .select()
           .from(comparisons)
-          .where(and(eq(comparisons.ownerId, request.ownerId), eq(comparisons.idempotencyKey, request.idempotency!.key)));
-        if (!existing || existing.requestHash !== request.idempotency!.requestHash) return { ok: false, reason: 'idempotency-mismatch' };
+          .where(
+            and(eq(comparisons.ownerId, request.ownerId), eq(comparisons.idempotencyKey, request.idempotency!.key)),
+          );
+        if (!existing || existing.requestHash !== request.idempotency!.requestHash)
+          return { ok: false, reason: 'idempotency-mismatch' };
         return { ok: true, replayed: true, comparisonId: existing.id, runs: await launchedRuns(tx, existing.id) };
       }
 
       // Every evaluation is locked up front, in one order, before any quota row: a launch of one of
       // them elsewhere (evaluation, then quota) then waits here instead of deadlocking.
       const evaluationIds = request.launches.map((l) => l.evaluationId);
-      await tx.select({ id: evaluations.id }).from(evaluations).where(inArray(evaluations.id, evaluationIds)).orderBy(asc(evaluations.id)).for('update');
+      await tx
+        .select({ id: evaluations.id })
+        .from(evaluations)
+        .where(inArray(evaluations.id, evaluationIds))
+        .orderBy(asc(evaluations.id))
+        .for('update');
 
       const launched: LaunchedRunRecord[] = [];
       for (const [index, launch] of request.launches.entries()) {
@@ -92,13 +100,21 @@ export async function createComparison(db: Db, request: ComparisonRequest): Prom
         if (!outcome.ok) throw new LaunchRefused(index, outcome);
         launched.push(outcome.run);
       }
-      await tx.insert(comparisonRuns).values(
-        launched.map((run, position) => ({ comparisonId: id, position, evaluationId: request.launches[position]!.evaluationId, runId: run.runId })),
-      );
+      await tx
+        .insert(comparisonRuns)
+        .values(
+          launched.map((run, position) => ({
+            comparisonId: id,
+            position,
+            evaluationId: request.launches[position]!.evaluationId,
+            runId: run.runId,
+          })),
+        );
       return { ok: true, comparisonId: id, runs: launched };
     });
   } catch (error) {
-    if (error instanceof LaunchRefused) return { ok: false, reason: 'launch-refused', index: error.index, refusal: error.refusal };
+    if (error instanceof LaunchRefused)
+      return { ok: false, reason: 'launch-refused', index: error.index, refusal: error.refusal };
     throw error;
   }
 }
@@ -112,12 +128,22 @@ async function launchedRuns(tx: Db | Tx, comparisonId: string): Promise<Launched
     .where(eq(comparisonRuns.comparisonId, comparisonId))
     .orderBy(asc(comparisonRuns.position));
   return rows.map(({ run, domain, modelName }) => ({
-    runId: run.id, version: run.version, type: run.type, status: run.status, ownerId: run.ownerId, domain, modelName,
+    runId: run.id,
+    version: run.version,
+    type: run.type,
+    status: run.status,
+    ownerId: run.ownerId,
+    domain,
+    modelName,
   }));
 }
 
 /** The comparison when the viewer owns it or is an admin; null otherwise, so others cannot tell it exists. */
-export async function getComparisonFor(db: Db, viewer: { userId: string; role: Role }, id: string): Promise<ComparisonRow | null> {
+export async function getComparisonFor(
+  db: Db,
+  viewer: { userId: string; role: Role },
+  id: string,
+): Promise<ComparisonRow | null> {
   if (!isUuid(id)) return null;
   const [row] = await db.select().from(comparisons).where(eq(comparisons.id, id));
   if (!row || (viewer.role !== 'admin' && row.ownerId !== viewer.userId)) return null;
@@ -138,13 +164,19 @@ export async function comparisonModels(db: Db, comparisonId: string): Promise<Co
 }
 
 /** comparisonModels of several comparisons in two queries. */
-export async function modelsOfComparisons(db: Db, comparisonIds: readonly string[]): Promise<Map<string, ComparisonModel[]>> {
+export async function modelsOfComparisons(
+  db: Db,
+  comparisonIds: readonly string[],
+): Promise<Map<string, ComparisonModel[]>> {
   const byComparison = new Map<string, ComparisonModel[]>();
   if (comparisonIds.length === 0) return byComparison;
   const rows = await db
     .select({
-      comparisonId: comparisonRuns.comparisonId, position: comparisonRuns.position, evaluationId: comparisonRuns.evaluationId,
-      modelName: evaluations.modelName, run: runs,
+      comparisonId: comparisonRuns.comparisonId,
+      position: comparisonRuns.position,
+      evaluationId: comparisonRuns.evaluationId,
+      modelName: evaluations.modelName,
+      run: runs,
     })
     .from(comparisonRuns)
     .innerJoin(runs, eq(runs.id, comparisonRuns.runId))
@@ -155,19 +187,32 @@ export async function modelsOfComparisons(db: Db, comparisonIds: readonly string
   const datasetRows = await db
     .select()
     .from(runDatasets)
-    .where(inArray(runDatasets.runId, rows.map((r) => r.run.id)))
+    .where(
+      inArray(
+        runDatasets.runId,
+        rows.map((r) => r.run.id),
+      ),
+    )
     .orderBy(asc(runDatasets.position));
   const datasetsOf = new Map<string, RunDatasetRow[]>();
   for (const d of datasetRows) datasetsOf.set(d.runId, [...(datasetsOf.get(d.runId) ?? []), d]);
   for (const { comparisonId, ...model } of rows) {
-    byComparison.set(comparisonId, [...(byComparison.get(comparisonId) ?? []), { ...model, datasets: datasetsOf.get(model.run.id) ?? [] }]);
+    byComparison.set(comparisonId, [
+      ...(byComparison.get(comparisonId) ?? []),
+      { ...model, datasets: datasetsOf.get(model.run.id) ?? [] },
+    ]);
   }
   return byComparison;
 }
 
 /** The owner's latest comparisons, newest first. */
 export async function listComparisons(db: Db, ownerId: string, limit: number): Promise<ComparisonRow[]> {
-  return db.select().from(comparisons).where(eq(comparisons.ownerId, ownerId)).orderBy(desc(comparisons.createdAt), desc(comparisons.id)).limit(limit);
+  return db
+    .select()
+    .from(comparisons)
+    .where(eq(comparisons.ownerId, ownerId))
+    .orderBy(desc(comparisons.createdAt), desc(comparisons.id))
+    .limit(limit);
 }
 
 /**
@@ -175,7 +220,10 @@ export async function listComparisons(db: Db, ownerId: string, limit: number): P
  * ended; once all have, stopped if it was stopped (or a run was), failed if every run failed, else
  * succeeded — a model whose run failed then ranks on zeros.
  */
-export function comparisonStatus(row: Pick<ComparisonRow, 'stopRequestedAt'>, statuses: readonly RunStatus[]): RunStatus {
+export function comparisonStatus(
+  row: Pick<ComparisonRow, 'stopRequestedAt'>,
+  statuses: readonly RunStatus[],
+): RunStatus {
   if (statuses.every((s) => s === 'queued')) return 'queued';
   if (statuses.some((s) => !TERMINAL_STATUSES.includes(s))) return 'running';
   if (row.stopRequestedAt || statuses.includes('stopped')) return 'stopped';
@@ -204,10 +252,22 @@ export function toComparisonView(row: ComparisonRow, models: readonly Comparison
     name: row.name,
     domain: row.domain,
     datasets: row.datasetIds,
-    status: comparisonStatus(row, models.map((m) => m.run.status)),
+    status: comparisonStatus(
+      row,
+      models.map((m) => m.run.status),
+    ),
     createdAt: row.createdAt.toISOString(),
     stopRequestedAt: row.stopRequestedAt?.toISOString() ?? null,
-    progress: progressOf(sum(views.map((v) => v.progress), 'done'), sum(views.map((v) => v.progress), 'total')),
+    progress: progressOf(
+      sum(
+        views.map((v) => v.progress),
+        'done',
+      ),
+      sum(
+        views.map((v) => v.progress),
+        'total',
+      ),
+    ),
     models: views,
     weights: row.weights,
   };
@@ -226,7 +286,8 @@ export function toModelScores(models: readonly ComparisonModel[]): ModelScores[]
       return {
         dataset: d.datasetId,
         task: d.task,
-        metric: d.metrics?.metric ?? m.run.config.scoring?.datasets[d.datasetId]?.metric ?? plan?.metric ?? 'exact_match',
+        metric:
+          d.metrics?.metric ?? m.run.config.scoring?.datasets[d.datasetId]?.metric ?? plan?.metric ?? 'exact_match',
         status: d.status,
         score: d.status === 'succeeded' && d.metrics ? d.metrics.score : null,
       };

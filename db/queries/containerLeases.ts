@@ -34,10 +34,16 @@ export interface LeaseRequest {
 
 /** Queues the run's request; asking again (a retried activity) keeps the first request and its place. */
 export async function requestLease(db: Db, request: LeaseRequest): Promise<void> {
-  if (!Number.isInteger(request.units) || request.units < 1) throw new Error(`a lease needs a positive whole number of units, got ${request.units}`);
+  if (!Number.isInteger(request.units) || request.units < 1)
+    throw new Error(`a lease needs a positive whole number of units, got ${request.units}`);
   await db
     .insert(containerLeases)
-    .values({ runId: request.runId, gpuType: request.gpuType, units: request.units, priorityRank: PRIORITY_RANK[request.priority] })
+    .values({
+      runId: request.runId,
+      gpuType: request.gpuType,
+      units: request.units,
+      priorityRank: PRIORITY_RANK[request.priority],
+    })
     .onConflictDoNothing({ target: containerLeases.runId });
 }
 
@@ -63,7 +69,10 @@ export async function tryGrantLease(db: Db, runId: string, capacityUnits: number
     if (lease.grantedAt) return { granted: true, ahead: 0 };
 
     const [before] = await tx
-      .select({ count: sql<number>`count(*)::int`, units: sql<number>`coalesce(sum(${containerLeases.units}), 0)::int` })
+      .select({
+        count: sql<number>`count(*)::int`,
+        units: sql<number>`coalesce(sum(${containerLeases.units}), 0)::int`,
+      })
       .from(containerLeases)
       .where(
         and(
@@ -76,7 +85,10 @@ export async function tryGrantLease(db: Db, runId: string, capacityUnits: number
     const held = await heldUnits(tx, gpuType);
     const ahead = before?.count ?? 0;
     if (held + (before?.units ?? 0) + lease.units > capacityUnits) return { granted: false, ahead };
-    await tx.update(containerLeases).set({ grantedAt: sql`now()` }).where(eq(containerLeases.runId, runId));
+    await tx
+      .update(containerLeases)
+      .set({ grantedAt: sql`now()` })
+      .where(eq(containerLeases.runId, runId));
     return { granted: true, ahead: 0 };
   });
 }
@@ -93,9 +105,16 @@ export interface ReleaseOutcome {
  * Gives the run's units back (or withdraws its request if it was still waiting). Releasing again
  * changes nothing and answers the queue as it stands. A run that never asked releases nothing.
  */
-export async function releaseLease(db: Db, runId: string, capacityUnits = Number.POSITIVE_INFINITY): Promise<ReleaseOutcome> {
+export async function releaseLease(
+  db: Db,
+  runId: string,
+  capacityUnits = Number.POSITIVE_INFINITY,
+): Promise<ReleaseOutcome> {
   return db.transaction(async (tx) => {
-    const [known] = await tx.select({ gpuType: containerLeases.gpuType }).from(containerLeases).where(eq(containerLeases.runId, runId));
+    const [known] = await tx
+      .select({ gpuType: containerLeases.gpuType })
+      .from(containerLeases)
+      .where(eq(containerLeases.runId, runId));
     if (!known) return { nextWaiting: [] };
     await lockType(tx, known.gpuType);
     await tx
@@ -147,7 +166,10 @@ export async function getLease(db: Db, runId: string): Promise<LeaseRow | undefi
 }
 
 async function leaseType(tx: Tx, runId: string): Promise<string> {
-  const [lease] = await tx.select({ gpuType: containerLeases.gpuType }).from(containerLeases).where(eq(containerLeases.runId, runId));
+  const [lease] = await tx
+    .select({ gpuType: containerLeases.gpuType })
+    .from(containerLeases)
+    .where(eq(containerLeases.runId, runId));
   if (!lease) throw new LeaseMissing(runId);
   return lease.gpuType;
 }
@@ -160,10 +182,20 @@ async function heldUnits(tx: Tx, gpuType: string): Promise<number> {
   const [row] = await tx
     .select({ units: sql<number>`coalesce(sum(${containerLeases.units}), 0)::int` })
     .from(containerLeases)
-    .where(and(eq(containerLeases.gpuType, gpuType), isNotNull(containerLeases.grantedAt), isNull(containerLeases.releasedAt)));
+    .where(
+      and(
+        eq(containerLeases.gpuType, gpuType),
+        isNotNull(containerLeases.grantedAt),
+        isNull(containerLeases.releasedAt),
+      ),
+    );
   return row?.units ?? 0;
 }
 
 function waiting(gpuType: string) {
-  return and(eq(containerLeases.gpuType, gpuType), isNull(containerLeases.grantedAt), isNull(containerLeases.releasedAt));
+  return and(
+    eq(containerLeases.gpuType, gpuType),
+    isNull(containerLeases.grantedAt),
+    isNull(containerLeases.releasedAt),
+  );
 }

@@ -13,7 +13,6 @@ const BUILTIN_DATASETS_LOCK = 72_430_003;
 /** 1000 rows of 7 columns stays far below PostgreSQL's 65,535 bind parameters per statement. */
 const INSERT_CHUNK_ROWS = 1000;
 
-
 export class DatasetIdTaken extends Error {
   override name = 'DatasetIdTaken';
   constructor(readonly datasetId: string) {
@@ -88,7 +87,9 @@ export async function upsertBuiltinDatasets(db: Db, builtins: readonly BuiltinDa
       await tx.execute(sql`select pg_advisory_xact_lock(${BUILTIN_DATASETS_LOCK})`);
       const [stored] = await tx.select().from(datasets).where(eq(datasets.id, builtin.id));
       if (stored && !stored.builtin) {
-        throw new Error(`cannot store built-in dataset "${builtin.id}": a custom dataset of another user already has that id`);
+        throw new Error(
+          `cannot store built-in dataset "${builtin.id}": a custom dataset of another user already has that id`,
+        );
       }
       if (!stored) {
         await tx.insert(datasets).values({ id: builtin.id, ...row });
@@ -159,7 +160,11 @@ function visibleTo(viewer: DatasetViewer): SQL | undefined {
 }
 
 /** Built-ins and the viewer's own datasets (every dataset for an admin), by domain, task and id. */
-export async function listVisibleDatasets(db: Db, viewer: DatasetViewer, filter: { domain?: Domain } = {}): Promise<DatasetView[]> {
+export async function listVisibleDatasets(
+  db: Db,
+  viewer: DatasetViewer,
+  filter: { domain?: Domain } = {},
+): Promise<DatasetView[]> {
   const rows = await db
     .select()
     .from(datasets)
@@ -169,7 +174,11 @@ export async function listVisibleDatasets(db: Db, viewer: DatasetViewer, filter:
 }
 
 /** Those of `ids` the viewer may use, in the order asked; the caller reports the rest as missing. */
-export async function getVisibleDatasets(db: Db, viewer: DatasetViewer, ids: readonly string[]): Promise<DatasetView[]> {
+export async function getVisibleDatasets(
+  db: Db,
+  viewer: DatasetViewer,
+  ids: readonly string[],
+): Promise<DatasetView[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .select()

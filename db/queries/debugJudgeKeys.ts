@@ -8,8 +8,16 @@ import type { Db } from '../client';
 import { judgeKeys } from '../schema';
 import { sealSecret } from '../secretBox';
 
-export async function sealCallJudgeKey(db: Db, evaluationId: string, apiKey: string, secretKey: Buffer): Promise<string> {
-  const [row] = await db.insert(judgeKeys).values({ evaluationId, cipher: sealSecret(secretKey, apiKey) }).returning({ id: judgeKeys.id });
+export async function sealCallJudgeKey(
+  db: Db,
+  evaluationId: string,
+  apiKey: string,
+  secretKey: Buffer,
+): Promise<string> {
+  const [row] = await db
+    .insert(judgeKeys)
+    .values({ evaluationId, cipher: sealSecret(secretKey, apiKey) })
+    .returning({ id: judgeKeys.id });
   return row!.id;
 }
 

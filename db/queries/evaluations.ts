@@ -27,7 +27,11 @@ export class ModelNameTaken extends Error {
 /** The evaluation when the caller owns it or is an admin; otherwise 404, as if it did not exist. */
 export async function getEvaluationFor(db: Db, caller: Caller, id: string): Promise<EvaluationRow> {
   if (!UUID.test(id)) throw notFound('evaluation');
-  const [row] = await db.select().from(evaluations).where(and(eq(evaluations.id, id), ownedBy(caller))).limit(1);
+  const [row] = await db
+    .select()
+    .from(evaluations)
+    .where(and(eq(evaluations.id, id), ownedBy(caller)))
+    .limit(1);
   if (!row) throw notFound('evaluation');
   return row;
 }
@@ -86,7 +90,11 @@ export interface EvaluationPage {
  * Newest first, by (createdAt, id). The cursor carries the last row's key with the database's
  * microsecond precision, so paging neither skips nor repeats rows created in the same millisecond.
  */
-export async function listEvaluationsFor(db: Db, caller: Caller, page: { limit: number; cursor?: string }): Promise<EvaluationPage> {
+export async function listEvaluationsFor(
+  db: Db,
+  caller: Caller,
+  page: { limit: number; cursor?: string },
+): Promise<EvaluationPage> {
   const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
   const rows = await db
     .select({
@@ -97,7 +105,9 @@ export async function listEvaluationsFor(db: Db, caller: Caller, page: { limit: 
     .where(
       and(
         ownedBy(caller),
-        after ? sql`(${evaluations.createdAt}, ${evaluations.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
+        after
+          ? sql`(${evaluations.createdAt}, ${evaluations.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`
+          : undefined,
       ),
     )
     .orderBy(desc(evaluations.createdAt), desc(evaluations.id))
@@ -115,8 +125,17 @@ function encodeCursor(createdAt: string, id: string): string {
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const instant = createdAt ? Date.parse(createdAt) : NaN;
-  const real = !Number.isNaN(instant) && !createdAt!.startsWith('0000') && new Date(instant).toISOString().slice(0, 19) === createdAt!.slice(0, 19);
-  if (!createdAt || !id || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(createdAt) || !real || !UUID.test(id)) {
+  const real =
+    !Number.isNaN(instant) &&
+    !createdAt!.startsWith('0000') &&
+    new Date(instant).toISOString().slice(0, 19) === createdAt!.slice(0, 19);
+  if (
+    !createdAt ||
+    !id ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(createdAt) ||
+    !real ||
+    !UUID.test(id)
+  ) {
     throw badRequest('cursor', 'must be the nextCursor of an earlier page');
   }
   return { createdAt, id };

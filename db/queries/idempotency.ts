@@ -44,8 +44,13 @@ export async function recordIdempotentRun(tx: Db | Tx, request: IdempotentReques
     .where(and(eq(idempotencyKeys.userId, request.userId), eq(idempotencyKeys.key, request.key)));
 }
 
-export async function forgetIdempotencyKey(tx: Db | Tx, request: Pick<IdempotentRequest, 'userId' | 'key'>): Promise<void> {
-  await tx.delete(idempotencyKeys).where(and(eq(idempotencyKeys.userId, request.userId), eq(idempotencyKeys.key, request.key)));
+export async function forgetIdempotencyKey(
+  tx: Db | Tx,
+  request: Pick<IdempotentRequest, 'userId' | 'key'>,
+): Promise<void> {
+  await tx
+    .delete(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.userId, request.userId), eq(idempotencyKeys.key, request.key)));
 }
 
 /**
@@ -66,7 +71,10 @@ export async function lookUpIdempotencyKey(db: Db | Tx, request: IdempotentReque
 
 /** Pins the key to the run its request acted on; a copy that raced to the same key leaves it as it is. */
 export async function rememberIdempotentEffect(db: Db | Tx, request: IdempotentRequest, runId: string): Promise<void> {
-  await db.insert(idempotencyKeys).values({ userId: request.userId, key: request.key, requestHash: request.requestHash, runId }).onConflictDoNothing();
+  await db
+    .insert(idempotencyKeys)
+    .values({ userId: request.userId, key: request.key, requestHash: request.requestHash, runId })
+    .onConflictDoNothing();
 }
 
 /** A launch whose workflow could not be started is undone; its key must not keep answering with it. */

@@ -43,9 +43,14 @@ export async function upsertPlatformImages(db: Db, catalog: readonly PlatformIma
         hardware: image.hardware,
         runRef: image.runRef,
       };
-      const [stored] = await tx.select().from(images).where(and(eq(images.name, image.name), eq(images.tag, image.tag)));
+      const [stored] = await tx
+        .select()
+        .from(images)
+        .where(and(eq(images.name, image.name), eq(images.tag, image.tag)));
       if (stored && stored.source !== 'platform') {
-        throw new Error(`cannot store preloaded image ${image.name}:${image.tag}: a user already imported an image under that name and tag`);
+        throw new Error(
+          `cannot store preloaded image ${image.name}:${image.tag}: a user already imported an image under that name and tag`,
+        );
       }
       if (!stored) {
         await tx.insert(images).values({ name: image.name, tag: image.tag, ...row });
@@ -138,7 +143,12 @@ export type ReviewOutcome =
   /** Only a pending image can be reviewed; a second approval or rejection changes nothing. */
   | { ok: false; reason: 'not-pending'; image: ImageRow };
 
-export async function reviewImage(db: Db | Tx, id: string, reviewerId: string, decision: ReviewDecision): Promise<ReviewOutcome> {
+export async function reviewImage(
+  db: Db | Tx,
+  id: string,
+  reviewerId: string,
+  decision: ReviewDecision,
+): Promise<ReviewOutcome> {
   if (!UUID.test(id)) return { ok: false, reason: 'missing' };
   const [reviewed] = await db
     .update(images)

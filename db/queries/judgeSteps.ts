@@ -21,7 +21,14 @@ export interface PendingSample {
 }
 
 /** Up to `limit` samples in positions [from, to) still waiting for their judge, in run order. */
-export async function pendingSamples(db: Db, runId: string, datasetId: string, from: number, to: number, limit: number): Promise<PendingSample[]> {
+export async function pendingSamples(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<PendingSample[]> {
   const rows = await db
     .select({
       sampleIdx: sampleResults.sampleIdx,
@@ -33,7 +40,10 @@ export async function pendingSamples(db: Db, runId: string, datasetId: string, f
       predict: sampleResults.predict,
     })
     .from(sampleResults)
-    .innerJoin(datasetItems, and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)))
+    .innerJoin(
+      datasetItems,
+      and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)),
+    )
     .where(pendingInRange(runId, datasetId, from, to))
     .orderBy(sampleResults.position)
     .limit(limit);
@@ -47,7 +57,12 @@ export interface Judgement {
 }
 
 /** Stores judgements; returns how many samples moved out of pending, and how many of those failed. */
-export async function storeJudgements(db: Db, runId: string, datasetId: string, judgements: readonly Judgement[]): Promise<{ judged: number; failed: number }> {
+export async function storeJudgements(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  judgements: readonly Judgement[],
+): Promise<{ judged: number; failed: number }> {
   if (judgements.length === 0) return { judged: 0, failed: 0 };
   return db.transaction(async (tx) => {
     const moved = await tx.execute<{ status: string }>(sql`
@@ -66,8 +81,15 @@ export async function storeJudgements(db: Db, runId: string, datasetId: string, 
       .insert(judgeSteps)
       .values(
         judgements.map((j) => ({
-          runId, datasetId, sampleIdx: j.sampleIdx, itemId: j.itemId, method: j.trace.method, score: j.trace.score, error: j.trace.error,
-          attempts: j.trace.attempts, steps: j.trace.steps,
+          runId,
+          datasetId,
+          sampleIdx: j.sampleIdx,
+          itemId: j.itemId,
+          method: j.trace.method,
+          score: j.trace.score,
+          error: j.trace.error,
+          attempts: j.trace.attempts,
+          steps: j.trace.steps,
         })),
       )
       .onConflictDoNothing();
@@ -90,7 +112,13 @@ export async function failPendingSamples(db: Db, runId: string, datasetId: strin
     const moved = await tx
       .update(sampleResults)
       .set({ status: 'failed', error: reason, score: null })
-      .where(and(eq(sampleResults.runId, runId), eq(sampleResults.datasetId, datasetId), eq(sampleResults.status, 'pending')))
+      .where(
+        and(
+          eq(sampleResults.runId, runId),
+          eq(sampleResults.datasetId, datasetId),
+          eq(sampleResults.status, 'pending'),
+        ),
+      )
       .returning({ idx: sampleResults.sampleIdx });
     if (moved.length > 0) {
       await tx
@@ -105,7 +133,11 @@ export async function failPendingSamples(db: Db, runId: string, datasetId: strin
 export type StoredTrace = ScoringTrace & { dataset: string; itemId: string };
 
 /** The steps of the given samples of a run, by `dataset/itemId`. */
-export async function tracesOf(db: Db, runId: string, samples: readonly { dataset: string; id: string }[]): Promise<Map<string, ScoringTrace>> {
+export async function tracesOf(
+  db: Db,
+  runId: string,
+  samples: readonly { dataset: string; id: string }[],
+): Promise<Map<string, ScoringTrace>> {
   const out = new Map<string, ScoringTrace>();
   const byDataset = new Map<string, string[]>();
   for (const s of samples) byDataset.set(s.dataset, [...(byDataset.get(s.dataset) ?? []), s.id]);
@@ -113,8 +145,17 @@ export async function tracesOf(db: Db, runId: string, samples: readonly { datase
     const rows = await db
       .select()
       .from(judgeSteps)
-      .where(and(eq(judgeSteps.runId, runId), eq(judgeSteps.datasetId, datasetId), inArray(judgeSteps.itemId, itemIds)));
-    for (const r of rows) out.set(traceKey(datasetId, r.itemId), { method: r.method, steps: r.steps, score: r.score, error: r.error, attempts: r.attempts });
+      .where(
+        and(eq(judgeSteps.runId, runId), eq(judgeSteps.datasetId, datasetId), inArray(judgeSteps.itemId, itemIds)),
+      );
+    for (const r of rows)
+      out.set(traceKey(datasetId, r.itemId), {
+        method: r.method,
+        steps: r.steps,
+        score: r.score,
+        error: r.error,
+        attempts: r.attempts,
+      });
   }
   return out;
 }
@@ -128,10 +169,26 @@ export async function* allTraces(db: Db, runId: string, pageSize = 1000): AsyncG
     const rows: (typeof judgeSteps.$inferSelect)[] = await db
       .select()
       .from(judgeSteps)
-      .where(and(eq(judgeSteps.runId, runId), after ? sql`(${judgeSteps.datasetId}, ${judgeSteps.sampleIdx}) > (${after.datasetId}, ${after.sampleIdx})` : undefined))
+      .where(
+        and(
+          eq(judgeSteps.runId, runId),
+          after
+            ? sql`(${judgeSteps.datasetId}, ${judgeSteps.sampleIdx}) > (${after.datasetId}, ${after.sampleIdx})`
+            : undefined,
+        ),
+      )
       .orderBy(judgeSteps.datasetId, judgeSteps.sampleIdx)
       .limit(pageSize);
-    for (const r of rows) yield { dataset: r.datasetId, itemId: r.itemId, method: r.method, steps: r.steps, score: r.score, error: r.error, attempts: r.attempts };
+    for (const r of rows)
+      yield {
+        dataset: r.datasetId,
+        itemId: r.itemId,
+        method: r.method,
+        steps: r.steps,
+        score: r.score,
+        error: r.error,
+        attempts: r.attempts,
+      };
     if (rows.length < pageSize) return;
     const last = rows.at(-1)!;
     after = { datasetId: last.datasetId, sampleIdx: last.sampleIdx };

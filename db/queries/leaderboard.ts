@@ -8,7 +8,12 @@ import type { Db } from '../client';
 import { datasets, evaluations, leaderboardSubmissions, runDatasets, runs, users } from '../schema';
 import type { Domain } from '../../contracts/domain';
 import {
-  ANONYMOUS, type LeaderboardMode, type LeaderboardRow, type LeaderboardScore, type LeaderboardTaskColumn, type LeaderboardView,
+  ANONYMOUS,
+  type LeaderboardMode,
+  type LeaderboardRow,
+  type LeaderboardScore,
+  type LeaderboardTaskColumn,
+  type LeaderboardView,
 } from '../../contracts/leaderboard';
 import { overallInterval, taskScores } from '../../contracts/scoreAggregation';
 
@@ -36,7 +41,12 @@ export async function getPublication(db: Db, runId: string): Promise<Publication
  * Records the submission while the window is open. Returns the row as it stands afterwards: the
  * caller checks it holds this submission (a retry finds its own earlier write).
  */
-export async function recordSubmission(db: Db, runId: string, mode: LeaderboardMode, submittedBy: string): Promise<PublicationRow | null> {
+export async function recordSubmission(
+  db: Db,
+  runId: string,
+  mode: LeaderboardMode,
+  submittedBy: string,
+): Promise<PublicationRow | null> {
   await db
     .update(leaderboardSubmissions)
     .set({ status: 'submitted', mode, submittedBy, submittedAt: sql`now()` })
@@ -100,7 +110,18 @@ export async function loadLeaderboard(db: Db, domain: Domain): Promise<Leaderboa
     .where(and(eq(leaderboardSubmissions.domain, domain), eq(leaderboardSubmissions.status, 'submitted')))
     .orderBy(sql`${runs.overallScore} desc nulls last`, asc(leaderboardSubmissions.submittedAt), asc(runs.id));
 
-  const datasetRows = entries.length === 0 ? [] : await db.select().from(runDatasets).where(inArray(runDatasets.runId, entries.map((e) => e.runId)));
+  const datasetRows =
+    entries.length === 0
+      ? []
+      : await db
+          .select()
+          .from(runDatasets)
+          .where(
+            inArray(
+              runDatasets.runId,
+              entries.map((e) => e.runId),
+            ),
+          );
   const byRun = new Map<string, typeof datasetRows>();
   for (const d of datasetRows) byRun.set(d.runId, [...(byRun.get(d.runId) ?? []), d]);
   const shown = new Set(builtins.map((d) => d.id));
@@ -117,11 +138,16 @@ export async function loadLeaderboard(db: Db, domain: Domain): Promise<Leaderboa
       submittedAt: entry.submittedAt!.toISOString(),
       overallScore: entry.overallScore,
       overallCi95: entry.overallScore === null ? null : overallInterval(tasks),
-      taskScores: Object.fromEntries(tasks.map((t): [string, LeaderboardScore] => [t.task, { score: t.score, ci95: t.ci95 }])),
+      taskScores: Object.fromEntries(
+        tasks.map((t): [string, LeaderboardScore] => [t.task, { score: t.score, ci95: t.ci95 }]),
+      ),
       datasetScores: Object.fromEntries(
         runRows
           .filter((d) => d.status === 'succeeded' && d.metrics && shown.has(d.datasetId))
-          .map((d): [string, LeaderboardScore] => [d.datasetId, { score: d.metrics!.score, ci95: d.metrics!.ci95 ?? null }]),
+          .map((d): [string, LeaderboardScore] => [
+            d.datasetId,
+            { score: d.metrics!.score, ci95: d.metrics!.ci95 ?? null },
+          ]),
       ),
     };
   });

@@ -15,7 +15,11 @@ const MAX_ERROR_LENGTH = 2_000;
 
 /** The user's address as it is now, to be copied into the mail; null when there is no such user. */
 export async function findRecipient(db: Db | Tx, userId: string): Promise<Recipient | null> {
-  const [row] = await db.select({ userId: users.id, email: users.email }).from(users).where(eq(users.id, userId)).limit(1);
+  const [row] = await db
+    .select({ userId: users.id, email: users.email })
+    .from(users)
+    .where(eq(users.id, userId))
+    .limit(1);
   return row ?? null;
 }
 

@@ -29,20 +29,38 @@ export async function insertPredictionSet(
   byIndex: readonly string[],
 ): Promise<PredictionSetView> {
   return db.transaction(async (tx: Tx) => {
-    const [row] = await tx.insert(predictionSets).values({ ...set, items: byIndex.length }).returning();
+    const [row] = await tx
+      .insert(predictionSets)
+      .values({ ...set, items: byIndex.length })
+      .returning();
     for (let start = 0; start < byIndex.length; start += INSERT_CHUNK_ROWS) {
-      await tx.insert(predictions).values(byIndex.slice(start, start + INSERT_CHUNK_ROWS).map((prediction, k) => ({ setId: row!.id, sampleIdx: start + k, prediction })));
+      await tx
+        .insert(predictions)
+        .values(
+          byIndex
+            .slice(start, start + INSERT_CHUNK_ROWS)
+            .map((prediction, k) => ({ setId: row!.id, sampleIdx: start + k, prediction })),
+        );
     }
     return toPredictionSetView(row!);
   });
 }
 
 /** The latest set of each dataset of the evaluation (of `datasetIds` when given). */
-export async function latestPredictionSets(db: Db | Tx, evaluationId: string, datasetIds?: readonly string[]): Promise<Map<string, PredictionSetRow>> {
+export async function latestPredictionSets(
+  db: Db | Tx,
+  evaluationId: string,
+  datasetIds?: readonly string[],
+): Promise<Map<string, PredictionSetRow>> {
   const rows = await db
     .selectDistinctOn([predictionSets.datasetId])
     .from(predictionSets)
-    .where(and(eq(predictionSets.evaluationId, evaluationId), datasetIds ? inArray(predictionSets.datasetId, datasetIds.length ? [...datasetIds] : ['']) : sql`true`))
+    .where(
+      and(
+        eq(predictionSets.evaluationId, evaluationId),
+        datasetIds ? inArray(predictionSets.datasetId, datasetIds.length ? [...datasetIds] : ['']) : sql`true`,
+      ),
+    )
     .orderBy(asc(predictionSets.datasetId), desc(predictionSets.createdAt), desc(predictionSets.id));
   return new Map(rows.map((r) => [r.datasetId, r]));
 }

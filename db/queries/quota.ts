@@ -41,7 +41,13 @@ export function quotaLimit(limits: QuotaLimits, kind: QuotaKind): number {
 }
 
 /** Takes one slot when one is left; false means the month's quota is used up. */
-export async function consumeQuota(tx: Queryable, userId: string, kind: QuotaKind, month: string, limit: number): Promise<boolean> {
+export async function consumeQuota(
+  tx: Queryable,
+  userId: string,
+  kind: QuotaKind,
+  month: string,
+  limit: number,
+): Promise<boolean> {
   // The insert arm is guarded too, so a limit of 0 never creates a row with used = 1.
   const rows = await tx.execute<{ used: number }>(sql`
     insert into quota_usage (user_id, month, kind, used)
@@ -59,7 +65,14 @@ export async function releaseQuota(tx: Queryable, userId: string, kind: QuotaKin
   await tx
     .update(quotaUsage)
     .set({ used: sql`${quotaUsage.used} - 1` })
-    .where(and(eq(quotaUsage.userId, userId), eq(quotaUsage.kind, kind), eq(quotaUsage.month, month), gt(quotaUsage.used, 0)));
+    .where(
+      and(
+        eq(quotaUsage.userId, userId),
+        eq(quotaUsage.kind, kind),
+        eq(quotaUsage.month, month),
+        gt(quotaUsage.used, 0),
+      ),
+    );
 }
 
 export async function quotaUse(db: Queryable, userId: string, month: string, limits: QuotaLimits): Promise<QuotaUse> {

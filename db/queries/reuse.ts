@@ -27,7 +27,13 @@ function modelIdentity(evaluationId: string, config: RunConfig, plan: RunDataset
   if (plan.predictionSetId) return { kind: 'predictions', setId: plan.predictionSetId };
   if (config.serving) {
     // Upload versions are numbered per evaluation.
-    return { kind: 'private', evaluationId, uploadVersion: config.serving.uploadVersion, imageId: config.serving.imageId, imageRef: config.serving.imageRef };
+    return {
+      kind: 'private',
+      evaluationId,
+      uploadVersion: config.serving.uploadVersion,
+      imageId: config.serving.imageId,
+      imageRef: config.serving.imageRef,
+    };
   }
   return { kind: 'api', endpoint: config.endpoint, onlineModelName: config.onlineModelName, apiMode: config.apiMode };
 }
@@ -36,7 +42,9 @@ function modelIdentity(evaluationId: string, config: RunConfig, plan: RunDataset
 export function reuseFingerprint(evaluationId: string, config: RunConfig, plan: RunDatasetPlan): string {
   const { maxConcurrency: _concurrency, ...answerLimits } = config.limits;
   const scoring = config.scoring;
-  const judgingLimits = scoring ? Object.fromEntries(Object.entries(scoring.limits).filter(([k]) => !/concurrency/i.test(k))) : null;
+  const judgingLimits = scoring
+    ? Object.fromEntries(Object.entries(scoring.limits).filter(([k]) => !/concurrency/i.test(k)))
+    : null;
   const inputs = {
     v: FINGERPRINT_VERSION,
     model: modelIdentity(evaluationId, config, plan),
@@ -50,11 +58,24 @@ export function reuseFingerprint(evaluationId: string, config: RunConfig, plan: 
 }
 
 /** The launch records each formal dataset's fingerprint; `mayReuse` false is the launch's `reuse: false`. */
-export async function recordReuseFingerprints(tx: Tx, runId: string, evaluationId: string, config: RunConfig, mayReuse: boolean): Promise<void> {
+export async function recordReuseFingerprints(
+  tx: Tx,
+  runId: string,
+  evaluationId: string,
+  config: RunConfig,
+  mayReuse: boolean,
+): Promise<void> {
   if (config.datasets.length === 0) return;
   await tx
     .insert(runDatasetReuse)
-    .values(config.datasets.map((plan) => ({ runId, datasetId: plan.datasetId, fingerprint: reuseFingerprint(evaluationId, config, plan), mayReuse })))
+    .values(
+      config.datasets.map((plan) => ({
+        runId,
+        datasetId: plan.datasetId,
+        fingerprint: reuseFingerprint(evaluationId, config, plan),
+        mayReuse,
+      })),
+    )
     .onConflictDoNothing();
 }
 
@@ -107,7 +128,12 @@ export async function reuseSourcesOfRun(db: Db, runId: string): Promise<Map<stri
  * rows already there stay (ON CONFLICT DO NOTHING), and the counters are set (not advanced) from the
  * source's rows, so running it again changes nothing.
  */
-export async function copyReusedResult(db: Db, runId: string, datasetId: string, sourceRunId: string): Promise<{ samples: number; failed: number }> {
+export async function copyReusedResult(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  sourceRunId: string,
+): Promise<{ samples: number; failed: number }> {
   const rows = await db.execute<{ done: number; failed: number }>(sql`
     with src as (
       select sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts, completions, code_verdicts

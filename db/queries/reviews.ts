@@ -6,8 +6,26 @@
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
-import { datasetItems, evaluations, manualReviews, reviewScores, runDatasets, runs, sampleResults, users } from '../schema';
-import { FINAL_REVIEW_STATUSES, RUBRIC_MAX, RUBRIC_MIN, RUBRIC_SCALE, type ReviewDetail, type ReviewItem, type ReviewStatus, type ReviewSummary } from '../../contracts/review';
+import {
+  datasetItems,
+  evaluations,
+  manualReviews,
+  reviewScores,
+  runDatasets,
+  runs,
+  sampleResults,
+  users,
+} from '../schema';
+import {
+  FINAL_REVIEW_STATUSES,
+  RUBRIC_MAX,
+  RUBRIC_MIN,
+  RUBRIC_SCALE,
+  type ReviewDetail,
+  type ReviewItem,
+  type ReviewStatus,
+  type ReviewSummary,
+} from '../../contracts/review';
 import { consumeQuota, releaseQuota } from './quota';
 import { claimIdempotencyKey, forgetIdempotencyKey, recordIdempotentRun, type IdempotentRequest } from './idempotency';
 
@@ -26,7 +44,10 @@ export async function getReview(db: Db | Tx, reviewId: string): Promise<ReviewRo
 
 /** Records that the run's subjective datasets go to reviewers; a retry finds the row it made. */
 export async function planReview(db: Db, runId: string, ownerId: string, datasetIds: string[]): Promise<ReviewRow> {
-  await db.insert(manualReviews).values({ runId, ownerId, datasetIds }).onConflictDoNothing({ target: manualReviews.runId });
+  await db
+    .insert(manualReviews)
+    .values({ runId, ownerId, datasetIds })
+    .onConflictDoNothing({ target: manualReviews.runId });
   return (await getReviewOfRun(db, runId))!;
 }
 
@@ -45,7 +66,9 @@ export async function clearAutomaticScores(db: Db, runId: string, datasetId: str
   await db
     .update(sampleResults)
     .set({ score: null })
-    .where(and(eq(sampleResults.runId, runId), eq(sampleResults.datasetId, datasetId), eq(sampleResults.status, 'scored')));
+    .where(
+      and(eq(sampleResults.runId, runId), eq(sampleResults.datasetId, datasetId), eq(sampleResults.status, 'scored')),
+    );
 }
 
 /** Answers stored for the review's datasets (failed samples have none and are not reviewed). */
@@ -54,12 +77,21 @@ async function answeredCount(db: Db | Tx, review: Pick<ReviewRow, 'runId' | 'dat
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(sampleResults)
-    .where(and(eq(sampleResults.runId, review.runId), inArray(sampleResults.datasetId, review.datasetIds), eq(sampleResults.status, 'scored')));
+    .where(
+      and(
+        eq(sampleResults.runId, review.runId),
+        inArray(sampleResults.datasetId, review.datasetIds),
+        eq(sampleResults.status, 'scored'),
+      ),
+    );
   return row?.n ?? 0;
 }
 
 async function scoredCount(db: Db | Tx, reviewId: string): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(reviewScores).where(eq(reviewScores.reviewId, reviewId));
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(reviewScores)
+    .where(eq(reviewScores.reviewId, reviewId));
   return row?.n ?? 0;
 }
 
@@ -75,18 +107,33 @@ export async function openReviewGate(db: Db, runId: string, launchWindowMs: numb
     const held = await tx
       .select({ datasetId: runDatasets.datasetId })
       .from(runDatasets)
-      .where(and(eq(runDatasets.runId, runId), inArray(runDatasets.datasetId, review.datasetIds), eq(runDatasets.status, 'running')));
-    const answers = held.length === 0 ? 0 : await answeredCount(tx, { runId, datasetIds: held.map((h) => h.datasetId) });
+      .where(
+        and(
+          eq(runDatasets.runId, runId),
+          inArray(runDatasets.datasetId, review.datasetIds),
+          eq(runDatasets.status, 'running'),
+        ),
+      );
+    const answers =
+      held.length === 0 ? 0 : await answeredCount(tx, { runId, datasetIds: held.map((h) => h.datasetId) });
     const [updated] =
       answers === 0
         ? await tx
             .update(manualReviews)
-            .set({ status: 'cancelled', endedAt: sql`now()`, note: 'the subjective datasets stored no answer to review' })
+            .set({
+              status: 'cancelled',
+              endedAt: sql`now()`,
+              note: 'the subjective datasets stored no answer to review',
+            })
             .where(eq(manualReviews.id, review.id))
             .returning()
         : await tx
             .update(manualReviews)
-            .set({ status: 'awaiting-launch', datasetIds: held.map((h) => h.datasetId), launchDeadline: sql`now() + ${`${launchWindowMs} milliseconds`}::interval` })
+            .set({
+              status: 'awaiting-launch',
+              datasetIds: held.map((h) => h.datasetId),
+              launchDeadline: sql`now() + ${`${launchWindowMs} milliseconds`}::interval`,
+            })
             .where(eq(manualReviews.id, review.id))
             .returning();
     return updated!;
@@ -124,7 +171,10 @@ export async function launchReview(
   });
 }
 
-async function launchInTransaction(tx: Tx, request: { runId: string; launchedBy: string; month: string; limit: number }): Promise<LaunchReviewOutcome> {
+async function launchInTransaction(
+  tx: Tx,
+  request: { runId: string; launchedBy: string; month: string; limit: number },
+): Promise<LaunchReviewOutcome> {
   const [review] = await tx.select().from(manualReviews).where(eq(manualReviews.runId, request.runId)).for('update');
   if (!review) throw new Error(`run ${request.runId} has no manual review`);
   if (review.status !== 'awaiting-launch') return { ok: false, reason: 'not-awaiting-launch', review };
@@ -147,7 +197,13 @@ export async function expireReview(db: Db, runId: string, note: string): Promise
   await db
     .update(manualReviews)
     .set({ status: 'expired', endedAt: sql`now()`, note })
-    .where(and(eq(manualReviews.runId, runId), eq(manualReviews.status, 'awaiting-launch'), sql`${manualReviews.launchDeadline} <= now()`));
+    .where(
+      and(
+        eq(manualReviews.runId, runId),
+        eq(manualReviews.status, 'awaiting-launch'),
+        sql`${manualReviews.launchDeadline} <= now()`,
+      ),
+    );
   return (await getReviewOfRun(db, runId))!;
 }
 
@@ -159,7 +215,13 @@ export async function recordReminder(db: Db, reviewId: string, number: number): 
   const rows = await db
     .update(manualReviews)
     .set({ reminders: number, lastRemindedAt: sql`now()` })
-    .where(and(eq(manualReviews.id, reviewId), eq(manualReviews.status, 'in-review'), eq(manualReviews.reminders, number - 1)))
+    .where(
+      and(
+        eq(manualReviews.id, reviewId),
+        eq(manualReviews.status, 'in-review'),
+        eq(manualReviews.reminders, number - 1),
+      ),
+    )
     .returning({ id: manualReviews.id });
   return rows.length === 1;
 }
@@ -168,7 +230,9 @@ export async function cancelReview(db: Db, runId: string, note: string): Promise
   await db
     .update(manualReviews)
     .set({ status: 'cancelled', endedAt: sql`now()`, note })
-    .where(and(eq(manualReviews.runId, runId), inArray(manualReviews.status, ['pending', 'awaiting-launch', 'in-review'])));
+    .where(
+      and(eq(manualReviews.runId, runId), inArray(manualReviews.status, ['pending', 'awaiting-launch', 'in-review'])),
+    );
 }
 
 export interface ScoreEntry {
@@ -184,11 +248,17 @@ export type ScoreOutcome =
   | { ok: false; reason: 'unknown-items'; indices: number[] };
 
 /** Stores a reviewer's points for answers of the review; an item scored before is overwritten. */
-export async function scoreItems(db: Db, review: ReviewRow, reviewerId: string, entries: readonly ScoreEntry[]): Promise<ScoreOutcome> {
+export async function scoreItems(
+  db: Db,
+  review: ReviewRow,
+  reviewerId: string,
+  entries: readonly ScoreEntry[],
+): Promise<ScoreOutcome> {
   return db.transaction(async (tx): Promise<ScoreOutcome> => {
     // A shared lock: scores may be stored side by side, but not while the review completes or ends.
     const [current] = await tx.select().from(manualReviews).where(eq(manualReviews.id, review.id)).for('share');
-    if (!current || current.status !== 'in-review') return { ok: false, reason: 'not-in-review', status: current?.status ?? review.status };
+    if (!current || current.status !== 'in-review')
+      return { ok: false, reason: 'not-in-review', status: current?.status ?? review.status };
     const answers = await tx.execute<{ dataset_id: string; item_id: string; sample_idx: number }>(sql`
       select s.dataset_id, i.item_id, s.sample_idx
         from ${sampleResults} s
@@ -205,12 +275,22 @@ export async function scoreItems(db: Db, review: ReviewRow, reviewerId: string, 
       .insert(reviewScores)
       .values(
         [...rows].map(([key, e]) => ({
-          reviewId: current.id, datasetId: e.dataset, sampleIdx: byKey.get(key)!, points: e.score, comment: e.comment ?? null, reviewerId,
+          reviewId: current.id,
+          datasetId: e.dataset,
+          sampleIdx: byKey.get(key)!,
+          points: e.score,
+          comment: e.comment ?? null,
+          reviewerId,
         })),
       )
       .onConflictDoUpdate({
         target: [reviewScores.reviewId, reviewScores.datasetId, reviewScores.sampleIdx],
-        set: { points: sql`excluded.points`, comment: sql`excluded.comment`, reviewerId: sql`excluded.reviewer_id`, scoredAt: sql`now()` },
+        set: {
+          points: sql`excluded.points`,
+          comment: sql`excluded.comment`,
+          reviewerId: sql`excluded.reviewer_id`,
+          scoredAt: sql`now()`,
+        },
       });
     return { ok: true, total: await answeredCount(tx, current), scored: await scoredCount(tx, current.id) };
   });
@@ -243,12 +323,19 @@ export async function completeReview(db: Db, reviewId: string, reviewerId: strin
  * An admin gives a waiting review up. A launched review gives its manual quota slot back: the
  * platform, not the owner, did not deliver it.
  */
-export async function abandonReview(db: Db, reviewId: string, adminId: string, note: string): Promise<EndReviewOutcome> {
+export async function abandonReview(
+  db: Db,
+  reviewId: string,
+  adminId: string,
+  note: string,
+): Promise<EndReviewOutcome> {
   return db.transaction(async (tx): Promise<EndReviewOutcome> => {
     const [review] = await tx.select().from(manualReviews).where(eq(manualReviews.id, reviewId)).for('update');
     if (!review) throw new Error(`review ${reviewId} does not exist`);
-    if (FINAL_REVIEW_STATUSES.includes(review.status)) return { ok: false, reason: 'wrong-status', status: review.status };
-    if (review.status === 'in-review' && review.quotaMonth) await releaseQuota(tx, review.ownerId, 'manual', review.quotaMonth);
+    if (FINAL_REVIEW_STATUSES.includes(review.status))
+      return { ok: false, reason: 'wrong-status', status: review.status };
+    if (review.status === 'in-review' && review.quotaMonth)
+      await releaseQuota(tx, review.ownerId, 'manual', review.quotaMonth);
     const [updated] = await tx
       .update(manualReviews)
       .set({ status: 'abandoned', endedBy: adminId, endedAt: sql`now()`, note })
@@ -269,12 +356,19 @@ export async function applyReviewScores(db: Db, review: ReviewRow): Promise<void
 }
 
 /** Held datasets of a review that ended without scores are closed unscored, saying why. */
-export async function closeHeldDatasetsUnscored(db: Db, runId: string, datasetIds: string[], error: string): Promise<void> {
+export async function closeHeldDatasetsUnscored(
+  db: Db,
+  runId: string,
+  datasetIds: string[],
+  error: string,
+): Promise<void> {
   if (datasetIds.length === 0) return;
   await db
     .update(runDatasets)
     .set({ status: 'failed', error, metrics: null, endedAt: sql`now()` })
-    .where(and(eq(runDatasets.runId, runId), inArray(runDatasets.datasetId, datasetIds), eq(runDatasets.status, 'running')));
+    .where(
+      and(eq(runDatasets.runId, runId), inArray(runDatasets.datasetId, datasetIds), eq(runDatasets.status, 'running')),
+    );
 }
 
 // ---- views --------------------------------------------------------------------------------------
@@ -331,8 +425,16 @@ export async function listReviews(db: Db, statuses: readonly ReviewStatus[], lim
 
 export async function reviewDetail(db: Db, review: ReviewRow): Promise<ReviewDetail> {
   const rows = await db.execute<{
-    dataset_id: string; item_id: string; prompt: string; predict: string | null; ground_truth: string; metadata: Record<string, unknown> | null;
-    points: number | null; comment: string | null; reviewer: string | null; scored_at: Date | string | null;
+    dataset_id: string;
+    item_id: string;
+    prompt: string;
+    predict: string | null;
+    ground_truth: string;
+    metadata: Record<string, unknown> | null;
+    points: number | null;
+    comment: string | null;
+    reviewer: string | null;
+    scored_at: Date | string | null;
   }>(sql`
     select s.dataset_id, i.item_id, i.prompt, s.predict, i.ground_truth, i.metadata, r.points, r.comment, u.name as reviewer, r.scored_at
       from ${sampleResults} s
@@ -347,7 +449,10 @@ export async function reviewDetail(db: Db, review: ReviewRow): Promise<ReviewDet
     question: r.prompt,
     answer: r.predict ?? '',
     reference: r.ground_truth,
-    rubric: typeof r.metadata?.rubric === 'string' ? r.metadata.rubric : 'judge the answer against the question and the reference',
+    rubric:
+      typeof r.metadata?.rubric === 'string'
+        ? r.metadata.rubric
+        : 'judge the answer against the question and the reference',
     score: r.points,
     comment: r.comment,
     scoredBy: r.reviewer,
@@ -366,8 +471,14 @@ function isUuid(text: string): boolean {
 
 /** Who is reminded of a waiting review: every reviewer but the run's owner, or the admins when there is none. */
 export async function reminderRecipients(db: Db, ownerId: string): Promise<{ userId: string; email: string }[]> {
-  const people = await db.select({ userId: users.id, email: users.email, role: users.role }).from(users).where(inArray(users.role, ['reviewer', 'admin']));
+  const people = await db
+    .select({ userId: users.id, email: users.email, role: users.role })
+    .from(users)
+    .where(inArray(users.role, ['reviewer', 'admin']));
   const others = people.filter((p) => p.userId !== ownerId);
   const reviewers = others.filter((p) => p.role === 'reviewer');
-  return (reviewers.length > 0 ? reviewers : others.filter((p) => p.role === 'admin')).map(({ userId, email }) => ({ userId, email }));
+  return (reviewers.length > 0 ? reviewers : others.filter((p) => p.role === 'admin')).map(({ userId, email }) => ({
+    userId,
+    email,
+  }));
 }

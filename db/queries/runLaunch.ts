@@ -15,7 +15,13 @@ import { DEFAULT_INFERENCE, DEFAULT_LIMITS } from '../../contracts/evaluation';
 import { consumeQuota, releaseQuota, type QuotaKind } from './quota';
 import { freezeScoring } from './scoringConfig';
 import { recordReuseFingerprints } from './reuse';
-import { claimIdempotencyKey, forgetIdempotencyKey, forgetKeysOfRun, recordIdempotentRun, type IdempotentRequest } from './idempotency';
+import {
+  claimIdempotencyKey,
+  forgetIdempotencyKey,
+  forgetKeysOfRun,
+  recordIdempotentRun,
+  type IdempotentRequest,
+} from './idempotency';
 
 export type EvaluationRow = typeof evaluations.$inferSelect;
 
@@ -80,8 +86,10 @@ export function freezeRunConfig(
   serving: ServingPlan | null = null,
 ): RunConfig {
   const deployment = evaluation.deployment;
-  if (deployment.method === 'private' && !serving) throw new Error(`evaluation ${evaluation.id} is deployed privately but no serving plan was given`);
-  if (deployment.method !== 'private' && serving) throw new Error(`evaluation ${evaluation.id} has a ${deployment.method} deployment; it takes no serving plan`);
+  if (deployment.method === 'private' && !serving)
+    throw new Error(`evaluation ${evaluation.id} is deployed privately but no serving plan was given`);
+  if (deployment.method !== 'private' && serving)
+    throw new Error(`evaluation ${evaluation.id} has a ${deployment.method} deployment; it takes no serving plan`);
   if (deployment.method === 'predictions' && datasets.some((d) => !d.predictionSetId)) {
     throw new Error(`evaluation ${evaluation.id} is evaluation-only but a dataset has no prediction set`);
   }
@@ -90,14 +98,19 @@ export function freezeRunConfig(
     modelName: evaluation.modelName,
     // A private run's endpoint is its container's, known only once the container answers.
     endpoint: deployment.method === 'api' ? deployment.endpoint : '',
-    onlineModelName: deployment.method === 'api' ? deployment.onlineModelName ?? null : null,
+    onlineModelName: deployment.method === 'api' ? (deployment.onlineModelName ?? null) : null,
     // The model service's /func takes a prompt and answers completions.
-    apiMode: deployment.method === 'api' ? deployment.apiMode ?? 'chat' : 'completion',
+    apiMode: deployment.method === 'api' ? (deployment.apiMode ?? 'chat') : 'completion',
     // Defaults are written out, so the run reads the same whatever later releases change them to.
     inference: { ...DEFAULT_INFERENCE, ...evaluation.inference },
     limits: { ...DEFAULT_LIMITS, ...evaluation.limits },
     datasets: datasets.map(({ datasetId, task, metric, contentHash, sampleIndices, predictionSetId }) => ({
-      datasetId, task, metric, contentHash, sampleIndices, ...(predictionSetId ? { predictionSetId } : {}),
+      datasetId,
+      task,
+      metric,
+      contentHash,
+      sampleIndices,
+      ...(predictionSetId ? { predictionSetId } : {}),
     })),
     sampleSeed,
     // Frozen like the rest: a later edit of the evaluation does not add or drop a pass mid-run.
@@ -143,7 +156,12 @@ export async function queuedRunsLaunchedBetween(
   after?: QueuedRunCursor,
 ): Promise<{ run: LaunchedRunRecord; cursor: QueuedRunCursor }[]> {
   const rows = await db
-    .select({ run: runs, domain: evaluations.domain, modelName: evaluations.modelName, createdAt: sql<string>`${runs.createdAt}::text` })
+    .select({
+      run: runs,
+      domain: evaluations.domain,
+      modelName: evaluations.modelName,
+      createdAt: sql<string>`${runs.createdAt}::text`,
+    })
     .from(runs)
     .innerJoin(evaluations, eq(evaluations.id, runs.evaluationId))
     .where(
@@ -151,7 +169,9 @@ export async function queuedRunsLaunchedBetween(
         eq(runs.status, 'queued'),
         lt(runs.createdAt, before),
         gt(runs.createdAt, since),
-        after ? sql`(${runs.createdAt}, ${runs.id}) > (${after.createdAt}::timestamptz, ${after.runId}::uuid)` : undefined,
+        after
+          ? sql`(${runs.createdAt}, ${runs.id}) > (${after.createdAt}::timestamptz, ${after.runId}::uuid)`
+          : undefined,
       ),
     )
     .orderBy(asc(runs.createdAt), asc(runs.id))
@@ -161,7 +181,15 @@ export async function queuedRunsLaunchedBetween(
 
 function recordOf(row: { run: typeof runs.$inferSelect; domain: Domain; modelName: string }): LaunchedRunRecord {
   const { run } = row;
-  return { runId: run.id, version: run.version, type: run.type, status: run.status, ownerId: run.ownerId, domain: row.domain, modelName: row.modelName };
+  return {
+    runId: run.id,
+    version: run.version,
+    type: run.type,
+    status: run.status,
+    ownerId: run.ownerId,
+    domain: row.domain,
+    modelName: row.modelName,
+  };
 }
 
 async function launchedRecord(tx: Tx, runId: string): Promise<LaunchedRunRecord> {
@@ -179,7 +207,11 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
   {
     // The row lock serialises launches of one evaluation, so versions are handed out gap-free
     // and the configuration frozen is the one committed when the version was taken.
-    const [evaluation] = await tx.select().from(evaluations).where(eq(evaluations.id, request.evaluationId)).for('update');
+    const [evaluation] = await tx
+      .select()
+      .from(evaluations)
+      .where(eq(evaluations.id, request.evaluationId))
+      .for('update');
     if (!evaluation) return { ok: false, reason: 'evaluation-missing' };
 
     const planned = request.datasets.map((d) => d.datasetId);
@@ -187,10 +219,18 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
       ? planned.every((id) => evaluation.datasetIds.includes(id))
       : evaluation.datasetIds.join('\n') === planned.join('\n');
     if (!datasetsAsPlanned) {
-      return { ok: false, reason: 'evaluation-changed', detail: "the evaluation's datasets changed while the run was being launched; launch it again" };
+      return {
+        ok: false,
+        reason: 'evaluation-changed',
+        detail: "the evaluation's datasets changed while the run was being launched; launch it again",
+      };
     }
     if (!deploymentAsPlanned(evaluation, request.serving)) {
-      return { ok: false, reason: 'evaluation-changed', detail: "the evaluation's deployment changed while the run was being launched; launch it again" };
+      return {
+        ok: false,
+        reason: 'evaluation-changed',
+        detail: "the evaluation's deployment changed while the run was being launched; launch it again",
+      };
     }
 
     if (request.quota) {
@@ -206,7 +246,11 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
     const version = evaluation.runCounter + 1;
     await tx.update(evaluations).set({ runCounter: version }).where(eq(evaluations.id, evaluation.id));
     const runId = randomUUID();
-    const config = await withFrozenScoring(tx, freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving), evaluation.id);
+    const config = await withFrozenScoring(
+      tx,
+      freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving),
+      evaluation.id,
+    );
     await tx.insert(runs).values({
       id: runId,
       evaluationId: evaluation.id,
@@ -218,20 +262,42 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
       config,
       apiKeyCipher: evaluation.deployment.method === 'api' ? evaluation.apiKeyCipher : null,
     });
-    await tx.insert(runDatasets).values(
-      request.datasets.map((d, position) => ({ runId, datasetId: d.datasetId, position, task: d.task, status: 'queued' as const, total: d.total })),
-    );
-    if (request.type === 'formal') await recordReuseFingerprints(tx, runId, evaluation.id, config, request.reuse !== false);
+    await tx
+      .insert(runDatasets)
+      .values(
+        request.datasets.map((d, position) => ({
+          runId,
+          datasetId: d.datasetId,
+          position,
+          task: d.task,
+          status: 'queued' as const,
+          total: d.total,
+        })),
+      );
+    if (request.type === 'formal')
+      await recordReuseFingerprints(tx, runId, evaluation.id, config, request.reuse !== false);
     return {
       ok: true,
-      run: { runId, version, type: request.type, status: 'queued', ownerId: evaluation.ownerId, domain: evaluation.domain, modelName: evaluation.modelName },
+      run: {
+        runId,
+        version,
+        type: request.type,
+        status: 'queued',
+        ownerId: evaluation.ownerId,
+        domain: evaluation.domain,
+        modelName: evaluation.modelName,
+      },
     };
   }
 }
 
 /** The evaluation's scoring configuration as it stands under the launch's lock (judge keys by id, never in clear). */
 async function withFrozenScoring(tx: Tx, config: RunConfig, evaluationId: string): Promise<RunConfig> {
-  const scoring = await freezeScoring(tx, evaluationId, config.datasets.map((d) => d.datasetId));
+  const scoring = await freezeScoring(
+    tx,
+    evaluationId,
+    config.datasets.map((d) => d.datasetId),
+  );
   return scoring ? { ...config, scoring } : config;
 }
 
@@ -253,7 +319,12 @@ function deploymentAsPlanned(evaluation: EvaluationRow, serving: ServingPlan | n
  * its datasets with it, and the quota slot it took is given back. Guarded by the queued status,
  * so it acts once, and never on a run a workflow did pick up after all.
  */
-export async function abandonLaunch(db: Db, runId: string, reason: string, quota: QuotaCharge | null): Promise<boolean> {
+export async function abandonLaunch(
+  db: Db,
+  runId: string,
+  reason: string,
+  quota: QuotaCharge | null,
+): Promise<boolean> {
   return db.transaction(async (tx) => {
     const ended = await tx
       .update(runs)
@@ -261,8 +332,14 @@ export async function abandonLaunch(db: Db, runId: string, reason: string, quota
       .where(and(eq(runs.id, runId), eq(runs.status, 'queued')))
       .returning({ id: runs.id });
     if (ended.length === 0) return false;
-    await tx.update(runDatasets).set({ status: 'failed', error: reason, endedAt: sql`now()` }).where(eq(runDatasets.runId, runId));
-    await tx.insert(runLogs).values({ runId, level: 'error', message: `run could not be started: ${reason}`, dedupeKey: 'launch-failed' }).onConflictDoNothing();
+    await tx
+      .update(runDatasets)
+      .set({ status: 'failed', error: reason, endedAt: sql`now()` })
+      .where(eq(runDatasets.runId, runId));
+    await tx
+      .insert(runLogs)
+      .values({ runId, level: 'error', message: `run could not be started: ${reason}`, dedupeKey: 'launch-failed' })
+      .onConflictDoNothing();
     if (quota) await releaseQuota(tx, quota.userId, quota.kind, quota.month);
     await forgetKeysOfRun(tx, runId);
     return true;

@@ -19,6 +19,15 @@ export async function appendRunLogs(db: Db, lines: readonly RunLogLine[]): Promi
   if (lines.length === 0) return;
   await db
     .insert(runLogs)
-    .values(lines.map((l) => ({ runId: l.runId, datasetId: l.datasetId ?? null, level: l.level, message: l.message, dedupeKey: l.dedupeKey ?? null, ...(l.at ? { at: l.at } : {}) })))
+    .values(
+      lines.map((l) => ({
+        runId: l.runId,
+        datasetId: l.datasetId ?? null,
+        level: l.level,
+        message: l.message,
+        dedupeKey: l.dedupeKey ?? null,
+        ...(l.at ? { at: l.at } : {}),
+      })),
+    )
     .onConflictDoNothing({ target: [runLogs.runId, runLogs.dedupeKey] });
 }

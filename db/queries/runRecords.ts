@@ -46,7 +46,10 @@ export async function getRunDataset(db: Db, runId: string, datasetId: string) {
 /** Metrics stored before datasets had intervals read as having none, rather than lacking the fields. */
 function withCurrentMetrics<T extends { metrics: DatasetMetrics | null }>(row: T): T {
   if (!row.metrics) return row;
-  return { ...row, metrics: { ...row.metrics, ci95: row.metrics.ci95 ?? null, standardError: row.metrics.standardError ?? null } };
+  return {
+    ...row,
+    metrics: { ...row.metrics, ci95: row.metrics.ci95 ?? null, standardError: row.metrics.standardError ?? null },
+  };
 }
 
 /** queued → running; returns the run as it now stands (a run stopped before it began stays stopped). */
@@ -62,7 +65,13 @@ export async function markDatasetRunning(db: Db, runId: string, datasetId: strin
   await db
     .update(runDatasets)
     .set({ status: 'running', startedAt: sql`coalesce(${runDatasets.startedAt}, now())` })
-    .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId), inArray(runDatasets.status, ['queued', 'running'])));
+    .where(
+      and(
+        eq(runDatasets.runId, runId),
+        eq(runDatasets.datasetId, datasetId),
+        inArray(runDatasets.status, ['queued', 'running']),
+      ),
+    );
   return getRunDataset(db, runId, datasetId);
 }
 
@@ -73,10 +82,21 @@ export async function markDatasetRunning(db: Db, runId: string, datasetId: strin
  * in sample order, because the same seed over the same scores in another order would draw another
  * interval and a retried activity must store the same one.
  */
-export async function computeDatasetMetrics(db: Db, runId: string, datasetId: string, metric: DatasetMetrics['metric']): Promise<DatasetMetrics> {
+export async function computeDatasetMetrics(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  metric: DatasetMetrics['metric'],
+): Promise<DatasetMetrics> {
   const { r, scores } = await db.transaction(
     async (tx) => {
-      const rows = await tx.execute<{ stored: string; scored: string; failed: string; score_sum: string | null; avg_len: string | null }>(sql`
+      const rows = await tx.execute<{
+        stored: string;
+        scored: string;
+        failed: string;
+        score_sum: string | null;
+        avg_len: string | null;
+      }>(sql`
         select count(*) as stored,
                count(*) filter (where status = 'scored') as scored,
                count(*) filter (where status = 'failed') as failed,
@@ -120,29 +140,54 @@ export async function closeDataset(
   await db
     .update(runDatasets)
     .set({ status, metrics, error, endedAt: sql`now()`, startedAt: sql`coalesce(${runDatasets.startedAt}, now())` })
-    .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId), inArray(runDatasets.status, ['queued', 'running'])));
+    .where(
+      and(
+        eq(runDatasets.runId, runId),
+        eq(runDatasets.datasetId, datasetId),
+        inArray(runDatasets.status, ['queued', 'running']),
+      ),
+    );
   return getRunDataset(db, runId, datasetId);
 }
 
 /** Datasets the run never reached end with the run (stopped, or failed with the run's reason). */
-export async function closeUnfinishedDatasets(db: Db, runId: string, status: 'stopped' | 'failed', error: string | null) {
+export async function closeUnfinishedDatasets(
+  db: Db,
+  runId: string,
+  status: 'stopped' | 'failed',
+  error: string | null,
+) {
   await db
     .update(runDatasets)
     .set({ status, error, endedAt: sql`now()` })
     .where(and(eq(runDatasets.runId, runId), inArray(runDatasets.status, ['queued', 'running'])));
 }
 
-export async function closeRun(db: Db, runId: string, status: Extract<RunStatus, 'succeeded' | 'failed' | 'stopped'>, error: string | null) {
+export async function closeRun(
+  db: Db,
+  runId: string,
+  status: Extract<RunStatus, 'succeeded' | 'failed' | 'stopped'>,
+  error: string | null,
+) {
   const datasetRows = await listRunDatasets(db, runId);
   const tasks = taskScores(datasetRows);
   await db
     .update(runs)
-    .set({ status, error, taskScores: tasks, overallScore: overallScore(tasks), endedAt: sql`coalesce(${runs.endedAt}, now())` })
+    .set({
+      status,
+      error,
+      taskScores: tasks,
+      overallScore: overallScore(tasks),
+      endedAt: sql`coalesce(${runs.endedAt}, now())`,
+    })
     .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running'])));
   return getRun(db, runId);
 }
 
 export async function isStopRequested(db: Db, runId: string): Promise<boolean> {
-  const [row] = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, runId), isNull(runs.stopRequestedAt)));
+  const [row] = await db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(and(eq(runs.id, runId), isNull(runs.stopRequestedAt)));
   return !row;
 }

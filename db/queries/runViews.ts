@@ -6,8 +6,26 @@
 import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { reuseSourcesOfRun, type ReuseSource } from './reuse';
 import type { Db } from '../client';
-import { datasetItems, evaluations, leaderboardSubmissions, manualReviews, runArtifacts, runDatasets, runLogs, runs, sampleResults, users } from '../schema';
-import type { DatasetRunView, RunLeaderboardState, RunReviewState, RunView, SampleResultView, SampleStatus } from '../../contracts/run';
+import {
+  datasetItems,
+  evaluations,
+  leaderboardSubmissions,
+  manualReviews,
+  runArtifacts,
+  runDatasets,
+  runLogs,
+  runs,
+  sampleResults,
+  users,
+} from '../schema';
+import type {
+  DatasetRunView,
+  RunLeaderboardState,
+  RunReviewState,
+  RunView,
+  SampleResultView,
+  SampleStatus,
+} from '../../contracts/run';
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { Role } from '../../contracts/user';
 import { overallInterval, taskScores } from '../../contracts/scoreAggregation';
@@ -64,7 +82,12 @@ export function toDatasetRunView(d: RunDatasetRow, reusedFrom: ReuseSource | nul
 }
 
 /** Seconds left at the rate samples were stored since the run started; null until there is a rate. */
-export function estimateSecondsLeft(run: Pick<RunRow, 'status' | 'startedAt'>, done: number, total: number, now: Date): number | null {
+export function estimateSecondsLeft(
+  run: Pick<RunRow, 'status' | 'startedAt'>,
+  done: number,
+  total: number,
+  now: Date,
+): number | null {
   if (run.status !== 'running' || !run.startedAt) return null;
   if (done >= total) return 0;
   const elapsedSeconds = (now.getTime() - run.startedAt.getTime()) / 1000;
@@ -76,7 +99,10 @@ export function estimateSecondsLeft(run: Pick<RunRow, 'status' | 'startedAt'>, d
  * Where the run stands on manual review and on the leaderboard: one query, both tables keyed by the
  * run (one row each at most), since the run view is polled often.
  */
-async function runGates(db: Db, runId: string): Promise<{ review: RunReviewState | null; leaderboard: RunLeaderboardState | null }> {
+async function runGates(
+  db: Db,
+  runId: string,
+): Promise<{ review: RunReviewState | null; leaderboard: RunLeaderboardState | null }> {
   const [row] = await db
     .select({
       reviewId: manualReviews.id,
@@ -110,14 +136,23 @@ async function runGates(db: Db, runId: string): Promise<{ review: RunReviewState
         : null,
     leaderboard:
       row?.publicationStatus && row.closesAt
-        ? { status: row.publicationStatus, closesAt: row.closesAt.toISOString(), mode: row.mode ?? null, submittedAt: iso(row.submittedAt) }
+        ? {
+            status: row.publicationStatus,
+            closesAt: row.closesAt.toISOString(),
+            mode: row.mode ?? null,
+            submittedAt: iso(row.submittedAt),
+          }
         : null,
   };
 }
 
 export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<RunView> {
   const { run, submitter } = owned;
-  const [datasets, gates, reused] = await Promise.all([listRunDatasets(db, run.id), runGates(db, run.id), reuseSourcesOfRun(db, run.id)]);
+  const [datasets, gates, reused] = await Promise.all([
+    listRunDatasets(db, run.id),
+    runGates(db, run.id),
+    reuseSourcesOfRun(db, run.id),
+  ]);
   const done = datasets.reduce((n, d) => n + d.done, 0);
   const total = datasets.reduce((n, d) => n + d.total, 0);
   // Task scores count finished datasets only, so they show while later datasets still run; the
@@ -229,7 +264,14 @@ export async function resultsPage(db: Db, runId: string, datasets: readonly RunD
   };
 }
 
-async function datasetResults(db: Db, runId: string, d: RunDatasetRow, afterPosition: number, limit: number, status?: SampleStatus) {
+async function datasetResults(
+  db: Db,
+  runId: string,
+  d: RunDatasetRow,
+  afterPosition: number,
+  limit: number,
+  status?: SampleStatus,
+) {
   const rows = await db
     .select({
       position: sampleResults.position,
@@ -246,7 +288,10 @@ async function datasetResults(db: Db, runId: string, d: RunDatasetRow, afterPosi
       attempts: sampleResults.attempts,
     })
     .from(sampleResults)
-    .leftJoin(datasetItems, and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)))
+    .leftJoin(
+      datasetItems,
+      and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)),
+    )
     .where(
       and(
         eq(sampleResults.runId, runId),
@@ -257,23 +302,21 @@ async function datasetResults(db: Db, runId: string, d: RunDatasetRow, afterPosi
     )
     .orderBy(asc(sampleResults.position))
     .limit(limit);
-  return rows.map(
-    (r): SampleResultView & ResultCursor => ({
-      id: r.itemId ?? `#${r.sampleIdx}`,
-      dataset: d.datasetId,
-      sample: r.prompt ?? '',
-      label: r.groundTruth ?? '',
-      predict: r.predict,
-      score: r.score,
-      status: r.status,
-      error: r.error,
-      outputLength: r.outputLength,
-      latencyMs: r.latencyMs,
-      attempts: r.attempts,
-      datasetPosition: d.position,
-      samplePosition: r.position,
-    }),
-  );
+  return rows.map((r): SampleResultView & ResultCursor => ({
+    id: r.itemId ?? `#${r.sampleIdx}`,
+    dataset: d.datasetId,
+    sample: r.prompt ?? '',
+    label: r.groundTruth ?? '',
+    predict: r.predict,
+    score: r.score,
+    status: r.status,
+    error: r.error,
+    outputLength: r.outputLength,
+    latencyMs: r.latencyMs,
+    attempts: r.attempts,
+    datasetPosition: d.position,
+    samplePosition: r.position,
+  }));
 }
 
 /** Every result of the run, page by page, for streaming out without holding the run in memory. */
@@ -297,7 +340,12 @@ export interface LogLineView {
 }
 
 /** Log lines after the given id, oldest first; `next` is what to pass as `after` to read on. */
-export async function logPage(db: Db, runId: string, after: number, limit: number): Promise<{ items: LogLineView[]; next: number }> {
+export async function logPage(
+  db: Db,
+  runId: string,
+  after: number,
+  limit: number,
+): Promise<{ items: LogLineView[]; next: number }> {
   const rows = await db
     .select()
     .from(runLogs)
@@ -305,7 +353,13 @@ export async function logPage(db: Db, runId: string, after: number, limit: numbe
     .orderBy(asc(runLogs.id))
     .limit(limit);
   return {
-    items: rows.map((r) => ({ id: r.id, at: r.at.toISOString(), level: r.level, dataset: r.datasetId, message: r.message })),
+    items: rows.map((r) => ({
+      id: r.id,
+      at: r.at.toISOString(),
+      level: r.level,
+      dataset: r.datasetId,
+      message: r.message,
+    })),
     next: rows.length > 0 ? rows[rows.length - 1]!.id : after,
   };
 }

@@ -21,15 +21,33 @@ export interface SampleResultRow {
 }
 
 /** Positions in [from, to) that already have a stored result. */
-export async function storedPositions(db: Db, runId: string, datasetId: string, from: number, to: number): Promise<Set<number>> {
+export async function storedPositions(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  from: number,
+  to: number,
+): Promise<Set<number>> {
   const rows = await db
     .select({ position: sampleResults.position })
     .from(sampleResults)
-    .where(and(eq(sampleResults.runId, runId), eq(sampleResults.datasetId, datasetId), gte(sampleResults.position, from), lt(sampleResults.position, to)));
+    .where(
+      and(
+        eq(sampleResults.runId, runId),
+        eq(sampleResults.datasetId, datasetId),
+        gte(sampleResults.position, from),
+        lt(sampleResults.position, to),
+      ),
+    );
   return new Set(rows.map((r) => r.position));
 }
 
-export async function storeSampleResults(db: Db, runId: string, datasetId: string, rows: readonly SampleResultRow[]): Promise<{ stored: number; failed: number }> {
+export async function storeSampleResults(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  rows: readonly SampleResultRow[],
+): Promise<{ stored: number; failed: number }> {
   if (rows.length === 0) return { stored: 0, failed: 0 };
   // One array per column, unnested by the server: building a 200-row VALUES list cost the worker
   // several milliseconds of CPU per group (bench/README.md), during which no answer was read.
@@ -90,7 +108,10 @@ export async function failUnattemptedSamples(
     if (inserted.length > 0) {
       await tx
         .update(runDatasets)
-        .set({ done: sql`${runDatasets.done} + ${inserted.length}`, failed: sql`${runDatasets.failed} + ${inserted.length}` })
+        .set({
+          done: sql`${runDatasets.done} + ${inserted.length}`,
+          failed: sql`${runDatasets.failed} + ${inserted.length}`,
+        })
         .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId)));
     }
     return inserted.length;

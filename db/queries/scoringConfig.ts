@@ -9,12 +9,21 @@ import { evaluations, judgeKeys, scoringConfigs } from '../schema';
 import { openSecret, sealSecret } from '../secretBox';
 import type { FieldError } from '../../contracts/problem';
 import {
-  DEFAULT_JUDGING_LIMITS, JUDGE_KEY_MASK, metricConfigFor, type MetricConfig, type RunScoring, type ScoringConfig, type StoredMetricConfig,
+  DEFAULT_JUDGING_LIMITS,
+  JUDGE_KEY_MASK,
+  metricConfigFor,
+  type MetricConfig,
+  type RunScoring,
+  type ScoringConfig,
+  type StoredMetricConfig,
   type StoredScoringConfig,
 } from '../../contracts/scoringConfig';
 
 export async function getScoringConfig(db: Db | Tx, evaluationId: string): Promise<StoredScoringConfig | null> {
-  const [row] = await db.select({ config: scoringConfigs.config }).from(scoringConfigs).where(eq(scoringConfigs.evaluationId, evaluationId));
+  const [row] = await db
+    .select({ config: scoringConfigs.config })
+    .from(scoringConfigs)
+    .where(eq(scoringConfigs.evaluationId, evaluationId));
   return row?.config ?? null;
 }
 
@@ -29,7 +38,9 @@ export function scoringConfigView(stored: StoredScoringConfig | null): ScoringCo
   };
   return {
     ...(stored.default ? { default: view(stored.default) } : {}),
-    ...(stored.datasets ? { datasets: Object.fromEntries(Object.entries(stored.datasets).map(([id, e]) => [id, view(e)])) } : {}),
+    ...(stored.datasets
+      ? { datasets: Object.fromEntries(Object.entries(stored.datasets).map(([id, e]) => [id, view(e)])) }
+      : {}),
     ...(stored.limits ? { limits: stored.limits } : {}),
   };
 }
@@ -47,12 +58,20 @@ function origin(url: string): string {
  * the same path, but only while the judge stays on the same origin, so a stored key is never sent
  * to a host the user did not give it for.
  */
-export function keptKeyId(entry: MetricConfig, path: string, current: StoredMetricConfig | null): { keyId: string | null; error?: FieldError } {
+export function keptKeyId(
+  entry: MetricConfig,
+  path: string,
+  current: StoredMetricConfig | null,
+): { keyId: string | null; error?: FieldError } {
   const judge = entry.judge;
   if (!judge || (judge.apiKey !== undefined && judge.apiKey !== JUDGE_KEY_MASK)) return { keyId: null };
   const stored = current?.judge;
   if (!stored?.apiKeyId) {
-    if (judge.apiKey === JUDGE_KEY_MASK) return { keyId: null, error: { field: `${path}.judge.apiKey`, message: 'has no stored key to keep; give the key' } };
+    if (judge.apiKey === JUDGE_KEY_MASK)
+      return {
+        keyId: null,
+        error: { field: `${path}.judge.apiKey`, message: 'has no stored key to keep; give the key' },
+      };
     return { keyId: null };
   }
   if (origin(stored.baseUrl) !== origin(judge.baseUrl)) {
@@ -60,7 +79,8 @@ export function keptKeyId(entry: MetricConfig, path: string, current: StoredMetr
       keyId: null,
       error: {
         field: `${path}.judge.apiKey`,
-        message: 'must be given again (or null for none) when the judge moves to another origin; the stored key is never sent to a new host',
+        message:
+          'must be given again (or null for none) when the judge moves to another origin; the stored key is never sent to a new host',
       },
     };
   }
@@ -70,17 +90,38 @@ export function keptKeyId(entry: MetricConfig, path: string, current: StoredMetr
 export type SaveOutcome = { ok: true; config: StoredScoringConfig } | { ok: false; errors: FieldError[] };
 
 /** Replaces the configuration under the evaluation's row lock; new keys are sealed into rows of their own. */
-export async function saveScoringConfig(db: Db, evaluationId: string, config: ScoringConfig, secretKey: Buffer): Promise<SaveOutcome> {
+export async function saveScoringConfig(
+  db: Db,
+  evaluationId: string,
+  config: ScoringConfig,
+  secretKey: Buffer,
+): Promise<SaveOutcome> {
   return db.transaction(async (tx): Promise<SaveOutcome> => {
     await tx.select({ id: evaluations.id }).from(evaluations).where(eq(evaluations.id, evaluationId)).for('update');
     const current = await getScoringConfig(tx, evaluationId);
-    const entries: { path: string; entry: MetricConfig; previous: StoredMetricConfig | null; put: (stored: StoredMetricConfig) => void }[] = [];
+    const entries: {
+      path: string;
+      entry: MetricConfig;
+      previous: StoredMetricConfig | null;
+      put: (stored: StoredMetricConfig) => void;
+    }[] = [];
     const stored: StoredScoringConfig = {};
-    if (config.default) entries.push({ path: 'default', entry: config.default, previous: current?.default ?? null, put: (e) => (stored.default = e) });
+    if (config.default)
+      entries.push({
+        path: 'default',
+        entry: config.default,
+        previous: current?.default ?? null,
+        put: (e) => (stored.default = e),
+      });
     for (const [id, entry] of Object.entries(config.datasets ?? {})) {
       stored.datasets ??= {};
       const datasets = stored.datasets;
-      entries.push({ path: `datasets.${id}`, entry, previous: current?.datasets?.[id] ?? null, put: (e) => (datasets[id] = e) });
+      entries.push({
+        path: `datasets.${id}`,
+        entry,
+        previous: current?.datasets?.[id] ?? null,
+        put: (e) => (datasets[id] = e),
+      });
     }
     if (config.limits) stored.limits = config.limits;
 
@@ -98,7 +139,10 @@ export async function saveScoringConfig(db: Db, evaluationId: string, config: Sc
       const { apiKey, ...endpoint } = judge;
       let apiKeyId = kept[i]!.keyId;
       if (typeof apiKey === 'string' && apiKey !== JUDGE_KEY_MASK) {
-        const [row] = await tx.insert(judgeKeys).values({ evaluationId, cipher: sealSecret(secretKey, apiKey) }).returning({ id: judgeKeys.id });
+        const [row] = await tx
+          .insert(judgeKeys)
+          .values({ evaluationId, cipher: sealSecret(secretKey, apiKey) })
+          .returning({ id: judgeKeys.id });
         apiKeyId = row!.id;
       }
       put({ ...rest, judge: { ...endpoint, apiKeyId } });
@@ -115,7 +159,11 @@ export async function saveScoringConfig(db: Db, evaluationId: string, config: Sc
  * The scoring a launch freezes into the run's configuration: the entry that applies to each of
  * the run's datasets (judge keys by id only) and the judging limits with their defaults written out.
  */
-export async function freezeScoring(db: Db | Tx, evaluationId: string, datasetIds: readonly string[]): Promise<RunScoring | undefined> {
+export async function freezeScoring(
+  db: Db | Tx,
+  evaluationId: string,
+  datasetIds: readonly string[],
+): Promise<RunScoring | undefined> {
   const stored = await getScoringConfig(db, evaluationId);
   if (!stored) return undefined;
   const datasets: RunScoring['datasets'] = {};

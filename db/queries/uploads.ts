@@ -67,7 +67,12 @@ export async function findUploadToken(db: Db, plaintext: string): Promise<Presen
   const [row] = await db
     .select({
       token: uploadTokens,
-      evaluation: { id: evaluations.id, ownerId: evaluations.ownerId, domain: evaluations.domain, deployment: evaluations.deployment },
+      evaluation: {
+        id: evaluations.id,
+        ownerId: evaluations.ownerId,
+        domain: evaluations.domain,
+        deployment: evaluations.deployment,
+      },
     })
     .from(uploadTokens)
     .innerJoin(evaluations, eq(evaluations.id, uploadTokens.evaluationId))
@@ -122,7 +127,9 @@ export async function insertUploadVersion(db: Db, values: NewUploadVersion): Pro
         and(
           eq(uploadTokens.id, values.tokenId),
           isNull(uploadTokens.revokedAt),
-          values.derivedFrom === null ? isNull(uploadTokens.uploadVersion) : eq(uploadTokens.uploadVersion, values.derivedFrom),
+          values.derivedFrom === null
+            ? isNull(uploadTokens.uploadVersion)
+            : eq(uploadTokens.uploadVersion, values.derivedFrom),
         ),
       )
       .returning({ id: uploadTokens.id });
@@ -153,10 +160,18 @@ export async function insertUploadVersion(db: Db, values: NewUploadVersion): Pro
 
 /** The evaluation's versions, newest first. */
 export async function listUploadVersions(db: Db, evaluationId: string): Promise<UploadVersionRow[]> {
-  return db.select().from(uploadVersions).where(eq(uploadVersions.evaluationId, evaluationId)).orderBy(desc(uploadVersions.version));
+  return db
+    .select()
+    .from(uploadVersions)
+    .where(eq(uploadVersions.evaluationId, evaluationId))
+    .orderBy(desc(uploadVersions.version));
 }
 
-export async function getUploadVersion(db: Db, evaluationId: string, version: number): Promise<UploadVersionRow | null> {
+export async function getUploadVersion(
+  db: Db,
+  evaluationId: string,
+  version: number,
+): Promise<UploadVersionRow | null> {
   const [row] = await db
     .select()
     .from(uploadVersions)

@@ -26,7 +26,13 @@ export interface NewUser {
 /** The caller a key belongs to, or null for an unknown or revoked key. */
 export async function findCallerByKey(db: Db, key: string): Promise<Caller | null> {
   const [row] = await db
-    .select({ userId: users.id, role: users.role, name: users.name, organization: users.organization, email: users.email })
+    .select({
+      userId: users.id,
+      role: users.role,
+      name: users.name,
+      organization: users.organization,
+      email: users.email,
+    })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
@@ -43,9 +49,16 @@ export async function createUserWithKey(db: Db, user: NewUser, apiKey: string): 
   const email = user.email.trim();
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`user-email:${email.toLowerCase()}`}, 0))`);
-    const [existing] = await tx.select({ id: users.id }).from(users).where(sql`lower(${users.email}) = ${email.toLowerCase()}`).limit(1);
+    const [existing] = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(sql`lower(${users.email}) = ${email.toLowerCase()}`)
+      .limit(1);
     if (existing) throw new EmailTaken(email);
-    const [created] = await tx.insert(users).values({ ...user, email }).returning({ id: users.id });
+    const [created] = await tx
+      .insert(users)
+      .values({ ...user, email })
+      .returning({ id: users.id });
     await tx.insert(apiKeys).values({ userId: created!.id, keyHash: hashApiKey(apiKey), prefix: apiKey.slice(0, 10) });
     return { id: created!.id };
   });
@@ -54,6 +67,13 @@ export async function createUserWithKey(db: Db, user: NewUser, apiKey: string): 
 export async function getUserView(db: Db, id: string): Promise<UserView | null> {
   const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
   return row
-    ? { id: row.id, name: row.name, organization: row.organization, email: row.email, role: row.role, createdAt: row.createdAt.toISOString() }
+    ? {
+        id: row.id,
+        name: row.name,
+        organization: row.organization,
+        email: row.email,
+        role: row.role,
+        createdAt: row.createdAt.toISOString(),
+      }
     : null;
 }

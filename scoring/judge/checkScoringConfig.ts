@@ -10,7 +10,12 @@ import { templateProblems } from './promptTemplate';
 import { patternProblems } from './processingSteps';
 
 const JUDGE_ONLY = ['judge', 'systemPrompt', 'prompt', 'preprocess', 'postprocess'] as const;
-const OPTION_METRIC: Record<string, string> = { absoluteTolerance: 'numeric_match', relativeTolerance: 'numeric_match', n: 'pass_at_k', ks: 'pass_at_k' };
+const OPTION_METRIC: Record<string, string> = {
+  absoluteTolerance: 'numeric_match',
+  relativeTolerance: 'numeric_match',
+  n: 'pass_at_k',
+  ks: 'pass_at_k',
+};
 
 /** How a dataset id reads inside a field path; the API passes its own rule for keys that are not plain names. */
 export type KeyPath = (parent: string, key: string) => string;
@@ -27,7 +32,10 @@ export function checkScoringConfig(
 ): FieldError[] {
   const errors: FieldError[] = [];
   if (config.default?.metric === 'pass_at_k') {
-    errors.push({ field: 'default.metric', message: 'must not be pass_at_k: it scores programs, so it is set per code dataset, not as the default' });
+    errors.push({
+      field: 'default.metric',
+      message: 'must not be pass_at_k: it scores programs, so it is set per code dataset, not as the default',
+    });
   }
   if (config.default) errors.push(...checkMetric(config.default, 'default'));
   for (const [datasetId, entry] of Object.entries(config.datasets ?? {})) {
@@ -38,9 +46,16 @@ export function checkScoringConfig(
     }
     const isCode = codeDatasets.has(datasetId);
     if (isCode && entry.metric !== 'pass_at_k') {
-      errors.push({ field: `${path}.metric`, message: 'must be pass_at_k: a code dataset is scored by running its programs against its tests' });
+      errors.push({
+        field: `${path}.metric`,
+        message: 'must be pass_at_k: a code dataset is scored by running its programs against its tests',
+      });
     } else if (!isCode && entry.metric === 'pass_at_k') {
-      errors.push({ field: `${path}.metric`, message: 'must not be pass_at_k: only code datasets (whose own metric is pass_at_k) are scored by running programs' });
+      errors.push({
+        field: `${path}.metric`,
+        message:
+          'must not be pass_at_k: only code datasets (whose own metric is pass_at_k) are scored by running programs',
+      });
     }
     errors.push(...checkMetric(entry, path));
   }
@@ -51,16 +66,25 @@ function checkMetric(entry: MetricConfig, path: string): FieldError[] {
   const errors: FieldError[] = [];
   if (entry.metric !== 'judge') {
     for (const key of JUDGE_ONLY) {
-      if (entry[key] !== undefined) errors.push({ field: `${path}.${key}`, message: `is only read by metric judge, not ${entry.metric}` });
+      if (entry[key] !== undefined)
+        errors.push({ field: `${path}.${key}`, message: `is only read by metric judge, not ${entry.metric}` });
     }
   }
   for (const key of Object.keys(entry.options ?? {})) {
     const reader = OPTION_METRIC[key];
-    if (reader && reader !== entry.metric) errors.push({ field: `${path}.options.${key}`, message: `is only read by metric ${reader}, not ${entry.metric}` });
+    if (reader && reader !== entry.metric)
+      errors.push({
+        field: `${path}.options.${key}`,
+        message: `is only read by metric ${reader}, not ${entry.metric}`,
+      });
   }
   const n = entry.options?.n ?? 1;
   (entry.options?.ks ?? []).forEach((k, i) => {
-    if (k > n) errors.push({ field: `${path}.options.ks[${i}]`, message: `must be at most options.n (${n}): pass@k needs at least k completions per problem` });
+    if (k > n)
+      errors.push({
+        field: `${path}.options.ks[${i}]`,
+        message: `must be at most options.n (${n}): pass@k needs at least k completions per problem`,
+      });
   });
   if (entry.prompt !== undefined) {
     const problem = templateProblems(entry.prompt)[0];
@@ -76,12 +100,21 @@ function checkMetric(entry: MetricConfig, path: string): FieldError[] {
       const problem = patternProblems(step.regexExtract.pattern, step.regexExtract.flags);
       if (problem) errors.push({ field: `${at}.regexExtract.pattern`, message: problem });
     }
-    if ('scale' in step && step.scale.min === step.scale.max) errors.push({ field: `${at}.scale.max`, message: 'must differ from scale.min' });
+    if ('scale' in step && step.scale.min === step.scale.max)
+      errors.push({ field: `${at}.scale.max`, message: 'must differ from scale.min' });
     if ('mapLabels' in step) {
       const labels = Object.keys(step.mapLabels);
-      if (labels.length > 64) errors.push({ field: `${at}.mapLabels`, message: 'must map 1–64 labels (matched trimmed and case-insensitively) to numbers' });
+      if (labels.length > 64)
+        errors.push({
+          field: `${at}.mapLabels`,
+          message: 'must map 1–64 labels (matched trimmed and case-insensitively) to numbers',
+        });
       const bad = labels.find((l) => l.trim() === '' || [...l].length > 128);
-      if (bad !== undefined) errors.push({ field: `${at}.mapLabels`, message: `must have labels of 1–128 characters that are not blank; ${JSON.stringify(bad.slice(0, 130))} is not` });
+      if (bad !== undefined)
+        errors.push({
+          field: `${at}.mapLabels`,
+          message: `must have labels of 1–128 characters that are not blank; ${JSON.stringify(bad.slice(0, 130))} is not`,
+        });
     }
   }
   return errors;

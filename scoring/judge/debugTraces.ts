@@ -10,12 +10,20 @@ import type { MetricName } from '../../contracts/dataset';
 import { scoreSample } from '../metrics';
 import { scoreWithJudge, type JudgeSample, type ResolvedJudge } from './scoreWithJudge';
 
-export type DebugMetric = Pick<FrozenMetric, 'metric' | 'options' | 'systemPrompt' | 'prompt' | 'preprocess' | 'postprocess'>;
+export type DebugMetric = Pick<
+  FrozenMetric,
+  'metric' | 'options' | 'systemPrompt' | 'prompt' | 'preprocess' | 'postprocess'
+>;
 
 export function ruleTraces(metric: DebugMetric, samples: readonly JudgeSample[]): ScoringTrace[] {
   const rule = metric.metric as MetricName;
   return samples.map((s) => {
-    const score = scoreSample(rule, s.answer, { ground_truth: s.reference, choices: s.choices ? [...s.choices] : undefined }, metric.options ?? {});
+    const score = scoreSample(
+      rule,
+      s.answer,
+      { ground_truth: s.reference, choices: s.choices ? [...s.choices] : undefined },
+      metric.options ?? {},
+    );
     return { method: 'rule', steps: [{ step: 'score', score }], score, error: null, attempts: 0 };
   });
 }

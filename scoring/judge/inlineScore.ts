@@ -14,5 +14,13 @@ export function inlineScore(
 ): { score: number | null; status: 'scored' | 'pending' } {
   if (configured?.metric === 'judge') return { score: null, status: 'pending' };
   const metric = configured?.metric ?? datasetMetric;
-  return { score: scoreSample(metric, predict, { ground_truth: item.groundTruth, choices: item.choices ?? undefined }, configured?.options ?? {}), status: 'scored' };
+  return {
+    score: scoreSample(
+      metric,
+      predict,
+      { ground_truth: item.groundTruth, choices: item.choices ?? undefined },
+      configured?.options ?? {},
+    ),
+    status: 'scored',
+  };
 }

@@ -17,7 +17,8 @@ export function patternProblems(pattern: string, flags = ''): string | null {
   } catch (error) {
     return `must be a valid regular expression (${(error as Error).message})`;
   }
-  if (NESTED_QUANTIFIER.test(pattern)) return 'must not repeat a group that itself repeats (such as (a+)+): it can take exponential time';
+  if (NESTED_QUANTIFIER.test(pattern))
+    return 'must not repeat a group that itself repeats (such as (a+)+): it can take exponential time';
   if (BACKREFERENCE.test(pattern)) return 'must not use backreferences';
   return null;
 }
@@ -38,7 +39,11 @@ function textOp(op: string, text: string): string {
       return text.toLowerCase();
     case 'stripThinking':
       // A closed <think>…</think> block, or a reply that opens one and never closes it (cut off).
-      return text.replace(/<think(?:ing)?>[\s\S]*?<\/think(?:ing)?>/gi, '').replace(/^[\s\S]*<\/think(?:ing)?>/i, '').replace(/<think(?:ing)?>[\s\S]*$/i, '').trim();
+      return text
+        .replace(/<think(?:ing)?>[\s\S]*?<\/think(?:ing)?>/gi, '')
+        .replace(/^[\s\S]*<\/think(?:ing)?>/i, '')
+        .replace(/<think(?:ing)?>[\s\S]*$/i, '')
+        .trim();
     case 'lastLine': {
       const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
       return lines.at(-1)?.trim() ?? '';
@@ -90,7 +95,8 @@ export function applyPostprocess(step: PostprocessStep, value: string | number):
   if ('mapLabels' in step) {
     const label = asText().trim().toLowerCase();
     const entry = Object.entries(step.mapLabels).find(([k]) => k.trim().toLowerCase() === label);
-    if (!entry) throw new StepFailed(`${quote(asText())} is none of the labels ${Object.keys(step.mapLabels).join(', ')}`);
+    if (!entry)
+      throw new StepFailed(`${quote(asText())} is none of the labels ${Object.keys(step.mapLabels).join(', ')}`);
     return entry[1];
   }
   const { min, max } = step.scale;
@@ -114,7 +120,8 @@ function quote(text: string): string {
 /** The final value of postprocessing as a score, or why it is not one. */
 export function finalScore(value: string | number): number {
   const n = typeof value === 'number' ? value : readNumber(value);
-  if (n === null || !Number.isFinite(n)) throw new StepFailed(`postprocessing ended with ${quote(String(value))}, not a number`);
+  if (n === null || !Number.isFinite(n))
+    throw new StepFailed(`postprocessing ended with ${quote(String(value))}, not a number`);
   if (n < 0 || n > 1) throw new StepFailed(`postprocessing ended with ${n}, outside 0..1 (add a scale or clamp step)`);
   return n;
 }

@@ -17,7 +17,9 @@ export function templateProblems(template: string): string[] {
     if (name === undefined) continue;
     seen.add(name);
     if (!(PROMPT_PLACEHOLDERS as readonly string[]).includes(name) && !problems.some((p) => p.includes(`{${name}}`))) {
-      problems.push(`uses {${name}}, which is not a placeholder; use ${PROMPT_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} (write {{ and }} for literal braces)`);
+      problems.push(
+        `uses {${name}}, which is not a placeholder; use ${PROMPT_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} (write {{ and }} for literal braces)`,
+      );
     }
   }
   if (!seen.has('answer')) problems.push('must contain {answer}, where the answer to grade goes');

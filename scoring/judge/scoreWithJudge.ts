@@ -32,9 +32,14 @@ export interface ResolvedJudge {
 /** The metric entry as the pipeline reads it (the key is not its business). */
 export type JudgeMetric = Pick<MetricConfig, 'systemPrompt' | 'prompt' | 'preprocess' | 'postprocess'>;
 
-export const NO_JUDGE_REASON = 'no judge is configured (neither in the metric nor by PROCTOR_JUDGE_BASE_URL and PROCTOR_JUDGE_MODEL): scored by exact match';
+export const NO_JUDGE_REASON =
+  'no judge is configured (neither in the metric nor by PROCTOR_JUDGE_BASE_URL and PROCTOR_JUDGE_MODEL): scored by exact match';
 
-export async function scoreWithJudge(metric: JudgeMetric, judge: ResolvedJudge | null, sample: JudgeSample): Promise<ScoringTrace> {
+export async function scoreWithJudge(
+  metric: JudgeMetric,
+  judge: ResolvedJudge | null,
+  sample: JudgeSample,
+): Promise<ScoringTrace> {
   const steps: ScoringStep[] = [];
   let answer = sample.answer;
   for (const step of metric.preprocess ?? []) {
@@ -44,7 +49,10 @@ export async function scoreWithJudge(metric: JudgeMetric, judge: ResolvedJudge |
 
   if (!judge) {
     steps.push({ step: 'fallback', reason: NO_JUDGE_REASON, metric: 'exact_match' });
-    const score = scoreSample('exact_match', answer, { ground_truth: sample.reference, choices: sample.choices ? [...sample.choices] : undefined });
+    const score = scoreSample('exact_match', answer, {
+      ground_truth: sample.reference,
+      choices: sample.choices ? [...sample.choices] : undefined,
+    });
     steps.push({ step: 'score', score });
     return { method: 'exact_match_fallback', steps, score, error: null, attempts: 0 };
   }
@@ -55,15 +63,33 @@ export async function scoreWithJudge(metric: JudgeMetric, judge: ResolvedJudge |
     reference: sample.reference,
     choices: choicesText(sample.choices),
   });
-  const messages: JudgeMessage[] = metric.systemPrompt ? [{ role: 'system', content: metric.systemPrompt }, { role: 'user', content }] : [{ role: 'user', content }];
+  const messages: JudgeMessage[] = metric.systemPrompt
+    ? [
+        { role: 'system', content: metric.systemPrompt },
+        { role: 'user', content },
+      ]
+    : [{ role: 'user', content }];
   steps.push({ step: 'prompt', messages });
 
   const reply = await judge.call(messages);
   if (!reply.ok) {
-    steps.push({ step: 'judge', model: judge.model, reply: null, attempts: reply.attempts, latencyMs: Math.round(reply.latencyMs), error: reply.reason });
+    steps.push({
+      step: 'judge',
+      model: judge.model,
+      reply: null,
+      attempts: reply.attempts,
+      latencyMs: Math.round(reply.latencyMs),
+      error: reply.reason,
+    });
     return { method: 'judge', steps, score: null, error: reply.reason, attempts: reply.attempts };
   }
-  steps.push({ step: 'judge', model: judge.model, reply: reply.reply, attempts: reply.attempts, latencyMs: Math.round(reply.latencyMs) });
+  steps.push({
+    step: 'judge',
+    model: judge.model,
+    reply: reply.reply,
+    attempts: reply.attempts,
+    latencyMs: Math.round(reply.latencyMs),
+  });
 
   let value: string | number = reply.reply;
   const postprocess = metric.postprocess ?? DEFAULT_POSTPROCESS;

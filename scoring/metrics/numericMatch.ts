@@ -21,7 +21,8 @@ export function numericMatch(predict: string, { ground_truth }: ScoreReference, 
   const relative = options.relativeTolerance ?? DEFAULT_RELATIVE_TOLERANCE;
   const absolute = options.absoluteTolerance ?? DEFAULT_ABSOLUTE_TOLERANCE;
   // Registration validates options against MetricOptions; a bad value here is a programming error.
-  if (!(relative >= 0) || !(absolute >= 0)) throw new RangeError(`tolerances must be numbers ≥ 0, got relative ${relative}, absolute ${absolute}`);
+  if (!(relative >= 0) || !(absolute >= 0))
+    throw new RangeError(`tolerances must be numbers ≥ 0, got relative ${relative}, absolute ${absolute}`);
   const expected = parseNumber(ground_truth);
   const given = extractFinalNumber(predict, answerStatements(predict));
   if (expected === null || given === null) return 0;

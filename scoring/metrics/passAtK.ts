@@ -61,21 +61,36 @@ export interface ScoreCodeOptions {
   signal?: AbortSignal;
 }
 
-export async function scoreCodeProblem(docker: Dockerode, problem: CodeProblem, completions: string[], o: ScoreCodeOptions): Promise<ProblemPassAtK> {
+export async function scoreCodeProblem(
+  docker: Dockerode,
+  problem: CodeProblem,
+  completions: string[],
+  o: ScoreCodeOptions,
+): Promise<ProblemPassAtK> {
   checkKs(o.ks);
   const programs = completions.map((completion) => extractProgram(completion, problem.entryPoint));
   const sandboxes = await mapBounded(programs, o.concurrency ?? 2, (program) =>
-    runInSandbox(docker, { program, tests: problem.tests, entryPoint: problem.entryPoint }, {
-      limits: o.limits,
-      imageRef: o.imageRef,
-      runId: o.runId,
-      hostId: o.hostId,
-      signal: o.signal,
-    }),
+    runInSandbox(
+      docker,
+      { program, tests: problem.tests, entryPoint: problem.entryPoint },
+      {
+        limits: o.limits,
+        imageRef: o.imageRef,
+        runId: o.runId,
+        hostId: o.hostId,
+        signal: o.signal,
+      },
+    ),
   );
   const n = completions.length;
   const c = sandboxes.filter((s) => s.passed).length;
-  return { problemId: problem.id, n, c, passAtK: passAtKs(n, c, o.ks), completions: programs.map((program, i) => ({ program, sandbox: sandboxes[i]! })) };
+  return {
+    problemId: problem.id,
+    n,
+    c,
+    passAtK: passAtKs(n, c, o.ks),
+    completions: programs.map((program, i) => ({ program, sandbox: sandboxes[i]! })),
+  };
 }
 
 /** pass@k for each k ≤ n. */
@@ -109,7 +124,8 @@ function checkKs(ks: number[]): void {
 
 /** Like Promise.all over `items.map(fn)`, with at most `limit` calls pending at once; order kept. */
 async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

@@ -51,7 +51,8 @@ export interface Perturbation {
 }
 
 export function perturbPrompt(text: string, o: PerturbOptions): Perturbation {
-  if (o.rate !== undefined && !(o.rate >= 0 && o.rate <= 1)) throw new RangeError(`rate must be within [0, 1], got ${o.rate}`);
+  if (o.rate !== undefined && !(o.rate >= 0 && o.rate <= 1))
+    throw new RangeError(`rate must be within [0, 1], got ${o.rate}`);
   if (o.kind !== 'mixed') {
     const prng = perturbationPrng(o.runSeed, o.itemId, o.kind);
     return { kind: o.kind, ...APPLY[o.kind](text, o.rate ?? PERTURBATION_RATES[o.kind], prng, o.protect ?? []) };
@@ -98,7 +99,9 @@ function flipCase(ch: string): string | null {
   if (lower === upper || [...lower].length !== 1 || [...upper].length !== 1) return null;
   const flipped = ch === lower ? upper : lower;
   // Only letters whose case round-trips ("İ" lowers to two code points, "ſ" uppers to "S").
-  return flipped !== ch && (ch === lower ? flipped.toLowerCase() === ch : flipped.toUpperCase() === ch) ? flipped : null;
+  return flipped !== ch && (ch === lower ? flipped.toLowerCase() === ch : flipped.toUpperCase() === ch)
+    ? flipped
+    : null;
 }
 
 const applyCase: Apply = (text, rate, prng, protect) => {
@@ -121,7 +124,7 @@ const applyCase: Apply = (text, rate, prng, protect) => {
  */
 function wordInteriors(cs: Char[]): boolean[] {
   const ok = new Array<boolean>(cs.length).fill(false);
-  for (let i = 0; i < cs.length; ) {
+  for (let i = 0; i < cs.length;) {
     if (!LETTER.test(cs[i]!.ch)) {
       i++;
       continue;
@@ -137,9 +140,32 @@ function wordInteriors(cs: Char[]): boolean[] {
 
 /** Keys next to each letter on a QWERTY keyboard: same row, and the touching keys above and below. */
 const NEIGHBOURS: Readonly<Record<string, string>> = Object.freeze({
-  q: 'wa', w: 'qeas', e: 'wrsd', r: 'etdf', t: 'ryfg', y: 'tugh', u: 'yihj', i: 'uojk', o: 'ipkl', p: 'ol',
-  a: 'qwsz', s: 'weadzx', d: 'erfsxc', f: 'rtdgcv', g: 'tyfhvb', h: 'yugjbn', j: 'uihknm', k: 'iojlm', l: 'opk',
-  z: 'asx', x: 'sdzc', c: 'dfxv', v: 'fgcb', b: 'ghvn', n: 'hjbm', m: 'jkn',
+  q: 'wa',
+  w: 'qeas',
+  e: 'wrsd',
+  r: 'etdf',
+  t: 'ryfg',
+  y: 'tugh',
+  u: 'yihj',
+  i: 'uojk',
+  o: 'ipkl',
+  p: 'ol',
+  a: 'qwsz',
+  s: 'weadzx',
+  d: 'erfsxc',
+  f: 'rtdgcv',
+  g: 'tyfhvb',
+  h: 'yugjbn',
+  j: 'uihknm',
+  k: 'iojlm',
+  l: 'opk',
+  z: 'asx',
+  x: 'sdzc',
+  c: 'dfxv',
+  v: 'fgcb',
+  b: 'ghvn',
+  n: 'hjbm',
+  m: 'jkn',
 });
 
 function neighbourOf(ch: string, prng: Prng): string | null {
@@ -189,8 +215,30 @@ const applyWhitespace: Apply = (text, rate, prng, protect) => {
 
 /** Letters with a twin in another script that looks the same in most fonts. */
 const LOOK_ALIKES: Readonly<Record<string, string>> = Object.freeze({
-  a: 'а', c: 'с', e: 'е', i: 'і', j: 'ј', o: 'о', p: 'р', s: 'ѕ', x: 'х', y: 'у',
-  A: 'А', B: 'В', C: 'С', E: 'Е', H: 'Н', K: 'К', M: 'М', O: 'О', P: 'Р', T: 'Т', X: 'Х', Y: 'Υ', Z: 'Ζ', N: 'Ν',
+  a: 'а',
+  c: 'с',
+  e: 'е',
+  i: 'і',
+  j: 'ј',
+  o: 'о',
+  p: 'р',
+  s: 'ѕ',
+  x: 'х',
+  y: 'у',
+  A: 'А',
+  B: 'В',
+  C: 'С',
+  E: 'Е',
+  H: 'Н',
+  K: 'К',
+  M: 'М',
+  O: 'О',
+  P: 'Р',
+  T: 'Т',
+  X: 'Х',
+  Y: 'Υ',
+  Z: 'Ζ',
+  N: 'Ν',
 });
 /** Marks that neither open a protected span (quotes, braces, backticks) nor join a number. */
 const STRAY_MARKS = ["'", '-', '*', '_', '~', '^', ';'];
@@ -210,4 +258,9 @@ const applyCharNoise: Apply = (text, rate, prng, protect) => {
   return { text: out.join(''), eligible, edits };
 };
 
-const APPLY: Readonly<Record<SimpleKind, Apply>> = { case: applyCase, typos: applyTypos, whitespace: applyWhitespace, char_noise: applyCharNoise };
+const APPLY: Readonly<Record<SimpleKind, Apply>> = {
+  case: applyCase,
+  typos: applyTypos,
+  whitespace: applyWhitespace,
+  char_noise: applyCharNoise,
+};

@@ -15,6 +15,10 @@ export interface PerturbItemsOptions {
 export function perturbItems(items: readonly DatasetItem[], o: PerturbItemsOptions): DatasetItem[] {
   return items.map((item) => {
     const p = perturbPrompt(item.prompt, { runSeed: o.runSeed, itemId: item.id, kind: o.kind, rate: o.rate });
-    return { ...item, prompt: p.text, metadata: { ...item.metadata, perturbation: { kind: p.kind, edits: p.edits, eligible: p.eligible } } };
+    return {
+      ...item,
+      prompt: p.text,
+      metadata: { ...item.metadata, perturbation: { kind: p.kind, edits: p.edits, eligible: p.eligible } },
+    };
   });
 }

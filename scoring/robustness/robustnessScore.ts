@@ -28,18 +28,37 @@ export interface RobustnessScore {
   fixedRate: number;
 }
 
-export function robustnessScore(cleanScores: readonly number[], perturbedScores: readonly number[], o: { threshold?: number } = {}): RobustnessScore {
+export function robustnessScore(
+  cleanScores: readonly number[],
+  perturbedScores: readonly number[],
+  o: { threshold?: number } = {},
+): RobustnessScore {
   if (cleanScores.length !== perturbedScores.length) {
-    throw new RangeError(`clean and perturbed scores must pair up sample by sample: ${cleanScores.length} clean, ${perturbedScores.length} perturbed`);
+    throw new RangeError(
+      `clean and perturbed scores must pair up sample by sample: ${cleanScores.length} clean, ${perturbedScores.length} perturbed`,
+    );
   }
   const threshold = o.threshold ?? 0.5;
   if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`threshold must be within (0, 1], got ${threshold}`);
-  for (const [which, scores] of [['clean', cleanScores], ['perturbed', perturbedScores]] as const) {
+  for (const [which, scores] of [
+    ['clean', cleanScores],
+    ['perturbed', perturbedScores],
+  ] as const) {
     const bad = scores.findIndex((s) => !(s >= 0 && s <= 1));
     if (bad !== -1) throw new RangeError(`${which} score ${bad} is ${scores[bad]}, not within [0, 1]`);
   }
   const n = cleanScores.length;
-  if (n === 0) return { n: 0, cleanAccuracy: 0, perturbedAccuracy: 0, robustness: null, relativeAccuracy: null, flipRate: 0, brokenRate: 0, fixedRate: 0 };
+  if (n === 0)
+    return {
+      n: 0,
+      cleanAccuracy: 0,
+      perturbedAccuracy: 0,
+      robustness: null,
+      relativeAccuracy: null,
+      flipRate: 0,
+      brokenRate: 0,
+      fixedRate: 0,
+    };
   let clean = 0;
   let perturbed = 0;
   let broken = 0;

@@ -8,17 +8,27 @@ import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
-const rate = (description: string) => Type.Number({ minimum: 0, maximum: 1, description: `${description}; a probability from 0 to 1` });
-const millis = (description: string) => Type.Number({ minimum: 0, maximum: 3_600_000, description: `${description}; milliseconds from 0 to 3,600,000` });
+const rate = (description: string) =>
+  Type.Number({ minimum: 0, maximum: 1, description: `${description}; a probability from 0 to 1` });
+const millis = (description: string) =>
+  Type.Number({ minimum: 0, maximum: 3_600_000, description: `${description}; milliseconds from 0 to 3,600,000` });
 
 export const Knobs = Type.Object(
   {
     latencyMs: millis('delay before every answer'),
     jitterMs: millis('extra random delay on top of latencyMs'),
     errorRate: rate('chance of answering with errorStatus'),
-    errorStatus: Type.Integer({ minimum: 400, maximum: 599, description: 'HTTP status of injected errors; an integer from 400 to 599' }),
+    errorStatus: Type.Integer({
+      minimum: 400,
+      maximum: 599,
+      description: 'HTTP status of injected errors; an integer from 400 to 599',
+    }),
     rateLimitRate: rate('chance of answering 429 with Retry-After'),
-    retryAfterSeconds: Type.Number({ minimum: 0, maximum: 3600, description: 'Retry-After sent with 429; seconds from 0 to 3,600' }),
+    retryAfterSeconds: Type.Number({
+      minimum: 0,
+      maximum: 3600,
+      description: 'Retry-After sent with 429; seconds from 0 to 3,600',
+    }),
     hangRate: rate('chance of never answering'),
     malformedRate: rate('chance of a 200 whose body is not valid JSON'),
     truncatedRate: rate('chance of a 200 whose body is cut off mid-way'),
@@ -26,10 +36,20 @@ export const Knobs = Type.Object(
     streamChunkDelayMs: millis('pause between streamed chunks'),
     slowBodyRate: rate('chance that an answer trickles out in small pieces over slowBodyMs'),
     slowBodyMs: millis('how long a slow answer takes from its headers to its last byte'),
-    requiredApiKey: Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()], { description: 'bearer token every /v1 request must carry, or null' }),
-    failFirstAttempts: Type.Integer({ minimum: 0, maximum: 1000, description: 'the first N requests for each prompt fail with errorStatus' }),
+    requiredApiKey: Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()], {
+      description: 'bearer token every /v1 request must carry, or null',
+    }),
+    failFirstAttempts: Type.Integer({
+      minimum: 0,
+      maximum: 1000,
+      description: 'the first N requests for each prompt fail with errorStatus',
+    }),
     skill: rate('chance that an answer is correct'),
-    seed: Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 31 - 1, description: 'seed of every random decision; a 32-bit integer' }),
+    seed: Type.Integer({
+      minimum: -(2 ** 31),
+      maximum: 2 ** 31 - 1,
+      description: 'seed of every random decision; a 32-bit integer',
+    }),
     verbose: Type.Boolean({ description: 'explain before giving "Answer: X"' }),
   },
   { additionalProperties: false },
@@ -78,7 +98,9 @@ export function parseKnobs(input: unknown): Partial<Knobs> {
     const unknown = !(field in Knobs.properties);
     return {
       field,
-      message: unknown ? `is not a knob (known: ${Object.keys(Knobs.properties).join(', ')})` : (schema.description ?? e.message),
+      message: unknown
+        ? `is not a knob (known: ${Object.keys(Knobs.properties).join(', ')})`
+        : (schema.description ?? e.message),
     };
   });
   // TypeBox reports a union failure once per member; one line per field is enough.
@@ -111,9 +133,11 @@ export type Fault =
  */
 export function chooseFault(knobs: Knobs, prompt: string, attempt: number): Fault | null {
   if (attempt <= knobs.failFirstAttempts) return { kind: 'error', status: knobs.errorStatus };
-  const hit = (probability: number, purpose: string) => probability > 0 && roll(knobs.seed, prompt, attempt, purpose) < probability;
+  const hit = (probability: number, purpose: string) =>
+    probability > 0 && roll(knobs.seed, prompt, attempt, purpose) < probability;
   if (hit(knobs.hangRate, 'hang')) return { kind: 'hang' };
-  if (hit(knobs.rateLimitRate, 'rate-limit')) return { kind: 'rate_limited', retryAfterSeconds: knobs.retryAfterSeconds };
+  if (hit(knobs.rateLimitRate, 'rate-limit'))
+    return { kind: 'rate_limited', retryAfterSeconds: knobs.retryAfterSeconds };
   if (hit(knobs.errorRate, 'error')) return { kind: 'error', status: knobs.errorStatus };
   if (hit(knobs.malformedRate, 'malformed')) return { kind: 'malformed' };
   if (hit(knobs.truncatedRate, 'truncated')) return { kind: 'truncated' };

@@ -13,19 +13,27 @@ const logger = createLogger('reference-model');
 
 function settings() {
   const { values } = parseArgs({
-    options: { port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, knobs: { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      model: { type: 'string' },
+      knobs: { type: 'string' },
+    },
     strict: true,
   });
   const rawPort = values.port ?? process.env.PROCTOR_REFERENCE_MODEL_PORT ?? '8901';
   const port = Number(rawPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`port must be an integer from 0 to 65535, got ${JSON.stringify(rawPort)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`port must be an integer from 0 to 65535, got ${JSON.stringify(rawPort)}`);
   const rawKnobs = values.knobs ?? process.env.PROCTOR_REFERENCE_MODEL_KNOBS;
   let knobs: Partial<Knobs> = {};
   if (rawKnobs) {
     try {
       knobs = parseKnobs(JSON.parse(rawKnobs));
     } catch (error) {
-      throw new Error(error instanceof InvalidKnobsError ? error.message : `knobs must be a JSON object: ${(error as Error).message}`);
+      throw new Error(
+        error instanceof InvalidKnobsError ? error.message : `knobs must be a JSON object: ${(error as Error).message}`,
+      );
     }
   }
   return {

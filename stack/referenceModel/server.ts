@@ -9,7 +9,17 @@ import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { answerPrompt } from './solver';
-import { DEFAULT_KNOBS, InvalidKnobsError, answersCorrectly, chooseFault, parseKnobs, responseDelayMs, roll, type Fault, type Knobs } from './knobs';
+import {
+  DEFAULT_KNOBS,
+  InvalidKnobsError,
+  answersCorrectly,
+  chooseFault,
+  parseKnobs,
+  responseDelayMs,
+  roll,
+  type Fault,
+  type Knobs,
+} from './knobs';
 
 export const DEFAULT_MODEL_NAME = 'proctor-reference';
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -107,7 +117,14 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
   // Attempt numbers per prompt start again whenever the knobs change, so "the first N attempts
   // fail" and every random fault mean the same thing after each change.
   let attempts = new Map<string, number>();
-  const stats: ReferenceModelStats = { requests: 0, byStatus: {}, inFlight: 0, modelListings: 0, answered: 0, answeringMsTotal: 0 };
+  const stats: ReferenceModelStats = {
+    requests: 0,
+    byStatus: {},
+    inFlight: 0,
+    modelListings: 0,
+    answered: 0,
+    answeringMsTotal: 0,
+  };
   let created = 0;
   const inferenceResponses = new WeakSet<ServerResponse>();
   let requestLog: RequestLogEntry[] = [];
@@ -135,7 +152,14 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
         setKnobs(body as Partial<Knobs>);
       } catch (error) {
         if (error instanceof InvalidKnobsError) {
-          return sendJson(res, 400, { error: { message: error.message, type: 'invalid_request_error', code: 'invalid_knobs', problems: error.problems } });
+          return sendJson(res, 400, {
+            error: {
+              message: error.message,
+              type: 'invalid_request_error',
+              code: 'invalid_knobs',
+              problems: error.problems,
+            },
+          });
         }
         throw error;
       }
@@ -151,7 +175,8 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     if (path === '/_admin/stats') return only(method, 'GET', () => sendJson(res, 200, snapshotStats()));
 
     if (path === '/v1/chat/completions' || path === '/v1/completions') {
-      if (method !== 'POST') throw new HttpError(405, `use POST for ${path}`, 'invalid_request_error', 'method_not_allowed');
+      if (method !== 'POST')
+        throw new HttpError(405, `use POST for ${path}`, 'invalid_request_error', 'method_not_allowed');
       return infer(req, res, path === '/v1/chat/completions' ? 'chat' : 'completion', arrivedAt);
     }
     if (path === '/v1/models' || path.startsWith('/v1/models/')) {
@@ -167,7 +192,8 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     throw new HttpError(404, `no route for ${method} ${path}`, 'invalid_request_error', 'unknown_url');
 
     function only(actual: string, expected: string, then: () => void): void {
-      if (actual !== expected) throw new HttpError(405, `use ${expected} for ${path}`, 'invalid_request_error', 'method_not_allowed');
+      if (actual !== expected)
+        throw new HttpError(405, `use ${expected} for ${path}`, 'invalid_request_error', 'method_not_allowed');
       then();
     }
   }
@@ -181,7 +207,15 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     stats.requests += 1;
     stats.inFlight += 1;
     const connection = { gone: false };
-    const entry: RequestLogEntry = { receivedAt: Date.now(), prompt: '', attempt: 0, fault: null, status: null, endedAt: null, closedBy: null };
+    const entry: RequestLogEntry = {
+      receivedAt: Date.now(),
+      prompt: '',
+      attempt: 0,
+      fault: null,
+      status: null,
+      endedAt: null,
+      closedBy: null,
+    };
     if (requestLog.length >= REQUEST_LOG_LIMIT) requestLog = requestLog.slice(REQUEST_LOG_LIMIT / 2);
     requestLog.push(entry);
     res.on('close', () => {
@@ -210,28 +244,57 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
 
     if (fault?.kind === 'error') {
       if (fault.status === 429) setRetryAfter(res, k.retryAfterSeconds);
-      throw new HttpError(fault.status, `injected failure: HTTP ${fault.status} (attempt ${attempt} for this prompt)`, fault.status >= 500 ? 'server_error' : 'invalid_request_error', null);
+      throw new HttpError(
+        fault.status,
+        `injected failure: HTTP ${fault.status} (attempt ${attempt} for this prompt)`,
+        fault.status >= 500 ? 'server_error' : 'invalid_request_error',
+        null,
+      );
     }
     if (fault?.kind === 'rate_limited') {
       setRetryAfter(res, fault.retryAfterSeconds);
-      throw new HttpError(429, `Rate limit reached for ${modelName}; retry after ${fault.retryAfterSeconds} s.`, 'requests', 'rate_limit_exceeded');
+      throw new HttpError(
+        429,
+        `Rate limit reached for ${modelName}; retry after ${fault.retryAfterSeconds} s.`,
+        'requests',
+        'rate_limit_exceeded',
+      );
     }
 
     const correct = answersCorrectly(k, request.prompt);
-    const full = answerPrompt(request.prompt, { correct, verbose: k.verbose, pick: roll(k.seed, request.prompt, 0, 'wrong-answer') });
+    const full = answerPrompt(request.prompt, {
+      correct,
+      verbose: k.verbose,
+      pick: roll(k.seed, request.prompt, 0, 'wrong-answer'),
+    });
     const { text, tokens, finishReason } = limitTokens(full, request.maxTokens);
     const id = `${api === 'chat' ? 'chatcmpl' : 'cmpl'}-ref${(++created).toString(36)}`;
-    const base = { id, object: api === 'chat' ? 'chat.completion' : 'text_completion', created: Math.floor(Date.now() / 1000), model: modelName };
-    const usage = { prompt_tokens: request.promptTokens, completion_tokens: tokens, total_tokens: request.promptTokens + tokens };
+    const base = {
+      id,
+      object: api === 'chat' ? 'chat.completion' : 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: modelName,
+    };
+    const usage = {
+      prompt_tokens: request.promptTokens,
+      completion_tokens: tokens,
+      total_tokens: request.promptTokens + tokens,
+    };
 
-    if (request.stream) return stream(res, connection, api, base, text, finishReason, request.includeUsage ? usage : null, fault, k);
+    if (request.stream)
+      return stream(res, connection, api, base, text, finishReason, request.includeUsage ? usage : null, fault, k);
 
     const choices =
       fault?.kind === 'empty_choices'
         ? []
         : [
             api === 'chat'
-              ? { index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finishReason }
+              ? {
+                  index: 0,
+                  message: { role: 'assistant', content: text, refusal: null },
+                  logprobs: null,
+                  finish_reason: finishReason,
+                }
               : { index: 0, text, logprobs: null, finish_reason: finishReason },
           ];
     const json = JSON.stringify({ ...base, choices, usage, system_fingerprint: null });
@@ -258,11 +321,20 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     k: Knobs,
   ): Promise<void> {
     record(200);
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
     const object = api === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const choice = (piece: string | null, finish: string | null) =>
       api === 'chat'
-        ? { index: 0, delta: piece === null ? {} : { ...(piece === '' ? { role: 'assistant' } : {}), content: piece }, logprobs: null, finish_reason: finish }
+        ? {
+            index: 0,
+            delta: piece === null ? {} : { ...(piece === '' ? { role: 'assistant' } : {}), content: piece },
+            logprobs: null,
+            finish_reason: finish,
+          }
         : { index: 0, text: piece ?? '', logprobs: null, finish_reason: finish };
 
     const chunks: object[] = [];
@@ -276,7 +348,10 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
 
     const cutAt = fault?.kind === 'truncated' ? Math.max(1, Math.floor(chunks.length / 2)) : Infinity;
     // A slow stream spreads its chunks over the whole duration, however few there are.
-    const chunkDelayMs = fault?.kind === 'slow_body' ? Math.max(k.streamChunkDelayMs, fault.durationMs / Math.max(1, chunks.length)) : k.streamChunkDelayMs;
+    const chunkDelayMs =
+      fault?.kind === 'slow_body'
+        ? Math.max(k.streamChunkDelayMs, fault.durationMs / Math.max(1, chunks.length))
+        : k.streamChunkDelayMs;
     let flushed: Promise<void> = Promise.resolve();
     for (let i = 0; i < chunks.length; i++) {
       if (i >= cutAt) {
@@ -344,9 +419,18 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
   const server = http.createServer((req, res) => {
     route(req, res, performance.now()).catch((error: unknown) => {
       if (error instanceof HttpError) {
-        return sendJson(res, error.status, { error: { message: error.message, type: error.type, code: error.code, param: error.param } });
+        return sendJson(res, error.status, {
+          error: { message: error.message, type: error.type, code: error.code, param: error.param },
+        });
       }
-      sendJson(res, 500, { error: { message: `reference model failure: ${(error as Error).message}`, type: 'server_error', code: null, param: null } });
+      sendJson(res, 500, {
+        error: {
+          message: `reference model failure: ${(error as Error).message}`,
+          type: 'server_error',
+          code: null,
+          param: null,
+        },
+      });
     });
   });
   const sockets = new Set<Socket>();
@@ -394,7 +478,15 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
  */
 function nextAttempt(counts: Map<string, number>, k: Knobs, prompt: string): number {
   const needed =
-    k.failFirstAttempts > 0 || k.jitterMs > 0 || k.errorRate > 0 || k.rateLimitRate > 0 || k.hangRate > 0 || k.malformedRate > 0 || k.truncatedRate > 0 || k.emptyChoicesRate > 0 || k.slowBodyRate > 0;
+    k.failFirstAttempts > 0 ||
+    k.jitterMs > 0 ||
+    k.errorRate > 0 ||
+    k.rateLimitRate > 0 ||
+    k.hangRate > 0 ||
+    k.malformedRate > 0 ||
+    k.truncatedRate > 0 ||
+    k.emptyChoicesRate > 0 ||
+    k.slowBodyRate > 0;
   if (!needed) return 1;
   const key = createHash('sha1').update(prompt).digest('base64');
   const attempt = (counts.get(key) ?? 0) + 1;
@@ -417,21 +509,27 @@ function checkApiKey(req: IncomingMessage, k: Knobs): void {
   // messages, and this lets tests prove they do.
   throw new HttpError(
     401,
-    given === null ? "You didn't provide an API key (Authorization: Bearer <key>)." : `Incorrect API key provided: ${given}.`,
+    given === null
+      ? "You didn't provide an API key (Authorization: Bearer <key>)."
+      : `Incorrect API key provided: ${given}.`,
     'invalid_request_error',
     'invalid_api_key',
   );
 }
 
 function parseInferenceRequest(api: ApiKind, body: unknown, modelName: string): InferenceRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object', null);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badRequest('the request body must be a JSON object', null);
   const b = body as Record<string, unknown>;
   if (typeof b.model !== 'string' || b.model === '') throw badRequest('you must provide a model parameter', 'model');
   if (b.model !== modelName) throw unknownModel(b.model, modelName);
   if (b.n !== undefined && b.n !== null && b.n !== 1) throw badRequest('only n=1 is supported', 'n');
   const limit = b.max_completion_tokens ?? b.max_tokens;
   if (limit !== undefined && limit !== null && !(Number.isInteger(limit) && (limit as number) >= 1)) {
-    throw badRequest('max_tokens must be a positive integer', b.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens');
+    throw badRequest(
+      'max_tokens must be a positive integer',
+      b.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens',
+    );
   }
   const streamOptions = b.stream_options as { include_usage?: unknown } | undefined;
   const common = {
@@ -446,15 +544,22 @@ function parseInferenceRequest(api: ApiKind, body: unknown, modelName: string): 
     return { api, prompt, promptTokens: countTokens(prompt), ...common };
   }
 
-  if (!Array.isArray(b.messages) || b.messages.length === 0) throw badRequest('messages must be a non-empty array', 'messages');
+  if (!Array.isArray(b.messages) || b.messages.length === 0)
+    throw badRequest('messages must be a non-empty array', 'messages');
   const messages = b.messages.map((m: unknown, i: number) => {
     const message = m as { role?: unknown; content?: unknown };
-    if (typeof message !== 'object' || message === null || typeof message.role !== 'string') throw badRequest(`messages[${i}] must have a role`, `messages[${i}]`);
+    if (typeof message !== 'object' || message === null || typeof message.role !== 'string')
+      throw badRequest(`messages[${i}] must have a role`, `messages[${i}]`);
     return { role: message.role, content: contentText(message.content) };
   });
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   if (!lastUser) throw badRequest('messages must include a user message', 'messages');
-  return { api, prompt: lastUser.content, promptTokens: messages.reduce((n, m) => n + countTokens(m.content), 0), ...common };
+  return {
+    api,
+    prompt: lastUser.content,
+    promptTokens: messages.reduce((n, m) => n + countTokens(m.content), 0),
+    ...common,
+  };
 }
 
 /** Message content is a string or a list of parts; only text parts matter here. */
@@ -462,14 +567,24 @@ function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((part) => (part && typeof part === 'object' && (part as { type?: unknown }).type === 'text' ? String((part as { text?: unknown }).text ?? '') : ''))
+      .map((part) =>
+        part && typeof part === 'object' && (part as { type?: unknown }).type === 'text'
+          ? String((part as { text?: unknown }).text ?? '')
+          : '',
+      )
       .join('');
   }
   return '';
 }
 
 function unknownModel(name: string, modelName: string): HttpError {
-  return new HttpError(404, `The model '${name}' does not exist; this endpoint serves '${modelName}'.`, 'invalid_request_error', 'model_not_found', 'model');
+  return new HttpError(
+    404,
+    `The model '${name}' does not exist; this endpoint serves '${modelName}'.`,
+    'invalid_request_error',
+    'model_not_found',
+    'model',
+  );
 }
 
 function badRequest(message: string, param: string | null): HttpError {
@@ -481,7 +596,10 @@ function countTokens(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
 }
 
-function limitTokens(text: string, maxTokens: number | null): { text: string; tokens: number; finishReason: 'stop' | 'length' } {
+function limitTokens(
+  text: string,
+  maxTokens: number | null,
+): { text: string; tokens: number; finishReason: 'stop' | 'length' } {
   const pieces = text.match(/\s*\S+/g) ?? [];
   if (maxTokens === null || pieces.length <= maxTokens) return { text, tokens: pieces.length, finishReason: 'stop' };
   return { text: pieces.slice(0, maxTokens).join('').trimStart(), tokens: maxTokens, finishReason: 'length' };
@@ -492,7 +610,13 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`, 'invalid_request_error', 'body_too_large');
+    if (size > MAX_BODY_BYTES)
+      throw new HttpError(
+        413,
+        `request body larger than ${MAX_BODY_BYTES} bytes`,
+        'invalid_request_error',
+        'body_too_large',
+      );
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');

@@ -33,7 +33,9 @@ export function answerPrompt(prompt: string, o: AnswerOptions): string {
   const given = o.correct ? solution.answer : solution.wrongAnswer(o.pick);
   if (!o.verbose) return given;
   // A code block opens its own line, as a model writes it; "Answer:" before a fence would hide it.
-  return solution.kind === 'code' ? `${solution.explain(given)}\n\n${given}` : `${solution.explain(given)}\nAnswer: ${given}`;
+  return solution.kind === 'code'
+    ? `${solution.explain(given)}\n\n${given}`
+    : `${solution.explain(given)}\nAnswer: ${given}`;
 }
 
 export function solvePrompt(prompt: string): Solution | null {
@@ -118,7 +120,10 @@ const CHOICE_OPTION = /^([A-Z])[.)]\s*(.+)$/;
 const CHOICE_INSTRUCTION = /^Answer with the letter of the correct option\.?$/i;
 
 function solveChoice(text: string): Solution | null {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length < 3) return null;
   const question = CHOICE_QUESTION.exec(lines[0]!);
   if (!question || !CHOICE_INSTRUCTION.test(lines[lines.length - 1]!)) return null;
@@ -140,7 +145,8 @@ function solveChoice(text: string): Solution | null {
   return {
     kind: 'choice',
     answer: best.letter,
-    wrongAnswer: (pick) => (others.length > 0 ? others[Math.floor(pick * others.length)]!.letter : neighbourLetter(best.letter)),
+    wrongAnswer: (pick) =>
+      others.length > 0 ? others[Math.floor(pick * others.length)]!.letter : neighbourLetter(best.letter),
     explain: (given) => `${expr.text} = ${formatNumber(valueOf(given) ?? target)}, which is option ${given}.`,
   };
 }
@@ -173,7 +179,8 @@ unit('time', 1, 'seconds', 'second', 's');
 unit('volume', 1000, 'liters', 'liter', 'litres', 'litre', 'l');
 unit('volume', 1, 'milliliters', 'milliliter', 'millilitres', 'millilitre', 'ml');
 
-const CONVERSION = /^Convert\s+(-?\d+(?:\.\d+)?)\s+([a-z]+)\s+(?:to|into)\s+([a-z]+)\.\s*Reply with the number only\.?$/i;
+const CONVERSION =
+  /^Convert\s+(-?\d+(?:\.\d+)?)\s+([a-z]+)\s+(?:to|into)\s+([a-z]+)\.\s*Reply with the number only\.?$/i;
 
 function solveConversion(text: string): Solution | null {
   const m = CONVERSION.exec(text);

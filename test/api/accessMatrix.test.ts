@@ -24,7 +24,12 @@ import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { hashApiKey } from '../../db/queries/apiKeyHash';
 import { openSecret } from '../../db/secretBox';
 import { startApi, type TestApi } from '../support/apiServer';
-import { nlpEvaluationBody, platformImageId, privateDeploymentBody, registerDataset } from '../support/evaluationBodies';
+import {
+  nlpEvaluationBody,
+  platformImageId,
+  privateDeploymentBody,
+  registerDataset,
+} from '../support/evaluationBodies';
 import { ownedState, type OwnedState } from '../support/ownedState';
 import { documentedRoutes, fillPath, routeKey, servedRoutes } from '../support/servedRoutes';
 import { demoEntries, issueToken, tarOf, useFreshUploadDir } from '../uploads/uploadFixtures';
@@ -95,7 +100,11 @@ interface OwnerTarget {
 
 type RouteSpec =
   | { audience: 'public'; request: (f: Fixture) => Req }
-  | { audience: 'authenticated' | 'userOrAdmin' | 'adminOnly'; request: (f: Fixture) => Promise<Req> | Req; success: number }
+  | {
+      audience: 'authenticated' | 'userOrAdmin' | 'adminOnly';
+      request: (f: Fixture) => Promise<Req> | Req;
+      success: number;
+    }
   | {
       audience: 'owner';
       targets: (f: Fixture) => OwnerTarget[];
@@ -124,13 +133,22 @@ const runTargets = (f: Fixture, read: OwnerTarget['read']): OwnerTarget[] => [
   { label: "A's verification run", params: { runId: f.verificationRun }, ghosts: runGhosts(), read },
 ];
 const versionTargets = (f: Fixture): OwnerTarget[] => [
-  { label: "version 1 of A's private evaluation", params: { id: f.evalPrivate, version: 1 }, ghosts: [{ id: uuid(), version: 1 }], read: { owner: 200, admin: 200 } },
+  {
+    label: "version 1 of A's private evaluation",
+    params: { id: f.evalPrivate, version: 1 },
+    ghosts: [{ id: uuid(), version: 1 }],
+    read: { owner: 200, admin: 200 },
+  },
 ];
 
 /** A review of a run of A's waiting for its launch, written to the database: no worker runs in this file. */
 async function reviewOfA(f: Fixture): Promise<string> {
   const dataset = await insertArithmeticDataset(api.deps.db, 1);
-  const runId = await insertRun(api.deps.db, { ownerId: f.a.id, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
+  const runId = await insertRun(api.deps.db, {
+    ownerId: f.a.id,
+    endpoint: 'http://127.0.0.1:9/v1',
+    datasets: [dataset],
+  });
   const [row] = await api.deps.db
     .insert(manualReviews)
     .values({ runId, ownerId: f.a.id, status: 'awaiting-launch', datasetIds: [dataset.id] })
@@ -156,7 +174,11 @@ const ROUTES: Record<string, RouteSpec> = {
     request: () => ({
       path: '/v1/datasets',
       body: {
-        id: `ds-acl-${uuid().slice(0, 8)}`, name: 'access matrix', domain: 'nlp', task: 'custom', metric: 'exact_match',
+        id: `ds-acl-${uuid().slice(0, 8)}`,
+        name: 'access matrix',
+        domain: 'nlp',
+        task: 'custom',
+        metric: 'exact_match',
         jsonl: `${JSON.stringify({ id: 'q1', prompt: 'Say yes.', ground_truth: 'yes' })}\n`,
       },
     }),
@@ -165,37 +187,81 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/resources': { audience: 'authenticated', request: () => ({ path: '/v1/resources' }), success: 200 },
   'GET /v1/images': { audience: 'authenticated', request: () => ({ path: '/v1/images' }), success: 200 },
 
-  'POST /v1/evaluations': { audience: 'userOrAdmin', request: () => ({ path: '/v1/evaluations', body: nlpEvaluationBody() }), success: 201 },
+  'POST /v1/evaluations': {
+    audience: 'userOrAdmin',
+    request: () => ({ path: '/v1/evaluations', body: nlpEvaluationBody() }),
+    success: 201,
+  },
   'GET /v1/evaluations': { audience: 'userOrAdmin', request: () => ({ path: '/v1/evaluations' }), success: 200 },
-  'POST /v1/images': { audience: 'userOrAdmin', request: () => ({ path: '/v1/images', body: importImageBody() }), success: 201 },
+  'POST /v1/images': {
+    audience: 'userOrAdmin',
+    request: () => ({ path: '/v1/images', body: importImageBody() }),
+    success: 201,
+  },
   'GET /v1/comparisons': { audience: 'userOrAdmin', request: () => ({ path: '/v1/comparisons' }), success: 200 },
   // Evaluations that do not exist: users and admins are answered (422 naming them), nothing is launched.
   'POST /v1/comparisons': {
     audience: 'userOrAdmin',
-    request: () => ({ path: '/v1/comparisons', body: { name: 'matrix', evaluationIds: [uuid(), uuid()], datasets: [ARITH_BASIC_ID] } }),
+    request: () => ({
+      path: '/v1/comparisons',
+      body: { name: 'matrix', evaluationIds: [uuid(), uuid()], datasets: [ARITH_BASIC_ID] },
+    }),
     success: 422,
   },
 
   'POST /v1/users': {
     audience: 'adminOnly',
-    request: () => ({ path: '/v1/users', body: { name: 'Matrix', organization: 'Proctor tests', email: `acl-${uuid().slice(0, 8)}@example.test`, role: 'user' } }),
+    request: () => ({
+      path: '/v1/users',
+      body: {
+        name: 'Matrix',
+        organization: 'Proctor tests',
+        email: `acl-${uuid().slice(0, 8)}@example.test`,
+        role: 'user',
+      },
+    }),
     success: 201,
   },
-  'POST /v1/images/{id}/approve': { audience: 'adminOnly', request: async (f) => ({ path: `/v1/images/${await importImage(f.a)}/approve` }), success: 200 },
+  'POST /v1/images/{id}/approve': {
+    audience: 'adminOnly',
+    request: async (f) => ({ path: `/v1/images/${await importImage(f.a)}/approve` }),
+    success: 200,
+  },
   'POST /v1/images/{id}/reject': {
     audience: 'adminOnly',
-    request: async (f) => ({ path: `/v1/images/${await importImage(f.a)}/reject`, body: { reason: 'the Dockerfile pins nothing' } }),
+    request: async (f) => ({
+      path: `/v1/images/${await importImage(f.a)}/reject`,
+      body: { reason: 'the Dockerfile pins nothing' },
+    }),
     success: 200,
   },
 
-  'GET /v1/evaluations/{id}': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
+  'GET /v1/evaluations/{id}': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
   'PATCH /v1/evaluations/{id}': {
-    audience: 'owner', targets: (f) => evaluationTargets(f, undefined), reviewer: 403, mutates: true, body: { description: 'changed by someone else' },
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+    body: { description: 'changed by someone else' },
   },
   'POST /v1/evaluations/{id}/verifications': {
-    audience: 'owner', targets: (f) => evaluationTargets(f, undefined), reviewer: 403, mutates: true, body: { samplesPerDataset: 1 },
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+    body: { samplesPerDataset: 1 },
   },
-  'POST /v1/evaluations/{id}/runs': { audience: 'owner', targets: (f) => evaluationTargets(f, undefined), reviewer: 403, mutates: true },
+  'POST /v1/evaluations/{id}/runs': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+  },
   'PUT /v1/evaluations/{id}/predictions/{datasetId}': {
     audience: 'owner',
     targets: (f) =>
@@ -208,23 +274,63 @@ const ROUTES: Record<string, RouteSpec> = {
     mutates: true,
     body: { jsonl: JSON.stringify({ id: 'q1', prediction: 'yes' }) },
   },
-  'GET /v1/evaluations/{id}/predictions': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
-  'GET /v1/evaluations/{id}/runs': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
-  'POST /v1/evaluations/{id}/upload-token': { audience: 'owner', targets: (f) => evaluationTargets(f, undefined), reviewer: 403, mutates: true },
-  'GET /v1/evaluations/{id}/upload-tokens': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
+  'GET /v1/evaluations/{id}/predictions': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'GET /v1/evaluations/{id}/runs': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'POST /v1/evaluations/{id}/upload-token': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+  },
+  'GET /v1/evaluations/{id}/upload-tokens': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
   'DELETE /v1/evaluations/{id}/upload-tokens/{tokenId}': {
     audience: 'owner',
     targets: (f) => [
-      { label: "A's token of A's private evaluation", params: { id: f.evalPrivate, tokenId: f.spareTokenA.id }, ghosts: [{ id: uuid(), tokenId: f.spareTokenA.id }, { id: uuid(), tokenId: uuid() }] },
+      {
+        label: "A's token of A's private evaluation",
+        params: { id: f.evalPrivate, tokenId: f.spareTokenA.id },
+        ghosts: [
+          { id: uuid(), tokenId: f.spareTokenA.id },
+          { id: uuid(), tokenId: uuid() },
+        ],
+      },
       // B names its own evaluation and A's token: the token is looked up within B's evaluation only.
-      { label: "A's token through B's own evaluation", params: { id: f.evalPrivateB, tokenId: f.spareTokenA.id }, ghosts: [{ id: f.evalPrivateB, tokenId: uuid() }] },
+      {
+        label: "A's token through B's own evaluation",
+        params: { id: f.evalPrivateB, tokenId: f.spareTokenA.id },
+        ghosts: [{ id: f.evalPrivateB, tokenId: uuid() }],
+      },
     ],
     reviewer: 403,
     mutates: true,
   },
-  'GET /v1/evaluations/{id}/scoring': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
+  'GET /v1/evaluations/{id}/scoring': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
   'PUT /v1/evaluations/{id}/scoring': {
-    audience: 'owner', targets: (f) => evaluationTargets(f, undefined), reviewer: 403, mutates: true, body: { default: { metric: 'f1' } },
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+    body: { default: { metric: 'f1' } },
   },
   // Scores the samples it is given and stores nothing: A and an admin get the steps.
   'POST /v1/evaluations/{id}/scoring/debug': {
@@ -232,62 +338,179 @@ const ROUTES: Record<string, RouteSpec> = {
     targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
     reviewer: 403,
     mutates: false,
-    body: { config: { default: { metric: 'exact_match' } }, samples: [{ question: 'Say yes.', prediction: 'yes', reference: 'yes' }] },
+    body: {
+      config: { default: { metric: 'exact_match' } },
+      samples: [{ question: 'Say yes.', prediction: 'yes', reference: 'yes' }],
+    },
   },
-  'GET /v1/evaluations/{id}/uploads': { audience: 'owner', targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
-  'GET /v1/evaluations/{id}/uploads/{version}': { audience: 'owner', targets: versionTargets, reviewer: 403, mutates: false },
-  'GET /v1/evaluations/{id}/uploads/{version}/files': { audience: 'owner', targets: versionTargets, reviewer: 403, mutates: false, query: '?path=/' },
+  'GET /v1/evaluations/{id}/uploads': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'GET /v1/evaluations/{id}/uploads/{version}': {
+    audience: 'owner',
+    targets: versionTargets,
+    reviewer: 403,
+    mutates: false,
+  },
+  'GET /v1/evaluations/{id}/uploads/{version}/files': {
+    audience: 'owner',
+    targets: versionTargets,
+    reviewer: 403,
+    mutates: false,
+    query: '?path=/',
+  },
 
-  'GET /v1/runs/{runId}': { audience: 'owner', targets: (f) => runTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
-  'POST /v1/runs/{runId}/stop': { audience: 'owner', targets: (f) => runTargets(f, undefined), reviewer: 403, mutates: true },
-  'GET /v1/runs/{runId}/results': { audience: 'owner', targets: (f) => runTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
-  'GET /v1/runs/{runId}/results.jsonl': { audience: 'owner', targets: (f) => runTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
-  'GET /v1/runs/{runId}/logs': { audience: 'owner', targets: (f) => runTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
+  'GET /v1/runs/{runId}': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'POST /v1/runs/{runId}/stop': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+  },
+  'GET /v1/runs/{runId}/results': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'GET /v1/runs/{runId}/results.jsonl': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'GET /v1/runs/{runId}/logs': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
   // The run has not ended, so its owner is told 409 (no report yet); a stranger must not learn even that.
   // The owner's answer (409: the run has not succeeded) is not a stranger's to learn; an admin is 403 (owners only).
-  'POST /v1/runs/{runId}/leaderboard': { audience: 'owner', targets: (f) => runTargets(f, undefined), reviewer: 403, mutates: true, body: { mode: 'named' } },
-  // Fixture runs have no subjective dataset under review: their owner and an admin are told so (404).
-  'GET /v1/runs/{runId}/manual-evaluation': { audience: 'owner', targets: (f) => runTargets(f, { owner: 404, admin: 404 }), reviewer: 403, mutates: false },
-  'POST /v1/runs/{runId}/manual-evaluation': { audience: 'owner', targets: (f) => runTargets(f, undefined), reviewer: 403, mutates: true },
-  'GET /v1/runs/{runId}/report.xlsx': { audience: 'owner', targets: (f) => runTargets(f, { owner: 409, admin: 409 }), reviewer: 403, mutates: false },
-
-  'GET /v1/comparisons/{id}': { audience: 'owner', targets: (f) => comparisonTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
-  'GET /v1/comparisons/{id}/ranking': { audience: 'owner', targets: (f) => comparisonTargets(f, { owner: 200, admin: 200 }), reviewer: 403, mutates: false },
-  'PUT /v1/comparisons/{id}/weights': {
-    audience: 'owner', targets: (f) => comparisonTargets(f, undefined), reviewer: 403, mutates: true, body: { datasets: { [ARITH_BASIC_ID]: 2 } },
+  'POST /v1/runs/{runId}/leaderboard': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+    body: { mode: 'named' },
   },
-  'POST /v1/comparisons/{id}/stop': { audience: 'owner', targets: (f) => comparisonTargets(f, undefined), reviewer: 403, mutates: true },
+  // Fixture runs have no subjective dataset under review: their owner and an admin are told so (404).
+  'GET /v1/runs/{runId}/manual-evaluation': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, { owner: 404, admin: 404 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'POST /v1/runs/{runId}/manual-evaluation': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+  },
+  'GET /v1/runs/{runId}/report.xlsx': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, { owner: 409, admin: 409 }),
+    reviewer: 403,
+    mutates: false,
+  },
+
+  'GET /v1/comparisons/{id}': {
+    audience: 'owner',
+    targets: (f) => comparisonTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'GET /v1/comparisons/{id}/ranking': {
+    audience: 'owner',
+    targets: (f) => comparisonTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'PUT /v1/comparisons/{id}/weights': {
+    audience: 'owner',
+    targets: (f) => comparisonTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+    body: { datasets: { [ARITH_BASIC_ID]: 2 } },
+  },
+  'POST /v1/comparisons/{id}/stop': {
+    audience: 'owner',
+    targets: (f) => comparisonTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+  },
 
   // No role gate: everyone sees preloaded images; a user's import is its owner's (and admins').
   'GET /v1/images/{id}': {
     audience: 'owner',
-    targets: (f) => [{ label: "A's imported image", params: { id: f.imageA }, ghosts: [{ id: uuid() }, { id: 'not-an-image' }], read: { owner: 200, admin: 200 } }],
+    targets: (f) => [
+      {
+        label: "A's imported image",
+        params: { id: f.imageA },
+        ghosts: [{ id: uuid() }, { id: 'not-an-image' }],
+        read: { owner: 200, admin: 200 },
+      },
+    ],
     reviewer: 404,
     mutates: false,
   },
 
   // Reviews of A's runs, made in the database (no worker runs here); not launched, so scores and completion are refused (409) once admitted.
   'GET /v1/reviews': { audience: 'reviewer', request: () => ({ path: '/v1/reviews' }), success: 200 },
-  'GET /v1/reviews/{reviewId}': { audience: 'reviewer', request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}` }), success: 200 },
+  'GET /v1/reviews/{reviewId}': {
+    audience: 'reviewer',
+    request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}` }),
+    success: 200,
+  },
   'POST /v1/reviews/{reviewId}/scores': {
     audience: 'reviewer',
-    request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}/scores`, body: { scores: [{ dataset: 'd', itemId: 'i', score: 1 }] } }),
+    request: async (f) => ({
+      path: `/v1/reviews/${await reviewOfA(f)}/scores`,
+      body: { scores: [{ dataset: 'd', itemId: 'i', score: 1 }] },
+    }),
     success: 409,
   },
-  'POST /v1/reviews/{reviewId}/complete': { audience: 'reviewer', request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}/complete` }), success: 409 },
-  'POST /v1/reviews/{reviewId}/abandon': { audience: 'adminOnly', request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}/abandon`, body: {} }), success: 200 },
+  'POST /v1/reviews/{reviewId}/complete': {
+    audience: 'reviewer',
+    request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}/complete` }),
+    success: 409,
+  },
+  'POST /v1/reviews/{reviewId}/abandon': {
+    audience: 'adminOnly',
+    request: async (f) => ({ path: `/v1/reviews/${await reviewOfA(f)}/abandon`, body: {} }),
+    success: 200,
+  },
 
-  'PUT /v1/upload': { audience: 'uploadToken', request: tarRequest('/v1/upload', [...demoEntries(), { name: 'someone-else.txt', content: 'x\n' }]) },
-  'POST /v1/upload/cp': { audience: 'uploadToken', request: tarRequest('/v1/upload/cp?to=extra', [{ name: 'someone-else.txt', content: 'x\n' }]) },
+  'PUT /v1/upload': {
+    audience: 'uploadToken',
+    request: tarRequest('/v1/upload', [...demoEntries(), { name: 'someone-else.txt', content: 'x\n' }]),
+  },
+  'POST /v1/upload/cp': {
+    audience: 'uploadToken',
+    request: tarRequest('/v1/upload/cp?to=extra', [{ name: 'someone-else.txt', content: 'x\n' }]),
+  },
   'PUT /v1/upload/files': {
     audience: 'uploadToken',
-    request: () => ({ path: '/v1/upload/files?path=someone-else.txt', raw: { contentType: 'application/octet-stream', data: 'x\n' } }),
+    request: () => ({
+      path: '/v1/upload/files?path=someone-else.txt',
+      raw: { contentType: 'application/octet-stream', data: 'x\n' },
+    }),
   },
   'GET /v1/upload/ls': { audience: 'uploadToken', request: () => ({ path: '/v1/upload/ls' }) },
 };
 
 const entriesOf = <A extends RouteSpec['audience']>(audience: A) =>
-  Object.entries(ROUTES).filter((entry): entry is [string, RouteSpec & { audience: A }] => entry[1].audience === audience);
+  Object.entries(ROUTES).filter(
+    (entry): entry is [string, RouteSpec & { audience: A }] => entry[1].audience === audience,
+  );
 const methodOf = (key: string) => key.split(' ')[0]!;
 const templateOf = (key: string) => key.slice(key.indexOf(' ') + 1);
 /** The route's method, and HEAD for a GET route (fastify answers HEAD with the GET handler). */
@@ -346,14 +569,25 @@ async function importImage(owner: Actor): Promise<string> {
 }
 
 async function launch(owner: Actor, evaluationId: string, kind: 'verifications' | 'runs'): Promise<string> {
-  const res = await send('POST', { path: `/v1/evaluations/${evaluationId}/${kind}`, body: kind === 'verifications' ? { samplesPerDataset: 1 } : undefined }, as(owner));
+  const res = await send(
+    'POST',
+    {
+      path: `/v1/evaluations/${evaluationId}/${kind}`,
+      body: kind === 'verifications' ? { samplesPerDataset: 1 } : undefined,
+    },
+    as(owner),
+  );
   if (res.status !== 202) throw new Error(`could not launch: ${res.status} ${res.text}`);
   launchedWorkflows.push(res.body.workflowId);
   return res.body.runId as string;
 }
 
 async function compare(owner: Actor, evaluationIds: string[]): Promise<string> {
-  const res = await send('POST', { path: '/v1/comparisons', body: { name: 'A compares', evaluationIds, datasets: [ARITH_BASIC_ID] } }, as(owner));
+  const res = await send(
+    'POST',
+    { path: '/v1/comparisons', body: { name: 'A compares', evaluationIds, datasets: [ARITH_BASIC_ID] } },
+    as(owner),
+  );
   if (res.status !== 201) throw new Error(`could not create a comparison: ${res.status} ${res.text}`);
   for (const model of res.body.models as { runId: string }[]) launchedWorkflows.push(workflowIds.run(model.runId));
   return res.body.comparisonId as string;
@@ -366,7 +600,11 @@ async function createEvaluation(owner: Actor, body: Record<string, unknown>): Pr
 }
 
 async function upload(token: string, entries: Parameters<typeof tarOf>[0]): Promise<Response> {
-  return send('PUT', { path: '/v1/upload', raw: { contentType: 'application/x-tar', data: await tarOf(entries) } }, `Bearer ${token}`);
+  return send(
+    'PUT',
+    { path: '/v1/upload', raw: { contentType: 'application/x-tar', data: await tarOf(entries) } },
+    `Bearer ${token}`,
+  );
 }
 
 /** A's things, the other users' things, and the platform's counts: what no refused request may change. */
@@ -396,7 +634,12 @@ async function world(): Promise<World> {
 beforeAll(async () => {
   uploadDir = useFreshUploadDir();
   api = await startApi({ now: () => new Date(Date.now() + clockOffsetMs) });
-  const [a, b, reviewer, revoked] = await Promise.all([api.createUser('user'), api.createUser('user'), api.createUser('reviewer'), api.createUser('user')]);
+  const [a, b, reviewer, revoked] = await Promise.all([
+    api.createUser('user'),
+    api.createUser('user'),
+    api.createUser('reviewer'),
+    api.createUser('user'),
+  ]);
   const [{ userId: adminId }] = await api.deps.db.execute<{ userId: string }>(
     sql`select user_id as "userId" from api_keys where key_hash = ${hashApiKey(api.adminKey)}`,
   );
@@ -412,12 +655,27 @@ beforeAll(async () => {
   const modelApiKey = `sk-matrix-${uuid()}`;
   const datasetA = await registerDataset(api, a.apiKey, 'nlp');
   const platformImage = await platformImageId(api, a.apiKey);
-  const evalApi = await createEvaluation(actors.a, nlpEvaluationBody({
-    datasets: [datasetA, ARITH_BASIC_ID],
-    deployment: { method: 'api', endpoint: 'http://127.0.0.1:9/v1', onlineModelName: 'm', apiKey: modelApiKey, apiMode: 'chat' },
-  }));
-  const evalPrivate = await createEvaluation(actors.a, nlpEvaluationBody({ deployment: privateDeploymentBody(api, platformImage) }));
-  const evalPrivateB = await createEvaluation(actors.b, nlpEvaluationBody({ deployment: privateDeploymentBody(api, platformImage) }));
+  const evalApi = await createEvaluation(
+    actors.a,
+    nlpEvaluationBody({
+      datasets: [datasetA, ARITH_BASIC_ID],
+      deployment: {
+        method: 'api',
+        endpoint: 'http://127.0.0.1:9/v1',
+        onlineModelName: 'm',
+        apiKey: modelApiKey,
+        apiMode: 'chat',
+      },
+    }),
+  );
+  const evalPrivate = await createEvaluation(
+    actors.a,
+    nlpEvaluationBody({ deployment: privateDeploymentBody(api, platformImage) }),
+  );
+  const evalPrivateB = await createEvaluation(
+    actors.b,
+    nlpEvaluationBody({ deployment: privateDeploymentBody(api, platformImage) }),
+  );
   const imageA = await importImage(actors.a);
 
   const tokenA = await issueToken(api, a.apiKey, evalPrivate);
@@ -426,9 +684,16 @@ beforeAll(async () => {
   const spare = await send('POST', { path: `/v1/evaluations/${evalPrivate}/upload-token` }, as(actors.a));
   if (spare.status !== 201) throw new Error(`could not issue an upload token: ${spare.status} ${spare.text}`);
   const revokedTokenA = await issueToken(api, a.apiKey, evalPrivate);
-  const tokens = (await send('GET', { path: `/v1/evaluations/${evalPrivate}/upload-tokens` }, as(actors.a))).body as { tokenId: string; prefix: string }[];
+  const tokens = (await send('GET', { path: `/v1/evaluations/${evalPrivate}/upload-tokens` }, as(actors.a))).body as {
+    tokenId: string;
+    prefix: string;
+  }[];
   const revokedRow = tokens.find((t) => revokedTokenA.startsWith(t.prefix));
-  const revocation = await send('DELETE', { path: `/v1/evaluations/${evalPrivate}/upload-tokens/${revokedRow!.tokenId}` }, as(actors.a));
+  const revocation = await send(
+    'DELETE',
+    { path: `/v1/evaluations/${evalPrivate}/upload-tokens/${revokedRow!.tokenId}` },
+    as(actors.a),
+  );
   if (revocation.status !== 204) throw new Error(`could not revoke: ${revocation.status} ${revocation.text}`);
   const tokenB = await issueToken(api, b.apiKey, evalPrivateB);
 
@@ -453,7 +718,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of launchedWorkflows) {
-    await api.deps.temporal.workflow.getHandle(id).terminate('test finished').catch(() => {});
+    await api.deps.temporal.workflow
+      .getHandle(id)
+      .terminate('test finished')
+      .catch(() => {});
   }
   await api?.close();
 });
@@ -469,10 +737,18 @@ describe('the route table', () => {
       return !(key.startsWith('HEAD ') && ROUTES[`GET ${templateOf(key)}`] && keys.has(`GET ${templateOf(key)}`));
     });
     expect(unclassified, 'routes the app serves that ROUTES does not classify').toEqual([]);
-    expect(Object.keys(ROUTES).filter((key) => !keys.has(key)), 'ROUTES entries the app no longer serves').toEqual([]);
+    expect(
+      Object.keys(ROUTES).filter((key) => !keys.has(key)),
+      'ROUTES entries the app no longer serves',
+    ).toEqual([]);
 
     const doc = (await send('GET', { path: '/openapi.json' })).body;
-    expect(documentedRoutes(doc).map(routeKey).filter((key) => !ROUTES[key]), 'documented routes that ROUTES does not classify').toEqual([]);
+    expect(
+      documentedRoutes(doc)
+        .map(routeKey)
+        .filter((key) => !ROUTES[key]),
+      'documented routes that ROUTES does not classify',
+    ).toEqual([]);
   });
 
   for (const [key, spec] of entriesOf('reviewer')) {
@@ -497,15 +773,25 @@ describe('without a valid API key', () => {
   const credentials = (): { label: string; authorization?: string; challenge: string }[] => [
     { label: 'no Authorization header', challenge: 'Bearer' },
     { label: 'an empty bearer', authorization: 'Bearer', challenge: INVALID_TOKEN },
-    { label: 'Basic credentials', authorization: `Basic ${Buffer.from(`${f.a.id}:${f.a.apiKey}`).toString('base64')}`, challenge: INVALID_TOKEN },
+    {
+      label: 'Basic credentials',
+      authorization: `Basic ${Buffer.from(`${f.a.id}:${f.a.apiKey}`).toString('base64')}`,
+      challenge: INVALID_TOKEN,
+    },
     { label: 'the key without its scheme', authorization: f.a.apiKey, challenge: INVALID_TOKEN },
     { label: 'two words after Bearer', authorization: `Bearer ${f.a.apiKey} ${f.a.apiKey}`, challenge: INVALID_TOKEN },
-    { label: "A's key with its last character changed", authorization: `Bearer ${f.a.apiKey.slice(0, -1)}${f.a.apiKey.endsWith('A') ? 'B' : 'A'}`, challenge: INVALID_TOKEN },
+    {
+      label: "A's key with its last character changed",
+      authorization: `Bearer ${f.a.apiKey.slice(0, -1)}${f.a.apiKey.endsWith('A') ? 'B' : 'A'}`,
+      challenge: INVALID_TOKEN,
+    },
     { label: 'a revoked key', authorization: as(f.revoked), challenge: INVALID_TOKEN },
     { label: "A's upload token", authorization: `Bearer ${f.tokenA}`, challenge: INVALID_TOKEN },
   ];
 
-  const keyed = Object.entries(ROUTES).filter(([, spec]) => spec.audience !== 'public' && spec.audience !== 'uploadToken');
+  const keyed = Object.entries(ROUTES).filter(
+    ([, spec]) => spec.audience !== 'public' && spec.audience !== 'uploadToken',
+  );
   for (const [key, spec] of keyed) {
     it(`${key}: 401 with a challenge, and nothing changes`, async () => {
       const req: Req =
@@ -588,16 +874,24 @@ describe("A's things, asked for by others", () => {
   for (const [key, spec] of entriesOf('owner')) {
     it(`${key}: another user gets the 404 of a missing one, a reviewer ${spec.reviewer}, and nothing changes${spec.mutates ? '' : '; A and an admin read it'}`, async () => {
       for (const target of spec.targets(f)) {
-        const request = (params: Record<string, string | number>): Req => ({ path: fillPath(templateOf(key), params) + (spec.query ?? ''), body: spec.body });
+        const request = (params: Record<string, string | number>): Req => ({
+          path: fillPath(templateOf(key), params) + (spec.query ?? ''),
+          body: spec.body,
+        });
         for (const method of methodsOf(key)) {
           const where = `${method} on ${target.label}`;
           const before = await world();
-          for (const [actor, expected] of [[f.b, 404], [f.reviewer, spec.reviewer]] as const) {
+          for (const [actor, expected] of [
+            [f.b, 404],
+            [f.reviewer, spec.reviewer],
+          ] as const) {
             const res = await send(method, request(target.params), as(actor));
             expect(res.status, `${where} as ${actor.role}: ${res.text}`).toBe(expected);
             for (const ghost of target.ghosts) {
               const missing = await send(method, request(ghost), as(actor));
-              expect(observable(method, res), `${where} as ${actor.role}, against ${JSON.stringify(ghost)}`).toEqual(observable(method, missing));
+              expect(observable(method, res), `${where} as ${actor.role}, against ${JSON.stringify(ghost)}`).toEqual(
+                observable(method, missing),
+              );
             }
           }
           expect(await world(), `${where}: a refusal changed something`).toEqual(before);
@@ -608,7 +902,8 @@ describe("A's things, asked for by others", () => {
             const admin = await send(method, request(target.params), as(f.admin));
             expect(admin.status, `${where} as an admin: ${admin.text}`).toBe(target.read.admin);
             if (method === 'GET') expect(admin.text).toBe(owner.text);
-            for (const ghost of target.ghosts) expect((await send(method, request(ghost), as(f.admin))).status).toBe(404);
+            for (const ghost of target.ghosts)
+              expect((await send(method, request(ghost), as(f.admin))).status).toBe(404);
           }
         }
       }
@@ -619,7 +914,11 @@ describe("A's things, asked for by others", () => {
 describe('what the owner and admins may change', () => {
   it('A and an admin edit A’s evaluation', async () => {
     for (const actor of [f.a, f.admin]) {
-      const res = await send('PATCH', { path: `/v1/evaluations/${f.evalApi}`, body: { description: `edited by ${actor.role}` } }, as(actor));
+      const res = await send(
+        'PATCH',
+        { path: `/v1/evaluations/${f.evalApi}`, body: { description: `edited by ${actor.role}` } },
+        as(actor),
+      );
       expect(res.status, res.text).toBe(200);
       expect(res.body.description).toBe(`edited by ${actor.role}`);
       expect(res.body.ownerId).toBe(f.a.id);
@@ -627,7 +926,8 @@ describe('what the owner and admins may change', () => {
   });
 
   it("an admin launches runs of A's evaluation: they are A's runs, and a formal one takes A's quota", async () => {
-    const quotaOf = async (actor: Actor) => (await send('GET', { path: '/v1/me' }, as(actor))).body.quota.formal.used as number;
+    const quotaOf = async (actor: Actor) =>
+      (await send('GET', { path: '/v1/me' }, as(actor))).body.quota.formal.used as number;
     const [aBefore, adminBefore] = [await quotaOf(f.a), await quotaOf(f.admin)];
     const verification = await launch(f.admin, f.evalApi, 'verifications');
     const formal = await launch(f.admin, f.evalApi, 'runs');
@@ -643,7 +943,11 @@ describe('what the owner and admins may change', () => {
     const byAdmin = await send('POST', { path: `/v1/evaluations/${f.evalPrivate}/upload-token` }, as(f.admin));
     expect(byAdmin.status).toBe(403);
     expect(byAdmin.body.detail).toBe('only the evaluation’s owner may issue upload tokens for it');
-    const revoked = await send('DELETE', { path: `/v1/evaluations/${f.evalPrivate}/upload-tokens/${f.spareTokenA.id}` }, as(f.admin));
+    const revoked = await send(
+      'DELETE',
+      { path: `/v1/evaluations/${f.evalPrivate}/upload-tokens/${f.spareTokenA.id}` },
+      as(f.admin),
+    );
     expect(revoked.status, revoked.text).toBe(204);
     const listed = await send('GET', { path: `/v1/evaluations/${f.evalPrivate}/upload-tokens` }, as(f.a));
     expect(listed.body.find((t: { tokenId: string }) => t.tokenId === f.spareTokenA.id).revokedAt).not.toBeNull();
@@ -663,7 +967,11 @@ describe('lists show the caller’s own (admins: everyone’s)', () => {
     const ids: string[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 100; page++) {
-      const res: Response = await send('GET', { path: `/v1/evaluations?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}` }, as(actor));
+      const res: Response = await send(
+        'GET',
+        { path: `/v1/evaluations?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}` },
+        as(actor),
+      );
       expect(res.status).toBe(200);
       ids.push(...res.body.items.map((e: { id: string }) => e.id));
       cursor = res.body.nextCursor;
@@ -682,7 +990,8 @@ describe('lists show the caller’s own (admins: everyone’s)', () => {
   });
 
   it('custom datasets', async () => {
-    const ids = async (actor: Actor) => ((await send('GET', { path: '/v1/datasets' }, as(actor))).body.items as { id: string }[]).map((d) => d.id);
+    const ids = async (actor: Actor) =>
+      ((await send('GET', { path: '/v1/datasets' }, as(actor))).body.items as { id: string }[]).map((d) => d.id);
     for (const actor of [f.a, f.admin]) expect(await ids(actor)).toContain(f.datasetA);
     for (const actor of [f.b, f.reviewer]) {
       const visible = await ids(actor);
@@ -692,8 +1001,10 @@ describe('lists show the caller’s own (admins: everyone’s)', () => {
   });
 
   it('imported images (preloaded ones are everyone’s)', async () => {
-    const ids = async (actor: Actor) => ((await send('GET', { path: '/v1/images' }, as(actor))).body.items as { id: string }[]).map((i) => i.id);
-    for (const actor of [f.a, f.admin]) expect(await ids(actor)).toEqual(expect.arrayContaining([f.imageA, f.platformImage]));
+    const ids = async (actor: Actor) =>
+      ((await send('GET', { path: '/v1/images' }, as(actor))).body.items as { id: string }[]).map((i) => i.id);
+    for (const actor of [f.a, f.admin])
+      expect(await ids(actor)).toEqual(expect.arrayContaining([f.imageA, f.platformImage]));
     for (const actor of [f.b, f.reviewer]) {
       const visible = await ids(actor);
       expect(visible).toContain(f.platformImage);
@@ -706,13 +1017,15 @@ describe('lists show the caller’s own (admins: everyone’s)', () => {
 describe("A's things named in another user's request body", () => {
   it('a dataset of A is as unknown to B as one that does not exist', async () => {
     const ghost = `ds-nlp-${uuid().slice(0, 8)}`;
-    const create = async (dataset: string) => send('POST', { path: '/v1/evaluations', body: nlpEvaluationBody({ datasets: [dataset] }) }, as(f.b));
+    const create = async (dataset: string) =>
+      send('POST', { path: '/v1/evaluations', body: nlpEvaluationBody({ datasets: [dataset] }) }, as(f.b));
     const [named, missing] = [await create(f.datasetA), await create(ghost)];
     expect(named.status).toBe(400);
     expect(named.text.replaceAll(f.datasetA, '<id>')).toBe(missing.text.replaceAll(ghost, '<id>'));
 
     const before = await world();
-    const edit = async (dataset: string) => send('PATCH', { path: `/v1/evaluations/${f.evalPrivateB}`, body: { datasets: [dataset] } }, as(f.b));
+    const edit = async (dataset: string) =>
+      send('PATCH', { path: `/v1/evaluations/${f.evalPrivateB}`, body: { datasets: [dataset] } }, as(f.b));
     const [edited, editedMissing] = [await edit(f.datasetA), await edit(ghost)];
     expect(edited.status).toBe(400);
     expect(edited.text.replaceAll(f.datasetA, '<id>')).toBe(editedMissing.text.replaceAll(ghost, '<id>'));
@@ -724,7 +1037,11 @@ describe("A's things named in another user's request body", () => {
   it('an image of A is as unknown to B as one that does not exist', async () => {
     const ghost = uuid();
     const create = async (imageId: string) =>
-      send('POST', { path: '/v1/evaluations', body: nlpEvaluationBody({ deployment: privateDeploymentBody(api, imageId) }) }, as(f.b));
+      send(
+        'POST',
+        { path: '/v1/evaluations', body: nlpEvaluationBody({ deployment: privateDeploymentBody(api, imageId) }) },
+        as(f.b),
+      );
     const [named, missing] = [await create(f.imageA), await create(ghost)];
     expect(named.status).toBe(400);
     expect(named.text.replaceAll(f.imageA, '<id>')).toBe(missing.text.replaceAll(ghost, '<id>'));
@@ -789,7 +1106,8 @@ describe('upload-token routes', () => {
     expect((await send('GET', { path: '/v1/upload/ls' }, bToken)).status).toBe(409);
     const results = [];
     for (const [key, spec] of tokenRoutes()) {
-      for (const method of methodsOf(key)) results.push({ key: `${method} ${templateOf(key)}`, res: await send(method, await spec.request(f), bToken) });
+      for (const method of methodsOf(key))
+        results.push({ key: `${method} ${templateOf(key)}`, res: await send(method, await spec.request(f), bToken) });
     }
     for (const { key, res } of results) {
       expect(res.status, `${key}: ${res.text}`).toBeLessThan(300);
@@ -825,7 +1143,9 @@ describe('secrets at rest', () => {
   it('API keys are stored only as hashes', async () => {
     for (const actor of [f.a, f.b, f.reviewer, f.admin, f.revoked]) {
       expect(await tablesContaining(actor.apiKey), `${actor.role}'s key`).toEqual([]);
-      const [row] = await api.deps.db.execute<{ n: number }>(sql`select count(*)::int as n from api_keys where key_hash = ${hashApiKey(actor.apiKey)}`);
+      const [row] = await api.deps.db.execute<{ n: number }>(
+        sql`select count(*)::int as n from api_keys where key_hash = ${hashApiKey(actor.apiKey)}`,
+      );
       expect(row!.n).toBe(1);
     }
   });
@@ -833,7 +1153,9 @@ describe('secrets at rest', () => {
   it('upload tokens are stored only as hashes', async () => {
     for (const token of [f.tokenA, f.spareTokenA.token, f.revokedTokenA, f.tokenB]) {
       expect(await tablesContaining(token)).toEqual([]);
-      const [row] = await api.deps.db.execute<{ n: number }>(sql`select count(*)::int as n from upload_tokens where token_hash = ${hashApiKey(token)}`);
+      const [row] = await api.deps.db.execute<{ n: number }>(
+        sql`select count(*)::int as n from upload_tokens where token_hash = ${hashApiKey(token)}`,
+      );
       expect(row!.n).toBe(1);
     }
   });
@@ -854,12 +1176,28 @@ describe('secrets at rest', () => {
     // The answers most likely to carry one, read here so the scan never runs on nothing; every
     // answer the tests above saw is scanned with them.
     for (const actor of [f.a, f.admin]) {
-      for (const path of [`/v1/evaluations/${f.evalApi}`, '/v1/evaluations', `/v1/evaluations/${f.evalPrivate}/upload-tokens`, `/v1/runs/${f.formalRun}`,
-        `/v1/runs/${f.formalRun}/logs`, `/v1/runs/${f.formalRun}/results.jsonl`, '/v1/me']) {
+      for (const path of [
+        `/v1/evaluations/${f.evalApi}`,
+        '/v1/evaluations',
+        `/v1/evaluations/${f.evalPrivate}/upload-tokens`,
+        `/v1/runs/${f.formalRun}`,
+        `/v1/runs/${f.formalRun}/logs`,
+        `/v1/runs/${f.formalRun}/results.jsonl`,
+        '/v1/me',
+      ]) {
         expect((await send('GET', { path }, as(actor))).status, path).toBe(200);
       }
     }
-    for (const secret of [f.modelApiKey, f.a.apiKey, f.b.apiKey, f.reviewer.apiKey, f.revoked.apiKey, f.tokenA, f.revokedTokenA, f.tokenB]) {
+    for (const secret of [
+      f.modelApiKey,
+      f.a.apiKey,
+      f.b.apiKey,
+      f.reviewer.apiKey,
+      f.revoked.apiKey,
+      f.tokenA,
+      f.revokedTokenA,
+      f.tokenB,
+    ]) {
       expect(seen.filter((text) => text.includes(secret))).toEqual([]);
     }
   });

@@ -51,7 +51,7 @@ it('a restarted API serves the same records, and a run launched before the resta
   expect(launched.status).toBe(202);
   const runId = launched.body.runId as string;
 
-  for (let seen = 0; seen < 50; ) {
+  for (let seen = 0; seen < 50;) {
     const view = (await api.request('GET', `/v1/runs/${runId}`, { key: user.apiKey })).body as RunView;
     seen = view.progress.done;
     await new Promise((r) => setTimeout(r, 100));
@@ -71,15 +71,21 @@ it('a restarted API serves the same records, and a run launched before the resta
   const deadline = Date.now() + 120_000;
   do {
     view = (await second.request('GET', `/v1/runs/${runId}`, { key: user.apiKey })).body as RunView;
-    if (Date.now() > deadline) throw new Error(`run still ${view.status} at ${view.progress.done}/${view.progress.total}`);
+    if (Date.now() > deadline)
+      throw new Error(`run still ${view.status} at ${view.progress.done}/${view.progress.total}`);
     await new Promise((r) => setTimeout(r, 200));
   } while (!TERMINAL_STATUSES.includes(view.status));
   expect(view.status).toBe('succeeded');
   expect(view.progress).toMatchObject({ done: 1000, total: 1000 });
   expect(view.datasets[0]!.metrics!.score).toBe(1);
 
-  const exported = await fetch(`${second.url}/v1/runs/${runId}/results.jsonl`, { headers: { authorization: `Bearer ${user.apiKey}` } });
-  const lines = (await exported.text()).trim().split('\n').map((l) => JSON.parse(l) as { id: string });
+  const exported = await fetch(`${second.url}/v1/runs/${runId}/results.jsonl`, {
+    headers: { authorization: `Bearer ${user.apiKey}` },
+  });
+  const lines = (await exported.text())
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string });
   expect(lines).toHaveLength(1000);
   expect(new Set(lines.map((l) => l.id)).size).toBe(1000);
 }, 240_000);

@@ -59,7 +59,13 @@ describe('GET /v1/datasets', () => {
       for (const builtin of BUILTIN_DATASETS) {
         const shown = res.body.items.find((d: { id: string }) => d.id === builtin.id);
         expect(shown).toMatchObject({
-          id: builtin.id, domain: builtin.domain, task: builtin.task, metric: builtin.metric, size: builtin.size, subjective: false, builtin: true,
+          id: builtin.id,
+          domain: builtin.domain,
+          task: builtin.task,
+          metric: builtin.metric,
+          size: builtin.size,
+          subjective: false,
+          builtin: true,
         });
       }
     }
@@ -67,14 +73,17 @@ describe('GET /v1/datasets', () => {
   });
 
   it('filters by domain and refuses an unknown domain', async () => {
-    const cvId = (await api.request('POST', '/v1/datasets', { key: alice.apiKey, body: datasetBody({ domain: 'cv' }) })).body.id;
+    const cvId = (await api.request('POST', '/v1/datasets', { key: alice.apiKey, body: datasetBody({ domain: 'cv' }) }))
+      .body.id;
     const nlp = await listIds(alice.apiKey, '?domain=nlp');
     expect(nlp).toEqual(expect.arrayContaining(BUILTIN_DATASETS.map((d) => d.id)));
     expect(nlp).not.toContain(cvId);
     expect(await listIds(alice.apiKey, '?domain=cv')).toEqual([cvId]);
     const bad = await api.request('GET', '/v1/datasets?domain=vision', { key: alice.apiKey });
     expect(bad.status).toBe(400);
-    expect(bad.body.errors).toEqual([{ field: 'domain', message: 'must be one of nlp, cv, multimodal, audio, safety' }]);
+    expect(bad.body.errors).toEqual([
+      { field: 'domain', message: 'must be one of nlp, cv, multimodal, audio, safety' },
+    ]);
   });
 });
 
@@ -84,10 +93,22 @@ describe('POST /v1/datasets', () => {
     const res = await api.request('POST', '/v1/datasets', { key: alice.apiKey, body });
     expect(res.status, res.text).toBe(201);
     expect(res.body).toMatchObject({
-      id: body.id, name: 'Tiny sums', domain: 'nlp', task: 'arithmetic', metric: 'numeric_match', description: 'two sums',
-      size: 2, subjective: false, builtin: false, contentHash: datasetContentHash(items),
+      id: body.id,
+      name: 'Tiny sums',
+      domain: 'nlp',
+      task: 'arithmetic',
+      metric: 'numeric_match',
+      description: 'two sums',
+      size: 2,
+      subjective: false,
+      builtin: false,
+      contentHash: datasetContentHash(items),
     });
-    const stored = await api.deps.db.select().from(datasetItems).where(eq(datasetItems.datasetId, body.id)).orderBy(datasetItems.idx);
+    const stored = await api.deps.db
+      .select()
+      .from(datasetItems)
+      .where(eq(datasetItems.datasetId, body.id))
+      .orderBy(datasetItems.idx);
     expect(stored.map((i) => [i.itemId, i.prompt, i.groundTruth, i.metadata])).toEqual([
       ['q1', 'What is 2+2?', '4', null],
       ['q2', 'What is 3+3?', '6', { level: 1 }],
@@ -107,7 +128,11 @@ describe('POST /v1/datasets', () => {
   it('refuses a taken id with 409 naming id, built-in ids included', async () => {
     const body = datasetBody();
     expect((await api.request('POST', '/v1/datasets', { key: alice.apiKey, body })).status).toBe(201);
-    for (const [key, id] of [[bob.apiKey, body.id], [alice.apiKey, body.id], [alice.apiKey, BUILTIN_DATASETS[0]!.id]] as const) {
+    for (const [key, id] of [
+      [bob.apiKey, body.id],
+      [alice.apiKey, body.id],
+      [alice.apiKey, BUILTIN_DATASETS[0]!.id],
+    ] as const) {
       const res = await api.request('POST', '/v1/datasets', { key, body: datasetBody({ id }) });
       expect(res.status).toBe(409);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -120,7 +145,11 @@ describe('POST /v1/datasets', () => {
     ['an item without prompt', jsonl([items[0], { id: 'q2', ground_truth: '1' }]), /^line 2: prompt is required/],
     ['an item with an unknown field', jsonl([{ ...items[0], answer: '4' }]), /^line 1: answer is not allowed/],
     ['a repeated item id', jsonl([items[0], items[0]]), /^line 2: id "q1" is already used on line 1/],
-    ['a ground truth that does not fit the metric', jsonl([items[0], { id: 'q2', prompt: 'p', ground_truth: 'six' }]), /^line 2: ground_truth must be a number/],
+    [
+      'a ground truth that does not fit the metric',
+      jsonl([items[0], { id: 'q2', prompt: 'p', ground_truth: 'six' }]),
+      /^line 2: ground_truth must be a number/,
+    ],
     ['no items at all', '\n\n', /no items/],
   ])('refuses %s with 400 naming jsonl and the line', async (_name, text, message) => {
     const body = datasetBody({ jsonl: text });
@@ -148,14 +177,21 @@ describe('POST /v1/datasets', () => {
   });
 
   it('takes uploads well beyond the 1 MiB other requests are held to', async () => {
-    const many = Array.from({ length: 6000 }, (_, i) => ({ id: `i${i}`, prompt: `${'padding '.repeat(40)}#${i}`, ground_truth: String(i) }));
+    const many = Array.from({ length: 6000 }, (_, i) => ({
+      id: `i${i}`,
+      prompt: `${'padding '.repeat(40)}#${i}`,
+      ground_truth: String(i),
+    }));
     const body = datasetBody({ jsonl: jsonl(many) });
     expect(JSON.stringify(body).length).toBeGreaterThan(2 * 1024 * 1024);
     const res = await api.request('POST', '/v1/datasets', { key: alice.apiKey, body });
     expect(res.status, res.text.slice(0, 300)).toBe(201);
     expect(res.body.size).toBe(6000);
 
-    const tooBigForOthers = await api.request('POST', '/v1/evaluations', { key: alice.apiKey, body: { description: 'x'.repeat(1024 * 1024) } });
+    const tooBigForOthers = await api.request('POST', '/v1/evaluations', {
+      key: alice.apiKey,
+      body: { description: 'x'.repeat(1024 * 1024) },
+    });
     expect(tooBigForOthers.status).toBe(413);
   });
 });

@@ -12,7 +12,12 @@ import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { startApi, type TestApi } from '../support/apiServer';
 import {
-  approvedImageId, nlpEvaluationBody, platformImageId, privateDeploymentBody, registerDataset, uniqueModelName,
+  approvedImageId,
+  nlpEvaluationBody,
+  platformImageId,
+  privateDeploymentBody,
+  registerDataset,
+  uniqueModelName,
 } from '../support/evaluationBodies';
 
 let api: TestApi;
@@ -29,7 +34,11 @@ let nlpImage: string;
 
 beforeAll(async () => {
   api = await startApi();
-  [owner, other, reviewer] = await Promise.all([api.createUser('user'), api.createUser('user'), api.createUser('reviewer')]);
+  [owner, other, reviewer] = await Promise.all([
+    api.createUser('user'),
+    api.createUser('user'),
+    api.createUser('reviewer'),
+  ]);
   [cvDataset, safetyDataset, multimodalDataset, othersNlpDataset] = await Promise.all([
     registerDataset(api, owner.apiKey, 'cv'),
     registerDataset(api, owner.apiKey, 'safety'),
@@ -85,7 +94,13 @@ describe('POST /v1/evaluations', () => {
       modelName: body.modelName,
       description: body.description,
       datasets: body.datasets,
-      deployment: { method: 'api', endpoint: body.deployment.endpoint, onlineModelName: 'm', apiMode: 'chat', apiKeySet: true },
+      deployment: {
+        method: 'api',
+        endpoint: body.deployment.endpoint,
+        onlineModelName: 'm',
+        apiMode: 'chat',
+        apiKeySet: true,
+      },
       robustness: false,
       modelInfo: { type: 'sft', paperUrl: null, modelUrl: null },
       inference: { maxTokens: 64, temperature: 0, topP: 1 },
@@ -102,13 +117,26 @@ describe('POST /v1/evaluations', () => {
   });
 
   it('accepts an API deployment without key or online model name, and a private deployment on an approved image', async () => {
-    const bare = await createOk(nlpEvaluationBody({ deployment: { method: 'api', endpoint: 'https://models.example.test/v1' } }));
-    expect(bare.deployment).toEqual({ method: 'api', endpoint: 'https://models.example.test/v1', apiMode: 'chat', apiKeySet: false });
-    const nullKey = await createOk(nlpEvaluationBody({ deployment: { method: 'api', endpoint: 'http://h:1/v1', apiKey: null } }));
+    const bare = await createOk(
+      nlpEvaluationBody({ deployment: { method: 'api', endpoint: 'https://models.example.test/v1' } }),
+    );
+    expect(bare.deployment).toEqual({
+      method: 'api',
+      endpoint: 'https://models.example.test/v1',
+      apiMode: 'chat',
+      apiKeySet: false,
+    });
+    const nullKey = await createOk(
+      nlpEvaluationBody({ deployment: { method: 'api', endpoint: 'http://h:1/v1', apiKey: null } }),
+    );
     expect(nullKey.deployment.apiKeySet).toBe(false);
     const highPriority = { ...privateDeployment, priority: 'high' };
     const cv = await createOk({
-      ...nlpEvaluationBody({ domain: 'cv', modelName: `Cv.Model_${randomBytes(3).toString('hex')}`, datasets: [cvDataset] }),
+      ...nlpEvaluationBody({
+        domain: 'cv',
+        modelName: `Cv.Model_${randomBytes(3).toString('hex')}`,
+        datasets: [cvDataset],
+      }),
       deployment: highPriority,
     });
     expect(cv.deployment).toEqual(highPriority);
@@ -123,7 +151,12 @@ describe('POST /v1/evaluations', () => {
 
   const invalid: [string, (b: Body) => Body, string, RegExp][] = [
     ['domain missing', (b) => without(b, 'domain'), 'domain', /is required/],
-    ['domain unknown', (b) => ({ ...b, domain: 'vision' }), 'domain', /must be one of nlp, cv, multimodal, audio, safety/],
+    [
+      'domain unknown',
+      (b) => ({ ...b, domain: 'vision' }),
+      'domain',
+      /must be one of nlp, cv, multimodal, audio, safety/,
+    ],
     ['modelName missing', (b) => without(b, 'modelName'), 'modelName', /is required/],
     ['modelName not a string', (b) => ({ ...b, modelName: 42 }), 'modelName', /.+/],
     ['modelName empty', (b) => ({ ...b, modelName: '' }), 'modelName', /.+/],
@@ -133,37 +166,162 @@ describe('POST /v1/evaluations', () => {
     ['datasets empty', (b) => ({ ...b, datasets: [] }), 'datasets', /1–64 distinct dataset ids/],
     ['datasets repeated', (b) => ({ ...b, datasets: [ARITH_BASIC_ID, ARITH_BASIC_ID] }), 'datasets', /distinct/],
     ['datasets a string, not a list', (b) => ({ ...b, datasets: ARITH_BASIC_ID }), 'datasets', /.+/],
-    ['dataset id malformed', (b) => ({ ...b, datasets: [ARITH_BASIC_ID, 'Bad_Id'] }), 'datasets[1]', /lowercase letters, digits and hyphens/],
-    ['dataset unknown', (b) => ({ ...b, datasets: [ARITH_BASIC_ID, WORD_REVERSE_ID, 'no-such-dataset'] }), 'datasets[2]', /^unknown dataset "no-such-dataset"$/],
-    ['dataset of another domain', (b) => ({ ...b, datasets: [ARITH_BASIC_ID, cvDataset] }), 'datasets[1]', /^belongs to domain cv, not nlp$/],
+    [
+      'dataset id malformed',
+      (b) => ({ ...b, datasets: [ARITH_BASIC_ID, 'Bad_Id'] }),
+      'datasets[1]',
+      /lowercase letters, digits and hyphens/,
+    ],
+    [
+      'dataset unknown',
+      (b) => ({ ...b, datasets: [ARITH_BASIC_ID, WORD_REVERSE_ID, 'no-such-dataset'] }),
+      'datasets[2]',
+      /^unknown dataset "no-such-dataset"$/,
+    ],
+    [
+      'dataset of another domain',
+      (b) => ({ ...b, datasets: [ARITH_BASIC_ID, cvDataset] }),
+      'datasets[1]',
+      /^belongs to domain cv, not nlp$/,
+    ],
     ['deployment missing', (b) => without(b, 'deployment'), 'deployment', /is required/],
-    ['deployment method unknown', (b) => ({ ...b, deployment: { method: 'ftp', endpoint: 'http://h/v1' } }), 'deployment.method', /must be one of api, private/],
-    ['deployment method missing', (b) => ({ ...b, deployment: { endpoint: 'http://h/v1' } }), 'deployment.method', /is required/],
+    [
+      'deployment method unknown',
+      (b) => ({ ...b, deployment: { method: 'ftp', endpoint: 'http://h/v1' } }),
+      'deployment.method',
+      /must be one of api, private/,
+    ],
+    [
+      'deployment method missing',
+      (b) => ({ ...b, deployment: { endpoint: 'http://h/v1' } }),
+      'deployment.method',
+      /is required/,
+    ],
     ['endpoint missing', (b) => without(b, 'deployment.endpoint'), 'deployment.endpoint', /is required/],
-    ['endpoint not http', (b) => ({ ...b, deployment: { ...b.deployment, endpoint: 'ftp://h/v1' } }), 'deployment.endpoint', /http\(s\) URL/],
-    ['endpoint with spaces', (b) => ({ ...b, deployment: { ...b.deployment, endpoint: 'http://a b/v1' } }), 'deployment.endpoint', /http\(s\) URL/],
-    ['endpoint without a host', (b) => ({ ...b, deployment: { ...b.deployment, endpoint: 'http://:80/v1' } }), 'deployment.endpoint', /http\(s\) URL/],
-    ['endpoint too long', (b) => ({ ...b, deployment: { ...b.deployment, endpoint: `http://h/${'a'.repeat(2048)}` } }), 'deployment.endpoint', /2,048/],
-    ['endpoint at the cloud metadata address', (b) => ({ ...b, deployment: { ...b.deployment, endpoint: 'http://169.254.169.254/latest' } }), 'deployment.endpoint', /^must not point at 169\.254\.169\.254, which is in a network this platform does not call \(link-local\)$/],
-    ['endpoint at a link-local IPv6 address', (b) => ({ ...b, deployment: { ...b.deployment, endpoint: 'http://[fe80::1]:8000/v1' } }), 'deployment.endpoint', /^must not point at fe80::1, .*\(link-local\)$/],
-    ['apiKey empty', (b) => ({ ...b, deployment: { ...b.deployment, apiKey: '' } }), 'deployment.apiKey', /1–4,096 characters/],
+    [
+      'endpoint not http',
+      (b) => ({ ...b, deployment: { ...b.deployment, endpoint: 'ftp://h/v1' } }),
+      'deployment.endpoint',
+      /http\(s\) URL/,
+    ],
+    [
+      'endpoint with spaces',
+      (b) => ({ ...b, deployment: { ...b.deployment, endpoint: 'http://a b/v1' } }),
+      'deployment.endpoint',
+      /http\(s\) URL/,
+    ],
+    [
+      'endpoint without a host',
+      (b) => ({ ...b, deployment: { ...b.deployment, endpoint: 'http://:80/v1' } }),
+      'deployment.endpoint',
+      /http\(s\) URL/,
+    ],
+    [
+      'endpoint too long',
+      (b) => ({ ...b, deployment: { ...b.deployment, endpoint: `http://h/${'a'.repeat(2048)}` } }),
+      'deployment.endpoint',
+      /2,048/,
+    ],
+    [
+      'endpoint at the cloud metadata address',
+      (b) => ({ ...b, deployment: { ...b.deployment, endpoint: 'http://169.254.169.254/latest' } }),
+      'deployment.endpoint',
+      /^must not point at 169\.254\.169\.254, which is in a network this platform does not call \(link-local\)$/,
+    ],
+    [
+      'endpoint at a link-local IPv6 address',
+      (b) => ({ ...b, deployment: { ...b.deployment, endpoint: 'http://[fe80::1]:8000/v1' } }),
+      'deployment.endpoint',
+      /^must not point at fe80::1, .*\(link-local\)$/,
+    ],
+    [
+      'apiKey empty',
+      (b) => ({ ...b, deployment: { ...b.deployment, apiKey: '' } }),
+      'deployment.apiKey',
+      /1–4,096 characters/,
+    ],
     ['apiKey not a string', (b) => ({ ...b, deployment: { ...b.deployment, apiKey: 7 } }), 'deployment.apiKey', /.+/],
-    ['apiMode unknown', (b) => ({ ...b, deployment: { ...b.deployment, apiMode: 'stream' } }), 'deployment.apiMode', /one of chat, completion/],
-    ['deployment field unknown', (b) => ({ ...b, deployment: { ...b.deployment, header: 'x' } }), 'deployment.header', /not a known field/],
-    ['private: gpuType missing', (b) => ({ ...b, deployment: without(privateDeployment, 'gpuType') }), 'deployment.gpuType', /is required/],
-    ['private: gpuCount over 8', (b) => ({ ...b, deployment: { ...privateDeployment, gpuCount: 9 } }), 'deployment.gpuCount', /1 to 8/],
-    ['private: priority unknown', (b) => ({ ...b, deployment: { ...privateDeployment, priority: 'urgent' } }), 'deployment.priority', /one of high, medium, low/],
-    ['cv takes private only', (b) => ({ ...b, domain: 'cv', modelName: 'CvModel-1', datasets: [cvDataset] }), 'deployment.method', /^must be private for domain cv$/],
-    ['safety takes api only', (b) => ({ ...b, domain: 'safety', datasets: [safetyDataset], deployment: privateDeployment }), 'deployment.method', /^must be api for domain safety$/],
+    [
+      'apiMode unknown',
+      (b) => ({ ...b, deployment: { ...b.deployment, apiMode: 'stream' } }),
+      'deployment.apiMode',
+      /one of chat, completion/,
+    ],
+    [
+      'deployment field unknown',
+      (b) => ({ ...b, deployment: { ...b.deployment, header: 'x' } }),
+      'deployment.header',
+      /not a known field/,
+    ],
+    [
+      'private: gpuType missing',
+      (b) => ({ ...b, deployment: without(privateDeployment, 'gpuType') }),
+      'deployment.gpuType',
+      /is required/,
+    ],
+    [
+      'private: gpuCount over 8',
+      (b) => ({ ...b, deployment: { ...privateDeployment, gpuCount: 9 } }),
+      'deployment.gpuCount',
+      /1 to 8/,
+    ],
+    [
+      'private: priority unknown',
+      (b) => ({ ...b, deployment: { ...privateDeployment, priority: 'urgent' } }),
+      'deployment.priority',
+      /one of high, medium, low/,
+    ],
+    [
+      'cv takes private only',
+      (b) => ({ ...b, domain: 'cv', modelName: 'CvModel-1', datasets: [cvDataset] }),
+      'deployment.method',
+      /^must be private for domain cv$/,
+    ],
+    [
+      'safety takes api only',
+      (b) => ({ ...b, domain: 'safety', datasets: [safetyDataset], deployment: privateDeployment }),
+      'deployment.method',
+      /^must be api for domain safety$/,
+    ],
     ['robustness missing', (b) => without(b, 'robustness'), 'robustness', /is required/],
     ['robustness a string (no coercion)', (b) => ({ ...b, robustness: 'true' }), 'robustness', /true or false/],
     ['modelInfo missing', (b) => without(b, 'modelInfo'), 'modelInfo', /is required/],
-    ['modelInfo type unknown', (b) => ({ ...b, modelInfo: { type: 'chat' } }), 'modelInfo.type', /must be one of base, sft/],
-    ['paperUrl not a URL', (b) => ({ ...b, modelInfo: { type: 'base', paperUrl: 'arxiv 1234' } }), 'modelInfo.paperUrl', /http\(s\) URL/],
-    ['modelUrl without a host', (b) => ({ ...b, modelInfo: { type: 'base', modelUrl: 'https://:1/x' } }), 'modelInfo.modelUrl', /http\(s\) URL/],
-    ['acknowledgement false', (b) => ({ ...b, acknowledgeNoTestAnnotations: false }), 'acknowledgeNoTestAnnotations', /^must be true$/],
-    ['acknowledgement missing', (b) => without(b, 'acknowledgeNoTestAnnotations'), 'acknowledgeNoTestAnnotations', /is required/],
-    ['acknowledgement a string', (b) => ({ ...b, acknowledgeNoTestAnnotations: 'yes' }), 'acknowledgeNoTestAnnotations', /must be true/],
+    [
+      'modelInfo type unknown',
+      (b) => ({ ...b, modelInfo: { type: 'chat' } }),
+      'modelInfo.type',
+      /must be one of base, sft/,
+    ],
+    [
+      'paperUrl not a URL',
+      (b) => ({ ...b, modelInfo: { type: 'base', paperUrl: 'arxiv 1234' } }),
+      'modelInfo.paperUrl',
+      /http\(s\) URL/,
+    ],
+    [
+      'modelUrl without a host',
+      (b) => ({ ...b, modelInfo: { type: 'base', modelUrl: 'https://:1/x' } }),
+      'modelInfo.modelUrl',
+      /http\(s\) URL/,
+    ],
+    [
+      'acknowledgement false',
+      (b) => ({ ...b, acknowledgeNoTestAnnotations: false }),
+      'acknowledgeNoTestAnnotations',
+      /^must be true$/,
+    ],
+    [
+      'acknowledgement missing',
+      (b) => without(b, 'acknowledgeNoTestAnnotations'),
+      'acknowledgeNoTestAnnotations',
+      /is required/,
+    ],
+    [
+      'acknowledgement a string',
+      (b) => ({ ...b, acknowledgeNoTestAnnotations: 'yes' }),
+      'acknowledgeNoTestAnnotations',
+      /must be true/,
+    ],
     ['maxTokens 0', (b) => ({ ...b, inference: { maxTokens: 0 } }), 'inference.maxTokens', /1 to 131,072/],
     ['maxTokens fractional', (b) => ({ ...b, inference: { maxTokens: 1.5 } }), 'inference.maxTokens', /integer/],
     ['temperature above 2', (b) => ({ ...b, inference: { temperature: 2.5 } }), 'inference.temperature', /0 to 2/],
@@ -171,7 +329,12 @@ describe('POST /v1/evaluations', () => {
     ['inference field unknown', (b) => ({ ...b, inference: { seed: 1 } }), 'inference.seed', /not a known field/],
     ['maxConcurrency 0', (b) => ({ ...b, limits: { maxConcurrency: 0 } }), 'limits.maxConcurrency', /1 to 512/],
     ['maxRetryPerQuery 17', (b) => ({ ...b, limits: { maxRetryPerQuery: 17 } }), 'limits.maxRetryPerQuery', /0 to 16/],
-    ['requestTimeoutMs too small', (b) => ({ ...b, limits: { requestTimeoutMs: 10 } }), 'limits.requestTimeoutMs', /100 to 3,600,000/],
+    [
+      'requestTimeoutMs too small',
+      (b) => ({ ...b, limits: { requestTimeoutMs: 10 } }),
+      'limits.requestTimeoutMs',
+      /100 to 3,600,000/,
+    ],
     ['unknown top-level field', (b) => ({ ...b, ownerId: other.id }), 'ownerId', /not a known field/],
   ];
 
@@ -179,7 +342,12 @@ describe('POST /v1/evaluations', () => {
     const res = await create(mutate(nlpEvaluationBody()));
     expect(res.status, res.text).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ type: expect.any(String), title: 'Bad Request', status: 400, detail: expect.any(String) });
+    expect(res.body).toMatchObject({
+      type: expect.any(String),
+      title: 'Bad Request',
+      status: 400,
+      detail: expect.any(String),
+    });
     expect(fieldsOf(res)).toEqual([field]);
     expect(messageFor(res, field)).toMatch(message);
   });
@@ -238,18 +406,28 @@ describe('POST /v1/evaluations', () => {
     const long = `M${tag}${'x'.repeat(128 - 1 - tag.length)}`;
     expect(long).toHaveLength(128);
     await createOk(nlpEvaluationBody({ domain: 'multimodal', datasets: [multimodalDataset], modelName: long }));
-    const tooLong = await create(nlpEvaluationBody({ domain: 'multimodal', datasets: [multimodalDataset], modelName: `${long}x` }));
+    const tooLong = await create(
+      nlpEvaluationBody({ domain: 'multimodal', datasets: [multimodalDataset], modelName: `${long}x` }),
+    );
     expect(fieldsOf(tooLong)).toEqual(['modelName']);
-    const trailingDot = await create(nlpEvaluationBody({ domain: 'multimodal', datasets: [multimodalDataset], modelName: 'Model.' }));
+    const trailingDot = await create(
+      nlpEvaluationBody({ domain: 'multimodal', datasets: [multimodalDataset], modelName: 'Model.' }),
+    );
     expect(messageFor(trailingDot, 'modelName')).toMatch(/3–128 characters/);
   });
 
   it('refuses a name already taken in any case, across domains', async () => {
     const tag = randomBytes(4).toString('hex');
-    await createOk({ ...nlpEvaluationBody({ domain: 'cv', datasets: [cvDataset], modelName: `Taken-${tag}` }), deployment: privateDeployment });
+    await createOk({
+      ...nlpEvaluationBody({ domain: 'cv', datasets: [cvDataset], modelName: `Taken-${tag}` }),
+      deployment: privateDeployment,
+    });
     for (const [body, key] of [
       [nlpEvaluationBody({ modelName: `taken-${tag}` }), other.apiKey],
-      [nlpEvaluationBody({ domain: 'multimodal', datasets: [multimodalDataset], modelName: `TAKEN-${tag}` }), owner.apiKey],
+      [
+        nlpEvaluationBody({ domain: 'multimodal', datasets: [multimodalDataset], modelName: `TAKEN-${tag}` }),
+        owner.apiKey,
+      ],
     ] as [Body, string][]) {
       const res = await create(body, key);
       expect(res.status).toBe(400);
@@ -260,11 +438,20 @@ describe('POST /v1/evaluations', () => {
 
   it('reports every broken rule of one request together, in the order of the form', async () => {
     const res = await create(
-      nlpEvaluationBody({ modelName: 'Bad Name', datasets: ['no-such-dataset', cvDataset], acknowledgeNoTestAnnotations: false }),
+      nlpEvaluationBody({
+        modelName: 'Bad Name',
+        datasets: ['no-such-dataset', cvDataset],
+        acknowledgeNoTestAnnotations: false,
+      }),
     );
     expect(res.status).toBe(400);
     expect(fieldsOf(res)).toEqual(['modelName', 'datasets[0]', 'datasets[1]', 'acknowledgeNoTestAnnotations']);
-    const schema = await create({ ...nlpEvaluationBody({ domain: 'nlp' }), description: 'x'.repeat(300), robustness: 1, inference: { topP: 5 } });
+    const schema = await create({
+      ...nlpEvaluationBody({ domain: 'nlp' }),
+      description: 'x'.repeat(300),
+      robustness: 1,
+      inference: { topP: 5 },
+    });
     expect(fieldsOf(schema)).toEqual(['description', 'robustness', 'inference.topP']);
   });
 
@@ -294,7 +481,9 @@ describe('reading evaluations', () => {
     expect(mine.body).toEqual(created);
 
     const theirs = await api.request('GET', `/v1/evaluations/${created.id}`, { key: other.apiKey });
-    const missing = await api.request('GET', '/v1/evaluations/00000000-0000-4000-8000-000000000000', { key: other.apiKey });
+    const missing = await api.request('GET', '/v1/evaluations/00000000-0000-4000-8000-000000000000', {
+      key: other.apiKey,
+    });
     const malformed = await api.request('GET', '/v1/evaluations/not-a-uuid', { key: other.apiKey });
     for (const res of [theirs, missing, malformed]) {
       expect(res.status).toBe(404);
@@ -406,7 +595,10 @@ describe('PATCH /v1/evaluations/:id', () => {
       [{ modelName: uniqueModelName(), description: 'sneaky' }, ['modelName']],
       [{ modelName: created.modelName }, ['modelName']],
       [{ domain: 'cv', description: 'sneaky' }, ['domain']],
-      [{ domain: 'nlp', modelName: created.modelName.toUpperCase(), datasets: ['no-such-dataset'] }, ['modelName', 'domain', 'datasets[0]']],
+      [
+        { domain: 'nlp', modelName: created.modelName.toUpperCase(), datasets: ['no-such-dataset'] },
+        ['modelName', 'domain', 'datasets[0]'],
+      ],
     ] as [Body, string[]][]) {
       const res = await patch(created.id, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
@@ -422,36 +614,66 @@ describe('PATCH /v1/evaluations/:id', () => {
     ['an empty body', {}, 'body', /at least 1 field/],
     ['a description too long', { description: 'x'.repeat(257) }, 'description', /at most 256/],
     ['an unknown dataset', { datasets: [ARITH_BASIC_ID, 'no-such-dataset'] }, 'datasets[1]', /unknown dataset/],
-    ['a dataset of another domain', () => ({ datasets: [cvDataset] }), 'datasets[0]', /^belongs to domain cv, not nlp$/],
+    [
+      'a dataset of another domain',
+      () => ({ datasets: [cvDataset] }),
+      'datasets[0]',
+      /^belongs to domain cv, not nlp$/,
+    ],
     ['another user’s dataset', () => ({ datasets: [othersNlpDataset] }), 'datasets[0]', /unknown dataset/],
     ['a deployment without endpoint', { deployment: { method: 'api' } }, 'deployment.endpoint', /is required/],
-    ['a deployment with a bad endpoint', { deployment: { method: 'api', endpoint: 'localhost:8000' } }, 'deployment.endpoint', /http\(s\) URL/],
-    ['a deployment at an IPv4-mapped metadata address', { deployment: { method: 'api', endpoint: 'http://[::ffff:169.254.169.254]/v1' } }, 'deployment.endpoint', /^must not point at ::ffff:a9fe:a9fe, .*\(link-local\)$/],
-    ['a private deployment without priority', { deployment: { method: 'private', imageId: 'x', gpuType: 'A100', gpuCount: 1 } }, 'deployment.priority', /is required/],
+    [
+      'a deployment with a bad endpoint',
+      { deployment: { method: 'api', endpoint: 'localhost:8000' } },
+      'deployment.endpoint',
+      /http\(s\) URL/,
+    ],
+    [
+      'a deployment at an IPv4-mapped metadata address',
+      { deployment: { method: 'api', endpoint: 'http://[::ffff:169.254.169.254]/v1' } },
+      'deployment.endpoint',
+      /^must not point at ::ffff:a9fe:a9fe, .*\(link-local\)$/,
+    ],
+    [
+      'a private deployment without priority',
+      { deployment: { method: 'private', imageId: 'x', gpuType: 'A100', gpuCount: 1 } },
+      'deployment.priority',
+      /is required/,
+    ],
     ['robustness null', { robustness: null }, 'robustness', /true or false/],
     ['a bad model type', { modelInfo: { type: 'rlhf' } }, 'modelInfo.type', /one of base, sft/],
-    ['acknowledgement withdrawn', { acknowledgeNoTestAnnotations: false }, 'acknowledgeNoTestAnnotations', /^must be true$/],
+    [
+      'acknowledgement withdrawn',
+      { acknowledgeNoTestAnnotations: false },
+      'acknowledgeNoTestAnnotations',
+      /^must be true$/,
+    ],
     ['a bad inference value', { inference: { maxTokens: -1 } }, 'inference.maxTokens', /1 to 131,072/],
     ['a bad limit', { limits: { maxConcurrency: 1000 } }, 'limits.maxConcurrency', /1 to 512/],
     ['an unknown field', { ownerId: '00000000-0000-4000-8000-000000000000' }, 'ownerId', /not a known field/],
     ['a body that is not an object', () => [] as unknown as Body, 'body', /.+/],
   ];
 
-  it.each(invalidPatches)('refuses %s, naming the field and leaving the record as it was', async (_name, body, field, message) => {
-    const created = await createOk();
-    const before = await snapshot(created.id);
-    const res = await patch(created.id, typeof body === 'function' ? body() : body);
-    expect(res.status, res.text).toBe(400);
-    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(fieldsOf(res)).toEqual([field]);
-    expect(messageFor(res, field)).toMatch(message);
-    expect(await snapshot(created.id)).toEqual(before);
-  });
+  it.each(invalidPatches)(
+    'refuses %s, naming the field and leaving the record as it was',
+    async (_name, body, field, message) => {
+      const created = await createOk();
+      const before = await snapshot(created.id);
+      const res = await patch(created.id, typeof body === 'function' ? body() : body);
+      expect(res.status, res.text).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(fieldsOf(res)).toEqual([field]);
+      expect(messageFor(res, field)).toMatch(message);
+      expect(await snapshot(created.id)).toEqual(before);
+    },
+  );
 
   it('keeps, replaces or removes the API key as documented, and never returns it', async () => {
     const first = 'sk-first-' + randomBytes(8).toString('hex');
     const second = 'sk-second-' + randomBytes(8).toString('hex');
-    const created = await createOk(nlpEvaluationBody({ deployment: { method: 'api', endpoint: 'http://10.0.0.1:8000/v1', apiKey: first } }));
+    const created = await createOk(
+      nlpEvaluationBody({ deployment: { method: 'api', endpoint: 'http://10.0.0.1:8000/v1', apiKey: first } }),
+    );
     const key = async () => {
       const row = await snapshot(created.id);
       return row.apiKeyCipher === null ? null : openSecret(api.deps.env.secretKey, row.apiKeyCipher);
@@ -464,9 +686,17 @@ describe('PATCH /v1/evaluations/:id', () => {
     };
 
     // Same origin, no apiKey: the stored key stays.
-    let res = await send({ deployment: { method: 'api', endpoint: 'http://10.0.0.1:8000/v2', onlineModelName: 'other' } });
+    let res = await send({
+      deployment: { method: 'api', endpoint: 'http://10.0.0.1:8000/v2', onlineModelName: 'other' },
+    });
     expect(res.status, res.text).toBe(200);
-    expect(res.body.deployment).toEqual({ method: 'api', endpoint: 'http://10.0.0.1:8000/v2', onlineModelName: 'other', apiMode: 'chat', apiKeySet: true });
+    expect(res.body.deployment).toEqual({
+      method: 'api',
+      endpoint: 'http://10.0.0.1:8000/v2',
+      onlineModelName: 'other',
+      apiMode: 'chat',
+      apiKeySet: true,
+    });
     expect(await key()).toBe(first);
 
     // Another origin without the key: refused, nothing changes; the key is not sent to a new host.
@@ -508,7 +738,10 @@ describe('PATCH /v1/evaluations/:id', () => {
   });
 
   it('checks datasets against the stored domain, and lets an admin edit but no other user', async () => {
-    const created = await createOk({ ...nlpEvaluationBody({ domain: 'cv', datasets: [cvDataset], modelName: `Cv-${randomBytes(4).toString('hex')}` }), deployment: privateDeployment });
+    const created = await createOk({
+      ...nlpEvaluationBody({ domain: 'cv', datasets: [cvDataset], modelName: `Cv-${randomBytes(4).toString('hex')}` }),
+      deployment: privateDeployment,
+    });
     const wrong = await patch(created.id, { datasets: [ARITH_BASIC_ID] });
     expect(wrong.body.errors).toEqual([{ field: 'datasets[0]', message: 'belongs to domain nlp, not cv' }]);
     const apiOnCv = await patch(created.id, { deployment: { method: 'api', endpoint: 'http://h/v1' } });

@@ -62,14 +62,25 @@ describe('coverage', () => {
     expect(queryOperations().length).toBeGreaterThan(0);
     const missing = operations.filter((op) => !fixtures.targets[op.key]).map((op) => op.key);
     expect(missing, 'operations with no fuzz target in test/support/fuzz/fuzzTargets.ts').toEqual([]);
-    const unseeded = bodyOperations().filter((op) => !targetOf(op).seed).map((op) => op.key);
+    const unseeded = bodyOperations()
+      .filter((op) => !targetOf(op).seed)
+      .map((op) => op.key);
     expect(unseeded, 'body operations with no valid seed').toEqual([]);
     for (const op of bodyOperations()) {
-      expect(violations(op.body!, targetOf(op).seed!(), { requiredDefaultsFilled: true }), `the seed of ${op.key}`).toEqual([]);
+      expect(
+        violations(op.body!, targetOf(op).seed!(), { requiredDefaultsFilled: true }),
+        `the seed of ${op.key}`,
+      ).toEqual([]);
     }
-    const unreachable = operations.flatMap((op) => op.pathParameters.filter((name) => fixtures.targets[op.key]?.params?.[name] === undefined).map((name) => `${op.key} {${name}}`));
+    const unreachable = operations.flatMap((op) =>
+      op.pathParameters
+        .filter((name) => fixtures.targets[op.key]?.params?.[name] === undefined)
+        .map((name) => `${op.key} {${name}}`),
+    );
     expect(unreachable, 'path parameters with no value in the fuzz target').toEqual([]);
-    const otherMedia = operations.filter((op) => op.otherBodyTypes.length > 0).map((op) => `${op.key}: ${op.otherBodyTypes.join(', ')}`);
+    const otherMedia = operations
+      .filter((op) => op.otherBodyTypes.length > 0)
+      .map((op) => `${op.key}: ${op.otherBodyTypes.join(', ')}`);
     expect(otherMedia, 'bodies of media types other than JSON, which no generator here makes').toEqual([]);
     const stale = Object.keys(fixtures.targets).filter((key) => !operations.some((op) => op.key === key));
     expect(stale, 'fuzz targets of operations the document no longer has').toEqual([]);
@@ -82,14 +93,19 @@ describe('bodies', () => {
     let validByChance = 0;
     const changed = await fuzz.storeChangesBy(async () => {
       for (const op of bodyOperations()) {
-        await fuzz.holds(`${op.key} arbitrary JSON`, garbageJsonText(Object.keys(op.body!.properties ?? {})), async (text) => {
-          // Valid by chance is not garbage: it is counted and not sent, so a batch of refusals is all that is sent.
-          if (isValid(op.body!, JSON.parse(text), { requiredDefaultsFilled: true })) {
-            validByChance++;
-            return;
-          }
-          await fuzz.sendExpecting(fuzz.requestTo(op, { body: text }), { kind: 'invalid', statuses: [400, 413] });
-        }, failures);
+        await fuzz.holds(
+          `${op.key} arbitrary JSON`,
+          garbageJsonText(Object.keys(op.body!.properties ?? {})),
+          async (text) => {
+            // Valid by chance is not garbage: it is counted and not sent, so a batch of refusals is all that is sent.
+            if (isValid(op.body!, JSON.parse(text), { requiredDefaultsFilled: true })) {
+              validByChance++;
+              return;
+            }
+            await fuzz.sendExpecting(fuzz.requestTo(op, { body: text }), { kind: 'invalid', statuses: [400, 413] });
+          },
+          failures,
+        );
       }
     });
     console.log(`fuzz: ${validByChance} arbitrary bodies were valid by chance and not sent`);
@@ -105,11 +121,22 @@ describe('bodies', () => {
         for (const miss of nearMisses(op.body!, seed())) {
           sent++;
           const request = fuzz.requestTo(op, { body: JSON.stringify(miss.body) });
-          await fuzz.sendExpecting(request, { kind: 'invalid', field: miss.field }, `${miss.field || 'body'}: ${miss.what}`).catch((e: Error) => failures.push(failureOf(op)(e)));
+          await fuzz
+            .sendExpecting(request, { kind: 'invalid', field: miss.field }, `${miss.field || 'body'}: ${miss.what}`)
+            .catch((e: Error) => failures.push(failureOf(op)(e)));
         }
-        await fuzz.holds(`${op.key} random near miss`, randomNearMiss(op.body!, seed()), async (miss) => {
-          await fuzz.sendExpecting(fuzz.requestTo(op, { body: JSON.stringify(miss.body) }), { kind: 'invalid', field: miss.field }, `${miss.field}: ${miss.what}`);
-        }, failures);
+        await fuzz.holds(
+          `${op.key} random near miss`,
+          randomNearMiss(op.body!, seed()),
+          async (miss) => {
+            await fuzz.sendExpecting(
+              fuzz.requestTo(op, { body: JSON.stringify(miss.body) }),
+              { kind: 'invalid', field: miss.field },
+              `${miss.field}: ${miss.what}`,
+            );
+          },
+          failures,
+        );
       }
     });
     console.log(`fuzz: ${sent} deterministic near misses sent`);
@@ -120,7 +147,13 @@ describe('bodies', () => {
 /** What the API says it stored of an accepted body: its answer, or for a new user what the user's own key reads. */
 async function storedView(op: OperationInputs, res: RawResponse): Promise<unknown> {
   if (op.key !== 'POST /v1/users') return res.body;
-  return (await rawRequest(api.url, { method: 'GET', target: '/v1/me', headers: { authorization: `Bearer ${res.body.apiKey}` } })).body;
+  return (
+    await rawRequest(api.url, {
+      method: 'GET',
+      target: '/v1/me',
+      headers: { authorization: `Bearer ${res.body.apiKey}` },
+    })
+  ).body;
 }
 
 describe('Unicode in names and text', () => {
@@ -136,26 +169,41 @@ describe('Unicode in names and text', () => {
         const limit = Math.min(schemaAt(op.body!, example, path)?.maxLength ?? 64, 64);
         return fc.oneof(edgyVariant(valueAt(example, path) as string), edgyText(limit)).map((text) => ({ path, text }));
       });
-      await fuzz.holds(`${op.key} Unicode`, edit, async ({ path, text }) => {
-        // Fresh each time: an edit that is accepted must not collide with the last one.
-        const body = withValueAt(target.seed!(), path, text);
-        const field = fieldOf(path);
-        const mustRefuse = !isValid(op.body!, body, { requiredDefaultsFilled: true }) || (target.slugs?.includes(field) ?? false);
-        const what = `${field} = ${describeEdges(text)}`;
-        const before = await storeFingerprint(api.deps.db);
-        const res = await fuzz.sendExpecting(fuzz.requestTo(op, { body: JSON.stringify(body) }), mustRefuse ? { kind: 'invalid', field } : { kind: 'any' }, what);
-        if (res.status >= 400) {
-          tally.refused++;
-          const changed = fingerprintChanges(before, await storeFingerprint(api.deps.db));
-          if (changed) throw new Error(`refused with ${res.status} but stored something: ${changed} (${what})\n  request: ${JSON.stringify(body).slice(0, 400)}`);
-          return;
-        }
-        tally.accepted++;
-        const stored = valueAt(await storedView(op, res), path);
-        if (stored !== undefined && stored !== text) {
-          throw new Error(`accepted ${what} but stored ${JSON.stringify(stored)} for ${JSON.stringify(text)}\n  request: ${op.method} ${op.path} ${JSON.stringify(body).slice(0, 400)}`);
-        }
-      }, failures);
+      await fuzz.holds(
+        `${op.key} Unicode`,
+        edit,
+        async ({ path, text }) => {
+          // Fresh each time: an edit that is accepted must not collide with the last one.
+          const body = withValueAt(target.seed!(), path, text);
+          const field = fieldOf(path);
+          const mustRefuse =
+            !isValid(op.body!, body, { requiredDefaultsFilled: true }) || (target.slugs?.includes(field) ?? false);
+          const what = `${field} = ${describeEdges(text)}`;
+          const before = await storeFingerprint(api.deps.db);
+          const res = await fuzz.sendExpecting(
+            fuzz.requestTo(op, { body: JSON.stringify(body) }),
+            mustRefuse ? { kind: 'invalid', field } : { kind: 'any' },
+            what,
+          );
+          if (res.status >= 400) {
+            tally.refused++;
+            const changed = fingerprintChanges(before, await storeFingerprint(api.deps.db));
+            if (changed)
+              throw new Error(
+                `refused with ${res.status} but stored something: ${changed} (${what})\n  request: ${JSON.stringify(body).slice(0, 400)}`,
+              );
+            return;
+          }
+          tally.accepted++;
+          const stored = valueAt(await storedView(op, res), path);
+          if (stored !== undefined && stored !== text) {
+            throw new Error(
+              `accepted ${what} but stored ${JSON.stringify(stored)} for ${JSON.stringify(text)}\n  request: ${op.method} ${op.path} ${JSON.stringify(body).slice(0, 400)}`,
+            );
+          }
+        },
+        failures,
+      );
     }
     console.log(`fuzz: Unicode edits: ${tally.accepted} accepted (stored as sent), ${tally.refused} refused`);
     expect(failures).toEqual([]);
@@ -175,7 +223,11 @@ describe('Unicode in names and text', () => {
         const what = `${where} with ${edge.name}`;
         const before = await storeFingerprint(api.deps.db);
         try {
-          const res = await fuzz.sendExpecting(fuzz.requestTo(op, { body: JSON.stringify(body) }), { kind: 'any' }, what);
+          const res = await fuzz.sendExpecting(
+            fuzz.requestTo(op, { body: JSON.stringify(body) }),
+            { kind: 'any' },
+            what,
+          );
           const changed = res.status >= 400 ? fingerprintChanges(before, await storeFingerprint(api.deps.db)) : '';
           if (changed) throw new Error(`refused (${res.status}) but stored something: ${changed} (${what})`);
         } catch (error) {
@@ -193,8 +245,13 @@ describe('transport', () => {
     const changed = await fuzz.storeChangesBy(async () => {
       for (const op of bodyOperations()) {
         for (const type of WRONG_CONTENT_TYPES) {
-          const request = fuzz.requestTo(op, { body: JSON.stringify(targetOf(op).seed!()), headers: { 'content-type': type } });
-          await fuzz.sendExpecting(request, { kind: 'invalid', statuses: [415] }).catch((e: Error) => failures.push(failureOf(op)(e)));
+          const request = fuzz.requestTo(op, {
+            body: JSON.stringify(targetOf(op).seed!()),
+            headers: { 'content-type': type },
+          });
+          await fuzz
+            .sendExpecting(request, { kind: 'invalid', statuses: [415] })
+            .catch((e: Error) => failures.push(failureOf(op)(e)));
         }
       }
     });
@@ -206,17 +263,26 @@ describe('transport', () => {
     const changed = await fuzz.storeChangesBy(async () => {
       for (const op of bodyOperations()) {
         const target = targetOf(op);
-        await fuzz.holds(`${op.key} malformed JSON`, notJson(JSON.stringify(target.seed!())), async (text) => {
-          await fuzz.sendExpecting(fuzz.requestTo(op, { body: text }), { kind: 'invalid', field: 'body' });
-        }, failures);
+        await fuzz.holds(
+          `${op.key} malformed JSON`,
+          notJson(JSON.stringify(target.seed!())),
+          async (text) => {
+            await fuzz.sendExpecting(fuzz.requestTo(op, { body: text }), { kind: 'invalid', field: 'body' });
+          },
+          failures,
+        );
         // In a field that takes any text, so that only the bytes can be what is wrong.
         const example = target.seed!();
-        const path = stringPaths(example).find((p) => isFreeText(schemaAt(op.body!, example, p)) && !target.slugs?.includes(fieldOf(p)));
+        const path = stringPaths(example).find(
+          (p) => isFreeText(schemaAt(op.body!, example, p)) && !target.slugs?.includes(fieldOf(p)),
+        );
         if (!path) continue;
         for (const bytes of NOT_UTF8) {
           const body = withRawBytes(JSON.stringify(withValueAt(target.seed!(), path, '\u0001')), '\\u0001', bytes);
           const what = `bytes ${bytes.map((b) => b.toString(16)).join(' ')} in ${fieldOf(path)}`;
-          await fuzz.sendExpecting(fuzz.requestTo(op, { body }), { kind: 'invalid', field: ['body', fieldOf(path)] }, what).catch((e: Error) => failures.push(failureOf(op)(e)));
+          await fuzz
+            .sendExpecting(fuzz.requestTo(op, { body }), { kind: 'invalid', field: ['body', fieldOf(path)] }, what)
+            .catch((e: Error) => failures.push(failureOf(op)(e)));
         }
       }
     });
@@ -231,7 +297,9 @@ describe('transport', () => {
         const probe = await rawRequest(api.url, fuzz.requestTo(op, { body: '{', declaredLength: 2 ** 40 }));
         const mib = /\(([\d.]+) MiB\)/.exec(String(probe.body?.detail))?.[1];
         if (probe.status !== 413 || !mib) {
-          failures.push(`${op.key}: a body declaring 1 TiB answered ${probe.status} ${probe.text.slice(0, 200)}, not a 413 stating the limit`);
+          failures.push(
+            `${op.key}: a body declaring 1 TiB answered ${probe.status} ${probe.text.slice(0, 200)}, not a 413 stating the limit`,
+          );
           continue;
         }
         const limit = Math.round(Number(mib) * 1024 * 1024);
@@ -239,11 +307,19 @@ describe('transport', () => {
         const padded = Buffer.concat([head, Buffer.alloc(limit + 1 - head.byteLength - 2, 'a'), Buffer.from('"}')]);
         const cases: [string, RawRequest][] = [
           ['1 byte over, whole', fuzz.requestTo(op, { body: padded })],
-          ['10× the limit, streamed without a length', fuzz.requestTo(op, { stream: { bytes: limit * 10, chunk: Buffer.alloc(64 * 1024, 0x20) }, headers: { 'content-type': 'application/json' } })],
+          [
+            '10× the limit, streamed without a length',
+            fuzz.requestTo(op, {
+              stream: { bytes: limit * 10, chunk: Buffer.alloc(64 * 1024, 0x20) },
+              headers: { 'content-type': 'application/json' },
+            }),
+          ],
           ['10× the limit, declared', fuzz.requestTo(op, { body: '{"a":', declaredLength: limit * 10 })],
         ];
         for (const [what, request] of cases) {
-          await fuzz.sendExpecting(request, { kind: 'invalid', statuses: [413] }, what).catch((e: Error) => failures.push(failureOf(op)(e)));
+          await fuzz
+            .sendExpecting(request, { kind: 'invalid', statuses: [413] }, what)
+            .catch((e: Error) => failures.push(failureOf(op)(e)));
         }
       }
     });
@@ -260,16 +336,24 @@ describe('query strings', () => {
         const target = targetOf(op);
         const send = async (q: QueryCase) => {
           verdicts[q.verdict]++;
-          const expected: Expectation = q.verdict === 'invalid' ? { kind: 'invalid', field: q.invalid[0] } : { kind: 'any' };
+          const expected: Expectation =
+            q.verdict === 'invalid' ? { kind: 'invalid', field: q.invalid[0] } : { kind: 'any' };
           // The upload routes check the media type before the query: they get theirs, and an empty body.
-          const request = fuzz.requestTo(op, { query: q.raw, ...(op.method === 'GET' ? {} : { body: '' }), headers: { 'content-type': target.headers?.['content-type'] } });
+          const request = fuzz.requestTo(op, {
+            query: q.raw,
+            ...(op.method === 'GET' ? {} : { body: '' }),
+            headers: { 'content-type': target.headers?.['content-type'] },
+          });
           await fuzz.sendExpecting(request, expected, q.verdict);
         };
-        for (const q of everyEdgeQuery(op.query, target.cursors)) await send(q).catch((e: Error) => failures.push(failureOf(op)(e)));
+        for (const q of everyEdgeQuery(op.query, target.cursors))
+          await send(q).catch((e: Error) => failures.push(failureOf(op)(e)));
         await fuzz.holds(`${op.key} query`, queryCase(op.query, target.cursors), send, failures);
       }
     });
-    console.log(`fuzz: query strings: ${verdicts.valid} valid, ${verdicts.invalid} invalid, ${verdicts.unjudged} unjudged (lenient readings, unknown keys, malformed escapes)`);
+    console.log(
+      `fuzz: query strings: ${verdicts.valid} valid, ${verdicts.invalid} invalid, ${verdicts.unjudged} unjudged (lenient readings, unknown keys, malformed escapes)`,
+    );
     expect({ failures, changed }).toEqual({ failures: [], changed: '' });
   });
 });
@@ -279,17 +363,36 @@ describe('upload streams (bodies the document does not describe as JSON)', () =>
     const token = await fixtures.freshUploadToken();
     const failures: string[] = [];
     const put = (body: Buffer | string, type: string | undefined): RawRequest => ({
-      method: 'PUT', target: '/v1/upload', body, headers: { authorization: `Bearer ${token}`, ...(type ? { 'content-type': type } : {}) },
+      method: 'PUT',
+      target: '/v1/upload',
+      body,
+      headers: { authorization: `Bearer ${token}`, ...(type ? { 'content-type': type } : {}) },
     });
     const changed = await fuzz.storeChangesBy(async () => {
-      for (const type of ['application/json', 'text/plain', 'application/gzip', 'multipart/form-data; boundary=x', undefined]) {
-        await fuzz.sendExpecting(put('{}', type), { kind: 'invalid', statuses: [415] }).catch((e: Error) => failures.push(e.message));
+      for (const type of [
+        'application/json',
+        'text/plain',
+        'application/gzip',
+        'multipart/form-data; boundary=x',
+        undefined,
+      ]) {
+        await fuzz
+          .sendExpecting(put('{}', type), { kind: 'invalid', statuses: [415] })
+          .catch((e: Error) => failures.push(e.message));
       }
       // Not a tar: bytes whose first block is not all zero (that would be an empty archive), so its header checksum is off.
-      const garbage = fc.uint8Array({ minLength: 1, maxLength: 4096 }).filter((b) => b.subarray(0, 512).some((x) => x !== 0)).map((b) => Buffer.from(b));
-      await fuzz.holds('PUT /v1/upload garbage archive', garbage, async (bytes) => {
-        await fuzz.sendExpecting(put(bytes, 'application/x-tar'), { kind: 'refused' });
-      }, failures);
+      const garbage = fc
+        .uint8Array({ minLength: 1, maxLength: 4096 })
+        .filter((b) => b.subarray(0, 512).some((x) => x !== 0))
+        .map((b) => Buffer.from(b));
+      await fuzz.holds(
+        'PUT /v1/upload garbage archive',
+        garbage,
+        async (bytes) => {
+          await fuzz.sendExpecting(put(bytes, 'application/x-tar'), { kind: 'refused' });
+        },
+        failures,
+      );
     });
     expect({ failures, changed }).toEqual({ failures: [], changed: '' });
   });
@@ -298,6 +401,12 @@ describe('upload streams (bodies the document does not describe as JSON)', () =>
 describe('afterwards', () => {
   it('still answers: the process survived everything above', async () => {
     expect((await api.request('GET', '/healthz')).status).toBe(200);
-    expect((await api.request('GET', '/v1/me', { key: targetOf(operations.find((op) => op.key === 'GET /v1/datasets')!).credential })).status).toBe(200);
+    expect(
+      (
+        await api.request('GET', '/v1/me', {
+          key: targetOf(operations.find((op) => op.key === 'GET /v1/datasets')!).credential,
+        })
+      ).status,
+    ).toBe(200);
   });
 });

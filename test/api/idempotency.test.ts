@@ -53,7 +53,10 @@ describe('Idempotency-Key on launches', () => {
     expect(await runsOf(evaluationId)).toHaveLength(1);
 
     // Without a key, or with another one, a launch is a new run.
-    const other = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers: { 'Idempotency-Key': `launch-${randomUUID()}` } });
+    const other = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, {
+      key,
+      headers: { 'Idempotency-Key': `launch-${randomUUID()}` },
+    });
     const none = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
     expect([other.status, none.status]).toEqual([202, 202]);
     expect(new Set([first.body.runId, other.body.runId, none.body.runId]).size).toBe(3);
@@ -63,7 +66,9 @@ describe('Idempotency-Key on launches', () => {
   it('launches exactly one run when twenty requests with one key race', async () => {
     const { key, evaluationId } = await userWithEvaluation();
     const headers = { 'Idempotency-Key': randomUUID() };
-    const answers = await Promise.all(Array.from({ length: 20 }, () => api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers })),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
     expect(new Set(answers.map((a) => a.body.runId)).size).toBe(1);
     expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(19);
@@ -104,7 +109,9 @@ describe('Idempotency-Key on launches', () => {
       const replay = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
       expect(replay.status, replay.text).toBe(503);
       expect(replay.headers.get('content-type')).toContain('application/problem+json');
-      expect(replay.body.detail).toMatch(/^run v1 was launched by the first request with this Idempotency-Key, .*retry with the same key/);
+      expect(replay.body.detail).toMatch(
+        /^run v1 was launched by the first request with this Idempotency-Key, .*retry with the same key/,
+      );
       starts.release();
       const answer = await first;
       expect(answer.status, answer.text).toBe(202);
@@ -119,8 +126,16 @@ describe('Idempotency-Key on launches', () => {
   it('replays a verification launched without a seed with the same run, not a new draw', async () => {
     const { key, evaluationId } = await userWithEvaluation();
     const headers = { 'Idempotency-Key': randomUUID() };
-    const first = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, headers, body: { samplesPerDataset: 2 } });
-    const again = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, headers, body: { samplesPerDataset: 2 } });
+    const first = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      headers,
+      body: { samplesPerDataset: 2 },
+    });
+    const again = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      headers,
+      body: { samplesPerDataset: 2 },
+    });
     expect([first.status, again.status]).toEqual([202, 202]);
     expect(again.body.runId).toBe(first.body.runId);
     expect(await runsOf(evaluationId)).toHaveLength(1);
@@ -129,12 +144,22 @@ describe('Idempotency-Key on launches', () => {
   it('refuses a key reused for a different request with 422 naming the header, and launches nothing', async () => {
     const { key, evaluationId } = await userWithEvaluation();
     const headers = { 'Idempotency-Key': randomUUID() };
-    const first = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, headers, body: { samplesPerDataset: 1 } });
+    const first = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      headers,
+      body: { samplesPerDataset: 1 },
+    });
     expect(first.status).toBe(202);
-    const different = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, headers, body: { samplesPerDataset: 3 } });
+    const different = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      headers,
+      body: { samplesPerDataset: 3 },
+    });
     expect(different.status).toBe(422);
     expect(different.headers.get('content-type')).toContain('application/problem+json');
-    expect(different.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'was already used for a different request' }]);
+    expect(different.body.errors).toEqual([
+      { field: 'Idempotency-Key', message: 'was already used for a different request' },
+    ]);
     const elsewhere = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
     expect(elsewhere.status).toBe(422);
     expect(await runsOf(evaluationId)).toHaveLength(1);
@@ -144,9 +169,14 @@ describe('Idempotency-Key on launches', () => {
   it('refuses a malformed key with 400 naming the header', async () => {
     const { key, evaluationId } = await userWithEvaluation();
     for (const bad of ['x'.repeat(256), 'has space', 'caf\u00e9']) {
-      const res = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers: { 'Idempotency-Key': bad } });
+      const res = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, {
+        key,
+        headers: { 'Idempotency-Key': bad },
+      });
       expect(res.status, bad).toBe(400);
-      expect(res.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'must be 1–255 visible ASCII characters' }]);
+      expect(res.body.errors).toEqual([
+        { field: 'Idempotency-Key', message: 'must be 1–255 visible ASCII characters' },
+      ]);
     }
     expect(await runsOf(evaluationId)).toHaveLength(0);
   });
@@ -155,10 +185,14 @@ describe('Idempotency-Key on launches', () => {
     const { key, userId, evaluationId } = await userWithEvaluation();
     const headers = { 'Idempotency-Key': randomUUID() };
     // The month's five formal launches are used up: the keyed launch is refused inside its transaction.
-    for (let i = 0; i < 5; i++) expect((await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key })).status).toBe(202);
+    for (let i = 0; i < 5; i++)
+      expect((await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key })).status).toBe(202);
     const refused = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers });
     expect(refused.status).toBe(429);
-    const rows = await api.deps.db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, headers['Idempotency-Key'])));
+    const rows = await api.deps.db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, headers['Idempotency-Key'])));
     expect(rows).toEqual([]);
     expect((await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, headers })).status).toBe(429);
   });
@@ -167,7 +201,10 @@ describe('Idempotency-Key on launches', () => {
 describe('Idempotency-Key on stops', () => {
   async function launchedVerification() {
     const owner = await userWithEvaluation();
-    const launched = await api.request('POST', `/v1/evaluations/${owner.evaluationId}/verifications`, { key: owner.key, body: { samplesPerDataset: 1 } });
+    const launched = await api.request('POST', `/v1/evaluations/${owner.evaluationId}/verifications`, {
+      key: owner.key,
+      body: { samplesPerDataset: 1 },
+    });
     expect(launched.status, launched.text).toBe(202);
     return { ...owner, runId: launched.body.runId as string };
   }
@@ -197,7 +234,10 @@ describe('Idempotency-Key on stops', () => {
     expect(again.status, again.text).toBe(202);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(first.body);
-    const fresh = await api.request('POST', `/v1/runs/${runId}/stop`, { key, headers: { 'Idempotency-Key': randomUUID() } });
+    const fresh = await api.request('POST', `/v1/runs/${runId}/stop`, {
+      key,
+      headers: { 'Idempotency-Key': randomUUID() },
+    });
     expect(fresh.status).toBe(409);
     const [row] = await api.deps.db.select().from(runs).where(eq(runs.id, runId));
     expect(row!.stopRequestedAt!.toISOString()).toBe(first.body.stopRequestedAt);
@@ -209,15 +249,27 @@ describe('Idempotency-Key on stops', () => {
     const stopKey = { 'Idempotency-Key': randomUUID() };
     expect((await api.request('POST', `/v1/runs/${a.runId}/stop`, { key: a.key, headers: stopKey })).status).toBe(202);
     // Another run of the same owner: keys are per user.
-    const b2 = await api.request('POST', `/v1/evaluations/${a.evaluationId}/verifications`, { key: a.key, body: { samplesPerDataset: 1 } });
+    const b2 = await api.request('POST', `/v1/evaluations/${a.evaluationId}/verifications`, {
+      key: a.key,
+      body: { samplesPerDataset: 1 },
+    });
     const reused = await api.request('POST', `/v1/runs/${b2.body.runId}/stop`, { key: a.key, headers: stopKey });
     expect(reused.status).toBe(422);
-    expect(reused.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'was already used for a different request' }]);
+    expect(reused.body.errors).toEqual([
+      { field: 'Idempotency-Key', message: 'was already used for a different request' },
+    ]);
 
     const launchKey = { 'Idempotency-Key': randomUUID() };
-    const launched = await api.request('POST', `/v1/evaluations/${b.evaluationId}/verifications`, { key: b.key, headers: launchKey, body: { samplesPerDataset: 1 } });
+    const launched = await api.request('POST', `/v1/evaluations/${b.evaluationId}/verifications`, {
+      key: b.key,
+      headers: launchKey,
+      body: { samplesPerDataset: 1 },
+    });
     expect(launched.status).toBe(202);
-    const crossed = await api.request('POST', `/v1/runs/${launched.body.runId}/stop`, { key: b.key, headers: launchKey });
+    const crossed = await api.request('POST', `/v1/runs/${launched.body.runId}/stop`, {
+      key: b.key,
+      headers: launchKey,
+    });
     expect(crossed.status).toBe(422);
     const untouched = await api.deps.db.select().from(runs).where(eq(runs.id, b2.body.runId));
     const alsoUntouched = await api.deps.db.select().from(runs).where(eq(runs.id, launched.body.runId));
@@ -226,7 +278,10 @@ describe('Idempotency-Key on stops', () => {
 
   it('refuses a malformed key on a stop with 400 naming the header', async () => {
     const { key, runId } = await launchedVerification();
-    const res = await api.request('POST', `/v1/runs/${runId}/stop`, { key, headers: { 'Idempotency-Key': 'has space' } });
+    const res = await api.request('POST', `/v1/runs/${runId}/stop`, {
+      key,
+      headers: { 'Idempotency-Key': 'has space' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'must be 1–255 visible ASCII characters' }]);
     const [row] = await api.deps.db.select().from(runs).where(eq(runs.id, runId));

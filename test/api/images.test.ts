@@ -20,7 +20,11 @@ let pinnedNow: Date | null = null;
 
 beforeAll(async () => {
   api = await startApi({ now: () => pinnedNow ?? new Date() });
-  [owner, other, reviewer] = await Promise.all([api.createUser('user'), api.createUser('user'), api.createUser('reviewer')]);
+  [owner, other, reviewer] = await Promise.all([
+    api.createUser('user'),
+    api.createUser('user'),
+    api.createUser('reviewer'),
+  ]);
 });
 
 afterAll(async () => {
@@ -29,7 +33,8 @@ afterAll(async () => {
 
 type Body = Record<string, any>;
 
-const DOCKERFILE = '# syntax=docker/dockerfile:1\n\nFROM nvcr.io/nvidia/pytorch:23.03-py3\nRUN pip install --no-cache-dir transformers==4.31.0\n';
+const DOCKERFILE =
+  '# syntax=docker/dockerfile:1\n\nFROM nvcr.io/nvidia/pytorch:23.03-py3\nRUN pip install --no-cache-dir transformers==4.31.0\n';
 
 function importBody(overrides: Body = {}): Body {
   return {
@@ -83,7 +88,10 @@ describe('preloaded images', () => {
       });
       expect(nlp!.description).toMatch(/flageval-serving/);
     }
-    const [row] = await api.deps.db.select().from(images).where(and(eq(images.name, 'proctor-nlp-serving'), eq(images.tag, '1')));
+    const [row] = await api.deps.db
+      .select()
+      .from(images)
+      .where(and(eq(images.name, 'proctor-nlp-serving'), eq(images.tag, '1')));
     expect(row!.runRef).toBe(NLP_SERVING_IMAGE_REF);
     expect(NLP_SERVING_IMAGE_REF).toBe('proctor/nlp-serving:1');
   });
@@ -91,7 +99,9 @@ describe('preloaded images', () => {
   it('are stored once however often and however concurrently start-up runs, and follow catalog changes', async () => {
     await Promise.all([1, 2, 3, 4].map(() => upsertPlatformImages(api.deps.db, PLATFORM_IMAGES)));
     const rows = await api.deps.db.select().from(images).where(eq(images.source, 'platform'));
-    expect(rows.map((r) => `${r.name}:${r.tag}`).sort()).toEqual(PLATFORM_IMAGES.map((i) => `${i.name}:${i.tag}`).sort());
+    expect(rows.map((r) => `${r.name}:${r.tag}`).sort()).toEqual(
+      PLATFORM_IMAGES.map((i) => `${i.name}:${i.tag}`).sort(),
+    );
 
     const changed = PLATFORM_IMAGES.map((i) => ({ ...i, description: `${i.description} (changed)` }));
     await upsertPlatformImages(api.deps.db, changed);
@@ -105,7 +115,9 @@ describe('preloaded images', () => {
   it('refuse to take over a user image of the same name and tag', async () => {
     const taken = await importOk(importBody());
     const clash = [{ ...PLATFORM_IMAGES[0]!, name: taken.name, tag: taken.tag }];
-    await expect(upsertPlatformImages(api.deps.db, clash)).rejects.toThrow(/a user already imported an image under that name and tag/);
+    await expect(upsertPlatformImages(api.deps.db, clash)).rejects.toThrow(
+      /a user already imported an image under that name and tag/,
+    );
   });
 });
 
@@ -164,7 +176,12 @@ describe('POST /v1/images', () => {
   });
 
   const invalid: [string, Body, string, RegExp][] = [
-    ['a name with capitals', { name: 'MyImage' }, 'name', /3–128 characters of lowercase letters, digits, hyphens and dots/],
+    [
+      'a name with capitals',
+      { name: 'MyImage' },
+      'name',
+      /3–128 characters of lowercase letters, digits, hyphens and dots/,
+    ],
     ['a name with an underscore', { name: 'my_image' }, 'name', /lowercase letters, digits, hyphens and dots/],
     ['a name of two characters', { name: 'ab' }, 'name', /3–128/],
     ['a name starting with a digit', { name: '1image' }, 'name', /start with a lowercase letter/],
@@ -192,18 +209,63 @@ describe('POST /v1/images', () => {
     ['a URL with a double slash', { url: 'nvcr.io//pytorch' }, 'url', /Docker image reference/],
     ['a URL with a trailing separator', { url: 'nvcr.io/nvidia/pytorch-' }, 'url', /Docker image reference/],
     ['an empty URL', { url: '' }, 'url', /image reference/],
-    ['a Dockerfile starting with RUN', { dockerfile: 'RUN apt-get update\nFROM ubuntu:22.04\n' }, 'dockerfile', /^line 1: the first instruction must be FROM naming the base image, found RUN$/],
-    ['a Dockerfile starting with ARG', { dockerfile: '# base\nARG BASE=ubuntu:22.04\nFROM $BASE\n' }, 'dockerfile', /^line 2: the first instruction must be FROM.*found ARG$/],
-    ['a Dockerfile with only comments', { dockerfile: '# nothing here\n\n# at all\n' }, 'dockerfile', /has no instructions; it must start with FROM/],
-    ['a Dockerfile setting NVIDIA_VISIBLE_DEVICES', { dockerfile: 'FROM ubuntu\nENV NVIDIA_VISIBLE_DEVICES=all\n' }, 'dockerfile', /^line 2: ENV must not set NVIDIA_VISIBLE_DEVICES: NVIDIA_\* variables are provided by the container/],
-    ['a Dockerfile setting CUDA_HOME the legacy way', { dockerfile: 'FROM ubuntu\nENV CUDA_HOME /usr/local/cuda\n' }, 'dockerfile', /line 2: ENV must not set CUDA_HOME/],
-    ['a Dockerfile setting HOSTNAME among others', { dockerfile: 'FROM ubuntu\nenv A=1 HOSTNAME="my host" B=2\n' }, 'dockerfile', /line 2: ENV must not set HOSTNAME: HOSTNAME is provided by the container and must not be modified/],
+    [
+      'a Dockerfile starting with RUN',
+      { dockerfile: 'RUN apt-get update\nFROM ubuntu:22.04\n' },
+      'dockerfile',
+      /^line 1: the first instruction must be FROM naming the base image, found RUN$/,
+    ],
+    [
+      'a Dockerfile starting with ARG',
+      { dockerfile: '# base\nARG BASE=ubuntu:22.04\nFROM $BASE\n' },
+      'dockerfile',
+      /^line 2: the first instruction must be FROM.*found ARG$/,
+    ],
+    [
+      'a Dockerfile with only comments',
+      { dockerfile: '# nothing here\n\n# at all\n' },
+      'dockerfile',
+      /has no instructions; it must start with FROM/,
+    ],
+    [
+      'a Dockerfile setting NVIDIA_VISIBLE_DEVICES',
+      { dockerfile: 'FROM ubuntu\nENV NVIDIA_VISIBLE_DEVICES=all\n' },
+      'dockerfile',
+      /^line 2: ENV must not set NVIDIA_VISIBLE_DEVICES: NVIDIA_\* variables are provided by the container/,
+    ],
+    [
+      'a Dockerfile setting CUDA_HOME the legacy way',
+      { dockerfile: 'FROM ubuntu\nENV CUDA_HOME /usr/local/cuda\n' },
+      'dockerfile',
+      /line 2: ENV must not set CUDA_HOME/,
+    ],
+    [
+      'a Dockerfile setting HOSTNAME among others',
+      { dockerfile: 'FROM ubuntu\nenv A=1 HOSTNAME="my host" B=2\n' },
+      'dockerfile',
+      /line 2: ENV must not set HOSTNAME: HOSTNAME is provided by the container and must not be modified/,
+    ],
     ['a Dockerfile setting RANK', { dockerfile: 'FROM ubuntu\nENV RANK=0\n' }, 'dockerfile', /ENV must not set RANK/],
-    ['a Dockerfile setting a PADDLE_ variable on a continued line', { dockerfile: 'FROM ubuntu\nENV A=1 \\\n    PADDLE_TRAINER_ID=3\n' }, 'dockerfile', /^line 2: ENV must not set PADDLE_TRAINER_ID/],
-    ['a Dockerfile setting KUBERNETES_, MASTER_, AIRS_ or NCCL_ variables', { dockerfile: 'FROM ubuntu\nENV NCCL_DEBUG=INFO\n' }, 'dockerfile', /ENV must not set NCCL_DEBUG/],
+    [
+      'a Dockerfile setting a PADDLE_ variable on a continued line',
+      { dockerfile: 'FROM ubuntu\nENV A=1 \\\n    PADDLE_TRAINER_ID=3\n' },
+      'dockerfile',
+      /^line 2: ENV must not set PADDLE_TRAINER_ID/,
+    ],
+    [
+      'a Dockerfile setting KUBERNETES_, MASTER_, AIRS_ or NCCL_ variables',
+      { dockerfile: 'FROM ubuntu\nENV NCCL_DEBUG=INFO\n' },
+      'dockerfile',
+      /ENV must not set NCCL_DEBUG/,
+    ],
     ['an empty Dockerfile', { dockerfile: '' }, 'dockerfile', /is required/],
     ['a description of 257 characters', { description: 'x'.repeat(257) }, 'description', /at most 256 characters/],
-    ['a domain that takes no private deployment', { domains: ['nlp', 'safety'] }, 'domains[1]', /^safety takes API deployments only/],
+    [
+      'a domain that takes no private deployment',
+      { domains: ['nlp', 'safety'] },
+      'domains[1]',
+      /^safety takes API deployments only/,
+    ],
     ['an unknown domain', { domains: ['vision'] }, 'domains[0]', /one of nlp, cv, multimodal, audio, safety/],
     ['no domains', { domains: [] }, 'domains', /distinct domains/],
     ['an unknown field', { registry: 'docker.io' }, 'registry', /not a known field/],
@@ -216,17 +278,20 @@ describe('POST /v1/images', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(fieldsOf(res)).toEqual([field]);
     expect(res.body.errors[0].message).toMatch(message);
-    expect(await api.deps.db.select().from(images).where(eq(images.name, String(body.name)))).toEqual([]);
+    expect(
+      await api.deps.db
+        .select()
+        .from(images)
+        .where(eq(images.name, String(body.name))),
+    ).toEqual([]);
   });
 
-  it.each([
-    ['KUBERNETES_SERVICE_HOST'],
-    ['MASTER_ADDR'],
-    ['AIRS_JOB'],
-  ])('refuses ENV setting %s', async (name) => {
+  it.each([['KUBERNETES_SERVICE_HOST'], ['MASTER_ADDR'], ['AIRS_JOB']])('refuses ENV setting %s', async (name) => {
     const res = await importImage(importBody({ dockerfile: `FROM ubuntu\nENV ${name}=x\n` }));
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ field: 'dockerfile', message: expect.stringContaining(`ENV must not set ${name}`) }]);
+    expect(res.body.errors).toEqual([
+      { field: 'dockerfile', message: expect.stringContaining(`ENV must not set ${name}`) },
+    ]);
   });
 
   it('accepts the image references docker pull takes, tags at the edges of the rule, and ENV names that only resemble reserved ones', async () => {
@@ -247,15 +312,28 @@ describe('POST /v1/images', () => {
     for (const tag of ['_', 'V1', `a${'b'.repeat(127)}`, '2024.01-rc_1', 'latest1', 'not-latest']) {
       await importOk(importBody({ tag }));
     }
-    const allowed = 'FROM ubuntu\nENV RANKING=1 MY_CUDA_X=2 HOSTNAMES=3 nvidia_visible_devices=4\nARG CUDA_VERSION=12\n';
+    const allowed =
+      'FROM ubuntu\nENV RANKING=1 MY_CUDA_X=2 HOSTNAMES=3 nvidia_visible_devices=4\nARG CUDA_VERSION=12\n';
     expect((await importOk(importBody({ dockerfile: allowed }))).warnings).toEqual([]);
     // Directives, comments and blank lines before FROM are not instructions.
-    expect((await importOk(importBody({ dockerfile: '# syntax=docker/dockerfile:1\n# escape=\\\n\n# base image\nfrom ubuntu\n' }))).status).toBe('pending');
+    expect(
+      (
+        await importOk(
+          importBody({ dockerfile: '# syntax=docker/dockerfile:1\n# escape=\\\n\n# base image\nfrom ubuntu\n' }),
+        )
+      ).status,
+    ).toBe('pending');
   });
 
   it('reports every broken rule of one request together', async () => {
     const res = await importImage(
-      importBody({ name: 'Bad', tag: 'latest', url: 'http://x/y', dockerfile: 'RUN x\nENV CUDA_HOME=/c\n', domains: ['safety'] }),
+      importBody({
+        name: 'Bad',
+        tag: 'latest',
+        url: 'http://x/y',
+        dockerfile: 'RUN x\nENV CUDA_HOME=/c\n',
+        domains: ['safety'],
+      }),
     );
     expect(res.status).toBe(400);
     expect(fieldsOf(res)).toEqual(['name', 'tag', 'url', 'dockerfile', 'dockerfile', 'domains[0]']);
@@ -279,7 +357,10 @@ describe('POST /v1/images', () => {
     const created = await importOk(importBody({ dockerfile }));
     expect(created.status).toBe('pending');
     expect(created.warnings).toEqual([
-      { field: 'dockerfile', message: expect.stringMatching(/^line 3: RUN uses curl; downloading unknown packages in RUN is not allowed/) },
+      {
+        field: 'dockerfile',
+        message: expect.stringMatching(/^line 3: RUN uses curl; downloading unknown packages in RUN is not allowed/),
+      },
       { field: 'dockerfile', message: expect.stringMatching(/^line 4: RUN uses wget;/) },
       { field: 'dockerfile', message: expect.stringMatching(/^line 6: RUN uses wget and curl;/) },
       { field: 'dockerfile', message: 'line 7: COPY without a comment above it; explain what it adds to the image' },
@@ -375,7 +456,10 @@ describe('reviewing images', () => {
     expect(twice.status).toBe(409);
     expect(twice.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(twice.body.detail).toMatch(/already approved .*only a pending image can be reviewed/);
-    const rejectAfter = await api.request('POST', `/v1/images/${created.id}/reject`, { key: api.adminKey, body: { reason: 'late' } });
+    const rejectAfter = await api.request('POST', `/v1/images/${created.id}/reject`, {
+      key: api.adminKey,
+      body: { reason: 'late' },
+    });
     expect(rejectAfter.status).toBe(409);
     expect((await list(owner.apiKey)).find((i) => i.id === created.id)).toEqual(approved.body);
   });
@@ -388,8 +472,13 @@ describe('reviewing images', () => {
     });
     expect(rejected.status, rejected.text).toBe(200);
     expect(rejected.body).toMatchObject({ status: 'rejected', rejectReason: 'base image is not from nvcr.io/nvidia' });
-    expect((await list(owner.apiKey, '?status=rejected')).find((i) => i.id === created.id)).toMatchObject({ rejectReason: rejected.body.rejectReason });
-    const twice = await api.request('POST', `/v1/images/${created.id}/reject`, { key: api.adminKey, body: { reason: 'again' } });
+    expect((await list(owner.apiKey, '?status=rejected')).find((i) => i.id === created.id)).toMatchObject({
+      rejectReason: rejected.body.rejectReason,
+    });
+    const twice = await api.request('POST', `/v1/images/${created.id}/reject`, {
+      key: api.adminKey,
+      body: { reason: 'again' },
+    });
     expect(twice.status).toBe(409);
     expect(twice.body.detail).toMatch(/already rejected/);
     const approveAfter = await api.request('POST', `/v1/images/${created.id}/approve`, { key: api.adminKey });
@@ -411,7 +500,9 @@ describe('reviewing images', () => {
     const created = await importOk();
     for (const key of [owner.apiKey, other.apiKey, reviewer.apiKey]) {
       expect((await api.request('POST', `/v1/images/${created.id}/approve`, { key })).status).toBe(403);
-      expect((await api.request('POST', `/v1/images/${created.id}/reject`, { key, body: { reason: 'no' } })).status).toBe(403);
+      expect(
+        (await api.request('POST', `/v1/images/${created.id}/reject`, { key, body: { reason: 'no' } })).status,
+      ).toBe(403);
     }
     const [row] = await api.deps.db.select().from(images).where(eq(images.id, created.id));
     expect(row!.status).toBe('pending');
@@ -419,9 +510,14 @@ describe('reviewing images', () => {
 
   it('answers 404 for an unknown image and 409 for a preloaded one', async () => {
     expect((await api.request('POST', `/v1/images/${randomUUID()}/approve`, { key: api.adminKey })).status).toBe(404);
-    expect((await api.request('POST', '/v1/images/nope/reject', { key: api.adminKey, body: { reason: 'x' } })).status).toBe(404);
+    expect(
+      (await api.request('POST', '/v1/images/nope/reject', { key: api.adminKey, body: { reason: 'x' } })).status,
+    ).toBe(404);
     const preloaded = (await list(api.adminKey, '?source=platform'))[0]!;
-    const res = await api.request('POST', `/v1/images/${preloaded.id}/reject`, { key: api.adminKey, body: { reason: 'x' } });
+    const res = await api.request('POST', `/v1/images/${preloaded.id}/reject`, {
+      key: api.adminKey,
+      body: { reason: 'x' },
+    });
     expect(res.status).toBe(409);
     expect(res.body.detail).toMatch(/already approved \(preloaded by the platform\)/);
   });

@@ -35,7 +35,13 @@ afterAll(async () => {
 
 function reconciler(o: { minAgeMs: number; maxAgeMs?: number; batch?: number; now?: () => Date }): LaunchReconciler {
   // An hour between timed sweeps: the test sweeps by hand (the first, immediate one is awaited by its first sweep()).
-  const r = startLaunchReconciler({ db: api.deps.db, temporal: api.deps.temporal, logger: pino({ level: 'silent' }), intervalMs: 3_600_000, ...o });
+  const r = startLaunchReconciler({
+    db: api.deps.db,
+    temporal: api.deps.temporal,
+    logger: pino({ level: 'silent' }),
+    intervalMs: 3_600_000,
+    ...o,
+  });
   reconcilers.push(r);
   return r;
 }
@@ -59,9 +65,14 @@ async function launchWithoutWorkflow(key: string, evaluationId: string, unpolled
   const workflows = api.deps.temporal.workflow;
   const start = workflows.start.bind(workflows);
   workflows.start = (async (type: Parameters<typeof start>[0], options: Parameters<typeof start>[1]) =>
-    unpolledQueue ? start(type, { ...options, taskQueue: unpolledQueue }) : undefined) as unknown as typeof workflows.start;
+    unpolledQueue
+      ? start(type, { ...options, taskQueue: unpolledQueue })
+      : undefined) as unknown as typeof workflows.start;
   try {
-    const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, body: { samplesPerDataset: 1 } });
+    const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      body: { samplesPerDataset: 1 },
+    });
     expect(launched.status, launched.text).toBe(202);
     return launched.body.runId as string;
   } finally {
@@ -81,7 +92,15 @@ async function workflowExists(runId: string): Promise<boolean> {
 
 async function userWithEvaluation(): Promise<{ key: string; evaluationId: string }> {
   const user = await api.createUser();
-  const body = nlpEvaluationBody({ deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiKey: `sk-${randomUUID()}`, apiMode: 'chat' } });
+  const body = nlpEvaluationBody({
+    deployment: {
+      method: 'api',
+      endpoint: model.url,
+      onlineModelName: 'proctor-reference',
+      apiKey: `sk-${randomUUID()}`,
+      apiMode: 'chat',
+    },
+  });
   const created = await api.request('POST', '/v1/evaluations', { key: user.apiKey, body });
   expect(created.status, created.text).toBe(201);
   return { key: user.apiKey, evaluationId: created.body.id };
@@ -99,7 +118,9 @@ describe('launch reconciler', () => {
     expect(await workflowExists(runId)).toBe(false);
 
     // Older than a day (seen from two days on): past the server's shortest retention, left to an operator.
-    expect(await reconciler({ minAgeMs: 0, now: () => new Date(Date.now() + 2 * 86_400_000) }).sweep()).not.toContain(runId);
+    expect(await reconciler({ minAgeMs: 0, now: () => new Date(Date.now() + 2 * 86_400_000) }).sweep()).not.toContain(
+      runId,
+    );
     expect(await workflowExists(runId)).toBe(false);
 
     const sweeper = reconcilerSince(since);
@@ -134,7 +155,10 @@ describe('launch reconciler', () => {
       expect(waiting.filter((id) => started.has(id))).toEqual([]);
       for (const id of orphans) expect(await workflowExists(id)).toBe(true);
     } finally {
-      for (const id of waiting) await api.deps.temporal.workflow.getHandle(workflowIds.run(id)).terminate('test: run left waiting on an unpolled queue');
+      for (const id of waiting)
+        await api.deps.temporal.workflow
+          .getHandle(workflowIds.run(id))
+          .terminate('test: run left waiting on an unpolled queue');
     }
   });
 });

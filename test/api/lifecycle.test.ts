@@ -33,7 +33,14 @@ beforeAll(async () => {
   // nor 1 and some samples fail; with no retries those failures are recorded as they come.
   model = await startReferenceModel({
     port: 0,
-    knobs: { skill: 0.8, errorRate: 0.02, errorStatus: 500, seed: 20261101, latencyMs: 0, requiredApiKey: MODEL_API_KEY },
+    knobs: {
+      skill: 0.8,
+      errorRate: 0.02,
+      errorStatus: 500,
+      seed: 20261101,
+      latencyMs: 0,
+      requiredApiKey: MODEL_API_KEY,
+    },
   });
 });
 
@@ -68,7 +75,12 @@ describe('evaluation life cycle through HTTP', () => {
   it('creates, verifies, evaluates and reports', async () => {
     const created = await api.request('POST', '/v1/users', {
       key: api.adminKey,
-      body: { name: 'Ada Lovelace', organization: 'Analytical Engines', email: `ada-${randomUUID().slice(0, 8)}@example.test`, role: 'user' },
+      body: {
+        name: 'Ada Lovelace',
+        organization: 'Analytical Engines',
+        email: `ada-${randomUUID().slice(0, 8)}@example.test`,
+        role: 'user',
+      },
     });
     expect(created.status).toBe(201);
     const key: string = created.body.apiKey;
@@ -80,7 +92,13 @@ describe('evaluation life cycle through HTTP', () => {
         domain: 'nlp',
         modelName,
         datasets: [ARITH_MC_ID, WORD_REVERSE_ID],
-        deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiKey: MODEL_API_KEY, apiMode: 'chat' },
+        deployment: {
+          method: 'api',
+          endpoint: model.url,
+          onlineModelName: 'proctor-reference',
+          apiKey: MODEL_API_KEY,
+          apiMode: 'chat',
+        },
         robustness: false,
         modelInfo: { type: 'sft' },
         acknowledgeNoTestAnnotations: true,
@@ -91,13 +109,19 @@ describe('evaluation life cycle through HTTP', () => {
     const evaluationId: string = evaluation.body.id;
 
     // Verification: a few drawn samples per dataset, shown as ID / Dataset / Sample / Label / Predict.
-    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, body: { seed: 1234 } });
+    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      body: { seed: 1234 },
+    });
     expect(verification.status).toBe(202);
     expect(verification.body).toMatchObject({ version: 1, type: 'verification', status: 'queued' });
     const verified = await waitForEnd(key, verification.body.runId);
     expect(verified.status).toBe('succeeded');
     expect(verified.sampleSeed).toBe(1234);
-    expect(verified.datasets.map((d) => [d.dataset, d.status])).toEqual([[ARITH_MC_ID, 'succeeded'], [WORD_REVERSE_ID, 'succeeded']]);
+    expect(verified.datasets.map((d) => [d.dataset, d.status])).toEqual([
+      [ARITH_MC_ID, 'succeeded'],
+      [WORD_REVERSE_ID, 'succeeded'],
+    ]);
     for (const d of verified.datasets) {
       expect(d.total).toBeGreaterThanOrEqual(1);
       expect(d.total).toBeLessThanOrEqual(3);
@@ -151,7 +175,9 @@ describe('evaluation life cycle through HTTP', () => {
     const scores = results.map((r) => r.score ?? 0);
     expect(scores.some((s) => s === 1)).toBe(true);
     expect(scores.some((s) => s === 0)).toBe(true);
-    const expectedTasks = taskScores(view.datasets.map((d) => ({ task: d.task, status: d.status, metrics: d.metrics })));
+    const expectedTasks = taskScores(
+      view.datasets.map((d) => ({ task: d.task, status: d.status, metrics: d.metrics })),
+    );
     expect(view.taskScores).toEqual(expectedTasks);
     expect(view.taskScores.map((t) => t.task).sort()).toEqual(['arithmetic', 'string-manipulation']);
     expect(view.overallScore).toBeCloseTo(overallScore(expectedTasks)!, 12);
@@ -173,8 +199,12 @@ describe('evaluation life cycle through HTTP', () => {
     // Filters narrow the same pages.
     const failedOnly = await api.request('GET', `/v1/runs/${runId}/results?status=failed&limit=1000`, { key });
     expect(failedOnly.body.items).toHaveLength(results.filter((r) => r.status === 'failed').length);
-    const secondDataset = await api.request('GET', `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=1000`, { key });
-    expect(secondDataset.body.items.map((r: SampleResultView) => r.id)).toEqual(results.filter((r) => r.dataset === WORD_REVERSE_ID).map((r) => r.id));
+    const secondDataset = await api.request('GET', `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=1000`, {
+      key,
+    });
+    expect(secondDataset.body.items.map((r: SampleResultView) => r.id)).toEqual(
+      results.filter((r) => r.dataset === WORD_REVERSE_ID).map((r) => r.id),
+    );
 
     // Log lines, read on with `next`.
     const logs = await api.request('GET', `/v1/runs/${runId}/logs?limit=2`, { key });
@@ -190,17 +220,29 @@ describe('evaluation life cycle through HTTP', () => {
     await downloadRunReport(api.url, key, runId);
     const report = await download(key, `/v1/runs/${runId}/report.xlsx`);
     expect(report.status).toBe(200);
-    expect(report.headers.get('content-type')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    expect(report.headers.get('content-type')).toBe(
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    );
     expect(report.headers.get('content-disposition')).toContain(`filename="${modelName}-v2.xlsx"`);
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(await report.arrayBuffer());
     expect(workbook.worksheets.map((w) => w.name)).toEqual(['Summary', 'Details']);
     // Its summary shows the same intervals as the API, beside each score.
     const summaryRows = new Map<string, unknown[]>();
-    workbook.getWorksheet('Summary')!.eachRow((row) => summaryRows.set(String(row.getCell(2).value), [7, 8, 9].map((c) => row.getCell(c).value)));
+    workbook.getWorksheet('Summary')!.eachRow((row) =>
+      summaryRows.set(
+        String(row.getCell(2).value),
+        [7, 8, 9].map((c) => row.getCell(c).value),
+      ),
+    );
     expect(summaryRows.get('Dataset')).toEqual(['Score', '95% CI low', '95% CI high']);
-    for (const d of view.datasets) expect(summaryRows.get(d.dataset)).toEqual([d.metrics!.score, d.metrics!.ci95!.lower, d.metrics!.ci95!.upper]);
-    expect(summaryRows.get('average of 2 task(s)')).toEqual([view.overallScore, overallCi95!.lower, overallCi95!.upper]);
+    for (const d of view.datasets)
+      expect(summaryRows.get(d.dataset)).toEqual([d.metrics!.score, d.metrics!.ci95!.lower, d.metrics!.ci95!.upper]);
+    expect(summaryRows.get('average of 2 task(s)')).toEqual([
+      view.overallScore,
+      overallCi95!.lower,
+      overallCi95!.upper,
+    ]);
     const details = workbook.getWorksheet('Details')!;
     expect(details.actualRowCount).toBe(total + 1);
     expect(details.getRow(1).getCell(1).value).toBe('ID');
@@ -210,7 +252,10 @@ describe('evaluation life cycle through HTTP', () => {
     expect(jsonl.status).toBe(200);
     expect(jsonl.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
     expect(jsonl.headers.get('content-disposition')).toMatch(/^attachment;/);
-    const exported = (await jsonl.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as SampleResultView);
+    const exported = (await jsonl.text())
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as SampleResultView);
     expect(exported).toHaveLength(total);
     expect(exported).toEqual(results);
 
@@ -218,13 +263,23 @@ describe('evaluation life cycle through HTTP', () => {
     // attributes: what the UI shows), not into run logs, results, the report or any response.
     const temporal = api.deps.temporal;
     const workflowTexts: string[] = [];
-    for (const workflowId of [workflowIds.run(runId), ...view.datasets.map((d) => workflowIds.dataset(runId, d.dataset))]) {
+    for (const workflowId of [
+      workflowIds.run(runId),
+      ...view.datasets.map((d) => workflowIds.dataset(runId, d.dataset)),
+    ]) {
       const handle = temporal.workflow.getHandle(workflowId);
       workflowTexts.push(JSON.stringify(await handle.fetchHistory()), JSON.stringify((await handle.describe()).raw));
     }
     const cells: string[] = [];
-    for (const sheet of workbook.worksheets) sheet.eachRow((row) => row.eachCell((cell) => cells.push(String(cell.value))));
-    const everything = [...workflowTexts, JSON.stringify(lines), JSON.stringify(exported), JSON.stringify(view), cells.join('\n')].join('\n');
+    for (const sheet of workbook.worksheets)
+      sheet.eachRow((row) => row.eachCell((cell) => cells.push(String(cell.value))));
+    const everything = [
+      ...workflowTexts,
+      JSON.stringify(lines),
+      JSON.stringify(exported),
+      JSON.stringify(view),
+      cells.join('\n'),
+    ].join('\n');
     expect(everything.length).toBeGreaterThan(10_000);
     expect(everything).not.toContain(MODEL_API_KEY);
     // The scan reads what it should: the histories name the run.
@@ -233,7 +288,14 @@ describe('evaluation life cycle through HTTP', () => {
     // The versions, newest first, and the quota the formal run took.
     const versions = await api.request('GET', `/v1/evaluations/${evaluationId}/runs`, { key });
     expect(versions.status).toBe(200);
-    expect(versions.body.items.map((v: { version: number; type: string; status: string; submitter: string }) => [v.version, v.type, v.status, v.submitter])).toEqual([
+    expect(
+      versions.body.items.map((v: { version: number; type: string; status: string; submitter: string }) => [
+        v.version,
+        v.type,
+        v.status,
+        v.submitter,
+      ]),
+    ).toEqual([
       [2, 'formal', 'succeeded', 'Ada Lovelace'],
       [1, 'verification', 'succeeded', 'Ada Lovelace'],
     ]);
@@ -256,6 +318,8 @@ describe('evaluation life cycle through HTTP', () => {
     expect(oldView.datasets.map((d) => [d.metrics!.score, d.metrics!.ci95, d.metrics!.standardError])).toEqual(
       verified.datasets.map((d) => [d.metrics!.score, null, null]),
     );
-    expect(oldView.taskScores.map((t) => [t.score, t.ci95, t.standardError])).toEqual(verified.taskScores.map((t) => [t.score, null, null]));
+    expect(oldView.taskScores.map((t) => [t.score, t.ci95, t.standardError])).toEqual(
+      verified.taskScores.map((t) => [t.score, null, null]),
+    );
   });
 });

@@ -28,7 +28,10 @@ function caseVariant(name: string, i: number): string {
 }
 
 async function rowsNamed(name: string): Promise<number> {
-  const rows = await api.deps.db.select({ id: evaluations.id }).from(evaluations).where(sql`lower(${evaluations.modelName}) = lower(${name})`);
+  const rows = await api.deps.db
+    .select({ id: evaluations.id })
+    .from(evaluations)
+    .where(sql`lower(${evaluations.modelName}) = lower(${name})`);
   return rows.length;
 }
 
@@ -75,8 +78,12 @@ describe('model-name races', () => {
       limits: DEFAULT_LIMITS,
     };
     await insertEvaluation(api.deps.db, values);
-    await expect(insertEvaluation(api.deps.db, { ...values, modelName: name.toLowerCase() })).rejects.toBeInstanceOf(ModelNameTaken);
-    await expect(insertEvaluation(api.deps.db, { ...values, modelName: name.toUpperCase() })).rejects.toBeInstanceOf(ModelNameTaken);
+    await expect(insertEvaluation(api.deps.db, { ...values, modelName: name.toLowerCase() })).rejects.toBeInstanceOf(
+      ModelNameTaken,
+    );
+    await expect(insertEvaluation(api.deps.db, { ...values, modelName: name.toUpperCase() })).rejects.toBeInstanceOf(
+      ModelNameTaken,
+    );
     expect(await rowsNamed(name)).toBe(1);
   });
 
@@ -84,7 +91,10 @@ describe('model-name races', () => {
     const user = await api.createUser();
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        api.request('POST', '/v1/evaluations', { key: user.apiKey, body: nlpEvaluationBody({ modelName: `many-${i}-${randomBytes(3).toString('hex')}` }) }),
+        api.request('POST', '/v1/evaluations', {
+          key: user.apiKey,
+          body: nlpEvaluationBody({ modelName: `many-${i}-${randomBytes(3).toString('hex')}` }),
+        }),
       ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));

@@ -45,31 +45,66 @@ describe('GET /openapi.json', () => {
     }
 
     // Everything the server answers (but the document itself and HEAD) is documented.
-    const routed = [...serverRoutes()].filter((r) => !r.startsWith('HEAD ') && !r.startsWith('OPTIONS ') && r !== 'GET /openapi.json');
+    const routed = [...serverRoutes()].filter(
+      (r) => !r.startsWith('HEAD ') && !r.startsWith('OPTIONS ') && r !== 'GET /openapi.json',
+    );
     expect(routed.length).toBeGreaterThan(10);
     for (const route of routed) expect(documented, route).toContain(route);
 
     // The contract routes this stage of the product serves (../shared/API.md) must be there.
-    for (const key of ['POST /v1/users', 'GET /v1/me', 'GET /v1/datasets', 'POST /v1/datasets', 'POST /v1/evaluations', 'GET /v1/evaluations',
-      'GET /v1/evaluations/{id}', 'PATCH /v1/evaluations/{id}', 'POST /v1/evaluations/{id}/verifications', 'POST /v1/evaluations/{id}/runs',
-      'GET /v1/evaluations/{id}/runs', 'GET /v1/runs/{runId}', 'POST /v1/runs/{runId}/stop', 'GET /v1/runs/{runId}/results',
-      'GET /v1/runs/{runId}/logs', 'GET /v1/runs/{runId}/report.xlsx', 'GET /v1/runs/{runId}/results.jsonl', 'GET /healthz',
-      'GET /v1/images', 'POST /v1/images', 'GET /v1/images/{id}', 'POST /v1/images/{id}/approve', 'POST /v1/images/{id}/reject',
-      'GET /v1/resources']) {
+    for (const key of [
+      'POST /v1/users',
+      'GET /v1/me',
+      'GET /v1/datasets',
+      'POST /v1/datasets',
+      'POST /v1/evaluations',
+      'GET /v1/evaluations',
+      'GET /v1/evaluations/{id}',
+      'PATCH /v1/evaluations/{id}',
+      'POST /v1/evaluations/{id}/verifications',
+      'POST /v1/evaluations/{id}/runs',
+      'GET /v1/evaluations/{id}/runs',
+      'GET /v1/runs/{runId}',
+      'POST /v1/runs/{runId}/stop',
+      'GET /v1/runs/{runId}/results',
+      'GET /v1/runs/{runId}/logs',
+      'GET /v1/runs/{runId}/report.xlsx',
+      'GET /v1/runs/{runId}/results.jsonl',
+      'GET /healthz',
+      'GET /v1/images',
+      'POST /v1/images',
+      'GET /v1/images/{id}',
+      'POST /v1/images/{id}/approve',
+      'POST /v1/images/{id}/reject',
+      'GET /v1/resources',
+    ]) {
       expect(documented, key).toContain(key);
     }
   });
 
   it('names the shared schemas as components and references them from the routes', async () => {
     const doc = (await api.request('GET', '/openapi.json')).body;
-    for (const name of ['Problem', 'CreateEvaluationBody', 'PatchEvaluationBody', 'EvaluationView', 'Deployment', 'DatasetView', 'RegisterDatasetBody',
-      'CreateUserBody', 'MeView']) {
+    for (const name of [
+      'Problem',
+      'CreateEvaluationBody',
+      'PatchEvaluationBody',
+      'EvaluationView',
+      'Deployment',
+      'DatasetView',
+      'RegisterDatasetBody',
+      'CreateUserBody',
+      'MeView',
+    ]) {
       expect(doc.components.schemas, name).toHaveProperty(name);
     }
     const create = doc.paths['/v1/evaluations'].post;
-    expect(create.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateEvaluationBody' });
+    expect(create.requestBody.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/CreateEvaluationBody',
+    });
     expect(JSON.stringify(create.responses['201'])).toContain('#/components/schemas/EvaluationView');
-    expect(create.responses['400'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
+    expect(create.responses['400'].content['application/problem+json'].schema).toEqual({
+      $ref: '#/components/schemas/Problem',
+    });
     expect(create.responses['201'].content['application/json']).toBeDefined();
     // Rules travel with the schema: a client reads the model-name and URL rules from the document.
     const endpoint = doc.components.schemas.ApiDeployment.properties.endpoint;

@@ -19,7 +19,13 @@ import { maxGpusForScale, type UploadCheckProblem, type UploadCheckReport } from
 import { NLP_SERVING_IMAGE_REF } from '../../contracts/platformImages';
 import type { ServingPlan } from '../../contracts/run';
 import { startApi, type TestApi } from '../support/apiServer';
-import { approvedImageId, nlpEvaluationBody, platformImageId, privateDeploymentBody, registerDataset } from '../support/evaluationBodies';
+import {
+  approvedImageId,
+  nlpEvaluationBody,
+  platformImageId,
+  privateDeploymentBody,
+  registerDataset,
+} from '../support/evaluationBodies';
 
 const GPU_TYPES = 'cpu:2::CPU only (no GPU),a100:8:nvidia:NVIDIA A100';
 
@@ -41,7 +47,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of launchedWorkflows) {
-    await api.deps.temporal.workflow.getHandle(id).terminate('test finished').catch(() => {});
+    await api.deps.temporal.workflow
+      .getHandle(id)
+      .terminate('test finished')
+      .catch(() => {});
   }
   await api?.close();
   if (configured === undefined) delete process.env.PROCTOR_GPU_TYPES;
@@ -68,7 +77,13 @@ async function createOk(body: Body, key = owner.apiKey) {
 async function pendingImage(key: string, domains = ['nlp']): Promise<string> {
   const res = await api.request('POST', '/v1/images', {
     key,
-    body: { name: `img-${randomUUID().slice(0, 8)}`, tag: 'v1', url: 'ubuntu:22.04', dockerfile: 'FROM ubuntu:22.04\n', domains },
+    body: {
+      name: `img-${randomUUID().slice(0, 8)}`,
+      tag: 'v1',
+      url: 'ubuntu:22.04',
+      dockerfile: 'FROM ubuntu:22.04\n',
+      domains,
+    },
   });
   expect(res.status, res.text).toBe(201);
   return res.body.id as string;
@@ -76,7 +91,10 @@ async function pendingImage(key: string, domains = ['nlp']): Promise<string> {
 
 async function rejectedImage(key: string): Promise<string> {
   const id = await pendingImage(key);
-  const res = await api.request('POST', `/v1/images/${id}/reject`, { key: api.adminKey, body: { reason: 'downloads with curl' } });
+  const res = await api.request('POST', `/v1/images/${id}/reject`, {
+    key: api.adminKey,
+    body: { reason: 'downloads with curl' },
+  });
   expect(res.status).toBe(200);
   return id;
 }
@@ -102,16 +120,56 @@ describe('creating and editing a private evaluation', () => {
   });
 
   const refusals: [string, () => Promise<Body>, string, RegExp][] = [
-    ['an image id that is not a uuid', async () => ({ imageId: 'img-1' }), 'deployment.imageId', /^names no image \("img-1"\); choose one from GET \/v1\/images$/],
+    [
+      'an image id that is not a uuid',
+      async () => ({ imageId: 'img-1' }),
+      'deployment.imageId',
+      /^names no image \("img-1"\); choose one from GET \/v1\/images$/,
+    ],
     ['an unknown image', async () => ({ imageId: randomUUID() }), 'deployment.imageId', /^names no image/],
-    ['another user’s approved image', async () => ({ imageId: await approvedImageId(api, other.apiKey, ['nlp']) }), 'deployment.imageId', /^names no image \("[0-9a-f-]{36}"\); choose one from GET \/v1\/images$/],
-    ['another user’s pending image', async () => ({ imageId: await pendingImage(other.apiKey) }), 'deployment.imageId', /^names no image/],
-    ['an own image pending review', async () => ({ imageId: await pendingImage(owner.apiKey) }), 'deployment.imageId', /which is pending review; it can be used once an admin approves it$/],
-    ['an own rejected image', async () => ({ imageId: await rejectedImage(owner.apiKey) }), 'deployment.imageId', /which was rejected \(downloads with curl\); fix it and import it again$/],
-    ['an own approved image for another domain', async () => ({ imageId: await approvedImageId(api, owner.apiKey, ['cv', 'audio']) }), 'deployment.imageId', /which serves cv, audio, not nlp$/],
-    ['an unknown GPU type', async () => ({ gpuType: 'h100' }), 'deployment.gpuType', /^must be one of cpu \(CPU only \(no GPU\)\), a100 \(NVIDIA A100\); see GET \/v1\/resources$/],
+    [
+      'another user’s approved image',
+      async () => ({ imageId: await approvedImageId(api, other.apiKey, ['nlp']) }),
+      'deployment.imageId',
+      /^names no image \("[0-9a-f-]{36}"\); choose one from GET \/v1\/images$/,
+    ],
+    [
+      'another user’s pending image',
+      async () => ({ imageId: await pendingImage(other.apiKey) }),
+      'deployment.imageId',
+      /^names no image/,
+    ],
+    [
+      'an own image pending review',
+      async () => ({ imageId: await pendingImage(owner.apiKey) }),
+      'deployment.imageId',
+      /which is pending review; it can be used once an admin approves it$/,
+    ],
+    [
+      'an own rejected image',
+      async () => ({ imageId: await rejectedImage(owner.apiKey) }),
+      'deployment.imageId',
+      /which was rejected \(downloads with curl\); fix it and import it again$/,
+    ],
+    [
+      'an own approved image for another domain',
+      async () => ({ imageId: await approvedImageId(api, owner.apiKey, ['cv', 'audio']) }),
+      'deployment.imageId',
+      /which serves cv, audio, not nlp$/,
+    ],
+    [
+      'an unknown GPU type',
+      async () => ({ gpuType: 'h100' }),
+      'deployment.gpuType',
+      /^must be one of cpu \(CPU only \(no GPU\)\), a100 \(NVIDIA A100\); see GET \/v1\/resources$/,
+    ],
     ['a GPU type in the wrong case', async () => ({ gpuType: 'A100' }), 'deployment.gpuType', /must be one of cpu/],
-    ['more units than the type has', async () => ({ gpuType: 'cpu', gpuCount: 3 }), 'deployment.gpuCount', /^must be at most 2: the container hosts have 2 units of cpu in all$/],
+    [
+      'more units than the type has',
+      async () => ({ gpuType: 'cpu', gpuCount: 3 }),
+      'deployment.gpuCount',
+      /^must be at most 2: the container hosts have 2 units of cpu in all$/,
+    ],
   ];
 
   it.each(refusals)('refuses %s: 400 naming the field', async (_name, change, field, message) => {
@@ -130,18 +188,30 @@ describe('creating and editing a private evaluation', () => {
       deployment: privateDeploymentBody(api, platformImage),
     });
     expect(res.status).toBe(400);
-    expect(errorsOf(res)).toEqual([{ field: 'deployment.imageId', message: expect.stringMatching(/^names image proctor-nlp-serving:1, which serves nlp, not cv$/) }]);
+    expect(errorsOf(res)).toEqual([
+      {
+        field: 'deployment.imageId',
+        message: expect.stringMatching(/^names image proctor-nlp-serving:1, which serves nlp, not cv$/),
+      },
+    ]);
   });
 
   it('names image and GPU problems together, after the other fields', async () => {
-    const res = await create(privateBody(privateDeploymentBody(api, randomUUID(), { gpuType: 'tpu' }), { datasets: ['no-such-dataset'] }));
+    const res = await create(
+      privateBody(privateDeploymentBody(api, randomUUID(), { gpuType: 'tpu' }), { datasets: ['no-such-dataset'] }),
+    );
     expect(res.status).toBe(400);
     expect(errorsOf(res).map((e) => e.field)).toEqual(['datasets[0]', 'deployment.imageId', 'deployment.gpuType']);
   });
 
   it('checks the method for the domain first, and only then the image', async () => {
     const safety = await registerDataset(api, owner.apiKey, 'safety');
-    const res = await create(privateBody(privateDeploymentBody(api, randomUUID(), { gpuType: 'tpu' }), { domain: 'safety', datasets: [safety] }));
+    const res = await create(
+      privateBody(privateDeploymentBody(api, randomUUID(), { gpuType: 'tpu' }), {
+        domain: 'safety',
+        datasets: [safety],
+      }),
+    );
     expect(res.status).toBe(400);
     expect(errorsOf(res)).toEqual([{ field: 'deployment.method', message: 'must be api for domain safety' }]);
   });
@@ -150,7 +220,8 @@ describe('creating and editing a private evaluation', () => {
     const created = await createOk(nlpEvaluationBody());
     const [before] = await api.deps.db.select().from(evaluations).where(eq(evaluations.id, created.id));
     const pending = await pendingImage(owner.apiKey);
-    const patch = (deployment: Body, key = owner.apiKey) => api.request('PATCH', `/v1/evaluations/${created.id}`, { key, body: { deployment } });
+    const patch = (deployment: Body, key = owner.apiKey) =>
+      api.request('PATCH', `/v1/evaluations/${created.id}`, { key, body: { deployment } });
 
     const refused = await patch(privateDeploymentBody(api, pending, { gpuCount: 5 }));
     expect(refused.status).toBe(400);
@@ -167,18 +238,28 @@ describe('creating and editing a private evaluation', () => {
     const adminImage = await approvedImageId(api, api.adminKey, ['nlp']);
     const byAdmin = await patch(privateDeploymentBody(api, adminImage), api.adminKey);
     expect(byAdmin.status).toBe(400);
-    expect(errorsOf(byAdmin)).toEqual([{ field: 'deployment.imageId', message: expect.stringMatching(/^names no image/) }]);
+    expect(errorsOf(byAdmin)).toEqual([
+      { field: 'deployment.imageId', message: expect.stringMatching(/^names no image/) },
+    ]);
   });
 });
 
 function report(ok: boolean, scale: number | null, problems: UploadCheckProblem[] = []): UploadCheckReport {
-  return { ok, domain: 'nlp', problems, parameterScaleBillion: scale, maxGpus: scale === null ? null : maxGpusForScale(scale) };
+  return {
+    ok,
+    domain: 'nlp',
+    problems,
+    parameterScaleBillion: scale,
+    maxGpus: scale === null ? null : maxGpusForScale(scale),
+  };
 }
 
 /** What an upload leaves behind: a version row with its check report. */
 async function upload(evaluationId: string, version: number, check: UploadCheckReport): Promise<string> {
   const storagePath = `${evaluationId}/v${version}`;
-  await api.deps.db.insert(uploadVersions).values({ evaluationId, version, kind: 'upload', files: 4, bytes: 1234, storagePath, check });
+  await api.deps.db
+    .insert(uploadVersions)
+    .values({ evaluationId, version, kind: 'upload', files: 4, bytes: 1234, storagePath, check });
   return storagePath;
 }
 
@@ -192,7 +273,9 @@ async function formalUsed(userId: string): Promise<number> {
   const [row] = await api.deps.db
     .select()
     .from(quotaUsage)
-    .where(and(eq(quotaUsage.userId, userId), eq(quotaUsage.month, utcMonth(new Date())), eq(quotaUsage.kind, 'formal')));
+    .where(
+      and(eq(quotaUsage.userId, userId), eq(quotaUsage.month, utcMonth(new Date())), eq(quotaUsage.kind, 'formal')),
+    );
   return row?.used ?? 0;
 }
 
@@ -201,7 +284,12 @@ async function runsOf(evaluationId: string) {
 }
 
 /** Each launch kind is refused with 409, takes no quota and writes no run. */
-async function expectRefused(user: { id: string; apiKey: string }, evaluationId: string, field: string, message: RegExp) {
+async function expectRefused(
+  user: { id: string; apiKey: string },
+  evaluationId: string,
+  field: string,
+  message: RegExp,
+) {
   const quota = await formalUsed(user.id);
   for (const kind of ['verifications', 'runs'] as const) {
     const res = await launch(evaluationId, kind, user.apiKey);
@@ -216,35 +304,58 @@ async function expectRefused(user: { id: string; apiKey: string }, evaluationId:
 }
 
 describe('launching a private evaluation', () => {
-  async function privateEvaluation(user = owner, deployment: Body = privateDeploymentBody(api, platformImage, { gpuType: 'a100', gpuCount: 4 })) {
+  async function privateEvaluation(
+    user = owner,
+    deployment: Body = privateDeploymentBody(api, platformImage, { gpuType: 'a100', gpuCount: 4 }),
+  ) {
     return createOk(privateBody(deployment), user.apiKey);
   }
 
   it('is refused until model and code are uploaded, pointing at how to upload', async () => {
     const user = await api.createUser();
     const evaluation = await privateEvaluation(user);
-    await expectRefused(user, evaluation.id, 'upload', /upload model and code first \(POST \/v1\/evaluations\/[0-9a-f-]+\/upload-token, then `proctor upload`\)/);
+    await expectRefused(
+      user,
+      evaluation.id,
+      'upload',
+      /upload model and code first \(POST \/v1\/evaluations\/[0-9a-f-]+\/upload-token, then `proctor upload`\)/,
+    );
   });
 
   it('is refused while the latest upload has failed its check, listing each problem', async () => {
     const user = await api.createUser();
     const evaluation = await privateEvaluation(user);
     await upload(evaluation.id, 1, report(true, 7));
-    await upload(evaluation.id, 2, report(false, null, [
-      { path: 'service.py', rule: 'required', message: 'is missing; define class Service(NLPModelService)' },
-      { path: 'meta.json', rule: 'json', message: 'is not valid JSON' },
-    ]));
-    await expectRefused(user, evaluation.id, 'upload', /version 2: service\.py: is missing; define class Service\(NLPModelService\); fix it and upload again/);
+    await upload(
+      evaluation.id,
+      2,
+      report(false, null, [
+        { path: 'service.py', rule: 'required', message: 'is missing; define class Service(NLPModelService)' },
+        { path: 'meta.json', rule: 'json', message: 'is not valid JSON' },
+      ]),
+    );
+    await expectRefused(
+      user,
+      evaluation.id,
+      'upload',
+      /version 2: service\.py: is missing; define class Service\(NLPModelService\); fix it and upload again/,
+    );
     const res = await launch(evaluation.id, 'runs', user.apiKey);
     expect(errorsOf(res)).toEqual([
-      { field: 'upload', message: 'version 2: service.py: is missing; define class Service(NLPModelService); fix it and upload again' },
+      {
+        field: 'upload',
+        message: 'version 2: service.py: is missing; define class Service(NLPModelService); fix it and upload again',
+      },
       { field: 'upload', message: 'version 2: meta.json: is not valid JSON; fix it and upload again' },
     ]);
   });
 
   it('is refused when the model is too large for the GPUs asked for, by the seed’s rule', async () => {
     const user = await api.createUser();
-    const evaluation = await privateEvaluation(user, privateDeploymentBody(api, platformImage, { gpuType: 'a100', gpuCount: 8 }));
+    const evaluation = await privateEvaluation(
+      user,
+      privateDeploymentBody(api, platformImage, { gpuType: 'a100', gpuCount: 8 }),
+    );
     await upload(evaluation.id, 1, report(true, 13));
     await expectRefused(
       user,
@@ -259,21 +370,37 @@ describe('launching a private evaluation', () => {
     const image = await approvedImageId(api, user.apiKey, ['nlp']);
     const evaluation = await privateEvaluation(user, privateDeploymentBody(api, image));
     await upload(evaluation.id, 1, report(true, 7));
-    await api.deps.db.update(images).set({ status: 'rejected', rejectReason: 'found a backdoor' }).where(eq(images.id, image));
+    await api.deps.db
+      .update(images)
+      .set({ status: 'rejected', rejectReason: 'found a backdoor' })
+      .where(eq(images.id, image));
     await expectRefused(user, evaluation.id, 'deployment.imageId', /which was rejected \(found a backdoor\)/);
   });
 
   it('is refused when the hosts no longer offer the GPU type or enough of it', async () => {
     const user = await api.createUser();
-    const evaluation = await privateEvaluation(user, privateDeploymentBody(api, platformImage, { gpuType: 'a100', gpuCount: 4 }));
+    const evaluation = await privateEvaluation(
+      user,
+      privateDeploymentBody(api, platformImage, { gpuType: 'a100', gpuCount: 4 }),
+    );
     await upload(evaluation.id, 1, report(true, 20));
     for (const [spec, field, message] of [
       ['cpu:2', 'deployment.gpuType', /must be one of cpu/],
       ['cpu:2,a100:2:nvidia', 'deployment.gpuCount', /must be at most 2: the container hosts have 2 units of a100/],
     ] as const) {
-      const app = await buildApp({ ...api.deps, env: { ...api.deps.env, containers: { ...api.deps.env.containers, gpuTypes: parseGpuTypes(spec) } } }, { logger: false });
+      const app = await buildApp(
+        {
+          ...api.deps,
+          env: { ...api.deps.env, containers: { ...api.deps.env.containers, gpuTypes: parseGpuTypes(spec) } },
+        },
+        { logger: false },
+      );
       try {
-        const res = await app.inject({ method: 'POST', url: `/v1/evaluations/${evaluation.id}/runs`, headers: { authorization: `Bearer ${user.apiKey}` } });
+        const res = await app.inject({
+          method: 'POST',
+          url: `/v1/evaluations/${evaluation.id}/runs`,
+          headers: { authorization: `Bearer ${user.apiKey}` },
+        });
         expect(res.statusCode).toBe(409);
         expect(res.json().errors).toEqual([{ field, message: expect.stringMatching(message) }]);
       } finally {
@@ -286,8 +413,15 @@ describe('launching a private evaluation', () => {
 
   it('freezes the serving plan from the latest passing upload into the run, for a verification and a formal run', async () => {
     const user = await api.createUser();
-    const evaluation = await privateEvaluation(user, privateDeploymentBody(api, platformImage, { gpuType: 'a100', gpuCount: 4, priority: 'low' }));
-    await upload(evaluation.id, 1, report(false, null, [{ path: '', rule: 'required', message: 'meta.json is missing' }]));
+    const evaluation = await privateEvaluation(
+      user,
+      privateDeploymentBody(api, platformImage, { gpuType: 'a100', gpuCount: 4, priority: 'low' }),
+    );
+    await upload(
+      evaluation.id,
+      1,
+      report(false, null, [{ path: '', rule: 'required', message: 'meta.json is missing' }]),
+    );
     const storagePath = await upload(evaluation.id, 2, report(true, 13));
 
     const verification = await launch(evaluation.id, 'verifications', user.apiKey);
@@ -309,7 +443,12 @@ describe('launching a private evaluation', () => {
     for (const runId of [verification.body.runId, formal.body.runId]) {
       const [run] = await api.deps.db.select().from(runs).where(eq(runs.id, runId));
       expect(run!.config.serving).toEqual(expected);
-      expect(run!.config).toMatchObject({ domain: 'nlp', modelName: evaluation.modelName, endpoint: '', onlineModelName: null });
+      expect(run!.config).toMatchObject({
+        domain: 'nlp',
+        modelName: evaluation.modelName,
+        endpoint: '',
+        onlineModelName: null,
+      });
       expect(run!.apiKeyCipher).toBeNull();
     }
 
@@ -324,7 +463,12 @@ describe('launching a private evaluation', () => {
     const next = await launch(evaluation.id, 'verifications', user.apiKey);
     expect(next.status).toBe(202);
     const [latest] = await api.deps.db.select().from(runs).where(eq(runs.id, next.body.runId));
-    expect(latest!.config.serving).toMatchObject({ uploadVersion: 3, uploadPath: `${evaluation.id}/v3`, gpuType: 'cpu', gpuCount: 1 });
+    expect(latest!.config.serving).toMatchObject({
+      uploadVersion: 3,
+      uploadPath: `${evaluation.id}/v3`,
+      gpuType: 'cpu',
+      gpuCount: 1,
+    });
   });
 
   it('uses the owner’s view of images when an admin launches it', async () => {

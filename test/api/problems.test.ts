@@ -26,7 +26,12 @@ afterAll(async () => {
 function expectProblem(res: ApiResponse, status: number): void {
   expect(res.status, res.text).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String) });
+  expect(res.body).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status,
+    detail: expect.any(String),
+  });
   expect(res.body.detail.length).toBeGreaterThan(0);
 }
 
@@ -48,7 +53,10 @@ describe('authentication and roles', () => {
   });
 
   it('checks the key before reading the body: an anonymous bad body is a 401, not a 400', async () => {
-    const res = await api.request('POST', '/v1/evaluations', { body: '{not json', headers: { 'content-type': 'application/json' } });
+    const res = await api.request('POST', '/v1/evaluations', {
+      body: '{not json',
+      headers: { 'content-type': 'application/json' },
+    });
     expectProblem(res, 401);
   });
 
@@ -72,22 +80,40 @@ describe('requests fastify refuses before a route runs', () => {
   });
 
   it('answers 413 for a body over 1 MiB', async () => {
-    const res = await api.request('POST', '/v1/evaluations', { key: user.apiKey, body: nlpEvaluationBody({ description: 'x'.repeat(1024 * 1024 + 1) }) });
+    const res = await api.request('POST', '/v1/evaluations', {
+      key: user.apiKey,
+      body: nlpEvaluationBody({ description: 'x'.repeat(1024 * 1024 + 1) }),
+    });
     expectProblem(res, 413);
     expect(res.body.detail).toMatch(/1 MiB/);
   });
 
-  it.each(['text/plain', 'application/xml', 'application/x-www-form-urlencoded'])('answers 415 for a %s body', async (type) => {
-    const res = await api.request('POST', '/v1/evaluations', { key: user.apiKey, body: 'modelName=x', headers: { 'content-type': type } });
-    expectProblem(res, 415);
-    expect(res.body.detail).toMatch(/application\/json/);
-  });
+  it.each(['text/plain', 'application/xml', 'application/x-www-form-urlencoded'])(
+    'answers 415 for a %s body',
+    async (type) => {
+      const res = await api.request('POST', '/v1/evaluations', {
+        key: user.apiKey,
+        body: 'modelName=x',
+        headers: { 'content-type': type },
+      });
+      expectProblem(res, 415);
+      expect(res.body.detail).toMatch(/application\/json/);
+    },
+  );
 
   it('answers 400 naming the body for malformed JSON, and for an empty JSON body', async () => {
-    const bad = await api.request('POST', '/v1/evaluations', { key: user.apiKey, body: '{"domain": "nlp",', headers: { 'content-type': 'application/json' } });
+    const bad = await api.request('POST', '/v1/evaluations', {
+      key: user.apiKey,
+      body: '{"domain": "nlp",',
+      headers: { 'content-type': 'application/json' },
+    });
     expectProblem(bad, 400);
     expect(bad.body.errors).toEqual([{ field: 'body', message: expect.stringMatching(/not valid JSON/) }]);
-    const empty = await api.request('POST', '/v1/evaluations', { key: user.apiKey, body: '', headers: { 'content-type': 'application/json' } });
+    const empty = await api.request('POST', '/v1/evaluations', {
+      key: user.apiKey,
+      body: '',
+      headers: { 'content-type': 'application/json' },
+    });
     expectProblem(empty, 400);
     expect(empty.body.errors[0].field).toBe('body');
   });
@@ -113,7 +139,11 @@ describe('unexpected failures', () => {
     const broken = connectDb(`postgres://proctor:secret-password@127.0.0.1:${port}/nowhere`, { max: 1 });
     const app = await buildApp({ ...api.deps, db: broken.db }, { logger: false });
     try {
-      const res = await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${user.apiKey}` } });
+      const res = await app.inject({
+        method: 'GET',
+        url: '/v1/me',
+        headers: { authorization: `Bearer ${user.apiKey}` },
+      });
       expect(res.statusCode).toBe(500);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       const body = res.json();
@@ -145,12 +175,28 @@ describe('secrets in logs', () => {
     try {
       const modelKey = `sk-log-${Date.now()}`;
       const headers = { authorization: `Bearer ${user.apiKey}`, 'content-type': 'application/json' };
-      const ok = await app.inject({ method: 'POST', url: '/v1/evaluations', headers, payload: nlpEvaluationBody({ deployment: { method: 'api', endpoint: 'http://h/v1', apiKey: modelKey } }) });
+      const ok = await app.inject({
+        method: 'POST',
+        url: '/v1/evaluations',
+        headers,
+        payload: nlpEvaluationBody({ deployment: { method: 'api', endpoint: 'http://h/v1', apiKey: modelKey } }),
+      });
       expect(ok.statusCode).toBe(201);
-      const refused = await app.inject({ method: 'POST', url: '/v1/evaluations', headers, payload: nlpEvaluationBody({ modelName: 'BAD', deployment: { method: 'api', endpoint: 'http://h/v1', apiKey: modelKey } }) });
+      const refused = await app.inject({
+        method: 'POST',
+        url: '/v1/evaluations',
+        headers,
+        payload: nlpEvaluationBody({
+          modelName: 'BAD',
+          deployment: { method: 'api', endpoint: 'http://h/v1', apiKey: modelKey },
+        }),
+      });
       expect(refused.statusCode).toBe(400);
       // Should anyone log a request with its headers and body, the secrets are masked.
-      app.log.info({ req: { headers: { authorization: `Bearer ${user.apiKey}` }, body: { deployment: { apiKey: modelKey } } } }, 'a careless line');
+      app.log.info(
+        { req: { headers: { authorization: `Bearer ${user.apiKey}` }, body: { deployment: { apiKey: modelKey } } } },
+        'a careless line',
+      );
       app.log.info({ body: { deployment: { apiKey: modelKey } } }, 'another careless line');
 
       const text = lines.join('');

@@ -14,7 +14,8 @@ import { nlpEvaluationBody } from '../support/evaluationBodies';
 let api: TestApi;
 const launchedWorkflows: string[] = [];
 
-const QUOTA_MESSAGE = /^formal evaluation quota used: 5 of 5 this month \((\d{4}-\d{2}), UTC\); it resets on (\d{4}-\d{2}-01)$/;
+const QUOTA_MESSAGE =
+  /^formal evaluation quota used: 5 of 5 this month \((\d{4}-\d{2}), UTC\); it resets on (\d{4}-\d{2}-01)$/;
 
 beforeAll(async () => {
   api = await startApi();
@@ -23,7 +24,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of launchedWorkflows) {
-    await api.deps.temporal.workflow.getHandle(id).terminate('test finished').catch(() => {});
+    await api.deps.temporal.workflow
+      .getHandle(id)
+      .terminate('test finished')
+      .catch(() => {});
   }
   await api?.close();
 });
@@ -60,7 +64,9 @@ describe('formal quota', () => {
     const month = utcMonth(new Date());
     await api.deps.db.insert(quotaUsage).values({ userId: user.id, month, kind: 'formal', used: 4 });
 
-    const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => launchFormal(user.apiKey, evaluationIds[i % 5]!)));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => launchFormal(user.apiKey, evaluationIds[i % 5]!)),
+    );
 
     const accepted = responses.filter((r) => r.status === 202);
     const refused = responses.filter((r) => r.status === 429);
@@ -98,7 +104,10 @@ describe('formal quota', () => {
     });
 
     // Verifications are not counted, so they still go through.
-    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key: user.apiKey, body: { samplesPerDataset: 1 } });
+    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key: user.apiKey,
+      body: { samplesPerDataset: 1 },
+    });
     expect(verification.status).toBe(202);
     launchedWorkflows.push(verification.body.workflowId);
     expect(verification.body.version).toBe(6);
@@ -133,7 +142,10 @@ describe('quota queries', () => {
     expect(await consumeQuota(db, user.id, 'manual', '2030-02', 2)).toBe(true);
     expect(await consumeQuota(db, user.id, 'manual', '2030-02', 2)).toBe(true);
     expect(await consumeQuota(db, user.id, 'manual', '2030-02', 2)).toBe(false);
-    expect((await quotaUse(db, user.id, '2030-02', { formalPerMonth: 5, manualPerMonth: 2 })).manual).toEqual({ used: 2, limit: 2 });
+    expect((await quotaUse(db, user.id, '2030-02', { formalPerMonth: 5, manualPerMonth: 2 })).manual).toEqual({
+      used: 2,
+      limit: 2,
+    });
     await releaseQuota(db, user.id, 'manual', '2030-02');
     await releaseQuota(db, user.id, 'manual', '2030-02');
     await releaseQuota(db, user.id, 'manual', '2030-02');

@@ -30,7 +30,10 @@ afterAll(async () => {
 async function resources(key = user.apiKey) {
   const res = await api.request('GET', '/v1/resources', { key });
   expect(res.status, res.text).toBe(200);
-  return Object.fromEntries((res.body.items as { id: string }[]).map((t) => [t.id, t])) as Record<string, Record<string, unknown>>;
+  return Object.fromEntries((res.body.items as { id: string }[]).map((t) => [t.id, t])) as Record<
+    string,
+    Record<string, unknown>
+  >;
 }
 
 async function run(): Promise<string> {
@@ -41,7 +44,14 @@ describe('GET /v1/resources', () => {
   it('lists the configured GPU types in order, with label, driver and total', async () => {
     const res = await api.request('GET', '/v1/resources', { key: user.apiKey });
     expect(res.status).toBe(200);
-    expect(res.body.items.map((t: Record<string, unknown>) => ({ id: t.id, label: t.label, driver: t.driver, total: t.total }))).toEqual([
+    expect(
+      res.body.items.map((t: Record<string, unknown>) => ({
+        id: t.id,
+        label: t.label,
+        driver: t.driver,
+        total: t.total,
+      })),
+    ).toEqual([
       { id: 'cpu', label: 'CPU only (no GPU)', driver: null, total: 2 },
       { id: 'a100', label: 'NVIDIA A100', driver: 'nvidia', total: 8 },
     ]);

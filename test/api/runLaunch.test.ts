@@ -24,13 +24,20 @@ let builtins: (typeof datasets.$inferSelect)[];
 
 beforeAll(async () => {
   api = await startApi();
-  builtins = await api.deps.db.select().from(datasets).where(eq(datasets.builtin, true)).orderBy(asc(datasets.size), asc(datasets.id));
+  builtins = await api.deps.db
+    .select()
+    .from(datasets)
+    .where(eq(datasets.builtin, true))
+    .orderBy(asc(datasets.size), asc(datasets.id));
   expect(builtins.length).toBeGreaterThanOrEqual(2);
 });
 
 afterAll(async () => {
   for (const id of launchedWorkflows) {
-    await api.deps.temporal.workflow.getHandle(id).terminate('test finished').catch(() => {});
+    await api.deps.temporal.workflow
+      .getHandle(id)
+      .terminate('test finished')
+      .catch(() => {});
   }
   await api?.close();
 });
@@ -40,7 +47,13 @@ async function createEvaluation(key: string, datasetIds: string[], extra: Record
     key,
     body: nlpEvaluationBody({
       datasets: datasetIds,
-      deployment: { method: 'api', endpoint: 'http://127.0.0.1:9/v1', onlineModelName: 'proctor-reference', apiKey: 'sk-launch-test', apiMode: 'chat' },
+      deployment: {
+        method: 'api',
+        endpoint: 'http://127.0.0.1:9/v1',
+        onlineModelName: 'proctor-reference',
+        apiKey: 'sk-launch-test',
+        apiMode: 'chat',
+      },
       limits: { maxConcurrency: 8 },
       ...extra,
     }),
@@ -68,7 +81,9 @@ async function formalUsed(userId: string): Promise<number | undefined> {
   const [row] = await api.deps.db
     .select()
     .from(quotaUsage)
-    .where(and(eq(quotaUsage.userId, userId), eq(quotaUsage.month, utcMonth(new Date())), eq(quotaUsage.kind, 'formal')));
+    .where(
+      and(eq(quotaUsage.userId, userId), eq(quotaUsage.month, utcMonth(new Date())), eq(quotaUsage.kind, 'formal')),
+    );
   return row?.used;
 }
 
@@ -76,11 +91,19 @@ describe('POST /v1/evaluations/:id/verifications', () => {
   it('draws the requested samples per dataset with the seed recorded, and the same seed draws the same samples', async () => {
     const user = await api.createUser();
     const chosen = builtins.slice(0, 2);
-    const evaluation = await createEvaluation(user.apiKey, chosen.map((d) => d.id));
+    const evaluation = await createEvaluation(
+      user.apiKey,
+      chosen.map((d) => d.id),
+    );
 
     const first = await launch(user.apiKey, evaluation.id, 'verifications', { samplesPerDataset: 2, seed: 42 });
     expect(first.status).toBe(202);
-    expect(first.body).toMatchObject({ version: 1, type: 'verification', status: 'queued', workflowId: workflowIds.run(first.body.runId) });
+    expect(first.body).toMatchObject({
+      version: 1,
+      type: 'verification',
+      status: 'queued',
+      workflowId: workflowIds.run(first.body.runId),
+    });
     const run = await runRow(first.body.runId);
     expect(run.config.sampleSeed).toBe(42);
     run.config.datasets.forEach((plan, position) => {
@@ -129,14 +152,31 @@ describe('POST /v1/evaluations/:id/runs', () => {
   it('writes a queued run with its configuration frozen and starts its workflow with search attributes', async () => {
     const user = await api.createUser();
     const chosen = builtins.slice(0, 2);
-    const evaluation = await createEvaluation(user.apiKey, chosen.map((d) => d.id), { inference: { maxTokens: 64 } });
+    const evaluation = await createEvaluation(
+      user.apiKey,
+      chosen.map((d) => d.id),
+      { inference: { maxTokens: 64 } },
+    );
     const res = await launch(user.apiKey, evaluation.id, 'runs');
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    expect(res.body).toEqual({ runId: expect.any(String), version: 1, type: 'formal', status: 'queued', workflowId: workflowIds.run(res.body.runId) });
+    expect(res.body).toEqual({
+      runId: expect.any(String),
+      version: 1,
+      type: 'formal',
+      status: 'queued',
+      workflowId: workflowIds.run(res.body.runId),
+    });
 
     const run = await runRow(res.body.runId);
     const [evalRow] = await api.deps.db.select().from(evaluations).where(eq(evaluations.id, evaluation.id));
-    expect(run).toMatchObject({ evaluationId: evaluation.id, ownerId: user.id, submitterId: user.id, version: 1, type: 'formal', status: 'queued' });
+    expect(run).toMatchObject({
+      evaluationId: evaluation.id,
+      ownerId: user.id,
+      submitterId: user.id,
+      version: 1,
+      type: 'formal',
+      status: 'queued',
+    });
     expect(run.apiKeyCipher).toBe(evalRow!.apiKeyCipher);
     expect(run.apiKeyCipher).toBeTruthy();
     expect(JSON.stringify(run.config)).not.toContain('sk-launch-test');
@@ -152,9 +192,17 @@ describe('POST /v1/evaluations/:id/runs', () => {
     });
     expect(run.config.inference.maxTokens).toBe(64);
     expect(run.config.datasets).toEqual(
-      chosen.map((d) => ({ datasetId: d.id, task: d.task, metric: d.metric, contentHash: d.contentHash, sampleIndices: null })),
+      chosen.map((d) => ({
+        datasetId: d.id,
+        task: d.task,
+        metric: d.metric,
+        contentHash: d.contentHash,
+        sampleIndices: null,
+      })),
     );
-    expect((await datasetRows(run.id)).map((d) => [d.datasetId, d.total, d.task, d.status])).toEqual(chosen.map((d) => [d.id, d.size, d.task, 'queued']));
+    expect((await datasetRows(run.id)).map((d) => [d.datasetId, d.total, d.task, d.status])).toEqual(
+      chosen.map((d) => [d.id, d.size, d.task, 'queued']),
+    );
     expect(await formalUsed(user.id)).toBe(1);
 
     const described = await api.deps.temporal.workflow.getHandle(res.body.workflowId).describe();
@@ -200,10 +248,14 @@ describe('POST /v1/evaluations/:id/runs', () => {
   it('refuses a private deployment without an upload, naming it, and takes no quota (more in privateDeployment.test.ts)', async () => {
     const user = await api.createUser();
     const imageId = await platformImageId(api, user.apiKey);
-    const evaluation = await createEvaluation(user.apiKey, [builtins[0]!.id], { deployment: privateDeploymentBody(api, imageId) });
+    const evaluation = await createEvaluation(user.apiKey, [builtins[0]!.id], {
+      deployment: privateDeploymentBody(api, imageId),
+    });
     const res = await launch(user.apiKey, evaluation.id, 'runs');
     expect(res.status).toBe(409);
-    expect(res.body.errors).toEqual([{ field: 'upload', message: expect.stringMatching(/upload model and code first/) }]);
+    expect(res.body.errors).toEqual([
+      { field: 'upload', message: expect.stringMatching(/upload model and code first/) },
+    ]);
     expect(await formalUsed(user.id)).toBeUndefined();
   });
 
@@ -213,28 +265,53 @@ describe('POST /v1/evaluations/:id/runs', () => {
     const stranger = await api.createUser();
     const hiddenId = `hidden-${randomUUID().slice(0, 8)}`;
     await api.deps.db.insert(datasets).values({
-      id: hiddenId, name: hiddenId, domain: 'nlp', task: 'qa', metric: 'exact_match', builtin: false, ownerId: stranger.id, size: 1, contentHash: 'sha256:x',
+      id: hiddenId,
+      name: hiddenId,
+      domain: 'nlp',
+      task: 'qa',
+      metric: 'exact_match',
+      builtin: false,
+      ownerId: stranger.id,
+      size: 1,
+      contentHash: 'sha256:x',
     });
-    await api.deps.db.update(evaluations).set({ datasetIds: [builtins[0]!.id, hiddenId] }).where(eq(evaluations.id, evaluation.id));
+    await api.deps.db
+      .update(evaluations)
+      .set({ datasetIds: [builtins[0]!.id, hiddenId] })
+      .where(eq(evaluations.id, evaluation.id));
     const res = await launch(user.apiKey, evaluation.id, 'runs');
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([expect.objectContaining({ field: 'datasets', message: expect.stringContaining(hiddenId) })]);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ field: 'datasets', message: expect.stringContaining(hiddenId) }),
+    ]);
     expect(await formalUsed(user.id)).toBeUndefined();
   });
 
   it('marks the run failed and gives the quota slot back when the workflow cannot be started', async () => {
     const user = await api.createUser();
-    const evaluation = await createEvaluation(user.apiKey, builtins.slice(0, 2).map((d) => d.id));
+    const evaluation = await createEvaluation(
+      user.apiKey,
+      builtins.slice(0, 2).map((d) => d.id),
+    );
     // A client for a Temporal address nobody listens on, without the client's own retries.
-    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}`, interceptors: [], connectTimeout: '2s' });
+    const connection = Connection.lazy({
+      address: `127.0.0.1:${await freePort()}`,
+      interceptors: [],
+      connectTimeout: '2s',
+    });
     const dead = new Client({ connection, namespace: 'default' });
     const app = await buildApp({ ...api.deps, temporal: dead });
     try {
       const url = await app.listen({ host: '127.0.0.1', port: 0 });
-      const res = await fetch(`${url}/v1/evaluations/${evaluation.id}/runs`, { method: 'POST', headers: { authorization: `Bearer ${user.apiKey}` } });
+      const res = await fetch(`${url}/v1/evaluations/${evaluation.id}/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user.apiKey}` },
+      });
       expect(res.status).toBe(503);
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-      expect(((await res.json()) as { detail: string }).detail).toMatch(/marked failed and the quota slot was given back/);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(
+        /marked failed and the quota slot was given back/,
+      );
     } finally {
       await app.close();
       await connection.close().catch(() => {});

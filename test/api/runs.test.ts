@@ -67,7 +67,8 @@ async function waitFor(runId: string, until: (v: RunView) => boolean, what: stri
   for (;;) {
     const v = await view(runId);
     if (until(v)) return v;
-    if (Date.now() > deadline) throw new Error(`run ${runId} never ${what}: still ${v.status} (${v.progress.done}/${v.progress.total})`);
+    if (Date.now() > deadline)
+      throw new Error(`run ${runId} never ${what}: still ${v.status} (${v.progress.done}/${v.progress.total})`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -182,16 +183,24 @@ describe('results', () => {
     const whole = await api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key: owner.apiKey });
     expect(whole.body.nextCursor).toBeNull();
     const all: SampleResultView[] = whole.body.items;
-    expect(all.map((r) => r.dataset)).toEqual([...Array(3).fill(ARITH_MC_ID), ...Array(3).fill(WORD_REVERSE_ID), ...Array(3).fill(ARITH_BASIC_ID)]);
+    expect(all.map((r) => r.dataset)).toEqual([
+      ...Array(3).fill(ARITH_MC_ID),
+      ...Array(3).fill(WORD_REVERSE_ID),
+      ...Array(3).fill(ARITH_BASIC_ID),
+    ]);
 
     for (const limit of [1, 2, 3, 4, 8, 9]) {
       const seen: SampleResultView[] = [];
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res: { status: number; body: any } = await api.request('GET', `/v1/runs/${runId}/results?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, {
-          key: owner.apiKey,
-        });
+        const res: { status: number; body: any } = await api.request(
+          'GET',
+          `/v1/runs/${runId}/results?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+          {
+            key: owner.apiKey,
+          },
+        );
         expect(res.status).toBe(200);
         seen.push(...res.body.items);
         cursor = res.body.nextCursor;
@@ -201,11 +210,17 @@ describe('results', () => {
       expect(pages).toBe(Math.ceil(9 / limit));
     }
 
-    const firstPage = await api.request('GET', `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=2`, { key: owner.apiKey });
-    expect(firstPage.body.items).toEqual(all.slice(3, 5));
-    const secondPage = await api.request('GET', `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=2&cursor=${firstPage.body.nextCursor}`, {
+    const firstPage = await api.request('GET', `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=2`, {
       key: owner.apiKey,
     });
+    expect(firstPage.body.items).toEqual(all.slice(3, 5));
+    const secondPage = await api.request(
+      'GET',
+      `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=2&cursor=${firstPage.body.nextCursor}`,
+      {
+        key: owner.apiKey,
+      },
+    );
     expect(secondPage.body).toEqual({ items: all.slice(5, 6), nextCursor: null });
     const failed = await api.request('GET', `/v1/runs/${runId}/results?status=failed`, { key: owner.apiKey });
     expect(failed.body.items).toEqual([]);
@@ -228,7 +243,10 @@ describe('results', () => {
       const res = await api.request('GET', `/v1/runs/${runId}/${query}`, { key: owner.apiKey });
       expect(res.status, query).toBe(400);
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-      expect(res.body.errors?.map((e: { field: string }) => e.field), query).toContain(field);
+      expect(
+        res.body.errors?.map((e: { field: string }) => e.field),
+        query,
+      ).toContain(field);
     }
   });
 });
@@ -237,7 +255,10 @@ describe('report', () => {
   it('answers 409 for a run that ended without a report', async () => {
     const dataset = await insertArithmeticDataset(api.deps.db, 3);
     const runId = await insertRun(api.deps.db, { ownerId: owner.id, endpoint: model.url, datasets: [dataset] });
-    await api.deps.db.update(runs).set({ status: 'failed', error: 'test', endedAt: new Date() }).where(eq(runs.id, runId));
+    await api.deps.db
+      .update(runs)
+      .set({ status: 'failed', error: 'test', endedAt: new Date() })
+      .where(eq(runs.id, runId));
     const res = await api.request('GET', `/v1/runs/${runId}/report.xlsx`, { key: owner.apiKey });
     expect(res.status).toBe(409);
     expect(res.body.detail).toMatch(/report is not written yet/);

@@ -37,7 +37,13 @@ describe('POST /v1/users', () => {
 
     const me = await api.request('GET', '/v1/me', { key: res.body.apiKey });
     expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ id: res.body.id, name: 'Grace Hopper', organization: 'Navy', email: address, role: 'reviewer' });
+    expect(me.body).toMatchObject({
+      id: res.body.id,
+      name: 'Grace Hopper',
+      organization: 'Navy',
+      email: address,
+      role: 'reviewer',
+    });
   });
 
   it('defaults to role user and an empty organization', async () => {
@@ -49,8 +55,13 @@ describe('POST /v1/users', () => {
 
   it('refuses an e-mail address already in use, in any case, with 409 naming email', async () => {
     const address = email();
-    expect((await api.request('POST', '/v1/users', { key: api.adminKey, body: { name: 'First', email: address } })).status).toBe(201);
-    const again = await api.request('POST', '/v1/users', { key: api.adminKey, body: { name: 'Second', email: address.toUpperCase() } });
+    expect(
+      (await api.request('POST', '/v1/users', { key: api.adminKey, body: { name: 'First', email: address } })).status,
+    ).toBe(201);
+    const again = await api.request('POST', '/v1/users', {
+      key: api.adminKey,
+      body: { name: 'Second', email: address.toUpperCase() },
+    });
     expect(again.status).toBe(409);
     expect(again.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(again.body.errors.map((e: { field: string }) => e.field)).toEqual(['email']);
@@ -59,7 +70,9 @@ describe('POST /v1/users', () => {
   it('lets exactly one of several concurrent creations with one e-mail address through', async () => {
     const address = email();
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => api.request('POST', '/v1/users', { key: api.adminKey, body: { name: `Racer ${i}`, email: address } })),
+      Array.from({ length: 8 }, (_, i) =>
+        api.request('POST', '/v1/users', { key: api.adminKey, body: { name: `Racer ${i}`, email: address } }),
+      ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     expect(results.filter((r) => r.status === 409)).toHaveLength(7);

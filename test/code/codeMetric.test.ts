@@ -9,7 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';
 import { scoreSample } from '../../scoring/metrics';
 import { findBuiltinDataset } from '../../datasets/builtinCatalog';
-import { CODE_PYTHON_BASIC_ID, CODE_PYTHON_BASIC_PROBLEMS, generateCodePythonBasic } from '../../datasets/builtin/codePythonBasic';
+import {
+  CODE_PYTHON_BASIC_ID,
+  CODE_PYTHON_BASIC_PROBLEMS,
+  generateCodePythonBasic,
+} from '../../datasets/builtin/codePythonBasic';
 import { answerPrompt } from '../../stack/referenceModel/solver';
 import { extractProgram } from '../../scoring/extractProgram';
 import { codeSamplingFor } from '../../activities/codeScoring/codeSampling';
@@ -31,19 +35,40 @@ function refusal(o: object): DatasetFormatError {
 
 describe('pass_at_k datasets at registration', () => {
   it('accepts an item with an entry point and its tests', () => {
-    expect(parse({ id: 'p1', prompt: 'Write add(a, b).', ground_truth: 'assert add(1, 2) == 3\n', metadata: { entry_point: 'add' } })).toHaveLength(1);
+    expect(
+      parse({
+        id: 'p1',
+        prompt: 'Write add(a, b).',
+        ground_truth: 'assert add(1, 2) == 3\n',
+        metadata: { entry_point: 'add' },
+      }),
+    ).toHaveLength(1);
   });
 
   it('refuses an item without a usable entry point, naming the field', () => {
-    for (const metadata of [undefined, {}, { entry_point: 'not valid' }, { entry_point: '1add' }, { entry_point: 7 }, { entry_point: 'add;x' }]) {
-      const error = refusal({ id: 'p1', prompt: 'Write add.', ground_truth: 'assert add(1, 2) == 3', ...(metadata ? { metadata } : {}) });
+    for (const metadata of [
+      undefined,
+      {},
+      { entry_point: 'not valid' },
+      { entry_point: '1add' },
+      { entry_point: 7 },
+      { entry_point: 'add;x' },
+    ]) {
+      const error = refusal({
+        id: 'p1',
+        prompt: 'Write add.',
+        ground_truth: 'assert add(1, 2) == 3',
+        ...(metadata ? { metadata } : {}),
+      });
       expect(error.field, JSON.stringify(metadata)).toBe('metadata.entry_point');
       expect(error.message).toContain('pass_at_k');
     }
   });
 
   it('refuses an item without tests', () => {
-    expect(refusal({ id: 'p1', prompt: 'Write add.', ground_truth: '  \n', metadata: { entry_point: 'add' } }).field).toBe('ground_truth');
+    expect(
+      refusal({ id: 'p1', prompt: 'Write add.', ground_truth: '  \n', metadata: { entry_point: 'add' } }).field,
+    ).toBe('ground_truth');
   });
 
   it('takes the built-in code dataset as it is generated', () => {
@@ -56,18 +81,24 @@ describe('pass_at_k datasets at registration', () => {
 
 describe('pass_at_k scoring', () => {
   it('has no text scorer: asking for one is an error, not a 0', () => {
-    expect(() => scoreSample('pass_at_k', 'def add(a, b): return a + b', { ground_truth: 'assert add(1, 2) == 3' })).toThrow(/sandbox/);
+    expect(() =>
+      scoreSample('pass_at_k', 'def add(a, b): return a + b', { ground_truth: 'assert add(1, 2) == 3' }),
+    ).toThrow(/sandbox/);
   });
 
   it('asks one completion and reports pass@1 unless the scoring entry says more', () => {
-    const config = (options?: object) => ({ datasets: [], scoring: options ? { limits: {}, datasets: { code: { metric: 'pass_at_k', options } } } : undefined }) as unknown as RunConfig;
+    const config = (options?: object) =>
+      ({
+        datasets: [],
+        scoring: options ? { limits: {}, datasets: { code: { metric: 'pass_at_k', options } } } : undefined,
+      }) as unknown as RunConfig;
     expect(codeSamplingFor(config(), 'code')).toEqual({ n: 1, ks: [1] });
     expect(codeSamplingFor(config({ n: 10, ks: [5, 1, 10, 20] }), 'code')).toEqual({ n: 10, ks: [1, 5, 10] });
     expect(codeSamplingFor(config({ n: 0 }), 'code')).toEqual({ n: 1, ks: [1] });
   });
 
   it('gives a scoring batch time for every completion at the sandbox limit, plus margin', () => {
-    expect(codeScoringTimeoutMs(100, 1)).toBe(100 * 11_000 / 2 + 600_000);
+    expect(codeScoringTimeoutMs(100, 1)).toBe((100 * 11_000) / 2 + 600_000);
     expect(codeScoringTimeoutMs(100, 5)).toBeGreaterThan(codeScoringTimeoutMs(100, 1));
   });
 });
@@ -87,7 +118,9 @@ describe('the reference model on code prompts', () => {
   it('answers wrongly, when told to, with a function of the same name that returns None', () => {
     const item = generateCodePythonBasic()[0]!;
     const answer = answerPrompt(item.prompt, { correct: false, verbose: false, pick: 0.3 });
-    expect(extractProgram(answer, CODE_PYTHON_BASIC_PROBLEMS[0]!.entryPoint)).toContain(`def ${CODE_PYTHON_BASIC_PROBLEMS[0]!.signature}:`);
+    expect(extractProgram(answer, CODE_PYTHON_BASIC_PROBLEMS[0]!.entryPoint)).toContain(
+      `def ${CODE_PYTHON_BASIC_PROBLEMS[0]!.signature}:`,
+    );
     expect(answer).toContain('return None');
   });
 });

@@ -54,7 +54,9 @@ beforeAll(async () => {
     if (refuseCreates > 0) {
       refuseCreates -= 1;
       refused += 1;
-      return Promise.reject(Object.assign(new Error('(HTTP code 500) server error - injected engine failure'), { statusCode: 500 }));
+      return Promise.reject(
+        Object.assign(new Error('(HTTP code 500) server error - injected engine failure'), { statusCode: 500 }),
+      );
     }
     return docker.createContainer(options);
   }) as Dockerode['createContainer'];
@@ -70,7 +72,12 @@ beforeAll(async () => {
       db: api.deps.db,
       logger: pino({ level: 'warn' }),
       secretKey: Buffer.from(requireEnv('PROCTOR_SECRET_KEY'), 'base64'),
-      serving: { uploads: env.uploads, containers: env.containers, docker: flaky, temporal: new Client({ connection: clientConnection, namespace: requireEnv('TEMPORAL_NAMESPACE') }) },
+      serving: {
+        uploads: env.uploads,
+        containers: env.containers,
+        docker: flaky,
+        temporal: new Client({ connection: clientConnection, namespace: requireEnv('TEMPORAL_NAMESPACE') }),
+      },
     },
     queues: ['containers'],
     inferenceSlots: 2,
@@ -95,7 +102,12 @@ async function codeEvaluation(key: string, model: ReferenceModel): Promise<strin
   const res = await api.request('POST', '/v1/evaluations', {
     key,
     body: {
-      domain: 'nlp', modelName: uniqueModelName('coder'), datasets: [CODE_PYTHON_BASIC_ID], robustness: false, modelInfo: { type: 'sft' }, acknowledgeNoTestAnnotations: true,
+      domain: 'nlp',
+      modelName: uniqueModelName('coder'),
+      datasets: [CODE_PYTHON_BASIC_ID],
+      robustness: false,
+      modelInfo: { type: 'sft' },
+      acknowledgeNoTestAnnotations: true,
       deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
     },
   });
@@ -103,9 +115,16 @@ async function codeEvaluation(key: string, model: ReferenceModel): Promise<strin
   return res.body.id as string;
 }
 
-const runToEnd = (key: string, evaluationId: string): Promise<RunView> => launchAndWaitForEnd(api, key, evaluationId, 240_000);
+const runToEnd = (key: string, evaluationId: string): Promise<RunView> =>
+  launchAndWaitForEnd(api, key, evaluationId, 240_000);
 
-type CodeResult = { id: string; status: string; score: number | null; predict: string | null; code?: { n: number; c: number; verdicts: { passed: boolean; verdict: string }[] | null } };
+type CodeResult = {
+  id: string;
+  status: string;
+  score: number | null;
+  predict: string | null;
+  code?: { n: number; c: number; verdicts: { passed: boolean; verdict: string }[] | null };
+};
 
 async function results(key: string, runId: string): Promise<CodeResult[]> {
   const res = await api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key });
@@ -126,7 +145,13 @@ describe('formal runs of a pass@k dataset', () => {
     expect(view.status, JSON.stringify(view)).toBe('succeeded');
     const dataset = view.datasets.find((d) => d.dataset === CODE_PYTHON_BASIC_ID)!;
     expect(dataset).toMatchObject({ total: problems, done: problems, failed: 0 });
-    expect(dataset.metrics).toMatchObject({ metric: 'pass_at_k', score: 1, scored: problems, failed: 0, passAtK: { '1': 1 } });
+    expect(dataset.metrics).toMatchObject({
+      metric: 'pass_at_k',
+      score: 1,
+      scored: problems,
+      failed: 0,
+      passAtK: { '1': 1 },
+    });
     const items = await results(key, view.runId);
     expect(items).toHaveLength(problems);
     for (const item of items) {
@@ -138,7 +163,12 @@ describe('formal runs of a pass@k dataset', () => {
     expect(await sandboxesLeft()).toBe(0);
     // The code-scored dataset path (patch code-scoring), replayed by test/workflows/replay.test.ts.
     if (RECORD_HISTORIES) {
-      await recordHistoryFixture(temporal, 'dataset-code-scored', workflowIds.dataset(view.runId, CODE_PYTHON_BASIC_ID), WORKFLOW_TYPES.dataset);
+      await recordHistoryFixture(
+        temporal,
+        'dataset-code-scored',
+        workflowIds.dataset(view.runId, CODE_PYTHON_BASIC_ID),
+        WORKFLOW_TYPES.dataset,
+      );
     }
 
     const workbook = new ExcelJS.Workbook();
@@ -157,7 +187,9 @@ describe('formal runs of a pass@k dataset', () => {
       body: { datasets: { [CODE_PYTHON_BASIC_ID]: { metric: 'exact_match' } } },
     });
     expect(refused.status, refused.text).toBe(400);
-    expect(refused.body.errors).toContainEqual(expect.objectContaining({ field: `datasets.${CODE_PYTHON_BASIC_ID}.metric` }));
+    expect(refused.body.errors).toContainEqual(
+      expect.objectContaining({ field: `datasets.${CODE_PYTHON_BASIC_ID}.metric` }),
+    );
     const set = await api.request('PUT', `/v1/evaluations/${evaluationId}/scoring`, {
       key,
       body: { datasets: { [CODE_PYTHON_BASIC_ID]: { metric: 'pass_at_k', options: { n: 3, ks: [3] } } } },
@@ -167,11 +199,18 @@ describe('formal runs of a pass@k dataset', () => {
     const view = await runToEnd(key, evaluationId);
     expect(view.status, JSON.stringify(view)).toBe('succeeded');
     const dataset = view.datasets.find((d) => d.dataset === CODE_PYTHON_BASIC_ID)!;
-    expect(dataset.metrics).toMatchObject({ metric: 'pass_at_k', score: 1, scored: problems, passAtK: { '1': 1, '3': 1 } });
+    expect(dataset.metrics).toMatchObject({
+      metric: 'pass_at_k',
+      score: 1,
+      scored: problems,
+      passAtK: { '1': 1, '3': 1 },
+    });
     const items = await results(key, view.runId);
     expect(items).toHaveLength(problems);
     for (const item of items) expect(item.code, item.id).toMatchObject({ n: 3, c: 3 });
-    expect(items.every((item) => item.code!.verdicts!.length === 3 && item.code!.verdicts!.every((v) => v.passed))).toBe(true);
+    expect(
+      items.every((item) => item.code!.verdicts!.length === 3 && item.code!.verdicts!.every((v) => v.passed)),
+    ).toBe(true);
     expect(await sandboxesLeft()).toBe(0);
   }, 300_000);
 
@@ -180,7 +219,13 @@ describe('formal runs of a pass@k dataset', () => {
     const view = await runToEnd(key, await codeEvaluation(key, wrong));
     // Every answer scored (0), none failed to be asked: the dataset ran, its model is just wrong.
     const dataset = view.datasets.find((d) => d.dataset === CODE_PYTHON_BASIC_ID)!;
-    expect(dataset.metrics).toMatchObject({ metric: 'pass_at_k', score: 0, scored: problems, failed: 0, passAtK: { '1': 0 } });
+    expect(dataset.metrics).toMatchObject({
+      metric: 'pass_at_k',
+      score: 0,
+      scored: problems,
+      failed: 0,
+      passAtK: { '1': 0 },
+    });
     const items = await results(key, view.runId);
     expect(items).toHaveLength(problems);
     for (const item of items) {

@@ -34,11 +34,25 @@ export async function registerComparisonDatasets(api: TestApi, key: string, size
   const tag = randomUUID().slice(0, 8);
   const items = Array.from({ length: size }, (_, i) => ({ a: 11 + i * 3, b: 7 + i * 5 }));
   const sum = await register(api, key, {
-    id: `cmp-sum-${tag}`, name: 'sums', domain: 'nlp', task: 'arithmetic', metric: 'exact_match',
-    jsonl: jsonl(items.map(({ a, b }, i) => ({ id: `s${i}`, prompt: `Compute ${a} + ${b}. Reply with the number only.`, ground_truth: String(a + b) }))),
+    id: `cmp-sum-${tag}`,
+    name: 'sums',
+    domain: 'nlp',
+    task: 'arithmetic',
+    metric: 'exact_match',
+    jsonl: jsonl(
+      items.map(({ a, b }, i) => ({
+        id: `s${i}`,
+        prompt: `Compute ${a} + ${b}. Reply with the number only.`,
+        ground_truth: String(a + b),
+      })),
+    ),
   });
   const trap = await register(api, key, {
-    id: `cmp-trap-${tag}`, name: 'contrarian choices', domain: 'nlp', task: 'contrarian', metric: 'mc_accuracy',
+    id: `cmp-trap-${tag}`,
+    name: 'contrarian choices',
+    domain: 'nlp',
+    task: 'contrarian',
+    metric: 'mc_accuracy',
     jsonl: jsonl(
       items.map(({ a, b }, i) => ({
         id: `t${i}`,
@@ -49,14 +63,24 @@ export async function registerComparisonDatasets(api: TestApi, key: string, size
     ),
   });
   const extra = await register(api, key, {
-    id: `cmp-extra-${tag}`, name: 'extra', domain: 'nlp', task: 'extra', metric: 'exact_match',
+    id: `cmp-extra-${tag}`,
+    name: 'extra',
+    domain: 'nlp',
+    task: 'extra',
+    metric: 'exact_match',
     jsonl: jsonl([{ id: 'x1', prompt: 'Compute 1 + 1. Reply with the number only.', ground_truth: '2' }]),
   });
   return { sum, trap, extra };
 }
 
 /** An API evaluation of `datasets` served at `endpoint` (…/v1). */
-export async function createEvaluation(api: TestApi, key: string, datasets: string[], endpoint = 'http://127.0.0.1:9/v1', apiKey = `sk-cmp-${randomUUID()}`): Promise<string> {
+export async function createEvaluation(
+  api: TestApi,
+  key: string,
+  datasets: string[],
+  endpoint = 'http://127.0.0.1:9/v1',
+  apiKey = `sk-cmp-${randomUUID()}`,
+): Promise<string> {
   const res = await api.request('POST', '/v1/evaluations', {
     key,
     body: nlpEvaluationBody({
@@ -71,12 +95,27 @@ export async function createEvaluation(api: TestApi, key: string, datasets: stri
 }
 
 /** A comparison of runs already written (runFixtures.insertRun), for tests that need one but no launch. */
-export async function insertComparison(db: Db, ownerId: string, runIds: string[], datasetIds: string[]): Promise<string> {
+export async function insertComparison(
+  db: Db,
+  ownerId: string,
+  runIds: string[],
+  datasetIds: string[],
+): Promise<string> {
   const id = randomUUID();
-  const rows = await db.select({ id: runs.id, evaluationId: runs.evaluationId }).from(runs).where(inArray(runs.id, runIds));
+  const rows = await db
+    .select({ id: runs.id, evaluationId: runs.evaluationId })
+    .from(runs)
+    .where(inArray(runs.id, runIds));
   await db.insert(comparisons).values({ id, ownerId, name: 'fixture', domain: 'nlp', datasetIds });
-  await db.insert(comparisonRuns).values(
-    runIds.map((runId, position) => ({ comparisonId: id, position, runId, evaluationId: rows.find((r) => r.id === runId)!.evaluationId })),
-  );
+  await db
+    .insert(comparisonRuns)
+    .values(
+      runIds.map((runId, position) => ({
+        comparisonId: id,
+        position,
+        runId,
+        evaluationId: rows.find((r) => r.id === runId)!.evaluationId,
+      })),
+    );
   return id;
 }

@@ -29,7 +29,8 @@ const SKILLS = [0.5, 1, 0] as const;
 beforeAll(async () => {
   api = await startApi();
   workers = await startWorkers(api.deps.db);
-  for (const skill of SKILLS) models.push(await startReferenceModel({ port: 0, knobs: { skill, seed: 4242, latencyMs: 0 } }));
+  for (const skill of SKILLS)
+    models.push(await startReferenceModel({ port: 0, knobs: { skill, seed: 4242, latencyMs: 0 } }));
 });
 
 afterAll(async () => {
@@ -41,8 +42,12 @@ afterAll(async () => {
 const setUsed = (userId: string, used: number) => setFormalUsed(api.deps.db, userId, used);
 
 async function formalUsed(userId: string): Promise<number> {
-  const [row] = await api.deps.db.select({ used: quotaUsage.used }).from(quotaUsage)
-    .where(and(eq(quotaUsage.userId, userId), eq(quotaUsage.month, utcMonth(new Date())), eq(quotaUsage.kind, 'formal')));
+  const [row] = await api.deps.db
+    .select({ used: quotaUsage.used })
+    .from(quotaUsage)
+    .where(
+      and(eq(quotaUsage.userId, userId), eq(quotaUsage.month, utcMonth(new Date())), eq(quotaUsage.kind, 'formal')),
+    );
   return row?.used ?? 0;
 }
 
@@ -58,7 +63,10 @@ async function waitForEnd(key: string, id: string): Promise<ComparisonView[]> {
     expect(res.status, res.text).toBe(200);
     seen.push(res.body);
     if (['succeeded', 'failed', 'stopped'].includes(res.body.status)) return seen;
-    if (Date.now() > deadline) throw new Error(`comparison ${id} is still ${res.body.status} (${res.body.progress.done}/${res.body.progress.total})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `comparison ${id} is still ${res.body.status} (${res.body.progress.done}/${res.body.progress.total})`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -70,11 +78,17 @@ describe('a comparison of three models', () => {
     const user = await api.createUser();
     const ds = await registerComparisonDatasets(api, user.apiKey, 12);
     const evaluationIds = [];
-    for (const m of models) evaluationIds.push(await createEvaluation(api, user.apiKey, [ds.sum, ds.trap, ds.extra], m.url));
+    for (const m of models)
+      evaluationIds.push(await createEvaluation(api, user.apiKey, [ds.sum, ds.trap, ds.extra], m.url));
 
     const created = await api.request('POST', '/v1/comparisons', {
       key: user.apiKey,
-      body: { name: 'three skills', evaluationIds, datasets: [ds.sum, ds.trap], weights: { metrics: { mc_accuracy: 0 } } },
+      body: {
+        name: 'three skills',
+        evaluationIds,
+        datasets: [ds.sum, ds.trap],
+        weights: { metrics: { mc_accuracy: 0 } },
+      },
     });
     expect(created.status, created.text).toBe(201);
     const comparison = created.body as ComparisonView;
@@ -92,7 +106,8 @@ describe('a comparison of three models', () => {
     expect(end.progress).toEqual({ done: 72, total: 72, fraction: 1, percent: 100 });
     for (const m of end.models) expect(m.progress).toMatchObject({ done: 24, total: 24, fraction: 1 });
     // Progress never went back.
-    for (let i = 1; i < views.length; i++) expect(views[i]!.progress.done).toBeGreaterThanOrEqual(views[i - 1]!.progress.done);
+    for (let i = 1; i < views.length; i++)
+      expect(views[i]!.progress.done).toBeGreaterThanOrEqual(views[i - 1]!.progress.done);
 
     // Stored weights (mc_accuracy 0): only the sums count, so the order is by skill: 1, 0.5, 0.
     const stored = await api.request('GET', `/v1/comparisons/${comparison.comparisonId}/ranking`, { key: user.apiKey });
@@ -106,42 +121,82 @@ describe('a comparison of three models', () => {
     const mid = byStored.models[1]!;
     expect(mid.weightedScore).toBeGreaterThan(0);
     expect(mid.weightedScore).toBeLessThan(1);
-    expect(mid.datasets.map((d) => [d.dataset, d.weight])).toEqual([[ds.sum, 1], [ds.trap, 0]]);
+    expect(mid.datasets.map((d) => [d.dataset, d.weight])).toEqual([
+      [ds.sum, 1],
+      [ds.trap, 0],
+    ]);
     expect(mid.weightedScore).toBeCloseTo(mid.datasets[0]!.score!, 12);
 
     // Weights for one answer: the trap alone reverses the order; nothing is stored.
-    const reversed = await api.request('GET', `/v1/comparisons/${comparison.comparisonId}/ranking?weights=${encodeURIComponent(JSON.stringify({ datasets: { [ds.sum]: 0 } }))}`, { key: user.apiKey });
+    const reversed = await api.request(
+      'GET',
+      `/v1/comparisons/${comparison.comparisonId}/ranking?weights=${encodeURIComponent(JSON.stringify({ datasets: { [ds.sum]: 0 } }))}`,
+      { key: user.apiKey },
+    );
     expect(reversed.status, reversed.text).toBe(200);
     expect(order(reversed.body)).toEqual([2, 0, 1]);
-    expect((await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights).toEqual({ metrics: { mc_accuracy: 0 } });
+    expect(
+      (await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights,
+    ).toEqual({ metrics: { mc_accuracy: 0 } });
 
     // Equal weights: the weighted score of each model is its run's overall score (mean of task means).
-    const equal = await api.request('PUT', `/v1/comparisons/${comparison.comparisonId}/weights`, { key: user.apiKey, body: {} });
+    const equal = await api.request('PUT', `/v1/comparisons/${comparison.comparisonId}/weights`, {
+      key: user.apiKey,
+      body: {},
+    });
     expect(equal.status, equal.text).toBe(200);
     for (const m of equal.body.models as RankingView['models']) {
       const run = launched.find((r) => r.id === m.runId)!;
       const [row] = await api.deps.db.select().from(runs).where(eq(runs.id, run.id));
       expect(m.weightedScore).toBeCloseTo(row!.overallScore!, 12);
-      expect(m.weightedScore).toBeCloseTo(overallScore(taskScores(m.datasets.map((d) => ({ task: d.task, status: d.status, metrics: { score: d.score! } as never })))) ?? NaN, 12);
+      expect(m.weightedScore).toBeCloseTo(
+        overallScore(
+          taskScores(
+            m.datasets.map((d) => ({ task: d.task, status: d.status, metrics: { score: d.score! } as never })),
+          ),
+        ) ?? NaN,
+        12,
+      );
     }
     // Stored now: the plain GET answers with them.
-    expect((await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights).toEqual({});
+    expect(
+      (await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights,
+    ).toEqual({});
 
     const listed = await api.request('GET', '/v1/comparisons', { key: user.apiKey });
     expect(listed.status).toBe(200);
-    expect(listed.body).toEqual([(await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body]);
+    expect(listed.body).toEqual([
+      (await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body,
+    ]);
 
     // Another user sees nothing and stops nothing.
     const stranger = await api.createUser();
     expect((await api.request('GET', '/v1/comparisons', { key: stranger.apiKey })).body).toEqual([]);
-    for (const [method, path] of [['GET', ''], ['GET', '/ranking'], ['POST', '/stop']] as const) {
-      const res = await api.request(method, `/v1/comparisons/${comparison.comparisonId}${path}`, { key: stranger.apiKey });
+    for (const [method, path] of [
+      ['GET', ''],
+      ['GET', '/ranking'],
+      ['POST', '/stop'],
+    ] as const) {
+      const res = await api.request(method, `/v1/comparisons/${comparison.comparisonId}${path}`, {
+        key: stranger.apiKey,
+      });
       expect(res.status).toBe(404);
     }
-    expect((await api.request('PUT', `/v1/comparisons/${comparison.comparisonId}/weights`, { key: stranger.apiKey, body: { datasets: { [ds.sum]: 5 } } })).status).toBe(404);
-    expect((await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights).toEqual({});
+    expect(
+      (
+        await api.request('PUT', `/v1/comparisons/${comparison.comparisonId}/weights`, {
+          key: stranger.apiKey,
+          body: { datasets: { [ds.sum]: 5 } },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights,
+    ).toEqual({});
     // An ended comparison cannot be stopped.
-    expect((await api.request('POST', `/v1/comparisons/${comparison.comparisonId}/stop`, { key: user.apiKey })).status).toBe(409);
+    expect(
+      (await api.request('POST', `/v1/comparisons/${comparison.comparisonId}/stop`, { key: user.apiKey })).status,
+    ).toBe(409);
   });
 });
 
@@ -186,7 +241,10 @@ describe('creating a comparison', () => {
     ] as const) {
       res = await post({ name: 'x', evaluationIds: [a, b], datasets: [ds.sum], weights });
       expect(res.status, JSON.stringify(weights)).toBe(400);
-      expect(fields(res)!.some((f) => f.startsWith(field)), `${res.text} names ${field}`).toBe(true);
+      expect(
+        fields(res)!.some((f) => f.startsWith(field)),
+        `${res.text} names ${field}`,
+      ).toBe(true);
     }
     expect(await runsOf([a, b])).toHaveLength(0);
     expect(await formalUsed(user.id)).toBe(0);
@@ -201,14 +259,22 @@ describe('creating a comparison', () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push(await createEvaluation(api, owner.apiKey, [sets.sum], slow.url));
     await setUsed(owner.id, 3);
-    const refused = await api.request('POST', '/v1/comparisons', { key: owner.apiKey, body: { name: 'too many', evaluationIds: ids, datasets: [sets.sum] } });
+    const refused = await api.request('POST', '/v1/comparisons', {
+      key: owner.apiKey,
+      body: { name: 'too many', evaluationIds: ids, datasets: [sets.sum] },
+    });
     expect(refused.status).toBe(429);
-    expect(refused.body.detail).toMatch(/takes 3 formal quota slots; the launch of evaluationIds\[2\] was refused, so no model of the comparison was launched/);
+    expect(refused.body.detail).toMatch(
+      /takes 3 formal quota slots; the launch of evaluationIds\[2\] was refused, so no model of the comparison was launched/,
+    );
     expect(await runsOf(ids)).toHaveLength(0);
     expect(await formalUsed(owner.id)).toBe(3);
     expect(await api.deps.db.select().from(comparisons).where(eq(comparisons.ownerId, owner.id))).toHaveLength(0);
 
-    const fits = await api.request('POST', '/v1/comparisons', { key: owner.apiKey, body: { name: 'fits', evaluationIds: ids.slice(0, 2), datasets: [sets.sum] } });
+    const fits = await api.request('POST', '/v1/comparisons', {
+      key: owner.apiKey,
+      body: { name: 'fits', evaluationIds: ids.slice(0, 2), datasets: [sets.sum] },
+    });
     expect(fits.status, fits.text).toBe(201);
     expect(await formalUsed(owner.id)).toBe(5);
     const stop = await api.request('POST', `/v1/comparisons/${fits.body.comparisonId}/stop`, { key: owner.apiKey });
@@ -221,12 +287,25 @@ describe('creating a comparison', () => {
     const stored = await api.deps.db
       .select({ runId: sampleResults.runId, status: sampleResults.status, error: sampleResults.error })
       .from(sampleResults)
-      .where(inArray(sampleResults.runId, ended.at(-1)!.models.map((m) => m.runId)));
+      .where(
+        inArray(
+          sampleResults.runId,
+          ended.at(-1)!.models.map((m) => m.runId),
+        ),
+      );
     const runIds = ended.at(-1)!.models.map((m) => m.runId);
-    const timeline = stored.length === 0 ? '' : await historyTimeline(api.deps.temporal, runIds.flatMap((id) => [workflowIds.run(id), workflowIds.dataset(id, sets.sum)]));
+    const timeline =
+      stored.length === 0
+        ? ''
+        : await historyTimeline(
+            api.deps.temporal,
+            runIds.flatMap((id) => [workflowIds.run(id), workflowIds.dataset(id, sets.sum)]),
+          );
     expect(ended.at(-1)!.progress.done, `${JSON.stringify(stored)}\n${timeline}`).toBe(0);
     // Stopping again is harmless.
-    expect((await api.request('POST', `/v1/comparisons/${fits.body.comparisonId}/stop`, { key: owner.apiKey })).status).toBe(202);
+    expect(
+      (await api.request('POST', `/v1/comparisons/${fits.body.comparisonId}/stop`, { key: owner.apiKey })).status,
+    ).toBe(202);
   });
 
   it('lets exactly one of two concurrent comparisons take the slots there are', async () => {
@@ -237,8 +316,14 @@ describe('creating a comparison', () => {
     await setUsed(owner.id, 3);
     // Crossed orders: each comparison locks its evaluations in one order, so neither deadlocks.
     const [first, second] = await Promise.all([
-      api.request('POST', '/v1/comparisons', { key: owner.apiKey, body: { name: 'one', evaluationIds: [ids[0], ids[1]], datasets: [sets.sum] } }),
-      api.request('POST', '/v1/comparisons', { key: owner.apiKey, body: { name: 'two', evaluationIds: [ids[3], ids[2]], datasets: [sets.sum] } }),
+      api.request('POST', '/v1/comparisons', {
+        key: owner.apiKey,
+        body: { name: 'one', evaluationIds: [ids[0], ids[1]], datasets: [sets.sum] },
+      }),
+      api.request('POST', '/v1/comparisons', {
+        key: owner.apiKey,
+        body: { name: 'two', evaluationIds: [ids[3], ids[2]], datasets: [sets.sum] },
+      }),
     ]);
     expect([first.status, second.status].sort()).toEqual([201, 429]);
     expect(await formalUsed(owner.id)).toBe(5);
@@ -251,16 +336,29 @@ describe('creating a comparison', () => {
   it('answers a retry with the same Idempotency-Key with the first comparison', async () => {
     const owner = await api.createUser();
     const sets = await registerComparisonDatasets(api, owner.apiKey, 2);
-    const ids = [await createEvaluation(api, owner.apiKey, [sets.sum]), await createEvaluation(api, owner.apiKey, [sets.sum])];
+    const ids = [
+      await createEvaluation(api, owner.apiKey, [sets.sum]),
+      await createEvaluation(api, owner.apiKey, [sets.sum]),
+    ];
     const body = { name: 'retried', evaluationIds: ids, datasets: [sets.sum] };
     const key = `cmp-${randomUUID()}`;
-    const [one, two] = await Promise.all([0, 1].map(() => api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers: { 'idempotency-key': key } })));
+    const [one, two] = await Promise.all(
+      [0, 1].map(() =>
+        api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers: { 'idempotency-key': key } }),
+      ),
+    );
     expect([one!.status, two!.status]).toEqual([201, 201]);
     expect(one!.body.comparisonId).toBe(two!.body.comparisonId);
-    expect([one!.headers.get('idempotent-replayed'), two!.headers.get('idempotent-replayed')].sort()).toEqual(['true', null].sort());
+    expect([one!.headers.get('idempotent-replayed'), two!.headers.get('idempotent-replayed')].sort()).toEqual(
+      ['true', null].sort(),
+    );
     expect(await runsOf(ids)).toHaveLength(2);
     expect(await formalUsed(owner.id)).toBe(2);
-    const other = await api.request('POST', '/v1/comparisons', { key: owner.apiKey, body: { ...body, name: 'another' }, headers: { 'idempotency-key': key } });
+    const other = await api.request('POST', '/v1/comparisons', {
+      key: owner.apiKey,
+      body: { ...body, name: 'another' },
+      headers: { 'idempotency-key': key },
+    });
     expect(other.status).toBe(422);
     expect(other.body.errors[0].field).toBe('Idempotency-Key');
   });
@@ -268,7 +366,10 @@ describe('creating a comparison', () => {
   it('answers a replay that cannot reach Temporal with 503 and a retry hint, and leaves the runs to the first request', async () => {
     const owner = await api.createUser();
     const sets = await registerComparisonDatasets(api, owner.apiKey, 2);
-    const ids = [await createEvaluation(api, owner.apiKey, [sets.sum]), await createEvaluation(api, owner.apiKey, [sets.sum])];
+    const ids = [
+      await createEvaluation(api, owner.apiKey, [sets.sum]),
+      await createEvaluation(api, owner.apiKey, [sets.sum]),
+    ];
     const body = { name: 'replayed while down', evaluationIds: ids, datasets: [sets.sum] };
     const headers = { 'idempotency-key': `cmp-${randomUUID()}` };
     // The first request's two starts wait; the replay's two fail.
@@ -278,7 +379,9 @@ describe('creating a comparison', () => {
       await expect.poll(starts.calls, { timeout: 10_000 }).toBe(2);
       const replay = await api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers });
       expect(replay.status, replay.text).toBe(503);
-      expect(replay.body.detail).toMatch(/^comparison \S+ was created by the first request with this Idempotency-Key, .*retry with the same key shortly\.$/);
+      expect(replay.body.detail).toMatch(
+        /^comparison \S+ was created by the first request with this Idempotency-Key, .*retry with the same key shortly\.$/,
+      );
       starts.release();
       const answer = await first;
       expect(answer.status, answer.text).toBe(201);

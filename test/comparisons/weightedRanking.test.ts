@@ -11,9 +11,17 @@ const DATASETS = [
   { dataset: 'choice', task: 'reasoning', metric: 'mc_accuracy' as const },
 ];
 
-function model(position: number, scores: (number | null)[], statuses: RunStatus[] = scores.map((s) => (s === null ? 'failed' : 'succeeded'))): ModelScores {
+function model(
+  position: number,
+  scores: (number | null)[],
+  statuses: RunStatus[] = scores.map((s) => (s === null ? 'failed' : 'succeeded')),
+): ModelScores {
   return {
-    position, evaluationId: `e${position}`, modelName: `m${position}`, runId: `r${position}`, status: 'succeeded',
+    position,
+    evaluationId: `e${position}`,
+    modelName: `m${position}`,
+    runId: `r${position}`,
+    status: 'succeeded',
     datasets: DATASETS.map((d, i) => ({ ...d, status: statuses[i]!, score: scores[i]! })),
   };
 }
@@ -23,7 +31,15 @@ describe('rankModels', () => {
     fc.assert(
       fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }), (scores) => {
         const [ranked] = rankModels([model(0, scores)], {});
-        const expected = overallScore(taskScores(DATASETS.map((d, i) => ({ task: d.task, status: 'succeeded' as const, metrics: { score: scores[i]! } as never }))));
+        const expected = overallScore(
+          taskScores(
+            DATASETS.map((d, i) => ({
+              task: d.task,
+              status: 'succeeded' as const,
+              metrics: { score: scores[i]! } as never,
+            })),
+          ),
+        );
         expect(ranked!.weightedScore).toBeCloseTo(expected!, 12);
         expect(ranked!.datasets.map((d) => d.weight)).toEqual([0.25, 0.25, 0.5]);
       }),
@@ -45,14 +61,24 @@ describe('rankModels', () => {
     expect(running!.weightedScore).toBeCloseTo(0.25, 12);
     expect(running!.complete).toBe(false);
     // A dataset of weight 0 still running does not keep the score open.
-    const [weighted] = rankModels([model(0, [1, 1, null], ['succeeded', 'succeeded', 'running'])], { datasets: { choice: 0 } });
+    const [weighted] = rankModels([model(0, [1, 1, null], ['succeeded', 'succeeded', 'running'])], {
+      datasets: { choice: 0 },
+    });
     expect(weighted!.complete).toBe(true);
     expect(weighted!.weightedScore).toBe(1);
   });
 
   it('ranks best first, ties sharing a rank in model order', () => {
-    const ranked = rankModels([model(0, [0.5, 0.5, 0.5]), model(1, [1, 1, 1]), model(2, [0.5, 0.5, 0.5]), model(3, [0, 0, 0])], {});
-    expect(ranked.map((m) => [m.position, m.rank])).toEqual([[1, 1], [0, 2], [2, 2], [3, 4]]);
+    const ranked = rankModels(
+      [model(0, [0.5, 0.5, 0.5]), model(1, [1, 1, 1]), model(2, [0.5, 0.5, 0.5]), model(3, [0, 0, 0])],
+      {},
+    );
+    expect(ranked.map((m) => [m.position, m.rank])).toEqual([
+      [1, 1],
+      [0, 2],
+      [2, 2],
+      [3, 4],
+    ]);
   });
 
   it('reorders models when the weights favour another dataset', () => {
@@ -68,7 +94,15 @@ describe('weightRefusals', () => {
     expect(weightRefusals({ datasets: { sum: 2, choice: 0 }, metrics: { exact_match: 1.5 } }, models)).toEqual([]);
   });
   it('names each unknown or invalid weight', () => {
-    expect(weightRefusals({ datasets: { nope: 1, sum: -1, product: Number.POSITIVE_INFINITY }, metrics: { bleu: 1, exact_match: Number.NaN } }, models)).toEqual([
+    expect(
+      weightRefusals(
+        {
+          datasets: { nope: 1, sum: -1, product: Number.POSITIVE_INFINITY },
+          metrics: { bleu: 1, exact_match: Number.NaN },
+        },
+        models,
+      ),
+    ).toEqual([
       { field: 'weights.datasets.nope', message: expect.stringContaining("is not one of the comparison's datasets") },
       { field: 'weights.datasets.sum', message: 'must be a non-negative finite number' },
       { field: 'weights.datasets.product', message: 'must be a non-negative finite number' },

@@ -50,7 +50,9 @@ describe('the built-in catalogue', () => {
         items.forEach((item, i) => {
           expect(Value.Check(DatasetItem, item)).toBe(true);
           expect(item.id).toBe(`${dataset.id}-${String(i + 1).padStart(4, '0')}`);
-          expect(scoreSample(dataset.metric, item.ground_truth, { ground_truth: item.ground_truth, choices: item.choices })).toBe(1);
+          expect(
+            scoreSample(dataset.metric, item.ground_truth, { ground_truth: item.ground_truth, choices: item.choices }),
+          ).toBe(1);
         });
       });
 
@@ -82,9 +84,10 @@ describe('the built-in catalogue', () => {
   it('arith-mc: four distinct options, the ground-truth letter is the one equal to the expression, positions vary', () => {
     const positions = new Map<string, number>();
     for (const item of byId('arith-mc').generate()) {
-      const m = /^Which of the following equals (\d+) ([-+*]) (\d+)\?\nA\. (-?\d+)\nB\. (-?\d+)\nC\. (-?\d+)\nD\. (-?\d+)\nAnswer with the letter of the correct option\.$/.exec(
-        item.prompt,
-      );
+      const m =
+        /^Which of the following equals (\d+) ([-+*]) (\d+)\?\nA\. (-?\d+)\nB\. (-?\d+)\nC\. (-?\d+)\nD\. (-?\d+)\nAnswer with the letter of the correct option\.$/.exec(
+          item.prompt,
+        );
       expect(m, item.prompt).not.toBeNull();
       const value = applyOperator(Number(m![1]), m![2]!, Number(m![3]));
       const options = m!.slice(4, 8);
@@ -133,7 +136,9 @@ describe('the built-in catalogue', () => {
   it('word-reverse: lowercase words of 3–10 letters, not palindromes, answered reversed', () => {
     const words = new Set<string>();
     for (const item of byId('word-reverse').generate()) {
-      const m = /^Reverse the letters of the word "([a-z]{3,10})"\. Reply with the reversed word only\.$/.exec(item.prompt);
+      const m = /^Reverse the letters of the word "([a-z]{3,10})"\. Reply with the reversed word only\.$/.exec(
+        item.prompt,
+      );
       expect(m, item.prompt).not.toBeNull();
       const word = m![1]!;
       const reversed = word.split('').reverse().join('');

@@ -15,7 +15,13 @@ const sha256 = (text: string) => `sha256:${createHash('sha256').update(text, 'ut
 describe('datasetContentHash', () => {
   it('hashes the canonical JSONL: fixed key order, sorted metadata keys, absent fields left out, no trailing newline', () => {
     const items: DatasetItem[] = [
-      { ground_truth: 'B', prompt: 'Pick "one"\nplease', id: 'q1', metadata: { z: 1, a: { y: [2, { d: 1, c: 'é' }], b: null }, '10': true, '9': false }, choices: ['x', 'y'] },
+      {
+        ground_truth: 'B',
+        prompt: 'Pick "one"\nplease',
+        id: 'q1',
+        metadata: { z: 1, a: { y: [2, { d: 1, c: 'é' }], b: null }, '10': true, '9': false },
+        choices: ['x', 'y'],
+      },
       { id: 'q2', prompt: 'p', ground_truth: '' },
     ];
     const expected =
@@ -27,7 +33,13 @@ describe('datasetContentHash', () => {
 
   it('ignores key order and undefined members, and changes with any content', () => {
     const a: DatasetItem = { id: 'x', prompt: 'p', ground_truth: 'g', metadata: { k: 1, j: 2 } };
-    const b = { metadata: { j: 2, k: 1, gone: undefined }, ground_truth: 'g', prompt: 'p', id: 'x', choices: undefined } as DatasetItem;
+    const b = {
+      metadata: { j: 2, k: 1, gone: undefined },
+      ground_truth: 'g',
+      prompt: 'p',
+      id: 'x',
+      choices: undefined,
+    } as DatasetItem;
     expect(datasetContentHash([a])).toBe(datasetContentHash([b]));
     expect(datasetContentHash([a])).not.toBe(datasetContentHash([{ ...a, ground_truth: 'h' }]));
     expect(datasetContentHash([a])).not.toBe(datasetContentHash([{ ...a, metadata: undefined }]));

@@ -7,7 +7,13 @@ import { connectDb, type Db, type DbHandle } from '../../db/client';
 import { migrateDatabase } from '../../db/migrate';
 import { datasetItems, datasets } from '../../db/schema';
 import {
-  DatasetIdTaken, getDatasetItemsPage, getItemsByIndices, getVisibleDatasets, listVisibleDatasets, registerCustomDataset, upsertBuiltinDatasets,
+  DatasetIdTaken,
+  getDatasetItemsPage,
+  getItemsByIndices,
+  getVisibleDatasets,
+  listVisibleDatasets,
+  registerCustomDataset,
+  upsertBuiltinDatasets,
 } from '../../db/queries/datasets';
 import { BUILTIN_DATASETS, BUILTIN_DATASET_IDS, builtinDatasetRecords } from '../../datasets/builtinCatalog';
 import { datasetContentHash } from '../../datasets/contentHash';
@@ -21,7 +27,10 @@ const BUILTINS = builtinDatasetRecords();
 
 /** Registration as the API does it: the content hashed and the built-in ids reserved. */
 function register(db: Db, ownerId: string, body: Parameters<typeof registerCustomDataset>[2], items: DatasetItem[]) {
-  return registerCustomDataset(db, ownerId, body, items, { contentHash: datasetContentHash(items), reservedIds: BUILTIN_DATASET_IDS });
+  return registerCustomDataset(db, ownerId, body, items, {
+    contentHash: datasetContentHash(items),
+    reservedIds: BUILTIN_DATASET_IDS,
+  });
 }
 let handle: DbHandle;
 
@@ -46,7 +55,11 @@ function makeItems(n: number, prefix = 'q'): DatasetItem[] {
 
 /** The items of a dataset as stored, turned back into dataset items, in position order. */
 async function storedItems(db: Db, datasetId: string): Promise<DatasetItem[]> {
-  const rows = await db.select().from(datasetItems).where(eq(datasetItems.datasetId, datasetId)).orderBy(asc(datasetItems.idx));
+  const rows = await db
+    .select()
+    .from(datasetItems)
+    .where(eq(datasetItems.datasetId, datasetId))
+    .orderBy(asc(datasetItems.idx));
   rows.forEach((r, i) => expect(r.idx).toBe(i));
   return rows.map((r) => ({
     id: r.itemId,
@@ -64,7 +77,15 @@ async function expectBuiltinsStored(db: Db): Promise<void> {
   for (const builtin of BUILTIN_DATASETS) {
     const row = rows.find((r) => r.id === builtin.id)!;
     const generated = builtin.generate();
-    expect(row).toMatchObject({ name: builtin.name, task: builtin.task, metric: builtin.metric, domain: 'nlp', size: builtin.size, ownerId: null, subjective: false });
+    expect(row).toMatchObject({
+      name: builtin.name,
+      task: builtin.task,
+      metric: builtin.metric,
+      domain: 'nlp',
+      size: builtin.size,
+      ownerId: null,
+      subjective: false,
+    });
     expect(row.contentHash).toBe(datasetContentHash(generated));
     const items = await storedItems(db, builtin.id);
     expect(items).toHaveLength(builtin.size);
@@ -87,9 +108,17 @@ describe('upsertBuiltinDatasets', () => {
       await Promise.all(starters.map((s) => upsertBuiltinDatasets(s.db, BUILTINS)));
       await expectBuiltinsStored(starters[0]!.db);
       // and again, now with everything in place: nothing changes
-      const before = await starters[0]!.db.select({ id: datasets.id, createdAt: datasets.createdAt }).from(datasets).orderBy(datasets.id);
+      const before = await starters[0]!.db
+        .select({ id: datasets.id, createdAt: datasets.createdAt })
+        .from(datasets)
+        .orderBy(datasets.id);
       await Promise.all(starters.map((s) => upsertBuiltinDatasets(s.db, BUILTINS)));
-      expect(await starters[0]!.db.select({ id: datasets.id, createdAt: datasets.createdAt }).from(datasets).orderBy(datasets.id)).toEqual(before);
+      expect(
+        await starters[0]!.db
+          .select({ id: datasets.id, createdAt: datasets.createdAt })
+          .from(datasets)
+          .orderBy(datasets.id),
+      ).toEqual(before);
       await expectBuiltinsStored(starters[0]!.db);
     } finally {
       await Promise.all(starters.map((s) => s.close()));
@@ -101,13 +130,27 @@ describe('upsertBuiltinDatasets', () => {
   it('repairs stored built-ins whose content or description went stale, concurrently', async () => {
     await upsertBuiltinDatasets(handle.db, BUILTINS);
     // Simulate an older release: a different hash and items for one dataset, another's name changed.
-    await handle.db.update(datasets).set({ contentHash: 'sha256:stale', name: 'old name' }).where(eq(datasets.id, 'word-reverse'));
-    await handle.db.delete(datasetItems).where(and(eq(datasetItems.datasetId, 'word-reverse'), sql`${datasetItems.idx} >= 100`));
-    await handle.db.update(datasetItems).set({ groundTruth: 'wrong' }).where(and(eq(datasetItems.datasetId, 'word-reverse'), eq(datasetItems.idx, 5)));
+    await handle.db
+      .update(datasets)
+      .set({ contentHash: 'sha256:stale', name: 'old name' })
+      .where(eq(datasets.id, 'word-reverse'));
+    await handle.db
+      .delete(datasetItems)
+      .where(and(eq(datasetItems.datasetId, 'word-reverse'), sql`${datasetItems.idx} >= 100`));
+    await handle.db
+      .update(datasetItems)
+      .set({ groundTruth: 'wrong' })
+      .where(and(eq(datasetItems.datasetId, 'word-reverse'), eq(datasetItems.idx, 5)));
     await handle.db.update(datasets).set({ description: 'old description' }).where(eq(datasets.id, 'arith-mc'));
-    const others = [connectDb(requireEnv('DATABASE_URL'), { max: 2 }), connectDb(requireEnv('DATABASE_URL'), { max: 2 })];
+    const others = [
+      connectDb(requireEnv('DATABASE_URL'), { max: 2 }),
+      connectDb(requireEnv('DATABASE_URL'), { max: 2 }),
+    ];
     try {
-      await Promise.all([upsertBuiltinDatasets(handle.db, BUILTINS), ...others.map((o) => upsertBuiltinDatasets(o.db, BUILTINS))]);
+      await Promise.all([
+        upsertBuiltinDatasets(handle.db, BUILTINS),
+        ...others.map((o) => upsertBuiltinDatasets(o.db, BUILTINS)),
+      ]);
     } finally {
       await Promise.all(others.map((o) => o.close()));
     }
@@ -120,9 +163,24 @@ describe('registerCustomDataset', () => {
     const ownerId = await insertUser(handle.db);
     const id = newId();
     const items = makeItems(2500);
-    const view = await register(handle.db, ownerId, { id, name: 'Mine', domain: 'nlp', task: 'sums', metric: 'exact_match', description: 'd' }, items);
+    const view = await register(
+      handle.db,
+      ownerId,
+      { id, name: 'Mine', domain: 'nlp', task: 'sums', metric: 'exact_match', description: 'd' },
+      items,
+    );
     expect(Value.Check(DatasetView, view)).toBe(true);
-    expect(view).toMatchObject({ id, name: 'Mine', domain: 'nlp', task: 'sums', metric: 'exact_match', description: 'd', size: 2500, builtin: false, subjective: false });
+    expect(view).toMatchObject({
+      id,
+      name: 'Mine',
+      domain: 'nlp',
+      task: 'sums',
+      metric: 'exact_match',
+      description: 'd',
+      size: 2500,
+      builtin: false,
+      subjective: false,
+    });
     expect(view.contentHash).toBe(datasetContentHash(items));
     expect(new Date(view.createdAt).toISOString()).toBe(view.createdAt);
     const [row] = await handle.db.select().from(datasets).where(eq(datasets.id, id));
@@ -135,7 +193,12 @@ describe('registerCustomDataset', () => {
     const id = newId();
     const attempts = await Promise.allSettled(
       Array.from({ length: 10 }, (_, k) =>
-        register(handle.db, ownerId, { id, name: `attempt ${k}`, domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(50 + k, `a${k}-`)),
+        register(
+          handle.db,
+          ownerId,
+          { id, name: `attempt ${k}`, domain: 'nlp', task: 't', metric: 'exact_match' },
+          makeItems(50 + k, `a${k}-`),
+        ),
       ),
     );
     const won = attempts.filter((a): a is PromiseFulfilledResult<DatasetView> => a.status === 'fulfilled');
@@ -153,9 +216,23 @@ describe('registerCustomDataset', () => {
   it('refuses an id that is taken, by another user or by a built-in, and leaves the first untouched', async () => {
     const [alice, bob] = [await insertUser(handle.db), await insertUser(handle.db)];
     const id = newId();
-    await register(handle.db, alice, { id, name: 'first', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(3));
-    await expect(register(handle.db, bob, { id, name: 'second', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(4))).rejects.toBeInstanceOf(DatasetIdTaken);
-    await expect(register(handle.db, bob, { id: 'arith-basic', name: 'x', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(4))).rejects.toBeInstanceOf(DatasetIdTaken);
+    await register(
+      handle.db,
+      alice,
+      { id, name: 'first', domain: 'nlp', task: 't', metric: 'exact_match' },
+      makeItems(3),
+    );
+    await expect(
+      register(handle.db, bob, { id, name: 'second', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(4)),
+    ).rejects.toBeInstanceOf(DatasetIdTaken);
+    await expect(
+      register(
+        handle.db,
+        bob,
+        { id: 'arith-basic', name: 'x', domain: 'nlp', task: 't', metric: 'exact_match' },
+        makeItems(4),
+      ),
+    ).rejects.toBeInstanceOf(DatasetIdTaken);
     const [row] = await handle.db.select().from(datasets).where(eq(datasets.id, id));
     expect(row).toMatchObject({ name: 'first', ownerId: alice, size: 3 });
     expect(await storedItems(handle.db, id)).toHaveLength(3);
@@ -166,11 +243,18 @@ describe('registerCustomDataset', () => {
     const id = newId();
     const items = makeItems(1500);
     items[1200] = { ...items[1200]!, id: items[3]!.id }; // a duplicate item id in the second chunk
-    await expect(register(handle.db, ownerId, { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' }, items)).rejects.toThrow();
+    await expect(
+      register(handle.db, ownerId, { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' }, items),
+    ).rejects.toThrow();
     expect(await handle.db.select().from(datasets).where(eq(datasets.id, id))).toEqual([]);
     expect(await handle.db.select().from(datasetItems).where(eq(datasetItems.datasetId, id))).toEqual([]);
     // the id is free again
-    await register(handle.db, ownerId, { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(2));
+    await register(
+      handle.db,
+      ownerId,
+      { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' },
+      makeItems(2),
+    );
   });
 });
 
@@ -182,21 +266,59 @@ describe('visibility', () => {
 
   beforeAll(async () => {
     await upsertBuiltinDatasets(handle.db, BUILTINS);
-    [alice, bob, adminId] = [await insertUser(handle.db), await insertUser(handle.db), await insertUser(handle.db, 'admin')];
-    await register(handle.db, alice, { id: ids.aliceNlp, name: 'a', domain: 'nlp', task: 'aaa-task', metric: 'exact_match' }, makeItems(2));
-    await register(handle.db, alice, { id: ids.aliceSafety, name: 'a2', domain: 'safety', task: 'refusal', metric: 'exact_match' }, makeItems(2));
-    await register(handle.db, bob, { id: ids.bobNlp, name: 'b', domain: 'nlp', task: 'zzz-task', metric: 'exact_match' }, makeItems(2));
+    [alice, bob, adminId] = [
+      await insertUser(handle.db),
+      await insertUser(handle.db),
+      await insertUser(handle.db, 'admin'),
+    ];
+    await register(
+      handle.db,
+      alice,
+      { id: ids.aliceNlp, name: 'a', domain: 'nlp', task: 'aaa-task', metric: 'exact_match' },
+      makeItems(2),
+    );
+    await register(
+      handle.db,
+      alice,
+      { id: ids.aliceSafety, name: 'a2', domain: 'safety', task: 'refusal', metric: 'exact_match' },
+      makeItems(2),
+    );
+    await register(
+      handle.db,
+      bob,
+      { id: ids.bobNlp, name: 'b', domain: 'nlp', task: 'zzz-task', metric: 'exact_match' },
+      makeItems(2),
+    );
   });
 
   const order = (views: DatasetView[]) =>
-    [...views].sort((x, y) => (x.domain !== y.domain ? (x.domain < y.domain ? -1 : 1) : x.task !== y.task ? (x.task < y.task ? -1 : 1) : x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    [...views].sort((x, y) =>
+      x.domain !== y.domain
+        ? x.domain < y.domain
+          ? -1
+          : 1
+        : x.task !== y.task
+          ? x.task < y.task
+            ? -1
+            : 1
+          : x.id < y.id
+            ? -1
+            : x.id > y.id
+              ? 1
+              : 0,
+    );
 
   it('a user sees the built-ins and their own datasets, ordered by domain, task and id', async () => {
     const seen = await listVisibleDatasets(handle.db, { userId: alice, isAdmin: false });
     expect(seen.map((d) => d.id).sort()).toEqual([...BUILTIN_IDS, ids.aliceNlp, ids.aliceSafety].sort());
     expect(seen).toEqual(order(seen));
     for (const view of seen) expect(Value.Check(DatasetView, view)).toBe(true);
-    expect(seen.filter((d) => d.builtin).map((d) => d.id).sort()).toEqual([...BUILTIN_IDS].sort());
+    expect(
+      seen
+        .filter((d) => d.builtin)
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual([...BUILTIN_IDS].sort());
     const bobs = await listVisibleDatasets(handle.db, { userId: bob, isAdmin: false });
     expect(bobs.map((d) => d.id).sort()).toEqual([...BUILTIN_IDS, ids.bobNlp].sort());
   });
@@ -212,15 +334,27 @@ describe('visibility', () => {
     const seen = await listVisibleDatasets(handle.db, { userId: adminId, isAdmin: true });
     const [{ n }] = (await handle.db.select({ n: sql<number>`count(*)::int` }).from(datasets)) as [{ n: number }];
     expect(seen).toHaveLength(n);
-    expect(seen.map((d) => d.id)).toEqual(expect.arrayContaining([...BUILTIN_IDS, ids.aliceNlp, ids.aliceSafety, ids.bobNlp]));
+    expect(seen.map((d) => d.id)).toEqual(
+      expect.arrayContaining([...BUILTIN_IDS, ids.aliceNlp, ids.aliceSafety, ids.bobNlp]),
+    );
     expect(seen).toEqual(order(seen));
   });
 
   it('getVisibleDatasets returns only the visible ones of those asked, in the order asked', async () => {
     const asked = [ids.bobNlp, 'arith-mc', 'no-such-dataset', ids.aliceNlp, 'arith-mc'];
-    expect((await getVisibleDatasets(handle.db, { userId: alice, isAdmin: false }, asked)).map((d) => d.id)).toEqual(['arith-mc', ids.aliceNlp]);
-    expect((await getVisibleDatasets(handle.db, { userId: bob, isAdmin: false }, asked)).map((d) => d.id)).toEqual([ids.bobNlp, 'arith-mc']);
-    expect((await getVisibleDatasets(handle.db, { userId: adminId, isAdmin: true }, asked)).map((d) => d.id)).toEqual([ids.bobNlp, 'arith-mc', ids.aliceNlp]);
+    expect((await getVisibleDatasets(handle.db, { userId: alice, isAdmin: false }, asked)).map((d) => d.id)).toEqual([
+      'arith-mc',
+      ids.aliceNlp,
+    ]);
+    expect((await getVisibleDatasets(handle.db, { userId: bob, isAdmin: false }, asked)).map((d) => d.id)).toEqual([
+      ids.bobNlp,
+      'arith-mc',
+    ]);
+    expect((await getVisibleDatasets(handle.db, { userId: adminId, isAdmin: true }, asked)).map((d) => d.id)).toEqual([
+      ids.bobNlp,
+      'arith-mc',
+      ids.aliceNlp,
+    ]);
     expect(await getVisibleDatasets(handle.db, { userId: alice, isAdmin: false }, [])).toEqual([]);
   });
 });
@@ -236,7 +370,13 @@ describe('reading items', () => {
     expect(rows.map((r) => r.idx)).toEqual([0, 7, 250, 499]);
     for (const r of rows) {
       const item = generated[r.idx]!;
-      expect(r).toEqual({ idx: r.idx, itemId: item.id, prompt: item.prompt, groundTruth: item.ground_truth, choices: item.choices });
+      expect(r).toEqual({
+        idx: r.idx,
+        itemId: item.id,
+        prompt: item.prompt,
+        groundTruth: item.ground_truth,
+        choices: item.choices,
+      });
     }
     const plain = await getItemsByIndices(handle.db, 'arith-basic', [3]);
     expect(plain[0]!.choices).toBeNull();

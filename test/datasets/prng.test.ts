@@ -56,7 +56,14 @@ describe('drawSampleIndices', () => {
 
   it('draws distinct sorted in-range indices, the same every time', () => {
     for (let seed = 0; seed < 40; seed++) {
-      for (const [size, count] of [[1, 1], [10, 3], [10, 10], [100, 20], [100_000, 50], [1000, 999]] as const) {
+      for (const [size, count] of [
+        [1, 1],
+        [10, 3],
+        [10, 10],
+        [100, 20],
+        [100_000, 50],
+        [1000, 999],
+      ] as const) {
         checkDraw(seed * 7919 + size, size, count);
       }
     }

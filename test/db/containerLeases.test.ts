@@ -8,7 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { connectDb, type DbHandle } from '../../db/client';
 import { containerLeases } from '../../db/schema';
-import { LeaseMissing, getLease, leaseUsage, releaseLease, requestLease, tryGrantLease } from '../../db/queries/containerLeases';
+import {
+  LeaseMissing,
+  getLease,
+  leaseUsage,
+  releaseLease,
+  requestLease,
+  tryGrantLease,
+} from '../../db/queries/containerLeases';
 import type { Priority } from '../../contracts/resources';
 import { insertArithmeticDataset, insertRun, insertUser, type FixtureDataset } from '../support/runFixtures';
 import { requireEnv } from '../support/env';
@@ -132,7 +139,9 @@ describe('container leases', () => {
     const newlyGranted = waiting.filter((_, i) => (again[i] as { granted: boolean }).granted);
     expect(waiting.slice(0, 2)).toEqual(expect.arrayContaining(newlyGranted));
     const held = async () =>
-      (await handle.db.select().from(containerLeases).where(eq(containerLeases.gpuType, type))).filter((r) => r.grantedAt && !r.releasedAt).map((r) => r.runId);
+      (await handle.db.select().from(containerLeases).where(eq(containerLeases.gpuType, type)))
+        .filter((r) => r.grantedAt && !r.releasedAt)
+        .map((r) => r.runId);
     expect((await held()).sort()).toEqual([...newlyGranted].sort());
     for (const runId of waiting) await tryGrantLease(handle.db, runId, 2);
     expect((await held()).sort()).toEqual(waiting.slice(0, 2).sort());
@@ -148,7 +157,12 @@ describe('container leases', () => {
       for (let i = 0; i < 40; i++) runIds.push(await newRun());
       const granted = await Promise.all(
         runIds.map(async (runId, i) => {
-          await requestLease(handle.db, { runId, gpuType: type, units: 1 + (i % 2), priority: priorities[(i + round) % 3]! });
+          await requestLease(handle.db, {
+            runId,
+            gpuType: type,
+            units: 1 + (i % 2),
+            priority: priorities[(i + round) % 3]!,
+          });
           for (let attempt = 0; attempt < 3; attempt++) {
             if ((await tryGrantLease(handle.db, runId, 3)).granted) return 1 + (i % 2);
           }
@@ -196,6 +210,8 @@ describe('container leases', () => {
     await expect(tryGrantLease(handle.db, runId, 1)).rejects.toBeInstanceOf(LeaseMissing);
     expect(await releaseLease(handle.db, runId, 1)).toEqual({ nextWaiting: [] });
     expect(await getLease(handle.db, runId)).toBeUndefined();
-    await expect(requestLease(handle.db, { runId, gpuType: newType(), units: 0, priority: 'low' })).rejects.toThrow(/positive whole number/);
+    await expect(requestLease(handle.db, { runId, gpuType: newType(), units: 0, priority: 'low' })).rejects.toThrow(
+      /positive whole number/,
+    );
   });
 });

@@ -32,7 +32,9 @@ describe('parseLogFrames', () => {
   });
 
   it('reads the plain stream of a container with a terminal as stdout', () => {
-    expect(parseLogFrames(Buffer.from('2026-01-02T03:04:05Z hello\n'))).toEqual([{ stream: 'stdout', timestamp: '2026-01-02T03:04:05Z', line: 'hello' }]);
+    expect(parseLogFrames(Buffer.from('2026-01-02T03:04:05Z hello\n'))).toEqual([
+      { stream: 'stdout', timestamp: '2026-01-02T03:04:05Z', line: 'hello' },
+    ]);
   });
 });
 

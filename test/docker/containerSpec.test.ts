@@ -45,14 +45,19 @@ describe('servingContainerSpec', () => {
     const spec = servingContainerSpec({ ...INPUT, network: 'bridge', port: 5000 });
     expect(spec.Env).toEqual(['PORT=5000', 'BIND=0.0.0.0']);
     expect(spec.ExposedPorts).toEqual({ '5000/tcp': {} });
-    expect(spec.HostConfig).toMatchObject({ NetworkMode: 'bridge', PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } });
+    expect(spec.HostConfig).toMatchObject({
+      NetworkMode: 'bridge',
+      PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+    });
   });
 
   it('requests GPUs from their driver only when the run was granted some', () => {
     expect(servingContainerSpec({ ...INPUT, gpu: { driver: 'nvidia', count: 4 } }).HostConfig!.DeviceRequests).toEqual([
       { Driver: 'nvidia', Count: 4, Capabilities: [['gpu']] },
     ]);
-    expect(servingContainerSpec({ ...INPUT, gpu: { driver: 'nvidia', count: 0 } }).HostConfig!.DeviceRequests).toBeUndefined();
+    expect(
+      servingContainerSpec({ ...INPUT, gpu: { driver: 'nvidia', count: 0 } }).HostConfig!.DeviceRequests,
+    ).toBeUndefined();
     expect(servingContainerSpec(INPUT).HostConfig!.DeviceRequests).toBeUndefined();
     expect(servingContainerSpec(INPUT).HostConfig!.PortBindings).toBeUndefined();
   });

@@ -19,15 +19,27 @@ import { writeDemoUpload } from './demoUpload';
 describe('connectDocker', () => {
   it('reads unix sockets, tcp and https addresses', () => {
     expect(connectDocker('unix:///run/x/docker.sock').modem).toMatchObject({ socketPath: '/run/x/docker.sock' });
-    expect(connectDocker('tcp://10.1.2.3:2375').modem).toMatchObject({ host: '10.1.2.3', port: 2375, protocol: 'http' });
-    expect(connectDocker('tcp://docker-host:2376').modem).toMatchObject({ host: 'docker-host', port: 2376, protocol: 'https' });
+    expect(connectDocker('tcp://10.1.2.3:2375').modem).toMatchObject({
+      host: '10.1.2.3',
+      port: 2375,
+      protocol: 'http',
+    });
+    expect(connectDocker('tcp://docker-host:2376').modem).toMatchObject({
+      host: 'docker-host',
+      port: 2376,
+      protocol: 'https',
+    });
     expect(() => connectDocker('ssh://user@host')).toThrow(DockerUnavailableError);
   });
 
   it('says which engine does not answer and why', async () => {
-    const error = await pingDocker(connectDocker('unix:///nonexistent/proctor/docker.sock'), 2_000).catch((e: unknown) => e);
+    const error = await pingDocker(connectDocker('unix:///nonexistent/proctor/docker.sock'), 2_000).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(DockerUnavailableError);
-    expect((error as Error).message).toBe('the Docker engine at unix:///nonexistent/proctor/docker.sock does not answer: connect ENOENT /nonexistent/proctor/docker.sock');
+    expect((error as Error).message).toBe(
+      'the Docker engine at unix:///nonexistent/proctor/docker.sock does not answer: connect ENOENT /nonexistent/proctor/docker.sock',
+    );
   });
 });
 
@@ -46,7 +58,8 @@ describe('ensureDockerEngine', () => {
     dirs.push(dir);
     return dir;
   };
-  const mountsUnder = async (dir: string) => (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((line) => line.split(' ')[4]?.startsWith(dir));
+  const mountsUnder = async (dir: string) =>
+    (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((line) => line.split(' ')[4]?.startsWith(dir));
   const pidOf = (file: string) => Number(readFileSync(file, 'utf8').trim());
 
   it('uses the engine DOCKER_HOST names when it answers, and does not stop it', async () => {
@@ -83,7 +96,17 @@ describe('ensureDockerEngine', () => {
     try {
       const imageRef = await ensureNlpServingImage(docker);
       const started = await startServingContainer(docker, (port) =>
-        servingContainerSpec({ runId: 'orphan', hostId: 'engine-test', imageRef, uploadDirOnHost: upload.dir, network: 'host', port, cpus: 1, memoryMb: 128, gpu: null }),
+        servingContainerSpec({
+          runId: 'orphan',
+          hostId: 'engine-test',
+          imageRef,
+          uploadDirOnHost: upload.dir,
+          network: 'host',
+          port,
+          cpus: 1,
+          memoryMb: 128,
+          gpu: null,
+        }),
       );
       const modelPid = (await docker.getContainer(started.containerId).inspect()).State.Pid;
       process.kill(pidOf(path.join(dir, 'docker.pid')), 'SIGKILL');

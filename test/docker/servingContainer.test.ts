@@ -79,11 +79,18 @@ async function serve(knobs: DemoKnobs = {}, o: { workers?: number; run?: string;
 async function serveHealthy(knobs: DemoKnobs = {}, o: { workers?: number; run?: string } = {}) {
   const served = await serve(knobs, o);
   await waitHealthy(docker, served.started.containerId, served.started.baseUrl, { timeoutMs: 60_000 });
-  return { ...served, endpoint: createFuncEndpoint({ baseUrl: served.started.baseUrl, requestTimeoutMs: 10_000, engine: 'demo-model' }) };
+  return {
+    ...served,
+    endpoint: createFuncEndpoint({ baseUrl: served.started.baseUrl, requestTimeoutMs: 10_000, engine: 'demo-model' }),
+  };
 }
 
 /** The engine copies a container's output to its log a moment after it is written: poll (bounded). */
-async function logsUntil(containerId: string, done: (lines: ContainerLogLine[]) => boolean, o: ContainerLogsOptions = {}) {
+async function logsUntil(
+  containerId: string,
+  done: (lines: ContainerLogLine[]) => boolean,
+  o: ContainerLogsOptions = {},
+) {
   let lines: ContainerLogLine[] = [];
   for (let i = 0; i < 50; i++) {
     lines = await containerLogs(docker, containerId, o);
@@ -106,8 +113,13 @@ async function untilStopped(started: StartedContainer) {
 describe('a healthy model', () => {
   it('answers /func through createFuncEndpoint with the request it was sent', async () => {
     const { endpoint } = await serveHealthy();
-    expect(await endpoint.complete('Compute 12 + 7. Reply with the number only.', PARAMS, never)).toEqual({ text: '19', outputTokens: 1 });
-    const echoed = JSON.parse((await endpoint.complete('echo request', { maxTokens: 7, temperature: 0.5, topP: 0.9 }, never)).text);
+    expect(await endpoint.complete('Compute 12 + 7. Reply with the number only.', PARAMS, never)).toEqual({
+      text: '19',
+      outputTokens: 1,
+    });
+    const echoed = JSON.parse(
+      (await endpoint.complete('echo request', { maxTokens: 7, temperature: 0.5, topP: 0.9 }, never)).text,
+    );
     expect(echoed).toEqual({
       engine: 'demo-model',
       prompt: 'echo request',
@@ -138,7 +150,11 @@ describe('a healthy model', () => {
     const info = await docker.getContainer(started.containerId).inspect();
     expect(info.Name).toBe(`/proctor-run-${run}`);
     expect(info.Config.User).toBe('65534:65534');
-    expect(info.Config.Labels).toMatchObject({ 'proctor.run': run, 'proctor.host': HOST_ID, 'proctor.role': 'model-serving' });
+    expect(info.Config.Labels).toMatchObject({
+      'proctor.run': run,
+      'proctor.host': HOST_ID,
+      'proctor.role': 'model-serving',
+    });
     expect(info.HostConfig).toMatchObject({
       NetworkMode: 'host',
       NanoCpus: 1e9,
@@ -165,7 +181,8 @@ describe('a healthy model', () => {
 
   it('answers a bad body with 400 and a failing infer with 500, and logs the traceback', async () => {
     const { started, endpoint } = await serveHealthy();
-    const post = (body: string) => fetch(`${started.baseUrl}/func`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = (body: string) =>
+      fetch(`${started.baseUrl}/func`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const garbage = await post('{not json');
     expect(garbage.status).toBe(400);
     expect(((await garbage.json()) as { error: string }).error).toMatch(/^the body is not valid JSON/);
@@ -184,7 +201,9 @@ describe('a healthy model', () => {
     const missing = await post(JSON.stringify({ engine: 'x' }));
     expect([missing.status, await missing.json()]).toEqual([400, { error: 'prompt is required' }]);
 
-    const logs = await logsUntil(started.containerId, (lines) => lines.some((l) => l.line.includes('"POST /func" 500')));
+    const logs = await logsUntil(started.containerId, (lines) =>
+      lines.some((l) => l.line.includes('"POST /func" 500')),
+    );
     const stderr = logs.filter((l) => l.stream === 'stderr').map((l) => l.line);
     expect(stderr).toContain('ZeroDivisionError: division by zero');
     expect(stderr.some((line) => line.includes('infer raised'))).toBe(true);
@@ -192,17 +211,28 @@ describe('a healthy model', () => {
 
   it('gives its logs back with timestamps, and only the new ones after a given line', async () => {
     const { started, endpoint } = await serveHealthy();
-    const first = await logsUntil(started.containerId, (lines) => lines.some((l) => l.line.includes('global_init finished')));
+    const first = await logsUntil(started.containerId, (lines) =>
+      lines.some((l) => l.line.includes('global_init finished')),
+    );
     expect(first.map((l) => l.line)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^\[serving\] listening on http:\/\/127\.0\.0\.1:\d+/), 'Initial model with path /workspace/model']),
+      expect.arrayContaining([
+        expect.stringMatching(/^\[serving\] listening on http:\/\/127\.0\.0\.1:\d+/),
+        'Initial model with path /workspace/model',
+      ]),
     );
     for (const line of first) expect(line.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
 
     // Answered samples are only counted (a line per interval); a refused request is logged at once.
     await endpoint.complete('Compute 2 * 3', PARAMS, never);
-    const refused = await fetch(`${started.baseUrl}/func`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    const refused = await fetch(`${started.baseUrl}/func`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{',
+    });
     expect(refused.status).toBe(400);
-    const next = await logsUntil(started.containerId, (lines) => lines.length > 0, { after: first[first.length - 1]!.timestamp });
+    const next = await logsUntil(started.containerId, (lines) => lines.length > 0, {
+      after: first[first.length - 1]!.timestamp,
+    });
     expect(next.map((l) => [l.stream, l.line])).toEqual([['stdout', expect.stringMatching(/"POST \/func" 400 /)]]);
     expect(await containerLogs(docker, started.containerId, { tail: 1 })).toEqual(next);
   });
@@ -217,7 +247,18 @@ describe('a healthy model', () => {
     try {
       const started = await startServingContainer(
         docker,
-        (port) => servingContainerSpec({ runId: runId(), hostId: HOST_ID, imageRef, uploadDirOnHost: upload.dir, network: 'host', port, cpus: 1, memoryMb: 256, gpu: null }),
+        (port) =>
+          servingContainerSpec({
+            runId: runId(),
+            hostId: HOST_ID,
+            imageRef,
+            uploadDirOnHost: upload.dir,
+            network: 'host',
+            port,
+            cpus: 1,
+            memoryMb: 256,
+            gpu: null,
+          }),
         {
           pickPort: async () => {
             const port = picked.length === 0 ? taken : await freePort();
@@ -230,7 +271,9 @@ describe('a healthy model', () => {
       expect(started.baseUrl).toBe(`http://127.0.0.1:${picked[1]}`);
       await waitHealthy(docker, started.containerId, started.baseUrl, { timeoutMs: 60_000 });
       // The first container, which found its port taken, is gone.
-      expect(await listServingContainers(docker, { hostId: HOST_ID })).toEqual([expect.objectContaining({ id: started.containerId, state: 'running' })]);
+      expect(await listServingContainers(docker, { hostId: HOST_ID })).toEqual([
+        expect.objectContaining({ id: started.containerId, state: 'running' }),
+      ]);
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }
@@ -247,7 +290,9 @@ describe('a healthy model', () => {
 describe('a model that fails', () => {
   it('fails the health wait at once when global_init raises, with the exit code and the traceback', async () => {
     const { started } = await serve({ init: 'raise' });
-    const error = await waitHealthy(docker, started.containerId, started.baseUrl, { timeoutMs: 120_000 }).catch((e: unknown) => e);
+    const error = await waitHealthy(docker, started.containerId, started.baseUrl, { timeoutMs: 120_000 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ContainerExitedError);
     const message = (error as Error).message;
     expect(message).toMatch(/^the model container exited with code 1 before the model was ready\. Its last log lines:/);
@@ -265,7 +310,9 @@ describe('a model that fails', () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ContainerHealthTimeoutError);
     const message = (error as Error).message;
-    expect(message).toContain('the model did not become ready within 2000 ms: GET /health never answered 200 (last answer: HTTP 503)');
+    expect(message).toContain(
+      'the model did not become ready within 2000 ms: GET /health never answered 200 (last answer: HTTP 503)',
+    );
     expect(message).toContain("[serving] global_init('/workspace/model') started");
     expect(forwarded).toContain('Initial model with path /workspace/model');
     expect((await containerExitInfo(docker, started.containerId)).running).toBe(true);
@@ -275,7 +322,10 @@ describe('a model that fails', () => {
     const { started } = await serve({ init: 'hang' });
     const cancel = new AbortController();
     const reason = new Error('the run was stopped');
-    const waiting = waitHealthy(docker, started.containerId, started.baseUrl, { timeoutMs: 120_000, signal: cancel.signal });
+    const waiting = waitHealthy(docker, started.containerId, started.baseUrl, {
+      timeoutMs: 120_000,
+      signal: cancel.signal,
+    });
     setTimeout(() => cancel.abort(reason), 300);
     expect(await waiting.catch((e: unknown) => e)).toBe(reason);
   });
@@ -291,7 +341,9 @@ describe('a model that fails', () => {
     const info = await untilStopped(started);
     expect(info).toMatchObject({ missing: false, running: false, exitCode: 3, oomKilled: false });
     const explained = await containerExitError(docker, started.containerId, 'while it was serving');
-    expect(explained?.message).toMatch(/^the model container exited with code 3 while it was serving\. Its last log lines:\n/);
+    expect(explained?.message).toMatch(
+      /^the model container exited with code 3 while it was serving\. Its last log lines:\n/,
+    );
     expect(explained?.message).toContain('simulated crash after 2 requests');
     const refused = await endpoint.complete('Compute 1 + 4', PARAMS, never).catch((e: unknown) => e);
     expect(refused).toMatchObject({ kind: 'connection', message: 'connection refused (ECONNREFUSED)' });
@@ -308,7 +360,11 @@ describe('removal and reaping', () => {
   it('removeContainer leaves nothing behind, and removing again is fine', async () => {
     const { started } = await serveHealthy();
     await removeContainer(docker, started.containerId);
-    expect(await containerExitInfo(docker, started.containerId)).toMatchObject({ missing: true, running: false, status: 'missing' });
+    expect(await containerExitInfo(docker, started.containerId)).toMatchObject({
+      missing: true,
+      running: false,
+      status: 'missing',
+    });
     expect(await listServingContainers(docker, { hostId: HOST_ID })).toEqual([]);
     await removeContainer(docker, started.containerId);
     expect(await containerExitError(docker, started.containerId, 'while serving')).toBeInstanceOf(ContainerExitedError);
@@ -324,7 +380,17 @@ describe('removal and reaping', () => {
     const upload = await writeDemoUpload();
     uploads.push(upload);
     const foreign = await startServingContainer(docker, (port) =>
-      servingContainerSpec({ runId: runId(), hostId: otherHost, imageRef, uploadDirOnHost: upload.dir, network: 'host', port, cpus: 1, memoryMb: 128, gpu: null }),
+      servingContainerSpec({
+        runId: runId(),
+        hostId: otherHost,
+        imageRef,
+        uploadDirOnHost: upload.dir,
+        network: 'host',
+        port,
+        cpus: 1,
+        memoryMb: 128,
+        gpu: null,
+      }),
     );
     try {
       const undecided: string[] = [];

@@ -14,7 +14,12 @@ import { SERVING_ROLE, LABEL_ROLE } from '../../docker/containerSpec';
 import { connectDocker, readProgress } from '../../docker/engine';
 import { ensureImage } from '../../docker/ensureImage';
 import { ImagePullError } from '../../docker/containerErrors';
-import { ensureNlpServingImage, IMAGE_INPUTS_LABEL, NLP_SERVING_IMAGE_REF, type ServingImageBuild } from '../../docker/servingImage';
+import {
+  ensureNlpServingImage,
+  IMAGE_INPUTS_LABEL,
+  NLP_SERVING_IMAGE_REF,
+  type ServingImageBuild,
+} from '../../docker/servingImage';
 import { tarStream } from '../../docker/tarStream';
 import { requireEnv } from '../support/env';
 
@@ -27,7 +32,10 @@ beforeAll(async () => {
   docker = connectDocker(requireEnv('DOCKER_HOST'));
   // A container left by another file would pin an old build (and fail the pruning checks below).
   const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_ROLE}=${SERVING_ROLE}`] } });
-  expect(left.map((c) => c.Names[0]), 'model containers that other test files left behind').toEqual([]);
+  expect(
+    left.map((c) => c.Names[0]),
+    'model containers that other test files left behind',
+  ).toEqual([]);
 });
 
 /** Runs the image's interpreter on a snippet, as the image's own user, and returns what it printed. */
@@ -41,7 +49,9 @@ async function pythonInImage(code: string): Promise<string> {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     const raw = (await container.logs({ stdout: true, stderr: true })) as unknown as Buffer;
-    const output = parseLogFrames(raw).map((l) => l.line).join('\n');
+    const output = parseLogFrames(raw)
+      .map((l) => l.line)
+      .join('\n');
     expect(StatusCode, output).toBe(0);
     return output;
   } finally {
@@ -50,9 +60,12 @@ async function pythonInImage(code: string): Promise<string> {
 }
 
 async function removeServingImage(): Promise<void> {
-  await docker.getImage(NLP_SERVING_IMAGE_REF).remove({ force: true }).catch((error: { statusCode?: number }) => {
-    if (error.statusCode !== 404) throw error;
-  });
+  await docker
+    .getImage(NLP_SERVING_IMAGE_REF)
+    .remove({ force: true })
+    .catch((error: { statusCode?: number }) => {
+      if (error.statusCode !== 404) throw error;
+    });
 }
 
 async function labelledImages(): Promise<Dockerode.ImageInfo[]> {
@@ -75,7 +88,7 @@ describe('the NLP serving image', () => {
     expect(info.Config.Labels?.['proctor.image.python']).toMatch(/^3\.\d+\.\d+$/);
   });
 
-  it("holds a working Python with the serving package and the modules models need, and none of the test suite", async () => {
+  it('holds a working Python with the serving package and the modules models need, and none of the test suite', async () => {
     const printed = await pythonInImage(
       [
         'import json, os, pwd, sys, ssl, sqlite3, ctypes, hashlib, zlib, lzma, bz2, decimal, multiprocessing, http.server',
@@ -92,7 +105,17 @@ describe('the NLP serving image', () => {
       user: 'nobody',
       uid: 65534,
       left_out: [],
-      request_fields: ['prompt', 'engine', 'temperature', 'num_return_sequences', 'max_new_tokens', 'top_p', 'echo_prompt', 'top_k_per_token', 'stop_sequences'],
+      request_fields: [
+        'prompt',
+        'engine',
+        'temperature',
+        'num_return_sequences',
+        'max_new_tokens',
+        'top_p',
+        'echo_prompt',
+        'top_k_per_token',
+        'stop_sequences',
+      ],
     });
   });
 
@@ -107,11 +130,14 @@ describe('the NLP serving image', () => {
 
   it('is rebuilt when the image under its name was built from other inputs, and the old one is pruned', async () => {
     // A stand-in under the same name, as an older Proctor or another Python would have left it.
-    const stale = await docker.importImage(tarStream([{ type: 'data', path: '/stale', mode: 0o644, data: Buffer.from('old\n') }]), {
-      repo: 'proctor/nlp-serving',
-      tag: '1',
-      changes: [`LABEL ${IMAGE_INPUTS_LABEL}=stale`],
-    });
+    const stale = await docker.importImage(
+      tarStream([{ type: 'data', path: '/stale', mode: 0o644, data: Buffer.from('old\n') }]),
+      {
+        repo: 'proctor/nlp-serving',
+        tag: '1',
+        changes: [`LABEL ${IMAGE_INPUTS_LABEL}=stale`],
+      },
+    );
     await readProgress(docker, stale);
     const staleId = (await docker.getImage(NLP_SERVING_IMAGE_REF).inspect()).Id;
 
@@ -127,7 +153,11 @@ describe('the NLP serving image', () => {
   it('comes out whole and single when two processes build it at once', async () => {
     await removeServingImage();
     const build = () =>
-      run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/docker/buildServingImage.ts')], { cwd: ROOT, env: process.env, timeout: 120_000 });
+      run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/docker/buildServingImage.ts')], {
+        cwd: ROOT,
+        env: process.env,
+        timeout: 120_000,
+      });
     const outputs = await Promise.all([build(), build()]);
     const results = outputs.map((o) => JSON.parse(o.stdout.trim()) as { ref: string; built: ServingImageBuild | null });
     expect(results.map((r) => r.ref)).toEqual([NLP_SERVING_IMAGE_REF, NLP_SERVING_IMAGE_REF]);
@@ -143,7 +173,9 @@ describe('ensureImage', () => {
   it('builds the platform image rather than pulling it', async () => {
     await removeServingImage();
     expect(await ensureImage(docker, NLP_SERVING_IMAGE_REF)).toBe(NLP_SERVING_IMAGE_REF);
-    expect((await docker.getImage(NLP_SERVING_IMAGE_REF).inspect()).Config.Labels?.[IMAGE_INPUTS_LABEL]).toMatch(/^[0-9a-f]{64}$/);
+    expect((await docker.getImage(NLP_SERVING_IMAGE_REF).inspect()).Config.Labels?.[IMAGE_INPUTS_LABEL]).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
   });
 
   it('takes an image the engine already has as it is', async () => {
@@ -158,6 +190,8 @@ describe('ensureImage', () => {
   it('says which image could not be pulled and why', async () => {
     const error = await ensureImage(docker, '127.0.0.1:1/proctor-test/missing:1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImagePullError);
-    expect((error as Error).message).toMatch(/^could not pull image 127\.0\.0\.1:1\/proctor-test\/missing:1 onto the Docker host unix:\/\/.+: .*connection refused/);
+    expect((error as Error).message).toMatch(
+      /^could not pull image 127\.0\.0\.1:1\/proctor-test\/missing:1 onto the Docker host unix:\/\/.+: .*connection refused/,
+    );
   });
 });

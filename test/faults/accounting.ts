@@ -48,7 +48,10 @@ export async function waitForRunEnd(db: Db, runId: string, timeoutMs: number, wh
       const [row] = await db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId));
       if (row && TERMINAL_STATUSES.includes(row.status)) {
         // The run is closed before its report is written; the report is part of ending.
-        const [report] = await db.select({ n: sql<string>`count(*)` }).from(runArtifacts).where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, REPORT_ARTIFACT.kind)));
+        const [report] = await db
+          .select({ n: sql<string>`count(*)` })
+          .from(runArtifacts)
+          .where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, REPORT_ARTIFACT.kind)));
         if (Number(report!.n) > 0) return row.status;
       }
     } catch {
@@ -70,7 +73,17 @@ export async function expectAccountedFor(db: Db, runId: string, options: Account
   const datasets: DatasetAccount[] = [];
   for (const d of view.datasets) {
     const where = sql`run_id = ${runId} and dataset_id = ${d.dataset}`;
-    const [counts] = await db.execute<{ rows: string; distinct_idx: string; min_idx: number | null; max_idx: number | null; distinct_pos: string; scored: string; failed: string; score_sum: string | null; avg_len: string | null }>(sql`
+    const [counts] = await db.execute<{
+      rows: string;
+      distinct_idx: string;
+      min_idx: number | null;
+      max_idx: number | null;
+      distinct_pos: string;
+      scored: string;
+      failed: string;
+      score_sum: string | null;
+      avg_len: string | null;
+    }>(sql`
       select count(*) as rows, count(distinct sample_idx) as distinct_idx, min(sample_idx) as min_idx, max(sample_idx) as max_idx,
              count(distinct position) as distinct_pos,
              count(*) filter (where status = 'scored') as scored, count(*) filter (where status = 'failed') as failed,
@@ -92,7 +105,8 @@ export async function expectAccountedFor(db: Db, runId: string, options: Account
       expect(d.error, `${label}: a dataset that ended early says why`).toBeTruthy();
       const unasked = await db.execute<{ error: string | null }>(sql`
         select distinct error from sample_results where ${where} and attempts = 0`);
-      for (const r of unasked) expect(r.error, `${label}: a sample never asked says why`).toBe(`not attempted: ${d.error}`);
+      for (const r of unasked)
+        expect(r.error, `${label}: a sample never asked says why`).toBe(`not attempted: ${d.error}`);
     }
 
     // The run view's counters are the rows, exactly.
@@ -106,24 +120,42 @@ export async function expectAccountedFor(db: Db, runId: string, options: Account
       expect(d.metrics, `${label}: metrics of an ended dataset`).not.toBeNull();
       const m = d.metrics!;
       expect([m.scored, m.failed], `${label}: metrics scored/failed`).toEqual([scored, failed]);
-      expect(m.score, `${label}: metrics score`).toBeCloseTo(rows === 0 ? 0 : Number(counts!.score_sum ?? 0) / rows, 10);
-      expect(m.avgOutputLength, `${label}: metrics avgOutputLength`).toBeCloseTo(counts!.avg_len === null ? 0 : Number(counts!.avg_len), 6);
+      expect(m.score, `${label}: metrics score`).toBeCloseTo(
+        rows === 0 ? 0 : Number(counts!.score_sum ?? 0) / rows,
+        10,
+      );
+      expect(m.avgOutputLength, `${label}: metrics avgOutputLength`).toBeCloseTo(
+        counts!.avg_len === null ? 0 : Number(counts!.avg_len),
+        6,
+      );
     }
 
     const reasonRows = await db.execute<{ error: string | null; n: string }>(sql`
       select error, count(*) as n from sample_results where ${where} and status = 'failed' group by error`);
     const reasons = new Map(reasonRows.map((r) => [r.error ?? '', Number(r.n)]));
-    for (const reason of reasons.keys()) expect(reason.length, `${label}: a failed sample says why`).toBeGreaterThan(10);
-    datasets.push({ dataset: d.dataset, status: d.status, total: d.total, rows, scored, failed, error: d.error, reasons });
+    for (const reason of reasons.keys())
+      expect(reason.length, `${label}: a failed sample says why`).toBeGreaterThan(10);
+    datasets.push({
+      dataset: d.dataset,
+      status: d.status,
+      total: d.total,
+      rows,
+      scored,
+      failed,
+      error: d.error,
+      reasons,
+    });
   }
 
   // The view's progress is the sum of the datasets, and the run's status follows from them.
   expect(view.progress.done, `${runId}: progress.done`).toBe(datasets.reduce((n, d) => n + d.rows, 0));
   for (const d of datasets) expect(TERMINAL_STATUSES, `${runId} ${d.dataset}: dataset ended`).toContain(d.status);
   const anySucceeded = datasets.some((d) => d.status === 'succeeded');
-  if (run!.status !== 'stopped') expect(run!.status, `${runId}: run status given its datasets`).toBe(anySucceeded ? 'succeeded' : 'failed');
+  if (run!.status !== 'stopped')
+    expect(run!.status, `${runId}: run status given its datasets`).toBe(anySucceeded ? 'succeeded' : 'failed');
   if (run!.status === 'failed') expect(run!.error, `${runId}: a failed run says why`).toBeTruthy();
-  for (const d of datasets.filter((x) => x.status === 'failed')) expect(d.error, `${runId} ${d.dataset}: a failed dataset says why`).toBeTruthy();
+  for (const d of datasets.filter((x) => x.status === 'failed'))
+    expect(d.error, `${runId} ${d.dataset}: a failed dataset says why`).toBeTruthy();
 
   // The report exists and covers every stored row.
   const [report] = await db
@@ -131,8 +163,13 @@ export async function expectAccountedFor(db: Db, runId: string, options: Account
     .from(runArtifacts)
     .where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, REPORT_ARTIFACT.kind)));
   expect(report?.bytes ?? 0, `${runId}: report`).toBeGreaterThan(0);
-  const [reportLog] = await db.select({ message: runLogs.message }).from(runLogs).where(and(eq(runLogs.runId, runId), eq(runLogs.dedupeKey, 'report')));
-  expect(reportLog?.message, `${runId}: report log line`).toContain(`report written: ${view.progress.done} sample row(s)`);
+  const [reportLog] = await db
+    .select({ message: runLogs.message })
+    .from(runLogs)
+    .where(and(eq(runLogs.runId, runId), eq(runLogs.dedupeKey, 'report')));
+  expect(reportLog?.message, `${runId}: report log line`).toContain(
+    `report written: ${view.progress.done} sample row(s)`,
+  );
 
   return { status: run!.status, error: run!.error, view, datasets };
 }

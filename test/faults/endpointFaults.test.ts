@@ -66,19 +66,38 @@ async function model(knobs: Partial<Knobs>): Promise<ReferenceModel> {
 }
 
 async function launch(endpoint: string, datasets: FixtureDataset[], limits: Partial<RunLimits>): Promise<string> {
-  const runId = await insertRun(handle.db, { ownerId, endpoint, datasets, limits: { maxConcurrency: 8, maxRetryPerQuery: MAX_RETRIES, ...limits }, batching: { samplesPerBatch: 40, batchesPerExecution: 100 } });
-  await temporal.client.workflow.start(WORKFLOW_TYPES.run, { workflowId: workflowIds.run(runId), taskQueue: TASK_QUEUES.runs, args: [{ runId }] });
+  const runId = await insertRun(handle.db, {
+    ownerId,
+    endpoint,
+    datasets,
+    limits: { maxConcurrency: 8, maxRetryPerQuery: MAX_RETRIES, ...limits },
+    batching: { samplesPerBatch: 40, batchesPerExecution: 100 },
+  });
+  await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
+    workflowId: workflowIds.run(runId),
+    taskQueue: TASK_QUEUES.runs,
+    args: [{ runId }],
+  });
   return runId;
 }
 
 async function prompts(datasetId: string): Promise<Map<number, string>> {
-  const rows = await handle.db.select({ idx: datasetItems.idx, prompt: datasetItems.prompt }).from(datasetItems).where(eq(datasetItems.datasetId, datasetId));
+  const rows = await handle.db
+    .select({ idx: datasetItems.idx, prompt: datasetItems.prompt })
+    .from(datasetItems)
+    .where(eq(datasetItems.datasetId, datasetId));
   return new Map(rows.map((r) => [r.idx, r.prompt]));
 }
 
 async function rowsOf(runId: string, datasetId: string) {
   return handle.db
-    .select({ idx: sampleResults.sampleIdx, status: sampleResults.status, error: sampleResults.error, attempts: sampleResults.attempts, score: sampleResults.score })
+    .select({
+      idx: sampleResults.sampleIdx,
+      status: sampleResults.status,
+      error: sampleResults.error,
+      attempts: sampleResults.attempts,
+      score: sampleResults.score,
+    })
     .from(sampleResults)
     .where(and(eq(sampleResults.runId, runId), eq(sampleResults.datasetId, datasetId)))
     .orderBy(asc(sampleResults.sampleIdx));
@@ -97,7 +116,11 @@ interface FaultCase {
 }
 
 const CASES: FaultCase[] = [
-  { name: 'HTTP 500 at random', knobs: { errorRate: 0.35, errorStatus: 500 }, reason: /^HTTP 500 from the model endpoint: injected failure/ },
+  {
+    name: 'HTTP 500 at random',
+    knobs: { errorRate: 0.35, errorStatus: 500 },
+    reason: /^HTTP 500 from the model endpoint: injected failure/,
+  },
   {
     name: 'HTTP 429 with Retry-After',
     knobs: { rateLimitRate: 0.35, retryAfterSeconds: 1 },
@@ -109,7 +132,9 @@ const CASES: FaultCase[] = [
         if (refused.status !== 429) continue;
         const next = log.slice(i + 1).find((e) => e.prompt === refused.prompt);
         if (!next) continue;
-        expect(next.receivedAt - refused.endedAt!, `retry of "${refused.prompt}" after a 429`).toBeGreaterThanOrEqual(1000 - CLOCK_SLACK_MS);
+        expect(next.receivedAt - refused.endedAt!, `retry of "${refused.prompt}" after a 429`).toBeGreaterThanOrEqual(
+          1000 - CLOCK_SLACK_MS,
+        );
         checked += 1;
       }
       expect(checked, 'retries after a 429 seen').toBeGreaterThan(0);
@@ -129,7 +154,11 @@ const CASES: FaultCase[] = [
       for (const e of hung) expect([e.status, e.closedBy]).toEqual([null, 'client']);
     },
   },
-  { name: 'truncated JSON', knobs: { truncatedRate: 0.35 }, reason: /^malformed response: the body was cut off before its end|^malformed response: the body is not valid JSON/ },
+  {
+    name: 'truncated JSON',
+    knobs: { truncatedRate: 0.35 },
+    reason: /^malformed response: the body was cut off before its end|^malformed response: the body is not valid JSON/,
+  },
   { name: 'malformed JSON', knobs: { malformedRate: 0.35 }, reason: /^malformed response: the body is not valid JSON/ },
   { name: 'empty choices', knobs: { emptyChoicesRate: 0.35 }, reason: /^response had no choices$/ },
   {
@@ -192,7 +221,10 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
         } while (last && fails(last) && attempts <= MAX_RETRIES);
         const expectFailure = last !== null && fails(last);
         const label = `${c.name}: sample ${row.idx} (seed ${SEED})`;
-        expect({ status: row.status, attempts: row.attempts }, label).toEqual({ status: expectFailure ? 'failed' : 'scored', attempts });
+        expect({ status: row.status, attempts: row.attempts }, label).toEqual({
+          status: expectFailure ? 'failed' : 'scored',
+          attempts,
+        });
         if (expectFailure) {
           failed += 1;
           expect(row.error, label).toMatch(c.reason);
@@ -203,7 +235,9 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
       }
       // Every request the stand-in saw belongs to a stored attempt: none lost, none repeated.
       const log = m.requestLog();
-      expect(log.length, `${c.name}: requests received vs attempts stored`).toBe(rows.reduce((n, r) => n + r.attempts, 0));
+      expect(log.length, `${c.name}: requests received vs attempts stored`).toBe(
+        rows.reduce((n, r) => n + r.attempts, 0),
+      );
       c.log?.(log);
       expect(account.datasets[0]!.failed).toBe(failed);
       console.log(`[faults] ${c.name}: ${SAMPLES - failed} scored (${retried} after a retry), ${failed} failed`);
@@ -217,7 +251,10 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
     // Back up once the first dataset has ended: a provider's outage, over.
     const deadline = Date.now() + 240_000;
     for (;;) {
-      const [first] = await handle.db.select({ status: runDatasets.status }).from(runDatasets).where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, small.id)));
+      const [first] = await handle.db
+        .select({ status: runDatasets.status })
+        .from(runDatasets)
+        .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, small.id)));
       if (first!.status !== 'running' && first!.status !== 'queued') break;
       if (Date.now() > deadline) throw new Error('the first dataset never ended');
       await new Promise((r) => setTimeout(r, 50));
@@ -228,7 +265,9 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
     const account = await expectAccountedFor(handle.db, runId);
     const [down, back] = account.datasets;
     expect(down).toMatchObject({ status: 'failed', rows: 16, failed: 16, error: 'all 16 sample(s) failed' });
-    expect([...down!.reasons.keys()].every((r) => /^HTTP 503 from the model endpoint: injected failure/.test(r))).toBe(true);
+    expect([...down!.reasons.keys()].every((r) => /^HTTP 503 from the model endpoint: injected failure/.test(r))).toBe(
+      true,
+    );
     expect(back).toMatchObject({ status: 'succeeded', rows: SAMPLES });
   }, 300_000);
 
@@ -239,11 +278,16 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
     const account = await expectAccountedFor(handle.db, runId, { mayEndEarly: true });
     const [gone] = account.datasets;
     expect(gone!.status).toBe('failed');
-    expect(gone!.error).toMatch(/^endpoint unusable: \d+ consecutive samples failed after retries \(connection refused \(ECONNREFUSED\)\)$/);
+    expect(gone!.error).toMatch(
+      /^endpoint unusable: \d+ consecutive samples failed after retries \(connection refused \(ECONNREFUSED\)\)$/,
+    );
     // Every sample has one failed row: those asked before the breaker tripped name the refused
     // connection, the rest say they were never asked and why.
     expect([gone!.rows, gone!.failed]).toEqual([SAMPLES, SAMPLES]);
-    expect([...gone!.reasons.keys()].sort()).toEqual(['connection refused (ECONNREFUSED)', `not attempted: ${gone!.error}`]);
+    expect([...gone!.reasons.keys()].sort()).toEqual([
+      'connection refused (ECONNREFUSED)',
+      `not attempted: ${gone!.error}`,
+    ]);
     expect(account.error).toBe('no dataset succeeded');
   }, 300_000);
 });

@@ -6,7 +6,8 @@ export function faultSeed(): number {
   const given = process.env.FAULT_SEED;
   if (given !== undefined && given !== '') {
     const seed = Number(given);
-    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new Error(`FAULT_SEED must be an integer from 0 to 4294967295, not ${JSON.stringify(given)}`);
+    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)
+      throw new Error(`FAULT_SEED must be an integer from 0 to 4294967295, not ${JSON.stringify(given)}`);
     return seed;
   }
   return Math.floor(Math.random() * 2 ** 32);

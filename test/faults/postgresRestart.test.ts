@@ -56,11 +56,23 @@ it('a run survives a PostgreSQL restart mid-batch with every sample stored once'
   const first = await insertArithmeticDataset(handle.db, 1200);
   const second = await insertArithmeticDataset(handle.db, 300, 'sums');
   const runId = await insertRun(handle.db, {
-    ownerId, endpoint: model.url, datasets: [first, second], limits: { maxConcurrency: 8 }, batching: { samplesPerBatch: 200, batchesPerExecution: 3 },
+    ownerId,
+    endpoint: model.url,
+    datasets: [first, second],
+    limits: { maxConcurrency: 8 },
+    batching: { samplesPerBatch: 200, batchesPerExecution: 3 },
   });
-  await temporal.client.workflow.start(WORKFLOW_TYPES.run, { workflowId: workflowIds.run(runId), taskQueue: TASK_QUEUES.runs, args: [{ runId }] });
+  await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
+    workflowId: workflowIds.run(runId),
+    taskQueue: TASK_QUEUES.runs,
+    args: [{ runId }],
+  });
 
-  const done = async () => (await handle.db.select({ done: runDatasets.done }).from(runDatasets).where(eq(runDatasets.runId, runId))).reduce((n, d) => n + d.done, 0);
+  const done = async () =>
+    (await handle.db.select({ done: runDatasets.done }).from(runDatasets).where(eq(runDatasets.runId, runId))).reduce(
+      (n, d) => n + d.done,
+      0,
+    );
   const deadline = Date.now() + 120_000;
   let before: number;
   while ((before = await done()) < 300) {
@@ -84,8 +96,14 @@ it('a run survives a PostgreSQL restart mid-batch with every sample stored once'
   expect(account.view.datasets.map((d) => d.metrics!.score)).toEqual([1, 1]);
   // The outage hit work in flight: some batch failed to store and was tried again (the batch
   // summary's dedupe key ends in the attempt that wrote it).
-  const batchLines = await handle.db.select({ key: runLogs.dedupeKey }).from(runLogs).where(and(eq(runLogs.runId, runId), like(runLogs.dedupeKey, 'batch:%')));
-  expect(batchLines.some((l) => Number(l.key!.split(':').at(-1)) > 1), 'a batch retried after the outage').toBe(true);
+  const batchLines = await handle.db
+    .select({ key: runLogs.dedupeKey })
+    .from(runLogs)
+    .where(and(eq(runLogs.runId, runId), like(runLogs.dedupeKey, 'batch:%')));
+  expect(
+    batchLines.some((l) => Number(l.key!.split(':').at(-1)) > 1),
+    'a batch retried after the outage',
+  ).toBe(true);
   // The worker lived through it: a process that died would have needed a restart nobody made.
   expect(worker!.child.exitCode).toBeNull();
 }, 360_000);

@@ -29,7 +29,14 @@ let model: ReferenceModel;
 let worker: WorkerProcess | undefined;
 
 async function startServer(): Promise<TemporalDevServer> {
-  return startTemporalDevServer({ cli: { path: await requireTemporalCliPath() }, dataDir: DATA_DIR, ip: '127.0.0.1', port, namespace: NAMESPACE, headless: true });
+  return startTemporalDevServer({
+    cli: { path: await requireTemporalCliPath() },
+    dataDir: DATA_DIR,
+    ip: '127.0.0.1',
+    port,
+    namespace: NAMESPACE,
+    headless: true,
+  });
 }
 
 beforeAll(async () => {
@@ -52,18 +59,28 @@ it('a run survives a restart of the Temporal server with every sample stored onc
   const first = await insertArithmeticDataset(handle.db, 1200);
   const second = await insertArithmeticDataset(handle.db, 300, 'sums');
   const runId = await insertRun(handle.db, {
-    ownerId, endpoint: model.url, datasets: [first, second], limits: { maxConcurrency: 8 }, batching: { samplesPerBatch: 200, batchesPerExecution: 3 },
+    ownerId,
+    endpoint: model.url,
+    datasets: [first, second],
+    limits: { maxConcurrency: 8 },
+    batching: { samplesPerBatch: 200, batchesPerExecution: 3 },
   });
   const connection = await Connection.connect({ address: server!.address });
   try {
     await new Client({ connection, namespace: NAMESPACE }).workflow.start(WORKFLOW_TYPES.run, {
-      workflowId: workflowIds.run(runId), taskQueue: TASK_QUEUES.runs, args: [{ runId }],
+      workflowId: workflowIds.run(runId),
+      taskQueue: TASK_QUEUES.runs,
+      args: [{ runId }],
     });
   } finally {
     await connection.close();
   }
 
-  const done = async () => (await handle.db.select({ done: runDatasets.done }).from(runDatasets).where(eq(runDatasets.runId, runId))).reduce((n, d) => n + d.done, 0);
+  const done = async () =>
+    (await handle.db.select({ done: runDatasets.done }).from(runDatasets).where(eq(runDatasets.runId, runId))).reduce(
+      (n, d) => n + d.done,
+      0,
+    );
   const deadline = Date.now() + 120_000;
   while ((await done()) < 300) {
     if (Date.now() > deadline) throw new Error(`the run made no progress:\n${worker!.output().slice(-4000)}`);

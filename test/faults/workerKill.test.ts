@@ -69,7 +69,8 @@ afterAll(async () => {
  */
 function drawTrials(random: () => number): Trial[] {
   const draw = (target: Target): Trial => {
-    const [low, high] = target === 'early' ? [0.05, 0.25] : target === 'middle' ? [0.35, 0.6] : target === 'late' ? [0.7, 0.9] : [0, 0];
+    const [low, high] =
+      target === 'early' ? [0.05, 0.25] : target === 'middle' ? [0.35, 0.6] : target === 'late' ? [0.7, 0.9] : [0, 0];
     return { target, fraction: low + random() * (high - low), delayMs: Math.floor(random() * 800) };
   };
   const slow = shuffled<Target>(['dataset finish', 'dataset finish', 'report', 'report'], random).map(draw);
@@ -78,7 +79,11 @@ function drawTrials(random: () => number): Trial[] {
 }
 
 async function snapshot(runId: string): Promise<Snapshot> {
-  const [row] = await handle.db.execute<{ run_status: RunStatus; datasets: Snapshot['datasets']; reported: boolean }>(sql`
+  const [row] = await handle.db.execute<{
+    run_status: RunStatus;
+    datasets: Snapshot['datasets'];
+    reported: boolean;
+  }>(sql`
     select r.status as run_status,
            (select json_agg(json_build_object('status', d.status, 'done', d.done, 'total', d.total) order by d.position)
               from run_datasets d where d.run_id = r.id) as datasets,
@@ -103,11 +108,13 @@ function reached(trial: Trial, s: Snapshot): boolean {
 
 /** Where the run really was when the worker died, in words for the trial log. */
 function describePoint(s: Snapshot): string {
-  if (TERMINAL_STATUSES.includes(s.runStatus)) return s.reported ? `after the report (run ${s.runStatus})` : `writing the report (run ${s.runStatus})`;
+  if (TERMINAL_STATUSES.includes(s.runStatus))
+    return s.reported ? `after the report (run ${s.runStatus})` : `writing the report (run ${s.runStatus})`;
   const finishing = s.datasets.findIndex((d) => d.status === 'running' && d.done >= d.total);
-  if (finishing >= 0) return `finishing dataset ${finishing + 1} (${s.datasets[finishing]!.done}/${s.datasets[finishing]!.total} stored)`;
+  if (finishing >= 0)
+    return `finishing dataset ${finishing + 1} (${s.datasets[finishing]!.done}/${s.datasets[finishing]!.total} stored)`;
   const current = s.datasets.findIndex((d) => d.status !== 'succeeded');
-  if (current < 0) return 'between the last dataset and the run\'s end';
+  if (current < 0) return "between the last dataset and the run's end";
   const d = s.datasets[current]!;
   return `in dataset ${current + 1} at ${d.done}/${d.total} (${d.status})`;
 }
@@ -117,7 +124,9 @@ async function until(runId: string, trial: Trial, timeoutMs: number, worker: Wor
   let last: Snapshot;
   while (!reached(trial, (last = await snapshot(runId)))) {
     if (Date.now() > deadline) {
-      throw new Error(`run ${runId} did not reach the ${trial.target} point within ${timeoutMs} ms (seed ${SEED}); it is ${describePoint(last)}\n--- worker output ---\n${worker.output().slice(-4000)}`);
+      throw new Error(
+        `run ${runId} did not reach the ${trial.target} point within ${timeoutMs} ms (seed ${SEED}); it is ${describePoint(last)}\n--- worker output ---\n${worker.output().slice(-4000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -127,7 +136,10 @@ it(`survives ${TRIALS} SIGKILLs of the worker at seeded-random points with every
   console.log(`[faults] worker-kill trials: FAULT_SEED=${SEED}`);
   const trials = drawTrials(seededRandom(SEED));
   const ownerId = await insertUser(handle.db);
-  const datasets: FixtureDataset[] = [await insertArithmeticDataset(handle.db, FIRST_DATASET), await insertArithmeticDataset(handle.db, SECOND_DATASET, 'sums')];
+  const datasets: FixtureDataset[] = [
+    await insertArithmeticDataset(handle.db, FIRST_DATASET),
+    await insertArithmeticDataset(handle.db, SECOND_DATASET, 'sums'),
+  ];
 
   let worker = await startFaultWorker();
   workers.push(worker);
@@ -139,13 +151,22 @@ it(`survives ${TRIALS} SIGKILLs of the worker at seeded-random points with every
     // with part of a batch stored and the rest in flight; one batch per workflow execution puts
     // a continue-as-new between every two batches.
     const runId = await insertRun(handle.db, {
-      ownerId, endpoint: model.url, datasets, limits: { maxConcurrency: 8 }, batching: { samplesPerBatch: 400, batchesPerExecution: 1 },
+      ownerId,
+      endpoint: model.url,
+      datasets,
+      limits: { maxConcurrency: 8 },
+      batching: { samplesPerBatch: 400, batchesPerExecution: 1 },
     });
     runIds.push(runId);
-    await temporal.client.workflow.start(WORKFLOW_TYPES.run, { workflowId: workflowIds.run(runId), taskQueue: TASK_QUEUES.runs, args: [{ runId }] });
+    await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
+      workflowId: workflowIds.run(runId),
+      taskQueue: TASK_QUEUES.runs,
+      args: [{ runId }],
+    });
 
     await until(runId, trial, 120_000, worker);
-    if (trial.delayMs > 0 && trial.target !== 'report' && trial.target !== 'dataset finish') await new Promise((r) => setTimeout(r, trial.delayMs));
+    if (trial.delayMs > 0 && trial.target !== 'report' && trial.target !== 'dataset finish')
+      await new Promise((r) => setTimeout(r, trial.delayMs));
     await worker.kill('SIGKILL');
     expect(worker.child.signalCode, 'the worker died of SIGKILL').toBe('SIGKILL');
     const point = describePoint(await snapshot(runId));
@@ -167,7 +188,10 @@ it(`survives ${TRIALS} SIGKILLs of the worker at seeded-random points with every
   console.log(`[faults] all runs ended at ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const [n, runId] of runIds.entries()) {
     const account = await expectAccountedFor(handle.db, runId);
-    expect(account.datasets.map((d) => [d.status, d.rows, d.scored]), `trial ${n + 1}: ${log[n]} (seed ${SEED})`).toEqual([
+    expect(
+      account.datasets.map((d) => [d.status, d.rows, d.scored]),
+      `trial ${n + 1}: ${log[n]} (seed ${SEED})`,
+    ).toEqual([
       ['succeeded', FIRST_DATASET, FIRST_DATASET],
       ['succeeded', SECOND_DATASET, SECOND_DATASET],
     ]);

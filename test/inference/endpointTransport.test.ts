@@ -29,7 +29,9 @@ async function startServer() {
     requests++;
     for await (const _ of req) void _;
     const text = 'x'.repeat(size);
-    const body = Buffer.from(JSON.stringify({ choices: [{ message: { content: text }, text }], completions: [{ text, tokens: [] }] }));
+    const body = Buffer.from(
+      JSON.stringify({ choices: [{ message: { content: text }, text }], completions: [{ text, tokens: [] }] }),
+    );
     if (gzip) {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
       res.end(zlib.gzipSync(body));
@@ -62,11 +64,21 @@ afterAll(async () => {
 });
 
 function endpointAt(url: string, transport: EndpointTransport) {
-  return createModelEndpoint({ endpoint: url, apiKey: null, onlineModelName: 'm', apiMode: 'chat', requestTimeoutMs: 5_000, transport });
+  return createModelEndpoint({
+    endpoint: url,
+    apiKey: null,
+    onlineModelName: 'm',
+    apiMode: 'chat',
+    requestTimeoutMs: 5_000,
+    transport,
+  });
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<InferenceError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(InferenceError);
   return error as InferenceError;
 }
@@ -80,7 +92,8 @@ describe('the denied networks list', () => {
     expect(policy.refusing('fe80::1')).toBe('link-local');
     expect(policy.refusing('0.0.0.0')).toBe('unspecified');
     expect(policy.refusing('239.1.2.3')).toBe('multicast');
-    for (const open of ['127.0.0.1', '::1', '10.1.2.3', '192.168.1.1', '203.0.113.9', '2001:db8::1']) expect(policy.refusing(open), open).toBeNull();
+    for (const open of ['127.0.0.1', '::1', '10.1.2.3', '192.168.1.1', '203.0.113.9', '2001:db8::1'])
+      expect(policy.refusing(open), open).toBeNull();
   });
 
   it('takes groups and CIDRs, names the entry that refuses, and "none" refuses nothing', () => {
@@ -99,8 +112,12 @@ describe('the denied networks list', () => {
 
   it('refuses an entry it cannot read, naming it and the variable', () => {
     for (const bad of ['intranet', '10.0.0.0/33', '10.0.0/8', '::1/129', '10.0.0.0/8/1', '10.0.0.0/x']) {
-      expect(() => loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: `loopback,${bad}` }), bad).toThrow(ConfigError);
-      expect(() => loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: bad }), bad).toThrow(`PROCTOR_ENDPOINT_DENY_NETWORKS: ${JSON.stringify(bad)} is neither`);
+      expect(() => loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: `loopback,${bad}` }), bad).toThrow(
+        ConfigError,
+      );
+      expect(() => loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: bad }), bad).toThrow(
+        `PROCTOR_ENDPOINT_DENY_NETWORKS: ${JSON.stringify(bad)} is neither`,
+      );
     }
     expect(() => loadEndpointSettings({ PROCTOR_MAX_ANSWER_BYTES: '10' })).toThrow(/PROCTOR_MAX_ANSWER_BYTES/);
   });
@@ -116,11 +133,17 @@ describe('calls to a user-named endpoint', () => {
   it('never reach a refused address: the request fails as denied, not retried, and the server hears nothing', async () => {
     const before = server.requests();
     const networks = parseDeniedNetworks('loopback');
-    for (const url of [`http://127.0.0.1:${server.port}/v1`, `http://[::ffff:127.0.0.1]:${server.port}/v1`, `http://localhost:${server.port}/v1`]) {
+    for (const url of [
+      `http://127.0.0.1:${server.port}/v1`,
+      `http://[::ffff:127.0.0.1]:${server.port}/v1`,
+      `http://localhost:${server.port}/v1`,
+    ]) {
       const failure = await failureOf(endpointAt(url, { networks }).complete('hi', PARAMS, signal));
       expect(failure.kind, url).toBe('denied');
       expect(failure.retryable).toBe(false);
-      expect(failure.message, url).toMatch(/^the endpoint (127\.0\.0\.1|::ffff:7f00:1|localhost \((127\.0\.0\.1|::1)\)) is in a network this platform does not call \(loopback\)/);
+      expect(failure.message, url).toMatch(
+        /^the endpoint (127\.0\.0\.1|::ffff:7f00:1|localhost \((127\.0\.0\.1|::1)\)) is in a network this platform does not call \(loopback\)/,
+      );
     }
     expect(server.requests()).toBe(before);
     // Ten of them in a row end the dataset, as refused connections do.
@@ -130,15 +153,21 @@ describe('calls to a user-named endpoint', () => {
   });
 
   it('reach an address the list leaves open, and one of a name whose other addresses are refused', async () => {
-    const answer = await endpointAt(`http://127.0.0.1:${server.port}/v1`, { networks: parseDeniedNetworks('private,link-local') }).complete('hi', PARAMS, signal);
+    const answer = await endpointAt(`http://127.0.0.1:${server.port}/v1`, {
+      networks: parseDeniedNetworks('private,link-local'),
+    }).complete('hi', PARAMS, signal);
     expect(answer.text).toBe('x'.repeat(10));
     // localhost may resolve to ::1 as well as 127.0.0.1; with ::1 refused only 127.0.0.1 is tried.
     const addresses = await new Promise<{ address: string }[]>((resolve, reject) =>
-      guardedLookup(parseDeniedNetworks('::1'))('localhost', { all: true }, (error: unknown, list: unknown) => (error ? reject(error) : resolve(list as { address: string }[]))),
+      guardedLookup(parseDeniedNetworks('::1'))('localhost', { all: true }, (error: unknown, list: unknown) =>
+        error ? reject(error) : resolve(list as { address: string }[]),
+      ),
     );
     expect(addresses.map((a) => a.address)).toContain('127.0.0.1');
     expect(addresses.map((a) => a.address)).not.toContain('::1');
-    const viaName = await endpointAt(`http://localhost:${server.port}/v1`, { networks: parseDeniedNetworks('::1') }).complete('hi', PARAMS, signal);
+    const viaName = await endpointAt(`http://localhost:${server.port}/v1`, {
+      networks: parseDeniedNetworks('::1'),
+    }).complete('hi', PARAMS, signal);
     expect(viaName.text).toBe('x'.repeat(10));
   });
 });
@@ -155,7 +184,9 @@ describe('the answer cap', () => {
       const failure = await failureOf(endpoint.complete('hi', PARAMS, signal));
       expect(failure.kind).toBe('too_large');
       expect(failure.retryable).toBe(false);
-      expect(failure.message).toBe('the answer was larger than 64 KiB, which is all a request reads; it was cut off there');
+      expect(failure.message).toBe(
+        'the answer was larger than 64 KiB, which is all a request reads; it was cut off there',
+      );
     }
     // The connection the flood was cut on is not reused half-read: the next answer arrives whole.
     server.answer({ size: 10 });
@@ -163,12 +194,18 @@ describe('the answer cap', () => {
   });
 
   it('holds for a private deployment’s /func too, whose address is the platform’s own and never refused', async () => {
-    const func = createFuncEndpoint({ baseUrl: `http://127.0.0.1:${server.port}`, requestTimeoutMs: 5_000, maxAnswerBytes: 1024 });
+    const func = createFuncEndpoint({
+      baseUrl: `http://127.0.0.1:${server.port}`,
+      requestTimeoutMs: 5_000,
+      maxAnswerBytes: 1024,
+    });
     server.answer({ size: 100 });
     expect((await func.complete('hi', PARAMS, signal)).text).toBe('x'.repeat(100));
     server.answer({ size: 4096 });
     const failure = await failureOf(func.complete('hi', PARAMS, signal));
     expect(failure.kind).toBe('too_large');
-    expect(classifyInferenceError(failure).message).toBe('the answer was larger than 1 KiB, which is all a request reads; it was cut off there');
+    expect(classifyInferenceError(failure).message).toBe(
+      'the answer was larger than 1 KiB, which is all a request reads; it was cut off there',
+    );
   });
 });

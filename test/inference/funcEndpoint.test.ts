@@ -20,7 +20,13 @@ interface Knobs {
   cutOff: boolean;
 }
 
-const DEFAULT_KNOBS: Knobs = { status: 200, body: { completions: [{ text: 'fine', tokens: ['fine'] }] }, headers: {}, latencyMs: 0, cutOff: false };
+const DEFAULT_KNOBS: Knobs = {
+  status: 200,
+  body: { completions: [{ text: 'fine', tokens: ['fine'] }] },
+  headers: {},
+  latencyMs: 0,
+  cutOff: false,
+};
 
 let knobs: Knobs;
 const requests: { method: string; path: string; contentType: string | undefined; body: unknown }[] = [];
@@ -34,12 +40,21 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString();
-    requests.push({ method: req.method!, path: req.url!, contentType: req.headers['content-type'], body: text ? JSON.parse(text) : null });
+    requests.push({
+      method: req.method!,
+      path: req.url!,
+      contentType: req.headers['content-type'],
+      body: text ? JSON.parse(text) : null,
+    });
     const k = knobs;
     if (k.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, k.latencyMs));
     const payload = typeof k.body === 'string' ? k.body : JSON.stringify(k.body);
     if (k.cutOff) {
-      res.writeHead(k.status, { 'content-type': 'application/json', 'content-length': String(payload.length), ...k.headers });
+      res.writeHead(k.status, {
+        'content-type': 'application/json',
+        'content-length': String(payload.length),
+        ...k.headers,
+      });
       res.write(payload.slice(0, Math.floor(payload.length / 2)));
       setTimeout(() => res.socket?.destroy(), 20);
       return;
@@ -130,7 +145,9 @@ describe('failures', () => {
 
   it('reports a refused connection', async () => {
     const port = await freePort();
-    const error = await failure(createFuncEndpoint({ baseUrl: `http://127.0.0.1:${port}`, requestTimeoutMs: 2_000 }).complete('q', PARAMS, never));
+    const error = await failure(
+      createFuncEndpoint({ baseUrl: `http://127.0.0.1:${port}`, requestTimeoutMs: 2_000 }).complete('q', PARAMS, never),
+    );
     expect(error).toMatchObject({ kind: 'connection', retryable: true, message: 'connection refused (ECONNREFUSED)' });
   });
 
@@ -175,7 +192,10 @@ describe('failures', () => {
     });
     knobs.status = 404;
     knobs.body = '';
-    expect(await failure(endpoint().complete('q', PARAMS, never))).toMatchObject({ kind: 'not_found', retryable: false });
+    expect(await failure(endpoint().complete('q', PARAMS, never))).toMatchObject({
+      kind: 'not_found',
+      retryable: false,
+    });
   });
 
   it('calls a body that is not JSON malformed', async () => {
@@ -195,7 +215,11 @@ describe('failures', () => {
   it('tells a missing or empty completion list from one of the wrong shape', async () => {
     for (const body of [{}, { completions: null }, { completions: [] }]) {
       knobs.body = body;
-      expect(await failure(endpoint().complete('q', PARAMS, never))).toMatchObject({ kind: 'empty', retryable: true, message: 'response had no completions' });
+      expect(await failure(endpoint().complete('q', PARAMS, never))).toMatchObject({
+        kind: 'empty',
+        retryable: true,
+        message: 'response had no completions',
+      });
     }
     const shapes: [unknown, string][] = [
       [[1, 2], 'malformed response: the body is not a JSON object'],

@@ -1,7 +1,11 @@
 /** One sample's inference with retries, against the reference model's faults. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
-import { createModelEndpoint, type ModelEndpoint, type ModelEndpointOptions } from '../../activities/inference/modelEndpoint';
+import {
+  createModelEndpoint,
+  type ModelEndpoint,
+  type ModelEndpointOptions,
+} from '../../activities/inference/modelEndpoint';
 import { inferWithRetries, type InferenceOutcome } from '../../activities/inference/inferWithRetries';
 import type { BackoffOptions } from '../../activities/inference/retryWithBackoff';
 import type { InferenceParams } from '../../contracts/evaluation';
@@ -27,10 +31,23 @@ const PARAMS: InferenceParams = { maxTokens: 64, temperature: 0, topP: 1 };
 const FAST: BackoffOptions = { baseMs: 2, capMs: 20 };
 
 function endpointFor(options: Partial<ModelEndpointOptions> = {}): ModelEndpoint {
-  return createModelEndpoint({ endpoint: model.url, apiKey: null, onlineModelName: 'proctor-reference', apiMode: 'chat', requestTimeoutMs: 5000, ...options });
+  return createModelEndpoint({
+    endpoint: model.url,
+    apiKey: null,
+    onlineModelName: 'proctor-reference',
+    apiMode: 'chat',
+    requestTimeoutMs: 5000,
+    ...options,
+  });
 }
 
-function infer(o: { maxRetries: number; signal?: AbortSignal; backoff?: BackoffOptions; endpoint?: ModelEndpoint; prompt?: string }): Promise<InferenceOutcome> {
+function infer(o: {
+  maxRetries: number;
+  signal?: AbortSignal;
+  backoff?: BackoffOptions;
+  endpoint?: ModelEndpoint;
+  prompt?: string;
+}): Promise<InferenceOutcome> {
   return inferWithRetries(o.endpoint ?? endpointFor(), o.prompt ?? PROMPT, PARAMS, {
     maxRetries: o.maxRetries,
     signal: o.signal ?? new AbortController().signal,
@@ -84,7 +101,10 @@ describe('inferWithRetries', () => {
   it('waits at least as long as Retry-After asks before retrying a 429', async () => {
     model.setKnobs({ failFirstAttempts: 1, errorStatus: 429, retryAfterSeconds: 0.3 });
     const delays: number[] = [];
-    const outcome = await infer({ maxRetries: 2, backoff: { ...FAST, onRetry: ({ delayMs }) => delays.push(delayMs) } });
+    const outcome = await infer({
+      maxRetries: 2,
+      backoff: { ...FAST, onRetry: ({ delayMs }) => delays.push(delayMs) },
+    });
     expect(outcome).toMatchObject({ ok: true, attempts: 2 });
     expect(delays).toEqual([300]);
     expect(outcome.latencyMs).toBeGreaterThanOrEqual(295);
@@ -107,7 +127,11 @@ describe('inferWithRetries', () => {
       model.resetKnobs();
       model.setKnobs({ [knob]: 1 });
       const outcome = await infer({ maxRetries: 1 });
-      expect(outcome, knob).toMatchObject({ ok: false, attempts: 2, kind: knob === 'emptyChoicesRate' ? 'empty' : 'malformed' });
+      expect(outcome, knob).toMatchObject({
+        ok: false,
+        attempts: 2,
+        kind: knob === 'emptyChoicesRate' ? 'empty' : 'malformed',
+      });
     }
   });
 
@@ -125,7 +149,11 @@ describe('inferWithRetries', () => {
   it('stops promptly, mid-wait, when aborted, and says what failed last', async () => {
     model.setKnobs({ errorRate: 1, errorStatus: 500 });
     const controller = new AbortController();
-    const outcome = await infer({ maxRetries: 3, signal: controller.signal, backoff: { baseMs: 60_000, random: () => 0.999, onRetry: () => controller.abort() } });
+    const outcome = await infer({
+      maxRetries: 3,
+      signal: controller.signal,
+      backoff: { baseMs: 60_000, random: () => 0.999, onRetry: () => controller.abort() },
+    });
     expect(outcome).toMatchObject({ ok: false, kind: 'aborted', attempts: 1 });
     expect(outcome.ok === false && outcome.reason).toMatch(/last error: HTTP 500/);
   }, 10_000);
@@ -134,16 +162,30 @@ describe('inferWithRetries', () => {
     const before = model.stats().requests;
     const controller = new AbortController();
     controller.abort();
-    expect(await infer({ maxRetries: 3, signal: controller.signal })).toMatchObject({ ok: false, kind: 'aborted', attempts: 1 });
+    expect(await infer({ maxRetries: 3, signal: controller.signal })).toMatchObject({
+      ok: false,
+      kind: 'aborted',
+      attempts: 1,
+    });
     expect(model.stats().requests).toBe(before);
   });
 
   it('reports a dead endpoint as a connection failure after its retries', async () => {
     const port = await freePort();
     const refused = await infer({ maxRetries: 1, endpoint: endpointFor({ endpoint: `http://127.0.0.1:${port}/v1` }) });
-    expect(refused).toMatchObject({ ok: false, kind: 'connection', attempts: 2, reason: 'connection refused (ECONNREFUSED)' });
+    expect(refused).toMatchObject({
+      ok: false,
+      kind: 'connection',
+      attempts: 2,
+      reason: 'connection refused (ECONNREFUSED)',
+    });
     // The address the workflow tests use, with the production back-off.
-    const dead = await inferWithRetries(endpointFor({ endpoint: 'http://127.0.0.1:9/v1', onlineModelName: null }), PROMPT, PARAMS, { maxRetries: 1, signal: new AbortController().signal });
+    const dead = await inferWithRetries(
+      endpointFor({ endpoint: 'http://127.0.0.1:9/v1', onlineModelName: null }),
+      PROMPT,
+      PARAMS,
+      { maxRetries: 1, signal: new AbortController().signal },
+    );
     expect(dead).toMatchObject({ ok: false, kind: 'connection', attempts: 2 });
     expect(dead.ok === false && dead.reason).toMatch(/connection/i);
   });
@@ -163,7 +205,10 @@ describe('inferWithRetries', () => {
       model.resetKnobs();
       model.setKnobs(knobs);
       for (const onlineModelName of ['proctor-reference', null]) {
-        const outcome = await infer({ maxRetries: 1, endpoint: endpointFor({ apiKey: key, onlineModelName, requestTimeoutMs: 200 }) });
+        const outcome = await infer({
+          maxRetries: 1,
+          endpoint: endpointFor({ apiKey: key, onlineModelName, requestTimeoutMs: 200 }),
+        });
         expect(outcome.ok, name).toBe(false);
         expect(outcome.ok === false && outcome.reason, name).not.toContain(key);
         expect(outcome.ok === false && outcome.reason, name).not.toContain('XYZ');
@@ -172,6 +217,9 @@ describe('inferWithRetries', () => {
     // The auth failure is not retried: the key will not get better.
     model.resetKnobs();
     model.setKnobs({ requiredApiKey: 'sk-other' });
-    expect(await infer({ maxRetries: 3, endpoint: endpointFor({ apiKey: key }) })).toMatchObject({ kind: 'auth', attempts: 1 });
+    expect(await infer({ maxRetries: 3, endpoint: endpointFor({ apiKey: key }) })).toMatchObject({
+      kind: 'auth',
+      attempts: 1,
+    });
   });
 });

@@ -5,7 +5,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { createModelEndpoint, type ModelEndpointOptions } from '../../activities/inference/modelEndpoint';
-import { InferenceError, classifyInferenceError, redact, retryAfter, type InferenceErrorKind } from '../../activities/inference/inferenceErrors';
+import {
+  InferenceError,
+  classifyInferenceError,
+  redact,
+  retryAfter,
+  type InferenceErrorKind,
+} from '../../activities/inference/inferenceErrors';
 import type { InferenceParams } from '../../contracts/evaluation';
 import { freePort } from '../support/ports';
 
@@ -26,8 +32,19 @@ beforeEach(() => {
 const PROMPT = 'Compute 12 + 7. Reply with the number only.';
 const PARAMS: InferenceParams = { maxTokens: 64, temperature: 0, topP: 1 };
 
-async function failure(options: Partial<ModelEndpointOptions> = {}, params: InferenceParams = PARAMS, signal = new AbortController().signal) {
-  const endpoint = createModelEndpoint({ endpoint: model.url, apiKey: null, onlineModelName: 'proctor-reference', apiMode: 'chat', requestTimeoutMs: 5000, ...options });
+async function failure(
+  options: Partial<ModelEndpointOptions> = {},
+  params: InferenceParams = PARAMS,
+  signal = new AbortController().signal,
+) {
+  const endpoint = createModelEndpoint({
+    endpoint: model.url,
+    apiKey: null,
+    onlineModelName: 'proctor-reference',
+    apiMode: 'chat',
+    requestTimeoutMs: 5000,
+    ...options,
+  });
   const error = await endpoint.complete(PROMPT, params, signal).then(
     (output) => {
       throw new Error(`expected a failure, got ${JSON.stringify(output)}`);
@@ -37,7 +54,12 @@ async function failure(options: Partial<ModelEndpointOptions> = {}, params: Infe
   expect(error).toBeInstanceOf(InferenceError);
   // What the endpoint threw and what the classifier makes of it agree.
   const c = classifyInferenceError(error);
-  expect(c).toEqual({ kind: (error as InferenceError).kind, retryable: (error as InferenceError).retryable, retryAfterMs: (error as InferenceError).retryAfterMs, message: (error as InferenceError).message });
+  expect(c).toEqual({
+    kind: (error as InferenceError).kind,
+    retryable: (error as InferenceError).retryable,
+    retryAfterMs: (error as InferenceError).retryAfterMs,
+    message: (error as InferenceError).message,
+  });
   return c;
 }
 
@@ -163,7 +185,10 @@ describe('classifying without an endpoint', () => {
   it('redacts the key and any bearer token', () => {
     expect(redact('bad key sk-abc in sk-abc', ['sk-abc'])).toBe('bad key [redacted] in [redacted]');
     expect(redact('sent Authorization: Bearer tok.123', [])).toBe('sent Authorization: Bearer [redacted]');
-    expect(classifyInferenceError(new InferenceError('server', 'HTTP 500: key k-123 rejected'), { secrets: ['k-123'] }).message).toBe('HTTP 500: key [redacted] rejected');
+    expect(
+      classifyInferenceError(new InferenceError('server', 'HTTP 500: key k-123 rejected'), { secrets: ['k-123'] })
+        .message,
+    ).toBe('HTTP 500: key [redacted] rejected');
   });
 
   it('treats an unknown error as a retryable malformed response rather than throwing', () => {

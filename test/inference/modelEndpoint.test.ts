@@ -27,7 +27,13 @@ async function startRecorder() {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString();
-    const recorded: Recorded = { method: req.method!, path: req.url!, authorization: req.headers.authorization, headers: req.headers, body: text ? JSON.parse(text) : null };
+    const recorded: Recorded = {
+      method: req.method!,
+      path: req.url!,
+      authorization: req.headers.authorization,
+      headers: req.headers,
+      body: text ? JSON.parse(text) : null,
+    };
     requests.push(recorded);
     const { status = 200, body } = await reply(recorded);
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -66,21 +72,41 @@ beforeEach(() => {
   model.setKnobs({ skill: 1 });
 });
 
-const chatReply = (content: unknown, usage: unknown = { prompt_tokens: 3, completion_tokens: 11, total_tokens: 14 }) => ({
-  body: { id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage },
+const chatReply = (
+  content: unknown,
+  usage: unknown = { prompt_tokens: 3, completion_tokens: 11, total_tokens: 14 },
+) => ({
+  body: {
+    id: 'c1',
+    object: 'chat.completion',
+    created: 1,
+    model: 'm',
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+    usage,
+  },
 });
 
 describe('requests', () => {
   it('chat mode sends the model, the system prompt, the sampling parameters and the key', async () => {
     recorder.answer(() => chatReply('forty-two'));
-    const endpoint = createModelEndpoint({ endpoint: recorder.url, apiKey: 'sk-abc', onlineModelName: 'm-1', apiMode: 'chat', requestTimeoutMs: 5000, systemPrompt: 'Be brief.' });
+    const endpoint = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: 'sk-abc',
+      onlineModelName: 'm-1',
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+      systemPrompt: 'Be brief.',
+    });
     expect(await endpoint.complete('What is 6 * 7?', PARAMS, signal)).toEqual({ text: 'forty-two', outputTokens: 11 });
     expect(recorder.requests).toHaveLength(1);
     const [r] = recorder.requests;
     expect(r).toMatchObject({ method: 'POST', path: '/v1/chat/completions', authorization: 'Bearer sk-abc' });
     expect(r!.body).toMatchObject({
       model: 'm-1',
-      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'What is 6 * 7?' }],
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'What is 6 * 7?' },
+      ],
       max_tokens: 32,
       temperature: 0.7,
       top_p: 0.9,
@@ -91,9 +117,19 @@ describe('requests', () => {
   it("sends none of the operator's own OpenAI settings from the environment", async () => {
     recorder.answer(() => chatReply('ok'));
     const saved = { ...process.env };
-    Object.assign(process.env, { OPENAI_ORG_ID: 'org-operator', OPENAI_PROJECT_ID: 'proj-operator', OPENAI_ADMIN_KEY: 'sk-admin-operator' });
+    Object.assign(process.env, {
+      OPENAI_ORG_ID: 'org-operator',
+      OPENAI_PROJECT_ID: 'proj-operator',
+      OPENAI_ADMIN_KEY: 'sk-admin-operator',
+    });
     try {
-      const endpoint = createModelEndpoint({ endpoint: recorder.url, apiKey: null, onlineModelName: 'm-1', apiMode: 'chat', requestTimeoutMs: 5000 });
+      const endpoint = createModelEndpoint({
+        endpoint: recorder.url,
+        apiKey: null,
+        onlineModelName: 'm-1',
+        apiMode: 'chat',
+        requestTimeoutMs: 5000,
+      });
       await endpoint.complete('hi', PARAMS, signal);
     } finally {
       for (const name of ['OPENAI_ORG_ID', 'OPENAI_PROJECT_ID', 'OPENAI_ADMIN_KEY']) {
@@ -108,24 +144,64 @@ describe('requests', () => {
 
   it('prefers the system prompt of the inference parameters, and sends none when there is none', async () => {
     recorder.answer(() => chatReply('ok'));
-    const endpoint = createModelEndpoint({ endpoint: recorder.url, apiKey: null, onlineModelName: 'm-1', apiMode: 'chat', requestTimeoutMs: 5000, systemPrompt: 'fallback' });
+    const endpoint = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: null,
+      onlineModelName: 'm-1',
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+      systemPrompt: 'fallback',
+    });
     await endpoint.complete('hi', { ...PARAMS, systemPrompt: 'from params' }, signal);
     expect((recorder.requests[0]!.body!.messages as { content: string }[])[0]!.content).toBe('from params');
-    const bare = createModelEndpoint({ endpoint: recorder.url, apiKey: null, onlineModelName: 'm-1', apiMode: 'chat', requestTimeoutMs: 5000 });
+    const bare = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: null,
+      onlineModelName: 'm-1',
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+    });
     await bare.complete('hi', PARAMS, signal);
     expect(recorder.requests[1]!.body!.messages).toEqual([{ role: 'user', content: 'hi' }]);
   });
 
   it('completion mode sends the prompt, led by the system prompt', async () => {
-    recorder.answer(() => ({ body: { id: 'x', object: 'text_completion', created: 1, model: 'm', choices: [{ index: 0, text: ' Paris', finish_reason: 'stop' }] } }));
-    const endpoint = createModelEndpoint({ endpoint: recorder.url, apiKey: null, onlineModelName: 'm-2', apiMode: 'completion', requestTimeoutMs: 5000, systemPrompt: 'Answer briefly.' });
+    recorder.answer(() => ({
+      body: {
+        id: 'x',
+        object: 'text_completion',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, text: ' Paris', finish_reason: 'stop' }],
+      },
+    }));
+    const endpoint = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: null,
+      onlineModelName: 'm-2',
+      apiMode: 'completion',
+      requestTimeoutMs: 5000,
+      systemPrompt: 'Answer briefly.',
+    });
     // No usage in the answer: the length is estimated from the words.
-    expect(await endpoint.complete('The capital of France is', PARAMS, signal)).toEqual({ text: ' Paris', outputTokens: 1 });
-    expect(recorder.requests[0]).toMatchObject({ path: '/v1/completions', body: { model: 'm-2', prompt: 'Answer briefly.\n\nThe capital of France is', max_tokens: 32 } });
+    expect(await endpoint.complete('The capital of France is', PARAMS, signal)).toEqual({
+      text: ' Paris',
+      outputTokens: 1,
+    });
+    expect(recorder.requests[0]).toMatchObject({
+      path: '/v1/completions',
+      body: { model: 'm-2', prompt: 'Answer briefly.\n\nThe capital of France is', max_tokens: 32 },
+    });
   });
 
   it('reads a null message content as an empty answer, and a nonsense shape as malformed', async () => {
-    const endpoint = createModelEndpoint({ endpoint: recorder.url, apiKey: null, onlineModelName: 'm', apiMode: 'chat', requestTimeoutMs: 5000 });
+    const endpoint = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: null,
+      onlineModelName: 'm',
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+    });
     recorder.answer(() => chatReply(null, null));
     expect(await endpoint.complete('hi', PARAMS, signal)).toEqual({ text: '', outputTokens: 0 });
     recorder.answer(() => ({ body: { choices: 'all of them' } }));
@@ -133,20 +209,41 @@ describe('requests', () => {
     recorder.answer(() => ({ body: { choices: [{ index: 0 }] } }));
     await expect(endpoint.complete('hi', PARAMS, signal)).rejects.toMatchObject({ kind: 'malformed' });
     recorder.answer(() => ({ body: { id: 'no choices at all' } }));
-    await expect(endpoint.complete('hi', PARAMS, signal)).rejects.toMatchObject({ kind: 'empty', message: 'response had no choices' });
+    await expect(endpoint.complete('hi', PARAMS, signal)).rejects.toMatchObject({
+      kind: 'empty',
+      message: 'response had no choices',
+    });
   });
 
   it('cuts the key out of an answer that echoes it, in chat and completion mode', async () => {
     const key = 'sk-echo-0123456789abcdef';
     recorder.answer((r) => chatReply(`you sent ${r.authorization} and ${key}`));
-    const chat = createModelEndpoint({ endpoint: recorder.url, apiKey: key, onlineModelName: 'm', apiMode: 'chat', requestTimeoutMs: 5000 });
+    const chat = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: key,
+      onlineModelName: 'm',
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+    });
     expect((await chat.complete('hi', PARAMS, signal)).text).toBe('you sent Bearer [redacted] and [redacted]');
     recorder.answer(() => ({ body: { choices: [{ index: 0, text: `${key}${key}` }] } }));
-    const completion = createModelEndpoint({ endpoint: recorder.url, apiKey: key, onlineModelName: 'm', apiMode: 'completion', requestTimeoutMs: 5000 });
+    const completion = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: key,
+      onlineModelName: 'm',
+      apiMode: 'completion',
+      requestTimeoutMs: 5000,
+    });
     expect((await completion.complete('hi', PARAMS, signal)).text).toBe('[redacted][redacted]');
     // Without a key there is nothing to cut, and an answer with no key in it is untouched.
     recorder.answer(() => chatReply('Bearer none is fine'));
-    const open = createModelEndpoint({ endpoint: recorder.url, apiKey: null, onlineModelName: 'm', apiMode: 'chat', requestTimeoutMs: 5000 });
+    const open = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: null,
+      onlineModelName: 'm',
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+    });
     expect((await open.complete('hi', PARAMS, signal)).text).toBe('Bearer none is fine');
   });
 });
@@ -154,7 +251,13 @@ describe('requests', () => {
 describe('choosing the model', () => {
   it('asks the endpoint once, lazily, however many calls wait for it', async () => {
     const before = model.stats().modelListings;
-    const endpoint = createModelEndpoint({ endpoint: model.url, apiKey: null, onlineModelName: null, apiMode: 'chat', requestTimeoutMs: 5000 });
+    const endpoint = createModelEndpoint({
+      endpoint: model.url,
+      apiKey: null,
+      onlineModelName: null,
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+    });
     expect(model.stats().modelListings).toBe(before);
     const outputs = await Promise.all(Array.from({ length: 12 }, () => endpoint.complete(ADD, PARAMS, signal)));
     expect(outputs.every((o) => o.text === '19' && o.outputTokens === 1)).toBe(true);
@@ -164,7 +267,13 @@ describe('choosing the model', () => {
 
   it('never asks when the online model name is given', async () => {
     const before = model.stats().modelListings;
-    const endpoint = createModelEndpoint({ endpoint: model.url, apiKey: null, onlineModelName: 'proctor-reference', apiMode: 'completion', requestTimeoutMs: 5000 });
+    const endpoint = createModelEndpoint({
+      endpoint: model.url,
+      apiKey: null,
+      onlineModelName: 'proctor-reference',
+      apiMode: 'completion',
+      requestTimeoutMs: 5000,
+    });
     expect((await endpoint.complete(ADD, PARAMS, signal)).text).toBe('19');
     expect(model.stats().modelListings).toBe(before);
   });
@@ -172,7 +281,13 @@ describe('choosing the model', () => {
   it('asks again after a failed lookup instead of remembering the failure', async () => {
     const before = model.stats().modelListings;
     model.setKnobs({ requiredApiKey: 'sk-later' });
-    const endpoint = createModelEndpoint({ endpoint: model.url, apiKey: 'sk-later-not-yet', onlineModelName: null, apiMode: 'chat', requestTimeoutMs: 5000 });
+    const endpoint = createModelEndpoint({
+      endpoint: model.url,
+      apiKey: 'sk-later-not-yet',
+      onlineModelName: null,
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+    });
     await expect(endpoint.complete(ADD, PARAMS, signal)).rejects.toMatchObject({ kind: 'auth' });
     model.setKnobs({ requiredApiKey: null });
     expect((await endpoint.complete(ADD, PARAMS, signal)).text).toBe('19');
@@ -181,7 +296,13 @@ describe('choosing the model', () => {
 
   it('reports an endpoint that lists no models as not_found', async () => {
     recorder.answer(() => ({ body: { object: 'list', data: [] } }));
-    const endpoint = createModelEndpoint({ endpoint: recorder.url, apiKey: null, onlineModelName: null, apiMode: 'chat', requestTimeoutMs: 5000 });
+    const endpoint = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: null,
+      onlineModelName: null,
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+    });
     const error = await endpoint.complete('hi', PARAMS, signal).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InferenceError);
     expect(error).toMatchObject({ kind: 'not_found', retryable: false });
@@ -196,7 +317,13 @@ describe('choosing the model', () => {
       await gate;
       return { body: { object: 'list', data: [{ id: 'm', object: 'model', created: 0, owned_by: 'x' }] } };
     });
-    const endpoint = createModelEndpoint({ endpoint: recorder.url, apiKey: null, onlineModelName: null, apiMode: 'chat', requestTimeoutMs: 5000 });
+    const endpoint = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: null,
+      onlineModelName: null,
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+    });
     const quitter = new AbortController();
     const abandoned = endpoint.complete('a', PARAMS, quitter.signal);
     const patient = endpoint.complete('b', PARAMS, signal);

@@ -18,9 +18,13 @@ beforeAll(async () => {
       seen.push({ method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       const path = req.url ?? '';
       if (path.startsWith('/json')) {
-        res.writeHead(201, { 'content-type': 'application/json', 'x-answer': 'yes', 'x-multi': ['a', 'b'] }).end('{"ok":true,"word":"héllo"}');
+        res
+          .writeHead(201, { 'content-type': 'application/json', 'x-answer': 'yes', 'x-multi': ['a', 'b'] })
+          .end('{"ok":true,"word":"héllo"}');
       } else if (path.startsWith('/gzip')) {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(zlib.gzipSync('{"zipped":1}'));
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+          .end(zlib.gzipSync('{"zipped":1}'));
       } else if (path.startsWith('/empty')) {
         res.writeHead(204).end();
       } else if (path.startsWith('/cut')) {
@@ -32,7 +36,9 @@ beforeAll(async () => {
       } else if (path.startsWith('/hang')) {
         // never answers
       } else if (path.startsWith('/v1/chat/completions')) {
-        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' }).end('{"error":{"message":"slow down"}}');
+        res
+          .writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' })
+          .end('{"error":{"message":"slow down"}}');
       } else {
         res.writeHead(404).end('no');
       }
@@ -49,7 +55,11 @@ afterAll(async () => {
 
 describe('nodeHttpFetch', () => {
   it('sends method, headers and body, and answers with status, headers and text', async () => {
-    const response = await nodeHttpFetch(`${base}/json`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body: '{"q":"ü"}' });
+    const response = await nodeHttpFetch(`${base}/json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
+      body: '{"q":"ü"}',
+    });
     expect(response.status).toBe(201);
     expect(response.headers.get('x-answer')).toBe('yes');
     expect(response.bodyUsed).toBe(false);
@@ -57,7 +67,10 @@ describe('nodeHttpFetch', () => {
     expect(response.bodyUsed).toBe(true);
     const request = seen.at(-1)!;
     expect(request).toMatchObject({ method: 'POST', body: '{"q":"ü"}' });
-    expect(request.headers).toMatchObject({ authorization: 'Bearer k', 'content-length': String(Buffer.byteLength('{"q":"ü"}')) });
+    expect(request.headers).toMatchObject({
+      authorization: 'Bearer k',
+      'content-length': String(Buffer.byteLength('{"q":"ü"}')),
+    });
   });
 
   it('reads a compressed body, and a body through the stream interface', async () => {
@@ -100,7 +113,10 @@ describe('nodeHttpFetch', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    await expect(nodeHttpFetch(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ name: 'TypeError', message: 'fetch failed' });
+    await expect(nodeHttpFetch(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({
+      name: 'TypeError',
+      message: 'fetch failed',
+    });
 
     const controller = new AbortController();
     const pending = nodeHttpFetch(`${base}/hang`, { signal: controller.signal });
@@ -110,15 +126,31 @@ describe('nodeHttpFetch', () => {
 
   it('lets the OpenAI SDK classify answers and faults as it does over its own fetch', async () => {
     const client = (baseURL: string, timeout = 5_000) =>
-      new OpenAI({ baseURL, apiKey: 'k', maxRetries: 0, timeout, fetch: nodeHttpFetch, adminAPIKey: null, organization: null, project: null, webhookSecret: null });
-    const limited = await client(`${base}/v1`).chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      new OpenAI({
+        baseURL,
+        apiKey: 'k',
+        maxRetries: 0,
+        timeout,
+        fetch: nodeHttpFetch,
+        adminAPIKey: null,
+        organization: null,
+        project: null,
+        webhookSecret: null,
+      });
+    const limited = await client(`${base}/v1`)
+      .chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(RateLimitError);
     expect((limited as RateLimitError).headers?.get('retry-after')).toBe('7');
 
-    const hung = await client(`${base}/hang`, 100).chat.completions.create({ model: 'm', messages: [] }).catch((e: unknown) => e);
+    const hung = await client(`${base}/hang`, 100)
+      .chat.completions.create({ model: 'm', messages: [] })
+      .catch((e: unknown) => e);
     expect(hung).toBeInstanceOf(APIConnectionTimeoutError);
 
-    const refused = await client('http://127.0.0.1:1/v1').chat.completions.create({ model: 'm', messages: [] }).catch((e: unknown) => e);
+    const refused = await client('http://127.0.0.1:1/v1')
+      .chat.completions.create({ model: 'm', messages: [] })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(APIConnectionError);
   });
 });

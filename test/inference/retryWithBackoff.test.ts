@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { abortableSleep, backoffDelayMs, retryWithBackoff, type AttemptOutcome } from '../../activities/inference/retryWithBackoff';
+import {
+  abortableSleep,
+  backoffDelayMs,
+  retryWithBackoff,
+  type AttemptOutcome,
+} from '../../activities/inference/retryWithBackoff';
 
 describe('backoffDelayMs', () => {
   it('grows by the factor from the base up to the cap, scaled by full jitter', () => {
@@ -31,7 +36,12 @@ describe('abortableSleep', () => {
 });
 
 describe('retryWithBackoff', () => {
-  const fail = (retryable = true, retryAfterMs: number | null = null): AttemptOutcome<string, string> => ({ ok: false, failure: 'no', retryable, retryAfterMs });
+  const fail = (retryable = true, retryAfterMs: number | null = null): AttemptOutcome<string, string> => ({
+    ok: false,
+    failure: 'no',
+    retryable,
+    retryAfterMs,
+  });
 
   it('retries until success and counts attempts', async () => {
     const delays: number[] = [];
@@ -47,13 +57,21 @@ describe('retryWithBackoff', () => {
   it('stops after maxRetries retries, and at once on a failure not worth retrying', async () => {
     const signal = new AbortController().signal;
     let calls = 0;
-    const exhausted = await retryWithBackoff(async () => (calls++, fail()), { maxRetries: 2, signal, backoff: { baseMs: 1 } });
+    const exhausted = await retryWithBackoff(async () => (calls++, fail()), {
+      maxRetries: 2,
+      signal,
+      backoff: { baseMs: 1 },
+    });
     expect(exhausted.attempts).toBe(3);
     expect(calls).toBe(3);
     expect(exhausted.outcome.ok).toBe(false);
 
     calls = 0;
-    const fatal = await retryWithBackoff(async () => (calls++, fail(false)), { maxRetries: 5, signal, backoff: { baseMs: 1 } });
+    const fatal = await retryWithBackoff(async () => (calls++, fail(false)), {
+      maxRetries: 5,
+      signal,
+      backoff: { baseMs: 1 },
+    });
     expect(fatal.attempts).toBe(1);
     expect(calls).toBe(1);
 

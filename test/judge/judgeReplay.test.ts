@@ -45,19 +45,31 @@ describe('judged dataset workflow', () => {
   it('judges each batch on the judge queue, across continue-as-new, and replays', async () => {
     const ownerId = await insertUser(handle.db);
     const dataset = await insertArithmeticDataset(handle.db, 14);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [dataset], batching: { samplesPerBatch: 4, batchesPerExecution: 2 } });
+    const runId = await insertRun(handle.db, {
+      ownerId,
+      endpoint: model.url,
+      datasets: [dataset],
+      batching: { samplesPerBatch: 4, batchesPerExecution: 2 },
+    });
     const [run] = await handle.db.select().from(runs).where(eq(runs.id, runId));
     await handle.db
       .update(runs)
       .set({
         config: {
           ...run!.config,
-          scoring: { limits: DEFAULT_JUDGING_LIMITS, datasets: { [dataset.id]: { metric: 'judge', judge: { baseUrl: judge.url, model: 'j', apiKeyId: null } } } },
+          scoring: {
+            limits: DEFAULT_JUDGING_LIMITS,
+            datasets: { [dataset.id]: { metric: 'judge', judge: { baseUrl: judge.url, model: 'j', apiKeyId: null } } },
+          },
         },
       })
       .where(eq(runs.id, runId));
 
-    const wf = await temporal.client.workflow.start(WORKFLOW_TYPES.run, { workflowId: workflowIds.run(runId), taskQueue: TASK_QUEUES.runs, args: [{ runId }] });
+    const wf = await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
+      workflowId: workflowIds.run(runId),
+      taskQueue: TASK_QUEUES.runs,
+      args: [{ runId }],
+    });
     expect((await wf.result()).status).toBe('succeeded');
     expect(judge.requests).toHaveLength(14);
 
@@ -67,12 +79,19 @@ describe('judged dataset workflow', () => {
     const history = await temporal.client.workflow.getHandle(datasetWorkflow, firstRunId).fetchHistory();
     const events = history.events ?? [];
     expect(events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toBe(true);
-    const judgeBatches = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'judgeBatch');
+    const judgeBatches = events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'judgeBatch',
+    );
     expect(judgeBatches).toHaveLength(2);
-    expect(judgeBatches.every((e) => e.activityTaskScheduledEventAttributes?.taskQueue?.name === TASK_QUEUES.judge)).toBe(true);
+    expect(
+      judgeBatches.every((e) => e.activityTaskScheduledEventAttributes?.taskQueue?.name === TASK_QUEUES.judge),
+    ).toBe(true);
     expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
 
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, datasetWorkflow)).resolves.toBeUndefined();
-    if (RECORD_HISTORIES) await recordHistoryFixture(temporal.client, 'dataset-judged', datasetWorkflow, WORKFLOW_TYPES.dataset);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, datasetWorkflow),
+    ).resolves.toBeUndefined();
+    if (RECORD_HISTORIES)
+      await recordHistoryFixture(temporal.client, 'dataset-judged', datasetWorkflow, WORKFLOW_TYPES.dataset);
   });
 });

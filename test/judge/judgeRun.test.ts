@@ -45,8 +45,17 @@ afterAll(async () => {
 /** A custom dataset of `size` sums the reference model answers; returns its id. */
 async function sumsDataset(key: string, size: number): Promise<string> {
   const id = `js-${randomUUID().slice(0, 8)}`;
-  const jsonl = Array.from({ length: size }, (_, i) => JSON.stringify({ id: `q${i}`, prompt: `Compute ${10 + i} + ${3 + i}. Reply with the number only.`, ground_truth: String(13 + 2 * i) })).join('\n');
-  const res = await api.request('POST', '/v1/datasets', { key, body: { id, name: id, domain: 'nlp', task: 'sums', metric: 'exact_match', jsonl: `${jsonl}\n` } });
+  const jsonl = Array.from({ length: size }, (_, i) =>
+    JSON.stringify({
+      id: `q${i}`,
+      prompt: `Compute ${10 + i} + ${3 + i}. Reply with the number only.`,
+      ground_truth: String(13 + 2 * i),
+    }),
+  ).join('\n');
+  const res = await api.request('POST', '/v1/datasets', {
+    key,
+    body: { id, name: id, domain: 'nlp', task: 'sums', metric: 'exact_match', jsonl: `${jsonl}\n` },
+  });
   expect(res.status, res.text).toBe(201);
   return id;
 }
@@ -55,7 +64,12 @@ async function evaluationWith(key: string, datasets: string[], scoring: unknown)
   const res = await api.request('POST', '/v1/evaluations', {
     key,
     body: {
-      domain: 'nlp', modelName: uniqueModelName('judged'), datasets, robustness: false, modelInfo: { type: 'sft' }, acknowledgeNoTestAnnotations: true,
+      domain: 'nlp',
+      modelName: uniqueModelName('judged'),
+      datasets,
+      robustness: false,
+      modelInfo: { type: 'sft' },
+      acknowledgeNoTestAnnotations: true,
       deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
     },
   });
@@ -65,9 +79,17 @@ async function evaluationWith(key: string, datasets: string[], scoring: unknown)
   return res.body.id as string;
 }
 
-const runToEnd = (key: string, evaluationId: string): Promise<RunView> => launchAndWaitForEnd(api, key, evaluationId, 110_000);
+const runToEnd = (key: string, evaluationId: string): Promise<RunView> =>
+  launchAndWaitForEnd(api, key, evaluationId, 110_000);
 
-type Result = { id: string; dataset: string; status: string; score: number | null; error: string | null; scoring?: ScoringTrace | null };
+type Result = {
+  id: string;
+  dataset: string;
+  status: string;
+  score: number | null;
+  error: string | null;
+  scoring?: ScoringTrace | null;
+};
 
 async function results(key: string, runId: string): Promise<Result[]> {
   const res = await api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key });
@@ -81,7 +103,10 @@ function accountedOnce(view: RunView, items: Result[]): void {
     const mine = items.filter((i) => i.dataset === d.dataset);
     expect(new Set(mine.map((i) => i.id)).size, d.dataset).toBe(d.total);
     expect(mine, d.dataset).toHaveLength(d.total);
-    expect(mine.filter((i) => i.status === 'pending'), d.dataset).toEqual([]);
+    expect(
+      mine.filter((i) => i.status === 'pending'),
+      d.dataset,
+    ).toEqual([]);
     expect(d.done, d.dataset).toBe(d.total);
     expect(d.failed, d.dataset).toBe(mine.filter((i) => i.status === 'failed').length);
   }
@@ -95,7 +120,11 @@ describe('formal runs with a judge metric', () => {
     const secret = `sk-judge-${randomUUID()}`;
     const evaluationId = await evaluationWith(key, [judged, ruled], {
       datasets: {
-        [judged]: { metric: 'judge', judge: { baseUrl: judge.url, model: 'stand-in-judge', apiKey: secret }, preprocess: ['trim'] },
+        [judged]: {
+          metric: 'judge',
+          judge: { baseUrl: judge.url, model: 'stand-in-judge', apiKey: secret },
+          preprocess: ['trim'],
+        },
         [ruled]: { metric: 'exact_match' },
       },
       limits: { maxJudgingConcurrency: 3, maxJudgingRetryPerQ: 2 },
@@ -114,7 +143,15 @@ describe('formal runs with a judge metric', () => {
     expect(view.datasets.find((d) => d.dataset === judged)!.metrics!.score).toBeCloseTo(0.9);
     for (const i of judgedItems) {
       expect(i.scoring!.method).toBe('judge');
-      expect(i.scoring!.steps.map((s) => s.step)).toEqual(['preprocess', 'prompt', 'judge', 'postprocess', 'postprocess', 'postprocess', 'score']);
+      expect(i.scoring!.steps.map((s) => s.step)).toEqual([
+        'preprocess',
+        'prompt',
+        'judge',
+        'postprocess',
+        'postprocess',
+        'postprocess',
+        'score',
+      ]);
       // Each prompt was refused once (HTTP 500) and answered on the retry.
       expect(i.scoring!.attempts).toBe(2);
       const prompt = i.scoring!.steps.find((s) => s.step === 'prompt');
@@ -135,19 +172,31 @@ describe('formal runs with a judge metric', () => {
     // The key went to the judge and nowhere else: not into Temporal, the run's config and logs,
     // the results, the report, or the judge worker's own log (at debug level).
     const texts: string[] = [];
-    for (const workflowId of [workflowIds.run(view.runId), ...view.datasets.map((d) => workflowIds.dataset(view.runId, d.dataset))]) {
+    for (const workflowId of [
+      workflowIds.run(view.runId),
+      ...view.datasets.map((d) => workflowIds.dataset(view.runId, d.dataset)),
+    ]) {
       const handle = api.deps.temporal.workflow.getHandle(workflowId);
       texts.push(JSON.stringify(await handle.fetchHistory()), JSON.stringify((await handle.describe()).raw));
     }
     expect(texts.join('').includes('judgeBatch')).toBe(true);
     const logs = await api.request('GET', `/v1/runs/${view.runId}/logs`, { key });
     const cells: string[] = [];
-    for (const sheet of workbook.worksheets) sheet.eachRow((row) => row.eachCell((cell) => cells.push(String(cell.value))));
+    for (const sheet of workbook.worksheets)
+      sheet.eachRow((row) => row.eachCell((cell) => cells.push(String(cell.value))));
     const scoring = await api.request('GET', `/v1/evaluations/${evaluationId}/scoring`, { key });
     const rows = await api.deps.db.execute<{ t: string }>(
       (await import('drizzle-orm')).sql`select r::text as t from runs r where id = ${view.runId}`,
     );
-    const everything = [...texts, logs.text, JSON.stringify(items), scoring.text, cells.join('\n'), judgeWorker.output(), rows.map((r) => r.t).join('')].join('\n');
+    const everything = [
+      ...texts,
+      logs.text,
+      JSON.stringify(items),
+      scoring.text,
+      cells.join('\n'),
+      judgeWorker.output(),
+      rows.map((r) => r.t).join(''),
+    ].join('\n');
     expect(judgeWorker.output()).toContain('worker started');
     expect(everything).not.toContain(secret);
   });
@@ -183,7 +232,9 @@ describe('formal runs with a judge metric', () => {
     const notJudged = items.filter((i) => i.status === 'failed');
     expect(notJudged.length).toBeGreaterThan(0);
     expect(notJudged.every((i) => i.error === 'not judged: the dataset was stopped first')).toBe(true);
-    expect(items.filter((i) => i.status === 'scored').every((i) => i.scoring?.method === 'judge' && i.score !== null)).toBe(true);
+    expect(
+      items.filter((i) => i.status === 'scored').every((i) => i.scoring?.method === 'judge' && i.score !== null),
+    ).toBe(true);
   });
 
   it('survives a judge that is down and one that answers garbage, and falls back to exact match with no judge', async () => {
@@ -191,7 +242,11 @@ describe('formal runs with a judge metric', () => {
     const down = await startJudgeStandIn();
     await down.down();
     const garbage = await startJudgeStandIn({ knobs: { garbage: true } });
-    const [toDown, toGarbage, toNone] = [await sumsDataset(key, 12), await sumsDataset(key, 6), await sumsDataset(key, 6)];
+    const [toDown, toGarbage, toNone] = [
+      await sumsDataset(key, 12),
+      await sumsDataset(key, 6),
+      await sumsDataset(key, 6),
+    ];
     const evaluationId = await evaluationWith(key, [toDown, toGarbage, toNone], {
       datasets: {
         [toDown]: { metric: 'judge', judge: { baseUrl: down.url, model: 'j' } },
@@ -215,15 +270,28 @@ describe('formal runs with a judge metric', () => {
     const downItems = items.filter((i) => i.dataset === toDown);
     expect(downItems.every((i) => i.status === 'failed' && i.score === null)).toBe(true);
     // Asked until the breaker tripped, each with its retry; the rest were not asked again.
-    for (const i of downItems) expect(i.error).toMatch(/^judge unreachable after 2 attempts: connection refused|^not judged: the judge failed for \d+ samples in a row \(last: judge unreachable after 2 attempts/);
+    for (const i of downItems)
+      expect(i.error).toMatch(
+        /^judge unreachable after 2 attempts: connection refused|^not judged: the judge failed for \d+ samples in a row \(last: judge unreachable after 2 attempts/,
+      );
     expect(downItems.filter((i) => i.error!.startsWith('judge unreachable')).length).toBeGreaterThanOrEqual(10);
 
     const garbageItems = items.filter((i) => i.dataset === toGarbage);
-    expect(garbageItems.every((i) => i.status === 'failed' && /^postprocessing step 1 \(regexExtract\) failed: found no match/.test(i.error!))).toBe(true);
-    expect(garbageItems[0]!.scoring!.steps.find((s) => s.step === 'judge')).toMatchObject({ reply: 'I am unable to help with grading today.' });
+    expect(
+      garbageItems.every(
+        (i) => i.status === 'failed' && /^postprocessing step 1 \(regexExtract\) failed: found no match/.test(i.error!),
+      ),
+    ).toBe(true);
+    expect(garbageItems[0]!.scoring!.steps.find((s) => s.step === 'judge')).toMatchObject({
+      reply: 'I am unable to help with grading today.',
+    });
 
     const fallbackItems = items.filter((i) => i.dataset === toNone);
-    expect(fallbackItems.every((i) => i.status === 'scored' && i.score === 1 && i.scoring!.method === 'exact_match_fallback')).toBe(true);
+    expect(
+      fallbackItems.every(
+        (i) => i.status === 'scored' && i.score === 1 && i.scoring!.method === 'exact_match_fallback',
+      ),
+    ).toBe(true);
     expect(fallbackItems[0]!.scoring!.steps[0]).toMatchObject({ step: 'fallback', metric: 'exact_match' });
     expect(view.datasets.find((d) => d.dataset === toNone)!.status).toBe('succeeded');
   });

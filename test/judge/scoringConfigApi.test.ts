@@ -52,7 +52,9 @@ async function historyText(workflowId: string): Promise<string> {
 async function newDebugWorkflows(known: ReadonlySet<string>, expected: number): Promise<string[]> {
   for (let attempt = 0; ; attempt++) {
     const ids: string[] = [];
-    for await (const wf of api.deps.temporal.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPES.scoringDebug}'` })) {
+    for await (const wf of api.deps.temporal.workflow.list({
+      query: `WorkflowType = '${WORKFLOW_TYPES.scoringDebug}'`,
+    })) {
       if (!known.has(wf.workflowId)) ids.push(wf.workflowId);
     }
     if (ids.length >= expected || attempt === 50) return ids;
@@ -62,7 +64,8 @@ async function newDebugWorkflows(known: ReadonlySet<string>, expected: number): 
 
 async function debugWorkflowIds(): Promise<Set<string>> {
   const ids = new Set<string>();
-  for await (const wf of api.deps.temporal.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPES.scoringDebug}'` })) ids.add(wf.workflowId);
+  for await (const wf of api.deps.temporal.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPES.scoringDebug}'` }))
+    ids.add(wf.workflowId);
   return ids;
 }
 
@@ -110,7 +113,11 @@ describe('scoring configuration', () => {
   it('takes YAML and JSON alike, masks the key, and stores it only sealed', async () => {
     const id = await newEvaluation();
     const secret = JUDGE_KEY();
-    const put = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: yamlConfig(judge.url, secret), headers: { 'content-type': 'application/yaml' } });
+    const put = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: yamlConfig(judge.url, secret),
+      headers: { 'content-type': 'application/yaml' },
+    });
     expect(put.status, put.text).toBe(200);
     expect(put.text).not.toContain(secret);
     expect(put.body.default.judge.apiKey).toBe(JUDGE_KEY_MASK);
@@ -125,7 +132,10 @@ describe('scoring configuration', () => {
 
     const get = await api.request('GET', `/v1/evaluations/${id}/scoring`, { key });
     expect(get.body).toEqual(put.body);
-    const getYaml = await api.request('GET', `/v1/evaluations/${id}/scoring`, { key, headers: { accept: 'application/yaml' } });
+    const getYaml = await api.request('GET', `/v1/evaluations/${id}/scoring`, {
+      key,
+      headers: { accept: 'application/yaml' },
+    });
     expect(getYaml.headers.get('content-type')).toMatch(/^application\/yaml/);
     expect(parseYaml(getYaml.text)).toEqual(put.body);
 
@@ -144,39 +154,71 @@ describe('scoring configuration', () => {
     moved.default.judge.baseUrl = 'http://127.0.0.2:1/v1';
     const refused = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: moved });
     expect(refused.status).toBe(400);
-    expect(refused.body.errors).toEqual([{ field: 'default.judge.apiKey', message: expect.stringContaining('another origin') }]);
+    expect(refused.body.errors).toEqual([
+      { field: 'default.judge.apiKey', message: expect.stringContaining('another origin') },
+    ]);
   });
 
   it('refuses invalid documents naming the field path, in YAML as in JSON', async () => {
     const id = await newEvaluation();
     const bad = `default:\n  metric: judge\n  prompt: "Grade {answr}"\n  postprocess:\n    - regexExtract: { pattern: "(" }\nlimits:\n  maxJudgingConcurrency: 0\n`;
-    const yamlRes = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: bad, headers: { 'content-type': 'text/yaml' } });
+    const yamlRes = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: bad,
+      headers: { 'content-type': 'text/yaml' },
+    });
     expect(yamlRes.status).toBe(400);
     expect(yamlRes.headers.get('content-type')).toMatch(/problem\+json/);
     expect(yamlRes.body.errors.map((e: { field: string }) => e.field)).toEqual(['limits.maxJudgingConcurrency']);
 
     const semantic = `default:\n  metric: judge\n  prompt: "Grade {answr}"\n  postprocess:\n    - regexExtract: { pattern: "(" }\n`;
-    const semanticYaml = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: semantic, headers: { 'content-type': 'application/yaml' } });
+    const semanticYaml = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: semantic,
+      headers: { 'content-type': 'application/yaml' },
+    });
     const semanticJson = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: parseYaml(semantic) });
     expect(semanticYaml.status).toBe(400);
     expect(semanticYaml.body).toEqual(semanticJson.body);
     expect(semanticYaml.body.errors).toEqual([
       { field: 'default.prompt', message: expect.stringContaining('{answr}') },
-      { field: 'default.postprocess[0].regexExtract.pattern', message: expect.stringContaining('valid regular expression') },
+      {
+        field: 'default.postprocess[0].regexExtract.pattern',
+        message: expect.stringContaining('valid regular expression'),
+      },
     ]);
 
-    const unknownField = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: { default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'j', apikey: 'x' } } } });
+    const unknownField = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: { default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'j', apikey: 'x' } } },
+    });
     expect(unknownField.body.errors).toEqual([{ field: 'default.judge.apikey', message: 'is not a known field' }]);
 
     // A judge at an address the workers refuse (the default list refuses link-local, where cloud metadata lives).
-    const metadata = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: { default: { metric: 'judge', judge: { baseUrl: 'http://169.254.169.254/v1', model: 'j' } } } });
+    const metadata = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: { default: { metric: 'judge', judge: { baseUrl: 'http://169.254.169.254/v1', model: 'j' } } },
+    });
     expect(metadata.status).toBe(400);
-    expect(metadata.body.errors).toEqual([{ field: 'default.judge.baseUrl', message: 'must not point at 169.254.169.254, which is in a network this platform does not call (link-local)' }]);
+    expect(metadata.body.errors).toEqual([
+      {
+        field: 'default.judge.baseUrl',
+        message: 'must not point at 169.254.169.254, which is in a network this platform does not call (link-local)',
+      },
+    ]);
 
-    const notYaml = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: 'default: [unclosed', headers: { 'content-type': 'application/yaml' } });
+    const notYaml = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: 'default: [unclosed',
+      headers: { 'content-type': 'application/yaml' },
+    });
     expect(notYaml.status).toBe(400);
     expect(notYaml.body.errors[0].field).toBe('body');
-    const duplicate = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: 'limits: {}\nlimits: {}\n', headers: { 'content-type': 'application/yaml' } });
+    const duplicate = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: 'limits: {}\nlimits: {}\n',
+      headers: { 'content-type': 'application/yaml' },
+    });
     expect(duplicate.status).toBe(400);
 
     // Nothing was stored by any of these.
@@ -188,7 +230,11 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
   it('scores given samples with every step, against the stored key', async () => {
     const id = await newEvaluation();
     const secret = JUDGE_KEY();
-    await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: yamlConfig(judge.url, secret), headers: { 'content-type': 'application/yaml' } });
+    await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: yamlConfig(judge.url, secret),
+      headers: { 'content-type': 'application/yaml' },
+    });
     judge.requests.length = 0;
     const res = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
@@ -204,18 +250,33 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
     const [right, wrong] = res.body.samples;
     expect(right.trace.score).toBeCloseTo(0.9);
     expect(wrong.trace.score).toBeCloseTo(0.2);
-    expect(right.trace.steps.map((s: { step: string }) => s.step)).toEqual(['preprocess', 'preprocess', 'prompt', 'judge', 'postprocess', 'postprocess', 'postprocess', 'score']);
+    expect(right.trace.steps.map((s: { step: string }) => s.step)).toEqual([
+      'preprocess',
+      'preprocess',
+      'prompt',
+      'judge',
+      'postprocess',
+      'postprocess',
+      'postprocess',
+      'score',
+    ]);
     expect(right.trace.steps[1]).toEqual({ step: 'preprocess', op: 'trim', output: 'Paris' });
-    expect(right.trace.steps[2].messages[1].content).toBe('Question:\nCapital of France?\nReference answer:\nParis\nAnswer to grade:\nParis\n');
+    expect(right.trace.steps[2].messages[1].content).toBe(
+      'Question:\nCapital of France?\nReference answer:\nParis\nAnswer to grade:\nParis\n',
+    );
     expect(right.trace.steps[3].reply).toMatch(/^Score: 9\/10/);
     // The judge was asked with the sealed key, opened for the call.
     expect(judge.requests.map((r) => r.authorization)).toEqual([`Bearer ${secret}`, `Bearer ${secret}`]);
   });
 
-  it('pairs predictions with a dataset\'s items, takes an override config, and reports garbage and a judge that is down', async () => {
+  it("pairs predictions with a dataset's items, takes an override config, and reports garbage and a judge that is down", async () => {
     const id = await newEvaluation();
     const override = {
-      default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'j', apiKey: null }, postprocess: [{ mapLabels: { correct: 1, incorrect: 0 } }] },
+      default: {
+        metric: 'judge',
+        judge: { baseUrl: judge.url, model: 'j', apiKey: null },
+        postprocess: [{ mapLabels: { correct: 1, incorrect: 0 } }],
+      },
       limits: { maxJudgingRetryPerQ: 0 },
     };
     judge.setKnobs({ labels: true });
@@ -226,18 +287,32 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
     expect(labelled.status, labelled.text).toBe(200);
     expect(labelled.body.samples).toHaveLength(2);
     expect(labelled.body.samples[0].id).toEqual(expect.any(String));
-    expect(labelled.body.samples.every((s: { trace: { score: number } }) => s.trace.score === 0 || s.trace.score === 1)).toBe(true);
+    expect(
+      labelled.body.samples.every((s: { trace: { score: number } }) => s.trace.score === 0 || s.trace.score === 1),
+    ).toBe(true);
 
     judge.setKnobs({ labels: false, garbage: true });
-    const garbage = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, { key, body: { config: override, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] } });
-    expect(garbage.body.samples[0].trace).toMatchObject({ score: null, error: expect.stringMatching(/^postprocessing step 1 \(mapLabels\) failed/) });
+    const garbage = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: { config: override, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] },
+    });
+    expect(garbage.body.samples[0].trace).toMatchObject({
+      score: null,
+      error: expect.stringMatching(/^postprocessing step 1 \(mapLabels\) failed/),
+    });
     judge.resetKnobs();
 
     const gone = await startJudgeStandIn();
     await gone.down();
     const down = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
-      body: { config: { default: { ...override.default, judge: { baseUrl: gone.url, model: 'j', apiKey: null } }, limits: { maxJudgingRetryPerQ: 1 } }, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] },
+      body: {
+        config: {
+          default: { ...override.default, judge: { baseUrl: gone.url, model: 'j', apiKey: null } },
+          limits: { maxJudgingRetryPerQ: 1 },
+        },
+        samples: [{ question: 'q', prediction: 'a', reference: 'a' }],
+      },
     });
     expect(down.body.samples[0].trace.error).toMatch(/^judge unreachable after 2 attempts: connection refused/);
   });
@@ -246,37 +321,64 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
     const id = await newEvaluation();
     const fallback = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
-      body: { config: { default: { metric: 'judge' } }, samples: [{ question: 'q', prediction: 'yes', reference: 'yes' }] },
+      body: {
+        config: { default: { metric: 'judge' } },
+        samples: [{ question: 'q', prediction: 'yes', reference: 'yes' }],
+      },
     });
     expect(fallback.body.samples[0].trace).toMatchObject({ method: 'exact_match_fallback', score: 1 });
     expect(fallback.body.samples[0].trace.steps[0]).toMatchObject({ step: 'fallback', metric: 'exact_match' });
 
-    const both = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, { key, body: { config: { default: { metric: 'f1' } } } });
+    const both = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: { config: { default: { metric: 'f1' } } },
+    });
     expect(both.status).toBe(400);
-    const noDataset = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, { key, body: { config: { default: { metric: 'f1' } }, predictions: ['1'] } });
+    const noDataset = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+      key,
+      body: { config: { default: { metric: 'f1' } }, predictions: ['1'] },
+    });
     expect(noDataset.body.errors).toEqual([{ field: 'dataset', message: expect.any(String) }]);
     const badOverride = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
-      body: { config: { default: { metric: 'judge', prompt: '{oops}' } }, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] },
+      body: {
+        config: { default: { metric: 'judge', prompt: '{oops}' } },
+        samples: [{ question: 'q', prediction: 'a', reference: 'a' }],
+      },
     });
     expect(badOverride.body.errors[0].field).toBe('config.default.prompt');
     const refusedJudge = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
-      body: { config: { default: { metric: 'judge', judge: { baseUrl: 'http://[fe80::1]:8000/v1', model: 'j' } } }, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] },
+      body: {
+        config: { default: { metric: 'judge', judge: { baseUrl: 'http://[fe80::1]:8000/v1', model: 'j' } } },
+        samples: [{ question: 'q', prediction: 'a', reference: 'a' }],
+      },
     });
     expect(refusedJudge.status).toBe(400);
-    expect(refusedJudge.body.errors).toEqual([{ field: 'config.default.judge.baseUrl', message: expect.stringMatching(/^must not point at fe80::1, .*\(link-local\)$/) }]);
+    expect(refusedJudge.body.errors).toEqual([
+      {
+        field: 'config.default.judge.baseUrl',
+        message: expect.stringMatching(/^must not point at fe80::1, .*\(link-local\)$/),
+      },
+    ]);
     const tooMany = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
-      body: { config: { default: { metric: 'f1' } }, samples: Array.from({ length: 11 }, () => ({ question: 'q', prediction: 'a', reference: 'a' })) },
+      body: {
+        config: { default: { metric: 'f1' } },
+        samples: Array.from({ length: 11 }, () => ({ question: 'q', prediction: 'a', reference: 'a' })),
+      },
     });
     expect(tooMany.body.errors).toEqual([{ field: 'samples', message: 'must list 1–10 samples' }]);
   });
 
-  it('asks the judge from a judge worker, and no judge key enters the debug workflow\'s history', async () => {
+  it("asks the judge from a judge worker, and no judge key enters the debug workflow's history", async () => {
     const id = await newEvaluation();
     const stored = JUDGE_KEY();
-    await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: yamlConfig(judge.url, stored), headers: { 'content-type': 'application/yaml' } });
+    await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: yamlConfig(judge.url, stored),
+      headers: { 'content-type': 'application/yaml' },
+    });
     const [storedRow] = await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id));
     const known = await debugWorkflowIds();
     judge.requests.length = 0;
@@ -299,7 +401,9 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
     expect(withSent.body.samples[0].trace.score).toBeCloseTo(0.9);
     expect(judge.requests.map((r) => r.authorization)).toEqual([`Bearer ${stored}`, `Bearer ${sent}`]);
     // The sent key's row lived only as long as the call; the stored key's row is untouched.
-    expect((await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id))).map((k) => k.id)).toEqual([storedRow!.id]);
+    expect((await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id))).map((k) => k.id)).toEqual(
+      [storedRow!.id],
+    );
 
     const workflows = await newDebugWorkflows(known, 2);
     expect(workflows).toHaveLength(2);

@@ -45,7 +45,11 @@ describe('scoring debug call without the workers it needs', () => {
   it('names the runs queue when no worker runs the workflow', async () => {
     judge.requests.length = 0;
     const outcome = await runScoringDebug(api.deps.temporal, input(), 2_000);
-    expect(outcome).toMatchObject({ ok: false, reason: 'noWorkflowWorker', message: expect.stringContaining(TASK_QUEUES.runs) });
+    expect(outcome).toMatchObject({
+      ok: false,
+      reason: 'noWorkflowWorker',
+      message: expect.stringContaining(TASK_QUEUES.runs),
+    });
     await expectTerminated(outcome.workflowId);
     expect(judge.requests).toHaveLength(0);
   });
@@ -54,7 +58,11 @@ describe('scoring debug call without the workers it needs', () => {
     running.push(await startWorkers(api.deps.db, ['runs']));
     judge.requests.length = 0;
     const outcome = await runScoringDebug(api.deps.temporal, input(), 3_000);
-    expect(outcome).toMatchObject({ ok: false, reason: 'noJudgeWorker', message: expect.stringContaining(TASK_QUEUES.judge) });
+    expect(outcome).toMatchObject({
+      ok: false,
+      reason: 'noJudgeWorker',
+      message: expect.stringContaining(TASK_QUEUES.judge),
+    });
     await expectTerminated(outcome.workflowId);
 
     // The route waits its full bound (60 s + 5 s), then answers without having asked the judge.
@@ -64,7 +72,9 @@ describe('scoring debug call without the workers it needs', () => {
     const res = await api.request('POST', `/v1/evaluations/${created.body.id}/scoring/debug`, {
       key,
       body: {
-        config: { default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'stand-in-judge', apiKey: 'sk-never-sent' } } },
+        config: {
+          default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'stand-in-judge', apiKey: 'sk-never-sent' } },
+        },
         samples: [{ question: 'q', prediction: 'a', reference: 'a' }],
       },
     });
@@ -78,8 +88,16 @@ describe('scoring debug call without the workers it needs', () => {
     running.push(await startWorkers(api.deps.db, ['judge']));
     const slow = await startJudgeStandIn({ knobs: { latencyMs: 20_000 } });
     try {
-      const outcome = await runScoringDebug(api.deps.temporal, { ...input(), metric: { metric: 'judge', judge: { baseUrl: slow.url, model: 'j', apiKeyId: null } } }, 4_000);
-      expect(outcome).toMatchObject({ ok: false, reason: 'judgeWorkerLate', message: expect.stringContaining(TASK_QUEUES.judge) });
+      const outcome = await runScoringDebug(
+        api.deps.temporal,
+        { ...input(), metric: { metric: 'judge', judge: { baseUrl: slow.url, model: 'j', apiKeyId: null } } },
+        4_000,
+      );
+      expect(outcome).toMatchObject({
+        ok: false,
+        reason: 'judgeWorkerLate',
+        message: expect.stringContaining(TASK_QUEUES.judge),
+      });
       await expectTerminated(outcome.workflowId);
       // The worker, not the API, asked the judge.
       expect(slow.requests.length).toBeGreaterThan(0);
@@ -92,7 +110,8 @@ describe('scoring debug call without the workers it needs', () => {
     judge.requests.length = 0;
     const outcome = await runScoringDebug(api.deps.temporal, input(), 30_000);
     expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
-    if (outcome.ok) expect(outcome.traces[0]).toMatchObject({ method: 'judge', error: null, score: expect.any(Number) });
+    if (outcome.ok)
+      expect(outcome.traces[0]).toMatchObject({ method: 'judge', error: null, score: expect.any(Number) });
     expect(judge.requests).toHaveLength(1);
   });
 });

@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { renderTemplate, templateProblems } from '../../scoring/judge/promptTemplate';
 import { applyPostprocess, applyPreprocess, finalScore, patternProblems } from '../../scoring/judge/processingSteps';
-import { NO_JUDGE_REASON, scoreWithJudge, type JudgeMessage, type ResolvedJudge } from '../../scoring/judge/scoreWithJudge';
+import {
+  NO_JUDGE_REASON,
+  scoreWithJudge,
+  type JudgeMessage,
+  type ResolvedJudge,
+} from '../../scoring/judge/scoreWithJudge';
 import { checkScoringConfig } from '../../scoring/judge/checkScoringConfig';
 import { inlineScore } from '../../scoring/judge/inlineScore';
 import { gradeReply } from '../support/judgeStandIn';
@@ -20,11 +25,18 @@ const judgeReplying = (reply: string, seen: JudgeMessage[][] = []): ResolvedJudg
 
 describe('prompt templates', () => {
   it('fills placeholders, keeps literal braces and JSON alone', () => {
-    const out = renderTemplate('Q: {question}\nA: {answer}\nR: {reference}\n{{literal}} {"score": 1}', { question: 'q?', answer: 'a', reference: 'r', choices: '' });
+    const out = renderTemplate('Q: {question}\nA: {answer}\nR: {reference}\n{{literal}} {"score": 1}', {
+      question: 'q?',
+      answer: 'a',
+      reference: 'r',
+      choices: '',
+    });
     expect(out).toBe('Q: q?\nA: a\nR: r\n{literal} {"score": 1}');
   });
   it('does not re-expand placeholders that appear inside values', () => {
-    expect(renderTemplate('{answer} / {reference}', { question: '', answer: '{reference}', reference: 'x', choices: '' })).toBe('{reference} / x');
+    expect(
+      renderTemplate('{answer} / {reference}', { question: '', answer: '{reference}', reference: 'x', choices: '' }),
+    ).toBe('{reference} / x');
   });
   it('refuses unknown placeholders by name and a template without {answer}', () => {
     expect(templateProblems('Grade {answr} against {reference}')).toEqual([
@@ -49,7 +61,9 @@ describe('processing steps', () => {
     expect(applyPostprocess({ scale: { min: 0, max: 10 } }, '8')).toBeCloseTo(0.8);
     expect(applyPostprocess({ mapLabels: { Correct: 1, Incorrect: 0 } }, '  correct ')).toBe(1);
     expect(applyPostprocess('clamp', 1.4)).toBe(1);
-    expect(() => applyPostprocess({ regexExtract: { pattern: 'Score:\\s*(\\d+)' } }, 'no idea')).toThrow(/found no match/);
+    expect(() => applyPostprocess({ regexExtract: { pattern: 'Score:\\s*(\\d+)' } }, 'no idea')).toThrow(
+      /found no match/,
+    );
     expect(() => applyPostprocess({ mapLabels: { yes: 1 } }, 'maybe')).toThrow(/none of the labels yes/);
     expect(() => finalScore(3)).toThrow(/outside 0..1/);
     expect(() => finalScore('abc')).toThrow(/not a number/);
@@ -69,17 +83,38 @@ describe('scoreWithJudge', () => {
   it('keeps every step: preprocessing, the exact prompt, the raw reply, each postprocessing result, the score', async () => {
     const seen: JudgeMessage[][] = [];
     const trace = await scoreWithJudge(
-      { systemPrompt: 'Be strict.', preprocess: ['stripThinking', 'trim'], prompt: 'Reference answer:\n{reference}\nAnswer to grade:\n{answer}' },
+      {
+        systemPrompt: 'Be strict.',
+        preprocess: ['stripThinking', 'trim'],
+        prompt: 'Reference answer:\n{reference}\nAnswer to grade:\n{answer}',
+      },
       judgeReplying(gradeReply('Reference answer:\n4\nAnswer to grade:\n4', false), seen),
       sample,
     );
     expect(trace.method).toBe('judge');
     expect(trace.error).toBeNull();
     expect(trace.score).toBeCloseTo(0.9);
-    expect(trace.steps.map((s) => s.step)).toEqual(['preprocess', 'preprocess', 'prompt', 'judge', 'postprocess', 'postprocess', 'postprocess', 'score']);
-    expect(seen[0]).toEqual([{ role: 'system', content: 'Be strict.' }, { role: 'user', content: 'Reference answer:\n4\nAnswer to grade:\n4' }]);
+    expect(trace.steps.map((s) => s.step)).toEqual([
+      'preprocess',
+      'preprocess',
+      'prompt',
+      'judge',
+      'postprocess',
+      'postprocess',
+      'postprocess',
+      'score',
+    ]);
+    expect(seen[0]).toEqual([
+      { role: 'system', content: 'Be strict.' },
+      { role: 'user', content: 'Reference answer:\n4\nAnswer to grade:\n4' },
+    ]);
     expect(trace.steps[2]).toEqual({ step: 'prompt', messages: seen[0] });
-    expect(trace.steps[3]).toMatchObject({ step: 'judge', model: 'stand-in', reply: 'Score: 9/10\nThe answer agrees with the reference.', attempts: 1 });
+    expect(trace.steps[3]).toMatchObject({
+      step: 'judge',
+      model: 'stand-in',
+      reply: 'Score: 9/10\nThe answer agrees with the reference.',
+      attempts: 1,
+    });
   });
 
   it('fails the sample with the postprocessing step that could not read a garbage reply', async () => {
@@ -89,10 +124,23 @@ describe('scoreWithJudge', () => {
     expect(trace.steps.at(-1)).toMatchObject({ step: 'postprocess', output: null });
   });
 
-  it('fails the sample with the judge\'s reason when no reply came', async () => {
-    const down: ResolvedJudge = { model: 'j', call: async () => ({ ok: false, reason: 'judge unreachable after 3 attempts: connection refused (ECONNREFUSED)', kind: 'connection', attempts: 3, latencyMs: 9 }) };
+  it("fails the sample with the judge's reason when no reply came", async () => {
+    const down: ResolvedJudge = {
+      model: 'j',
+      call: async () => ({
+        ok: false,
+        reason: 'judge unreachable after 3 attempts: connection refused (ECONNREFUSED)',
+        kind: 'connection',
+        attempts: 3,
+        latencyMs: 9,
+      }),
+    };
     const trace = await scoreWithJudge({}, down, sample);
-    expect(trace).toMatchObject({ score: null, attempts: 3, error: 'judge unreachable after 3 attempts: connection refused (ECONNREFUSED)' });
+    expect(trace).toMatchObject({
+      score: null,
+      attempts: 3,
+      error: 'judge unreachable after 3 attempts: connection refused (ECONNREFUSED)',
+    });
   });
 
   it('falls back to exact match with no judge, and says so in the steps', async () => {
@@ -108,7 +156,14 @@ describe('scoring configuration rules', () => {
     const code = new Set(['code-python-basic']);
     const datasets = ['arith-basic', 'code-python-basic'];
     const plain = (x: string, key: string) => `${x}.${key}`;
-    expect(checkScoringConfig({ datasets: { 'code-python-basic': { metric: 'pass_at_k', options: { n: 10, ks: [1, 5, 10] } } } }, datasets, plain, code)).toEqual([]);
+    expect(
+      checkScoringConfig(
+        { datasets: { 'code-python-basic': { metric: 'pass_at_k', options: { n: 10, ks: [1, 5, 10] } } } },
+        datasets,
+        plain,
+        code,
+      ),
+    ).toEqual([]);
     const errors = checkScoringConfig(
       {
         default: { metric: 'pass_at_k' },
@@ -129,7 +184,9 @@ describe('scoring configuration rules', () => {
       'datasets.code-python-basic.options.ks',
       'datasets.code-python-basic.options.ks[1]',
     ]);
-    expect(errors.find((e) => e.field === 'datasets.code-python-basic.options.ks[1]')?.message).toMatch(/at most options.n \(3\)/);
+    expect(errors.find((e) => e.field === 'datasets.code-python-basic.options.ks[1]')?.message).toMatch(
+      /at most options.n \(3\)/,
+    );
   });
 
   it('names each offending field path', () => {
@@ -138,7 +195,11 @@ describe('scoring configuration rules', () => {
         default: { metric: 'f1', prompt: 'x {answer}' },
         datasets: {
           'arith-basic': { metric: 'exact_match', options: { absoluteTolerance: 0.1 } },
-          'word-reverse': { metric: 'judge', prompt: 'grade {answr}', postprocess: [{ regexExtract: { pattern: '(a+)+' } }, { scale: { min: 1, max: 1 } }] },
+          'word-reverse': {
+            metric: 'judge',
+            prompt: 'grade {answr}',
+            postprocess: [{ regexExtract: { pattern: '(a+)+' } }, { scale: { min: 1, max: 1 } }],
+          },
           'not-mine': { metric: 'f1' },
         },
       },
@@ -159,7 +220,9 @@ describe('inline scoring in the inference batch', () => {
   it('scores rule metrics with their options and leaves judge metrics pending', () => {
     const item = { groundTruth: '3.14' };
     expect(inlineScore(undefined, 'numeric_match', '3.1', item)).toEqual({ score: 0, status: 'scored' });
-    expect(inlineScore({ metric: 'numeric_match', options: { absoluteTolerance: 0.05 } }, 'exact_match', '3.1', item)).toEqual({ score: 1, status: 'scored' });
+    expect(
+      inlineScore({ metric: 'numeric_match', options: { absoluteTolerance: 0.05 } }, 'exact_match', '3.1', item),
+    ).toEqual({ score: 1, status: 'scored' });
     expect(inlineScore({ metric: 'judge' }, 'exact_match', '3.14', item)).toEqual({ score: null, status: 'pending' });
   });
 });
@@ -167,21 +230,44 @@ describe('inline scoring in the inference batch', () => {
 describe('the platform judge (PROCTOR_JUDGE_*)', () => {
   it('is read from the environment, both or neither', () => {
     expect(loadPlatformJudge({})).toBeNull();
-    expect(loadPlatformJudge({ PROCTOR_JUDGE_BASE_URL: 'http://judge:8000/v1', PROCTOR_JUDGE_MODEL: 'qwen2-7b-instruct' })).toEqual({
-      baseUrl: 'http://judge:8000/v1', model: 'qwen2-7b-instruct', apiKey: null,
+    expect(
+      loadPlatformJudge({ PROCTOR_JUDGE_BASE_URL: 'http://judge:8000/v1', PROCTOR_JUDGE_MODEL: 'qwen2-7b-instruct' }),
+    ).toEqual({
+      baseUrl: 'http://judge:8000/v1',
+      model: 'qwen2-7b-instruct',
+      apiKey: null,
     });
     expect(() => loadPlatformJudge({ PROCTOR_JUDGE_MODEL: 'm' })).toThrow(ConfigError);
-    expect(() => loadPlatformJudge({ PROCTOR_JUDGE_BASE_URL: 'judge:8000', PROCTOR_JUDGE_MODEL: 'm' })).toThrow(/http\(s\) URL/);
+    expect(() => loadPlatformJudge({ PROCTOR_JUDGE_BASE_URL: 'judge:8000', PROCTOR_JUDGE_MODEL: 'm' })).toThrow(
+      /http\(s\) URL/,
+    );
   });
 
   it('judges a metric that names no judge; one that does keeps its own; with neither there is none (exact match)', async () => {
     const platform = { baseUrl: 'http://platform/v1', model: 'p', apiKey: 'sk-platform' };
     const noDb = null as unknown as Db;
-    const endpoints = loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: 'loopback', PROCTOR_MAX_ANSWER_BYTES: '65536' });
+    const endpoints = loadEndpointSettings({
+      PROCTOR_ENDPOINT_DENY_NETWORKS: 'loopback',
+      PROCTOR_MAX_ANSWER_BYTES: '65536',
+    });
     // The platform's judge is the operator's: only the answer cap applies; a judge the user named is refused the denied networks too.
-    expect(await resolveJudgeTarget(noDb, Buffer.alloc(32), { judge: undefined }, platform, endpoints)).toEqual({ ...platform, transport: { maxAnswerBytes: 65536 } });
-    expect(await resolveJudgeTarget(noDb, Buffer.alloc(32), { judge: { baseUrl: 'http://own/v1', model: 'o', apiKeyId: null } }, platform, endpoints)).toEqual({
-      baseUrl: 'http://own/v1', model: 'o', apiKey: null, transport: endpoints,
+    expect(await resolveJudgeTarget(noDb, Buffer.alloc(32), { judge: undefined }, platform, endpoints)).toEqual({
+      ...platform,
+      transport: { maxAnswerBytes: 65536 },
+    });
+    expect(
+      await resolveJudgeTarget(
+        noDb,
+        Buffer.alloc(32),
+        { judge: { baseUrl: 'http://own/v1', model: 'o', apiKeyId: null } },
+        platform,
+        endpoints,
+      ),
+    ).toEqual({
+      baseUrl: 'http://own/v1',
+      model: 'o',
+      apiKey: null,
+      transport: endpoints,
     });
     expect(await resolveJudgeTarget(noDb, Buffer.alloc(32), { judge: undefined }, null, endpoints)).toBeNull();
   });

@@ -38,7 +38,8 @@ export async function browseBoard(url: string): Promise<BoardSeen> {
     const response = await page.goto(url);
     if (response?.status() !== 200) throw new Error(`${url} answered ${response?.status()}`);
     // Locators read the rendered DOM: text as a reader sees it, not the markup sent.
-    const text = async (locator: Locator) => ((await locator.count()) > 0 ? ((await locator.first().textContent()) ?? '').trim() : '');
+    const text = async (locator: Locator) =>
+      (await locator.count()) > 0 ? ((await locator.first().textContent()) ?? '').trim() : '';
     const headRows = page.locator('#leaderboard thead tr');
     const rows: BoardRowSeen[] = [];
     for (const tr of await page.locator('#leaderboard tbody tr[data-model]').all()) {
@@ -50,7 +51,9 @@ export async function browseBoard(url: string): Promise<BoardSeen> {
         organization: await text(cell('organization')),
         overall: await text(cell('overall').locator('.score')),
         overallCi: await text(cell('overall').locator('.ci')),
-        scores: (await tr.locator('td[data-task] .score, td[data-dataset] .score').allTextContents()).map((t) => t.trim()),
+        scores: (await tr.locator('td[data-task] .score, td[data-dataset] .score').allTextContents()).map((t) =>
+          t.trim(),
+        ),
       });
     }
     const seen = {

@@ -12,7 +12,12 @@ export interface TestUser {
   organization: string;
 }
 
-export async function createNamedUser(api: TestApi, name: string, organization: string, role: 'user' | 'reviewer' = 'user'): Promise<TestUser> {
+export async function createNamedUser(
+  api: TestApi,
+  name: string,
+  organization: string,
+  role: 'user' | 'reviewer' = 'user',
+): Promise<TestUser> {
   const res = await api.request('POST', '/v1/users', {
     key: api.adminKey,
     body: { name, organization, email: `lb-${randomUUID().slice(0, 8)}@example.test`, role },
@@ -21,7 +26,12 @@ export async function createNamedUser(api: TestApi, name: string, organization: 
   return { ...(res.body as { id: string; apiKey: string }), name, organization };
 }
 
-export async function createEvaluation(api: TestApi, key: string, modelUrl: string, datasets: string[]): Promise<{ id: string; modelName: string }> {
+export async function createEvaluation(
+  api: TestApi,
+  key: string,
+  modelUrl: string,
+  datasets: string[],
+): Promise<{ id: string; modelName: string }> {
   const modelName = `lb-${randomUUID().slice(0, 8)}`;
   const res = await api.request('POST', '/v1/evaluations', {
     key,
@@ -29,7 +39,13 @@ export async function createEvaluation(api: TestApi, key: string, modelUrl: stri
       domain: 'nlp',
       modelName,
       datasets,
-      deployment: { method: 'api', endpoint: modelUrl, onlineModelName: 'proctor-reference', apiKey: `sk-lb-${randomUUID()}`, apiMode: 'chat' },
+      deployment: {
+        method: 'api',
+        endpoint: modelUrl,
+        onlineModelName: 'proctor-reference',
+        apiKey: `sk-lb-${randomUUID()}`,
+        apiMode: 'chat',
+      },
       robustness: false,
       modelInfo: { type: 'sft' },
       acknowledgeNoTestAnnotations: true,
@@ -40,8 +56,16 @@ export async function createEvaluation(api: TestApi, key: string, modelUrl: stri
   return { id: res.body.id as string, modelName };
 }
 
-export async function launch(api: TestApi, key: string, evaluationId: string, kind: 'runs' | 'verifications'): Promise<string> {
-  const res = await api.request('POST', `/v1/evaluations/${evaluationId}/${kind}`, { key, body: kind === 'verifications' ? { samplesPerDataset: 2 } : undefined });
+export async function launch(
+  api: TestApi,
+  key: string,
+  evaluationId: string,
+  kind: 'runs' | 'verifications',
+): Promise<string> {
+  const res = await api.request('POST', `/v1/evaluations/${evaluationId}/${kind}`, {
+    key,
+    body: kind === 'verifications' ? { samplesPerDataset: 2 } : undefined,
+  });
   if (res.status !== 202) throw new Error(`could not launch: ${res.status} ${res.text}`);
   return res.body.runId as string;
 }

@@ -76,7 +76,10 @@ beforeAll(async () => {
     finishedRun(api, ada.apiKey, ids.verification),
   ]);
   w = {
-    ada, eve, bob, reviewer,
+    ada,
+    eve,
+    bob,
+    reviewer,
     named: { runId: ids.named, modelName: evalEve.modelName, view: named },
     anonymous: { runId: ids.anonymous, modelName: evalAda.modelName, view: anonymous },
     unsubmitted: { runId: ids.unsubmitted, modelName: evalAdaUnsubmitted.modelName, view: unsubmitted },
@@ -87,7 +90,10 @@ beforeAll(async () => {
 afterAll(async () => {
   // The publication workflows would wait out their 30-day windows on a server no worker serves.
   for (const run of w ? [w.named, w.anonymous, w.unsubmitted] : []) {
-    await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).terminate('test finished').catch(() => {});
+    await api.deps.temporal.workflow
+      .getHandle(workflowIds.leaderboard(run.runId))
+      .terminate('test finished')
+      .catch(() => {});
   }
   await workers?.shutdown();
   await strong?.close();
@@ -111,22 +117,35 @@ describe('submitting runs to the leaderboard', () => {
   it('opens a window for formal runs that succeeded, and none for verifications', async () => {
     for (const run of [w.named, w.anonymous, w.unsubmitted]) {
       expect(run.view.status).toBe('succeeded');
-      const [row] = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, run.runId));
+      const [row] = await api.deps.db
+        .select()
+        .from(leaderboardSubmissions)
+        .where(eq(leaderboardSubmissions.runId, run.runId));
       expect(row).toMatchObject({ status: 'open', domain: 'nlp', mode: null });
       expect(row!.closesAt.getTime() - row!.opensAt.getTime()).toBe(30 * 86_400_000);
       const description = await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).describe();
       expect(description.status.name).toBe('RUNNING');
       // The run's own view says where it stands: open until closesAt, not yet submitted.
       const view = await runView(run === w.named ? w.eve.apiKey : w.ada.apiKey, run.runId);
-      expect(view.leaderboard).toEqual({ status: 'open', closesAt: row!.closesAt.toISOString(), mode: null, submittedAt: null });
+      expect(view.leaderboard).toEqual({
+        status: 'open',
+        closesAt: row!.closesAt.toISOString(),
+        mode: null,
+        submittedAt: null,
+      });
       expect(view.review).toBeNull();
     }
-    expect(await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.verification))).toEqual([]);
+    expect(
+      await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.verification)),
+    ).toEqual([]);
     expect((await runView(w.ada.apiKey, w.verification)).leaderboard).toBeNull();
   });
 
   it('refuses runs of others (404 as if missing), reviewers and admins (403), and changes nothing', async () => {
-    const before = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.named.runId));
+    const before = await api.deps.db
+      .select()
+      .from(leaderboardSubmissions)
+      .where(eq(leaderboardSubmissions.runId, w.named.runId));
     const byStranger = await submit(api, w.bob.apiKey, w.named.runId, 'named');
     const missing = await submit(api, w.bob.apiKey, randomUUID(), 'named');
     expect(byStranger.status).toBe(404);
@@ -137,13 +156,17 @@ describe('submitting runs to the leaderboard', () => {
     expect(byAdmin.status).toBe(403);
     expect(byAdmin.body.detail).toBe('only the run’s owner may submit it to the leaderboard');
     expect(byAdmin.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.named.runId))).toEqual(before);
+    expect(
+      await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.named.runId)),
+    ).toEqual(before);
   });
 
   it('refuses a verification run and a mode that is neither named nor anonymous', async () => {
     const verification = await submit(api, w.ada.apiKey, w.verification, 'named');
     expect(verification.status).toBe(409);
-    expect(verification.body.errors).toEqual([{ field: 'type', message: expect.stringMatching(/is a verification; only formal runs can be submitted/) }]);
+    expect(verification.body.errors).toEqual([
+      { field: 'type', message: expect.stringMatching(/is a verification; only formal runs can be submitted/) },
+    ]);
     const badMode = await submit(api, w.ada.apiKey, w.anonymous.runId, 'public');
     expect(badMode.status).toBe(400);
     expect(badMode.body.errors[0].field).toBe('mode');
@@ -156,32 +179,62 @@ describe('submitting runs to the leaderboard', () => {
     expect((await finishedRun(api, w.ada.apiKey, runId)).status).toBe('stopped');
     const refused = await submit(api, w.ada.apiKey, runId, 'named');
     expect(refused.status).toBe(409);
-    expect(refused.body.errors).toEqual([{ field: 'status', message: 'run v1 is stopped; only a formal run that succeeded can be submitted to the leaderboard' }]);
-    expect(await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, runId))).toEqual([]);
+    expect(refused.body.errors).toEqual([
+      {
+        field: 'status',
+        message: 'run v1 is stopped; only a formal run that succeeded can be submitted to the leaderboard',
+      },
+    ]);
+    expect(
+      await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, runId)),
+    ).toEqual([]);
     expect((await runView(w.ada.apiKey, runId)).leaderboard).toBeNull();
   });
 
   it('accepts the named and the anonymous submission once each; a second is 409', async () => {
     const named = await submit(api, w.eve.apiKey, w.named.runId, 'named');
     expect(named.status, named.text).toBe(201);
-    expect(named.body).toMatchObject({ runId: w.named.runId, domain: 'nlp', mode: 'named', submitter: HOSTILE_NAME, organization: HOSTILE_ORG, leaderboard: '/v1/leaderboards/nlp' });
+    expect(named.body).toMatchObject({
+      runId: w.named.runId,
+      domain: 'nlp',
+      mode: 'named',
+      submitter: HOSTILE_NAME,
+      organization: HOSTILE_ORG,
+      leaderboard: '/v1/leaderboards/nlp',
+    });
     const anonymous = await submit(api, w.ada.apiKey, w.anonymous.runId, 'anonymous');
     expect(anonymous.status, anonymous.text).toBe(201);
     expect(anonymous.body).toMatchObject({ mode: 'anonymous', submitter: 'anonymous', organization: 'anonymous' });
 
-    for (const [user, run, mode] of [[w.eve, w.named, 'anonymous'], [w.ada, w.anonymous, 'anonymous']] as const) {
+    for (const [user, run, mode] of [
+      [w.eve, w.named, 'anonymous'],
+      [w.ada, w.anonymous, 'anonymous'],
+    ] as const) {
       const again = await submit(api, user.apiKey, run.runId, mode);
       expect(again.status).toBe(409);
       expect(again.body.detail).toMatch(/was already submitted \((named|anonymous)\) at .*; a run is submitted once/);
     }
     // Each publication workflow ends once its submission is stored.
     for (const run of [w.named, w.anonymous]) {
-      expect(await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).result()).toEqual({ outcome: 'submitted' });
+      expect(await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).result()).toEqual({
+        outcome: 'submitted',
+      });
     }
     // The runs' views show the submission, as the owner and as an admin.
-    for (const [user, run, mode] of [[w.eve, w.named, 'named'], [w.ada, w.anonymous, 'anonymous']] as const) {
-      const [row] = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, run.runId));
-      const expected = { status: 'submitted', closesAt: row!.closesAt.toISOString(), mode, submittedAt: row!.submittedAt!.toISOString() };
+    for (const [user, run, mode] of [
+      [w.eve, w.named, 'named'],
+      [w.ada, w.anonymous, 'anonymous'],
+    ] as const) {
+      const [row] = await api.deps.db
+        .select()
+        .from(leaderboardSubmissions)
+        .where(eq(leaderboardSubmissions.runId, run.runId));
+      const expected = {
+        status: 'submitted',
+        closesAt: row!.closesAt.toISOString(),
+        mode,
+        submittedAt: row!.submittedAt!.toISOString(),
+      };
       expect((await runView(user.apiKey, run.runId)).leaderboard).toEqual(expected);
       expect((await runView(api.adminKey, run.runId)).leaderboard).toEqual(expected);
     }
@@ -211,14 +264,25 @@ describe('submitting runs to the leaderboard', () => {
       .from(datasets)
       .where(and(eq(datasets.domain, 'nlp'), eq(datasets.builtin, true)))
       .orderBy(asc(datasets.task), asc(datasets.id));
-    expect(view.columns.flatMap((c) => c.datasets.map((d) => [c.task, d]))).toEqual(builtins.map((d) => [d.task, d.id]));
+    expect(view.columns.flatMap((c) => c.datasets.map((d) => [c.task, d]))).toEqual(
+      builtins.map((d) => [d.task, d.id]),
+    );
     expect(new Set(view.columns.map((c) => c.task)).size).toBe(view.columns.length);
 
-    for (const [row, run] of [[anonymousRow!, w.anonymous], [namedRow!, w.named]] as const) {
+    for (const [row, run] of [
+      [anonymousRow!, w.anonymous],
+      [namedRow!, w.named],
+    ] as const) {
       expect(row.overallScore).toBe(run.view.overallScore);
       expect(row.overallCi95).toEqual(run.view.overallCi95);
-      expect(row.taskScores).toEqual(Object.fromEntries(run.view.taskScores.map((t) => [t.task, { score: t.score, ci95: t.ci95 }])));
-      expect(row.datasetScores).toEqual(Object.fromEntries(run.view.datasets.map((d) => [d.dataset, { score: d.metrics!.score, ci95: d.metrics!.ci95 }])));
+      expect(row.taskScores).toEqual(
+        Object.fromEntries(run.view.taskScores.map((t) => [t.task, { score: t.score, ci95: t.ci95 }])),
+      );
+      expect(row.datasetScores).toEqual(
+        Object.fromEntries(
+          run.view.datasets.map((d) => [d.dataset, { score: d.metrics!.score, ci95: d.metrics!.ci95 }]),
+        ),
+      );
     }
     expect(Object.keys(namedRow!.taskScores).sort()).toEqual(['arithmetic', 'string-manipulation']);
     expect(anonymousRow!.overallScore!).toBeGreaterThan(namedRow!.overallScore!);
@@ -229,7 +293,9 @@ describe('submitting runs to the leaderboard', () => {
     expect(cv.rows).toEqual([]);
     const unknown = await api.request('GET', '/v1/leaderboards/chess');
     expect(unknown.status).toBe(404);
-    expect(unknown.body.detail).toBe('there is no leaderboard for "chess"; the domains are nlp, cv, multimodal, audio, safety');
+    expect(unknown.body.detail).toBe(
+      'there is no leaderboard for "chess"; the domains are nlp, cv, multimodal, audio, safety',
+    );
     const page = await api.request('GET', '/leaderboard/chess');
     expect(page.status).toBe(404);
   });
@@ -249,11 +315,21 @@ describe('submitting runs to the leaderboard', () => {
         organization: r.organization,
         overall: r.overallScore === null ? '—' : r.overallScore.toFixed(4),
         overallCi: r.overallCi95 ? `${r.overallCi95.lower.toFixed(4)}–${r.overallCi95.upper.toFixed(4)}` : '',
-        scores: view.columns.flatMap((c) => [r.taskScores[c.task], ...c.datasets.map((d) => r.datasetScores[d])].map((s) => (s ? s.score.toFixed(4) : '—'))),
+        scores: view.columns.flatMap((c) =>
+          [r.taskScores[c.task], ...c.datasets.map((d) => r.datasetScores[d])].map((s) =>
+            s ? s.score.toFixed(4) : '—',
+          ),
+        ),
       })),
     );
-    expect(seen.rows.find((r) => r.model === w.named.modelName)).toMatchObject({ submitter: HOSTILE_NAME, organization: HOSTILE_ORG });
-    expect(seen.rows.find((r) => r.model === w.anonymous.modelName)).toMatchObject({ submitter: 'anonymous', organization: 'anonymous' });
+    expect(seen.rows.find((r) => r.model === w.named.modelName)).toMatchObject({
+      submitter: HOSTILE_NAME,
+      organization: HOSTILE_ORG,
+    });
+    expect(seen.rows.find((r) => r.model === w.anonymous.modelName)).toMatchObject({
+      submitter: 'anonymous',
+      organization: 'anonymous',
+    });
     expect(seen.switchedTo).toEqual({ url: `${api.url}/leaderboard/cv`, heading: 'cv leaderboard', rows: 1 });
   });
 
@@ -262,19 +338,37 @@ describe('submitting runs to the leaderboard', () => {
     const eventsBefore = (await handle.fetchHistory()).events ?? [];
     const refused = await handle
       .executeUpdate(UPDATES.submitToLeaderboard, { args: [{ mode: 'public', submittedBy: w.ada.id }] })
-      .then(() => null, (error: unknown) => error);
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     const cause = (refused as WorkflowUpdateFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect((cause as ApplicationFailure).type).toBe(LEADERBOARD_FAILURES.invalidSubmission);
 
     const eventsAfter = (await handle.fetchHistory()).events ?? [];
-    const updateEvents = eventsAfter.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes || e.workflowExecutionUpdateCompletedEventAttributes || e.workflowExecutionUpdateAdmittedEventAttributes);
+    const updateEvents = eventsAfter.filter(
+      (e) =>
+        e.workflowExecutionUpdateAcceptedEventAttributes ||
+        e.workflowExecutionUpdateCompletedEventAttributes ||
+        e.workflowExecutionUpdateAdmittedEventAttributes,
+    );
     expect(updateEvents).toEqual([]);
     // Whatever workflow tasks the refusal took, nothing but task bookkeeping was written.
-    const added = eventsAfter.slice(eventsBefore.length).filter((e) => !e.workflowTaskScheduledEventAttributes && !e.workflowTaskStartedEventAttributes && !e.workflowTaskCompletedEventAttributes);
+    const added = eventsAfter
+      .slice(eventsBefore.length)
+      .filter(
+        (e) =>
+          !e.workflowTaskScheduledEventAttributes &&
+          !e.workflowTaskStartedEventAttributes &&
+          !e.workflowTaskCompletedEventAttributes,
+      );
     expect(added).toEqual([]);
-    const [row] = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.unsubmitted.runId));
+    const [row] = await api.deps.db
+      .select()
+      .from(leaderboardSubmissions)
+      .where(eq(leaderboardSubmissions.runId, w.unsubmitted.runId));
     expect(row!.status).toBe('open');
     expect((await board()).rows.map((r) => r.modelName)).not.toContain(w.unsubmitted.modelName);
   });
@@ -283,20 +377,41 @@ describe('submitting runs to the leaderboard', () => {
     const history = await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(w.named.runId)).fetchHistory();
     const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(accepted).toHaveLength(1);
-    expect(accepted[0]!.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest?.input?.name).toBe(UPDATES.submitToLeaderboard);
+    expect(accepted[0]!.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest?.input?.name).toBe(
+      UPDATES.submitToLeaderboard,
+    );
   });
 
   it('shows a window that passed unused as closed on the run view', async () => {
     // What the publication workflow's closing activity writes when the window passes (its own
     // test waits one out); the workflow is terminated when the file ends.
     await closePublicationWindow(api.deps.db, w.unsubmitted.runId);
-    const [row] = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.unsubmitted.runId));
-    expect((await runView(w.ada.apiKey, w.unsubmitted.runId)).leaderboard).toEqual({ status: 'closed', closesAt: row!.closesAt.toISOString(), mode: null, submittedAt: null });
+    const [row] = await api.deps.db
+      .select()
+      .from(leaderboardSubmissions)
+      .where(eq(leaderboardSubmissions.runId, w.unsubmitted.runId));
+    expect((await runView(w.ada.apiKey, w.unsubmitted.runId)).leaderboard).toEqual({
+      status: 'closed',
+      closesAt: row!.closesAt.toISOString(),
+      mode: null,
+      submittedAt: null,
+    });
   });
 
   // Defined only when recording (a skipped test would count as a failure in `npm test`); replayed by test/workflows/replay.test.ts.
-  if (RECORD_HISTORIES) it('records the published run and its publication as replay fixtures', async () => {
-    await recordHistoryFixture(api.deps.temporal, 'run-completed-published', workflowIds.run(w.named.runId), WORKFLOW_TYPES.run);
-    await recordHistoryFixture(api.deps.temporal, 'leaderboard-window-submitted', workflowIds.leaderboard(w.named.runId), WORKFLOW_TYPES.leaderboardWindow);
-  });
+  if (RECORD_HISTORIES)
+    it('records the published run and its publication as replay fixtures', async () => {
+      await recordHistoryFixture(
+        api.deps.temporal,
+        'run-completed-published',
+        workflowIds.run(w.named.runId),
+        WORKFLOW_TYPES.run,
+      );
+      await recordHistoryFixture(
+        api.deps.temporal,
+        'leaderboard-window-submitted',
+        workflowIds.leaderboard(w.named.runId),
+        WORKFLOW_TYPES.leaderboardWindow,
+      );
+    });
 });

@@ -26,7 +26,9 @@ describe('the window setting', () => {
     expect(loadLeaderboardSettings({ PROCTOR_LEADERBOARD_WINDOW_DAYS: ' 7 ' })).toEqual({ windowMs: 7 * 86_400_000 });
     for (const bad of ['0', '-1', 'soon', '3651', 'NaN', 'Infinity']) {
       expect(() => loadLeaderboardSettings({ PROCTOR_LEADERBOARD_WINDOW_DAYS: bad }), bad).toThrow(ConfigError);
-      expect(() => loadLeaderboardSettings({ PROCTOR_LEADERBOARD_WINDOW_DAYS: bad }), bad).toThrow(/^PROCTOR_LEADERBOARD_WINDOW_DAYS must be a number of days/);
+      expect(() => loadLeaderboardSettings({ PROCTOR_LEADERBOARD_WINDOW_DAYS: bad }), bad).toThrow(
+        /^PROCTOR_LEADERBOARD_WINDOW_DAYS must be a number of days/,
+      );
     }
   });
 });
@@ -61,7 +63,10 @@ describe('a window that passes without a submission', () => {
 
     const publication = api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(runId));
     expect(await publication.result()).toEqual({ outcome: 'closed' });
-    const [row] = await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, runId));
+    const [row] = await api.deps.db
+      .select()
+      .from(leaderboardSubmissions)
+      .where(eq(leaderboardSubmissions.runId, runId));
     expect(row).toMatchObject({ status: 'closed', mode: null, submittedAt: null });
     expect(row!.closesAt.getTime() - row!.opensAt.getTime()).toBe(WINDOW_SECONDS * 1000);
     expect(row!.closedAt).not.toBeNull();
@@ -75,10 +80,18 @@ describe('a window that passes without a submission', () => {
     expect(late.body.errors).toEqual([{ field: 'runId', message: late.body.detail }]);
 
     // Past the API's own check, the ended workflow refuses too: nothing reaches the record.
-    expect(await submitToLeaderboard(api.deps.temporal, runId, { mode: 'named', submittedBy: owner.id })).toMatchObject({ ok: false, refusal: 'noWorkflow' });
+    expect(await submitToLeaderboard(api.deps.temporal, runId, { mode: 'named', submittedBy: owner.id })).toMatchObject(
+      { ok: false, refusal: 'noWorkflow' },
+    );
     const board = await api.request('GET', '/v1/leaderboards/nlp');
     expect(board.body.rows.map((r: { modelName: string }) => r.modelName)).not.toContain(evaluation.modelName);
 
-    if (RECORD_HISTORIES) await recordHistoryFixture(api.deps.temporal, 'leaderboard-window-closed', workflowIds.leaderboard(runId), WORKFLOW_TYPES.leaderboardWindow);
+    if (RECORD_HISTORIES)
+      await recordHistoryFixture(
+        api.deps.temporal,
+        'leaderboard-window-closed',
+        workflowIds.leaderboard(runId),
+        WORKFLOW_TYPES.leaderboardWindow,
+      );
   });
 });

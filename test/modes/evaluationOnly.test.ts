@@ -27,9 +27,16 @@ let workers: RunningWorkers;
 let model: ReferenceModel;
 
 const SIZE = 40;
-const items = Array.from({ length: SIZE }, (_, i) => ({ id: `q-${i}`, prompt: `Name the colours of flag ${i}.`, ground_truth: `red white blue ${i}` }));
+const items = Array.from({ length: SIZE }, (_, i) => ({
+  id: `q-${i}`,
+  prompt: `Name the colours of flag ${i}.`,
+  ground_truth: `red white blue ${i}`,
+}));
 /** Right, half right, wrong and empty answers, so the score is neither 0 nor 1. */
-const answers = items.map((item, i) => ({ id: item.id, prediction: [item.ground_truth, `red blue ${i}`, 'green', ''][i % 4]! }));
+const answers = items.map((item, i) => ({
+  id: item.id,
+  prediction: [item.ground_truth, `red blue ${i}`, 'green', ''][i % 4]!,
+}));
 const jsonl = (lines: unknown[]) => lines.map((l) => JSON.stringify(l)).join('\n');
 
 beforeAll(async () => {
@@ -55,29 +62,60 @@ async function setup(): Promise<{ key: string; datasetId: string; evaluationId: 
     body: { id: datasetId, name: 'flags', domain: 'nlp', task: 'flags', metric: 'f1', jsonl: jsonl(items) },
   });
   expect(registered.status).toBe(201);
-  const created = await api.request('POST', '/v1/evaluations', { key, body: nlpEvaluationBody({ datasets: [datasetId], deployment: { method: 'predictions' } }) });
+  const created = await api.request('POST', '/v1/evaluations', {
+    key,
+    body: nlpEvaluationBody({ datasets: [datasetId], deployment: { method: 'predictions' } }),
+  });
   expect(created.status).toBe(201);
   expect(created.body.deployment).toEqual({ method: 'predictions' });
   return { key, datasetId, evaluationId: created.body.id };
 }
 
 async function storedSets(evaluationId: string): Promise<number> {
-  const rows = await api.deps.db.select({ n: sql<number>`count(*)::int` }).from(predictionSets).where(eq(predictionSets.evaluationId, evaluationId));
+  const rows = await api.deps.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(predictionSets)
+    .where(eq(predictionSets.evaluationId, evaluationId));
   return rows[0]!.n;
 }
 
 describe('evaluation-only mode', () => {
   it('refuses bad uploads naming the line and field, and stores nothing', async () => {
     const { key, datasetId, evaluationId } = await setup();
-    const put = (body: unknown, dataset = datasetId) => api.request('PUT', `/v1/evaluations/${evaluationId}/predictions/${dataset}`, { key, body });
+    const put = (body: unknown, dataset = datasetId) =>
+      api.request('PUT', `/v1/evaluations/${evaluationId}/predictions/${dataset}`, { key, body });
 
     const cases: { lines: string; field: string; detail: RegExp }[] = [
-      { lines: jsonl([answers[0], answers[1], { id: 'nope', prediction: 'x' }, ...answers.slice(2)]), field: 'jsonl[3].id', detail: /line 3: "nope" is not an item of dataset/ },
-      { lines: jsonl([...answers.slice(0, 4), answers[1], ...answers.slice(4)]), field: 'jsonl[5].id', detail: /line 5: "q-1" already has a prediction on line 2/ },
-      { lines: jsonl(answers.slice(0, SIZE - 2)), field: 'jsonl', detail: /no prediction for 2 of the 40 item\(s\).*"q-38", "q-39"/ },
-      { lines: jsonl([{ id: 'q-0', prediction: 7 }, ...answers.slice(1)]), field: 'jsonl[1].prediction', detail: /line 1: must be a string/ },
-      { lines: jsonl([{ ...answers[0], score: 1 }, ...answers.slice(1)]), field: 'jsonl[1].score', detail: /line 1: is not a field of a prediction/ },
-      { lines: `${jsonl(answers.slice(0, 6))}\n{"id": "q-6",\n${jsonl(answers.slice(7))}`, field: 'jsonl', detail: /line 7: not valid JSON/ },
+      {
+        lines: jsonl([answers[0], answers[1], { id: 'nope', prediction: 'x' }, ...answers.slice(2)]),
+        field: 'jsonl[3].id',
+        detail: /line 3: "nope" is not an item of dataset/,
+      },
+      {
+        lines: jsonl([...answers.slice(0, 4), answers[1], ...answers.slice(4)]),
+        field: 'jsonl[5].id',
+        detail: /line 5: "q-1" already has a prediction on line 2/,
+      },
+      {
+        lines: jsonl(answers.slice(0, SIZE - 2)),
+        field: 'jsonl',
+        detail: /no prediction for 2 of the 40 item\(s\).*"q-38", "q-39"/,
+      },
+      {
+        lines: jsonl([{ id: 'q-0', prediction: 7 }, ...answers.slice(1)]),
+        field: 'jsonl[1].prediction',
+        detail: /line 1: must be a string/,
+      },
+      {
+        lines: jsonl([{ ...answers[0], score: 1 }, ...answers.slice(1)]),
+        field: 'jsonl[1].score',
+        detail: /line 1: is not a field of a prediction/,
+      },
+      {
+        lines: `${jsonl(answers.slice(0, 6))}\n{"id": "q-6",\n${jsonl(answers.slice(7))}`,
+        field: 'jsonl',
+        detail: /line 7: not valid JSON/,
+      },
     ];
     for (const c of cases) {
       const res = await put({ jsonl: c.lines });
@@ -92,19 +130,29 @@ describe('evaluation-only mode', () => {
     expect(notJsonl.status).toBe(400);
 
     // An API evaluation takes no predictions.
-    const apiEvaluation = await api.request('POST', '/v1/evaluations', { key, body: nlpEvaluationBody({ datasets: [datasetId] }) });
-    const refused = await api.request('PUT', `/v1/evaluations/${apiEvaluation.body.id}/predictions/${datasetId}`, { key, body: { jsonl: jsonl(answers) } });
+    const apiEvaluation = await api.request('POST', '/v1/evaluations', {
+      key,
+      body: nlpEvaluationBody({ datasets: [datasetId] }),
+    });
+    const refused = await api.request('PUT', `/v1/evaluations/${apiEvaluation.body.id}/predictions/${datasetId}`, {
+      key,
+      body: { jsonl: jsonl(answers) },
+    });
     expect(refused.status).toBe(409);
     expect(refused.body.errors[0].field).toBe('deployment.method');
 
     expect(await storedSets(evaluationId)).toBe(0);
     expect(await storedSets(apiEvaluation.body.id)).toBe(0);
-    expect((await api.request('GET', `/v1/evaluations/${evaluationId}/predictions`, { key })).body).toEqual({ items: [] });
+    expect((await api.request('GET', `/v1/evaluations/${evaluationId}/predictions`, { key })).body).toEqual({
+      items: [],
+    });
 
     // Nothing to score yet: the launch is refused before any run or quota is written.
     const launch = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
     expect(launch.status).toBe(409);
-    expect(launch.body.errors).toEqual([{ field: 'datasets[0]', message: expect.stringContaining('has no uploaded predictions') }]);
+    expect(launch.body.errors).toEqual([
+      { field: 'datasets[0]', message: expect.stringContaining('has no uploaded predictions') },
+    ]);
     expect((await api.request('GET', `/v1/evaluations/${evaluationId}/runs`, { key })).body.items).toEqual([]);
   });
 
@@ -137,7 +185,10 @@ describe('evaluation-only mode', () => {
 
     // Shuffled lines and Windows line endings are fine: predictions are keyed by item id.
     const shuffled = [...answers].reverse();
-    const uploaded = await api.request('PUT', `/v1/evaluations/${evaluationId}/predictions/${datasetId}`, { key, body: { jsonl: `${jsonl(shuffled).replace(/\n/g, '\r\n')}\r\n` } });
+    const uploaded = await api.request('PUT', `/v1/evaluations/${evaluationId}/predictions/${datasetId}`, {
+      key,
+      body: { jsonl: `${jsonl(shuffled).replace(/\n/g, '\r\n')}\r\n` },
+    });
     expect(uploaded.status, uploaded.text).toBe(201);
     expect(uploaded.body).toMatchObject({ evaluationId, datasetId, items: SIZE });
     const listed = await api.request('GET', `/v1/evaluations/${evaluationId}/predictions`, { key });
@@ -173,7 +224,10 @@ describe('evaluation-only mode', () => {
     expect(workbook.worksheets.length).toBeGreaterThanOrEqual(2);
 
     // A verification scores the drawn samples of the same predictions.
-    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, body: { samplesPerDataset: 3, seed: 11 } });
+    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      body: { samplesPerDataset: 3, seed: 11 },
+    });
     expect(verification.status).toBe(202);
     const verified = await waitForEnd(key, verification.body.runId);
     expect(verified.status).toBe('succeeded');

@@ -33,13 +33,21 @@ afterAll(async () => {
 
 const waitForEnd = (key: string, runId: string): Promise<RunView> => waitForRunEnd(api, key, runId, 120_000);
 
-async function results(key: string, runId: string): Promise<Map<string, Pick<SampleResultView, 'predict' | 'score' | 'status'>>> {
+async function results(
+  key: string,
+  runId: string,
+): Promise<Map<string, Pick<SampleResultView, 'predict' | 'score' | 'status'>>> {
   const out = new Map<string, Pick<SampleResultView, 'predict' | 'score' | 'status'>>();
   let cursor: string | null = null;
   do {
-    const res = await api.request('GET', `/v1/runs/${runId}/results?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { key });
+    const res = await api.request(
+      'GET',
+      `/v1/runs/${runId}/results?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      { key },
+    );
     expect(res.status).toBe(200);
-    for (const r of res.body.items as SampleResultView[]) out.set(r.id, { predict: r.predict, score: r.score, status: r.status });
+    for (const r of res.body.items as SampleResultView[])
+      out.set(r.id, { predict: r.predict, score: r.score, status: r.status });
     cursor = res.body.nextCursor;
   } while (cursor);
   return out;
@@ -52,17 +60,29 @@ async function logText(key: string, runId: string): Promise<string> {
 }
 
 /** Launches a formal run, waits for it and says how many inference requests the model received meanwhile. */
-async function formalRun(key: string, evaluationId: string, body?: unknown): Promise<{ view: RunView; requests: number }> {
+async function formalRun(
+  key: string,
+  evaluationId: string,
+  body?: unknown,
+): Promise<{ view: RunView; requests: number }> {
   const before = model.stats().requests;
-  const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, ...(body === undefined ? {} : { body }) });
+  const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, {
+    key,
+    ...(body === undefined ? {} : { body }),
+  });
   expect(launched.status, launched.text).toBe(202);
   const view = await waitForEnd(key, launched.body.runId);
-  expect(view.status, JSON.stringify({ error: view.error, datasets: view.datasets.map((d) => d.error) })).toBe('succeeded');
+  expect(view.status, JSON.stringify({ error: view.error, datasets: view.datasets.map((d) => d.error) })).toBe(
+    'succeeded',
+  );
   return { view, requests: model.stats().requests - before };
 }
 
 function evaluationBody(): Record<string, unknown> {
-  return nlpEvaluationBody({ datasets: [ARITH_MC_ID], deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' } });
+  return nlpEvaluationBody({
+    datasets: [ARITH_MC_ID],
+    deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
+  });
 }
 
 describe('result reuse', () => {
@@ -82,13 +102,20 @@ describe('result reuse', () => {
     // Identical: nothing reaches the model, the result is the first run's.
     const second = await formalRun(a.apiKey, evaluationId);
     expect(second.requests).toBe(0);
-    expect(second.view.datasets[0]).toMatchObject({ status: 'succeeded', done: SIZE, total: SIZE, reusedFrom: { runId: first.view.runId, version: first.view.version } });
+    expect(second.view.datasets[0]).toMatchObject({
+      status: 'succeeded',
+      done: SIZE,
+      total: SIZE,
+      reusedFrom: { runId: first.view.runId, version: first.view.version },
+    });
     expect(second.view.datasets[0]!.metrics!.score).toBe(firstScore);
     expect(second.view.overallScore).toBe(first.view.overallScore);
     const firstResults = await results(a.apiKey, first.view.runId);
     expect(firstResults.size).toBe(SIZE);
     expect(await results(a.apiKey, second.view.runId)).toEqual(firstResults);
-    expect(await logText(a.apiKey, second.view.runId)).toContain(`dataset ${ARITH_MC_ID} reused from run ${first.view.runId} (v${first.view.version})`);
+    expect(await logText(a.apiKey, second.view.runId)).toContain(
+      `dataset ${ARITH_MC_ID} reused from run ${first.view.runId} (v${first.view.version})`,
+    );
     expect(await logText(a.apiKey, first.view.runId)).not.toContain('reused from');
 
     // Opting out infers again.
@@ -97,13 +124,27 @@ describe('result reuse', () => {
     expect(fresh.view.datasets[0]!.reusedFrom).toBeNull();
 
     // Concurrency does not change answers: still reused.
-    expect((await api.request('PATCH', `/v1/evaluations/${evaluationId}`, { key: a.apiKey, body: { limits: { maxConcurrency: 7 } } })).status).toBe(200);
+    expect(
+      (
+        await api.request('PATCH', `/v1/evaluations/${evaluationId}`, {
+          key: a.apiKey,
+          body: { limits: { maxConcurrency: 7 } },
+        })
+      ).status,
+    ).toBe(200);
     const fewerLanes = await formalRun(a.apiKey, evaluationId);
     expect(fewerLanes.requests).toBe(0);
     expect(fewerLanes.view.datasets[0]!.reusedFrom).not.toBeNull();
 
     // One input that does change answers: inferred again.
-    expect((await api.request('PATCH', `/v1/evaluations/${evaluationId}`, { key: a.apiKey, body: { inference: { temperature: 0.5 } } })).status).toBe(200);
+    expect(
+      (
+        await api.request('PATCH', `/v1/evaluations/${evaluationId}`, {
+          key: a.apiKey,
+          body: { inference: { temperature: 0.5 } },
+        })
+      ).status,
+    ).toBe(200);
     const warmer = await formalRun(a.apiKey, evaluationId);
     expect(warmer.requests).toBeGreaterThanOrEqual(SIZE);
     expect(warmer.view.datasets[0]!.reusedFrom).toBeNull();
@@ -111,7 +152,10 @@ describe('result reuse', () => {
 
     // Verifications neither reuse nor record a fingerprint.
     const before = model.stats().requests;
-    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key: a.apiKey, body: { samplesPerDataset: 2, seed: 3 } });
+    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key: a.apiKey,
+      body: { samplesPerDataset: 2, seed: 3 },
+    });
     expect(verification.status).toBe(202);
     expect((await waitForEnd(a.apiKey, verification.body.runId)).status).toBe('succeeded');
     expect(model.stats().requests - before).toBeGreaterThanOrEqual(2);
@@ -122,7 +166,9 @@ describe('result reuse', () => {
     const other = await api.request('POST', '/v1/evaluations', { key: b.apiKey, body: evaluationBody() });
     expect(other.status).toBe(201);
     const stranger = await formalRun(b.apiKey, other.body.id);
-    expect(await fingerprintOf(api.deps.db, stranger.view.runId, ARITH_MC_ID)).toBe(await fingerprintOf(api.deps.db, first.view.runId, ARITH_MC_ID));
+    expect(await fingerprintOf(api.deps.db, stranger.view.runId, ARITH_MC_ID)).toBe(
+      await fingerprintOf(api.deps.db, first.view.runId, ARITH_MC_ID),
+    );
     expect(stranger.requests).toBeGreaterThanOrEqual(SIZE);
     expect(stranger.view.datasets[0]!.reusedFrom).toBeNull();
   });

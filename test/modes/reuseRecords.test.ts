@@ -37,7 +37,9 @@ const fp = (config: RunConfig, evaluationId = 'e1') => reuseFingerprint(evaluati
 describe('reuse fingerprint', () => {
   it('is stable, ignores concurrency and the evaluation of an API model, and changes with every answer-changing input', () => {
     const reference = fp(base);
-    expect(fp(JSON.parse(JSON.stringify({ ...base, inference: { topP: 1, temperature: 0, maxTokens: 512 } })))).toBe(reference);
+    expect(fp(JSON.parse(JSON.stringify({ ...base, inference: { topP: 1, temperature: 0, maxTokens: 512 } })))).toBe(
+      reference,
+    );
     expect(fp({ ...base, limits: { ...base.limits, maxConcurrency: 3 } })).toBe(reference);
     expect(fp({ ...base, modelName: 'another-name' }, 'e2')).toBe(reference);
     const changed: RunConfig[] = [
@@ -50,7 +52,10 @@ describe('reuse fingerprint', () => {
       { ...base, limits: { ...base.limits, requestTimeoutMs: 1000 } },
       { ...base, datasets: [{ ...base.datasets[0]!, contentHash: 'sha256:2' }] },
       { ...base, datasets: [{ ...base.datasets[0]!, predictionSetId: '00000000-0000-0000-0000-000000000001' }] },
-      { ...base, scoring: { limits: { maxJudgingConcurrency: 8, maxJudgingRetryPerQ: 2 }, datasets: { ds: { metric: 'f1' } } } },
+      {
+        ...base,
+        scoring: { limits: { maxJudgingConcurrency: 8, maxJudgingRetryPerQ: 2 }, datasets: { ds: { metric: 'f1' } } },
+      },
     ];
     const prints = changed.map((c) => fp(c));
     expect(new Set([reference, ...prints]).size).toBe(changed.length + 1);
@@ -62,18 +67,46 @@ async function finishedRun(ownerId: string, dataset: FixtureDataset, fingerprint
   const runId = await insertRun(db, { ownerId, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
   await db.insert(sampleResults).values(
     Array.from({ length: dataset.size }, (_, idx) => ({
-      runId, datasetId: dataset.id, sampleIdx: idx, position: idx, predict: idx === 0 ? null : String(idx),
-      score: idx === 0 ? null : 1, status: idx === 0 ? ('failed' as const) : ('scored' as const), error: idx === 0 ? 'boom' : null,
+      runId,
+      datasetId: dataset.id,
+      sampleIdx: idx,
+      position: idx,
+      predict: idx === 0 ? null : String(idx),
+      score: idx === 0 ? null : 1,
+      status: idx === 0 ? ('failed' as const) : ('scored' as const),
+      error: idx === 0 ? 'boom' : null,
     })),
   );
-  await db.insert(judgeSteps).values({ runId, datasetId: dataset.id, sampleIdx: 1, itemId: `${dataset.id}-1`, method: 'judge', score: 1, error: null, attempts: 1, steps: [] });
-  await db.update(runDatasets).set({ status: 'succeeded', done: dataset.size, failed: 1, endedAt: sql`now()` }).where(eq(runDatasets.runId, runId));
+  await db
+    .insert(judgeSteps)
+    .values({
+      runId,
+      datasetId: dataset.id,
+      sampleIdx: 1,
+      itemId: `${dataset.id}-1`,
+      method: 'judge',
+      score: 1,
+      error: null,
+      attempts: 1,
+      steps: [],
+    });
+  await db
+    .update(runDatasets)
+    .set({ status: 'succeeded', done: dataset.size, failed: 1, endedAt: sql`now()` })
+    .where(eq(runDatasets.runId, runId));
   await db.update(runs).set({ status: 'succeeded' }).where(eq(runs.id, runId));
-  await db.insert(runDatasetReuse).values({ runId, datasetId: dataset.id, fingerprint, mayReuse: true, decidedAt: sql`now()` });
+  await db
+    .insert(runDatasetReuse)
+    .values({ runId, datasetId: dataset.id, fingerprint, mayReuse: true, decidedAt: sql`now()` });
   return runId;
 }
 
-async function queuedRun(ownerId: string, dataset: FixtureDataset, fingerprint: string, mayReuse = true): Promise<string> {
+async function queuedRun(
+  ownerId: string,
+  dataset: FixtureDataset,
+  fingerprint: string,
+  mayReuse = true,
+): Promise<string> {
   const runId = await insertRun(handle.db, { ownerId, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
   await handle.db.insert(runDatasetReuse).values({ runId, datasetId: dataset.id, fingerprint, mayReuse });
   return runId;
@@ -90,15 +123,22 @@ describe('reuse records', () => {
 
     const target = await queuedRun(owner, dataset, fingerprint);
     expect(await decideReuse(db, target, dataset.id)).toEqual({ runId: source, version: 1 });
-    for (let i = 0; i < 2; i++) expect(await copyReusedResult(db, target, dataset.id, source)).toEqual({ samples: 6, failed: 1 });
-    const [row] = await db.select().from(runDatasets).where(and(eq(runDatasets.runId, target), eq(runDatasets.datasetId, dataset.id)));
+    for (let i = 0; i < 2; i++)
+      expect(await copyReusedResult(db, target, dataset.id, source)).toEqual({ samples: 6, failed: 1 });
+    const [row] = await db
+      .select()
+      .from(runDatasets)
+      .where(and(eq(runDatasets.runId, target), eq(runDatasets.datasetId, dataset.id)));
     expect({ done: row!.done, failed: row!.failed }).toEqual({ done: 6, failed: 1 });
     const copied = await db.select().from(sampleResults).where(eq(sampleResults.runId, target));
     const original = await db.select().from(sampleResults).where(eq(sampleResults.runId, source));
-    const strip = (rows: typeof copied) => rows.map(({ runId: _r, createdAt: _c, ...rest }) => rest).sort((a, b) => a.sampleIdx - b.sampleIdx);
+    const strip = (rows: typeof copied) =>
+      rows.map(({ runId: _r, createdAt: _c, ...rest }) => rest).sort((a, b) => a.sampleIdx - b.sampleIdx);
     expect(strip(copied)).toEqual(strip(original));
     const steps = await db.select().from(judgeSteps).where(eq(judgeSteps.runId, target));
-    expect(steps.map((j) => ({ sampleIdx: j.sampleIdx, itemId: j.itemId, score: j.score }))).toEqual([{ sampleIdx: 1, itemId: `${dataset.id}-1`, score: 1 }]);
+    expect(steps.map((j) => ({ sampleIdx: j.sampleIdx, itemId: j.itemId, score: j.score }))).toEqual([
+      { sampleIdx: 1, itemId: `${dataset.id}-1`, score: 1 },
+    ]);
 
     // A dataset that did not reuse when it began never starts to later (it begins again after continue-as-new).
     const undecided = await queuedRun(owner, dataset, `${fingerprint}-other`);

@@ -43,14 +43,23 @@ async function importImage(): Promise<{ id: string; name: string }> {
   const name = `mail-image-${randomUUID().slice(0, 8)}`;
   const res = await api.request('POST', '/v1/images', {
     key: owner.apiKey,
-    body: { name, tag: 'v1', url: 'nvcr.io/nvidia/pytorch:23.03-py3', dockerfile: 'FROM nvcr.io/nvidia/pytorch:23.03-py3\n', domains: ['nlp'] },
+    body: {
+      name,
+      tag: 'v1',
+      url: 'nvcr.io/nvidia/pytorch:23.03-py3',
+      dockerfile: 'FROM nvcr.io/nvidia/pytorch:23.03-py3\n',
+      domains: ['nlp'],
+    },
   });
   expect(res.status, res.text).toBe(201);
   return { id: res.body.id, name };
 }
 
 async function mailRows(imageId: string) {
-  return api.deps.db.select().from(notifications).where(like(notifications.dedupeKey, `image-reviewed:${imageId}:%`));
+  return api.deps.db
+    .select()
+    .from(notifications)
+    .where(like(notifications.dedupeKey, `image-reviewed:${imageId}:%`));
 }
 
 function mailsAbout(name: string) {
@@ -68,7 +77,12 @@ describe('image review mail', () => {
     await until(() => mailsAbout(image.name).length > 0, 'the approval mail arrives');
     const rows = await mailRows(image.id);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ kind: 'image-reviewed', recipientId: owner.id, recipientEmail: ownerEmail, dedupeKey: `image-reviewed:${image.id}:approved` });
+    expect(rows[0]).toMatchObject({
+      kind: 'image-reviewed',
+      recipientId: owner.id,
+      recipientEmail: ownerEmail,
+      dedupeKey: `image-reviewed:${image.id}:approved`,
+    });
     await until(async () => (await mailRows(image.id))[0]!.status === 'sent', 'the approval mail is recorded as sent');
 
     const [mail] = mailsAbout(image.name);

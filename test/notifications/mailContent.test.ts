@@ -28,8 +28,26 @@ function facts(overrides: Partial<RunEndedFacts> = {}): RunEndedFacts {
       { task: 'units', score: 0.75, datasets: 1 },
     ],
     datasets: [
-      { datasetId: 'arith-basic', task: 'arithmetic', status: 'succeeded', total: 200, done: 200, failed: 3, score: 0.875, error: null },
-      { datasetId: 'unit-conversion', task: 'units', status: 'succeeded', total: 100, done: 100, failed: 0, score: 0.75, error: null },
+      {
+        datasetId: 'arith-basic',
+        task: 'arithmetic',
+        status: 'succeeded',
+        total: 200,
+        done: 200,
+        failed: 3,
+        score: 0.875,
+        error: null,
+      },
+      {
+        datasetId: 'unit-conversion',
+        task: 'units',
+        status: 'succeeded',
+        total: 100,
+        done: 100,
+        failed: 0,
+        score: 0.75,
+        error: null,
+      },
     ],
     startedAt: new Date('2026-03-01T10:00:00Z'),
     endedAt: new Date('2026-03-01T11:02:05Z'),
@@ -54,7 +72,9 @@ describe('the run-ended mail', () => {
     expect(mail.text).toContain(`Report: GET /v1/runs/${RUN_ID}/report.xlsx`);
     expect(mail.text).toContain(`Evaluation: GET /v1/evaluations/${EVALUATION_ID}`);
     expect(mail.text).not.toMatch(/Error:|Reason:/);
-    expect(mail.html).toMatch(/<td[^>]*>arith-basic<\/td><td[^>]*>arithmetic<\/td><td[^>]*>succeeded<\/td><td[^>]*>0\.8750<\/td>/);
+    expect(mail.html).toMatch(
+      /<td[^>]*>arith-basic<\/td><td[^>]*>arithmetic<\/td><td[^>]*>succeeded<\/td><td[^>]*>0\.8750<\/td>/,
+    );
   });
 
   it('says why a failed run failed, per dataset too, and has no overall score when nothing succeeded', () => {
@@ -65,8 +85,26 @@ describe('the run-ended mail', () => {
         taskScores: [],
         error: 'no dataset succeeded',
         datasets: [
-          { datasetId: 'arith-basic', task: 'arithmetic', status: 'failed', total: 200, done: 12, failed: 12, score: 0, error: 'endpoint unusable: connection refused' },
-          { datasetId: 'unit-conversion', task: 'units', status: 'failed', total: 100, done: 0, failed: 0, score: null, error: 'no dataset succeeded' },
+          {
+            datasetId: 'arith-basic',
+            task: 'arithmetic',
+            status: 'failed',
+            total: 200,
+            done: 12,
+            failed: 12,
+            score: 0,
+            error: 'endpoint unusable: connection refused',
+          },
+          {
+            datasetId: 'unit-conversion',
+            task: 'units',
+            status: 'failed',
+            total: 100,
+            done: 0,
+            failed: 0,
+            score: null,
+            error: 'no dataset succeeded',
+          },
         ],
       }),
       recipient,
@@ -74,12 +112,24 @@ describe('the run-ended mail', () => {
     expect(mail.subject).toBe('[Proctor] my-first-model: formal evaluation v3 failed');
     expect(mail.text).toContain('Overall score: none (no dataset succeeded)');
     expect(mail.text).toContain('Error: no dataset succeeded');
-    expect(mail.text).toContain('arith-basic (arithmetic): failed, score 0.0000, 12/200 samples, 12 failed — endpoint unusable: connection refused');
+    expect(mail.text).toContain(
+      'arith-basic (arithmetic): failed, score 0.0000, 12/200 samples, 12 failed — endpoint unusable: connection refused',
+    );
     expect(mail.text).toContain('unit-conversion (units): failed, 0/100 samples, 0 failed — no dataset succeeded');
   });
 
   it('gives a stopped run its reason and a verification its name', () => {
-    const mail = runEndedMail(facts({ type: 'verification', version: 1, status: 'stopped', error: 'stopped by ada: wrong datasets', startedAt: new Date('2026-03-01T10:00:00Z'), endedAt: new Date('2026-03-01T10:00:07Z') }), recipient);
+    const mail = runEndedMail(
+      facts({
+        type: 'verification',
+        version: 1,
+        status: 'stopped',
+        error: 'stopped by ada: wrong datasets',
+        startedAt: new Date('2026-03-01T10:00:00Z'),
+        endedAt: new Date('2026-03-01T10:00:07Z'),
+      }),
+      recipient,
+    );
     expect(mail.subject).toBe('[Proctor] my-first-model: verification v1 stopped — overall score 0.8125');
     expect(mail.text).toContain('Reason: stopped by ada: wrong datasets');
     expect(mail.text).toContain('(took 7 s)');
@@ -92,7 +142,13 @@ describe('the run-ended mail', () => {
         error: `endpoint https://admin:hunter2pass@models.example.org/v1 refused key ${MODEL_KEY}`,
         datasets: [
           {
-            datasetId: 'arith-basic', task: 'arithmetic', status: 'failed', total: 10, done: 10, failed: 10, score: 0,
+            datasetId: 'arith-basic',
+            task: 'arithmetic',
+            status: 'failed',
+            total: 10,
+            done: 10,
+            failed: 10,
+            score: 0,
             error: `HTTP 401: Incorrect API key provided: ${MODEL_KEY}; sent Authorization: Bearer ${MODEL_KEY}`,
           },
         ],
@@ -117,11 +173,20 @@ describe('the run-ended mail', () => {
 });
 
 describe('the image-reviewed mail', () => {
-  const image = { imageId: 'c0ffee00-1111-4222-8333-444455556666', name: 'my-image', tag: 'v1.0', reviewedAt: new Date('2026-03-02T08:00:00Z') };
+  const image = {
+    imageId: 'c0ffee00-1111-4222-8333-444455556666',
+    name: 'my-image',
+    tag: 'v1.0',
+    reviewedAt: new Date('2026-03-02T08:00:00Z'),
+  };
 
   it('tells an approval and what the image can now do', () => {
     const mail = imageReviewedMail({ ...image, decision: 'approved', reason: null }, recipient);
-    expect(mail).toMatchObject({ kind: 'image-reviewed', dedupeKey: `image-reviewed:${image.imageId}:approved`, subject: '[Proctor] image my-image:v1.0 approved' });
+    expect(mail).toMatchObject({
+      kind: 'image-reviewed',
+      dedupeKey: `image-reviewed:${image.imageId}:approved`,
+      subject: '[Proctor] image my-image:v1.0 approved',
+    });
     expect(mail.text).toContain('Your image my-image:v1.0 was approved at 2026-03-02T08:00:00.000Z.');
     expect(mail.text).toContain('deployment.imageId');
     expect(mail.text).toContain(`Image: GET /v1/images/${image.imageId}`);
@@ -129,7 +194,10 @@ describe('the image-reviewed mail', () => {
   });
 
   it('tells a rejection with the reviewer’s reason', () => {
-    const mail = imageReviewedMail({ ...image, decision: 'rejected', reason: 'ENV sets CUDA_VISIBLE_DEVICES; remove it' }, recipient);
+    const mail = imageReviewedMail(
+      { ...image, decision: 'rejected', reason: 'ENV sets CUDA_VISIBLE_DEVICES; remove it' },
+      recipient,
+    );
     expect(mail.dedupeKey).toBe(`image-reviewed:${image.imageId}:rejected`);
     expect(mail.subject).toBe('[Proctor] image my-image:v1.0 rejected');
     expect(mail.text).toContain('Reason: ENV sets CUDA_VISIBLE_DEVICES; remove it');
@@ -143,7 +211,9 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('Authorization: Bearer abc.def-123')).toBe('Authorization: Bearer [redacted]');
     expect(scrubSecrets('upload with pup_AbCdEfGhIjKlMnOpQrStUv')).toBe('upload with [redacted]');
     expect(scrubSecrets('admin key pk_0123456789abcdefABCDEF')).toBe('admin key [redacted]');
-    expect(scrubSecrets('GET https://h.example/v1?api_key=s3cr3t&x=1')).toBe('GET https://h.example/v1?api_key=[redacted]&x=1');
+    expect(scrubSecrets('GET https://h.example/v1?api_key=s3cr3t&x=1')).toBe(
+      'GET https://h.example/v1?api_key=[redacted]&x=1',
+    );
     expect(scrubSecrets('smtp://mailer:pa55@mail.example:587')).toBe('smtp://[redacted]@mail.example:587');
     expect(scrubSecrets('model sk-llama ended: 12/12 scored')).toBe('model sk-llama ended: 12/12 scored');
   });
@@ -152,7 +222,9 @@ describe('scrubSecrets', () => {
 describe('the retry schedule', () => {
   it('doubles from the base up to the cap and stops after the last attempt', () => {
     const schedule = { baseMs: 30_000, maxMs: 3_600_000, maxAttempts: 12 };
-    expect([1, 2, 3, 7, 8, 11].map((n) => retryDelayMs(n, schedule))).toEqual([30_000, 60_000, 120_000, 1_920_000, 3_600_000, 3_600_000]);
+    expect([1, 2, 3, 7, 8, 11].map((n) => retryDelayMs(n, schedule))).toEqual([
+      30_000, 60_000, 120_000, 1_920_000, 3_600_000, 3_600_000,
+    ]);
     expect(retryDelayMs(12, schedule)).toBeNull();
     expect(retryDelayMs(1, { ...schedule, maxAttempts: 1 })).toBeNull();
   });
@@ -180,8 +252,18 @@ describe('mail settings', () => {
 
   it('read the SMTP URL, sender, verification switch and attempts', () => {
     expect(
-      loadMailSettings({ PROCTOR_SMTP_URL: 'smtp://u:p@mail.example:587', PROCTOR_MAIL_FROM: 'Evals <evals@example.org>', PROCTOR_NOTIFY_VERIFICATIONS: 'true', PROCTOR_MAIL_MAX_ATTEMPTS: '5' }),
-    ).toEqual({ smtpUrl: 'smtp://u:p@mail.example:587', from: 'Evals <evals@example.org>', notifyVerifications: true, maxAttempts: 5 });
+      loadMailSettings({
+        PROCTOR_SMTP_URL: 'smtp://u:p@mail.example:587',
+        PROCTOR_MAIL_FROM: 'Evals <evals@example.org>',
+        PROCTOR_NOTIFY_VERIFICATIONS: 'true',
+        PROCTOR_MAIL_MAX_ATTEMPTS: '5',
+      }),
+    ).toEqual({
+      smtpUrl: 'smtp://u:p@mail.example:587',
+      from: 'Evals <evals@example.org>',
+      notifyVerifications: true,
+      maxAttempts: 5,
+    });
   });
 
   it('refuse bad values naming the variable, without echoing a password', () => {
@@ -198,7 +280,11 @@ describe('mail settings', () => {
     expect(urlMessage).toMatch(/^PROCTOR_SMTP_URL must be smtp:/);
     expect(urlMessage).not.toContain('topsecret');
     expect(bad({ PROCTOR_MAIL_FROM: 'nobody' })).toMatch(/^PROCTOR_MAIL_FROM must be an address/);
-    expect(bad({ PROCTOR_NOTIFY_VERIFICATIONS: 'sometimes' })).toMatch(/^PROCTOR_NOTIFY_VERIFICATIONS must be true or false/);
-    expect(bad({ PROCTOR_MAIL_MAX_ATTEMPTS: '0' })).toMatch(/^PROCTOR_MAIL_MAX_ATTEMPTS must be an integer from 1 to 1000/);
+    expect(bad({ PROCTOR_NOTIFY_VERIFICATIONS: 'sometimes' })).toMatch(
+      /^PROCTOR_NOTIFY_VERIFICATIONS must be true or false/,
+    );
+    expect(bad({ PROCTOR_MAIL_MAX_ATTEMPTS: '0' })).toMatch(
+      /^PROCTOR_MAIL_MAX_ATTEMPTS must be an integer from 1 to 1000/,
+    );
   });
 });

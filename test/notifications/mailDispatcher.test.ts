@@ -61,7 +61,14 @@ async function queueMails(addresses: string[]): Promise<string[]> {
   for (const email of addresses) {
     const dedupeKey = `run-ended:test-${randomUUID()}`;
     keys.push(dedupeKey);
-    await queueNotification(handle.db, { kind: 'run-ended', recipient: { userId, email }, dedupeKey, subject: `test mail to ${email}`, text: `hello ${email}`, html: null });
+    await queueNotification(handle.db, {
+      kind: 'run-ended',
+      recipient: { userId, email },
+      dedupeKey,
+      subject: `test mail to ${email}`,
+      text: `hello ${email}`,
+      html: null,
+    });
   }
   return keys;
 }
@@ -80,8 +87,15 @@ describe('the mail dispatcher', () => {
     startDispatcher(sink, schedule);
     const early = Array.from({ length: 20 }, (_, i) => address(`early${i}`));
     const earlyKeys = await queueMails(early);
-    await until(async () => (await rows(earlyKeys)).every((r) => r.lastError !== null), 'every early mail tried against the closed port');
-    expect((await rows(earlyKeys)).every((r) => r.status === 'pending' && /ECONNREFUSED|ECONNECTION/.test(r.lastError ?? ''))).toBe(true);
+    await until(
+      async () => (await rows(earlyKeys)).every((r) => r.lastError !== null),
+      'every early mail tried against the closed port',
+    );
+    expect(
+      (await rows(earlyKeys)).every(
+        (r) => r.status === 'pending' && /ECONNREFUSED|ECONNECTION/.test(r.lastError ?? ''),
+      ),
+    ).toBe(true);
 
     await sink.start();
     const late = Array.from({ length: 20 }, (_, i) => address(`late${i}`));
@@ -109,9 +123,14 @@ describe('the mail dispatcher', () => {
     const schedule = { baseMs: 150, maxMs: 400, maxAttempts: 10 };
     startDispatcher(sink, schedule);
     const keys = await queueMails([busy, misconfigured]);
-    await until(async () => (await rows(keys)).every((r) => r.status === 'sent'), 'both mails sent after their refusals');
+    await until(
+      async () => (await rows(keys)).every((r) => r.status === 'sent'),
+      'both mails sent after their refusals',
+    );
 
-    const [busyRow, relayRow] = [...(await rows(keys))].sort((a, b) => (a.recipientEmail === busy ? -1 : b.recipientEmail === busy ? 1 : 0));
+    const [busyRow, relayRow] = [...(await rows(keys))].sort((a, b) =>
+      a.recipientEmail === busy ? -1 : b.recipientEmail === busy ? 1 : 0,
+    );
     expect(busyRow).toMatchObject({ recipientEmail: busy, attempts: 4 });
     expect(busyRow!.lastError).toMatch(/451 4\.3\.0 Mailbox busy/);
     expect(relayRow).toMatchObject({ recipientEmail: misconfigured, attempts: 3 });
@@ -132,7 +151,9 @@ describe('the mail dispatcher', () => {
     const sink = await newSink();
     await sink.start();
     const gone = address('gone');
-    sink.rejectRecipients((to) => (to === gone ? { code: 550, message: '5.1.1 <' + to + '>: mailbox unavailable' } : null));
+    sink.rejectRecipients((to) =>
+      to === gone ? { code: 550, message: '5.1.1 <' + to + '>: mailbox unavailable' } : null,
+    );
     startDispatcher(sink, { baseMs: 20, maxMs: 80, maxAttempts: 3 });
     const keys = await queueMails([gone]);
     await until(async () => (await rows(keys))[0]!.status === 'failed', 'the mail is given up');
@@ -146,13 +167,18 @@ describe('the mail dispatcher', () => {
 
   it('claims: two concurrent claims never take the same mail, and a claimed mail is not due again until its lease ends', async () => {
     const keys = await queueMails(Array.from({ length: 12 }, (_, i) => address(`claim${i}`)));
-    const [first, second] = await Promise.all([claimDueNotifications(handle.db, 1_000, 60_000), claimDueNotifications(handle.db, 1_000, 60_000)]);
+    const [first, second] = await Promise.all([
+      claimDueNotifications(handle.db, 1_000, 60_000),
+      claimDueNotifications(handle.db, 1_000, 60_000),
+    ]);
     const firstIds = new Set(first.map((r) => r.id));
     expect(second.filter((r) => firstIds.has(r.id))).toEqual([]);
     const mine = (await rows(keys)).map((r) => r.id);
     const claimed = new Set([...first, ...second].map((r) => r.id));
     expect(mine.every((id) => claimed.has(id))).toBe(true);
-    expect((await rows(keys)).every((r) => r.attempts === 1 && r.nextAttemptAt.getTime() > Date.now() + 30_000)).toBe(true);
+    expect((await rows(keys)).every((r) => r.attempts === 1 && r.nextAttemptAt.getTime() > Date.now() + 30_000)).toBe(
+      true,
+    );
 
     const again = await claimDueNotifications(handle.db, 1_000, 60_000);
     expect(again.filter((r) => mine.includes(r.id))).toEqual([]);

@@ -92,12 +92,19 @@ async function newOwner(): Promise<{ id: string; email: string }> {
 }
 
 async function runToEnd(runId: string) {
-  const wf = await temporal.client.workflow.start(WORKFLOW_TYPES.run, { workflowId: workflowIds.run(runId), taskQueue: TASK_QUEUES.runs, args: [{ runId }] });
+  const wf = await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
+    workflowId: workflowIds.run(runId),
+    taskQueue: TASK_QUEUES.runs,
+    args: [{ runId }],
+  });
   return wf.result();
 }
 
 async function mailRows(runId: string) {
-  return handle.db.select().from(notifications).where(eq(notifications.dedupeKey, `run-ended:${runId}`));
+  return handle.db
+    .select()
+    .from(notifications)
+    .where(eq(notifications.dedupeKey, `run-ended:${runId}`));
 }
 
 const secretKey = () => Buffer.from(requireEnv('PROCTOR_SECRET_KEY'), 'base64');
@@ -110,12 +117,23 @@ describe('the run-ended mail', () => {
     model.setKnobs({ skill: 1, requiredApiKey: secret });
     const a = await insertArithmeticDataset(handle.db, 30, 'arithmetic');
     const b = await insertArithmeticDataset(handle.db, 20, 'sums');
-    const runId = await insertRun(handle.db, { ownerId: owner.id, endpoint: model.url, datasets: [a, b], apiKeyCipher: sealSecret(secretKey(), secret) });
+    const runId = await insertRun(handle.db, {
+      ownerId: owner.id,
+      endpoint: model.url,
+      datasets: [a, b],
+      apiKeyCipher: sealSecret(secretKey(), secret),
+    });
 
     const result = await runToEnd(runId);
     expect(result).toEqual({ status: 'succeeded', overallScore: 1 });
     const [queued] = await mailRows(runId);
-    expect(queued).toMatchObject({ kind: 'run-ended', recipientId: owner.id, recipientEmail: owner.email, status: 'pending', attempts: 0 });
+    expect(queued).toMatchObject({
+      kind: 'run-ended',
+      recipientId: owner.id,
+      recipientEmail: owner.email,
+      status: 'pending',
+      attempts: 0,
+    });
 
     // finishRun retried after it had queued the mail (a worker that died before reporting) queues nothing more.
     const lifecycle = createRunLifecycleActivities({ db: handle.db, logger: quiet, secretKey: secretKey() });
@@ -154,7 +172,13 @@ describe('the run-ended mail', () => {
     model.resetKnobs();
     model.setKnobs({ skill: 1, requiredApiKey: 'sk-the-right-one-Aa1Bb2Cc3Dd4' });
     const ds = await insertArithmeticDataset(handle.db, 40);
-    const runId = await insertRun(handle.db, { ownerId: owner.id, endpoint: model.url, datasets: [ds], apiKeyCipher: sealSecret(secretKey(), sent), limits: { maxRetryPerQuery: 0 } });
+    const runId = await insertRun(handle.db, {
+      ownerId: owner.id,
+      endpoint: model.url,
+      datasets: [ds],
+      apiKeyCipher: sealSecret(secretKey(), sent),
+      limits: { maxRetryPerQuery: 0 },
+    });
     expect((await runToEnd(runId)).status).toBe('failed');
 
     const sink = await newSink();
@@ -175,7 +199,13 @@ describe('the run-ended mail', () => {
     model.resetKnobs();
     model.setKnobs({ skill: 1 });
     const ds = await insertArithmeticDataset(handle.db, 10);
-    const runId = await insertRun(handle.db, { ownerId: owner.id, endpoint: model.url, datasets: [ds], type: 'verification', sampleIndices: [2, 5] });
+    const runId = await insertRun(handle.db, {
+      ownerId: owner.id,
+      endpoint: model.url,
+      datasets: [ds],
+      type: 'verification',
+      sampleIndices: [2, 5],
+    });
     expect((await runToEnd(runId)).status).toBe('succeeded');
     expect(await mailRows(runId)).toHaveLength(0);
 

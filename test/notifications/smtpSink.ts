@@ -40,7 +40,8 @@ export async function createSmtpSink(options: { port?: number } = {}): Promise<S
   let rule: RecipientRule | null = null;
   let server: SMTPServer | null = null;
 
-  const replyError = (code: number, message: string): SMTPServerError => Object.assign(new Error(message), { responseCode: code });
+  const replyError = (code: number, message: string): SMTPServerError =>
+    Object.assign(new Error(message), { responseCode: code });
 
   return {
     port,

@@ -31,15 +31,31 @@ afterAll(async () => {
 
 describe('the worker process', () => {
   it('delivers the outbox through PROCTOR_SMTP_URL and stops its dispatcher on SIGTERM', async () => {
-    const worker = await startWorkerProcess({ PROCTOR_WORKER_QUEUES: 'runs', PROCTOR_SMTP_URL: sink.url, PROCTOR_MAIL_FROM: 'Proctor <proctor@worker.example>' });
+    const worker = await startWorkerProcess({
+      PROCTOR_WORKER_QUEUES: 'runs',
+      PROCTOR_SMTP_URL: sink.url,
+      PROCTOR_MAIL_FROM: 'Proctor <proctor@worker.example>',
+    });
     processes.push(worker);
     const userId = await insertUser(handle.db);
     const to = `worker-${randomUUID().slice(0, 8)}@example.test`;
     const dedupeKey = `run-ended:worker-test-${randomUUID()}`;
-    await queueNotification(handle.db, { kind: 'run-ended', recipient: { userId, email: to }, dedupeKey, subject: 'from the worker process', text: 'hello', html: null });
+    await queueNotification(handle.db, {
+      kind: 'run-ended',
+      recipient: { userId, email: to },
+      dedupeKey,
+      subject: 'from the worker process',
+      text: 'hello',
+      html: null,
+    });
 
     await until(() => sink.mailsTo(to).length > 0, 'the worker process sends the mail');
-    await until(async () => (await handle.db.select().from(notifications).where(eq(notifications.dedupeKey, dedupeKey)))[0]!.status === 'sent', 'recorded as sent');
+    await until(
+      async () =>
+        (await handle.db.select().from(notifications).where(eq(notifications.dedupeKey, dedupeKey)))[0]!.status ===
+        'sent',
+      'recorded as sent',
+    );
     expect(sink.mailsTo(to)[0]!.from).toBe('proctor@worker.example');
 
     await worker.kill('SIGTERM');

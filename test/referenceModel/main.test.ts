@@ -7,11 +7,15 @@ const MAIN = fileURLToPath(new URL('../../stack/referenceModel/main.ts', import.
 const children: ChildProcess[] = [];
 
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 function start(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -33,9 +37,14 @@ it('serves on the port it is given, takes knobs from the command line, and exits
   const res = await fetch(`${url}/chat/completions`, {
     method: 'POST',
     headers: { authorization: 'Bearer sk-cli-secret', 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'proctor-reference', messages: [{ role: 'user', content: 'Compute 40 + 2. Reply with the number only.' }] }),
+    body: JSON.stringify({
+      model: 'proctor-reference',
+      messages: [{ role: 'user', content: 'Compute 40 + 2. Reply with the number only.' }],
+    }),
   });
-  expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('42');
+  expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe(
+    '42',
+  );
   // The start-up log shows the knobs but not the key they require.
   expect(p.output()).toContain('"skill":1');
   expect(p.output()).not.toContain('sk-cli-secret');

@@ -4,7 +4,13 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import OpenAI, { APIConnectionTimeoutError, AuthenticationError, InternalServerError, NotFoundError, RateLimitError } from 'openai';
+import OpenAI, {
+  APIConnectionTimeoutError,
+  AuthenticationError,
+  InternalServerError,
+  NotFoundError,
+  RateLimitError,
+} from 'openai';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { DEFAULT_KNOBS } from '../../stack/referenceModel/knobs';
 
@@ -37,14 +43,26 @@ const PROMPTS: [string, string][] = [
 ];
 
 async function chat(prompt: string, extra: Partial<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming> = {}) {
-  return client.chat.completions.create({ model: 'proctor-reference', messages: [{ role: 'user', content: prompt }], ...extra });
+  return client.chat.completions.create({
+    model: 'proctor-reference',
+    messages: [{ role: 'user', content: prompt }],
+    ...extra,
+  });
 }
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${model.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(`${model.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
-const chatBody = (prompt: string, extra: object = {}) => ({ model: 'proctor-reference', messages: [{ role: 'user', content: prompt }], ...extra });
+const chatBody = (prompt: string, extra: object = {}) => ({
+  model: 'proctor-reference',
+  messages: [{ role: 'user', content: prompt }],
+  ...extra,
+});
 
 async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -137,7 +155,8 @@ describe('OpenAI-compatible endpoints', () => {
 
 describe('skill and seed', () => {
   const arithmetic = Array.from({ length: 200 }, (_, i) => `Compute ${i} + ${i * 3}. Reply with the number only.`);
-  const answersFor = async (prompts: string[]) => Promise.all(prompts.map(async (p) => (await chat(p)).choices[0]!.message.content));
+  const answersFor = async (prompts: string[]) =>
+    Promise.all(prompts.map(async (p) => (await chat(p)).choices[0]!.message.content));
 
   it('skill 1 is always right and skill 0 always wrong, on every template', async () => {
     model.setKnobs({ skill: 1 });
@@ -174,7 +193,8 @@ describe('fault knobs', () => {
     await expect(chat(ADD)).rejects.toBeInstanceOf(InternalServerError);
 
     const prompts = Array.from({ length: 40 }, (_, i) => `Compute ${i} * 2. Reply with the number only.`);
-    const statuses = async () => Promise.all(prompts.map(async (p) => (await post('/chat/completions', chatBody(p))).status));
+    const statuses = async () =>
+      Promise.all(prompts.map(async (p) => (await post('/chat/completions', chatBody(p))).status));
     model.setKnobs({ errorRate: 0.5, errorStatus: 500, seed: 9 });
     const first = await statuses();
     expect(first.filter((s) => s === 500).length).toBeGreaterThan(5);
@@ -204,7 +224,10 @@ describe('fault knobs', () => {
     expect((await fetch(`${model.url}/models`)).status).toBe(401);
     await expect(chat(ADD)).rejects.toBeInstanceOf(AuthenticationError);
     const keyed = new OpenAI({ baseURL: model.url, apiKey: 'sk-right', maxRetries: 0 });
-    expect((await keyed.chat.completions.create(chatBody(ADD) as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)).choices[0]!.message.content).toBe('19');
+    expect(
+      (await keyed.chat.completions.create(chatBody(ADD) as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming))
+        .choices[0]!.message.content,
+    ).toBe('19');
   });
 
   it('sends a 200 whose body is not JSON at malformedRate', async () => {
@@ -236,7 +259,9 @@ describe('fault knobs', () => {
     model.setKnobs({ hangRate: 1 });
     const impatient = new OpenAI({ baseURL: model.url, apiKey: 'x', maxRetries: 0, timeout: 200 });
     const before = model.stats().requests;
-    await expect(impatient.chat.completions.create(chatBody(ADD) as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)).rejects.toBeInstanceOf(APIConnectionTimeoutError);
+    await expect(
+      impatient.chat.completions.create(chatBody(ADD) as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming),
+    ).rejects.toBeInstanceOf(APIConnectionTimeoutError);
     expect(model.stats().requests).toBe(before + 1);
     await until(() => model.stats().inFlight === 0, 'the hung request was released');
   });
@@ -248,17 +273,21 @@ describe('fault knobs', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(145);
   });
 
-  it('counts the latency from the request\'s arrival, the time spent receiving the body included', async () => {
+  it("counts the latency from the request's arrival, the time spent receiving the body included", async () => {
     model.setKnobs({ latencyMs: 600, skill: 1 });
     const before = model.stats();
     const body = JSON.stringify(chatBody(ADD));
     const started = performance.now();
     const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request(`${model.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      });
+      const req = http.request(
+        `${model.url}/chat/completions`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
       req.on('error', reject);
       // Half the body now, the rest 400 ms later: a slow client's upload is part of the 600 ms.
       req.write(body.slice(0, 10));
@@ -281,7 +310,14 @@ describe('fault knobs', () => {
     model.setKnobs({ failFirstAttempts: 2, errorStatus: 502, skill: 1 });
     const other = 'Compute 1 + 2. Reply with the number only.';
     const status = async (prompt: string) => (await post('/chat/completions', chatBody(prompt))).status;
-    expect([await status(ADD), await status(other), await status(ADD), await status(ADD), await status(other), await status(other)]).toEqual([502, 502, 502, 200, 502, 200]);
+    expect([
+      await status(ADD),
+      await status(other),
+      await status(ADD),
+      await status(ADD),
+      await status(other),
+      await status(other),
+    ]).toEqual([502, 502, 502, 200, 502, 200]);
     expect(await status(ADD)).toBe(200);
     model.setKnobs({ failFirstAttempts: 1 });
     expect([await status(ADD), await status(ADD)]).toEqual([502, 200]);
@@ -292,7 +328,11 @@ describe('streaming', () => {
   it('streams chat chunks the SDK reassembles, with usage on request', async () => {
     model.setKnobs({ skill: 1, verbose: true });
     const expected = (await chat(ADD)).choices[0]!.message.content;
-    const stream = await client.chat.completions.create({ ...chatBody(ADD), stream: true, stream_options: { include_usage: true } } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+    const stream = await client.chat.completions.create({
+      ...chatBody(ADD),
+      stream: true,
+      stream_options: { include_usage: true },
+    } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
     let text = '';
     const finishes: (string | null)[] = [];
     let usage: OpenAI.CompletionUsage | null | undefined;
@@ -338,16 +378,26 @@ describe('streaming', () => {
 
   it('breaks off a stream at truncatedRate and garbles it at malformedRate', async () => {
     model.setKnobs({ skill: 1, verbose: true, truncatedRate: 1 });
-    const truncated = await client.chat.completions.create({ ...chatBody(ADD), stream: true } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
-    await expect((async () => {
-      for await (const _ of truncated) void _;
-    })()).rejects.toThrow();
+    const truncated = await client.chat.completions.create({
+      ...chatBody(ADD),
+      stream: true,
+    } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+    await expect(
+      (async () => {
+        for await (const _ of truncated) void _;
+      })(),
+    ).rejects.toThrow();
 
     model.setKnobs({ truncatedRate: 0, malformedRate: 1 });
-    const garbled = await client.chat.completions.create({ ...chatBody(ADD), stream: true } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
-    await expect((async () => {
-      for await (const _ of garbled) void _;
-    })()).rejects.toThrow();
+    const garbled = await client.chat.completions.create({
+      ...chatBody(ADD),
+      stream: true,
+    } as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+    await expect(
+      (async () => {
+        for await (const _ of garbled) void _;
+      })(),
+    ).rejects.toThrow();
   });
 });
 
@@ -356,14 +406,27 @@ describe('admin endpoints', () => {
     const get = async () => (await (await fetch(`${root}/_admin/knobs`)).json()) as Record<string, unknown>;
     expect(await get()).toEqual(DEFAULT_KNOBS);
 
-    const put = await fetch(`${root}/_admin/knobs`, { method: 'PUT', body: JSON.stringify({ errorRate: 0.25, verbose: true, requiredApiKey: 'k' }) });
+    const put = await fetch(`${root}/_admin/knobs`, {
+      method: 'PUT',
+      body: JSON.stringify({ errorRate: 0.25, verbose: true, requiredApiKey: 'k' }),
+    });
     expect(put.status).toBe(200);
-    expect(await get()).toMatchObject({ errorRate: 0.25, verbose: true, requiredApiKey: 'k', skill: DEFAULT_KNOBS.skill });
+    expect(await get()).toMatchObject({
+      errorRate: 0.25,
+      verbose: true,
+      requiredApiKey: 'k',
+      skill: DEFAULT_KNOBS.skill,
+    });
     expect(model.knobs().errorRate).toBe(0.25);
 
-    const bad = await fetch(`${root}/_admin/knobs`, { method: 'PUT', body: JSON.stringify({ errorRate: 1.5, latencyMs: -1, nonsense: true, seed: 'x' }) });
+    const bad = await fetch(`${root}/_admin/knobs`, {
+      method: 'PUT',
+      body: JSON.stringify({ errorRate: 1.5, latencyMs: -1, nonsense: true, seed: 'x' }),
+    });
     expect(bad.status).toBe(400);
-    const problems = ((await bad.json()) as { error: { problems: { field: string }[] } }).error.problems.map((p) => p.field).sort();
+    const problems = ((await bad.json()) as { error: { problems: { field: string }[] } }).error.problems
+      .map((p) => p.field)
+      .sort();
     expect(problems).toEqual(['errorRate', 'latencyMs', 'nonsense', 'seed']);
     expect((await fetch(`${root}/_admin/knobs`, { method: 'PUT', body: 'nope' })).status).toBe(400);
     expect((await fetch(`${root}/_admin/knobs`, { method: 'PUT', body: '[1]' })).status).toBe(400);
@@ -397,7 +460,9 @@ describe('admin endpoints', () => {
 
 it('closes promptly even with a request hanging', async () => {
   const other = await startReferenceModel({ port: 0, knobs: { hangRate: 1 } });
-  const pending = fetch(`${other.url}/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(ADD)) }).catch((e: unknown) => e);
+  const pending = fetch(`${other.url}/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(ADD)) }).catch(
+    (e: unknown) => e,
+  );
   await until(() => other.stats().inFlight === 1, 'the request arrived');
   await other.close();
   expect(await pending).toBeInstanceOf(Error);

@@ -9,7 +9,11 @@ import { startReferenceModel, type ReferenceModel } from '../../stack/referenceM
 import { chooseFault, DEFAULT_KNOBS } from '../../stack/referenceModel/knobs';
 
 const ADD = 'Compute 12 + 7. Reply with the number only.';
-const chatBody = (prompt: string, extra: object = {}) => ({ model: 'proctor-reference', messages: [{ role: 'user', content: prompt }], ...extra });
+const chatBody = (prompt: string, extra: object = {}) => ({
+  model: 'proctor-reference',
+  messages: [{ role: 'user', content: prompt }],
+  ...extra,
+});
 
 let model: ReferenceModel;
 
@@ -40,7 +44,9 @@ describe('slowBodyRate', () => {
     expect(chooseFault(knobs, ADD, 1)).toEqual({ kind: 'slow_body', durationMs: 1234 });
     expect(chooseFault({ ...knobs, emptyChoicesRate: 1 }, ADD, 1)).toEqual({ kind: 'empty_choices' });
     const some = { ...knobs, slowBodyRate: 0.5 };
-    const hits = Array.from({ length: 200 }, (_, i) => chooseFault(some, `prompt ${i}`, 1)).filter((f) => f?.kind === 'slow_body').length;
+    const hits = Array.from({ length: 200 }, (_, i) => chooseFault(some, `prompt ${i}`, 1)).filter(
+      (f) => f?.kind === 'slow_body',
+    ).length;
     expect(hits).toBeGreaterThan(60);
     expect(hits).toBeLessThan(140);
   });
@@ -68,14 +74,18 @@ describe('slowBodyRate', () => {
   it('is parsed whole by a client whose timeout is longer than the crawl', async () => {
     model.setKnobs({ skill: 1, slowBodyRate: 1, slowBodyMs: 400 });
     const patient = new OpenAI({ baseURL: model.url, apiKey: 'x', maxRetries: 0, timeout: 10_000 });
-    const answer = await patient.chat.completions.create(chatBody(ADD) as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
+    const answer = await patient.chat.completions.create(
+      chatBody(ADD) as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
+    );
     expect(answer.choices[0]!.message.content).toBe('19');
   });
 
   it('times out a client whose timeout is shorter than the crawl, though the headers came at once', async () => {
     model.setKnobs({ skill: 1, slowBodyRate: 1, slowBodyMs: 20_000 });
     const impatient = new OpenAI({ baseURL: model.url, apiKey: 'x', maxRetries: 0, timeout: 300 });
-    await expect(impatient.chat.completions.create(chatBody(ADD) as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)).rejects.toBeInstanceOf(APIConnectionTimeoutError);
+    await expect(
+      impatient.chat.completions.create(chatBody(ADD) as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming),
+    ).rejects.toBeInstanceOf(APIConnectionTimeoutError);
     await until(() => model.requestLog()[0]?.endedAt !== null, 'the abandoned answer was logged');
     expect(model.requestLog()[0]).toMatchObject({ fault: 'slow_body', status: 200, closedBy: 'client' });
     await until(() => model.stats().inFlight === 0, 'the server let go');
@@ -83,7 +93,12 @@ describe('slowBodyRate', () => {
 
   it('spreads a stream over slowBodyMs too', async () => {
     model.setKnobs({ skill: 1, slowBodyRate: 1, slowBodyMs: 500 });
-    const raw = await (await fetch(`${model.url}/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(ADD, { stream: true })) })).text();
+    const raw = await (
+      await fetch(`${model.url}/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify(chatBody(ADD, { stream: true })),
+      })
+    ).text();
     expect(raw.endsWith('data: [DONE]\n\n')).toBe(true);
     await until(() => model.requestLog()[0]?.endedAt !== null, 'the stream was logged');
     const [entry] = model.requestLog();
@@ -101,11 +116,17 @@ describe('slowBodyRate', () => {
 describe('request log', () => {
   it('records each inference request with its attempt, fault, status and who hung up', async () => {
     model.setKnobs({ failFirstAttempts: 1, errorStatus: 503, skill: 1 });
-    const post = () => fetch(`${model.url}/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(ADD)) }).then((r) => r.text());
+    const post = () =>
+      fetch(`${model.url}/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(ADD)) }).then((r) =>
+        r.text(),
+      );
     await post();
     await post();
     model.setKnobs({ failFirstAttempts: 0, rateLimitRate: 1, retryAfterSeconds: 2 });
-    const limited = await fetch(`${model.url}/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(ADD)) });
+    const limited = await fetch(`${model.url}/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify(chatBody(ADD)),
+    });
     expect(limited.headers.get('retry-after')).toBe('2');
     await limited.text();
     await fetch(`${model.url}/models`);
@@ -124,10 +145,19 @@ describe('request log', () => {
 
   it('marks a truncated answer as the server hanging up, a hung request as the client', async () => {
     model.setKnobs({ truncatedRate: 1 });
-    await fetch(`${model.url}/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(ADD)) }).then((r) => r.text()).catch(() => null);
+    await fetch(`${model.url}/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(ADD)) })
+      .then((r) => r.text())
+      .catch(() => null);
     model.setKnobs({ truncatedRate: 0, hangRate: 1 });
-    await fetch(`${model.url}/chat/completions`, { method: 'POST', body: JSON.stringify(chatBody(ADD)), signal: AbortSignal.timeout(200) }).catch(() => null);
-    await until(() => model.requestLog().length === 2 && model.requestLog().every((e) => e.endedAt !== null), 'both were logged');
+    await fetch(`${model.url}/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify(chatBody(ADD)),
+      signal: AbortSignal.timeout(200),
+    }).catch(() => null);
+    await until(
+      () => model.requestLog().length === 2 && model.requestLog().every((e) => e.endedAt !== null),
+      'both were logged',
+    );
     expect(model.requestLog().map((e) => [e.fault, e.status, e.closedBy])).toEqual([
       ['truncated', 200, 'server'],
       ['hang', null, 'client'],

@@ -4,7 +4,8 @@ import { answerPrompt, formatNumber, genericReply, solvePrompt } from '../../sta
 const compute = (a: number, op: string, b: number) => `Compute ${a} ${op} ${b}. Reply with the number only.`;
 const choice = (a: number, op: string, b: number, options: number[]) =>
   `Which of the following equals ${a} ${op} ${b}?\n${options.map((o, i) => `${'ABCD'[i]}. ${o}`).join('\n')}\nAnswer with the letter of the correct option.`;
-const convert = (v: number | string, from: string, to: string) => `Convert ${v} ${from} to ${to}. Reply with the number only.`;
+const convert = (v: number | string, from: string, to: string) =>
+  `Convert ${v} ${from} to ${to}. Reply with the number only.`;
 const reverse = (w: string) => `Reverse the letters of the word "${w}". Reply with the reversed word only.`;
 
 const PICKS = [0, 0.25, 0.49, 0.5, 0.75, 0.999];
@@ -65,7 +66,13 @@ describe('solver', () => {
   });
 
   it('gives a short deterministic reply to anything else, never an error', () => {
-    for (const prompt of ['What is the capital of France?', '', '   ', 'Convert 5 kilograms to meters. Reply with the number only.', 'Compute the meaning of life. Reply with the number only.']) {
+    for (const prompt of [
+      'What is the capital of France?',
+      '',
+      '   ',
+      'Convert 5 kilograms to meters. Reply with the number only.',
+      'Compute the meaning of life. Reply with the number only.',
+    ]) {
       expect(solvePrompt(prompt)).toBeNull();
       const reply = answerPrompt(prompt, { correct: true, verbose: false, pick: 0.3 });
       expect(reply).toMatch(/Proctor reference model/);
@@ -97,8 +104,12 @@ describe('solver', () => {
     }
     // Off by one, another option, a decimal slip, two letters swapped.
     expect(['18', '20']).toContain(answerPrompt(compute(12, '+', 7), { correct: false, verbose: false, pick: 0.7 }));
-    expect(['A', 'C', 'D']).toContain(answerPrompt(choice(6, '*', 7, [41, 42, 43, 24]), { correct: false, verbose: false, pick: 0.7 }));
-    expect(['25000', '250']).toContain(answerPrompt(convert(2.5, 'kilometers', 'meters'), { correct: false, verbose: false, pick: 0.7 }));
+    expect(['A', 'C', 'D']).toContain(
+      answerPrompt(choice(6, '*', 7, [41, 42, 43, 24]), { correct: false, verbose: false, pick: 0.7 }),
+    );
+    expect(['25000', '250']).toContain(
+      answerPrompt(convert(2.5, 'kilometers', 'meters'), { correct: false, verbose: false, pick: 0.7 }),
+    );
     const misspelt = answerPrompt(reverse('banana'), { correct: false, verbose: false, pick: 0.7 });
     expect([...misspelt].sort().join('')).toBe([...'ananab'].sort().join(''));
   });
@@ -107,8 +118,12 @@ describe('solver', () => {
     const right = answerPrompt(compute(12, '+', 7), { correct: true, verbose: true, pick: 0 });
     expect(right).toMatch(/\nAnswer: 19$/);
     expect(right.split('\n')[0]).toContain('12 + 7 = 19');
-    expect(answerPrompt(choice(6, '*', 7, [41, 42, 43, 24]), { correct: true, verbose: true, pick: 0 })).toMatch(/\nAnswer: B$/);
-    expect(answerPrompt(convert(250, 'grams', 'kilograms'), { correct: true, verbose: true, pick: 0 })).toMatch(/\nAnswer: 0\.25$/);
+    expect(answerPrompt(choice(6, '*', 7, [41, 42, 43, 24]), { correct: true, verbose: true, pick: 0 })).toMatch(
+      /\nAnswer: B$/,
+    );
+    expect(answerPrompt(convert(250, 'grams', 'kilograms'), { correct: true, verbose: true, pick: 0 })).toMatch(
+      /\nAnswer: 0\.25$/,
+    );
     expect(answerPrompt(reverse('banana'), { correct: true, verbose: true, pick: 0 })).toMatch(/\nAnswer: ananab$/);
     const wrong = answerPrompt(compute(12, '+', 7), { correct: false, verbose: true, pick: 0 });
     expect(wrong).toMatch(/\nAnswer: 18$/);

@@ -25,10 +25,17 @@ afterAll(async () => {
 });
 
 /** A formal run of `ownerId` whose review waits for its launch. */
-async function awaitingRun(ownerId: string, status: 'pending' | 'awaiting-launch' = 'awaiting-launch'): Promise<string> {
+async function awaitingRun(
+  ownerId: string,
+  status: 'pending' | 'awaiting-launch' = 'awaiting-launch',
+): Promise<string> {
   const runId = await insertRun(api.deps.db, { ownerId, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
   await api.deps.db.insert(manualReviews).values({
-    runId, ownerId, status, datasetIds: [dataset.id], launchDeadline: status === 'awaiting-launch' ? new Date(Date.now() + 86_400_000) : null,
+    runId,
+    ownerId,
+    status,
+    datasetIds: [dataset.id],
+    launchDeadline: status === 'awaiting-launch' ? new Date(Date.now() + 86_400_000) : null,
   });
   return runId;
 }
@@ -39,7 +46,8 @@ async function useManualQuota(userId: string, used: number): Promise<void> {
     on conflict (user_id, month, kind) do update set used = excluded.used`);
 }
 
-const launch = (key: string, runId: string, headers: Record<string, string> = {}) => api.request('POST', `/v1/runs/${runId}/manual-evaluation`, { key, headers });
+const launch = (key: string, runId: string, headers: Record<string, string> = {}) =>
+  api.request('POST', `/v1/runs/${runId}/manual-evaluation`, { key, headers });
 
 describe('POST /v1/runs/{runId}/manual-evaluation', () => {
   it('lets exactly one of ten concurrent launches take the last slot of the month', async () => {
@@ -50,12 +58,20 @@ describe('POST /v1/runs/{runId}/manual-evaluation', () => {
     expect(answers.map((a) => a.status).sort()).toEqual([202, ...Array(9).fill(429)]);
     for (const refused of answers.filter((a) => a.status === 429)) {
       expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(refused.body.detail).toMatch(/^manual evaluation quota used: 2 of 2 this month \(\d{4}-\d{2}, UTC\); it resets on \d{4}-\d{2}-01$/);
+      expect(refused.body.detail).toMatch(
+        /^manual evaluation quota used: 2 of 2 this month \(\d{4}-\d{2}, UTC\); it resets on \d{4}-\d{2}-01$/,
+      );
     }
     const statuses = await api.deps.db.execute<{ status: string; n: number }>(sql`
       select status, count(*)::int as n from manual_reviews where run_id = any(${sql.param(runIds)}::uuid[]) group by status order by status`);
-    expect([...statuses]).toEqual([{ status: 'awaiting-launch', n: 9 }, { status: 'in-review', n: 1 }]);
-    expect((await api.request('GET', '/v1/me', { key: owner.apiKey })).body.quota.manual).toEqual({ used: 2, limit: 2 });
+    expect([...statuses]).toEqual([
+      { status: 'awaiting-launch', n: 9 },
+      { status: 'in-review', n: 1 },
+    ]);
+    expect((await api.request('GET', '/v1/me', { key: owner.apiKey })).body.quota.manual).toEqual({
+      used: 2,
+      limit: 2,
+    });
   });
 
   it('launches one run once when ten ask at once, taking one slot', async () => {
@@ -70,14 +86,18 @@ describe('POST /v1/runs/{runId}/manual-evaluation', () => {
     const owner = await api.createUser('user');
     const [first, second] = [await awaitingRun(owner.id), await awaitingRun(owner.id)];
     const key = `k-${randomUUID()}`;
-    const answers = await Promise.all(Array.from({ length: 5 }, () => launch(owner.apiKey, first, { 'idempotency-key': key })));
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => launch(owner.apiKey, first, { 'idempotency-key': key })),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(5).fill(202));
     expect(new Set(answers.map((a) => a.body.reviewId)).size).toBe(1);
     expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(4);
     expect((await api.request('GET', '/v1/me', { key: owner.apiKey })).body.quota.manual.used).toBe(1);
     const reused = await launch(owner.apiKey, second, { 'idempotency-key': key });
     expect(reused.status).toBe(422);
-    expect(reused.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'was already used for a different request' }]);
+    expect(reused.body.errors).toEqual([
+      { field: 'Idempotency-Key', message: 'was already used for a different request' },
+    ]);
   });
 
   it('refuses runs whose inference is not finished, runs without a review, and runs of others', async () => {
@@ -88,17 +108,29 @@ describe('POST /v1/runs/{runId}/manual-evaluation', () => {
     expect(inferring.body.detail).toMatch(/still being inferred/);
     expect(inferring.body.errors).toEqual([{ field: 'status', message: 'is pending' }]);
 
-    const plain = await insertRun(api.deps.db, { ownerId: owner.id, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
+    const plain = await insertRun(api.deps.db, {
+      ownerId: owner.id,
+      endpoint: 'http://127.0.0.1:9/v1',
+      datasets: [dataset],
+    });
     const noReview = await launch(owner.apiKey, plain);
     expect(noReview.status).toBe(422);
     expect(noReview.body.errors[0].field).toBe('runId');
     expect((await api.request('GET', `/v1/runs/${plain}/manual-evaluation`, { key: owner.apiKey })).status).toBe(404);
-    const verification = await insertRun(api.deps.db, { ownerId: owner.id, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset], type: 'verification', sampleIndices: [0] });
+    const verification = await insertRun(api.deps.db, {
+      ownerId: owner.id,
+      endpoint: 'http://127.0.0.1:9/v1',
+      datasets: [dataset],
+      type: 'verification',
+      sampleIndices: [0],
+    });
     expect((await launch(owner.apiKey, verification)).body.detail).toMatch(/it is a verification/);
 
     const theirs = await awaitingRun(owner.id);
     expect((await launch(stranger.apiKey, theirs)).status).toBe(404);
-    expect((await api.request('GET', `/v1/runs/${theirs}/manual-evaluation`, { key: stranger.apiKey })).status).toBe(404);
+    expect((await api.request('GET', `/v1/runs/${theirs}/manual-evaluation`, { key: stranger.apiKey })).status).toBe(
+      404,
+    );
     expect((await launch(owner.apiKey, randomUUID())).status).toBe(404);
     expect((await api.request('GET', '/v1/me', { key: stranger.apiKey })).body.quota.manual.used).toBe(0);
     expect((await api.request('GET', '/v1/me', { key: owner.apiKey })).body.quota.manual.used).toBe(0);
@@ -107,7 +139,10 @@ describe('POST /v1/runs/{runId}/manual-evaluation', () => {
   it('refuses the launch of a review an admin gave up while its run was still inferring', async () => {
     const owner = await api.createUser('user');
     const runId = await awaitingRun(owner.id, 'pending');
-    const [review] = await api.deps.db.select().from(manualReviews).where(sql`${manualReviews.runId} = ${runId}`);
+    const [review] = await api.deps.db
+      .select()
+      .from(manualReviews)
+      .where(sql`${manualReviews.runId} = ${runId}`);
     const abandoned = await api.request('POST', `/v1/reviews/${review!.id}/abandon`, { key: api.adminKey });
     expect(abandoned.status, abandoned.text).toBe(200);
     expect(abandoned.body).toMatchObject({ status: 'abandoned', note: expect.stringMatching(/^given up by /) });
@@ -124,7 +159,10 @@ describe('who may reach the manual-evaluation routes', () => {
     const other = await api.createUser('user');
     const reviewer = await api.createUser('reviewer');
     const runId = await awaitingRun(owner.id);
-    const [review] = await api.deps.db.select().from(manualReviews).where(sql`${manualReviews.runId} = ${runId}`);
+    const [review] = await api.deps.db
+      .select()
+      .from(manualReviews)
+      .where(sql`${manualReviews.runId} = ${runId}`);
     const reviewId = review!.id;
 
     const cases: [string, string, string | undefined, unknown, number][] = [
@@ -143,9 +181,21 @@ describe('who may reach the manual-evaluation routes', () => {
       ['GET', `/v1/reviews/${reviewId}`, reviewer.apiKey, undefined, 200],
       ['GET', `/v1/reviews/${randomUUID()}`, reviewer.apiKey, undefined, 404],
       ['GET', '/v1/reviews/not-a-review', reviewer.apiKey, undefined, 404],
-      ['POST', `/v1/reviews/${reviewId}/scores`, owner.apiKey, { scores: [{ dataset: dataset.id, itemId: 'x', score: 1 }] }, 403],
+      [
+        'POST',
+        `/v1/reviews/${reviewId}/scores`,
+        owner.apiKey,
+        { scores: [{ dataset: dataset.id, itemId: 'x', score: 1 }] },
+        403,
+      ],
       // Not launched yet: nothing to score or complete.
-      ['POST', `/v1/reviews/${reviewId}/scores`, reviewer.apiKey, { scores: [{ dataset: dataset.id, itemId: 'x', score: 1 }] }, 409],
+      [
+        'POST',
+        `/v1/reviews/${reviewId}/scores`,
+        reviewer.apiKey,
+        { scores: [{ dataset: dataset.id, itemId: 'x', score: 1 }] },
+        409,
+      ],
       ['POST', `/v1/reviews/${reviewId}/complete`, reviewer.apiKey, undefined, 409],
       ['POST', `/v1/reviews/${reviewId}/complete`, owner.apiKey, undefined, 403],
       ['POST', `/v1/reviews/${reviewId}/abandon`, owner.apiKey, {}, 403],
@@ -154,7 +204,10 @@ describe('who may reach the manual-evaluation routes', () => {
     ];
     for (const [method, path, key, body, status] of cases) {
       const res = await api.request(method, path, { ...(key ? { key } : {}), ...(body !== undefined ? { body } : {}) });
-      expect(res.status, `${method} ${path} as ${key === owner.apiKey ? 'owner' : key === other.apiKey ? 'another user' : key === reviewer.apiKey ? 'reviewer' : key ? 'admin' : 'nobody'}: ${res.text}`).toBe(status);
+      expect(
+        res.status,
+        `${method} ${path} as ${key === owner.apiKey ? 'owner' : key === other.apiKey ? 'another user' : key === reviewer.apiKey ? 'reviewer' : key ? 'admin' : 'nobody'}: ${res.text}`,
+      ).toBe(status);
       if (status >= 400) expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     }
     const listed = await api.request('GET', '/v1/reviews?status=abandoned&limit=500', { key: reviewer.apiKey });

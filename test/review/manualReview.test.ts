@@ -29,7 +29,12 @@ let model: ReferenceModel;
 let sink: SmtpSink;
 let worker: WorkerProcess;
 
-const startWorker = () => startWorkerProcess({ ...WORKER_ENV, PROCTOR_SMTP_URL: sink.url, PROCTOR_MAIL_FROM: 'Proctor <proctor@review.example>' });
+const startWorker = () =>
+  startWorkerProcess({
+    ...WORKER_ENV,
+    PROCTOR_SMTP_URL: sink.url,
+    PROCTOR_MAIL_FROM: 'Proctor <proctor@review.example>',
+  });
 
 beforeAll(async () => {
   api = await startApi();
@@ -68,38 +73,72 @@ describe('manual evaluation of a subjective dataset', () => {
 
     // Inference ends; the zh dataset is held open, its answers stored without an automatic score.
     const waiting = await waitForReviewStatus(api, owner.apiKey, runId, 'awaiting-launch');
-    expect(waiting).toMatchObject({ runId, datasets: [ZH_OPEN_QA_ID], progress: { total: 40, scored: 0 }, launchedAt: null });
+    expect(waiting).toMatchObject({
+      runId,
+      datasets: [ZH_OPEN_QA_ID],
+      progress: { total: 40, scored: 0 },
+      launchedAt: null,
+    });
     expect(Date.parse(waiting.launchDeadline!)).toBeGreaterThan(Date.now());
     const running = (await api.request('GET', `/v1/runs/${runId}`, { key: owner.apiKey })).body as RunView;
     expect(running.status).toBe('running');
     // The run's view says it waits for its owner's launch, and until when.
     expect(running.review).toEqual({
-      reviewId: waiting.reviewId, status: 'awaiting-launch', datasets: [ZH_OPEN_QA_ID], launchDeadline: waiting.launchDeadline, launchedAt: null, endedAt: null, note: null,
+      reviewId: waiting.reviewId,
+      status: 'awaiting-launch',
+      datasets: [ZH_OPEN_QA_ID],
+      launchDeadline: waiting.launchDeadline,
+      launchedAt: null,
+      endedAt: null,
+      note: null,
     });
     expect(running.leaderboard).toBeNull();
-    expect(running.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)).toMatchObject({ status: 'running', done: 40, metrics: null });
+    expect(running.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)).toMatchObject({
+      status: 'running',
+      done: 40,
+      metrics: null,
+    });
     expect(running.datasets.find((d) => d.dataset === customDataset)).toMatchObject({ status: 'succeeded' });
-    const held = await api.request('GET', `/v1/runs/${runId}/results?dataset=${ZH_OPEN_QA_ID}&limit=100`, { key: owner.apiKey });
+    const held = await api.request('GET', `/v1/runs/${runId}/results?dataset=${ZH_OPEN_QA_ID}&limit=100`, {
+      key: owner.apiKey,
+    });
     expect((held.body.items as SampleResultView[]).map((r) => r.score)).toEqual(Array(40).fill(null));
     const ownerEmail = await email(owner.apiKey);
-    await until(() => sink.mailsTo(ownerEmail).some((m) => /awaits its manual evaluation/.test(m.parsed.subject ?? '')), 'the owner is told to launch');
+    await until(
+      () => sink.mailsTo(ownerEmail).some((m) => /awaits its manual evaluation/.test(m.parsed.subject ?? '')),
+      'the owner is told to launch',
+    );
 
     // Launch, retried with the same key: one launch, one quota slot.
     const key = `manual-${randomUUID()}`;
-    const launched = await api.request('POST', `/v1/runs/${runId}/manual-evaluation`, { key: owner.apiKey, headers: { 'idempotency-key': key } });
+    const launched = await api.request('POST', `/v1/runs/${runId}/manual-evaluation`, {
+      key: owner.apiKey,
+      headers: { 'idempotency-key': key },
+    });
     expect(launched.status, launched.text).toBe(202);
     expect(launched.body).toMatchObject({ runId, status: 'in-review' });
-    const replayed = await api.request('POST', `/v1/runs/${runId}/manual-evaluation`, { key: owner.apiKey, headers: { 'idempotency-key': key } });
+    const replayed = await api.request('POST', `/v1/runs/${runId}/manual-evaluation`, {
+      key: owner.apiKey,
+      headers: { 'idempotency-key': key },
+    });
     expect(replayed.status, replayed.text).toBe(202);
     expect(replayed.headers.get('idempotent-replayed')).toBe('true');
     expect(replayed.body.reviewId).toBe(launched.body.reviewId);
     const again = await api.request('POST', `/v1/runs/${runId}/manual-evaluation`, { key: owner.apiKey });
     expect(again.status).toBe(409);
     expect(again.body.detail).toMatch(/already launched and is in review/);
-    expect((await api.request('GET', '/v1/me', { key: owner.apiKey })).body.quota.manual).toEqual({ used: 1, limit: 2 });
+    expect((await api.request('GET', '/v1/me', { key: owner.apiKey })).body.quota.manual).toEqual({
+      used: 1,
+      limit: 2,
+    });
     const reviewId = launched.body.reviewId as string;
     const inReview = (await api.request('GET', `/v1/runs/${runId}`, { key: owner.apiKey })).body as RunView;
-    expect(inReview.review).toMatchObject({ reviewId, status: 'in-review', launchedAt: launched.body.launchedAt, endedAt: null });
+    expect(inReview.review).toMatchObject({
+      reviewId,
+      status: 'in-review',
+      launchedAt: launched.body.launchedAt,
+      endedAt: null,
+    });
     expect(Date.parse(inReview.review!.launchedAt!)).not.toBeNaN();
 
     // Reviewers find it, and are reminded when it waits past the (short) reminder delay.
@@ -107,8 +146,13 @@ describe('manual evaluation of a subjective dataset', () => {
     expect(queue.status).toBe(200);
     expect(queue.body.items.map((r: { reviewId: string }) => r.reviewId)).toContain(reviewId);
     const reviewerEmail = await email(reviewer.apiKey);
-    await until(() => sink.mailsTo(reviewerEmail).some((m) => (m.parsed.text ?? '').includes(`/v1/reviews/${reviewId}`)), 'the reviewer is reminded');
-    expect(sink.mailsTo(reviewerEmail).find((m) => (m.parsed.text ?? '').includes(reviewId))!.parsed.subject).toMatch(/^\[Proctor\] Reminder: a manual review is waiting/);
+    await until(
+      () => sink.mailsTo(reviewerEmail).some((m) => (m.parsed.text ?? '').includes(`/v1/reviews/${reviewId}`)),
+      'the reviewer is reminded',
+    );
+    expect(sink.mailsTo(reviewerEmail).find((m) => (m.parsed.text ?? '').includes(reviewId))!.parsed.subject).toMatch(
+      /^\[Proctor\] Reminder: a manual review is waiting/,
+    );
 
     const detail = await openReview(reviewer.apiKey, reviewId);
     expect(detail.items).toHaveLength(40);
@@ -125,7 +169,14 @@ describe('manual evaluation of a subjective dataset', () => {
     const scoreAll = (items: ReviewDetail['items'], offset: number) =>
       api.request('POST', `/v1/reviews/${reviewId}/scores`, {
         key: reviewer.apiKey,
-        body: { scores: items.map((item, i) => ({ dataset: item.dataset, itemId: item.itemId, score: pointsFor(offset + i), comment: `item ${offset + i}` })) },
+        body: {
+          scores: items.map((item, i) => ({
+            dataset: item.dataset,
+            itemId: item.itemId,
+            score: pointsFor(offset + i),
+            comment: `item ${offset + i}`,
+          })),
+        },
       });
     const first = await scoreAll(detail.items.slice(0, 20), 0);
     expect(first.status, first.text).toBe(200);
@@ -139,12 +190,14 @@ describe('manual evaluation of a subjective dataset', () => {
 
     // Re-scoring overwrites; an unknown item is refused by name.
     const wrong = await api.request('POST', `/v1/reviews/${reviewId}/scores`, {
-      key: reviewer.apiKey, body: { scores: [{ dataset: ZH_OPEN_QA_ID, itemId: 'no-such-item', score: 3 }] },
+      key: reviewer.apiKey,
+      body: { scores: [{ dataset: ZH_OPEN_QA_ID, itemId: 'no-such-item', score: 3 }] },
     });
     expect(wrong.status).toBe(400);
     expect(wrong.body.errors[0].field).toBe('scores[0].itemId');
     const tooHigh = await api.request('POST', `/v1/reviews/${reviewId}/scores`, {
-      key: reviewer.apiKey, body: { scores: [{ dataset: ZH_OPEN_QA_ID, itemId: detail.items[0]!.itemId, score: 6 }] },
+      key: reviewer.apiKey,
+      body: { scores: [{ dataset: ZH_OPEN_QA_ID, itemId: detail.items[0]!.itemId, score: 6 }] },
     });
     expect(tooHigh.status).toBe(400);
     expect(tooHigh.body.errors[0].field).toBe('scores[0].score');
@@ -172,19 +225,31 @@ describe('manual evaluation of a subjective dataset', () => {
     expect(custom.status).toBe('succeeded');
     expect(ended.taskScores.find((t) => t.task === 'zh-open-qa')!.score).toBeCloseTo(expected, 10);
     expect(ended.overallScore).toBeCloseTo((expected + custom.metrics!.score) / 2, 10);
-    const scored = await api.request('GET', `/v1/runs/${runId}/results?dataset=${ZH_OPEN_QA_ID}&limit=100`, { key: owner.apiKey });
+    const scored = await api.request('GET', `/v1/runs/${runId}/results?dataset=${ZH_OPEN_QA_ID}&limit=100`, {
+      key: owner.apiKey,
+    });
     expect((scored.body.items as SampleResultView[]).map((r) => r.score)).toEqual(points.map((p) => p / RUBRIC_MAX));
 
     // The report carries the reviewers' score.
     // It is written just after the run closes.
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(await downloadRunReport(api.url, owner.apiKey, runId));
-    const summaryRow = workbook.getWorksheet('Summary')!.getRows(1, 200)!.find((row) => (row.values as unknown[]).includes(ZH_OPEN_QA_ID));
+    const summaryRow = workbook
+      .getWorksheet('Summary')!
+      .getRows(1, 200)!
+      .find((row) => (row.values as unknown[]).includes(ZH_OPEN_QA_ID));
     expect(summaryRow, 'a summary row for zh-open-qa').toBeDefined();
-    expect((summaryRow!.values as unknown[]).some((v) => typeof v === 'number' && Math.abs(v - expected) < 1e-9)).toBe(true);
+    expect((summaryRow!.values as unknown[]).some((v) => typeof v === 'number' && Math.abs(v - expected) < 1e-9)).toBe(
+      true,
+    );
 
-    await until(() => sink.mailsTo(ownerEmail).some((m) => /manual evaluation of v1 completed/.test(m.parsed.subject ?? '')), 'the owner is told the review is done');
-    const done = sink.mailsTo(ownerEmail).find((m) => /manual evaluation of v1 completed/.test(m.parsed.subject ?? ''))!;
+    await until(
+      () => sink.mailsTo(ownerEmail).some((m) => /manual evaluation of v1 completed/.test(m.parsed.subject ?? '')),
+      'the owner is told the review is done',
+    );
+    const done = sink
+      .mailsTo(ownerEmail)
+      .find((m) => /manual evaluation of v1 completed/.test(m.parsed.subject ?? ''))!;
     expect(done.parsed.text).toContain(`${ZH_OPEN_QA_ID}: ${expected.toFixed(4)} over 40 reviewed answer(s)`);
     expect((await reviewOfRun(api, owner.apiKey, runId))!.status).toBe('completed');
 
@@ -203,7 +268,11 @@ describe('manual evaluation of a subjective dataset', () => {
     const rule = /reviewers may not review runs of their own models/;
     for (const [method, path, body] of [
       ['GET', `/v1/reviews/${reviewId}`, undefined],
-      ['POST', `/v1/reviews/${reviewId}/scores`, { scores: [{ dataset: ZH_OPEN_QA_ID, itemId: `${ZH_OPEN_QA_ID}-0001`, score: 5 }] }],
+      [
+        'POST',
+        `/v1/reviews/${reviewId}/scores`,
+        { scores: [{ dataset: ZH_OPEN_QA_ID, itemId: `${ZH_OPEN_QA_ID}-0001`, score: 5 }] },
+      ],
       ['POST', `/v1/reviews/${reviewId}/complete`, undefined],
     ] as const) {
       const res = await api.request(method, path, { key: api.adminKey, ...(body ? { body } : {}) });
@@ -211,23 +280,39 @@ describe('manual evaluation of a subjective dataset', () => {
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(res.body.detail).toMatch(rule);
     }
-    const adminQuotaBefore = (await api.request('GET', '/v1/me', { key: api.adminKey })).body.quota.manual.used as number;
+    const adminQuotaBefore = (await api.request('GET', '/v1/me', { key: api.adminKey })).body.quota.manual
+      .used as number;
 
     // A reviewer cannot abandon; an admin can, and the launch's quota slot comes back.
     const reviewer = await api.createUser('reviewer');
-    expect((await api.request('POST', `/v1/reviews/${reviewId}/abandon`, { key: reviewer.apiKey, body: {} })).status).toBe(403);
-    const abandoned = await api.request('POST', `/v1/reviews/${reviewId}/abandon`, { key: api.adminKey, body: { reason: 'no Chinese-speaking reviewer this month' } });
+    expect(
+      (await api.request('POST', `/v1/reviews/${reviewId}/abandon`, { key: reviewer.apiKey, body: {} })).status,
+    ).toBe(403);
+    const abandoned = await api.request('POST', `/v1/reviews/${reviewId}/abandon`, {
+      key: api.adminKey,
+      body: { reason: 'no Chinese-speaking reviewer this month' },
+    });
     expect(abandoned.status, abandoned.text).toBe(200);
     expect(abandoned.body).toMatchObject({ status: 'abandoned', note: 'no Chinese-speaking reviewer this month' });
-    expect((await api.request('POST', `/v1/reviews/${reviewId}/abandon`, { key: api.adminKey, body: {} })).status).toBe(409);
-    expect((await api.request('GET', '/v1/me', { key: api.adminKey })).body.quota.manual.used).toBe(adminQuotaBefore - 1);
+    expect((await api.request('POST', `/v1/reviews/${reviewId}/abandon`, { key: api.adminKey, body: {} })).status).toBe(
+      409,
+    );
+    expect((await api.request('GET', '/v1/me', { key: api.adminKey })).body.quota.manual.used).toBe(
+      adminQuotaBefore - 1,
+    );
 
     const ended = await waitForRunEnd(api, api.adminKey, runId);
     expect(ended.status).toBe('succeeded');
     expect(ended.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)).toMatchObject({
-      status: 'failed', metrics: null, error: 'unscored: the manual evaluation was abandoned by an admin (no Chinese-speaking reviewer this month)',
+      status: 'failed',
+      metrics: null,
+      error: 'unscored: the manual evaluation was abandoned by an admin (no Chinese-speaking reviewer this month)',
     });
-    expect(ended.review).toMatchObject({ reviewId, status: 'abandoned', note: 'no Chinese-speaking reviewer this month' });
+    expect(ended.review).toMatchObject({
+      reviewId,
+      status: 'abandoned',
+      note: 'no Chinese-speaking reviewer this month',
+    });
     const custom = ended.datasets.find((d) => d.dataset === customDataset)!;
     expect(custom.status).toBe('succeeded');
     // The unscored dataset counts in no task: the overall score is the custom task's alone.
@@ -242,7 +327,9 @@ describe('manual evaluation of a subjective dataset', () => {
     const ended = await waitForRunEnd(api, owner.apiKey, runId);
     expect(ended.status).toBe('succeeded');
     expect(ended.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)).toMatchObject({ status: 'failed', metrics: null });
-    expect(ended.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)!.error).toBe('unscored: the manual evaluation was not launched within 30 second(s) of the end of inference');
+    expect(ended.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)!.error).toBe(
+      'unscored: the manual evaluation was not launched within 30 second(s) of the end of inference',
+    );
     expect((await reviewOfRun(api, owner.apiKey, runId))!.status).toBe('expired');
     const afterWindow = (await api.request('GET', `/v1/runs/${runId}`, { key: owner.apiKey })).body as RunView;
     expect(afterWindow.review).toMatchObject({ status: 'expired', launchedAt: null, datasets: [ZH_OPEN_QA_ID] });
@@ -278,6 +365,8 @@ describe('manual evaluation of a subjective dataset', () => {
     const ended = await waitForRunEnd(api, owner.apiKey, runId);
     expect(ended.status).toBe('stopped');
     expect(ended.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)!.status).toBe('stopped');
-    await waitFor('the review is cancelled', async () => ((await reviewOfRun(api, owner.apiKey, runId))!.status === 'cancelled' ? true : null));
+    await waitFor('the review is cancelled', async () =>
+      (await reviewOfRun(api, owner.apiKey, runId))!.status === 'cancelled' ? true : null,
+    );
   });
 });

@@ -12,15 +12,21 @@ import { scoreSample } from '../../scoring/metrics';
 describe('review settings', () => {
   it('default to a 14-day launch window and 48-hour reminders, and take fractions', () => {
     expect(loadReviewSettings({})).toEqual({ launchWindowMs: 14 * 86_400_000, reminderAfterMs: 48 * 3_600_000 });
-    expect(loadReviewSettings({ PROCTOR_MANUAL_EVALUATION_WINDOW_DAYS: '0.5', PROCTOR_REVIEW_REMINDER_HOURS: '0.001' })).toEqual({
-      launchWindowMs: 43_200_000, reminderAfterMs: 3_600,
+    expect(
+      loadReviewSettings({ PROCTOR_MANUAL_EVALUATION_WINDOW_DAYS: '0.5', PROCTOR_REVIEW_REMINDER_HOURS: '0.001' }),
+    ).toEqual({
+      launchWindowMs: 43_200_000,
+      reminderAfterMs: 3_600,
     });
   });
 
   it('refuse what is not a span of at least a second, naming the variable', () => {
     for (const [name, value] of [
-      ['PROCTOR_MANUAL_EVALUATION_WINDOW_DAYS', '0'], ['PROCTOR_MANUAL_EVALUATION_WINDOW_DAYS', 'two weeks'], ['PROCTOR_MANUAL_EVALUATION_WINDOW_DAYS', '4000'],
-      ['PROCTOR_REVIEW_REMINDER_HOURS', '-1'], ['PROCTOR_REVIEW_REMINDER_HOURS', '0.0001'],
+      ['PROCTOR_MANUAL_EVALUATION_WINDOW_DAYS', '0'],
+      ['PROCTOR_MANUAL_EVALUATION_WINDOW_DAYS', 'two weeks'],
+      ['PROCTOR_MANUAL_EVALUATION_WINDOW_DAYS', '4000'],
+      ['PROCTOR_REVIEW_REMINDER_HOURS', '-1'],
+      ['PROCTOR_REVIEW_REMINDER_HOURS', '0.0001'],
     ] as const) {
       expect(() => loadReviewSettings({ [name]: value }), `${name}=${value}`).toThrow(ConfigError);
       expect(() => loadReviewSettings({ [name]: value })).toThrow(new RegExp(`^${name} must be a number of`));
@@ -60,19 +66,31 @@ describe('zh-open-qa', () => {
 });
 
 describe('review mails', () => {
-  const facts = { reviewId: 'a6f1b2c3-0000-4000-8000-000000000001', runId: 'b6f1b2c3-0000-4000-8000-000000000002', runVersion: 3, modelName: 'zh-sft-7b', datasets: [ZH_OPEN_QA_ID] };
+  const facts = {
+    reviewId: 'a6f1b2c3-0000-4000-8000-000000000001',
+    runId: 'b6f1b2c3-0000-4000-8000-000000000002',
+    runVersion: 3,
+    modelName: 'zh-sft-7b',
+    datasets: [ZH_OPEN_QA_ID],
+  };
   const recipient = { userId: 'c6f1b2c3-0000-4000-8000-000000000003', email: 'someone@example.test' };
 
   it('tell the owner where and until when to launch', () => {
     const mail = manualEvaluationReadyMail({ ...facts, launchDeadline: new Date('2026-12-07T10:00:00Z') }, recipient);
-    expect(mail).toMatchObject({ kind: 'manual-evaluation-ready', dedupeKey: `manual-evaluation-ready:${facts.reviewId}` });
+    expect(mail).toMatchObject({
+      kind: 'manual-evaluation-ready',
+      dedupeKey: `manual-evaluation-ready:${facts.reviewId}`,
+    });
     expect(mail.subject).toBe('[Proctor] zh-sft-7b: formal evaluation v3 awaits its manual evaluation');
     expect(mail.text).toContain('before 2026-12-07T10:00:00.000Z');
     expect(mail.text).toContain(`POST /v1/runs/${facts.runId}/manual-evaluation`);
   });
 
   it('remind each reviewer once per reminder, with the progress and the way in', () => {
-    const mail = reviewReminderMail({ ...facts, number: 2, waitingSince: new Date('2026-11-20T00:00:00Z'), scored: 12, total: 40 }, recipient);
+    const mail = reviewReminderMail(
+      { ...facts, number: 2, waitingSince: new Date('2026-11-20T00:00:00Z'), scored: 12, total: 40 },
+      recipient,
+    );
     expect(mail.kind).toBe('review-reminder');
     expect(mail.dedupeKey).toBe(`review-reminder:${facts.reviewId}:2:${recipient.userId}`);
     expect(mail.subject).toBe('[Proctor] Reminder: a manual review is waiting (12/40 answers scored)');
@@ -82,7 +100,10 @@ describe('review mails', () => {
   });
 
   it('tell the owner the reviewed scores once the review is done', () => {
-    const mail = reviewCompletedMail({ ...facts, scores: [{ dataset: ZH_OPEN_QA_ID, score: 0.725, answers: 40 }] }, recipient);
+    const mail = reviewCompletedMail(
+      { ...facts, scores: [{ dataset: ZH_OPEN_QA_ID, score: 0.725, answers: 40 }] },
+      recipient,
+    );
     expect(mail).toMatchObject({ kind: 'review-completed', dedupeKey: `review-completed:${facts.reviewId}` });
     expect(mail.text).toContain('zh-open-qa: 0.7250 over 40 reviewed answer(s)');
     expect(mail.html).toContain('<strong>0.7250</strong>');

@@ -8,7 +8,11 @@ import type { TestApi } from '../support/apiServer';
 import { nlpEvaluationBody, registerDataset } from '../support/evaluationBodies';
 
 /** Polls until `check` answers a value; bounded by `timeoutMs` so a stuck run fails with a reason. */
-export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined>, timeoutMs = 90_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | null | undefined>,
+  timeoutMs = 90_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -19,11 +23,22 @@ export async function waitFor<T>(what: string, check: () => Promise<T | null | u
 }
 
 /** A formal run of an evaluation over zh-open-qa and a one-item custom dataset, launched through the API. */
-export async function launchSubjectiveRun(api: TestApi, key: string, modelUrl: string, modelType: 'sft' | 'base' = 'sft'): Promise<{ evaluationId: string; runId: string; customDataset: string }> {
+export async function launchSubjectiveRun(
+  api: TestApi,
+  key: string,
+  modelUrl: string,
+  modelType: 'sft' | 'base' = 'sft',
+): Promise<{ evaluationId: string; runId: string; customDataset: string }> {
   const customDataset = await registerDataset(api, key, 'nlp');
   const body = nlpEvaluationBody({
     datasets: [ZH_OPEN_QA_ID, customDataset],
-    deployment: { method: 'api', endpoint: modelUrl, onlineModelName: 'proctor-reference', apiKey: `sk-review-${randomUUID()}`, apiMode: 'chat' },
+    deployment: {
+      method: 'api',
+      endpoint: modelUrl,
+      onlineModelName: 'proctor-reference',
+      apiKey: `sk-review-${randomUUID()}`,
+      apiMode: 'chat',
+    },
     modelInfo: { type: modelType, paperUrl: null, modelUrl: null },
   });
   const created = await api.request('POST', '/v1/evaluations', { key, body });
@@ -40,7 +55,12 @@ export async function reviewOfRun(api: TestApi, key: string, runId: string): Pro
   return res.body as ReviewSummary;
 }
 
-export function waitForReviewStatus(api: TestApi, key: string, runId: string, status: ReviewStatus): Promise<ReviewSummary> {
+export function waitForReviewStatus(
+  api: TestApi,
+  key: string,
+  runId: string,
+  status: ReviewStatus,
+): Promise<ReviewSummary> {
   return waitFor(`the review of run ${runId} is ${status}`, async () => {
     const review = await reviewOfRun(api, key, runId);
     return review?.status === status ? review : null;

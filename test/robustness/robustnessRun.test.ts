@@ -40,12 +40,19 @@ afterAll(async () => {
 });
 
 const SIZE = 24;
-const item = (i: number) => ({ id: `q${i}`, prompt: `Compute ${17 + i} + ${5 + 2 * i}. Reply with the number only.`, ground_truth: String(22 + 3 * i) });
+const item = (i: number) => ({
+  id: `q${i}`,
+  prompt: `Compute ${17 + i} + ${5 + 2 * i}. Reply with the number only.`,
+  ground_truth: String(22 + 3 * i),
+});
 
 async function sumsDataset(key: string): Promise<string> {
   const id = `rb-${randomUUID().slice(0, 8)}`;
   const jsonl = Array.from({ length: SIZE }, (_, i) => JSON.stringify(item(i))).join('\n');
-  const res = await api.request('POST', '/v1/datasets', { key, body: { id, name: id, domain: 'nlp', task: 'sums', metric: 'exact_match', jsonl: `${jsonl}\n` } });
+  const res = await api.request('POST', '/v1/datasets', {
+    key,
+    body: { id, name: id, domain: 'nlp', task: 'sums', metric: 'exact_match', jsonl: `${jsonl}\n` },
+  });
   expect(res.status, res.text).toBe(201);
   return id;
 }
@@ -54,7 +61,12 @@ async function evaluation(key: string, dataset: string, robustness: boolean): Pr
   const res = await api.request('POST', '/v1/evaluations', {
     key,
     body: {
-      domain: 'nlp', modelName: uniqueModelName('robust'), datasets: [dataset], robustness, modelInfo: { type: 'sft' }, acknowledgeNoTestAnnotations: true,
+      domain: 'nlp',
+      modelName: uniqueModelName('robust'),
+      datasets: [dataset],
+      robustness,
+      modelInfo: { type: 'sft' },
+      acknowledgeNoTestAnnotations: true,
       deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
     },
   });
@@ -62,7 +74,8 @@ async function evaluation(key: string, dataset: string, robustness: boolean): Pr
   return res.body.id as string;
 }
 
-const runToEnd = (key: string, evaluationId: string): Promise<RunView> => launchAndWaitForEnd(api, key, evaluationId, 110_000);
+const runToEnd = (key: string, evaluationId: string): Promise<RunView> =>
+  launchAndWaitForEnd(api, key, evaluationId, 110_000);
 
 type Result = { id: string; predict: string | null; score: number | null; status: string };
 async function results(key: string, runId: string): Promise<Result[]> {
@@ -96,11 +109,18 @@ describe('a formal run with robustness', () => {
       .from(perturbedSampleResults)
       .where(and(eq(perturbedSampleResults.runId, robust.runId), eq(perturbedSampleResults.datasetId, dataset)));
     expect(rows).toHaveLength(SIZE);
-    const expected = perturbItems(Array.from({ length: SIZE }, (_, i) => item(i)), { runSeed: runPerturbationSeed(robust.runId, null), kind: 'mixed' });
+    const expected = perturbItems(
+      Array.from({ length: SIZE }, (_, i) => item(i)),
+      { runSeed: runPerturbationSeed(robust.runId, null), kind: 'mixed' },
+    );
     for (const row of rows) expect(row.prompt, `q${row.sampleIdx}`).toBe(expected[row.sampleIdx]!.prompt);
-    expect(rows.filter((r) => r.prompt !== item(r.sampleIdx).prompt).length, 'some prompts perturbed').toBeGreaterThan(0);
+    expect(rows.filter((r) => r.prompt !== item(r.sampleIdx).prompt).length, 'some prompts perturbed').toBeGreaterThan(
+      0,
+    );
     expect(rows.every((r) => r.status === 'scored' || r.status === 'failed')).toBe(true);
-    expect(await api.deps.db.select().from(perturbedSampleResults).where(eq(perturbedSampleResults.runId, plain.runId))).toEqual([]);
+    expect(
+      await api.deps.db.select().from(perturbedSampleResults).where(eq(perturbedSampleResults.runId, plain.runId)),
+    ).toEqual([]);
 
     // Accuracy and robustness, from the paired scores.
     const perturbedMean = rows.reduce((s, r) => s + (r.score ?? 0), 0) / SIZE;
@@ -129,7 +149,12 @@ describe('a formal run with robustness', () => {
 
     if (RECORD_HISTORIES) {
       const temporal = await temporalClient();
-      await recordHistoryFixture(temporal.client, 'dataset-robustness', workflowIds.dataset(robust.runId, dataset), WORKFLOW_TYPES.dataset);
+      await recordHistoryFixture(
+        temporal.client,
+        'dataset-robustness',
+        workflowIds.dataset(robust.runId, dataset),
+        WORKFLOW_TYPES.dataset,
+      );
       await temporal.close();
     }
   }, 240_000);

@@ -6,7 +6,11 @@
 import type Dockerode from 'dockerode';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetItem } from '../../contracts/dataset';
-import { CODE_PYTHON_BASIC_ID, CODE_PYTHON_BASIC_PROBLEMS, generateCodePythonBasic } from '../../datasets/builtin/codePythonBasic';
+import {
+  CODE_PYTHON_BASIC_ID,
+  CODE_PYTHON_BASIC_PROBLEMS,
+  generateCodePythonBasic,
+} from '../../datasets/builtin/codePythonBasic';
 import { datasetContentHash } from '../../datasets/contentHash';
 import { runInSandbox } from '../../docker/codeSandbox';
 import { ensureCodeSandboxImage } from '../../docker/codeSandboxImage';
@@ -44,7 +48,8 @@ describe('code-python-basic', () => {
       expect(item.metadata).toEqual({ entry_point: problem.entryPoint });
       expect(item.prompt).toContain(`\`${problem.signature}\``);
       expect(item.ground_truth).toBe(problem.tests);
-      for (const line of problem.tests.split('\n').filter((l) => l.startsWith('assert'))) expect(item.prompt).not.toContain(line);
+      for (const line of problem.tests.split('\n').filter((l) => l.startsWith('assert')))
+        expect(item.prompt).not.toContain(line);
       expect(item.prompt).not.toContain(problem.solution.trim());
     });
   });
@@ -53,10 +58,18 @@ describe('code-python-basic', () => {
     const stub = (name: string) => `def ${name}(*args, **kwargs):\n    return None\n`;
     const results = await Promise.all(
       CODE_PYTHON_BASIC_PROBLEMS.map((p, i) =>
-        scoreCodeProblem(docker, { id: `problem-${i}`, entryPoint: p.entryPoint, tests: p.tests }, [p.solution, stub(p.entryPoint)], { ks: [1], concurrency: 1 }),
+        scoreCodeProblem(
+          docker,
+          { id: `problem-${i}`, entryPoint: p.entryPoint, tests: p.tests },
+          [p.solution, stub(p.entryPoint)],
+          { ks: [1], concurrency: 1 },
+        ),
       ),
     );
-    const verdicts = results.map((r, i) => [CODE_PYTHON_BASIC_PROBLEMS[i]!.entryPoint, r.completions.map((c) => c.sandbox.verdict)]);
+    const verdicts = results.map((r, i) => [
+      CODE_PYTHON_BASIC_PROBLEMS[i]!.entryPoint,
+      r.completions.map((c) => c.sandbox.verdict),
+    ]);
     expect(verdicts).toEqual(CODE_PYTHON_BASIC_PROBLEMS.map((p) => [p.entryPoint, ['passed', 'tests_failed']]));
   });
 
@@ -64,7 +77,11 @@ describe('code-python-basic', () => {
     const item = generateCodePythonBasic()[0]!;
     const answer = `Sure!\n\`\`\`python\n${CODE_PYTHON_BASIC_PROBLEMS[0]!.solution}\`\`\`\nThis clamps x.`;
     const entryPoint = String(item.metadata!.entry_point);
-    const r = await runInSandbox(docker, { program: extractProgram(answer, entryPoint), tests: item.ground_truth, entryPoint });
+    const r = await runInSandbox(docker, {
+      program: extractProgram(answer, entryPoint),
+      tests: item.ground_truth,
+      entryPoint,
+    });
     expect(r.verdict).toBe('passed');
   });
 });

@@ -9,7 +9,11 @@ import os from 'node:os';
 import type Dockerode from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SOURCE_BYTES, reapStaleSandboxes, runInSandbox, type SandboxResult } from '../../docker/codeSandbox';
-import { CODE_SANDBOX_IMAGE_REF, ensureCodeSandboxImage, SANDBOX_IMAGE_INPUTS_LABEL } from '../../docker/codeSandboxImage';
+import {
+  CODE_SANDBOX_IMAGE_REF,
+  ensureCodeSandboxImage,
+  SANDBOX_IMAGE_INPUTS_LABEL,
+} from '../../docker/codeSandboxImage';
 import { SANDBOX_ROLE, sandboxContainerSpec, DEFAULT_SANDBOX_LIMITS } from '../../docker/codeSandboxSpec';
 import { LABEL_ROLE } from '../../docker/containerSpec';
 import { connectDocker } from '../../docker/engine';
@@ -34,7 +38,11 @@ afterEach(async () => {
 const ADD = 'def add(a, b):\n    return a + b\n';
 const ADD_TESTS = 'assert add(2, 3) == 5\nassert add(-1, 1) == 0\n';
 
-function run(program: string, tests: string, o: Parameters<typeof runInSandbox>[2] & { entryPoint?: string } = {}): Promise<SandboxResult> {
+function run(
+  program: string,
+  tests: string,
+  o: Parameters<typeof runInSandbox>[2] & { entryPoint?: string } = {},
+): Promise<SandboxResult> {
   return runInSandbox(docker, { program, tests, entryPoint: o.entryPoint }, o);
 }
 
@@ -54,7 +62,14 @@ describe('the code sandbox image', () => {
 describe('verdicts', () => {
   it('passes a correct solution, and shows what it printed', async () => {
     const r = await run(`${ADD}print("loaded")\n`, `${ADD_TESTS}print("tests ran")\n`, { entryPoint: 'add' });
-    expect(r).toMatchObject({ passed: true, verdict: 'passed', exitCode: 0, timedOut: false, oomKilled: false, outputLimitExceeded: false });
+    expect(r).toMatchObject({
+      passed: true,
+      verdict: 'passed',
+      exitCode: 0,
+      timedOut: false,
+      oomKilled: false,
+      outputLimitExceeded: false,
+    });
     expect(r.stdoutTail).toBe('loaded\ntests ran\n');
     expect(r.stdoutTail).not.toContain('PROCTOR-SANDBOX');
     expect(r.durationMs).toBeGreaterThan(0);
@@ -107,7 +122,11 @@ describe('limits', () => {
   });
 
   it('kills a program that ignores SIGTERM and sleeps at the wall-clock limit too', async () => {
-    const r = await run('import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(600)\n', ADD_TESTS, { limits: { timeoutMs: 1_500 } });
+    const r = await run(
+      'import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(600)\n',
+      ADD_TESTS,
+      { limits: { timeoutMs: 1_500 } },
+    );
     expect(r).toMatchObject({ passed: false, verdict: 'timed_out', timedOut: true });
   });
 
@@ -193,7 +212,11 @@ describe('limits', () => {
       '        made += 1',
       '    return made, None',
     ].join('\n');
-    const r = await run(counting, 'made, error = fork_all(500)\nprint(made, error)\nassert error is not None\nassert made < 32\n', { limits: { pids: 32 } });
+    const r = await run(
+      counting,
+      'made, error = fork_all(500)\nprint(made, error)\nassert error is not None\nassert made < 32\n',
+      { limits: { pids: 32 } },
+    );
     expect(r.stderrTail).toBe('');
     expect(r).toMatchObject({ passed: true, verdict: 'passed' });
     expect(r.stdoutTail).toMatch(/^\d+ .*(temporarily unavailable|Resource)/);
@@ -240,7 +263,9 @@ describe('limits', () => {
 
   it('keeps only the tail of a large output, and kills a program that floods it', async () => {
     const tail = 4096;
-    const chatty = await run(`${ADD}for i in range(20000):\n    print("line %05d" % i)\n`, ADD_TESTS, { limits: { outputTailBytes: tail } });
+    const chatty = await run(`${ADD}for i in range(20000):\n    print("line %05d" % i)\n`, ADD_TESTS, {
+      limits: { outputTailBytes: tail },
+    });
     expect(chatty).toMatchObject({ passed: true, verdict: 'passed', stdoutBytes: 20000 * 11 });
     expect(Buffer.byteLength(chatty.stdoutTail)).toBeLessThanOrEqual(tail);
     expect(chatty.stdoutTail.endsWith('line 19999\n')).toBe(true);
@@ -257,20 +282,33 @@ describe('limits', () => {
 describe('container clean-up', () => {
   it('removes the container when the caller aborts, and rejects with the reason', async () => {
     const abort = new AbortController();
-    const pending = run('import time\ntime.sleep(600)\n', ADD_TESTS, { signal: abort.signal, limits: { timeoutMs: 60_000 } });
+    const pending = run('import time\ntime.sleep(600)\n', ADD_TESTS, {
+      signal: abort.signal,
+      limits: { timeoutMs: 60_000 },
+    });
     // Abort once the container is up, so the kill path (not the before-start check) is what runs.
-    for (let i = 0; i < 200 && (await sandboxContainers()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && (await sandboxContainers()).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
     abort.abort(new Error('run cancelled'));
     await expect(pending).rejects.toThrow('run cancelled');
   });
 
   it('leaves nothing behind when many run at once', async () => {
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => run(ADD, i % 2 === 0 ? ADD_TESTS : 'assert add(1, 1) == 3\n')));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => run(ADD, i % 2 === 0 ? ADD_TESTS : 'assert add(1, 1) == 3\n')),
+    );
     expect(results.map((r) => r.passed)).toEqual([true, false, true, false, true, false]);
   });
 
   it('reaps sandbox containers a dead worker left, and only stale ones', async () => {
-    const left = await docker.createContainer(sandboxContainerSpec({ name: 'proctor-sandbox-orphan', imageRef: CODE_SANDBOX_IMAGE_REF, env: [], limits: DEFAULT_SANDBOX_LIMITS }));
+    const left = await docker.createContainer(
+      sandboxContainerSpec({
+        name: 'proctor-sandbox-orphan',
+        imageRef: CODE_SANDBOX_IMAGE_REF,
+        env: [],
+        limits: DEFAULT_SANDBOX_LIMITS,
+      }),
+    );
     expect(await reapStaleSandboxes(docker, 3_600_000)).toEqual([]);
     expect(await sandboxContainers()).toEqual(['/proctor-sandbox-orphan']);
     // A cut-off in the future makes every sandbox container stale.

@@ -22,7 +22,12 @@ describe('binomialDraw', () => {
   });
 
   it('follows the binomial distribution (chi-square against the exact probabilities)', () => {
-    for (const [n, p] of [[10, 0.3], [25, 0.9], [40, 0.05], [7, 0.5]] as const) {
+    for (const [n, p] of [
+      [10, 0.3],
+      [25, 0.9],
+      [40, 0.05],
+      [7, 0.5],
+    ] as const) {
       const draws = 40_000;
       const prng = new Prng(n * 1000 + Math.round(p * 100));
       const seen = new Array(n + 1).fill(0);
@@ -50,7 +55,11 @@ describe('binomialDraw', () => {
   });
 
   it('has the binomial mean and variance for large n', () => {
-    for (const [n, p] of [[100_000, 0.7], [1_000_000, 0.001], [50_000, 0.5]] as const) {
+    for (const [n, p] of [
+      [100_000, 0.7],
+      [1_000_000, 0.001],
+      [50_000, 0.5],
+    ] as const) {
       const prng = new Prng(n);
       const xs = Array.from({ length: 5000 }, () => binomialDraw(n, p, prng));
       const mean = xs.reduce((a, b) => a + b, 0) / xs.length;

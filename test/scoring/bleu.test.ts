@@ -14,7 +14,11 @@ describe('bleu against reference values', () => {
     ['The cat is on the mat.', 'The cat is on the mat.', 1],
     ['the cat', 'the cat sat on the mat', 0.13533528323661276], // effective order 2, brevity penalty e^-2
     ['the cat', 'The cat', 0.5], // case-sensitive
-    ['It costs $3.50, not 1,000 dollars-ok (roughly).', 'It costs $3.50 and not 1,000 dollars (roughly).', 0.4659538415189962],
+    [
+      'It costs $3.50, not 1,000 dollars-ok (roughly).',
+      'It costs $3.50 and not 1,000 dollars (roughly).',
+      0.4659538415189962,
+    ],
     [
       'The quick brown fox jumped over the lazy dog.',
       several('A fast brown fox leaped over the lazy dog.', 'The quick brown fox jumps over the sleepy dog.'),
@@ -23,7 +27,11 @@ describe('bleu against reference values', () => {
     ['He said: "I\'d go 3-5 times a week!"', "He said he'd go 3-5 times a week.", 0.47855439210937384],
     ['AT&amp;T announced results', 'AT&T announced its results', 0.57893006746741],
     ['apple banana cherry date', 'one two three four', 0],
-    ['completely different words here and some more words too', 'completely unrelated sentence with words', 0.05669791110976001],
+    [
+      'completely different words here and some more words too',
+      'completely unrelated sentence with words',
+      0.05669791110976001,
+    ],
     ['Paris', 'Paris', 1],
   ])('%j vs %j → %d', (predict, truth, expected) => {
     expect(bleu(predict, truth)).toBeCloseTo(expected, 12);
@@ -53,7 +61,11 @@ describe('bleu edge cases', () => {
 
   it('stays within [0, 1] and is 1 only for a perfect output', () => {
     const reference = 'The committee approved the budget on Tuesday after a long debate.';
-    const outputs = ['The committee approved the budget on Tuesday.', 'the committee approved the budget on tuesday after a long debate.', reference + ' Really.'];
+    const outputs = [
+      'The committee approved the budget on Tuesday.',
+      'the committee approved the budget on tuesday after a long debate.',
+      reference + ' Really.',
+    ];
     for (const output of outputs) {
       const score = bleu(output, reference);
       expect(score).toBeGreaterThan(0);

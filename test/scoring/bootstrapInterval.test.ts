@@ -32,7 +32,14 @@ describe('bootstrapInterval: degenerate inputs', () => {
   });
 
   it('gives a zero-width interval at the value for one sample or all-equal samples', () => {
-    expect(bootstrapInterval([0.7])).toEqual({ mean: 0.7, lower: 0.7, upper: 0.7, confidence: 0.95, resamples: DEFAULT_RESAMPLES, n: 1 });
+    expect(bootstrapInterval([0.7])).toEqual({
+      mean: 0.7,
+      lower: 0.7,
+      upper: 0.7,
+      confidence: 0.95,
+      resamples: DEFAULT_RESAMPLES,
+      n: 1,
+    });
     expect(bootstrapInterval(new Array(500).fill(0.1))).toMatchObject({ mean: 0.1, lower: 0.1, upper: 0.1, n: 500 });
     expect(bootstrapInterval(new Float64Array(10))).toMatchObject({ mean: 0, lower: 0, upper: 0 });
   });
@@ -54,7 +61,13 @@ describe('bootstrapInterval: degenerate inputs', () => {
 
 describe('bootstrapInterval: properties', () => {
   it('contains the sample mean, for accuracy-like and fractional scores', () => {
-    const datasets = [bernoulli(1, 50, 0.5), bernoulli(2, 200, 0.05), bernoulli(3, 1000, 0.9), uniform(4, 30), uniform(5, 5000)];
+    const datasets = [
+      bernoulli(1, 50, 0.5),
+      bernoulli(2, 200, 0.05),
+      bernoulli(3, 1000, 0.9),
+      uniform(4, 30),
+      uniform(5, 5000),
+    ];
     for (const scores of datasets) {
       const { mean, lower, upper } = interval(scores);
       expect(mean).toBeCloseTo(scores.reduce((a, b) => a + b, 0) / scores.length, 12);
@@ -160,4 +173,3 @@ describe('bootstrapInterval: few distinct scores, drawn as counts', () => {
     expect(upper).toBeLessThanOrEqual(1);
   });
 });
-

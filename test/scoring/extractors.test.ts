@@ -59,7 +59,9 @@ describe('extractChoice', () => {
 
 describe('numbers', () => {
   it('reads signs, thousands groups, decimals and exponents, and not hyphens', () => {
-    expect(numbersIn('x = -3, y = 1,234.5, z = 2.5e-3, range 3-5, COVID-19, .75, +8')).toEqual([-3, 1234.5, 0.0025, 3, 5, 19, 0.75, 8]);
+    expect(numbersIn('x = -3, y = 1,234.5, z = 2.5e-3, range 3-5, COVID-19, .75, +8')).toEqual([
+      -3, 1234.5, 0.0025, 3, 5, 19, 0.75, 8,
+    ]);
   });
 
   it('takes the stated answer over later numbers, else the last number', () => {
@@ -72,6 +74,7 @@ describe('numbers', () => {
     expect(parseNumber(' -1,234.50 ')).toBe(-1234.5);
     expect(parseNumber('1e3')).toBe(1000);
     expect(parseNumber('+7')).toBe(7);
-    for (const bad of ['', '-', 'e5', '1.', '1,23', '12 apples', 'NaN', 'Infinity', '0x10', '1/2']) expect(parseNumber(bad)).toBeNull();
+    for (const bad of ['', '-', 'e5', '1.', '1,23', '12 apples', 'NaN', 'Infinity', '0x10', '1/2'])
+      expect(parseNumber(bad)).toBeNull();
   });
 });

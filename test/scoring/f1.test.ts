@@ -16,7 +16,11 @@ describe('f1 against reference values', () => {
     ['PARIS, France', 'paris', 0.6666666666666666],
     ['Broncos', several('Denver Broncos', 'the Broncos'), 1],
     ['Carolina Panthers beat Denver', several('Denver Broncos', 'Carolina Panthers'), 0.6666666666666666],
-    ['The quick brown fox jumps over the lazy dog near the river bank', 'A quick brown dog jumps over the lazy fox by the river', 0.8421052631578948],
+    [
+      'The quick brown fox jumps over the lazy dog near the river bank',
+      'A quick brown dog jumps over the lazy fox by the river',
+      0.8421052631578948,
+    ],
     ['', 'Paris', 0],
     ['Paris', '', 0],
     ['', '', 1],

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { scoreSample } from '../../scoring/metrics';
 import { Value } from '@sinclair/typebox/value';
-import { METRICS, RegisterDatasetBody, TEXT_METRICS, type MetricName, type TextMetricName } from '../../contracts/dataset';
+import {
+  METRICS,
+  RegisterDatasetBody,
+  TEXT_METRICS,
+  type MetricName,
+  type TextMetricName,
+} from '../../contracts/dataset';
 import { MetricOptions } from '../../scoring/metricOptions';
 
 interface Case {
@@ -12,9 +18,12 @@ interface Case {
 }
 
 function table(metric: MetricName, cases: Case[]) {
-  it.each(cases.map((c) => [JSON.stringify(c.predict), JSON.stringify(c.truth), c.score, c] as const))('%s vs %s → %i', (_p, _t, _s, c) => {
-    expect(scoreSample(metric, c.predict, { ground_truth: c.truth, choices: c.choices })).toBe(c.score);
-  });
+  it.each(cases.map((c) => [JSON.stringify(c.predict), JSON.stringify(c.truth), c.score, c] as const))(
+    '%s vs %s → %i',
+    (_p, _t, _s, c) => {
+      expect(scoreSample(metric, c.predict, { ground_truth: c.truth, choices: c.choices })).toBe(c.score);
+    },
+  );
 }
 
 describe('exact_match', () => {
@@ -96,7 +105,10 @@ describe('mc_accuracy', () => {
     { predict: '', truth: 'B', score: 0 },
     { predict: 'A bit of both', truth: 'A', score: 0 },
   ];
-  table('mc_accuracy', cases.map((c) => ({ ...c, choices })));
+  table(
+    'mc_accuracy',
+    cases.map((c) => ({ ...c, choices })),
+  );
 
   it('a letter beyond the options is no answer, but the same letter with more options is', () => {
     expect(scoreSample('mc_accuracy', 'E', { ground_truth: 'E', choices })).toBe(0);
@@ -157,8 +169,12 @@ describe('scoreSample', () => {
   it('is reachable from dataset registration: the body schema takes every metric name and lists them when refusing another', () => {
     const body = { id: 'my-set', name: 'Mine', domain: 'nlp', task: 'qa', jsonl: '{}' };
     for (const metric of METRICS) expect(Value.Check(RegisterDatasetBody, { ...body, metric }), metric).toBe(true);
-    const refusal = [...Value.Errors(RegisterDatasetBody, { ...body, metric: 'rouge' })].find((e) => e.path === '/metric');
-    expect(refusal?.schema.description).toBe('one of exact_match, mc_accuracy, numeric_match, f1, rouge_l, bleu, pass_at_k');
+    const refusal = [...Value.Errors(RegisterDatasetBody, { ...body, metric: 'rouge' })].find(
+      (e) => e.path === '/metric',
+    );
+    expect(refusal?.schema.description).toBe(
+      'one of exact_match, mc_accuracy, numeric_match, f1, rouge_l, bleu, pass_at_k',
+    );
   });
 
   it('does not score pass@k one text at a time: it is scored in the code sandbox', () => {
@@ -188,7 +204,8 @@ describe('scoreSample', () => {
 });
 
 describe('numeric_match tolerances from metric options', () => {
-  const score = (predict: string, truth: string, options?: MetricOptions) => scoreSample('numeric_match', predict, { ground_truth: truth }, options);
+  const score = (predict: string, truth: string, options?: MetricOptions) =>
+    scoreSample('numeric_match', predict, { ground_truth: truth }, options);
 
   it('uses an absolute tolerance for rounded answers', () => {
     expect(score('3.14159', '3.14')).toBe(0);

@@ -69,17 +69,32 @@ describe('passAtK', () => {
   it('reports only the ks a problem has completions for, and averages problems alike', () => {
     expect(passAtKs(4, 1, [1, 2, 10])).toEqual({ 1: 0.25, 2: 0.5 });
     // Problem a: n=10 c=3 → pass@1 0.3, pass@5 11/12. Problem b: n=10 c=0 → 0, 0.
-    const mean = meanPassAtK([{ n: 10, c: 3 }, { n: 10, c: 0 }], [1, 5]);
+    const mean = meanPassAtK(
+      [
+        { n: 10, c: 3 },
+        { n: 10, c: 0 },
+      ],
+      [1, 5],
+    );
     expect(mean[1]).toBeCloseTo(0.15, 12);
     expect(mean[5]).toBeCloseTo(11 / 24, 12);
-    expect(meanPassAtK([{ n: 10, c: 3 }, { n: 2, c: 1 }], [1, 5])).toEqual({ 1: (0.3 + 0.5) / 2 });
+    expect(
+      meanPassAtK(
+        [
+          { n: 10, c: 3 },
+          { n: 2, c: 1 },
+        ],
+        [1, 5],
+      ),
+    ).toEqual({ 1: (0.3 + 0.5) / 2 });
     expect(() => meanPassAtK([], [0])).toThrow(RangeError);
   });
 });
 
 describe('extractProgram', () => {
   it('takes the fenced block that defines the entry point, else a python block, else the first', () => {
-    const answer = 'Here you go:\n```python\ndef add(a, b):\n    return a + b\n```\nUsage:\n```python\nprint(add(1, 2))\n```\n';
+    const answer =
+      'Here you go:\n```python\ndef add(a, b):\n    return a + b\n```\nUsage:\n```python\nprint(add(1, 2))\n```\n';
     expect(extractProgram(answer, 'add')).toBe('def add(a, b):\n    return a + b\n');
     expect(extractProgram('```text\nnot code\n```\n```py\nx = 1\n```', 'missing')).toBe('x = 1\n');
     expect(extractProgram('```\nx = 2\n```')).toBe('x = 2\n');
@@ -113,10 +128,20 @@ describe('scoreCodeProblem in the sandbox', () => {
       'I cannot help with that.',
       '```python\ndef double(x):\n    while True:\n        pass\n```',
     ];
-    const r = await scoreCodeProblem(docker, problem, completions, { ks: [1, 2, 5, 10], concurrency: 2, limits: { timeoutMs: 2_000 } });
+    const r = await scoreCodeProblem(docker, problem, completions, {
+      ks: [1, 2, 5, 10],
+      concurrency: 2,
+      limits: { timeoutMs: 2_000 },
+    });
     expect(r.n).toBe(5);
     expect(r.c).toBe(2);
-    expect(r.completions.map((x) => x.sandbox.verdict)).toEqual(['passed', 'passed', 'tests_failed', 'program_error', 'timed_out']);
+    expect(r.completions.map((x) => x.sandbox.verdict)).toEqual([
+      'passed',
+      'passed',
+      'tests_failed',
+      'program_error',
+      'timed_out',
+    ]);
     expect(r.completions[0]!.program).toBe('def double(x):\n    return 2 * x\n');
     // 2 of 5 pass: pass@1 = 2/5; pass@2 = 1 − C(3,2)/C(5,2) = 1 − 3/10; pass@5 = 1; k = 10 > n left out.
     expect(r.passAtK[1]).toBeCloseTo(0.4, 12);

@@ -5,7 +5,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { perturbPrompt, PERTURBATION_KINDS, PERTURBATION_RATES, type PerturbationKind } from '../../scoring/robustness/perturb';
+import {
+  perturbPrompt,
+  PERTURBATION_KINDS,
+  PERTURBATION_RATES,
+  type PerturbationKind,
+} from '../../scoring/robustness/perturb';
 import { perturbationSeed } from '../../scoring/robustness/perturbationSeed';
 import { perturbItems } from '../../scoring/robustness/perturbItems';
 import { generateArithBasic } from '../../datasets/builtin/arithBasic';
@@ -19,10 +24,36 @@ const itemId = fc.string({ minLength: 1, maxLength: 20 });
 const promptText = fc
   .array(
     fc.oneof(
-      fc.constantFrom('What', 'is', 'the', 'answer', 'Reverse', 'letters', 'word', 'Reply', 'number', 'only', 'kilometres', 'Straße', 'İstanbul', 'ŉ'),
+      fc.constantFrom(
+        'What',
+        'is',
+        'the',
+        'answer',
+        'Reverse',
+        'letters',
+        'word',
+        'Reply',
+        'number',
+        'only',
+        'kilometres',
+        'Straße',
+        'İstanbul',
+        'ŉ',
+      ),
       fc.integer({ min: -100_000, max: 100_000 }).map(String),
       fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map((x) => x.toFixed(3)),
-      fc.constantFrom('{name}', '{0}', '"benexta"', '`clamp(x, lo, hi)`', 'count_vowels', '太阳系中最大的行星', 'Привет', '😀', '𝒜𝒷𝒸', 'e\u0301'),
+      fc.constantFrom(
+        '{name}',
+        '{0}',
+        '"benexta"',
+        '`clamp(x, lo, hi)`',
+        'count_vowels',
+        '太阳系中最大的行星',
+        'Привет',
+        '😀',
+        '𝒜𝒷𝒸',
+        'e\u0301',
+      ),
       fc.constantFrom(' ', ' ', ' ', '  ', '\n', '\t', '. ', ', ', '? ', ': ', ' + ', ' × ', '='),
       fc.string({ maxLength: 6 }),
       fc.string({ unit: 'grapheme', maxLength: 6 }),
@@ -40,7 +71,9 @@ describe('perturbPrompt', () => {
   it('gives the same text for the same (run seed, item id, kind)', () => {
     fc.assert(
       fc.property(promptText, seed, itemId, kind, (text, runSeed, id, k) => {
-        expect(perturbPrompt(text, { runSeed, itemId: id, kind: k })).toEqual(perturbPrompt(text, { runSeed, itemId: id, kind: k }));
+        expect(perturbPrompt(text, { runSeed, itemId: id, kind: k })).toEqual(
+          perturbPrompt(text, { runSeed, itemId: id, kind: k }),
+        );
       }),
     );
   });
@@ -48,7 +81,8 @@ describe('perturbPrompt', () => {
   it('draws different noise for different items, seeds and kinds', () => {
     const text = 'Please reverse every letter of these fairly long English words carefully and thoroughly. '.repeat(4);
     const seen = new Set<string>();
-    for (const id of ['item-1', 'item-2', 'item-3']) for (const runSeed of [1, 2]) seen.add(perturbPrompt(text, { runSeed, itemId: id, kind: 'typos' }).text);
+    for (const id of ['item-1', 'item-2', 'item-3'])
+      for (const runSeed of [1, 2]) seen.add(perturbPrompt(text, { runSeed, itemId: id, kind: 'typos' }).text);
     expect(seen.size).toBe(6);
     expect(perturbationSeed(1, 'a', 'case')).not.toBe(perturbationSeed(1, 'a', 'typos'));
     expect(perturbationSeed(1, 'ab', 'c')).not.toBe(perturbationSeed(1, 'a', 'bc'));
@@ -56,40 +90,69 @@ describe('perturbPrompt', () => {
 
   it('never changes a digit, a number or a placeholder', () => {
     fc.assert(
-      fc.property(promptText, seed, itemId, kind, fc.double({ min: 0, max: 1, noNaN: true }), (text, runSeed, id, k, rate) => {
-        const out = perturbPrompt(text, { runSeed, itemId: id, kind: k, rate }).text;
-        expect(digitRuns(out)).toEqual(digitRuns(text));
-        expect(placeholders(out)).toEqual(placeholders(text));
-      }),
+      fc.property(
+        promptText,
+        seed,
+        itemId,
+        kind,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (text, runSeed, id, k, rate) => {
+          const out = perturbPrompt(text, { runSeed, itemId: id, kind: k, rate }).text;
+          expect(digitRuns(out)).toEqual(digitRuns(text));
+          expect(placeholders(out)).toEqual(placeholders(text));
+        },
+      ),
     );
   });
 
   it('keeps quoted text and code exactly, and every number as a separate token', () => {
-    const text = 'Reverse the word "benexta", then call `clamp(x, lo, hi)` and count_vowels on 12 7 and 3.25 kilograms. Answer with {answer}.';
+    const text =
+      'Reverse the word "benexta", then call `clamp(x, lo, hi)` and count_vowels on 12 7 and 3.25 kilograms. Answer with {answer}.';
     for (const k of PERTURBATION_KINDS) {
       for (let runSeed = 0; runSeed < 50; runSeed++) {
         const out = perturbPrompt(text, { runSeed, itemId: 'x', kind: k, rate: 1 }).text;
-        for (const span of ['"benexta"', '`clamp(x, lo, hi)`', 'count_vowels', '{answer}', '3.25']) expect(out).toContain(span);
+        for (const span of ['"benexta"', '`clamp(x, lo, hi)`', 'count_vowels', '{answer}', '3.25'])
+          expect(out).toContain(span);
         expect(out).toMatch(/(^|\D)12\s+7(\D|$)/);
       }
     }
   });
 
   it('changes each eligible unit with its kind’s rate, within binomial bounds', () => {
-    const longText = fc.array(fc.constantFrom('pattern', 'Question', 'answering', 'through', 'robustness', 'evaluation', 'Keyboard', 'letters'), { minLength: 150, maxLength: 300 }).map((w) => w.join(' '));
+    const longText = fc
+      .array(
+        fc.constantFrom(
+          'pattern',
+          'Question',
+          'answering',
+          'through',
+          'robustness',
+          'evaluation',
+          'Keyboard',
+          'letters',
+        ),
+        { minLength: 150, maxLength: 300 },
+      )
+      .map((w) => w.join(' '));
     fc.assert(
-      fc.property(longText, seed, itemId, fc.constantFrom<PerturbationKind>('case', 'typos', 'whitespace', 'char_noise'), (text, runSeed, id, k) => {
-        const p = perturbPrompt(text, { runSeed, itemId: id, kind: k });
-        const rate = PERTURBATION_RATES[k as Exclude<PerturbationKind, 'mixed'>];
-        expect(p.eligible).toBeGreaterThan(100);
-        expect(p.edits).toBeLessThanOrEqual(p.eligible);
-        // Five standard deviations of Binomial(eligible, rate): a seed outside is a broken rate.
-        const sigma = Math.sqrt(p.eligible * rate * (1 - rate));
-        // A typo that swaps takes the next letter out of the draw, lowering the count by up to rate.
-        const low = p.eligible * rate * (k === 'typos' ? 1 - rate : 1) - 5 * sigma;
-        expect(p.edits).toBeGreaterThanOrEqual(Math.floor(low));
-        expect(p.edits).toBeLessThanOrEqual(Math.ceil(p.eligible * rate + 5 * sigma));
-      }),
+      fc.property(
+        longText,
+        seed,
+        itemId,
+        fc.constantFrom<PerturbationKind>('case', 'typos', 'whitespace', 'char_noise'),
+        (text, runSeed, id, k) => {
+          const p = perturbPrompt(text, { runSeed, itemId: id, kind: k });
+          const rate = PERTURBATION_RATES[k as Exclude<PerturbationKind, 'mixed'>];
+          expect(p.eligible).toBeGreaterThan(100);
+          expect(p.edits).toBeLessThanOrEqual(p.eligible);
+          // Five standard deviations of Binomial(eligible, rate): a seed outside is a broken rate.
+          const sigma = Math.sqrt(p.eligible * rate * (1 - rate));
+          // A typo that swaps takes the next letter out of the draw, lowering the count by up to rate.
+          const low = p.eligible * rate * (k === 'typos' ? 1 - rate : 1) - 5 * sigma;
+          expect(p.edits).toBeGreaterThanOrEqual(Math.floor(low));
+          expect(p.edits).toBeLessThanOrEqual(Math.ceil(p.eligible * rate + 5 * sigma));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -99,13 +162,19 @@ describe('perturbPrompt', () => {
       fc.property(promptText, seed, kind, (text, runSeed, k) => {
         const none = perturbPrompt(text, { runSeed, itemId: 'i', kind: k, rate: 0 });
         expect(none).toMatchObject({ text, edits: 0 });
-        if (k !== 'typos' && k !== 'mixed') expect(perturbPrompt(text, { runSeed, itemId: 'i', kind: k, rate: 1 }).edits).toBe(none.eligible);
+        if (k !== 'typos' && k !== 'mixed')
+          expect(perturbPrompt(text, { runSeed, itemId: 'i', kind: k, rate: 1 }).edits).toBe(none.eligible);
       }),
     );
   });
 
   it('handles empty text, astral code points and scripts without case, keeping the output well-formed', () => {
-    for (const k of PERTURBATION_KINDS) expect(perturbPrompt('', { runSeed: 1, itemId: 'e', kind: k })).toMatchObject({ text: '', eligible: 0, edits: 0 });
+    for (const k of PERTURBATION_KINDS)
+      expect(perturbPrompt('', { runSeed: 1, itemId: 'e', kind: k })).toMatchObject({
+        text: '',
+        eligible: 0,
+        edits: 0,
+      });
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 80 }), seed, kind, (text, runSeed, k) => {
         fc.pre(wellFormed(text));
@@ -113,8 +182,13 @@ describe('perturbPrompt', () => {
         expect(wellFormed(out)).toBe(true);
       }),
     );
-    expect(perturbPrompt('太阳系中最大的行星', { runSeed: 3, itemId: 'zh', kind: 'case', rate: 1 })).toMatchObject({ text: '太阳系中最大的行星', eligible: 0 });
-    expect(perturbPrompt('😀😀 𝒜𝒷𝒸', { runSeed: 3, itemId: 'astral', kind: 'whitespace', rate: 1 }).text).toMatch(/^😀😀 {2,3}𝒜𝒷𝒸$/u);
+    expect(perturbPrompt('太阳系中最大的行星', { runSeed: 3, itemId: 'zh', kind: 'case', rate: 1 })).toMatchObject({
+      text: '太阳系中最大的行星',
+      eligible: 0,
+    });
+    expect(perturbPrompt('😀😀 𝒜𝒷𝒸', { runSeed: 3, itemId: 'astral', kind: 'whitespace', rate: 1 }).text).toMatch(
+      /^😀😀 {2,3}𝒜𝒷𝒸$/u,
+    );
   });
 
   it('makes each kind’s edits of its own sort', () => {
@@ -135,7 +209,9 @@ describe('perturbPrompt', () => {
 
   it('refuses a rate outside [0, 1]', () => {
     expect(() => perturbPrompt('text', { runSeed: 1, itemId: 'a', kind: 'case', rate: 1.5 })).toThrow(RangeError);
-    expect(() => perturbPrompt('text', { runSeed: 1, itemId: 'a', kind: 'case', rate: Number.NaN })).toThrow(RangeError);
+    expect(() => perturbPrompt('text', { runSeed: 1, itemId: 'a', kind: 'case', rate: Number.NaN })).toThrow(
+      RangeError,
+    );
   });
 });
 
@@ -160,7 +236,16 @@ describe('robustnessScore', () => {
   it('computes accuracies, their ratio and the flips of a hand-worked example', () => {
     // Clean: 1 1 1 0 1 → 0.8. Perturbed: 1 0 1 1 0 → 0.6. Broken: samples 2 and 5; fixed: 4.
     const r = robustnessScore([1, 1, 1, 0, 1], [1, 0, 1, 1, 0]);
-    expect(r).toEqual({ n: 5, cleanAccuracy: 0.8, perturbedAccuracy: 0.6, robustness: 0.75, relativeAccuracy: 0.75, flipRate: 0.6, brokenRate: 0.4, fixedRate: 0.2 });
+    expect(r).toEqual({
+      n: 5,
+      cleanAccuracy: 0.8,
+      perturbedAccuracy: 0.6,
+      robustness: 0.75,
+      relativeAccuracy: 0.75,
+      flipRate: 0.6,
+      brokenRate: 0.4,
+      fixedRate: 0.2,
+    });
   });
 
   it('counts partial scores as correct from the threshold on', () => {
@@ -186,14 +271,29 @@ describe('robustnessScore', () => {
       }),
     );
     fc.assert(
-      fc.property(scores.chain((a) => fc.tuple(fc.constant(a), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: a.length, maxLength: a.length }))), ([a, b]) => {
-        const r = robustnessScore(a, b);
-        for (const v of [r.cleanAccuracy, r.perturbedAccuracy, r.flipRate, r.brokenRate, r.fixedRate, r.robustness ?? 0]) {
-          expect(v).toBeGreaterThanOrEqual(0);
-          expect(v).toBeLessThanOrEqual(1);
-        }
-        expect(r.flipRate).toBeCloseTo(r.brokenRate + r.fixedRate, 12);
-      }),
+      fc.property(
+        scores.chain((a) =>
+          fc.tuple(
+            fc.constant(a),
+            fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: a.length, maxLength: a.length }),
+          ),
+        ),
+        ([a, b]) => {
+          const r = robustnessScore(a, b);
+          for (const v of [
+            r.cleanAccuracy,
+            r.perturbedAccuracy,
+            r.flipRate,
+            r.brokenRate,
+            r.fixedRate,
+            r.robustness ?? 0,
+          ]) {
+            expect(v).toBeGreaterThanOrEqual(0);
+            expect(v).toBeLessThanOrEqual(1);
+          }
+          expect(r.flipRate).toBeCloseTo(r.brokenRate + r.fixedRate, 12);
+        },
+      ),
     );
   });
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  datasetInterval, intervalSeed, overallInterval, overallScore, taskScores, type ScoreInterval, type TaskScoreWithInterval,
+  datasetInterval,
+  intervalSeed,
+  overallInterval,
+  overallScore,
+  taskScores,
+  type ScoreInterval,
+  type TaskScoreWithInterval,
 } from '../../contracts/scoreAggregation';
 import type { DatasetMetrics, RunStatus } from '../../contracts/run';
 import { bootstrapInterval } from '../../scoring/bootstrapInterval';
@@ -20,7 +26,12 @@ const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.lengt
 /** A closed dataset whose metrics are what the lifecycle activity computes from these scores. */
 function dataset(task: string, scores: number[], seed: number, status: RunStatus = 'succeeded') {
   const metrics: DatasetMetrics = {
-    metric: 'exact_match', score: scores.length === 0 ? 0 : mean(scores), scored: scores.length, failed: 0, avgOutputLength: 1, ...datasetInterval(scores, seed),
+    metric: 'exact_match',
+    score: scores.length === 0 ? 0 : mean(scores),
+    scored: scores.length,
+    failed: 0,
+    avgOutputLength: 1,
+    ...datasetInterval(scores, seed),
   };
   return { task, status, metrics };
 }
@@ -39,7 +50,12 @@ describe('intervalSeed', () => {
 
   it('differs between the datasets of a run and between runs, and does not run the ids together', () => {
     const run = '9b2f6c1e-5d4a-4f3b-8e7d-2a1c0b9f8e7d';
-    const seeds = [intervalSeed(run, 'a'), intervalSeed(run, 'b'), intervalSeed('0' + run.slice(1), 'a'), intervalSeed(`${run}a`, '')];
+    const seeds = [
+      intervalSeed(run, 'a'),
+      intervalSeed(run, 'b'),
+      intervalSeed('0' + run.slice(1), 'a'),
+      intervalSeed(`${run}a`, ''),
+    ];
     expect(new Set(seeds).size).toBe(seeds.length);
     for (const seed of seeds) {
       expect(Number.isInteger(seed)).toBe(true);
@@ -74,7 +90,10 @@ describe('datasetInterval', () => {
     expect(datasetInterval(scores, intervalSeed(run, 'ds-2')).ci95).not.toEqual(first.ci95);
     // Order matters to the draw, which is why the scores are loaded in sample order.
     expect(datasetInterval([...scores].reverse(), intervalSeed(run, 'ds-1')).ci95).not.toEqual(first.ci95);
-    expect(datasetInterval([...scores].reverse(), intervalSeed(run, 'ds-1')).standardError).toBeCloseTo(first.standardError!, 15);
+    expect(datasetInterval([...scores].reverse(), intervalSeed(run, 'ds-1')).standardError).toBeCloseTo(
+      first.standardError!,
+      15,
+    );
   });
 
   it('has none without samples, and zero width when every sample scored the same', () => {
@@ -88,7 +107,15 @@ describe('task and overall intervals', () => {
   it('passes a lone dataset’s interval on to its task, and a lone task’s to the run', () => {
     const d = dataset('reading', uniform(3, 200), 11);
     const tasks = taskScores([d]);
-    expect(tasks).toEqual([{ task: 'reading', score: d.metrics.score, datasets: 1, ci95: d.metrics.ci95, standardError: d.metrics.standardError }]);
+    expect(tasks).toEqual([
+      {
+        task: 'reading',
+        score: d.metrics.score,
+        datasets: 1,
+        ci95: d.metrics.ci95,
+        standardError: d.metrics.standardError,
+      },
+    ]);
     expect(overallInterval(tasks)).toEqual(d.metrics.ci95);
   });
 
@@ -106,7 +133,13 @@ describe('task and overall intervals', () => {
     expect(tasks[0]!.standardError).toBeCloseTo(arithmeticSe, 15);
     expect(tasks[0]!.ci95!.lower).toBeCloseTo(arithmeticScore - 1.959964 * arithmeticSe, 6);
     expect(tasks[0]!.ci95!.upper).toBeCloseTo(arithmeticScore + 1.959964 * arithmeticSe, 6);
-    expect(tasks[1]).toEqual({ task: 'reading', datasets: 1, score: c.metrics.score, ci95: c.metrics.ci95, standardError: c.metrics.standardError });
+    expect(tasks[1]).toEqual({
+      task: 'reading',
+      datasets: 1,
+      score: c.metrics.score,
+      ci95: c.metrics.ci95,
+      standardError: c.metrics.standardError,
+    });
 
     const overall = interval(overallInterval(tasks));
     const overallSe = Math.hypot(arithmeticSe, c.metrics.standardError!) / 2;
@@ -136,7 +169,10 @@ describe('task and overall intervals', () => {
     const legacy = { task: 'u', status: 'succeeded' as const, metrics: legacyMetrics as DatasetMetrics };
 
     const tasks = taskScores([withInterval, empty, legacy]);
-    expect(tasks.map((t) => [t.task, t.ci95, t.standardError])).toEqual([['t', null, null], ['u', null, null]]);
+    expect(tasks.map((t) => [t.task, t.ci95, t.standardError])).toEqual([
+      ['t', null, null],
+      ['u', null, null],
+    ]);
     expect(tasks[0]!.score).toBeCloseTo(withInterval.metrics.score / 2, 15);
     expect(overallInterval(tasks)).toBeNull();
     expect(overallInterval([])).toBeNull();
@@ -166,14 +202,19 @@ describe('task and overall intervals', () => {
     const byTask: Record<string, number[]> = { arithmetic: [], reading: [] };
     const overall: number[] = [];
     for (let b = 0; b < resamples; b++) {
-      const taskMeans = ['arithmetic', 'reading'].map((task) => mean(spec.filter((s) => s.task === task).map((s) => resampledMean(s.scores))));
+      const taskMeans = ['arithmetic', 'reading'].map((task) =>
+        mean(spec.filter((s) => s.task === task).map((s) => resampledMean(s.scores))),
+      );
       byTask.arithmetic!.push(taskMeans[0]!);
       byTask.reading!.push(taskMeans[1]!);
       overall.push(mean(taskMeans));
     }
     const percentiles = (xs: number[]) => {
       const sorted = [...xs].sort((x, y) => x - y);
-      return { lower: sorted[Math.round(0.025 * (resamples - 1))]!, upper: sorted[Math.round(0.975 * (resamples - 1))]! };
+      return {
+        lower: sorted[Math.round(0.025 * (resamples - 1))]!,
+        upper: sorted[Math.round(0.975 * (resamples - 1))]!,
+      };
     };
     const expectClose = (combined: ScoreInterval | null, stratified: ScoreInterval) => {
       const { lower, upper } = interval(combined);

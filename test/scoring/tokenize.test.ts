@@ -5,8 +5,14 @@ import { referencesOf } from '../../scoring/references';
 describe('bleuTokens', () => {
   // Expected tokens: sacrebleu 2.6.0, Tokenizer13a()(text).split().
   it.each<[string, string[]]>([
-    ['It costs $3.50, not 1,000 dollars-ok (roughly).', ['It', 'costs', '$', '3.50', ',', 'not', '1,000', 'dollars-ok', '(', 'roughly', ')', '.']],
-    ['He said: "I\'d go 3-5 times a week!"', ['He', 'said', ':', '"', "I'd", 'go', '3', '-', '5', 'times', 'a', 'week', '!', '"']],
+    [
+      'It costs $3.50, not 1,000 dollars-ok (roughly).',
+      ['It', 'costs', '$', '3.50', ',', 'not', '1,000', 'dollars-ok', '(', 'roughly', ')', '.'],
+    ],
+    [
+      'He said: "I\'d go 3-5 times a week!"',
+      ['He', 'said', ':', '"', "I'd", 'go', '3', '-', '5', 'times', 'a', 'week', '!', '"'],
+    ],
     ['AT&amp;T', ['AT', '&', 'T']],
     ['e.g. U.S.A. 1.5,2', ['e', '.', 'g', '.', 'U', '.', 'S', '.', 'A', '.', '1.5,2']],
     ['a-\nb', ['ab']],

@@ -25,7 +25,11 @@ function answerFor(prompt: string): Answer {
   const solution = solvePrompt(prompt);
   if (!solution || solution.kind !== 'arithmetic') return { kind: 'unauthorized' };
   const bucket = createHash('sha256').update(prompt).digest()[0]! % 3;
-  return bucket === 0 ? { kind: 'unauthorized' } : bucket === 1 ? { kind: 'broken' } : { kind: 'ok', text: solution.answer };
+  return bucket === 0
+    ? { kind: 'unauthorized' }
+    : bucket === 1
+      ? { kind: 'broken' }
+      : { kind: 'ok', text: solution.answer };
 }
 
 export async function startLeakyModel(): Promise<LeakyModel> {
@@ -38,7 +42,9 @@ export async function startLeakyModel(): Promise<LeakyModel> {
       authorizations.add(auth);
       res.setHeader('x-echo-authorization', auth);
       if (req.method === 'GET' && req.url === '/v1/models') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'leaky', object: 'model' }] }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ object: 'list', data: [{ id: 'leaky', object: 'model' }] }));
         return;
       }
       let prompt = '';
@@ -51,12 +57,25 @@ export async function startLeakyModel(): Promise<LeakyModel> {
       }
       const answer = answerFor(prompt);
       if (answer.kind === 'unauthorized') {
-        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': `Bearer realm="leaky", error="invalid_token", echo="${auth}"` });
-        res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${auth}. Check the key you sent (${auth}).`, type: 'invalid_request_error', code: 'invalid_api_key' } }));
+        res.writeHead(401, {
+          'content-type': 'application/json',
+          'www-authenticate': `Bearer realm="leaky", error="invalid_token", echo="${auth}"`,
+        });
+        res.end(
+          JSON.stringify({
+            error: {
+              message: `Incorrect API key provided: ${auth}. Check the key you sent (${auth}).`,
+              type: 'invalid_request_error',
+              code: 'invalid_api_key',
+            },
+          }),
+        );
         return;
       }
       if (answer.kind === 'broken') {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(`internal error while serving the request authorised by ${auth}`);
+        res
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end(`internal error while serving the request authorised by ${auth}`);
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end(

@@ -86,13 +86,20 @@ beforeAll(async () => {
   adminKey = generateApiKey();
   await bootstrap({ databaseUrl: requireEnv('DATABASE_URL'), dataDir: dir, env: { PROCTOR_ADMIN_KEY: adminKey } });
   apiProcess = spawn(process.execPath, ['--import', 'tsx', API_MAIN], {
-    env: { ...process.env, PROCTOR_API_HOST: '127.0.0.1', PROCTOR_API_PORT: String(apiPort), PROCTOR_LOG_LEVEL: 'debug', PROCTOR_DATA_DIR: dir },
+    env: {
+      ...process.env,
+      PROCTOR_API_HOST: '127.0.0.1',
+      PROCTOR_API_PORT: String(apiPort),
+      PROCTOR_LOG_LEVEL: 'debug',
+      PROCTOR_DATA_DIR: dir,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   apiProcess.stdout!.on('data', (chunk) => (apiOutput += chunk));
   apiProcess.stderr!.on('data', (chunk) => (apiOutput += chunk));
   for (let waited = 0; !apiOutput.includes('api listening'); waited += 100) {
-    if (apiProcess.exitCode !== null || waited > 120_000) throw new Error(`the API process did not start:\n${apiOutput}`);
+    if (apiProcess.exitCode !== null || waited > 120_000)
+      throw new Error(`the API process did not start:\n${apiOutput}`);
     await sleep(100);
   }
   apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -113,9 +120,20 @@ afterAll(async () => {
   process.env.TEMPORAL_ADDRESS = savedTemporalAddress;
 });
 
-async function registerDataset(key: string, id: string, items: { prompt: string; ground_truth: string }[]): Promise<void> {
+async function registerDataset(
+  key: string,
+  id: string,
+  items: { prompt: string; ground_truth: string }[],
+): Promise<void> {
   const jsonl = items.map((item, i) => JSON.stringify({ id: `q${i}`, ...item })).join('\n');
-  const res = await call('POST', '/v1/datasets', key, { id, name: id, domain: 'nlp', task: 'secrets', metric: 'exact_match', jsonl });
+  const res = await call('POST', '/v1/datasets', key, {
+    id,
+    name: id,
+    domain: 'nlp',
+    task: 'secrets',
+    metric: 'exact_match',
+    jsonl,
+  });
   expect(res.status, res.text).toBe(201);
 }
 
@@ -145,125 +163,184 @@ async function uiHistory(uiUrl: string, workflowId: string, runId: string): Prom
   return pages.join('\n');
 }
 
-it('keeps the model API key out of histories, the Temporal UI, logs, reports and every stored row', { timeout: 300_000 }, async () => {
-  const created = await call('POST', '/v1/users', adminKey, { name: 'Secret keeper', organization: 'Proctor tests', email: `keeper-${randomUUID().slice(0, 8)}@example.test`, role: 'user' });
-  expect(created.status, created.text).toBe(201);
-  const userKey = created.body.apiKey as string;
+it(
+  'keeps the model API key out of histories, the Temporal UI, logs, reports and every stored row',
+  { timeout: 300_000 },
+  async () => {
+    const created = await call('POST', '/v1/users', adminKey, {
+      name: 'Secret keeper',
+      organization: 'Proctor tests',
+      email: `keeper-${randomUUID().slice(0, 8)}@example.test`,
+      role: 'user',
+    });
+    expect(created.status, created.text).toBe(201);
+    const userKey = created.body.apiKey as string;
 
-  const arithmetic = `leak-arith-${randomUUID().slice(0, 8)}`;
-  const words = `leak-words-${randomUUID().slice(0, 8)}`;
-  await registerDataset(userKey, arithmetic, generateArithBasic(12));
-  await registerDataset(userKey, words, Array.from({ length: 12 }, (_, i) => ({ prompt: `Repeat the word number ${i}.`, ground_truth: `number ${i}` })));
+    const arithmetic = `leak-arith-${randomUUID().slice(0, 8)}`;
+    const words = `leak-words-${randomUUID().slice(0, 8)}`;
+    await registerDataset(userKey, arithmetic, generateArithBasic(12));
+    await registerDataset(
+      userKey,
+      words,
+      Array.from({ length: 12 }, (_, i) => ({ prompt: `Repeat the word number ${i}.`, ground_truth: `number ${i}` })),
+    );
 
-  const evaluation = {
-    domain: 'nlp',
-    modelName: `leaky-${randomUUID().slice(0, 8)}`,
-    datasets: [arithmetic, words],
-    deployment: { method: 'api', endpoint: model.url, onlineModelName: 'leaky', apiKey: MODEL_KEY, apiMode: 'chat' },
-    robustness: false,
-    modelInfo: { type: 'sft' },
-    acknowledgeNoTestAnnotations: true,
-    limits: { maxConcurrency: 4, maxRetryPerQuery: 1, requestTimeoutMs: 5_000 },
-  };
-  // A refused body carrying the key: the problem it gets back must not quote it.
-  const refused = await call('POST', '/v1/evaluations', userKey, { ...evaluation, modelName: 'bad name with spaces!' });
-  expect(refused.status).toBe(400);
-  const made = await call('POST', '/v1/evaluations', userKey, evaluation);
-  expect(made.status, made.text).toBe(201);
-  const evaluationId = made.body.id as string;
+    const evaluation = {
+      domain: 'nlp',
+      modelName: `leaky-${randomUUID().slice(0, 8)}`,
+      datasets: [arithmetic, words],
+      deployment: { method: 'api', endpoint: model.url, onlineModelName: 'leaky', apiKey: MODEL_KEY, apiMode: 'chat' },
+      robustness: false,
+      modelInfo: { type: 'sft' },
+      acknowledgeNoTestAnnotations: true,
+      limits: { maxConcurrency: 4, maxRetryPerQuery: 1, requestTimeoutMs: 5_000 },
+    };
+    // A refused body carrying the key: the problem it gets back must not quote it.
+    const refused = await call('POST', '/v1/evaluations', userKey, {
+      ...evaluation,
+      modelName: 'bad name with spaces!',
+    });
+    expect(refused.status).toBe(400);
+    const made = await call('POST', '/v1/evaluations', userKey, evaluation);
+    expect(made.status, made.text).toBe(201);
+    const evaluationId = made.body.id as string;
 
-  const verification = await call('POST', `/v1/evaluations/${evaluationId}/verifications`, userKey, { samplesPerDataset: 3 });
-  const formal = await call('POST', `/v1/evaluations/${evaluationId}/runs`, userKey);
-  expect([verification.status, formal.status]).toEqual([202, 202]);
-  const runIds = [verification.body.runId as string, formal.body.runId as string];
-  const views = await Promise.all(runIds.map((id) => untilEnded(id, userKey)));
+    const verification = await call('POST', `/v1/evaluations/${evaluationId}/verifications`, userKey, {
+      samplesPerDataset: 3,
+    });
+    const formal = await call('POST', `/v1/evaluations/${evaluationId}/runs`, userKey);
+    expect([verification.status, formal.status]).toEqual([202, 202]);
+    const runIds = [verification.body.runId as string, formal.body.runId as string];
+    const views = await Promise.all(runIds.map((id) => untilEnded(id, userKey)));
 
-  // The runs met the echoing endpoint with the key, and failed samples and a failed dataset came of it.
-  expect(model.authorizations).toContain(`Bearer ${MODEL_KEY}`);
-  const formalView = views[1];
-  expect(formalView.datasets.find((d: any) => d.dataset === words)?.status).toBe('failed');
-  expect(formalView.datasets.find((d: any) => d.dataset === arithmetic)?.failed).toBeGreaterThan(0);
+    // The runs met the echoing endpoint with the key, and failed samples and a failed dataset came of it.
+    expect(model.authorizations).toContain(`Bearer ${MODEL_KEY}`);
+    const formalView = views[1];
+    expect(formalView.datasets.find((d: any) => d.dataset === words)?.status).toBe('failed');
+    expect(formalView.datasets.find((d: any) => d.dataset === arithmetic)?.failed).toBeGreaterThan(0);
 
-  const places: Record<string, string> = {};
-  places['refused create (problem+json)'] = refused.text;
-  for (const runId of runIds) {
-    for (const suffix of ['', '/results?limit=100', '/results.jsonl', '/logs']) {
-      const res = await call('GET', `/v1/runs/${runId}${suffix}`, userKey);
-      expect(res.status, `${suffix}: ${res.text}`).toBe(200);
-      places[`GET /v1/runs/${runId}${suffix}`] = res.text;
+    const places: Record<string, string> = {};
+    places['refused create (problem+json)'] = refused.text;
+    for (const runId of runIds) {
+      for (const suffix of ['', '/results?limit=100', '/results.jsonl', '/logs']) {
+        const res = await call('GET', `/v1/runs/${runId}${suffix}`, userKey);
+        expect(res.status, `${suffix}: ${res.text}`).toBe(200);
+        places[`GET /v1/runs/${runId}${suffix}`] = res.text;
+      }
+      // The report is written after the run ends: wait for it.
+      let report = await call('GET', `/v1/runs/${runId}/report.xlsx`, userKey);
+      for (let i = 0; report.status !== 200 && i < 600; i++) {
+        await sleep(250);
+        report = await call('GET', `/v1/runs/${runId}/report.xlsx`, userKey);
+      }
+      expect(report.status, report.text).toBe(200);
+      places[`report.xlsx of ${runId}`] = zipText(report.bytes);
+      const logRows = await handle.db.select().from(runLogs).where(eq(runLogs.runId, runId));
+      expect(logRows.length).toBeGreaterThan(0);
+      places[`run_logs rows of ${runId}`] = textOf(logRows);
     }
-    // The report is written after the run ends: wait for it.
-    let report = await call('GET', `/v1/runs/${runId}/report.xlsx`, userKey);
-    for (let i = 0; report.status !== 200 && i < 600; i++) {
-      await sleep(250);
-      report = await call('GET', `/v1/runs/${runId}/report.xlsx`, userKey);
+    places['GET /v1/evaluations/{id}'] = (await call('GET', `/v1/evaluations/${evaluationId}`, userKey)).text;
+    places['GET /v1/evaluations/{id}/runs'] = (await call('GET', `/v1/evaluations/${evaluationId}/runs`, userKey)).text;
+
+    // Temporal: every execution in this server's namespace belongs to these two runs.
+    const executions: { workflowId: string; runId: string }[] = [];
+    for await (const wf of temporal.client.workflow.list())
+      executions.push({ workflowId: wf.workflowId, runId: wf.runId });
+    expect(executions.length).toBeGreaterThanOrEqual(4); // two runs, two datasets each
+    for (const { workflowId, runId } of executions) {
+      const wf = temporal.client.workflow.getHandle(workflowId, runId);
+      const history = await wf.fetchHistory();
+      places[`history of ${workflowId}/${runId}`] = textOf(history);
+      const described = await wf.describe();
+      places[`describe of ${workflowId}/${runId}`] = textOf(described.raw);
+      places[`memo and search attributes of ${workflowId}/${runId}`] = textOf({
+        memo: described.memo,
+        searchAttributes: described.searchAttributes,
+      });
+      const ui = temporalServer.uiUrl!;
+      const uiDescribe = await fetch(
+        `${ui}/api/v1/namespaces/${NAMESPACE}/workflows/${encodeURIComponent(workflowId)}?execution.runId=${runId}`,
+      );
+      const uiDescribeText = await uiDescribe.text();
+      expect(uiDescribe.status, uiDescribeText).toBe(200);
+      places[`Temporal UI describe of ${workflowId}`] = `${uiDescribeText}\n${textOf(JSON.parse(uiDescribeText))}`;
+      places[`Temporal UI history of ${workflowId}`] = await uiHistory(ui, workflowId, runId);
     }
-    expect(report.status, report.text).toBe(200);
-    places[`report.xlsx of ${runId}`] = zipText(report.bytes);
-    const logRows = await handle.db.select().from(runLogs).where(eq(runLogs.runId, runId));
-    expect(logRows.length).toBeGreaterThan(0);
-    places[`run_logs rows of ${runId}`] = textOf(logRows);
-  }
-  places['GET /v1/evaluations/{id}'] = (await call('GET', `/v1/evaluations/${evaluationId}`, userKey)).text;
-  places['GET /v1/evaluations/{id}/runs'] = (await call('GET', `/v1/evaluations/${evaluationId}/runs`, userKey)).text;
+    const uiList = await (
+      await fetch(`${temporalServer.uiUrl}/api/v1/namespaces/${NAMESPACE}/workflows?query=`)
+    ).text();
+    places['Temporal UI workflow list'] = `${uiList}\n${textOf(JSON.parse(uiList))}`;
+    expect(places[`Temporal UI history of ${executions[0]!.workflowId}`]).toContain(
+      'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED',
+    );
 
-  // Temporal: every execution in this server's namespace belongs to these two runs.
-  const executions: { workflowId: string; runId: string }[] = [];
-  for await (const wf of temporal.client.workflow.list()) executions.push({ workflowId: wf.workflowId, runId: wf.runId });
-  expect(executions.length).toBeGreaterThanOrEqual(4); // two runs, two datasets each
-  for (const { workflowId, runId } of executions) {
-    const wf = temporal.client.workflow.getHandle(workflowId, runId);
-    const history = await wf.fetchHistory();
-    places[`history of ${workflowId}/${runId}`] = textOf(history);
-    const described = await wf.describe();
-    places[`describe of ${workflowId}/${runId}`] = textOf(described.raw);
-    places[`memo and search attributes of ${workflowId}/${runId}`] = textOf({ memo: described.memo, searchAttributes: described.searchAttributes });
-    const ui = temporalServer.uiUrl!;
-    const uiDescribe = await fetch(`${ui}/api/v1/namespaces/${NAMESPACE}/workflows/${encodeURIComponent(workflowId)}?execution.runId=${runId}`);
-    const uiDescribeText = await uiDescribe.text();
-    expect(uiDescribe.status, uiDescribeText).toBe(200);
-    places[`Temporal UI describe of ${workflowId}`] = `${uiDescribeText}\n${textOf(JSON.parse(uiDescribeText))}`;
-    places[`Temporal UI history of ${workflowId}`] = await uiHistory(ui, workflowId, runId);
-  }
-  const uiList = await (await fetch(`${temporalServer.uiUrl}/api/v1/namespaces/${NAMESPACE}/workflows?query=`)).text();
-  places['Temporal UI workflow list'] = `${uiList}\n${textOf(JSON.parse(uiList))}`;
-  expect(places[`Temporal UI history of ${executions[0]!.workflowId}`]).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
+    places['API process output'] = apiOutput;
+    places['worker process output'] = worker.output();
+    places['Temporal server log'] =
+      temporalServer.logFile && existsSync(temporalServer.logFile) ? readFileSync(temporalServer.logFile, 'utf8') : '';
+    const pg = readServicesState().postgres;
+    if (pg?.embedded) places['PostgreSQL server log'] = readFileSync(path.join(pg.dataDir, 'postgres.log'), 'utf8');
+    expect(places['worker process output']).toContain('worker started');
+    expect(places['API process output']).toContain('api listening');
 
-  places['API process output'] = apiOutput;
-  places['worker process output'] = worker.output();
-  places['Temporal server log'] = temporalServer.logFile && existsSync(temporalServer.logFile) ? readFileSync(temporalServer.logFile, 'utf8') : '';
-  const pg = readServicesState().postgres;
-  if (pg?.embedded) places['PostgreSQL server log'] = readFileSync(path.join(pg.dataDir, 'postgres.log'), 'utf8');
-  expect(places['worker process output']).toContain('worker started');
-  expect(places['API process output']).toContain('api listening');
+    // Every row of every table, as JSON.
+    const tables = (await handle.db.execute(
+      sql`select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`,
+    )) as unknown as { name: string }[];
+    expect(tables.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['evaluations', 'runs', 'sample_results', 'run_logs', 'api_keys']),
+    );
+    for (const { name } of tables) {
+      const rows = (await handle.db.execute(
+        sql.raw(`select row_to_json(t)::text as row from "${name}" t`),
+      )) as unknown as { row: string }[];
+      places[`table ${name}`] = rows.map((r) => r.row).join('\n');
+    }
 
-  // Every row of every table, as JSON.
-  const tables = (await handle.db.execute(sql`select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`)) as unknown as { name: string }[];
-  expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['evaluations', 'runs', 'sample_results', 'run_logs', 'api_keys']));
-  for (const { name } of tables) {
-    const rows = (await handle.db.execute(sql.raw(`select row_to_json(t)::text as row from "${name}" t`))) as unknown as { row: string }[];
-    places[`table ${name}`] = rows.map((r) => r.row).join('\n');
-  }
+    // Positive controls: the scan reads what it claims to. Payloads are decoded (the run workflows' input is
+    // {"runId": …} as payload bytes, base64 in the UI server's answers), the report is unzipped, the logs are there.
+    for (const runId of runIds) {
+      const input = `"runId":"${runId}"`;
+      expect(
+        places[
+          `history of ${workflowIds.run(runId)}/${executions.find((e) => e.workflowId === workflowIds.run(runId))!.runId}`
+        ],
+      ).toContain(input);
+      expect(places[`Temporal UI history of ${workflowIds.run(runId)}`]).toContain(input);
+      expect(places[`report.xlsx of ${runId}`]).toContain(evaluation.modelName);
+      expect(places['worker process output']).toContain(runId);
+    }
+    expect(
+      leaksIn(
+        {
+          control: textOf({
+            data: new TextEncoder().encode(MODEL_KEY),
+            b64: Buffer.from(`{"k":"${MODEL_KEY}"}`).toString('base64'),
+          }),
+        },
+        { key: KEY_CORE },
+      ),
+    ).toHaveLength(1);
 
-  // Positive controls: the scan reads what it claims to. Payloads are decoded (the run workflows' input is
-  // {"runId": …} as payload bytes, base64 in the UI server's answers), the report is unzipped, the logs are there.
-  for (const runId of runIds) {
-    const input = `"runId":"${runId}"`;
-    expect(places[`history of ${workflowIds.run(runId)}/${executions.find((e) => e.workflowId === workflowIds.run(runId))!.runId}`]).toContain(input);
-    expect(places[`Temporal UI history of ${workflowIds.run(runId)}`]).toContain(input);
-    expect(places[`report.xlsx of ${runId}`]).toContain(evaluation.modelName);
-    expect(places['worker process output']).toContain(runId);
-  }
-  expect(leaksIn({ control: textOf({ data: new TextEncoder().encode(MODEL_KEY), b64: Buffer.from(`{"k":"${MODEL_KEY}"}`).toString('base64') }) }, { key: KEY_CORE })).toHaveLength(1);
+    const leaks = leaksIn(places, {
+      'the model API key': KEY_CORE,
+      "the user's API key": userKey,
+      "the admin's API key": adminKey,
+    });
+    expect(leaks).toEqual([]);
 
-  const leaks = leaksIn(places, { 'the model API key': KEY_CORE, "the user's API key": userKey, "the admin's API key": adminKey });
-  expect(leaks).toEqual([]);
-
-  // The key is stored, as ciphertext that opens to it, on the evaluation and on both runs.
-  const secretKey = loadEnv(process.env).secretKey;
-  const [evaluationRow] = await handle.db.select({ cipher: evaluations.apiKeyCipher }).from(evaluations).where(eq(evaluations.id, evaluationId));
-  const runRows = await handle.db.select({ cipher: runs.apiKeyCipher }).from(runs).where(eq(runs.evaluationId, evaluationId));
-  const ciphers = [evaluationRow!.cipher, ...runRows.map((r) => r.cipher)];
-  expect(ciphers).toHaveLength(3);
-  for (const cipher of ciphers) expect(openSecret(secretKey, cipher!)).toBe(MODEL_KEY);
-});
+    // The key is stored, as ciphertext that opens to it, on the evaluation and on both runs.
+    const secretKey = loadEnv(process.env).secretKey;
+    const [evaluationRow] = await handle.db
+      .select({ cipher: evaluations.apiKeyCipher })
+      .from(evaluations)
+      .where(eq(evaluations.id, evaluationId));
+    const runRows = await handle.db
+      .select({ cipher: runs.apiKeyCipher })
+      .from(runs)
+      .where(eq(runs.evaluationId, evaluationId));
+    const ciphers = [evaluationRow!.cipher, ...runRows.map((r) => r.cipher)];
+    expect(ciphers).toHaveLength(3);
+    for (const cipher of ciphers) expect(openSecret(secretKey, cipher!)).toBe(MODEL_KEY);
+  },
+);

@@ -88,7 +88,9 @@ describe('the container-unit queue', () => {
     expect((await lease(quitterRun))?.grantedAt).toBeNull();
     expect((await lease(quitterRun))?.releasedAt).toBeInstanceOf(Date);
 
-    const ends = await Promise.all([holderRun, lowRun, highRun].map((runId) => waitForRunEnd(api, key, runId, 150_000)));
+    const ends = await Promise.all(
+      [holderRun, lowRun, highRun].map((runId) => waitForRunEnd(api, key, runId, 150_000)),
+    );
     expect(ends.map((r: RunView) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     const [holderLease, lowLease, highLease] = await Promise.all([holderRun, lowRun, highRun].map(lease));
     expect(lowLease!.requestedAt.getTime()).toBeLessThan(highLease!.requestedAt.getTime());
@@ -97,7 +99,9 @@ describe('the container-unit queue', () => {
     // One unit: no two leases were ever held at once.
     expect(lowLease!.grantedAt!.getTime()).toBeGreaterThanOrEqual(highLease!.releasedAt!.getTime());
 
-    const logs = ((await api.request('GET', `/v1/runs/${lowRun}/logs?limit=1000`, { key })).body.items as { message: string }[]).map((l) => l.message);
+    const logs = (
+      (await api.request('GET', `/v1/runs/${lowRun}/logs?limit=1000`, { key })).body.items as { message: string }[]
+    ).map((l) => l.message);
     expect(logs.some((l) => /^waiting for 1 × CPU only \(priority low\): \d+ run\(s\) ahead$/.test(l))).toBe(true);
     expect(await cpu()).toMatchObject({ free: 1, queued: 0 });
     expect((await listServingContainers(docker, { hostId: HOST_ID })).length).toBe(0);

@@ -108,7 +108,7 @@ describe('a private deployment', () => {
     await replayAndMaybeRecord(runId, 'private-run-completed');
   });
 
-  it('fails with the model\'s own traceback when its initialisation raises, and leaves no container', async () => {
+  it("fails with the model's own traceback when its initialisation raises, and leaves no container", async () => {
     const { evaluationId } = await createPrivateModel(api, key, { knobs: { init: 'raise' } });
     const runId = await launch(evaluationId, 'verifications');
     const run = await waitForRunEnd(api, key, runId);
@@ -131,11 +131,23 @@ describe('a private deployment', () => {
 
   it('fails the dataset a crash happened in, restarts the container for the next one, and the run goes on', async () => {
     const small = `crash-small-${process.pid}`;
-    const jsonl = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `q${i}`, prompt: `Compute ${i} + ${i}. Reply with the number only.`, ground_truth: String(2 * i) })).join('\n');
-    const registered = await api.request('POST', '/v1/datasets', { key, body: { id: small, name: 'small sums', domain: 'nlp', task: 'sums', metric: 'exact_match', jsonl } });
+    const jsonl = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({
+        id: `q${i}`,
+        prompt: `Compute ${i} + ${i}. Reply with the number only.`,
+        ground_truth: String(2 * i),
+      }),
+    ).join('\n');
+    const registered = await api.request('POST', '/v1/datasets', {
+      key,
+      body: { id: small, name: 'small sums', domain: 'nlp', task: 'sums', metric: 'exact_match', jsonl },
+    });
     expect(registered.status, registered.text).toBe(201);
 
-    const { evaluationId } = await createPrivateModel(api, key, { knobs: { crash_after: 150 }, datasets: ['arith-basic', small] });
+    const { evaluationId } = await createPrivateModel(api, key, {
+      knobs: { crash_after: 150 },
+      datasets: ['arith-basic', small],
+    });
     const runId = await launch(evaluationId, 'runs');
     const run = await waitForRunEnd(api, key, runId);
     const [crashed, next] = run.datasets as RunView['datasets'];

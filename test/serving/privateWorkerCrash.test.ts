@@ -29,7 +29,11 @@ let key: string;
 let worker: WorkerProcess | undefined;
 
 function startWorker(): Promise<WorkerProcess> {
-  return startWorkerProcess({ ...SETTINGS, DOCKER_HOST: requireEnv('DOCKER_HOST'), PROCTOR_WORKER_QUEUES: 'runs,inference,containers' });
+  return startWorkerProcess({
+    ...SETTINGS,
+    DOCKER_HOST: requireEnv('DOCKER_HOST'),
+    PROCTOR_WORKER_QUEUES: 'runs,inference,containers',
+  });
 }
 
 beforeAll(async () => {
@@ -55,7 +59,11 @@ async function view(runId: string): Promise<RunView> {
   return (await api.request('GET', `/v1/runs/${runId}`, { key })).body as RunView;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | false | null | undefined>, timeoutMs = 90_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | false | null | undefined>,
+  timeoutMs = 90_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -89,10 +97,15 @@ describe('a container host worker that dies mid-run', () => {
     expect(run.status, run.error ?? '').toBe('succeeded');
     expect(run.datasets[0]).toMatchObject({ status: 'succeeded', done: 1000, failed: 0 });
     expect(run.overallScore).toBe(1);
-    const [stored] = await api.deps.db.select({ n: count() }).from(sampleResults).where(and(eq(sampleResults.runId, runId)));
+    const [stored] = await api.deps.db
+      .select({ n: count() })
+      .from(sampleResults)
+      .where(and(eq(sampleResults.runId, runId)));
     expect(stored!.n).toBe(1000);
     // Never restarted: the same container served the whole run, and it is gone now.
-    const logs = ((await api.request('GET', `/v1/runs/${runId}/logs?limit=1000`, { key })).body.items as { message: string }[]).map((l) => l.message);
+    const logs = (
+      (await api.request('GET', `/v1/runs/${runId}/logs?limit=1000`, { key })).body.items as { message: string }[]
+    ).map((l) => l.message);
     expect(logs.filter((l) => l.includes('starting it again'))).toEqual([]);
     expect(logs.filter((l) => /^model container [0-9a-f]{12} started/.test(l))).toHaveLength(1);
     expect(await containersOf(runId)).toEqual([]);
@@ -125,7 +138,17 @@ describe('a container host worker that dies mid-run', () => {
 
     const uploadDir = await mkdtemp(path.join(SETTINGS.PROCTOR_UPLOAD_DIR, 'orphan-'));
     const orphan = await startServingContainer(docker, (port) =>
-      servingContainerSpec({ runId, hostId: HOST_ID, imageRef: NLP_SERVING_IMAGE_REF, uploadDirOnHost: uploadDir, network: 'host', port, cpus: 1, memoryMb: 256, gpu: null }),
+      servingContainerSpec({
+        runId,
+        hostId: HOST_ID,
+        imageRef: NLP_SERVING_IMAGE_REF,
+        uploadDirOnHost: uploadDir,
+        network: 'host',
+        port,
+        cpus: 1,
+        memoryMb: 256,
+        gpu: null,
+      }),
     );
     expect((await containersOf(runId)).map((c) => c.id)).toEqual([orphan.containerId]);
 

@@ -33,13 +33,22 @@ beforeAll(async () => {
 afterAll(async () => {
   await workers?.shutdown();
   await api?.close();
-  await docker.getImage(`${USER_REPO}:v2`).remove().catch(() => undefined);
+  await docker
+    .getImage(`${USER_REPO}:v2`)
+    .remove()
+    .catch(() => undefined);
 });
 
 async function importImage(name: string, url: string): Promise<string> {
   const res = await api.request('POST', '/v1/images', {
     key,
-    body: { name, tag: 'v2', url, dockerfile: 'FROM nvcr.io/nvidia/pytorch:23.03-py3\nRUN pip install --no-cache-dir tiktoken\n', domains: ['nlp'] },
+    body: {
+      name,
+      tag: 'v2',
+      url,
+      dockerfile: 'FROM nvcr.io/nvidia/pytorch:23.03-py3\nRUN pip install --no-cache-dir tiktoken\n',
+      domains: ['nlp'],
+    },
   });
   expect(res.status, res.text).toBe(201);
   expect(res.body.status).toBe('pending');
@@ -56,7 +65,9 @@ describe('a user image', () => {
     const imageId = await importImage(`custom-serving-${process.pid}`, `${USER_REPO}:v2`);
     const pending = await api.request('POST', '/v1/evaluations', {
       key,
-      body: nlpEvaluationBody({ deployment: { method: 'private', imageId, priority: 'low', gpuType: 'cpu', gpuCount: 1 } }),
+      body: nlpEvaluationBody({
+        deployment: { method: 'private', imageId, priority: 'low', gpuType: 'cpu', gpuCount: 1 },
+      }),
     });
     expect(pending.status).toBe(400);
     expect(JSON.stringify(pending.body.errors)).toContain('deployment.imageId');
@@ -67,7 +78,9 @@ describe('a user image', () => {
     expect(launched.status, launched.text).toBe(202);
     const run = await waitForRunEnd(api, key, launched.body.runId);
     expect(run.status, run.error ?? '').toBe('succeeded');
-    const logs = ((await api.request('GET', `/v1/runs/${launched.body.runId}/logs`, { key })).body.items as { message: string }[]).map((l) => l.message);
+    const logs = (
+      (await api.request('GET', `/v1/runs/${launched.body.runId}/logs`, { key })).body.items as { message: string }[]
+    ).map((l) => l.message);
     expect(logs.some((l) => l.includes(`from ${USER_REPO}:v2 (upload v1`))).toBe(true);
   });
 

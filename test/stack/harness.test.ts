@@ -36,7 +36,9 @@ async function withTemporal<T>(fn: (client: Client, connection: Connection) => P
 }
 
 async function customSearchAttributes(connection: Connection): Promise<Record<string, number>> {
-  const response = await connection.operatorService.listSearchAttributes({ namespace: requireEnv('TEMPORAL_NAMESPACE') });
+  const response = await connection.operatorService.listSearchAttributes({
+    namespace: requireEnv('TEMPORAL_NAMESPACE'),
+  });
   return (response.customAttributes ?? {}) as Record<string, number>;
 }
 
@@ -51,7 +53,9 @@ describe('test harness', () => {
     const [row] = await handle.db.execute<{ one: number }>(sql`select 1 as one`);
     expect(row!.one).toBe(1);
 
-    const expected = Object.values(schema).filter((value) => is(value, PgTable)).map((table) => getTableName(table as PgTable));
+    const expected = Object.values(schema)
+      .filter((value) => is(value, PgTable))
+      .map((table) => getTableName(table as PgTable));
     expect(expected.length).toBeGreaterThan(5);
     const rows = await handle.db.execute<{ table_name: string }>(
       sql`select table_name from information_schema.tables where table_schema = 'public'`,
@@ -59,13 +63,14 @@ describe('test harness', () => {
     expect(rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(expected));
   });
 
-  it('connects to Temporal with Proctor\'s search attributes registered and queryable', async () => {
+  it("connects to Temporal with Proctor's search attributes registered and queryable", async () => {
     await withTemporal(async (client, connection) => {
       const attributes = await customSearchAttributes(connection);
       for (const key of Object.values(SEARCH_ATTRIBUTE_KEYS)) expect(attributes[key.name], key.name).toBe(KEYWORD);
 
       const found = [];
-      for await (const wf of client.workflow.list({ query: `${SEARCH_ATTRIBUTES.owner} = "nobody-${randomUUID()}"` })) found.push(wf);
+      for await (const wf of client.workflow.list({ query: `${SEARCH_ATTRIBUTES.owner} = "nobody-${randomUUID()}"` }))
+        found.push(wf);
       expect(found).toHaveLength(0);
     });
   });
@@ -100,7 +105,9 @@ describe('test harness', () => {
     let rows: { marker: string }[] = [];
     for (let attempt = 0; ; attempt++) {
       try {
-        rows = await handle.db.execute<{ marker: string }>(sql`select marker from harness_restart where marker = ${marker}`);
+        rows = await handle.db.execute<{ marker: string }>(
+          sql`select marker from harness_restart where marker = ${marker}`,
+        );
         break;
       } catch (error) {
         if (attempt >= 3) throw error;

@@ -61,7 +61,11 @@ export async function startApi(options: { now?: () => Date } = {}): Promise<Test
   const app = await buildApp(deps);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
 
-  const request = async (method: string, urlPath: string, { key, body, headers = {} }: RequestOptions = {}): Promise<ApiResponse> => {
+  const request = async (
+    method: string,
+    urlPath: string,
+    { key, body, headers = {} }: RequestOptions = {},
+  ): Promise<ApiResponse> => {
     const sent: Record<string, string> = { ...headers };
     if (key !== undefined) sent.authorization ??= `Bearer ${key}`;
     let payload: string | undefined;
@@ -85,7 +89,12 @@ export async function startApi(options: { now?: () => Date } = {}): Promise<Test
       const tag = randomUUID().slice(0, 8);
       const res = await request('POST', '/v1/users', {
         key: adminKey,
-        body: { name: `Test ${role} ${tag}`, organization: 'Proctor tests', email: `${role}-${tag}@example.test`, role },
+        body: {
+          name: `Test ${role} ${tag}`,
+          organization: 'Proctor tests',
+          email: `${role}-${tag}@example.test`,
+          role,
+        },
       });
       if (res.status !== 201) throw new Error(`could not create a test user: ${res.status} ${res.text}`);
       return res.body as { id: string; apiKey: string };

@@ -16,7 +16,13 @@ export function nlpEvaluationBody(overrides: Record<string, unknown> = {}): Reco
     modelName: uniqueModelName(),
     description: 'a model under test',
     datasets: [ARITH_BASIC_ID, WORD_REVERSE_ID],
-    deployment: { method: 'api', endpoint: 'http://127.0.0.1:9/v1', onlineModelName: 'm', apiKey: `sk-test-${randomUUID()}`, apiMode: 'chat' },
+    deployment: {
+      method: 'api',
+      endpoint: 'http://127.0.0.1:9/v1',
+      onlineModelName: 'm',
+      apiKey: `sk-test-${randomUUID()}`,
+      apiMode: 'chat',
+    },
     robustness: false,
     modelInfo: { type: 'sft', paperUrl: null, modelUrl: null },
     acknowledgeNoTestAnnotations: true,
@@ -70,7 +76,11 @@ export async function approvedImageId(api: TestApi, key: string, domains: Domain
 }
 
 /** A private deployment the API accepts: the given image on one unit of the first configured GPU type. */
-export function privateDeploymentBody(api: TestApi, imageId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function privateDeploymentBody(
+  api: TestApi,
+  imageId: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   const gpuType = api.deps.env.containers.gpuTypes[0]!.id;
   return { method: 'private', imageId, priority: 'medium', gpuType, gpuCount: 1, ...overrides };
 }

@@ -21,7 +21,13 @@ import { isProcessAlive, stopProcess } from '../../stack/stopProcess';
 import { requireTemporalCliPath } from '../../stack/temporalCli';
 import { startTemporalDevServer } from '../../stack/temporalServer';
 import { freePorts } from './ports';
-import { isOurTemporal, readServicesState, SERVICES_FILE_ENV, writeServicesState, type ServicesState } from './services';
+import {
+  isOurTemporal,
+  readServicesState,
+  SERVICES_FILE_ENV,
+  writeServicesState,
+  type ServicesState,
+} from './services';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TEST_DATA = path.join(ROOT, '.test-data');
@@ -37,7 +43,8 @@ type RunState = ServicesState & { docker?: { dir: string } };
 async function stopServices(state: RunState): Promise<void> {
   const { temporal, postgres: pg } = state;
   if (state.docker) await stopDockerEngine(state.docker.dir);
-  if (temporal?.pid && isOurTemporal(temporal.pid, temporal.dataDir)) await stopProcess(temporal.pid, { group: true, graceMs: 5_000 });
+  if (temporal?.pid && isOurTemporal(temporal.pid, temporal.dataDir))
+    await stopProcess(temporal.pid, { group: true, graceMs: 5_000 });
   if (pg?.embedded) await stopPostgresServer(pg.dataDir);
   if (pg && !pg.embedded) {
     const sql = postgres(pg.adminUrl, { max: 1, onnotice: () => {} });
@@ -123,10 +130,24 @@ export default async function setup(): Promise<() => Promise<void>> {
       const t = Date.now();
       const cliPath = await requireTemporalCliPath({ log });
       const dataDir = path.join(runDir, 'temporal');
-      const server = await startTemporalDevServer({ cli: { path: cliPath }, dataDir, port: temporalPort, namespace: NAMESPACE, headless: true });
+      const server = await startTemporalDevServer({
+        cli: { path: cliPath },
+        dataDir,
+        port: temporalPort,
+        namespace: NAMESPACE,
+        headless: true,
+      });
       // Tests may restart it from their own processes; from now on it is tracked by PID in the state file.
       server.detach();
-      state.temporal = { cliPath, dataDir, ip: '127.0.0.1', port: temporalPort!, namespace: NAMESPACE, logFile: server.logFile!, pid: server.pid };
+      state.temporal = {
+        cliPath,
+        dataDir,
+        ip: '127.0.0.1',
+        port: temporalPort!,
+        namespace: NAMESPACE,
+        logFile: server.logFile!,
+        pid: server.pid,
+      };
       await writeServicesState(state, stateFile);
       log(`Temporal ready in ${Date.now() - t} ms (${cliPath})`);
       return server.address;

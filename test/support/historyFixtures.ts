@@ -27,18 +27,39 @@ export interface RecordedHistory {
 export async function loadHistoryFixtures(): Promise<{ file: string; recorded: RecordedHistory }[]> {
   const files = (await readdir(HISTORY_FIXTURES).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort();
   return Promise.all(
-    files.map(async (file) => ({ file, recorded: JSON.parse(await readFile(path.join(HISTORY_FIXTURES, file), 'utf8')) as RecordedHistory })),
+    files.map(async (file) => ({
+      file,
+      recorded: JSON.parse(await readFile(path.join(HISTORY_FIXTURES, file), 'utf8')) as RecordedHistory,
+    })),
   );
 }
 
 /** Writes the first execution's history of a workflow as the fixture `<name>.json`. */
-export async function recordHistoryFixture(client: Client, name: string, workflowId: string, workflowType: string): Promise<void> {
+export async function recordHistoryFixture(
+  client: Client,
+  name: string,
+  workflowId: string,
+  workflowType: string,
+): Promise<void> {
   await mkdir(HISTORY_FIXTURES, { recursive: true });
   const description = await client.workflow.getHandle(workflowId).describe();
   const firstRunId = description.raw.workflowExecutionInfo?.firstRunId ?? description.runId;
   const { stdout } = await promisify(execFile)(
     readServicesState().temporal!.cliPath,
-    ['workflow', 'show', '--workflow-id', workflowId, '--run-id', firstRunId, '--output', 'json', '--address', requireEnv('TEMPORAL_ADDRESS'), '--namespace', requireEnv('TEMPORAL_NAMESPACE')],
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      workflowId,
+      '--run-id',
+      firstRunId,
+      '--output',
+      'json',
+      '--address',
+      requireEnv('TEMPORAL_ADDRESS'),
+      '--namespace',
+      requireEnv('TEMPORAL_NAMESPACE'),
+    ],
     { maxBuffer: 64 * 1024 * 1024 },
   );
   const recorded: RecordedHistory = {

@@ -17,10 +17,15 @@ export async function historyTimeline(client: Client, workflowIds: string[]): Pr
       parts.push(`== ${id}`);
       for (const e of events ?? []) {
         // The attributes field names the event (`activityTaskScheduledEventAttributes`, …).
-        const name = Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k])?.replace(/EventAttributes$/, '') ?? String(e.eventType);
+        const name =
+          Object.keys(e)
+            .find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k])
+            ?.replace(/EventAttributes$/, '') ?? String(e.eventType);
         // Which worker took a task, and which attempt it was, tell a lost delivery from a slow one.
         const started = e.activityTaskStartedEventAttributes ?? e.workflowTaskStartedEventAttributes;
-        const who = started ? ` by ${started.identity}${'attempt' in started ? ` attempt ${started.attempt}` : ''}` : '';
+        const who = started
+          ? ` by ${started.identity}${'attempt' in started ? ` attempt ${started.attempt}` : ''}`
+          : '';
         parts.push(`  ${e.eventId} +${millis(e.eventTime) - start} ms ${name}${who}`);
       }
     } catch (error) {

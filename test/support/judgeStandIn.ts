@@ -46,16 +46,25 @@ export function gradeReply(prompt: string, labels: boolean): string {
   const after = (marker: string) => {
     const at = prompt.indexOf(marker);
     if (at < 0) return null;
-    return prompt.slice(at + marker.length).replace(/^\s*\n/, '').split('\n')[0]!.trim().toLowerCase();
+    return prompt
+      .slice(at + marker.length)
+      .replace(/^\s*\n/, '')
+      .split('\n')[0]!
+      .trim()
+      .toLowerCase();
   };
   const reference = after('Reference answer:');
   const answer = after('Answer to grade:');
   const agrees = reference !== null && answer !== null && reference === answer;
   if (labels) return agrees ? 'CORRECT' : 'INCORRECT';
-  return agrees ? 'Score: 9/10\nThe answer agrees with the reference.' : 'Score: 2/10\nThe answer does not agree with the reference.';
+  return agrees
+    ? 'Score: 9/10\nThe answer agrees with the reference.'
+    : 'Score: 2/10\nThe answer does not agree with the reference.';
 }
 
-export async function startJudgeStandIn(options: { port?: number; knobs?: Partial<JudgeKnobs> } = {}): Promise<JudgeStandIn> {
+export async function startJudgeStandIn(
+  options: { port?: number; knobs?: Partial<JudgeKnobs> } = {},
+): Promise<JudgeStandIn> {
   let knobs: JudgeKnobs = { ...DEFAULT_KNOBS, ...options.knobs };
   const requests: JudgeRequest[] = [];
   const tries = new Map<string, number>();
@@ -65,24 +74,33 @@ export async function startJudgeStandIn(options: { port?: number; knobs?: Partia
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
       return;
     }
     let body: { model?: string; messages?: { role: string; content: string }[] };
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
     } catch {
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'body is not JSON' } }));
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'body is not JSON' } }));
       return;
     }
     const messages = body.messages ?? [];
     requests.push({ model: body.model ?? '', authorization: req.headers.authorization ?? null, messages });
-    const prompt = messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
+    const prompt = messages
+      .filter((m) => m.role === 'user')
+      .map((m) => m.content)
+      .join('\n');
     const attempt = (tries.get(prompt) ?? 0) + 1;
     tries.set(prompt, attempt);
     if (knobs.latencyMs > 0) await new Promise((r) => setTimeout(r, knobs.latencyMs));
     if (knobs.fail500 || attempt <= knobs.fail500FirstTries) {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'judge overloaded' } }));
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'judge overloaded' } }));
       return;
     }
     const content = knobs.garbage ? 'I am unable to help with grading today.' : gradeReply(prompt, knobs.labels);
@@ -99,10 +117,11 @@ export async function startJudgeStandIn(options: { port?: number; knobs?: Partia
   };
 
   let server = http.createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
-  const track = (s: http.Server) => s.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
+  const track = (s: http.Server) =>
+    s.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
   track(server);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;

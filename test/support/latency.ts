@@ -55,7 +55,11 @@ export class LatencyRecorder {
  * `fn` over `items` with at most `limit` calls in flight, results in order. Polls go through this so
  * the latency measured is the server's, not a queue of hundreds of requests the poller sent at once.
  */
-export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapConcurrent<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lane = async () => {

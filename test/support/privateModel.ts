@@ -34,7 +34,11 @@ export interface PrivateEvaluationOptions {
   imageId?: string;
 }
 
-export async function createPrivateModel(api: TestApi, key: string, o: PrivateEvaluationOptions = {}): Promise<{ evaluationId: string; version: number }> {
+export async function createPrivateModel(
+  api: TestApi,
+  key: string,
+  o: PrivateEvaluationOptions = {},
+): Promise<{ evaluationId: string; version: number }> {
   const imageId = o.imageId ?? (await platformImageId(api, key));
   const created = await api.request('POST', '/v1/evaluations', {
     key,
@@ -52,9 +56,21 @@ export async function createPrivateModel(api: TestApi, key: string, o: PrivateEv
   const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-model-'));
   await cp(FIXTURE, dir, { recursive: true });
   await writeFile(path.join(dir, 'model/knobs.json'), JSON.stringify(o.knobs ?? {}));
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/proctor.ts'), 'upload', `--token=${token.body.token}`, `--server=${api.url}`, dir], {
-    cwd: ROOT,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'cli/proctor.ts'),
+      'upload',
+      `--token=${token.body.token}`,
+      `--server=${api.url}`,
+      dir,
+    ],
+    {
+      cwd: ROOT,
+    },
+  );
   const versions = await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key });
   const latest = (Array.isArray(versions.body) ? versions.body : versions.body.items)[0];
   if (!latest?.check?.ok) throw new Error(`the upload did not pass its check: ${stdout} ${versions.text}`);
@@ -68,7 +84,11 @@ export { waitForRunEnd } from './runThroughApi';
  * API and in-process workers read it) and returned for worker processes: its own upload directory
  * and container host, CPU-only units, and small containers that must be healthy within 20 s.
  */
-export function useServingSettings(o: { hostId: string; gpuTypes?: string; healthTimeoutMs?: number }): Record<string, string> {
+export function useServingSettings(o: {
+  hostId: string;
+  gpuTypes?: string;
+  healthTimeoutMs?: number;
+}): Record<string, string> {
   const settings = {
     PROCTOR_UPLOAD_DIR: path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), `uploads-${process.pid}`),
     PROCTOR_GPU_TYPES: o.gpuTypes ?? 'cpu:2::CPU only',

@@ -4,6 +4,8 @@ import { quotaUsage } from '../../db/schema';
 import { utcMonth } from '../../db/queries/quota';
 
 export async function setFormalUsed(db: Db, userId: string, used: number): Promise<void> {
-  await db.insert(quotaUsage).values({ userId, month: utcMonth(new Date()), kind: 'formal', used })
+  await db
+    .insert(quotaUsage)
+    .values({ userId, month: utcMonth(new Date()), kind: 'formal', used })
     .onConflictDoUpdate({ target: [quotaUsage.userId, quotaUsage.month, quotaUsage.kind], set: { used } });
 }

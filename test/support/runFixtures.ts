@@ -28,14 +28,27 @@ export async function insertUser(db: Db, role: 'user' | 'reviewer' | 'admin' = '
 export async function insertArithmeticDataset(db: Db, size: number, task = 'arithmetic'): Promise<FixtureDataset> {
   const id = `t-${randomUUID().slice(0, 8)}`;
   await db.insert(datasets).values({
-    id, name: id, domain: 'nlp', task, metric: 'exact_match', builtin: false, size, contentHash: `sha256:${id}`,
+    id,
+    name: id,
+    domain: 'nlp',
+    task,
+    metric: 'exact_match',
+    builtin: false,
+    size,
+    contentHash: `sha256:${id}`,
   });
   for (let start = 0; start < size; start += 1000) {
     const rows = [];
     for (let idx = start; idx < Math.min(size, start + 1000); idx++) {
       const a = 10 + (idx % 89);
       const b = 3 + ((idx * 7) % 97);
-      rows.push({ datasetId: id, idx, itemId: `${id}-${idx}`, prompt: `Compute ${a} + ${b}. Reply with the number only.`, groundTruth: String(a + b) });
+      rows.push({
+        datasetId: id,
+        idx,
+        itemId: `${id}-${idx}`,
+        prompt: `Compute ${a} + ${b}. Reply with the number only.`,
+        groundTruth: String(a + b),
+      });
     }
     await db.insert(datasetItems).values(rows);
   }
@@ -65,24 +78,58 @@ export async function insertRun(db: Db, o: RunFixtureOptions): Promise<string> {
     apiMode: 'chat',
     inference: DEFAULT_INFERENCE,
     limits: { ...DEFAULT_LIMITS, ...o.limits },
-    datasets: o.datasets.map((d) => ({ datasetId: d.id, task: d.task, metric: d.metric, contentHash: `sha256:${d.id}`, sampleIndices: o.sampleIndices ?? null })),
+    datasets: o.datasets.map((d) => ({
+      datasetId: d.id,
+      task: d.task,
+      metric: d.metric,
+      contentHash: `sha256:${d.id}`,
+      sampleIndices: o.sampleIndices ?? null,
+    })),
     sampleSeed: o.sampleIndices ? 7 : null,
     batching: o.batching,
   };
   const [evaluation] = await db
     .insert(evaluations)
     .values({
-      ownerId: o.ownerId, domain: 'nlp', modelName, datasetIds: o.datasets.map((d) => d.id),
-      deployment: { method: 'api', endpoint: o.endpoint, onlineModelName: config.onlineModelName ?? undefined, apiMode: 'chat', apiKeySet: Boolean(o.apiKeyCipher) },
-      apiKeyCipher: o.apiKeyCipher ?? null, robustness: false, modelInfo: { type: 'sft' }, inference: DEFAULT_INFERENCE, limits: config.limits, runCounter: 1,
+      ownerId: o.ownerId,
+      domain: 'nlp',
+      modelName,
+      datasetIds: o.datasets.map((d) => d.id),
+      deployment: {
+        method: 'api',
+        endpoint: o.endpoint,
+        onlineModelName: config.onlineModelName ?? undefined,
+        apiMode: 'chat',
+        apiKeySet: Boolean(o.apiKeyCipher),
+      },
+      apiKeyCipher: o.apiKeyCipher ?? null,
+      robustness: false,
+      modelInfo: { type: 'sft' },
+      inference: DEFAULT_INFERENCE,
+      limits: config.limits,
+      runCounter: 1,
     })
     .returning({ id: evaluations.id });
   await db.insert(runs).values({
-    id: runId, evaluationId: evaluation!.id, ownerId: o.ownerId, submitterId: o.ownerId, version: 1, type: o.type ?? 'formal',
-    config, apiKeyCipher: o.apiKeyCipher ?? null,
+    id: runId,
+    evaluationId: evaluation!.id,
+    ownerId: o.ownerId,
+    submitterId: o.ownerId,
+    version: 1,
+    type: o.type ?? 'formal',
+    config,
+    apiKeyCipher: o.apiKeyCipher ?? null,
   });
-  await db.insert(runDatasets).values(
-    o.datasets.map((d, position) => ({ runId, datasetId: d.id, position, task: d.task, total: o.sampleIndices?.length ?? d.size })),
-  );
+  await db
+    .insert(runDatasets)
+    .values(
+      o.datasets.map((d, position) => ({
+        runId,
+        datasetId: d.id,
+        position,
+        task: d.task,
+        total: o.sampleIndices?.length ?? d.size,
+      })),
+    );
   return runId;
 }

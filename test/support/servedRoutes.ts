@@ -42,7 +42,9 @@ export function servedRoutes(app: FastifyInstance): ServedRoute[] {
 
 /** Every operation of an OpenAPI document. */
 export function documentedRoutes(doc: { paths: Record<string, Record<string, unknown>> }): ServedRoute[] {
-  return Object.entries(doc.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => ({ method: method.toUpperCase(), path })));
+  return Object.entries(doc.paths).flatMap(([path, operations]) =>
+    Object.keys(operations).map((method) => ({ method: method.toUpperCase(), path })),
+  );
 }
 
 /** The path with its `{param}`s filled in (URL-encoded). */

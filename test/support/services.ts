@@ -31,7 +31,8 @@ export interface ServicesState {
   /** The vitest process that owns these servers; when it is gone they are stale. */
   ownerPid: number;
   runDir: string;
-  postgres?: { embedded: true; dataDir: string; port: number } | { embedded: false; adminUrl: string; database: string };
+  postgres?:
+    { embedded: true; dataDir: string; port: number } | { embedded: false; adminUrl: string; database: string };
   temporal?: TemporalState;
 }
 
@@ -75,7 +76,8 @@ export async function stopTemporal(): Promise<void> {
 export async function startTemporal(): Promise<void> {
   const state = readServicesState();
   const temporal = temporalState(state);
-  if (temporal.pid && isOurTemporal(temporal.pid, temporal.dataDir)) throw new Error(`the Temporal dev server is already running (pid ${temporal.pid})`);
+  if (temporal.pid && isOurTemporal(temporal.pid, temporal.dataDir))
+    throw new Error(`the Temporal dev server is already running (pid ${temporal.pid})`);
   const server = await startTemporalDevServer({
     cli: { path: temporal.cliPath },
     dataDir: temporal.dataDir,
@@ -98,7 +100,9 @@ export async function restartTemporal(): Promise<void> {
 
 function embeddedPostgres(state: ServicesState): { dataDir: string; port: number } {
   if (!state.postgres?.embedded) {
-    throw new Error('PostgreSQL cannot be restarted by the tests: DATABASE_URL named an external server (unset it to use the embedded one)');
+    throw new Error(
+      'PostgreSQL cannot be restarted by the tests: DATABASE_URL named an external server (unset it to use the embedded one)',
+    );
   }
   return state.postgres;
 }

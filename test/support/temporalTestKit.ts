@@ -3,7 +3,14 @@
  * started. The workflow bundle is built once per test file and shared by every worker.
  */
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Runtime,
+  DefaultLogger,
+  type Worker,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import { pino } from 'pino';
 import { createWorkers, WORKFLOWS_PATH } from '../../workers/createWorkers';
 import type { Db } from '../../db/client';
@@ -26,7 +33,10 @@ export function workflowBundle(): Promise<WorkflowBundle> {
 
 export async function temporalClient(): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
-  return { client: new Client({ connection, namespace: requireEnv('TEMPORAL_NAMESPACE') }), close: () => connection.close() };
+  return {
+    client: new Client({ connection, namespace: requireEnv('TEMPORAL_NAMESPACE') }),
+    close: () => connection.close(),
+  };
 }
 
 export interface RunningWorkers {
@@ -39,7 +49,11 @@ export interface RunningWorkers {
  * takes the upload directory and container settings from the environment, as workers/main.ts does.
  */
 /** `deps` adds to or replaces what the workers' activities get (e.g. endpoint settings under test). */
-export async function startWorkers(db: Db, queues: string[] = ['runs', 'inference'], deps: Partial<ActivityDeps> = {}): Promise<RunningWorkers> {
+export async function startWorkers(
+  db: Db,
+  queues: string[] = ['runs', 'inference'],
+  deps: Partial<ActivityDeps> = {},
+): Promise<RunningWorkers> {
   const workflowBundleCode = await workflowBundle();
   const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
   const clientConnection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });

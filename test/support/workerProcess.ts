@@ -14,7 +14,10 @@ export interface WorkerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startWorkerProcess(env: Record<string, string> = {}, readyTimeoutMs = 120_000): Promise<WorkerProcess> {
+export async function startWorkerProcess(
+  env: Record<string, string> = {},
+  readyTimeoutMs = 120_000,
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], {
     env: {
       ...process.env,
@@ -32,7 +35,10 @@ export async function startWorkerProcess(env: Record<string, string> = {}, ready
   child.stderr!.on('data', (chunk) => (log += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start in ${readyTimeoutMs} ms:\n${log}`)), readyTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`worker did not start in ${readyTimeoutMs} ms:\n${log}`)),
+      readyTimeoutMs,
+    );
     const check = () => {
       if (log.includes('worker started')) {
         clearTimeout(timer);

@@ -46,7 +46,10 @@ interface CliRun {
 
 function proctor(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['cli/proctor.ts', ...args], { cwd: ROOT, env: { ...process.env, PROCTOR_URL: '', PROCTOR_UPLOAD_TOKEN: '', ...env } });
+    const child = spawn(TSX, ['cli/proctor.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, PROCTOR_URL: '', PROCTOR_UPLOAD_TOKEN: '', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -106,7 +109,9 @@ describe('proctor', () => {
     const bigHash = await writeBigFile(path.join(demo, 'model', 'weights.bin'), BIG_FILE_BYTES);
     await symlink('weights.bin', path.join(demo, 'model', 'current.bin'));
 
-    const { result: uploaded, growth } = await peakMemoryDuring(() => proctor(['upload', `--token=${token}`, `--server=${api.url}`, demo]));
+    const { result: uploaded, growth } = await peakMemoryDuring(() =>
+      proctor(['upload', `--token=${token}`, `--server=${api.url}`, demo]),
+    );
     expect(uploaded.stderr).toBe('');
     expect(uploaded.code).toBe(0);
     expect(uploaded.stdout).toBe(
@@ -114,7 +119,8 @@ describe('proctor', () => {
         'Layout check (nlp): ok (7B parameters: at most 1 GPU).\n',
     );
     // Streamed, not buffered: the API (in this process) never held more than a fraction of the upload (buffering it would be over 1).
-    if (process.env.PROCTOR_TEST_SHOW_MEMORY) console.log(`API memory growth during the upload: ${(growth / BIG_FILE_BYTES).toFixed(3)} of the file's size`);
+    if (process.env.PROCTOR_TEST_SHOW_MEMORY)
+      console.log(`API memory growth during the upload: ${(growth / BIG_FILE_BYTES).toFixed(3)} of the file's size`);
     expect(growth / BIG_FILE_BYTES).toBeLessThan(0.5);
 
     const v1 = await getUploadVersion(api.deps.db, evaluationId, 1);
@@ -125,7 +131,9 @@ describe('proctor', () => {
     // A token uploads once.
     const again = await proctor(['upload', `--token=${token}`, `--server=${api.url}`, demo]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toBe('proctor: this token already holds version 1; use cp to append, or ask for a new token (HTTP 409)\n');
+    expect(again.stderr).toBe(
+      'proctor: this token already holds version 1; use cp to append, or ask for a new token (HTTP 409)\n',
+    );
 
     // cp of a file: placed in the remote directory under its own name; the server from PROCTOR_URL.
     const service = path.join(work, 'service.py');
@@ -145,7 +153,12 @@ describe('proctor', () => {
 
     const listed = await proctor(['ls', `--token=${token}`, `--server=${api.url}`, '/model']);
     expect(listed.code).toBe(0);
-    expect(listed.stdout.trim().split('\n').map((line) => line.split(/\s+/).at(-1))).toEqual(['model/current.bin', 'model/info', 'model/tokenizer/', 'model/weights.bin']);
+    expect(
+      listed.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s+/).at(-1)),
+    ).toEqual(['model/current.bin', 'model/info', 'model/tokenizer/', 'model/weights.bin']);
     expect(listed.stdout).toMatch(/^file\s+200\.0 MiB\s+\S+ \S+\s+model\/weights\.bin$/m);
     const nested = await proctor(['ls', `--token=${token}`, `--server=${api.url}`, 'model/tokenizer/extra']);
     expect(nested.stdout).toMatch(/model\/tokenizer\/extra\/merges\.txt\n$/);
@@ -183,7 +196,12 @@ describe('proctor', () => {
     const escaping = path.join(work, 'escaping');
     await mkdir(escaping, { recursive: true });
     await symlink('/etc/passwd', path.join(escaping, 'passwd'));
-    const refused = await proctor(['upload', `--token=${await issueToken(api, owner.apiKey, evaluationId)}`, `--server=${api.url}`, escaping]);
+    const refused = await proctor([
+      'upload',
+      `--token=${await issueToken(api, owner.apiKey, evaluationId)}`,
+      `--server=${api.url}`,
+      escaping,
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
       'proctor: symbolic link "passwd" points to the absolute path "/etc/passwd"; links must be relative and stay inside the upload (HTTP 400)\n',

@@ -87,13 +87,19 @@ describe('StagingTree', () => {
     const loop = await StagingTree.open(uploadDir, LIMITS);
     await loop.makeSymlink('a', 'b');
     await loop.makeSymlink('b', 'a');
-    await expect(loop.finish()).rejects.toMatchObject({ status: 400, detail: expect.stringMatching(/is part of a loop of links/) });
+    await expect(loop.finish()).rejects.toMatchObject({
+      status: 400,
+      detail: expect.stringMatching(/is part of a loop of links/),
+    });
     await loop.discard();
 
     const escape = await StagingTree.open(uploadDir, LIMITS);
     await escape.makeSymlink('deep/here', '..');
     await escape.makeSymlink('deep/out', 'here/..');
-    await expect(escape.finish()).rejects.toMatchObject({ status: 400, detail: expect.stringMatching(/"deep\/out" leads outside the upload/) });
+    await expect(escape.finish()).rejects.toMatchObject({
+      status: 400,
+      detail: expect.stringMatching(/"deep\/out" leads outside the upload/),
+    });
     await escape.discard();
     expect(await readdir(path.join(uploadDir, STAGING_DIR))).toEqual([]);
   });
@@ -102,7 +108,9 @@ describe('StagingTree', () => {
     const uploadDir = await newUploadDir();
     const tree = await StagingTree.open(uploadDir, { maxBytes: 10, maxEntries: 3 });
     await tree.writeFile('a/b', content('12345'));
-    await expect(tree.writeFile('c', Readable.from([Buffer.from('123'), Buffer.from('456')]))).rejects.toMatchObject({ status: 413 });
+    await expect(tree.writeFile('c', Readable.from([Buffer.from('123'), Buffer.from('456')]))).rejects.toMatchObject({
+      status: 413,
+    });
     await expect(tree.writeFile('d', content(''), { size: 11 })).rejects.toMatchObject({ status: 413 });
     await expect(tree.makeDir('e/f')).rejects.toBeInstanceOf(UploadRejected);
     await tree.discard();
@@ -138,7 +146,9 @@ describe('listUploadEntries', () => {
       'symlink model/out 0',
       'symlink model/up 0',
     ]);
-    expect(await listUploadEntries(root, 'model/a.bin')).toEqual([{ path: 'model/a.bin', type: 'file', size: 1, mtime: '2025-05-05T00:00:00.000Z' }]);
+    expect(await listUploadEntries(root, 'model/a.bin')).toEqual([
+      { path: 'model/a.bin', type: 'file', size: 1, mtime: '2025-05-05T00:00:00.000Z' },
+    ]);
     expect((await listUploadEntries(root, 'model/up'))!.map((e) => e.path)).toEqual(['model/up/model']);
     expect(await listUploadEntries(root, 'model/out')).toBeNull();
     expect(await listUploadEntries(root, 'nowhere')).toBeNull();

@@ -12,7 +12,16 @@ import { uploadVersions } from '../../db/schema';
 import { getUploadVersion } from '../../db/queries/uploads';
 import { startApi, type TestApi } from '../support/apiServer';
 import {
-  createPrivateEvaluation, demoEntries, issueToken, listTree, storedTree, platformImage, tarOf, uploadHeaders, useFreshUploadDir, type TarEntry,
+  createPrivateEvaluation,
+  demoEntries,
+  issueToken,
+  listTree,
+  storedTree,
+  platformImage,
+  tarOf,
+  uploadHeaders,
+  useFreshUploadDir,
+  type TarEntry,
 } from './uploadFixtures';
 
 let api: TestApi;
@@ -43,12 +52,18 @@ async function upload(token: string, entries: TarEntry[] | Buffer) {
 }
 
 async function cpTar(token: string, to: string, entries: TarEntry[]) {
-  const res = await fetch(`${api.url}/v1/upload/cp?to=${encodeURIComponent(to)}`, { method: 'POST', headers: uploadHeaders(token), body: await tarOf(entries) });
+  const res = await fetch(`${api.url}/v1/upload/cp?to=${encodeURIComponent(to)}`, {
+    method: 'POST',
+    headers: uploadHeaders(token),
+    body: await tarOf(entries),
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
 async function ls(token: string, remote = '/') {
-  const res = await fetch(`${api.url}/v1/upload/ls?path=${encodeURIComponent(remote)}`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${api.url}/v1/upload/ls?path=${encodeURIComponent(remote)}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
@@ -61,7 +76,9 @@ async function versionDir(evaluationId: string, version: number): Promise<string
 describe('PUT /v1/upload', () => {
   it('stores the demo tree as version 1 with a passing check, files 0644 and dirs 0755 whatever the tar said', async () => {
     const { evaluationId, token } = await freshToken();
-    const entries = demoEntries().map((e) => (e.name === 'service.py' ? { ...e, mode: 0o600 } : e.name === 'model/' ? { ...e, mode: 0o700 } : e));
+    const entries = demoEntries().map((e) =>
+      e.name === 'service.py' ? { ...e, mode: 0o600 } : e.name === 'model/' ? { ...e, mode: 0o700 } : e,
+    );
     entries.push({ name: 'run.sh', content: '#!/bin/sh\n', mode: 0o700 });
     const res = await upload(token, entries);
     expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -86,7 +103,9 @@ describe('PUT /v1/upload', () => {
     expect(versions.body).toEqual([res.body]);
     const one = await api.request('GET', `/v1/evaluations/${evaluationId}/uploads/1`, { key: owner.apiKey });
     expect(one.body).toEqual(res.body);
-    const files = await api.request('GET', `/v1/evaluations/${evaluationId}/uploads/1/files?path=model`, { key: owner.apiKey });
+    const files = await api.request('GET', `/v1/evaluations/${evaluationId}/uploads/1/files?path=model`, {
+      key: owner.apiKey,
+    });
     expect(files.body).toEqual([{ path: 'model/info', type: 'file', size: 16, mtime: '2025-01-02T03:04:05.000Z' }]);
 
     // The token is bound: a second upload with it is refused, and says what to do instead.
@@ -154,10 +173,20 @@ describe('cp and ls', () => {
 
     const listing = await ls(token, '/model');
     expect(listing.status).toBe(200);
-    expect(listing.body.map((e: { path: string; type: string }) => `${e.type} ${e.path}`)).toEqual(['file model/info', 'dir model/tokenizer']);
-    expect((await ls(token, 'model/tokenizer')).body).toEqual([expect.objectContaining({ path: 'model/tokenizer/vocab.txt', type: 'file', size: 4 })]);
+    expect(listing.body.map((e: { path: string; type: string }) => `${e.type} ${e.path}`)).toEqual([
+      'file model/info',
+      'dir model/tokenizer',
+    ]);
+    expect((await ls(token, 'model/tokenizer')).body).toEqual([
+      expect.objectContaining({ path: 'model/tokenizer/vocab.txt', type: 'file', size: 4 }),
+    ]);
     const root = await ls(token);
-    expect(root.body.map((e: { path: string }) => e.path)).toEqual(['local_guniconf.py', 'meta.json', 'model', 'service.py']);
+    expect(root.body.map((e: { path: string }) => e.path)).toEqual([
+      'local_guniconf.py',
+      'meta.json',
+      'model',
+      'service.py',
+    ]);
 
     // Version 1 is untouched: same entries, same contents (the overwritten files were replaced, not written into).
     expect(await listTree(v1)).toEqual(v1Before);
@@ -196,7 +225,11 @@ describe('cp and ls', () => {
     const { evaluationId, token } = await freshToken();
     expect((await upload(token, demoEntries())).status).toBe(201);
     const put = (query: string, body = '#!/bin/sh\necho hi\n') =>
-      fetch(`${api.url}/v1/upload/files?${query}`, { method: 'PUT', headers: uploadHeaders(token, 'application/octet-stream'), body }).then(async (res) => ({
+      fetch(`${api.url}/v1/upload/files?${query}`, {
+        method: 'PUT',
+        headers: uploadHeaders(token, 'application/octet-stream'),
+        body,
+      }).then(async (res) => ({
         status: res.status,
         body: (await res.json()) as any,
       }));
@@ -218,7 +251,9 @@ describe('cp and ls', () => {
     expect(none.body.errors[0].field).toBe('path');
     const overDir = await put('path=model');
     expect(overDir.status).toBe(409);
-    expect((await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key: owner.apiKey })).body).toHaveLength(2);
+    expect(
+      (await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key: owner.apiKey })).body,
+    ).toHaveLength(2);
   });
 
   it('keeps relative links that stay inside the upload', async () => {
@@ -242,24 +277,76 @@ describe('cp and ls', () => {
 
 describe('refused archives', () => {
   const refusals: [string, () => Promise<Buffer>, number, RegExp][] = [
-    ['a ../ path', () => tarOf([...demoEntries(), { name: '../x', content: 'escape' }]), 400, /"\.\.\/x" has a "\.\." component/],
+    [
+      'a ../ path',
+      () => tarOf([...demoEntries(), { name: '../x', content: 'escape' }]),
+      400,
+      /"\.\.\/x" has a "\.\." component/,
+    ],
     ['an absolute path', () => tarOf([{ name: '/etc/x', content: 'escape' }]), 400, /"\/etc\/x" is an absolute path/],
-    ['a link to an absolute path', () => tarOf([{ name: 'passwd', type: 'symlink', linkname: '/etc/passwd' }]), 400, /points to the absolute path/],
-    ['a link climbing out', () => tarOf([{ name: 'model/', type: 'directory' }, { name: 'model/up', type: 'symlink', linkname: '../../x' }]), 400, /outside the upload/],
+    [
+      'a link to an absolute path',
+      () => tarOf([{ name: 'passwd', type: 'symlink', linkname: '/etc/passwd' }]),
+      400,
+      /points to the absolute path/,
+    ],
+    [
+      'a link climbing out',
+      () =>
+        tarOf([
+          { name: 'model/', type: 'directory' },
+          { name: 'model/up', type: 'symlink', linkname: '../../x' },
+        ]),
+      400,
+      /outside the upload/,
+    ],
     [
       'a link escaping through another link',
-      () => tarOf([{ name: 'here', type: 'symlink', linkname: '.' }, { name: 'out', type: 'symlink', linkname: 'here/..' }]),
+      () =>
+        tarOf([
+          { name: 'here', type: 'symlink', linkname: '.' },
+          { name: 'out', type: 'symlink', linkname: 'here/..' },
+        ]),
       400,
       /"out" leads outside the upload once the links/,
     ],
-    ['a write through a link', () => tarOf([{ name: 'sub/', type: 'directory' }, { name: 'l', type: 'symlink', linkname: 'sub' }, { name: 'l/x', content: 'x' }]), 409, /"l" is a symbolic link/],
-    ['a hard link', () => tarOf([{ name: 'a', content: 'a' }, { name: 'b', type: 'link', linkname: 'a' }]), 400, /hard link/],
+    [
+      'a write through a link',
+      () =>
+        tarOf([
+          { name: 'sub/', type: 'directory' },
+          { name: 'l', type: 'symlink', linkname: 'sub' },
+          { name: 'l/x', content: 'x' },
+        ]),
+      409,
+      /"l" is a symbolic link/,
+    ],
+    [
+      'a hard link',
+      () =>
+        tarOf([
+          { name: 'a', content: 'a' },
+          { name: 'b', type: 'link', linkname: 'a' },
+        ]),
+      400,
+      /hard link/,
+    ],
     ['a FIFO', () => tarOf([{ name: 'pipe', type: 'fifo' }]), 400, /is a fifo/],
     ['a character device', () => tarOf([{ name: 'null', type: 'character-device' }]), 400, /is a character-device/],
     ['garbage', async () => Buffer.alloc(4096, 'x'), 400, /not a valid tar stream/],
-    ['an empty body', async () => Buffer.alloc(0), 400, /not a valid tar stream: it ends without the end-of-archive marker/],
+    [
+      'an empty body',
+      async () => Buffer.alloc(0),
+      400,
+      /not a valid tar stream: it ends without the end-of-archive marker/,
+    ],
     ['a cut-short archive', () => tarOf(demoEntries(), { endMarker: false }), 400, /cut short/],
-    ['a truncated entry', async () => (await tarOf(demoEntries())).subarray(0, 1536 + 100), 400, /not a valid tar stream/],
+    [
+      'a truncated entry',
+      async () => (await tarOf(demoEntries())).subarray(0, 1536 + 100),
+      400,
+      /not a valid tar stream/,
+    ],
   ];
 
   for (const [what, archive, status, detail] of refusals) {
@@ -270,7 +357,9 @@ describe('refused archives', () => {
       expect(res.status, JSON.stringify(res.body)).toBe(status);
       expect(res.body.detail).toMatch(detail);
       expect(await storedTree(uploadDir)).toEqual(before);
-      expect(await api.deps.db.select().from(uploadVersions).where(eq(uploadVersions.evaluationId, evaluationId))).toEqual([]);
+      expect(
+        await api.deps.db.select().from(uploadVersions).where(eq(uploadVersions.evaluationId, evaluationId)),
+      ).toEqual([]);
       // The token stays unbound: a good upload still works, and is version 1.
       const good = await upload(token, demoEntries());
       expect(good.status).toBe(201);
@@ -283,7 +372,10 @@ describe('refused archives', () => {
     expect((await upload(token, demoEntries())).status).toBe(201);
     const v1 = await versionDir(evaluationId, 1);
     const before = await listTree(v1);
-    const refused = await cpTar(token, '/', [{ name: 'ok.txt', content: 'fine' }, { name: 'meta.json/inner', content: 'x' }]);
+    const refused = await cpTar(token, '/', [
+      { name: 'ok.txt', content: 'fine' },
+      { name: 'meta.json/inner', content: 'x' },
+    ]);
     expect(refused.status).toBe(409);
     expect(refused.body.detail).toBe('"meta.json" is a file in the upload, so it cannot hold "meta.json/inner"');
     expect(await listTree(v1)).toEqual(before);
@@ -301,8 +393,14 @@ describe('refused archives', () => {
 
   it('refuses a body of the wrong content type with 415, before reading it', async () => {
     const { token } = await freshToken();
-    const res = await fetch(`${api.url}/v1/upload`, { method: 'PUT', headers: uploadHeaders(token, 'application/json'), body: '{}' });
+    const res = await fetch(`${api.url}/v1/upload`, {
+      method: 'PUT',
+      headers: uploadHeaders(token, 'application/json'),
+      body: '{}',
+    });
     expect(res.status).toBe(415);
-    expect(((await res.json()) as any).detail).toBe('send a tar stream of the directory’s contents with Content-Type: application/x-tar, not application/json');
+    expect(((await res.json()) as any).detail).toBe(
+      'send a tar stream of the directory’s contents with Content-Type: application/x-tar, not application/json',
+    );
   });
 });

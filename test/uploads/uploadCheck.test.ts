@@ -29,7 +29,12 @@ interface Tree {
 
 async function tree(spec: Tree = {}): Promise<string> {
   const dir = await mkdtemp(path.join(scratch, 't-'));
-  const { model = 'dir', meta = '{"parameter_scale_billion": 7}', service = DEMO_SERVICE, guniconf = 'workers = 2\n' } = spec;
+  const {
+    model = 'dir',
+    meta = '{"parameter_scale_billion": 7}',
+    service = DEMO_SERVICE,
+    guniconf = 'workers = 2\n',
+  } = spec;
   if (model === 'dir') {
     await mkdir(path.join(dir, 'model'));
     await writeFile(path.join(dir, 'model', 'info'), 'w');
@@ -41,20 +46,40 @@ async function tree(spec: Tree = {}): Promise<string> {
   return dir;
 }
 
-const rules = (report: { problems: { path: string; rule: string }[] }) => report.problems.map((p) => `${p.path}:${p.rule}`);
+const rules = (report: { problems: { path: string; rule: string }[] }) =>
+  report.problems.map((p) => `${p.path}:${p.rule}`);
 
 describe('checkUploadTree (nlp)', () => {
   it('passes the seed demo, with the parameter scale and the GPU limit for it', async () => {
-    expect(await checkUploadTree(await tree(), 'nlp')).toEqual({ ok: true, domain: 'nlp', problems: [], parameterScaleBillion: 7, maxGpus: 1 });
-    expect(await checkUploadTree(await tree({ meta: '{"parameter_scale_billion": 13.5, "name": "x"}' }), 'nlp')).toMatchObject({ ok: true, maxGpus: 4 });
-    expect(await checkUploadTree(await tree({ meta: '{"parameter_scale_billion": 70}' }), 'nlp')).toMatchObject({ ok: true, maxGpus: 8 });
-    expect(await checkUploadTree(await tree({ meta: '{"parameter_scale_billion": 0.5}' }), 'nlp')).toMatchObject({ ok: true, maxGpus: 1 });
+    expect(await checkUploadTree(await tree(), 'nlp')).toEqual({
+      ok: true,
+      domain: 'nlp',
+      problems: [],
+      parameterScaleBillion: 7,
+      maxGpus: 1,
+    });
+    expect(
+      await checkUploadTree(await tree({ meta: '{"parameter_scale_billion": 13.5, "name": "x"}' }), 'nlp'),
+    ).toMatchObject({ ok: true, maxGpus: 4 });
+    expect(await checkUploadTree(await tree({ meta: '{"parameter_scale_billion": 70}' }), 'nlp')).toMatchObject({
+      ok: true,
+      maxGpus: 8,
+    });
+    expect(await checkUploadTree(await tree({ meta: '{"parameter_scale_billion": 0.5}' }), 'nlp')).toMatchObject({
+      ok: true,
+      maxGpus: 1,
+    });
   });
 
   it('reports every missing part at once, in the order of the seed’s listing', async () => {
     const report = await checkUploadTree(await tree({ model: null, meta: null, service: null, guniconf: null }), 'nlp');
     expect(report.ok).toBe(false);
-    expect(rules(report)).toEqual(['model:required', 'local_guniconf.py:required', 'meta.json:required', 'service.py:required']);
+    expect(rules(report)).toEqual([
+      'model:required',
+      'local_guniconf.py:required',
+      'meta.json:required',
+      'service.py:required',
+    ]);
     expect(report.problems[0]!.message).toMatch(/^a model\/ directory is required/);
     expect(report.problems[2]!.message).toMatch(/parameter_scale_billion/);
     expect(report.parameterScaleBillion).toBeNull();
@@ -86,7 +111,9 @@ describe('checkUploadTree (nlp)', () => {
   });
 
   it('service.py: a class Service with any base passes', async () => {
-    expect((await checkUploadTree(await tree({ service: 'import x\n\nclass Service(x.Base):\n    pass\n' }), 'nlp')).ok).toBe(true);
+    expect(
+      (await checkUploadTree(await tree({ service: 'import x\n\nclass Service(x.Base):\n    pass\n' }), 'nlp')).ok,
+    ).toBe(true);
   });
 
   it.each([
@@ -103,7 +130,14 @@ describe('checkUploadTree (nlp)', () => {
   ])('local_guniconf.py: %s', async (_what, guniconf, ok) => {
     const report = await checkUploadTree(await tree({ guniconf }), 'nlp');
     expect(report.ok).toBe(ok);
-    if (!ok) expect(report.problems).toEqual([{ path: 'local_guniconf.py', rule: 'workers', message: expect.stringMatching(/^workers must be a positive whole number/) }]);
+    if (!ok)
+      expect(report.problems).toEqual([
+        {
+          path: 'local_guniconf.py',
+          rule: 'workers',
+          message: expect.stringMatching(/^workers must be a positive whole number/),
+        },
+      ]);
   });
 
   it('wants model to be a directory and the files to be regular files; follows links inside the tree', async () => {
@@ -125,7 +159,10 @@ describe('checkUploadTree (nlp)', () => {
   });
 
   it('refuses to read a meta.json too large to be one', async () => {
-    const report = await checkUploadTree(await tree({ meta: `{"parameter_scale_billion": 7, "pad": "${'x'.repeat(1024 * 1024)}"}` }), 'nlp');
+    const report = await checkUploadTree(
+      await tree({ meta: `{"parameter_scale_billion": 7, "pad": "${'x'.repeat(1024 * 1024)}"}` }),
+      'nlp',
+    );
     expect(rules(report)).toEqual(['meta.json:size']);
   });
 });
@@ -135,7 +172,13 @@ describe('checkUploadTree (other domains)', () => {
     expect(await checkUploadTree(await tree(), domain)).toEqual({
       ok: false,
       domain,
-      problems: [{ path: '', rule: 'domain', message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp only` }],
+      problems: [
+        {
+          path: '',
+          rule: 'domain',
+          message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp only`,
+        },
+      ],
       parameterScaleBillion: null,
       maxGpus: null,
     });

@@ -28,7 +28,10 @@ export function privateDeployment(imageId: string): Record<string, unknown> {
 }
 
 export async function createPrivateEvaluation(api: TestApi, key: string, imageId: string): Promise<string> {
-  const res = await api.request('POST', '/v1/evaluations', { key, body: nlpEvaluationBody({ deployment: privateDeployment(imageId) }) });
+  const res = await api.request('POST', '/v1/evaluations', {
+    key,
+    body: nlpEvaluationBody({ deployment: privateDeployment(imageId) }),
+  });
   if (res.status !== 201) throw new Error(`could not create a private evaluation: ${res.status} ${res.text}`);
   return res.body.id as string;
 }
@@ -58,10 +61,17 @@ export async function tarOf(entries: TarEntry[], options: { endMarker?: boolean 
     const type = entry.type ?? 'file';
     const content = entry.content === undefined ? undefined : Buffer.from(entry.content);
     await new Promise<void>((resolve, reject) => {
-      const header: Headers = { name: entry.name, type, mode: entry.mode ?? (type === 'directory' ? 0o755 : 0o644), mtime: new Date('2025-01-02T03:04:05Z') };
+      const header: Headers = {
+        name: entry.name,
+        type,
+        mode: entry.mode ?? (type === 'directory' ? 0o755 : 0o644),
+        mtime: new Date('2025-01-02T03:04:05Z'),
+      };
       if (entry.linkname !== undefined) header.linkname = entry.linkname;
       if (type === 'file') header.size = content?.byteLength ?? 0;
-      archive.entry(header, type === 'file' ? (content ?? Buffer.alloc(0)) : undefined, (error) => (error ? reject(error) : resolve()));
+      archive.entry(header, type === 'file' ? (content ?? Buffer.alloc(0)) : undefined, (error) =>
+        error ? reject(error) : resolve(),
+      );
     });
   }
   archive.finalize();

@@ -10,7 +10,18 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { uploadVersions } from '../../db/schema';
 import { startApi, type TestApi } from '../support/apiServer';
-import { createPrivateEvaluation, demoEntries, issueToken, listTree, storedTree, platformImage, tarOf, uploadHeaders, useFreshUploadDir, type TarEntry } from './uploadFixtures';
+import {
+  createPrivateEvaluation,
+  demoEntries,
+  issueToken,
+  listTree,
+  storedTree,
+  platformImage,
+  tarOf,
+  uploadHeaders,
+  useFreshUploadDir,
+  type TarEntry,
+} from './uploadFixtures';
 
 const MAX_BYTES = 256 * 1024;
 const MAX_ENTRIES = 40;
@@ -20,7 +31,10 @@ let owner: { id: string; apiKey: string };
 let imageId: string;
 
 beforeAll(async () => {
-  uploadDir = useFreshUploadDir({ PROCTOR_UPLOAD_MAX_BYTES: String(MAX_BYTES), PROCTOR_UPLOAD_MAX_ENTRIES: String(MAX_ENTRIES) });
+  uploadDir = useFreshUploadDir({
+    PROCTOR_UPLOAD_MAX_BYTES: String(MAX_BYTES),
+    PROCTOR_UPLOAD_MAX_ENTRIES: String(MAX_ENTRIES),
+  });
   api = await startApi();
   owner = await api.createUser('user');
   imageId = await platformImage(api);
@@ -52,7 +66,13 @@ function openUpload(token: string, urlPath: string, extraHeaders: Record<string,
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          headers: res.headers,
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        }),
+      );
     });
     req.on('error', reject);
   });
@@ -115,33 +135,56 @@ describe('limits', () => {
     const res = await response;
     req.destroy();
     expect(res.status).toBe(413);
-    expect(res.body.detail).toBe(`the body is ${(MAX_BYTES + 1).toLocaleString('en-US')} bytes, more than an upload within the limits can be`);
+    expect(res.body.detail).toBe(
+      `the body is ${(MAX_BYTES + 1).toLocaleString('en-US')} bytes, more than an upload within the limits can be`,
+    );
   });
 
   it('counts small files together against the byte limit, and entries against the entry limit', async () => {
     const { evaluationId, token } = await freshToken();
-    const chunky = Array.from({ length: 5 }, (_, i) => ({ name: `part-${i}.bin`, content: Buffer.alloc(60 * 1024, i) }));
+    const chunky = Array.from({ length: 5 }, (_, i) => ({
+      name: `part-${i}.bin`,
+      content: Buffer.alloc(60 * 1024, i),
+    }));
     const tooBig = await send(token, '/v1/upload', 'PUT', chunky);
     expect(tooBig.status).toBe(413);
     const many = Array.from({ length: MAX_ENTRIES + 1 }, (_, i) => ({ name: `f${i}.txt`, content: 'x' }));
     const tooMany = await send(token, '/v1/upload', 'PUT', many);
     expect(tooMany.status).toBe(413);
-    expect(tooMany.body.detail).toBe(`the upload has more than ${MAX_ENTRIES} files, directories and links, the limit for one version`);
+    expect(tooMany.body.detail).toBe(
+      `the upload has more than ${MAX_ENTRIES} files, directories and links, the limit for one version`,
+    );
     expect(await versionsOf(evaluationId)).toEqual([]);
     // Exactly at the limits is fine.
-    const atLimit = await send(token, '/v1/upload', 'PUT', Array.from({ length: MAX_ENTRIES }, (_, i) => ({ name: `f${i}.txt`, content: 'x' })));
+    const atLimit = await send(
+      token,
+      '/v1/upload',
+      'PUT',
+      Array.from({ length: MAX_ENTRIES }, (_, i) => ({ name: `f${i}.txt`, content: 'x' })),
+    );
     expect(atLimit.status).toBe(201);
     expect(atLimit.body.files).toBe(MAX_ENTRIES);
   });
 
   it('applies the limits to the whole version a cp makes, counting replaced files once', async () => {
     const { evaluationId, token } = await freshToken();
-    expect((await send(token, '/v1/upload', 'PUT', [...demoEntries(), { name: 'model/w.bin', content: Buffer.alloc(200 * 1024, 1) }])).status).toBe(201);
+    expect(
+      (
+        await send(token, '/v1/upload', 'PUT', [
+          ...demoEntries(),
+          { name: 'model/w.bin', content: Buffer.alloc(200 * 1024, 1) },
+        ])
+      ).status,
+    ).toBe(201);
     // Replacing the 200 KiB file by another of the same size stays within the limit...
-    const replaced = await send(token, '/v1/upload/cp?to=/model', 'POST', [{ name: 'w.bin', content: Buffer.alloc(200 * 1024, 2) }]);
+    const replaced = await send(token, '/v1/upload/cp?to=/model', 'POST', [
+      { name: 'w.bin', content: Buffer.alloc(200 * 1024, 2) },
+    ]);
     expect(replaced.status, JSON.stringify(replaced.body)).toBe(201);
     // ...adding one beside it does not.
-    const added = await send(token, '/v1/upload/cp?to=/model', 'POST', [{ name: 'w2.bin', content: Buffer.alloc(100 * 1024, 3) }]);
+    const added = await send(token, '/v1/upload/cp?to=/model', 'POST', [
+      { name: 'w2.bin', content: Buffer.alloc(100 * 1024, 3) },
+    ]);
     expect(added.status).toBe(413);
     expect((await versionsOf(evaluationId)).map((v) => v.version).sort()).toEqual([1, 2]);
     expect(await listTree(path.join(uploadDir, '.staging'))).toEqual([]);
@@ -162,9 +205,15 @@ describe('interruptions', () => {
     req.write(await fileHeader('model/weights.bin', 200 * 1024));
     req.write(Buffer.alloc(64 * 1024, 7));
     // The server is writing the file when the client goes away.
-    await vi.waitFor(async () => expect(await listTree(staging)).toEqual(expect.arrayContaining([expect.stringMatching(/\/model\/weights\.bin$/)])), {
-      timeout: 10_000,
-    });
+    await vi.waitFor(
+      async () =>
+        expect(await listTree(staging)).toEqual(
+          expect.arrayContaining([expect.stringMatching(/\/model\/weights\.bin$/)]),
+        ),
+      {
+        timeout: 10_000,
+      },
+    );
     req.destroy();
     expect(await failed).toBe('failed');
     await vi.waitFor(async () => expect(await listTree(staging)).toEqual([]), { timeout: 10_000 });
@@ -180,15 +229,23 @@ describe('interruptions', () => {
     const { evaluationId, token } = await freshToken();
     expect((await send(token, '/v1/upload', 'PUT', demoEntries())).status).toBe(201);
     const staging = path.join(uploadDir, '.staging');
-    const { req, response } = openUpload(token, '/v1/upload/files?path=model/weights.bin', { 'content-type': 'application/octet-stream' });
+    const { req, response } = openUpload(token, '/v1/upload/files?path=model/weights.bin', {
+      'content-type': 'application/octet-stream',
+    });
     const failed = response.then(
       () => 'answered',
       () => 'failed',
     );
     req.write(Buffer.alloc(32 * 1024, 1));
-    await vi.waitFor(async () => expect(await listTree(staging)).toEqual(expect.arrayContaining([expect.stringMatching(/\/model\/weights\.bin$/)])), {
-      timeout: 10_000,
-    });
+    await vi.waitFor(
+      async () =>
+        expect(await listTree(staging)).toEqual(
+          expect.arrayContaining([expect.stringMatching(/\/model\/weights\.bin$/)]),
+        ),
+      {
+        timeout: 10_000,
+      },
+    );
     req.destroy();
     expect(await failed).toBe('failed');
     await vi.waitFor(async () => expect(await listTree(staging)).toEqual([]), { timeout: 10_000 });

@@ -47,7 +47,9 @@ describe('entryPath', () => {
   });
 
   it('shows control characters in a refused name as "?"', () => {
-    expect(refusal(() => entryPath('../\u001b[2Jx')).detail).toBe('archive entry "../?[2Jx" has a ".." component, which would reach outside the upload');
+    expect(refusal(() => entryPath('../\u001b[2Jx')).detail).toBe(
+      'archive entry "../?[2Jx" has a ".." component, which would reach outside the upload',
+    );
   });
 });
 

@@ -11,7 +11,15 @@ import { uploadTokens, uploadVersions } from '../../db/schema';
 import { hashApiKey } from '../../db/queries/apiKeyHash';
 import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
-import { createPrivateEvaluation, demoEntries, issueToken, platformImage, tarOf, uploadHeaders, useFreshUploadDir } from './uploadFixtures';
+import {
+  createPrivateEvaluation,
+  demoEntries,
+  issueToken,
+  platformImage,
+  tarOf,
+  uploadHeaders,
+  useFreshUploadDir,
+} from './uploadFixtures';
 
 const TTL_HOURS = 5;
 let api: TestApi;
@@ -39,7 +47,11 @@ async function ls(token: string) {
 }
 
 async function upload(token: string) {
-  const res = await fetch(`${api.url}/v1/upload`, { method: 'PUT', headers: uploadHeaders(token), body: await tarOf(demoEntries()) });
+  const res = await fetch(`${api.url}/v1/upload`, {
+    method: 'PUT',
+    headers: uploadHeaders(token),
+    body: await tarOf(demoEntries()),
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
@@ -59,12 +71,24 @@ describe('issuing', () => {
     const [row] = await api.deps.db.select().from(uploadTokens).where(eq(uploadTokens.id, tokenId));
     expect(row!.tokenHash).toBe(hashApiKey(token));
     expect(row!.prefix).toBe(token.slice(0, 12));
-    const [stored] = await api.deps.db.execute<{ found: number }>(sql`select count(*)::int as found from upload_tokens where token_hash = ${token} or prefix = ${token}`);
+    const [stored] = await api.deps.db.execute<{ found: number }>(
+      sql`select count(*)::int as found from upload_tokens where token_hash = ${token} or prefix = ${token}`,
+    );
     expect(stored!.found).toBe(0);
 
     const listed = await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: owner.apiKey });
     expect(listed.status).toBe(200);
-    expect(listed.body).toEqual([{ tokenId, evaluationId, prefix: token.slice(0, 12), createdAt: expect.any(String), expiresAt, revokedAt: null, uploadVersion: null }]);
+    expect(listed.body).toEqual([
+      {
+        tokenId,
+        evaluationId,
+        prefix: token.slice(0, 12),
+        createdAt: expect.any(String),
+        expiresAt,
+        revokedAt: null,
+        uploadVersion: null,
+      },
+    ]);
     expect(listed.text).not.toContain(token);
 
     // A second token is another token; both are listed, newest first.
@@ -78,18 +102,33 @@ describe('issuing', () => {
     const evaluationId = await createPrivateEvaluation(api, owner.apiKey, imageId);
     const stranger = await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key: other.apiKey });
     expect(stranger.status).toBe(404);
-    expect((await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: other.apiKey })).status).toBe(404);
-    expect((await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key: other.apiKey })).status).toBe(404);
+    expect(
+      (await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: other.apiKey })).status,
+    ).toBe(404);
+    expect((await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key: other.apiKey })).status).toBe(
+      404,
+    );
     const admin = await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key: api.adminKey });
     expect(admin.status).toBe(403);
-    expect((await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: api.adminKey })).status).toBe(200);
+    expect(
+      (await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: api.adminKey })).status,
+    ).toBe(200);
     const reviewer = await api.createUser('reviewer');
-    expect((await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key: reviewer.apiKey })).status).toBe(403);
+    expect(
+      (await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key: reviewer.apiKey })).status,
+    ).toBe(403);
 
-    const apiEvaluation = await api.request('POST', '/v1/evaluations', { key: owner.apiKey, body: nlpEvaluationBody() });
-    const refused = await api.request('POST', `/v1/evaluations/${apiEvaluation.body.id}/upload-token`, { key: owner.apiKey });
+    const apiEvaluation = await api.request('POST', '/v1/evaluations', {
+      key: owner.apiKey,
+      body: nlpEvaluationBody(),
+    });
+    const refused = await api.request('POST', `/v1/evaluations/${apiEvaluation.body.id}/upload-token`, {
+      key: owner.apiKey,
+    });
     expect(refused.status).toBe(409);
-    expect(refused.body.detail).toBe("upload tokens are for private deployments; this evaluation's deployment.method is api");
+    expect(refused.body.detail).toBe(
+      "upload tokens are for private deployments; this evaluation's deployment.method is api",
+    );
     expect(refused.body.errors).toEqual([{ field: 'deployment.method', message: refused.body.detail }]);
   });
 });
@@ -102,7 +141,9 @@ describe('using', () => {
 
     const apiKey = await ls(owner.apiKey);
     expect(apiKey.status).toBe(401);
-    expect(apiKey.body.detail).toMatch(/^this is not an upload token \(upload tokens start with pup_\); an API key cannot upload/);
+    expect(apiKey.body.detail).toMatch(
+      /^this is not an upload token \(upload tokens start with pup_\); an API key cannot upload/,
+    );
     expect(apiKey.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
 
     const unknown = await ls(`pup_${'A'.repeat(43)}`);
@@ -115,7 +156,9 @@ describe('using', () => {
     const token = await issueToken(api, owner.apiKey, evaluationId);
     const res = await api.request('GET', `/v1/evaluations/${evaluationId}`, { key: token });
     expect(res.status).toBe(401);
-    expect((await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key: token })).status).toBe(401);
+    expect((await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key: token })).status).toBe(
+      401,
+    );
   });
 
   it('a token acts on its own evaluation only', async () => {
@@ -131,8 +174,13 @@ describe('using', () => {
     expect(await readdir(path.join(uploadDir, a))).toHaveLength(1);
     expect(await readdir(path.join(uploadDir, b))).toHaveLength(1);
     // And the owner cannot revoke A's token through B.
-    const [rowA] = await api.deps.db.select().from(uploadTokens).where(eq(uploadTokens.tokenHash, hashApiKey(tokenA)));
-    expect((await api.request('DELETE', `/v1/evaluations/${b}/upload-tokens/${rowA!.id}`, { key: owner.apiKey })).status).toBe(404);
+    const [rowA] = await api.deps.db
+      .select()
+      .from(uploadTokens)
+      .where(eq(uploadTokens.tokenHash, hashApiKey(tokenA)));
+    expect(
+      (await api.request('DELETE', `/v1/evaluations/${b}/upload-tokens/${rowA!.id}`, { key: owner.apiKey })).status,
+    ).toBe(404);
     expect((await ls(tokenA)).status).toBe(200);
   });
 
@@ -146,7 +194,9 @@ describe('using', () => {
       clockOffsetMs = (TTL_HOURS * 3600 + 1) * 1000;
       const expired = await ls(token);
       expect(expired.status).toBe(401);
-      expect(expired.body.detail).toMatch(/^the upload token expired at \d{4}-\d\d-\d\dT.*; ask for a new one with POST \/v1\/evaluations\/.*\/upload-token$/);
+      expect(expired.body.detail).toMatch(
+        /^the upload token expired at \d{4}-\d\d-\d\dT.*; ask for a new one with POST \/v1\/evaluations\/.*\/upload-token$/,
+      );
     } finally {
       clockOffsetMs = 0;
     }
@@ -156,23 +206,46 @@ describe('using', () => {
     const evaluationId = await createPrivateEvaluation(api, owner.apiKey, imageId);
     const token = await issueToken(api, owner.apiKey, evaluationId);
     expect((await upload(token)).status).toBe(201);
-    const [{ tokenId }] = (await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: owner.apiKey })).body;
-    expect((await api.request('DELETE', `/v1/evaluations/${evaluationId}/upload-tokens/${tokenId}`, { key: other.apiKey })).status).toBe(404);
-    const revoked = await api.request('DELETE', `/v1/evaluations/${evaluationId}/upload-tokens/${tokenId}`, { key: owner.apiKey });
+    const [{ tokenId }] = (
+      await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: owner.apiKey })
+    ).body;
+    expect(
+      (await api.request('DELETE', `/v1/evaluations/${evaluationId}/upload-tokens/${tokenId}`, { key: other.apiKey }))
+        .status,
+    ).toBe(404);
+    const revoked = await api.request('DELETE', `/v1/evaluations/${evaluationId}/upload-tokens/${tokenId}`, {
+      key: owner.apiKey,
+    });
     expect(revoked.status).toBe(204);
-    const [first] = (await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: owner.apiKey })).body;
+    const [first] = (await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: owner.apiKey }))
+      .body;
     expect(first.revokedAt).not.toBeNull();
-    expect((await api.request('DELETE', `/v1/evaluations/${evaluationId}/upload-tokens/${tokenId}`, { key: owner.apiKey })).status).toBe(204);
-    const [still] = (await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: owner.apiKey })).body;
+    expect(
+      (await api.request('DELETE', `/v1/evaluations/${evaluationId}/upload-tokens/${tokenId}`, { key: owner.apiKey }))
+        .status,
+    ).toBe(204);
+    const [still] = (await api.request('GET', `/v1/evaluations/${evaluationId}/upload-tokens`, { key: owner.apiKey }))
+      .body;
     expect(still.revokedAt).toBe(first.revokedAt);
-    expect((await api.request('DELETE', `/v1/evaluations/${evaluationId}/upload-tokens/not-a-token`, { key: owner.apiKey })).status).toBe(404);
+    expect(
+      (await api.request('DELETE', `/v1/evaluations/${evaluationId}/upload-tokens/not-a-token`, { key: owner.apiKey }))
+        .status,
+    ).toBe(404);
 
     const refused = await ls(token);
     expect(refused.status).toBe(401);
-    expect(refused.body.detail).toBe(`the upload token was revoked at ${first.revokedAt}; ask for a new one with POST /v1/evaluations/${evaluationId}/upload-token`);
-    const cp = await fetch(`${api.url}/v1/upload/files?path=x.txt`, { method: 'PUT', headers: uploadHeaders(token, 'application/octet-stream'), body: 'x' });
+    expect(refused.body.detail).toBe(
+      `the upload token was revoked at ${first.revokedAt}; ask for a new one with POST /v1/evaluations/${evaluationId}/upload-token`,
+    );
+    const cp = await fetch(`${api.url}/v1/upload/files?path=x.txt`, {
+      method: 'PUT',
+      headers: uploadHeaders(token, 'application/octet-stream'),
+      body: 'x',
+    });
     expect(cp.status).toBe(401);
-    expect((await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key: owner.apiKey })).body).toHaveLength(1);
+    expect(
+      (await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key: owner.apiKey })).body,
+    ).toHaveLength(1);
   });
 
   it('is refused once the evaluation no longer deploys privately', async () => {
@@ -185,7 +258,9 @@ describe('using', () => {
     expect(patched.status, patched.text).toBe(200);
     const res = await upload(token);
     expect(res.status).toBe(409);
-    expect(res.body.errors).toEqual([{ field: 'deployment.method', message: expect.stringContaining('deployment.method is now api') }]);
+    expect(res.body.errors).toEqual([
+      { field: 'deployment.method', message: expect.stringContaining('deployment.method is now api') },
+    ]);
   });
 
   it('two uploads racing with one token: exactly one version, the other refused, nothing left over', async () => {

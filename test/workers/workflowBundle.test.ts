@@ -22,9 +22,18 @@ describe('removeOrphanedBundles', () => {
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'bundle-sweep-'));
     dirs.push(tmp);
     const gone = await deadPid();
-    const names = [`proctor-workflows-${gone}-abc`, `proctor-workflows-${process.pid}-def`, 'proctor-workflows-xyz', 'unrelated-dir'];
+    const names = [
+      `proctor-workflows-${gone}-abc`,
+      `proctor-workflows-${process.pid}-def`,
+      'proctor-workflows-xyz',
+      'unrelated-dir',
+    ];
     for (const name of names) await mkdir(path.join(tmp, name));
     await removeOrphanedBundles(tmp);
-    expect((await readdir(tmp)).sort()).toEqual([`proctor-workflows-${process.pid}-def`, 'proctor-workflows-xyz', 'unrelated-dir']);
+    expect((await readdir(tmp)).sort()).toEqual([
+      `proctor-workflows-${process.pid}-def`,
+      'proctor-workflows-xyz',
+      'unrelated-dir',
+    ]);
   });
 });

@@ -20,7 +20,9 @@ let model: ReferenceModel;
 
 beforeAll(async () => {
   api = await startApi();
-  workers = await startWorkers(api.deps.db, ['runs', 'inference'], { endpoints: loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: 'loopback' }) });
+  workers = await startWorkers(api.deps.db, ['runs', 'inference'], {
+    endpoints: loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: 'loopback' }),
+  });
   model = await startReferenceModel({ port: 0, knobs: { skill: 1, errorRate: 0, latencyMs: 0 } });
 });
 
@@ -47,7 +49,9 @@ describe('an endpoint in a refused network', () => {
     expect(ended.status).toBe('failed');
     const [dataset] = ended.datasets;
     expect(dataset?.status).toBe('failed');
-    expect(dataset?.error).toMatch(/^endpoint unusable: 10 consecutive samples failed after retries \(the endpoint localhost \((127\.0\.0\.1|::1)\) is in a network this platform does not call \(loopback\)/);
+    expect(dataset?.error).toMatch(
+      /^endpoint unusable: 10 consecutive samples failed after retries \(the endpoint localhost \((127\.0\.0\.1|::1)\) is in a network this platform does not call \(loopback\)/,
+    );
     // The samples it did not try are recorded as failed with the dataset's reason.
     expect([dataset!.done, dataset!.failed]).toEqual([dataset!.total, dataset!.total]);
 
@@ -61,9 +65,12 @@ describe('an endpoint in a refused network', () => {
     for (const item of items) expect(item.status).toBe('failed');
     for (const item of tried) {
       expect(item.attempts).toBe(1);
-      expect(item.error).toMatch(/^the endpoint localhost \((127\.0\.0\.1|::1)\) is in a network this platform does not call \(loopback\); serve the model at an address its workers may reach$/);
+      expect(item.error).toMatch(
+        /^the endpoint localhost \((127\.0\.0\.1|::1)\) is in a network this platform does not call \(loopback\); serve the model at an address its workers may reach$/,
+      );
     }
-    for (const item of items.filter((i) => i.attempts === 0)) expect(item.error).toMatch(/^not attempted: endpoint unusable: 10 consecutive samples/);
+    for (const item of items.filter((i) => i.attempts === 0))
+      expect(item.error).toMatch(/^not attempted: endpoint unusable: 10 consecutive samples/);
     expect(model.requestLog()).toEqual([]);
   });
 });

@@ -38,7 +38,6 @@ import { startWorkers, temporalClient, workflowBundle, type RunningWorkers } fro
 import { requireEnv } from '../support/env';
 import { loadHistoryFixtures, recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
 
-
 describe('workflow replay', () => {
   let handle: DbHandle;
   let temporal: { client: Client; close(): Promise<void> };
@@ -65,15 +64,29 @@ describe('workflow replay', () => {
     const first = await insertArithmeticDataset(handle.db, 30, 'arithmetic');
     const second = await insertArithmeticDataset(handle.db, 12, 'sums');
     const start = (runId: string) =>
-      temporal.client.workflow.start(WORKFLOW_TYPES.run, { workflowId: workflowIds.run(runId), taskQueue: TASK_QUEUES.runs, args: [{ runId }] });
+      temporal.client.workflow.start(WORKFLOW_TYPES.run, {
+        workflowId: workflowIds.run(runId),
+        taskQueue: TASK_QUEUES.runs,
+        args: [{ runId }],
+      });
 
     model.resetKnobs();
     model.setKnobs({ skill: 1 });
-    const completed = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [first, second], batching: { samplesPerBatch: 10, batchesPerExecution: 2 } });
+    const completed = await insertRun(handle.db, {
+      ownerId,
+      endpoint: model.url,
+      datasets: [first, second],
+      batching: { samplesPerBatch: 10, batchesPerExecution: 2 },
+    });
     await (await start(completed)).result();
 
     model.setKnobs({ latencyMs: 200 });
-    const stopped = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [first, second], limits: { maxConcurrency: 2 } });
+    const stopped = await insertRun(handle.db, {
+      ownerId,
+      endpoint: model.url,
+      datasets: [first, second],
+      limits: { maxConcurrency: 2 },
+    });
     const wf = await start(stopped);
     await new Promise((r) => setTimeout(r, 1500));
     await wf.signal(SIGNALS.stop, { requestedBy: 'replay-test' });
@@ -83,9 +96,17 @@ describe('workflow replay', () => {
     return [
       { name: 'run-completed', workflowId: workflowIds.run(completed), workflowType: WORKFLOW_TYPES.run },
       // The first execution of this child ended in continue-as-new after two batches.
-      { name: 'dataset-continued-as-new', workflowId: workflowIds.dataset(completed, first.id), workflowType: WORKFLOW_TYPES.dataset },
+      {
+        name: 'dataset-continued-as-new',
+        workflowId: workflowIds.dataset(completed, first.id),
+        workflowType: WORKFLOW_TYPES.dataset,
+      },
       { name: 'run-stopped', workflowId: workflowIds.run(stopped), workflowType: WORKFLOW_TYPES.run },
-      { name: 'dataset-stopped', workflowId: workflowIds.dataset(stopped, first.id), workflowType: WORKFLOW_TYPES.dataset },
+      {
+        name: 'dataset-stopped',
+        workflowId: workflowIds.dataset(stopped, first.id),
+        workflowType: WORKFLOW_TYPES.dataset,
+      },
     ];
   }
 
@@ -96,11 +117,12 @@ describe('workflow replay', () => {
   }
 
   // Defined only when recording: a skipped test would count as a failure in `npm test`.
-  if (RECORD_HISTORIES) it('records fresh histories into the fixtures', async () => {
-    for (const scenario of await executeScenarios()) {
-      await recordHistoryFixture(temporal.client, scenario.name, scenario.workflowId, scenario.workflowType);
-    }
-  });
+  if (RECORD_HISTORIES)
+    it('records fresh histories into the fixtures', async () => {
+      for (const scenario of await executeScenarios()) {
+        await recordHistoryFixture(temporal.client, scenario.name, scenario.workflowId, scenario.workflowType);
+      }
+    });
 
   it('replays every recorded history against the current workflow code', async () => {
     const fixtures = await loadHistoryFixtures();
@@ -113,12 +135,20 @@ describe('workflow replay', () => {
     // The robustness pass (patch robustness-pass), recorded by test/robustness/robustnessRun.test.ts.
     expect(fixtures.map((f) => f.file)).toContain('dataset-robustness.json');
     expect(fixtures.map((f) => f.file)).toEqual(
-      expect.arrayContaining(['run-completed.json', 'run-completed-published.json', 'leaderboard-window-submitted.json', 'leaderboard-window-closed.json']),
+      expect.arrayContaining([
+        'run-completed.json',
+        'run-completed-published.json',
+        'leaderboard-window-submitted.json',
+        'leaderboard-window-closed.json',
+      ]),
     );
     const bundle = await workflowBundle();
     for (const { file, recorded } of fixtures) {
       const history = historyFromJSON(recorded.history);
-      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, recorded.workflowId), file).resolves.toBeUndefined();
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: bundle }, history, recorded.workflowId),
+        file,
+      ).resolves.toBeUndefined();
     }
   });
 
@@ -129,7 +159,10 @@ describe('workflow replay', () => {
       if (scenario.name === 'dataset-continued-as-new') {
         expect(history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
       }
-      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, scenario.workflowId), scenario.name).resolves.toBeUndefined();
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: bundle }, history, scenario.workflowId),
+        scenario.name,
+      ).resolves.toBeUndefined();
     }
   });
 
@@ -137,9 +170,13 @@ describe('workflow replay', () => {
     // Guards the test itself: a history of the run workflow fed to the dataset workflow must fail.
     const [fixture] = (await loadHistoryFixtures()).filter((f) => f.recorded.workflowType === WORKFLOW_TYPES.run);
     expect(fixture).toBeDefined();
-    const json = structuredClone(fixture!.recorded.history) as { events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name: string } } }[] };
+    const json = structuredClone(fixture!.recorded.history) as {
+      events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name: string } } }[];
+    };
     json.events[0]!.workflowExecutionStartedEventAttributes!.workflowType!.name = WORKFLOW_TYPES.dataset;
     const bundle = await workflowBundle();
-    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, historyFromJSON(json), fixture!.recorded.workflowId)).rejects.toThrow();
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: bundle }, historyFromJSON(json), fixture!.recorded.workflowId),
+    ).rejects.toThrow();
   });
 });

@@ -54,7 +54,9 @@ describe('run workflow', () => {
     const b = await insertArithmeticDataset(handle.db, 45, 'sums');
     const secret = 'sk-test-never-in-history-12345';
     const runId = await insertRun(handle.db, {
-      ownerId, endpoint: model.url, datasets: [a, b],
+      ownerId,
+      endpoint: model.url,
+      datasets: [a, b],
       apiKeyCipher: sealSecret(Buffer.from(requireEnv('PROCTOR_SECRET_KEY'), 'base64'), secret),
       batching: { samplesPerBatch: 20, batchesPerExecution: 2 },
     });
@@ -69,11 +71,21 @@ describe('run workflow', () => {
     // Every sample right: each interval is the point 1 (all the bootstrap can see).
     const certain = { ci95: { lower: 1, upper: 1 }, standardError: 0 };
     expect(run.taskScores).toEqual(
-      expect.arrayContaining([{ task: 'arithmetic', score: 1, datasets: 1, ...certain }, { task: 'sums', score: 1, datasets: 1, ...certain }]),
+      expect.arrayContaining([
+        { task: 'arithmetic', score: 1, datasets: 1, ...certain },
+        { task: 'sums', score: 1, datasets: 1, ...certain },
+      ]),
     );
 
-    const dsRows = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId)).orderBy(runDatasets.position);
-    expect(dsRows.map((d) => [d.status, d.done, d.failed])).toEqual([['succeeded', 60, 0], ['succeeded', 45, 0]]);
+    const dsRows = await handle.db
+      .select()
+      .from(runDatasets)
+      .where(eq(runDatasets.runId, runId))
+      .orderBy(runDatasets.position);
+    expect(dsRows.map((d) => [d.status, d.done, d.failed])).toEqual([
+      ['succeeded', 60, 0],
+      ['succeeded', 45, 0],
+    ]);
     for (const d of dsRows) expect(d.metrics).toMatchObject({ score: 1, ...certain });
     // Serial: the second dataset started only after the first ended.
     expect(dsRows[1]!.startedAt!.getTime()).toBeGreaterThanOrEqual(dsRows[0]!.endedAt!.getTime());
@@ -82,7 +94,10 @@ describe('run workflow', () => {
     expect(stored).toHaveLength(105);
     expect(stored.every((r) => r.status === 'scored' && r.score === 1)).toBe(true);
 
-    const [report] = await handle.db.select().from(runArtifacts).where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, 'report.xlsx')));
+    const [report] = await handle.db
+      .select()
+      .from(runArtifacts)
+      .where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, 'report.xlsx')));
     expect(report!.content.subarray(0, 2).toString()).toBe('PK');
 
     // History: no per-sample data, no secret; continue-as-new kept executions short.
@@ -104,7 +119,12 @@ describe('run workflow', () => {
     model.resetKnobs();
     model.setKnobs({ skill: 1, errorRate: 0.3, errorStatus: 500, seed: 11 });
     const ds = await insertArithmeticDataset(handle.db, 80);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [ds], limits: { maxRetryPerQuery: 0, maxConcurrency: 8 } });
+    const runId = await insertRun(handle.db, {
+      ownerId,
+      endpoint: model.url,
+      datasets: [ds],
+      limits: { maxRetryPerQuery: 0, maxConcurrency: 8 },
+    });
     const result = await (await launch(runId)).result();
     expect(result.status).toBe('succeeded');
     const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
@@ -130,7 +150,12 @@ describe('run workflow', () => {
     model.resetKnobs();
     model.setKnobs({ skill: 1, failFirstAttempts: 2, errorStatus: 503 });
     const ds = await insertArithmeticDataset(handle.db, 12);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [ds], limits: { maxRetryPerQuery: 3 } });
+    const runId = await insertRun(handle.db, {
+      ownerId,
+      endpoint: model.url,
+      datasets: [ds],
+      limits: { maxRetryPerQuery: 3 },
+    });
     const result = await (await launch(runId)).result();
     expect(result.status).toBe('succeeded');
     const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
@@ -139,7 +164,12 @@ describe('run workflow', () => {
 
   it('fails a dataset whose endpoint is down with a readable reason, not the whole machinery', async () => {
     const ds = await insertArithmeticDataset(handle.db, 300);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: 'http://127.0.0.1:9/v1', datasets: [ds], limits: { maxRetryPerQuery: 1 } });
+    const runId = await insertRun(handle.db, {
+      ownerId,
+      endpoint: 'http://127.0.0.1:9/v1',
+      datasets: [ds],
+      limits: { maxRetryPerQuery: 1 },
+    });
     const result = await (await launch(runId)).result();
     expect(result.status).toBe('failed');
     const [row] = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
@@ -159,16 +189,27 @@ describe('run workflow', () => {
     model.setKnobs({ skill: 1, latencyMs: 300 });
     const a = await insertArithmeticDataset(handle.db, 400);
     const b = await insertArithmeticDataset(handle.db, 50);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [a, b], limits: { maxConcurrency: 4 } });
+    const runId = await insertRun(handle.db, {
+      ownerId,
+      endpoint: model.url,
+      datasets: [a, b],
+      limits: { maxConcurrency: 4 },
+    });
     const wf = await launch(runId);
-    await waitFor(async () => (await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8);
+    await waitFor(
+      async () => (await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8,
+    );
     const stoppedAt = Date.now();
     await wf.signal(SIGNALS.stop, { requestedBy: 'test' });
     const result = await wf.result();
     const elapsed = Date.now() - stoppedAt;
     expect(result.status).toBe('stopped');
     expect(elapsed).toBeLessThan(10_000);
-    const rows = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId)).orderBy(runDatasets.position);
+    const rows = await handle.db
+      .select()
+      .from(runDatasets)
+      .where(eq(runDatasets.runId, runId))
+      .orderBy(runDatasets.position);
     expect(rows.map((r) => r.status)).toEqual(['stopped', 'stopped']);
     const countAtEnd = rows[0]!.done;
     expect(countAtEnd).toBeLessThan(400);
@@ -184,9 +225,16 @@ describe('run workflow', () => {
     model.resetKnobs();
     model.setKnobs({ skill: 1, latencyMs: 300 });
     const a = await insertArithmeticDataset(handle.db, 400);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [a], limits: { maxConcurrency: 4 } });
+    const runId = await insertRun(handle.db, {
+      ownerId,
+      endpoint: model.url,
+      datasets: [a],
+      limits: { maxConcurrency: 4 },
+    });
     const wf = await launch(runId);
-    await waitFor(async () => (await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8);
+    await waitFor(
+      async () => (await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8,
+    );
     await wf.cancel();
     // The run still closes itself: scores, report and statuses, then the workflow completes.
     const result = await wf.result();
@@ -205,7 +253,13 @@ describe('run workflow', () => {
     model.resetKnobs();
     model.setKnobs({ skill: 1 });
     const ds = await insertArithmeticDataset(handle.db, 100);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: model.url, datasets: [ds], type: 'verification', sampleIndices: [3, 41, 97] });
+    const runId = await insertRun(handle.db, {
+      ownerId,
+      endpoint: model.url,
+      datasets: [ds],
+      type: 'verification',
+      sampleIndices: [3, 41, 97],
+    });
     const result = await (await launch(runId)).result();
     expect(result.status).toBe('succeeded');
     const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));

@@ -81,25 +81,46 @@ it('reaches the batch when the stop lands while the dataset child is starting', 
       const runId = launched.body.runId as string;
       // Workflows nobody polls for: each start is work the server does before the child's.
       const flood = Array.from({ length: FLOOD }, () =>
-        api.deps.temporal.workflow.start('proctorTestFlood', { taskQueue: floodQueue, workflowId: `${floodQueue}-${flooded++}` }));
+        api.deps.temporal.workflow.start('proctorTestFlood', {
+          taskQueue: floodQueue,
+          workflowId: `${floodQueue}-${flooded++}`,
+        }),
+      );
       const stop = await api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
       expect(stop.status, stop.text).toBe(202);
       await Promise.all(flood);
 
       const run = await waitForRunEnd(api, owner.apiKey, runId, 60_000, 50);
-      const stored = await api.deps.db.select({ status: sampleResults.status, error: sampleResults.error }).from(sampleResults).where(eq(sampleResults.runId, runId));
-      const why = stored.length === 0 ? '' : `${JSON.stringify(stored)}\n${await historyTimeline(api.deps.temporal, [workflowIds.run(runId), workflowIds.dataset(runId, sets.sum)])}`;
+      const stored = await api.deps.db
+        .select({ status: sampleResults.status, error: sampleResults.error })
+        .from(sampleResults)
+        .where(eq(sampleResults.runId, runId));
+      const why =
+        stored.length === 0
+          ? ''
+          : `${JSON.stringify(stored)}\n${await historyTimeline(api.deps.temporal, [workflowIds.run(runId), workflowIds.dataset(runId, sets.sum)])}`;
       expect(run.status, `round ${round}`).toBe('stopped');
       expect(stored, why).toEqual([]);
       const timing = await stopTiming(runId);
-      expect(timing.cancelSentBeforeChildStarted, `round ${round}: the cancel went out before the child had started`).toBe(false);
+      expect(
+        timing.cancelSentBeforeChildStarted,
+        `round ${round}: the cancel went out before the child had started`,
+      ).toBe(false);
       if (timing.actedOnBeforeChildStarted) inTheWindow++;
     }
-    expect(inTheWindow, `stops that landed while the child was starting (of at most ${MAX_ROUNDS} rounds)`).toBeGreaterThanOrEqual(MIN_STOPS_IN_THE_WINDOW);
+    expect(
+      inTheWindow,
+      `stops that landed while the child was starting (of at most ${MAX_ROUNDS} rounds)`,
+    ).toBeGreaterThanOrEqual(MIN_STOPS_IN_THE_WINDOW);
   } finally {
     for (let i = 0; i < flooded; i += 50) {
       await Promise.all(
-        Array.from({ length: Math.min(50, flooded - i) }, (_, k) => api.deps.temporal.workflow.getHandle(`${floodQueue}-${i + k}`).terminate('test over').catch(() => undefined)),
+        Array.from({ length: Math.min(50, flooded - i) }, (_, k) =>
+          api.deps.temporal.workflow
+            .getHandle(`${floodQueue}-${i + k}`)
+            .terminate('test over')
+            .catch(() => undefined),
+        ),
       );
     }
   }

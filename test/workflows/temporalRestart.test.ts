@@ -38,11 +38,27 @@ it('a run survives a restart of the Temporal server with every sample stored exa
   const first = await insertArithmeticDataset(handle.db, 600);
   const second = await insertArithmeticDataset(handle.db, 100, 'sums');
   const runId = await insertRun(handle.db, {
-    ownerId, endpoint: model.url, datasets: [first, second], limits: { maxConcurrency: 4 }, batching: { samplesPerBatch: 100, batchesPerExecution: 3 },
+    ownerId,
+    endpoint: model.url,
+    datasets: [first, second],
+    limits: { maxConcurrency: 4 },
+    batching: { samplesPerBatch: 100, batchesPerExecution: 3 },
   });
-  await temporal.client.workflow.start(WORKFLOW_TYPES.run, { workflowId: workflowIds.run(runId), taskQueue: TASK_QUEUES.runs, args: [{ runId }] });
+  await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
+    workflowId: workflowIds.run(runId),
+    taskQueue: TASK_QUEUES.runs,
+    args: [{ runId }],
+  });
 
-  const stored = async () => Number((await handle.db.select({ n: sql<string>`count(*)` }).from(sampleResults).where(eq(sampleResults.runId, runId)))[0]!.n);
+  const stored = async () =>
+    Number(
+      (
+        await handle.db
+          .select({ n: sql<string>`count(*)` })
+          .from(sampleResults)
+          .where(eq(sampleResults.runId, runId))
+      )[0]!.n,
+    );
   await waitFor(async () => (await stored()) >= 150, 60_000);
   await stopTemporal();
   const whileDown = await stored();
@@ -59,12 +75,22 @@ it('a run survives a restart of the Temporal server with every sample stored exa
   const [run] = await handle.db.select().from(runs).where(eq(runs.id, runId));
   expect(run!.status).toBe('succeeded');
   expect(whileDown).toBeLessThan(700);
-  const rows = await handle.db.select({ dataset: sampleResults.datasetId, idx: sampleResults.sampleIdx, status: sampleResults.status }).from(sampleResults).where(eq(sampleResults.runId, runId));
+  const rows = await handle.db
+    .select({ dataset: sampleResults.datasetId, idx: sampleResults.sampleIdx, status: sampleResults.status })
+    .from(sampleResults)
+    .where(eq(sampleResults.runId, runId));
   expect(rows).toHaveLength(700);
   expect(new Set(rows.map((r) => `${r.dataset}:${r.idx}`)).size).toBe(700);
   expect(rows.every((r) => r.status === 'scored')).toBe(true);
-  const datasets = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId)).orderBy(runDatasets.position);
-  expect(datasets.map((d) => [d.status, d.done])).toEqual([['succeeded', 600], ['succeeded', 100]]);
+  const datasets = await handle.db
+    .select()
+    .from(runDatasets)
+    .where(eq(runDatasets.runId, runId))
+    .orderBy(runDatasets.position);
+  expect(datasets.map((d) => [d.status, d.done])).toEqual([
+    ['succeeded', 600],
+    ['succeeded', 100],
+  ]);
   const result = await temporal.client.workflow.getHandle(workflowIds.run(runId)).result();
   expect(result.status).toBe('succeeded');
 }, 240_000);

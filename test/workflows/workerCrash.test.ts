@@ -32,14 +32,30 @@ it('a worker killed with SIGKILL mid-dataset resumes on restart; every sample is
   const ownerId = await insertUser(handle.db);
   const ds = await insertArithmeticDataset(handle.db, 1500);
   const runId = await insertRun(handle.db, {
-    ownerId, endpoint: model.url, datasets: [ds], limits: { maxConcurrency: 8 }, batching: { samplesPerBatch: 500, batchesPerExecution: 100 },
+    ownerId,
+    endpoint: model.url,
+    datasets: [ds],
+    limits: { maxConcurrency: 8 },
+    batching: { samplesPerBatch: 500, batchesPerExecution: 100 },
   });
 
   const first = await startWorkerProcess();
   processes.push(first);
-  const wf = await temporal.client.workflow.start(WORKFLOW_TYPES.run, { workflowId: workflowIds.run(runId), taskQueue: TASK_QUEUES.runs, args: [{ runId }] });
+  const wf = await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
+    workflowId: workflowIds.run(runId),
+    taskQueue: TASK_QUEUES.runs,
+    args: [{ runId }],
+  });
 
-  const storedCount = async () => Number((await handle.db.select({ n: sql<string>`count(*)` }).from(sampleResults).where(eq(sampleResults.runId, runId)))[0]!.n);
+  const storedCount = async () =>
+    Number(
+      (
+        await handle.db
+          .select({ n: sql<string>`count(*)` })
+          .from(sampleResults)
+          .where(eq(sampleResults.runId, runId))
+      )[0]!.n,
+    );
   const deadline = Date.now() + 60_000;
   while ((await storedCount()) < 700) {
     if (Date.now() > deadline) throw new Error(`run made no progress:\n${first.output()}`);
@@ -54,7 +70,10 @@ it('a worker killed with SIGKILL mid-dataset resumes on restart; every sample is
   const result = await wf.result();
   expect(result.status).toBe('succeeded');
 
-  const rows = await handle.db.select({ idx: sampleResults.sampleIdx, status: sampleResults.status }).from(sampleResults).where(eq(sampleResults.runId, runId));
+  const rows = await handle.db
+    .select({ idx: sampleResults.sampleIdx, status: sampleResults.status })
+    .from(sampleResults)
+    .where(eq(sampleResults.runId, runId));
   expect(rows).toHaveLength(1500);
   expect(new Set(rows.map((r) => r.idx)).size).toBe(1500);
   expect(rows.every((r) => r.status === 'scored')).toBe(true);

@@ -8,9 +8,21 @@ import { and, eq } from 'drizzle-orm';
 import { connectDb, type DbHandle } from '../../../db/client';
 import { runArtifacts, runDatasets, runs, sampleResults } from '../../../db/schema';
 import { computeDatasetMetrics, listRunDatasets } from '../../../db/queries/runRecords';
-import { datasetInterval, intervalSeed, overallInterval, overallScore, taskScores } from '../../../contracts/scoreAggregation';
+import {
+  datasetInterval,
+  intervalSeed,
+  overallInterval,
+  overallScore,
+  taskScores,
+} from '../../../contracts/scoreAggregation';
 import type { RunStatus, SampleStatus } from '../../../contracts/run';
-import { INTERVAL_NOTE, MAX_CELL_CHARS, REPORT_PAGE_SIZE, TRUNCATION_MARKER, writeRunReport } from '../../../activities/report/excelReport';
+import {
+  INTERVAL_NOTE,
+  MAX_CELL_CHARS,
+  REPORT_PAGE_SIZE,
+  TRUNCATION_MARKER,
+  writeRunReport,
+} from '../../../activities/report/excelReport';
 import { buildAndStoreRunReport, REPORT_ARTIFACT } from '../../../activities/report/storeReport';
 import { requireEnv } from '../../support/env';
 import { insertArithmeticDataset, insertRun, insertUser, type FixtureDataset } from '../../support/runFixtures';
@@ -47,8 +59,16 @@ async function insertSamples(runId: string, datasetId: string, samples: SampleSp
 
 function sample(sampleIdx: number, position: number, overrides: Partial<SampleSpec> = {}): SampleSpec {
   return {
-    sampleIdx, position, status: 'scored', predict: String(sampleIdx), score: sampleIdx % 2, error: null,
-    outputLength: 10 + sampleIdx, latencyMs: 100 + sampleIdx, attempts: 1, ...overrides,
+    sampleIdx,
+    position,
+    status: 'scored',
+    predict: String(sampleIdx),
+    score: sampleIdx % 2,
+    error: null,
+    outputLength: 10 + sampleIdx,
+    latencyMs: 100 + sampleIdx,
+    attempts: 1,
+    ...overrides,
   };
 }
 
@@ -61,7 +81,10 @@ async function closeDatasetAt(runId: string, d: FixtureDataset, status: RunStatu
     .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, d.id)));
 }
 
-async function reportBuffer(runId: string, onProgress?: (rows: number) => void): Promise<{ buffer: Buffer; rows: number }> {
+async function reportBuffer(
+  runId: string,
+  onProgress?: (rows: number) => void,
+): Promise<{ buffer: Buffer; rows: number }> {
   const output = new PassThrough();
   const chunks: Buffer[] = [];
   output.on('data', (c: Buffer) => chunks.push(c));
@@ -88,21 +111,41 @@ describe('run report', () => {
     const c = await insertArithmeticDataset(db, 3, 'reading');
     const failedDataset = await insertArithmeticDataset(db, 2, 'reading');
     const runId = await insertRun(db, {
-      ownerId, endpoint: 'http://proctor:s3cret-pass@model.example:8000/v1?api_key=s3cret-query', datasets: [a, b, c, failedDataset],
+      ownerId,
+      endpoint: 'http://proctor:s3cret-pass@model.example:8000/v1?api_key=s3cret-query',
+      datasets: [a, b, c, failedDataset],
     });
 
     const longPrediction = 'x'.repeat(20_000) + '\u0001' + 'y'.repeat(19_999);
     await insertSamples(runId, a.id, [
       sample(0, 0, { score: 1 }),
-      sample(1, 1, { status: 'failed', predict: null, score: null, error: 'endpoint timed out\u0007 after 3 attempts', outputLength: 0, attempts: 3 }),
+      sample(1, 1, {
+        status: 'failed',
+        predict: null,
+        score: null,
+        error: 'endpoint timed out\u0007 after 3 attempts',
+        outputLength: 0,
+        attempts: 3,
+      }),
       sample(2, 2, { score: 1, predict: longPrediction, outputLength: 9_000 }),
       sample(3, 3, { score: 0 }),
       sample(4, 4, { score: 0.5 }),
     ]);
     // Positions run opposite to item indices: the report must follow the plan, not the items.
-    await insertSamples(runId, b.id, [sample(0, 3, { score: 1 }), sample(1, 2, { score: 1 }), sample(2, 1, { score: 0 }), sample(3, 0, { status: 'failed', predict: null, score: null, error: 'HTTP 500' })]);
-    await insertSamples(runId, c.id, [sample(2, 0, { score: 0.25 }), sample(0, 1, { score: 1 }), sample(1, 2, { score: 1 })]);
-    await insertSamples(runId, failedDataset.id, [sample(0, 0, { status: 'failed', predict: null, score: null, error: 'HTTP 401' })]);
+    await insertSamples(runId, b.id, [
+      sample(0, 3, { score: 1 }),
+      sample(1, 2, { score: 1 }),
+      sample(2, 1, { score: 0 }),
+      sample(3, 0, { status: 'failed', predict: null, score: null, error: 'HTTP 500' }),
+    ]);
+    await insertSamples(runId, c.id, [
+      sample(2, 0, { score: 0.25 }),
+      sample(0, 1, { score: 1 }),
+      sample(1, 2, { score: 1 }),
+    ]);
+    await insertSamples(runId, failedDataset.id, [
+      sample(0, 0, { status: 'failed', predict: null, score: null, error: 'HTTP 401' }),
+    ]);
 
     const t0 = new Date('2025-03-01T10:00:00.000Z');
     const at = (minutes: number) => new Date(t0.getTime() + minutes * 60_000);
@@ -110,7 +153,10 @@ describe('run report', () => {
     await closeDatasetAt(runId, b, 'succeeded', at(1), at(2));
     await closeDatasetAt(runId, c, 'succeeded', at(2), at(3));
     await closeDatasetAt(runId, failedDataset, 'failed', at(3), at(4));
-    await db.update(runs).set({ status: 'succeeded', startedAt: at(0), endedAt: at(5) }).where(eq(runs.id, runId));
+    await db
+      .update(runs)
+      .set({ status: 'succeeded', startedAt: at(0), endedAt: at(5) })
+      .where(eq(runs.id, runId));
 
     const progress: number[] = [];
     const { buffer, rows } = await reportBuffer(runId, (n) => progress.push(n));
@@ -149,15 +195,36 @@ describe('run report', () => {
     expect(summary.views[0]).toMatchObject({ state: 'frozen', ySplit: tableStart });
     expect(summary.getRow(tableStart).getCell(1).font?.bold).toBe(true);
     expect(rowValues(summary, tableStart, 12)).toEqual([
-      'Task', 'Dataset', 'Status', 'Samples', 'Scored', 'Failed', 'Score', '95% CI low', '95% CI high', 'Avg output length (tokens)', 'Started', 'Ended',
+      'Task',
+      'Dataset',
+      'Status',
+      'Samples',
+      'Scored',
+      'Failed',
+      'Score',
+      '95% CI low',
+      '95% CI high',
+      'Avg output length (tokens)',
+      'Started',
+      'Ended',
     ]);
 
     const datasetRows = await listRunDatasets(db, runId);
     datasetRows.forEach((d, i) => {
       const m = d.metrics!;
       expect(rowValues(summary, tableStart + 1 + i, 12)).toEqual([
-        d.task, d.datasetId, d.status, d.total, m.scored, m.failed, m.score, m.ci95!.lower, m.ci95!.upper, m.avgOutputLength,
-        d.startedAt!.toISOString(), d.endedAt!.toISOString(),
+        d.task,
+        d.datasetId,
+        d.status,
+        d.total,
+        m.scored,
+        m.failed,
+        m.score,
+        m.ci95!.lower,
+        m.ci95!.upper,
+        m.avgOutputLength,
+        d.startedAt!.toISOString(),
+        d.endedAt!.toISOString(),
       ]);
       for (const column of [7, 8, 9]) expect(summary.getRow(tableStart + 1 + i).getCell(column).numFmt).toBe('0.0000');
       // Each interval brackets its score.
@@ -187,14 +254,18 @@ describe('run report', () => {
       expect(t.ci95!.upper).toBeGreaterThanOrEqual(t.score);
     });
     // Arithmetic averages two datasets: their standard errors combine. Reading has one: its interval.
-    expect(tasks[0]!.standardError).toBeCloseTo(Math.hypot(datasetRows[0]!.metrics!.standardError!, datasetRows[1]!.metrics!.standardError!) / 2, 12);
+    expect(tasks[0]!.standardError).toBeCloseTo(
+      Math.hypot(datasetRows[0]!.metrics!.standardError!, datasetRows[1]!.metrics!.standardError!) / 2,
+      12,
+    );
     expect(tasks[1]!.ci95).toEqual(datasetRows[2]!.metrics!.ci95);
     // The failed dataset is left out of the reading task: only c counts.
     expect(tasks[1]).toMatchObject({ task: 'reading', datasets: 1, score: datasetRows[2]!.metrics!.score });
 
     const overallRow = summary.getRow(firstTaskRow + tasks.length);
     const scoredTotal = succeeded.reduce((n, d) => n + d.metrics!.scored, 0);
-    const weightedLength = succeeded.reduce((n, d) => n + d.metrics!.avgOutputLength * d.metrics!.scored, 0) / scoredTotal;
+    const weightedLength =
+      succeeded.reduce((n, d) => n + d.metrics!.avgOutputLength * d.metrics!.scored, 0) / scoredTotal;
     expect(overallRow.getCell(1).value).toBe('Overall');
     expect(overallRow.getCell(7).value).toBe(overallScore(tasks));
     const overall = overallInterval(tasks)!;
@@ -212,7 +283,18 @@ describe('run report', () => {
     expect(details.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
     expect(details.rowCount).toBe(1 + 13);
     expect(rowValues(details, 1, 12)).toEqual([
-      'ID', 'Dataset', 'Task', 'Sample', 'Label', 'Predict', 'Score', 'Status', 'Error', 'Output length', 'Latency (ms)', 'Attempts',
+      'ID',
+      'Dataset',
+      'Task',
+      'Sample',
+      'Label',
+      'Predict',
+      'Score',
+      'Status',
+      'Error',
+      'Output length',
+      'Latency (ms)',
+      'Attempts',
     ]);
     const order = [
       ...[0, 1, 2, 3, 4].map((idx) => [a, idx] as const),
@@ -229,9 +311,33 @@ describe('run report', () => {
       expect(typeof values[4]).toBe('string');
     });
 
-    expect(rowValues(details, 2, 12)).toEqual([`${a.id}-0`, a.id, 'arithmetic', expect.any(String), expect.any(String), '0', 1, 'scored', null, 10, 100, 1]);
+    expect(rowValues(details, 2, 12)).toEqual([
+      `${a.id}-0`,
+      a.id,
+      'arithmetic',
+      expect.any(String),
+      expect.any(String),
+      '0',
+      1,
+      'scored',
+      null,
+      10,
+      100,
+      1,
+    ]);
     expect(rowValues(details, 3, 12)).toEqual([
-      `${a.id}-1`, a.id, 'arithmetic', expect.any(String), expect.any(String), null, null, 'failed', 'endpoint timed out after 3 attempts', 0, 101, 3,
+      `${a.id}-1`,
+      a.id,
+      'arithmetic',
+      expect.any(String),
+      expect.any(String),
+      null,
+      null,
+      'failed',
+      'endpoint timed out after 3 attempts',
+      0,
+      101,
+      3,
     ]);
     expect(details.getRow(2).getCell(7).numFmt).toBe('0.0000');
 
@@ -244,7 +350,13 @@ describe('run report', () => {
 
   it('records the sample seed of a verification and writes a valid file for a run without results', async () => {
     const d = await insertArithmeticDataset(handle.db, 3);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: 'not a url', datasets: [d], type: 'verification', sampleIndices: [0, 2] });
+    const runId = await insertRun(handle.db, {
+      ownerId,
+      endpoint: 'not a url',
+      datasets: [d],
+      type: 'verification',
+      sampleIndices: [0, 2],
+    });
     const { buffer, rows } = await reportBuffer(runId);
     expect(rows).toBe(0);
     const workbook = await loadWorkbook(buffer);
@@ -265,9 +377,15 @@ describe('run report', () => {
     await insertSamples(runId, d.id, [sample(0, 0), sample(1, 1), sample(2, 2)]);
     await closeDatasetAt(runId, d, 'succeeded', new Date(), new Date());
     // The metrics as runs stored them before issue 4: no ci95, no standardError.
-    const [row] = await db.select().from(runDatasets).where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, d.id)));
+    const [row] = await db
+      .select()
+      .from(runDatasets)
+      .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, d.id)));
     const { ci95: _ci95, standardError: _standardError, ...legacy } = row!.metrics!;
-    await db.update(runDatasets).set({ metrics: legacy as typeof row.metrics }).where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, d.id)));
+    await db
+      .update(runDatasets)
+      .set({ metrics: legacy as typeof row.metrics })
+      .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, d.id)));
     await db.update(runs).set({ status: 'succeeded' }).where(eq(runs.id, runId));
 
     const [listed] = await listRunDatasets(db, runId);
@@ -307,7 +425,9 @@ describe('run report', () => {
     expect(details.rowCount).toBe(4);
     expect(details.getRow(4).getCell(1).value).toBe('#2');
 
-    await expect(buildAndStoreRunReport(handle.db, '00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ name: 'RunNotFound' });
+    await expect(buildAndStoreRunReport(handle.db, '00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
+      name: 'RunNotFound',
+    });
     expect(await leftoverReportFiles([runId, '00000000-0000-4000-8000-000000000000'])).toEqual([]);
   });
 
@@ -315,7 +435,9 @@ describe('run report', () => {
     const d = await insertArithmeticDataset(handle.db, 2);
     const runId = await insertRun(handle.db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
     await insertSamples(runId, d.id, [sample(0, 0), sample(1, 1)]);
-    const broken = new Writable({ write: (_chunk, _encoding, callback) => callback(new Error('no space left on device')) });
+    const broken = new Writable({
+      write: (_chunk, _encoding, callback) => callback(new Error('no space left on device')),
+    });
     await expect(writeRunReport(handle.db, runId, broken)).rejects.toThrow('no space left on device');
   });
 
@@ -323,9 +445,13 @@ describe('run report', () => {
     const size = 20_000;
     const d = await insertArithmeticDataset(handle.db, size);
     const runId = await insertRun(handle.db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
-    const samples = Array.from({ length: size }, (_, i) => sample(i, i, {
-      predict: `answer ${i}: ${'reasoning '.repeat(20)}`, status: i % 50 === 0 ? 'failed' : 'scored', score: i % 50 === 0 ? null : i % 3 === 0 ? 1 : 0,
-    }));
+    const samples = Array.from({ length: size }, (_, i) =>
+      sample(i, i, {
+        predict: `answer ${i}: ${'reasoning '.repeat(20)}`,
+        status: i % 50 === 0 ? 'failed' : 'scored',
+        score: i % 50 === 0 ? null : i % 3 === 0 ? 1 : 0,
+      }),
+    );
     await insertSamples(runId, d.id, samples);
     await closeDatasetAt(runId, d, 'succeeded', new Date(), new Date());
 
@@ -350,7 +476,10 @@ describe('run report', () => {
     expect(progress).toHaveLength(Math.ceil(size / REPORT_PAGE_SIZE) + 1);
     expect(progress.at(-1)).toBe(size);
 
-    const [artifact] = await handle.db.select().from(runArtifacts).where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, REPORT_ARTIFACT.kind)));
+    const [artifact] = await handle.db
+      .select()
+      .from(runArtifacts)
+      .where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, REPORT_ARTIFACT.kind)));
     const details = (await loadWorkbook(artifact!.content)).getWorksheet('Details')!;
     expect(details.rowCount).toBe(size + 1);
     expect(details.getRow(size + 1).getCell(1).value).toBe(`${d.id}-${size - 1}`);
@@ -365,7 +494,13 @@ async function leftoverReportFiles(runIds: string[]): Promise<string[]> {
     if (!entry.startsWith('proctor-report-')) continue;
     for (const runId of runIds) {
       const file = path.join(tmp, entry, `${runId}.xlsx`);
-      if (await stat(file).then(() => true, () => false)) found.push(file);
+      if (
+        await stat(file).then(
+          () => true,
+          () => false,
+        )
+      )
+        found.push(file);
     }
   }
   return found;

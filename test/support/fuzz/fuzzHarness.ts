@@ -24,12 +24,22 @@ export interface FuzzHarness {
   requestTo(op: OperationInputs, parts?: RequestParts): RawRequest;
   sendExpecting(request: RawRequest, expected: Expectation, what?: string): Promise<RawResponse>;
   /** Runs the property; a failure is added to `failures` rather than thrown, so every operation is tried. */
-  holds<T>(label: string, arbitrary: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, failures: string[], runs?: number): Promise<void>;
+  holds<T>(
+    label: string,
+    arbitrary: fc.Arbitrary<T>,
+    predicate: (value: T) => Promise<void>,
+    failures: string[],
+    runs?: number,
+  ): Promise<void>;
   /** What the batch changed in the store, '' for nothing. */
   storeChangesBy(batch: () => Promise<void>): Promise<string>;
 }
 
-export function fuzzHarness(api: TestApi, targets: Record<string, FuzzTarget>, options: { seed: number; runs: number }): FuzzHarness {
+export function fuzzHarness(
+  api: TestApi,
+  targets: Record<string, FuzzTarget>,
+  options: { seed: number; runs: number },
+): FuzzHarness {
   return {
     requestTo(op, parts = {}) {
       const t = targets[op.key];
@@ -41,14 +51,23 @@ export function fuzzHarness(api: TestApi, targets: Record<string, FuzzTarget>, o
         else headers[name] = value;
       }
       const target = `${pathWith(op.path, t.params ?? {})}${parts.query ? `?${parts.query}` : ''}`;
-      return { method: op.method, target, headers, body: parts.body, stream: parts.stream, declaredLength: parts.declaredLength };
+      return {
+        method: op.method,
+        target,
+        headers,
+        body: parts.body,
+        stream: parts.stream,
+        declaredLength: parts.declaredLength,
+      };
     },
 
     async sendExpecting(request, expected, what = '') {
       const res = await rawRequest(api.url, request);
       const found = complaints(res, expected);
       if (found.length > 0) {
-        throw new Error(`${found.join('; ')}${what ? ` (${what})` : ''}\n  request: ${shown(request)}\n  answer: ${res.status} ${res.text.slice(0, 400)}`);
+        throw new Error(
+          `${found.join('; ')}${what ? ` (${what})` : ''}\n  request: ${shown(request)}\n  answer: ${res.status} ${res.text.slice(0, 400)}`,
+        );
       }
       return res;
     },
@@ -60,7 +79,12 @@ export function fuzzHarness(api: TestApi, targets: Record<string, FuzzTarget>, o
       if (!details.failed) return;
       const thrown = details.errorInstance;
       // A broken rule names its request; anything else is the test's own failure, shown with its stack.
-      const error = thrown instanceof Error ? (thrown.message.includes('request:') ? thrown.message : String(thrown.stack)) : String(thrown);
+      const error =
+        thrown instanceof Error
+          ? thrown.message.includes('request:')
+            ? thrown.message
+            : String(thrown.stack)
+          : String(thrown);
       failures.push(
         `${label}: failed after ${details.numRuns} run(s), shrunk ${details.numShrinks} time(s); ` +
           `replay with seed ${details.seed}, path "${details.counterexamplePath}"\n  ${error.slice(0, 2_000)}`,
@@ -78,7 +102,8 @@ export function fuzzHarness(api: TestApi, targets: Record<string, FuzzTarget>, o
 /** The request as a failure shows it: method, target, content type and the body with its escapes visible. */
 export function shown(r: RawRequest): string {
   const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : r.body.toString('latin1');
-  const preview = body.length > 400 ? `${JSON.stringify(body.slice(0, 400))}… (${body.length} characters)` : JSON.stringify(body);
+  const preview =
+    body.length > 400 ? `${JSON.stringify(body.slice(0, 400))}… (${body.length} characters)` : JSON.stringify(body);
   const type = r.headers?.['content-type'];
   return [
     `${r.method} ${r.target.length > 300 ? `${r.target.slice(0, 300)}…` : r.target}`,

@@ -59,22 +59,43 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
     method: 'PUT',
     target: '/v1/upload',
     headers: { authorization: `Bearer ${heldToken}`, 'content-type': 'application/x-tar' },
-    body: await tarOf([{ name: 'notes/README.txt', content: 'no model here\n' }, { name: 'notes/deep/a.txt', content: 'a\n' }]),
+    body: await tarOf([
+      { name: 'notes/README.txt', content: 'no model here\n' },
+      { name: 'notes/deep/a.txt', content: 'a\n' },
+    ]),
   });
-  if (upload.status !== 201 || upload.body.check.ok) throw new Error(`could not upload a version that fails its check: ${upload.status} ${upload.text}`);
+  if (upload.status !== 201 || upload.body.check.ok)
+    throw new Error(`could not upload a version that fails its check: ${upload.status} ${upload.text}`);
   const emptyToken = await issueToken(api, key, privateEvaluation);
 
   // A run with a few stored results and log lines, so pages have cursors.
   const dataset = await insertArithmeticDataset(api.deps.db, 3);
-  const runId = await insertRun(api.deps.db, { ownerId: user.id, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
-  await api.deps.db.insert(sampleResults).values(
-    [0, 1, 2].map((i) => ({ runId, datasetId: dataset.id, sampleIdx: i, position: i, predict: String(i), score: 1, status: 'scored' as const })),
-  );
-  await api.deps.db.insert(runLogs).values([0, 1, 2].map((i) => ({ runId, level: 'info' as const, message: `line ${i}` })));
+  const runId = await insertRun(api.deps.db, {
+    ownerId: user.id,
+    endpoint: 'http://127.0.0.1:9/v1',
+    datasets: [dataset],
+  });
+  await api.deps.db
+    .insert(sampleResults)
+    .values(
+      [0, 1, 2].map((i) => ({
+        runId,
+        datasetId: dataset.id,
+        sampleIdx: i,
+        position: i,
+        predict: String(i),
+        score: 1,
+        status: 'scored' as const,
+      })),
+    );
+  await api.deps.db
+    .insert(runLogs)
+    .values([0, 1, 2].map((i) => ({ runId, level: 'info' as const, message: `line ${i}` })));
 
   const cursorOf = async (path: string) => {
     const res = await api.request('GET', path, { key });
-    if (res.status !== 200 || typeof res.body.nextCursor !== 'string') throw new Error(`no cursor from ${path}: ${res.status} ${res.text}`);
+    if (res.status !== 200 || typeof res.body.nextCursor !== 'string')
+      throw new Error(`no cursor from ${path}: ${res.status} ${res.text}`);
     return res.body.nextCursor as string;
   };
   const evaluationCursor = await cursorOf('/v1/evaluations?limit=1');
@@ -84,24 +105,45 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
   // Manual review: a review still waiting for its launch takes no scores (409), and an abandoned one cannot be abandoned again (409).
   const reviewer = await api.createUser('reviewer');
   const reviewOf = async (status: 'awaiting-launch' | 'abandoned') => {
-    const reviewRunId = await insertRun(api.deps.db, { ownerId: user.id, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
-    const [row] = await api.deps.db.insert(manualReviews).values({ runId: reviewRunId, ownerId: user.id, status, datasetIds: [dataset.id] }).returning({ id: manualReviews.id });
+    const reviewRunId = await insertRun(api.deps.db, {
+      ownerId: user.id,
+      endpoint: 'http://127.0.0.1:9/v1',
+      datasets: [dataset],
+    });
+    const [row] = await api.deps.db
+      .insert(manualReviews)
+      .values({ runId: reviewRunId, ownerId: user.id, status, datasetIds: [dataset.id] })
+      .returning({ id: manualReviews.id });
     return row!.id;
   };
   const [waitingReview, endedReview] = [await reviewOf('awaiting-launch'), await reviewOf('abandoned')];
   // A comparison of two queued runs, written to the database: no workflow runs for it.
-  const comparedRun = await insertRun(api.deps.db, { ownerId: user.id, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
+  const comparedRun = await insertRun(api.deps.db, {
+    ownerId: user.id,
+    endpoint: 'http://127.0.0.1:9/v1',
+    datasets: [dataset],
+  });
   const comparison = await insertComparison(api.deps.db, user.id, [runId, comparedRun], [dataset.id]);
   const targets: Record<string, FuzzTarget> = {
     'POST /v1/users': {
       credential: api.adminKey,
-      seed: () => ({ name: 'Ada Lovelace', organization: 'Analytical Engines', email: `ada-${tag()}@example.test`, role: 'user' }),
+      seed: () => ({
+        name: 'Ada Lovelace',
+        organization: 'Analytical Engines',
+        email: `ada-${tag()}@example.test`,
+        role: 'user',
+      }),
     },
     'GET /v1/datasets': { credential: key },
     'POST /v1/datasets': {
       credential: key,
       seed: () => ({
-        id: `fz-${tag()}`, name: 'fuzz set', domain: 'nlp', task: 'custom', metric: 'exact_match', description: 'one item',
+        id: `fz-${tag()}`,
+        name: 'fuzz set',
+        domain: 'nlp',
+        task: 'custom',
+        metric: 'exact_match',
+        description: 'one item',
         jsonl: `${JSON.stringify({ id: 'q1', prompt: 'Say yes.', ground_truth: 'yes', metadata: { source: 'fuzz' } })}\n`,
       }),
       slugs: ['id'],
@@ -116,13 +158,25 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       credential: key,
       params: { id: apiEvaluation },
       seed: () => {
-        const { modelName: _m, domain: _d, ...editable } = nlpEvaluationBody({ inference: INFERENCE, limits: LIMITS, datasets: [WORD_REVERSE_ID, ARITH_BASIC_ID] });
+        const {
+          modelName: _m,
+          domain: _d,
+          ...editable
+        } = nlpEvaluationBody({ inference: INFERENCE, limits: LIMITS, datasets: [WORD_REVERSE_ID, ARITH_BASIC_ID] });
         return editable;
       },
     },
-    'POST /v1/evaluations/{id}/verifications': { credential: key, params: { id: privateEvaluation }, seed: () => ({ samplesPerDataset: 2, seed: 7 }) },
+    'POST /v1/evaluations/{id}/verifications': {
+      credential: key,
+      params: { id: privateEvaluation },
+      seed: () => ({ samplesPerDataset: 2, seed: 7 }),
+    },
     // Launches of the private evaluation are refused (409) before anything is written.
-    'POST /v1/evaluations/{id}/runs': { credential: key, params: { id: privateEvaluation }, seed: () => ({ reuse: false }) },
+    'POST /v1/evaluations/{id}/runs': {
+      credential: key,
+      params: { id: privateEvaluation },
+      seed: () => ({ reuse: false }),
+    },
     // The API evaluation takes no predictions: a valid upload is refused (409) and stores nothing.
     'PUT /v1/evaluations/{id}/predictions/{datasetId}': {
       credential: key,
@@ -133,20 +187,37 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       credential: key,
       params: { id: apiEvaluation },
       seed: () => ({
-        default: { metric: 'judge', judge: { baseUrl: 'http://127.0.0.1:9/v1', model: 'judge', apiKey: null }, prompt: 'Grade {answer} against {reference}.', preprocess: ['trim'], postprocess: [{ regexExtract: { pattern: '(\\d+)' } }, { scale: { min: 0, max: 10 } }, 'clamp'] },
+        default: {
+          metric: 'judge',
+          judge: { baseUrl: 'http://127.0.0.1:9/v1', model: 'judge', apiKey: null },
+          prompt: 'Grade {answer} against {reference}.',
+          preprocess: ['trim'],
+          postprocess: [{ regexExtract: { pattern: '(\\d+)' } }, { scale: { min: 0, max: 10 } }, 'clamp'],
+        },
         limits: { maxJudgingConcurrency: 2, maxJudgingRetryPerQ: 0 },
       }),
     },
     'POST /v1/evaluations/{id}/scoring/debug': {
       credential: key,
       params: { id: apiEvaluation },
-      seed: () => ({ config: { default: { metric: 'exact_match' } }, samples: [{ question: 'Say yes.', prediction: 'yes', reference: 'yes' }] }),
+      seed: () => ({
+        config: { default: { metric: 'exact_match' } },
+        samples: [{ question: 'Say yes.', prediction: 'yes', reference: 'yes' }],
+      }),
     },
     'GET /v1/runs/{runId}/results': { credential: key, params: { runId }, cursors: [resultsCursor] },
     'GET /v1/runs/{runId}/logs': { credential: key, params: { runId } },
     // The run is queued: a valid submission is refused (409) and changes nothing.
-    'POST /v1/runs/{runId}/leaderboard': { credential: key, params: { runId }, seed: () => ({ mode: 'named' }), slugs: ['mode'] },
-    'GET /v1/evaluations/{id}/uploads/{version}/files': { credential: key, params: { id: privateEvaluation, version: 1 } },
+    'POST /v1/runs/{runId}/leaderboard': {
+      credential: key,
+      params: { runId },
+      seed: () => ({ mode: 'named' }),
+      slugs: ['mode'],
+    },
+    'GET /v1/evaluations/{id}/uploads/{version}/files': {
+      credential: key,
+      params: { id: privateEvaluation, version: 1 },
+    },
     'POST /v1/upload/cp': { credential: emptyToken, headers: { 'content-type': 'application/x-tar' } },
     'PUT /v1/upload/files': { credential: emptyToken, headers: { 'content-type': 'application/octet-stream' } },
     'GET /v1/upload/ls': { credential: heldToken },
@@ -154,26 +225,49 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
     'POST /v1/images': {
       credential: key,
       seed: () => ({
-        name: `fz-img-${tag()}`, tag: 'v1', url: 'nvcr.io/nvidia/pytorch:23.03-py3', description: 'for fuzzing', domains: ['nlp'],
+        name: `fz-img-${tag()}`,
+        tag: 'v1',
+        url: 'nvcr.io/nvidia/pytorch:23.03-py3',
+        description: 'for fuzzing',
+        domains: ['nlp'],
         dockerfile: 'FROM nvcr.io/nvidia/pytorch:23.03-py3\nRUN pip install --no-cache-dir transformers==4.31.0\n',
       }),
       slugs: ['name'],
     },
-    'POST /v1/images/{id}/reject': { credential: api.adminKey, params: { id: imageId }, seed: () => ({ reason: 'the Dockerfile does not build' }) },
+    'POST /v1/images/{id}/reject': {
+      credential: api.adminKey,
+      params: { id: imageId },
+      seed: () => ({ reason: 'the Dockerfile does not build' }),
+    },
     'GET /v1/reviews': { credential: reviewer.apiKey },
     'POST /v1/reviews/{reviewId}/scores': {
       credential: reviewer.apiKey,
       params: { reviewId: waitingReview },
-      seed: () => ({ scores: [{ dataset: dataset.id, itemId: `${dataset.id}-1`, score: 3, comment: 'a fair answer' }] }),
+      seed: () => ({
+        scores: [{ dataset: dataset.id, itemId: `${dataset.id}-1`, score: 3, comment: 'a fair answer' }],
+      }),
     },
     // The private evaluation's upload failed its check: a valid comparison is refused (409) before anything is launched.
     'POST /v1/comparisons': {
       credential: key,
-      seed: () => ({ name: `fz-${tag()}`, evaluationIds: [apiEvaluation, privateEvaluation], datasets: [ARITH_BASIC_ID], weights: { metrics: { exact_match: 2 } } }),
+      seed: () => ({
+        name: `fz-${tag()}`,
+        evaluationIds: [apiEvaluation, privateEvaluation],
+        datasets: [ARITH_BASIC_ID],
+        weights: { metrics: { exact_match: 2 } },
+      }),
     },
     'GET /v1/comparisons/{id}/ranking': { credential: key, params: { id: comparison } },
-    'PUT /v1/comparisons/{id}/weights': { credential: key, params: { id: comparison }, seed: () => ({ datasets: { [dataset.id]: 2 }, metrics: { exact_match: 0.5 } }) },
-    'POST /v1/reviews/{reviewId}/abandon': { credential: api.adminKey, params: { reviewId: endedReview }, seed: () => ({ reason: 'fuzzed' }) },
+    'PUT /v1/comparisons/{id}/weights': {
+      credential: key,
+      params: { id: comparison },
+      seed: () => ({ datasets: { [dataset.id]: 2 }, metrics: { exact_match: 0.5 } }),
+    },
+    'POST /v1/reviews/{reviewId}/abandon': {
+      credential: api.adminKey,
+      params: { reviewId: endedReview },
+      seed: () => ({ reason: 'fuzzed' }),
+    },
   };
   return { targets, freshUploadToken: () => issueToken(api, key, privateEvaluation) };
 }

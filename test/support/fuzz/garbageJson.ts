@@ -10,15 +10,51 @@ import { unicodeEdge } from './unicodeEdges';
 
 /** Numbers as JSON writes them that do not survive as a double, or are on an edge of one. */
 const RAW_NUMBERS = [
-  '1e400', '-1e400', '1e-400', '-0', '0.0', '1.0', '1E+2', '9007199254740993', '123456789012345678901234567890', '-9223372036854775809',
-  '2147483648', '4294967296', '0.1e1', '5e-324', '1.7976931348623157e308',
+  '1e400',
+  '-1e400',
+  '1e-400',
+  '-0',
+  '0.0',
+  '1.0',
+  '1E+2',
+  '9007199254740993',
+  '123456789012345678901234567890',
+  '-9223372036854775809',
+  '2147483648',
+  '4294967296',
+  '0.1e1',
+  '5e-324',
+  '1.7976931348623157e308',
 ];
 
 /** Strings a lenient reader might take for something else. */
-const LOOKALIKES = ['NaN', 'Infinity', '-Infinity', 'null', 'undefined', 'true', 'false', '0x1F', '1e999', '  42  ', '', '[object Object]', '{}'];
+const LOOKALIKES = [
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  'null',
+  'undefined',
+  'true',
+  'false',
+  '0x1F',
+  '1e999',
+  '  42  ',
+  '',
+  '[object Object]',
+  '{}',
+];
 
 /** Keys that mean something to JavaScript objects. */
-export const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'isAdmin'];
+export const PROTOTYPE_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+  'isAdmin',
+];
 
 const str = (text: string) => JSON.stringify(text);
 
@@ -65,7 +101,10 @@ export function garbageJsonText(fieldNames: readonly string[]): fc.Arbitrary<str
     {
       weight: 1,
       arbitrary: fc
-        .tuple(fc.constantFrom(...PROTOTYPE_KEYS), fc.constantFrom('{"role":"admin","isAdmin":true}', '{"prototype":{"polluted":true}}', '1', '"x"'))
+        .tuple(
+          fc.constantFrom(...PROTOTYPE_KEYS),
+          fc.constantFrom('{"role":"admin","isAdmin":true}', '{"prototype":{"polluted":true}}', '1', '"x"'),
+        )
         .map(([k, v]) => objectText([[k, v]])),
     },
   );

@@ -29,6 +29,7 @@ export function withoutValueAt<T>(root: T, path: readonly (string | number)[]): 
 export function stringPaths(value: unknown, path: JsonPath = []): JsonPath[] {
   if (typeof value === 'string') return [path];
   if (Array.isArray(value)) return value.flatMap((item, i) => stringPaths(item, [...path, i]));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => stringPaths(v, [...path, k]));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => stringPaths(v, [...path, k]));
   return [];
 }

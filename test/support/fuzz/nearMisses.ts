@@ -18,7 +18,6 @@ export interface NearMiss {
   body: unknown;
 }
 
-
 interface Point {
   path: Path;
   schema: JsonSchema;
@@ -32,7 +31,9 @@ const EXTRA_KEYS = ['extra', 'constructor', 'toString', 'hasOwnProperty'];
 /** Every deterministic near miss of the seed; `seed` must be valid. */
 export function nearMisses(schema: JsonSchema, seed: unknown): NearMiss[] {
   if (violations(schema, seed, { requiredDefaultsFilled: true }).length > 0) {
-    throw new Error(`the seed is not valid: ${JSON.stringify(violations(schema, seed, { requiredDefaultsFilled: true }))}`);
+    throw new Error(
+      `the seed is not valid: ${JSON.stringify(violations(schema, seed, { requiredDefaultsFilled: true }))}`,
+    );
   }
   const found: NearMiss[] = [];
   const add = (path: Path, what: string, body: unknown) => found.push({ field: fieldOf(path), what, body });
@@ -51,17 +52,21 @@ export function nearMisses(schema: JsonSchema, seed: unknown): NearMiss[] {
         }
       }
       for (const name of (chosen.required ?? []) as string[]) {
-        if (properties[name]?.default === undefined && name in current) add([...path, name], 'required field left out', deleteAt(seed, [...path, name]));
+        if (properties[name]?.default === undefined && name in current)
+          add([...path, name], 'required field left out', deleteAt(seed, [...path, name]));
       }
       if ((chosen.minProperties ?? 0) > 0) add(path, 'no fields', setAt(seed, path, {}));
     }
     if (Array.isArray(current)) {
       if ((chosen.minItems ?? 0) > 0) add(path, 'no items', setAt(seed, path, []));
       if (chosen.maxItems !== undefined && current.length > 0) {
-        const many = Array.from({ length: chosen.maxItems + 1 }, (_, i) => (typeof current[0] === 'string' ? `${current[0]}-x${i}` : current[i % current.length]));
+        const many = Array.from({ length: chosen.maxItems + 1 }, (_, i) =>
+          typeof current[0] === 'string' ? `${current[0]}-x${i}` : current[i % current.length],
+        );
         add(path, `${chosen.maxItems + 1} items`, setAt(seed, path, many));
       }
-      if (chosen.uniqueItems && current.length > 0) add(path, 'a duplicate item', setAt(seed, path, [...current, current[0]]));
+      if (chosen.uniqueItems && current.length > 0)
+        add(path, 'a duplicate item', setAt(seed, path, [...current, current[0]]));
     }
   }
   return found.filter((m) => violations(schema, m.body, { requiredDefaultsFilled: true }).length > 0);
@@ -70,15 +75,20 @@ export function nearMisses(schema: JsonSchema, seed: unknown): NearMiss[] {
 /** A random near miss: one field of the seed replaced by an arbitrary value its schema refuses. */
 export function randomNearMiss(schema: JsonSchema, seed: unknown): fc.Arbitrary<NearMiss> {
   const points = mutationPoints(schema, seed).filter((p) => Object.keys(p.schema).some((k) => k !== 'description'));
-  return fc
-    .constantFrom(...points)
-    .chain((point) =>
-      fc
-        .jsonValue({ maxDepth: 2 })
-        // Prototype keys make the whole body unparseable for the server (arbitrary JSON covers them), not this field wrong.
-        .filter((value) => violations(point.schema, value).length > 0 && !/"(__proto__|constructor)"/.test(JSON.stringify(value)))
-        .map((value) => ({ field: fieldOf(point.path), what: `replaced by ${JSON.stringify(value).slice(0, 80)}`, body: setAt(seed, point.path, value) })),
-    );
+  return fc.constantFrom(...points).chain((point) =>
+    fc
+      .jsonValue({ maxDepth: 2 })
+      // Prototype keys make the whole body unparseable for the server (arbitrary JSON covers them), not this field wrong.
+      .filter(
+        (value) =>
+          violations(point.schema, value).length > 0 && !/"(__proto__|constructor)"/.test(JSON.stringify(value)),
+      )
+      .map((value) => ({
+        field: fieldOf(point.path),
+        what: `replaced by ${JSON.stringify(value).slice(0, 80)}`,
+        body: setAt(seed, point.path, value),
+      })),
+  );
 }
 
 /** The root, every field present in the seed (items included) and every optional field it leaves out. */
@@ -90,9 +100,11 @@ function mutationPoints(schema: JsonSchema, seed: unknown): Point[] {
     if (absent || !chosen) return;
     if (isPlainObject(value)) {
       const properties = (chosen.properties ?? {}) as Record<string, JsonSchema>;
-      for (const [name, property] of Object.entries(properties)) visit(property, value[name], [...path, name], !(name in value));
+      for (const [name, property] of Object.entries(properties))
+        visit(property, value[name], [...path, name], !(name in value));
     }
-    if (Array.isArray(value) && chosen.items) value.forEach((item, i) => visit(chosen.items as JsonSchema, item, [...path, i], false));
+    if (Array.isArray(value) && chosen.items)
+      value.forEach((item, i) => visit(chosen.items as JsonSchema, item, [...path, i], false));
   };
   visit(schema, seed, [], false);
   return points;
@@ -115,7 +127,9 @@ function brokenValues(schema: JsonSchema, current: unknown): { what: string; val
     candidates.push({ what: `a ${type} instead`, value });
   }
   const s = variantFor(schema, current) ?? schema;
-  const consts = ((schema.anyOf ?? []) as JsonSchema[]).map((v) => v.const).filter((c) => typeof c === 'string') as string[];
+  const consts = ((schema.anyOf ?? []) as JsonSchema[])
+    .map((v) => v.const)
+    .filter((c) => typeof c === 'string') as string[];
   const text = typeof current === 'string' ? current : consts[0];
   if (text !== undefined) {
     for (const variant of [text.toUpperCase(), `${text}\u200d`, ` ${text}`, `${text}\u0000`, `x${text}`, '']) {
@@ -127,13 +141,27 @@ function brokenValues(schema: JsonSchema, current: unknown): { what: string; val
       candidates.push({ what: `${s.maxLength + 1} characters`, value: 'a'.repeat(s.maxLength + 1) });
       candidates.push({ what: `${s.maxLength + 1} emoji`, value: '😀'.repeat(s.maxLength + 1) });
     }
-    if ((s.minLength ?? 0) > 0) candidates.push({ what: `${s.minLength - 1} characters`, value: 'a'.repeat(s.minLength - 1) });
+    if ((s.minLength ?? 0) > 0)
+      candidates.push({ what: `${s.minLength - 1} characters`, value: 'a'.repeat(s.minLength - 1) });
   }
   if (s.type === 'integer' || s.type === 'number') {
-    if (typeof s.minimum === 'number') candidates.push({ what: 'below the minimum', value: s.minimum - 1 }, { what: 'just below the minimum', value: s.minimum - 0.5 });
-    if (typeof s.maximum === 'number') candidates.push({ what: 'above the maximum', value: s.maximum + 1 }, { what: 'just above the maximum', value: s.maximum + 0.5 });
-    if (s.type === 'integer') candidates.push({ what: 'a fraction', value: (typeof current === 'number' ? current : 1) + 0.5 });
-    candidates.push({ what: 'a huge number', value: 1e308 }, { what: 'a huge negative number', value: -1e308 }, { what: 'past 2^53', value: 2 ** 53 + 2 });
+    if (typeof s.minimum === 'number')
+      candidates.push(
+        { what: 'below the minimum', value: s.minimum - 1 },
+        { what: 'just below the minimum', value: s.minimum - 0.5 },
+      );
+    if (typeof s.maximum === 'number')
+      candidates.push(
+        { what: 'above the maximum', value: s.maximum + 1 },
+        { what: 'just above the maximum', value: s.maximum + 0.5 },
+      );
+    if (s.type === 'integer')
+      candidates.push({ what: 'a fraction', value: (typeof current === 'number' ? current : 1) + 0.5 });
+    candidates.push(
+      { what: 'a huge number', value: 1e308 },
+      { what: 'a huge negative number', value: -1e308 },
+      { what: 'past 2^53', value: 2 ** 53 + 2 },
+    );
   }
   return candidates.filter((c) => violations(schema, c.value).length > 0);
 }

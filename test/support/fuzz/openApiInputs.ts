@@ -37,8 +37,15 @@ export function operationsWithInput(doc: OpenApiDocument): OperationInputs[] {
   const found: OperationInputs[] = [];
   for (const [path, operations] of Object.entries(doc.paths)) {
     for (const [method, operation] of Object.entries(operations)) {
-      const parameters = (operation.parameters ?? []) as { in: string; name: string; required?: boolean; schema: JsonSchema }[];
-      const query = parameters.filter((p) => p.in === 'query').map((p) => ({ name: p.name, required: p.required === true, schema: resolve(p.schema) }));
+      const parameters = (operation.parameters ?? []) as {
+        in: string;
+        name: string;
+        required?: boolean;
+        schema: JsonSchema;
+      }[];
+      const query = parameters
+        .filter((p) => p.in === 'query')
+        .map((p) => ({ name: p.name, required: p.required === true, schema: resolve(p.schema) }));
       const content = (operation.requestBody?.content ?? {}) as Record<string, { schema?: JsonSchema }>;
       const json = content['application/json']?.schema;
       if (!json && query.length === 0 && Object.keys(content).length === 0) continue;

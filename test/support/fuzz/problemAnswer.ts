@@ -17,16 +17,24 @@ export interface Expectation {
 export function complaints(res: RawResponse, expected: Expectation): string[] {
   const found: string[] = [];
   if (res.status >= 500 || res.status < 200) found.push(`answered ${res.status}`);
-  if (expected.kind !== 'any' && (res.status < 400 || res.status >= 500)) found.push(`answered ${res.status} where a refusal (4xx) was due`);
+  if (expected.kind !== 'any' && (res.status < 400 || res.status >= 500))
+    found.push(`answered ${res.status} where a refusal (4xx) was due`);
   if (expected.kind === 'invalid') {
     const statuses = expected.statuses ?? [400];
-    if (res.status >= 400 && res.status < 500 && !statuses.includes(res.status)) found.push(`answered ${res.status}, not ${statuses.join(' or ')}`);
+    if (res.status >= 400 && res.status < 500 && !statuses.includes(res.status))
+      found.push(`answered ${res.status}, not ${statuses.join(' or ')}`);
   }
   if (res.status >= 400 && res.text !== '') found.push(...problemShape(res));
-  if (expected.kind === 'invalid' && res.status === 400 && expected.field !== undefined && Array.isArray(res.body?.errors)) {
+  if (
+    expected.kind === 'invalid' &&
+    res.status === 400 &&
+    expected.field !== undefined &&
+    Array.isArray(res.body?.errors)
+  ) {
     const fields = (res.body.errors as { field: string }[]).map((e) => e.field);
     const broken = ([] as string[]).concat(expected.field);
-    if (!fields.some((f) => broken.some((b) => names(f, b)))) found.push(`errors name ${JSON.stringify(fields)}, not ${broken.map((b) => b || 'the body').join(' or ')}`);
+    if (!fields.some((f) => broken.some((b) => names(f, b))))
+      found.push(`errors name ${JSON.stringify(fields)}, not ${broken.map((b) => b || 'the body').join(' or ')}`);
   }
   return found;
 }
@@ -34,17 +42,24 @@ export function complaints(res: RawResponse, expected: Expectation): string[] {
 function problemShape(res: RawResponse): string[] {
   const found: string[] = [];
   const type = String(res.headers['content-type'] ?? '');
-  if (!/^application\/problem\+json\b/.test(type)) found.push(`content type ${JSON.stringify(type)}, not application/problem+json`);
+  if (!/^application\/problem\+json\b/.test(type))
+    found.push(`content type ${JSON.stringify(type)}, not application/problem+json`);
   const body = res.body as Record<string, unknown> | string;
   if (typeof body !== 'object' || body === null) return [...found, 'the body is not a JSON object'];
   for (const key of ['type', 'title', 'detail'] as const) {
-    if (typeof body[key] !== 'string' || (body[key] as string).length === 0) found.push(`${key} is ${JSON.stringify(body[key])}`);
+    if (typeof body[key] !== 'string' || (body[key] as string).length === 0)
+      found.push(`${key} is ${JSON.stringify(body[key])}`);
   }
-  if (body.status !== res.status) found.push(`status in the body is ${JSON.stringify(body.status)}, the response's is ${res.status}`);
+  if (body.status !== res.status)
+    found.push(`status in the body is ${JSON.stringify(body.status)}, the response's is ${res.status}`);
   if (res.status === 400) {
     const errors = body.errors as { field?: unknown; message?: unknown }[] | undefined;
     if (!Array.isArray(errors) || errors.length === 0) found.push('a 400 without errors naming the fields');
-    else if (!errors.every((e) => typeof e.field === 'string' && e.field !== '' && typeof e.message === 'string' && e.message !== '')) {
+    else if (
+      !errors.every(
+        (e) => typeof e.field === 'string' && e.field !== '' && typeof e.message === 'string' && e.message !== '',
+      )
+    ) {
       found.push(`errors not all {field, message}: ${JSON.stringify(errors).slice(0, 300)}`);
     }
   }

@@ -20,18 +20,67 @@ export interface QueryCase {
 }
 
 const NUMBER_TEXTS = [
-  '0', '1', '-1', '-0', '1.5', '0.5', '100.0', '2', '20', '999', '1000', '1001', '2147483647', '2147483648', '9007199254740993', '99999999999999999999',
-  '1e400', '-1e400', '1e20', '1e2', '0x10', '+5', ' 5', '.5', 'NaN', 'Infinity', '', 'abc', '١٢', '５',
+  '0',
+  '1',
+  '-1',
+  '-0',
+  '1.5',
+  '0.5',
+  '100.0',
+  '2',
+  '20',
+  '999',
+  '1000',
+  '1001',
+  '2147483647',
+  '2147483648',
+  '9007199254740993',
+  '99999999999999999999',
+  '1e400',
+  '-1e400',
+  '1e20',
+  '1e2',
+  '0x10',
+  '+5',
+  ' 5',
+  '.5',
+  'NaN',
+  'Infinity',
+  '',
+  'abc',
+  '١٢',
+  '５',
 ];
 const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 const PLAIN_INTEGER = /^-?(0|[1-9]\d*)$/;
 
 /** Percent-escapes that do not decode to text, and separators a parser may trip on. */
-const MALFORMED = ['%', '%zz', '%E0%A4%A', '%ff', '%ED%A0%80', '%C0%AF', '%00', '%u0041', '&&', '=', ';', '%%', '%2', '+%2B+'];
+const MALFORMED = [
+  '%',
+  '%zz',
+  '%E0%A4%A',
+  '%ff',
+  '%ED%A0%80',
+  '%C0%AF',
+  '%00',
+  '%u0041',
+  '&&',
+  '=',
+  ';',
+  '%%',
+  '%2',
+  '+%2B+',
+];
 
 /** Text as UTF-8 percent-escapes (encodeURIComponent refuses a lone surrogate; this writes U+FFFD for it, as a browser would). */
 export function percentEncode(text: string): string {
-  return [...Buffer.from(text, 'utf8')].map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(text, 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9_.~-]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 /**
@@ -41,26 +90,56 @@ export function percentEncode(text: string): string {
 export function queryCase(params: readonly QueryParameter[], cursors: readonly string[] = []): fc.Arbitrary<QueryCase> {
   const names = params.map((p) => p.name);
   const valueFor = (p: QueryParameter): fc.Arbitrary<string> => {
-    const options: fc.Arbitrary<string>[] = [fc.constantFrom(...NUMBER_TEXTS), unicodeEdge(), fc.string({ maxLength: 12 }), typicalValue(p.schema)];
+    const options: fc.Arbitrary<string>[] = [
+      fc.constantFrom(...NUMBER_TEXTS),
+      unicodeEdge(),
+      fc.string({ maxLength: 12 }),
+      typicalValue(p.schema),
+    ];
     options.push(fc.integer({ min: 300, max: 6_000 }).map((n) => 'x'.repeat(n)));
     if (/cursor/i.test(p.name)) options.push(cursorLike(cursors));
-    if (typeof p.schema.maximum === 'number') options.push(fc.constant(String(p.schema.maximum + 1)), fc.constant(String(p.schema.maximum)));
-    if (typeof p.schema.minimum === 'number') options.push(fc.constant(String(p.schema.minimum - 1)), fc.constant(String(p.schema.minimum)));
+    if (typeof p.schema.maximum === 'number')
+      options.push(fc.constant(String(p.schema.maximum + 1)), fc.constant(String(p.schema.maximum)));
+    if (typeof p.schema.minimum === 'number')
+      options.push(fc.constant(String(p.schema.minimum - 1)), fc.constant(String(p.schema.minimum)));
     return fc.oneof(...options);
   };
   const entry: fc.Arbitrary<[string, string]> = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(...params).chain((p) => valueFor(p).map((v): [string, string] => [p.name, v])) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('__proto__', 'constructor', 'toString', ...names.map((n) => `${n}[]`), ...names.map((n) => `${n}[0]`), ...names.map((n) => n.toUpperCase())), fc.constantFrom('1', 'x', 'true')) },
+    {
+      weight: 6,
+      arbitrary: fc.constantFrom(...params).chain((p) => valueFor(p).map((v): [string, string] => [p.name, v])),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(
+        fc.constantFrom(
+          '__proto__',
+          'constructor',
+          'toString',
+          ...names.map((n) => `${n}[]`),
+          ...names.map((n) => `${n}[0]`),
+          ...names.map((n) => n.toUpperCase()),
+        ),
+        fc.constantFrom('1', 'x', 'true'),
+      ),
+    },
   );
   // Judged as the server will read them: a lone surrogate travels as U+FFFD.
   const asSent = (text: string) => Buffer.from(text, 'utf8').toString('utf8');
   const judged = fc.array(entry, { minLength: 0, maxLength: 4 }).map((entries): QueryCase => ({
     raw: entries.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&'),
-    ...judge(params, entries.map(([k, v]): [string, string] => [asSent(k), asSent(v)])),
+    ...judge(
+      params,
+      entries.map(([k, v]): [string, string] => [asSent(k), asSent(v)]),
+    ),
   }));
   const malformed = fc
     .tuple(fc.constantFrom(...names), fc.constantFrom(...MALFORMED), fc.boolean())
-    .map(([name, bad, inKey]): QueryCase => ({ raw: inKey ? `${name}${bad}=1` : `${name}=${bad}`, verdict: 'unjudged', invalid: [] }));
+    .map(([name, bad, inKey]): QueryCase => ({
+      raw: inKey ? `${name}${bad}=1` : `${name}=${bad}`,
+      verdict: 'unjudged',
+      invalid: [],
+    }));
   return fc.oneof({ weight: 5, arbitrary: judged }, { weight: 1, arbitrary: malformed });
 }
 
@@ -72,20 +151,34 @@ export function queryCase(params: readonly QueryParameter[], cursors: readonly s
 export function everyEdgeQuery(params: readonly QueryParameter[], cursors: readonly string[] = []): QueryCase[] {
   const cases: [string, string][][] = [];
   for (const p of params) {
-    if (['integer', 'number', 'boolean'].includes(p.schema.type as string)) for (const text of NUMBER_TEXTS) cases.push([[p.name, text]]);
-    cases.push([[p.name, 'a'], [p.name, 'b']], [[p.name, '1'], [p.name, '1']]);
+    if (['integer', 'number', 'boolean'].includes(p.schema.type as string))
+      for (const text of NUMBER_TEXTS) cases.push([[p.name, text]]);
+    cases.push(
+      [
+        [p.name, 'a'],
+        [p.name, 'b'],
+      ],
+      [
+        [p.name, '1'],
+        [p.name, '1'],
+      ],
+    );
     if (/cursor/i.test(p.name)) {
       for (const cursor of cursors) {
         const text = Buffer.from(cursor, 'base64url').toString('utf8');
         for (let i = 0; i < text.length; i++) {
           for (const ch of ['9', '0', 'x', '|']) {
-            if (text[i] !== ch) cases.push([[p.name, Buffer.from(`${text.slice(0, i)}${ch}${text.slice(i + 1)}`).toString('base64url')]]);
+            if (text[i] !== ch)
+              cases.push([[p.name, Buffer.from(`${text.slice(0, i)}${ch}${text.slice(i + 1)}`).toString('base64url')]]);
           }
         }
       }
     }
   }
-  return cases.map((entries) => ({ raw: entries.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&'), ...judge(params, entries) }));
+  return cases.map((entries) => ({
+    raw: entries.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&'),
+    ...judge(params, entries),
+  }));
 }
 
 /** A value the parameter's schema takes, when one is easy to say. */
@@ -146,11 +239,13 @@ function readValue(schema: JsonSchema, text: string): { value: unknown; lenient:
     if (JSON_NUMBER.test(text)) {
       const value = Number(text);
       // `1.0`, `1e2`, `-0`: integers written another way; a fraction stays invalid however written.
-      const plain = type === 'number' || PLAIN_INTEGER.test(text) || !Number.isInteger(value) || !Number.isFinite(value);
+      const plain =
+        type === 'number' || PLAIN_INTEGER.test(text) || !Number.isInteger(value) || !Number.isFinite(value);
       return { value, lenient: !plain && violations(schema, value).length === 0 };
     }
     const loose = Number(text);
-    if (text.trim() !== '' && Number.isFinite(loose) && violations(schema, loose).length === 0) return { value: loose, lenient: true };
+    if (text.trim() !== '' && Number.isFinite(loose) && violations(schema, loose).length === 0)
+      return { value: loose, lenient: true };
     return { value: text, lenient: false };
   }
   if (type === 'boolean') {

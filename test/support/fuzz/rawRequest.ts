@@ -40,26 +40,35 @@ export function rawRequest(baseUrl: string, r: RawRequest): Promise<RawResponse>
     const headers: Record<string, string> = { ...r.headers };
     if (r.declaredLength !== undefined) headers['content-length'] = String(r.declaredLength);
     else if (r.body !== undefined) headers['content-length'] = String(Buffer.byteLength(r.body));
-    const req = httpRequest({ host: url.hostname, port: url.port, method: r.method, path: r.target, headers, agent: false }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const isJson = /\bjson\b/.test(res.headers['content-type'] ?? '');
-        let body: unknown = text;
-        try {
-          if (isJson && text) body = JSON.parse(text);
-        } catch (error) {
-          reject(new Error(`the server said JSON but sent ${JSON.stringify(text.slice(0, 200))}: ${(error as Error).message}`));
-          return;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
-        req.destroy();
-      });
-    });
-    req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error(`no answer to ${r.method} ${r.target.slice(0, 200)} within ${TIMEOUT_MS / 1000} s`)));
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, method: r.method, path: r.target, headers, agent: false },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const isJson = /\bjson\b/.test(res.headers['content-type'] ?? '');
+          let body: unknown = text;
+          try {
+            if (isJson && text) body = JSON.parse(text);
+          } catch (error) {
+            reject(
+              new Error(
+                `the server said JSON but sent ${JSON.stringify(text.slice(0, 200))}: ${(error as Error).message}`,
+              ),
+            );
+            return;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
+          req.destroy();
+        });
+      },
+    );
+    req.setTimeout(TIMEOUT_MS, () =>
+      req.destroy(new Error(`no answer to ${r.method} ${r.target.slice(0, 200)} within ${TIMEOUT_MS / 1000} s`)),
+    );
     req.on('error', (error) => {
       // Writing on after the server answered and closed is expected; the answer is what counts.
       if (!answered) reject(error);

@@ -19,22 +19,50 @@ export interface Violation {
 }
 
 const KNOWN = new Set([
-  'type', 'const', 'anyOf', 'properties', 'required', 'additionalProperties', 'minProperties', 'items', 'minItems', 'maxItems', 'uniqueItems',
-  'minLength', 'maxLength', 'pattern', 'format', 'minimum', 'maximum',
+  'type',
+  'const',
+  'anyOf',
+  'properties',
+  'required',
+  'additionalProperties',
+  'minProperties',
+  'items',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'minimum',
+  'maximum',
   // Words, not rules.
-  'description', 'default', 'title', 'discriminator', 'examples',
+  'description',
+  'default',
+  'title',
+  'discriminator',
+  'examples',
 ]);
 
 // The WHATWG HTML definition of a valid e-mail address (what `format: email` means for this API).
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-export function violations(schema: JsonSchema, value: unknown, options: { requiredDefaultsFilled?: boolean } = {}): Violation[] {
+export function violations(
+  schema: JsonSchema,
+  value: unknown,
+  options: { requiredDefaultsFilled?: boolean } = {},
+): Violation[] {
   const found: Violation[] = [];
   check(schema, value, [], found, options.requiredDefaultsFilled ?? false);
   return found;
 }
 
-export function isValid(schema: JsonSchema, value: unknown, options: { requiredDefaultsFilled?: boolean } = {}): boolean {
+export function isValid(
+  schema: JsonSchema,
+  value: unknown,
+  options: { requiredDefaultsFilled?: boolean } = {},
+): boolean {
   return violations(schema, value, options).length === 0;
 }
 
@@ -43,7 +71,9 @@ export function isValid(schema: JsonSchema, value: unknown, options: { requiredD
  * path (README: errors name the offending field), keys that do not read as names quoted in brackets.
  */
 export function fieldOf(path: readonly (string | number)[]): string {
-  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : ODD_KEY.test(s) ? `[${quoted(s)}]` : i === 0 ? s : `.${s}`)).join('');
+  return path
+    .map((s, i) => (typeof s === 'number' ? `[${s}]` : ODD_KEY.test(s) ? `[${quoted(s)}]` : i === 0 ? s : `.${s}`))
+    .join('');
 }
 
 const ODD_KEY = /^$|[.[\]"\\\p{C}\p{Z}]/u;
@@ -51,17 +81,28 @@ const ODD_KEY = /^$|[.[\]"\\\p{C}\p{Z}]/u;
 /** JSON-quoted, with invisible characters (format, control, separators but the space) as \u escapes. */
 function quoted(key: string): string {
   return JSON.stringify(key).replace(/[\p{C}\p{Z}]/gu, (ch) =>
-    ch === ' ' ? ch : [...Array(ch.length).keys()].map((i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
+    ch === ' '
+      ? ch
+      : [...Array(ch.length).keys()].map((i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
   );
 }
 
-function check(schema: JsonSchema, value: unknown, path: (string | number)[], out: Violation[], fillDefaults: boolean): void {
+function check(
+  schema: JsonSchema,
+  value: unknown,
+  path: (string | number)[],
+  out: Violation[],
+  fillDefaults: boolean,
+): void {
   const unknown = Object.keys(schema).filter((k) => !KNOWN.has(k));
-  if (unknown.length > 0) throw new Error(`the schema oracle does not know ${unknown.join(', ')} (at ${fieldOf(path) || 'the root'})`);
+  if (unknown.length > 0)
+    throw new Error(`the schema oracle does not know ${unknown.join(', ')} (at ${fieldOf(path) || 'the root'})`);
   const fail = (rule: string, at = path): void => void out.push({ field: fieldOf(at), rule });
 
   if (schema.anyOf) {
-    const matches = (schema.anyOf as JsonSchema[]).some((variant) => violations(variant, value, { requiredDefaultsFilled: fillDefaults }).length === 0);
+    const matches = (schema.anyOf as JsonSchema[]).some(
+      (variant) => violations(variant, value, { requiredDefaultsFilled: fillDefaults }).length === 0,
+    );
     if (!matches) fail('anyOf');
   }
   if ('const' in schema && !sameJson(schema.const, value)) fail('const');
@@ -85,7 +126,8 @@ function check(schema: JsonSchema, value: unknown, path: (string | number)[], ou
     if (schema.minItems !== undefined && value.length < schema.minItems) fail('minItems');
     if (schema.maxItems !== undefined && value.length > schema.maxItems) fail('maxItems');
     if (schema.uniqueItems && new Set(value.map(itemKey)).size !== value.length) fail('uniqueItems');
-    if (schema.items) value.forEach((item, i) => check(schema.items as JsonSchema, item, [...path, i], out, fillDefaults));
+    if (schema.items)
+      value.forEach((item, i) => check(schema.items as JsonSchema, item, [...path, i], out, fillDefaults));
   }
   if (isPlainObject(value)) {
     const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
@@ -129,7 +171,11 @@ function isOfType(type: string, value: unknown): boolean {
 }
 
 /** The schema a path of a value is judged by (through the variant of a union the value there satisfies). */
-export function schemaAt(schema: JsonSchema, value: unknown, path: readonly (string | number)[]): JsonSchema | undefined {
+export function schemaAt(
+  schema: JsonSchema,
+  value: unknown,
+  path: readonly (string | number)[],
+): JsonSchema | undefined {
   let s: JsonSchema | undefined = schema;
   let v: unknown = value;
   for (const key of path) {
@@ -143,7 +189,13 @@ export function schemaAt(schema: JsonSchema, value: unknown, path: readonly (str
 
 /** A string the schema takes whatever its text: no pattern, format or enumeration. */
 export function isFreeText(schema: JsonSchema | undefined): boolean {
-  return schema?.type === 'string' && schema.pattern === undefined && schema.format === undefined && schema.anyOf === undefined && schema.const === undefined;
+  return (
+    schema?.type === 'string' &&
+    schema.pattern === undefined &&
+    schema.format === undefined &&
+    schema.anyOf === undefined &&
+    schema.const === undefined
+  );
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -8,8 +8,19 @@ import type { Db } from '../../../db/client';
 
 /** Every table a request from outside can write to. */
 export const FINGERPRINTED_TABLES = [
-  'users', 'api_keys', 'evaluations', 'runs', 'run_datasets', 'quota_usage', 'datasets', 'images', 'upload_tokens', 'upload_versions',
-  'idempotency_keys', 'notifications', 'container_leases',
+  'users',
+  'api_keys',
+  'evaluations',
+  'runs',
+  'run_datasets',
+  'quota_usage',
+  'datasets',
+  'images',
+  'upload_tokens',
+  'upload_versions',
+  'idempotency_keys',
+  'notifications',
+  'container_leases',
 ] as const;
 
 export type StoreFingerprint = Record<(typeof FINGERPRINTED_TABLES)[number], { rows: number; md5: string }>;
@@ -27,6 +38,9 @@ export async function storeFingerprint(db: Db): Promise<StoreFingerprint> {
 /** The tables whose fingerprint differs, with how: '' when nothing changed. */
 export function fingerprintChanges(before: StoreFingerprint, after: StoreFingerprint): string {
   return FINGERPRINTED_TABLES.filter((t) => before[t].md5 !== after[t].md5 || before[t].rows !== after[t].rows)
-    .map((t) => `${t}: ${before[t].rows} → ${after[t].rows} rows${before[t].rows === after[t].rows ? ' (contents changed)' : ''}`)
+    .map(
+      (t) =>
+        `${t}: ${before[t].rows} → ${after[t].rows} rows${before[t].rows === after[t].rows ? ' (contents changed)' : ''}`,
+    )
     .join('; ');
 }

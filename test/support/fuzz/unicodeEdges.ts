@@ -60,9 +60,25 @@ export const UNICODE_EDGES: readonly { name: string; text: string }[] = [
 
 /** Non-ASCII characters that pass for the ASCII ones they replace. */
 const HOMOGLYPHS: Record<string, string[]> = {
-  a: ['а', 'ɑ', 'ａ'], c: ['с', 'ϲ'], d: ['ԁ'], e: ['е', 'ｅ'], i: ['і', 'ı'], k: ['\u212a', 'κ'], l: ['ӏ', 'ℓ'], m: ['ｍ'],
-  n: ['ո'], o: ['о', 'ο', '０'], p: ['р'], s: ['ѕ', '\u017f'], t: ['т'], x: ['х'], y: ['у'], '-': ['‐', '‑', '−', '﹣'],
-  '0': ['О', '٠'], '1': ['ǀ', '١'], '.': ['․', '。'],
+  a: ['а', 'ɑ', 'ａ'],
+  c: ['с', 'ϲ'],
+  d: ['ԁ'],
+  e: ['е', 'ｅ'],
+  i: ['і', 'ı'],
+  k: ['\u212a', 'κ'],
+  l: ['ӏ', 'ℓ'],
+  m: ['ｍ'],
+  n: ['ո'],
+  o: ['о', 'ο', '０'],
+  p: ['р'],
+  s: ['ѕ', '\u017f'],
+  t: ['т'],
+  x: ['х'],
+  y: ['у'],
+  '-': ['‐', '‑', '−', '﹣'],
+  '0': ['О', '٠'],
+  '1': ['ǀ', '١'],
+  '.': ['․', '。'],
 };
 
 export const unicodeEdge = (): fc.Arbitrary<string> => fc.constantFrom(...UNICODE_EDGES.map((e) => e.text));
@@ -74,7 +90,9 @@ export const unicodeEdge = (): fc.Arbitrary<string> => fc.constantFrom(...UNICOD
 export function edgyVariant(name: string): fc.Arbitrary<string> {
   const swappable = [...name].map((ch, i) => ({ ch, i })).filter(({ ch }) => HOMOGLYPHS[ch.toLowerCase()]);
   const options: fc.Arbitrary<string>[] = [
-    fc.tuple(unicodeEdge(), fc.nat({ max: name.length })).map(([edge, at]) => `${name.slice(0, at)}${edge}${name.slice(at)}`),
+    fc
+      .tuple(unicodeEdge(), fc.nat({ max: name.length }))
+      .map(([edge, at]) => `${name.slice(0, at)}${edge}${name.slice(at)}`),
     unicodeEdge(),
     fc.constant(name.toUpperCase()),
     fc.constant([...name].map((ch) => String.fromCodePoint((ch.codePointAt(0) ?? 0) + 0xfee0)).join('')),
@@ -93,7 +111,10 @@ export function edgyVariant(name: string): fc.Arbitrary<string> {
 /** Free text that starts with an edge, followed by edges and ordinary words, within a length. */
 export function edgyText(maxLength: number): fc.Arbitrary<string> {
   return fc
-    .tuple(unicodeEdge(), fc.array(fc.oneof(unicodeEdge(), fc.constantFrom('model', ' ', 'a', 'Ünïcödé', '名前')), { maxLength: 5 }))
+    .tuple(
+      unicodeEdge(),
+      fc.array(fc.oneof(unicodeEdge(), fc.constantFrom('model', ' ', 'a', 'Ünïcödé', '名前')), { maxLength: 5 }),
+    )
     .map(([edge, parts]) => [...`${edge}${parts.join('')}`].slice(0, Math.max(1, maxLength)).join(''));
 }
 
