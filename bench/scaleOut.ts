@@ -36,7 +36,6 @@ try {
   log('1/3: one worker');
   const first = await stack.startWorker();
   const single = await run();
-  const singleShare = await batchesByWorker(stack, single);
 
   log('2/3: two workers');
   const second = await stack.startWorker();

@@ -41,6 +41,7 @@ export async function inspectHostPython(python = 'python3'): Promise<HostPython>
   } catch (error) {
     throw new Error(
       `the serving image is built from this machine's Python, but \`${python}\` could not be run: ${(error as Error).message}`,
+      { cause: error },
     );
   }
   const found = JSON.parse(stdout) as HostPython;
@@ -72,7 +73,9 @@ export async function sharedLibraries(binaries: string[]): Promise<SharedLibrari
       throw error;
     }));
   } catch (error) {
-    throw new Error(`ldd could not list the shared libraries of this machine's Python: ${(error as Error).message}`);
+    throw new Error(`ldd could not list the shared libraries of this machine's Python: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   let current = binaries.length === 1 ? binaries[0]! : '';
   for (const line of stdout.split('\n')) {

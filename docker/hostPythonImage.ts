@@ -91,6 +91,7 @@ async function ensure(docker: Dockerode, spec: HostPythonImageSpec, opts: HostPy
   } catch (error) {
     throw new Error(
       `could not import the ${spec.what} image into the Docker engine at ${describeDocker(docker)}: ${errorText(error)}`,
+      { cause: error },
     );
   }
   const now = await inspectImage(docker, spec.ref);

@@ -50,7 +50,7 @@ export function wordTokens(text: string): string[] {
  * unless between digits on that side, then "-" after a digit ("3-5" → "3 - 5").
  */
 const THIRTEEN_A: readonly (readonly [RegExp, string])[] = [
-  [/[{-~[-`\x20-&(-+:-@\/]/g, ' $& '],
+  [/[{-~[-`\x20-&(-+:-@/]/g, ' $& '],
   [/([^0-9])([.,])/g, '$1 $2 '],
   [/([.,])([^0-9])/g, ' $1 $2'],
   [/([0-9])(-)/g, '$1 $2 '],

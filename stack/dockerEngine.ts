@@ -105,7 +105,7 @@ async function startDockerd(dockerd: string, dir: string): Promise<DockerEngine>
       if (exited !== null || Date.now() >= deadline) {
         await stopDockerEngine(dir).catch(() => {});
         const why = exited ?? `did not answer within ${START_TIMEOUT_MS / 1000} s (${(error as Error).message})`;
-        throw new Error(`dockerd ${why}; the end of ${logFile}:\n${await logTail(logFile, 15)}`);
+        throw new Error(`dockerd ${why}; the end of ${logFile}:\n${await logTail(logFile, 15)}`, { cause: error });
       }
       await sleep(200);
     }

@@ -55,6 +55,7 @@ async function binaries(): Promise<Binaries> {
   } catch (error) {
     throw new Error(
       `No PostgreSQL binaries for ${process.platform}-${process.arch} (${name}): ${(error as Error).message}`,
+      { cause: error },
     );
   }
   for (const file of [bins.postgres, bins.initdb, bins.pg_ctl]) {
@@ -86,6 +87,7 @@ async function runAsUser(): Promise<RunAs | undefined> {
     } catch (error) {
       throw new Error(
         `PostgreSQL cannot run as root and the "${OS_USER}" OS user could not be created: ${(error as Error).message}`,
+        { cause: error },
       );
     }
     return ids();

@@ -241,6 +241,7 @@ async function startSpawned(cliPath: string, options: TemporalDevServerOptions):
       if (spawned.pid && isProcessAlive(spawned.pid)) await stopProcess(spawned.pid, { group: true, graceMs: 2_000 });
       throw new Error(
         `Temporal dev server (${cliPath}) on ${s.address} ${(error as Error).message}\n--- last lines of ${s.logFile} ---\n${await logTail(s.logFile)}`,
+        { cause: error },
       );
     }
   };

@@ -2,7 +2,6 @@
  * What a private run serves its model with: the evaluation's latest upload version (see
  * uploads.ts), the image, the GPUs, frozen into RunConfig.serving at launch.
  */
-import type { Db } from '../client';
 import type { ServingPlan } from '../../contracts/run';
 import type { PrivateDeployment } from '../../contracts/evaluation';
 import type { Static } from '@sinclair/typebox';

@@ -33,6 +33,7 @@ function settings() {
     } catch (error) {
       throw new Error(
         error instanceof InvalidKnobsError ? error.message : `knobs must be a JSON object: ${(error as Error).message}`,
+        { cause: error },
       );
     }
   }

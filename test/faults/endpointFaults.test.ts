@@ -18,7 +18,7 @@ import { connectDb, type DbHandle } from '../../db/client';
 import { datasetItems, runDatasets, sampleResults } from '../../db/schema';
 import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { startReferenceModel, type ReferenceModel, type RequestLogEntry } from '../../stack/referenceModel/server';
-import { chooseFault, DEFAULT_KNOBS, type Fault, type Knobs } from '../../stack/referenceModel/knobs';
+import { chooseFault, type Fault, type Knobs } from '../../stack/referenceModel/knobs';
 import type { RunLimits } from '../../contracts/evaluation';
 import { insertArithmeticDataset, insertRun, insertUser, type FixtureDataset } from '../support/runFixtures';
 import { temporalClient } from '../support/temporalTestKit';
@@ -214,7 +214,7 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
         const prompt = byIdx.get(row.idx)!;
         // The prediction: attempts go on while they fault, up to 1 + MAX_RETRIES of them.
         let attempts = 0;
-        let last: Fault | null = null;
+        let last: Fault | null;
         do {
           attempts += 1;
           last = chooseFault(knobs, prompt, attempts);

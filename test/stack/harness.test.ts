@@ -102,7 +102,7 @@ describe('test harness', () => {
 
     // The pool's old connections died with the server; postgres.js reconnects on the next query,
     // though a query already sent to a dead connection may fail once.
-    let rows: { marker: string }[] = [];
+    let rows: { marker: string }[];
     for (let attempt = 0; ; attempt++) {
       try {
         rows = await handle.db.execute<{ marker: string }>(
