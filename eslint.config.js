@@ -144,6 +144,20 @@ export default tseslint.config(
     restrict('docker/ is the container runner: no records, activities or API.', 'db', 'activities', 'api', 'workflows', 'workers'),
   ),
   boundary(
+    ['temporalClient/**/*.ts'],
+    restrict(
+      'temporalClient/ holds the Temporal client calls the API and activities share: no records, containers or callers.',
+      'db',
+      'docker',
+      'activities',
+      'api',
+      'workers',
+      'stack',
+      'storage',
+    ),
+    { ...restrict('temporalClient/ imports workflow definitions, not workflow code.', 'workflows'), allowTypeImports: true },
+  ),
+  boundary(
     ['temporal.config.ts'],
     restrict(
       'temporal.config.ts imports nothing of the project.',

@@ -211,6 +211,38 @@ export const CONTAINER_ACTIVITY_OPTIONS = {
 export const LEASE_POLL = { initialMs: 5_000, maxMs: 5 * 60_000 } as const;
 
 /**
+ * The launch sweep: a launch commits its run, then starts the run's workflow, so an API process killed
+ * in between leaves a run queued with no workflow. One Temporal Schedule for the deployment (created
+ * by the workers of the runs queue at start-up, workers/launchSweepSchedule.ts) starts a `launchSweep`
+ * workflow every minute, whose one activity starts the workflows of runs queued longer than a launch
+ * takes. Overlap SKIP: a sweep that is slow (Temporal or the database away) is not queued up behind.
+ */
+export const LAUNCH_SWEEP = {
+  scheduleId: 'proctor-launch-sweep',
+  workflowType: 'launchSweep',
+  every: '1 minute',
+  /** A launch starts its workflow within a second of committing; a run queued this long lost its start. */
+  minAgeMs: 120_000,
+  /**
+   * Runs queued longer are left alone: a day, Temporal's shortest retention. An ended workflow refuses
+   * a second start only while the server keeps it, and a run whose workflow an operator terminated
+   * before it began must not come back once that is forgotten.
+   */
+  maxAgeMs: 86_400_000,
+  /** Runs looked at per sweep, oldest first; the next sweep goes on after the last one looked at. */
+  pageSize: 100,
+  /**
+   * The sweep's activity starts at most a page of workflows. A sweep that keeps failing is not retried
+   * for long: the next scheduled one, a minute later, tries again.
+   */
+  activity: {
+    taskQueue: TASK_QUEUES.runs,
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
+  },
+} as const satisfies { activity: ActivityOptions } & Record<string, unknown>;
+
+/**
  * Heartbeats are throttled by the worker; a short ceiling lets a stop reach an activity within
  * about a second instead of waiting out most of the heartbeat timeout.
  */

@@ -28,6 +28,8 @@ export interface ActivityDeps {
   judge?: PlatformJudge | null;
   /** Networks refused and the answer cap for model and judge endpoints; absent: the defaults (config/env.ts). */
   endpoints?: EndpointSettings;
+  /** A client of the worker's namespace: the launch sweep starts run workflows with it. */
+  temporal?: Client;
 }
 
 export interface ServingDeps {

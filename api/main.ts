@@ -6,7 +6,6 @@ import { connectDb } from '../db/client';
 import { temporalConnectionConfig } from '../temporal.config';
 import { sweepStaging } from '../storage/uploadLayout';
 import { buildApp } from './app';
-import { startLaunchReconciler } from './launchReconciler';
 
 let env;
 try {
@@ -30,14 +29,9 @@ sweepStaging(env.uploads.dir, STALE_STAGING_MS)
   .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'removed stale upload staging'))
   .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep upload staging'));
 
-// A launch starts its workflow within a second of committing; one still queued after two minutes is
-// either waiting for a run worker (its workflow exists) or was orphaned by a killed API process.
-const reconciler = startLaunchReconciler({ db: database.db, temporal, logger, intervalMs: 60_000, minAgeMs: 120_000 });
-
 let closing: Promise<void> | undefined;
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'api stopping');
-  reconciler.stop();
   // In-flight requests finish; new ones get 503 while the server closes.
   await app.close().catch((error: unknown) => logger.error({ err: error }, 'closing the server failed'));
   await database.close().catch((error: unknown) => logger.error({ err: error }, 'closing the database failed'));

@@ -2,65 +2,17 @@
  * What the API asks of Temporal about runs: start a run's workflow, signal it to stop. Routes call
  * these so that workflow names, IDs, task queues and search attributes stay in one place.
  */
-import {
-  ApplicationFailure,
-  WorkflowIdReusePolicy,
-  WorkflowNotFoundError,
-  type SearchAttributePair,
-} from '@temporalio/common';
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_KEYS, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
-import { SIGNALS, UPDATES, type RunWorkflowInput, type StopSignalArgs } from '../contracts/workflow';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { workflowIds } from '../temporal.config';
+import { SIGNALS, UPDATES, type StopSignalArgs } from '../contracts/workflow';
 import {
   LEADERBOARD_FAILURES,
   type LeaderboardSubmission,
   type LeaderboardSubmissionResult,
 } from '../contracts/leaderboard';
-import type { Domain } from '../contracts/domain';
-import type { RunStatus, RunType } from '../contracts/run';
 
-export interface RunToStart {
-  runId: string;
-  domain: Domain;
-  modelName: string;
-  /** The evaluation owner's user ID: stable and unique, unlike display names. */
-  ownerId: string;
-  type: RunType;
-  status: RunStatus;
-}
-
-/**
- * Starts the run's workflow; the ID is derived from the run, so a second start is refused by the
- * server. That refusal is a success here: copies of one launch (an Idempotency-Key retry racing the
- * first request) each try to start the workflow, and whichever comes second finds it running.
- */
-export async function startRunWorkflow(
-  client: Client,
-  run: RunToStart,
-): Promise<{ workflowId: string; alreadyStarted: boolean }> {
-  const workflowId = workflowIds.run(run.runId);
-  const input: RunWorkflowInput = { runId: run.runId };
-  const typedSearchAttributes: SearchAttributePair[] = [
-    { key: SEARCH_ATTRIBUTE_KEYS.domain, value: run.domain },
-    { key: SEARCH_ATTRIBUTE_KEYS.modelName, value: run.modelName },
-    { key: SEARCH_ATTRIBUTE_KEYS.owner, value: run.ownerId },
-    { key: SEARCH_ATTRIBUTE_KEYS.runType, value: run.type },
-    { key: SEARCH_ATTRIBUTE_KEYS.status, value: run.status },
-  ];
-  try {
-    await client.workflow.start(WORKFLOW_TYPES.run, {
-      workflowId,
-      taskQueue: TASK_QUEUES.runs,
-      args: [input],
-      typedSearchAttributes,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    });
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, alreadyStarted: true };
-    throw error;
-  }
-  return { workflowId, alreadyStarted: false };
-}
+export { startRunWorkflow, type RunToStart } from '../temporalClient/runWorkflowStart';
 
 /**
  * Asks the run's workflow to stop. Returns false when no such workflow exists (its start failed or

@@ -17,6 +17,7 @@ import { createDebugScoringActivities } from '../activities/judging/debugScoring
 import { createLeaderboardActivities } from '../activities/leaderboard/publicationActivities';
 import { createCodeScoringActivities } from '../activities/codeScoring/scoreCodeBatch';
 import { createRobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
+import { createLaunchSweepActivities } from '../activities/launchSweep';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -59,6 +60,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
           ...createLeaseActivities(setup.deps),
           ...createReviewActivities(setup.deps),
           ...createLeaderboardActivities(setup.deps),
+          ...createLaunchSweepActivities(setup.deps),
         },
       }),
     );

@@ -5,7 +5,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadEnv } from '../config/env';
 import { createLogger } from '../config/logger';
 import { connectDb } from '../db/client';
-import { temporalConnectionConfig } from '../temporal.config';
+import { LAUNCH_SWEEP, temporalConnectionConfig } from '../temporal.config';
 import { connectDocker } from '../docker/engine';
 import { ensureCodeSandboxImage } from '../docker/codeSandboxImage';
 import { reapStaleSandboxes } from '../docker/codeSandbox';
@@ -13,6 +13,7 @@ import { createWorkers } from './createWorkers';
 import { workflowBundle } from './workflowBundle';
 import { startContainerReaper } from './containerReaper';
 import { startMailDispatcher } from './mailDispatcher';
+import { ensureLaunchSweepSchedule } from './launchSweepSchedule';
 import { createSmtpMailer, smtpServerName } from '../activities/notifications/smtpMailer';
 import { DEFAULT_RETRY_SCHEDULE } from '../notifications/retrySchedule';
 
@@ -26,6 +27,7 @@ Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
 const database = connectDb(env.databaseUrl, { max: 20 });
 const connection = await NativeConnection.connect({ address: temporal.address });
 const clientConnection = await Connection.connect({ address: temporal.address });
+const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
 const servesContainers = env.workerQueues.includes('containers');
 const docker = servesContainers ? connectDocker(env.containers.dockerHost) : null;
 if (docker) {
@@ -36,7 +38,8 @@ if (docker) {
   if (reaped.length > 0) logger.info({ reaped: reaped.length }, 'stale code sandboxes removed');
 }
 // Only the runs queue executes workflow code.
-const bundle = env.workerQueues.includes('runs') ? await workflowBundle() : null;
+const servesRuns = env.workerQueues.includes('runs');
+const bundle = servesRuns ? await workflowBundle() : null;
 const workers = await createWorkers({
   connection,
   namespace: temporal.namespace,
@@ -48,21 +51,31 @@ const workers = await createWorkers({
       uploads: env.uploads,
       containers: env.containers,
       docker,
-      temporal: new Client({ connection: clientConnection, namespace: temporal.namespace }),
+      temporal: client,
     },
     leaderboard: env.leaderboard,
     judge: env.judge,
     endpoints: env.endpoints,
+    temporal: client,
   },
   queues: env.workerQueues,
   inferenceSlots: env.inferenceSlots,
   ...(bundle ? { workflowBundle: { codePath: bundle.codePath } } : {}),
 });
+// The runs queue executes the launch sweep, so its workers keep the schedule that starts it.
+if (servesRuns) {
+  try {
+    const outcome = await ensureLaunchSweepSchedule(client);
+    if (outcome !== 'unchanged') logger.info({ schedule: LAUNCH_SWEEP.scheduleId, outcome }, 'launch sweep scheduled');
+  } catch (error) {
+    // Runs still launch without it; only those whose launch is cut off wait for a worker that can.
+    logger.error({ err: error, schedule: LAUNCH_SWEEP.scheduleId }, 'could not make sure of the launch sweep schedule');
+  }
+}
 const reaper = docker
   ? startContainerReaper({ db: database.db, docker, hostId: env.containers.hostId, logger, intervalMs: REAP_EVERY_MS })
   : null;
 // Mail goes out from the processes that run the runs queue, where the run-ended mails are queued.
-const servesRuns = env.workerQueues.includes('runs');
 const mail =
   servesRuns && env.mail.smtpUrl
     ? startMailDispatcher({

@@ -3,3 +3,4 @@ export { evaluateDataset } from './evaluateDataset';
 export { containerUnitsFreedSignal } from './servedModel';
 export { leaderboardWindow, submitToLeaderboardUpdate } from './leaderboardWindow';
 export { debugScoring } from './debugScoring';
+export { launchSweep } from './launchSweep';

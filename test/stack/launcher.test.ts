@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { LAUNCH_SWEEP } from '../../temporal.config';
 import { freePorts } from '../support/ports';
 import { readServicesState } from '../support/services';
 
@@ -145,6 +147,16 @@ it('starts the whole stack, runs the quick start, and stops cleanly on Ctrl-C', 
         label: expect.any(String),
       }),
     );
+
+  // The worker keeps the deployment's launch sweep scheduled, running.
+  const connection = await Connection.connect({ address: `127.0.0.1:${temporal}` });
+  try {
+    const sweep = await new Client({ connection }).schedule.getHandle(LAUNCH_SWEEP.scheduleId).describe();
+    expect(sweep.state.paused).toBe(false);
+    expect(sweep.action.workflowType).toBe(LAUNCH_SWEEP.workflowType);
+  } finally {
+    await connection.close();
+  }
 
   child.kill('SIGINT');
   const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);

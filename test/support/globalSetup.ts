@@ -14,12 +14,14 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { Client, Connection } from '@temporalio/client';
 import { migrateDatabase } from '../../db/migrate';
 import { ensureDockerEngine, stopDockerEngine } from '../../stack/dockerEngine';
 import { startPostgres, stopPostgresServer } from '../../stack/postgres';
 import { isProcessAlive, stopProcess } from '../../stack/stopProcess';
 import { requireTemporalCliPath } from '../../stack/temporalCli';
 import { startTemporalDevServer } from '../../stack/temporalServer';
+import { ensureLaunchSweepSchedule } from '../../workers/launchSweepSchedule';
 import { freePorts } from './ports';
 import {
   isOurTemporal,
@@ -89,6 +91,20 @@ async function createDatabase(url: string): Promise<{ adminUrl: string; database
   return { adminUrl: admin.toString(), database, url: fresh.toString() };
 }
 
+/**
+ * The deployment's launch-sweep schedule, created paused before any worker runs: the worker
+ * processes tests spawn keep an existing schedule's pause, so no sweep starts the queued runs other
+ * test files leave in the shared database. test/workflows/launchSweep.test.ts sweeps on its own.
+ */
+async function pauseLaunchSweep(address: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    await ensureLaunchSweepSchedule(new Client({ connection, namespace: NAMESPACE }), { paused: true });
+  } finally {
+    await connection.close();
+  }
+}
+
 export default async function setup(): Promise<() => Promise<void>> {
   const started = Date.now();
   await cleanStaleRuns();
@@ -149,6 +165,7 @@ export default async function setup(): Promise<() => Promise<void>> {
         pid: server.pid,
       };
       await writeServicesState(state, stateFile);
+      await pauseLaunchSweep(server.address);
       log(`Temporal ready in ${Date.now() - t} ms (${cliPath})`);
       return server.address;
     };

@@ -58,6 +58,7 @@ export async function startWorkers(
   const connection = await NativeConnection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
   const clientConnection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
   const env = loadEnv(process.env);
+  const temporal = new Client({ connection: clientConnection, namespace: requireEnv('TEMPORAL_NAMESPACE') });
   const workers = await createWorkers({
     connection,
     namespace: requireEnv('TEMPORAL_NAMESPACE'),
@@ -69,8 +70,9 @@ export async function startWorkers(
         uploads: env.uploads,
         containers: env.containers,
         docker: queues.includes('containers') ? connectDocker(requireEnv('DOCKER_HOST')) : null,
-        temporal: new Client({ connection: clientConnection, namespace: requireEnv('TEMPORAL_NAMESPACE') }),
+        temporal,
       },
+      temporal,
       ...deps,
     },
     queues,

@@ -1,0 +1,55 @@
+/**
+ * Starting a run's workflow, the one Temporal call that two layers make: the API at launch, and the
+ * launch sweep's activity for a run whose launch was cut off before it. Both start it the same way,
+ * so the workflow ID, task queue and search attributes stay in one place.
+ */
+import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { SEARCH_ATTRIBUTE_KEYS, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
+import type { RunWorkflowInput } from '../contracts/workflow';
+import type { Domain } from '../contracts/domain';
+import type { RunStatus, RunType } from '../contracts/run';
+
+export interface RunToStart {
+  runId: string;
+  domain: Domain;
+  modelName: string;
+  /** The evaluation owner's user ID: stable and unique, unlike display names. */
+  ownerId: string;
+  type: RunType;
+  status: RunStatus;
+}
+
+/**
+ * Starts the run's workflow; the ID is derived from the run, so a second start is refused by the
+ * server. That refusal is a success here: copies of one launch (an Idempotency-Key retry racing the
+ * first request, or the launch sweep) each try to start the workflow, and whichever comes second
+ * finds it running.
+ */
+export async function startRunWorkflow(
+  client: Client,
+  run: RunToStart,
+): Promise<{ workflowId: string; alreadyStarted: boolean }> {
+  const workflowId = workflowIds.run(run.runId);
+  const input: RunWorkflowInput = { runId: run.runId };
+  const typedSearchAttributes: SearchAttributePair[] = [
+    { key: SEARCH_ATTRIBUTE_KEYS.domain, value: run.domain },
+    { key: SEARCH_ATTRIBUTE_KEYS.modelName, value: run.modelName },
+    { key: SEARCH_ATTRIBUTE_KEYS.owner, value: run.ownerId },
+    { key: SEARCH_ATTRIBUTE_KEYS.runType, value: run.type },
+    { key: SEARCH_ATTRIBUTE_KEYS.status, value: run.status },
+  ];
+  try {
+    await client.workflow.start(WORKFLOW_TYPES.run, {
+      workflowId,
+      taskQueue: TASK_QUEUES.runs,
+      args: [input],
+      typedSearchAttributes,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, alreadyStarted: true };
+    throw error;
+  }
+  return { workflowId, alreadyStarted: false };
+}
