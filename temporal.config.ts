@@ -248,6 +248,13 @@ export const LAUNCH_SWEEP = {
  */
 export const MAX_HEARTBEAT_THROTTLE_INTERVAL = '1 second';
 
+/**
+ * How often a long activity heartbeats (batches, judge calls, code sandboxes). A stop reaches an
+ * activity only in the answer to a heartbeat, so beating at the throttle's ceiling lets it end
+ * within about a second; and it is well inside every heartbeat timeout above.
+ */
+export const HEARTBEAT_INTERVAL_MS = 1_000;
+
 export interface TemporalConnectionConfig {
   address: string;
   namespace: string;

@@ -7,7 +7,7 @@
  * samples already stored are skipped on the retry.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
 import type { JudgeBatchInput } from '../../contracts/workflow';
 import { getRun } from '../../db/queries/runRecords';
@@ -15,8 +15,8 @@ import { appendRunLogs } from '../../db/queries/runLogs';
 import { scoreCodeProblem } from '../../scoring/metrics/passAtK';
 import { codeSamplingFor } from './codeSampling';
 import { pendingCodeSamples, storeCodeScores, type CodeScore } from './codeSamples';
+import { runBatch } from '../batch/batchActivity';
 
-const HEARTBEAT_EVERY_MS = 1000;
 const PAGE = 100;
 /** Sandboxes at once per batch: each takes up to one CPU for up to its 10 s limit. */
 export const CODE_SANDBOX_CONCURRENCY = 2;
@@ -29,7 +29,6 @@ export interface CodeBatchResult {
 export function createCodeScoringActivities({ db, logger, serving }: ActivityDeps) {
   return {
     async scoreCodeBatch({ runId, datasetId, from, to }: JudgeBatchInput): Promise<CodeBatchResult> {
-      const ctx = Context.current();
       const docker = serving?.docker;
       if (!docker)
         throw ApplicationFailure.nonRetryable(
@@ -39,68 +38,63 @@ export function createCodeScoringActivities({ db, logger, serving }: ActivityDep
       const run = await getRun(db, runId);
       const { ks } = codeSamplingFor(run.config, datasetId);
 
-      const abort = new AbortController();
-      const onCancel = () => abort.abort();
-      ctx.cancellationSignal.addEventListener('abort', onCancel);
       let scored = 0;
       let passed = 0;
       let ran = 0;
-      const heartbeat = setInterval(() => ctx.heartbeat({ scored, ran }), HEARTBEAT_EVERY_MS);
-      try {
-        let position = from;
-        while (position < to && !abort.signal.aborted) {
-          const page = await pendingCodeSamples(db, runId, datasetId, position, to, PAGE);
-          if (page.length === 0) break;
-          position = page.at(-1)!.position + 1;
-          for (const sample of page) {
-            if (abort.signal.aborted) break;
-            const completions = sample.completions.length > 0 ? sample.completions : [''];
-            const result = await scoreCodeProblem(
-              docker,
-              { id: sample.itemId, entryPoint: sample.entryPoint ?? '', tests: sample.tests },
-              completions,
-              {
-                ks: ks.filter((k) => k <= completions.length),
-                concurrency: CODE_SANDBOX_CONCURRENCY,
-                runId,
-                hostId: serving.containers.hostId,
-                signal: abort.signal,
-              },
-            );
-            ran += completions.length;
-            const score: CodeScore = {
-              sampleIdx: sample.sampleIdx,
-              score: result.c / result.n,
-              verdicts: result.completions.map((c) => ({
-                passed: c.sandbox.passed,
-                verdict: c.sandbox.verdict,
-                durationMs: Math.round(c.sandbox.durationMs),
-              })),
-            };
-            // Stored one by one: a sample's sandboxes are the expensive part, and a retry should not run them again.
-            scored += await storeCodeScores(db, runId, datasetId, [score]);
-            if (result.c > 0) passed += 1;
+      return runBatch({
+        heartbeat: () => ({ scored, ran }),
+        // One sample at a time: its completions already run CODE_SANDBOX_CONCURRENCY sandboxes at once.
+        work: async ({ signal }) => {
+          let position = from;
+          while (position < to && !signal.aborted) {
+            const page = await pendingCodeSamples(db, runId, datasetId, position, to, PAGE);
+            if (page.length === 0) break;
+            position = page.at(-1)!.position + 1;
+            for (const sample of page) {
+              if (signal.aborted) break;
+              const completions = sample.completions.length > 0 ? sample.completions : [''];
+              const result = await scoreCodeProblem(
+                docker,
+                { id: sample.itemId, entryPoint: sample.entryPoint ?? '', tests: sample.tests },
+                completions,
+                {
+                  ks: ks.filter((k) => k <= completions.length),
+                  concurrency: CODE_SANDBOX_CONCURRENCY,
+                  runId,
+                  hostId: serving.containers.hostId,
+                  signal,
+                },
+              );
+              ran += completions.length;
+              const score: CodeScore = {
+                sampleIdx: sample.sampleIdx,
+                score: result.c / result.n,
+                verdicts: result.completions.map((c) => ({
+                  passed: c.sandbox.passed,
+                  verdict: c.sandbox.verdict,
+                  durationMs: Math.round(c.sandbox.durationMs),
+                })),
+              };
+              // Stored one by one: a sample's sandboxes are the expensive part, and a retry should not run them again.
+              scored += await storeCodeScores(db, runId, datasetId, [score]);
+              if (result.c > 0) passed += 1;
+            }
           }
-        }
-      } catch (error) {
-        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
-        throw error;
-      } finally {
-        clearInterval(heartbeat);
-        ctx.cancellationSignal.removeEventListener('abort', onCancel);
-      }
-      await appendRunLogs(db, [
-        {
-          runId,
-          datasetId,
-          level: 'info',
-          message: `ran samples ${from + 1}–${to} of ${datasetId} in the code sandbox: ${scored} scored (${ran} completion(s) run), ${passed} with a passing completion`,
-          dedupeKey: `code-batch:${datasetId}:${from}:${ctx.info.attempt}`,
         },
-      ]);
-      logger.debug({ runId, datasetId, from, to, scored, ran }, 'code batch done');
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
-      return { scored, passed };
+        report: async () => {
+          await appendRunLogs(db, [
+            {
+              runId,
+              datasetId,
+              level: 'info',
+              message: `ran samples ${from + 1}–${to} of ${datasetId} in the code sandbox: ${scored} scored (${ran} completion(s) run), ${passed} with a passing completion`,
+              dedupeKey: `code-batch:${datasetId}:${from}:${Context.current().info.attempt}`,
+            },
+          ]);
+          logger.debug({ runId, datasetId, from, to, scored, ran }, 'code batch done');
+          return { scored, passed };
+        },
+      });
     },
   };
 }

@@ -4,7 +4,7 @@
  * most the samples in flight and no sample is ever stored twice.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { endpointSettingsOr, type ActivityDeps } from '../activityDeps';
 import type { BatchInput, BatchResult } from '../../contracts/workflow';
 import type { RunDatasetPlan } from '../../contracts/run';
@@ -17,13 +17,13 @@ import { containerExitError } from '../../docker/containerRunner';
 import { servingContainerName } from '../../docker/containerSpec';
 import { inferWithRetries } from './inferWithRetries';
 import { inlineScore } from '../../scoring/judge/inlineScore';
-import { ResultBuffer } from './resultBuffer';
+import { ResultBuffer } from '../batch/resultBuffer';
 import { ItemPages } from './itemPages';
-import { EndpointBreaker } from './endpointBreaker';
+import { EndpointBreaker } from '../batch/endpointBreaker';
+import { runBatch } from '../batch/batchActivity';
 import { codeSamplingFor, isCodeDataset, textScoring } from '../codeScoring/codeSampling';
 import { storeCodeSamples, type CodeSampleRow } from '../codeScoring/codeSamples';
 
-const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 200;
 const FAILURE_LOG_LINES_PER_BATCH = 5;
 
@@ -31,7 +31,6 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
   const endpointSettings = endpointSettingsOr(configured);
   return {
     async inferBatch({ runId, datasetId, from, to, servingUrl }: BatchInput): Promise<BatchResult> {
-      const ctx = Context.current();
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
       if (!plan) throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, 'DatasetNotFound');
@@ -53,25 +52,21 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           })
         : sharedEndpoint(runEndpoint(run, servingUrl, secretKey, endpointSettings));
 
-      const abort = new AbortController();
-      const onCancel = () => abort.abort();
-      ctx.cancellationSignal.addEventListener('abort', onCancel);
       // A pass_at_k dataset asks n completions per problem and leaves the sample pending for the code sandbox.
       const code = isCodeDataset(plan) ? codeSamplingFor(run.config, datasetId) : null;
+      const scoring = textScoring(run.config.scoring?.datasets[datasetId]);
       const buffer = new ResultBuffer<CodeSampleRow>(
         code
           ? (rows) => storeCodeSamples(db, runId, datasetId, rows)
           : (rows) => storeSampleResults(db, runId, datasetId, rows),
         WRITE_GROUP_ROWS,
       );
-      const heartbeat = setInterval(() => ctx.heartbeat({ stored: buffer.stored }), HEARTBEAT_EVERY_MS);
       const breaker = new EndpointBreaker(Math.min(10, positions.length));
       const failureLogs: RunLogLine[] = [];
-      const attempt = ctx.info.attempt;
       let next = 0;
 
-      const lane = async () => {
-        while (next < positions.length && !abort.signal.aborted && !breaker.tripped) {
+      const lane = async (signal: AbortSignal) => {
+        while (next < positions.length && !signal.aborted && !breaker.open) {
           const i = next++;
           const position = positions[i]!;
           const idx = sampleIndex(plan, position);
@@ -85,14 +80,14 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           const completions: string[] = [];
           let outcome = await inferWithRetries(endpoint, item.prompt, inference, {
             maxRetries: limits.maxRetryPerQuery,
-            signal: abort.signal,
+            signal,
           });
           if (outcome.ok) completions.push(outcome.text);
           // The other n − 1 completions of a code problem, at the run's temperature; one that fails fails the sample.
           while (code && outcome.ok && completions.length < code.n) {
             const more = await inferWithRetries(endpoint, item.prompt, inference, {
               maxRetries: limits.maxRetryPerQuery,
-              signal: abort.signal,
+              signal,
             });
             outcome = more.ok
               ? {
@@ -106,7 +101,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           }
           // Abandoned, not answered (a stop, or another lane's fault): the batch's retry asks again.
           // Once the batch is aborted no failure is the endpoint's, whatever the cut request looked like.
-          if (!outcome.ok && (outcome.kind === 'aborted' || abort.signal.aborted)) break;
+          if (!outcome.ok && (outcome.kind === 'aborted' || signal.aborted)) break;
           breaker.record(outcome);
           const row: CodeSampleRow = outcome.ok
             ? {
@@ -116,7 +111,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
                 completions: code ? completions : null,
                 ...(code
                   ? { score: null, status: 'pending' as const }
-                  : inlineScore(textScoring(run.config.scoring?.datasets[datasetId]), plan.metric, outcome.text, item)),
+                  : inlineScore(scoring, plan.metric, outcome.text, item)),
                 error: null,
                 outputLength: outcome.outputTokens,
                 latencyMs: Math.round(outcome.latencyMs),
@@ -143,53 +138,43 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
               dedupeKey: `sample-failed:${datasetId}:${idx}`,
             });
           }
-          await buffer.add(row);
+          const writing = buffer.add(row);
+          if (writing) await writing;
         }
       };
 
-      // A lane that hits a real fault (not our own abort on stop) stops the others, and the batch
-      // fails after storing what did finish, so the retry has less to redo.
-      let fault: unknown = null;
-      const runLane = () =>
-        lane().catch((err) => {
-          if (ctx.cancellationSignal.aborted) return;
-          fault ??= err;
-          abort.abort();
-        });
-      try {
-        await Promise.all(Array.from({ length: Math.min(limits.maxConcurrency, positions.length) }, runLane));
-      } finally {
-        clearInterval(heartbeat);
-        ctx.cancellationSignal.removeEventListener('abort', onCancel);
-        await buffer.flush();
-      }
-      if (fault) throw fault;
-
-      // An endpoint that looks down may be a model container that died: say so, with its last words.
-      let abortReason = breaker.tripped;
-      if (abortReason && servingUrl && serving?.docker) {
-        const exited = await containerExitError(
-          serving.docker,
-          servingContainerName(runId),
-          'while it was serving',
-        ).catch(() => null);
-        if (exited) abortReason = exited.message;
-      }
-      const summary: RunLogLine = {
-        runId,
-        datasetId,
-        level: abortReason ? 'error' : 'info',
-        message:
-          `samples ${from + 1}–${to} of ${datasetId}: ${buffer.stored} stored (${buffer.failed} failed)` +
-          (already.size > 0 ? `, ${already.size} already stored before this attempt` : '') +
-          (abortReason ? ` — ${abortReason}` : ''),
-        dedupeKey: `batch:${datasetId}:${from}:${attempt}`,
+      const report = async (): Promise<BatchResult> => {
+        // An endpoint that looks down may be a model container that died: say so, with its last words.
+        let abortReason = breaker.tripped;
+        if (abortReason && servingUrl && serving?.docker) {
+          const exited = await containerExitError(
+            serving.docker,
+            servingContainerName(runId),
+            'while it was serving',
+          ).catch(() => null);
+          if (exited) abortReason = exited.message;
+        }
+        const summary: RunLogLine = {
+          runId,
+          datasetId,
+          level: abortReason ? 'error' : 'info',
+          message:
+            `samples ${from + 1}–${to} of ${datasetId}: ${buffer.stored} stored (${buffer.failed} failed)` +
+            (already.size > 0 ? `, ${already.size} already stored before this attempt` : '') +
+            (abortReason ? ` — ${abortReason}` : ''),
+          dedupeKey: `batch:${datasetId}:${from}:${Context.current().info.attempt}`,
+        };
+        await appendRunLogs(db, [...failureLogs, summary]);
+        logger.debug({ runId, datasetId, from, to, stored: buffer.stored, failed: buffer.failed }, 'batch done');
+        return { stored: buffer.stored, skipped: already.size, failed: buffer.failed, abortReason };
       };
-      await appendRunLogs(db, [...failureLogs, summary]);
-      logger.debug({ runId, datasetId, from, to, stored: buffer.stored, failed: buffer.failed }, 'batch done');
 
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
-      return { stored: buffer.stored, skipped: already.size, failed: buffer.failed, abortReason };
+      return runBatch({
+        heartbeat: () => ({ stored: buffer.stored }),
+        work: (batch) => batch.lanes(Math.min(limits.maxConcurrency, positions.length), lane),
+        flush: () => buffer.flush(),
+        report,
+      });
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * What went wrong with one call to a model endpoint, in words a user can act on, and whether
  * trying again could help. Every error the `openai` client, fetch or our own checks can raise
- * ends up as one of a few kinds; endpointBreaker.ts counts `connection`, `denied`, `auth` and
+ * ends up as one of a few kinds; batch/endpointBreaker.ts counts `connection`, `denied`, `auth` and
  * `not_found` as signs the endpoint is unusable, so those names are part of the contract.
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from 'openai';

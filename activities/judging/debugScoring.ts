@@ -11,8 +11,7 @@ import { DEBUG_TIMEOUT_MS, type ScoringDebugInput, type ScoringDebugResult } fro
 import { judgeTraces } from '../../scoring/judge/debugTraces';
 import { createJudgeClient } from './judgeClient';
 import { resolveJudgeTarget } from './resolveJudge';
-
-const HEARTBEAT_EVERY_MS = 1000;
+import { HEARTBEAT_INTERVAL_MS } from '../../temporal.config';
 
 export function createDebugScoringActivities({
   db,
@@ -33,7 +32,7 @@ export function createDebugScoringActivities({
       const expired = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
       const signal = AbortSignal.any([expired, ctx.cancellationSignal]);
       const client = target ? createJudgeClient({ ...target, maxRetries: limits.maxJudgingRetryPerQ, signal }) : null;
-      const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+      const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
       try {
         const traces = await judgeTraces(metric, client, samples, limits.maxJudgingConcurrency, (trace) =>
           expired.aborted && trace.error

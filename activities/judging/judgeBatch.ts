@@ -6,7 +6,7 @@
  * ten samples in a row found it unreachable, the rest of the batch fails with that reason unasked.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { endpointSettingsOr, type ActivityDeps } from '../activityDeps';
 import type { JudgeBatchInput, JudgeBatchResult } from '../../contracts/workflow';
 import { DEFAULT_JUDGING_LIMITS } from '../../contracts/scoringConfig';
@@ -17,13 +17,17 @@ import { pendingSamples, storeJudgements, type Judgement } from '../../db/querie
 import { scoreWithJudge, type ResolvedJudge } from '../../scoring/judge/scoreWithJudge';
 import { createJudgeClient } from './judgeClient';
 import { resolveJudgeTarget } from './resolveJudge';
+import { runBatch } from '../batch/batchActivity';
+import { ResultBuffer } from '../batch/resultBuffer';
+import { ENDPOINT_DOWN_KINDS, EndpointBreaker } from '../batch/endpointBreaker';
 
-const HEARTBEAT_EVERY_MS = 1000;
 const PAGE = 500;
-const WRITE_GROUP = 100;
+const WRITE_GROUP_ROWS = 100;
 const BREAKER_THRESHOLD = 10;
 const FAILURE_LOG_LINES = 5;
-const BREAKER_KINDS = new Set(['connection', 'denied', 'timeout', 'auth', 'not_found']);
+/** A judge that times out is unreachable too (judgeClient.ts), so timeouts count towards the breaker. */
+const JUDGE_DOWN_KINDS: ReadonlySet<string> = new Set([...ENDPOINT_DOWN_KINDS, 'timeout']);
+const ANSWERED = { ok: true } as const;
 
 export function createJudgingActivities({
   db,
@@ -35,51 +39,33 @@ export function createJudgingActivities({
   const endpoints = endpointSettingsOr(configured);
   return {
     async judgeBatch({ runId, datasetId, from, to }: JudgeBatchInput): Promise<JudgeBatchResult> {
-      const ctx = Context.current();
       const run = await getRun(db, runId);
       const metric = run.config.scoring?.datasets[datasetId];
       if (!metric || metric.metric !== 'judge') return { judged: 0, failed: 0 };
       const limits = run.config.scoring?.limits ?? DEFAULT_JUDGING_LIMITS;
 
-      const abort = new AbortController();
-      const onCancel = () => abort.abort();
-      ctx.cancellationSignal.addEventListener('abort', onCancel);
       let target;
       try {
         target = await resolveJudgeTarget(db, secretKey, metric, platformJudge, endpoints);
       } catch (error) {
         throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfiguration');
       }
-      const client = target
-        ? createJudgeClient({ ...target, maxRetries: limits.maxJudgingRetryPerQ, signal: abort.signal })
-        : null;
 
-      let judged = 0;
-      let failed = 0;
-      let consecutiveDown = 0;
-      let lastDownReason = '';
+      const breaker = new EndpointBreaker(BREAKER_THRESHOLD, JUDGE_DOWN_KINDS);
       const failureLogs: RunLogLine[] = [];
-      let buffer: Judgement[] = [];
-      let writing: Promise<void> = Promise.resolve();
-      const flush = () => {
-        const rows = buffer;
-        buffer = [];
-        writing = writing.then(async () => {
-          const stored = await storeJudgements(db, runId, datasetId, rows);
-          judged += stored.judged;
-          failed += stored.failed;
-        });
-        return writing;
-      };
-      const heartbeat = setInterval(() => ctx.heartbeat({ judged }), HEARTBEAT_EVERY_MS);
+      const buffer = new ResultBuffer<Judgement>(async (rows) => {
+        const { judged, failed } = await storeJudgements(db, runId, datasetId, rows);
+        return { stored: judged, failed };
+      }, WRITE_GROUP_ROWS);
 
       // The breaker's count decides for the samples not yet asked; the ones in flight finish.
       const judgeOne = async (
         judge: ResolvedJudge | null,
         sample: Awaited<ReturnType<typeof pendingSamples>>[number],
+        signal: AbortSignal,
       ): Promise<ScoringTrace | null> => {
-        if (judge && consecutiveDown >= BREAKER_THRESHOLD) {
-          const reason = `not judged: the judge failed for ${consecutiveDown} samples in a row (last: ${lastDownReason})`;
+        if (judge && breaker.open) {
+          const reason = `not judged: the judge failed for ${breaker.failedInARow} samples in a row (last: ${breaker.lastReason})`;
           return { method: 'judge', steps: [], score: null, error: reason, attempts: 0 };
         }
         let failureKind: string | null = null;
@@ -98,72 +84,61 @@ export function createJudgingActivities({
           choices: sample.choices,
         });
         // A call cut short by a stop is no judgement: the sample stays pending.
-        if (abort.signal.aborted && trace.error) return null;
-        if (failureKind && BREAKER_KINDS.has(failureKind)) {
-          consecutiveDown += 1;
-          lastDownReason = trace.error!;
-        } else if (judge) {
-          consecutiveDown = 0;
-        }
+        if (signal.aborted && trace.error) return null;
+        if (judge)
+          breaker.record(failureKind ? { ok: false, kind: failureKind, reason: trace.error ?? failureKind } : ANSWERED);
         return trace;
       };
 
-      let fault: unknown = null;
-      try {
-        let position = from;
-        while (position < to && !abort.signal.aborted) {
-          const page = await pendingSamples(db, runId, datasetId, position, to, PAGE);
-          if (page.length === 0) break;
-          position = page.at(-1)!.position + 1;
-          let next = 0;
-          const lane = async () => {
-            while (next < page.length && !abort.signal.aborted) {
-              const sample = page[next++]!;
-              const trace = await judgeOne(client, sample);
-              if (!trace) return;
-              buffer.push({ sampleIdx: sample.sampleIdx, itemId: sample.itemId, trace });
-              if (trace.error && failureLogs.length < FAILURE_LOG_LINES) {
-                failureLogs.push({
-                  runId,
-                  datasetId,
-                  level: 'warn',
-                  message: `sample ${sample.itemId} not scored: ${trace.error}`,
-                  dedupeKey: `judge-failed:${datasetId}:${sample.sampleIdx}`,
-                });
+      return runBatch({
+        heartbeat: () => ({ judged: buffer.stored }),
+        work: async (batch) => {
+          const client = target
+            ? createJudgeClient({ ...target, maxRetries: limits.maxJudgingRetryPerQ, signal: batch.signal })
+            : null;
+          let position = from;
+          while (position < to && !batch.signal.aborted) {
+            const page = await pendingSamples(db, runId, datasetId, position, to, PAGE);
+            if (page.length === 0) break;
+            position = page.at(-1)!.position + 1;
+            let next = 0;
+            await batch.lanes(Math.min(limits.maxJudgingConcurrency, page.length), async (signal) => {
+              while (next < page.length && !signal.aborted) {
+                const sample = page[next++]!;
+                const trace = await judgeOne(client, sample, signal);
+                if (!trace) return;
+                if (trace.error && failureLogs.length < FAILURE_LOG_LINES) {
+                  failureLogs.push({
+                    runId,
+                    datasetId,
+                    level: 'warn',
+                    message: `sample ${sample.itemId} not scored: ${trace.error}`,
+                    dedupeKey: `judge-failed:${datasetId}:${sample.sampleIdx}`,
+                  });
+                }
+                const writing = buffer.add({ sampleIdx: sample.sampleIdx, itemId: sample.itemId, trace });
+                if (writing) await writing;
               }
-              if (buffer.length >= WRITE_GROUP) await flush();
-            }
-          };
-          await Promise.all(
-            Array.from({ length: Math.min(limits.maxJudgingConcurrency, page.length) }, () =>
-              lane().catch((error: unknown) => {
-                fault ??= error;
-                abort.abort();
-              }),
-            ),
-          );
-          if (fault) break;
-        }
-      } finally {
-        clearInterval(heartbeat);
-        ctx.cancellationSignal.removeEventListener('abort', onCancel);
-        await flush();
-      }
-      if (fault) throw fault;
-
-      await appendRunLogs(db, [
-        ...failureLogs,
-        {
-          runId,
-          datasetId,
-          level: failed > 0 ? 'warn' : 'info',
-          message: `judged samples ${from + 1}–${to} of ${datasetId} with ${client ? `judge ${client.model}` : 'exact match (no judge configured)'}: ${judged} judged (${failed} failed)`,
-          dedupeKey: `judge-batch:${datasetId}:${from}:${ctx.info.attempt}`,
+            });
+          }
         },
-      ]);
-      logger.debug({ runId, datasetId, from, to, judged, failed }, 'judge batch done');
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
-      return { judged, failed };
+        flush: () => buffer.flush(),
+        report: async () => {
+          const { stored: judged, failed } = buffer;
+          await appendRunLogs(db, [
+            ...failureLogs,
+            {
+              runId,
+              datasetId,
+              level: failed > 0 ? 'warn' : 'info',
+              message: `judged samples ${from + 1}–${to} of ${datasetId} with ${target ? `judge ${target.model}` : 'exact match (no judge configured)'}: ${judged} judged (${failed} failed)`,
+              dedupeKey: `judge-batch:${datasetId}:${from}:${Context.current().info.attempt}`,
+            },
+          ]);
+          logger.debug({ runId, datasetId, from, to, judged, failed }, 'judge batch done');
+          return { judged, failed };
+        },
+      });
     },
   };
 }

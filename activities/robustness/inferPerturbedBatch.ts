@@ -6,7 +6,7 @@
  * model does not answer is stored failed with the reason, and the clean results are never touched.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { endpointSettingsOr, type ActivityDeps } from '../activityDeps';
 import type { BatchInput } from '../../contracts/workflow';
 import { getRun } from '../../db/queries/runRecords';
@@ -19,9 +19,9 @@ import { perturbItems } from '../../scoring/robustness/perturbItems';
 import { PERTURBATION_KIND, runPerturbationSeed } from './robustnessPlan';
 import { textScoring } from '../codeScoring/codeSampling';
 import { storedPerturbedPositions, storePerturbedRows, type PerturbedRow } from './perturbedResults';
-import { ResultBuffer } from '../inference/resultBuffer';
+import { ResultBuffer } from '../batch/resultBuffer';
+import { runBatch } from '../batch/batchActivity';
 
-const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 100;
 
 export function createRobustnessActivities({ db, logger, secretKey, endpoints: configured }: ActivityDeps) {
@@ -34,7 +34,6 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
       to,
       servingUrl,
     }: BatchInput): Promise<{ stored: number; failed: number }> {
-      const ctx = Context.current();
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
       if (!plan) throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, 'DatasetNotFound');
@@ -47,18 +46,15 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
       const { limits, inference } = run.config;
       const endpoint = runEndpoint(run, servingUrl, secretKey, endpoints);
       const runSeed = runPerturbationSeed(runId, run.config.sampleSeed);
+      const scoring = textScoring(run.config.scoring?.datasets[datasetId]);
 
-      const abort = new AbortController();
-      const onCancel = () => abort.abort();
-      ctx.cancellationSignal.addEventListener('abort', onCancel);
       const buffer = new ResultBuffer<PerturbedRow>(
         (rows) => storePerturbedRows(db, runId, datasetId, rows),
         WRITE_GROUP_ROWS,
       );
-      const heartbeat = setInterval(() => ctx.heartbeat({ stored: buffer.stored }), HEARTBEAT_EVERY_MS);
       let next = 0;
-      const lane = async () => {
-        while (next < positions.length && !abort.signal.aborted) {
+      const lane = async (signal: AbortSignal) => {
+        while (next < positions.length && !signal.aborted) {
           const i = next++;
           const position = positions[i]!;
           const item = await items.item(i);
@@ -74,75 +70,60 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
           const prompt = perturbed!.prompt;
           const outcome = await inferWithRetries(endpoint, prompt, inference, {
             maxRetries: limits.maxRetryPerQuery,
-            signal: abort.signal,
+            signal,
           });
           if (!outcome.ok && outcome.kind === 'aborted') break;
-          const common = {
-            sampleIdx: item.idx,
-            position,
-            prompt,
-            latencyMs: Math.round(outcome.latencyMs),
-            attempts: outcome.attempts,
-          };
-          if (outcome.ok) {
-            const { score } = inlineScore(
-              textScoring(run.config.scoring?.datasets[datasetId]),
-              plan.metric,
-              outcome.text,
-              item,
-            );
-            await buffer.add({
-              ...common,
-              predict: outcome.text,
-              score,
-              status: 'scored',
-              error: null,
-              outputLength: outcome.outputTokens,
-            });
-          } else {
-            await buffer.add({
-              ...common,
-              predict: null,
-              score: null,
-              status: 'failed',
-              error: outcome.reason,
-              outputLength: 0,
-            });
-          }
+          const row: PerturbedRow = outcome.ok
+            ? {
+                sampleIdx: item.idx,
+                position,
+                prompt,
+                predict: outcome.text,
+                score: inlineScore(scoring, plan.metric, outcome.text, item).score,
+                status: 'scored',
+                error: null,
+                outputLength: outcome.outputTokens,
+                latencyMs: Math.round(outcome.latencyMs),
+                attempts: outcome.attempts,
+              }
+            : {
+                sampleIdx: item.idx,
+                position,
+                prompt,
+                predict: null,
+                score: null,
+                status: 'failed',
+                error: outcome.reason,
+                outputLength: 0,
+                latencyMs: Math.round(outcome.latencyMs),
+                attempts: outcome.attempts,
+              };
+          const writing = buffer.add(row);
+          if (writing) await writing;
         }
       };
-      let fault: unknown = null;
-      try {
-        await Promise.all(
-          Array.from({ length: Math.min(limits.maxConcurrency, positions.length) }, () =>
-            lane().catch((err: unknown) => {
-              if (ctx.cancellationSignal.aborted) return;
-              fault ??= err;
-              abort.abort();
-            }),
-          ),
-        );
-      } finally {
-        clearInterval(heartbeat);
-        ctx.cancellationSignal.removeEventListener('abort', onCancel);
-        await buffer.flush();
-      }
-      if (fault) throw fault;
-      await appendRunLogs(db, [
-        {
-          runId,
-          datasetId,
-          level: 'info',
-          message: `robustness pass, samples ${from + 1}–${to} of ${datasetId}: ${buffer.stored} perturbed prompt(s) answered and stored (${buffer.failed} failed)`,
-          dedupeKey: `perturbed-batch:${datasetId}:${from}:${ctx.info.attempt}`,
+
+      return runBatch({
+        heartbeat: () => ({ stored: buffer.stored }),
+        work: (batch) => batch.lanes(Math.min(limits.maxConcurrency, positions.length), lane),
+        flush: () => buffer.flush(),
+        report: async () => {
+          await appendRunLogs(db, [
+            {
+              runId,
+              datasetId,
+              level: 'info',
+              message: `robustness pass, samples ${from + 1}–${to} of ${datasetId}: ${buffer.stored} perturbed prompt(s) answered and stored (${buffer.failed} failed)`,
+              dedupeKey: `perturbed-batch:${datasetId}:${from}:${Context.current().info.attempt}`,
+            },
+          ]);
+          logger.debug(
+            { runId, datasetId, from, to, stored: buffer.stored, failed: buffer.failed },
+            'perturbed batch done',
+          );
+          return { stored: buffer.stored, failed: buffer.failed };
         },
-      ]);
-      logger.debug(
-        { runId, datasetId, from, to, stored: buffer.stored, failed: buffer.failed },
-        'perturbed batch done',
-      );
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('run stopped');
-      return { stored: buffer.stored, failed: buffer.failed };
+      });
     },
   };
 }

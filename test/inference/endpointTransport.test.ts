@@ -13,7 +13,7 @@ import { guardedLookup } from '../../activities/inference/guardedLookup';
 import { createModelEndpoint } from '../../activities/inference/modelEndpoint';
 import { createFuncEndpoint } from '../../activities/inference/funcEndpoint';
 import { InferenceError, classifyInferenceError } from '../../activities/inference/inferenceErrors';
-import { EndpointBreaker } from '../../activities/inference/endpointBreaker';
+import { EndpointBreaker } from '../../activities/batch/endpointBreaker';
 import type { EndpointTransport } from '../../activities/inference/nodeHttpFetch';
 import type { InferenceParams } from '../../contracts/evaluation';
 

@@ -5,7 +5,7 @@
  * progress does not show it and a crash of the worker would lose it. A crash loses at most the
  * unwritten rows, which the retried batch redoes (stored samples are skipped, never redone). What a
  * group is written with is the caller's: plain results, a code dataset's samples with their
- * completions, the robustness pass's perturbed answers.
+ * completions, the robustness pass's perturbed answers, a judge's judgements.
  */
 export type StoreRows<Row> = (rows: Row[]) => Promise<{ stored: number; failed: number }>;
 
@@ -24,12 +24,16 @@ export class ResultBuffer<Row> {
     private readonly maxWaitMs = DEFAULT_MAX_WAIT_MS,
   ) {}
 
-  add(row: Row): Promise<void> {
+  /**
+   * The write when this row filled a group, for the lane to wait for (so lanes cannot run ahead of
+   * the database); undefined otherwise, so the lane goes on without an await.
+   */
+  add(row: Row): Promise<void> | undefined {
     this.pending.push(row);
     if (this.pending.length >= this.maxRows) return this.flush();
     // A write that fails here stays in the chain: the next flush the batch awaits rejects with it.
     this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.maxWaitMs).unref();
-    return Promise.resolve();
+    return undefined;
   }
 
   /** Writes serially: one transaction at a time keeps the dataset counters' updates from contending. */

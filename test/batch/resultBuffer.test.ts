@@ -3,7 +3,7 @@
  * has waited long enough; a write that fails in the background reaches the batch at its next flush.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ResultBuffer } from '../../activities/inference/resultBuffer';
+import { ResultBuffer } from '../../activities/batch/resultBuffer';
 
 describe('ResultBuffer', () => {
   beforeEach(() => {
