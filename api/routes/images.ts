@@ -13,10 +13,9 @@ import { Domain } from '../../contracts/domain';
 import {
   IMAGE_NAME_RULE,
   IMAGE_STATUSES,
-  ImageViewSchema,
+  ImageView,
   ImportImageBody,
   RejectImageBody,
-  type ImageView,
   type ImportImageBody as ImportFields,
   type RejectImageBody as RejectFields,
 } from '../../contracts/image';
@@ -49,15 +48,15 @@ const Warnings = Type.Array(FieldErrorSchema, {
   description:
     'advice of the image rules that does not refuse the import but that reviewers check (see the seed’s Dockerfile guidelines)',
 });
-const ImportedImageSchema = Type.Intersect([ImageViewSchema, Type.Object({ warnings: Warnings })]);
+const ImportedImageSchema = Type.Intersect([ImageView, Type.Object({ warnings: Warnings })]);
 const ImageDetailSchema = Type.Intersect([
-  ImageViewSchema,
+  ImageView,
   Type.Object({
     dockerfile: Type.String({ description: 'as submitted, for review; empty for preloaded images' }),
     warnings: Warnings,
   }),
 ]);
-const ImageList = Type.Object({ items: Type.Array(ImageViewSchema) });
+const ImageList = Type.Object({ items: Type.Array(ImageView) });
 
 const ImageParams = Type.Object({ id: Type.String({ description: 'the image id' }) });
 const ImageQuery = Type.Object(
@@ -188,7 +187,7 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
           'The image becomes usable by its owner’s evaluations. Only a pending image can be reviewed (409 otherwise).',
         tags: ['images'],
         params: ImageParams,
-        response: { 200: ImageViewSchema, ...problems(404, 409) },
+        response: { 200: ImageView, ...problems(404, 409) },
       },
       config: { roles: ['admin'] },
     },
@@ -205,7 +204,7 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         tags: ['images'],
         params: ImageParams,
         body: RejectImageBody,
-        response: { 200: ImageViewSchema, ...problems(404, 409) },
+        response: { 200: ImageView, ...problems(404, 409) },
       },
       config: { roles: ['admin'] },
     },

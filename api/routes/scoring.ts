@@ -31,7 +31,7 @@ import {
   DEBUG_TIMEOUT_MS,
   type ScoringDebugInput,
 } from '../../contracts/scoringDebug';
-import type { ScoringTrace } from '../../contracts/scoringTrace';
+import { ScoringTrace } from '../../contracts/scoringTrace';
 import { getEvaluationFor } from '../../db/queries/evaluations';
 import { getScoringConfig, keptKeyId, saveScoringConfig, scoringConfigView } from '../../db/queries/scoringConfig';
 import { dropCallJudgeKey, sealCallJudgeKey } from '../../db/queries/debugJudgeKeys';
@@ -122,18 +122,6 @@ export const ScoringDebugBody = Type.Object(
 );
 type ScoringDebugBody = Static<typeof ScoringDebugBody>;
 
-const TraceSchema = Type.Object({
-  method: Type.String({ description: 'judge, exact_match_fallback (a judge metric with no judge configured) or rule' }),
-  steps: Type.Array(Type.Object({ step: Type.String() }, { additionalProperties: true }), {
-    description:
-      'in order: preprocess (op, output), prompt (messages), judge (model, reply, attempts, latencyMs, error), postprocess (op, output, error), fallback, score',
-  }),
-  score: Type.Union([Type.Number(), Type.Null()]),
-  error: Type.Union([Type.String(), Type.Null()]),
-  attempts: Type.Integer(),
-});
-export const ScoringTraceSchema = TraceSchema;
-
 const DebugResult = Type.Object({
   dataset: Type.Union([Type.String(), Type.Null()]),
   metric: Type.String(),
@@ -143,7 +131,7 @@ const DebugResult = Type.Object({
       question: Type.String(),
       prediction: Type.String(),
       reference: Type.String(),
-      trace: TraceSchema,
+      trace: ScoringTrace,
     }),
   ),
 });
