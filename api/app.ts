@@ -67,8 +67,8 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
   }) as unknown as FastifyInstance;
 
   app.setValidatorCompiler(validatorCompiler);
-  // Response schemas document the API; JSON.stringify sends what the route built, unfiltered.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Responses are written by fastify's schema serializer: what a route's response schema does not
+  // name (an internal column, a field added by mistake) never leaves.
   // JSON only: a text/plain body is refused with 415 rather than failing validation as a string.
   app.removeContentTypeParser('text/plain');
   // JSON is UTF-8 (RFC 8259): another charset is refused (415), and bytes that are not UTF-8 are

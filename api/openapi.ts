@@ -1,8 +1,8 @@
 /**
  * The OpenAPI 3.1 document served at /openapi.json, generated from the route schemas (so it cannot
  * drift from what is validated), with the shared contract schemas as named components, and the
- * response schemas routes declare for it. Responses are serialized with JSON.stringify (see
- * app.ts): these schemas document, they do not filter.
+ * response schemas routes declare. Those schemas also write the responses (fastify's serializer),
+ * so a response carries exactly the fields its schema names: the document is what is sent.
  */
 import { STATUS_CODES } from 'node:http';
 import swagger from '@fastify/swagger';
