@@ -66,9 +66,10 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
+  // Requests are checked by the contracts' schemas; responses are written by fastify's schema
+  // serializer, so what a route's response schema does not name (an internal column, a field
+  // added by mistake) never leaves.
   app.setValidatorCompiler(validatorCompiler);
-  // Responses are written by fastify's schema serializer: what a route's response schema does not
-  // name (an internal column, a field added by mistake) never leaves.
   // JSON only: a text/plain body is refused with 415 rather than failing validation as a string.
   app.removeContentTypeParser('text/plain');
   // JSON is UTF-8 (RFC 8259): another charset is refused (415), and bytes that are not UTF-8 are

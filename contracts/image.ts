@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Domain } from './domain';
 import { literalUnion } from './literalUnion';
 import { nullable, Timestamp, Uuid } from './common';
+import { FieldError } from './problem';
 
 export const IMAGE_STATUSES = ['pending', 'approved', 'rejected'] as const;
 export type ImageStatus = (typeof IMAGE_STATUSES)[number];
@@ -62,3 +63,22 @@ export const ImageView = Type.Object({
   reviewedAt: nullable(Timestamp),
 });
 export type ImageView = Static<typeof ImageView>;
+
+export const ImageList = Type.Object({ items: Type.Array(ImageView) });
+
+const ImageWarnings = Type.Array(FieldError, {
+  description:
+    'advice of the image rules that does not refuse the import but that reviewers check (see the seed’s Dockerfile guidelines)',
+});
+
+/** What an import answers: the image and the advice its Dockerfile drew. */
+export const ImportedImage = Type.Composite([ImageView, Type.Object({ warnings: ImageWarnings })]);
+
+/** One image with what its reviewers read. */
+export const ImageDetail = Type.Composite([
+  ImageView,
+  Type.Object({
+    dockerfile: Type.String({ description: 'as submitted, for review; empty for preloaded images' }),
+    warnings: ImageWarnings,
+  }),
+]);

@@ -297,6 +297,8 @@ export const RunVersion = Type.Object({
 });
 export type RunVersion = Static<typeof RunVersion>;
 
+export const RunVersionList = Type.Object({ items: Type.Array(RunVersion) });
+
 export const SampleResultView = Type.Object({
   id: Type.String({ description: 'the item id' }),
   dataset: Type.String(),

@@ -13,13 +13,15 @@ import { Domain } from '../../contracts/domain';
 import {
   IMAGE_NAME_RULE,
   IMAGE_STATUSES,
+  ImageDetail,
+  ImageList,
   ImageView,
+  ImportedImage,
   ImportImageBody,
   RejectImageBody,
   type ImportImageBody as ImportFields,
   type RejectImageBody as RejectFields,
 } from '../../contracts/image';
-import { FieldError as FieldErrorSchema } from '../../contracts/problem';
 import {
   ImageNameTaken,
   getVisibleImage,
@@ -43,20 +45,6 @@ import {
 } from '../imageRules';
 import { findRecipient, queueNotification } from '../../db/queries/notifications';
 import { imageReviewedMail } from '../../notifications/imageReviewedMail';
-
-const Warnings = Type.Array(FieldErrorSchema, {
-  description:
-    'advice of the image rules that does not refuse the import but that reviewers check (see the seed’s Dockerfile guidelines)',
-});
-const ImportedImageSchema = Type.Intersect([ImageView, Type.Object({ warnings: Warnings })]);
-const ImageDetailSchema = Type.Intersect([
-  ImageView,
-  Type.Object({
-    dockerfile: Type.String({ description: 'as submitted, for review; empty for preloaded images' }),
-    warnings: Warnings,
-  }),
-]);
-const ImageList = Type.Object({ items: Type.Array(ImageView) });
 
 const ImageParams = Type.Object({ id: Type.String({ description: 'the image id' }) });
 const ImageQuery = Type.Object(
@@ -102,7 +90,7 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         summary: 'One image, with its Dockerfile and the review warnings',
         tags: ['images'],
         params: ImageParams,
-        response: { 200: ImageDetailSchema, ...problems(404) },
+        response: { 200: ImageDetail, ...problems(404) },
       },
     },
     async (request) => {
@@ -130,7 +118,7 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
           'The image is pending until an admin reviews it; warnings list the guideline points the reviewers will look at.',
         tags: ['images'],
         body: ImportImageBody,
-        response: { 201: ImportedImageSchema, ...problems(400, 409, 413, 415) },
+        response: { 201: ImportedImage, ...problems(400, 409, 413, 415) },
       },
       config: { roles: ['user', 'admin'] },
     },

@@ -12,7 +12,7 @@ import type { Caller } from '../../contracts/caller';
 import {
   LogPage,
   ResultsPage,
-  RunVersion,
+  RunVersionList,
   RunView,
   SAMPLE_STATUSES,
   StopAccepted,
@@ -111,7 +111,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         summary: "The evaluation's runs (versions), newest first",
         tags: ['runs'],
         params: EvaluationParams,
-        response: { 200: Type.Object({ items: Type.Array(RunVersion) }), ...problems(403, 404) },
+        response: { 200: RunVersionList, ...problems(403, 404) },
       },
       config: access,
     },

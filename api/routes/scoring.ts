@@ -29,9 +29,10 @@ import {
   DEBUG_ANSWER_GRACE_MS,
   DEBUG_MAX_SAMPLES,
   DEBUG_TIMEOUT_MS,
+  ScoringDebugView,
   type ScoringDebugInput,
 } from '../../contracts/scoringDebug';
-import { ScoringTrace } from '../../contracts/scoringTrace';
+import type { ScoringTrace } from '../../contracts/scoringTrace';
 import { getEvaluationFor } from '../../db/queries/evaluations';
 import { getScoringConfig, keptKeyId, saveScoringConfig, scoringConfigView } from '../../db/queries/scoringConfig';
 import { dropCallJudgeKey, sealCallJudgeKey } from '../../db/queries/debugJudgeKeys';
@@ -122,20 +123,6 @@ export const ScoringDebugBody = Type.Object(
 );
 type ScoringDebugBody = Static<typeof ScoringDebugBody>;
 
-const DebugResult = Type.Object({
-  dataset: Type.Union([Type.String(), Type.Null()]),
-  metric: Type.String(),
-  samples: Type.Array(
-    Type.Object({
-      id: Type.Union([Type.String(), Type.Null()]),
-      question: Type.String(),
-      prediction: Type.String(),
-      reference: Type.String(),
-      trace: ScoringTrace,
-    }),
-  ),
-});
-
 export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   // Content-type parsers are scoped to this plugin: YAML is accepted here and nowhere else.
   await app.register(async (scope) => {
@@ -222,7 +209,7 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           tags: ['scoring'],
           params: EvaluationParams,
           body: ScoringDebugBody,
-          response: { 200: DebugResult, ...problems(400, 403, 404, 409, 413, 415, 503, 504) },
+          response: { 200: ScoringDebugView, ...problems(400, 403, 404, 409, 413, 415, 503, 504) },
         },
         config: access,
       },
