@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { ApiDeps } from './apiDeps';
 import { registerAuth } from './auth';
 import { registerErrorHandling } from './errorHandler';
-import { Health, registerOpenApi } from './openapi';
+import { registerOpenApi } from './openapi';
+import { Health } from '../contracts/health';
 import { validatorCompiler } from './schemaValidation';
 import { usersRoutes } from './routes/users';
 import { datasetsRoutes } from './routes/datasets';
@@ -65,9 +66,10 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
+  // Requests are checked by the contracts' schemas; responses are written by fastify's schema
+  // serializer, so what a route's response schema does not name (an internal column, a field
+  // added by mistake) never leaves.
   app.setValidatorCompiler(validatorCompiler);
-  // Response schemas document the API; JSON.stringify sends what the route built, unfiltered.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // JSON only: a text/plain body is refused with 415 rather than failing validation as a string.
   app.removeContentTypeParser('text/plain');
   // JSON is UTF-8 (RFC 8259): another charset is refused (415), and bytes that are not UTF-8 are

@@ -1,19 +1,19 @@
 /**
  * The OpenAPI 3.1 document served at /openapi.json, generated from the route schemas (so it cannot
  * drift from what is validated), with the shared contract schemas as named components, and the
- * response schemas routes declare for it. Responses are serialized with JSON.stringify (see
- * app.ts): these schemas document, they do not filter.
+ * response schemas routes declare. Those schemas also write the responses (fastify's serializer),
+ * so a response carries exactly the fields its schema names: the document is what is sent.
  */
 import { STATUS_CODES } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import { FieldError, Problem } from '../contracts/problem';
-import { CreateUserBody, MeView, Role, UserView } from '../contracts/user';
-import { DatasetItem, DatasetView, RegisterDatasetBody } from '../contracts/dataset';
+import { CreateUserBody, CreatedUser, MeView, Role, UserView } from '../contracts/user';
+import { DatasetItem, DatasetList, DatasetView, RegisterDatasetBody } from '../contracts/dataset';
+import { Health } from '../contracts/health';
 import {
   ApiDeployment,
-  ApiMode,
   CreateEvaluationBody,
   Deployment,
   InferenceParams,
@@ -22,62 +22,14 @@ import {
   PredictionsDeployment,
   PrivateDeployment,
   RunLimits,
-  type EvaluationView,
+  EvaluationView,
+  EvaluationPage,
+  PublicApiDeployment,
 } from '../contracts/evaluation';
 import { Domain } from '../contracts/domain';
 import { LaunchVerificationBody } from '../contracts/run';
-import { ImageViewSchema } from '../contracts/image';
-import { GpuTypeViewSchema } from './routes/resources';
-
-/** The deployment as shown: an API deployment says whether a key is stored, never the key. */
-export const PublicApiDeployment = Type.Object({
-  method: Type.Literal('api'),
-  endpoint: Type.String(),
-  onlineModelName: Type.Optional(Type.String()),
-  apiMode: Type.Optional(ApiMode),
-  apiKeySet: Type.Boolean({ description: 'whether an API key is stored; the key itself is never returned' }),
-});
-
-export const EvaluationViewSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  ownerId: Type.String({ format: 'uuid' }),
-  domain: Domain,
-  modelName: Type.String(),
-  description: Type.String(),
-  datasets: Type.Array(Type.String()),
-  deployment: Type.Union([PublicApiDeployment, PrivateDeployment, PredictionsDeployment]),
-  robustness: Type.Boolean(),
-  modelInfo: ModelInfo,
-  inference: InferenceParams,
-  limits: RunLimits,
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-});
-
-// The view is declared in contracts/ as an interface; this keeps the documented schema in step.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const viewInStep: Same<Static<typeof EvaluationViewSchema>, EvaluationView> = true;
-void viewInStep;
-
-export const EvaluationPage = Type.Object({
-  items: Type.Array(EvaluationViewSchema),
-  nextCursor: Type.Union([Type.String(), Type.Null()], {
-    description: 'pass as cursor to read the next page; null on the last page',
-  }),
-});
-
-export const CreatedUser = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  apiKey: Type.String({ description: 'the new API key; shown only in this response' }),
-});
-
-export const DatasetList = Type.Object({ items: Type.Array(DatasetView) });
-
-export const Health = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
-  db: Type.String({ description: 'ok, or why the database cannot be reached' }),
-  temporal: Type.String({ description: 'ok, or why Temporal cannot be reached' }),
-});
+import { ImageView } from '../contracts/image';
+import { GpuTypeView } from '../contracts/resources';
 
 /** Named in the document's components; wherever a route uses one of these it is referenced by name. */
 const COMPONENTS: Record<string, TSchema> = {
@@ -95,7 +47,7 @@ const COMPONENTS: Record<string, TSchema> = {
   DatasetList,
   CreateEvaluationBody,
   PatchEvaluationBody,
-  EvaluationView: EvaluationViewSchema,
+  EvaluationView,
   EvaluationPage,
   Deployment,
   ApiDeployment,
@@ -107,8 +59,8 @@ const COMPONENTS: Record<string, TSchema> = {
   RunLimits,
   LaunchVerificationBody,
   Health,
-  ImageView: ImageViewSchema,
-  GpuTypeView: GpuTypeViewSchema,
+  ImageView,
+  GpuTypeView,
 };
 
 const STATUS_TEXT: Record<number, string> = {

@@ -5,9 +5,10 @@
  * scores with weights per dataset and per metric the owner may adjust (scoring/weightedRanking.ts).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { Domain } from './domain';
-import type { RunStatus } from './run';
-import type { ScoringMetric } from './scoringConfig';
+import { Domain } from './domain';
+import { RunStatusSchema } from './run';
+import { ScoringMetricSchema } from './scoringConfig';
+import { nullable, Timestamp, Uuid } from './common';
 
 export const MAX_COMPARISON_MODELS = 20;
 export const MAX_COMPARISON_DATASETS = 50;
@@ -57,69 +58,76 @@ export const CreateComparisonBody = Type.Object(
 );
 export type CreateComparisonBody = Static<typeof CreateComparisonBody>;
 
-export interface Progress {
-  /** Entries evaluated (scored or failed). */
-  done: number;
-  total: number;
-  /** done / total, from 0 to 1. */
-  fraction: number;
-  percent: number;
-}
+export const Progress = Type.Object({
+  done: Type.Integer({ description: 'entries evaluated (scored or failed)' }),
+  total: Type.Integer(),
+  fraction: Type.Number({ description: 'done / total, 0 to 1' }),
+  percent: Type.Number(),
+});
+export type Progress = Static<typeof Progress>;
 
-export interface ComparisonModelView {
-  position: number;
-  evaluationId: string;
-  modelName: string;
-  runId: string;
-  version: number;
-  status: RunStatus;
-  progress: Progress;
-}
+export const ComparisonModelView = Type.Object({
+  position: Type.Integer(),
+  evaluationId: Uuid,
+  modelName: Type.String(),
+  runId: Uuid,
+  version: Type.Integer(),
+  status: RunStatusSchema,
+  progress: Progress,
+});
+export type ComparisonModelView = Static<typeof ComparisonModelView>;
 
-export interface ComparisonView {
-  comparisonId: string;
-  name: string;
-  domain: Domain;
-  datasets: string[];
-  status: RunStatus;
-  createdAt: string;
-  stopRequestedAt: string | null;
-  /** Evaluated entries over models × entries. */
-  progress: Progress;
-  models: ComparisonModelView[];
-  weights: RankingWeights;
-}
+export const ComparisonView = Type.Object({
+  comparisonId: Uuid,
+  name: Type.String(),
+  domain: Domain,
+  datasets: Type.Array(Type.String()),
+  status: RunStatusSchema,
+  createdAt: Timestamp,
+  stopRequestedAt: nullable(Timestamp),
+  progress: { ...Progress, description: 'evaluated entries over models × entries' },
+  models: Type.Array(ComparisonModelView),
+  weights: RankingWeights,
+});
+export type ComparisonView = Static<typeof ComparisonView>;
 
-export interface RankedDataset {
-  dataset: string;
-  task: string;
-  metric: ScoringMetric;
-  status: RunStatus;
-  /** The dataset's score once it succeeded; null otherwise (it then counts as 0). */
-  score: number | null;
-  /** Its share of the weighted score: the weights of all datasets sum to 1. */
-  weight: number;
-}
+export const RankedDataset = Type.Object({
+  dataset: Type.String(),
+  task: Type.String(),
+  metric: ScoringMetricSchema,
+  status: RunStatusSchema,
+  score: nullable(
+    Type.Number({ description: 'the dataset score once it succeeded; null otherwise (it then counts as 0)' }),
+  ),
+  weight: Type.Number({
+    description: "the dataset's share of the weighted score: the weights of all datasets sum to 1",
+  }),
+});
+export type RankedDataset = Static<typeof RankedDataset>;
 
-export interface RankedModel {
-  /** 1 for the best; models with equal weighted scores share a rank (1, 2, 2, 4). */
-  rank: number;
-  position: number;
-  evaluationId: string;
-  modelName: string;
-  runId: string;
-  status: RunStatus;
-  weightedScore: number;
-  /** Every dataset of positive weight has ended: the score will not change any more. */
-  complete: boolean;
-  datasets: RankedDataset[];
-}
+export const RankedModel = Type.Object({
+  rank: Type.Integer({
+    minimum: 1,
+    description: '1 for the best; models with equal weighted scores share a rank (1, 2, 2, 4)',
+  }),
+  position: Type.Integer(),
+  evaluationId: Uuid,
+  modelName: Type.String(),
+  runId: Uuid,
+  status: RunStatusSchema,
+  weightedScore: Type.Number(),
+  complete: Type.Boolean({
+    description: 'every dataset of positive weight has ended: the score will not change any more',
+  }),
+  datasets: Type.Array(RankedDataset),
+});
+export type RankedModel = Static<typeof RankedModel>;
 
-export interface RankingView {
-  comparisonId: string;
-  status: RunStatus;
-  /** Every model's run has ended: the ranking is final (for these weights). */
-  final: boolean;
-  weights: RankingWeights;
-  models: RankedModel[];
-}
+export const RankingView = Type.Object({
+  comparisonId: Uuid,
+  status: RunStatusSchema,
+  final: Type.Boolean({ description: "every model's run has ended: the ranking is final (for these weights)" }),
+  weights: RankingWeights,
+  models: Type.Array(RankedModel),
+});
+export type RankingView = Static<typeof RankingView>;

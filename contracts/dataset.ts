@@ -85,3 +85,5 @@ export const DatasetView = Type.Object({
   createdAt: Type.String(),
 });
 export type DatasetView = Static<typeof DatasetView>;
+
+export const DatasetList = Type.Object({ items: Type.Array(DatasetView) });

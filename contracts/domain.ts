@@ -1,13 +1,9 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static } from '@sinclair/typebox';
+import { literalUnion } from './literalUnion';
 
 /** The five evaluation domains of the platform. */
 export const DOMAINS = ['nlp', 'cv', 'multimodal', 'audio', 'safety'] as const;
-export const Domain = Type.Union(
-  DOMAINS.map((d) => Type.Literal(d)),
-  {
-    description: `one of ${DOMAINS.join(', ')}`,
-  },
-);
+export const Domain = literalUnion(DOMAINS, { description: `one of ${DOMAINS.join(', ')}` });
 export type Domain = Static<typeof Domain>;
 
 /**

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Domain } from './domain';
 import { DatasetId } from './dataset';
+import { nullable, Timestamp, Uuid } from './common';
 
 export const ApiMode = Type.Union([Type.Literal('chat'), Type.Literal('completion')], {
   description: 'one of chat, completion',
@@ -65,12 +66,6 @@ export const Deployment = Type.Union([ApiDeployment, PrivateDeployment, Predicti
   description: 'method must be api, private or predictions',
 });
 export type Deployment = Static<typeof Deployment>;
-
-/** What is stored and shown: the API key is never returned, only whether one is set. */
-export type PublicDeployment =
-  | (Omit<Static<typeof ApiDeployment>, 'apiKey'> & { apiKeySet: boolean })
-  | Static<typeof PrivateDeployment>
-  | Static<typeof PredictionsDeployment>;
 
 export const ModelInfo = Type.Object(
   {
@@ -170,18 +165,38 @@ export const PatchEvaluationBody = Type.Object(
 );
 export type PatchEvaluationBody = Static<typeof PatchEvaluationBody>;
 
-export interface EvaluationView {
-  id: string;
-  ownerId: string;
-  domain: Static<typeof Domain>;
-  modelName: string;
-  description: string;
-  datasets: string[];
-  deployment: PublicDeployment;
-  robustness: boolean;
-  modelInfo: ModelInfo;
-  inference: InferenceParams;
-  limits: RunLimits;
-  createdAt: string;
-  updatedAt: string;
-}
+/** The deployment as stored and shown: an API deployment says whether a key is stored, never the key. */
+export const PublicApiDeployment = Type.Object({
+  method: Type.Literal('api'),
+  endpoint: Type.String(),
+  onlineModelName: Type.Optional(Type.String()),
+  apiMode: Type.Optional(ApiMode),
+  apiKeySet: Type.Boolean({ description: 'whether an API key is stored; the key itself is never returned' }),
+});
+
+export const PublicDeployment = Type.Union([PublicApiDeployment, PrivateDeployment, PredictionsDeployment]);
+export type PublicDeployment = Static<typeof PublicDeployment>;
+
+export const EvaluationView = Type.Object({
+  id: Uuid,
+  ownerId: Uuid,
+  domain: Domain,
+  modelName: Type.String(),
+  description: Type.String(),
+  datasets: Type.Array(Type.String()),
+  deployment: PublicDeployment,
+  robustness: Type.Boolean(),
+  modelInfo: ModelInfo,
+  inference: InferenceParams,
+  limits: RunLimits,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type EvaluationView = Static<typeof EvaluationView>;
+
+export const EvaluationPage = Type.Object({
+  items: Type.Array(EvaluationView),
+  nextCursor: nullable(Type.String(), {
+    description: 'pass as cursor to read the next page; null on the last page',
+  }),
+});

@@ -4,10 +4,14 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Domain } from './domain';
+import { literalUnion } from './literalUnion';
+import { nullable, Timestamp, Uuid } from './common';
+import { FieldError } from './problem';
 
 export const IMAGE_STATUSES = ['pending', 'approved', 'rejected'] as const;
 export type ImageStatus = (typeof IMAGE_STATUSES)[number];
-export type ImageSource = 'platform' | 'user';
+export const IMAGE_SOURCES = ['platform', 'user'] as const;
+export type ImageSource = (typeof IMAGE_SOURCES)[number];
 
 export const ImportImageBody = Type.Object(
   {
@@ -34,41 +38,18 @@ export const RejectImageBody = Type.Object(
 );
 export type RejectImageBody = Static<typeof RejectImageBody>;
 
-export interface ImageView {
-  id: string;
-  name: string;
-  tag: string;
-  source: ImageSource;
-  status: ImageStatus;
-  /** Where it is pulled from (user images) or how the platform built it (preloaded ones). */
-  url: string;
-  description: string;
-  domains: string[];
-  framework: string;
-  hardware: string;
-  ownerId: string | null;
-  rejectReason: string | null;
-  createdAt: string;
-  reviewedAt: string | null;
-}
-
 /** Seed: 3–128 lowercase letters, digits, hyphens and dots, starting with a letter, ending with a letter or digit. */
 export const IMAGE_NAME_PATTERN = /^[a-z][a-z0-9.-]{1,126}[a-z0-9]$/;
 export const IMAGE_NAME_RULE =
   'must be 3–128 characters of lowercase letters, digits, hyphens and dots, start with a lowercase letter and end with a lowercase letter or digit';
 
-/** The schema of ImageView, for the API's responses and its OpenAPI document; kept in step by the compiler. */
-export const ImageViewSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+/** An image as the API shows it. */
+export const ImageView = Type.Object({
+  id: Uuid,
   name: Type.String(),
   tag: Type.String(),
-  source: Type.Union([Type.Literal('platform'), Type.Literal('user')], {
-    description: 'platform: preloaded; user: imported by its owner',
-  }),
-  status: Type.Union(
-    IMAGE_STATUSES.map((s) => Type.Literal(s)),
-    { description: 'only approved images can be used by evaluations' },
-  ),
+  source: literalUnion(IMAGE_SOURCES, { description: 'platform: preloaded; user: imported by its owner' }),
+  status: literalUnion(IMAGE_STATUSES, { description: 'only approved images can be used by evaluations' }),
   url: Type.String({
     description: 'where the image is pulled from (user images) or how the platform builds it (preloaded ones)',
   }),
@@ -76,11 +57,28 @@ export const ImageViewSchema = Type.Object({
   domains: Type.Array(Type.String(), { description: 'the evaluation domains the image serves' }),
   framework: Type.String(),
   hardware: Type.String(),
-  ownerId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'null for preloaded images' }),
-  rejectReason: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String({ format: 'date-time' }),
-  reviewedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  ownerId: nullable(Uuid, { description: 'null for preloaded images' }),
+  rejectReason: nullable(Type.String()),
+  createdAt: Timestamp,
+  reviewedAt: nullable(Timestamp),
 });
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const imageViewInStep: Same<Static<typeof ImageViewSchema>, ImageView> = true;
-void imageViewInStep;
+export type ImageView = Static<typeof ImageView>;
+
+export const ImageList = Type.Object({ items: Type.Array(ImageView) });
+
+const ImageWarnings = Type.Array(FieldError, {
+  description:
+    'advice of the image rules that does not refuse the import but that reviewers check (see the seed’s Dockerfile guidelines)',
+});
+
+/** What an import answers: the image and the advice its Dockerfile drew. */
+export const ImportedImage = Type.Composite([ImageView, Type.Object({ warnings: ImageWarnings })]);
+
+/** One image with what its reviewers read. */
+export const ImageDetail = Type.Composite([
+  ImageView,
+  Type.Object({
+    dockerfile: Type.String({ description: 'as submitted, for review; empty for preloaded images' }),
+    warnings: ImageWarnings,
+  }),
+]);

@@ -5,8 +5,9 @@
  * publication workflow (workflows/leaderboardWindow.ts); the board is read from the record.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { Domain } from './domain';
-import type { ScoreInterval } from './scoreAggregation';
+import { Domain } from './domain';
+import { literalUnion } from './literalUnion';
+import { nullable, ScoreInterval, Timestamp, Uuid } from './common';
 
 export const LEADERBOARD_MODES = ['named', 'anonymous'] as const;
 export type LeaderboardMode = (typeof LEADERBOARD_MODES)[number];
@@ -16,7 +17,7 @@ export const ANONYMOUS = 'anonymous';
 
 export const SubmitToLeaderboardBody = Type.Object(
   {
-    mode: Type.Union([Type.Literal('named'), Type.Literal('anonymous')], {
+    mode: literalUnion(LEADERBOARD_MODES, {
       description: 'named shows your name and organisation on the board; anonymous shows "anonymous" for both',
     }),
   },
@@ -60,35 +61,48 @@ export const LEADERBOARD_FAILURES = {
 } as const;
 
 /** A column group of a board: a task and its datasets, in the order the domain lists them. */
-export interface LeaderboardTaskColumn {
-  task: string;
-  datasets: string[];
-}
+export const LeaderboardTaskColumn = Type.Object({ task: Type.String(), datasets: Type.Array(Type.String()) });
+export type LeaderboardTaskColumn = Static<typeof LeaderboardTaskColumn>;
 
-export interface LeaderboardScore {
-  score: number;
-  ci95: ScoreInterval | null;
-}
+export const LeaderboardScore = Type.Object({ score: Type.Number(), ci95: nullable(ScoreInterval) });
+export type LeaderboardScore = Static<typeof LeaderboardScore>;
 
-export interface LeaderboardRow {
-  rank: number;
-  modelName: string;
-  mode: LeaderboardMode;
-  /** The owner's name, or "anonymous". */
-  submitter: string;
-  /** The owner's organisation, or "anonymous". */
-  organization: string;
-  submittedAt: string;
-  overallScore: number | null;
-  overallCi95: ScoreInterval | null;
-  /** Per task of the columns; absent when the run did not finish a dataset of that task. */
-  taskScores: Record<string, LeaderboardScore>;
-  /** Per dataset of the columns; absent when the run did not evaluate it (or it did not succeed). */
-  datasetScores: Record<string, LeaderboardScore>;
-}
+export const LeaderboardRow = Type.Object({
+  rank: Type.Integer(),
+  modelName: Type.String(),
+  mode: literalUnion(LEADERBOARD_MODES),
+  submitter: Type.String({ description: 'the owner’s name, or "anonymous"' }),
+  organization: Type.String({ description: 'the owner’s organisation, or "anonymous"' }),
+  submittedAt: Timestamp,
+  overallScore: nullable(Type.Number()),
+  overallCi95: nullable(ScoreInterval),
+  taskScores: Type.Record(Type.String(), LeaderboardScore, {
+    description: 'by task; a task the run did not finish is absent',
+  }),
+  datasetScores: Type.Record(Type.String(), LeaderboardScore, {
+    description: 'by dataset id; a dataset the run did not finish is absent',
+  }),
+});
+export type LeaderboardRow = Static<typeof LeaderboardRow>;
 
-export interface LeaderboardView {
-  domain: Domain;
-  columns: LeaderboardTaskColumn[];
-  rows: LeaderboardRow[];
-}
+export const LeaderboardView = Type.Object({
+  domain: Domain,
+  columns: Type.Array(LeaderboardTaskColumn, {
+    description: "the domain's built-in datasets grouped by task, as GET /v1/datasets lists them",
+  }),
+  rows: Type.Array(LeaderboardRow, {
+    description: 'submitted runs only, best overall score first (earlier submission first on a tie)',
+  }),
+});
+export type LeaderboardView = Static<typeof LeaderboardView>;
+
+/** What a submission answers. */
+export const LeaderboardSubmissionView = Type.Object({
+  runId: Uuid,
+  domain: Domain,
+  mode: literalUnion(LEADERBOARD_MODES),
+  submitter: Type.String({ description: 'as the board shows it' }),
+  organization: Type.String({ description: 'as the board shows it' }),
+  submittedAt: Timestamp,
+  leaderboard: Type.String({ description: 'where the board is: its JSON; the page is /leaderboard/{domain}' }),
+});

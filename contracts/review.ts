@@ -173,3 +173,12 @@ export const ReviewDetailSchema = Type.Composite([
   }),
 ]);
 export type ReviewDetail = Static<typeof ReviewDetailSchema>;
+
+export const ReviewList = Type.Object({ items: Type.Array(ReviewSummarySchema) });
+
+/** What scoring answers: how far the review has come. */
+export const ScoredItems = Type.Object({
+  reviewId: Type.String({ format: 'uuid' }),
+  progress: Type.Object({ total: Type.Integer(), scored: Type.Integer() }),
+});
+export type ScoredItems = Static<typeof ScoredItems>;

@@ -2,9 +2,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Domain } from './domain';
 import type { InferenceParams, RunLimits, ApiMode } from './evaluation';
 import type { MetricName } from './dataset';
-import type { RunScoring, ScoringMetric } from './scoringConfig';
-import type { ReviewStatus } from './review';
-import type { LeaderboardMode, PublicationStatus } from './leaderboard';
+import { ScoringMetricSchema, type RunScoring } from './scoringConfig';
+import { ReviewStatusSchema } from './review';
+import { LEADERBOARD_MODES, PUBLICATION_STATUSES } from './leaderboard';
+import { ScoringTrace } from './scoringTrace';
+import { literalUnion } from './literalUnion';
+import { nullable, ScoreInterval, Timestamp, Uuid } from './common';
 
 export const RUN_TYPES = ['verification', 'formal'] as const;
 export type RunType = (typeof RUN_TYPES)[number];
@@ -15,7 +18,11 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'stopped'];
 
 /** `pending`: inferred, waiting for its judge (judge metrics are scored after each batch, see activities/judging). */
-export type SampleStatus = 'scored' | 'failed' | 'pending';
+export const SAMPLE_STATUSES = ['scored', 'failed', 'pending'] as const;
+export type SampleStatus = (typeof SAMPLE_STATUSES)[number];
+
+export const RunStatusSchema = literalUnion(RUN_STATUSES, { description: `one of ${RUN_STATUSES.join(', ')}` });
+export const RunTypeSchema = literalUnion(RUN_TYPES, { description: `one of ${RUN_TYPES.join(', ')}` });
 
 /**
  * What a run was launched with, frozen at launch so later edits of the evaluation do not change it.
@@ -114,136 +121,260 @@ export const LaunchFormalBody = Type.Object(
 );
 export type LaunchFormalBody = Static<typeof LaunchFormalBody>;
 
-export interface LaunchedRun {
-  runId: string;
-  version: number;
-  type: RunType;
-  status: RunStatus;
-  workflowId: string;
-}
-
-export interface DatasetRunView {
-  task: string;
-  dataset: string;
-  position: number;
-  status: RunStatus;
-  startedAt: string | null;
-  endedAt: string | null;
-  total: number;
-  done: number;
-  failed: number;
-  metrics: DatasetMetrics | null;
-  error: string | null;
-  /** The earlier run whose finished result of this dataset was copied instead of inferring again; null when inferred. */
-  reusedFrom: { runId: string; version: number } | null;
-}
-
-export interface DatasetMetrics {
-  /** The metric that scored the dataset: its own, or the one its scoring configuration set (`judge` included). */
-  metric: ScoringMetric;
-  /** Mean score over all samples; failed samples count as 0. */
-  score: number;
-  scored: number;
-  failed: number;
-  avgOutputLength: number;
-  /**
-   * 95% percentile-bootstrap interval of `score` over the same per-sample scores (failed = 0).
-   * Null when the dataset stored no sample, and for datasets closed before intervals existed.
-   */
-  ci95: { lower: number; upper: number } | null;
-  /**
-   * Standard error of `score`: the spread of the sample scores over √n, which is exactly the
-   * standard deviation of the bootstrap's resample means. Task and overall intervals combine it.
-   * Null when ci95 is.
-   */
-  standardError: number | null;
-  /** pass_at_k datasets: the mean over problems of pass@k, keyed by k (1 always; others when every problem has ≥ k completions). `score` is pass@1. */
-  passAtK?: Record<string, number>;
-  /** Formal runs with `robustness`: the clean pass (this record's score) against the perturbed pass. */
-  robustness?: DatasetRobustness;
-}
-
-/** What the code sandbox said of one completion of a pass_at_k sample. */
-export interface CodeVerdict {
-  passed: boolean;
-  /** docker/codeSandbox.ts: passed, tests_failed, program_error, timed_out, … */
-  verdict: string;
-  durationMs: number;
-}
+export const LaunchedRun = Type.Object({
+  runId: Uuid,
+  version: Type.Integer({ description: "the run's version within its evaluation" }),
+  type: RunTypeSchema,
+  status: RunStatusSchema,
+  workflowId: Type.String({ description: "the run's workflow in Temporal" }),
+});
+export type LaunchedRun = Static<typeof LaunchedRun>;
 
 /** scoring/robustness/robustnessScore.ts over the samples both passes stored (failed count as 0). */
-export interface DatasetRobustness {
-  n: number;
-  cleanAccuracy: number;
-  perturbedAccuracy: number;
-  /** perturbedAccuracy / cleanAccuracy capped at 1; null when the clean accuracy is 0. */
-  robustness: number | null;
-  flipRate: number;
-  brokenRate: number;
-  fixedRate: number;
-  /** Perturbed samples that failed (no answer). */
-  failed: number;
-}
+export const DatasetRobustness = Type.Object(
+  {
+    n: Type.Integer({ description: 'samples both passes stored' }),
+    cleanAccuracy: Type.Number(),
+    perturbedAccuracy: Type.Number(),
+    robustness: nullable(
+      Type.Number({ description: 'perturbed / clean accuracy, capped at 1; null when the clean accuracy is 0' }),
+    ),
+    flipRate: Type.Number({ description: 'share of samples right on one pass and wrong on the other' }),
+    brokenRate: Type.Number(),
+    fixedRate: Type.Number(),
+    failed: Type.Integer({ description: 'perturbed samples that got no answer' }),
+  },
+  {
+    description:
+      'formal runs with robustness: the clean pass against a second pass over deterministically perturbed prompts (docs/scoring.md)',
+  },
+);
+export type DatasetRobustness = Static<typeof DatasetRobustness>;
 
-export interface RunView {
-  runId: string;
-  evaluationId: string;
-  version: number;
-  type: RunType;
-  status: RunStatus;
-  submitter: string;
-  createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  error: string | null;
-  progress: { done: number; total: number; percent: number; etaSeconds: number | null };
-  datasets: DatasetRunView[];
-  taskScores: {
-    task: string;
-    score: number;
-    datasets: number;
-    ci95: { lower: number; upper: number } | null;
-    standardError: number | null;
-  }[];
-  overallScore: number | null;
-  /** 95% confidence interval of the overall score; null while overallScore is, or when a task has none. */
-  overallCi95: { lower: number; upper: number } | null;
-  sampleSeed: number | null;
-  /** The run's manual evaluation (subjective datasets held for reviewers); null when it has none. */
-  review: RunReviewState | null;
-  /** The run's leaderboard submission window (succeeded formal runs); null when none was opened. */
-  leaderboard: RunLeaderboardState | null;
-}
+export const DatasetMetrics = Type.Object({
+  metric: {
+    ...ScoringMetricSchema,
+    description: `the metric that scored the dataset: its own, or the one its scoring configuration set (judge: scored by a judge model)`,
+  },
+  score: Type.Number({ description: 'mean score over all samples; failed samples count as 0' }),
+  scored: Type.Integer(),
+  failed: Type.Integer(),
+  avgOutputLength: Type.Number({ description: 'mean output length (tokens) of scored samples' }),
+  ci95: nullable(ScoreInterval, {
+    description:
+      '95% confidence interval of the score: percentile bootstrap over the per-sample scores (failed count as 0), 1,000 resamples ' +
+      'seeded from the run and dataset. Null when no sample was stored, and for datasets closed before intervals were computed.',
+  }),
+  /** Exactly the standard deviation of the bootstrap's resample means; task and overall intervals combine it. */
+  standardError: nullable(
+    Type.Number({
+      description: 'standard error of the score (spread of the sample scores over √n); null when ci95 is',
+    }),
+  ),
+  passAtK: Type.Optional(
+    Type.Record(Type.String(), Type.Number(), {
+      description:
+        'pass_at_k datasets: mean pass@k over the problems, keyed by k (score is pass@1); a k appears when every problem has at least k completions',
+    }),
+  ),
+  robustness: Type.Optional(DatasetRobustness),
+});
+export type DatasetMetrics = Static<typeof DatasetMetrics>;
 
-export interface RunReviewState {
-  reviewId: string;
-  status: ReviewStatus;
-  datasets: string[];
-  /** Until when the owner may launch the manual evaluation; null before the gate opens. */
-  launchDeadline: string | null;
-  launchedAt: string | null;
-  endedAt: string | null;
-  note: string | null;
-}
+export const DatasetRunView = Type.Object({
+  task: Type.String(),
+  dataset: Type.String(),
+  position: Type.Integer({ description: 'place in the run; datasets run one after another in this order' }),
+  status: RunStatusSchema,
+  startedAt: nullable(Timestamp),
+  endedAt: nullable(Timestamp),
+  total: Type.Integer(),
+  done: Type.Integer({ description: 'samples stored, scored or failed' }),
+  failed: Type.Integer(),
+  metrics: nullable(DatasetMetrics),
+  error: nullable(Type.String()),
+  reusedFrom: nullable(
+    Type.Object(
+      { runId: Uuid, version: Type.Integer() },
+      {
+        description:
+          'the earlier run whose finished result of this dataset was copied instead of inferring again (docs/evaluation-modes.md)',
+      },
+    ),
+  ),
+});
+export type DatasetRunView = Static<typeof DatasetRunView>;
 
-export interface RunLeaderboardState {
-  status: PublicationStatus;
-  closesAt: string;
-  /** How the run was submitted; null until it is. */
-  mode: LeaderboardMode | null;
-  submittedAt: string | null;
-}
+export const TaskScoreView = Type.Object({
+  task: Type.String(),
+  score: Type.Number(),
+  datasets: Type.Integer(),
+  ci95: nullable(ScoreInterval, {
+    description:
+      "95% confidence interval of the task score: a task of one dataset has that dataset's interval; several give " +
+      'score ± 1.96 × SE (SE² = Σ SE² of the datasets / their count²), clipped to [0, 1]. Null when a dataset has none.',
+  }),
+  standardError: nullable(
+    Type.Number({ description: "standard error of the task score, combined from its datasets'" }),
+  ),
+});
 
-export interface SampleResultView {
-  id: string;
-  dataset: string;
-  sample: string;
-  label: string;
-  predict: string | null;
-  score: number | null;
-  status: SampleStatus;
-  error: string | null;
-  outputLength: number;
-  latencyMs: number;
-  attempts: number;
-}
+export const RunReviewState = Type.Object({
+  reviewId: Uuid,
+  status: ReviewStatusSchema,
+  datasets: Type.Array(Type.String(), { description: 'the subjective datasets held for reviewers' }),
+  launchDeadline: nullable(Timestamp, {
+    description: 'until when the owner may launch the manual evaluation; null before the gate opens',
+  }),
+  launchedAt: nullable(Timestamp),
+  endedAt: nullable(Timestamp),
+  note: nullable(Type.String({ description: 'why the review was abandoned, expired or cancelled' })),
+});
+export type RunReviewState = Static<typeof RunReviewState>;
+
+export const RunLeaderboardState = Type.Object({
+  status: literalUnion(PUBLICATION_STATUSES, {
+    description: 'open: the owner may submit until closesAt; submitted; closed: the window passed unused',
+  }),
+  closesAt: Timestamp,
+  mode: nullable(literalUnion(LEADERBOARD_MODES), {
+    description: 'named or anonymous; null until submitted',
+  }),
+  submittedAt: nullable(Timestamp),
+});
+export type RunLeaderboardState = Static<typeof RunLeaderboardState>;
+
+export const RunView = Type.Object({
+  runId: Uuid,
+  evaluationId: Uuid,
+  version: Type.Integer(),
+  type: RunTypeSchema,
+  status: RunStatusSchema,
+  submitter: Type.String({ description: 'name of the user who launched the run' }),
+  createdAt: Timestamp,
+  startedAt: nullable(Timestamp),
+  endedAt: nullable(Timestamp),
+  error: nullable(Type.String()),
+  progress: Type.Object({
+    done: Type.Integer(),
+    total: Type.Integer(),
+    percent: Type.Number(),
+    etaSeconds: nullable(
+      Type.Integer({
+        description: 'at the rate since the run started; null until there is a rate, and once the run ended',
+      }),
+    ),
+  }),
+  datasets: Type.Array(DatasetRunView),
+  taskScores: Type.Array(TaskScoreView, { description: "per task, the mean of its finished datasets' scores" }),
+  overallScore: nullable(Type.Number({ description: 'mean of the task scores; set when the run ends' })),
+  overallCi95: nullable(ScoreInterval, {
+    description:
+      '95% confidence interval of the overall score: one task keeps its interval, several combine their standard errors; null while overallScore is, or when a task has none',
+  }),
+  sampleSeed: nullable(Type.Integer({ description: "a verification's sample seed" })),
+  review: nullable(RunReviewState, {
+    description:
+      'the manual evaluation of its subjective datasets; null when the run has none (see GET /v1/runs/{runId}/manual-evaluation)',
+  }),
+  leaderboard: nullable(RunLeaderboardState, {
+    description: 'its leaderboard submission window; null when none was opened (succeeded formal runs open one)',
+  }),
+});
+export type RunView = Static<typeof RunView>;
+
+/** A run as its evaluation's list of versions shows it. */
+export const RunVersion = Type.Object({
+  runId: Uuid,
+  version: Type.Integer(),
+  type: RunTypeSchema,
+  status: RunStatusSchema,
+  submitter: Type.String(),
+  createdAt: Timestamp,
+  startedAt: nullable(Timestamp),
+  endedAt: nullable(Timestamp),
+  overallScore: nullable(Type.Number()),
+});
+export type RunVersion = Static<typeof RunVersion>;
+
+export const RunVersionList = Type.Object({ items: Type.Array(RunVersion) });
+
+export const SampleResultView = Type.Object({
+  id: Type.String({ description: 'the item id' }),
+  dataset: Type.String(),
+  sample: Type.String({ description: 'the prompt' }),
+  label: Type.String({ description: 'the ground truth' }),
+  predict: nullable(Type.String({ description: "the model's answer; null when the sample failed" })),
+  score: nullable(Type.Number()),
+  status: literalUnion(SAMPLE_STATUSES, { description: 'pending: inferred, waiting for its judge' }),
+  error: nullable(Type.String()),
+  outputLength: Type.Integer(),
+  latencyMs: Type.Integer(),
+  attempts: Type.Integer(),
+});
+export type SampleResultView = Static<typeof SampleResultView>;
+
+/** What the code sandbox said of one completion of a pass_at_k sample. */
+export const CodeVerdict = Type.Object({
+  passed: Type.Boolean(),
+  /** docker/codeSandbox.ts: passed, tests_failed, program_error, timed_out, … */
+  verdict: Type.String({
+    description: 'passed, tests_failed, tests_error, program_error, timed_out, … (docs/code-sandbox.md)',
+  }),
+  durationMs: Type.Integer(),
+});
+export type CodeVerdict = Static<typeof CodeVerdict>;
+
+/** A pass_at_k sample's completions as the sandbox judged them. */
+export const CodeResult = Type.Object(
+  {
+    n: Type.Integer({ description: 'completions asked' }),
+    c: Type.Integer({ description: 'completions that passed the hidden tests' }),
+    verdicts: nullable(Type.Array(CodeVerdict), {
+      description: 'one per completion, in order; null until the sandbox ran them',
+    }),
+  },
+  { description: 'pass_at_k datasets: what the code sandbox said of each completion; absent for other metrics' },
+);
+export type CodeResult = Static<typeof CodeResult>;
+
+/** A page of results: each sample with its scoring steps (judge metrics) or its sandbox verdicts (pass_at_k). */
+export const ResultsPage = Type.Object({
+  items: Type.Array(
+    Type.Composite([
+      SampleResultView,
+      Type.Object({
+        scoring: Type.Optional(
+          nullable(ScoringTrace, {
+            description:
+              'judge metrics: every scoring step of the sample (null until it is judged); absent for rule metrics',
+          }),
+        ),
+        code: Type.Optional(CodeResult),
+      }),
+    ]),
+  ),
+  nextCursor: nullable(Type.String({ description: 'pass as cursor for the next page; null on the last page' })),
+});
+
+export const LogLine = Type.Object({
+  id: Type.Integer(),
+  at: Timestamp,
+  level: Type.String({ description: 'debug, info, warn or error' }),
+  dataset: nullable(Type.String()),
+  message: Type.String(),
+});
+export type LogLine = Static<typeof LogLine>;
+
+export const LogPage = Type.Object({
+  items: Type.Array(LogLine),
+  next: Type.Integer({ description: 'pass as after to read on' }),
+});
+export type LogPage = Static<typeof LogPage>;
+
+/** What a stop request answers. */
+export const StopAccepted = Type.Object({
+  runId: Uuid,
+  status: RunStatusSchema,
+  stopRequestedAt: Timestamp,
+});

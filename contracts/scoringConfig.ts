@@ -10,6 +10,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { METRICS, type MetricName } from './dataset';
 import { MetricOptions } from '../scoring/metricOptions';
+import { literalUnion } from './literalUnion';
 
 /**
  * Rule metrics of the registry, plus `judge`. `pass_at_k` scores programs in the code sandbox, not
@@ -18,10 +19,9 @@ import { MetricOptions } from '../scoring/metricOptions';
  */
 export const SCORING_METRICS = [...METRICS, 'judge'] as const;
 export type ScoringMetric = MetricName | 'judge';
-export const ScoringMetricSchema = Type.Union(
-  SCORING_METRICS.map((m) => Type.Literal(m)),
-  { description: `one of ${SCORING_METRICS.join(', ')}` },
-);
+export const ScoringMetricSchema = literalUnion(SCORING_METRICS, {
+  description: `one of ${SCORING_METRICS.join(', ')}`,
+});
 
 /** What a stored judge key is shown as; sent back, it means "keep the stored key". */
 export const JUDGE_KEY_MASK = '********';

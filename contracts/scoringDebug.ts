@@ -4,8 +4,10 @@
  * one activity asks the judge on the judge queue. The judge key is named by the id of its sealed
  * row, never carried: a workflow's input and result are written to its history.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import type { FrozenMetric, JudgingLimits } from './scoringConfig';
-import type { ScoringTrace } from './scoringTrace';
+import { ScoringTrace } from './scoringTrace';
+import { nullable } from './common';
 
 export const DEBUG_MAX_SAMPLES = 10;
 /** Judge calls of a debug call are abandoned this long after the API received it. */
@@ -38,3 +40,19 @@ export interface ScoringDebugInput {
 export interface ScoringDebugResult {
   traces: ScoringTrace[];
 }
+
+/** What the debug call answers: each sample as scored, with every step of its scoring. */
+export const ScoringDebugView = Type.Object({
+  dataset: nullable(Type.String()),
+  metric: Type.String(),
+  samples: Type.Array(
+    Type.Object({
+      id: nullable(Type.String()),
+      question: Type.String(),
+      prediction: Type.String(),
+      reference: Type.String(),
+      trace: ScoringTrace,
+    }),
+  ),
+});
+export type ScoringDebugView = Static<typeof ScoringDebugView>;

@@ -3,29 +3,58 @@
  * (and for the exact-match fallback that stands in when no judge is configured), shown with the
  * sample's result, in the Excel report and by the debug call.
  */
-export type ScoringStep =
+import { Type, type Static } from '@sinclair/typebox';
+import { literalUnion } from './literalUnion';
+import { nullable } from './common';
+
+export const ScoringStep = Type.Union([
   /** Preprocessing of the answer: the op and what it left. */
-  | { step: 'preprocess'; op: string; output: string }
+  Type.Object({ step: Type.Literal('preprocess'), op: Type.String(), output: Type.String() }),
   /** The messages sent to the judge, exactly. */
-  | { step: 'prompt'; messages: { role: 'system' | 'user'; content: string }[] }
+  Type.Object({
+    step: Type.Literal('prompt'),
+    messages: Type.Array(Type.Object({ role: literalUnion(['system', 'user']), content: Type.String() })),
+  }),
   /** The judge's reply as received (null when no reply came), and what it took. */
-  | { step: 'judge'; model: string; reply: string | null; attempts: number; latencyMs: number; error?: string }
+  Type.Object({
+    step: Type.Literal('judge'),
+    model: Type.String(),
+    reply: nullable(Type.String()),
+    attempts: Type.Integer(),
+    latencyMs: Type.Number(),
+    error: Type.Optional(Type.String()),
+  }),
   /** Postprocessing of the reply: the op and its result, or why it failed. */
-  | { step: 'postprocess'; op: string; output: string | number | null; error?: string }
+  Type.Object({
+    step: Type.Literal('postprocess'),
+    op: Type.String(),
+    output: Type.Union([Type.String(), Type.Number(), Type.Null()]),
+    error: Type.Optional(Type.String()),
+  }),
   /** A judge metric with no judge configured: scored by exact match instead. */
-  | { step: 'fallback'; reason: string; metric: 'exact_match' }
-  | { step: 'score'; score: number };
+  Type.Object({ step: Type.Literal('fallback'), reason: Type.String(), metric: Type.Literal('exact_match') }),
+  Type.Object({ step: Type.Literal('score'), score: Type.Number() }),
+]);
+export type ScoringStep = Static<typeof ScoringStep>;
 
 /** `rule`: a rule metric (shown by the debug call; runs keep steps for judge metrics only). */
-export type ScoringMethod = 'judge' | 'exact_match_fallback' | 'rule';
+export const SCORING_METHODS = ['judge', 'exact_match_fallback', 'rule'] as const;
+export type ScoringMethod = (typeof SCORING_METHODS)[number];
 
-export interface ScoringTrace {
-  method: ScoringMethod;
-  steps: ScoringStep[];
-  /** In [0, 1]; null when scoring failed. */
-  score: number | null;
-  /** Why scoring failed (the judge unreachable, a reply no step could read); null when it did not. */
-  error: string | null;
-  /** Judge calls made for this sample (0 for the fallback). */
-  attempts: number;
-}
+export const ScoringTrace = Type.Object({
+  method: literalUnion(SCORING_METHODS, {
+    description: 'judge, exact_match_fallback (a judge metric with no judge configured) or rule',
+  }),
+  steps: Type.Array(ScoringStep, {
+    description:
+      'in order: preprocess (op, output), prompt (messages), judge (model, reply, attempts, latencyMs, error), postprocess (op, output, error), fallback, score',
+  }),
+  score: nullable(Type.Number({ description: 'in [0, 1]; null when scoring failed' })),
+  error: nullable(
+    Type.String({
+      description: 'why scoring failed (the judge unreachable, a reply no step could read); null when it did not',
+    }),
+  ),
+  attempts: Type.Integer({ description: 'judge calls made for this sample (0 for the fallback)' }),
+});
+export type ScoringTrace = Static<typeof ScoringTrace>;

@@ -2,66 +2,75 @@
  * Uploads of model and code for private deployment: tokens, versions, the files of a version, and
  * the report of the layout check. Shared by the API, the CLI and the activities.
  */
+import { Type, type Static } from '@sinclair/typebox';
+import { literalUnion } from './literalUnion';
+import { nullable, Timestamp, Uuid } from './common';
 
 /** Shown once, when the token is issued; afterwards only its id and prefix are known. */
-export interface IssuedUploadToken {
-  tokenId: string;
-  token: string;
-  evaluationId: string;
-  expiresAt: string;
-}
+export const IssuedUploadToken = Type.Object({
+  tokenId: Uuid,
+  token: Type.String({ description: 'the token (pup_…); shown only in this response' }),
+  evaluationId: Uuid,
+  expiresAt: Timestamp,
+});
+export type IssuedUploadToken = Static<typeof IssuedUploadToken>;
 
-export interface UploadTokenView {
-  tokenId: string;
-  evaluationId: string;
-  prefix: string;
-  createdAt: string;
-  expiresAt: string;
-  revokedAt: string | null;
-  /** The version this token's `cp` and `ls` act on; null until its first upload. */
-  uploadVersion: number | null;
-}
+export const UploadTokenView = Type.Object({
+  tokenId: Uuid,
+  evaluationId: Uuid,
+  prefix: Type.String({ description: 'the first characters of the token, to tell tokens apart' }),
+  createdAt: Timestamp,
+  expiresAt: Timestamp,
+  revokedAt: nullable(Timestamp),
+  uploadVersion: nullable(Type.Integer({ description: 'the version cp and ls act on; null until the first upload' })),
+});
+export type UploadTokenView = Static<typeof UploadTokenView>;
 
-export type UploadKind = 'upload' | 'cp';
+export const UPLOAD_KINDS = ['upload', 'cp'] as const;
+export type UploadKind = (typeof UPLOAD_KINDS)[number];
+
+export const UploadCheckProblem = Type.Object({
+  path: Type.String({ description: "the path the problem is about ('' for the root)" }),
+  rule: Type.String({
+    description: 'a short stable name of the rule broken, e.g. required, json, parameter_scale_billion',
+  }),
+  message: Type.String(),
+});
+export type UploadCheckProblem = Static<typeof UploadCheckProblem>;
+
+export const UploadCheckReport = Type.Object({
+  ok: Type.Boolean(),
+  domain: Type.String(),
+  problems: Type.Array(UploadCheckProblem),
+  parameterScaleBillion: nullable(Type.Number({ description: 'from meta.json, when it could be read' })),
+  maxGpus: nullable(
+    Type.Integer({
+      description: 'the most GPUs a model of this size may use (≤ 7B: 1, ≤ 20B: 4, > 20B: 8)',
+    }),
+  ),
+});
+export type UploadCheckReport = Static<typeof UploadCheckReport>;
 
 /** Every upload or append is a new immutable version; runs pin the version they were launched with. */
-export interface UploadVersionView {
-  evaluationId: string;
-  version: number;
-  kind: UploadKind;
-  /** The version a `cp` was applied on top of. */
-  derivedFrom: number | null;
-  files: number;
-  bytes: number;
-  createdAt: string;
-  check: UploadCheckReport;
-}
+export const UploadVersionView = Type.Object({
+  evaluationId: Uuid,
+  version: Type.Integer(),
+  kind: literalUnion(UPLOAD_KINDS),
+  derivedFrom: nullable(Type.Integer({ description: 'the version a cp was applied on top of' })),
+  files: Type.Integer(),
+  bytes: Type.Integer(),
+  createdAt: Timestamp,
+  check: UploadCheckReport,
+});
+export type UploadVersionView = Static<typeof UploadVersionView>;
 
-export interface UploadEntry {
-  /** Relative to the version's root, '/'-separated, no leading slash. */
-  path: string;
-  type: 'file' | 'dir' | 'symlink';
-  size: number;
-  mtime: string;
-}
-
-export interface UploadCheckProblem {
-  /** The path the problem is about ('' for the root). */
-  path: string;
-  /** A short stable name of the rule broken, e.g. `required`, `json`, `parameter_scale_billion`. */
-  rule: string;
-  message: string;
-}
-
-export interface UploadCheckReport {
-  ok: boolean;
-  domain: string;
-  problems: UploadCheckProblem[];
-  /** From meta.json, when it could be read. */
-  parameterScaleBillion: number | null;
-  /** The platform's GPU limit for that model size (seed: ≤ 7B: 1, ≤ 20B: 4, > 20B: 8). */
-  maxGpus: number | null;
-}
+export const UploadEntry = Type.Object({
+  path: Type.String({ description: "relative to the version's root, '/'-separated, no leading slash" }),
+  type: literalUnion(['file', 'dir', 'symlink']),
+  size: Type.Integer(),
+  mtime: Timestamp,
+});
+export type UploadEntry = Static<typeof UploadEntry>;
 
 /** Seed, "Set Resources": the most GPUs a model of this size may ask for. */
 export function maxGpusForScale(parameterScaleBillion: number): number {

@@ -35,3 +35,10 @@ export const MeView = Type.Composite([
   Type.Object({ quota: Type.Object({ month: Type.String(), formal: QuotaUse, manual: QuotaUse }) }),
 ]);
 export type MeView = Static<typeof MeView>;
+
+/** A new user: the one response that shows the API key. */
+export const CreatedUser = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  apiKey: Type.String({ description: 'the new API key; shown only in this response' }),
+});
+export type CreatedUser = Static<typeof CreatedUser>;

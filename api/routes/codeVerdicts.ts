@@ -3,15 +3,9 @@
  * dataset gets `code` (n completions, c passing, one verdict each; verdicts null until it ran).
  */
 import type { Db } from '../../db/client';
-import type { CodeVerdict, RunConfig } from '../../contracts/run';
+import type { CodeResult, RunConfig } from '../../contracts/run';
 import { isCodeDataset } from '../../activities/codeScoring/codeSampling';
 import { codeVerdictsOf } from '../../activities/codeScoring/codeSamples';
-
-export interface CodeResult {
-  n: number;
-  c: number;
-  verdicts: CodeVerdict[] | null;
-}
 
 export async function withCodeVerdicts<I extends { id: string; dataset: string }, P extends { items: I[] }>(
   db: Db,

@@ -6,21 +6,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
-import {
-  CreateComparisonBody,
-  RankingWeights,
-  type ComparisonView,
-  type RankedModel,
-  type RankingView,
-} from '../../contracts/comparison';
+import { ComparisonView, CreateComparisonBody, RankingView, RankingWeights } from '../../contracts/comparison';
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { FieldError } from '../../contracts/problem';
 import { problems } from '../openapi';
 import { HttpProblem, badRequest, conflict, notFound, statusTitle, tooManyRequests } from '../problems';
-import { RunStatusSchema } from './runs';
 import { planDatasets, planServing } from './runLaunch';
 import { idempotencyKeyReused, idempotencyOf, idempotencyHeadersFor } from '../idempotencyKey';
 import { startRunWorkflow, signalStop } from '../temporalGateway';
@@ -62,69 +55,6 @@ const RankingQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-const ProgressSchema = Type.Object({
-  done: Type.Integer({ description: 'entries evaluated (scored or failed)' }),
-  total: Type.Integer(),
-  fraction: Type.Number({ description: 'done / total, 0 to 1' }),
-  percent: Type.Number(),
-});
-const ComparisonViewSchema = Type.Object({
-  comparisonId: Type.String({ format: 'uuid' }),
-  name: Type.String(),
-  domain: Type.String(),
-  datasets: Type.Array(Type.String()),
-  status: RunStatusSchema,
-  createdAt: Type.String({ format: 'date-time' }),
-  stopRequestedAt: nullable(Type.String({ format: 'date-time' })),
-  progress: { ...ProgressSchema, description: 'evaluated entries over models × entries' },
-  models: Type.Array(
-    Type.Object({
-      position: Type.Integer(),
-      evaluationId: Type.String({ format: 'uuid' }),
-      modelName: Type.String(),
-      runId: Type.String({ format: 'uuid' }),
-      version: Type.Integer(),
-      status: RunStatusSchema,
-      progress: ProgressSchema,
-    }),
-  ),
-  weights: RankingWeights,
-});
-const RankingViewSchema = Type.Object({
-  comparisonId: Type.String({ format: 'uuid' }),
-  status: RunStatusSchema,
-  final: Type.Boolean({ description: "every model's run has ended" }),
-  weights: RankingWeights,
-  models: Type.Array(
-    Type.Object({
-      rank: Type.Integer({ minimum: 1 }),
-      position: Type.Integer(),
-      evaluationId: Type.String({ format: 'uuid' }),
-      modelName: Type.String(),
-      runId: Type.String({ format: 'uuid' }),
-      status: RunStatusSchema,
-      weightedScore: Type.Number(),
-      complete: Type.Boolean(),
-      datasets: Type.Array(
-        Type.Object({
-          dataset: Type.String(),
-          task: Type.String(),
-          metric: Type.String(),
-          status: RunStatusSchema,
-          score: nullable(Type.Number()),
-          weight: Type.Number({ description: "the dataset's share of the weighted score" }),
-        }),
-      ),
-    }),
-  ),
-});
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const viewInStep: Same<Static<typeof ComparisonViewSchema>['progress'], ComparisonView['progress']> = true;
-const rankedInStep: Same<Static<typeof RankingViewSchema>['models'][number]['rank'], RankedModel['rank']> = true;
-void viewInStep;
-void rankedInStep;
-
 export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const now = deps.now ?? (() => new Date());
@@ -150,7 +80,7 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         headers: idempotencyHeadersFor(
           'a retry with the same key and body answers with the comparison the first request created',
         ),
-        response: { 201: ComparisonViewSchema, ...problems(400, 403, 404, 409, 422, 429, 503) },
+        response: { 201: ComparisonView, ...problems(400, 403, 404, 409, 422, 429, 503) },
       },
       config: access,
     },
@@ -276,7 +206,7 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         summary: 'Your comparisons, newest first',
         description: `The latest ${LIST_LIMIT} comparisons you created, each with its runs, status and progress.`,
         tags: ['comparisons'],
-        response: { 200: Type.Array(ComparisonViewSchema), ...problems(403) },
+        response: { 200: Type.Array(ComparisonView), ...problems(403) },
       },
       config: access,
     },
@@ -298,7 +228,7 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         description: 'Progress is evaluated entries (scored or failed) over models × entries, overall and per model.',
         tags: ['comparisons'],
         params: ComparisonParams,
-        response: { 200: ComparisonViewSchema, ...problems(403, 404) },
+        response: { 200: ComparisonView, ...problems(403, 404) },
       },
       config: access,
     },
@@ -316,7 +246,7 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         tags: ['comparisons'],
         params: ComparisonParams,
         querystring: RankingQuery,
-        response: { 200: RankingViewSchema, ...problems(400, 403, 404) },
+        response: { 200: RankingView, ...problems(400, 403, 404) },
       },
       config: access,
     },
@@ -337,7 +267,7 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         tags: ['comparisons'],
         params: ComparisonParams,
         body: RankingWeights,
-        response: { 200: RankingViewSchema, ...problems(400, 403, 404) },
+        response: { 200: RankingView, ...problems(400, 403, 404) },
       },
       config: access,
     },
@@ -358,7 +288,7 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           'Stops every run of the comparison that is queued or running; asking again is harmless. 409 once every run has ended.',
         tags: ['comparisons'],
         params: ComparisonParams,
-        response: { 202: ComparisonViewSchema, ...problems(403, 404, 409, 503) },
+        response: { 202: ComparisonView, ...problems(403, 404, 409, 503) },
       },
       config: access,
     },

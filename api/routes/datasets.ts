@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import {
+  DatasetList,
   DatasetView,
   RegisterDatasetBody,
   type RegisterDatasetBody as RegisterDatasetFields,
@@ -16,7 +17,7 @@ import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParse
 import { datasetContentHash } from '../../datasets/contentHash';
 import { BUILTIN_DATASET_IDS } from '../../datasets/builtinCatalog';
 import { badRequest, conflict } from '../problems';
-import { DatasetList, problems } from '../openapi';
+import { problems } from '../openapi';
 
 /** Room for 100,000 items of a few hundred bytes each, with JSON escaping. */
 export const DATASET_BODY_LIMIT = 64 * 1024 * 1024;

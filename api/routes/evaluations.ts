@@ -15,6 +15,8 @@ import {
   CreateEvaluationBody,
   DEFAULT_INFERENCE,
   DEFAULT_LIMITS,
+  EvaluationPage,
+  EvaluationView,
   PatchEvaluationBody,
   type CreateEvaluationBody as CreateFields,
   type Deployment,
@@ -43,7 +45,7 @@ import {
   NAME_TAKEN,
 } from '../evaluationRules';
 import { badRequest, validationProblem } from '../problems';
-import { EvaluationPage, EvaluationViewSchema, problems } from '../openapi';
+import { problems } from '../openapi';
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
 const ListQuery = Type.Object(
@@ -74,7 +76,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           'The API key is stored encrypted and never returned (see deployment.apiKeySet).',
         tags: ['evaluations'],
         body: CreateEvaluationBody,
-        response: { 201: EvaluationViewSchema, ...problems(400, 403, 413, 415) },
+        response: { 201: EvaluationView, ...problems(400, 403, 413, 415) },
       },
       config: access,
     },
@@ -157,7 +159,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         summary: 'One evaluation',
         tags: ['evaluations'],
         params: EvaluationParams,
-        response: { 200: EvaluationViewSchema, ...problems(403, 404) },
+        response: { 200: EvaluationView, ...problems(403, 404) },
       },
       config: access,
     },
@@ -177,7 +179,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         tags: ['evaluations'],
         params: EvaluationParams,
         body: PatchEvaluationBody,
-        response: { 200: EvaluationViewSchema, ...problems(400, 403, 404, 413, 415) },
+        response: { 200: EvaluationView, ...problems(400, 403, 404, 413, 415) },
       },
       config: access,
     },

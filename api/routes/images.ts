@@ -13,14 +13,15 @@ import { Domain } from '../../contracts/domain';
 import {
   IMAGE_NAME_RULE,
   IMAGE_STATUSES,
-  ImageViewSchema,
+  ImageDetail,
+  ImageList,
+  ImageView,
+  ImportedImage,
   ImportImageBody,
   RejectImageBody,
-  type ImageView,
   type ImportImageBody as ImportFields,
   type RejectImageBody as RejectFields,
 } from '../../contracts/image';
-import { FieldError as FieldErrorSchema } from '../../contracts/problem';
 import {
   ImageNameTaken,
   getVisibleImage,
@@ -44,20 +45,6 @@ import {
 } from '../imageRules';
 import { findRecipient, queueNotification } from '../../db/queries/notifications';
 import { imageReviewedMail } from '../../notifications/imageReviewedMail';
-
-const Warnings = Type.Array(FieldErrorSchema, {
-  description:
-    'advice of the image rules that does not refuse the import but that reviewers check (see the seed’s Dockerfile guidelines)',
-});
-const ImportedImageSchema = Type.Intersect([ImageViewSchema, Type.Object({ warnings: Warnings })]);
-const ImageDetailSchema = Type.Intersect([
-  ImageViewSchema,
-  Type.Object({
-    dockerfile: Type.String({ description: 'as submitted, for review; empty for preloaded images' }),
-    warnings: Warnings,
-  }),
-]);
-const ImageList = Type.Object({ items: Type.Array(ImageViewSchema) });
 
 const ImageParams = Type.Object({ id: Type.String({ description: 'the image id' }) });
 const ImageQuery = Type.Object(
@@ -103,7 +90,7 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         summary: 'One image, with its Dockerfile and the review warnings',
         tags: ['images'],
         params: ImageParams,
-        response: { 200: ImageDetailSchema, ...problems(404) },
+        response: { 200: ImageDetail, ...problems(404) },
       },
     },
     async (request) => {
@@ -131,7 +118,7 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
           'The image is pending until an admin reviews it; warnings list the guideline points the reviewers will look at.',
         tags: ['images'],
         body: ImportImageBody,
-        response: { 201: ImportedImageSchema, ...problems(400, 409, 413, 415) },
+        response: { 201: ImportedImage, ...problems(400, 409, 413, 415) },
       },
       config: { roles: ['user', 'admin'] },
     },
@@ -188,7 +175,7 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
           'The image becomes usable by its owner’s evaluations. Only a pending image can be reviewed (409 otherwise).',
         tags: ['images'],
         params: ImageParams,
-        response: { 200: ImageViewSchema, ...problems(404, 409) },
+        response: { 200: ImageView, ...problems(404, 409) },
       },
       config: { roles: ['admin'] },
     },
@@ -205,7 +192,7 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         tags: ['images'],
         params: ImageParams,
         body: RejectImageBody,
-        response: { 200: ImageViewSchema, ...problems(404, 409) },
+        response: { 200: ImageView, ...problems(404, 409) },
       },
       config: { roles: ['admin'] },
     },

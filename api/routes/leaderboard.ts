@@ -5,11 +5,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import { DOMAINS, type Domain } from '../../contracts/domain';
-import { literalUnion } from '../../contracts/literalUnion';
-import { ANONYMOUS, SubmitToLeaderboardBody, type LeaderboardView } from '../../contracts/leaderboard';
+import {
+  ANONYMOUS,
+  LeaderboardSubmissionView,
+  LeaderboardView,
+  SubmitToLeaderboardBody,
+} from '../../contracts/leaderboard';
 import { HttpProblem, conflict, forbidden, statusTitle } from '../problems';
 import { problems } from '../openapi';
 import { visibleRun } from '../visibleRun';
@@ -19,51 +23,6 @@ import { submitToLeaderboard } from '../temporalGateway';
 
 const RunParams = Type.Object({ runId: Type.String({ description: 'the run id' }) });
 const DomainParams = Type.Object({ domain: Type.String({ description: `the domain: one of ${DOMAINS.join(', ')}` }) });
-
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-const Interval = Type.Object({ lower: Type.Number(), upper: Type.Number() });
-const Mode = Type.Union([Type.Literal('named'), Type.Literal('anonymous')]);
-const Score = Type.Object({ score: Type.Number(), ci95: nullable(Interval) });
-
-export const LeaderboardViewSchema = Type.Object({
-  domain: literalUnion(DOMAINS, { description: `one of ${DOMAINS.join(', ')}` }),
-  columns: Type.Array(Type.Object({ task: Type.String(), datasets: Type.Array(Type.String()) }), {
-    description: "the domain's built-in datasets grouped by task, as GET /v1/datasets lists them",
-  }),
-  rows: Type.Array(
-    Type.Object({
-      rank: Type.Integer(),
-      modelName: Type.String(),
-      mode: Mode,
-      submitter: Type.String({ description: 'the owner’s name, or "anonymous"' }),
-      organization: Type.String({ description: 'the owner’s organisation, or "anonymous"' }),
-      submittedAt: Type.String({ format: 'date-time' }),
-      overallScore: nullable(Type.Number()),
-      overallCi95: nullable(Interval),
-      taskScores: Type.Record(Type.String(), Score, {
-        description: 'by task; a task the run did not finish is absent',
-      }),
-      datasetScores: Type.Record(Type.String(), Score, {
-        description: 'by dataset id; a dataset the run did not finish is absent',
-      }),
-    }),
-    { description: 'submitted runs only, best overall score first (earlier submission first on a tie)' },
-  ),
-});
-
-const SubmissionView = Type.Object({
-  runId: Type.String({ format: 'uuid' }),
-  domain: Type.String(),
-  mode: Mode,
-  submitter: Type.String({ description: 'as the board shows it' }),
-  organization: Type.String({ description: 'as the board shows it' }),
-  submittedAt: Type.String({ format: 'date-time' }),
-  leaderboard: Type.String({ description: 'where the board is: its JSON; the page is /leaderboard/{domain}' }),
-});
-
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const viewInStep: Same<Static<typeof LeaderboardViewSchema>, LeaderboardView> = true;
-void viewInStep;
 
 /** Resolves a path's domain, or answers 404 naming the domains there are. */
 export function boardDomain(raw: string): Domain {
@@ -89,7 +48,7 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         tags: ['leaderboard'],
         params: RunParams,
         body: SubmitToLeaderboardBody,
-        response: { 201: SubmissionView, ...problems(403, 404, 409, 503) },
+        response: { 201: LeaderboardSubmissionView, ...problems(403, 404, 409, 503) },
       },
       config: { roles: ['user', 'admin'] },
     },
@@ -159,7 +118,7 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           'the overall score the mean of the tasks, with 95% intervals where they are known. The same board as a page: /leaderboard/{domain}.',
         tags: ['leaderboard'],
         params: DomainParams,
-        response: { 200: LeaderboardViewSchema, ...problems(404) },
+        response: { 200: LeaderboardView, ...problems(404) },
       },
       config: { public: true },
     },

@@ -13,8 +13,10 @@ import {
   AbandonReviewBody,
   REVIEW_STATUSES,
   ReviewDetailSchema,
+  ReviewList,
   ReviewStatusSchema,
   ReviewSummarySchema,
+  ScoredItems,
   ScoreItemsBody,
   type ReviewStatus,
 } from '../../contracts/review';
@@ -51,11 +53,6 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const ScoredResponse = Type.Object({
-  reviewId: Type.String({ format: 'uuid' }),
-  progress: Type.Object({ total: Type.Integer(), scored: Type.Integer() }),
-});
-
 const reviewers = { roles: ['reviewer', 'admin'] };
 
 export async function reviewsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -83,7 +80,7 @@ export async function reviewsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         description: `Reviews in one status (default in-review: launched and waiting for scores). Statuses: ${REVIEW_STATUSES.join(', ')}.`,
         tags: ['manual evaluation'],
         querystring: ListQuery,
-        response: { 200: Type.Object({ items: Type.Array(ReviewSummarySchema) }), ...problems(400, 403) },
+        response: { 200: ReviewList, ...problems(400, 403) },
       },
       config: reviewers,
     },
@@ -122,7 +119,7 @@ export async function reviewsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         tags: ['manual evaluation'],
         params: ReviewParams,
         body: ScoreItemsBody,
-        response: { 200: ScoredResponse, ...problems(400, 403, 404, 409) },
+        response: { 200: ScoredItems, ...problems(400, 403, 404, 409) },
       },
       config: reviewers,
     },

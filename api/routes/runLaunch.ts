@@ -12,12 +12,11 @@
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
-import { LaunchFormalBody, LaunchVerificationBody, type LaunchedRun, type ServingPlan } from '../../contracts/run';
+import { LaunchFormalBody, LaunchVerificationBody, LaunchedRun, type ServingPlan } from '../../contracts/run';
 import { problems } from '../openapi';
-import { RunStatusSchema, RunTypeSchema } from './runs';
 import { HttpProblem, badRequest, conflict, notFound, statusTitle, tooManyRequests } from '../problems';
 import { servingRefusals } from '../privateDeploymentRules';
 import { withPredictionSets } from '../predictionsPlan';
@@ -46,17 +45,6 @@ export const DEFAULT_VERIFICATION_SAMPLES = 3;
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
 
-const LaunchedRunSchema = Type.Object({
-  runId: Type.String({ format: 'uuid' }),
-  version: Type.Integer({ description: "the run's version within its evaluation" }),
-  type: RunTypeSchema,
-  status: RunStatusSchema,
-  workflowId: Type.String({ description: "the run's workflow in Temporal" }),
-});
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const launchedInStep: Same<Static<typeof LaunchedRunSchema>, LaunchedRun> = true;
-void launchedInStep;
-
 /** `reuse: false`: a formal run that infers every dataset afresh (docs/evaluation-modes.md). */
 export type LaunchKind =
   { type: 'verification'; samplesPerDataset: number; seed: number } | { type: 'formal'; reuse?: boolean };
@@ -77,7 +65,7 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
         params: EvaluationParams,
         body: LaunchVerificationBody,
         headers: IdempotencyHeaders,
-        response: { 202: LaunchedRunSchema, ...problems(400, 403, 404, 409, 422, 503) },
+        response: { 202: LaunchedRun, ...problems(400, 403, 404, 409, 422, 503) },
       },
       config: { roles: ['user', 'admin'] },
       // Every field has a default, so a request without a body asks for a default verification.
@@ -118,7 +106,7 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
         params: EvaluationParams,
         body: LaunchFormalBody,
         headers: IdempotencyHeaders,
-        response: { 202: LaunchedRunSchema, ...problems(400, 403, 404, 409, 422, 429, 503) },
+        response: { 202: LaunchedRun, ...problems(400, 403, 404, 409, 422, 429, 503) },
       },
       config: { roles: ['user', 'admin'] },
       // Optional: a launch without a body reuses what it may.

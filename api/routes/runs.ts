@@ -6,13 +6,19 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
-import { RUN_STATUSES, RUN_TYPES, TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';
-import { METRICS } from '../../contracts/dataset';
+import {
+  LogPage,
+  ResultsPage,
+  RunVersionList,
+  RunView,
+  SAMPLE_STATUSES,
+  StopAccepted,
+  TERMINAL_STATUSES,
+} from '../../contracts/run';
 import { literalUnion } from '../../contracts/literalUnion';
-import { ReviewStatusSchema } from '../../contracts/review';
 import { HttpProblem, badRequest, conflict, statusTitle } from '../problems';
 import { problems } from '../openapi';
 import { visibleRun } from '../visibleRun';
@@ -28,13 +34,10 @@ import {
   logPage,
   requestRunStop,
   resultsPage,
-  type LogLineView,
   type OwnedRun,
-  type RunVersion,
 } from '../../db/queries/runViews';
 import { REPORT_ARTIFACT } from '../../contracts/artifact';
 import { signalStop } from '../temporalGateway';
-import { ScoringTraceSchema } from './scoring';
 import { withScoringSteps } from './scoringSteps';
 import { withCodeVerdicts } from './codeVerdicts';
 import { idempotencyHeadersFor, idempotencyKeyReused, idempotencyOf } from '../idempotencyKey';
@@ -51,11 +54,7 @@ const ResultsQuery = Type.Object(
     dataset: Type.Optional(
       Type.String({ minLength: 1, maxLength: 64, description: 'must be a dataset id of the run' }),
     ),
-    status: Type.Optional(
-      Type.Union([Type.Literal('scored'), Type.Literal('failed'), Type.Literal('pending')], {
-        description: 'one of scored, failed, pending',
-      }),
-    ),
+    status: Type.Optional(literalUnion(SAMPLE_STATUSES, { description: `one of ${SAMPLE_STATUSES.join(', ')}` })),
     limit: Type.Optional(
       Type.Integer({
         minimum: 1,
@@ -94,263 +93,10 @@ const LogsQuery = Type.Object(
 
 const access = { roles: ['user', 'admin'] };
 
-// Response schemas: they document the API (responses are sent as built, see api/app.ts); the type
-// checks below keep them in step with the views declared in contracts/run.ts and runViews.ts.
-const nullable = <T extends TSchema>(schema: T, options?: { description: string }) =>
-  Type.Union([schema, Type.Null()], options);
-const timestamp = Type.String({ format: 'date-time' });
-export const RunStatusSchema = literalUnion(RUN_STATUSES, { description: `one of ${RUN_STATUSES.join(', ')}` });
-export const RunTypeSchema = literalUnion(RUN_TYPES, { description: `one of ${RUN_TYPES.join(', ')}` });
-const MetricNameSchema = literalUnion([...METRICS, 'judge'], {
-  description: `one of ${METRICS.join(', ')}, judge (scored by a judge model)`,
-});
-
-const ScoreIntervalSchema = Type.Object({ lower: Type.Number(), upper: Type.Number() });
-
-const DatasetMetricsSchema = Type.Object({
-  metric: MetricNameSchema,
-  score: Type.Number({ description: 'mean score over all samples; failed samples count as 0' }),
-  scored: Type.Integer(),
-  failed: Type.Integer(),
-  avgOutputLength: Type.Number({ description: 'mean output length (tokens) of scored samples' }),
-  ci95: nullable(ScoreIntervalSchema, {
-    description:
-      '95% confidence interval of the score: percentile bootstrap over the per-sample scores (failed count as 0), 1,000 resamples ' +
-      'seeded from the run and dataset. Null when no sample was stored, and for datasets closed before intervals were computed.',
-  }),
-  standardError: nullable(
-    Type.Number({
-      description: 'standard error of the score (spread of the sample scores over √n); null when ci95 is',
-    }),
-  ),
-  passAtK: Type.Optional(
-    Type.Record(Type.String(), Type.Number(), {
-      description:
-        'pass_at_k datasets: mean pass@k over the problems, keyed by k (score is pass@1); a k appears when every problem has at least k completions',
-    }),
-  ),
-  robustness: Type.Optional(
-    Type.Object(
-      {
-        n: Type.Integer({ description: 'samples both passes stored' }),
-        cleanAccuracy: Type.Number(),
-        perturbedAccuracy: Type.Number(),
-        robustness: nullable(
-          Type.Number({ description: 'perturbed / clean accuracy, capped at 1; null when the clean accuracy is 0' }),
-        ),
-        flipRate: Type.Number({ description: 'share of samples right on one pass and wrong on the other' }),
-        brokenRate: Type.Number(),
-        fixedRate: Type.Number(),
-        failed: Type.Integer({ description: 'perturbed samples that got no answer' }),
-      },
-      {
-        description:
-          'formal runs with robustness: the clean pass against a second pass over deterministically perturbed prompts (docs/scoring.md)',
-      },
-    ),
-  ),
-});
-
-const DatasetRunViewSchema = Type.Object({
-  task: Type.String(),
-  dataset: Type.String(),
-  position: Type.Integer({ description: 'place in the run; datasets run one after another in this order' }),
-  status: RunStatusSchema,
-  startedAt: nullable(timestamp),
-  endedAt: nullable(timestamp),
-  total: Type.Integer(),
-  done: Type.Integer({ description: 'samples stored, scored or failed' }),
-  failed: Type.Integer(),
-  metrics: nullable(DatasetMetricsSchema),
-  error: nullable(Type.String()),
-  reusedFrom: nullable(
-    Type.Object(
-      { runId: Type.String({ format: 'uuid' }), version: Type.Integer() },
-      {
-        description:
-          'the earlier run whose finished result of this dataset was copied instead of inferring again (docs/evaluation-modes.md)',
-      },
-    ),
-  ),
-});
-
-const TaskScoreSchema = Type.Object({
-  task: Type.String(),
-  score: Type.Number(),
-  datasets: Type.Integer(),
-  ci95: nullable(ScoreIntervalSchema, {
-    description:
-      "95% confidence interval of the task score: a task of one dataset has that dataset's interval; several give " +
-      'score ± 1.96 × SE (SE² = Σ SE² of the datasets / their count²), clipped to [0, 1]. Null when a dataset has none.',
-  }),
-  standardError: nullable(
-    Type.Number({ description: "standard error of the task score, combined from its datasets'" }),
-  ),
-});
-
-const RunReviewStateSchema = Type.Object({
-  reviewId: Type.String({ format: 'uuid' }),
-  status: ReviewStatusSchema,
-  datasets: Type.Array(Type.String(), { description: 'the subjective datasets held for reviewers' }),
-  launchDeadline: nullable(timestamp, {
-    description: 'until when the owner may launch the manual evaluation; null before the gate opens',
-  }),
-  launchedAt: nullable(timestamp),
-  endedAt: nullable(timestamp),
-  note: nullable(Type.String({ description: 'why the review was abandoned, expired or cancelled' })),
-});
-
-const RunLeaderboardStateSchema = Type.Object({
-  status: Type.Union([Type.Literal('open'), Type.Literal('submitted'), Type.Literal('closed')], {
-    description: 'open: the owner may submit until closesAt; submitted; closed: the window passed unused',
-  }),
-  closesAt: timestamp,
-  mode: nullable(Type.Union([Type.Literal('named'), Type.Literal('anonymous')]), {
-    description: 'named or anonymous; null until submitted',
-  }),
-  submittedAt: nullable(timestamp),
-});
-
-const RunViewSchema = Type.Object({
-  runId: Type.String({ format: 'uuid' }),
-  evaluationId: Type.String({ format: 'uuid' }),
-  version: Type.Integer(),
-  type: RunTypeSchema,
-  status: RunStatusSchema,
-  submitter: Type.String({ description: 'name of the user who launched the run' }),
-  createdAt: timestamp,
-  startedAt: nullable(timestamp),
-  endedAt: nullable(timestamp),
-  error: nullable(Type.String()),
-  progress: Type.Object({
-    done: Type.Integer(),
-    total: Type.Integer(),
-    percent: Type.Number(),
-    etaSeconds: nullable(
-      Type.Integer({
-        description: 'at the rate since the run started; null until there is a rate, and once the run ended',
-      }),
-    ),
-  }),
-  datasets: Type.Array(DatasetRunViewSchema),
-  taskScores: Type.Array(TaskScoreSchema, { description: "per task, the mean of its finished datasets' scores" }),
-  overallScore: nullable(Type.Number({ description: 'mean of the task scores; set when the run ends' })),
-  overallCi95: nullable(ScoreIntervalSchema, {
-    description:
-      '95% confidence interval of the overall score: one task keeps its interval, several combine their standard errors; null while overallScore is, or when a task has none',
-  }),
-  sampleSeed: nullable(Type.Integer({ description: "a verification's sample seed" })),
-  review: nullable(RunReviewStateSchema, {
-    description:
-      'the manual evaluation of its subjective datasets; null when the run has none (see GET /v1/runs/{runId}/manual-evaluation)',
-  }),
-  leaderboard: nullable(RunLeaderboardStateSchema, {
-    description: 'its leaderboard submission window; null when none was opened (succeeded formal runs open one)',
-  }),
-});
-
-const SampleResultViewSchema = Type.Object({
-  id: Type.String({ description: 'the item id' }),
-  dataset: Type.String(),
-  sample: Type.String({ description: 'the prompt' }),
-  label: Type.String({ description: 'the ground truth' }),
-  predict: nullable(Type.String({ description: "the model's answer; null when the sample failed" })),
-  score: nullable(Type.Number()),
-  status: Type.Union([Type.Literal('scored'), Type.Literal('failed'), Type.Literal('pending')], {
-    description: 'pending: inferred, waiting for its judge',
-  }),
-  error: nullable(Type.String()),
-  outputLength: Type.Integer(),
-  latencyMs: Type.Integer(),
-  attempts: Type.Integer(),
-});
-
-const ResultsPage = Type.Object({
-  items: Type.Array(
-    Type.Intersect([
-      SampleResultViewSchema,
-      Type.Object({
-        scoring: Type.Optional(
-          nullable(ScoringTraceSchema, {
-            description:
-              'judge metrics: every scoring step of the sample (null until it is judged); absent for rule metrics',
-          }),
-        ),
-        code: Type.Optional(
-          Type.Object(
-            {
-              n: Type.Integer({ description: 'completions asked' }),
-              c: Type.Integer({ description: 'completions that passed the hidden tests' }),
-              verdicts: nullable(
-                Type.Array(
-                  Type.Object({
-                    passed: Type.Boolean(),
-                    verdict: Type.String({
-                      description:
-                        'passed, tests_failed, tests_error, program_error, timed_out, … (docs/code-sandbox.md)',
-                    }),
-                    durationMs: Type.Integer(),
-                  }),
-                ),
-                { description: 'one per completion, in order; null until the sandbox ran them' },
-              ),
-            },
-            {
-              description:
-                'pass_at_k datasets: what the code sandbox said of each completion; absent for other metrics',
-            },
-          ),
-        ),
-      }),
-    ]),
-  ),
-  nextCursor: nullable(Type.String({ description: 'pass as cursor for the next page; null on the last page' })),
-});
-
-const RunVersionSchema = Type.Object({
-  runId: Type.String({ format: 'uuid' }),
-  version: Type.Integer(),
-  type: RunTypeSchema,
-  status: RunStatusSchema,
-  submitter: Type.String(),
-  createdAt: timestamp,
-  startedAt: nullable(timestamp),
-  endedAt: nullable(timestamp),
-  overallScore: nullable(Type.Number()),
-});
-
-const LogLineSchema = Type.Object({
-  id: Type.Integer(),
-  at: timestamp,
-  level: Type.String({ description: 'debug, info, warn or error' }),
-  dataset: nullable(Type.String()),
-  message: Type.String(),
-});
-
-const LogPage = Type.Object({
-  items: Type.Array(LogLineSchema),
-  next: Type.Integer({ description: 'pass as after to read on' }),
-});
-
-const StopAccepted = Type.Object({
-  runId: Type.String({ format: 'uuid' }),
-  status: RunStatusSchema,
-  stopRequestedAt: timestamp,
-});
-
 const download = (contentType: string, description: string) => ({
   description,
   content: { [contentType]: { schema: { type: 'string', format: 'binary' } } },
 });
-
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const viewsInStep: [
-  Same<Static<typeof RunViewSchema>, RunView>,
-  Same<Static<typeof SampleResultViewSchema>, SampleResultView>,
-  Same<Static<typeof RunVersionSchema>, RunVersion>,
-  Same<Static<typeof LogLineSchema>, LogLineView>,
-] = [true, true, true, true];
-void viewsInStep;
 
 export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -365,7 +111,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         summary: "The evaluation's runs (versions), newest first",
         tags: ['runs'],
         params: EvaluationParams,
-        response: { 200: Type.Object({ items: Type.Array(RunVersionSchema) }), ...problems(403, 404) },
+        response: { 200: RunVersionList, ...problems(403, 404) },
       },
       config: access,
     },
@@ -383,7 +129,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         description: 'Task scores average the datasets finished so far; the overall score is set when the run ends.',
         tags: ['runs'],
         params: RunParams,
-        response: { 200: RunViewSchema, ...problems(403, 404) },
+        response: { 200: RunView, ...problems(403, 404) },
       },
       config: access,
     },

@@ -29,6 +29,7 @@ import {
   DEBUG_ANSWER_GRACE_MS,
   DEBUG_MAX_SAMPLES,
   DEBUG_TIMEOUT_MS,
+  ScoringDebugView,
   type ScoringDebugInput,
 } from '../../contracts/scoringDebug';
 import type { ScoringTrace } from '../../contracts/scoringTrace';
@@ -122,32 +123,6 @@ export const ScoringDebugBody = Type.Object(
 );
 type ScoringDebugBody = Static<typeof ScoringDebugBody>;
 
-const TraceSchema = Type.Object({
-  method: Type.String({ description: 'judge, exact_match_fallback (a judge metric with no judge configured) or rule' }),
-  steps: Type.Array(Type.Object({ step: Type.String() }, { additionalProperties: true }), {
-    description:
-      'in order: preprocess (op, output), prompt (messages), judge (model, reply, attempts, latencyMs, error), postprocess (op, output, error), fallback, score',
-  }),
-  score: Type.Union([Type.Number(), Type.Null()]),
-  error: Type.Union([Type.String(), Type.Null()]),
-  attempts: Type.Integer(),
-});
-export const ScoringTraceSchema = TraceSchema;
-
-const DebugResult = Type.Object({
-  dataset: Type.Union([Type.String(), Type.Null()]),
-  metric: Type.String(),
-  samples: Type.Array(
-    Type.Object({
-      id: Type.Union([Type.String(), Type.Null()]),
-      question: Type.String(),
-      prediction: Type.String(),
-      reference: Type.String(),
-      trace: TraceSchema,
-    }),
-  ),
-});
-
 export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   // Content-type parsers are scoped to this plugin: YAML is accepted here and nowhere else.
   await app.register(async (scope) => {
@@ -234,7 +209,7 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           tags: ['scoring'],
           params: EvaluationParams,
           body: ScoringDebugBody,
-          response: { 200: DebugResult, ...problems(400, 403, 404, 409, 413, 415, 503, 504) },
+          response: { 200: ScoringDebugView, ...problems(400, 403, 404, 409, 413, 415, 503, 504) },
         },
         config: access,
       },

@@ -18,15 +18,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import {
+  IssuedUploadToken,
   UPLOAD_TOKEN_PREFIX,
-  type IssuedUploadToken,
-  type UploadEntry,
-  type UploadTokenView,
-  type UploadVersionView,
+  UploadEntry,
+  UploadTokenView,
+  UploadVersionView,
 } from '../../contracts/upload';
 import { getEvaluationFor, type EvaluationRow } from '../../db/queries/evaluations';
 import {
@@ -102,58 +102,6 @@ const FileQuery = Type.Object(
   { additionalProperties: false },
 );
 
-// Response schemas document the API (responses are sent as built); the checks below keep them in
-// step with contracts/upload.ts.
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-const timestamp = Type.String({ format: 'date-time' });
-const IssuedUploadTokenSchema = Type.Object({
-  tokenId: Type.String({ format: 'uuid' }),
-  token: Type.String({ description: 'the token (pup_…); shown only in this response' }),
-  evaluationId: Type.String({ format: 'uuid' }),
-  expiresAt: timestamp,
-});
-const UploadTokenViewSchema = Type.Object({
-  tokenId: Type.String({ format: 'uuid' }),
-  evaluationId: Type.String({ format: 'uuid' }),
-  prefix: Type.String({ description: 'the first characters of the token, to tell tokens apart' }),
-  createdAt: timestamp,
-  expiresAt: timestamp,
-  revokedAt: nullable(timestamp),
-  uploadVersion: nullable(Type.Integer({ description: 'the version cp and ls act on; null until the first upload' })),
-});
-const UploadCheckReportSchema = Type.Object({
-  ok: Type.Boolean(),
-  domain: Type.String(),
-  problems: Type.Array(Type.Object({ path: Type.String(), rule: Type.String(), message: Type.String() })),
-  parameterScaleBillion: nullable(Type.Number()),
-  maxGpus: nullable(Type.Integer({ description: 'the most GPUs a model of this size may use' })),
-});
-const UploadVersionViewSchema = Type.Object({
-  evaluationId: Type.String({ format: 'uuid' }),
-  version: Type.Integer(),
-  kind: Type.Union([Type.Literal('upload'), Type.Literal('cp')]),
-  derivedFrom: nullable(Type.Integer({ description: 'the version a cp was applied on top of' })),
-  files: Type.Integer(),
-  bytes: Type.Integer(),
-  createdAt: timestamp,
-  check: UploadCheckReportSchema,
-});
-const UploadEntrySchema = Type.Object({
-  path: Type.String({ description: "relative to the version's root" }),
-  type: Type.Union([Type.Literal('file'), Type.Literal('dir'), Type.Literal('symlink')]),
-  size: Type.Integer(),
-  mtime: timestamp,
-});
-
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const viewsInStep: [
-  Same<Static<typeof IssuedUploadTokenSchema>, IssuedUploadToken>,
-  Same<Static<typeof UploadTokenViewSchema>, UploadTokenView>,
-  Same<Static<typeof UploadVersionViewSchema>, UploadVersionView>,
-  Same<Static<typeof UploadEntrySchema>, UploadEntry>,
-] = [true, true, true, true];
-void viewsInStep;
-
 const tokenAuth = 'Authenticated by an upload token (`Authorization: Bearer pup_…`), not an API key. ';
 
 export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -179,7 +127,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           'and only for a private deployment (409 otherwise).',
         tags: ['uploads'],
         params: EvaluationParams,
-        response: { 201: IssuedUploadTokenSchema, ...problems(403, 404, 409) },
+        response: { 201: IssuedUploadToken, ...problems(403, 404, 409) },
       },
       config: access,
     },
@@ -214,7 +162,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         summary: 'The evaluation’s upload tokens, newest first (never the tokens themselves)',
         tags: ['uploads'],
         params: EvaluationParams,
-        response: { 200: Type.Array(UploadTokenViewSchema), ...problems(403, 404) },
+        response: { 200: Type.Array(UploadTokenView), ...problems(403, 404) },
       },
       config: access,
     },
@@ -254,7 +202,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         summary: 'The versions of the evaluation’s model and code, newest first',
         tags: ['uploads'],
         params: EvaluationParams,
-        response: { 200: Type.Array(UploadVersionViewSchema), ...problems(403, 404) },
+        response: { 200: Type.Array(UploadVersionView), ...problems(403, 404) },
       },
       config: access,
     },
@@ -271,7 +219,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         summary: 'One version of the model and code, with its layout check',
         tags: ['uploads'],
         params: VersionParams,
-        response: { 200: UploadVersionViewSchema, ...problems(403, 404) },
+        response: { 200: UploadVersionView, ...problems(403, 404) },
       },
       config: access,
     },
@@ -286,7 +234,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         tags: ['uploads'],
         params: VersionParams,
         querystring: PathQuery,
-        response: { 200: Type.Array(UploadEntrySchema), ...problems(403, 404) },
+        response: { 200: Type.Array(UploadEntry), ...problems(403, 404) },
       },
       config: access,
     },
@@ -350,7 +298,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
             'version and binds the token to it; a token that already holds a version answers 409 (use cp, or a new token). ' +
             'Only regular files, directories and relative symbolic links that stay inside the upload are accepted.',
           tags: ['uploads'],
-          response: { 201: UploadVersionViewSchema, ...problems(400, 401, 409, 413, 415) },
+          response: { 201: UploadVersionView, ...problems(400, 401, 409, 413, 415) },
         },
         config: { public: true },
         onRequest: requireMediaType(TAR, 'a tar stream of the directory’s contents'),
@@ -378,7 +326,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
             'of the same path (like cp -r); the result is a new version derived from it, and the token moves to it.',
           tags: ['uploads'],
           querystring: CpQuery,
-          response: { 201: UploadVersionViewSchema, ...problems(400, 401, 409, 413, 415) },
+          response: { 201: UploadVersionView, ...problems(400, 401, 409, 413, 415) },
         },
         config: { public: true },
         onRequest: requireMediaType(TAR, 'a tar stream of what to copy'),
@@ -404,7 +352,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
             'current version, replacing a file there; the result is a new version and the token moves to it.',
           tags: ['uploads'],
           querystring: FileQuery,
-          response: { 201: UploadVersionViewSchema, ...problems(400, 401, 409, 413, 415) },
+          response: { 201: UploadVersionView, ...problems(400, 401, 409, 413, 415) },
         },
         config: { public: true },
         onRequest: requireMediaType(OCTET_STREAM, 'the file’s content'),
@@ -435,7 +383,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
             'The entries directly under the path (or the file itself), sorted by name; 404 when the path does not exist.',
           tags: ['uploads'],
           querystring: PathQuery,
-          response: { 200: Type.Array(UploadEntrySchema), ...problems(400, 401, 404, 409) },
+          response: { 200: Type.Array(UploadEntry), ...problems(400, 401, 404, 409) },
         },
         config: { public: true },
       },

@@ -1,12 +1,12 @@
 /** Users and their keys: an admin creates a user and hands over the key; anyone reads who they are. */
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../apiDeps';
-import { CreateUserBody, MeView, type CreateUserBody as CreateUserFields } from '../../contracts/user';
+import { CreateUserBody, CreatedUser, MeView, type CreateUserBody as CreateUserFields } from '../../contracts/user';
 import { createUserWithKey, EmailTaken, getUserView } from '../../db/queries/users';
 import { quotaUse, utcMonth } from '../../db/queries/quota';
 import { generateApiKey } from '../../stack/bootstrap';
 import { conflict, unauthorized } from '../problems';
-import { CreatedUser, problems } from '../openapi';
+import { problems } from '../openapi';
 
 export async function usersRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const now = () => (deps.now ?? (() => new Date()))();

@@ -20,8 +20,10 @@ import {
 } from '../schema';
 import type {
   DatasetRunView,
+  LogPage,
   RunLeaderboardState,
   RunReviewState,
+  RunVersion,
   RunView,
   SampleResultView,
   SampleStatus,
@@ -186,18 +188,6 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
   };
 }
 
-export interface RunVersion {
-  runId: string;
-  version: number;
-  type: RunRow['type'];
-  status: RunRow['status'];
-  submitter: string;
-  createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  overallScore: number | null;
-}
-
 export async function listRunVersions(db: Db, evaluationId: string): Promise<RunVersion[]> {
   const rows = await db
     .select({ run: runs, submitter: users.name })
@@ -331,21 +321,8 @@ export async function* allResults(db: Db, runId: string, pageSize = 1000): Async
   }
 }
 
-export interface LogLineView {
-  id: number;
-  at: string;
-  level: string;
-  dataset: string | null;
-  message: string;
-}
-
 /** Log lines after the given id, oldest first; `next` is what to pass as `after` to read on. */
-export async function logPage(
-  db: Db,
-  runId: string,
-  after: number,
-  limit: number,
-): Promise<{ items: LogLineView[]; next: number }> {
+export async function logPage(db: Db, runId: string, after: number, limit: number): Promise<LogPage> {
   const rows = await db
     .select()
     .from(runLogs)

@@ -118,7 +118,28 @@ describe('GET /openapi.json', () => {
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!);
     for (const ref of new Set(refs)) expect(doc.components.schemas, ref).toHaveProperty(ref);
   });
+
+  it('gives every operation a schema for each success it answers: the schema that writes the response, and so filters it', async () => {
+    const doc = (await api.request('GET', '/openapi.json')).body;
+    const unschemed: string[] = [];
+    for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, OperationDoc>>)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const successes = Object.entries(operation.responses ?? {}).filter(([status]) => /^2/.test(status));
+        if (successes.length === 0) unschemed.push(`${method.toUpperCase()} ${path}`);
+        for (const [status, response] of successes) {
+          const bodies = Object.values(response.content ?? {});
+          if (status !== '204' && (bodies.length === 0 || bodies.some((b) => !b.schema)))
+            unschemed.push(`${method.toUpperCase()} ${path} ${status}`);
+        }
+      }
+    }
+    expect(unschemed).toEqual([]);
+  });
 });
+
+interface OperationDoc {
+  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+}
 
 describe('GET /healthz', () => {
   it('reports ok for the database and Temporal, without a key', async () => {
