@@ -10,12 +10,13 @@ import {
 } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
-import { SIGNALS, UPDATES, type RunWorkflowInput, type StopSignalArgs } from '../contracts/workflow';
+import { stopSignal, submitToLeaderboardUpdate, type StopSignalArgs } from '../contracts/workflow';
 import {
   LEADERBOARD_FAILURES,
   type LeaderboardSubmission,
   type LeaderboardSubmissionResult,
 } from '../contracts/leaderboard';
+import type { runEvaluation } from '../workflows/runEvaluation';
 import type { Domain } from '../contracts/domain';
 import type { RunStatus, RunType } from '../contracts/run';
 
@@ -39,7 +40,6 @@ export async function startRunWorkflow(
   run: RunToStart,
 ): Promise<{ workflowId: string; alreadyStarted: boolean }> {
   const workflowId = workflowIds.run(run.runId);
-  const input: RunWorkflowInput = { runId: run.runId };
   const typedSearchAttributes: SearchAttributePair[] = [
     { key: SEARCH_ATTRIBUTE_KEYS.domain, value: run.domain },
     { key: SEARCH_ATTRIBUTE_KEYS.modelName, value: run.modelName },
@@ -48,10 +48,10 @@ export async function startRunWorkflow(
     { key: SEARCH_ATTRIBUTE_KEYS.status, value: run.status },
   ];
   try {
-    await client.workflow.start(WORKFLOW_TYPES.run, {
+    await client.workflow.start<typeof runEvaluation>(WORKFLOW_TYPES.run, {
       workflowId,
       taskQueue: TASK_QUEUES.runs,
-      args: [input],
+      args: [{ runId: run.runId }],
       typedSearchAttributes,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });
@@ -68,7 +68,7 @@ export async function startRunWorkflow(
  */
 export async function signalStop(client: Client, runId: string, args: StopSignalArgs): Promise<boolean> {
   try {
-    await client.workflow.getHandle(workflowIds.run(runId)).signal(SIGNALS.stop, args);
+    await client.workflow.getHandle(workflowIds.run(runId)).signal(stopSignal, args);
     return true;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return false;
@@ -93,9 +93,7 @@ export async function submitToLeaderboard(
   try {
     const entry = await client.workflow
       .getHandle(workflowIds.leaderboard(runId))
-      .executeUpdate<LeaderboardSubmissionResult, [LeaderboardSubmission]>(UPDATES.submitToLeaderboard, {
-        args: [submission],
-      });
+      .executeUpdate(submitToLeaderboardUpdate, { args: [submission] });
     return { ok: true, entry };
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return { ok: false, refusal: 'noWorkflow', message: error.message };

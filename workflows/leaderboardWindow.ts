@@ -8,7 +8,6 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
-  defineUpdate,
   ParentClosePolicy,
   proxyActivities,
   setHandler,
@@ -16,22 +15,16 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ACTIVITY_OPTIONS, workflowIds } from '../temporal.config';
-import { UPDATES } from '../contracts/workflow';
+import { submitToLeaderboardUpdate } from '../contracts/workflow';
 import {
   LEADERBOARD_FAILURES,
   LEADERBOARD_MODES,
-  type LeaderboardSubmission,
-  type LeaderboardSubmissionResult,
   type LeaderboardWindowInput,
   type LeaderboardWindowResult,
 } from '../contracts/leaderboard';
 import type { LeaderboardActivities } from '../activities/leaderboard/publicationActivities';
 
 const publication = proxyActivities<LeaderboardActivities>(ACTIVITY_OPTIONS.control);
-
-export const submitToLeaderboardUpdate = defineUpdate<LeaderboardSubmissionResult, [LeaderboardSubmission]>(
-  UPDATES.submitToLeaderboard,
-);
 
 export async function leaderboardWindow({ runId, windowMs }: LeaderboardWindowInput): Promise<LeaderboardWindowResult> {
   // 'submitting' from the moment an update is accepted: a second one is refused while the first is stored.

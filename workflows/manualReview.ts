@@ -9,36 +9,19 @@
  * followed by an activity that reads the record back, so a nudge that never arrives costs at
  * most one timer: the launch window's end, or the next reminder.
  */
-import {
-  condition,
-  defineSignal,
-  defineUpdate,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { condition, patched, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import { ACTIVITY_OPTIONS, LOCAL_ACTIVITY_OPTIONS } from '../temporal.config';
 import { LOCAL_BOOKKEEPING_PATCH } from './activityProxies';
-import { SIGNALS, UPDATES } from '../contracts/workflow';
-import type {
-  ManualEvaluationLaunchedArgs,
-  ReviewAbandonedArgs,
-  ReviewCompletedArgs,
-  ReviewGateState,
-} from '../contracts/review';
+import {
+  completeManualReviewUpdate,
+  manualEvaluationLaunchedSignal,
+  manualReviewAbandonedSignal,
+} from '../contracts/workflow';
+import type { ReviewGateState } from '../contracts/review';
 import type { ReviewActivities } from '../activities/review/reviewActivities';
 
 /** Runs begun before the gate existed replay without it. */
 export const MANUAL_REVIEW_PATCH = 'manual-review-gate';
-
-export const manualEvaluationLaunchedSignal = defineSignal<[ManualEvaluationLaunchedArgs]>(
-  SIGNALS.manualEvaluationLaunched,
-);
-export const manualReviewAbandonedSignal = defineSignal<[ReviewAbandonedArgs]>(SIGNALS.manualReviewAbandoned);
-export const completeManualReviewUpdate = defineUpdate<{ accepted: true }, [ReviewCompletedArgs]>(
-  UPDATES.completeManualReview,
-);
 
 const reviews = proxyActivities<ReviewActivities>(ACTIVITY_OPTIONS.control);
 const localReviews = proxyLocalActivities<ReviewActivities>(LOCAL_ACTIVITY_OPTIONS.control);

@@ -6,14 +6,13 @@
 import {
   CancellationScope,
   ChildWorkflowCancellationType,
-  defineSignal,
   executeChild,
   isCancellation,
   patched,
   setHandler,
 } from '@temporalio/workflow';
 import {
-  SIGNALS,
+  stopSignal,
   type DatasetWorkflowInput,
   type RunWorkflowInput,
   type RunWorkflowResult,
@@ -31,8 +30,6 @@ import { openPublication } from './leaderboardWindow';
 import { executeStoppableChild } from './stoppableChild';
 
 export const STOPPABLE_CHILD_PATCH = 'stoppable-dataset-child';
-
-export const stopSignal = defineSignal<[StopSignalArgs]>(SIGNALS.stop);
 
 export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWorkflowResult> {
   const datasetsScope = new CancellationScope();

@@ -8,7 +8,7 @@ import type { ActivityDeps } from '../activityDeps';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { releaseLease, requestLease, tryGrantLease } from '../../db/queries/containerLeases';
-import { SIGNALS } from '../../contracts/workflow';
+import { containerUnitsFreedSignal } from '../../contracts/workflow';
 import { workflowIds } from '../../temporal.config';
 import { requireServing } from './servingFailed';
 
@@ -79,7 +79,7 @@ export function createLeaseActivities({ db, logger, serving }: ActivityDeps) {
         nextWaiting.map((next) =>
           temporal.workflow
             .getHandle(workflowIds.run(next))
-            .signal(SIGNALS.containerUnitsFreed)
+            .signal(containerUnitsFreedSignal)
             .catch((error: unknown) => logger.debug({ err: error, runId: next }, 'could not nudge a waiting run')),
         ),
       );

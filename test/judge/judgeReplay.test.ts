@@ -19,6 +19,7 @@ import { startWorkers, temporalClient, workflowBundle, type RunningWorkers } fro
 import { startJudgeStandIn, type JudgeStandIn } from '../support/judgeStandIn';
 import { requireEnv } from '../support/env';
 import { RECORD_HISTORIES, recordHistoryFixture } from '../support/historyFixtures';
+import { startRunByHand } from '../support/workflowStarts';
 
 let handle: DbHandle;
 let temporal: { client: Client; close(): Promise<void> };
@@ -65,11 +66,7 @@ describe('judged dataset workflow', () => {
       })
       .where(eq(runs.id, runId));
 
-    const wf = await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-      workflowId: workflowIds.run(runId),
-      taskQueue: TASK_QUEUES.runs,
-      args: [{ runId }],
-    });
+    const wf = await startRunByHand(temporal.client, runId);
     expect((await wf.result()).status).toBe('succeeded');
     expect(judge.requests).toHaveLength(14);
 

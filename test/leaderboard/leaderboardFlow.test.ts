@@ -15,9 +15,9 @@ import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { datasets, leaderboardSubmissions } from '../../db/schema';
 import { closePublicationWindow } from '../../db/queries/leaderboard';
-import { LEADERBOARD_FAILURES, type LeaderboardView } from '../../contracts/leaderboard';
+import { LEADERBOARD_FAILURES, type LeaderboardSubmission, type LeaderboardView } from '../../contracts/leaderboard';
 import type { RunView } from '../../contracts/run';
-import { UPDATES } from '../../contracts/workflow';
+import { submitToLeaderboardUpdate } from '../../contracts/workflow';
 import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
@@ -337,7 +337,10 @@ describe('submitting runs to the leaderboard', () => {
     const handle = api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(w.unsubmitted.runId));
     const eventsBefore = (await handle.fetchHistory()).events ?? [];
     const refused = await handle
-      .executeUpdate(UPDATES.submitToLeaderboard, { args: [{ mode: 'public', submittedBy: w.ada.id }] })
+      // A mode the contract does not have, as a client that bypassed the API's schema could send.
+      .executeUpdate(submitToLeaderboardUpdate, {
+        args: [{ mode: 'public', submittedBy: w.ada.id } as unknown as LeaderboardSubmission],
+      })
       .then(
         () => null,
         (error: unknown) => error,
@@ -378,7 +381,7 @@ describe('submitting runs to the leaderboard', () => {
     const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest?.input?.name).toBe(
-      UPDATES.submitToLeaderboard,
+      submitToLeaderboardUpdate.name,
     );
   });
 

@@ -30,13 +30,14 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { Client } from '@temporalio/client';
 import { connectDb, type DbHandle } from '../../db/client';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
-import { SIGNALS } from '../../contracts/workflow';
+import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
+import { stopSignal } from '../../contracts/workflow';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
 import { startWorkers, temporalClient, workflowBundle, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
 import { loadHistoryFixtures, recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
+import { startRunByHand } from '../support/workflowStarts';
 
 describe('workflow replay', () => {
   let handle: DbHandle;
@@ -63,12 +64,7 @@ describe('workflow replay', () => {
     const ownerId = await insertUser(handle.db);
     const first = await insertArithmeticDataset(handle.db, 30, 'arithmetic');
     const second = await insertArithmeticDataset(handle.db, 12, 'sums');
-    const start = (runId: string) =>
-      temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-        workflowId: workflowIds.run(runId),
-        taskQueue: TASK_QUEUES.runs,
-        args: [{ runId }],
-      });
+    const start = (runId: string) => startRunByHand(temporal.client, runId);
 
     model.resetKnobs();
     model.setKnobs({ skill: 1 });
@@ -89,7 +85,7 @@ describe('workflow replay', () => {
     });
     const wf = await start(stopped);
     await new Promise((r) => setTimeout(r, 1500));
-    await wf.signal(SIGNALS.stop, { requestedBy: 'replay-test' });
+    await wf.signal(stopSignal, { requestedBy: 'replay-test' });
     await wf.result();
     model.resetKnobs();
 
