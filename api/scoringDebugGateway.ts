@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, TimeoutFailure, TimeoutType, WorkflowIdReusePolicy } from '@temporalio/common';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
+import { ERROR_TYPES, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
 import type { ScoringDebugInput } from '../contracts/scoringDebug';
 import type { debugScoring } from '../workflows/debugScoring';
 import type { ScoringTrace } from '../contracts/scoringTrace';
@@ -72,7 +72,7 @@ export async function runScoringDebug(
     if (settled !== 'expired') return { ok: true, traces: settled.traces, workflowId };
   } catch (error) {
     const failure = error instanceof WorkflowFailedError ? causeOf(error) : null;
-    if (failure?.type === 'InvalidConfiguration')
+    if (failure?.type === ERROR_TYPES.invalidConfiguration)
       return { ok: false, reason: 'keyGone', message: failure.message, workflowId };
     // Only when the API's own wait lost a race with the activity's bound, which is set longer.
     const timeout = error instanceof WorkflowFailedError ? timeoutOf(error) : null;

@@ -9,13 +9,9 @@ import {
   type SearchAttributePair,
 } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_KEYS, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
+import { ERROR_TYPES, SEARCH_ATTRIBUTE_KEYS, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
 import { stopSignal, submitToLeaderboardUpdate, type StopSignalArgs } from '../contracts/workflow';
-import {
-  LEADERBOARD_FAILURES,
-  type LeaderboardSubmission,
-  type LeaderboardSubmissionResult,
-} from '../contracts/leaderboard';
+import { type LeaderboardSubmission, type LeaderboardSubmissionResult } from '../contracts/leaderboard';
 import type { runEvaluation } from '../workflows/runEvaluation';
 import type { Domain } from '../contracts/domain';
 import type { RunStatus, RunType } from '../contracts/run';
@@ -104,9 +100,9 @@ export async function submitToLeaderboard(
       if (!(cause instanceof ApplicationFailure)) cause = null;
       const failure = cause as ApplicationFailure | null;
       const refusal: LeaderboardRefusal =
-        failure?.type === LEADERBOARD_FAILURES.alreadySubmitted
+        failure?.type === ERROR_TYPES.leaderboardAlreadySubmitted
           ? 'alreadySubmitted'
-          : failure?.type === LEADERBOARD_FAILURES.windowClosed
+          : failure?.type === ERROR_TYPES.leaderboardWindowClosed
             ? 'windowClosed'
             : 'invalid';
       return { ok: false, refusal, message: failure?.message ?? error.message };

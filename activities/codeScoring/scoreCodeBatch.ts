@@ -15,6 +15,7 @@ import { appendRunLogs } from '../../db/queries/runLogs';
 import { scoreCodeProblem } from '../../scoring/metrics/passAtK';
 import { codeSamplingFor } from './codeSampling';
 import { pendingCodeSamples, storeCodeScores, type CodeScore } from './codeSamples';
+import { ERROR_TYPES } from '../../temporal.config';
 
 const HEARTBEAT_EVERY_MS = 1000;
 const PAGE = 100;
@@ -34,7 +35,7 @@ export function createCodeScoringActivities({ db, logger, serving }: ActivityDep
       if (!docker)
         throw ApplicationFailure.nonRetryable(
           'this worker has no Docker engine for the code sandbox',
-          'InvalidConfiguration',
+          ERROR_TYPES.invalidConfiguration,
         );
       const run = await getRun(db, runId);
       const { ks } = codeSamplingFor(run.config, datasetId);

@@ -22,6 +22,7 @@ import { ItemPages } from './itemPages';
 import { EndpointBreaker } from './endpointBreaker';
 import { codeSamplingFor, isCodeDataset, textScoring } from '../codeScoring/codeSampling';
 import { storeCodeSamples, type CodeSampleRow } from '../codeScoring/codeSamples';
+import { ERROR_TYPES } from '../../temporal.config';
 
 const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 200;
@@ -34,7 +35,8 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
       const ctx = Context.current();
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
-      if (!plan) throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, 'DatasetNotFound');
+      if (!plan)
+        throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, ERROR_TYPES.datasetNotFound);
 
       const already = await storedPositions(db, runId, datasetId, from, to);
       const positions: number[] = [];
@@ -79,7 +81,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           if (!item)
             throw ApplicationFailure.nonRetryable(
               `dataset ${datasetId} has no item at index ${idx}`,
-              'DatasetNotFound',
+              ERROR_TYPES.datasetNotFound,
             );
           const endpoint = endpoints.forItem(item);
           const completions: string[] = [];

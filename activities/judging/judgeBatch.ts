@@ -17,6 +17,7 @@ import { pendingSamples, storeJudgements, type Judgement } from '../../db/querie
 import { scoreWithJudge, type ResolvedJudge } from '../../scoring/judge/scoreWithJudge';
 import { createJudgeClient } from './judgeClient';
 import { resolveJudgeTarget } from './resolveJudge';
+import { ERROR_TYPES } from '../../temporal.config';
 
 const HEARTBEAT_EVERY_MS = 1000;
 const PAGE = 500;
@@ -48,7 +49,7 @@ export function createJudgingActivities({
       try {
         target = await resolveJudgeTarget(db, secretKey, metric, platformJudge, endpoints);
       } catch (error) {
-        throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfiguration');
+        throw ApplicationFailure.nonRetryable((error as Error).message, ERROR_TYPES.invalidConfiguration);
       }
       const client = target
         ? createJudgeClient({ ...target, maxRetries: limits.maxJudgingRetryPerQ, signal: abort.signal })

@@ -20,6 +20,7 @@ import { PERTURBATION_KIND, runPerturbationSeed } from './robustnessPlan';
 import { textScoring } from '../codeScoring/codeSampling';
 import { storedPerturbedPositions, storePerturbedRows, type PerturbedRow } from './perturbedResults';
 import { ResultBuffer } from '../inference/resultBuffer';
+import { ERROR_TYPES } from '../../temporal.config';
 
 const HEARTBEAT_EVERY_MS = 1000;
 const WRITE_GROUP_ROWS = 100;
@@ -37,7 +38,8 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
       const ctx = Context.current();
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
-      if (!plan) throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, 'DatasetNotFound');
+      if (!plan)
+        throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, ERROR_TYPES.datasetNotFound);
       const already = await storedPerturbedPositions(db, runId, datasetId, from, to);
       const positions: number[] = [];
       for (let p = from; p < to; p++) if (!already.has(p)) positions.push(p);
@@ -65,7 +67,7 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
           if (!item)
             throw ApplicationFailure.nonRetryable(
               `dataset ${datasetId} has no item for position ${position}`,
-              'DatasetNotFound',
+              ERROR_TYPES.datasetNotFound,
             );
           const [perturbed] = perturbItems([{ id: item.itemId, prompt: item.prompt, ground_truth: item.groundTruth }], {
             runSeed,

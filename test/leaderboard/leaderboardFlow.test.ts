@@ -15,10 +15,10 @@ import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { datasets, leaderboardSubmissions } from '../../db/schema';
 import { closePublicationWindow } from '../../db/queries/leaderboard';
-import { LEADERBOARD_FAILURES, type LeaderboardSubmission, type LeaderboardView } from '../../contracts/leaderboard';
+import { type LeaderboardSubmission, type LeaderboardView } from '../../contracts/leaderboard';
 import type { RunView } from '../../contracts/run';
 import { submitToLeaderboardUpdate } from '../../contracts/workflow';
-import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
+import { ERROR_TYPES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { startApi, type TestApi } from '../support/apiServer';
@@ -348,7 +348,7 @@ describe('submitting runs to the leaderboard', () => {
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     const cause = (refused as WorkflowUpdateFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
-    expect((cause as ApplicationFailure).type).toBe(LEADERBOARD_FAILURES.invalidSubmission);
+    expect((cause as ApplicationFailure).type).toBe(ERROR_TYPES.invalidLeaderboardSubmission);
 
     const eventsAfter = (await handle.fetchHistory()).events ?? [];
     const updateEvents = eventsAfter.filter(
