@@ -26,6 +26,7 @@ import {
   robustnessOn,
 } from './activityProxies';
 import { failureReason } from './failureReason';
+import { PATCHES } from './patches';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
   const { runId, datasetId } = input;
@@ -35,8 +36,9 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
   // Runs begun before datasets had sizes of their own recorded none: the run's batching then (replay-safe).
   const batching = { ...input.batching, samplesPerBatch: begun.samplesPerBatch ?? input.batching.samplesPerBatch };
   const inference = input.serving ? inferenceOn(input.serving.hostQueue) : httpInference;
-  const judged = begun.judged === true && patched('judge-scoring');
-  const code = begun.code && patched('code-scoring') ? codeScoring(batching.samplesPerBatch, begun.code.n) : null;
+  const judged = begun.judged === true && patched(PATCHES.judgeScoring.id);
+  const code =
+    begun.code && patched(PATCHES.codeScoring.id) ? codeScoring(batching.samplesPerBatch, begun.code.n) : null;
 
   let position = input.nextPosition ?? 0;
   let abortReason: string | null = null;
@@ -110,7 +112,7 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
     return stopped(err);
   }
 
-  if (begun.robustness && !abortReason && patched('robustness-pass')) {
+  if (begun.robustness && !abortReason && patched(PATCHES.robustnessPass.id)) {
     const perturbed = robustnessOn(input.serving?.hostQueue);
     let batches = 0;
     for (let at = Math.max(0, position - total); at < total && !abortReason; batches++) {
