@@ -27,8 +27,14 @@ export interface DatasetWorkflowInput {
   runId: string;
   datasetId: string;
   batching: Batching;
-  /** Position to resume from after continue-as-new. */
+  /** Position the clean pass resumes from after continue-as-new. */
   nextPosition?: number;
+  /**
+   * Position the robustness pass resumes from after continue-as-new (the clean pass is then done).
+   * Executions continued as new before this field existed carry it as `nextPosition` past the
+   * dataset's end (total + position), which evaluateDataset still reads.
+   */
+  robustnessPosition?: number;
   /** Private runs: batches go to the container's host and ask its model service. */
   serving?: { hostQueue: string; baseUrl: string };
 }
