@@ -66,6 +66,7 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
       await robustnessPass(input, { from: resume.perturbed, total }, batching);
     }
   } catch (err) {
+    // A stop, wherever it reached the passes: the dataset closes as stopped once the writes in flight land.
     if (!isCancellation(err)) throw err;
     await scoring.drain();
     await CancellationScope.nonCancellable(() => control.finishDataset({ runId, datasetId, outcome: 'stopped' }));
