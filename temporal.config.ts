@@ -30,6 +30,8 @@ export const WORKFLOW_TYPES = {
   leaderboardWindow: 'leaderboardWindow',
   /** The scoring debug call's judge calls, run on a judge worker for the API (api/scoringDebugGateway.ts). */
   scoringDebug: 'debugScoring',
+  /** The deployment's sweep for launches cut off before their workflow started (LAUNCH_SWEEP). */
+  launchSweep: 'launchSweep',
 } as const;
 
 /**
@@ -100,8 +102,35 @@ const forever: RetryPolicy = {
   maximumInterval: '30s',
 };
 
+/**
+ * The type names of failures that cross the Temporal boundary: an ApplicationFailure's `type`, or
+ * the `name` of an error class an activity throws (RunNotFound in db/queries/runRecords.ts,
+ * SecretUnavailable in db/secretBox.ts, JudgeKeyMissing in activities/judging/resolveJudge.ts),
+ * which Temporal takes as its type. Retry policies, workflows and the API tell failures apart by
+ * these.
+ */
+export const ERROR_TYPES = {
+  runNotFound: 'RunNotFound',
+  datasetNotFound: 'DatasetNotFound',
+  /** The run's record asks for something that cannot work (a judge key that is gone, a missing plan). */
+  invalidConfiguration: 'InvalidConfiguration',
+  secretUnavailable: 'SecretUnavailable',
+  /** A private run's container could not be served (bad upload, no units of its GPU type, failed start). */
+  servingFailed: 'ServingFailed',
+  /** The refusals of a leaderboard submission by the publication workflow and its activity; the API answers each with a 409. */
+  leaderboardAlreadySubmitted: 'LeaderboardAlreadySubmitted',
+  leaderboardWindowClosed: 'LeaderboardWindowClosed',
+  invalidLeaderboardSubmission: 'InvalidLeaderboardSubmission',
+} as const;
+export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
+
 /** Errors that retrying cannot fix: they name something the user or the record must change. */
-export const NON_RETRYABLE_ERRORS = ['RunNotFound', 'DatasetNotFound', 'InvalidConfiguration', 'SecretUnavailable'];
+export const NON_RETRYABLE_ERRORS: ErrorType[] = [
+  ERROR_TYPES.runNotFound,
+  ERROR_TYPES.datasetNotFound,
+  ERROR_TYPES.invalidConfiguration,
+  ERROR_TYPES.secretUnavailable,
+];
 
 export const ACTIVITY_OPTIONS = {
   /**
@@ -184,14 +213,22 @@ export const CONTAINER_ACTIVITY_OPTIONS = {
     taskQueue: TASK_QUEUES.containers,
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: '1 minute',
-    retry: { ...forever, maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS, 'ServingFailed'] },
+    retry: {
+      ...forever,
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS, ERROR_TYPES.servingFailed],
+    },
   },
   /** On the container's host (taskQueue set per run); the activity enforces the health timeout itself. */
   host: {
     startToCloseTimeout: '3 hours',
     heartbeatTimeout: '30 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { ...forever, maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS, 'ServingFailed'] },
+    retry: {
+      ...forever,
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS, ERROR_TYPES.servingFailed],
+    },
   },
   /**
    * Removal must not hold a run forever when its host is gone for good: after the deadline the run
@@ -219,7 +256,7 @@ export const LEASE_POLL = { initialMs: 5_000, maxMs: 5 * 60_000 } as const;
  */
 export const LAUNCH_SWEEP = {
   scheduleId: 'proctor-launch-sweep',
-  workflowType: 'launchSweep',
+  workflowType: WORKFLOW_TYPES.launchSweep,
   every: '1 minute',
   /** A launch starts its workflow within a second of committing; a run queued this long lost its start. */
   minAgeMs: 120_000,

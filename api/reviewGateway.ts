@@ -3,10 +3,14 @@
  * when these are sent: they only wake the workflow, which reads the record back. A workflow that
  * cannot be reached wakes on its own at its next timer, so these report trouble and never undo.
  */
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowNotFoundError, type SignalDefinition } from '@temporalio/common';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { workflowIds } from '../temporal.config';
-import { SIGNALS, UPDATES } from '../contracts/workflow';
+import {
+  completeManualReviewUpdate,
+  manualEvaluationLaunchedSignal,
+  manualReviewAbandonedSignal,
+} from '../contracts/workflow';
 import type { ManualEvaluationLaunchedArgs, ReviewAbandonedArgs, ReviewCompletedArgs } from '../contracts/review';
 
 /** How long the API waits for a worker to accept the completion before answering anyway. */
@@ -14,9 +18,14 @@ const UPDATE_DEADLINE_MS = 10_000;
 
 export type Delivery = 'delivered' | 'no-workflow' | 'refused';
 
-async function signal(client: Client, runId: string, name: string, args: unknown): Promise<Delivery> {
+async function signal<Args extends unknown[]>(
+  client: Client,
+  runId: string,
+  definition: SignalDefinition<Args>,
+  ...args: Args
+): Promise<Delivery> {
   try {
-    await client.workflow.getHandle(workflowIds.run(runId)).signal(name, args);
+    await client.workflow.getHandle(workflowIds.run(runId)).signal(definition, ...args);
     return 'delivered';
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return 'no-workflow';
@@ -29,7 +38,7 @@ export function signalManualEvaluationLaunched(
   runId: string,
   args: ManualEvaluationLaunchedArgs,
 ): Promise<Delivery> {
-  return signal(client, runId, SIGNALS.manualEvaluationLaunched, args);
+  return signal(client, runId, manualEvaluationLaunchedSignal, args);
 }
 
 export function signalManualReviewAbandoned(
@@ -37,7 +46,7 @@ export function signalManualReviewAbandoned(
   runId: string,
   args: ReviewAbandonedArgs,
 ): Promise<Delivery> {
-  return signal(client, runId, SIGNALS.manualReviewAbandoned, args);
+  return signal(client, runId, manualReviewAbandonedSignal, args);
 }
 
 /** The completion as an update: the workflow's validator refuses a review it is not waiting for. */
@@ -48,7 +57,7 @@ export async function updateManualReviewCompleted(
 ): Promise<Delivery> {
   try {
     await client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-      client.workflow.getHandle(workflowIds.run(runId)).executeUpdate(UPDATES.completeManualReview, { args: [args] }),
+      client.workflow.getHandle(workflowIds.run(runId)).executeUpdate(completeManualReviewUpdate, { args: [args] }),
     );
     return 'delivered';
   } catch (error) {

@@ -10,8 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, TimeoutFailure, TimeoutType, WorkflowIdReusePolicy } from '@temporalio/common';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
-import type { ScoringDebugInput, ScoringDebugResult } from '../contracts/scoringDebug';
+import { ERROR_TYPES, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
+import type { ScoringDebugInput } from '../contracts/scoringDebug';
+import type { debugScoring } from '../workflows/debugScoring';
 import type { ScoringTrace } from '../contracts/scoringTrace';
 
 export type ScoringDebugOutcome =
@@ -43,9 +44,9 @@ export async function runScoringDebug(
   waitMs: number,
 ): Promise<ScoringDebugOutcome> {
   const workflowId = workflowIds.scoringDebug(randomUUID());
-  let handle: WorkflowHandle;
+  let handle: WorkflowHandle<typeof debugScoring>;
   try {
-    handle = await client.workflow.start(WORKFLOW_TYPES.scoringDebug, {
+    handle = await client.workflow.start<typeof debugScoring>(WORKFLOW_TYPES.scoringDebug, {
       workflowId,
       taskQueue: TASK_QUEUES.runs,
       args: [input],
@@ -63,7 +64,7 @@ export async function runScoringDebug(
 
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), waitMs)));
-  const result = handle.result() as Promise<ScoringDebugResult>;
+  const result = handle.result();
   // Lost races still settle (the workflow is terminated below); nobody is left to hear them.
   result.catch(() => {});
   try {
@@ -71,7 +72,7 @@ export async function runScoringDebug(
     if (settled !== 'expired') return { ok: true, traces: settled.traces, workflowId };
   } catch (error) {
     const failure = error instanceof WorkflowFailedError ? causeOf(error) : null;
-    if (failure?.type === 'InvalidConfiguration')
+    if (failure?.type === ERROR_TYPES.invalidConfiguration)
       return { ok: false, reason: 'keyGone', message: failure.message, workflowId };
     // Only when the API's own wait lost a race with the activity's bound, which is set longer.
     const timeout = error instanceof WorkflowFailedError ? timeoutOf(error) : null;
@@ -105,9 +106,7 @@ function causeOf(error: Error): ApplicationFailure | null {
   return cause instanceof ApplicationFailure ? cause : null;
 }
 
-async function whereItStalled(
-  handle: WorkflowHandle,
-): Promise<{
+async function whereItStalled(handle: WorkflowHandle): Promise<{
   ok: false;
   reason: 'noWorkflowWorker' | 'noJudgeWorker' | 'judgeWorkerLate' | 'unavailable';
   message: string;

@@ -4,13 +4,9 @@
  */
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { workflowIds } from '../temporal.config';
-import { SIGNALS, UPDATES, type StopSignalArgs } from '../contracts/workflow';
-import {
-  LEADERBOARD_FAILURES,
-  type LeaderboardSubmission,
-  type LeaderboardSubmissionResult,
-} from '../contracts/leaderboard';
+import { ERROR_TYPES, workflowIds } from '../temporal.config';
+import { stopSignal, submitToLeaderboardUpdate, type StopSignalArgs } from '../contracts/workflow';
+import type { LeaderboardSubmission, LeaderboardSubmissionResult } from '../contracts/leaderboard';
 
 export { startRunWorkflow, type RunToStart } from '../temporalClient/runWorkflowStart';
 
@@ -20,7 +16,7 @@ export { startRunWorkflow, type RunToStart } from '../temporalClient/runWorkflow
  */
 export async function signalStop(client: Client, runId: string, args: StopSignalArgs): Promise<boolean> {
   try {
-    await client.workflow.getHandle(workflowIds.run(runId)).signal(SIGNALS.stop, args);
+    await client.workflow.getHandle(workflowIds.run(runId)).signal(stopSignal, args);
     return true;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return false;
@@ -45,9 +41,7 @@ export async function submitToLeaderboard(
   try {
     const entry = await client.workflow
       .getHandle(workflowIds.leaderboard(runId))
-      .executeUpdate<LeaderboardSubmissionResult, [LeaderboardSubmission]>(UPDATES.submitToLeaderboard, {
-        args: [submission],
-      });
+      .executeUpdate(submitToLeaderboardUpdate, { args: [submission] });
     return { ok: true, entry };
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return { ok: false, refusal: 'noWorkflow', message: error.message };
@@ -58,9 +52,9 @@ export async function submitToLeaderboard(
       if (!(cause instanceof ApplicationFailure)) cause = null;
       const failure = cause as ApplicationFailure | null;
       const refusal: LeaderboardRefusal =
-        failure?.type === LEADERBOARD_FAILURES.alreadySubmitted
+        failure?.type === ERROR_TYPES.leaderboardAlreadySubmitted
           ? 'alreadySubmitted'
-          : failure?.type === LEADERBOARD_FAILURES.windowClosed
+          : failure?.type === ERROR_TYPES.leaderboardWindowClosed
             ? 'windowClosed'
             : 'invalid';
       return { ok: false, refusal, message: failure?.message ?? error.message };

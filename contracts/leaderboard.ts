@@ -53,13 +53,6 @@ export interface LeaderboardWindowResult {
   outcome: 'submitted' | 'closed';
 }
 
-/** Failure types the validator and the activity answer with; the API maps each to a 409. */
-export const LEADERBOARD_FAILURES = {
-  alreadySubmitted: 'LeaderboardAlreadySubmitted',
-  windowClosed: 'LeaderboardWindowClosed',
-  invalidSubmission: 'InvalidLeaderboardSubmission',
-} as const;
-
 /** A column group of a board: a task and its datasets, in the order the domain lists them. */
 export const LeaderboardTaskColumn = Type.Object({ task: Type.String(), datasets: Type.Array(Type.String()) });
 export type LeaderboardTaskColumn = Static<typeof LeaderboardTaskColumn>;

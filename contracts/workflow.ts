@@ -1,8 +1,18 @@
 /**
- * What crosses the Temporal boundary: workflow inputs and outputs and the names of signals.
- * Only IDs and counts: no per-sample data and no secret ever enters workflow history.
+ * What crosses the Temporal boundary: workflow inputs and outputs, and the signals and updates the
+ * API and activities send to workflows. Only IDs and counts: no per-sample data and no secret ever
+ * enters workflow history.
+ *
+ * The definitions are declared once here and imported by the workflows that handle them and by
+ * whoever sends them, so a sender's arguments are checked against the handler's. They come from
+ * @temporalio/workflow, whose define* functions need no workflow context; this module imports no
+ * workflow code, so the API and the activities can import it. The names are what histories
+ * recorded: changing one breaks every run in flight and every replay fixture that carries it.
  */
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Batching, RunStatus } from './run';
+import type { ManualEvaluationLaunchedArgs, ReviewAbandonedArgs, ReviewCompletedArgs } from './review';
+import type { LeaderboardSubmission, LeaderboardSubmissionResult } from './leaderboard';
 
 export interface RunWorkflowInput {
   runId: string;
@@ -17,8 +27,14 @@ export interface DatasetWorkflowInput {
   runId: string;
   datasetId: string;
   batching: Batching;
-  /** Position to resume from after continue-as-new. */
+  /** Position the clean pass resumes from after continue-as-new. */
   nextPosition?: number;
+  /**
+   * Position the robustness pass resumes from after continue-as-new (the clean pass is then done).
+   * Executions continued as new before this field existed carry it as `nextPosition` past the
+   * dataset's end (total + position), which evaluateDataset still reads.
+   */
+  robustnessPosition?: number;
   /** Private runs: batches go to the container's host and ask its model service. */
   serving?: { hostQueue: string; baseUrl: string };
 }
@@ -61,25 +77,35 @@ export interface JudgeBatchResult {
   failed: number;
 }
 
-export const SIGNALS = {
-  stop: 'stop',
-  /** Sent to a private run waiting in the container queue when units may have become free. */
-  containerUnitsFreed: 'containerUnitsFreed',
-  /** To a run waiting for its manual evaluation: the owner launched it (contracts/review.ts). */
-  manualEvaluationLaunched: 'manualEvaluationLaunched',
-  /** To a run waiting for its manual evaluation: an admin gave it up. */
-  manualReviewAbandoned: 'manualReviewAbandoned',
-} as const;
-
-/** Updates: a human step that needs an answer (accepted or refused by the workflow's validator). */
-export const UPDATES = {
-  /** To a run's publication workflow: publish it on the leaderboard, named or anonymous (contracts/leaderboard.ts). */
-  submitToLeaderboard: 'submitToLeaderboard',
-  /** To a run in manual review: reviewers completed it (the record says so first; the validator refuses a review the run is not waiting for). */
-  completeManualReview: 'completeManualReview',
-} as const;
-
 export interface StopSignalArgs {
   requestedBy: string;
   reason?: string;
 }
+
+/** To a run: stop. Cancels the datasets in flight; the run then closes as stopped. */
+export const stopSignal = defineSignal<[StopSignalArgs]>('stop');
+
+/** To a private run waiting in the container queue: units may have become free, ask again now. */
+export const containerUnitsFreedSignal = defineSignal('containerUnitsFreed');
+
+/** To a run waiting for its manual evaluation: the owner launched it (contracts/review.ts). */
+export const manualEvaluationLaunchedSignal = defineSignal<[ManualEvaluationLaunchedArgs]>('manualEvaluationLaunched');
+
+/** To a run waiting for its manual evaluation: an admin gave it up. */
+export const manualReviewAbandonedSignal = defineSignal<[ReviewAbandonedArgs]>('manualReviewAbandoned');
+
+/**
+ * To a run in manual review: reviewers completed it (the record says so first; the validator
+ * refuses a review the run is not waiting for).
+ */
+export const completeManualReviewUpdate = defineUpdate<{ accepted: true }, [ReviewCompletedArgs]>(
+  'completeManualReview',
+);
+
+/**
+ * To a run's publication workflow: publish it on the leaderboard, named or anonymous
+ * (contracts/leaderboard.ts). The validator refuses a second submission and one after the window.
+ */
+export const submitToLeaderboardUpdate = defineUpdate<LeaderboardSubmissionResult, [LeaderboardSubmission]>(
+  'submitToLeaderboard',
+);

@@ -7,6 +7,7 @@ import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/com
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
 import type { RunWorkflowInput } from '../contracts/workflow';
+import type { runEvaluation } from '../workflows/runEvaluation';
 import type { Domain } from '../contracts/domain';
 import type { RunStatus, RunType } from '../contracts/run';
 
@@ -40,7 +41,7 @@ export async function startRunWorkflow(
     { key: SEARCH_ATTRIBUTE_KEYS.status, value: run.status },
   ];
   try {
-    await client.workflow.start(WORKFLOW_TYPES.run, {
+    await client.workflow.start<typeof runEvaluation>(WORKFLOW_TYPES.run, {
       workflowId,
       taskQueue: TASK_QUEUES.runs,
       args: [input],

@@ -14,11 +14,10 @@ import type { ContainerActivities } from '../activities/serving/containerActivit
 import type { JudgingActivities } from '../activities/judging/judgeBatch';
 import type { CodeScoringActivities } from '../activities/codeScoring/scoreCodeBatch';
 import type { RobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
+import { PATCHES } from './patches';
 
 export const lifecycle = proxyActivities<RunLifecycleActivities>(ACTIVITY_OPTIONS.control);
 const localLifecycle = proxyLocalActivities<RunLifecycleActivities>(LOCAL_ACTIVITY_OPTIONS.control);
-
-export const LOCAL_BOOKKEEPING_PATCH = 'local-bookkeeping';
 
 /**
  * The lifecycle steps as local activities (temporal.config.ts LOCAL_ACTIVITY_OPTIONS); executions
@@ -26,7 +25,7 @@ export const LOCAL_BOOKKEEPING_PATCH = 'local-bookkeeping';
  * a workflow, before its first step.
  */
 export function bookkeeping(): typeof lifecycle {
-  return patched(LOCAL_BOOKKEEPING_PATCH) ? localLifecycle : lifecycle;
+  return patched(PATCHES.localBookkeeping.id) ? localLifecycle : lifecycle;
 }
 export const inference = proxyActivities<InferenceActivities>(ACTIVITY_OPTIONS.inference);
 export const reports = proxyActivities<ReportActivities>(ACTIVITY_OPTIONS.report);

@@ -8,30 +8,18 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
-  defineUpdate,
   ParentClosePolicy,
   proxyActivities,
   setHandler,
   startChild,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ACTIVITY_OPTIONS, workflowIds } from '../temporal.config';
-import { UPDATES } from '../contracts/workflow';
-import {
-  LEADERBOARD_FAILURES,
-  LEADERBOARD_MODES,
-  type LeaderboardSubmission,
-  type LeaderboardSubmissionResult,
-  type LeaderboardWindowInput,
-  type LeaderboardWindowResult,
-} from '../contracts/leaderboard';
+import { ERROR_TYPES, ACTIVITY_OPTIONS, workflowIds } from '../temporal.config';
+import { submitToLeaderboardUpdate } from '../contracts/workflow';
+import { LEADERBOARD_MODES, type LeaderboardWindowInput, type LeaderboardWindowResult } from '../contracts/leaderboard';
 import type { LeaderboardActivities } from '../activities/leaderboard/publicationActivities';
 
 const publication = proxyActivities<LeaderboardActivities>(ACTIVITY_OPTIONS.control);
-
-export const submitToLeaderboardUpdate = defineUpdate<LeaderboardSubmissionResult, [LeaderboardSubmission]>(
-  UPDATES.submitToLeaderboard,
-);
 
 export async function leaderboardWindow({ runId, windowMs }: LeaderboardWindowInput): Promise<LeaderboardWindowResult> {
   // 'submitting' from the moment an update is accepted: a second one is refused while the first is stored.
@@ -52,22 +40,25 @@ export async function leaderboardWindow({ runId, windowMs }: LeaderboardWindowIn
     {
       validator: (submission) => {
         if (state === 'closed')
-          throw ApplicationFailure.nonRetryable('the submission window has closed', LEADERBOARD_FAILURES.windowClosed);
+          throw ApplicationFailure.nonRetryable(
+            'the submission window has closed',
+            ERROR_TYPES.leaderboardWindowClosed,
+          );
         if (state !== 'open')
           throw ApplicationFailure.nonRetryable(
             'the run has already been submitted',
-            LEADERBOARD_FAILURES.alreadySubmitted,
+            ERROR_TYPES.leaderboardAlreadySubmitted,
           );
         if (!submission || !(LEADERBOARD_MODES as readonly unknown[]).includes(submission.mode)) {
           throw ApplicationFailure.nonRetryable(
             `mode must be one of ${LEADERBOARD_MODES.join(', ')}`,
-            LEADERBOARD_FAILURES.invalidSubmission,
+            ERROR_TYPES.invalidLeaderboardSubmission,
           );
         }
         if (typeof submission.submittedBy !== 'string' || submission.submittedBy === '') {
           throw ApplicationFailure.nonRetryable(
             'submittedBy must name the submitting user',
-            LEADERBOARD_FAILURES.invalidSubmission,
+            ERROR_TYPES.invalidLeaderboardSubmission,
           );
         }
       },

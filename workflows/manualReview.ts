@@ -9,36 +9,16 @@
  * followed by an activity that reads the record back, so a nudge that never arrives costs at
  * most one timer: the launch window's end, or the next reminder.
  */
-import {
-  condition,
-  defineSignal,
-  defineUpdate,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { condition, patched, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import { ACTIVITY_OPTIONS, LOCAL_ACTIVITY_OPTIONS } from '../temporal.config';
-import { LOCAL_BOOKKEEPING_PATCH } from './activityProxies';
-import { SIGNALS, UPDATES } from '../contracts/workflow';
-import type {
-  ManualEvaluationLaunchedArgs,
-  ReviewAbandonedArgs,
-  ReviewCompletedArgs,
-  ReviewGateState,
-} from '../contracts/review';
+import { PATCHES } from './patches';
+import {
+  completeManualReviewUpdate,
+  manualEvaluationLaunchedSignal,
+  manualReviewAbandonedSignal,
+} from '../contracts/workflow';
+import type { ReviewGateState } from '../contracts/review';
 import type { ReviewActivities } from '../activities/review/reviewActivities';
-
-/** Runs begun before the gate existed replay without it. */
-export const MANUAL_REVIEW_PATCH = 'manual-review-gate';
-
-export const manualEvaluationLaunchedSignal = defineSignal<[ManualEvaluationLaunchedArgs]>(
-  SIGNALS.manualEvaluationLaunched,
-);
-export const manualReviewAbandonedSignal = defineSignal<[ReviewAbandonedArgs]>(SIGNALS.manualReviewAbandoned);
-export const completeManualReviewUpdate = defineUpdate<{ accepted: true }, [ReviewCompletedArgs]>(
-  UPDATES.completeManualReview,
-);
 
 const reviews = proxyActivities<ReviewActivities>(ACTIVITY_OPTIONS.control);
 const localReviews = proxyLocalActivities<ReviewActivities>(LOCAL_ACTIVITY_OPTIONS.control);
@@ -52,9 +32,10 @@ export interface ManualReviewGate {
 
 /** The run's gate, or null when it has nothing for reviewers (or began before the gate existed). */
 export async function planManualReviewGate(runId: string): Promise<ManualReviewGate | null> {
-  if (!patched(MANUAL_REVIEW_PATCH)) return null;
+  // Runs begun before the gate existed replay without it.
+  if (!patched(PATCHES.manualReviewGate.id)) return null;
   // Planning is bookkeeping at the run's start, local like the rest of it (activityProxies.ts).
-  const plan = await (patched(LOCAL_BOOKKEEPING_PATCH) ? localReviews : reviews).planManualReview({ runId });
+  const plan = await (patched(PATCHES.localBookkeeping.id) ? localReviews : reviews).planManualReview({ runId });
   if (!plan.reviewed) return null;
 
   let phase: 'inferring' | ReviewGateState['status'] = 'inferring';

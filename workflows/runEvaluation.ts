@@ -6,14 +6,13 @@
 import {
   CancellationScope,
   ChildWorkflowCancellationType,
-  defineSignal,
   executeChild,
   isCancellation,
   patched,
   setHandler,
 } from '@temporalio/workflow';
 import {
-  SIGNALS,
+  stopSignal,
   type DatasetWorkflowInput,
   type RunWorkflowInput,
   type RunWorkflowResult,
@@ -29,10 +28,7 @@ import { withServedModel } from './servedModel';
 import { planManualReviewGate } from './manualReview';
 import { openPublication } from './leaderboardWindow';
 import { executeStoppableChild } from './stoppableChild';
-
-export const STOPPABLE_CHILD_PATCH = 'stoppable-dataset-child';
-
-export const stopSignal = defineSignal<[StopSignalArgs]>(SIGNALS.stop);
+import { PATCHES } from './patches';
 
 export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWorkflowResult> {
   const datasetsScope = new CancellationScope();
@@ -91,7 +87,7 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
   });
   publishRunStatus(ended.status);
   // A formal run that succeeded may be published on its leaderboard for a while (docs/leaderboard.md).
-  if (ended.status === 'succeeded' && patched('leaderboard-window')) await openPublication(runId);
+  if (ended.status === 'succeeded' && patched(PATCHES.leaderboardWindow.id)) await openPublication(runId);
   return ended;
 }
 
@@ -113,7 +109,7 @@ async function evaluateDatasets(
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
       };
       // Runs begun before the patch replay the child started inside the stop's scope (workflows/stoppableChild.ts).
-      if (patched(STOPPABLE_CHILD_PATCH)) await executeStoppableChild(evaluateDataset, child);
+      if (patched(PATCHES.stoppableDatasetChild.id)) await executeStoppableChild(evaluateDataset, child);
       else await executeChild(evaluateDataset, child);
     } catch (err) {
       if (isCancellation(err)) throw err;

@@ -3,13 +3,11 @@
  * for container units (priority, then age), the container is started and awaited, the datasets are
  * evaluated against it, and whatever happens the container is removed and the units released.
  */
-import { CancellationScope, condition, defineSignal, isCancellation, log, setHandler } from '@temporalio/workflow';
-import { SIGNALS } from '../contracts/workflow';
+import { CancellationScope, condition, isCancellation, log, setHandler } from '@temporalio/workflow';
+import { containerUnitsFreedSignal } from '../contracts/workflow';
 import type { ServingEndpoint } from '../contracts/run';
 import { LEASE_POLL } from '../temporal.config';
 import { containerHost, containers, leases } from './activityProxies';
-
-export const containerUnitsFreedSignal = defineSignal(SIGNALS.containerUnitsFreed);
 
 /** Evaluates the datasets; gets the endpoint to use for each, which may change if the container is restarted. */
 export type EvaluateWithServer = (endpointForNextDataset: () => Promise<ServingEndpoint>) => Promise<void>;

@@ -16,6 +16,7 @@ import { scoreCodeProblem } from '../../scoring/metrics/passAtK';
 import { codeSamplingFor } from './codeSampling';
 import { pendingCodeSamples, storeCodeScores, type CodeScore } from './codeSamples';
 import { runBatch } from '../batch/batchActivity';
+import { ERROR_TYPES } from '../../temporal.config';
 
 const PAGE = 100;
 /** Sandboxes at once per batch: each takes up to one CPU for up to its 10 s limit. */
@@ -33,7 +34,7 @@ export function createCodeScoringActivities({ db, logger, serving }: ActivityDep
       if (!docker)
         throw ApplicationFailure.nonRetryable(
           'this worker has no Docker engine for the code sandbox',
-          'InvalidConfiguration',
+          ERROR_TYPES.invalidConfiguration,
         );
       const run = await getRun(db, runId);
       const { ks } = codeSamplingFor(run.config, datasetId);

@@ -23,6 +23,7 @@ import { EndpointBreaker } from '../batch/endpointBreaker';
 import { runBatch } from '../batch/batchActivity';
 import { codeSamplingFor, isCodeDataset, textScoring } from '../codeScoring/codeSampling';
 import { storeCodeSamples, type CodeSampleRow } from '../codeScoring/codeSamples';
+import { ERROR_TYPES } from '../../temporal.config';
 
 const WRITE_GROUP_ROWS = 200;
 const FAILURE_LOG_LINES_PER_BATCH = 5;
@@ -33,7 +34,8 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
     async inferBatch({ runId, datasetId, from, to, servingUrl }: BatchInput): Promise<BatchResult> {
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
-      if (!plan) throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, 'DatasetNotFound');
+      if (!plan)
+        throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, ERROR_TYPES.datasetNotFound);
 
       const already = await storedPositions(db, runId, datasetId, from, to);
       const positions: number[] = [];
@@ -74,7 +76,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           if (!item)
             throw ApplicationFailure.nonRetryable(
               `dataset ${datasetId} has no item at index ${idx}`,
-              'DatasetNotFound',
+              ERROR_TYPES.datasetNotFound,
             );
           const endpoint = endpoints.forItem(item);
           const completions: string[] = [];

@@ -11,7 +11,7 @@ import { DEBUG_TIMEOUT_MS, type ScoringDebugInput, type ScoringDebugResult } fro
 import { judgeTraces } from '../../scoring/judge/debugTraces';
 import { createJudgeClient } from './judgeClient';
 import { resolveJudgeTarget } from './resolveJudge';
-import { HEARTBEAT_INTERVAL_MS } from '../../temporal.config';
+import { ERROR_TYPES, HEARTBEAT_INTERVAL_MS } from '../../temporal.config';
 
 export function createDebugScoringActivities({
   db,
@@ -27,7 +27,7 @@ export function createDebugScoringActivities({
       try {
         target = await resolveJudgeTarget(db, secretKey, metric, platformJudge, endpoints);
       } catch (error) {
-        throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfiguration');
+        throw ApplicationFailure.nonRetryable((error as Error).message, ERROR_TYPES.invalidConfiguration);
       }
       const expired = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
       const signal = AbortSignal.any([expired, ctx.cancellationSignal]);

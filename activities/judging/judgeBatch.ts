@@ -20,6 +20,7 @@ import { resolveJudgeTarget } from './resolveJudge';
 import { runBatch } from '../batch/batchActivity';
 import { ResultBuffer } from '../batch/resultBuffer';
 import { ENDPOINT_DOWN_KINDS, EndpointBreaker } from '../batch/endpointBreaker';
+import { ERROR_TYPES } from '../../temporal.config';
 
 const PAGE = 500;
 const WRITE_GROUP_ROWS = 100;
@@ -48,7 +49,7 @@ export function createJudgingActivities({
       try {
         target = await resolveJudgeTarget(db, secretKey, metric, platformJudge, endpoints);
       } catch (error) {
-        throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfiguration');
+        throw ApplicationFailure.nonRetryable((error as Error).message, ERROR_TYPES.invalidConfiguration);
       }
 
       const breaker = new EndpointBreaker(BREAKER_THRESHOLD, JUDGE_DOWN_KINDS);

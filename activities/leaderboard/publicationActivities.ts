@@ -7,13 +7,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
 import { loadLeaderboardSettings } from '../../config/env';
 import {
-  LEADERBOARD_FAILURES,
   type LeaderboardMode,
   type LeaderboardSubmissionResult,
   type PublicationStatus,
 } from '../../contracts/leaderboard';
 import { closePublicationWindow, openPublicationWindow, recordSubmission } from '../../db/queries/leaderboard';
 import { appendRunLogs } from '../../db/queries/runLogs';
+import { ERROR_TYPES } from '../../temporal.config';
 
 export interface OpenedWindow {
   /** False for runs that cannot be published (verifications, runs that did not succeed). */
@@ -55,14 +55,14 @@ export function createLeaderboardActivities(deps: ActivityDeps) {
       if (!row)
         throw ApplicationFailure.nonRetryable(
           `run ${runId} has no leaderboard submission window`,
-          LEADERBOARD_FAILURES.windowClosed,
+          ERROR_TYPES.leaderboardWindowClosed,
         );
       if (row.status !== 'submitted')
-        throw ApplicationFailure.nonRetryable(windowText(row.status), LEADERBOARD_FAILURES.windowClosed);
+        throw ApplicationFailure.nonRetryable(windowText(row.status), ERROR_TYPES.leaderboardWindowClosed);
       if (row.mode !== mode || row.submittedBy !== submittedBy) {
         throw ApplicationFailure.nonRetryable(
           `run ${runId} was already submitted (${row.mode})`,
-          LEADERBOARD_FAILURES.alreadySubmitted,
+          ERROR_TYPES.leaderboardAlreadySubmitted,
         );
       }
       await appendRunLogs(db, [

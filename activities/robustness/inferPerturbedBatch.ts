@@ -21,6 +21,7 @@ import { textScoring } from '../codeScoring/codeSampling';
 import { storedPerturbedPositions, storePerturbedRows, type PerturbedRow } from './perturbedResults';
 import { ResultBuffer } from '../batch/resultBuffer';
 import { runBatch } from '../batch/batchActivity';
+import { ERROR_TYPES } from '../../temporal.config';
 
 const WRITE_GROUP_ROWS = 100;
 
@@ -36,7 +37,8 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
     }: BatchInput): Promise<{ stored: number; failed: number }> {
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
-      if (!plan) throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, 'DatasetNotFound');
+      if (!plan)
+        throw ApplicationFailure.nonRetryable(`run ${runId} has no dataset ${datasetId}`, ERROR_TYPES.datasetNotFound);
       const already = await storedPerturbedPositions(db, runId, datasetId, from, to);
       const positions: number[] = [];
       for (let p = from; p < to; p++) if (!already.has(p)) positions.push(p);
@@ -61,7 +63,7 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
           if (!item)
             throw ApplicationFailure.nonRetryable(
               `dataset ${datasetId} has no item for position ${position}`,
-              'DatasetNotFound',
+              ERROR_TYPES.datasetNotFound,
             );
           const [perturbed] = perturbItems([{ id: item.itemId, prompt: item.prompt, ground_truth: item.groundTruth }], {
             runSeed,

@@ -9,7 +9,7 @@ import type { ActivityDeps } from '../activityDeps';
 import type { ServingEndpoint, ServingPlan } from '../../contracts/run';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
-import { containerHostQueue } from '../../temporal.config';
+import { ERROR_TYPES, containerHostQueue } from '../../temporal.config';
 import { checkUploadTree } from '../../storage/uploadCheck';
 import { versionDir } from '../../storage/uploadLayout';
 import { servingContainerSpec } from '../../docker/containerSpec';
@@ -41,14 +41,17 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
   const planOf = async (runId: string): Promise<{ plan: ServingPlan; domain: string }> => {
     const run = await getRun(db, runId);
     if (!run.config.serving)
-      throw ApplicationFailure.nonRetryable(`run ${runId} is not a private deployment`, 'InvalidConfiguration');
+      throw ApplicationFailure.nonRetryable(
+        `run ${runId} is not a private deployment`,
+        ERROR_TYPES.invalidConfiguration,
+      );
     return { plan: run.config.serving, domain: run.config.domain };
   };
   const uploadDir = (plan: ServingPlan) => {
     try {
       return versionDir(settings().uploads.dir, plan.uploadPath);
     } catch (error) {
-      throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfiguration');
+      throw ApplicationFailure.nonRetryable((error as Error).message, ERROR_TYPES.invalidConfiguration);
     }
   };
 

@@ -8,8 +8,8 @@ import type { ActivityDeps } from '../activityDeps';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { releaseLease, requestLease, tryGrantLease } from '../../db/queries/containerLeases';
-import { SIGNALS } from '../../contracts/workflow';
-import { workflowIds } from '../../temporal.config';
+import { containerUnitsFreedSignal } from '../../contracts/workflow';
+import { ERROR_TYPES, workflowIds } from '../../temporal.config';
 import { requireServing } from './servingFailed';
 
 export interface LeaseState {
@@ -23,7 +23,10 @@ export function createLeaseActivities({ db, logger, serving }: ActivityDeps) {
     const run = await getRun(db, runId);
     const plan = run.config.serving;
     if (!plan)
-      throw ApplicationFailure.nonRetryable(`run ${runId} is not a private deployment`, 'InvalidConfiguration');
+      throw ApplicationFailure.nonRetryable(
+        `run ${runId} is not a private deployment`,
+        ERROR_TYPES.invalidConfiguration,
+      );
     return plan;
   };
 
@@ -39,13 +42,13 @@ export function createLeaseActivities({ db, logger, serving }: ActivityDeps) {
       if (!type) {
         throw ApplicationFailure.nonRetryable(
           `GPU type ${plan.gpuType} is no longer offered by the container hosts; edit the evaluation and launch again`,
-          'ServingFailed',
+          ERROR_TYPES.servingFailed,
         );
       }
       if (plan.gpuCount > type.total) {
         throw ApplicationFailure.nonRetryable(
           `the run asks for ${plan.gpuCount} ${type.label} unit(s) but the hosts have ${type.total}`,
-          'ServingFailed',
+          ERROR_TYPES.servingFailed,
         );
       }
       const lease = await tryGrantLease(db, runId, type.total);
@@ -79,7 +82,7 @@ export function createLeaseActivities({ db, logger, serving }: ActivityDeps) {
         nextWaiting.map((next) =>
           temporal.workflow
             .getHandle(workflowIds.run(next))
-            .signal(SIGNALS.containerUnitsFreed)
+            .signal(containerUnitsFreedSignal)
             .catch((error: unknown) => logger.debug({ err: error, runId: next }, 'could not nudge a waiting run')),
         ),
       );

@@ -16,7 +16,6 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import { connectDb, type DbHandle } from '../../db/client';
 import { datasetItems, runDatasets, sampleResults } from '../../db/schema';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { startReferenceModel, type ReferenceModel, type RequestLogEntry } from '../../stack/referenceModel/server';
 import { chooseFault, type Fault, type Knobs } from '../../stack/referenceModel/knobs';
 import type { RunLimits } from '../../contracts/evaluation';
@@ -28,6 +27,7 @@ import { requireEnv } from '../support/env';
 import { expectAccountedFor, waitForRunEnd } from './accounting';
 import { faultSeed } from './faultSeed';
 import { startFaultWorker } from './faultWorker';
+import { startRunByHand } from '../support/workflowStarts';
 
 const SEED = faultSeed();
 const SAMPLES = 80;
@@ -73,11 +73,7 @@ async function launch(endpoint: string, datasets: FixtureDataset[], limits: Part
     limits: { maxConcurrency: 8, maxRetryPerQuery: MAX_RETRIES, ...limits },
     batching: { samplesPerBatch: 40, batchesPerExecution: 100 },
   });
-  await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-    workflowId: workflowIds.run(runId),
-    taskQueue: TASK_QUEUES.runs,
-    args: [{ runId }],
-  });
+  await startRunByHand(temporal.client, runId);
   return runId;
 }
 

@@ -12,7 +12,6 @@ import { connectDb, type DbHandle } from '../../db/client';
 import { migrateDatabase } from '../../db/migrate';
 import { runDatasets, runLogs } from '../../db/schema';
 import { startPostgres, stopPostgresServer } from '../../stack/postgres';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
 import { temporalClient } from '../support/temporalTestKit';
@@ -21,6 +20,7 @@ import { freePort } from '../support/ports';
 import { requireEnv } from '../support/env';
 import { expectAccountedFor, waitForRunEnd } from './accounting';
 import { startFaultWorker } from './faultWorker';
+import { startRunByHand } from '../support/workflowStarts';
 
 const DATA_DIR = path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), `faults-pg-${process.pid}`);
 let port: number;
@@ -62,11 +62,7 @@ it('a run survives a PostgreSQL restart mid-batch with every sample stored once'
     limits: { maxConcurrency: 8 },
     batching: { samplesPerBatch: 200, batchesPerExecution: 3 },
   });
-  await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-    workflowId: workflowIds.run(runId),
-    taskQueue: TASK_QUEUES.runs,
-    args: [{ runId }],
-  });
+  await startRunByHand(temporal.client, runId);
 
   const done = async () =>
     (await handle.db.select({ done: runDatasets.done }).from(runDatasets).where(eq(runDatasets.runId, runId))).reduce(

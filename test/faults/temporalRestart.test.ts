@@ -11,7 +11,6 @@ import { connectDb, type DbHandle } from '../../db/client';
 import { runDatasets } from '../../db/schema';
 import { requireTemporalCliPath } from '../../stack/temporalCli';
 import { startTemporalDevServer, type TemporalDevServer } from '../../stack/temporalServer';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
 import type { WorkerProcess } from '../support/workerProcess';
@@ -19,6 +18,7 @@ import { freePort } from '../support/ports';
 import { requireEnv } from '../support/env';
 import { expectAccountedFor, waitForRunEnd } from './accounting';
 import { startFaultWorker } from './faultWorker';
+import { startRunByHand } from '../support/workflowStarts';
 
 const DATA_DIR = path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), `faults-temporal-${process.pid}`);
 const NAMESPACE = 'default';
@@ -67,11 +67,7 @@ it('a run survives a restart of the Temporal server with every sample stored onc
   });
   const connection = await Connection.connect({ address: server!.address });
   try {
-    await new Client({ connection, namespace: NAMESPACE }).workflow.start(WORKFLOW_TYPES.run, {
-      workflowId: workflowIds.run(runId),
-      taskQueue: TASK_QUEUES.runs,
-      args: [{ runId }],
-    });
+    await startRunByHand(new Client({ connection, namespace: NAMESPACE }), runId);
   } finally {
     await connection.close();
   }

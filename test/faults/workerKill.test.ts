@@ -12,7 +12,6 @@ import type { Client } from '@temporalio/client';
 import { connectDb, type DbHandle } from '../../db/client';
 import { REPORT_ARTIFACT } from '../../contracts/artifact';
 import { TERMINAL_STATUSES, type RunStatus } from '../../contracts/run';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser, type FixtureDataset } from '../support/runFixtures';
 import { temporalClient } from '../support/temporalTestKit';
@@ -21,6 +20,7 @@ import { startFaultWorker } from './faultWorker';
 import { requireEnv } from '../support/env';
 import { expectAccountedFor, waitForRunEnd } from './accounting';
 import { faultSeed, seededRandom, shuffled } from './faultSeed';
+import { startRunByHand } from '../support/workflowStarts';
 
 const SEED = faultSeed();
 const TRIALS = Number(process.env.FAULT_KILL_TRIALS ?? 10);
@@ -158,11 +158,7 @@ it(`survives ${TRIALS} SIGKILLs of the worker at seeded-random points with every
       batching: { samplesPerBatch: 400, batchesPerExecution: 1 },
     });
     runIds.push(runId);
-    await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-      workflowId: workflowIds.run(runId),
-      taskQueue: TASK_QUEUES.runs,
-      args: [{ runId }],
-    });
+    await startRunByHand(temporal.client, runId);
 
     await until(runId, trial, 120_000, worker);
     if (trial.delayMs > 0 && trial.target !== 'report' && trial.target !== 'dataset finish')

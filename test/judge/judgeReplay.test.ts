@@ -7,7 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { connectDb, type DbHandle } from '../../db/client';
 import { runs } from '../../db/schema';
@@ -15,10 +14,11 @@ import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config'
 import { DEFAULT_JUDGING_LIMITS } from '../../contracts/scoringConfig';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
-import { startWorkers, temporalClient, workflowBundle, type RunningWorkers } from '../support/temporalTestKit';
+import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { startJudgeStandIn, type JudgeStandIn } from '../support/judgeStandIn';
 import { requireEnv } from '../support/env';
-import { RECORD_HISTORIES, recordHistoryFixture } from '../support/historyFixtures';
+import { RECORD_HISTORIES, recordHistoryFixture, replayHistory } from '../support/historyFixtures';
+import { startRunByHand } from '../support/workflowStarts';
 
 let handle: DbHandle;
 let temporal: { client: Client; close(): Promise<void> };
@@ -65,11 +65,7 @@ describe('judged dataset workflow', () => {
       })
       .where(eq(runs.id, runId));
 
-    const wf = await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-      workflowId: workflowIds.run(runId),
-      taskQueue: TASK_QUEUES.runs,
-      args: [{ runId }],
-    });
+    const wf = await startRunByHand(temporal.client, runId);
     expect((await wf.result()).status).toBe('succeeded');
     expect(judge.requests).toHaveLength(14);
 
@@ -88,9 +84,7 @@ describe('judged dataset workflow', () => {
     ).toBe(true);
     expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
 
-    await expect(
-      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, datasetWorkflow),
-    ).resolves.toBeUndefined();
+    await expect(replayHistory(history, datasetWorkflow)).resolves.toBeUndefined();
     if (RECORD_HISTORIES)
       await recordHistoryFixture(temporal.client, 'dataset-judged', datasetWorkflow, WORKFLOW_TYPES.dataset);
   });

@@ -15,10 +15,10 @@ import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { datasets, leaderboardSubmissions } from '../../db/schema';
 import { closePublicationWindow } from '../../db/queries/leaderboard';
-import { LEADERBOARD_FAILURES, type LeaderboardView } from '../../contracts/leaderboard';
+import { type LeaderboardSubmission, type LeaderboardView } from '../../contracts/leaderboard';
 import type { RunView } from '../../contracts/run';
-import { UPDATES } from '../../contracts/workflow';
-import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
+import { submitToLeaderboardUpdate } from '../../contracts/workflow';
+import { ERROR_TYPES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { startApi, type TestApi } from '../support/apiServer';
@@ -337,7 +337,10 @@ describe('submitting runs to the leaderboard', () => {
     const handle = api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(w.unsubmitted.runId));
     const eventsBefore = (await handle.fetchHistory()).events ?? [];
     const refused = await handle
-      .executeUpdate(UPDATES.submitToLeaderboard, { args: [{ mode: 'public', submittedBy: w.ada.id }] })
+      // A mode the contract does not have, as a client that bypassed the API's schema could send.
+      .executeUpdate(submitToLeaderboardUpdate, {
+        args: [{ mode: 'public', submittedBy: w.ada.id } as unknown as LeaderboardSubmission],
+      })
       .then(
         () => null,
         (error: unknown) => error,
@@ -345,7 +348,7 @@ describe('submitting runs to the leaderboard', () => {
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     const cause = (refused as WorkflowUpdateFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
-    expect((cause as ApplicationFailure).type).toBe(LEADERBOARD_FAILURES.invalidSubmission);
+    expect((cause as ApplicationFailure).type).toBe(ERROR_TYPES.invalidLeaderboardSubmission);
 
     const eventsAfter = (await handle.fetchHistory()).events ?? [];
     const updateEvents = eventsAfter.filter(
@@ -378,7 +381,7 @@ describe('submitting runs to the leaderboard', () => {
     const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest?.input?.name).toBe(
-      UPDATES.submitToLeaderboard,
+      submitToLeaderboardUpdate.name,
     );
   });
 

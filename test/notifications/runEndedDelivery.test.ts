@@ -11,7 +11,6 @@ import type { Client } from '@temporalio/client';
 import { connectDb, type DbHandle } from '../../db/client';
 import { notifications, runs, users } from '../../db/schema';
 import { sealSecret } from '../../db/secretBox';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { createRunLifecycleActivities } from '../../activities/runLifecycle';
 import { queueRunEndedMail } from '../../activities/notifications/runEndedNotice';
@@ -21,6 +20,7 @@ import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFi
 import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
 import { SMTP_PASSWORD, createSmtpSink, until, type SmtpSink } from './smtpSink';
+import { startRunByHand } from '../support/workflowStarts';
 
 const FROM = 'Proctor Tests <proctor@tests.example>';
 const quiet = pino({ level: 'silent' });
@@ -92,11 +92,7 @@ async function newOwner(): Promise<{ id: string; email: string }> {
 }
 
 async function runToEnd(runId: string) {
-  const wf = await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-    workflowId: workflowIds.run(runId),
-    taskQueue: TASK_QUEUES.runs,
-    args: [{ runId }],
-  });
+  const wf = await startRunByHand(temporal.client, runId);
   return wf.result();
 }
 

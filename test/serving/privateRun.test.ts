@@ -12,9 +12,8 @@ import { listServingContainers } from '../../docker/containerRunner';
 import { containerLeases } from '../../db/schema';
 import type { RunView, SampleResultView } from '../../contracts/run';
 import { startApi, type TestApi } from '../support/apiServer';
-import { Worker } from '@temporalio/worker';
-import { startWorkers, temporalClient, workflowBundle, type RunningWorkers } from '../support/temporalTestKit';
-import { RECORD_HISTORIES, recordHistoryFixture } from '../support/historyFixtures';
+import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
+import { RECORD_HISTORIES, recordHistoryFixture, replayHistory } from '../support/historyFixtures';
 import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { requireEnv } from '../support/env';
 import { createPrivateModel, useServingSettings, waitForRunEnd } from '../support/privateModel';
@@ -65,7 +64,7 @@ async function containersOf(runId: string) {
 async function replayAndMaybeRecord(runId: string, fixture: string): Promise<void> {
   const workflowId = workflowIds.run(runId);
   const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+  await replayHistory(history, workflowId);
   if (RECORD_HISTORIES) await recordHistoryFixture(temporal.client, fixture, workflowId, WORKFLOW_TYPES.run);
 }
 

@@ -1,9 +1,25 @@
 /**
- * Steps between an API's launch and Temporal: the first `held` workflow starts wait until
- * `release`, so a replay of the same launch reaches Temporal first, and the starts numbered in
- * `failing` (0-based, in call order) throw as an unreachable server would. `restore` undoes it.
+ * Workflow starts in tests: a run's workflow started by hand, as the API would start it minus the
+ * search attributes, and a hook that steps between an API's launch and Temporal.
  */
 import type { Client } from '@temporalio/client';
+import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
+import type { runEvaluation } from '../../workflows/runEvaluation';
+
+/** Starts the run's workflow on its queue under its deterministic ID; the handle's result is the run's. */
+export function startRunByHand(client: Client, runId: string) {
+  return client.workflow.start<typeof runEvaluation>(WORKFLOW_TYPES.run, {
+    workflowId: workflowIds.run(runId),
+    taskQueue: TASK_QUEUES.runs,
+    args: [{ runId }],
+  });
+}
+
+/**
+ * The first `held` workflow starts wait until `release`, so a replay of the same launch reaches
+ * Temporal first, and the starts numbered in `failing` (0-based, in call order) throw as an
+ * unreachable server would. `restore` undoes it.
+ */
 
 export function interceptWorkflowStarts(client: Client, o: { held?: number; failing?: number[] } = {}) {
   const workflows = client.workflow;

@@ -1,44 +1,97 @@
 /**
  * Replay: the workflow code must reproduce, command for command, the histories that runs of earlier
- * versions wrote, or runs in flight during a deploy would break. The histories under
- * test/fixtures/histories/ were recorded from real runs (a completed two-dataset run, a dataset that
- * continued as new, a stopped run); each is replayed against today's workflow bundle.
+ * versions wrote, or runs in flight during a deploy would break. Each history listed in
+ * test/fixtures/histories/index.ts is replayed against today's workflow bundle in a test of its own,
+ * so a failure names its fixture; its patch markers are checked against workflows/patches.ts.
  *
- * To record them again after an intentional, patched change, run
+ * A fixture is recorded again by the test its entry names, run with PROCTOR_RECORD_HISTORIES=1; the
+ * four scenarios below (a completed two-dataset run, its first dataset continuing as new, a stopped
+ * run and its dataset) by this file:
  *   PROCTOR_RECORD_HISTORIES=1 npm test -- test/workflows/replay.test.ts
- * which executes those runs against the real server and rewrites the fixtures. Keep the old files
- * too (rename them) while runs of that version may still be in flight: the *-before-local-bookkeeping
- * files are the same four scenarios with the lifecycle steps as ordinary activities, before patch
- * 'local-bookkeeping' made them local; run-completed-before-stoppable-child.json and
- * run-stopped-before-stoppable-child.json are the run workflow's before patch 'stoppable-dataset-child'
- * (workflows/stoppableChild.ts) changed how a dataset's child is started and cancelled. The private-deployment
- * histories (private-run-*.json) are recorded the same way by test/serving/privateRun.test.ts, and the
- * leaderboard ones (run-completed-published.json: a run that opened its submission window under
- * patch 'leaderboard-window'; leaderboard-window-submitted.json and leaderboard-window-closed.json:
- * its publication workflow, with an accepted update or a window that passed) by test/leaderboard/,
- * and the manual-review one (run-manual-review.json: a run that waited for its manual evaluation
- * under patch 'manual-review-gate', was launched, reminded, completed by update and closed with the
- * reviewers' scores) by test/review/manualReview.test.ts; dataset-judged.json (a judged dataset under
- * patch 'judge-scoring') by test/judge/judgeReplay.test.ts, and scoring-debug.json (the scoring debug
- * call's workflow) by test/judge/scoringConfigApi.test.ts, both with PROCTOR_RECORD_HISTORIES=1;
- * dataset-code-scored.json (a pass_at_k dataset under patch 'code-scoring') by test/code/codeRun.test.ts,
- * dataset-robustness.json (a dataset's clean and perturbed passes under patch 'robustness-pass') by
- * test/robustness/robustnessRun.test.ts.
+ * After an intentional, patched change, keep the old files too (renamed, and listed with
+ * `recordedBy: null`) while runs of that version may still be in flight.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Worker } from '@temporalio/worker';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { Client } from '@temporalio/client';
+import { DeterminismViolationError } from '@temporalio/workflow';
 import { connectDb, type DbHandle } from '../../db/client';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
-import { SIGNALS } from '../../contracts/workflow';
+import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
+import { stopSignal } from '../../contracts/workflow';
+import { PATCHES } from '../../workflows/patches';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
-import { startWorkers, temporalClient, workflowBundle, type RunningWorkers } from '../support/temporalTestKit';
+import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
-import { loadHistoryFixtures, recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
+import {
+  loadHistoryFixture,
+  loadHistoryFixtures,
+  recordHistoryFixture,
+  RECORD_HISTORIES,
+  replayHistory,
+  type RecordedHistory,
+} from '../support/historyFixtures';
+import { startRunByHand } from '../support/workflowStarts';
+import { HISTORY_FIXTURES, patchesPinnedBy } from '../fixtures/histories';
 
-describe('workflow replay', () => {
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The IDs of the patch markers a recorded history carries. */
+function patchMarkers(recorded: RecordedHistory): string[] {
+  type Event = {
+    markerRecordedEventAttributes?: {
+      markerName?: string;
+      details?: Record<string, { payloads?: { data?: string }[] }>;
+    };
+  };
+  return ((recorded.history as { events: Event[] }).events ?? []).flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_patch' ? marker.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+    return data ? [(JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string }).id] : [];
+  });
+}
+
+describe('recorded histories', () => {
+  it('are each listed once in the index, as are the fixtures the patch registry names', async () => {
+    const files = (await loadHistoryFixtures()).map((f) => f.file.replace(/\.json$/, '')).sort();
+    const listed = HISTORY_FIXTURES.map((f) => f.name).sort();
+    expect(files).toEqual(listed);
+    expect(new Set(listed).size).toBe(listed.length);
+    for (const { name, recordedBy } of HISTORY_FIXTURES)
+      if (recordedBy) expect(existsSync(path.join(ROOT, recordedBy)), `${name}: ${recordedBy}`).toBe(true);
+    for (const [patch, { pinnedBy }] of Object.entries(PATCHES)) {
+      expect(listed, patch).toEqual(expect.arrayContaining([...pinnedBy.before, ...pinnedBy.after]));
+      expect(pinnedBy.after.length, `${patch}: a history that took the patched path`).toBeGreaterThan(0);
+    }
+  });
+
+  for (const fixture of HISTORY_FIXTURES) {
+    it(`replays ${fixture.name}`, async () => {
+      const recorded = await loadHistoryFixture(fixture.name);
+      expect(recorded.workflowType).toBe(fixture.workflowType);
+      const markers = patchMarkers(recorded);
+      for (const { patch, side } of patchesPinnedBy(fixture.name)) {
+        expect(markers.includes(PATCHES[patch].id), `${patch} (${side})`).toBe(side === 'after');
+      }
+      await expect(replayHistory(recorded, recorded.workflowId)).resolves.toBeUndefined();
+    });
+  }
+
+  it('detects a history the current code cannot reproduce', async () => {
+    // Guards the tests themselves: a history of the run workflow fed to the dataset workflow must fail
+    // (this one's first command, an ordinary activity, is beginRun where the dataset asks beginDataset).
+    const recorded = structuredClone(await loadHistoryFixture('run-completed-before-local-bookkeeping'));
+    const json = recorded.history as {
+      events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name: string } } }[];
+    };
+    json.events[0]!.workflowExecutionStartedEventAttributes!.workflowType!.name = WORKFLOW_TYPES.dataset;
+    await expect(replayHistory(recorded, recorded.workflowId)).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});
+
+describe('histories written just now', () => {
   let handle: DbHandle;
   let temporal: { client: Client; close(): Promise<void> };
   let workers: RunningWorkers;
@@ -63,12 +116,6 @@ describe('workflow replay', () => {
     const ownerId = await insertUser(handle.db);
     const first = await insertArithmeticDataset(handle.db, 30, 'arithmetic');
     const second = await insertArithmeticDataset(handle.db, 12, 'sums');
-    const start = (runId: string) =>
-      temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-        workflowId: workflowIds.run(runId),
-        taskQueue: TASK_QUEUES.runs,
-        args: [{ runId }],
-      });
 
     model.resetKnobs();
     model.setKnobs({ skill: 1 });
@@ -78,7 +125,7 @@ describe('workflow replay', () => {
       datasets: [first, second],
       batching: { samplesPerBatch: 10, batchesPerExecution: 2 },
     });
-    await (await start(completed)).result();
+    await (await startRunByHand(temporal.client, completed)).result();
 
     model.setKnobs({ latencyMs: 200 });
     const stopped = await insertRun(handle.db, {
@@ -87,9 +134,9 @@ describe('workflow replay', () => {
       datasets: [first, second],
       limits: { maxConcurrency: 2 },
     });
-    const wf = await start(stopped);
+    const wf = await startRunByHand(temporal.client, stopped);
     await new Promise((r) => setTimeout(r, 1500));
-    await wf.signal(SIGNALS.stop, { requestedBy: 'replay-test' });
+    await wf.signal(stopSignal, { requestedBy: 'replay-test' });
     await wf.result();
     model.resetKnobs();
 
@@ -124,59 +171,13 @@ describe('workflow replay', () => {
       }
     });
 
-  it('replays every recorded history against the current workflow code', async () => {
-    const fixtures = await loadHistoryFixtures();
-    // The scenarios above produce four; fewer means the fixtures went missing.
-    expect(fixtures.length).toBeGreaterThanOrEqual(4);
-    // The judged dataset path (patch judge-scoring), recorded by test/judge/judgeReplay.test.ts.
-    expect(fixtures.map((f) => f.file)).toContain('dataset-judged.json');
-    // The code-scored dataset path (patch code-scoring), recorded by test/code/codeRun.test.ts.
-    expect(fixtures.map((f) => f.file)).toContain('dataset-code-scored.json');
-    // The robustness pass (patch robustness-pass), recorded by test/robustness/robustnessRun.test.ts.
-    expect(fixtures.map((f) => f.file)).toContain('dataset-robustness.json');
-    expect(fixtures.map((f) => f.file)).toEqual(
-      expect.arrayContaining([
-        'run-completed.json',
-        'run-completed-published.json',
-        'leaderboard-window-submitted.json',
-        'leaderboard-window-closed.json',
-      ]),
-    );
-    const bundle = await workflowBundle();
-    for (const { file, recorded } of fixtures) {
-      const history = historyFromJSON(recorded.history);
-      await expect(
-        Worker.runReplayHistory({ workflowBundle: bundle }, history, recorded.workflowId),
-        file,
-      ).resolves.toBeUndefined();
-    }
-  });
-
-  it('replays histories written just now by the current code, including a continued-as-new dataset', async () => {
-    const bundle = await workflowBundle();
+  it('replay against the current code, including a continued-as-new dataset', async () => {
     for (const scenario of await executeScenarios()) {
       const history = await firstExecutionHistory(scenario.workflowId);
       if (scenario.name === 'dataset-continued-as-new') {
         expect(history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
       }
-      await expect(
-        Worker.runReplayHistory({ workflowBundle: bundle }, history, scenario.workflowId),
-        scenario.name,
-      ).resolves.toBeUndefined();
+      await expect(replayHistory(history, scenario.workflowId), scenario.name).resolves.toBeUndefined();
     }
-  });
-
-  it('detects a history the current code cannot reproduce', async () => {
-    // Guards the test itself: a history of the run workflow fed to the dataset workflow must fail.
-    const [fixture] = (await loadHistoryFixtures()).filter((f) => f.recorded.workflowType === WORKFLOW_TYPES.run);
-    expect(fixture).toBeDefined();
-    const json = structuredClone(fixture!.recorded.history) as {
-      events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name: string } } }[];
-    };
-    json.events[0]!.workflowExecutionStartedEventAttributes!.workflowType!.name = WORKFLOW_TYPES.dataset;
-    const bundle = await workflowBundle();
-    await expect(
-      Worker.runReplayHistory({ workflowBundle: bundle }, historyFromJSON(json), fixture!.recorded.workflowId),
-    ).rejects.toThrow();
   });
 });

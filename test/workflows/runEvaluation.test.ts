@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { connectDb, type DbHandle } from '../../db/client';
 import { runArtifacts, runDatasets, runLogs, runs, sampleResults } from '../../db/schema';
-import { SEARCH_ATTRIBUTES, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
-import { SIGNALS } from '../../contracts/workflow';
+import { SEARCH_ATTRIBUTES, workflowIds } from '../../temporal.config';
+import { stopSignal } from '../../contracts/workflow';
 import { sealSecret } from '../../db/secretBox';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
@@ -11,6 +11,7 @@ import { computeDatasetMetrics } from '../../db/queries/runRecords';
 import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
 import type { Client } from '@temporalio/client';
+import { startRunByHand } from '../support/workflowStarts';
 
 let handle: DbHandle;
 let workers: RunningWorkers;
@@ -34,11 +35,7 @@ afterAll(async () => {
 });
 
 async function launch(runId: string) {
-  return temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-    workflowId: workflowIds.run(runId),
-    taskQueue: TASK_QUEUES.runs,
-    args: [{ runId }],
-  });
+  return startRunByHand(temporal.client, runId);
 }
 
 async function runRow(runId: string) {
@@ -200,7 +197,7 @@ describe('run workflow', () => {
       async () => (await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8,
     );
     const stoppedAt = Date.now();
-    await wf.signal(SIGNALS.stop, { requestedBy: 'test' });
+    await wf.signal(stopSignal, { requestedBy: 'test' });
     const result = await wf.result();
     const elapsed = Date.now() - stoppedAt;
     expect(result.status).toBe('stopped');

@@ -7,12 +7,13 @@ import { eq, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import { connectDb, type DbHandle } from '../../db/client';
 import { runDatasets, runs, sampleResults } from '../../db/schema';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
+import { workflowIds } from '../../temporal.config';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
 import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { startTemporal, stopTemporal } from '../support/services';
 import { requireEnv } from '../support/env';
+import { startRunByHand } from '../support/workflowStarts';
 
 let handle: DbHandle;
 let temporal: { client: Client; close(): Promise<void> };
@@ -44,11 +45,7 @@ it('a run survives a restart of the Temporal server with every sample stored exa
     limits: { maxConcurrency: 4 },
     batching: { samplesPerBatch: 100, batchesPerExecution: 3 },
   });
-  await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-    workflowId: workflowIds.run(runId),
-    taskQueue: TASK_QUEUES.runs,
-    args: [{ runId }],
-  });
+  await startRunByHand(temporal.client, runId);
 
   const stored = async () =>
     Number(

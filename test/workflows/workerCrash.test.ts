@@ -2,13 +2,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { connectDb, type DbHandle } from '../../db/client';
 import { runDatasets, sampleResults } from '../../db/schema';
-import { TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
 import { temporalClient } from '../support/temporalTestKit';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
 import { requireEnv } from '../support/env';
 import type { Client } from '@temporalio/client';
+import { startRunByHand } from '../support/workflowStarts';
 
 let handle: DbHandle;
 let temporal: { client: Client; close(): Promise<void> };
@@ -41,11 +41,7 @@ it('a worker killed with SIGKILL mid-dataset resumes on restart; every sample is
 
   const first = await startWorkerProcess();
   processes.push(first);
-  const wf = await temporal.client.workflow.start(WORKFLOW_TYPES.run, {
-    workflowId: workflowIds.run(runId),
-    taskQueue: TASK_QUEUES.runs,
-    args: [{ runId }],
-  });
+  const wf = await startRunByHand(temporal.client, runId);
 
   const storedCount = async () =>
     Number(
