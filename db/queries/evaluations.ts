@@ -8,7 +8,7 @@ import type { Db } from '../client';
 import { evaluations } from '../schema';
 import type { Caller } from '../../contracts/caller';
 import type { EvaluationView, PublicDeployment } from '../../contracts/evaluation';
-import { badRequest, notFound } from '../../api/problems';
+import { InvalidField, RecordNotFound } from '../errors';
 
 export type EvaluationRow = typeof evaluations.$inferSelect;
 export type NewEvaluation = Omit<typeof evaluations.$inferInsert, 'id' | 'runCounter' | 'createdAt' | 'updatedAt'>;
@@ -24,15 +24,15 @@ export class ModelNameTaken extends Error {
   }
 }
 
-/** The evaluation when the caller owns it or is an admin; otherwise 404, as if it did not exist. */
+/** The evaluation when the caller owns it or is an admin; otherwise RecordNotFound, as if it did not exist. */
 export async function getEvaluationFor(db: Db, caller: Caller, id: string): Promise<EvaluationRow> {
-  if (!UUID.test(id)) throw notFound('evaluation');
+  if (!UUID.test(id)) throw new RecordNotFound('evaluation');
   const [row] = await db
     .select()
     .from(evaluations)
     .where(and(eq(evaluations.id, id), ownedBy(caller)))
     .limit(1);
-  if (!row) throw notFound('evaluation');
+  if (!row) throw new RecordNotFound('evaluation');
   return row;
 }
 
@@ -71,7 +71,7 @@ export async function updateEvaluation(
 ): Promise<EvaluationRow> {
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(evaluations).where(eq(evaluations.id, id)).for('update');
-    if (!current) throw notFound('evaluation');
+    if (!current) throw new RecordNotFound('evaluation');
     const [row] = await tx
       .update(evaluations)
       .set({ ...decide(current), updatedAt: sql`greatest(now(), ${evaluations.updatedAt} + interval '1 millisecond')` })
@@ -136,7 +136,7 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
     !real ||
     !UUID.test(id)
   ) {
-    throw badRequest('cursor', 'must be the nextCursor of an earlier page');
+    throw new InvalidField('cursor', 'must be the nextCursor of an earlier page');
   }
   return { createdAt, id };
 }
