@@ -12,7 +12,7 @@ import type { ActivityDeps } from '../activityDeps';
 import type { JudgeBatchInput } from '../../contracts/workflow';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
-import { scoreCodeProblem } from '../../scoring/metrics/passAtK';
+import { scoreCodeProblem } from './scoreCodeProblem';
 import { codeSamplingFor } from './codeSampling';
 import { pendingCodeSamples, storeCodeScores, type CodeScore } from './codeSamples';
 import { runBatch } from '../batch/batchActivity';
