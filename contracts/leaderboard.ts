@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { Domain } from './domain';
-import type { ScoreInterval } from './scoreAggregation';
+import type { ScoreInterval } from './run';
 
 export const LEADERBOARD_MODES = ['named', 'anonymous'] as const;
 export type LeaderboardMode = (typeof LEADERBOARD_MODES)[number];

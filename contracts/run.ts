@@ -138,6 +138,9 @@ export interface DatasetRunView {
   reusedFrom: { runId: string; version: number } | null;
 }
 
+/** A 95% confidence interval of a score, as datasets, tasks and runs carry it. */
+export type ScoreInterval = NonNullable<DatasetMetrics['ci95']>;
+
 export interface DatasetMetrics {
   /** The metric that scored the dataset: its own, or the one its scoring configuration set (`judge` included). */
   metric: ScoringMetric;

@@ -10,7 +10,7 @@ import { and, asc, eq, sql, type AnyColumn } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { datasetItems, sampleResults } from '../../db/schema';
 import { getRunWithEvaluation, listRunDatasets } from '../../db/queries/runRecords';
-import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../contracts/scoreAggregation';
+import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../scoring/scoreAggregation';
 import { SCORING_STEPS_SHEET, writeScoringSteps } from './scoringStepsSheet';
 
 /** Samples read per query; also how often progress is reported. */

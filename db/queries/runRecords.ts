@@ -7,7 +7,7 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
 import { runDatasets, runs, evaluations } from '../schema';
 import type { DatasetMetrics, RunStatus } from '../../contracts/run';
-import { datasetInterval, intervalSeed, overallScore, taskScores } from '../../contracts/scoreAggregation';
+import { datasetInterval, intervalSeed, overallScore, taskScores } from '../../scoring/scoreAggregation';
 
 export class RunNotFound extends Error {
   override name = 'RunNotFound';

@@ -28,7 +28,7 @@ import type {
 } from '../../contracts/run';
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { Role } from '../../contracts/user';
-import { overallInterval, taskScores } from '../../contracts/scoreAggregation';
+import { overallInterval, taskScores } from '../../scoring/scoreAggregation';
 import { listRunDatasets } from './runRecords';
 
 export type RunRow = typeof runs.$inferSelect;
