@@ -13,8 +13,8 @@ import type { JudgeBatchInput } from '../../contracts/workflow';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { scoreCodeProblem } from './scoreCodeProblem';
-import { codeSamplingFor } from './codeSampling';
-import { pendingCodeSamples, storeCodeScores, type CodeScore } from './codeSamples';
+import { codeSamplingFor } from '../../scoring/codeSampling';
+import { pendingCodeSamples, storeCodeScores, type CodeScore } from '../../db/queries/codeSamples';
 import { runBatch } from '../batch/batchActivity';
 
 const PAGE = 100;

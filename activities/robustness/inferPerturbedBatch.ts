@@ -17,7 +17,7 @@ import { ItemPages } from '../inference/itemPages';
 import { inlineScore } from '../../scoring/judge/inlineScore';
 import { perturbItems } from '../../scoring/robustness/perturbItems';
 import { PERTURBATION_KIND, runPerturbationSeed } from './robustnessPlan';
-import { textScoring } from '../codeScoring/codeSampling';
+import { textScoring } from '../../scoring/codeSampling';
 import { storedPerturbedPositions, storePerturbedRows, type PerturbedRow } from './perturbedResults';
 import { ResultBuffer } from '../batch/resultBuffer';
 import { runBatch } from '../batch/batchActivity';

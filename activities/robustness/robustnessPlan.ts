@@ -9,7 +9,7 @@ import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { evaluations } from '../../db/schema';
 import type { RunConfig, RunDatasetPlan } from '../../contracts/run';
-import { isCodeDataset } from '../codeScoring/codeSampling';
+import { isCodeDataset } from '../../scoring/codeSampling';
 
 export const PERTURBATION_KIND = 'mixed' as const;
 
