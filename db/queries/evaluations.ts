@@ -3,7 +3,7 @@
  * and writing it. Model names are unique platform-wide regardless of case; the unique index on
  * lower(model_name) decides, so two concurrent creations of one name cannot both win.
  */
-import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { evaluations } from '../schema';
 import type { Caller } from '../../contracts/caller';
@@ -34,6 +34,34 @@ export async function getEvaluationFor(db: Db, caller: Caller, id: string): Prom
     .limit(1);
   if (!row) throw new RecordNotFound('evaluation');
   return row;
+}
+
+/** The evaluations with these ids, whoever owns them and in no particular order; ids must be UUIDs. */
+export async function evaluationsByIds(db: Db, ids: readonly string[]): Promise<EvaluationRow[]> {
+  return ids.length === 0
+    ? []
+    : db
+        .select()
+        .from(evaluations)
+        .where(inArray(evaluations.id, [...ids]));
+}
+
+/** Whether the evaluation asks for the robustness pass; false when it no longer exists. */
+export async function evaluationWantsRobustness(db: Db, evaluationId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ robustness: evaluations.robustness })
+    .from(evaluations)
+    .where(eq(evaluations.id, evaluationId));
+  return row?.robustness === true;
+}
+
+/** The evaluation's model information (base or SFT model, ...); null when it no longer exists. */
+export async function evaluationModelInfo(db: Db, evaluationId: string): Promise<EvaluationRow['modelInfo'] | null> {
+  const [row] = await db
+    .select({ modelInfo: evaluations.modelInfo })
+    .from(evaluations)
+    .where(eq(evaluations.id, evaluationId));
+  return row?.modelInfo ?? null;
 }
 
 function ownedBy(caller: Caller): SQL | undefined {

@@ -11,7 +11,6 @@ import {
   evaluations,
   leaderboardSubmissions,
   manualReviews,
-  runArtifacts,
   runDatasets,
   runLogs,
   runs,
@@ -362,14 +361,6 @@ export async function logPage(
     })),
     next: rows.length > 0 ? rows[rows.length - 1]!.id : after,
   };
-}
-
-export async function getRunArtifact(db: Db, runId: string, kind: string) {
-  const [row] = await db
-    .select({ contentType: runArtifacts.contentType, content: runArtifacts.content })
-    .from(runArtifacts)
-    .where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, kind)));
-  return row ?? null;
 }
 
 /** Records that a stop was asked for; null when the run had already ended (nothing to stop). */
