@@ -18,7 +18,7 @@ import { inlineScore } from '../../scoring/judge/inlineScore';
 import { perturbItems } from '../../scoring/robustness/perturbItems';
 import { PERTURBATION_KIND, runPerturbationSeed } from './robustnessPlan';
 import { textScoring } from '../../scoring/codeSampling';
-import { storedPerturbedPositions, storePerturbedRows, type PerturbedRow } from './perturbedResults';
+import { storedPerturbedPositions, storePerturbedRows, type PerturbedRow } from '../../db/queries/perturbedResults';
 import { ResultBuffer } from '../batch/resultBuffer';
 import { runBatch } from '../batch/batchActivity';
 
