@@ -1,8 +1,9 @@
 /**
  * Every error the API answers with leaves here as application/problem+json: problems thrown by
- * routes, the query modules' domain errors (db/errors.ts), schema violations, requests fastify refuses before a route runs (bad JSON, unsupported
- * content type, oversize body), unknown routes, and anything unexpected, which is logged with the
- * request id and answered with a generic 500 that echoes nothing of the request.
+ * routes, the query modules' domain errors (db/errors.ts: a missing record is 404, an invalid field
+ * 400 naming it), schema violations, requests fastify refuses before a route runs (bad JSON,
+ * unsupported content type, oversize body), unknown routes, and anything unexpected, which is
+ * logged with the request id and answered with a generic 500 that echoes nothing of the request.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FieldError } from '../contracts/problem';
