@@ -8,12 +8,26 @@ const layer = (name) => [`**/${name}`, `**/${name}/**`, `../${name}`, `../${name
 
 const restrict = (message, ...names) => ({ group: names.flatMap(layer), message });
 
-/** A block that forbids importing the given groups from the given files. */
+/**
+ * SQL lives under db/ (queries in db/queries, a module per aggregate): elsewhere neither drizzle-orm
+ * nor the schema is imported. Part of every block below, since a later block's options for the rule
+ * replace an earlier one's rather than adding to them.
+ */
+const SQL_MESSAGE = 'SQL lives under db/queries: call (or add) a query module instead.';
+const sqlOnlyInDb = {
+  paths: [{ name: 'drizzle-orm', message: SQL_MESSAGE }],
+  patterns: [{ group: ['drizzle-orm/*', '**/db/schema', '../db/schema', '../../db/schema'], message: SQL_MESSAGE }],
+};
+
+/** A block that forbids importing the given groups (and SQL) from the given files. */
 function boundary(files, ...patterns) {
   return {
     files,
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: sqlOnlyInDb.paths, patterns: [...patterns, ...sqlOnlyInDb.patterns] },
+      ],
     },
   };
 }
@@ -77,6 +91,12 @@ export default tseslint.config(
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
+  // Code outside db/ runs no SQL of its own; tests and benchmarks may (they set up and inspect records).
+  {
+    files: ['**/*.ts'],
+    ignores: ['db/**', 'test/**', 'bench/**'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', sqlOnlyInDb] },
+  },
   // Workflows are deterministic and do no I/O: only the workflow SDK, contracts, configuration
   // constants and activity *types* (the proxies need them).
   {
@@ -89,11 +109,16 @@ export default tseslint.config(
             { name: '@temporalio/client', message: 'Workflows talk to Temporal only through @temporalio/workflow.' },
             { name: '@temporalio/worker', message: 'Workflows talk to Temporal only through @temporalio/workflow.' },
             { name: '@temporalio/activity', message: 'Activity context is for activities.' },
+            ...sqlOnlyInDb.paths,
           ],
           patterns: [
             { group: ['node:*'], message: 'Workflows do no I/O.' },
-            { ...restrict('Workflows do no I/O.', 'db', 'docker', 'api', 'workers', 'stack', 'storage'), allowTypeImports: true },
+            {
+              ...restrict('Workflows do no I/O.', 'db', 'docker', 'api', 'workers', 'stack', 'storage'),
+              allowTypeImports: true,
+            },
             { ...restrict('Workflows import activity types only.', 'activities'), allowTypeImports: true },
+            ...sqlOnlyInDb.patterns,
           ],
         },
       ],
@@ -118,30 +143,50 @@ export default tseslint.config(
       'config',
     ),
   ),
-  boundary(
-    ['db/**/*.ts'],
-    restrict(
-      'db/ throws domain errors and knows nothing of HTTP, Temporal or containers.',
-      'api',
-      'activities',
-      'workflows',
-      'workers',
-      'docker',
-    ),
-  ),
+  // db/ is where SQL lives, so it is the one folder without the SQL restriction.
+  {
+    files: ['db/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict(
+              'db/ throws domain errors and knows nothing of HTTP, Temporal or containers.',
+              'api',
+              'activities',
+              'workflows',
+              'workers',
+              'docker',
+            ),
+          ],
+        },
+      ],
+    },
+  },
   boundary(
     ['api/**/*.ts'],
-    restrict('The API translates HTTP to records and workflow calls: no activity or worker code.', 'activities', 'workers'),
+    restrict(
+      'The API translates HTTP to records and workflow calls: no activity or worker code.',
+      'activities',
+      'workers',
+    ),
     { ...restrict('The API imports workflow definitions, not workflow code.', 'workflows'), allowTypeImports: true },
   ),
-  boundary(
-    ['activities/**/*.ts'],
-    restrict('Activities do not reach into the API or workers.', 'api', 'workers'),
-    { ...restrict('Activities import workflow types only.', 'workflows'), allowTypeImports: true },
-  ),
+  boundary(['activities/**/*.ts'], restrict('Activities do not reach into the API or workers.', 'api', 'workers'), {
+    ...restrict('Activities import workflow types only.', 'workflows'),
+    allowTypeImports: true,
+  }),
   boundary(
     ['docker/**/*.ts'],
-    restrict('docker/ is the container runner: no records, activities or API.', 'db', 'activities', 'api', 'workflows', 'workers'),
+    restrict(
+      'docker/ is the container runner: no records, activities or API.',
+      'db',
+      'activities',
+      'api',
+      'workflows',
+      'workers',
+    ),
   ),
   boundary(
     ['temporalClient/**/*.ts'],

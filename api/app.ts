@@ -3,9 +3,9 @@
  * errors, the OpenAPI document and a health check. Building it does no I/O; the caller listens.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { ApiDeps } from './apiDeps';
+import { pingDatabase } from '../db/queries/health';
 import { registerAuth } from './auth';
 import { registerErrorHandling } from './errorHandler';
 import { registerOpenApi } from './openapi';
@@ -117,7 +117,7 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
     },
     async (_request, reply) => {
       const [db, temporal] = await Promise.all([
-        probe(deps.logger, 'database', () => deps.db.execute(sql`select 1`)),
+        probe(deps.logger, 'database', () => pingDatabase(deps.db)),
         probe(deps.logger, 'temporal', () =>
           deps.temporal.connection.withDeadline(Date.now() + HEALTH_TIMEOUT_MS, () =>
             deps.temporal.workflowService.getSystemInfo({}),

@@ -1,12 +1,14 @@
 /**
  * Every error the API answers with leaves here as application/problem+json: problems thrown by
- * routes, schema violations, requests fastify refuses before a route runs (bad JSON, unsupported
- * content type, oversize body), unknown routes, and anything unexpected, which is logged with the
- * request id and answered with a generic 500 that echoes nothing of the request.
+ * routes, the query modules' domain errors (db/errors.ts: a missing record is 404, an invalid field
+ * 400 naming it), schema violations, requests fastify refuses before a route runs (bad JSON,
+ * unsupported content type, oversize body), unknown routes, and anything unexpected, which is
+ * logged with the request id and answered with a generic 500 that echoes nothing of the request.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FieldError } from '../contracts/problem';
-import { HttpProblem, statusTitle, validationProblem } from './problems';
+import { InvalidField, RecordNotFound } from '../db/errors';
+import { badRequest, HttpProblem, notFound, statusTitle, validationProblem } from './problems';
 import { fieldName, isSchemaFieldError } from './schemaValidation';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -43,6 +45,8 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyR
 
 function toProblem(error: FastifyError, request: FastifyRequest): HttpProblem {
   if (error instanceof HttpProblem) return error;
+  if (error instanceof RecordNotFound) return notFound(error.what);
+  if (error instanceof InvalidField) return badRequest(error.field, error.reason);
   if (error.validation) return validationProblem(error.validation.map((e) => toFieldError(e, error.validationContext)));
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

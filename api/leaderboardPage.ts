@@ -10,7 +10,7 @@ import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from './apiDeps';
 import { DOMAINS } from '../contracts/domain';
 import type { LeaderboardScore, LeaderboardView } from '../contracts/leaderboard';
-import type { ScoreInterval } from '../contracts/scoreAggregation';
+import type { ScoreInterval } from '../scoring/scoreAggregation';
 import { loadLeaderboard } from '../db/queries/leaderboard';
 import { problems } from './openapi';
 import { boardDomain } from './routes/leaderboard';

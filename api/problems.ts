@@ -1,6 +1,7 @@
 /**
- * Errors the API answers with, as RFC 9457 problem details. Routes and query modules throw these;
- * the error handler in api/errorHandler.ts writes them as application/problem+json.
+ * Errors the API answers with, as RFC 9457 problem details. Routes throw these (query modules throw
+ * domain errors, db/errors.ts, which the handler maps); the error handler in api/errorHandler.ts
+ * writes them as application/problem+json.
  */
 import { STATUS_CODES } from 'node:http';
 import type { FieldError } from '../contracts/problem';

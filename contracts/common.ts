@@ -3,7 +3,7 @@
  * JSON, and a score's confidence interval. The views themselves are declared once, as TypeBox
  * schemas in the contracts/ module of their resource; their TypeScript types come from those.
  */
-import { Type, type SchemaOptions, type TNull, type TSchema, type TUnion } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type Static, type TNull, type TSchema, type TUnion } from '@sinclair/typebox';
 
 /** The value or null; the options (a description) belong to the whole. */
 export function nullable<T extends TSchema>(schema: T, options?: SchemaOptions): TUnion<[T, TNull]> {
@@ -18,3 +18,4 @@ export const Uuid = Type.String({ format: 'uuid' });
 
 /** A 95% confidence interval of a score. */
 export const ScoreInterval = Type.Object({ lower: Type.Number(), upper: Type.Number() });
+export type ScoreInterval = Static<typeof ScoreInterval>;

@@ -9,7 +9,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { METRICS, type MetricName } from './dataset';
-import { MetricOptions } from '../scoring/metricOptions';
+import { MetricOptions } from './metricOptions';
 import { literalUnion } from './literalUnion';
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The record. Every table an activity writes has a natural key so writes are upserts and a
- * retried activity never duplicates a row.
+ * retried activity never duplicates a row. Tables are grouped by aggregate, each group under its
+ * heading; the query modules of db/queries follow the same aggregates.
  */
 import { sql } from 'drizzle-orm';
 import {
@@ -36,6 +37,8 @@ import type { RankingWeights } from '../contracts/comparison';
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
+// ---- Users, their API keys and monthly quotas ---------------------------------------------------
+
 export const users = pgTable('users', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
@@ -57,38 +60,49 @@ export const apiKeys = pgTable('api_keys', {
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 });
 
-export const evaluations = pgTable(
-  'evaluations',
+/** Monthly launch counters; a conditional upsert makes the limit race-free. */
+export const quotaUsage = pgTable(
+  'quota_usage',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    ownerId: uuid('owner_id')
+    userId: uuid('user_id')
       .notNull()
       .references(() => users.id),
-    domain: text('domain').$type<Domain>().notNull(),
-    modelName: text('model_name').notNull(),
-    description: text('description').notNull().default(''),
-    datasetIds: jsonb('dataset_ids').$type<string[]>().notNull(),
-    deployment: jsonb('deployment').$type<PublicDeployment>().notNull(),
-    /** AES-256-GCM ciphertext of the model endpoint's API key; never leaves the database in clear. */
-    apiKeyCipher: text('api_key_cipher'),
-    robustness: boolean('robustness').notNull(),
-    modelInfo: jsonb('model_info').$type<ModelInfo>().notNull(),
-    inference: jsonb('inference').$type<InferenceParams>().notNull(),
-    limits: jsonb('limits').$type<RunLimits>().notNull(),
-    /** Last version handed out to a run of this evaluation; bumped atomically at launch. */
-    runCounter: integer('run_counter').notNull().default(0),
-    /** Last upload version handed out for this evaluation's model and code; bumped atomically. */
-    uploadCounter: integer('upload_counter').notNull().default(0),
-    createdAt: createdAt(),
-    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    month: text('month').notNull(),
+    kind: text('kind').$type<'formal' | 'manual'>().notNull(),
+    used: integer('used').notNull().default(0),
   },
-  (t) => [
-    // Names are unique platform-wide regardless of case, enforced by the database so two
-    // concurrent creations cannot both win.
-    uniqueIndex('evaluations_model_name_lower_uq').on(sql`lower(${t.modelName})`),
-    index('evaluations_owner_idx').on(t.ownerId, t.createdAt),
-  ],
+  (t) => [primaryKey({ columns: [t.userId, t.month, t.kind] })],
 );
+
+// ---- Container images ---------------------------------------------------------------------------
+
+/** Container images: preloaded by the platform (source 'platform'), or imported by users for review. */
+export const images = pgTable(
+  'images',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    tag: text('tag').notNull(),
+    source: text('source').$type<ImageSource>().notNull(),
+    ownerId: uuid('owner_id').references(() => users.id),
+    status: text('status').$type<ImageStatus>().notNull(),
+    url: text('url').notNull(),
+    dockerfile: text('dockerfile').notNull().default(''),
+    description: text('description').notNull().default(''),
+    domains: jsonb('domains').$type<string[]>().notNull(),
+    framework: text('framework').notNull().default(''),
+    hardware: text('hardware').notNull().default(''),
+    /** The reference the Docker engine runs (a local tag for preloaded images, the URL for user images). */
+    runRef: text('run_ref').notNull(),
+    rejectReason: text('reject_reason'),
+    reviewedBy: uuid('reviewed_by').references(() => users.id),
+    reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('images_name_tag_uq').on(t.name, t.tag), index('images_owner_idx').on(t.ownerId)],
+);
+
+// ---- Datasets and their items -------------------------------------------------------------------
 
 export const datasets = pgTable('datasets', {
   id: text('id').primaryKey(),
@@ -124,6 +138,147 @@ export const datasetItems = pgTable(
     uniqueIndex('dataset_items_item_id_uq').on(t.datasetId, t.itemId),
   ],
 );
+
+// ---- Evaluations: scoring configuration, judge keys, uploaded predictions -----------------------
+
+export const evaluations = pgTable(
+  'evaluations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => users.id),
+    domain: text('domain').$type<Domain>().notNull(),
+    modelName: text('model_name').notNull(),
+    description: text('description').notNull().default(''),
+    datasetIds: jsonb('dataset_ids').$type<string[]>().notNull(),
+    deployment: jsonb('deployment').$type<PublicDeployment>().notNull(),
+    /** AES-256-GCM ciphertext of the model endpoint's API key; never leaves the database in clear. */
+    apiKeyCipher: text('api_key_cipher'),
+    robustness: boolean('robustness').notNull(),
+    modelInfo: jsonb('model_info').$type<ModelInfo>().notNull(),
+    inference: jsonb('inference').$type<InferenceParams>().notNull(),
+    limits: jsonb('limits').$type<RunLimits>().notNull(),
+    /** Last version handed out to a run of this evaluation; bumped atomically at launch. */
+    runCounter: integer('run_counter').notNull().default(0),
+    /** Last upload version handed out for this evaluation's model and code; bumped atomically. */
+    uploadCounter: integer('upload_counter').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Names are unique platform-wide regardless of case, enforced by the database so two
+    // concurrent creations cannot both win.
+    uniqueIndex('evaluations_model_name_lower_uq').on(sql`lower(${t.modelName})`),
+    index('evaluations_owner_idx').on(t.ownerId, t.createdAt),
+  ],
+);
+
+/** An evaluation's scoring configuration (contracts/scoringConfig.ts), judge keys referenced by id. */
+export const scoringConfigs = pgTable('scoring_configs', {
+  evaluationId: uuid('evaluation_id')
+    .primaryKey()
+    .references(() => evaluations.id, { onDelete: 'cascade' }),
+  config: jsonb('config').$type<StoredScoringConfig>().notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Judge API keys, sealed (db/secretBox.ts). Rows are never changed: a new key is a new row, so a
+ * run launched with the old one keeps reading it by the id frozen in its configuration. A key sent
+ * with one scoring debug call is sealed here for that call only and deleted when it ends; no
+ * configuration or run refers to it.
+ */
+export const judgeKeys = pgTable('judge_keys', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  evaluationId: uuid('evaluation_id')
+    .notNull()
+    .references(() => evaluations.id, { onDelete: 'cascade' }),
+  cipher: text('cipher').notNull(),
+  createdAt: createdAt(),
+});
+
+/** One upload of an evaluation-only evaluation's predictions for one dataset. Never changed: a new upload is a new set. */
+export const predictionSets = pgTable(
+  'prediction_sets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    evaluationId: uuid('evaluation_id')
+      .notNull()
+      .references(() => evaluations.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id')
+      .notNull()
+      .references(() => datasets.id),
+    /** The dataset content the predictions were checked against (datasets/contentHash.ts). */
+    datasetContentHash: text('dataset_content_hash').notNull(),
+    items: integer('items').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('prediction_sets_latest_idx').on(t.evaluationId, t.datasetId, t.createdAt)],
+);
+
+/** One prediction per item of the set's dataset, by item index. */
+export const predictions = pgTable(
+  'predictions',
+  {
+    setId: uuid('set_id')
+      .notNull()
+      .references(() => predictionSets.id, { onDelete: 'cascade' }),
+    sampleIdx: integer('sample_idx').notNull(),
+    prediction: text('prediction').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.setId, t.sampleIdx] })],
+);
+
+// ---- Uploads of model and serving code ----------------------------------------------------------
+
+/**
+ * Tokens that let the CLI upload model and code for one evaluation. Stored hashed; scoped to one
+ * evaluation, expiring and revocable. A token is bound to the version its first upload made, and
+ * its `cp` and `ls` act on the latest version derived from that one.
+ */
+export const uploadTokens = pgTable(
+  'upload_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    evaluationId: uuid('evaluation_id')
+      .notNull()
+      .references(() => evaluations.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    createdBy: uuid('created_by')
+      .notNull()
+      .references(() => users.id),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    uploadVersion: integer('upload_version'),
+  },
+  (t) => [index('upload_tokens_evaluation_idx').on(t.evaluationId, t.createdAt)],
+);
+
+/** One immutable tree of model and code per upload or append; the files live under the upload directory. */
+export const uploadVersions = pgTable(
+  'upload_versions',
+  {
+    evaluationId: uuid('evaluation_id')
+      .notNull()
+      .references(() => evaluations.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    tokenId: uuid('token_id').references(() => uploadTokens.id, { onDelete: 'set null' }),
+    kind: text('kind').$type<UploadKind>().notNull(),
+    derivedFrom: integer('derived_from'),
+    files: integer('files').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    /** Relative to the upload directory, so the directory can move between hosts or mounts. */
+    storagePath: text('storage_path').notNull(),
+    check: jsonb('check').$type<UploadCheckReport>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.evaluationId, t.version] })],
+);
+
+// ---- Runs: their datasets, results, judge steps, reuse, logs, artifacts, launch keys, containers
 
 export const runs = pgTable(
   'runs',
@@ -214,18 +369,80 @@ export const sampleResults = pgTable(
   ],
 );
 
-/** Monthly launch counters; a conditional upsert makes the limit race-free. */
-export const quotaUsage = pgTable(
-  'quota_usage',
+/** How each judged sample got its score: every step, from preprocessing to the parsed score. */
+export const judgeSteps = pgTable(
+  'judge_steps',
   {
-    userId: uuid('user_id')
+    runId: uuid('run_id')
       .notNull()
-      .references(() => users.id),
-    month: text('month').notNull(),
-    kind: text('kind').$type<'formal' | 'manual'>().notNull(),
-    used: integer('used').notNull().default(0),
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id').notNull(),
+    sampleIdx: integer('sample_idx').notNull(),
+    itemId: text('item_id').notNull(),
+    method: text('method').$type<ScoringMethod>().notNull(),
+    score: doublePrecision('score'),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    steps: jsonb('steps').$type<ScoringStep[]>().notNull(),
+    createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.month, t.kind] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] }),
+    index('judge_steps_item_idx').on(t.runId, t.datasetId, t.itemId),
+  ],
+);
+
+// A pass_at_k sample keeps its n completions in sample_results.completions and, once the sandbox
+// ran them, one verdict each in sample_results.code_verdicts (activities/codeScoring).
+/**
+ * The robustness pass of a formal run (activities/robustness): each sample answered again with its
+ * prompt perturbed, stored apart from sample_results so the clean pass's rows and metrics are the
+ * same whether or not the run measured robustness. Same key and exactly-once rule as sample_results.
+ */
+export const perturbedSampleResults = pgTable(
+  'perturbed_sample_results',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id').notNull(),
+    sampleIdx: integer('sample_idx').notNull(),
+    position: integer('position').notNull(),
+    /** The perturbed prompt the model was asked. */
+    prompt: text('prompt').notNull(),
+    predict: text('predict'),
+    score: doublePrecision('score'),
+    status: text('status').$type<SampleStatus>().notNull(),
+    error: text('error'),
+    outputLength: integer('output_length').notNull().default(0),
+    latencyMs: integer('latency_ms').notNull().default(0),
+    attempts: integer('attempts').notNull().default(1),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] })],
+);
+
+/**
+ * A formal run's dataset: the fingerprint of everything that decides its answers and scores
+ * (db/queries/reuse.ts), and, once beginDataset has decided, the earlier run it was copied from.
+ */
+export const runDatasetReuse = pgTable(
+  'run_dataset_reuse',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    datasetId: text('dataset_id').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    /** False when the launch asked for a fresh run (`reuse: false`): the result may be reused later, but reuses nothing. */
+    mayReuse: boolean('may_reuse').notNull(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    reusedFromRunId: uuid('reused_from_run_id'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.datasetId] }),
+    index('run_dataset_reuse_fingerprint_idx').on(t.fingerprint),
+  ],
 );
 
 export const runLogs = pgTable(
@@ -261,75 +478,23 @@ export const runArtifacts = pgTable(
 );
 
 /**
- * Tokens that let the CLI upload model and code for one evaluation. Stored hashed; scoped to one
- * evaluation, expiring and revocable. A token is bound to the version its first upload made, and
- * its `cp` and `ls` act on the latest version derived from that one.
+ * Idempotency-Key of requests that start work: the first request with a key does the work and
+ * records what it made; a retry with the same key gets that back instead of a second run (and a
+ * second quota slot). Written in the same transaction as the work, so the two cannot disagree.
  */
-export const uploadTokens = pgTable(
-  'upload_tokens',
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    evaluationId: uuid('evaluation_id')
+    userId: uuid('user_id')
       .notNull()
-      .references(() => evaluations.id, { onDelete: 'cascade' }),
-    tokenHash: text('token_hash').notNull().unique(),
-    prefix: text('prefix').notNull(),
-    createdBy: uuid('created_by')
-      .notNull()
-      .references(() => users.id),
-    createdAt: createdAt(),
-    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-    revokedAt: timestamp('revoked_at', { withTimezone: true }),
-    uploadVersion: integer('upload_version'),
-  },
-  (t) => [index('upload_tokens_evaluation_idx').on(t.evaluationId, t.createdAt)],
-);
-
-/** One immutable tree of model and code per upload or append; the files live under the upload directory. */
-export const uploadVersions = pgTable(
-  'upload_versions',
-  {
-    evaluationId: uuid('evaluation_id')
-      .notNull()
-      .references(() => evaluations.id, { onDelete: 'cascade' }),
-    version: integer('version').notNull(),
-    tokenId: uuid('token_id').references(() => uploadTokens.id, { onDelete: 'set null' }),
-    kind: text('kind').$type<UploadKind>().notNull(),
-    derivedFrom: integer('derived_from'),
-    files: integer('files').notNull(),
-    bytes: bigint('bytes', { mode: 'number' }).notNull(),
-    /** Relative to the upload directory, so the directory can move between hosts or mounts. */
-    storagePath: text('storage_path').notNull(),
-    check: jsonb('check').$type<UploadCheckReport>().notNull(),
+      .references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** What the request was (method, route, target and body), hashed: a key reused for another request is refused. */
+    requestHash: text('request_hash').notNull(),
+    runId: uuid('run_id').references(() => runs.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.evaluationId, t.version] })],
-);
-
-/** Container images: preloaded by the platform (source 'platform'), or imported by users for review. */
-export const images = pgTable(
-  'images',
-  {
-    id: uuid('id').primaryKey().defaultRandom(),
-    name: text('name').notNull(),
-    tag: text('tag').notNull(),
-    source: text('source').$type<ImageSource>().notNull(),
-    ownerId: uuid('owner_id').references(() => users.id),
-    status: text('status').$type<ImageStatus>().notNull(),
-    url: text('url').notNull(),
-    dockerfile: text('dockerfile').notNull().default(''),
-    description: text('description').notNull().default(''),
-    domains: jsonb('domains').$type<string[]>().notNull(),
-    framework: text('framework').notNull().default(''),
-    hardware: text('hardware').notNull().default(''),
-    /** The reference the Docker engine runs (a local tag for preloaded images, the URL for user images). */
-    runRef: text('run_ref').notNull(),
-    rejectReason: text('reject_reason'),
-    reviewedBy: uuid('reviewed_by').references(() => users.id),
-    reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
-    createdAt: createdAt(),
-  },
-  (t) => [uniqueIndex('images_name_tag_uq').on(t.name, t.tag), index('images_owner_idx').on(t.ownerId)],
+  (t) => [primaryKey({ columns: [t.userId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 );
 
 /**
@@ -352,91 +517,7 @@ export const containerLeases = pgTable(
   (t) => [index('container_leases_queue_idx').on(t.gpuType, t.priorityRank, t.requestedAt)],
 );
 
-/**
- * The outbox: mails to users, queued by whatever saw the event happen (in its own transaction where
- * it can) and delivered by the worker's mail dispatcher, so a mail server that is down delays mail
- * and never fails a run. The dedupe key names the event, so an event queues one mail however often
- * its code is retried.
- */
-export const notifications = pgTable(
-  'notifications',
-  {
-    id: uuid('id').primaryKey().defaultRandom(),
-    kind: text('kind').$type<NotificationKind>().notNull(),
-    recipientId: uuid('recipient_id')
-      .notNull()
-      .references(() => users.id),
-    /** The address as it was when the mail was queued. */
-    recipientEmail: text('recipient_email').notNull(),
-    subject: text('subject').notNull(),
-    textBody: text('text_body').notNull(),
-    htmlBody: text('html_body'),
-    dedupeKey: text('dedupe_key').notNull().unique(),
-    status: text('status').$type<NotificationStatus>().notNull().default('pending'),
-    /** Delivery tries begun so far (a try is counted when a dispatcher claims the mail). */
-    attempts: integer('attempts').notNull().default(0),
-    /** When the mail is next due; a dispatcher that claims it pushes this past its lease. */
-    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
-    lastError: text('last_error'),
-    createdAt: createdAt(),
-    sentAt: timestamp('sent_at', { withTimezone: true }),
-  },
-  (t) => [
-    index('notifications_due_idx')
-      .on(t.nextAttemptAt)
-      .where(sql`${t.status} = 'pending'`),
-    index('notifications_recipient_idx').on(t.recipientId, t.createdAt),
-  ],
-);
-
-/**
- * Idempotency-Key of requests that start work: the first request with a key does the work and
- * records what it made; a retry with the same key gets that back instead of a second run (and a
- * second quota slot). Written in the same transaction as the work, so the two cannot disagree.
- */
-export const idempotencyKeys = pgTable(
-  'idempotency_keys',
-  {
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    key: text('key').notNull(),
-    /** What the request was (method, route, target and body), hashed: a key reused for another request is refused. */
-    requestHash: text('request_hash').notNull(),
-    runId: uuid('run_id').references(() => runs.id, { onDelete: 'cascade' }),
-    createdAt: createdAt(),
-  },
-  (t) => [primaryKey({ columns: [t.userId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
-);
-
-// --- leaderboard (issue 5): publication of formal runs -------------------------------------------
-
-/**
- * One row per formal run that succeeded: its submission window, and once the owner submits, how it
- * is shown. Only rows with status 'submitted' appear on the domain's board. The run's publication
- * workflow moves the status (open → submitted | closed); the primary key makes each move an upsert.
- */
-export const leaderboardSubmissions = pgTable(
-  'leaderboard_submissions',
-  {
-    runId: uuid('run_id')
-      .primaryKey()
-      .references(() => runs.id, { onDelete: 'cascade' }),
-    domain: text('domain').$type<Domain>().notNull(),
-    status: text('status').$type<PublicationStatus>().notNull().default('open'),
-    opensAt: timestamp('opens_at', { withTimezone: true }).notNull().defaultNow(),
-    closesAt: timestamp('closes_at', { withTimezone: true }).notNull(),
-    mode: text('mode').$type<LeaderboardMode>(),
-    submittedBy: uuid('submitted_by').references(() => users.id),
-    submittedAt: timestamp('submitted_at', { withTimezone: true }),
-    closedAt: timestamp('closed_at', { withTimezone: true }),
-  },
-  (t) => [index('leaderboard_submissions_board_idx').on(t.domain, t.status)],
-);
-
-// --- end leaderboard -----------------------------------------------------------------------------
-
-// ---- manual review (issue 5): subjective datasets scored by reviewers -------------------------
+// ---- Manual review: subjective datasets scored by reviewers -------------------------------------
 
 /**
  * One manual evaluation per run that has subjective datasets under review. The status moves only
@@ -491,60 +572,32 @@ export const reviewScores = pgTable(
   (t) => [primaryKey({ columns: [t.reviewId, t.datasetId, t.sampleIdx] })],
 );
 
-// --- end manual review ---------------------------------------------------------------------------
-
-// --- judge scoring (issue 4): scoring configurations, sealed judge keys, per-sample scoring steps ---
-
-/** An evaluation's scoring configuration (contracts/scoringConfig.ts), judge keys referenced by id. */
-export const scoringConfigs = pgTable('scoring_configs', {
-  evaluationId: uuid('evaluation_id')
-    .primaryKey()
-    .references(() => evaluations.id, { onDelete: 'cascade' }),
-  config: jsonb('config').$type<StoredScoringConfig>().notNull(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-});
+// ---- Leaderboard: publication of formal runs ----------------------------------------------------
 
 /**
- * Judge API keys, sealed (db/secretBox.ts). Rows are never changed: a new key is a new row, so a
- * run launched with the old one keeps reading it by the id frozen in its configuration. A key sent
- * with one scoring debug call is sealed here for that call only and deleted when it ends; no
- * configuration or run refers to it.
+ * One row per formal run that succeeded: its submission window, and once the owner submits, how it
+ * is shown. Only rows with status 'submitted' appear on the domain's board. The run's publication
+ * workflow moves the status (open → submitted | closed); the primary key makes each move an upsert.
  */
-export const judgeKeys = pgTable('judge_keys', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  evaluationId: uuid('evaluation_id')
-    .notNull()
-    .references(() => evaluations.id, { onDelete: 'cascade' }),
-  cipher: text('cipher').notNull(),
-  createdAt: createdAt(),
-});
-
-/** How each judged sample got its score: every step, from preprocessing to the parsed score. */
-export const judgeSteps = pgTable(
-  'judge_steps',
+export const leaderboardSubmissions = pgTable(
+  'leaderboard_submissions',
   {
     runId: uuid('run_id')
-      .notNull()
+      .primaryKey()
       .references(() => runs.id, { onDelete: 'cascade' }),
-    datasetId: text('dataset_id').notNull(),
-    sampleIdx: integer('sample_idx').notNull(),
-    itemId: text('item_id').notNull(),
-    method: text('method').$type<ScoringMethod>().notNull(),
-    score: doublePrecision('score'),
-    error: text('error'),
-    attempts: integer('attempts').notNull().default(0),
-    steps: jsonb('steps').$type<ScoringStep[]>().notNull(),
-    createdAt: createdAt(),
+    domain: text('domain').$type<Domain>().notNull(),
+    status: text('status').$type<PublicationStatus>().notNull().default('open'),
+    opensAt: timestamp('opens_at', { withTimezone: true }).notNull().defaultNow(),
+    closesAt: timestamp('closes_at', { withTimezone: true }).notNull(),
+    mode: text('mode').$type<LeaderboardMode>(),
+    submittedBy: uuid('submitted_by').references(() => users.id),
+    submittedAt: timestamp('submitted_at', { withTimezone: true }),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
   },
-  (t) => [
-    primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] }),
-    index('judge_steps_item_idx').on(t.runId, t.datasetId, t.itemId),
-  ],
+  (t) => [index('leaderboard_submissions_board_idx').on(t.domain, t.status)],
 );
 
-// --- end judge scoring ---------------------------------------------------------------------------
-
-// --- comparisons (issue 4): several models evaluated in one task, ranked with adjustable weights ---
+// ---- Comparisons: several models evaluated in one task, ranked with adjustable weights ----------
 
 /**
  * A comparison: one formal run per model over the same datasets. Its runs are ordinary runs (the
@@ -591,96 +644,41 @@ export const comparisonRuns = pgTable(
   (t) => [primaryKey({ columns: [t.comparisonId, t.position] }), uniqueIndex('comparison_runs_run_uq').on(t.runId)],
 );
 
-// --- end comparisons -----------------------------------------------------------------------------
+// ---- Notifications ------------------------------------------------------------------------------
 
-// --- evaluation modes (issue 4): uploaded predictions, result reuse --------------------------------
-
-/** One upload of an evaluation-only evaluation's predictions for one dataset. Never changed: a new upload is a new set. */
-export const predictionSets = pgTable(
-  'prediction_sets',
+/**
+ * The outbox: mails to users, queued by whatever saw the event happen (in its own transaction where
+ * it can) and delivered by the worker's mail dispatcher, so a mail server that is down delays mail
+ * and never fails a run. The dedupe key names the event, so an event queues one mail however often
+ * its code is retried.
+ */
+export const notifications = pgTable(
+  'notifications',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    evaluationId: uuid('evaluation_id')
+    kind: text('kind').$type<NotificationKind>().notNull(),
+    recipientId: uuid('recipient_id')
       .notNull()
-      .references(() => evaluations.id, { onDelete: 'cascade' }),
-    datasetId: text('dataset_id')
-      .notNull()
-      .references(() => datasets.id),
-    /** The dataset content the predictions were checked against (datasets/contentHash.ts). */
-    datasetContentHash: text('dataset_content_hash').notNull(),
-    items: integer('items').notNull(),
+      .references(() => users.id),
+    /** The address as it was when the mail was queued. */
+    recipientEmail: text('recipient_email').notNull(),
+    subject: text('subject').notNull(),
+    textBody: text('text_body').notNull(),
+    htmlBody: text('html_body'),
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    status: text('status').$type<NotificationStatus>().notNull().default('pending'),
+    /** Delivery tries begun so far (a try is counted when a dispatcher claims the mail). */
+    attempts: integer('attempts').notNull().default(0),
+    /** When the mail is next due; a dispatcher that claims it pushes this past its lease. */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
     createdAt: createdAt(),
-  },
-  (t) => [index('prediction_sets_latest_idx').on(t.evaluationId, t.datasetId, t.createdAt)],
-);
-
-/** One prediction per item of the set's dataset, by item index. */
-export const predictions = pgTable(
-  'predictions',
-  {
-    setId: uuid('set_id')
-      .notNull()
-      .references(() => predictionSets.id, { onDelete: 'cascade' }),
-    sampleIdx: integer('sample_idx').notNull(),
-    prediction: text('prediction').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.setId, t.sampleIdx] })],
-);
-
-/**
- * A formal run's dataset: the fingerprint of everything that decides its answers and scores
- * (db/queries/reuse.ts), and, once beginDataset has decided, the earlier run it was copied from.
- */
-export const runDatasetReuse = pgTable(
-  'run_dataset_reuse',
-  {
-    runId: uuid('run_id')
-      .notNull()
-      .references(() => runs.id, { onDelete: 'cascade' }),
-    datasetId: text('dataset_id').notNull(),
-    fingerprint: text('fingerprint').notNull(),
-    /** False when the launch asked for a fresh run (`reuse: false`): the result may be reused later, but reuses nothing. */
-    mayReuse: boolean('may_reuse').notNull(),
-    decidedAt: timestamp('decided_at', { withTimezone: true }),
-    reusedFromRunId: uuid('reused_from_run_id'),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
   },
   (t) => [
-    primaryKey({ columns: [t.runId, t.datasetId] }),
-    index('run_dataset_reuse_fingerprint_idx').on(t.fingerprint),
+    index('notifications_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
+    index('notifications_recipient_idx').on(t.recipientId, t.createdAt),
   ],
 );
-
-// --- end evaluation modes ------------------------------------------------------------------------
-
-// --- code and robustness (0008) ------------------------------------------------------------------
-// A pass_at_k sample keeps its n completions in sample_results.completions and, once the sandbox
-// ran them, one verdict each in sample_results.code_verdicts (activities/codeScoring).
-
-/**
- * The robustness pass of a formal run (activities/robustness): each sample answered again with its
- * prompt perturbed, stored apart from sample_results so the clean pass's rows and metrics are the
- * same whether or not the run measured robustness. Same key and exactly-once rule as sample_results.
- */
-export const perturbedSampleResults = pgTable(
-  'perturbed_sample_results',
-  {
-    runId: uuid('run_id')
-      .notNull()
-      .references(() => runs.id, { onDelete: 'cascade' }),
-    datasetId: text('dataset_id').notNull(),
-    sampleIdx: integer('sample_idx').notNull(),
-    position: integer('position').notNull(),
-    /** The perturbed prompt the model was asked. */
-    prompt: text('prompt').notNull(),
-    predict: text('predict'),
-    score: doublePrecision('score'),
-    status: text('status').$type<SampleStatus>().notNull(),
-    error: text('error'),
-    outputLength: integer('output_length').notNull().default(0),
-    latencyMs: integer('latency_ms').notNull().default(0),
-    attempts: integer('attempts').notNull().default(1),
-    createdAt: createdAt(),
-  },
-  (t) => [primaryKey({ columns: [t.runId, t.datasetId, t.sampleIdx] })],
-);
-// --- end code and robustness ---------------------------------------------------------------------

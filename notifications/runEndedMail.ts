@@ -5,7 +5,7 @@
  * scrubbed.
  */
 import type { RunStatus, RunType } from '../contracts/run';
-import type { TaskScore } from '../contracts/scoreAggregation';
+import type { TaskScore } from '../scoring/scoreAggregation';
 import { dedupeKeys, type NewNotification, type Recipient } from './notification';
 import { escapeHtml, htmlDocument, htmlTable } from './mailHtml';
 import { scrubSecrets } from './scrubSecrets';

@@ -14,7 +14,7 @@
  * in the code sandbox (activities/codeScoring), never by reading its text.
  */
 import { CODE_METRIC, type MetricName, type TextMetricName } from '../contracts/dataset';
-import type { MetricOptions } from './metricOptions';
+import type { MetricOptions } from '../contracts/metricOptions';
 import type { ScoreReference, Scorer } from './scorer';
 import { exactMatch } from './metrics/exactMatch';
 import { mcAccuracy } from './metrics/mcAccuracy';

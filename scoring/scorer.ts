@@ -2,7 +2,7 @@
  * What a metric scores against, and the shape every metric's scorer has, so the registry in
  * metrics.ts can hold them side by side.
  */
-import type { MetricOptions } from './metricOptions';
+import type { MetricOptions } from '../contracts/metricOptions';
 
 export interface ScoreReference {
   ground_truth: string;

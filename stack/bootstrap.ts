@@ -5,18 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { and, eq, sql } from 'drizzle-orm';
-import { connectDb, type Db } from '../db/client';
+import { connectDb } from '../db/client';
 import { hashApiKey } from '../db/queries/apiKeyHash';
+import { ensureAdminKey } from '../db/queries/users';
 import { upsertBuiltinDatasets } from '../db/queries/datasets';
 import { upsertPlatformImages } from '../db/queries/images';
 import { PLATFORM_IMAGES } from '../contracts/platformImages';
 import { builtinDatasetRecords } from '../datasets/builtinCatalog';
-import { apiKeys, users } from '../db/schema';
 
 const ADMIN_EMAIL = 'admin@localhost';
-/** Arbitrary constant: serialises concurrent bootstraps so only one admin user is created. */
-const BOOTSTRAP_LOCK = 72_430_002;
 
 export interface BootstrapOptions {
   databaseUrl: string;
@@ -43,37 +40,13 @@ async function adminKey(dataDir: string, env: NodeJS.ProcessEnv): Promise<string
   return key;
 }
 
-async function ensureAdmin(db: Db, key: string): Promise<void> {
-  const keyHash = hashApiKey(key);
-  await db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`);
-    const [known] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1);
-    if (known) return;
-    const [existing] = await tx
-      .select({ id: users.id })
-      .from(users)
-      .where(and(eq(users.email, ADMIN_EMAIL), eq(users.role, 'admin')))
-      .orderBy(users.createdAt)
-      .limit(1);
-    const userId =
-      existing?.id ??
-      (
-        await tx.insert(users).values({ name: 'admin', email: ADMIN_EMAIL, role: 'admin' }).returning({ id: users.id })
-      )[0]!.id;
-    await tx
-      .insert(apiKeys)
-      .values({ userId, keyHash, prefix: key.slice(0, 10) })
-      .onConflictDoNothing({ target: apiKeys.keyHash });
-  });
-}
-
 export async function bootstrap(options: BootstrapOptions): Promise<{ adminKey: string }> {
   const key = await adminKey(options.dataDir, options.env ?? process.env);
   const handle = connectDb(options.databaseUrl, { max: 2 });
   try {
     await upsertBuiltinDatasets(handle.db, builtinDatasetRecords());
     await upsertPlatformImages(handle.db, PLATFORM_IMAGES);
-    await ensureAdmin(handle.db, key);
+    await ensureAdminKey(handle.db, { email: ADMIN_EMAIL, keyHash: hashApiKey(key), prefix: key.slice(0, 10) });
   } finally {
     await handle.close();
   }

@@ -5,10 +5,8 @@
  */
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
-import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { runs } from '../db/schema';
-import { TERMINAL_STATUSES } from '../contracts/run';
+import { isRunActive } from '../db/queries/runRecords';
 import { reapServingContainers } from '../docker/containerRunner';
 
 export interface ContainerReaper {
@@ -24,14 +22,10 @@ export function startContainerReaper(o: {
   logger: Logger;
   intervalMs: number;
 }): ContainerReaper {
-  const isRunActive = async (runId: string): Promise<boolean> => {
-    const [run] = await o.db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId));
-    // A container whose run is unknown to this database is not ours to keep.
-    return run !== undefined && !TERMINAL_STATUSES.includes(run.status);
-  };
   const sweep = async (): Promise<number> => {
     try {
-      const removed = await reapServingContainers(o.docker, o.hostId, isRunActive, {
+      // A container whose run is unknown to this database is not ours to keep.
+      const removed = await reapServingContainers(o.docker, o.hostId, (runId) => isRunActive(o.db, runId), {
         onUndecided: (runId, error) =>
           o.logger.warn(
             { err: error, runId },

@@ -5,8 +5,8 @@
 import type { Db } from '../../db/client';
 import type { DatasetMetrics, RunConfig } from '../../contracts/run';
 import { meanPassAtK } from '../../scoring/metrics/passAtK';
-import { codeSamplingFor } from './codeSampling';
-import { codePassCounts } from './codeSamples';
+import { codeSamplingFor } from '../../scoring/codeSampling';
+import { codePassCounts } from '../../db/queries/codeSamples';
 
 export async function withPassAtK(
   db: Db,

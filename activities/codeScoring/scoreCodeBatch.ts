@@ -12,9 +12,9 @@ import type { ActivityDeps } from '../activityDeps';
 import type { JudgeBatchInput } from '../../contracts/workflow';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
-import { scoreCodeProblem } from '../../scoring/metrics/passAtK';
-import { codeSamplingFor } from './codeSampling';
-import { pendingCodeSamples, storeCodeScores, type CodeScore } from './codeSamples';
+import { scoreCodeProblem } from './scoreCodeProblem';
+import { codeSamplingFor } from '../../scoring/codeSampling';
+import { pendingCodeSamples, storeCodeScores, type CodeScore } from '../../db/queries/codeSamples';
 import { runBatch } from '../batch/batchActivity';
 import { ERROR_TYPES } from '../../temporal.config';
 

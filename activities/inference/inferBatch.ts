@@ -21,8 +21,8 @@ import { ResultBuffer } from '../batch/resultBuffer';
 import { ItemPages } from './itemPages';
 import { EndpointBreaker } from '../batch/endpointBreaker';
 import { runBatch } from '../batch/batchActivity';
-import { codeSamplingFor, isCodeDataset, textScoring } from '../codeScoring/codeSampling';
-import { storeCodeSamples, type CodeSampleRow } from '../codeScoring/codeSamples';
+import { codeSamplingFor, isCodeDataset, textScoring } from '../../scoring/codeSampling';
+import { storeCodeSamples, type CodeSampleRow } from '../../db/queries/codeSamples';
 import { ERROR_TYPES } from '../../temporal.config';
 
 const WRITE_GROUP_ROWS = 200;

@@ -6,11 +6,10 @@
  */
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import { and, asc, eq, sql, type AnyColumn } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { datasetItems, sampleResults } from '../../db/schema';
+import { reportSamplePage } from '../../db/queries/reportSamples';
 import { getRunWithEvaluation, listRunDatasets } from '../../db/queries/runRecords';
-import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../contracts/scoreAggregation';
+import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../scoring/scoreAggregation';
 import { SCORING_STEPS_SHEET, writeScoringSteps } from './scoringStepsSheet';
 
 /** Samples read per query; also how often progress is reported. */
@@ -120,7 +119,10 @@ async function writeDetails(
     let after = { position: -1, sampleIdx: -1 };
     for (;;) {
       checkOutput();
-      const page = await samplePage(db, runId, dataset.datasetId, after);
+      const page = await reportSamplePage(db, runId, dataset.datasetId, after, {
+        pageSize: REPORT_PAGE_SIZE,
+        maxChars: MAX_CELL_CHARS,
+      });
       for (const s of page) {
         const row = sheet.addRow([
           cellText(s.itemId, s.itemId?.length ?? 0) || `#${s.sampleIdx}`,
@@ -329,50 +331,6 @@ function sampleTotals(datasets: RunDatasetRow[]) {
     lengthSum += d.metrics!.avgOutputLength * d.metrics!.scored;
   }
   return { total, scored, failed, avgOutputLength: scored === 0 ? null : lengthSum / scored };
-}
-
-/** Text columns are clipped in SQL so a page of huge prompts never crosses the wire whole. */
-const clipped = (column: AnyColumn) => sql<string | null>`left(${column}, ${sql.raw(String(MAX_CELL_CHARS))})`;
-const chars = (column: AnyColumn) => sql<number | null>`char_length(${column})`;
-
-/** One keyset page of a dataset's samples, in sample-plan order (served by sample_results_position_idx). */
-function samplePage(db: Db, runId: string, datasetId: string, after: { position: number; sampleIdx: number }) {
-  return (
-    db
-      .select({
-        sampleIdx: sampleResults.sampleIdx,
-        position: sampleResults.position,
-        itemId: datasetItems.itemId,
-        prompt: clipped(datasetItems.prompt),
-        promptChars: chars(datasetItems.prompt),
-        groundTruth: clipped(datasetItems.groundTruth),
-        groundTruthChars: chars(datasetItems.groundTruth),
-        predict: clipped(sampleResults.predict),
-        predictChars: chars(sampleResults.predict),
-        score: sampleResults.score,
-        status: sampleResults.status,
-        error: clipped(sampleResults.error),
-        errorChars: chars(sampleResults.error),
-        outputLength: sampleResults.outputLength,
-        latencyMs: sampleResults.latencyMs,
-        attempts: sampleResults.attempts,
-      })
-      .from(sampleResults)
-      // A left join keeps the sample in the report even if its dataset item has since been deleted.
-      .leftJoin(
-        datasetItems,
-        and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)),
-      )
-      .where(
-        and(
-          eq(sampleResults.runId, runId),
-          eq(sampleResults.datasetId, datasetId),
-          sql`(${sampleResults.position}, ${sampleResults.sampleIdx}) > (${after.position}, ${after.sampleIdx})`,
-        ),
-      )
-      .orderBy(asc(sampleResults.position), asc(sampleResults.sampleIdx))
-      .limit(REPORT_PAGE_SIZE)
-  );
 }
 
 /**

@@ -8,9 +8,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { runArtifacts } from '../../db/schema';
+import { storeRunArtifact } from '../../db/queries/runArtifacts';
 import { writeRunReport } from './excelReport';
 import { REPORT_ARTIFACT } from '../../contracts/artifact';
 
@@ -36,13 +35,7 @@ export async function buildAndStoreRunReport(
       }
     }
     const content = await readFile(file);
-    await db
-      .insert(runArtifacts)
-      .values({ runId, kind: REPORT_ARTIFACT.kind, contentType: REPORT_ARTIFACT.contentType, content })
-      .onConflictDoUpdate({
-        target: [runArtifacts.runId, runArtifacts.kind],
-        set: { contentType: REPORT_ARTIFACT.contentType, content, createdAt: sql`now()` },
-      });
+    await storeRunArtifact(db, runId, REPORT_ARTIFACT, content);
     return { bytes: content.length, rows };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -4,13 +4,13 @@
  * activities only, so the API can move a review while the workflow sleeps and a lost signal costs
  * at most one timer. Each activity is idempotent (guarded status changes, mails with dedupe keys).
  */
-import { eq, inArray } from 'drizzle-orm';
 import type { ActivityDeps } from '../activityDeps';
 import { loadReviewSettings, type ReviewSettings } from '../../config/env';
 import type { ReviewGateState, ReviewPlan } from '../../contracts/review';
-import { datasets as datasetsTable, evaluations } from '../../db/schema';
 import { findBuiltinDataset } from '../../datasets/builtinCatalog';
 import { getRun } from '../../db/queries/runRecords';
+import { subjectiveDatasetIds } from '../../db/queries/datasets';
+import { evaluationModelInfo } from '../../db/queries/evaluations';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { findRecipient, queueNotification } from '../../db/queries/notifications';
 import {
@@ -65,22 +65,10 @@ export function createReviewActivities(deps: ActivityDeps) {
       if (existing) return { reviewed: true, reviewId: existing.id, datasetIds: existing.datasetIds };
       const run = await getRun(db, runId);
       const planned = run.config.datasets.map((d) => d.datasetId);
-      const rows =
-        planned.length === 0
-          ? []
-          : await db
-              .select({ id: datasetsTable.id, subjective: datasetsTable.subjective })
-              .from(datasetsTable)
-              .where(inArray(datasetsTable.id, planned));
-      const subjective = planned.filter(
-        (id) => rows.find((r) => r.id === id)?.subjective || findBuiltinDataset(id)?.subjective === true,
-      );
+      const stored = await subjectiveDatasetIds(db, planned);
+      const subjective = planned.filter((id) => stored.has(id) || findBuiltinDataset(id)?.subjective === true);
       if (subjective.length === 0) return { reviewed: false, reviewId: null, datasetIds: [] };
-      const [evaluation] = await db
-        .select({ modelInfo: evaluations.modelInfo })
-        .from(evaluations)
-        .where(eq(evaluations.id, run.evaluationId));
-      const sft = evaluation?.modelInfo.type === 'sft';
+      const sft = (await evaluationModelInfo(db, run.evaluationId))?.type === 'sft';
       if (run.type !== 'formal' || !sft) {
         const why =
           run.type !== 'formal'

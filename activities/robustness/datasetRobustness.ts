@@ -2,7 +2,7 @@
 import type { Db } from '../../db/client';
 import type { DatasetMetrics } from '../../contracts/run';
 import { robustnessScore } from '../../scoring/robustness/robustnessScore';
-import { pairedScores } from './perturbedResults';
+import { pairedScores } from '../../db/queries/perturbedResults';
 
 export async function withRobustness(
   db: Db,

@@ -5,11 +5,10 @@
  * than its wording. The run's config decides when it froze the flag at launch; a run launched
  * without it reads its evaluation's.
  */
-import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { evaluations } from '../../db/schema';
+import { evaluationWantsRobustness } from '../../db/queries/evaluations';
 import type { RunConfig, RunDatasetPlan } from '../../contracts/run';
-import { isCodeDataset } from '../codeScoring/codeSampling';
+import { isCodeDataset } from '../../scoring/codeSampling';
 
 export const PERTURBATION_KIND = 'mixed' as const;
 
@@ -21,11 +20,7 @@ export async function robustnessWanted(
   if (run.type !== 'formal' || !plan || isCodeDataset(plan) || plan.predictionSetId) return false;
   if (run.config.scoring?.datasets[plan.datasetId]?.metric === 'judge') return false;
   if (run.config.robustness !== undefined) return run.config.robustness;
-  const [row] = await db
-    .select({ robustness: evaluations.robustness })
-    .from(evaluations)
-    .where(eq(evaluations.id, run.evaluationId));
-  return row?.robustness === true;
+  return evaluationWantsRobustness(db, run.evaluationId);
 }
 
 /** The run's perturbation seed: its sample seed when it has one, else a number drawn from its id, so a retry perturbs alike. */

@@ -5,10 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type Dockerode from 'dockerode';
-import { and, eq, like, max } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { runLogs } from '../../db/schema';
-import { appendRunLogs, type RunLogLine } from '../../db/queries/runLogs';
+import { appendRunLogs, lastLogAt, type RunLogLine } from '../../db/queries/runLogs';
 import { containerLogs } from '../../docker/containerRunner';
 
 /** A chatty model must not drown the run's log page; what is left out is said. */
@@ -21,11 +19,8 @@ export async function collectContainerLogs(
   containerId: string,
 ): Promise<number> {
   const tag = `ctr:${containerId.slice(0, 12)}:`;
-  const [last] = await db
-    .select({ at: max(runLogs.at) })
-    .from(runLogs)
-    .where(and(eq(runLogs.runId, runId), like(runLogs.dedupeKey, `${tag}%`)));
-  const sinceSeconds = last?.at ? Math.floor(last.at.getTime() / 1000) : undefined;
+  const last = await lastLogAt(db, runId, tag);
+  const sinceSeconds = last ? Math.floor(last.getTime() / 1000) : undefined;
   const lines = await containerLogs(docker, containerId, { sinceSeconds });
   const kept = lines.slice(-MAX_LINES_PER_COLLECTION);
   const rows: RunLogLine[] = kept.map((l) => ({

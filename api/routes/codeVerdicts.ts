@@ -4,8 +4,8 @@
  */
 import type { Db } from '../../db/client';
 import type { CodeResult, RunConfig } from '../../contracts/run';
-import { isCodeDataset } from '../../activities/codeScoring/codeSampling';
-import { codeVerdictsOf } from '../../activities/codeScoring/codeSamples';
+import { isCodeDataset } from '../../scoring/codeSampling';
+import { codeVerdictsOf } from '../../db/queries/codeSamples';
 
 export async function withCodeVerdicts<I extends { id: string; dataset: string }, P extends { items: I[] }>(
   db: Db,

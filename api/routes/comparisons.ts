@@ -1,8 +1,9 @@
 /**
  * Comparisons: several models (one evaluation each) evaluated on the same datasets in one task and
- * ranked with weights the owner can adjust (docs/comparisons.md). Creating one launches a formal
- * run per model through the launch of a single run (same checks, one quota slot each), all in one
- * transaction: every model starts or none does. Stopping one stops its runs.
+ * ranked with weights the owner can adjust (docs/comparisons.md). Creating one is the launch
+ * service's (api/launch/launchService.ts): a formal run per model, planned and checked as a single
+ * launch is (one quota slot each), all in one transaction, so every model starts or none does.
+ * Stopping one stops its runs.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,17 +14,13 @@ import { ComparisonView, CreateComparisonBody, RankingView, RankingWeights } fro
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { FieldError } from '../../contracts/problem';
 import { problems } from '../openapi';
-import { HttpProblem, badRequest, conflict, notFound, statusTitle, tooManyRequests } from '../problems';
-import { planDatasets, planServing } from './runLaunch';
-import { idempotencyKeyReused, idempotencyOf, idempotencyHeadersFor } from '../idempotencyKey';
-import { startRunWorkflow, signalStop } from '../temporalGateway';
-import { abandonLaunch, type LaunchRequest, type QuotaCharge } from '../../db/queries/runLaunch';
-import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/quota';
-import { evaluations } from '../../db/schema';
-import { inArray } from 'drizzle-orm';
+import { HttpProblem, badRequest, conflict, notFound, statusTitle } from '../problems';
+import { idempotencyOf, idempotencyHeadersFor } from '../idempotencyKey';
+import { signalStop } from '../temporalGateway';
+import { launchComparison } from '../launch/launchService';
+import { refuseWeights } from '../launch/comparisonPlan';
 import {
   comparisonModels,
-  createComparison,
   getComparisonFor,
   listComparisons,
   modelsOfComparisons,
@@ -34,10 +31,8 @@ import {
   type ComparisonRow,
 } from '../../db/queries/comparisons';
 import { requestRunStop } from '../../db/queries/runViews';
-import { closeRun, closeUnfinishedDatasets } from '../../db/queries/runRecords';
-import { appendRunLogs } from '../../db/queries/runLogs';
-import { isUuid } from '../../db/queries/runViews';
-import { rankModels, weightRefusals, type ModelScores } from '../../scoring/weightedRanking';
+import { closeRunStoppedBeforeStart } from '../../db/queries/runRecords';
+import { rankModels, weightRefusals } from '../../scoring/weightedRanking';
 
 const access = { roles: ['user', 'admin'] };
 const LIST_LIMIT = 100;
@@ -57,7 +52,6 @@ const RankingQuery = Type.Object(
 
 export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const now = deps.now ?? (() => new Date());
 
   const owned = async (caller: Caller, id: string): Promise<ComparisonRow> => {
     const row = await getComparisonFor(deps.db, caller, id);
@@ -86,116 +80,10 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     },
     async (request, reply) => {
       const caller = request.caller;
-      const body = request.body;
       const idempotency = idempotencyOf(request, caller.userId);
-      const models = await checkedEvaluations(deps, caller, body);
-      const month = utcMonth(now());
-      const launches: LaunchRequest[] = [];
-      const planned: ModelScores[] = [];
-      for (const [index, evaluation] of models.entries()) {
-        const datasets = await planDatasets(deps, evaluation, { type: 'formal' }, body.datasets);
-        const serving = await planServing(deps, evaluation);
-        const quota: QuotaCharge = {
-          userId: evaluation.ownerId,
-          kind: 'formal',
-          month,
-          limit: quotaLimit(deps.env.quota, 'formal'),
-        };
-        // As a formal launch without a body: a dataset with an identical earlier result reuses it.
-        launches.push({
-          evaluationId: evaluation.id,
-          submitterId: caller.userId,
-          type: 'formal',
-          datasets,
-          sampleSeed: null,
-          quota,
-          serving,
-          datasetSubset: true,
-          reuse: true,
-        });
-        planned.push({
-          position: index,
-          evaluationId: evaluation.id,
-          modelName: evaluation.modelName,
-          runId: '',
-          status: 'queued',
-          datasets: datasets.map((d) => ({
-            dataset: d.datasetId,
-            task: d.task,
-            metric: d.metric,
-            status: 'queued',
-            score: null,
-          })),
-        });
-      }
-      const weights = body.weights ?? {};
-      refuseWeights(weightRefusals(weights, planned));
-
-      const outcome = await createComparison(deps.db, {
-        ownerId: caller.userId,
-        name: body.name,
-        domain: models[0]!.domain,
-        datasetIds: body.datasets,
-        weights,
-        launches,
-        idempotency: idempotency ? { key: idempotency.key, requestHash: idempotency.requestHash } : null,
-      });
-      if (!outcome.ok) {
-        if (outcome.reason === 'idempotency-mismatch') throw idempotencyKeyReused('comparison');
-        const { index, refusal } = outcome;
-        const what = `the launch of evaluationIds[${index}] was refused, so no model of the comparison was launched`;
-        if (refusal.reason === 'quota-exhausted') {
-          const { charge, used } = refusal;
-          throw tooManyRequests(
-            `a comparison of ${models.length} models takes ${models.length} formal quota slots; ${what}: ${quotaExhaustedMessage(charge.kind, used, charge.limit, charge.month)}`,
-          );
-        }
-        if (refusal.reason === 'evaluation-changed')
-          throw conflict(`${what}: ${refusal.detail}`, `evaluationIds[${index}]`);
-        if (refusal.reason === 'evaluation-missing') throw notFound('evaluation');
-        throw idempotencyKeyReused('comparison');
-      }
-
-      const replayed = 'replayed' in outcome;
-      const failures: string[] = [];
-      await Promise.all(
-        outcome.runs.map(async (run, position) => {
-          if (replayed && run.status !== 'queued') return;
-          try {
-            await startRunWorkflow(deps.temporal, run);
-          } catch (error) {
-            deps.logger.error({ runId: run.runId, err: error }, 'comparison run workflow start failed');
-            failures.push(run.modelName);
-            // A replay leaves the run to the request that launched it (which may start it yet) and to a retry.
-            if (replayed) return;
-            const reason = `the run's workflow could not be started: ${error instanceof Error ? error.message : String(error)}`;
-            await abandonLaunch(deps.db, run.runId, reason, launches[position]?.quota ?? null);
-          }
-        }),
-      );
-      if (failures.length > 0 && replayed) {
-        throw new HttpProblem(
-          503,
-          statusTitle(503),
-          `comparison ${outcome.comparisonId} was created by the first request with this Idempotency-Key, but the workflow service could not ` +
-            `be reached to start the runs of ${failures.join(', ')}; retry with the same key shortly.`,
-        );
-      }
-      if (failures.length > 0) {
-        throw new HttpProblem(
-          503,
-          statusTitle(503),
-          `comparison ${outcome.comparisonId} was created, but the workflow service did not accept the runs of ${failures.join(', ')}; ` +
-            'those runs were marked failed and their quota slots given back. Try again shortly.',
-        );
-      }
-      if (replayed) reply.header('idempotent-replayed', 'true');
-      else
-        deps.logger.info(
-          { comparisonId: outcome.comparisonId, runs: outcome.runs.map((r) => r.runId) },
-          'comparison launched',
-        );
-      return reply.code(201).send(await view(await owned(caller, outcome.comparisonId)));
+      const launched = await launchComparison(deps, caller, request.body, idempotency);
+      if (launched.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(201).send(await view(await owned(caller, launched.result)));
     },
   );
 
@@ -317,72 +205,13 @@ export async function comparisonsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
             'the stop was recorded but the workflow service could not be reached to deliver it; ask again shortly',
           );
         }
-        // As POST /runs/{id}/stop: a run with no workflow yet is closed here.
-        if (!signalled) {
-          await closeUnfinishedDatasets(deps.db, m.run.id, 'stopped', null);
-          await closeRun(deps.db, m.run.id, 'stopped', `stopped by ${requestedBy} before it started`);
-          await appendRunLogs(deps.db, [
-            {
-              runId: m.run.id,
-              level: 'info',
-              message: `run stopped by ${requestedBy} before it started`,
-              dedupeKey: 'run-end',
-            },
-          ]);
-        }
+        // As POST /runs/{id}/stop: a run with no workflow yet is closed in the record.
+        if (!signalled) await closeRunStoppedBeforeStart(deps.db, m.run.id, requestedBy);
       }
       deps.logger.info({ comparisonId: row.id, requestedBy: request.caller.userId }, 'comparison stop requested');
       return reply.code(202).send(await view(await owned(request.caller, row.id)));
     },
   );
-}
-
-type EvaluationRow = typeof evaluations.$inferSelect;
-
-/** The body's evaluations, in its order: each the caller's, none twice, one domain, each holding every dataset named. */
-async function checkedEvaluations(deps: ApiDeps, caller: Caller, body: CreateComparisonBody): Promise<EvaluationRow[]> {
-  const errors: FieldError[] = [];
-  const seenDatasets = new Map<string, number>();
-  body.datasets.forEach((id, k) => {
-    const first = seenDatasets.get(id);
-    if (first !== undefined) errors.push({ field: `datasets[${k}]`, message: `repeats datasets[${first}] (${id})` });
-    else seenDatasets.set(id, k);
-  });
-  const ids = body.evaluationIds.filter(isUuid);
-  const rows = ids.length === 0 ? [] : await deps.db.select().from(evaluations).where(inArray(evaluations.id, ids));
-  const byId = new Map(rows.filter((e) => e.ownerId === caller.userId).map((e) => [e.id, e]));
-  const seen = new Map<string, number>();
-  const found: EvaluationRow[] = [];
-  let firstIndex = 0;
-  body.evaluationIds.forEach((id, i) => {
-    const field = `evaluationIds[${i}]`;
-    const evaluation = byId.get(id.toLowerCase()) ?? byId.get(id);
-    if (!evaluation) return errors.push({ field, message: 'is not one of your evaluations' });
-    const first = seen.get(evaluation.id);
-    if (first !== undefined)
-      return errors.push({ field, message: `repeats evaluationIds[${first}]; each model is compared once` });
-    seen.set(evaluation.id, i);
-    if (found.length === 0) firstIndex = i;
-    found.push(evaluation);
-    const domain = found[0]!.domain;
-    if (evaluation.domain !== domain) {
-      errors.push({
-        field,
-        message: `is a ${evaluation.domain} evaluation; evaluationIds[${firstIndex}] is ${domain}: a comparison compares models of one domain`,
-      });
-    }
-    body.datasets.forEach((dataset, k) => {
-      if (!evaluation.datasetIds.includes(dataset)) {
-        errors.push({
-          field: `datasets[${k}]`,
-          message: `${dataset} is not a dataset of evaluationIds[${i}] (${evaluation.modelName}); it has ${evaluation.datasetIds.join(', ')}`,
-        });
-      }
-    });
-    return undefined;
-  });
-  if (errors.length > 0) throw unprocessable(errors);
-  return found;
 }
 
 async function ranking(deps: ApiDeps, row: ComparisonRow, weights: RankingWeights): Promise<RankingView> {
@@ -427,13 +256,4 @@ function parseWeights(text: string): RankingWeights {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function refuseWeights(errors: FieldError[]): void {
-  if (errors.length > 0)
-    throw new HttpProblem(400, statusTitle(400), errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
-}
-
-function unprocessable(errors: FieldError[]): HttpProblem {
-  return new HttpProblem(422, statusTitle(422), errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
 }

@@ -23,12 +23,11 @@ import { HttpProblem, badRequest, conflict, statusTitle } from '../problems';
 import { problems } from '../openapi';
 import { visibleRun } from '../visibleRun';
 import { getEvaluationFor } from '../../db/queries/evaluations';
-import { closeRun, closeUnfinishedDatasets, listRunDatasets } from '../../db/queries/runRecords';
-import { appendRunLogs } from '../../db/queries/runLogs';
+import { closeRunStoppedBeforeStart, listRunDatasets } from '../../db/queries/runRecords';
+import { getRunArtifact } from '../../db/queries/runArtifacts';
 import {
   allResults,
   decodeResultCursor,
-  getRunArtifact,
   listRunVersions,
   loadRunView,
   logPage,
@@ -189,20 +188,8 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           'the stop was recorded but the workflow service could not be reached to deliver it; ask again shortly',
         );
       }
-      // No workflow to tell: its start failed or has not happened yet. The run is closed here, and
-      // a workflow that starts after all finds it ended and does nothing.
-      if (!signalled) {
-        await closeUnfinishedDatasets(deps.db, run.id, 'stopped', null);
-        await closeRun(deps.db, run.id, 'stopped', `stopped by ${requestedBy} before it started`);
-        await appendRunLogs(deps.db, [
-          {
-            runId: run.id,
-            level: 'info',
-            message: `run stopped by ${requestedBy} before it started`,
-            dedupeKey: 'run-end',
-          },
-        ]);
-      }
+      // No workflow to tell: its start failed or has not happened yet, so the run is closed in the record.
+      if (!signalled) await closeRunStoppedBeforeStart(deps.db, run.id, requestedBy);
       deps.logger.info({ runId: run.id, requestedBy: request.caller.userId }, 'run stop requested');
       const { run: current } = await ownedRun(request.caller, run.id);
       return reply

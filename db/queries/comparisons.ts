@@ -100,16 +100,14 @@ export async function createComparison(db: Db, request: ComparisonRequest): Prom
         if (!outcome.ok) throw new LaunchRefused(index, outcome);
         launched.push(outcome.run);
       }
-      await tx
-        .insert(comparisonRuns)
-        .values(
-          launched.map((run, position) => ({
-            comparisonId: id,
-            position,
-            evaluationId: request.launches[position]!.evaluationId,
-            runId: run.runId,
-          })),
-        );
+      await tx.insert(comparisonRuns).values(
+        launched.map((run, position) => ({
+          comparisonId: id,
+          position,
+          evaluationId: request.launches[position]!.evaluationId,
+          runId: run.runId,
+        })),
+      );
       return { ok: true, comparisonId: id, runs: launched };
     });
   } catch (error) {

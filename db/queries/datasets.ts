@@ -251,3 +251,13 @@ export async function codeDatasetIds(db: Db, ids: readonly string[]): Promise<Se
     .where(and(inArray(datasets.id, [...new Set(ids)]), eq(datasets.metric, 'pass_at_k')));
   return new Set(rows.map((r) => r.id));
 }
+
+/** The ids among `ids` of stored datasets marked subjective (built-ins are not all stored: ask their catalogue too). */
+export async function subjectiveDatasetIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .select({ id: datasets.id })
+    .from(datasets)
+    .where(and(inArray(datasets.id, [...new Set(ids)]), eq(datasets.subjective, true)));
+  return new Set(rows.map((r) => r.id));
+}

@@ -3,12 +3,12 @@
  * and writing it. Model names are unique platform-wide regardless of case; the unique index on
  * lower(model_name) decides, so two concurrent creations of one name cannot both win.
  */
-import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { evaluations } from '../schema';
 import type { Caller } from '../../contracts/caller';
 import type { EvaluationView, PublicDeployment } from '../../contracts/evaluation';
-import { badRequest, notFound } from '../../api/problems';
+import { InvalidField, RecordNotFound } from '../errors';
 
 export type EvaluationRow = typeof evaluations.$inferSelect;
 export type NewEvaluation = Omit<typeof evaluations.$inferInsert, 'id' | 'runCounter' | 'createdAt' | 'updatedAt'>;
@@ -24,16 +24,44 @@ export class ModelNameTaken extends Error {
   }
 }
 
-/** The evaluation when the caller owns it or is an admin; otherwise 404, as if it did not exist. */
+/** The evaluation when the caller owns it or is an admin; otherwise RecordNotFound, as if it did not exist. */
 export async function getEvaluationFor(db: Db, caller: Caller, id: string): Promise<EvaluationRow> {
-  if (!UUID.test(id)) throw notFound('evaluation');
+  if (!UUID.test(id)) throw new RecordNotFound('evaluation');
   const [row] = await db
     .select()
     .from(evaluations)
     .where(and(eq(evaluations.id, id), ownedBy(caller)))
     .limit(1);
-  if (!row) throw notFound('evaluation');
+  if (!row) throw new RecordNotFound('evaluation');
   return row;
+}
+
+/** The evaluations with these ids, whoever owns them and in no particular order; ids must be UUIDs. */
+export async function evaluationsByIds(db: Db, ids: readonly string[]): Promise<EvaluationRow[]> {
+  return ids.length === 0
+    ? []
+    : db
+        .select()
+        .from(evaluations)
+        .where(inArray(evaluations.id, [...ids]));
+}
+
+/** Whether the evaluation asks for the robustness pass; false when it no longer exists. */
+export async function evaluationWantsRobustness(db: Db, evaluationId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ robustness: evaluations.robustness })
+    .from(evaluations)
+    .where(eq(evaluations.id, evaluationId));
+  return row?.robustness === true;
+}
+
+/** The evaluation's model information (base or SFT model, ...); null when it no longer exists. */
+export async function evaluationModelInfo(db: Db, evaluationId: string): Promise<EvaluationRow['modelInfo'] | null> {
+  const [row] = await db
+    .select({ modelInfo: evaluations.modelInfo })
+    .from(evaluations)
+    .where(eq(evaluations.id, evaluationId));
+  return row?.modelInfo ?? null;
 }
 
 function ownedBy(caller: Caller): SQL | undefined {
@@ -71,7 +99,7 @@ export async function updateEvaluation(
 ): Promise<EvaluationRow> {
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(evaluations).where(eq(evaluations.id, id)).for('update');
-    if (!current) throw notFound('evaluation');
+    if (!current) throw new RecordNotFound('evaluation');
     const [row] = await tx
       .update(evaluations)
       .set({ ...decide(current), updatedAt: sql`greatest(now(), ${evaluations.updatedAt} + interval '1 millisecond')` })
@@ -136,7 +164,7 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
     !real ||
     !UUID.test(id)
   ) {
-    throw badRequest('cursor', 'must be the nextCursor of an earlier page');
+    throw new InvalidField('cursor', 'must be the nextCursor of an earlier page');
   }
   return { createdAt, id };
 }

@@ -15,7 +15,7 @@ import {
   type LeaderboardTaskColumn,
   type LeaderboardView,
 } from '../../contracts/leaderboard';
-import { overallInterval, taskScores } from '../../contracts/scoreAggregation';
+import { overallInterval, taskScores } from '../../scoring/scoreAggregation';
 
 export type PublicationRow = typeof leaderboardSubmissions.$inferSelect;
 

@@ -262,18 +262,16 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
       config,
       apiKeyCipher: evaluation.deployment.method === 'api' ? evaluation.apiKeyCipher : null,
     });
-    await tx
-      .insert(runDatasets)
-      .values(
-        request.datasets.map((d, position) => ({
-          runId,
-          datasetId: d.datasetId,
-          position,
-          task: d.task,
-          status: 'queued' as const,
-          total: d.total,
-        })),
-      );
+    await tx.insert(runDatasets).values(
+      request.datasets.map((d, position) => ({
+        runId,
+        datasetId: d.datasetId,
+        position,
+        task: d.task,
+        status: 'queued' as const,
+        total: d.total,
+      })),
+    );
     if (request.type === 'formal')
       await recordReuseFingerprints(tx, runId, evaluation.id, config, request.reuse !== false);
     return {

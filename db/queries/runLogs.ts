@@ -1,5 +1,6 @@
 /** The run's log lines, as users read them on the log page. */
-import type { Db } from '../client';
+import { and, eq, like, max } from 'drizzle-orm';
+import type { Db, Tx } from '../client';
 import { runLogs } from '../schema';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -15,7 +16,7 @@ export interface RunLogLine {
   at?: Date;
 }
 
-export async function appendRunLogs(db: Db, lines: readonly RunLogLine[]): Promise<void> {
+export async function appendRunLogs(db: Db | Tx, lines: readonly RunLogLine[]): Promise<void> {
   if (lines.length === 0) return;
   await db
     .insert(runLogs)
@@ -30,4 +31,13 @@ export async function appendRunLogs(db: Db, lines: readonly RunLogLine[]): Promi
       })),
     )
     .onConflictDoNothing({ target: [runLogs.runId, runLogs.dedupeKey] });
+}
+
+/** When the latest of the run's lines whose dedupe key starts with `keyPrefix` happened; null when there is none. */
+export async function lastLogAt(db: Db, runId: string, keyPrefix: string): Promise<Date | null> {
+  const [last] = await db
+    .select({ at: max(runLogs.at) })
+    .from(runLogs)
+    .where(and(eq(runLogs.runId, runId), like(runLogs.dedupeKey, `${keyPrefix}%`)));
+  return last?.at ?? null;
 }

@@ -6,17 +6,24 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
 import { runDatasets, runs, evaluations } from '../schema';
-import type { DatasetMetrics, RunStatus } from '../../contracts/run';
-import { datasetInterval, intervalSeed, overallScore, taskScores } from '../../contracts/scoreAggregation';
+import { TERMINAL_STATUSES, type DatasetMetrics, type RunStatus } from '../../contracts/run';
+import { appendRunLogs } from './runLogs';
+import { datasetInterval, intervalSeed, overallScore, taskScores } from '../../scoring/scoreAggregation';
 
 export class RunNotFound extends Error {
   override name = 'RunNotFound';
 }
 
-export async function getRun(db: Db, runId: string) {
+export async function getRun(db: Db | Tx, runId: string) {
   const [run] = await db.select().from(runs).where(eq(runs.id, runId));
   if (!run) throw new RunNotFound(`run ${runId} does not exist`);
   return run;
+}
+
+/** Whether the run exists and has not ended; a run unknown to this database is not active. */
+export async function isRunActive(db: Db, runId: string): Promise<boolean> {
+  const [run] = await db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId));
+  return run !== undefined && !TERMINAL_STATUSES.includes(run.status);
 }
 
 export async function getRunWithEvaluation(db: Db, runId: string) {
@@ -29,7 +36,7 @@ export async function getRunWithEvaluation(db: Db, runId: string) {
   return row;
 }
 
-export async function listRunDatasets(db: Db, runId: string) {
+export async function listRunDatasets(db: Db | Tx, runId: string) {
   const rows = await db.select().from(runDatasets).where(eq(runDatasets.runId, runId)).orderBy(runDatasets.position);
   return rows.map(withCurrentMetrics);
 }
@@ -152,7 +159,7 @@ export async function closeDataset(
 
 /** Datasets the run never reached end with the run (stopped, or failed with the run's reason). */
 export async function closeUnfinishedDatasets(
-  db: Db,
+  db: Db | Tx,
   runId: string,
   status: 'stopped' | 'failed',
   error: string | null,
@@ -164,7 +171,7 @@ export async function closeUnfinishedDatasets(
 }
 
 export async function closeRun(
-  db: Db,
+  db: Db | Tx,
   runId: string,
   status: Extract<RunStatus, 'succeeded' | 'failed' | 'stopped'>,
   error: string | null,
@@ -182,6 +189,20 @@ export async function closeRun(
     })
     .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running'])));
   return getRun(db, runId);
+}
+
+/**
+ * A stop reached a run with no workflow to tell: its start failed or has not happened yet. The run
+ * and its unfinished datasets end stopped here, in one transaction; a workflow that starts after
+ * all finds the run ended and does nothing.
+ */
+export async function closeRunStoppedBeforeStart(db: Db, runId: string, requestedBy: string): Promise<void> {
+  const message = `stopped by ${requestedBy} before it started`;
+  await db.transaction(async (tx) => {
+    await closeUnfinishedDatasets(tx, runId, 'stopped', null);
+    await closeRun(tx, runId, 'stopped', message);
+    await appendRunLogs(tx, [{ runId, level: 'info', message: `run ${message}`, dedupeKey: 'run-end' }]);
+  });
 }
 
 export async function isStopRequested(db: Db, runId: string): Promise<boolean> {

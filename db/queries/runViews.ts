@@ -11,7 +11,6 @@ import {
   evaluations,
   leaderboardSubmissions,
   manualReviews,
-  runArtifacts,
   runDatasets,
   runLogs,
   runs,
@@ -30,7 +29,7 @@ import type {
 } from '../../contracts/run';
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { Role } from '../../contracts/user';
-import { overallInterval, taskScores } from '../../contracts/scoreAggregation';
+import { overallInterval, taskScores } from '../../scoring/scoreAggregation';
 import { listRunDatasets } from './runRecords';
 
 export type RunRow = typeof runs.$inferSelect;
@@ -339,14 +338,6 @@ export async function logPage(db: Db, runId: string, after: number, limit: numbe
     })),
     next: rows.length > 0 ? rows[rows.length - 1]!.id : after,
   };
-}
-
-export async function getRunArtifact(db: Db, runId: string, kind: string) {
-  const [row] = await db
-    .select({ contentType: runArtifacts.contentType, content: runArtifacts.content })
-    .from(runArtifacts)
-    .where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, kind)));
-  return row ?? null;
 }
 
 /** Records that a stop was asked for; null when the run had already ended (nothing to stop). */

@@ -77,3 +77,38 @@ export async function getUserView(db: Db, id: string): Promise<UserView | null> 
       }
     : null;
 }
+
+/** Arbitrary constant: serialises concurrent bootstraps so only one admin user is created. */
+const BOOTSTRAP_LOCK = 72_430_002;
+
+/**
+ * First start: the admin user with this e-mail holds the key (by its hash), the user created if
+ * there is none. Safe from several launchers at once: an advisory lock serialises them, and a key
+ * already known is left as it is.
+ */
+export async function ensureAdminKey(db: Db, admin: { email: string; keyHash: string; prefix: string }): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`);
+    const [known] = await tx
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(eq(apiKeys.keyHash, admin.keyHash))
+      .limit(1);
+    if (known) return;
+    const [existing] = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.email, admin.email), eq(users.role, 'admin')))
+      .orderBy(users.createdAt)
+      .limit(1);
+    const userId =
+      existing?.id ??
+      (
+        await tx.insert(users).values({ name: 'admin', email: admin.email, role: 'admin' }).returning({ id: users.id })
+      )[0]!.id;
+    await tx
+      .insert(apiKeys)
+      .values({ userId, keyHash: admin.keyHash, prefix: admin.prefix })
+      .onConflictDoNothing({ target: apiKeys.keyHash });
+  });
+}

@@ -1,6 +1,6 @@
 import { answerStatements } from '../normalizeAnswer';
 import { extractFinalNumber, parseNumber } from '../extractNumber';
-import type { MetricOptions } from '../metricOptions';
+import type { MetricOptions } from '../../contracts/metricOptions';
 import type { ScoreReference } from '../scorer';
 
 export const DEFAULT_RELATIVE_TOLERANCE = 1e-6;

@@ -11,7 +11,7 @@ import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { and, eq } from 'drizzle-orm';
 import type { DatasetMetrics, RunView, SampleResultView } from '../../contracts/run';
-import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../contracts/scoreAggregation';
+import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../scoring/scoreAggregation';
 import { runDatasets } from '../../db/schema';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { waitForRunEnd } from '../support/runThroughApi';

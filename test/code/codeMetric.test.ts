@@ -16,7 +16,7 @@ import {
 } from '../../datasets/builtin/codePythonBasic';
 import { answerPrompt } from '../../stack/referenceModel/solver';
 import { extractProgram } from '../../scoring/extractProgram';
-import { codeSamplingFor } from '../../activities/codeScoring/codeSampling';
+import { codeSamplingFor } from '../../scoring/codeSampling';
 import type { RunConfig } from '../../contracts/run';
 import { codeScoringTimeoutMs } from '../../temporal.config';
 

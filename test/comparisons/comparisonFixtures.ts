@@ -107,15 +107,13 @@ export async function insertComparison(
     .from(runs)
     .where(inArray(runs.id, runIds));
   await db.insert(comparisons).values({ id, ownerId, name: 'fixture', domain: 'nlp', datasetIds });
-  await db
-    .insert(comparisonRuns)
-    .values(
-      runIds.map((runId, position) => ({
-        comparisonId: id,
-        position,
-        runId,
-        evaluationId: rows.find((r) => r.id === runId)!.evaluationId,
-      })),
-    );
+  await db.insert(comparisonRuns).values(
+    runIds.map((runId, position) => ({
+      comparisonId: id,
+      position,
+      runId,
+      evaluationId: rows.find((r) => r.id === runId)!.evaluationId,
+    })),
+  );
   return id;
 }

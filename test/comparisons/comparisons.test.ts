@@ -10,7 +10,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { comparisons, quotaUsage, runs, sampleResults } from '../../db/schema';
 import { utcMonth } from '../../db/queries/quota';
 import type { ComparisonView, RankingView } from '../../contracts/comparison';
-import { overallScore, taskScores } from '../../contracts/scoreAggregation';
+import { overallScore, taskScores } from '../../scoring/scoreAggregation';
 import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { rankModels, weightRefusals, type ModelScores } from '../../scoring/weightedRanking';
-import { overallScore, taskScores } from '../../contracts/scoreAggregation';
+import { overallScore, taskScores } from '../../scoring/scoreAggregation';
 import type { RunStatus } from '../../contracts/run';
 
 const DATASETS = [

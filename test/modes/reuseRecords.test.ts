@@ -77,19 +77,17 @@ async function finishedRun(ownerId: string, dataset: FixtureDataset, fingerprint
       error: idx === 0 ? 'boom' : null,
     })),
   );
-  await db
-    .insert(judgeSteps)
-    .values({
-      runId,
-      datasetId: dataset.id,
-      sampleIdx: 1,
-      itemId: `${dataset.id}-1`,
-      method: 'judge',
-      score: 1,
-      error: null,
-      attempts: 1,
-      steps: [],
-    });
+  await db.insert(judgeSteps).values({
+    runId,
+    datasetId: dataset.id,
+    sampleIdx: 1,
+    itemId: `${dataset.id}-1`,
+    method: 'judge',
+    score: 1,
+    error: null,
+    attempts: 1,
+    steps: [],
+  });
   await db
     .update(runDatasets)
     .set({ status: 'succeeded', done: dataset.size, failed: 1, endedAt: sql`now()` })

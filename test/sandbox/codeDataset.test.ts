@@ -19,7 +19,7 @@ import { LABEL_ROLE } from '../../docker/containerSpec';
 import { connectDocker } from '../../docker/engine';
 import { Value } from '@sinclair/typebox/value';
 import { extractProgram } from '../../scoring/extractProgram';
-import { scoreCodeProblem } from '../../scoring/metrics/passAtK';
+import { scoreCodeProblem } from '../../activities/codeScoring/scoreCodeProblem';
 import { requireEnv } from '../support/env';
 
 let docker: Dockerode;

@@ -8,7 +8,7 @@ import {
   type MetricName,
   type TextMetricName,
 } from '../../contracts/dataset';
-import { MetricOptions } from '../../scoring/metricOptions';
+import { MetricOptions } from '../../contracts/metricOptions';
 
 interface Case {
   predict: string;

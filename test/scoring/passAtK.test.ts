@@ -16,7 +16,8 @@ import { ensureCodeSandboxImage } from '../../docker/codeSandboxImage';
 import { LABEL_ROLE } from '../../docker/containerSpec';
 import { connectDocker } from '../../docker/engine';
 import { extractProgram } from '../../scoring/extractProgram';
-import { meanPassAtK, passAtK, passAtKs, scoreCodeProblem } from '../../scoring/metrics/passAtK';
+import { scoreCodeProblem } from '../../activities/codeScoring/scoreCodeProblem';
+import { meanPassAtK, passAtK, passAtKs } from '../../scoring/metrics/passAtK';
 import { requireEnv } from '../support/env';
 
 const REFERENCE: Array<[n: number, c: number, k: number, value: number]> = [

@@ -7,7 +7,7 @@ import {
   taskScores,
   type ScoreInterval,
   type TaskScoreWithInterval,
-} from '../../contracts/scoreAggregation';
+} from '../../scoring/scoreAggregation';
 import type { DatasetMetrics, RunStatus } from '../../contracts/run';
 import { bootstrapInterval } from '../../scoring/bootstrapInterval';
 import { Prng } from '../../datasets/prng';

@@ -120,16 +120,14 @@ export async function insertRun(db: Db, o: RunFixtureOptions): Promise<string> {
     config,
     apiKeyCipher: o.apiKeyCipher ?? null,
   });
-  await db
-    .insert(runDatasets)
-    .values(
-      o.datasets.map((d, position) => ({
-        runId,
-        datasetId: d.id,
-        position,
-        task: d.task,
-        total: o.sampleIndices?.length ?? d.size,
-      })),
-    );
+  await db.insert(runDatasets).values(
+    o.datasets.map((d, position) => ({
+      runId,
+      datasetId: d.id,
+      position,
+      task: d.task,
+      total: o.sampleIndices?.length ?? d.size,
+    })),
+  );
   return runId;
 }

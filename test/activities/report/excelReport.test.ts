@@ -14,7 +14,7 @@ import {
   overallInterval,
   overallScore,
   taskScores,
-} from '../../../contracts/scoreAggregation';
+} from '../../../scoring/scoreAggregation';
 import type { RunStatus, SampleStatus } from '../../../contracts/run';
 import {
   INTERVAL_NOTE,

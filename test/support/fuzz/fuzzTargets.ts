@@ -75,19 +75,17 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
     endpoint: 'http://127.0.0.1:9/v1',
     datasets: [dataset],
   });
-  await api.deps.db
-    .insert(sampleResults)
-    .values(
-      [0, 1, 2].map((i) => ({
-        runId,
-        datasetId: dataset.id,
-        sampleIdx: i,
-        position: i,
-        predict: String(i),
-        score: 1,
-        status: 'scored' as const,
-      })),
-    );
+  await api.deps.db.insert(sampleResults).values(
+    [0, 1, 2].map((i) => ({
+      runId,
+      datasetId: dataset.id,
+      sampleIdx: i,
+      position: i,
+      predict: String(i),
+      score: 1,
+      status: 'scored' as const,
+    })),
+  );
   await api.deps.db
     .insert(runLogs)
     .values([0, 1, 2].map((i) => ({ runId, level: 'info' as const, message: `line ${i}` })));

@@ -5,7 +5,7 @@
  * datasets it has).
  *
  * Each score carries a 95% confidence interval:
- *   - a dataset's is the percentile bootstrap of its per-sample scores (scoring/bootstrapInterval),
+ *   - a dataset's is the percentile bootstrap of its per-sample scores (bootstrapInterval.ts),
  *     seeded from the run and dataset ids, so a retried activity stores the same interval;
  *   - an average of several datasets (a task) or of several tasks (the run) is the normal interval
  *     score ± 1.96 × SE, with SE² = Σ SEᵢ² / k² over its k parts. The parts are independent
@@ -20,10 +20,11 @@
  * Scores lie in [0, 1] (scoring/metrics.ts clamps them), so combined bounds are clipped to it.
  * An interval is null when any part lacks one (no samples, or stored before intervals existed).
  */
-import type { DatasetMetrics, RunStatus } from './run';
-import { bootstrapInterval } from '../scoring/bootstrapInterval';
+import type { DatasetMetrics, RunStatus } from '../contracts/run';
+import type { ScoreInterval } from '../contracts/common';
+import { bootstrapInterval } from './bootstrapInterval';
 
-export type ScoreInterval = NonNullable<DatasetMetrics['ci95']>;
+export type { ScoreInterval };
 
 /** A task's score as runs store it and mails quote it. */
 export interface TaskScore {

@@ -3,9 +3,9 @@
  * dataset's scoring entry may set `options.n` and `options.ks`; without them one completion is
  * asked and pass@1 reported. ks above n are dropped (pass@k needs k ≤ n).
  */
-import { CODE_METRIC } from '../../contracts/dataset';
-import type { CodeSampling, RunConfig, RunDatasetPlan } from '../../contracts/run';
-import type { FrozenMetric } from '../../contracts/scoringConfig';
+import { CODE_METRIC } from '../contracts/dataset';
+import type { CodeSampling, RunConfig, RunDatasetPlan } from '../contracts/run';
+import type { FrozenMetric } from '../contracts/scoringConfig';
 
 export const MAX_COMPLETIONS_PER_PROBLEM = 100;
 

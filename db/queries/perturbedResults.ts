@@ -1,12 +1,12 @@
 /**
- * The robustness pass's records (db/schema.ts, perturbed_sample_results): one row per sample,
+ * The robustness pass's records (perturbed_sample_results): one row per sample,
  * written once (ON CONFLICT DO NOTHING) like the clean pass's, and the paired clean and perturbed
  * scores the dataset's robustness is computed from.
  */
 import { and, eq, gte, lt, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client';
-import { perturbedSampleResults } from '../../db/schema';
-import type { SampleResultRow } from '../../db/queries/sampleResults';
+import type { Db } from '../client';
+import { perturbedSampleResults } from '../schema';
+import type { SampleResultRow } from './sampleResults';
 
 /** A clean result's fields and the perturbed prompt that was asked. */
 export interface PerturbedRow extends SampleResultRow {

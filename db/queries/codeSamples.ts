@@ -6,10 +6,10 @@
  * counts it twice.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client';
-import { datasetItems, runDatasets, sampleResults } from '../../db/schema';
+import type { Db } from '../client';
+import { datasetItems, runDatasets, sampleResults } from '../schema';
 import type { CodeVerdict, SampleStatus } from '../../contracts/run';
-import { pendingInRange, type SampleResultRow } from '../../db/queries/sampleResults';
+import { pendingInRange, type SampleResultRow } from './sampleResults';
 
 export type CodeSampleRow = SampleResultRow & { completions: string[] | null };
 

@@ -1,0 +1,125 @@
+/**
+ * What a launch decides before it writes anything: the datasets as the run will take them, a
+ * private deployment's serving plan (image, upload version, GPUs checked again, since images are
+ * reviewed and hosts reconfigured after an evaluation is written) and the quota slot a formal run
+ * takes. A refusal here costs no quota and leaves no record.
+ */
+import type { ApiDeps } from '../apiDeps';
+import type { Caller } from '../../contracts/caller';
+import type { ServingPlan } from '../../contracts/run';
+import { HttpProblem, badRequest, statusTitle } from '../problems';
+import { servingRefusals } from '../privateDeploymentRules';
+import { withPredictionSets } from '../predictionsPlan';
+import { getImage } from '../../db/queries/images';
+import { freezeServingPlan } from '../../db/queries/servingPlan';
+import { latestUploadVersion } from '../../db/queries/uploads';
+import { getVisibleDatasets } from '../../db/queries/datasets';
+import type { EvaluationRow, LaunchRequest, PlannedDataset, QuotaCharge } from '../../db/queries/runLaunch';
+import { quotaLimit } from '../../db/queries/quota';
+import { drawSampleIndices } from '../../datasets/prng';
+
+/** `reuse: false`: a formal run that infers every dataset afresh (docs/evaluation-modes.md). */
+export type LaunchKind =
+  { type: 'verification'; samplesPerDataset: number; seed: number } | { type: 'formal'; reuse?: boolean };
+
+export type PlanDeps = Pick<ApiDeps, 'db' | 'env'>;
+
+/**
+ * One run's launch as the transaction will write it. `month` is the UTC month a formal run's quota
+ * slot is taken from; `datasetIds`, when given, is the chosen part of the evaluation's datasets a
+ * comparison runs.
+ */
+export async function planRun(
+  deps: PlanDeps,
+  caller: Caller,
+  evaluation: EvaluationRow,
+  kind: LaunchKind,
+  options: { month: string; datasetIds?: readonly string[] },
+): Promise<LaunchRequest> {
+  const datasets = await planDatasets(deps, evaluation, kind, options.datasetIds);
+  const serving = await planServing(deps, evaluation);
+  const quota: QuotaCharge | null =
+    kind.type === 'formal'
+      ? {
+          userId: evaluation.ownerId,
+          kind: 'formal',
+          month: options.month,
+          limit: quotaLimit(deps.env.quota, 'formal'),
+        }
+      : null;
+  return {
+    evaluationId: evaluation.id,
+    submitterId: caller.userId,
+    type: kind.type,
+    datasets,
+    sampleSeed: kind.type === 'verification' ? kind.seed : null,
+    quota,
+    serving,
+    reuse: kind.type === 'formal' && kind.reuse !== false,
+    ...(options.datasetIds ? { datasetSubset: true } : {}),
+  };
+}
+
+/** A private deployment's serving plan, or 409 naming everything that stands in its way; null for an API deployment. */
+export async function planServing(deps: PlanDeps, evaluation: EvaluationRow): Promise<ServingPlan | null> {
+  const deployment = evaluation.deployment;
+  if (deployment.method !== 'private') return null;
+  const [upload, image] = await Promise.all([
+    latestUploadVersion(deps.db, evaluation.id),
+    getImage(deps.db, deployment.imageId),
+  ]);
+  const errors = servingRefusals({
+    evaluationId: evaluation.id,
+    ownerId: evaluation.ownerId,
+    domain: evaluation.domain,
+    deployment,
+    image,
+    upload,
+    gpuTypes: deps.env.containers.gpuTypes,
+  });
+  if (errors.length > 0) {
+    throw new HttpProblem(
+      409,
+      statusTitle(409),
+      `the run cannot be launched: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+      errors,
+    );
+  }
+  return freezeServingPlan(deployment, image!, upload!);
+}
+
+/**
+ * The evaluation's datasets as the run will take them, refusing ones the owner can no longer see.
+ * A comparison runs a chosen subset of them (`datasetIds`, each one of the evaluation's).
+ */
+export async function planDatasets(
+  deps: PlanDeps,
+  evaluation: EvaluationRow,
+  kind: LaunchKind,
+  datasetIds: readonly string[] = evaluation.datasetIds,
+): Promise<PlannedDataset[]> {
+  const visible = await getVisibleDatasets(deps.db, { userId: evaluation.ownerId, isAdmin: false }, [...datasetIds]);
+  const byId = new Map(visible.map((d) => [d.id, d]));
+  const missing = datasetIds.filter((id) => !byId.has(id));
+  if (missing.length > 0) {
+    throw badRequest(
+      'datasets',
+      `lists ${missing.join(', ')}, which no longer exist or are not visible to the evaluation's owner; edit the evaluation's datasets`,
+    );
+  }
+  const planned = datasetIds.map((id, position) => {
+    const d = byId.get(id)!;
+    if (d.size === 0) throw badRequest('datasets', `lists ${id}, which has no samples`);
+    const sampleIndices =
+      kind.type === 'verification' ? drawSampleIndices(kind.seed + position, d.size, kind.samplesPerDataset) : null;
+    return {
+      datasetId: id,
+      task: d.task,
+      metric: d.metric,
+      contentHash: d.contentHash,
+      sampleIndices,
+      total: sampleIndices?.length ?? d.size,
+    };
+  });
+  return withPredictionSets(deps.db, evaluation, planned);
+}
