@@ -35,7 +35,11 @@ export async function buildAndStoreRunReport(
       }
     }
     const content = await readFile(file);
-    await storeRunArtifact(db, runId, REPORT_ARTIFACT, content);
+    await storeRunArtifact(db, runId, REPORT_ARTIFACT, content, {
+      level: 'info',
+      message: `report written: ${rows} sample row(s), ${content.length} bytes`,
+      dedupeKey: 'report',
+    });
     return { bytes: content.length, rows };
   } finally {
     await rm(dir, { recursive: true, force: true });
