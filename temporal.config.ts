@@ -185,8 +185,8 @@ export const ACTIVITY_OPTIONS = {
 /**
  * The run's and its datasets' bookkeeping (begin, plan, finish) as local activities, under patch
  * `local-bookkeeping`: each runs inside the workflow task that asks for it and its result rides
- * back with that task, one round trip through the server instead of three per step. At launch and
- * at the end of a run those steps were a tenth of a second of nothing but waiting (bench/README.md).
+ * back with that task, one round trip through the server instead of three per step, which is most
+ * of what a short run spends waiting at its launch and its end (bench/README.md).
  */
 export const LOCAL_ACTIVITY_OPTIONS = {
   control: {

@@ -1,5 +1,5 @@
 /**
- * Load held, at bench size (issue 6): U users create E evaluations through the API, then R formal
+ * Load held, at bench size: U users create E evaluations through the API, then R formal
  * runs are launched at once and executed by one worker process against the stand-in model (latency
  * L). Every poll round reads every launched run (GET /v1/runs/{id}, P requests in flight), lists
  * evaluations and reads /v1/me; each request is timed. The same rounds are then sent once more with every run ended and

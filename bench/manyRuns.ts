@@ -1,5 +1,5 @@
 /**
- * Many runs (issue 7): R small formal runs (S samples each, stand-in latency L) launched together
+ * Many runs: R small formal runs (S samples each, stand-in latency L) launched together
  * by U users and executed by one worker process, until every one has ended. Reports the time from
  * the first launch request to the last run's end, runs per second, and the load the run put on
  * Temporal and PostgreSQL: CPU seconds of each server's process tree (from /proc), PostgreSQL's

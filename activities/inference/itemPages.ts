@@ -1,7 +1,7 @@
 /**
  * The items of one batch, read a page at a time as the lanes reach them, the next page read ahead.
- * A batch starts inferring once its first page is read instead of all of it (reading 10,000 items
- * by index took 70–340 ms, with every lane idle), and holds about two pages of prompts in memory
+ * A batch starts inferring once its first page is read instead of all of it (every lane would sit
+ * idle while a whole batch of items is read by index), and holds about two pages of prompts in memory
  * however large the batch and however long its prompts.
  *
  * Lanes take positions in order and ask for their item in the same tick, so once a lane asks for

@@ -283,7 +283,7 @@ describe('creating a comparison', () => {
     const ended = await waitForEnd(owner.apiKey, fits.body.comparisonId);
     expect(ended.at(-1)!.status).toBe('stopped');
     expect(ended.at(-1)!.models.map((m) => m.status)).toEqual(['stopped', 'stopped']);
-    // What was stored, if anything, says why (a race seen under the full suite's load, session 5).
+    // What was stored, if anything, says why (a race the full suite's load can bring out).
     const stored = await api.deps.db
       .select({ runId: sampleResults.runId, status: sampleResults.status, error: sampleResults.error })
       .from(sampleResults)

@@ -1,5 +1,5 @@
 /**
- * Load held (issue 6): 200 evaluations created by ten users through the real API, then fifty formal
+ * Load held: 200 evaluations created by ten users through the real API, then fifty formal
  * runs launched at once and executed by a real worker process against the stand-in model (with
  * latency). The API is polled all the while and every request is timed; the test asserts that
  * every run succeeds with each sample stored exactly once and that nothing stalled (progress is

@@ -1,5 +1,5 @@
 /**
- * Secrets never leave their vault (DESIGN decision 5; issue 6). An evaluation's model API key is
+ * Secrets never leave their vault (DESIGN decision 5). An evaluation's model API key is
  * given to a model endpoint that echoes the Authorization header back in every error body (a 401
  * quoting it, a 500 quoting it, a response header quoting it). A verification and a formal run
  * with failed samples and a failed dataset go through a real API process and a real worker process

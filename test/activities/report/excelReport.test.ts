@@ -376,7 +376,7 @@ describe('run report', () => {
     const runId = await insertRun(db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
     await insertSamples(runId, d.id, [sample(0, 0), sample(1, 1), sample(2, 2)]);
     await closeDatasetAt(runId, d, 'succeeded', new Date(), new Date());
-    // The metrics as runs stored them before issue 4: no ci95, no standardError.
+    // The metrics as runs stored them before intervals existed: no ci95, no standardError.
     const [row] = await db
       .select()
       .from(runDatasets)
