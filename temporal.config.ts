@@ -28,7 +28,7 @@ export const WORKFLOW_TYPES = {
   run: 'runEvaluation',
   dataset: 'evaluateDataset',
   leaderboardWindow: 'leaderboardWindow',
-  /** The scoring debug call's judge calls, run on a judge worker for the API (api/scoringDebugGateway.ts). */
+  /** The scoring debug call's judge calls, run on a judge worker for the API (api/gateways/scoringDebugGateway.ts). */
   scoringDebug: 'debugScoring',
   /** The deployment's sweep for launches cut off before their workflow started (LAUNCH_SWEEP). */
   launchSweep: 'launchSweep',

@@ -1,6 +1,6 @@
 /**
  * Errors the query modules throw when a request names something that is not there or not valid.
- * They speak of records and fields, not HTTP: the API's error handler (api/errorHandler.ts) turns
+ * They speak of records and fields, not HTTP: the API's error handler (api/http/errorHandler.ts) turns
  * them into problem+json, a missing record into 404 and an invalid field into 400 naming the field.
  */
 

@@ -7,7 +7,7 @@
 import type { Caller } from '../../contracts/caller';
 import type { CreateComparisonBody } from '../../contracts/comparison';
 import type { FieldError } from '../../contracts/problem';
-import { HttpProblem, statusTitle } from '../problems';
+import { HttpProblem, statusTitle } from '../http/problems';
 import { evaluationsByIds } from '../../db/queries/evaluations';
 import type { EvaluationRow, LaunchRequest } from '../../db/queries/runLaunch';
 import { isUuid } from '../../db/queries/runViews';

@@ -7,9 +7,9 @@
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import type { ServingPlan } from '../../contracts/run';
-import { HttpProblem, badRequest, statusTitle } from '../problems';
-import { servingRefusals } from '../privateDeploymentRules';
-import { withPredictionSets } from '../predictionsPlan';
+import { HttpProblem, badRequest, statusTitle } from '../http/problems';
+import { servingRefusals } from '../rules/privateDeploymentRules';
+import { withPredictionSets } from '../rules/predictionsPlan';
 import { getImage } from '../../db/queries/images';
 import { freezeServingPlan } from '../../db/queries/servingPlan';
 import { latestUploadVersion } from '../../db/queries/uploads';

@@ -20,9 +20,9 @@ import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import type { CreateComparisonBody } from '../../contracts/comparison';
 import type { LaunchedRun } from '../../contracts/run';
-import { HttpProblem, conflict, notFound, statusTitle, tooManyRequests } from '../problems';
-import { idempotencyKeyReused } from '../idempotencyKey';
-import { startRunWorkflow } from '../temporalGateway';
+import { HttpProblem, conflict, notFound, statusTitle, tooManyRequests } from '../http/problems';
+import { idempotencyKeyReused } from '../http/idempotencyKey';
+import { startRunWorkflow } from '../gateways/temporalGateway';
 import { getEvaluationFor } from '../../db/queries/evaluations';
 import {
   abandonLaunch,

@@ -13,10 +13,10 @@ import type { Caller } from '../../contracts/caller';
 import { ComparisonView, CreateComparisonBody, RankingView, RankingWeights } from '../../contracts/comparison';
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { FieldError } from '../../contracts/problem';
-import { problems } from '../openapi';
-import { HttpProblem, badRequest, conflict, notFound, statusTitle } from '../problems';
-import { idempotencyOf, idempotencyHeadersFor } from '../idempotencyKey';
-import { signalStop } from '../temporalGateway';
+import { problems } from '../http/openapi';
+import { HttpProblem, badRequest, conflict, notFound, statusTitle } from '../http/problems';
+import { idempotencyOf, idempotencyHeadersFor } from '../http/idempotencyKey';
+import { signalStop } from '../gateways/temporalGateway';
 import { launchComparison } from '../launch/launchService';
 import { refuseWeights } from '../launch/comparisonPlan';
 import {

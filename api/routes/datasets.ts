@@ -16,8 +16,8 @@ import { DatasetIdTaken, listVisibleDatasets, registerCustomDataset } from '../.
 import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';
 import { datasetContentHash } from '../../datasets/contentHash';
 import { BUILTIN_DATASET_IDS } from '../../datasets/builtinCatalog';
-import { badRequest, conflict } from '../problems';
-import { problems } from '../openapi';
+import { badRequest, conflict } from '../http/problems';
+import { problems } from '../http/openapi';
 
 /** Room for 100,000 items of a few hundred bytes each, with JSON escaping. */
 export const DATASET_BODY_LIMIT = 64 * 1024 * 1024;

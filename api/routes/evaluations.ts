@@ -43,9 +43,9 @@ import {
   checkModelName,
   endpointOrigin,
   NAME_TAKEN,
-} from '../evaluationRules';
-import { badRequest, validationProblem } from '../problems';
-import { problems } from '../openapi';
+} from '../rules/evaluationRules';
+import { badRequest, validationProblem } from '../http/problems';
+import { problems } from '../http/openapi';
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
 const ListQuery = Type.Object(

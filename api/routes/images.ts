@@ -32,8 +32,8 @@ import {
   type ImageRow,
   type ReviewDecision,
 } from '../../db/queries/images';
-import { HttpProblem, conflict, notFound, statusTitle, validationProblem } from '../problems';
-import { problems } from '../openapi';
+import { HttpProblem, conflict, notFound, statusTitle, validationProblem } from '../http/problems';
+import { problems } from '../http/openapi';
 import {
   CONTAINER_DOMAINS,
   domainErrors,
@@ -42,7 +42,7 @@ import {
   reviewDockerfile,
   tagErrors,
   timestampTag,
-} from '../imageRules';
+} from '../rules/imageRules';
 import { findRecipient, queueNotification } from '../../db/queries/notifications';
 import { imageReviewedMail } from '../../notifications/imageReviewedMail';
 

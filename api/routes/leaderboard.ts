@@ -14,12 +14,12 @@ import {
   LeaderboardView,
   SubmitToLeaderboardBody,
 } from '../../contracts/leaderboard';
-import { HttpProblem, conflict, forbidden, statusTitle } from '../problems';
-import { problems } from '../openapi';
-import { visibleRun } from '../visibleRun';
+import { HttpProblem, conflict, forbidden, statusTitle } from '../http/problems';
+import { problems } from '../http/openapi';
+import { visibleRun } from '../rules/visibleRun';
 import { customDatasetsOf, getPublication, loadLeaderboard, type PublicationRow } from '../../db/queries/leaderboard';
 import { getUserView } from '../../db/queries/users';
-import { submitToLeaderboard } from '../temporalGateway';
+import { submitToLeaderboard } from '../gateways/temporalGateway';
 
 const RunParams = Type.Object({ runId: Type.String({ description: 'the run id' }) });
 const DomainParams = Type.Object({ domain: Type.String({ description: `the domain: one of ${DOMAINS.join(', ')}` }) });

@@ -10,14 +10,14 @@ import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import { ReviewSummarySchema, type ReviewStatus } from '../../contracts/review';
-import { problems } from '../openapi';
-import { visibleRun } from '../visibleRun';
-import { HttpProblem, statusTitle, tooManyRequests } from '../problems';
+import { problems } from '../http/openapi';
+import { visibleRun } from '../rules/visibleRun';
+import { HttpProblem, statusTitle, tooManyRequests } from '../http/problems';
 import type { OwnedRun } from '../../db/queries/runViews';
 import { getReviewOfRun, launchReview, reviewSummary, type ReviewRow } from '../../db/queries/reviews';
 import { quotaExhaustedMessage, quotaLimit, utcMonth } from '../../db/queries/quota';
-import { idempotencyHeadersFor, idempotencyKeyReused, idempotencyOf } from '../idempotencyKey';
-import { signalManualEvaluationLaunched } from '../reviewGateway';
+import { idempotencyHeadersFor, idempotencyKeyReused, idempotencyOf } from '../http/idempotencyKey';
+import { signalManualEvaluationLaunched } from '../gateways/reviewGateway';
 
 const RunParams = Type.Object({ runId: Type.String({ description: 'the run id' }) });
 

@@ -17,8 +17,8 @@ import {
   toPredictionSetView,
 } from '../../db/queries/predictions';
 import { parsePredictionsJsonl, PredictionsFormatError } from '../../datasets/predictionsParser';
-import { badRequest, conflict } from '../problems';
-import { problems } from '../openapi';
+import { badRequest, conflict } from '../http/problems';
+import { problems } from '../http/openapi';
 import { DATASET_BODY_LIMIT } from './datasets';
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });

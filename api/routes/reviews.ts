@@ -20,8 +20,8 @@ import {
   ScoreItemsBody,
   type ReviewStatus,
 } from '../../contracts/review';
-import { problems } from '../openapi';
-import { HttpProblem, conflict, forbidden, notFound, statusTitle, validationProblem } from '../problems';
+import { problems } from '../http/openapi';
+import { HttpProblem, conflict, forbidden, notFound, statusTitle, validationProblem } from '../http/problems';
 import {
   abandonReview,
   completeReview,
@@ -33,7 +33,7 @@ import {
   type EndReviewOutcome,
   type ReviewRow,
 } from '../../db/queries/reviews';
-import { signalManualReviewAbandoned, updateManualReviewCompleted } from '../reviewGateway';
+import { signalManualReviewAbandoned, updateManualReviewCompleted } from '../gateways/reviewGateway';
 
 const ReviewParams = Type.Object({ reviewId: Type.String({ description: 'the review id' }) });
 const DEFAULT_LIST = 100;

@@ -10,8 +10,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import { LaunchFormalBody, LaunchVerificationBody, LaunchedRun } from '../../contracts/run';
-import { problems } from '../openapi';
-import { idempotencyOf, IdempotencyHeaders } from '../idempotencyKey';
+import { problems } from '../http/openapi';
+import { idempotencyOf, IdempotencyHeaders } from '../http/idempotencyKey';
 import { launchRun } from '../launch/launchService';
 import type { LaunchKind } from '../launch/launchPlan';
 

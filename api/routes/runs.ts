@@ -19,9 +19,9 @@ import {
   TERMINAL_STATUSES,
 } from '../../contracts/run';
 import { literalUnion } from '../../contracts/literalUnion';
-import { HttpProblem, badRequest, conflict, statusTitle } from '../problems';
-import { problems } from '../openapi';
-import { visibleRun } from '../visibleRun';
+import { HttpProblem, badRequest, conflict, statusTitle } from '../http/problems';
+import { problems } from '../http/openapi';
+import { visibleRun } from '../rules/visibleRun';
 import { getEvaluationFor } from '../../db/queries/evaluations';
 import { closeRunStoppedBeforeStart, listRunDatasets } from '../../db/queries/runRecords';
 import { getRunArtifact } from '../../db/queries/runArtifacts';
@@ -36,10 +36,10 @@ import {
   type OwnedRun,
 } from '../../db/queries/runViews';
 import { REPORT_ARTIFACT } from '../../contracts/artifact';
-import { signalStop } from '../temporalGateway';
-import { withScoringSteps } from './scoringSteps';
-import { withCodeVerdicts } from './codeVerdicts';
-import { idempotencyHeadersFor, idempotencyKeyReused, idempotencyOf } from '../idempotencyKey';
+import { signalStop } from '../gateways/temporalGateway';
+import { withScoringSteps } from '../views/scoringSteps';
+import { withCodeVerdicts } from '../views/codeVerdicts';
+import { idempotencyHeadersFor, idempotencyKeyReused, idempotencyOf } from '../http/idempotencyKey';
 import { lookUpIdempotencyKey, rememberIdempotentEffect } from '../../db/queries/idempotency';
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });

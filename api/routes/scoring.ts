@@ -8,7 +8,7 @@
  * with the call) before a formal run, and returns every step: the answer after preprocessing, the
  * exact judge prompt, the judge's raw reply, each postprocessing result and the score or the
  * reason there is none. It answers synchronously, bounded in samples and time, and stores nothing.
- * Judge calls are made on a judge worker (api/scoringDebugGateway.ts), never from the API process.
+ * Judge calls are made on a judge worker (api/gateways/scoringDebugGateway.ts), never from the API process.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
@@ -39,12 +39,12 @@ import { dropCallJudgeKey, sealCallJudgeKey } from '../../db/queries/debugJudgeK
 import { getDatasetItemsPage } from '../../db/queries/datasets';
 import { checkScoringConfig } from '../../scoring/judge/checkScoringConfig';
 import { judgeTraces, ruleTraces } from '../../scoring/judge/debugTraces';
-import { runScoringDebug } from '../scoringDebugGateway';
-import { HttpProblem, badRequest, statusTitle, validationProblem } from '../problems';
-import { problems } from '../openapi';
-import { fieldName } from '../schemaValidation';
+import { runScoringDebug } from '../gateways/scoringDebugGateway';
+import { HttpProblem, badRequest, statusTitle, validationProblem } from '../http/problems';
+import { problems } from '../http/openapi';
+import { fieldName } from '../http/schemaValidation';
 import { codeDatasetIds } from '../../db/queries/datasets';
-import { refusedEndpoint } from '../evaluationRules';
+import { refusedEndpoint } from '../rules/evaluationRules';
 import type { EndpointNetworkPolicy } from '../../config/endpointNetworks';
 import type { FieldError } from '../../contracts/problem';
 
@@ -54,7 +54,7 @@ const keyPath = (parent: string, key: string) =>
   fieldName(`/${parent}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, parent);
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
 
-/** Judges the configuration names at an address the workers would refuse (api/evaluationRules.ts). */
+/** Judges the configuration names at an address the workers would refuse (api/rules/evaluationRules.ts). */
 function judgeEndpointRefusals(
   config: ScoringConfig,
   path: typeof keyPath,

@@ -51,8 +51,8 @@ import { removeVersionDir, versionDir } from '../../storage/uploadLayout';
 import { listUploadEntries } from '../../storage/uploadListing';
 import { remotePath } from '../../storage/uploadPaths';
 import { UploadRejected } from '../../storage/uploadRejected';
-import { HttpProblem, conflict, forbidden, notFound, statusTitle, unauthorized } from '../problems';
-import { problems } from '../openapi';
+import { HttpProblem, conflict, forbidden, notFound, statusTitle, unauthorized } from '../http/problems';
+import { problems } from '../http/openapi';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -5,8 +5,8 @@ import { CreateUserBody, CreatedUser, MeView, type CreateUserBody as CreateUserF
 import { createUserWithKey, EmailTaken, getUserView } from '../../db/queries/users';
 import { quotaUse, utcMonth } from '../../db/queries/quota';
 import { generateApiKey } from '../../stack/bootstrap';
-import { conflict, unauthorized } from '../problems';
-import { problems } from '../openapi';
+import { conflict, unauthorized } from '../http/problems';
+import { problems } from '../http/openapi';
 
 export async function usersRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const now = () => (deps.now ?? (() => new Date()))();

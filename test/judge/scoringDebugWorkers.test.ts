@@ -10,7 +10,7 @@ import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
 import { startJudgeStandIn, type JudgeStandIn } from '../support/judgeStandIn';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
-import { runScoringDebug } from '../../api/scoringDebugGateway';
+import { runScoringDebug } from '../../api/gateways/scoringDebugGateway';
 import { DEFAULT_JUDGING_LIMITS } from '../../contracts/scoringConfig';
 import type { ScoringDebugInput } from '../../contracts/scoringDebug';
 import { TASK_QUEUES } from '../../temporal.config';

@@ -14,7 +14,7 @@ import { startReferenceModel, type ReferenceModel } from '../../stack/referenceM
 import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
-import { submitToLeaderboard } from '../../api/temporalGateway';
+import { submitToLeaderboard } from '../../api/gateways/temporalGateway';
 import { createEvaluation, createNamedUser, finishedRun, launch, submit } from './leaderboardFixtures';
 
 const WINDOW_SECONDS = 4;

@@ -8,7 +8,7 @@
  * maxLength, pattern, format: email, minimum, maximum) and refuses to judge a schema with any other,
  * so a new keyword is noticed rather than silently ignored. Two rules of the API are followed on
  * purpose: lengths count characters (code points), as JSON Schema says; and a required body field
- * whose schema has a default may be left out (api/schemaValidation.ts fills it in).
+ * whose schema has a default may be left out (api/http/schemaValidation.ts fills it in).
  */
 import type { JsonSchema } from './openApiInputs';
 

@@ -8,10 +8,10 @@ import { STATUS_CODES } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
-import { FieldError, Problem } from '../contracts/problem';
-import { CreateUserBody, CreatedUser, MeView, Role, UserView } from '../contracts/user';
-import { DatasetItem, DatasetList, DatasetView, RegisterDatasetBody } from '../contracts/dataset';
-import { Health } from '../contracts/health';
+import { FieldError, Problem } from '../../contracts/problem';
+import { CreateUserBody, CreatedUser, MeView, Role, UserView } from '../../contracts/user';
+import { DatasetItem, DatasetList, DatasetView, RegisterDatasetBody } from '../../contracts/dataset';
+import { Health } from '../../contracts/health';
 import {
   ApiDeployment,
   CreateEvaluationBody,
@@ -25,11 +25,11 @@ import {
   EvaluationView,
   EvaluationPage,
   PublicApiDeployment,
-} from '../contracts/evaluation';
-import { Domain } from '../contracts/domain';
-import { LaunchVerificationBody } from '../contracts/run';
-import { ImageView } from '../contracts/image';
-import { GpuTypeView } from '../contracts/resources';
+} from '../../contracts/evaluation';
+import { Domain } from '../../contracts/domain';
+import { LaunchVerificationBody } from '../../contracts/run';
+import { ImageView } from '../../contracts/image';
+import { GpuTypeView } from '../../contracts/resources';
 
 /** Named in the document's components; wherever a route uses one of these it is referenced by name. */
 const COMPONENTS: Record<string, TSchema> = {

@@ -7,13 +7,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { ApiDeps } from './apiDeps';
-import { DOMAINS } from '../contracts/domain';
-import type { LeaderboardScore, LeaderboardView } from '../contracts/leaderboard';
-import type { ScoreInterval } from '../scoring/scoreAggregation';
-import { loadLeaderboard } from '../db/queries/leaderboard';
-import { problems } from './openapi';
-import { boardDomain } from './routes/leaderboard';
+import type { ApiDeps } from '../apiDeps';
+import { DOMAINS } from '../../contracts/domain';
+import type { LeaderboardScore, LeaderboardView } from '../../contracts/leaderboard';
+import type { ScoreInterval } from '../../scoring/scoreAggregation';
+import { loadLeaderboard } from '../../db/queries/leaderboard';
+import { problems } from '../http/openapi';
+import { boardDomain } from '../routes/leaderboard';
 
 const PAGE_HEADERS = {
   'content-security-policy':

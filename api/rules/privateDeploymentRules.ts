@@ -2,15 +2,15 @@
  * The rules of a private deployment that its schema cannot state: the image is one the evaluation's
  * owner may use for its domain, and the GPU type and count are ones the container hosts can give.
  * Whether the domain takes private deployment at all is checked by checkDeployment
- * (api/evaluationRules.ts); these run after it. Launch applies the same rules again, since images
+ * (api/rules/evaluationRules.ts); these run after it. Launch applies the same rules again, since images
  * are reviewed and hosts reconfigured after an evaluation is written.
  */
-import type { Db } from '../db/client';
-import type { FieldError } from '../contracts/problem';
-import type { Domain } from '../contracts/domain';
-import type { GpuType } from '../contracts/resources';
-import type { UploadCheckReport } from '../contracts/upload';
-import { getImage, type ImageRow } from '../db/queries/images';
+import type { Db } from '../../db/client';
+import type { FieldError } from '../../contracts/problem';
+import type { Domain } from '../../contracts/domain';
+import type { GpuType } from '../../contracts/resources';
+import type { UploadCheckReport } from '../../contracts/upload';
+import { getImage, type ImageRow } from '../../db/queries/images';
 
 export interface PrivateDeploymentFields {
   imageId: string;

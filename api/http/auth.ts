@@ -5,10 +5,10 @@
  * refused request costs no upload.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiDeps } from './apiDeps';
-import type { Caller } from '../contracts/caller';
-import { ROLES, type Role } from '../contracts/user';
-import { findCallerByKey } from '../db/queries/users';
+import type { ApiDeps } from '../apiDeps';
+import type { Caller } from '../../contracts/caller';
+import { ROLES, type Role } from '../../contracts/user';
+import { findCallerByKey } from '../../db/queries/users';
 import { forbidden, unauthorized } from './problems';
 
 declare module 'fastify' {

@@ -5,9 +5,9 @@
  * first, no ENV overriding what the container provides) are errors, the seed's advice (no wget/curl
  * downloads in RUN, a comment above every COPY/ADD) comes back as warnings for the reviewers.
  */
-import type { FieldError } from '../contracts/problem';
-import { DEPLOYMENT_METHODS_BY_DOMAIN, DOMAINS, type Domain } from '../contracts/domain';
-import { IMAGE_NAME_PATTERN, IMAGE_NAME_RULE } from '../contracts/image';
+import type { FieldError } from '../../contracts/problem';
+import { DEPLOYMENT_METHODS_BY_DOMAIN, DOMAINS, type Domain } from '../../contracts/domain';
+import { IMAGE_NAME_PATTERN, IMAGE_NAME_RULE } from '../../contracts/image';
 
 /** Domains whose evaluations run in a container, and so can use an image. */
 export const CONTAINER_DOMAINS = DOMAINS.filter((d) => DEPLOYMENT_METHODS_BY_DOMAIN[d].includes('private'));

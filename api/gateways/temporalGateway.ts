@@ -4,11 +4,11 @@
  */
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ERROR_TYPES, workflowIds } from '../temporal.config';
-import { stopSignal, submitToLeaderboardUpdate, type StopSignalArgs } from '../contracts/workflow';
-import type { LeaderboardSubmission, LeaderboardSubmissionResult } from '../contracts/leaderboard';
+import { ERROR_TYPES, workflowIds } from '../../temporal.config';
+import { stopSignal, submitToLeaderboardUpdate, type StopSignalArgs } from '../../contracts/workflow';
+import type { LeaderboardSubmission, LeaderboardSubmissionResult } from '../../contracts/leaderboard';
 
-export { startRunWorkflow, type RunToStart } from '../temporalClient/runWorkflowStart';
+export { startRunWorkflow, type RunToStart } from '../../temporalClient/runWorkflowStart';
 
 /**
  * Asks the run's workflow to stop. Returns false when no such workflow exists (its start failed or

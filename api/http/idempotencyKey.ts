@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { HttpProblem, badRequest, statusTitle } from './problems';
-import type { IdempotentRequest } from '../db/queries/idempotency';
+import type { IdempotentRequest } from '../../db/queries/idempotency';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const IDEMPOTENCY_RULE = 'must be 1–255 visible ASCII characters';

@@ -2,18 +2,18 @@
  * The rules of an evaluation that its schema cannot state: the domain's model-name rule and the
  * name's uniqueness, datasets the owner can see and that belong to the domain, the deployment
  * methods the domain takes, URLs that really are URLs, a private deployment's image and GPUs
- * (api/privateDeploymentRules.ts), and the acknowledgement. Each check returns
+ * (api/rules/privateDeploymentRules.ts), and the acknowledgement. Each check returns
  * every violation it finds, so a client fixes a form in one round trip.
  */
-import type { Db } from '../db/client';
-import type { FieldError } from '../contracts/problem';
-import { DEPLOYMENT_METHODS_BY_DOMAIN, MODEL_NAME_RULES, type Domain } from '../contracts/domain';
-import type { Deployment, ModelInfo } from '../contracts/evaluation';
-import { getVisibleDatasets } from '../db/queries/datasets';
-import { isModelNameTaken } from '../db/queries/evaluations';
-import type { GpuType } from '../contracts/resources';
+import type { Db } from '../../db/client';
+import type { FieldError } from '../../contracts/problem';
+import { DEPLOYMENT_METHODS_BY_DOMAIN, MODEL_NAME_RULES, type Domain } from '../../contracts/domain';
+import type { Deployment, ModelInfo } from '../../contracts/evaluation';
+import { getVisibleDatasets } from '../../db/queries/datasets';
+import { isModelNameTaken } from '../../db/queries/evaluations';
+import type { GpuType } from '../../contracts/resources';
 import { checkPrivateDeployment } from './privateDeploymentRules';
-import type { EndpointNetworkPolicy } from '../config/endpointNetworks';
+import type { EndpointNetworkPolicy } from '../../config/endpointNetworks';
 
 export const NAME_TAKEN = 'is already taken (model names are unique across the platform, regardless of case)';
 

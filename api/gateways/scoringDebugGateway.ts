@@ -10,10 +10,10 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, TimeoutFailure, TimeoutType, WorkflowIdReusePolicy } from '@temporalio/common';
-import { ERROR_TYPES, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../temporal.config';
-import type { ScoringDebugInput } from '../contracts/scoringDebug';
-import type { debugScoring } from '../workflows/debugScoring';
-import type { ScoringTrace } from '../contracts/scoringTrace';
+import { ERROR_TYPES, TASK_QUEUES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
+import type { ScoringDebugInput } from '../../contracts/scoringDebug';
+import type { debugScoring } from '../../workflows/debugScoring';
+import type { ScoringTrace } from '../../contracts/scoringTrace';
 
 export type ScoringDebugOutcome =
   | { ok: true; traces: ScoringTrace[]; workflowId: string }

@@ -23,7 +23,7 @@ import { FormatRegistry, Kind, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
-import type { FieldError } from '../contracts/problem';
+import type { FieldError } from '../../contracts/problem';
 
 // The WHATWG HTML definition of a valid e-mail address.
 const EMAIL =

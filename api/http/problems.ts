@@ -1,10 +1,10 @@
 /**
  * Errors the API answers with, as RFC 9457 problem details. Routes throw these (query modules throw
- * domain errors, db/errors.ts, which the handler maps); the error handler in api/errorHandler.ts
+ * domain errors, db/errors.ts, which the handler maps); the error handler in api/http/errorHandler.ts
  * writes them as application/problem+json.
  */
 import { STATUS_CODES } from 'node:http';
-import type { FieldError } from '../contracts/problem';
+import type { FieldError } from '../../contracts/problem';
 
 export type { FieldError };
 

@@ -5,13 +5,13 @@
  */
 import { WorkflowNotFoundError, type SignalDefinition } from '@temporalio/common';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { workflowIds } from '../temporal.config';
+import { workflowIds } from '../../temporal.config';
 import {
   completeManualReviewUpdate,
   manualEvaluationLaunchedSignal,
   manualReviewAbandonedSignal,
-} from '../contracts/workflow';
-import type { ManualEvaluationLaunchedArgs, ReviewAbandonedArgs, ReviewCompletedArgs } from '../contracts/review';
+} from '../../contracts/workflow';
+import type { ManualEvaluationLaunchedArgs, ReviewAbandonedArgs, ReviewCompletedArgs } from '../../contracts/review';
 
 /** How long the API waits for a worker to accept the completion before answering anyway. */
 const UPDATE_DEADLINE_MS = 10_000;

@@ -6,8 +6,8 @@
  * logged with the request id and answered with a generic 500 that echoes nothing of the request.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { FieldError } from '../contracts/problem';
-import { InvalidField, RecordNotFound } from '../db/errors';
+import type { FieldError } from '../../contracts/problem';
+import { InvalidField, RecordNotFound } from '../../db/errors';
 import { badRequest, HttpProblem, notFound, statusTitle, validationProblem } from './problems';
 import { fieldName, isSchemaFieldError } from './schemaValidation';
 

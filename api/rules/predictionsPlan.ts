@@ -3,11 +3,11 @@
  * run's plan. Refused (409, naming each dataset) while a dataset has none, or has only predictions
  * checked against content the dataset no longer has.
  */
-import type { Db } from '../db/client';
-import type { EvaluationRow, PlannedDataset } from '../db/queries/runLaunch';
-import { latestPredictionSets } from '../db/queries/predictions';
-import type { FieldError } from '../contracts/problem';
-import { HttpProblem, statusTitle } from './problems';
+import type { Db } from '../../db/client';
+import type { EvaluationRow, PlannedDataset } from '../../db/queries/runLaunch';
+import { latestPredictionSets } from '../../db/queries/predictions';
+import type { FieldError } from '../../contracts/problem';
+import { HttpProblem, statusTitle } from '../http/problems';
 
 export async function withPredictionSets(
   db: Db,
