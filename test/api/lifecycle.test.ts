@@ -4,7 +4,7 @@
  * a few samples, launches a formal run and reads everything the run leaves: its view, every
  * result, its log, its Excel report and its JSON Lines export.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import ExcelJS from 'exceljs';
 import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
@@ -13,44 +13,22 @@ import { and, eq } from 'drizzle-orm';
 import type { DatasetMetrics, RunView, SampleResultView } from '../../contracts/run';
 import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../scoring/scoreAggregation';
 import { runDatasets } from '../../db/schema';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { waitForRunEnd } from '../support/runThroughApi';
 import { downloadRunReport } from '../support/runReport';
-import { startApi, type TestApi } from '../support/apiServer';
 import { workflowIds } from '../../temporal.config';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
-
-let api: TestApi;
-let workers: RunningWorkers;
-let model: ReferenceModel;
+import { useTestStack } from '../support/testStack';
 
 const MODEL_API_KEY = `sk-lifecycle-${randomUUID()}`;
 
-beforeAll(async () => {
-  api = await startApi();
-  workers = await startWorkers(api.deps.db);
-  // A model that is right most of the time and now and then answers 500, so scores are neither 0
-  // nor 1 and some samples fail; with no retries those failures are recorded as they come.
-  model = await startReferenceModel({
-    port: 0,
-    knobs: {
-      skill: 0.8,
-      errorRate: 0.02,
-      errorStatus: 500,
-      seed: 20261101,
-      latencyMs: 0,
-      requiredApiKey: MODEL_API_KEY,
-    },
-  });
+// A model that is right most of the time and now and then answers 500, so scores are neither 0
+// nor 1 and some samples fail; with no retries those failures are recorded as they come.
+const stack = useTestStack({
+  api: true,
+  workers: true,
+  model: { skill: 0.8, errorRate: 0.02, errorStatus: 500, seed: 20261101, latencyMs: 0, requiredApiKey: MODEL_API_KEY },
 });
 
-afterAll(async () => {
-  await workers?.shutdown();
-  await model?.close();
-  await api?.close();
-});
-
-const waitForEnd = (key: string, runId: string): Promise<RunView> => waitForRunEnd(api, key, runId, 100_000);
+const waitForEnd = (key: string, runId: string): Promise<RunView> => waitForRunEnd(stack.api, key, runId, 100_000);
 
 /** Every result, page by page, asserting each page is no larger than asked. */
 async function allResultPages(key: string, runId: string, limit: number): Promise<SampleResultView[]> {
@@ -58,7 +36,7 @@ async function allResultPages(key: string, runId: string, limit: number): Promis
   let cursor: string | null = null;
   do {
     const query: string = `limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const res = await api.request('GET', `/v1/runs/${runId}/results?${query}`, { key });
+    const res = await stack.api.request('GET', `/v1/runs/${runId}/results?${query}`, { key });
     expect(res.status).toBe(200);
     expect(res.body.items.length).toBeLessThanOrEqual(limit);
     items.push(...res.body.items);
@@ -68,13 +46,13 @@ async function allResultPages(key: string, runId: string, limit: number): Promis
 }
 
 async function download(key: string, path: string): Promise<Response> {
-  return fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+  return fetch(`${stack.api.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
 }
 
 describe('evaluation life cycle through HTTP', () => {
   it('creates, verifies, evaluates and reports', async () => {
-    const created = await api.request('POST', '/v1/users', {
-      key: api.adminKey,
+    const created = await stack.api.request('POST', '/v1/users', {
+      key: stack.api.adminKey,
       body: {
         name: 'Ada Lovelace',
         organization: 'Analytical Engines',
@@ -86,7 +64,7 @@ describe('evaluation life cycle through HTTP', () => {
     const key: string = created.body.apiKey;
 
     const modelName = `life-${randomUUID().slice(0, 8)}`;
-    const evaluation = await api.request('POST', '/v1/evaluations', {
+    const evaluation = await stack.api.request('POST', '/v1/evaluations', {
       key,
       body: {
         domain: 'nlp',
@@ -94,7 +72,7 @@ describe('evaluation life cycle through HTTP', () => {
         datasets: [ARITH_MC_ID, WORD_REVERSE_ID],
         deployment: {
           method: 'api',
-          endpoint: model.url,
+          endpoint: stack.model.url,
           onlineModelName: 'proctor-reference',
           apiKey: MODEL_API_KEY,
           apiMode: 'chat',
@@ -109,7 +87,7 @@ describe('evaluation life cycle through HTTP', () => {
     const evaluationId: string = evaluation.body.id;
 
     // Verification: a few drawn samples per dataset, shown as ID / Dataset / Sample / Label / Predict.
-    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+    const verification = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
       key,
       body: { seed: 1234 },
     });
@@ -127,7 +105,7 @@ describe('evaluation life cycle through HTTP', () => {
       expect(d.total).toBeLessThanOrEqual(3);
       expect(d.done).toBe(d.total);
     }
-    const shown = await api.request('GET', `/v1/runs/${verification.body.runId}/results`, { key });
+    const shown = await stack.api.request('GET', `/v1/runs/${verification.body.runId}/results`, { key });
     expect(shown.status).toBe(200);
     expect(shown.body.nextCursor).toBeNull();
     expect(shown.body.items).toHaveLength(verified.progress.total);
@@ -140,7 +118,7 @@ describe('evaluation life cycle through HTTP', () => {
     }
 
     // Formal run.
-    const formal = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
+    const formal = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
     expect(formal.status).toBe(202);
     expect(formal.body).toMatchObject({ version: 2, type: 'formal', status: 'queued' });
     const runId: string = formal.body.runId;
@@ -197,27 +175,31 @@ describe('evaluation life cycle through HTTP', () => {
     brackets(view.overallScore!, overallCi95);
 
     // Filters narrow the same pages.
-    const failedOnly = await api.request('GET', `/v1/runs/${runId}/results?status=failed&limit=1000`, { key });
+    const failedOnly = await stack.api.request('GET', `/v1/runs/${runId}/results?status=failed&limit=1000`, { key });
     expect(failedOnly.body.items).toHaveLength(results.filter((r) => r.status === 'failed').length);
-    const secondDataset = await api.request('GET', `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=1000`, {
-      key,
-    });
+    const secondDataset = await stack.api.request(
+      'GET',
+      `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=1000`,
+      {
+        key,
+      },
+    );
     expect(secondDataset.body.items.map((r: SampleResultView) => r.id)).toEqual(
       results.filter((r) => r.dataset === WORD_REVERSE_ID).map((r) => r.id),
     );
 
     // Log lines, read on with `next`.
-    const logs = await api.request('GET', `/v1/runs/${runId}/logs?limit=2`, { key });
+    const logs = await stack.api.request('GET', `/v1/runs/${runId}/logs?limit=2`, { key });
     expect(logs.status).toBe(200);
     expect(logs.body.items).toHaveLength(2);
-    const rest = await api.request('GET', `/v1/runs/${runId}/logs?after=${logs.body.next}&limit=1000`, { key });
+    const rest = await stack.api.request('GET', `/v1/runs/${runId}/logs?after=${logs.body.next}&limit=1000`, { key });
     const lines = [...logs.body.items, ...rest.body.items];
     expect(new Set(lines.map((l: { id: number }) => l.id)).size).toBe(lines.length);
     expect(lines.some((l: { message: string }) => /run succeeded/.test(l.message))).toBe(true);
     expect(lines.some((l: { dataset: string | null }) => l.dataset === WORD_REVERSE_ID)).toBe(true);
 
     // The Excel report, written just after the run closes.
-    await downloadRunReport(api.url, key, runId);
+    await downloadRunReport(stack.api.url, key, runId);
     const report = await download(key, `/v1/runs/${runId}/report.xlsx`);
     expect(report.status).toBe(200);
     expect(report.headers.get('content-type')).toBe(
@@ -261,7 +243,7 @@ describe('evaluation life cycle through HTTP', () => {
 
     // The model's API key went nowhere but the endpoint: not into Temporal (histories, search
     // attributes: what the UI shows), not into run logs, results, the report or any response.
-    const temporal = api.deps.temporal;
+    const temporal = stack.api.deps.temporal;
     const workflowTexts: string[] = [];
     for (const workflowId of [
       workflowIds.run(runId),
@@ -286,7 +268,7 @@ describe('evaluation life cycle through HTTP', () => {
     expect(workflowTexts.every((text) => text.includes(runId))).toBe(true);
 
     // The versions, newest first, and the quota the formal run took.
-    const versions = await api.request('GET', `/v1/evaluations/${evaluationId}/runs`, { key });
+    const versions = await stack.api.request('GET', `/v1/evaluations/${evaluationId}/runs`, { key });
     expect(versions.status).toBe(200);
     expect(
       versions.body.items.map((v: { version: number; type: string; status: string; submitter: string }) => [
@@ -300,19 +282,19 @@ describe('evaluation life cycle through HTTP', () => {
       [1, 'verification', 'succeeded', 'Ada Lovelace'],
     ]);
     expect(versions.body.items[0].overallScore).toBe(view.overallScore);
-    const me = await api.request('GET', '/v1/me', { key });
+    const me = await stack.api.request('GET', '/v1/me', { key });
     expect(me.body.quota.formal).toEqual({ used: 1, limit: 5 });
 
     // A run whose datasets closed before intervals existed still serves, with null intervals.
     const verificationId: string = verification.body.runId;
     for (const d of verified.datasets) {
       const { ci95: _ci95, standardError: _standardError, ...legacy } = d.metrics!;
-      await api.deps.db
+      await stack.api.deps.db
         .update(runDatasets)
         .set({ metrics: legacy as DatasetMetrics })
         .where(and(eq(runDatasets.runId, verificationId), eq(runDatasets.datasetId, d.dataset)));
     }
-    const old = await api.request('GET', `/v1/runs/${verificationId}`, { key });
+    const old = await stack.api.request('GET', `/v1/runs/${verificationId}`, { key });
     expect(old.status).toBe(200);
     const oldView = old.body as RunView;
     expect(oldView.datasets.map((d) => [d.metrics!.score, d.metrics!.ci95, d.metrics!.standardError])).toEqual(

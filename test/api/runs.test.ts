@@ -12,37 +12,33 @@ import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { runDatasets, runs } from '../../db/schema';
 import { estimateSecondsLeft } from '../../db/queries/runViews';
 import { TERMINAL_STATUSES, type RunView, type SampleResultView } from '../../contracts/run';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun } from '../support/runFixtures';
-import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
+import { useTestStack } from '../support/testStack';
 
-let api: TestApi;
 let workers: RunningWorkers | undefined;
-let model: ReferenceModel;
 let owner: { id: string; apiKey: string };
 let ownerName: string;
 
+const stack = useTestStack({ api: true, model: { skill: 1, latencyMs: 0 } });
+
 beforeAll(async () => {
-  api = await startApi();
-  model = await startReferenceModel({ port: 0, knobs: { skill: 1, latencyMs: 0 } });
-  owner = await api.createUser();
-  ownerName = (await api.request('GET', '/v1/me', { key: owner.apiKey })).body.name;
+  owner = await stack.api.createUser();
+  ownerName = (await stack.api.request('GET', '/v1/me', { key: owner.apiKey })).body.name;
 });
 
+// Started by a test partway through, so stopped before the API closes.
 afterAll(async () => {
   await workers?.shutdown();
-  await model?.close();
-  await api?.close();
 });
 
 async function createEvaluation(key: string, datasetIds: string[], limits: Record<string, number> = {}) {
-  const res = await api.request('POST', '/v1/evaluations', {
+  const res = await stack.api.request('POST', '/v1/evaluations', {
     key,
     body: nlpEvaluationBody({
       datasets: datasetIds,
-      deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
+      deployment: { method: 'api', endpoint: stack.model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
       limits,
     }),
   });
@@ -51,13 +47,13 @@ async function createEvaluation(key: string, datasetIds: string[], limits: Recor
 }
 
 async function launch(key: string, evaluationId: string, kind: 'runs' | 'verifications', body?: unknown) {
-  const res = await api.request('POST', `/v1/evaluations/${evaluationId}/${kind}`, { key, body });
+  const res = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/${kind}`, { key, body });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   return res.body.runId as string;
 }
 
 async function view(runId: string, key = owner.apiKey): Promise<RunView> {
-  const res = await api.request('GET', `/v1/runs/${runId}`, { key });
+  const res = await stack.api.request('GET', `/v1/runs/${runId}`, { key });
   expect(res.status).toBe(200);
   return res.body;
 }
@@ -80,31 +76,31 @@ describe('stopping runs', () => {
     const evaluationId = await createEvaluation(owner.apiKey, [ARITH_BASIC_ID]);
     const runId = await launch(owner.apiKey, evaluationId, 'runs');
 
-    const report = await api.request('GET', `/v1/runs/${runId}/report.xlsx`, { key: owner.apiKey });
+    const report = await stack.api.request('GET', `/v1/runs/${runId}/report.xlsx`, { key: owner.apiKey });
     expect(report.status).toBe(409);
     expect(report.body.detail).toMatch(/queued; its report is written when it ends/);
 
-    const first = await api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
+    const first = await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
     expect(first.status).toBe(202);
     expect(first.body).toMatchObject({ runId, status: 'queued', stopRequestedAt: expect.any(String) });
-    const second = await api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
+    const second = await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
     expect(second.status).toBe(202);
     expect(second.body.stopRequestedAt).toBe(first.body.stopRequestedAt);
 
-    workers = await startWorkers(api.deps.db);
+    workers = await startWorkers(stack.api.deps.db);
     const stopped = await waitFor(runId, ended, 'ended');
     expect(stopped.status).toBe('stopped');
     expect(stopped.error).toContain(`stopped by ${ownerName}`);
     expect(stopped.datasets.map((d) => [d.status, d.done])).toEqual([['stopped', 0]]);
     expect(stopped.overallScore).toBeNull();
 
-    const again = await api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
+    const again = await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
     expect(again.status).toBe(409);
     expect(again.body.detail).toMatch(/already ended \(stopped\)/);
   });
 
   it('stops a running run promptly, keeping what was stored', async () => {
-    model.setKnobs({ latencyMs: 40 });
+    stack.model.setKnobs({ latencyMs: 40 });
     try {
       const evaluationId = await createEvaluation(owner.apiKey, [ARITH_BASIC_ID], { maxConcurrency: 4 });
       const runId = await launch(owner.apiKey, evaluationId, 'runs');
@@ -114,9 +110,9 @@ describe('stopping runs', () => {
       expect(running.progress.percent).toBeLessThan(100);
       expect(running.progress.etaSeconds).toEqual(expect.any(Number));
       expect(running.datasets[0]!.status).toBe('running');
-      expect((await api.request('GET', `/v1/runs/${runId}/report.xlsx`, { key: owner.apiKey })).status).toBe(409);
+      expect((await stack.api.request('GET', `/v1/runs/${runId}/report.xlsx`, { key: owner.apiKey })).status).toBe(409);
 
-      const stop = await api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
+      const stop = await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
       expect(stop.status).toBe(202);
       const stopped = await waitFor(runId, ended, 'ended');
       expect(stopped.status).toBe('stopped');
@@ -124,22 +120,26 @@ describe('stopping runs', () => {
       expect(stopped.progress.done).toBeLessThan(1000);
       expect(stopped.progress.etaSeconds).toBeNull();
 
-      const results = await api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key: owner.apiKey });
+      const results = await stack.api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key: owner.apiKey });
       expect(results.body.items).toHaveLength(stopped.progress.done);
     } finally {
-      model.setKnobs({ latencyMs: 0 });
+      stack.model.setKnobs({ latencyMs: 0 });
     }
   });
 
   it('closes a run whose workflow never started', async () => {
-    const dataset = await insertArithmeticDataset(api.deps.db, 5);
-    const runId = await insertRun(api.deps.db, { ownerId: owner.id, endpoint: model.url, datasets: [dataset] });
-    const res = await api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
+    const dataset = await insertArithmeticDataset(stack.api.deps.db, 5);
+    const runId = await insertRun(stack.api.deps.db, {
+      ownerId: owner.id,
+      endpoint: stack.model.url,
+      datasets: [dataset],
+    });
+    const res = await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('stopped');
-    const [row] = await api.deps.db.select().from(runs).where(eq(runs.id, runId));
+    const [row] = await stack.api.deps.db.select().from(runs).where(eq(runs.id, runId));
     expect(row).toMatchObject({ status: 'stopped', error: expect.stringContaining('before it started') });
-    const datasetRows = await api.deps.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
+    const datasetRows = await stack.api.deps.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
     expect(datasetRows.map((d) => d.status)).toEqual(['stopped']);
   });
 });
@@ -149,8 +149,8 @@ describe('access', () => {
     const evaluationId = await createEvaluation(owner.apiKey, [ARITH_MC_ID]);
     const runId = await launch(owner.apiKey, evaluationId, 'verifications', { samplesPerDataset: 1 });
     await waitFor(runId, ended, 'ended');
-    const other = await api.createUser();
-    const reviewer = await api.createUser('reviewer');
+    const other = await stack.api.createUser();
+    const reviewer = await stack.api.createUser('reviewer');
     for (const [method, path] of [
       ['GET', `/v1/runs/${runId}`],
       ['GET', `/v1/runs/${runId}/results`],
@@ -160,15 +160,15 @@ describe('access', () => {
       ['POST', `/v1/runs/${runId}/stop`],
       ['GET', `/v1/evaluations/${evaluationId}/runs`],
     ] as const) {
-      const res = await api.request(method, path, { key: other.apiKey });
+      const res = await stack.api.request(method, path, { key: other.apiKey });
       expect(res.status, `${method} ${path}`).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-      expect((await api.request(method, path, { key: reviewer.apiKey })).status, `${method} ${path}`).toBe(403);
+      expect((await stack.api.request(method, path, { key: reviewer.apiKey })).status, `${method} ${path}`).toBe(403);
     }
-    expect((await api.request('GET', '/v1/runs/not-a-uuid', { key: owner.apiKey })).status).toBe(404);
-    expect((await api.request('GET', `/v1/runs/${randomUUID()}`, { key: owner.apiKey })).status).toBe(404);
-    expect((await api.request('GET', `/v1/runs/${runId}`, { key: api.adminKey })).status).toBe(200);
-    expect((await api.request('GET', `/v1/runs/${runId}`, {})).status).toBe(401);
+    expect((await stack.api.request('GET', '/v1/runs/not-a-uuid', { key: owner.apiKey })).status).toBe(404);
+    expect((await stack.api.request('GET', `/v1/runs/${randomUUID()}`, { key: owner.apiKey })).status).toBe(404);
+    expect((await stack.api.request('GET', `/v1/runs/${runId}`, { key: stack.api.adminKey })).status).toBe(200);
+    expect((await stack.api.request('GET', `/v1/runs/${runId}`, {})).status).toBe(401);
   });
 });
 
@@ -180,7 +180,7 @@ describe('results', () => {
     expect(done.status).toBe('succeeded');
     expect(done.progress.total).toBe(9);
 
-    const whole = await api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key: owner.apiKey });
+    const whole = await stack.api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key: owner.apiKey });
     expect(whole.body.nextCursor).toBeNull();
     const all: SampleResultView[] = whole.body.items;
     expect(all.map((r) => r.dataset)).toEqual([
@@ -194,7 +194,7 @@ describe('results', () => {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res: { status: number; body: any } = await api.request(
+        const res: { status: number; body: any } = await stack.api.request(
           'GET',
           `/v1/runs/${runId}/results?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
           {
@@ -210,11 +210,11 @@ describe('results', () => {
       expect(pages).toBe(Math.ceil(9 / limit));
     }
 
-    const firstPage = await api.request('GET', `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=2`, {
+    const firstPage = await stack.api.request('GET', `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=2`, {
       key: owner.apiKey,
     });
     expect(firstPage.body.items).toEqual(all.slice(3, 5));
-    const secondPage = await api.request(
+    const secondPage = await stack.api.request(
       'GET',
       `/v1/runs/${runId}/results?dataset=${WORD_REVERSE_ID}&limit=2&cursor=${firstPage.body.nextCursor}`,
       {
@@ -222,7 +222,7 @@ describe('results', () => {
       },
     );
     expect(secondPage.body).toEqual({ items: all.slice(5, 6), nextCursor: null });
-    const failed = await api.request('GET', `/v1/runs/${runId}/results?status=failed`, { key: owner.apiKey });
+    const failed = await stack.api.request('GET', `/v1/runs/${runId}/results?status=failed`, { key: owner.apiKey });
     expect(failed.body.items).toEqual([]);
   });
 
@@ -240,7 +240,7 @@ describe('results', () => {
       ['logs?limit=0', 'limit'],
     ];
     for (const [query, field] of cases) {
-      const res = await api.request('GET', `/v1/runs/${runId}/${query}`, { key: owner.apiKey });
+      const res = await stack.api.request('GET', `/v1/runs/${runId}/${query}`, { key: owner.apiKey });
       expect(res.status, query).toBe(400);
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
       expect(
@@ -253,13 +253,17 @@ describe('results', () => {
 
 describe('report', () => {
   it('answers 409 for a run that ended without a report', async () => {
-    const dataset = await insertArithmeticDataset(api.deps.db, 3);
-    const runId = await insertRun(api.deps.db, { ownerId: owner.id, endpoint: model.url, datasets: [dataset] });
-    await api.deps.db
+    const dataset = await insertArithmeticDataset(stack.api.deps.db, 3);
+    const runId = await insertRun(stack.api.deps.db, {
+      ownerId: owner.id,
+      endpoint: stack.model.url,
+      datasets: [dataset],
+    });
+    await stack.api.deps.db
       .update(runs)
       .set({ status: 'failed', error: 'test', endedAt: new Date() })
       .where(eq(runs.id, runId));
-    const res = await api.request('GET', `/v1/runs/${runId}/report.xlsx`, { key: owner.apiKey });
+    const res = await stack.api.request('GET', `/v1/runs/${runId}/report.xlsx`, { key: owner.apiKey });
     expect(res.status).toBe(409);
     expect(res.body.detail).toMatch(/report is not written yet/);
     expect(res.headers.get('retry-after')).toBe('1');

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { and, asc, eq, sql } from 'drizzle-orm';
@@ -20,6 +20,7 @@ import { datasetContentHash } from '../../datasets/contentHash';
 import { DatasetView, type DatasetItem } from '../../contracts/dataset';
 import { insertUser } from '../support/runFixtures';
 import { requireEnv } from '../support/env';
+import { useTestStack } from '../support/testStack';
 
 // Every stored built-in, the subjective ones (written, not generated) included.
 const BUILTIN_IDS = [...BUILTIN_DATASET_IDS];
@@ -32,15 +33,7 @@ function register(db: Db, ownerId: string, body: Parameters<typeof registerCusto
     reservedIds: BUILTIN_DATASET_IDS,
   });
 }
-let handle: DbHandle;
-
-beforeAll(async () => {
-  handle = connectDb(requireEnv('DATABASE_URL'));
-});
-
-afterAll(async () => {
-  await handle?.close();
-});
+const stack = useTestStack({ db: true });
 
 const newId = (prefix = 'ds') => `${prefix}-${randomUUID().slice(0, 8)}`;
 
@@ -128,43 +121,43 @@ describe('upsertBuiltinDatasets', () => {
   });
 
   it('repairs stored built-ins whose content or description went stale, concurrently', async () => {
-    await upsertBuiltinDatasets(handle.db, BUILTINS);
+    await upsertBuiltinDatasets(stack.db, BUILTINS);
     // Simulate an older release: a different hash and items for one dataset, another's name changed.
-    await handle.db
+    await stack.db
       .update(datasets)
       .set({ contentHash: 'sha256:stale', name: 'old name' })
       .where(eq(datasets.id, 'word-reverse'));
-    await handle.db
+    await stack.db
       .delete(datasetItems)
       .where(and(eq(datasetItems.datasetId, 'word-reverse'), sql`${datasetItems.idx} >= 100`));
-    await handle.db
+    await stack.db
       .update(datasetItems)
       .set({ groundTruth: 'wrong' })
       .where(and(eq(datasetItems.datasetId, 'word-reverse'), eq(datasetItems.idx, 5)));
-    await handle.db.update(datasets).set({ description: 'old description' }).where(eq(datasets.id, 'arith-mc'));
+    await stack.db.update(datasets).set({ description: 'old description' }).where(eq(datasets.id, 'arith-mc'));
     const others = [
       connectDb(requireEnv('DATABASE_URL'), { max: 2 }),
       connectDb(requireEnv('DATABASE_URL'), { max: 2 }),
     ];
     try {
       await Promise.all([
-        upsertBuiltinDatasets(handle.db, BUILTINS),
+        upsertBuiltinDatasets(stack.db, BUILTINS),
         ...others.map((o) => upsertBuiltinDatasets(o.db, BUILTINS)),
       ]);
     } finally {
       await Promise.all(others.map((o) => o.close()));
     }
-    await expectBuiltinsStored(handle.db);
+    await expectBuiltinsStored(stack.db);
   });
 });
 
 describe('registerCustomDataset', () => {
   it('stores the dataset and its items (in chunks) in one go and returns its view', async () => {
-    const ownerId = await insertUser(handle.db);
+    const ownerId = await insertUser(stack.db);
     const id = newId();
     const items = makeItems(2500);
     const view = await register(
-      handle.db,
+      stack.db,
       ownerId,
       { id, name: 'Mine', domain: 'nlp', task: 'sums', metric: 'exact_match', description: 'd' },
       items,
@@ -183,18 +176,18 @@ describe('registerCustomDataset', () => {
     });
     expect(view.contentHash).toBe(datasetContentHash(items));
     expect(new Date(view.createdAt).toISOString()).toBe(view.createdAt);
-    const [row] = await handle.db.select().from(datasets).where(eq(datasets.id, id));
+    const [row] = await stack.db.select().from(datasets).where(eq(datasets.id, id));
     expect(row!.ownerId).toBe(ownerId);
-    expect(await storedItems(handle.db, id)).toEqual(items);
+    expect(await storedItems(stack.db, id)).toEqual(items);
   });
 
   it('lets exactly one of ten concurrent registrations of one id win', async () => {
-    const ownerId = await insertUser(handle.db);
+    const ownerId = await insertUser(stack.db);
     const id = newId();
     const attempts = await Promise.allSettled(
       Array.from({ length: 10 }, (_, k) =>
         register(
-          handle.db,
+          stack.db,
           ownerId,
           { id, name: `attempt ${k}`, domain: 'nlp', task: 't', metric: 'exact_match' },
           makeItems(50 + k, `a${k}-`),
@@ -210,51 +203,46 @@ describe('registerCustomDataset', () => {
       expect((l.reason as Error).message).toContain(id);
     }
     const winner = Number(won[0]!.value.name.replace('attempt ', ''));
-    expect(await storedItems(handle.db, id)).toEqual(makeItems(50 + winner, `a${winner}-`));
+    expect(await storedItems(stack.db, id)).toEqual(makeItems(50 + winner, `a${winner}-`));
   });
 
   it('refuses an id that is taken, by another user or by a built-in, and leaves the first untouched', async () => {
-    const [alice, bob] = [await insertUser(handle.db), await insertUser(handle.db)];
+    const [alice, bob] = [await insertUser(stack.db), await insertUser(stack.db)];
     const id = newId();
     await register(
-      handle.db,
+      stack.db,
       alice,
       { id, name: 'first', domain: 'nlp', task: 't', metric: 'exact_match' },
       makeItems(3),
     );
     await expect(
-      register(handle.db, bob, { id, name: 'second', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(4)),
+      register(stack.db, bob, { id, name: 'second', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(4)),
     ).rejects.toBeInstanceOf(DatasetIdTaken);
     await expect(
       register(
-        handle.db,
+        stack.db,
         bob,
         { id: 'arith-basic', name: 'x', domain: 'nlp', task: 't', metric: 'exact_match' },
         makeItems(4),
       ),
     ).rejects.toBeInstanceOf(DatasetIdTaken);
-    const [row] = await handle.db.select().from(datasets).where(eq(datasets.id, id));
+    const [row] = await stack.db.select().from(datasets).where(eq(datasets.id, id));
     expect(row).toMatchObject({ name: 'first', ownerId: alice, size: 3 });
-    expect(await storedItems(handle.db, id)).toHaveLength(3);
+    expect(await storedItems(stack.db, id)).toHaveLength(3);
   });
 
   it('leaves nothing behind when storing the items fails', async () => {
-    const ownerId = await insertUser(handle.db);
+    const ownerId = await insertUser(stack.db);
     const id = newId();
     const items = makeItems(1500);
     items[1200] = { ...items[1200]!, id: items[3]!.id }; // a duplicate item id in the second chunk
     await expect(
-      register(handle.db, ownerId, { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' }, items),
+      register(stack.db, ownerId, { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' }, items),
     ).rejects.toThrow();
-    expect(await handle.db.select().from(datasets).where(eq(datasets.id, id))).toEqual([]);
-    expect(await handle.db.select().from(datasetItems).where(eq(datasetItems.datasetId, id))).toEqual([]);
+    expect(await stack.db.select().from(datasets).where(eq(datasets.id, id))).toEqual([]);
+    expect(await stack.db.select().from(datasetItems).where(eq(datasetItems.datasetId, id))).toEqual([]);
     // the id is free again
-    await register(
-      handle.db,
-      ownerId,
-      { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' },
-      makeItems(2),
-    );
+    await register(stack.db, ownerId, { id, name: 'n', domain: 'nlp', task: 't', metric: 'exact_match' }, makeItems(2));
   });
 });
 
@@ -265,26 +253,26 @@ describe('visibility', () => {
   const ids = { aliceNlp: newId('alice'), aliceSafety: newId('alice'), bobNlp: newId('bob') };
 
   beforeAll(async () => {
-    await upsertBuiltinDatasets(handle.db, BUILTINS);
+    await upsertBuiltinDatasets(stack.db, BUILTINS);
     [alice, bob, adminId] = [
-      await insertUser(handle.db),
-      await insertUser(handle.db),
-      await insertUser(handle.db, 'admin'),
+      await insertUser(stack.db),
+      await insertUser(stack.db),
+      await insertUser(stack.db, 'admin'),
     ];
     await register(
-      handle.db,
+      stack.db,
       alice,
       { id: ids.aliceNlp, name: 'a', domain: 'nlp', task: 'aaa-task', metric: 'exact_match' },
       makeItems(2),
     );
     await register(
-      handle.db,
+      stack.db,
       alice,
       { id: ids.aliceSafety, name: 'a2', domain: 'safety', task: 'refusal', metric: 'exact_match' },
       makeItems(2),
     );
     await register(
-      handle.db,
+      stack.db,
       bob,
       { id: ids.bobNlp, name: 'b', domain: 'nlp', task: 'zzz-task', metric: 'exact_match' },
       makeItems(2),
@@ -309,7 +297,7 @@ describe('visibility', () => {
     );
 
   it('a user sees the built-ins and their own datasets, ordered by domain, task and id', async () => {
-    const seen = await listVisibleDatasets(handle.db, { userId: alice, isAdmin: false });
+    const seen = await listVisibleDatasets(stack.db, { userId: alice, isAdmin: false });
     expect(seen.map((d) => d.id).sort()).toEqual([...BUILTIN_IDS, ids.aliceNlp, ids.aliceSafety].sort());
     expect(seen).toEqual(order(seen));
     for (const view of seen) expect(Value.Check(DatasetView, view)).toBe(true);
@@ -319,20 +307,20 @@ describe('visibility', () => {
         .map((d) => d.id)
         .sort(),
     ).toEqual([...BUILTIN_IDS].sort());
-    const bobs = await listVisibleDatasets(handle.db, { userId: bob, isAdmin: false });
+    const bobs = await listVisibleDatasets(stack.db, { userId: bob, isAdmin: false });
     expect(bobs.map((d) => d.id).sort()).toEqual([...BUILTIN_IDS, ids.bobNlp].sort());
   });
 
   it('filters by domain', async () => {
-    const nlp = await listVisibleDatasets(handle.db, { userId: alice, isAdmin: false }, { domain: 'nlp' });
+    const nlp = await listVisibleDatasets(stack.db, { userId: alice, isAdmin: false }, { domain: 'nlp' });
     expect(nlp.map((d) => d.id).sort()).toEqual([...BUILTIN_IDS, ids.aliceNlp].sort());
-    const safety = await listVisibleDatasets(handle.db, { userId: alice, isAdmin: false }, { domain: 'safety' });
+    const safety = await listVisibleDatasets(stack.db, { userId: alice, isAdmin: false }, { domain: 'safety' });
     expect(safety.map((d) => d.id)).toEqual([ids.aliceSafety]);
   });
 
   it('an admin sees every dataset', async () => {
-    const seen = await listVisibleDatasets(handle.db, { userId: adminId, isAdmin: true });
-    const [{ n }] = (await handle.db.select({ n: sql<number>`count(*)::int` }).from(datasets)) as [{ n: number }];
+    const seen = await listVisibleDatasets(stack.db, { userId: adminId, isAdmin: true });
+    const [{ n }] = (await stack.db.select({ n: sql<number>`count(*)::int` }).from(datasets)) as [{ n: number }];
     expect(seen).toHaveLength(n);
     expect(seen.map((d) => d.id)).toEqual(
       expect.arrayContaining([...BUILTIN_IDS, ids.aliceNlp, ids.aliceSafety, ids.bobNlp]),
@@ -342,31 +330,31 @@ describe('visibility', () => {
 
   it('getVisibleDatasets returns only the visible ones of those asked, in the order asked', async () => {
     const asked = [ids.bobNlp, 'arith-mc', 'no-such-dataset', ids.aliceNlp, 'arith-mc'];
-    expect((await getVisibleDatasets(handle.db, { userId: alice, isAdmin: false }, asked)).map((d) => d.id)).toEqual([
+    expect((await getVisibleDatasets(stack.db, { userId: alice, isAdmin: false }, asked)).map((d) => d.id)).toEqual([
       'arith-mc',
       ids.aliceNlp,
     ]);
-    expect((await getVisibleDatasets(handle.db, { userId: bob, isAdmin: false }, asked)).map((d) => d.id)).toEqual([
+    expect((await getVisibleDatasets(stack.db, { userId: bob, isAdmin: false }, asked)).map((d) => d.id)).toEqual([
       ids.bobNlp,
       'arith-mc',
     ]);
-    expect((await getVisibleDatasets(handle.db, { userId: adminId, isAdmin: true }, asked)).map((d) => d.id)).toEqual([
+    expect((await getVisibleDatasets(stack.db, { userId: adminId, isAdmin: true }, asked)).map((d) => d.id)).toEqual([
       ids.bobNlp,
       'arith-mc',
       ids.aliceNlp,
     ]);
-    expect(await getVisibleDatasets(handle.db, { userId: alice, isAdmin: false }, [])).toEqual([]);
+    expect(await getVisibleDatasets(stack.db, { userId: alice, isAdmin: false }, [])).toEqual([]);
   });
 });
 
 describe('reading items', () => {
   beforeAll(async () => {
-    await upsertBuiltinDatasets(handle.db, BUILTINS);
+    await upsertBuiltinDatasets(stack.db, BUILTINS);
   });
 
   it('getItemsByIndices returns the asked positions, ordered, skipping ones that do not exist', async () => {
     const generated = BUILTIN_DATASETS.find((d) => d.id === 'arith-mc')!.generate();
-    const rows = await getItemsByIndices(handle.db, 'arith-mc', [499, 0, 250, 0, 500, 7]);
+    const rows = await getItemsByIndices(stack.db, 'arith-mc', [499, 0, 250, 0, 500, 7]);
     expect(rows.map((r) => r.idx)).toEqual([0, 7, 250, 499]);
     for (const r of rows) {
       const item = generated[r.idx]!;
@@ -378,14 +366,14 @@ describe('reading items', () => {
         choices: item.choices,
       });
     }
-    const plain = await getItemsByIndices(handle.db, 'arith-basic', [3]);
+    const plain = await getItemsByIndices(stack.db, 'arith-basic', [3]);
     expect(plain[0]!.choices).toBeNull();
-    expect(await getItemsByIndices(handle.db, 'arith-basic', [])).toEqual([]);
+    expect(await getItemsByIndices(stack.db, 'arith-basic', [])).toEqual([]);
   });
 
   it('getItemsByIndices serves a whole batch of 1000 in one call', async () => {
     const indices = Array.from({ length: 1000 }, (_, i) => 999 - i);
-    const rows = await getItemsByIndices(handle.db, 'arith-basic', indices);
+    const rows = await getItemsByIndices(stack.db, 'arith-basic', indices);
     expect(rows.map((r) => r.idx)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
 
@@ -394,7 +382,7 @@ describe('reading items', () => {
     const seen: string[] = [];
     let after = -1;
     for (;;) {
-      const page = await getDatasetItemsPage(handle.db, 'word-reverse', after, 256);
+      const page = await getDatasetItemsPage(stack.db, 'word-reverse', after, 256);
       if (page.length === 0) break;
       seen.push(...page.map((r) => r.itemId));
       after = page[page.length - 1]!.idx;

@@ -13,21 +13,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, asc, eq } from 'drizzle-orm';
-import type { Client } from '@temporalio/client';
-import { connectDb, type DbHandle } from '../../db/client';
 import { datasetItems, runDatasets, sampleResults } from '../../db/schema';
 import { startReferenceModel, type ReferenceModel, type RequestLogEntry } from '../../stack/referenceModel/server';
 import { chooseFault, type Fault, type Knobs } from '../../stack/referenceModel/knobs';
 import type { RunLimits } from '../../contracts/evaluation';
 import { insertArithmeticDataset, insertRun, insertUser, type FixtureDataset } from '../support/runFixtures';
-import { temporalClient } from '../support/temporalTestKit';
 import type { WorkerProcess } from '../support/workerProcess';
 import { freePort } from '../support/ports';
-import { requireEnv } from '../support/env';
 import { expectAccountedFor, waitForRunEnd } from './accounting';
 import { faultSeed } from './faultSeed';
 import { startFaultWorker } from './faultWorker';
 import { startRunByHand } from '../support/workflowStarts';
+import { useTestStack } from '../support/testStack';
 
 const SEED = faultSeed();
 const SAMPLES = 80;
@@ -36,27 +33,23 @@ const TIMEOUT_MS = 1000;
 /** Timers never fire early, but the two ends of a connection see its close a moment apart. */
 const CLOCK_SLACK_MS = 25;
 
-let handle: DbHandle;
-let temporal: { client: Client; close(): Promise<void> };
 let worker: WorkerProcess;
 let ownerId: string;
 let dataset: FixtureDataset;
 const models: ReferenceModel[] = [];
 
+const stack = useTestStack({ db: true, temporal: true });
+
 beforeAll(async () => {
   console.log(`[faults] endpoint faults: FAULT_SEED=${SEED}`);
-  handle = connectDb(requireEnv('DATABASE_URL'));
-  temporal = await temporalClient();
   worker = await startFaultWorker({ PROCTOR_INFERENCE_SLOTS: '16' });
-  ownerId = await insertUser(handle.db);
-  dataset = await insertArithmeticDataset(handle.db, SAMPLES);
+  ownerId = await insertUser(stack.db);
+  dataset = await insertArithmeticDataset(stack.db, SAMPLES);
 });
 
 afterAll(async () => {
   await worker?.kill('SIGTERM');
   for (const m of models) await m.close();
-  await temporal?.close();
-  await handle?.close();
 });
 
 async function model(knobs: Partial<Knobs>): Promise<ReferenceModel> {
@@ -66,19 +59,19 @@ async function model(knobs: Partial<Knobs>): Promise<ReferenceModel> {
 }
 
 async function launch(endpoint: string, datasets: FixtureDataset[], limits: Partial<RunLimits>): Promise<string> {
-  const runId = await insertRun(handle.db, {
+  const runId = await insertRun(stack.db, {
     ownerId,
     endpoint,
     datasets,
     limits: { maxConcurrency: 8, maxRetryPerQuery: MAX_RETRIES, ...limits },
     batching: { samplesPerBatch: 40, batchesPerExecution: 100 },
   });
-  await startRunByHand(temporal.client, runId);
+  await startRunByHand(stack.temporal, runId);
   return runId;
 }
 
 async function prompts(datasetId: string): Promise<Map<number, string>> {
-  const rows = await handle.db
+  const rows = await stack.db
     .select({ idx: datasetItems.idx, prompt: datasetItems.prompt })
     .from(datasetItems)
     .where(eq(datasetItems.datasetId, datasetId));
@@ -86,7 +79,7 @@ async function prompts(datasetId: string): Promise<Map<number, string>> {
 }
 
 async function rowsOf(runId: string, datasetId: string) {
-  return handle.db
+  return stack.db
     .select({
       idx: sampleResults.sampleIdx,
       status: sampleResults.status,
@@ -195,9 +188,9 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
     it(`${c.name}: every sample stored once, scored after retries or failed naming the fault`, async () => {
       const m = await model(c.knobs);
       const runId = await launch(m.url, [dataset], c.limits ?? {});
-      const status = await waitForRunEnd(handle.db, runId, 240_000, c.name);
+      const status = await waitForRunEnd(stack.db, runId, 240_000, c.name);
 
-      const account = await expectAccountedFor(handle.db, runId);
+      const account = await expectAccountedFor(stack.db, runId);
       expect(status).toBe('succeeded');
       const knobs = m.knobs();
       const fails = c.fails ?? (() => true);
@@ -242,12 +235,12 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
 
   it('an endpoint down for a whole dataset fails that dataset with a reason, and the run goes on', async () => {
     const m = await model({ errorRate: 1, errorStatus: 503 });
-    const small = await insertArithmeticDataset(handle.db, 16, 'down');
+    const small = await insertArithmeticDataset(stack.db, 16, 'down');
     const runId = await launch(m.url, [small, dataset], {});
     // Back up once the first dataset has ended: a provider's outage, over.
     const deadline = Date.now() + 240_000;
     for (;;) {
-      const [first] = await handle.db
+      const [first] = await stack.db
         .select({ status: runDatasets.status })
         .from(runDatasets)
         .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, small.id)));
@@ -257,8 +250,8 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
     }
     m.setKnobs({ errorRate: 0 });
 
-    expect(await waitForRunEnd(handle.db, runId, 240_000, 'down then back')).toBe('succeeded');
-    const account = await expectAccountedFor(handle.db, runId);
+    expect(await waitForRunEnd(stack.db, runId, 240_000, 'down then back')).toBe('succeeded');
+    const account = await expectAccountedFor(stack.db, runId);
     const [down, back] = account.datasets;
     expect(down).toMatchObject({ status: 'failed', rows: 16, failed: 16, error: 'all 16 sample(s) failed' });
     expect([...down!.reasons.keys()].every((r) => /^HTTP 503 from the model endpoint: injected failure/.test(r))).toBe(
@@ -270,8 +263,8 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
   it('an endpoint gone for good ends its dataset early with the reason, and a run with no dataset left fails saying so', async () => {
     const nobody = `http://127.0.0.1:${await freePort()}/v1`;
     const runId = await launch(nobody, [dataset], {});
-    expect(await waitForRunEnd(handle.db, runId, 240_000, 'endpoint gone')).toBe('failed');
-    const account = await expectAccountedFor(handle.db, runId, { mayEndEarly: true });
+    expect(await waitForRunEnd(stack.db, runId, 240_000, 'endpoint gone')).toBe('failed');
+    const account = await expectAccountedFor(stack.db, runId, { mayEndEarly: true });
     const [gone] = account.datasets;
     expect(gone!.status).toBe('failed');
     expect(gone!.error).toMatch(

@@ -6,21 +6,17 @@
  * end succeeded with every sample stored exactly once, its counters and metrics equal to its rows,
  * and its report written. The seed is printed; FAULT_SEED=<seed> replays the same kill points.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import type { Client } from '@temporalio/client';
-import { connectDb, type DbHandle } from '../../db/client';
 import { REPORT_ARTIFACT } from '../../contracts/artifact';
 import { TERMINAL_STATUSES, type RunStatus } from '../../contracts/run';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser, type FixtureDataset } from '../support/runFixtures';
-import { temporalClient } from '../support/temporalTestKit';
 import type { WorkerProcess } from '../support/workerProcess';
 import { startFaultWorker } from './faultWorker';
-import { requireEnv } from '../support/env';
 import { expectAccountedFor, waitForRunEnd } from './accounting';
 import { faultSeed, seededRandom, shuffled } from './faultSeed';
 import { startRunByHand } from '../support/workflowStarts';
+import { useTestStack } from '../support/testStack';
 
 const SEED = faultSeed();
 const TRIALS = Number(process.env.FAULT_KILL_TRIALS ?? 10);
@@ -44,22 +40,12 @@ interface Trial {
   delayMs: number;
 }
 
-let handle: DbHandle;
-let temporal: { client: Client; close(): Promise<void> };
-let model: ReferenceModel;
 const workers: WorkerProcess[] = [];
 
-beforeAll(async () => {
-  handle = connectDb(requireEnv('DATABASE_URL'));
-  temporal = await temporalClient();
-  model = await startReferenceModel({ port: 0, knobs: { skill: 1, latencyMs: 8, jitterMs: 4 } });
-});
+const stack = useTestStack({ db: true, temporal: true, model: { skill: 1, latencyMs: 8, jitterMs: 4 } });
 
 afterAll(async () => {
   for (const w of workers) await w.kill();
-  await model?.close();
-  await temporal?.close();
-  await handle?.close();
 });
 
 /**
@@ -79,7 +65,7 @@ function drawTrials(random: () => number): Trial[] {
 }
 
 async function snapshot(runId: string): Promise<Snapshot> {
-  const [row] = await handle.db.execute<{
+  const [row] = await stack.db.execute<{
     run_status: RunStatus;
     datasets: Snapshot['datasets'];
     reported: boolean;
@@ -135,10 +121,10 @@ async function until(runId: string, trial: Trial, timeoutMs: number, worker: Wor
 it(`survives ${TRIALS} SIGKILLs of the worker at seeded-random points with every sample stored once (FAULT_SEED=${SEED})`, async () => {
   console.log(`[faults] worker-kill trials: FAULT_SEED=${SEED}`);
   const trials = drawTrials(seededRandom(SEED));
-  const ownerId = await insertUser(handle.db);
+  const ownerId = await insertUser(stack.db);
   const datasets: FixtureDataset[] = [
-    await insertArithmeticDataset(handle.db, FIRST_DATASET),
-    await insertArithmeticDataset(handle.db, SECOND_DATASET, 'sums'),
+    await insertArithmeticDataset(stack.db, FIRST_DATASET),
+    await insertArithmeticDataset(stack.db, SECOND_DATASET, 'sums'),
   ];
 
   let worker = await startFaultWorker();
@@ -150,15 +136,15 @@ it(`survives ${TRIALS} SIGKILLs of the worker at seeded-random points with every
     // Batches of 400 are stored in groups of 200 (inferBatch's write group), so a kill can land
     // with part of a batch stored and the rest in flight; one batch per workflow execution puts
     // a continue-as-new between every two batches.
-    const runId = await insertRun(handle.db, {
+    const runId = await insertRun(stack.db, {
       ownerId,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets,
       limits: { maxConcurrency: 8 },
       batching: { samplesPerBatch: 400, batchesPerExecution: 1 },
     });
     runIds.push(runId);
-    await startRunByHand(temporal.client, runId);
+    await startRunByHand(stack.temporal, runId);
 
     await until(runId, trial, 120_000, worker);
     if (trial.delayMs > 0 && trial.target !== 'report' && trial.target !== 'dataset finish')
@@ -178,12 +164,12 @@ it(`survives ${TRIALS} SIGKILLs of the worker at seeded-random points with every
   console.log(`[faults] all kills done at ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   for (const runId of runIds) {
-    const status = await waitForRunEnd(handle.db, runId, 240_000);
+    const status = await waitForRunEnd(stack.db, runId, 240_000);
     expect(status, `run ${runId} (seed ${SEED})`).toBe('succeeded');
   }
   console.log(`[faults] all runs ended at ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const [n, runId] of runIds.entries()) {
-    const account = await expectAccountedFor(handle.db, runId);
+    const account = await expectAccountedFor(stack.db, runId);
     expect(
       account.datasets.map((d) => [d.status, d.rows, d.scored]),
       `trial ${n + 1}: ${log[n]} (seed ${SEED})`,

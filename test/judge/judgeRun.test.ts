@@ -10,36 +10,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import ExcelJS from 'exceljs';
 import { launchAndWaitForEnd } from '../support/runThroughApi';
-import { startApi, type TestApi } from '../support/apiServer';
 import { uniqueModelName } from '../support/evaluationBodies';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
-import { startJudgeStandIn, type JudgeStandIn } from '../support/judgeStandIn';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
+import { startJudgeStandIn } from '../support/judgeStandIn';
 import { TERMINAL_STATUSES, type RunView } from '../../contracts/run';
 import type { ScoringTrace } from '../../contracts/scoringTrace';
 import { workflowIds } from '../../temporal.config';
 import { downloadRunReport } from '../support/runReport';
+import { useTestStack } from '../support/testStack';
 
-let api: TestApi;
-let workers: RunningWorkers;
+const stack = useTestStack({ api: true, workers: ['runs', 'inference'], model: { skill: 1 }, judge: true });
+
+// The judge queue is served by a worker process of its own, whose output the tests read.
 let judgeWorker: WorkerProcess;
-let model: ReferenceModel;
-let judge: JudgeStandIn;
-
 beforeAll(async () => {
-  api = await startApi();
-  workers = await startWorkers(api.deps.db, ['runs', 'inference']);
   judgeWorker = await startWorkerProcess({ PROCTOR_WORKER_QUEUES: 'judge', PROCTOR_LOG_LEVEL: 'debug' });
-  model = await startReferenceModel({ port: 0, knobs: { skill: 1 } });
-  judge = await startJudgeStandIn();
 });
 afterAll(async () => {
   await judgeWorker?.kill('SIGTERM');
-  await workers?.shutdown();
-  await judge?.close();
-  await model?.close();
-  await api?.close();
 });
 
 /** A custom dataset of `size` sums the reference model answers; returns its id. */
@@ -52,7 +40,7 @@ async function sumsDataset(key: string, size: number): Promise<string> {
       ground_truth: String(13 + 2 * i),
     }),
   ).join('\n');
-  const res = await api.request('POST', '/v1/datasets', {
+  const res = await stack.api.request('POST', '/v1/datasets', {
     key,
     body: { id, name: id, domain: 'nlp', task: 'sums', metric: 'exact_match', jsonl: `${jsonl}\n` },
   });
@@ -61,7 +49,7 @@ async function sumsDataset(key: string, size: number): Promise<string> {
 }
 
 async function evaluationWith(key: string, datasets: string[], scoring: unknown): Promise<string> {
-  const res = await api.request('POST', '/v1/evaluations', {
+  const res = await stack.api.request('POST', '/v1/evaluations', {
     key,
     body: {
       domain: 'nlp',
@@ -70,17 +58,17 @@ async function evaluationWith(key: string, datasets: string[], scoring: unknown)
       robustness: false,
       modelInfo: { type: 'sft' },
       acknowledgeNoTestAnnotations: true,
-      deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
+      deployment: { method: 'api', endpoint: stack.model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
     },
   });
   expect(res.status, res.text).toBe(201);
-  const put = await api.request('PUT', `/v1/evaluations/${res.body.id}/scoring`, { key, body: scoring });
+  const put = await stack.api.request('PUT', `/v1/evaluations/${res.body.id}/scoring`, { key, body: scoring });
   expect(put.status, put.text).toBe(200);
   return res.body.id as string;
 }
 
 const runToEnd = (key: string, evaluationId: string): Promise<RunView> =>
-  launchAndWaitForEnd(api, key, evaluationId, 110_000);
+  launchAndWaitForEnd(stack.api, key, evaluationId, 110_000);
 
 type Result = {
   id: string;
@@ -92,7 +80,7 @@ type Result = {
 };
 
 async function results(key: string, runId: string): Promise<Result[]> {
-  const res = await api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key });
+  const res = await stack.api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key });
   expect(res.status, res.text).toBe(200);
   return res.body.items as Result[];
 }
@@ -114,7 +102,7 @@ function accountedOnce(view: RunView, items: Result[]): void {
 
 describe('formal runs with a judge metric', () => {
   it('scores by the judge, keeps every step, shows it in results and the report, and keeps the key secret', async () => {
-    const { apiKey: key } = await api.createUser();
+    const { apiKey: key } = await stack.api.createUser();
     const judged = await sumsDataset(key, 12);
     const ruled = await sumsDataset(key, 5);
     const secret = `sk-judge-${randomUUID()}`;
@@ -122,17 +110,17 @@ describe('formal runs with a judge metric', () => {
       datasets: {
         [judged]: {
           metric: 'judge',
-          judge: { baseUrl: judge.url, model: 'stand-in-judge', apiKey: secret },
+          judge: { baseUrl: stack.judge.url, model: 'stand-in-judge', apiKey: secret },
           preprocess: ['trim'],
         },
         [ruled]: { metric: 'exact_match' },
       },
       limits: { maxJudgingConcurrency: 3, maxJudgingRetryPerQ: 2 },
     });
-    judge.requests.length = 0;
-    judge.setKnobs({ fail500FirstTries: 1 });
+    stack.judge.requests.length = 0;
+    stack.judge.setKnobs({ fail500FirstTries: 1 });
     const view = await runToEnd(key, evaluationId);
-    judge.resetKnobs();
+    stack.judge.resetKnobs();
 
     expect(view.status).toBe('succeeded');
     const items = await results(key, view.runId);
@@ -158,11 +146,11 @@ describe('formal runs with a judge metric', () => {
       expect(prompt && prompt.step === 'prompt' && prompt.messages[0]!.content).toContain('Answer to grade:');
     }
     expect(items.filter((i) => i.dataset === ruled).every((i) => i.score === 1 && i.scoring === undefined)).toBe(true);
-    expect(judge.requests).toHaveLength(24);
-    expect(new Set(judge.requests.map((r) => r.authorization))).toEqual(new Set([`Bearer ${secret}`]));
+    expect(stack.judge.requests).toHaveLength(24);
+    expect(new Set(stack.judge.requests.map((r) => r.authorization))).toEqual(new Set([`Bearer ${secret}`]));
 
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(await downloadRunReport(api.url, key, view.runId));
+    await workbook.xlsx.load(await downloadRunReport(stack.api.url, key, view.runId));
     const steps = workbook.getWorksheet('Scoring steps')!;
     expect(steps).toBeDefined();
     expect(steps.rowCount).toBe(13);
@@ -176,16 +164,16 @@ describe('formal runs with a judge metric', () => {
       workflowIds.run(view.runId),
       ...view.datasets.map((d) => workflowIds.dataset(view.runId, d.dataset)),
     ]) {
-      const handle = api.deps.temporal.workflow.getHandle(workflowId);
+      const handle = stack.api.deps.temporal.workflow.getHandle(workflowId);
       texts.push(JSON.stringify(await handle.fetchHistory()), JSON.stringify((await handle.describe()).raw));
     }
     expect(texts.join('').includes('judgeBatch')).toBe(true);
-    const logs = await api.request('GET', `/v1/runs/${view.runId}/logs`, { key });
+    const logs = await stack.api.request('GET', `/v1/runs/${view.runId}/logs`, { key });
     const cells: string[] = [];
     for (const sheet of workbook.worksheets)
       sheet.eachRow((row) => row.eachCell((cell) => cells.push(String(cell.value))));
-    const scoring = await api.request('GET', `/v1/evaluations/${evaluationId}/scoring`, { key });
-    const rows = await api.deps.db.execute<{ t: string }>(
+    const scoring = await stack.api.request('GET', `/v1/evaluations/${evaluationId}/scoring`, { key });
+    const rows = await stack.api.deps.db.execute<{ t: string }>(
       (await import('drizzle-orm')).sql`select r::text as t from runs r where id = ${view.runId}`,
     );
     const everything = [
@@ -202,14 +190,14 @@ describe('formal runs with a judge metric', () => {
   });
 
   it('stops while judging: what was judged stays, what was not fails as not judged, nothing stays pending', async () => {
-    const { apiKey: key } = await api.createUser();
+    const { apiKey: key } = await stack.api.createUser();
     const slow = await startJudgeStandIn({ knobs: { latencyMs: 1500 } });
     const dataset = await sumsDataset(key, 6);
     const evaluationId = await evaluationWith(key, [dataset], {
       default: { metric: 'judge', judge: { baseUrl: slow.url, model: 'j' } },
       limits: { maxJudgingConcurrency: 1, maxJudgingRetryPerQ: 0 },
     });
-    const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
+    const launched = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
     expect(launched.status, launched.text).toBe(202);
     const runId = launched.body.runId as string;
     const deadline = Date.now() + 60_000;
@@ -217,10 +205,10 @@ describe('formal runs with a judge metric', () => {
       if (Date.now() > deadline) throw new Error('the judge was never asked');
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect((await api.request('POST', `/v1/runs/${runId}/stop`, { key })).status).toBe(202);
+    expect((await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key })).status).toBe(202);
     let view: RunView;
     for (;;) {
-      view = (await api.request('GET', `/v1/runs/${runId}`, { key })).body as RunView;
+      view = (await stack.api.request('GET', `/v1/runs/${runId}`, { key })).body as RunView;
       if (TERMINAL_STATUSES.includes(view.status)) break;
       if (Date.now() > deadline) throw new Error(`run still ${view.status}`);
       await new Promise((r) => setTimeout(r, 250));
@@ -238,7 +226,7 @@ describe('formal runs with a judge metric', () => {
   });
 
   it('survives a judge that is down and one that answers garbage, and falls back to exact match with no judge', async () => {
-    const { apiKey: key } = await api.createUser();
+    const { apiKey: key } = await stack.api.createUser();
     const down = await startJudgeStandIn();
     await down.down();
     const garbage = await startJudgeStandIn({ knobs: { garbage: true } });

@@ -4,35 +4,25 @@
  * shown masked, kept when the mask is sent back), and the debug call that shows every step, whose
  * judge calls a worker of the judge queue makes (the API process never calls a judge).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { parse as parseYaml } from 'yaml';
-import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
-import { startJudgeStandIn, type JudgeStandIn } from '../support/judgeStandIn';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
+import { startJudgeStandIn } from '../support/judgeStandIn';
 import { RECORD_HISTORIES, recordHistoryFixture } from '../support/historyFixtures';
 import { judgeKeys, scoringConfigs } from '../../db/schema';
 import { JUDGE_KEY_MASK } from '../../contracts/scoringConfig';
 import { WORKFLOW_TYPES } from '../../temporal.config';
+import { useTestStack } from '../support/testStack';
 
-let api: TestApi;
-let workers: RunningWorkers;
-let judge: JudgeStandIn;
 let key: string;
 
+// The debug call's workflow runs on the runs queue and its judge calls on the judge queue.
+const stack = useTestStack({ api: true, workers: ['runs', 'judge'], judge: true });
+
 beforeAll(async () => {
-  api = await startApi();
-  // The debug call's workflow runs on the runs queue and its judge calls on the judge queue.
-  workers = await startWorkers(api.deps.db, ['runs', 'judge']);
-  judge = await startJudgeStandIn();
-  key = (await api.createUser()).apiKey;
-});
-afterAll(async () => {
-  await workers?.shutdown();
-  await judge?.close();
-  await api?.close();
+  key = (await stack.api.createUser()).apiKey;
 });
 
 /** Every text in a workflow's history, payloads decoded (JSON.stringify would show their bytes as numbers). */
@@ -44,7 +34,7 @@ async function historyText(workflowId: string): Promise<string> {
     else if (Array.isArray(value)) value.forEach(walk);
     else if (value && typeof value === 'object') Object.values(value).forEach(walk);
   };
-  walk(await api.deps.temporal.workflow.getHandle(workflowId).fetchHistory());
+  walk(await stack.api.deps.temporal.workflow.getHandle(workflowId).fetchHistory());
   return texts.join('\n');
 }
 
@@ -52,7 +42,7 @@ async function historyText(workflowId: string): Promise<string> {
 async function newDebugWorkflows(known: ReadonlySet<string>, expected: number): Promise<string[]> {
   for (let attempt = 0; ; attempt++) {
     const ids: string[] = [];
-    for await (const wf of api.deps.temporal.workflow.list({
+    for await (const wf of stack.api.deps.temporal.workflow.list({
       query: `WorkflowType = '${WORKFLOW_TYPES.scoringDebug}'`,
     })) {
       if (!known.has(wf.workflowId)) ids.push(wf.workflowId);
@@ -64,13 +54,15 @@ async function newDebugWorkflows(known: ReadonlySet<string>, expected: number): 
 
 async function debugWorkflowIds(): Promise<Set<string>> {
   const ids = new Set<string>();
-  for await (const wf of api.deps.temporal.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPES.scoringDebug}'` }))
+  for await (const wf of stack.api.deps.temporal.workflow.list({
+    query: `WorkflowType = '${WORKFLOW_TYPES.scoringDebug}'`,
+  }))
     ids.add(wf.workflowId);
   return ids;
 }
 
 async function newEvaluation(): Promise<string> {
-  const res = await api.request('POST', '/v1/evaluations', { key, body: nlpEvaluationBody() });
+  const res = await stack.api.request('POST', '/v1/evaluations', { key, body: nlpEvaluationBody() });
   expect(res.status, res.text).toBe(201);
   return res.body.id as string;
 }
@@ -113,9 +105,9 @@ describe('scoring configuration', () => {
   it('takes YAML and JSON alike, masks the key, and stores it only sealed', async () => {
     const id = await newEvaluation();
     const secret = JUDGE_KEY();
-    const put = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+    const put = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
       key,
-      body: yamlConfig(judge.url, secret),
+      body: yamlConfig(stack.judge.url, secret),
       headers: { 'content-type': 'application/yaml' },
     });
     expect(put.status, put.text).toBe(200);
@@ -125,34 +117,34 @@ describe('scoring configuration', () => {
 
     // The same document as JSON gives the same configuration.
     const other = await newEvaluation();
-    const asJson = parseYaml(yamlConfig(judge.url, JUDGE_KEY())) as Record<string, unknown>;
-    const putJson = await api.request('PUT', `/v1/evaluations/${other}/scoring`, { key, body: asJson });
+    const asJson = parseYaml(yamlConfig(stack.judge.url, JUDGE_KEY())) as Record<string, unknown>;
+    const putJson = await stack.api.request('PUT', `/v1/evaluations/${other}/scoring`, { key, body: asJson });
     expect(putJson.status, putJson.text).toBe(200);
     expect(putJson.body).toEqual(put.body);
 
-    const get = await api.request('GET', `/v1/evaluations/${id}/scoring`, { key });
+    const get = await stack.api.request('GET', `/v1/evaluations/${id}/scoring`, { key });
     expect(get.body).toEqual(put.body);
-    const getYaml = await api.request('GET', `/v1/evaluations/${id}/scoring`, {
+    const getYaml = await stack.api.request('GET', `/v1/evaluations/${id}/scoring`, {
       key,
       headers: { accept: 'application/yaml' },
     });
     expect(getYaml.headers.get('content-type')).toMatch(/^application\/yaml/);
     expect(parseYaml(getYaml.text)).toEqual(put.body);
 
-    const [row] = await api.deps.db.select().from(scoringConfigs).where(eq(scoringConfigs.evaluationId, id));
+    const [row] = await stack.api.deps.db.select().from(scoringConfigs).where(eq(scoringConfigs.evaluationId, id));
     expect(JSON.stringify(row!.config)).not.toContain(secret);
-    const keys = await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id));
+    const keys = await stack.api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id));
     expect(keys).toHaveLength(1);
     expect(keys[0]!.cipher).not.toContain(secret);
     expect(keys[0]!.cipher).toMatch(/^v1\./);
 
     // Sending the masked view back keeps the key; moving the judge to another origin needs it again.
-    const again = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: get.body });
+    const again = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: get.body });
     expect(again.status, again.text).toBe(200);
-    expect(await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id))).toHaveLength(1);
+    expect(await stack.api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id))).toHaveLength(1);
     const moved = structuredClone(get.body);
     moved.default.judge.baseUrl = 'http://127.0.0.2:1/v1';
-    const refused = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: moved });
+    const refused = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: moved });
     expect(refused.status).toBe(400);
     expect(refused.body.errors).toEqual([
       { field: 'default.judge.apiKey', message: expect.stringContaining('another origin') },
@@ -162,7 +154,7 @@ describe('scoring configuration', () => {
   it('refuses invalid documents naming the field path, in YAML as in JSON', async () => {
     const id = await newEvaluation();
     const bad = `default:\n  metric: judge\n  prompt: "Grade {answr}"\n  postprocess:\n    - regexExtract: { pattern: "(" }\nlimits:\n  maxJudgingConcurrency: 0\n`;
-    const yamlRes = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+    const yamlRes = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
       key,
       body: bad,
       headers: { 'content-type': 'text/yaml' },
@@ -172,12 +164,15 @@ describe('scoring configuration', () => {
     expect(yamlRes.body.errors.map((e: { field: string }) => e.field)).toEqual(['limits.maxJudgingConcurrency']);
 
     const semantic = `default:\n  metric: judge\n  prompt: "Grade {answr}"\n  postprocess:\n    - regexExtract: { pattern: "(" }\n`;
-    const semanticYaml = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+    const semanticYaml = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
       key,
       body: semantic,
       headers: { 'content-type': 'application/yaml' },
     });
-    const semanticJson = await api.request('PUT', `/v1/evaluations/${id}/scoring`, { key, body: parseYaml(semantic) });
+    const semanticJson = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: parseYaml(semantic),
+    });
     expect(semanticYaml.status).toBe(400);
     expect(semanticYaml.body).toEqual(semanticJson.body);
     expect(semanticYaml.body.errors).toEqual([
@@ -188,14 +183,14 @@ describe('scoring configuration', () => {
       },
     ]);
 
-    const unknownField = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+    const unknownField = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
       key,
-      body: { default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'j', apikey: 'x' } } },
+      body: { default: { metric: 'judge', judge: { baseUrl: stack.judge.url, model: 'j', apikey: 'x' } } },
     });
     expect(unknownField.body.errors).toEqual([{ field: 'default.judge.apikey', message: 'is not a known field' }]);
 
     // A judge at an address the workers refuse (the default list refuses link-local, where cloud metadata lives).
-    const metadata = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+    const metadata = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
       key,
       body: { default: { metric: 'judge', judge: { baseUrl: 'http://169.254.169.254/v1', model: 'j' } } },
     });
@@ -207,14 +202,14 @@ describe('scoring configuration', () => {
       },
     ]);
 
-    const notYaml = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+    const notYaml = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
       key,
       body: 'default: [unclosed',
       headers: { 'content-type': 'application/yaml' },
     });
     expect(notYaml.status).toBe(400);
     expect(notYaml.body.errors[0].field).toBe('body');
-    const duplicate = await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+    const duplicate = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
       key,
       body: 'limits: {}\nlimits: {}\n',
       headers: { 'content-type': 'application/yaml' },
@@ -222,7 +217,9 @@ describe('scoring configuration', () => {
     expect(duplicate.status).toBe(400);
 
     // Nothing was stored by any of these.
-    expect(await api.deps.db.select().from(scoringConfigs).where(eq(scoringConfigs.evaluationId, id))).toHaveLength(0);
+    expect(
+      await stack.api.deps.db.select().from(scoringConfigs).where(eq(scoringConfigs.evaluationId, id)),
+    ).toHaveLength(0);
   });
 });
 
@@ -230,13 +227,13 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
   it('scores given samples with every step, against the stored key', async () => {
     const id = await newEvaluation();
     const secret = JUDGE_KEY();
-    await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+    await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
       key,
-      body: yamlConfig(judge.url, secret),
+      body: yamlConfig(stack.judge.url, secret),
       headers: { 'content-type': 'application/yaml' },
     });
-    judge.requests.length = 0;
-    const res = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    stack.judge.requests.length = 0;
+    const res = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: {
         samples: [
@@ -266,7 +263,7 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
     );
     expect(right.trace.steps[3].reply).toMatch(/^Score: 9\/10/);
     // The judge was asked with the sealed key, opened for the call.
-    expect(judge.requests.map((r) => r.authorization)).toEqual([`Bearer ${secret}`, `Bearer ${secret}`]);
+    expect(stack.judge.requests.map((r) => r.authorization)).toEqual([`Bearer ${secret}`, `Bearer ${secret}`]);
   });
 
   it("pairs predictions with a dataset's items, takes an override config, and reports garbage and a judge that is down", async () => {
@@ -274,13 +271,13 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
     const override = {
       default: {
         metric: 'judge',
-        judge: { baseUrl: judge.url, model: 'j', apiKey: null },
+        judge: { baseUrl: stack.judge.url, model: 'j', apiKey: null },
         postprocess: [{ mapLabels: { correct: 1, incorrect: 0 } }],
       },
       limits: { maxJudgingRetryPerQ: 0 },
     };
-    judge.setKnobs({ labels: true });
-    const labelled = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    stack.judge.setKnobs({ labels: true });
+    const labelled = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: { config: override, dataset: 'arith-basic', predictions: ['0', '1'], offset: 0 },
     });
@@ -291,8 +288,8 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
       labelled.body.samples.every((s: { trace: { score: number } }) => s.trace.score === 0 || s.trace.score === 1),
     ).toBe(true);
 
-    judge.setKnobs({ labels: false, garbage: true });
-    const garbage = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    stack.judge.setKnobs({ labels: false, garbage: true });
+    const garbage = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: { config: override, samples: [{ question: 'q', prediction: 'a', reference: 'a' }] },
     });
@@ -300,11 +297,11 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
       score: null,
       error: expect.stringMatching(/^postprocessing step 1 \(mapLabels\) failed/),
     });
-    judge.resetKnobs();
+    stack.judge.resetKnobs();
 
     const gone = await startJudgeStandIn();
     await gone.down();
-    const down = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    const down = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: {
         config: {
@@ -319,7 +316,7 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
 
   it('falls back to exact match with no judge configured, and refuses what it cannot do', async () => {
     const id = await newEvaluation();
-    const fallback = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    const fallback = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: {
         config: { default: { metric: 'judge' } },
@@ -329,17 +326,17 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
     expect(fallback.body.samples[0].trace).toMatchObject({ method: 'exact_match_fallback', score: 1 });
     expect(fallback.body.samples[0].trace.steps[0]).toMatchObject({ step: 'fallback', metric: 'exact_match' });
 
-    const both = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    const both = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: { config: { default: { metric: 'f1' } } },
     });
     expect(both.status).toBe(400);
-    const noDataset = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    const noDataset = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: { config: { default: { metric: 'f1' } }, predictions: ['1'] },
     });
     expect(noDataset.body.errors).toEqual([{ field: 'dataset', message: expect.any(String) }]);
-    const badOverride = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    const badOverride = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: {
         config: { default: { metric: 'judge', prompt: '{oops}' } },
@@ -347,7 +344,7 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
       },
     });
     expect(badOverride.body.errors[0].field).toBe('config.default.prompt');
-    const refusedJudge = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    const refusedJudge = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: {
         config: { default: { metric: 'judge', judge: { baseUrl: 'http://[fe80::1]:8000/v1', model: 'j' } } },
@@ -361,7 +358,7 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
         message: expect.stringMatching(/^must not point at fe80::1, .*\(link-local\)$/),
       },
     ]);
-    const tooMany = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    const tooMany = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: {
         config: { default: { metric: 'f1' } },
@@ -374,36 +371,38 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
   it("asks the judge from a judge worker, and no judge key enters the debug workflow's history", async () => {
     const id = await newEvaluation();
     const stored = JUDGE_KEY();
-    await api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+    await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
       key,
-      body: yamlConfig(judge.url, stored),
+      body: yamlConfig(stack.judge.url, stored),
       headers: { 'content-type': 'application/yaml' },
     });
-    const [storedRow] = await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id));
+    const [storedRow] = await stack.api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id));
     const known = await debugWorkflowIds();
-    judge.requests.length = 0;
+    stack.judge.requests.length = 0;
 
     // The stored key (by reference), then a key sent with the call (sealed for the call only).
-    const withStored = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    const withStored = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: { samples: [{ question: 'Capital of Spain?', prediction: 'Madrid', reference: 'Madrid' }] },
     });
     expect(withStored.status, withStored.text).toBe(200);
     const sent = JUDGE_KEY();
-    const withSent = await api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
+    const withSent = await stack.api.request('POST', `/v1/evaluations/${id}/scoring/debug`, {
       key,
       body: {
-        config: { default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'stand-in-judge', apiKey: sent } } },
+        config: {
+          default: { metric: 'judge', judge: { baseUrl: stack.judge.url, model: 'stand-in-judge', apiKey: sent } },
+        },
         samples: [{ question: 'Capital of Peru?', prediction: 'Lima', reference: 'Lima' }],
       },
     });
     expect(withSent.status, withSent.text).toBe(200);
     expect(withSent.body.samples[0].trace.score).toBeCloseTo(0.9);
-    expect(judge.requests.map((r) => r.authorization)).toEqual([`Bearer ${stored}`, `Bearer ${sent}`]);
+    expect(stack.judge.requests.map((r) => r.authorization)).toEqual([`Bearer ${stored}`, `Bearer ${sent}`]);
     // The sent key's row lived only as long as the call; the stored key's row is untouched.
-    expect((await api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id))).map((k) => k.id)).toEqual(
-      [storedRow!.id],
-    );
+    expect(
+      (await stack.api.deps.db.select().from(judgeKeys).where(eq(judgeKeys.evaluationId, id))).map((k) => k.id),
+    ).toEqual([storedRow!.id]);
 
     const workflows = await newDebugWorkflows(known, 2);
     expect(workflows).toHaveLength(2);
@@ -421,7 +420,7 @@ describe('POST /v1/evaluations/{id}/scoring/debug', () => {
 
     if (RECORD_HISTORIES) {
       const recorded = workflows[histories.findIndex((h) => h.includes('Capital of Spain?'))]!;
-      await recordHistoryFixture(api.deps.temporal, 'scoring-debug', recorded, WORKFLOW_TYPES.scoringDebug);
+      await recordHistoryFixture(stack.api.deps.temporal, 'scoring-debug', recorded, WORKFLOW_TYPES.scoringDebug);
     }
   });
 });

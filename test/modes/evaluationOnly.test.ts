@@ -3,7 +3,7 @@
  * the same workflow, and not one HTTP request leaves the worker for them. Bad uploads are refused
  * with the line and field to fix, and store nothing.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import http from 'node:http';
 import https from 'node:https';
 import { Context } from '@temporalio/activity';
@@ -15,16 +15,10 @@ import { scoreSample } from '../../scoring/metrics';
 import { predictionSets } from '../../db/schema';
 import { nodeHttpFetch } from '../../activities/inference/nodeHttpFetch';
 import { workflowIds } from '../../temporal.config';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { waitForRunEnd } from '../support/runThroughApi';
-import { startApi, type TestApi } from '../support/apiServer';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
 import { downloadRunReport } from '../support/runReport';
-
-let api: TestApi;
-let workers: RunningWorkers;
-let model: ReferenceModel;
+import { useTestStack } from '../support/testStack';
 
 const SIZE = 40;
 const items = Array.from({ length: SIZE }, (_, i) => ({
@@ -39,30 +33,23 @@ const answers = items.map((item, i) => ({
 }));
 const jsonl = (lines: unknown[]) => lines.map((l) => JSON.stringify(l)).join('\n');
 
-beforeAll(async () => {
-  api = await startApi();
-  workers = await startWorkers(api.deps.db);
-  model = await startReferenceModel({ port: 0, knobs: { latencyMs: 0 } });
-});
+const stack = useTestStack({ api: true, workers: true, model: { latencyMs: 0 } });
 
-afterAll(async () => {
+afterAll(() => {
   vi.restoreAllMocks();
-  await workers?.shutdown();
-  await model?.close();
-  await api?.close();
 });
 
-const waitForEnd = (key: string, runId: string): Promise<RunView> => waitForRunEnd(api, key, runId, 100_000);
+const waitForEnd = (key: string, runId: string): Promise<RunView> => waitForRunEnd(stack.api, key, runId, 100_000);
 
 async function setup(): Promise<{ key: string; datasetId: string; evaluationId: string }> {
-  const { apiKey: key } = await api.createUser('user');
+  const { apiKey: key } = await stack.api.createUser('user');
   const datasetId = `preds-${randomUUID().slice(0, 8)}`;
-  const registered = await api.request('POST', '/v1/datasets', {
+  const registered = await stack.api.request('POST', '/v1/datasets', {
     key,
     body: { id: datasetId, name: 'flags', domain: 'nlp', task: 'flags', metric: 'f1', jsonl: jsonl(items) },
   });
   expect(registered.status).toBe(201);
-  const created = await api.request('POST', '/v1/evaluations', {
+  const created = await stack.api.request('POST', '/v1/evaluations', {
     key,
     body: nlpEvaluationBody({ datasets: [datasetId], deployment: { method: 'predictions' } }),
   });
@@ -72,7 +59,7 @@ async function setup(): Promise<{ key: string; datasetId: string; evaluationId: 
 }
 
 async function storedSets(evaluationId: string): Promise<number> {
-  const rows = await api.deps.db
+  const rows = await stack.api.deps.db
     .select({ n: sql<number>`count(*)::int` })
     .from(predictionSets)
     .where(eq(predictionSets.evaluationId, evaluationId));
@@ -83,7 +70,7 @@ describe('evaluation-only mode', () => {
   it('refuses bad uploads naming the line and field, and stores nothing', async () => {
     const { key, datasetId, evaluationId } = await setup();
     const put = (body: unknown, dataset = datasetId) =>
-      api.request('PUT', `/v1/evaluations/${evaluationId}/predictions/${dataset}`, { key, body });
+      stack.api.request('PUT', `/v1/evaluations/${evaluationId}/predictions/${dataset}`, { key, body });
 
     const cases: { lines: string; field: string; detail: RegExp }[] = [
       {
@@ -130,30 +117,34 @@ describe('evaluation-only mode', () => {
     expect(notJsonl.status).toBe(400);
 
     // An API evaluation takes no predictions.
-    const apiEvaluation = await api.request('POST', '/v1/evaluations', {
+    const apiEvaluation = await stack.api.request('POST', '/v1/evaluations', {
       key,
       body: nlpEvaluationBody({ datasets: [datasetId] }),
     });
-    const refused = await api.request('PUT', `/v1/evaluations/${apiEvaluation.body.id}/predictions/${datasetId}`, {
-      key,
-      body: { jsonl: jsonl(answers) },
-    });
+    const refused = await stack.api.request(
+      'PUT',
+      `/v1/evaluations/${apiEvaluation.body.id}/predictions/${datasetId}`,
+      {
+        key,
+        body: { jsonl: jsonl(answers) },
+      },
+    );
     expect(refused.status).toBe(409);
     expect(refused.body.errors[0].field).toBe('deployment.method');
 
     expect(await storedSets(evaluationId)).toBe(0);
     expect(await storedSets(apiEvaluation.body.id)).toBe(0);
-    expect((await api.request('GET', `/v1/evaluations/${evaluationId}/predictions`, { key })).body).toEqual({
+    expect((await stack.api.request('GET', `/v1/evaluations/${evaluationId}/predictions`, { key })).body).toEqual({
       items: [],
     });
 
     // Nothing to score yet: the launch is refused before any run or quota is written.
-    const launch = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
+    const launch = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
     expect(launch.status).toBe(409);
     expect(launch.body.errors).toEqual([
       { field: 'datasets[0]', message: expect.stringContaining('has no uploaded predictions') },
     ]);
-    expect((await api.request('GET', `/v1/evaluations/${evaluationId}/runs`, { key })).body.items).toEqual([]);
+    expect((await stack.api.request('GET', `/v1/evaluations/${evaluationId}/runs`, { key })).body.items).toEqual([]);
   });
 
   it('scores uploaded predictions end to end without calling any endpoint', async () => {
@@ -178,23 +169,23 @@ describe('evaluation-only mode', () => {
     };
     const httpRequests = spyOn(http);
     spyOn(https);
-    await (await nodeHttpFetch(`${model.url}/models`, {})).text();
+    await (await nodeHttpFetch(`${stack.model.url}/models`, {})).text();
     expect(httpRequests).toHaveBeenCalledTimes(1);
     expect(callers).toEqual(['(not an activity)']);
-    const modelRequests = model.stats().requests;
+    const modelRequests = stack.model.stats().requests;
 
     // Shuffled lines and Windows line endings are fine: predictions are keyed by item id.
     const shuffled = [...answers].reverse();
-    const uploaded = await api.request('PUT', `/v1/evaluations/${evaluationId}/predictions/${datasetId}`, {
+    const uploaded = await stack.api.request('PUT', `/v1/evaluations/${evaluationId}/predictions/${datasetId}`, {
       key,
       body: { jsonl: `${jsonl(shuffled).replace(/\n/g, '\r\n')}\r\n` },
     });
     expect(uploaded.status, uploaded.text).toBe(201);
     expect(uploaded.body).toMatchObject({ evaluationId, datasetId, items: SIZE });
-    const listed = await api.request('GET', `/v1/evaluations/${evaluationId}/predictions`, { key });
+    const listed = await stack.api.request('GET', `/v1/evaluations/${evaluationId}/predictions`, { key });
     expect(listed.body.items).toEqual([uploaded.body]);
 
-    const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
+    const launched = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key });
     expect(launched.status, launched.text).toBe(202);
     const view = await waitForEnd(key, launched.body.runId);
     expect(view.status).toBe('succeeded');
@@ -208,7 +199,7 @@ describe('evaluation-only mode', () => {
     expect(dataset.metrics!.score).toBeCloseTo(mean, 12);
     expect(view.overallScore).toBeCloseTo(mean, 12);
 
-    const results = await api.request('GET', `/v1/runs/${launched.body.runId}/results?limit=100`, { key });
+    const results = await stack.api.request('GET', `/v1/runs/${launched.body.runId}/results?limit=100`, { key });
     const byItem = new Map((results.body.items as SampleResultView[]).map((r) => [r.id, r]));
     expect(byItem.size).toBe(SIZE);
     answers.forEach((a, i) => {
@@ -220,18 +211,18 @@ describe('evaluation-only mode', () => {
 
     // The report is written just after the run is closed.
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(await downloadRunReport(api.url, key, launched.body.runId));
+    await workbook.xlsx.load(await downloadRunReport(stack.api.url, key, launched.body.runId));
     expect(workbook.worksheets.length).toBeGreaterThanOrEqual(2);
 
     // A verification scores the drawn samples of the same predictions.
-    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+    const verification = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
       key,
       body: { samplesPerDataset: 3, seed: 11 },
     });
     expect(verification.status).toBe(202);
     const verified = await waitForEnd(key, verification.body.runId);
     expect(verified.status).toBe('succeeded');
-    const drawn = await api.request('GET', `/v1/runs/${verification.body.runId}/results?limit=10`, { key });
+    const drawn = await stack.api.request('GET', `/v1/runs/${verification.body.runId}/results?limit=10`, { key });
     expect(drawn.body.items).toHaveLength(3);
     for (const r of drawn.body.items as SampleResultView[]) {
       const i = items.findIndex((item) => item.id === r.id);
@@ -241,6 +232,6 @@ describe('evaluation-only mode', () => {
 
     const ours = [launched.body.runId, verification.body.runId].map((runId: string) => workflowIds.run(runId));
     expect(callers.filter((caller) => ours.some((id) => caller.startsWith(id)))).toEqual([]);
-    expect(model.stats().requests).toBe(modelRequests);
+    expect(stack.model.stats().requests).toBe(modelRequests);
   });
 });

@@ -3,35 +3,20 @@
  * formal run identical to an earlier one of the same owner copies its result and sends the model
  * nothing; a changed input, `reuse: false`, another owner or a verification infer afresh.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import type { RunView, SampleResultView } from '../../contracts/run';
 import { fingerprintOf } from '../../db/queries/reuse';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { waitForRunEnd } from '../support/runThroughApi';
-import { startApi, type TestApi } from '../support/apiServer';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
+import { useTestStack } from '../support/testStack';
 
-let api: TestApi;
-let workers: RunningWorkers;
-let model: ReferenceModel;
 const SIZE = 500;
 
-beforeAll(async () => {
-  api = await startApi();
-  workers = await startWorkers(api.deps.db);
-  // Wrong now and then, so a copied result is recognisably the same result.
-  model = await startReferenceModel({ port: 0, knobs: { skill: 0.7, seed: 4242, latencyMs: 0 } });
-});
+// Wrong now and then, so a copied result is recognisably the same result.
+const stack = useTestStack({ api: true, workers: true, model: { skill: 0.7, seed: 4242, latencyMs: 0 } });
 
-afterAll(async () => {
-  await workers?.shutdown();
-  await model?.close();
-  await api?.close();
-});
-
-const waitForEnd = (key: string, runId: string): Promise<RunView> => waitForRunEnd(api, key, runId, 120_000);
+const waitForEnd = (key: string, runId: string): Promise<RunView> => waitForRunEnd(stack.api, key, runId, 120_000);
 
 async function results(
   key: string,
@@ -40,7 +25,7 @@ async function results(
   const out = new Map<string, Pick<SampleResultView, 'predict' | 'score' | 'status'>>();
   let cursor: string | null = null;
   do {
-    const res = await api.request(
+    const res = await stack.api.request(
       'GET',
       `/v1/runs/${runId}/results?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
       { key },
@@ -54,7 +39,7 @@ async function results(
 }
 
 async function logText(key: string, runId: string): Promise<string> {
-  const res = await api.request('GET', `/v1/runs/${runId}/logs?limit=500`, { key });
+  const res = await stack.api.request('GET', `/v1/runs/${runId}/logs?limit=500`, { key });
   expect(res.status).toBe(200);
   return (res.body.items as { message: string }[]).map((l) => l.message).join('\n');
 }
@@ -65,8 +50,8 @@ async function formalRun(
   evaluationId: string,
   body?: unknown,
 ): Promise<{ view: RunView; requests: number }> {
-  const before = model.stats().requests;
-  const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, {
+  const before = stack.model.stats().requests;
+  const launched = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/runs`, {
     key,
     ...(body === undefined ? {} : { body }),
   });
@@ -75,20 +60,20 @@ async function formalRun(
   expect(view.status, JSON.stringify({ error: view.error, datasets: view.datasets.map((d) => d.error) })).toBe(
     'succeeded',
   );
-  return { view, requests: model.stats().requests - before };
+  return { view, requests: stack.model.stats().requests - before };
 }
 
 function evaluationBody(): Record<string, unknown> {
   return nlpEvaluationBody({
     datasets: [ARITH_MC_ID],
-    deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
+    deployment: { method: 'api', endpoint: stack.model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
   });
 }
 
 describe('result reuse', () => {
   it('reuses an identical finished result of the same owner, and nothing else', async () => {
-    const a = await api.createUser('user');
-    const created = await api.request('POST', '/v1/evaluations', { key: a.apiKey, body: evaluationBody() });
+    const a = await stack.api.createUser('user');
+    const created = await stack.api.request('POST', '/v1/evaluations', { key: a.apiKey, body: evaluationBody() });
     expect(created.status).toBe(201);
     const evaluationId = created.body.id as string;
 
@@ -126,7 +111,7 @@ describe('result reuse', () => {
     // Concurrency does not change answers: still reused.
     expect(
       (
-        await api.request('PATCH', `/v1/evaluations/${evaluationId}`, {
+        await stack.api.request('PATCH', `/v1/evaluations/${evaluationId}`, {
           key: a.apiKey,
           body: { limits: { maxConcurrency: 7 } },
         })
@@ -139,7 +124,7 @@ describe('result reuse', () => {
     // One input that does change answers: inferred again.
     expect(
       (
-        await api.request('PATCH', `/v1/evaluations/${evaluationId}`, {
+        await stack.api.request('PATCH', `/v1/evaluations/${evaluationId}`, {
           key: a.apiKey,
           body: { inference: { temperature: 0.5 } },
         })
@@ -151,23 +136,23 @@ describe('result reuse', () => {
     expect(await logText(a.apiKey, warmer.view.runId)).not.toContain('reused from');
 
     // Verifications neither reuse nor record a fingerprint.
-    const before = model.stats().requests;
-    const verification = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+    const before = stack.model.stats().requests;
+    const verification = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
       key: a.apiKey,
       body: { samplesPerDataset: 2, seed: 3 },
     });
     expect(verification.status).toBe(202);
     expect((await waitForEnd(a.apiKey, verification.body.runId)).status).toBe('succeeded');
-    expect(model.stats().requests - before).toBeGreaterThanOrEqual(2);
-    expect(await fingerprintOf(api.deps.db, verification.body.runId, ARITH_MC_ID)).toBeNull();
+    expect(stack.model.stats().requests - before).toBeGreaterThanOrEqual(2);
+    expect(await fingerprintOf(stack.api.deps.db, verification.body.runId, ARITH_MC_ID)).toBeNull();
 
     // Another owner's run of the same model on the same data has the same fingerprint, and reuses nothing.
-    const b = await api.createUser('user');
-    const other = await api.request('POST', '/v1/evaluations', { key: b.apiKey, body: evaluationBody() });
+    const b = await stack.api.createUser('user');
+    const other = await stack.api.request('POST', '/v1/evaluations', { key: b.apiKey, body: evaluationBody() });
     expect(other.status).toBe(201);
     const stranger = await formalRun(b.apiKey, other.body.id);
-    expect(await fingerprintOf(api.deps.db, stranger.view.runId, ARITH_MC_ID)).toBe(
-      await fingerprintOf(api.deps.db, first.view.runId, ARITH_MC_ID),
+    expect(await fingerprintOf(stack.api.deps.db, stranger.view.runId, ARITH_MC_ID)).toBe(
+      await fingerprintOf(stack.api.deps.db, first.view.runId, ARITH_MC_ID),
     );
     expect(stranger.requests).toBeGreaterThanOrEqual(SIZE);
     expect(stranger.view.datasets[0]!.reusedFrom).toBeNull();

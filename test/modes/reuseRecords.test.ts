@@ -2,24 +2,16 @@
  * The records behind reuse, against the real database: the fingerprint covers exactly what changes
  * answers and scores, the decision is taken once, and a copy repeated changes nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { and, eq, sql } from 'drizzle-orm';
-import { connectDb, type DbHandle } from '../../db/client';
 import { judgeSteps, runDatasetReuse, runDatasets, runs, sampleResults } from '../../db/schema';
 import { copyReusedResult, decideReuse, reuseFingerprint } from '../../db/queries/reuse';
 import { DEFAULT_INFERENCE, DEFAULT_LIMITS } from '../../contracts/evaluation';
 import type { RunConfig } from '../../contracts/run';
-import { requireEnv } from '../support/env';
 import { insertArithmeticDataset, insertRun, insertUser, type FixtureDataset } from '../support/runFixtures';
+import { useTestStack } from '../support/testStack';
 
-let handle: DbHandle;
-
-beforeAll(() => {
-  handle = connectDb(requireEnv('DATABASE_URL'));
-});
-afterAll(async () => {
-  await handle?.close();
-});
+const stack = useTestStack({ db: true });
 
 const base: RunConfig = {
   domain: 'nlp',
@@ -63,7 +55,7 @@ describe('reuse fingerprint', () => {
 });
 
 async function finishedRun(ownerId: string, dataset: FixtureDataset, fingerprint: string): Promise<string> {
-  const db = handle.db;
+  const db = stack.db;
   const runId = await insertRun(db, { ownerId, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
   await db.insert(sampleResults).values(
     Array.from({ length: dataset.size }, (_, idx) => ({
@@ -105,14 +97,14 @@ async function queuedRun(
   fingerprint: string,
   mayReuse = true,
 ): Promise<string> {
-  const runId = await insertRun(handle.db, { ownerId, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
-  await handle.db.insert(runDatasetReuse).values({ runId, datasetId: dataset.id, fingerprint, mayReuse });
+  const runId = await insertRun(stack.db, { ownerId, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
+  await stack.db.insert(runDatasetReuse).values({ runId, datasetId: dataset.id, fingerprint, mayReuse });
   return runId;
 }
 
 describe('reuse records', () => {
   it('decides once, copies idempotently, and never crosses owners or an opt-out', async () => {
-    const db = handle.db;
+    const db = stack.db;
     const owner = await insertUser(db);
     const stranger = await insertUser(db);
     const dataset = await insertArithmeticDataset(db, 6);

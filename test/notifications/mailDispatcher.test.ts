@@ -3,37 +3,31 @@
  * every mail exactly once; refusals (4xx and 5xx) and a closed port are retried with back-off; an
  * address that keeps failing is given up after the last attempt with the server's answer recorded.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { inArray } from 'drizzle-orm';
 import { pino } from 'pino';
-import { connectDb, type DbHandle } from '../../db/client';
 import { notifications } from '../../db/schema';
 import { claimDueNotifications, queueNotification } from '../../db/queries/notifications';
 import { createSmtpMailer } from '../../activities/notifications/smtpMailer';
 import { startMailDispatcher, type MailDispatcher } from '../../workers/mailDispatcher';
 import type { RetrySchedule } from '../../notifications/retrySchedule';
 import { insertUser } from '../support/runFixtures';
-import { requireEnv } from '../support/env';
 import { createSmtpSink, until, type SmtpSink } from './smtpSink';
+import { useTestStack } from '../support/testStack';
 
-let handle: DbHandle;
+const stack = useTestStack({ db: { max: 20 } });
 let userId: string;
 const dispatchers: MailDispatcher[] = [];
 const sinks: SmtpSink[] = [];
 
 beforeAll(async () => {
-  handle = connectDb(requireEnv('DATABASE_URL'), { max: 20 });
-  userId = await insertUser(handle.db);
+  userId = await insertUser(stack.db);
 });
 
 afterEach(async () => {
   await Promise.all(dispatchers.splice(0).map((d) => d.stop()));
   await Promise.all(sinks.splice(0).map((s) => s.stop()));
-});
-
-afterAll(async () => {
-  await handle?.close();
 });
 
 async function newSink(): Promise<SmtpSink> {
@@ -44,7 +38,7 @@ async function newSink(): Promise<SmtpSink> {
 
 function startDispatcher(sink: SmtpSink, schedule: RetrySchedule, batchSize = 4): MailDispatcher {
   const dispatcher = startMailDispatcher({
-    db: handle.db,
+    db: stack.db,
     logger: pino({ level: 'silent' }),
     mailer: createSmtpMailer(sink.url, 'proctor@tests.example'),
     schedule,
@@ -61,7 +55,7 @@ async function queueMails(addresses: string[]): Promise<string[]> {
   for (const email of addresses) {
     const dedupeKey = `run-ended:test-${randomUUID()}`;
     keys.push(dedupeKey);
-    await queueNotification(handle.db, {
+    await queueNotification(stack.db, {
       kind: 'run-ended',
       recipient: { userId, email },
       dedupeKey,
@@ -74,7 +68,7 @@ async function queueMails(addresses: string[]): Promise<string[]> {
 }
 
 async function rows(keys: string[]) {
-  return handle.db.select().from(notifications).where(inArray(notifications.dedupeKey, keys));
+  return stack.db.select().from(notifications).where(inArray(notifications.dedupeKey, keys));
 }
 
 const address = (label: string) => `${label}-${randomUUID().slice(0, 8)}@example.test`;
@@ -168,8 +162,8 @@ describe('the mail dispatcher', () => {
   it('claims: two concurrent claims never take the same mail, and a claimed mail is not due again until its lease ends', async () => {
     const keys = await queueMails(Array.from({ length: 12 }, (_, i) => address(`claim${i}`)));
     const [first, second] = await Promise.all([
-      claimDueNotifications(handle.db, 1_000, 60_000),
-      claimDueNotifications(handle.db, 1_000, 60_000),
+      claimDueNotifications(stack.db, 1_000, 60_000),
+      claimDueNotifications(stack.db, 1_000, 60_000),
     ]);
     const firstIds = new Set(first.map((r) => r.id));
     expect(second.filter((r) => firstIds.has(r.id))).toEqual([]);
@@ -180,7 +174,7 @@ describe('the mail dispatcher', () => {
       true,
     );
 
-    const again = await claimDueNotifications(handle.db, 1_000, 60_000);
+    const again = await claimDueNotifications(stack.db, 1_000, 60_000);
     expect(again.filter((r) => mine.includes(r.id))).toEqual([]);
   });
 });

@@ -3,43 +3,31 @@
  * reference model queue exactly one mail in the outbox, and a mail dispatcher delivers it to a real
  * SMTP server; a mail server that is down delays the mail and never the run.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
-import type { Client } from '@temporalio/client';
-import { connectDb, type DbHandle } from '../../db/client';
 import { notifications, runs, users } from '../../db/schema';
 import { sealSecret } from '../../db/secretBox';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { createRunLifecycleActivities } from '../../activities/runLifecycle';
 import { queueRunEndedMail } from '../../activities/notifications/runEndedNotice';
 import { createSmtpMailer } from '../../activities/notifications/smtpMailer';
 import { startMailDispatcher, type MailDispatcher } from '../../workers/mailDispatcher';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
-import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
 import { SMTP_PASSWORD, createSmtpSink, until, type SmtpSink } from './smtpSink';
 import { startRunByHand } from '../support/workflowStarts';
+import { useTestStack } from '../support/testStack';
 
 const FROM = 'Proctor Tests <proctor@tests.example>';
 const quiet = pino({ level: 'silent' });
 
-let handle: DbHandle;
-let workers: RunningWorkers;
-let temporal: { client: Client; close(): Promise<void> };
-let model: ReferenceModel;
 const dispatchers: MailDispatcher[] = [];
 const sinks: SmtpSink[] = [];
 /** Everything the dispatchers logged, to prove the SMTP password never appears. */
 let logText = '';
 
-beforeAll(async () => {
-  handle = connectDb(requireEnv('DATABASE_URL'));
-  temporal = await temporalClient();
-  workers = await startWorkers(handle.db);
-  model = await startReferenceModel({ port: 0, knobs: { skill: 1 } });
-});
+const stack = useTestStack({ db: true, temporal: true, workers: true, model: { skill: 1 } });
 
 // Each test's dispatchers deliver to that test's SMTP server only.
 afterEach(async () => {
@@ -47,11 +35,7 @@ afterEach(async () => {
   await Promise.all(sinks.splice(0).map((s) => s.stop()));
 });
 
-afterAll(async () => {
-  await workers?.shutdown();
-  await model?.close();
-  await temporal?.close();
-  await handle?.close();
+afterAll(() => {
   expect(logText).not.toContain(SMTP_PASSWORD);
 });
 
@@ -69,7 +53,7 @@ function dispatcherLogger() {
 
 function startDispatcher(sink: SmtpSink, schedule = { baseMs: 100, maxMs: 400, maxAttempts: 100 }): MailDispatcher {
   const dispatcher = startMailDispatcher({
-    db: handle.db,
+    db: stack.db,
     logger: dispatcherLogger(),
     mailer: createSmtpMailer(sink.url, FROM),
     schedule,
@@ -86,18 +70,18 @@ async function newSink(): Promise<SmtpSink> {
 }
 
 async function newOwner(): Promise<{ id: string; email: string }> {
-  const id = await insertUser(handle.db);
-  const [row] = await handle.db.select({ email: users.email }).from(users).where(eq(users.id, id));
+  const id = await insertUser(stack.db);
+  const [row] = await stack.db.select({ email: users.email }).from(users).where(eq(users.id, id));
   return { id, email: row!.email };
 }
 
 async function runToEnd(runId: string) {
-  const wf = await startRunByHand(temporal.client, runId);
+  const wf = await startRunByHand(stack.temporal, runId);
   return wf.result();
 }
 
 async function mailRows(runId: string) {
-  return handle.db
+  return stack.db
     .select()
     .from(notifications)
     .where(eq(notifications.dedupeKey, `run-ended:${runId}`));
@@ -109,13 +93,13 @@ describe('the run-ended mail', () => {
   it('is queued once when a run ends and delivered to its owner with the scores', async () => {
     const owner = await newOwner();
     const secret = 'sk-mailtest-Qw8Rt5Yp2Lk7Zx4Nb6Vm';
-    model.resetKnobs();
-    model.setKnobs({ skill: 1, requiredApiKey: secret });
-    const a = await insertArithmeticDataset(handle.db, 30, 'arithmetic');
-    const b = await insertArithmeticDataset(handle.db, 20, 'sums');
-    const runId = await insertRun(handle.db, {
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1, requiredApiKey: secret });
+    const a = await insertArithmeticDataset(stack.db, 30, 'arithmetic');
+    const b = await insertArithmeticDataset(stack.db, 20, 'sums');
+    const runId = await insertRun(stack.db, {
       ownerId: owner.id,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [a, b],
       apiKeyCipher: sealSecret(secretKey(), secret),
     });
@@ -132,9 +116,9 @@ describe('the run-ended mail', () => {
     });
 
     // finishRun retried after it had queued the mail (a worker that died before reporting) queues nothing more.
-    const lifecycle = createRunLifecycleActivities({ db: handle.db, logger: quiet, secretKey: secretKey() });
+    const lifecycle = createRunLifecycleActivities({ db: stack.db, logger: quiet, secretKey: secretKey() });
     await lifecycle.finishRun({ runId, outcome: 'completed' });
-    expect(await queueRunEndedMail({ db: handle.db, logger: quiet }, runId)).toBe(false);
+    expect(await queueRunEndedMail({ db: stack.db, logger: quiet }, runId)).toBe(false);
     expect(await mailRows(runId)).toHaveLength(1);
 
     const sink = await newSink();
@@ -148,7 +132,7 @@ describe('the run-ended mail', () => {
     const delivered = sink.mailsTo(owner.email);
     expect(delivered).toHaveLength(1);
     const mail = delivered[0]!;
-    const [run] = await handle.db.select().from(runs).where(eq(runs.id, runId));
+    const [run] = await stack.db.select().from(runs).where(eq(runs.id, runId));
     const modelName = run!.config.modelName;
     expect(mail.from).toBe('proctor@tests.example');
     expect(mail.parsed.subject).toBe(`[Proctor] ${modelName}: formal evaluation v1 succeeded — overall score 1.0000`);
@@ -159,18 +143,18 @@ describe('the run-ended mail', () => {
     expect(mail.parsed.messageId).toBe(`<${sent!.id}@tests.example>`);
     const whole = `${mail.parsed.subject}\n${mail.parsed.text}\n${mail.parsed.html}`;
     expect(whole).not.toContain(secret);
-    expect(whole).not.toContain(model.url);
+    expect(whole).not.toContain(stack.model.url);
   });
 
   it('of a run that failed says why, and carries no API key even when the endpoint echoed it', async () => {
     const owner = await newOwner();
     const sent = 'sk-mailtest-wrongKey-Hj3Kl9Pq1Ws8';
-    model.resetKnobs();
-    model.setKnobs({ skill: 1, requiredApiKey: 'sk-the-right-one-Aa1Bb2Cc3Dd4' });
-    const ds = await insertArithmeticDataset(handle.db, 40);
-    const runId = await insertRun(handle.db, {
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1, requiredApiKey: 'sk-the-right-one-Aa1Bb2Cc3Dd4' });
+    const ds = await insertArithmeticDataset(stack.db, 40);
+    const runId = await insertRun(stack.db, {
       ownerId: owner.id,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [ds],
       apiKeyCipher: sealSecret(secretKey(), sent),
       limits: { maxRetryPerQuery: 0 },
@@ -192,12 +176,12 @@ describe('the run-ended mail', () => {
 
   it('of a verification is not queued unless verification mails are switched on', async () => {
     const owner = await newOwner();
-    model.resetKnobs();
-    model.setKnobs({ skill: 1 });
-    const ds = await insertArithmeticDataset(handle.db, 10);
-    const runId = await insertRun(handle.db, {
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1 });
+    const ds = await insertArithmeticDataset(stack.db, 10);
+    const runId = await insertRun(stack.db, {
       ownerId: owner.id,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [ds],
       type: 'verification',
       sampleIndices: [2, 5],
@@ -205,7 +189,7 @@ describe('the run-ended mail', () => {
     expect((await runToEnd(runId)).status).toBe('succeeded');
     expect(await mailRows(runId)).toHaveLength(0);
 
-    expect(await queueRunEndedMail({ db: handle.db, logger: quiet }, runId, { notifyVerifications: true })).toBe(true);
+    expect(await queueRunEndedMail({ db: stack.db, logger: quiet }, runId, { notifyVerifications: true })).toBe(true);
     const [row] = await mailRows(runId);
     expect(row!.subject).toMatch(/: verification v1 succeeded — overall score 1\.0000$/);
   });
@@ -214,10 +198,10 @@ describe('the run-ended mail', () => {
     const sink = await newSink(); // not started: its port refuses connections
     startDispatcher(sink, { baseMs: 100, maxMs: 400, maxAttempts: 1_000 });
     const owner = await newOwner();
-    model.resetKnobs();
-    model.setKnobs({ skill: 1 });
-    const ds = await insertArithmeticDataset(handle.db, 25);
-    const runId = await insertRun(handle.db, { ownerId: owner.id, endpoint: model.url, datasets: [ds] });
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1 });
+    const ds = await insertArithmeticDataset(stack.db, 25);
+    const runId = await insertRun(stack.db, { ownerId: owner.id, endpoint: stack.model.url, datasets: [ds] });
     expect((await runToEnd(runId)).status).toBe('succeeded');
 
     await until(async () => (await mailRows(runId))[0]!.attempts >= 3, 'three tries against the closed port');

@@ -5,20 +5,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { connectDb, type DbHandle } from '../../db/client';
 import { notifications } from '../../db/schema';
 import { queueNotification } from '../../db/queries/notifications';
 import { insertUser } from '../support/runFixtures';
-import { requireEnv } from '../support/env';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
 import { SMTP_PASSWORD, createSmtpSink, until, type SmtpSink } from './smtpSink';
+import { useTestStack } from '../support/testStack';
 
-let handle: DbHandle;
+const stack = useTestStack({ db: true });
 let sink: SmtpSink;
 const processes: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  handle = connectDb(requireEnv('DATABASE_URL'));
   sink = await createSmtpSink();
   await sink.start();
 });
@@ -26,7 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(processes.map((p) => p.kill()));
   await sink?.stop();
-  await handle?.close();
 });
 
 describe('the worker process', () => {
@@ -37,10 +34,10 @@ describe('the worker process', () => {
       PROCTOR_MAIL_FROM: 'Proctor <proctor@worker.example>',
     });
     processes.push(worker);
-    const userId = await insertUser(handle.db);
+    const userId = await insertUser(stack.db);
     const to = `worker-${randomUUID().slice(0, 8)}@example.test`;
     const dedupeKey = `run-ended:worker-test-${randomUUID()}`;
-    await queueNotification(handle.db, {
+    await queueNotification(stack.db, {
       kind: 'run-ended',
       recipient: { userId, email: to },
       dedupeKey,
@@ -52,7 +49,7 @@ describe('the worker process', () => {
     await until(() => sink.mailsTo(to).length > 0, 'the worker process sends the mail');
     await until(
       async () =>
-        (await handle.db.select().from(notifications).where(eq(notifications.dedupeKey, dedupeKey)))[0]!.status ===
+        (await stack.db.select().from(notifications).where(eq(notifications.dedupeKey, dedupeKey)))[0]!.status ===
         'sent',
       'recorded as sent',
     );

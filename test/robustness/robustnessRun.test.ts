@@ -6,39 +6,26 @@
  * robustness side by side. PROCTOR_RECORD_HISTORIES=1 records the dataset's history
  * (dataset-robustness.json) for test/workflows/replay.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
 import { launchAndWaitForEnd } from '../support/runThroughApi';
 import { downloadRunReport } from '../support/runReport';
-import { startApi, type TestApi } from '../support/apiServer';
 import { uniqueModelName } from '../support/evaluationBodies';
-import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
+import { temporalClient } from '../support/temporalTestKit';
 import type { RunView } from '../../contracts/run';
 import { perturbedSampleResults } from '../../db/schema';
 import { perturbItems } from '../../scoring/robustness/perturbItems';
 import { runPerturbationSeed } from '../../activities/robustness/robustnessPlan';
 import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
+import { useTestStack } from '../support/testStack';
 
-let api: TestApi;
-let workers: RunningWorkers;
-let model: ReferenceModel;
-
-beforeAll(async () => {
+beforeAll(() => {
   process.env.PROCTOR_CLIENT_THREADS = '0';
-  api = await startApi();
-  workers = await startWorkers(api.deps.db, ['runs', 'inference']);
-  model = await startReferenceModel({ port: 0, knobs: { skill: 1 } });
 });
-afterAll(async () => {
-  await workers?.shutdown();
-  await model?.close();
-  await api?.close();
-});
-
+const stack = useTestStack({ api: true, workers: ['runs', 'inference'], model: { skill: 1 } });
 const SIZE = 24;
 const item = (i: number) => ({
   id: `q${i}`,
@@ -49,7 +36,7 @@ const item = (i: number) => ({
 async function sumsDataset(key: string): Promise<string> {
   const id = `rb-${randomUUID().slice(0, 8)}`;
   const jsonl = Array.from({ length: SIZE }, (_, i) => JSON.stringify(item(i))).join('\n');
-  const res = await api.request('POST', '/v1/datasets', {
+  const res = await stack.api.request('POST', '/v1/datasets', {
     key,
     body: { id, name: id, domain: 'nlp', task: 'sums', metric: 'exact_match', jsonl: `${jsonl}\n` },
   });
@@ -58,7 +45,7 @@ async function sumsDataset(key: string): Promise<string> {
 }
 
 async function evaluation(key: string, dataset: string, robustness: boolean): Promise<string> {
-  const res = await api.request('POST', '/v1/evaluations', {
+  const res = await stack.api.request('POST', '/v1/evaluations', {
     key,
     body: {
       domain: 'nlp',
@@ -67,7 +54,7 @@ async function evaluation(key: string, dataset: string, robustness: boolean): Pr
       robustness,
       modelInfo: { type: 'sft' },
       acknowledgeNoTestAnnotations: true,
-      deployment: { method: 'api', endpoint: model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
+      deployment: { method: 'api', endpoint: stack.model.url, onlineModelName: 'proctor-reference', apiMode: 'chat' },
     },
   });
   expect(res.status, res.text).toBe(201);
@@ -75,18 +62,18 @@ async function evaluation(key: string, dataset: string, robustness: boolean): Pr
 }
 
 const runToEnd = (key: string, evaluationId: string): Promise<RunView> =>
-  launchAndWaitForEnd(api, key, evaluationId, 110_000);
+  launchAndWaitForEnd(stack.api, key, evaluationId, 110_000);
 
 type Result = { id: string; predict: string | null; score: number | null; status: string };
 async function results(key: string, runId: string): Promise<Result[]> {
-  const res = await api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key });
+  const res = await stack.api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key });
   expect(res.status, res.text).toBe(200);
   return (res.body.items as Result[]).map(({ id, predict, score, status }) => ({ id, predict, score, status }));
 }
 
 describe('a formal run with robustness', () => {
   it('keeps the clean pass as it is without robustness, stores the perturbed pass apart, and shows both', async () => {
-    const { apiKey: key } = await api.createUser();
+    const { apiKey: key } = await stack.api.createUser();
     const dataset = await sumsDataset(key);
     const plain = await runToEnd(key, await evaluation(key, dataset, false));
     const robust = await runToEnd(key, await evaluation(key, dataset, true));
@@ -104,7 +91,7 @@ describe('a formal run with robustness', () => {
     expect(await results(key, robust.runId)).toEqual(await results(key, plain.runId));
 
     // The perturbed pass: every sample once, asked with exactly the prompt perturbItems gives for the run's seed.
-    const rows = await api.deps.db
+    const rows = await stack.api.deps.db
       .select()
       .from(perturbedSampleResults)
       .where(and(eq(perturbedSampleResults.runId, robust.runId), eq(perturbedSampleResults.datasetId, dataset)));
@@ -119,7 +106,10 @@ describe('a formal run with robustness', () => {
     );
     expect(rows.every((r) => r.status === 'scored' || r.status === 'failed')).toBe(true);
     expect(
-      await api.deps.db.select().from(perturbedSampleResults).where(eq(perturbedSampleResults.runId, plain.runId)),
+      await stack.api.deps.db
+        .select()
+        .from(perturbedSampleResults)
+        .where(eq(perturbedSampleResults.runId, plain.runId)),
     ).toEqual([]);
 
     // Accuracy and robustness, from the paired scores.
@@ -134,7 +124,7 @@ describe('a formal run with robustness', () => {
 
     // Written just after the run closes (its view already says succeeded).
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(await downloadRunReport(api.url, key, robust.runId));
+    await workbook.xlsx.load(await downloadRunReport(stack.api.url, key, robust.runId));
     const summary = workbook.getWorksheet('Summary')!;
     let header: ExcelJS.Row | undefined;
     let detail: ExcelJS.Row | undefined;

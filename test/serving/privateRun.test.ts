@@ -4,51 +4,40 @@
  * output lands in the run's log, and it is gone when the run ends — also when the model never
  * becomes healthy, crashes mid-run, or is stopped.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { connectDocker } from '../../docker/engine';
 import { ensureNlpServingImage } from '../../docker/servingImage';
 import { listServingContainers } from '../../docker/containerRunner';
 import { containerLeases } from '../../db/schema';
 import type { RunView, SampleResultView } from '../../contracts/run';
-import { startApi, type TestApi } from '../support/apiServer';
-import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { RECORD_HISTORIES, recordHistoryFixture, replayHistory } from '../support/historyFixtures';
 import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { requireEnv } from '../support/env';
 import { createPrivateModel, useServingSettings, waitForRunEnd } from '../support/privateModel';
+import { useTestStack } from '../support/testStack';
 
 const HOST_ID = `test-host-${process.pid}`;
 useServingSettings({ hostId: HOST_ID, healthTimeoutMs: 8_000 });
 
 const docker = connectDocker(requireEnv('DOCKER_HOST'));
-let api: TestApi;
-let workers: RunningWorkers;
 let key: string;
-let temporal: Awaited<ReturnType<typeof temporalClient>>;
 
+// The serving image is in place (built once per engine) before the workers that run it start.
+beforeAll(() => ensureNlpServingImage(docker), 300_000);
+const stack = useTestStack({ api: true, workers: ['runs', 'inference', 'containers'] });
 beforeAll(async () => {
-  await ensureNlpServingImage(docker);
-  api = await startApi();
-  workers = await startWorkers(api.deps.db, ['runs', 'inference', 'containers']);
-  key = (await api.createUser()).apiKey;
-  temporal = await temporalClient();
-}, 300_000);
-
-afterAll(async () => {
-  await temporal?.close();
-  await workers?.shutdown();
-  await api?.close();
+  key = (await stack.api.createUser()).apiKey;
 });
 
 async function launch(evaluationId: string, kind: 'verifications' | 'runs', body: unknown = {}): Promise<string> {
-  const res = await api.request('POST', `/v1/evaluations/${evaluationId}/${kind}`, { key, body });
+  const res = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/${kind}`, { key, body });
   expect(res.status, res.text).toBe(202);
   return res.body.runId as string;
 }
 
 async function logsOf(runId: string): Promise<string[]> {
-  const res = await api.request('GET', `/v1/runs/${runId}/logs?limit=1000`, { key });
+  const res = await stack.api.request('GET', `/v1/runs/${runId}/logs?limit=1000`, { key });
   expect(res.status).toBe(200);
   return (res.body.items as { message: string }[]).map((l) => l.message);
 }
@@ -63,30 +52,30 @@ async function containersOf(runId: string) {
  */
 async function replayAndMaybeRecord(runId: string, fixture: string): Promise<void> {
   const workflowId = workflowIds.run(runId);
-  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
   await replayHistory(history, workflowId);
-  if (RECORD_HISTORIES) await recordHistoryFixture(temporal.client, fixture, workflowId, WORKFLOW_TYPES.run);
+  if (RECORD_HISTORIES) await recordHistoryFixture(stack.temporal, fixture, workflowId, WORKFLOW_TYPES.run);
 }
 
 async function allResults(runId: string): Promise<SampleResultView[]> {
-  const res = await api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key });
+  const res = await stack.api.request('GET', `/v1/runs/${runId}/results?limit=1000`, { key });
   expect(res.status).toBe(200);
   return res.body.items as SampleResultView[];
 }
 
 describe('a private deployment', () => {
   it('is verified and evaluated in its own container, which is removed when the run ends', async () => {
-    const { evaluationId, version } = await createPrivateModel(api, key);
+    const { evaluationId, version } = await createPrivateModel(stack.api, key);
 
     const verificationId = await launch(evaluationId, 'verifications', { samplesPerDataset: 3 });
-    const verification = await waitForRunEnd(api, key, verificationId);
+    const verification = await waitForRunEnd(stack.api, key, verificationId);
     expect(verification.status, verification.error ?? '').toBe('succeeded');
     const verified = await allResults(verificationId);
     expect(verified).toHaveLength(3);
     for (const r of verified) expect(r.predict).toBe(r.label);
 
     const runId = await launch(evaluationId, 'runs');
-    const run = await waitForRunEnd(api, key, runId);
+    const run = await waitForRunEnd(stack.api, key, runId);
     expect(run.status, run.error ?? '').toBe('succeeded');
     expect(run.datasets[0]).toMatchObject({ status: 'succeeded', done: 1000, failed: 0 });
     expect(run.overallScore).toBe(1);
@@ -101,16 +90,16 @@ describe('a private deployment', () => {
 
     expect(await containersOf(runId)).toEqual([]);
     expect(await containersOf(verificationId)).toEqual([]);
-    const [lease] = await api.deps.db.select().from(containerLeases).where(eq(containerLeases.runId, runId));
+    const [lease] = await stack.api.deps.db.select().from(containerLeases).where(eq(containerLeases.runId, runId));
     expect(lease?.grantedAt).toBeInstanceOf(Date);
     expect(lease?.releasedAt).toBeInstanceOf(Date);
     await replayAndMaybeRecord(runId, 'private-run-completed');
   });
 
   it("fails with the model's own traceback when its initialisation raises, and leaves no container", async () => {
-    const { evaluationId } = await createPrivateModel(api, key, { knobs: { init: 'raise' } });
+    const { evaluationId } = await createPrivateModel(stack.api, key, { knobs: { init: 'raise' } });
     const runId = await launch(evaluationId, 'verifications');
-    const run = await waitForRunEnd(api, key, runId);
+    const run = await waitForRunEnd(stack.api, key, runId);
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/did not become healthy/);
     expect(run.error).toMatch(/weights are corrupt/);
@@ -119,9 +108,9 @@ describe('a private deployment', () => {
   });
 
   it('gives up on a model that never becomes healthy after the health timeout, and leaves no container', async () => {
-    const { evaluationId } = await createPrivateModel(api, key, { knobs: { init: 'hang' } });
+    const { evaluationId } = await createPrivateModel(stack.api, key, { knobs: { init: 'hang' } });
     const runId = await launch(evaluationId, 'verifications');
-    const run = await waitForRunEnd(api, key, runId);
+    const run = await waitForRunEnd(stack.api, key, runId);
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/did not become healthy/);
     expect(run.error).toMatch(/8 ?s|8000 ?ms|8\.0 ?s/);
@@ -137,18 +126,18 @@ describe('a private deployment', () => {
         ground_truth: String(2 * i),
       }),
     ).join('\n');
-    const registered = await api.request('POST', '/v1/datasets', {
+    const registered = await stack.api.request('POST', '/v1/datasets', {
       key,
       body: { id: small, name: 'small sums', domain: 'nlp', task: 'sums', metric: 'exact_match', jsonl },
     });
     expect(registered.status, registered.text).toBe(201);
 
-    const { evaluationId } = await createPrivateModel(api, key, {
+    const { evaluationId } = await createPrivateModel(stack.api, key, {
       knobs: { crash_after: 150 },
       datasets: ['arith-basic', small],
     });
     const runId = await launch(evaluationId, 'runs');
-    const run = await waitForRunEnd(api, key, runId);
+    const run = await waitForRunEnd(stack.api, key, runId);
     const [crashed, next] = run.datasets as RunView['datasets'];
     expect(crashed!.status).toBe('failed');
     expect(crashed!.error).toMatch(/the model container exited with code 3 while it was serving/);
@@ -163,18 +152,18 @@ describe('a private deployment', () => {
   });
 
   it('stops promptly, and its container is removed', async () => {
-    const { evaluationId } = await createPrivateModel(api, key, { knobs: { latency_ms: 50 } });
+    const { evaluationId } = await createPrivateModel(stack.api, key, { knobs: { latency_ms: 50 } });
     const runId = await launch(evaluationId, 'runs');
     // Wait until samples are being answered by the container.
     for (let i = 0; i < 400; i++) {
-      const view = (await api.request('GET', `/v1/runs/${runId}`, { key })).body as RunView;
+      const view = (await stack.api.request('GET', `/v1/runs/${runId}`, { key })).body as RunView;
       if (view.progress.done > 20) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect((await containersOf(runId)).length).toBe(1);
-    const stop = await api.request('POST', `/v1/runs/${runId}/stop`, { key, body: {} });
+    const stop = await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key, body: {} });
     expect(stop.status, stop.text).toBeLessThan(300);
-    const run = await waitForRunEnd(api, key, runId, 60_000);
+    const run = await waitForRunEnd(stack.api, key, runId, 60_000);
     expect(run.status).toBe('stopped');
     expect(run.progress.done).toBeLessThan(1000);
     expect(await containersOf(runId)).toEqual([]);

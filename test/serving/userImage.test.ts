@@ -8,31 +8,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker } from '../../docker/engine';
 import { ensureNlpServingImage, NLP_SERVING_IMAGE_REF } from '../../docker/servingImage';
-import { startApi, type TestApi } from '../support/apiServer';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
 import { createPrivateModel, useServingSettings, waitForRunEnd } from '../support/privateModel';
+import { useTestStack } from '../support/testStack';
 
 useServingSettings({ hostId: `image-host-${process.pid}` });
 
 const docker = connectDocker(requireEnv('DOCKER_HOST'));
 const USER_REPO = `registry.example.test/team-${process.pid}/custom-serving`;
-let api: TestApi;
-let workers: RunningWorkers;
 let key: string;
 
+// The serving image is in place (built once per engine) and tagged as a user's before the workers
+// that run it start.
 beforeAll(async () => {
   await ensureNlpServingImage(docker);
   await docker.getImage(NLP_SERVING_IMAGE_REF).tag({ repo: USER_REPO, tag: 'v2' });
-  api = await startApi();
-  workers = await startWorkers(api.deps.db, ['runs', 'inference', 'containers']);
-  key = (await api.createUser()).apiKey;
 }, 300_000);
+const stack = useTestStack({ api: true, workers: ['runs', 'inference', 'containers'] });
+beforeAll(async () => {
+  key = (await stack.api.createUser()).apiKey;
+});
 
 afterAll(async () => {
-  await workers?.shutdown();
-  await api?.close();
   await docker
     .getImage(`${USER_REPO}:v2`)
     .remove()
@@ -40,7 +38,7 @@ afterAll(async () => {
 });
 
 async function importImage(name: string, url: string): Promise<string> {
-  const res = await api.request('POST', '/v1/images', {
+  const res = await stack.api.request('POST', '/v1/images', {
     key,
     body: {
       name,
@@ -56,14 +54,14 @@ async function importImage(name: string, url: string): Promise<string> {
 }
 
 async function approve(imageId: string): Promise<void> {
-  const res = await api.request('POST', `/v1/images/${imageId}/approve`, { key: api.adminKey, body: {} });
+  const res = await stack.api.request('POST', `/v1/images/${imageId}/approve`, { key: stack.api.adminKey, body: {} });
   expect(res.status, res.text).toBe(200);
 }
 
 describe('a user image', () => {
   it('cannot be used while pending, and serves a private run once approved', async () => {
     const imageId = await importImage(`custom-serving-${process.pid}`, `${USER_REPO}:v2`);
-    const pending = await api.request('POST', '/v1/evaluations', {
+    const pending = await stack.api.request('POST', '/v1/evaluations', {
       key,
       body: nlpEvaluationBody({
         deployment: { method: 'private', imageId, priority: 'low', gpuType: 'cpu', gpuCount: 1 },
@@ -73,13 +71,18 @@ describe('a user image', () => {
     expect(JSON.stringify(pending.body.errors)).toContain('deployment.imageId');
 
     await approve(imageId);
-    const { evaluationId } = await createPrivateModel(api, key, { imageId });
-    const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, body: {} });
+    const { evaluationId } = await createPrivateModel(stack.api, key, { imageId });
+    const launched = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      body: {},
+    });
     expect(launched.status, launched.text).toBe(202);
-    const run = await waitForRunEnd(api, key, launched.body.runId);
+    const run = await waitForRunEnd(stack.api, key, launched.body.runId);
     expect(run.status, run.error ?? '').toBe('succeeded');
     const logs = (
-      (await api.request('GET', `/v1/runs/${launched.body.runId}/logs`, { key })).body.items as { message: string }[]
+      (await stack.api.request('GET', `/v1/runs/${launched.body.runId}/logs`, { key })).body.items as {
+        message: string;
+      }[]
     ).map((l) => l.message);
     expect(logs.some((l) => l.includes(`from ${USER_REPO}:v2 (upload v1`))).toBe(true);
   });
@@ -88,10 +91,13 @@ describe('a user image', () => {
     const missing = `registry.invalid/team-${process.pid}/missing:v2`;
     const imageId = await importImage(`missing-serving-${process.pid}`, missing);
     await approve(imageId);
-    const { evaluationId } = await createPrivateModel(api, key, { imageId });
-    const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, { key, body: {} });
+    const { evaluationId } = await createPrivateModel(stack.api, key, { imageId });
+    const launched = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      body: {},
+    });
     expect(launched.status, launched.text).toBe(202);
-    const run = await waitForRunEnd(api, key, launched.body.runId, 120_000);
+    const run = await waitForRunEnd(stack.api, key, launched.body.runId, 120_000);
     expect(run.status).toBe('failed');
     expect(run.error).toContain(`could not pull image ${missing}`);
   });

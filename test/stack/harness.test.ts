@@ -3,28 +3,20 @@
  * search attributes, and both survive a restart from inside a test with their data intact.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getTableName, is, sql } from 'drizzle-orm';
 import { PgTable } from 'drizzle-orm/pg-core';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { connectDb, type DbHandle } from '../../db/client';
 import * as schema from '../../db/schema';
 import { SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES } from '../../temporal.config';
 import { requireEnv } from '../support/env';
 import { restartPostgres, restartTemporal } from '../support/services';
+import { useTestStack } from '../support/testStack';
 
 const KEYWORD = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
 
-let handle: DbHandle;
-
-beforeAll(() => {
-  handle = connectDb(requireEnv('DATABASE_URL'), { max: 2 });
-});
-
-afterAll(async () => {
-  await handle?.close();
-});
+const stack = useTestStack({ db: { max: 2 } });
 
 async function withTemporal<T>(fn: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
   const connection = await Connection.connect({ address: requireEnv('TEMPORAL_ADDRESS') });
@@ -50,14 +42,14 @@ describe('test harness', () => {
   });
 
   it('connects to PostgreSQL with every table of the schema migrated', async () => {
-    const [row] = await handle.db.execute<{ one: number }>(sql`select 1 as one`);
+    const [row] = await stack.db.execute<{ one: number }>(sql`select 1 as one`);
     expect(row!.one).toBe(1);
 
     const expected = Object.values(schema)
       .filter((value) => is(value, PgTable))
       .map((table) => getTableName(table as PgTable));
     expect(expected.length).toBeGreaterThan(5);
-    const rows = await handle.db.execute<{ table_name: string }>(
+    const rows = await stack.db.execute<{ table_name: string }>(
       sql`select table_name from information_schema.tables where table_schema = 'public'`,
     );
     expect(rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(expected));
@@ -95,8 +87,8 @@ describe('test harness', () => {
 
   it('restarts PostgreSQL on the same port and data directory; an open pool reconnects', async () => {
     const marker = randomUUID();
-    await handle.db.execute(sql`create table if not exists harness_restart (marker text primary key)`);
-    await handle.db.execute(sql`insert into harness_restart (marker) values (${marker})`);
+    await stack.db.execute(sql`create table if not exists harness_restart (marker text primary key)`);
+    await stack.db.execute(sql`insert into harness_restart (marker) values (${marker})`);
 
     await restartPostgres();
 
@@ -105,7 +97,7 @@ describe('test harness', () => {
     let rows: { marker: string }[];
     for (let attempt = 0; ; attempt++) {
       try {
-        rows = await handle.db.execute<{ marker: string }>(
+        rows = await stack.db.execute<{ marker: string }>(
           sql`select marker from harness_restart where marker = ${marker}`,
         );
         break;
@@ -114,6 +106,6 @@ describe('test harness', () => {
       }
     }
     expect(rows).toEqual([{ marker }]);
-    await handle.db.execute(sql`drop table harness_restart`);
+    await stack.db.execute(sql`drop table harness_restart`);
   });
 });

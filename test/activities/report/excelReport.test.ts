@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough, Writable } from 'node:stream';
 import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { and, eq } from 'drizzle-orm';
-import { connectDb, type DbHandle } from '../../../db/client';
 import { runArtifacts, runDatasets, runs, sampleResults } from '../../../db/schema';
 import { computeDatasetMetrics, listRunDatasets } from '../../../db/queries/runRecords';
 import {
@@ -24,19 +23,14 @@ import {
   writeRunReport,
 } from '../../../activities/report/excelReport';
 import { buildAndStoreRunReport, REPORT_ARTIFACT } from '../../../activities/report/storeReport';
-import { requireEnv } from '../../support/env';
 import { insertArithmeticDataset, insertRun, insertUser, type FixtureDataset } from '../../support/runFixtures';
+import { useTestStack } from '../../support/testStack';
 
-let handle: DbHandle;
+const stack = useTestStack({ db: true });
 let ownerId: string;
 
 beforeAll(async () => {
-  handle = connectDb(requireEnv('DATABASE_URL'));
-  ownerId = await insertUser(handle.db);
-});
-
-afterAll(async () => {
-  await handle?.close();
+  ownerId = await insertUser(stack.db);
 });
 
 interface SampleSpec {
@@ -53,7 +47,7 @@ interface SampleSpec {
 
 async function insertSamples(runId: string, datasetId: string, samples: SampleSpec[]) {
   for (let i = 0; i < samples.length; i += 2_000) {
-    await handle.db.insert(sampleResults).values(samples.slice(i, i + 2_000).map((s) => ({ runId, datasetId, ...s })));
+    await stack.db.insert(sampleResults).values(samples.slice(i, i + 2_000).map((s) => ({ runId, datasetId, ...s })));
   }
 }
 
@@ -74,8 +68,8 @@ function sample(sampleIdx: number, position: number, overrides: Partial<SampleSp
 
 /** Closes a dataset the way the lifecycle activity does, with fixed timestamps to assert on. */
 async function closeDatasetAt(runId: string, d: FixtureDataset, status: RunStatus, startedAt: Date, endedAt: Date) {
-  const metrics = await computeDatasetMetrics(handle.db, runId, d.id, d.metric);
-  await handle.db
+  const metrics = await computeDatasetMetrics(stack.db, runId, d.id, d.metric);
+  await stack.db
     .update(runDatasets)
     .set({ status, metrics, startedAt, endedAt, done: metrics.scored + metrics.failed, failed: metrics.failed })
     .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, d.id)));
@@ -88,7 +82,7 @@ async function reportBuffer(
   const output = new PassThrough();
   const chunks: Buffer[] = [];
   output.on('data', (c: Buffer) => chunks.push(c));
-  const { rows } = await writeRunReport(handle.db, runId, output, onProgress);
+  const { rows } = await writeRunReport(stack.db, runId, output, onProgress);
   return { buffer: Buffer.concat(chunks), rows };
 }
 
@@ -105,7 +99,7 @@ function rowValues(sheet: ExcelJS.Worksheet, rowNumber: number, columns: number)
 
 describe('run report', () => {
   it('summarises datasets, tasks and the overall score and lists every sample in order', async () => {
-    const db = handle.db;
+    const db = stack.db;
     const a = await insertArithmeticDataset(db, 5, 'arithmetic');
     const b = await insertArithmeticDataset(db, 4, 'arithmetic');
     const c = await insertArithmeticDataset(db, 3, 'reading');
@@ -349,8 +343,8 @@ describe('run report', () => {
   });
 
   it('records the sample seed of a verification and writes a valid file for a run without results', async () => {
-    const d = await insertArithmeticDataset(handle.db, 3);
-    const runId = await insertRun(handle.db, {
+    const d = await insertArithmeticDataset(stack.db, 3);
+    const runId = await insertRun(stack.db, {
       ownerId,
       endpoint: 'not a url',
       datasets: [d],
@@ -371,7 +365,7 @@ describe('run report', () => {
   });
 
   it('leaves the interval cells empty for datasets closed before intervals existed', async () => {
-    const db = handle.db;
+    const db = stack.db;
     const d = await insertArithmeticDataset(db, 3);
     const runId = await insertRun(db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
     await insertSamples(runId, d.id, [sample(0, 0), sample(1, 1), sample(2, 2)]);
@@ -405,19 +399,19 @@ describe('run report', () => {
   });
 
   it('stores the report as the run artifact, replaces it on a rerun and leaves no temporary file', async () => {
-    const d = await insertArithmeticDataset(handle.db, 2);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
+    const d = await insertArithmeticDataset(stack.db, 2);
+    const runId = await insertRun(stack.db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
     await insertSamples(runId, d.id, [sample(0, 0), sample(1, 1)]);
 
-    const first = await buildAndStoreRunReport(handle.db, runId);
+    const first = await buildAndStoreRunReport(stack.db, runId);
     expect(first.rows).toBe(2);
     await insertSamples(runId, d.id, [sample(2, 2)]); // index 2 has no dataset item: still reported
     const heartbeats: number[] = [];
-    const second = await buildAndStoreRunReport(handle.db, runId, (n) => heartbeats.push(n));
+    const second = await buildAndStoreRunReport(stack.db, runId, (n) => heartbeats.push(n));
     expect(second.rows).toBe(3);
     expect(heartbeats).toEqual([3]);
 
-    const stored = await handle.db.select().from(runArtifacts).where(eq(runArtifacts.runId, runId));
+    const stored = await stack.db.select().from(runArtifacts).where(eq(runArtifacts.runId, runId));
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ kind: REPORT_ARTIFACT.kind, contentType: REPORT_ARTIFACT.contentType });
     expect(stored[0]!.content.length).toBe(second.bytes);
@@ -425,26 +419,26 @@ describe('run report', () => {
     expect(details.rowCount).toBe(4);
     expect(details.getRow(4).getCell(1).value).toBe('#2');
 
-    await expect(buildAndStoreRunReport(handle.db, '00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
+    await expect(buildAndStoreRunReport(stack.db, '00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
       name: 'RunNotFound',
     });
     expect(await leftoverReportFiles([runId, '00000000-0000-4000-8000-000000000000'])).toEqual([]);
   });
 
   it('fails rather than hangs when the output breaks', async () => {
-    const d = await insertArithmeticDataset(handle.db, 2);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
+    const d = await insertArithmeticDataset(stack.db, 2);
+    const runId = await insertRun(stack.db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
     await insertSamples(runId, d.id, [sample(0, 0), sample(1, 1)]);
     const broken = new Writable({
       write: (_chunk, _encoding, callback) => callback(new Error('no space left on device')),
     });
-    await expect(writeRunReport(handle.db, runId, broken)).rejects.toThrow('no space left on device');
+    await expect(writeRunReport(stack.db, runId, broken)).rejects.toThrow('no space left on device');
   });
 
   it('writes a 20,000-sample run page by page', { timeout: 180_000 }, async () => {
     const size = 20_000;
-    const d = await insertArithmeticDataset(handle.db, size);
-    const runId = await insertRun(handle.db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
+    const d = await insertArithmeticDataset(stack.db, size);
+    const runId = await insertRun(stack.db, { ownerId, endpoint: 'http://model.example/v1', datasets: [d] });
     const samples = Array.from({ length: size }, (_, i) =>
       sample(i, i, {
         predict: `answer ${i}: ${'reasoning '.repeat(20)}`,
@@ -462,7 +456,7 @@ describe('run report', () => {
     const started = performance.now();
     let result: { bytes: number; rows: number };
     try {
-      result = await buildAndStoreRunReport(handle.db, runId, (n) => progress.push(n));
+      result = await buildAndStoreRunReport(stack.db, runId, (n) => progress.push(n));
     } finally {
       clearInterval(sampler);
     }
@@ -476,7 +470,7 @@ describe('run report', () => {
     expect(progress).toHaveLength(Math.ceil(size / REPORT_PAGE_SIZE) + 1);
     expect(progress.at(-1)).toBe(size);
 
-    const [artifact] = await handle.db
+    const [artifact] = await stack.db
       .select()
       .from(runArtifacts)
       .where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, REPORT_ARTIFACT.kind)));
