@@ -42,9 +42,13 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
     // The clean pass.
     for (let batches = 0, position = resume.clean; position < total && !abortReason; batches++) {
       if (timeToContinueAsNew(batches, batching)) {
-        // A scoring failure seen only here does not end the dataset: ending it instead of continuing
-        // as new would change the commands of the histories that took this path.
-        await scoring.settle();
+        const scoringFailed = await scoring.settle();
+        // A scoring failure met here ends the dataset, as one met after any other batch does.
+        // Executions begun before the patch continued as new past it, and replay that way.
+        if (scoringFailed && patched(PATCHES.scoringFailureEndsDataset.id)) {
+          abortReason = scoringFailed;
+          break;
+        }
         await continueAsNew<typeof evaluateDataset>({ ...input, nextPosition: position });
       }
       const range = { runId, datasetId, from: position, to: Math.min(position + batching.samplesPerBatch, total) };

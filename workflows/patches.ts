@@ -88,6 +88,17 @@ export const PATCHES = {
       ],
     },
   },
+  /**
+   * A judge or code-scoring failure settled at a continue-as-new boundary ends the dataset with its
+   * reason (workflows/evaluateDataset.ts); before, the dataset continued as new past it.
+   */
+  scoringFailureEndsDataset: {
+    id: 'scoring-failure-ends-dataset',
+    pinnedBy: {
+      before: ['dataset-judge-failed-at-continue-before-scoring-failure-ends-dataset'],
+      after: ['dataset-judge-failed-at-continue'],
+    },
+  },
 } as const;
 
 export type PatchName = keyof typeof PATCHES;
