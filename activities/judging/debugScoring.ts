@@ -11,7 +11,8 @@ import { DEBUG_TIMEOUT_MS, type ScoringDebugInput, type ScoringDebugResult } fro
 import { judgeTraces } from '../../scoring/judge/debugTraces';
 import { createJudgeClient } from './judgeClient';
 import { resolveJudgeTarget } from './resolveJudge';
-import { ERROR_TYPES, HEARTBEAT_INTERVAL_MS } from '../../temporal.config';
+import { ERROR_TYPES } from '../../temporal.config';
+import { startHeartbeat } from '../batch/heartbeatTicker';
 
 export function createDebugScoringActivities({
   db,
@@ -32,7 +33,7 @@ export function createDebugScoringActivities({
       const expired = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
       const signal = AbortSignal.any([expired, ctx.cancellationSignal]);
       const client = target ? createJudgeClient({ ...target, maxRetries: limits.maxJudgingRetryPerQ, signal }) : null;
-      const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+      const stopHeartbeat = startHeartbeat(ctx, () => undefined);
       try {
         const traces = await judgeTraces(metric, client, samples, limits.maxJudgingConcurrency, (trace) =>
           expired.aborted && trace.error
@@ -44,7 +45,7 @@ export function createDebugScoringActivities({
         );
         return { traces };
       } finally {
-        clearInterval(heartbeat);
+        stopHeartbeat();
       }
     },
   };

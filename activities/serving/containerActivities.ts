@@ -23,6 +23,7 @@ import {
 import { servingContainerName } from '../../docker/containerSpec';
 import { describeExit } from '../../docker/containerErrors';
 import { collectContainerLogs } from './containerLogs';
+import { startHeartbeat } from '../batch/heartbeatTicker';
 import { requireServing, servingFailed } from './servingFailed';
 
 /** A container that dies is started again this many times in one run before its datasets give up. */
@@ -60,7 +61,7 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
     const { containers } = settings();
     const type = containers.gpuTypes.find((t) => t.id === plan.gpuType);
     const gpu = type?.driver ? { driver: type.driver, count: plan.gpuCount } : null;
-    const heartbeat = setInterval(() => Context.current().heartbeat('starting'), 5_000);
+    const stopHeartbeat = startHeartbeat(Context.current(), () => 'starting');
     try {
       await ensureImage(engine(), plan.imageRef);
       const spec = (port: number) =>
@@ -82,7 +83,7 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
         hostQueue: containerHostQueue(containers.hostId),
       };
     } finally {
-      clearInterval(heartbeat);
+      stopHeartbeat();
     }
   };
 
@@ -90,7 +91,7 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
     const ctx = Context.current();
     const started = Date.now();
     const timeoutMs = settings().containers.healthTimeoutMs;
-    const heartbeat = setInterval(() => ctx.heartbeat('waiting for health'), 5_000);
+    const stopHeartbeat = startHeartbeat(ctx, () => 'waiting for health');
     try {
       await waitHealthy(engine(), endpoint.containerId, endpoint.baseUrl, {
         timeoutMs,
@@ -101,7 +102,7 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
       if (ctx.cancellationSignal.aborted) throw error;
       throw servingFailed(`the model service did not become healthy: ${(error as Error).message}`);
     } finally {
-      clearInterval(heartbeat);
+      stopHeartbeat();
     }
     await collectContainerLogs(db, engine(), runId, endpoint.containerId);
     await appendRunLogs(db, [
