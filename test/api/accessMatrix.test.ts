@@ -1032,7 +1032,6 @@ describe("A's things named in another user's request body", () => {
     expect(await world()).toEqual(before);
   });
 
-  // KNOWN HOLE (reported, not fixed here: api/rules/privateDeploymentRules.ts is not this test's to change).
   // Another user's image must be answered like a missing one (ids must not tell the two apart).
   it('an image of A is as unknown to B as one that does not exist', async () => {
     const ghost = uuid();
