@@ -4,45 +4,37 @@
  * weights reverse it when they should), the 4xx answers naming fields, the quota taken all or
  * nothing and race-free, Idempotency-Key, stopping, and strangers refused.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray } from 'drizzle-orm';
 import { comparisons, quotaUsage, runs, sampleResults } from '../../db/schema';
 import { utcMonth } from '../../db/queries/quota';
 import type { ComparisonView, RankingView } from '../../contracts/comparison';
 import { overallScore, taskScores } from '../../scoring/scoreAggregation';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
-import { startApi, type TestApi } from '../support/apiServer';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { createEvaluation, registerComparisonDatasets, type ComparisonDatasets } from './comparisonFixtures';
 import { historyTimeline } from '../support/historyTimeline';
 import { setFormalUsed } from '../support/quotaFixtures';
 import { workflowIds } from '../../temporal.config';
 import { interceptWorkflowStarts } from '../support/workflowStarts';
+import { useTestStack } from '../support/testStack';
 
-let api: TestApi;
-let workers: RunningWorkers;
-const models: ReferenceModel[] = [];
-const SKILLS = [0.5, 1, 0] as const;
-
-beforeAll(async () => {
-  api = await startApi();
-  workers = await startWorkers(api.deps.db);
-  for (const skill of SKILLS)
-    models.push(await startReferenceModel({ port: 0, knobs: { skill, seed: 4242, latencyMs: 0 } }));
+const stack = useTestStack({
+  api: true,
+  workers: true,
+  models: {
+    half: { skill: 0.5, seed: 4242, latencyMs: 0 },
+    right: { skill: 1, seed: 4242, latencyMs: 0 },
+    wrong: { skill: 0, seed: 4242, latencyMs: 0 },
+    // Slower than the test, so a comparison launched against it is still running when it is stopped.
+    slow: { latencyMs: 60_000 },
+  },
 });
 
-afterAll(async () => {
-  await workers?.shutdown();
-  for (const m of models) await m.close();
-  await api?.close();
-});
-
-const setUsed = (userId: string, used: number) => setFormalUsed(api.deps.db, userId, used);
+const setUsed = (userId: string, used: number) => setFormalUsed(stack.db, userId, used);
 
 async function formalUsed(userId: string): Promise<number> {
-  const [row] = await api.deps.db
+  const [row] = await stack.db
     .select({ used: quotaUsage.used })
     .from(quotaUsage)
     .where(
@@ -52,14 +44,14 @@ async function formalUsed(userId: string): Promise<number> {
 }
 
 async function runsOf(evaluationIds: string[]) {
-  return api.deps.db.select().from(runs).where(inArray(runs.evaluationId, evaluationIds));
+  return stack.db.select().from(runs).where(inArray(runs.evaluationId, evaluationIds));
 }
 
 async function waitForEnd(key: string, id: string): Promise<ComparisonView[]> {
   const seen: ComparisonView[] = [];
   const deadline = Date.now() + 150_000;
   for (;;) {
-    const res = await api.request('GET', `/v1/comparisons/${id}`, { key });
+    const res = await stack.api.request('GET', `/v1/comparisons/${id}`, { key });
     expect(res.status, res.text).toBe(200);
     seen.push(res.body);
     if (['succeeded', 'failed', 'stopped'].includes(res.body.status)) return seen;
@@ -75,13 +67,13 @@ const order = (ranking: RankingView) => ranking.models.map((m) => m.position);
 
 describe('a comparison of three models', () => {
   it('evaluates every model, reports progress over models × entries and ranks with adjustable weights', async () => {
-    const user = await api.createUser();
-    const ds = await registerComparisonDatasets(api, user.apiKey, 12);
+    const user = await stack.api.createUser();
+    const ds = await registerComparisonDatasets(stack.api, user.apiKey, 12);
     const evaluationIds = [];
-    for (const m of models)
-      evaluationIds.push(await createEvaluation(api, user.apiKey, [ds.sum, ds.trap, ds.extra], m.url));
+    for (const m of [stack.models.half, stack.models.right, stack.models.wrong])
+      evaluationIds.push(await createEvaluation(stack.api, user.apiKey, [ds.sum, ds.trap, ds.extra], m.url));
 
-    const created = await api.request('POST', '/v1/comparisons', {
+    const created = await stack.api.request('POST', '/v1/comparisons', {
       key: user.apiKey,
       body: {
         name: 'three skills',
@@ -110,7 +102,9 @@ describe('a comparison of three models', () => {
       expect(views[i]!.progress.done).toBeGreaterThanOrEqual(views[i - 1]!.progress.done);
 
     // Stored weights (mc_accuracy 0): only the sums count, so the order is by skill: 1, 0.5, 0.
-    const stored = await api.request('GET', `/v1/comparisons/${comparison.comparisonId}/ranking`, { key: user.apiKey });
+    const stored = await stack.api.request('GET', `/v1/comparisons/${comparison.comparisonId}/ranking`, {
+      key: user.apiKey,
+    });
     expect(stored.status, stored.text).toBe(200);
     const byStored = stored.body as RankingView;
     expect(byStored.final).toBe(true);
@@ -128,7 +122,7 @@ describe('a comparison of three models', () => {
     expect(mid.weightedScore).toBeCloseTo(mid.datasets[0]!.score!, 12);
 
     // Weights for one answer: the trap alone reverses the order; nothing is stored.
-    const reversed = await api.request(
+    const reversed = await stack.api.request(
       'GET',
       `/v1/comparisons/${comparison.comparisonId}/ranking?weights=${encodeURIComponent(JSON.stringify({ datasets: { [ds.sum]: 0 } }))}`,
       { key: user.apiKey },
@@ -136,18 +130,18 @@ describe('a comparison of three models', () => {
     expect(reversed.status, reversed.text).toBe(200);
     expect(order(reversed.body)).toEqual([2, 0, 1]);
     expect(
-      (await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights,
+      (await stack.api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights,
     ).toEqual({ metrics: { mc_accuracy: 0 } });
 
     // Equal weights: the weighted score of each model is its run's overall score (mean of task means).
-    const equal = await api.request('PUT', `/v1/comparisons/${comparison.comparisonId}/weights`, {
+    const equal = await stack.api.request('PUT', `/v1/comparisons/${comparison.comparisonId}/weights`, {
       key: user.apiKey,
       body: {},
     });
     expect(equal.status, equal.text).toBe(200);
     for (const m of equal.body.models as RankingView['models']) {
       const run = launched.find((r) => r.id === m.runId)!;
-      const [row] = await api.deps.db.select().from(runs).where(eq(runs.id, run.id));
+      const [row] = await stack.db.select().from(runs).where(eq(runs.id, run.id));
       expect(m.weightedScore).toBeCloseTo(row!.overallScore!, 12);
       expect(m.weightedScore).toBeCloseTo(
         overallScore(
@@ -160,42 +154,42 @@ describe('a comparison of three models', () => {
     }
     // Stored now: the plain GET answers with them.
     expect(
-      (await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights,
+      (await stack.api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights,
     ).toEqual({});
 
-    const listed = await api.request('GET', '/v1/comparisons', { key: user.apiKey });
+    const listed = await stack.api.request('GET', '/v1/comparisons', { key: user.apiKey });
     expect(listed.status).toBe(200);
     expect(listed.body).toEqual([
-      (await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body,
+      (await stack.api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body,
     ]);
 
     // Another user sees nothing and stops nothing.
-    const stranger = await api.createUser();
-    expect((await api.request('GET', '/v1/comparisons', { key: stranger.apiKey })).body).toEqual([]);
+    const stranger = await stack.api.createUser();
+    expect((await stack.api.request('GET', '/v1/comparisons', { key: stranger.apiKey })).body).toEqual([]);
     for (const [method, path] of [
       ['GET', ''],
       ['GET', '/ranking'],
       ['POST', '/stop'],
     ] as const) {
-      const res = await api.request(method, `/v1/comparisons/${comparison.comparisonId}${path}`, {
+      const res = await stack.api.request(method, `/v1/comparisons/${comparison.comparisonId}${path}`, {
         key: stranger.apiKey,
       });
       expect(res.status).toBe(404);
     }
     expect(
       (
-        await api.request('PUT', `/v1/comparisons/${comparison.comparisonId}/weights`, {
+        await stack.api.request('PUT', `/v1/comparisons/${comparison.comparisonId}/weights`, {
           key: stranger.apiKey,
           body: { datasets: { [ds.sum]: 5 } },
         })
       ).status,
     ).toBe(404);
     expect(
-      (await api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights,
+      (await stack.api.request('GET', `/v1/comparisons/${comparison.comparisonId}`, { key: user.apiKey })).body.weights,
     ).toEqual({});
     // An ended comparison cannot be stopped.
     expect(
-      (await api.request('POST', `/v1/comparisons/${comparison.comparisonId}/stop`, { key: user.apiKey })).status,
+      (await stack.api.request('POST', `/v1/comparisons/${comparison.comparisonId}/stop`, { key: user.apiKey })).status,
     ).toBe(409);
   });
 });
@@ -204,16 +198,16 @@ describe('creating a comparison', () => {
   let user: { id: string; apiKey: string };
   let ds: ComparisonDatasets;
   beforeAll(async () => {
-    user = await api.createUser();
-    ds = await registerComparisonDatasets(api, user.apiKey, 2);
+    user = await stack.api.createUser();
+    ds = await registerComparisonDatasets(stack.api, user.apiKey, 2);
   });
 
   it('refuses bodies naming the field and index', async () => {
-    const other = await api.createUser();
-    const a = await createEvaluation(api, user.apiKey, [ds.sum, ds.trap]);
-    const b = await createEvaluation(api, user.apiKey, [ds.sum]);
-    const foreign = await createEvaluation(api, other.apiKey, [ARITH_BASIC_ID]);
-    const post = (body: unknown) => api.request('POST', '/v1/comparisons', { key: user.apiKey, body });
+    const other = await stack.api.createUser();
+    const a = await createEvaluation(stack.api, user.apiKey, [ds.sum, ds.trap]);
+    const b = await createEvaluation(stack.api, user.apiKey, [ds.sum]);
+    const foreign = await createEvaluation(stack.api, other.apiKey, [ARITH_BASIC_ID]);
+    const post = (body: unknown) => stack.api.request('POST', '/v1/comparisons', { key: user.apiKey, body });
     const fields = (res: { body: { errors?: { field: string }[] } }) => res.body.errors?.map((e) => e.field);
 
     let res = await post({ name: 'x', evaluationIds: [a, b], datasets: [ds.sum, ds.trap] });
@@ -251,15 +245,13 @@ describe('creating a comparison', () => {
   });
 
   it('takes one formal slot per model, all or nothing', async () => {
-    const owner = await api.createUser();
-    const sets = await registerComparisonDatasets(api, owner.apiKey, 2);
-    // A model slower than the test, so the comparison launched below is still running when it is stopped.
-    const slow = await startReferenceModel({ port: 0, knobs: { latencyMs: 60_000 } });
-    models.push(slow);
+    const owner = await stack.api.createUser();
+    const sets = await registerComparisonDatasets(stack.api, owner.apiKey, 2);
+    const slow = stack.models.slow;
     const ids = [];
-    for (let i = 0; i < 3; i++) ids.push(await createEvaluation(api, owner.apiKey, [sets.sum], slow.url));
+    for (let i = 0; i < 3; i++) ids.push(await createEvaluation(stack.api, owner.apiKey, [sets.sum], slow.url));
     await setUsed(owner.id, 3);
-    const refused = await api.request('POST', '/v1/comparisons', {
+    const refused = await stack.api.request('POST', '/v1/comparisons', {
       key: owner.apiKey,
       body: { name: 'too many', evaluationIds: ids, datasets: [sets.sum] },
     });
@@ -269,22 +261,24 @@ describe('creating a comparison', () => {
     );
     expect(await runsOf(ids)).toHaveLength(0);
     expect(await formalUsed(owner.id)).toBe(3);
-    expect(await api.deps.db.select().from(comparisons).where(eq(comparisons.ownerId, owner.id))).toHaveLength(0);
+    expect(await stack.db.select().from(comparisons).where(eq(comparisons.ownerId, owner.id))).toHaveLength(0);
 
-    const fits = await api.request('POST', '/v1/comparisons', {
+    const fits = await stack.api.request('POST', '/v1/comparisons', {
       key: owner.apiKey,
       body: { name: 'fits', evaluationIds: ids.slice(0, 2), datasets: [sets.sum] },
     });
     expect(fits.status, fits.text).toBe(201);
     expect(await formalUsed(owner.id)).toBe(5);
-    const stop = await api.request('POST', `/v1/comparisons/${fits.body.comparisonId}/stop`, { key: owner.apiKey });
+    const stop = await stack.api.request('POST', `/v1/comparisons/${fits.body.comparisonId}/stop`, {
+      key: owner.apiKey,
+    });
     expect(stop.status, stop.text).toBe(202);
     expect(stop.body.stopRequestedAt).not.toBeNull();
     const ended = await waitForEnd(owner.apiKey, fits.body.comparisonId);
     expect(ended.at(-1)!.status).toBe('stopped');
     expect(ended.at(-1)!.models.map((m) => m.status)).toEqual(['stopped', 'stopped']);
     // What was stored, if anything, says why (a race the full suite's load can bring out).
-    const stored = await api.deps.db
+    const stored = await stack.db
       .select({ runId: sampleResults.runId, status: sampleResults.status, error: sampleResults.error })
       .from(sampleResults)
       .where(
@@ -298,29 +292,29 @@ describe('creating a comparison', () => {
       stored.length === 0
         ? ''
         : await historyTimeline(
-            api.deps.temporal,
+            stack.temporal,
             runIds.flatMap((id) => [workflowIds.run(id), workflowIds.dataset(id, sets.sum)]),
           );
     expect(ended.at(-1)!.progress.done, `${JSON.stringify(stored)}\n${timeline}`).toBe(0);
     // Stopping again is harmless.
     expect(
-      (await api.request('POST', `/v1/comparisons/${fits.body.comparisonId}/stop`, { key: owner.apiKey })).status,
+      (await stack.api.request('POST', `/v1/comparisons/${fits.body.comparisonId}/stop`, { key: owner.apiKey })).status,
     ).toBe(202);
   });
 
   it('lets exactly one of two concurrent comparisons take the slots there are', async () => {
-    const owner = await api.createUser();
-    const sets = await registerComparisonDatasets(api, owner.apiKey, 2);
+    const owner = await stack.api.createUser();
+    const sets = await registerComparisonDatasets(stack.api, owner.apiKey, 2);
     const ids = [];
-    for (let i = 0; i < 4; i++) ids.push(await createEvaluation(api, owner.apiKey, [sets.sum]));
+    for (let i = 0; i < 4; i++) ids.push(await createEvaluation(stack.api, owner.apiKey, [sets.sum]));
     await setUsed(owner.id, 3);
     // Crossed orders: each comparison locks its evaluations in one order, so neither deadlocks.
     const [first, second] = await Promise.all([
-      api.request('POST', '/v1/comparisons', {
+      stack.api.request('POST', '/v1/comparisons', {
         key: owner.apiKey,
         body: { name: 'one', evaluationIds: [ids[0], ids[1]], datasets: [sets.sum] },
       }),
-      api.request('POST', '/v1/comparisons', {
+      stack.api.request('POST', '/v1/comparisons', {
         key: owner.apiKey,
         body: { name: 'two', evaluationIds: [ids[3], ids[2]], datasets: [sets.sum] },
       }),
@@ -334,17 +328,17 @@ describe('creating a comparison', () => {
   });
 
   it('answers a retry with the same Idempotency-Key with the first comparison', async () => {
-    const owner = await api.createUser();
-    const sets = await registerComparisonDatasets(api, owner.apiKey, 2);
+    const owner = await stack.api.createUser();
+    const sets = await registerComparisonDatasets(stack.api, owner.apiKey, 2);
     const ids = [
-      await createEvaluation(api, owner.apiKey, [sets.sum]),
-      await createEvaluation(api, owner.apiKey, [sets.sum]),
+      await createEvaluation(stack.api, owner.apiKey, [sets.sum]),
+      await createEvaluation(stack.api, owner.apiKey, [sets.sum]),
     ];
     const body = { name: 'retried', evaluationIds: ids, datasets: [sets.sum] };
     const key = `cmp-${randomUUID()}`;
     const [one, two] = await Promise.all(
       [0, 1].map(() =>
-        api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers: { 'idempotency-key': key } }),
+        stack.api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers: { 'idempotency-key': key } }),
       ),
     );
     expect([one!.status, two!.status]).toEqual([201, 201]);
@@ -354,7 +348,7 @@ describe('creating a comparison', () => {
     );
     expect(await runsOf(ids)).toHaveLength(2);
     expect(await formalUsed(owner.id)).toBe(2);
-    const other = await api.request('POST', '/v1/comparisons', {
+    const other = await stack.api.request('POST', '/v1/comparisons', {
       key: owner.apiKey,
       body: { ...body, name: 'another' },
       headers: { 'idempotency-key': key },
@@ -364,20 +358,20 @@ describe('creating a comparison', () => {
   });
 
   it('answers a replay that cannot reach Temporal with 503 and a retry hint, and leaves the runs to the first request', async () => {
-    const owner = await api.createUser();
-    const sets = await registerComparisonDatasets(api, owner.apiKey, 2);
+    const owner = await stack.api.createUser();
+    const sets = await registerComparisonDatasets(stack.api, owner.apiKey, 2);
     const ids = [
-      await createEvaluation(api, owner.apiKey, [sets.sum]),
-      await createEvaluation(api, owner.apiKey, [sets.sum]),
+      await createEvaluation(stack.api, owner.apiKey, [sets.sum]),
+      await createEvaluation(stack.api, owner.apiKey, [sets.sum]),
     ];
     const body = { name: 'replayed while down', evaluationIds: ids, datasets: [sets.sum] };
     const headers = { 'idempotency-key': `cmp-${randomUUID()}` };
     // The first request's two starts wait; the replay's two fail.
-    const starts = interceptWorkflowStarts(api.deps.temporal, { held: 2, failing: [2, 3] });
+    const starts = interceptWorkflowStarts(stack.temporal, { held: 2, failing: [2, 3] });
     try {
-      const first = api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers });
+      const first = stack.api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers });
       await expect.poll(starts.calls, { timeout: 10_000 }).toBe(2);
-      const replay = await api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers });
+      const replay = await stack.api.request('POST', '/v1/comparisons', { key: owner.apiKey, body, headers });
       expect(replay.status, replay.text).toBe(503);
       expect(replay.body.detail).toMatch(
         /^comparison \S+ was created by the first request with this Idempotency-Key, .*retry with the same key shortly\.$/,

@@ -5,59 +5,53 @@
  * workflow is terminated, and the API itself never asked the judge. The gateway is driven with a
  * short bound; one call goes through HTTP with the real one.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type TestApi } from '../support/apiServer';
+import { afterAll, describe, expect, it } from 'vitest';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
-import { startJudgeStandIn, type JudgeStandIn } from '../support/judgeStandIn';
+import { startJudgeStandIn } from '../support/judgeStandIn';
 import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { runScoringDebug } from '../../api/gateways/scoringDebugGateway';
 import { DEFAULT_JUDGING_LIMITS } from '../../contracts/scoringConfig';
 import type { ScoringDebugInput } from '../../contracts/scoringDebug';
 import { TASK_QUEUES } from '../../temporal.config';
+import { useTestStack } from '../support/testStack';
 
-let api: TestApi;
-let judge: JudgeStandIn;
+const stack = useTestStack({ api: true, judge: true });
 const running: RunningWorkers[] = [];
 
-beforeAll(async () => {
-  api = await startApi();
-  judge = await startJudgeStandIn();
-});
+// Registered after the stack, so the workers the tests start stop before the judge and the API.
 afterAll(async () => {
   for (const w of running) await w.shutdown();
-  await judge?.close();
-  await api?.close();
 });
 
 const input = (): ScoringDebugInput => ({
-  metric: { metric: 'judge', judge: { baseUrl: judge.url, model: 'stand-in-judge', apiKeyId: null } },
+  metric: { metric: 'judge', judge: { baseUrl: stack.judge.url, model: 'stand-in-judge', apiKeyId: null } },
   limits: DEFAULT_JUDGING_LIMITS,
   samples: [{ question: 'Capital of France?', answer: 'Paris', reference: 'Paris' }],
   deadline: Date.now() + 60_000,
 });
 
 async function expectTerminated(workflowId: string): Promise<void> {
-  const description = await api.deps.temporal.workflow.getHandle(workflowId).describe();
+  const description = await stack.temporal.workflow.getHandle(workflowId).describe();
   expect(description.status.name).toBe('TERMINATED');
 }
 
 describe('scoring debug call without the workers it needs', () => {
   it('names the runs queue when no worker runs the workflow', async () => {
-    judge.requests.length = 0;
-    const outcome = await runScoringDebug(api.deps.temporal, input(), 2_000);
+    stack.judge.requests.length = 0;
+    const outcome = await runScoringDebug(stack.temporal, input(), 2_000);
     expect(outcome).toMatchObject({
       ok: false,
       reason: 'noWorkflowWorker',
       message: expect.stringContaining(TASK_QUEUES.runs),
     });
     await expectTerminated(outcome.workflowId);
-    expect(judge.requests).toHaveLength(0);
+    expect(stack.judge.requests).toHaveLength(0);
   });
 
   it('names the judge queue when no judge worker takes the call, through HTTP as a 503 problem', async () => {
-    running.push(await startWorkers(api.deps.db, ['runs']));
-    judge.requests.length = 0;
-    const outcome = await runScoringDebug(api.deps.temporal, input(), 3_000);
+    running.push(await startWorkers(stack.db, ['runs']));
+    stack.judge.requests.length = 0;
+    const outcome = await runScoringDebug(stack.temporal, input(), 3_000);
     expect(outcome).toMatchObject({
       ok: false,
       reason: 'noJudgeWorker',
@@ -66,14 +60,17 @@ describe('scoring debug call without the workers it needs', () => {
     await expectTerminated(outcome.workflowId);
 
     // The route waits its full bound (60 s + 5 s), then answers without having asked the judge.
-    const { apiKey: key } = await api.createUser();
-    const created = await api.request('POST', '/v1/evaluations', { key, body: nlpEvaluationBody() });
+    const { apiKey: key } = await stack.api.createUser();
+    const created = await stack.api.request('POST', '/v1/evaluations', { key, body: nlpEvaluationBody() });
     expect(created.status, created.text).toBe(201);
-    const res = await api.request('POST', `/v1/evaluations/${created.body.id}/scoring/debug`, {
+    const res = await stack.api.request('POST', `/v1/evaluations/${created.body.id}/scoring/debug`, {
       key,
       body: {
         config: {
-          default: { metric: 'judge', judge: { baseUrl: judge.url, model: 'stand-in-judge', apiKey: 'sk-never-sent' } },
+          default: {
+            metric: 'judge',
+            judge: { baseUrl: stack.judge.url, model: 'stand-in-judge', apiKey: 'sk-never-sent' },
+          },
         },
         samples: [{ question: 'q', prediction: 'a', reference: 'a' }],
       },
@@ -81,15 +78,15 @@ describe('scoring debug call without the workers it needs', () => {
     expect(res.status, res.text).toBe(503);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(res.body.detail).toContain(`judge task queue ${TASK_QUEUES.judge}`);
-    expect(judge.requests).toHaveLength(0);
+    expect(stack.judge.requests).toHaveLength(0);
   }, 110_000);
 
   it('says the judge worker did not finish when it took the call but the judge is too slow', async () => {
-    running.push(await startWorkers(api.deps.db, ['judge']));
+    running.push(await startWorkers(stack.db, ['judge']));
     const slow = await startJudgeStandIn({ knobs: { latencyMs: 20_000 } });
     try {
       const outcome = await runScoringDebug(
-        api.deps.temporal,
+        stack.temporal,
         { ...input(), metric: { metric: 'judge', judge: { baseUrl: slow.url, model: 'j', apiKeyId: null } } },
         4_000,
       );
@@ -107,11 +104,11 @@ describe('scoring debug call without the workers it needs', () => {
   });
 
   it('answers with the traces once a judge worker serves the queue', async () => {
-    judge.requests.length = 0;
-    const outcome = await runScoringDebug(api.deps.temporal, input(), 30_000);
+    stack.judge.requests.length = 0;
+    const outcome = await runScoringDebug(stack.temporal, input(), 30_000);
     expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
     if (outcome.ok)
       expect(outcome.traces[0]).toMatchObject({ method: 'judge', error: null, score: expect.any(Number) });
-    expect(judge.requests).toHaveLength(1);
+    expect(stack.judge.requests).toHaveLength(1);
   });
 });

@@ -20,16 +20,19 @@ import type { RunView } from '../../contracts/run';
 import { submitToLeaderboardUpdate } from '../../contracts/workflow';
 import { ERROR_TYPES, WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
-import { startApi, type TestApi } from '../support/apiServer';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { createEvaluation, createNamedUser, finishedRun, launch, submit, type TestUser } from './leaderboardFixtures';
 import { browseBoard } from './boardInBrowser';
+import { useTestStack } from '../support/testStack';
 
-let api: TestApi;
-let workers: RunningWorkers;
-let strong: ReferenceModel;
-let weak: ReferenceModel;
+const stack = useTestStack({
+  api: true,
+  workers: true,
+  // Two models of different skill, so the board's order is not the order of submission.
+  models: {
+    strong: { skill: 0.95, seed: 5101, latencyMs: 0 },
+    weak: { skill: 0.6, seed: 5102, latencyMs: 0 },
+  },
+});
 
 /** A name and organisation a browser would run as markup if the page did not escape them. */
 const HOSTILE_NAME = `Eve <img src=x onerror="document.title='pwned'"><script>document.title='pwned'</script> & "co"`;
@@ -48,32 +51,26 @@ interface World {
 let w: World;
 
 beforeAll(async () => {
-  api = await startApi();
-  workers = await startWorkers(api.deps.db);
-  // Two models of different skill, so the board's order is not the order of submission.
-  strong = await startReferenceModel({ port: 0, knobs: { skill: 0.95, seed: 5101, latencyMs: 0 } });
-  weak = await startReferenceModel({ port: 0, knobs: { skill: 0.6, seed: 5102, latencyMs: 0 } });
-
-  const ada = await createNamedUser(api, `Ada Lovelace ${randomUUID().slice(0, 4)}`, 'Analytical Engines');
-  const eve = await createNamedUser(api, HOSTILE_NAME, HOSTILE_ORG);
-  const bob = await createNamedUser(api, 'Bob', 'Elsewhere');
-  const reviewer = await createNamedUser(api, 'Rita Reviewer', 'Proctor', 'reviewer');
+  const ada = await createNamedUser(stack.api, `Ada Lovelace ${randomUUID().slice(0, 4)}`, 'Analytical Engines');
+  const eve = await createNamedUser(stack.api, HOSTILE_NAME, HOSTILE_ORG);
+  const bob = await createNamedUser(stack.api, 'Bob', 'Elsewhere');
+  const reviewer = await createNamedUser(stack.api, 'Rita Reviewer', 'Proctor', 'reviewer');
 
   // Eve's run is named and weak (its hostile name must show as text); Ada's strong one is anonymous.
-  const evalEve = await createEvaluation(api, eve.apiKey, weak.url, [ARITH_MC_ID, WORD_REVERSE_ID]);
-  const evalAda = await createEvaluation(api, ada.apiKey, strong.url, [ARITH_MC_ID]);
-  const evalAdaUnsubmitted = await createEvaluation(api, ada.apiKey, strong.url, [WORD_REVERSE_ID]);
+  const evalEve = await createEvaluation(stack.api, eve.apiKey, stack.models.weak.url, [ARITH_MC_ID, WORD_REVERSE_ID]);
+  const evalAda = await createEvaluation(stack.api, ada.apiKey, stack.models.strong.url, [ARITH_MC_ID]);
+  const evalAdaUnsubmitted = await createEvaluation(stack.api, ada.apiKey, stack.models.strong.url, [WORD_REVERSE_ID]);
   const ids = {
-    named: await launch(api, eve.apiKey, evalEve.id, 'runs'),
-    anonymous: await launch(api, ada.apiKey, evalAda.id, 'runs'),
-    unsubmitted: await launch(api, ada.apiKey, evalAdaUnsubmitted.id, 'runs'),
-    verification: await launch(api, ada.apiKey, evalAda.id, 'verifications'),
+    named: await launch(stack.api, eve.apiKey, evalEve.id, 'runs'),
+    anonymous: await launch(stack.api, ada.apiKey, evalAda.id, 'runs'),
+    unsubmitted: await launch(stack.api, ada.apiKey, evalAdaUnsubmitted.id, 'runs'),
+    verification: await launch(stack.api, ada.apiKey, evalAda.id, 'verifications'),
   };
   const [named, anonymous, unsubmitted] = await Promise.all([
-    finishedRun(api, eve.apiKey, ids.named),
-    finishedRun(api, ada.apiKey, ids.anonymous),
-    finishedRun(api, ada.apiKey, ids.unsubmitted),
-    finishedRun(api, ada.apiKey, ids.verification),
+    finishedRun(stack.api, eve.apiKey, ids.named),
+    finishedRun(stack.api, ada.apiKey, ids.anonymous),
+    finishedRun(stack.api, ada.apiKey, ids.unsubmitted),
+    finishedRun(stack.api, ada.apiKey, ids.verification),
   ]);
   w = {
     ada,
@@ -87,28 +84,25 @@ beforeAll(async () => {
   };
 });
 
+// Registered after the stack, so it runs before the stack stops its workers.
 afterAll(async () => {
   // The publication workflows would wait out their 30-day windows on a server no worker serves.
   for (const run of w ? [w.named, w.anonymous, w.unsubmitted] : []) {
-    await api.deps.temporal.workflow
+    await stack.temporal.workflow
       .getHandle(workflowIds.leaderboard(run.runId))
       .terminate('test finished')
       .catch(() => {});
   }
-  await workers?.shutdown();
-  await strong?.close();
-  await weak?.close();
-  await api?.close();
 });
 
 async function runView(key: string, runId: string): Promise<RunView> {
-  const res = await api.request('GET', `/v1/runs/${runId}`, { key });
+  const res = await stack.api.request('GET', `/v1/runs/${runId}`, { key });
   expect(res.status, res.text).toBe(200);
   return res.body as RunView;
 }
 
 async function board(domain = 'nlp'): Promise<LeaderboardView> {
-  const res = await api.request('GET', `/v1/leaderboards/${domain}`);
+  const res = await stack.api.request('GET', `/v1/leaderboards/${domain}`);
   expect(res.status, res.text).toBe(200);
   return res.body as LeaderboardView;
 }
@@ -117,13 +111,13 @@ describe('submitting runs to the leaderboard', () => {
   it('opens a window for formal runs that succeeded, and none for verifications', async () => {
     for (const run of [w.named, w.anonymous, w.unsubmitted]) {
       expect(run.view.status).toBe('succeeded');
-      const [row] = await api.deps.db
+      const [row] = await stack.db
         .select()
         .from(leaderboardSubmissions)
         .where(eq(leaderboardSubmissions.runId, run.runId));
       expect(row).toMatchObject({ status: 'open', domain: 'nlp', mode: null });
       expect(row!.closesAt.getTime() - row!.opensAt.getTime()).toBe(30 * 86_400_000);
-      const description = await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).describe();
+      const description = await stack.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).describe();
       expect(description.status.name).toBe('RUNNING');
       // The run's own view says where it stands: open until closesAt, not yet submitted.
       const view = await runView(run === w.named ? w.eve.apiKey : w.ada.apiKey, run.runId);
@@ -136,48 +130,48 @@ describe('submitting runs to the leaderboard', () => {
       expect(view.review).toBeNull();
     }
     expect(
-      await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.verification)),
+      await stack.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.verification)),
     ).toEqual([]);
     expect((await runView(w.ada.apiKey, w.verification)).leaderboard).toBeNull();
   });
 
   it('refuses runs of others (404 as if missing), reviewers and admins (403), and changes nothing', async () => {
-    const before = await api.deps.db
+    const before = await stack.db
       .select()
       .from(leaderboardSubmissions)
       .where(eq(leaderboardSubmissions.runId, w.named.runId));
-    const byStranger = await submit(api, w.bob.apiKey, w.named.runId, 'named');
-    const missing = await submit(api, w.bob.apiKey, randomUUID(), 'named');
+    const byStranger = await submit(stack.api, w.bob.apiKey, w.named.runId, 'named');
+    const missing = await submit(stack.api, w.bob.apiKey, randomUUID(), 'named');
     expect(byStranger.status).toBe(404);
     expect(byStranger.text).toBe(missing.text);
-    const byReviewer = await submit(api, w.reviewer.apiKey, w.named.runId, 'named');
+    const byReviewer = await submit(stack.api, w.reviewer.apiKey, w.named.runId, 'named');
     expect(byReviewer.status).toBe(403);
-    const byAdmin = await submit(api, api.adminKey, w.named.runId, 'named');
+    const byAdmin = await submit(stack.api, stack.api.adminKey, w.named.runId, 'named');
     expect(byAdmin.status).toBe(403);
     expect(byAdmin.body.detail).toBe('only the run’s owner may submit it to the leaderboard');
     expect(byAdmin.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(
-      await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.named.runId)),
+      await stack.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, w.named.runId)),
     ).toEqual(before);
   });
 
   it('refuses a verification run and a mode that is neither named nor anonymous', async () => {
-    const verification = await submit(api, w.ada.apiKey, w.verification, 'named');
+    const verification = await submit(stack.api, w.ada.apiKey, w.verification, 'named');
     expect(verification.status).toBe(409);
     expect(verification.body.errors).toEqual([
       { field: 'type', message: expect.stringMatching(/is a verification; only formal runs can be submitted/) },
     ]);
-    const badMode = await submit(api, w.ada.apiKey, w.anonymous.runId, 'public');
+    const badMode = await submit(stack.api, w.ada.apiKey, w.anonymous.runId, 'public');
     expect(badMode.status).toBe(400);
     expect(badMode.body.errors[0].field).toBe('mode');
   });
 
   it('refuses a formal run that did not succeed (stopped), and opens it no window', async () => {
-    const evaluation = await createEvaluation(api, w.ada.apiKey, strong.url, [ARITH_MC_ID]);
-    const runId = await launch(api, w.ada.apiKey, evaluation.id, 'runs');
-    expect((await api.request('POST', `/v1/runs/${runId}/stop`, { key: w.ada.apiKey })).status).toBe(202);
-    expect((await finishedRun(api, w.ada.apiKey, runId)).status).toBe('stopped');
-    const refused = await submit(api, w.ada.apiKey, runId, 'named');
+    const evaluation = await createEvaluation(stack.api, w.ada.apiKey, stack.models.strong.url, [ARITH_MC_ID]);
+    const runId = await launch(stack.api, w.ada.apiKey, evaluation.id, 'runs');
+    expect((await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key: w.ada.apiKey })).status).toBe(202);
+    expect((await finishedRun(stack.api, w.ada.apiKey, runId)).status).toBe('stopped');
+    const refused = await submit(stack.api, w.ada.apiKey, runId, 'named');
     expect(refused.status).toBe(409);
     expect(refused.body.errors).toEqual([
       {
@@ -185,14 +179,14 @@ describe('submitting runs to the leaderboard', () => {
         message: 'run v1 is stopped; only a formal run that succeeded can be submitted to the leaderboard',
       },
     ]);
-    expect(
-      await api.deps.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, runId)),
-    ).toEqual([]);
+    expect(await stack.db.select().from(leaderboardSubmissions).where(eq(leaderboardSubmissions.runId, runId))).toEqual(
+      [],
+    );
     expect((await runView(w.ada.apiKey, runId)).leaderboard).toBeNull();
   });
 
   it('accepts the named and the anonymous submission once each; a second is 409', async () => {
-    const named = await submit(api, w.eve.apiKey, w.named.runId, 'named');
+    const named = await submit(stack.api, w.eve.apiKey, w.named.runId, 'named');
     expect(named.status, named.text).toBe(201);
     expect(named.body).toMatchObject({
       runId: w.named.runId,
@@ -202,7 +196,7 @@ describe('submitting runs to the leaderboard', () => {
       organization: HOSTILE_ORG,
       leaderboard: '/v1/leaderboards/nlp',
     });
-    const anonymous = await submit(api, w.ada.apiKey, w.anonymous.runId, 'anonymous');
+    const anonymous = await submit(stack.api, w.ada.apiKey, w.anonymous.runId, 'anonymous');
     expect(anonymous.status, anonymous.text).toBe(201);
     expect(anonymous.body).toMatchObject({ mode: 'anonymous', submitter: 'anonymous', organization: 'anonymous' });
 
@@ -210,13 +204,13 @@ describe('submitting runs to the leaderboard', () => {
       [w.eve, w.named, 'anonymous'],
       [w.ada, w.anonymous, 'anonymous'],
     ] as const) {
-      const again = await submit(api, user.apiKey, run.runId, mode);
+      const again = await submit(stack.api, user.apiKey, run.runId, mode);
       expect(again.status).toBe(409);
       expect(again.body.detail).toMatch(/was already submitted \((named|anonymous)\) at .*; a run is submitted once/);
     }
     // Each publication workflow ends once its submission is stored.
     for (const run of [w.named, w.anonymous]) {
-      expect(await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).result()).toEqual({
+      expect(await stack.temporal.workflow.getHandle(workflowIds.leaderboard(run.runId)).result()).toEqual({
         outcome: 'submitted',
       });
     }
@@ -225,7 +219,7 @@ describe('submitting runs to the leaderboard', () => {
       [w.eve, w.named, 'named'],
       [w.ada, w.anonymous, 'anonymous'],
     ] as const) {
-      const [row] = await api.deps.db
+      const [row] = await stack.db
         .select()
         .from(leaderboardSubmissions)
         .where(eq(leaderboardSubmissions.runId, run.runId));
@@ -236,7 +230,7 @@ describe('submitting runs to the leaderboard', () => {
         submittedAt: row!.submittedAt!.toISOString(),
       };
       expect((await runView(user.apiKey, run.runId)).leaderboard).toEqual(expected);
-      expect((await runView(api.adminKey, run.runId)).leaderboard).toEqual(expected);
+      expect((await runView(stack.api.adminKey, run.runId)).leaderboard).toEqual(expected);
     }
   });
 
@@ -259,7 +253,7 @@ describe('submitting runs to the leaderboard', () => {
     expect(JSON.stringify(view)).not.toContain(w.ada.name);
 
     // Columns: the domain's built-in datasets grouped by task, as GET /v1/datasets lists them.
-    const builtins = await api.deps.db
+    const builtins = await stack.db
       .select({ id: datasets.id, task: datasets.task })
       .from(datasets)
       .where(and(eq(datasets.domain, 'nlp'), eq(datasets.builtin, true)))
@@ -291,18 +285,18 @@ describe('submitting runs to the leaderboard', () => {
   it('serves every domain’s board without a key, and 404 for a domain there is not', async () => {
     const cv = await board('cv');
     expect(cv.rows).toEqual([]);
-    const unknown = await api.request('GET', '/v1/leaderboards/chess');
+    const unknown = await stack.api.request('GET', '/v1/leaderboards/chess');
     expect(unknown.status).toBe(404);
     expect(unknown.body.detail).toBe(
       'there is no leaderboard for "chess"; the domains are nlp, cv, multimodal, audio, safety',
     );
-    const page = await api.request('GET', '/leaderboard/chess');
+    const page = await stack.api.request('GET', '/leaderboard/chess');
     expect(page.status).toBe(404);
   });
 
   it('renders the board as a page a browser shows as the API says, names as text, with a domain switcher', async () => {
     const view = await board();
-    const seen = await browseBoard(`${api.url}/leaderboard/nlp`);
+    const seen = await browseBoard(`${stack.api.url}/leaderboard/nlp`);
     expect(seen.title).toBe('nlp leaderboard · Proctor');
     expect(seen.injected).toEqual({ images: 0, scripts: 0, bold: 0 });
     expect(seen.header).toEqual(view.columns.flatMap((c) => ['average', ...c.datasets]));
@@ -330,11 +324,11 @@ describe('submitting runs to the leaderboard', () => {
       submitter: 'anonymous',
       organization: 'anonymous',
     });
-    expect(seen.switchedTo).toEqual({ url: `${api.url}/leaderboard/cv`, heading: 'cv leaderboard', rows: 1 });
+    expect(seen.switchedTo).toEqual({ url: `${stack.api.url}/leaderboard/cv`, heading: 'cv leaderboard', rows: 1 });
   });
 
   it('an update the validator refuses leaves nothing in the publication workflow’s history', async () => {
-    const handle = api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(w.unsubmitted.runId));
+    const handle = stack.temporal.workflow.getHandle(workflowIds.leaderboard(w.unsubmitted.runId));
     const eventsBefore = (await handle.fetchHistory()).events ?? [];
     const refused = await handle
       // A mode the contract does not have, as a client that bypassed the API's schema could send.
@@ -368,7 +362,7 @@ describe('submitting runs to the leaderboard', () => {
           !e.workflowTaskCompletedEventAttributes,
       );
     expect(added).toEqual([]);
-    const [row] = await api.deps.db
+    const [row] = await stack.db
       .select()
       .from(leaderboardSubmissions)
       .where(eq(leaderboardSubmissions.runId, w.unsubmitted.runId));
@@ -377,7 +371,7 @@ describe('submitting runs to the leaderboard', () => {
   });
 
   it('the accepted submission is the one update in its history', async () => {
-    const history = await api.deps.temporal.workflow.getHandle(workflowIds.leaderboard(w.named.runId)).fetchHistory();
+    const history = await stack.temporal.workflow.getHandle(workflowIds.leaderboard(w.named.runId)).fetchHistory();
     const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest?.input?.name).toBe(
@@ -388,8 +382,8 @@ describe('submitting runs to the leaderboard', () => {
   it('shows a window that passed unused as closed on the run view', async () => {
     // What the publication workflow's closing activity writes when the window passes (its own
     // test waits one out); the workflow is terminated when the file ends.
-    await closePublicationWindow(api.deps.db, w.unsubmitted.runId);
-    const [row] = await api.deps.db
+    await closePublicationWindow(stack.db, w.unsubmitted.runId);
+    const [row] = await stack.db
       .select()
       .from(leaderboardSubmissions)
       .where(eq(leaderboardSubmissions.runId, w.unsubmitted.runId));
@@ -405,13 +399,13 @@ describe('submitting runs to the leaderboard', () => {
   if (RECORD_HISTORIES)
     it('records the published run and its publication as replay fixtures', async () => {
       await recordHistoryFixture(
-        api.deps.temporal,
+        stack.temporal,
         'run-completed-published',
         workflowIds.run(w.named.runId),
         WORKFLOW_TYPES.run,
       );
       await recordHistoryFixture(
-        api.deps.temporal,
+        stack.temporal,
         'leaderboard-window-submitted',
         workflowIds.leaderboard(w.named.runId),
         WORKFLOW_TYPES.leaderboardWindow,

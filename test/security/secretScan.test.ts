@@ -20,7 +20,6 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { loadEnv } from '../../config/env';
-import { connectDb, type DbHandle } from '../../db/client';
 import { evaluations, runLogs, runs } from '../../db/schema';
 import { openSecret } from '../../db/secretBox';
 import { bootstrap, generateApiKey } from '../../stack/bootstrap';
@@ -33,6 +32,7 @@ import { readServicesState } from '../support/services';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
 import { startLeakyModel, type LeakyModel } from './leakyModel';
 import { leaksIn, textOf, zipText } from './scanText';
+import { useTestStack } from '../support/testStack';
 
 const API_MAIN = fileURLToPath(new URL('../../api/main.ts', import.meta.url));
 const NAMESPACE = 'default';
@@ -42,9 +42,10 @@ const TERMINAL = ['succeeded', 'failed', 'stopped'];
 const KEY_CORE = randomUUID().replaceAll('-', '');
 const MODEL_KEY = `sk-leak-${KEY_CORE}`;
 
+// The database is the suite's; Temporal, the API and the worker are this file's own, started below.
+const stack = useTestStack({ db: true });
 let temporalServer: TemporalDevServer;
 let temporal: { client: Client; connection: Connection };
-let handle: DbHandle;
 let model: LeakyModel;
 let worker: WorkerProcess;
 let apiProcess: ChildProcess;
@@ -80,7 +81,6 @@ beforeAll(async () => {
   process.env.TEMPORAL_ADDRESS = temporalServer.address;
   const connection = await Connection.connect({ address: temporalServer.address });
   temporal = { connection, client: new Client({ connection, namespace: NAMESPACE }) };
-  handle = connectDb(requireEnv('DATABASE_URL'));
   model = await startLeakyModel();
 
   adminKey = generateApiKey();
@@ -116,7 +116,6 @@ afterAll(async () => {
   await model?.close();
   await temporal?.connection.close();
   await temporalServer?.stop();
-  await handle?.close();
   process.env.TEMPORAL_ADDRESS = savedTemporalAddress;
 });
 
@@ -235,7 +234,7 @@ it(
       }
       expect(report.status, report.text).toBe(200);
       places[`report.xlsx of ${runId}`] = zipText(report.bytes);
-      const logRows = await handle.db.select().from(runLogs).where(eq(runLogs.runId, runId));
+      const logRows = await stack.db.select().from(runLogs).where(eq(runLogs.runId, runId));
       expect(logRows.length).toBeGreaterThan(0);
       places[`run_logs rows of ${runId}`] = textOf(logRows);
     }
@@ -284,14 +283,14 @@ it(
     expect(places['API process output']).toContain('api listening');
 
     // Every row of every table, as JSON.
-    const tables = (await handle.db.execute(
+    const tables = (await stack.db.execute(
       sql`select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`,
     )) as unknown as { name: string }[];
     expect(tables.map((t) => t.name)).toEqual(
       expect.arrayContaining(['evaluations', 'runs', 'sample_results', 'run_logs', 'api_keys']),
     );
     for (const { name } of tables) {
-      const rows = (await handle.db.execute(
+      const rows = (await stack.db.execute(
         sql.raw(`select row_to_json(t)::text as row from "${name}" t`),
       )) as unknown as { row: string }[];
       places[`table ${name}`] = rows.map((r) => r.row).join('\n');
@@ -331,11 +330,11 @@ it(
 
     // The key is stored, as ciphertext that opens to it, on the evaluation and on both runs.
     const secretKey = loadEnv(process.env).secretKey;
-    const [evaluationRow] = await handle.db
+    const [evaluationRow] = await stack.db
       .select({ cipher: evaluations.apiKeyCipher })
       .from(evaluations)
       .where(eq(evaluations.id, evaluationId));
-    const runRows = await handle.db
+    const runRows = await stack.db
       .select({ cipher: runs.apiKeyCipher })
       .from(runs)
       .where(eq(runs.evaluationId, evaluationId));

@@ -4,48 +4,37 @@
  * unusable instead of trying every sample; the run fails with it. The name is accepted when the
  * evaluation is saved (only addresses are known then) and refused where it is resolved.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadEndpointSettings } from '../../config/env';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
-import { startApi, type TestApi } from '../support/apiServer';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
 import { launchAndWaitForEnd } from '../support/runThroughApi';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import type { SampleResultView } from '../../contracts/run';
+import { useTestStack } from '../support/testStack';
 
-let api: TestApi;
-let workers: RunningWorkers;
-let model: ReferenceModel;
-
-beforeAll(async () => {
-  api = await startApi();
-  workers = await startWorkers(api.deps.db, ['runs', 'inference'], {
-    endpoints: loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: 'loopback' }),
-  });
-  model = await startReferenceModel({ port: 0, knobs: { skill: 1, errorRate: 0, latencyMs: 0 } });
-});
-
-afterAll(async () => {
-  await workers?.shutdown();
-  await model?.close();
-  await api?.close();
+const stack = useTestStack({
+  api: true,
+  workers: {
+    queues: ['runs', 'inference'],
+    deps: { endpoints: loadEndpointSettings({ PROCTOR_ENDPOINT_DENY_NETWORKS: 'loopback' }) },
+  },
+  model: { skill: 1, errorRate: 0, latencyMs: 0 },
 });
 
 describe('an endpoint in a refused network', () => {
   it('fails its samples with the reason, unretried and unsent, and ends the dataset after ten', async () => {
-    const user = await api.createUser();
-    const endpoint = `http://localhost:${model.port}/v1`;
+    const user = await stack.api.createUser();
+    const endpoint = `http://localhost:${stack.model.port}/v1`;
     const body = nlpEvaluationBody({
       datasets: [ARITH_BASIC_ID],
       deployment: { method: 'api', endpoint, onlineModelName: 'proctor-reference', apiMode: 'chat' },
       limits: { maxConcurrency: 1, maxRetryPerQuery: 3 },
     });
-    const created = await api.request('POST', '/v1/evaluations', { key: user.apiKey, body });
+    const created = await stack.api.request('POST', '/v1/evaluations', { key: user.apiKey, body });
     expect(created.status, created.text).toBe(201);
-    model.clearRequestLog();
+    stack.model.clearRequestLog();
 
-    const ended = await launchAndWaitForEnd(api, user.apiKey, created.body.id as string, 100_000);
+    const ended = await launchAndWaitForEnd(stack.api, user.apiKey, created.body.id as string, 100_000);
     expect(ended.status).toBe('failed');
     const [dataset] = ended.datasets;
     expect(dataset?.status).toBe('failed');
@@ -55,7 +44,7 @@ describe('an endpoint in a refused network', () => {
     // The samples it did not try are recorded as failed with the dataset's reason.
     expect([dataset!.done, dataset!.failed]).toEqual([dataset!.total, dataset!.total]);
 
-    const results = await api.request('GET', `/v1/runs/${ended.runId}/results?limit=100`, { key: user.apiKey });
+    const results = await stack.api.request('GET', `/v1/runs/${ended.runId}/results?limit=100`, { key: user.apiKey });
     expect(results.status).toBe(200);
     const items = results.body.items as SampleResultView[];
     expect(items.length).toBeGreaterThanOrEqual(10);
@@ -71,6 +60,6 @@ describe('an endpoint in a refused network', () => {
     }
     for (const item of items.filter((i) => i.attempts === 0))
       expect(item.error).toMatch(/^not attempted: endpoint unusable: 10 consecutive samples/);
-    expect(model.requestLog()).toEqual([]);
+    expect(stack.model.requestLog()).toEqual([]);
   });
 });

@@ -6,38 +6,26 @@
  * deployment's schedule is made sure of idempotently, keeping an operator's pause.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ScheduleOverlapPolicy, WorkflowNotFoundError, type ScheduleHandle } from '@temporalio/client';
 import { LAUNCH_SWEEP, TASK_QUEUES, workflowIds } from '../../temporal.config';
 import type { launchSweep } from '../../workflows/launchSweep';
 import type { LaunchSweepInput, LaunchSweepResult } from '../../activities/launchSweep';
 import { ensureLaunchSweepSchedule } from '../../workers/launchSweepSchedule';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
-import { startApi, type TestApi } from '../support/apiServer';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
 import { waitForRunEnd } from '../support/runThroughApi';
 import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
+import { useTestStack } from '../support/testStack';
 
-let api: TestApi;
-let workers: RunningWorkers;
-let model: ReferenceModel;
-
-beforeAll(async () => {
-  api = await startApi();
-  workers = await startWorkers(api.deps.db);
-  model = await startReferenceModel({ port: 0, knobs: { skill: 1, errorRate: 0, seed: 7, latencyMs: 0 } });
-});
-
-afterAll(async () => {
-  await workers?.shutdown();
-  await model?.close();
-  await api?.close();
+const stack = useTestStack({
+  api: true,
+  workers: true,
+  model: { skill: 1, errorRate: 0, seed: 7, latencyMs: 0 },
 });
 
 /** One sweep, run as a workflow of its own on the runs queue (the schedule's path is the last test's). */
 function sweep(input: LaunchSweepInput): Promise<LaunchSweepResult> {
-  return api.deps.temporal.workflow.execute<typeof launchSweep>(LAUNCH_SWEEP.workflowType, {
+  return stack.temporal.workflow.execute<typeof launchSweep>(LAUNCH_SWEEP.workflowType, {
     workflowId: `launch-sweep-test-${randomUUID()}`,
     taskQueue: TASK_QUEUES.runs,
     args: [input],
@@ -60,14 +48,14 @@ function windowSince(since: number): LaunchSweepInput {
  * workflow in place, as behind a backlog of runs waiting for workers.
  */
 async function launchWithoutWorkflow(key: string, evaluationId: string, unpolledQueue?: string): Promise<string> {
-  const workflows = api.deps.temporal.workflow;
+  const workflows = stack.temporal.workflow;
   const start = workflows.start.bind(workflows);
   workflows.start = (async (type: Parameters<typeof start>[0], options: Parameters<typeof start>[1]) =>
     unpolledQueue
       ? start(type, { ...options, taskQueue: unpolledQueue })
       : undefined) as unknown as typeof workflows.start;
   try {
-    const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+    const launched = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
       key,
       body: { samplesPerDataset: 1 },
     });
@@ -80,7 +68,7 @@ async function launchWithoutWorkflow(key: string, evaluationId: string, unpolled
 
 async function workflowExists(runId: string): Promise<boolean> {
   try {
-    await api.deps.temporal.workflow.getHandle(workflowIds.run(runId)).describe();
+    await stack.temporal.workflow.getHandle(workflowIds.run(runId)).describe();
     return true;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return false;
@@ -89,17 +77,17 @@ async function workflowExists(runId: string): Promise<boolean> {
 }
 
 async function userWithEvaluation(): Promise<{ key: string; evaluationId: string }> {
-  const user = await api.createUser();
+  const user = await stack.api.createUser();
   const body = nlpEvaluationBody({
     deployment: {
       method: 'api',
-      endpoint: model.url,
+      endpoint: stack.model.url,
       onlineModelName: 'proctor-reference',
       apiKey: `sk-${randomUUID()}`,
       apiMode: 'chat',
     },
   });
-  const created = await api.request('POST', '/v1/evaluations', { key: user.apiKey, body });
+  const created = await stack.api.request('POST', '/v1/evaluations', { key: user.apiKey, body });
   expect(created.status, created.text).toBe(201);
   return { key: user.apiKey, evaluationId: created.body.id };
 }
@@ -126,7 +114,7 @@ describe('launch sweep', () => {
     // Started already: the next sweep finds it running (or queued behind workers) and starts nothing.
     expect((await sweep(window)).started).not.toContain(runId);
 
-    const ended = await waitForRunEnd(api, key, runId, 100_000);
+    const ended = await waitForRunEnd(stack.api, key, runId, 100_000);
     expect(ended.status).toBe('succeeded');
     expect(ended.progress.done).toBe(ended.progress.total);
   });
@@ -144,8 +132,8 @@ describe('launch sweep', () => {
     // sweep to the next, every sweep would look at the first two waiting runs only.
     const scheduleId = `launch-sweep-test-${randomUUID()}`;
     const options = { scheduleId, every: '1 hour', paused: true, input: { ...windowSince(since), pageSize: 2 } };
-    expect(await ensureLaunchSweepSchedule(api.deps.temporal, options)).toBe('created');
-    const schedule = api.deps.temporal.schedule.getHandle(scheduleId);
+    expect(await ensureLaunchSweepSchedule(stack.temporal, options)).toBe('created');
+    const schedule = stack.temporal.schedule.getHandle(scheduleId);
     try {
       const started = new Set<string>();
       let last: { workflowId: string } | undefined;
@@ -161,15 +149,15 @@ describe('launch sweep', () => {
       // The sweep that found the orphans went on from its predecessors' cursor.
       if (RECORD_HISTORIES && last)
         await recordHistoryFixture(
-          api.deps.temporal,
+          stack.temporal,
           'launch-sweep-continued',
           last.workflowId,
           LAUNCH_SWEEP.workflowType,
         );
 
       // Made sure of again at the next worker start: unchanged, and an operator's pause survives a change.
-      expect(await ensureLaunchSweepSchedule(api.deps.temporal, options)).toBe('unchanged');
-      expect(await ensureLaunchSweepSchedule(api.deps.temporal, { ...options, every: '2 hours', paused: false })).toBe(
+      expect(await ensureLaunchSweepSchedule(stack.temporal, options)).toBe('unchanged');
+      expect(await ensureLaunchSweepSchedule(stack.temporal, { ...options, every: '2 hours', paused: false })).toBe(
         'updated',
       );
       const described = await schedule.describe();
@@ -178,7 +166,7 @@ describe('launch sweep', () => {
     } finally {
       await schedule.delete();
       for (const id of waiting)
-        await api.deps.temporal.workflow
+        await stack.temporal.workflow
           .getHandle(workflowIds.run(id))
           .terminate('test: run left waiting on an unpolled queue');
     }
@@ -201,7 +189,7 @@ async function triggerAndWait(schedule: ScheduleHandle): Promise<LaunchSweepResu
     const { info } = await schedule.describe();
     if (info.numActionsTaken <= taken) continue;
     const { workflowId, firstExecutionRunId } = info.recentActions.at(-1)!.action.workflow;
-    const handle = api.deps.temporal.workflow.getHandle(workflowId, firstExecutionRunId);
+    const handle = stack.temporal.workflow.getHandle(workflowId, firstExecutionRunId);
     return { ...((await handle.result()) as LaunchSweepResult), workflowId };
   }
   throw new Error(`the schedule ${schedule.scheduleId} took no triggered sweep within 30 s`);

@@ -14,17 +14,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { connectDb, type DbHandle } from '../../db/client';
 import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { stopSignal } from '../../contracts/workflow';
 import { PATCHES } from '../../workflows/patches';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
-import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
-import { requireEnv } from '../support/env';
 import {
   loadHistoryFixture,
   loadHistoryFixtures,
@@ -35,6 +30,7 @@ import {
 } from '../support/historyFixtures';
 import { startRunByHand } from '../support/workflowStarts';
 import { HISTORY_FIXTURES, patchesPinnedBy } from '../fixtures/histories';
+import { useTestStack } from '../support/testStack';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -92,53 +88,36 @@ describe('recorded histories', () => {
 });
 
 describe('histories written just now', () => {
-  let handle: DbHandle;
-  let temporal: { client: Client; close(): Promise<void> };
-  let workers: RunningWorkers;
-  let model: ReferenceModel;
-
-  beforeAll(async () => {
-    handle = connectDb(requireEnv('DATABASE_URL'));
-    temporal = await temporalClient();
-    workers = await startWorkers(handle.db);
-    model = await startReferenceModel({ port: 0, knobs: { skill: 1 } });
-  });
-
-  afterAll(async () => {
-    await workers?.shutdown();
-    await model?.close();
-    await temporal?.close();
-    await handle?.close();
-  });
+  const stack = useTestStack({ db: true, temporal: true, workers: true, model: { skill: 1 } });
 
   /** Runs that exercise every branch a history can take: children in sequence, continue-as-new, stop. */
   async function executeScenarios(): Promise<{ name: string; workflowId: string; workflowType: string }[]> {
-    const ownerId = await insertUser(handle.db);
-    const first = await insertArithmeticDataset(handle.db, 30, 'arithmetic');
-    const second = await insertArithmeticDataset(handle.db, 12, 'sums');
+    const ownerId = await insertUser(stack.db);
+    const first = await insertArithmeticDataset(stack.db, 30, 'arithmetic');
+    const second = await insertArithmeticDataset(stack.db, 12, 'sums');
 
-    model.resetKnobs();
-    model.setKnobs({ skill: 1 });
-    const completed = await insertRun(handle.db, {
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1 });
+    const completed = await insertRun(stack.db, {
       ownerId,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [first, second],
       batching: { samplesPerBatch: 10, batchesPerExecution: 2 },
     });
-    await (await startRunByHand(temporal.client, completed)).result();
+    await (await startRunByHand(stack.temporal, completed)).result();
 
-    model.setKnobs({ latencyMs: 200 });
-    const stopped = await insertRun(handle.db, {
+    stack.model.setKnobs({ latencyMs: 200 });
+    const stopped = await insertRun(stack.db, {
       ownerId,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [first, second],
       limits: { maxConcurrency: 2 },
     });
-    const wf = await startRunByHand(temporal.client, stopped);
+    const wf = await startRunByHand(stack.temporal, stopped);
     await new Promise((r) => setTimeout(r, 1500));
     await wf.signal(stopSignal, { requestedBy: 'replay-test' });
     await wf.result();
-    model.resetKnobs();
+    stack.model.resetKnobs();
 
     return [
       { name: 'run-completed', workflowId: workflowIds.run(completed), workflowType: WORKFLOW_TYPES.run },
@@ -158,16 +137,16 @@ describe('histories written just now', () => {
   }
 
   async function firstExecutionHistory(workflowId: string) {
-    const description = await temporal.client.workflow.getHandle(workflowId).describe();
+    const description = await stack.temporal.workflow.getHandle(workflowId).describe();
     const firstRunId = description.raw.workflowExecutionInfo?.firstRunId ?? description.runId;
-    return temporal.client.workflow.getHandle(workflowId, firstRunId).fetchHistory();
+    return stack.temporal.workflow.getHandle(workflowId, firstRunId).fetchHistory();
   }
 
   // Defined only when recording: a skipped test would count as a failure in `npm test`.
   if (RECORD_HISTORIES)
     it('records fresh histories into the fixtures', async () => {
       for (const scenario of await executeScenarios()) {
-        await recordHistoryFixture(temporal.client, scenario.name, scenario.workflowId, scenario.workflowType);
+        await recordHistoryFixture(stack.temporal, scenario.name, scenario.workflowId, scenario.workflowType);
       }
     });
 

@@ -1,63 +1,46 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { connectDb, type DbHandle } from '../../db/client';
 import { runArtifacts, runDatasets, runLogs, runs, sampleResults } from '../../db/schema';
 import { SEARCH_ATTRIBUTES, workflowIds } from '../../temporal.config';
 import { stopSignal } from '../../contracts/workflow';
 import { sealSecret } from '../../db/secretBox';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
 import { computeDatasetMetrics } from '../../db/queries/runRecords';
-import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { requireEnv } from '../support/env';
-import type { Client } from '@temporalio/client';
 import { startRunByHand } from '../support/workflowStarts';
+import { useTestStack } from '../support/testStack';
 
-let handle: DbHandle;
-let workers: RunningWorkers;
-let temporal: { client: Client; close(): Promise<void> };
-let model: ReferenceModel;
+const stack = useTestStack({ db: true, temporal: true, workers: true, model: { skill: 1 } });
 let ownerId: string;
 
 beforeAll(async () => {
-  handle = connectDb(requireEnv('DATABASE_URL'));
-  temporal = await temporalClient();
-  workers = await startWorkers(handle.db);
-  model = await startReferenceModel({ port: 0, knobs: { skill: 1 } });
-  ownerId = await insertUser(handle.db);
-});
-
-afterAll(async () => {
-  await workers?.shutdown();
-  await model?.close();
-  await temporal?.close();
-  await handle?.close();
+  ownerId = await insertUser(stack.db);
 });
 
 async function launch(runId: string) {
-  return startRunByHand(temporal.client, runId);
+  return startRunByHand(stack.temporal, runId);
 }
 
 async function runRow(runId: string) {
-  const [row] = await handle.db.select().from(runs).where(eq(runs.id, runId));
+  const [row] = await stack.db.select().from(runs).where(eq(runs.id, runId));
   return row!;
 }
 
 describe('run workflow', () => {
   it('evaluates datasets one after another, scores every sample once and writes the report', async () => {
-    model.resetKnobs();
-    model.setKnobs({ skill: 1 });
-    const a = await insertArithmeticDataset(handle.db, 60, 'arithmetic');
-    const b = await insertArithmeticDataset(handle.db, 45, 'sums');
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1 });
+    const a = await insertArithmeticDataset(stack.db, 60, 'arithmetic');
+    const b = await insertArithmeticDataset(stack.db, 45, 'sums');
     const secret = 'sk-test-never-in-history-12345';
-    const runId = await insertRun(handle.db, {
+    const runId = await insertRun(stack.db, {
       ownerId,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [a, b],
       apiKeyCipher: sealSecret(Buffer.from(requireEnv('PROCTOR_SECRET_KEY'), 'base64'), secret),
       batching: { samplesPerBatch: 20, batchesPerExecution: 2 },
     });
-    model.setKnobs({ requiredApiKey: secret });
+    stack.model.setKnobs({ requiredApiKey: secret });
     const wf = await launch(runId);
     const result = await wf.result();
 
@@ -74,7 +57,7 @@ describe('run workflow', () => {
       ]),
     );
 
-    const dsRows = await handle.db
+    const dsRows = await stack.db
       .select()
       .from(runDatasets)
       .where(eq(runDatasets.runId, runId))
@@ -87,21 +70,21 @@ describe('run workflow', () => {
     // Serial: the second dataset started only after the first ended.
     expect(dsRows[1]!.startedAt!.getTime()).toBeGreaterThanOrEqual(dsRows[0]!.endedAt!.getTime());
 
-    const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    const stored = await stack.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
     expect(stored).toHaveLength(105);
     expect(stored.every((r) => r.status === 'scored' && r.score === 1)).toBe(true);
 
-    const [report] = await handle.db
+    const [report] = await stack.db
       .select()
       .from(runArtifacts)
       .where(and(eq(runArtifacts.runId, runId), eq(runArtifacts.kind, 'report.xlsx')));
     expect(report!.content.subarray(0, 2).toString()).toBe('PK');
 
     // History: no per-sample data, no secret; continue-as-new kept executions short.
-    const history = JSON.stringify(await temporal.client.workflow.getHandle(workflowIds.run(runId)).fetchHistory());
+    const history = JSON.stringify(await stack.temporal.workflow.getHandle(workflowIds.run(runId)).fetchHistory());
     expect(history).not.toContain(secret);
     expect(history).not.toContain('Reply with the number only');
-    const child = temporal.client.workflow.getHandle(workflowIds.dataset(runId, a.id));
+    const child = stack.temporal.workflow.getHandle(workflowIds.dataset(runId, a.id));
     const childHistory = JSON.stringify(await child.fetchHistory());
     expect(childHistory).not.toContain(secret);
     expect(childHistory).not.toContain('Reply with the number only');
@@ -113,24 +96,24 @@ describe('run workflow', () => {
   });
 
   it('records failing samples with their reason and carries on', async () => {
-    model.resetKnobs();
-    model.setKnobs({ skill: 1, errorRate: 0.3, errorStatus: 500, seed: 11 });
-    const ds = await insertArithmeticDataset(handle.db, 80);
-    const runId = await insertRun(handle.db, {
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1, errorRate: 0.3, errorStatus: 500, seed: 11 });
+    const ds = await insertArithmeticDataset(stack.db, 80);
+    const runId = await insertRun(stack.db, {
       ownerId,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [ds],
       limits: { maxRetryPerQuery: 0, maxConcurrency: 8 },
     });
     const result = await (await launch(runId)).result();
     expect(result.status).toBe('succeeded');
-    const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    const stored = await stack.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
     expect(stored).toHaveLength(80);
     const failed = stored.filter((r) => r.status === 'failed');
     expect(failed.length).toBeGreaterThan(5);
     expect(failed.length).toBeLessThan(60);
     expect(failed[0]!.error).toMatch(/500/);
-    const [row] = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
+    const [row] = await stack.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
     expect(row!.failed).toBe(failed.length);
     expect(row!.metrics!.score).toBeCloseTo((80 - failed.length) / 80, 6);
     // The interval brackets the score, and computing it again (a retried activity) gives the same one.
@@ -138,30 +121,30 @@ describe('run workflow', () => {
     expect(ci95!.lower).toBeLessThan(score);
     expect(ci95!.upper).toBeGreaterThan(score);
     expect(standardError).toBeGreaterThan(0);
-    expect(await computeDatasetMetrics(handle.db, runId, ds.id, 'exact_match')).toEqual(row!.metrics);
-    const logs = await handle.db.select().from(runLogs).where(eq(runLogs.runId, runId));
+    expect(await computeDatasetMetrics(stack.db, runId, ds.id, 'exact_match')).toEqual(row!.metrics);
+    const logs = await stack.db.select().from(runLogs).where(eq(runLogs.runId, runId));
     expect(logs.some((l) => l.level === 'warn' && /failed after 1 attempt/.test(l.message))).toBe(true);
   });
 
   it('retries a failing request with back-off until it succeeds', async () => {
-    model.resetKnobs();
-    model.setKnobs({ skill: 1, failFirstAttempts: 2, errorStatus: 503 });
-    const ds = await insertArithmeticDataset(handle.db, 12);
-    const runId = await insertRun(handle.db, {
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1, failFirstAttempts: 2, errorStatus: 503 });
+    const ds = await insertArithmeticDataset(stack.db, 12);
+    const runId = await insertRun(stack.db, {
       ownerId,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [ds],
       limits: { maxRetryPerQuery: 3 },
     });
     const result = await (await launch(runId)).result();
     expect(result.status).toBe('succeeded');
-    const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    const stored = await stack.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
     expect(stored.every((r) => r.status === 'scored' && r.attempts === 3)).toBe(true);
   });
 
   it('fails a dataset whose endpoint is down with a readable reason, not the whole machinery', async () => {
-    const ds = await insertArithmeticDataset(handle.db, 300);
-    const runId = await insertRun(handle.db, {
+    const ds = await insertArithmeticDataset(stack.db, 300);
+    const runId = await insertRun(stack.db, {
       ownerId,
       endpoint: 'http://127.0.0.1:9/v1',
       datasets: [ds],
@@ -169,32 +152,32 @@ describe('run workflow', () => {
     });
     const result = await (await launch(runId)).result();
     expect(result.status).toBe('failed');
-    const [row] = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
+    const [row] = await stack.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
     expect(row!.status).toBe('failed');
     expect(row!.error).toMatch(/endpoint unusable|connection/i);
     // The breaker ends the dataset long before all 300 samples were tried; the rest are failed
     // rows that say they were never asked, so every sample is still accounted for once.
     expect([row!.done, row!.failed]).toEqual([300, 300]);
-    const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    const stored = await stack.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
     const asked = stored.filter((r) => r.attempts > 0);
     expect(asked.length).toBeLessThan(100);
     expect(stored.filter((r) => r.attempts === 0).every((r) => r.error === `not attempted: ${row!.error}`)).toBe(true);
   });
 
   it('stops promptly: in-flight requests are abandoned and statuses become stopped', async () => {
-    model.resetKnobs();
-    model.setKnobs({ skill: 1, latencyMs: 300 });
-    const a = await insertArithmeticDataset(handle.db, 400);
-    const b = await insertArithmeticDataset(handle.db, 50);
-    const runId = await insertRun(handle.db, {
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1, latencyMs: 300 });
+    const a = await insertArithmeticDataset(stack.db, 400);
+    const b = await insertArithmeticDataset(stack.db, 50);
+    const runId = await insertRun(stack.db, {
       ownerId,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [a, b],
       limits: { maxConcurrency: 4 },
     });
     const wf = await launch(runId);
     await waitFor(
-      async () => (await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8,
+      async () => (await stack.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8,
     );
     const stoppedAt = Date.now();
     await wf.signal(stopSignal, { requestedBy: 'test' });
@@ -202,7 +185,7 @@ describe('run workflow', () => {
     const elapsed = Date.now() - stoppedAt;
     expect(result.status).toBe('stopped');
     expect(elapsed).toBeLessThan(10_000);
-    const rows = await handle.db
+    const rows = await stack.db
       .select()
       .from(runDatasets)
       .where(eq(runDatasets.runId, runId))
@@ -211,7 +194,7 @@ describe('run workflow', () => {
     const countAtEnd = rows[0]!.done;
     expect(countAtEnd).toBeLessThan(400);
     await new Promise((r) => setTimeout(r, 1000));
-    const after = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    const after = await stack.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
     expect(after.length).toBe(countAtEnd);
     const run = await runRow(runId);
     expect(run.status).toBe('stopped');
@@ -219,26 +202,26 @@ describe('run workflow', () => {
   });
 
   it('takes a cancel of the run workflow (Cancel in the Temporal UI) as a stop that reaches the dataset in flight', async () => {
-    model.resetKnobs();
-    model.setKnobs({ skill: 1, latencyMs: 300 });
-    const a = await insertArithmeticDataset(handle.db, 400);
-    const runId = await insertRun(handle.db, {
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1, latencyMs: 300 });
+    const a = await insertArithmeticDataset(stack.db, 400);
+    const runId = await insertRun(stack.db, {
       ownerId,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [a],
       limits: { maxConcurrency: 4 },
     });
     const wf = await launch(runId);
     await waitFor(
-      async () => (await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8,
+      async () => (await stack.db.select().from(sampleResults).where(eq(sampleResults.runId, runId))).length >= 8,
     );
     await wf.cancel();
     // The run still closes itself: scores, report and statuses, then the workflow completes.
     const result = await wf.result();
     expect(result.status).toBe('stopped');
-    const child = await temporal.client.workflow.getHandle(workflowIds.dataset(runId, a.id)).describe();
+    const child = await stack.temporal.workflow.getHandle(workflowIds.dataset(runId, a.id)).describe();
     expect(child.status.name).toBe('CANCELLED');
-    const [dataset] = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
+    const [dataset] = await stack.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
     expect(dataset!.status).toBe('stopped');
     expect(dataset!.done).toBeLessThan(400);
     const run = await runRow(runId);
@@ -247,19 +230,19 @@ describe('run workflow', () => {
   });
 
   it('runs a verification over the drawn samples only', async () => {
-    model.resetKnobs();
-    model.setKnobs({ skill: 1 });
-    const ds = await insertArithmeticDataset(handle.db, 100);
-    const runId = await insertRun(handle.db, {
+    stack.model.resetKnobs();
+    stack.model.setKnobs({ skill: 1 });
+    const ds = await insertArithmeticDataset(stack.db, 100);
+    const runId = await insertRun(stack.db, {
       ownerId,
-      endpoint: model.url,
+      endpoint: stack.model.url,
       datasets: [ds],
       type: 'verification',
       sampleIndices: [3, 41, 97],
     });
     const result = await (await launch(runId)).result();
     expect(result.status).toBe('succeeded');
-    const stored = await handle.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
+    const stored = await stack.db.select().from(sampleResults).where(eq(sampleResults.runId, runId));
     expect(stored.map((r) => r.sampleIdx).sort((x, y) => x - y)).toEqual([3, 41, 97]);
   });
 });

@@ -11,39 +11,23 @@
  * before the child has started (whether the server then refuses it is a race of its own, lost about
  * one time in ten), and none may let the batch run on.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { sampleResults } from '../../db/schema';
 import { workflowIds } from '../../temporal.config';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
-import { startApi, type TestApi } from '../support/apiServer';
-import { startWorkers, type RunningWorkers } from '../support/temporalTestKit';
 import { historyTimeline } from '../support/historyTimeline';
 import { setFormalUsed } from '../support/quotaFixtures';
 import { waitForRunEnd } from '../support/runThroughApi';
 import { createEvaluation, registerComparisonDatasets } from '../comparisons/comparisonFixtures';
+import { useTestStack } from '../support/testStack';
 
 const MIN_STOPS_IN_THE_WINDOW = 3;
 const MAX_ROUNDS = 30;
 const FLOOD = 300;
 
-let api: TestApi;
-let workers: RunningWorkers;
-let slow: ReferenceModel;
-
-beforeAll(async () => {
-  api = await startApi();
-  workers = await startWorkers(api.deps.db);
-  // Slower than the test: a batch that is not stopped would hold its requests for the evaluation's 10 s timeout.
-  slow = await startReferenceModel({ port: 0, knobs: { latencyMs: 60_000 } });
-});
-
-afterAll(async () => {
-  await workers?.shutdown();
-  await slow?.close();
-  await api?.close();
-});
+// Slower than the test: a batch that is not stopped would hold its requests for the evaluation's 10 s timeout.
+const stack = useTestStack({ api: true, workers: true, model: { latencyMs: 60_000 } });
 
 interface StopTiming {
   /** The run workflow acted on the stop (completed a workflow task after the signal) before its child started. */
@@ -53,7 +37,7 @@ interface StopTiming {
 }
 
 async function stopTiming(runId: string): Promise<StopTiming> {
-  const { events } = await api.deps.temporal.workflow.getHandle(workflowIds.run(runId)).fetchHistory();
+  const { events } = await stack.temporal.workflow.getHandle(workflowIds.run(runId)).fetchHistory();
   const list = events ?? [];
   const at = (has: (e: (typeof list)[number]) => unknown, after = -1) => list.findIndex((e, i) => i > after && has(e));
   const signalled = at((e) => e.workflowExecutionSignaledEventAttributes);
@@ -67,38 +51,38 @@ async function stopTiming(runId: string): Promise<StopTiming> {
 }
 
 it('reaches the batch when the stop lands while the dataset child is starting', async () => {
-  const owner = await api.createUser();
-  const sets = await registerComparisonDatasets(api, owner.apiKey, 2);
+  const owner = await stack.api.createUser();
+  const sets = await registerComparisonDatasets(stack.api, owner.apiKey, 2);
   const floodQueue = `proctor-test-flood-${randomUUID()}`;
   let flooded = 0;
   let inTheWindow = 0;
   try {
     for (let round = 0; round < MAX_ROUNDS && inTheWindow < MIN_STOPS_IN_THE_WINDOW; round++) {
-      await setFormalUsed(api.deps.db, owner.id, 0);
-      const evaluationId = await createEvaluation(api, owner.apiKey, [sets.sum], slow.url);
-      const launched = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key: owner.apiKey });
+      await setFormalUsed(stack.db, owner.id, 0);
+      const evaluationId = await createEvaluation(stack.api, owner.apiKey, [sets.sum], stack.model.url);
+      const launched = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key: owner.apiKey });
       expect(launched.status, launched.text).toBe(202);
       const runId = launched.body.runId as string;
       // Workflows nobody polls for: each start is work the server does before the child's.
       const flood = Array.from({ length: FLOOD }, () =>
-        api.deps.temporal.workflow.start('proctorTestFlood', {
+        stack.temporal.workflow.start('proctorTestFlood', {
           taskQueue: floodQueue,
           workflowId: `${floodQueue}-${flooded++}`,
         }),
       );
-      const stop = await api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
+      const stop = await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key: owner.apiKey });
       expect(stop.status, stop.text).toBe(202);
       await Promise.all(flood);
 
-      const run = await waitForRunEnd(api, owner.apiKey, runId, 60_000, 50);
-      const stored = await api.deps.db
+      const run = await waitForRunEnd(stack.api, owner.apiKey, runId, 60_000, 50);
+      const stored = await stack.db
         .select({ status: sampleResults.status, error: sampleResults.error })
         .from(sampleResults)
         .where(eq(sampleResults.runId, runId));
       const why =
         stored.length === 0
           ? ''
-          : `${JSON.stringify(stored)}\n${await historyTimeline(api.deps.temporal, [workflowIds.run(runId), workflowIds.dataset(runId, sets.sum)])}`;
+          : `${JSON.stringify(stored)}\n${await historyTimeline(stack.temporal, [workflowIds.run(runId), workflowIds.dataset(runId, sets.sum)])}`;
       expect(run.status, `round ${round}`).toBe('stopped');
       expect(stored, why).toEqual([]);
       const timing = await stopTiming(runId);
@@ -116,7 +100,7 @@ it('reaches the batch when the stop lands while the dataset child is starting', 
     for (let i = 0; i < flooded; i += 50) {
       await Promise.all(
         Array.from({ length: Math.min(50, flooded - i) }, (_, k) =>
-          api.deps.temporal.workflow
+          stack.temporal.workflow
             .getHandle(`${floodQueue}-${i + k}`)
             .terminate('test over')
             .catch(() => undefined),

@@ -2,55 +2,34 @@
  * The Temporal server goes away in the middle of a dataset and comes back on the same SQLite file:
  * the run carries on and ends with every sample stored exactly once.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
-import type { Client } from '@temporalio/client';
-import { connectDb, type DbHandle } from '../../db/client';
 import { runDatasets, runs, sampleResults } from '../../db/schema';
 import { workflowIds } from '../../temporal.config';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
-import { startWorkers, temporalClient, type RunningWorkers } from '../support/temporalTestKit';
 import { startTemporal, stopTemporal } from '../support/services';
-import { requireEnv } from '../support/env';
 import { startRunByHand } from '../support/workflowStarts';
+import { useTestStack } from '../support/testStack';
 
-let handle: DbHandle;
-let temporal: { client: Client; close(): Promise<void> };
-let workers: RunningWorkers;
-let model: ReferenceModel;
-
-beforeAll(async () => {
-  handle = connectDb(requireEnv('DATABASE_URL'));
-  temporal = await temporalClient();
-  workers = await startWorkers(handle.db);
-  model = await startReferenceModel({ port: 0, knobs: { skill: 1, latencyMs: 20 } });
-});
-
-afterAll(async () => {
-  await workers?.shutdown();
-  await model?.close();
-  await temporal?.close();
-  await handle?.close();
-});
+const stack = useTestStack({ db: true, temporal: true, workers: true, model: { skill: 1, latencyMs: 20 } });
 
 it('a run survives a restart of the Temporal server with every sample stored exactly once', async () => {
-  const ownerId = await insertUser(handle.db);
-  const first = await insertArithmeticDataset(handle.db, 600);
-  const second = await insertArithmeticDataset(handle.db, 100, 'sums');
-  const runId = await insertRun(handle.db, {
+  const ownerId = await insertUser(stack.db);
+  const first = await insertArithmeticDataset(stack.db, 600);
+  const second = await insertArithmeticDataset(stack.db, 100, 'sums');
+  const runId = await insertRun(stack.db, {
     ownerId,
-    endpoint: model.url,
+    endpoint: stack.model.url,
     datasets: [first, second],
     limits: { maxConcurrency: 4 },
     batching: { samplesPerBatch: 100, batchesPerExecution: 3 },
   });
-  await startRunByHand(temporal.client, runId);
+  await startRunByHand(stack.temporal, runId);
 
   const stored = async () =>
     Number(
       (
-        await handle.db
+        await stack.db
           .select({ n: sql<string>`count(*)` })
           .from(sampleResults)
           .where(eq(sampleResults.runId, runId))
@@ -65,21 +44,21 @@ it('a run survives a restart of the Temporal server with every sample stored exa
 
   // Poll the database rather than holding a long-poll open across the restart.
   await waitFor(async () => {
-    const [row] = await handle.db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId));
+    const [row] = await stack.db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId));
     return row!.status === 'succeeded' || row!.status === 'failed' || row!.status === 'stopped';
   }, 150_000);
 
-  const [run] = await handle.db.select().from(runs).where(eq(runs.id, runId));
+  const [run] = await stack.db.select().from(runs).where(eq(runs.id, runId));
   expect(run!.status).toBe('succeeded');
   expect(whileDown).toBeLessThan(700);
-  const rows = await handle.db
+  const rows = await stack.db
     .select({ dataset: sampleResults.datasetId, idx: sampleResults.sampleIdx, status: sampleResults.status })
     .from(sampleResults)
     .where(eq(sampleResults.runId, runId));
   expect(rows).toHaveLength(700);
   expect(new Set(rows.map((r) => `${r.dataset}:${r.idx}`)).size).toBe(700);
   expect(rows.every((r) => r.status === 'scored')).toBe(true);
-  const datasets = await handle.db
+  const datasets = await stack.db
     .select()
     .from(runDatasets)
     .where(eq(runDatasets.runId, runId))
@@ -88,7 +67,7 @@ it('a run survives a restart of the Temporal server with every sample stored exa
     ['succeeded', 600],
     ['succeeded', 100],
   ]);
-  const result = await temporal.client.workflow.getHandle(workflowIds.run(runId)).result();
+  const result = await stack.temporal.workflow.getHandle(workflowIds.run(runId)).result();
   expect(result.status).toBe('succeeded');
 }, 240_000);
 

@@ -1,39 +1,25 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
-import { connectDb, type DbHandle } from '../../db/client';
 import { runDatasets, sampleResults } from '../../db/schema';
-import { startReferenceModel, type ReferenceModel } from '../../stack/referenceModel/server';
 import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
-import { temporalClient } from '../support/temporalTestKit';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
-import { requireEnv } from '../support/env';
-import type { Client } from '@temporalio/client';
 import { startRunByHand } from '../support/workflowStarts';
+import { useTestStack } from '../support/testStack';
 
-let handle: DbHandle;
-let temporal: { client: Client; close(): Promise<void> };
-let model: ReferenceModel;
+const stack = useTestStack({ db: true, temporal: true, model: { skill: 1, latencyMs: 25 } });
 const processes: WorkerProcess[] = [];
 
-beforeAll(async () => {
-  handle = connectDb(requireEnv('DATABASE_URL'));
-  temporal = await temporalClient();
-  model = await startReferenceModel({ port: 0, knobs: { skill: 1, latencyMs: 25 } });
-});
-
+// Registered after the stack, so it runs before the stack stops: no worker process outlives the model.
 afterAll(async () => {
   for (const p of processes) await p.kill();
-  await model?.close();
-  await temporal?.close();
-  await handle?.close();
 });
 
 it('a worker killed with SIGKILL mid-dataset resumes on restart; every sample is stored exactly once', async () => {
-  const ownerId = await insertUser(handle.db);
-  const ds = await insertArithmeticDataset(handle.db, 1500);
-  const runId = await insertRun(handle.db, {
+  const ownerId = await insertUser(stack.db);
+  const ds = await insertArithmeticDataset(stack.db, 1500);
+  const runId = await insertRun(stack.db, {
     ownerId,
-    endpoint: model.url,
+    endpoint: stack.model.url,
     datasets: [ds],
     limits: { maxConcurrency: 8 },
     batching: { samplesPerBatch: 500, batchesPerExecution: 100 },
@@ -41,12 +27,12 @@ it('a worker killed with SIGKILL mid-dataset resumes on restart; every sample is
 
   const first = await startWorkerProcess();
   processes.push(first);
-  const wf = await startRunByHand(temporal.client, runId);
+  const wf = await startRunByHand(stack.temporal, runId);
 
   const storedCount = async () =>
     Number(
       (
-        await handle.db
+        await stack.db
           .select({ n: sql<string>`count(*)` })
           .from(sampleResults)
           .where(eq(sampleResults.runId, runId))
@@ -66,18 +52,18 @@ it('a worker killed with SIGKILL mid-dataset resumes on restart; every sample is
   const result = await wf.result();
   expect(result.status).toBe('succeeded');
 
-  const rows = await handle.db
+  const rows = await stack.db
     .select({ idx: sampleResults.sampleIdx, status: sampleResults.status })
     .from(sampleResults)
     .where(eq(sampleResults.runId, runId));
   expect(rows).toHaveLength(1500);
   expect(new Set(rows.map((r) => r.idx)).size).toBe(1500);
   expect(rows.every((r) => r.status === 'scored')).toBe(true);
-  const [dataset] = await handle.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
+  const [dataset] = await stack.db.select().from(runDatasets).where(eq(runDatasets.runId, runId));
   expect(dataset!.done).toBe(1500);
   expect(dataset!.metrics!.score).toBe(1);
   // Samples stored before the kill were not asked again: at most the batch in flight was redone.
-  const requests = model.stats().requests;
+  const requests = stack.model.stats().requests;
   expect(requests).toBeGreaterThanOrEqual(1500);
   expect(requests).toBeLessThan(1500 + 500);
 }, 180_000);
