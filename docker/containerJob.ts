@@ -43,6 +43,8 @@ export interface ContainerJobOptions {
   collect?: (containerId: string) => Promise<void>;
   collectEveryMs?: number;
   onCollectError?: (error: unknown) => void;
+  /** Told of the job's container once it is found or created, before it is waited for. */
+  onContainer?: (containerId: string, adopted: boolean) => void;
   /** How many of the last output lines a result keeps. */
   tailLines?: number;
 }
@@ -65,6 +67,7 @@ export async function runContainerJob(
   o.signal?.throwIfAborted();
 
   const { id, adopted } = await findOrCreate(docker, name, create);
+  o.onContainer?.(id, adopted);
   const container = docker.getContainer(id);
   let killedFor: 'timeout' | 'abort' | null = null;
   const kill = (why: 'timeout' | 'abort') => {
