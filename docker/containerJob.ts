@@ -10,6 +10,8 @@
  * counts from the container's own start, so adopting does not extend it.
  */
 import type Dockerode from 'dockerode';
+import { formatDuration, trimLogLine } from './containerErrors';
+import { killContainer } from './containerKill';
 import { containerLogs } from './containerLogs';
 import { removeContainer } from './containerRemoval';
 import { inspectContainer } from './containerState';
@@ -54,7 +56,6 @@ export class ContainerJobError extends Error {
 }
 
 const CREATE_ATTEMPTS = 3;
-const MAX_LINE_CHARS = 500;
 
 export async function runContainerJob(
   docker: Dockerode,
@@ -73,14 +74,9 @@ export async function runContainerJob(
   const kill = (why: 'timeout' | 'abort') => {
     if (killedFor !== null) return;
     killedFor = why;
-    container.kill({ signal: 'SIGKILL' }).catch((error: unknown) => {
-      // 409/304: it had exited already, so it was not killed for this after all.
-      if (dockerStatus(error) === 409 || dockerStatus(error) === 304) {
-        if (killedFor === why && why === 'timeout') killedFor = null;
-        return;
-      }
-      // The engine would not kill it: removing it by force ends it too, and wait() returns.
-      container.remove({ force: true }).catch(() => {});
+    void killContainer(container).then((killed) => {
+      // It had exited already: its own exit is the result, unless the job was stopped.
+      if (!killed && killedFor === 'timeout') killedFor = null;
     });
   };
   const onAbort = () => kill('abort');
@@ -125,7 +121,7 @@ export async function runContainerJob(
       timeoutMs: limits.timeoutMs,
       memoryMb: limits.memoryMb,
       killedForTimeout: killedFor === 'timeout',
-      lastLines: lines.map((l) => (l.line.length > MAX_LINE_CHARS ? `${l.line.slice(0, MAX_LINE_CHARS)}…` : l.line)),
+      lastLines: lines.map((l) => trimLogLine(l.line)),
       adopted,
       containerId: id,
     });
@@ -211,8 +207,4 @@ function judge(r: {
     adopted: r.adopted,
     containerId: r.containerId,
   };
-}
-
-function formatDuration(ms: number): string {
-  return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
