@@ -126,7 +126,9 @@ export async function runContainerJob(
       containerId: id,
     });
   } catch (error) {
-    if (error instanceof ContainerJobError || killedFor === 'abort') throw error;
+    // Stopped: whatever the engine said as the container went (it may have been removed by force).
+    if (killedFor === 'abort') throw o.signal?.reason ?? error;
+    if (error instanceof ContainerJobError) throw error;
     throw new ContainerJobError(`the job ${name} failed on the Docker host: ${errorText(error)}`);
   } finally {
     clearTimeout(timer);

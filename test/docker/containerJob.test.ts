@@ -185,6 +185,20 @@ describe('a container job', () => {
     expect(await readdir(spec.outputDirOnHost)).toEqual(['runs']);
     expect(await readFile(path.join(spec.outputDirOnHost, 'runs'), 'utf8')).toBe('x');
   });
+
+  it('killed at its wall clock by an attempt that died before removing it is adopted as timed out', async () => {
+    const spec = await pythonJob('import time\nprint("slow", flush=True)\ntime.sleep(120)', {
+      limits: { timeoutMs: 500, memoryMb: 128, tmpMb: 8 },
+    });
+    const orphan = await docker.createContainer(containerJobSpec(spec));
+    await orphan.start();
+    await new Promise((r) => setTimeout(r, 800));
+    await orphan.kill({ signal: 'SIGKILL' });
+    await orphan.wait();
+    const result = await runContainerJob(docker, spec);
+    expect(result).toMatchObject({ outcome: 'timed_out', exitCode: 137, adopted: true });
+    expect(result.reason).toContain('slow');
+  });
 });
 
 describe("the host's reaper", () => {
