@@ -231,6 +231,18 @@ export const CONTAINER_ACTIVITY_OPTIONS = {
     },
   },
   /**
+   * A container job (activities/containerJobs), on the host that runs it (taskQueue set per run).
+   * The job's own wall-clock limit is kept by the activity; this timeout is only the ceiling past
+   * it. A retry on the same host adopts the job's container if it is still there, so a worker
+   * killed mid-job costs no second run of it.
+   */
+  job: {
+    startToCloseTimeout: '24 hours',
+    heartbeatTimeout: '30 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { ...forever, maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  },
+  /**
    * Removal must not hold a run forever when its host is gone for good: after the deadline the run
    * closes anyway, and the host's reaper removes the container when it comes back.
    */

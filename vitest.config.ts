@@ -40,6 +40,7 @@ const UNIT_TESTS = [
   'test/scoring/rougeL.test.ts',
   'test/scoring/scoreAggregation.test.ts',
   'test/scoring/tokenize.test.ts',
+  'test/storage/jobOutputs.test.ts',
   'test/uploads/stagingTree.test.ts',
   'test/uploads/uploadCheck.test.ts',
   'test/uploads/uploadPaths.test.ts',

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import { CODE_SANDBOX_IMAGE_REF } from './codeSandboxImage';
 import { DEFAULT_SANDBOX_LIMITS, SANDBOX_ROLE, sandboxContainerSpec, type SandboxLimits } from './codeSandboxSpec';
+import { killContainer } from './containerKill';
 import { removeContainer } from './containerRemoval';
 import { LABEL_ROLE } from './containerSpec';
 import { dockerStatus, errorText } from './engine';
@@ -127,14 +128,9 @@ export async function runInSandbox(
   const kill = (why: 'timeout' | 'output' | 'abort') => {
     if (killedFor !== null) return;
     killedFor = why;
-    container.kill({ signal: 'SIGKILL' }).catch((error: unknown) => {
-      // 409/304: it had exited already, so it was not killed for this after all.
-      if (dockerStatus(error) === 409 || dockerStatus(error) === 304) {
-        if (killedFor === why) killedFor = null;
-        return;
-      }
-      // The engine would not kill it: removing it by force ends it too, and wait() returns.
-      container.remove({ force: true }).catch(() => {});
+    void killContainer(container).then((killed) => {
+      // It had exited already, so it was not killed for this after all.
+      if (!killed && killedFor === why) killedFor = null;
     });
   };
   const stdout = new OutputTail(limits.outputTailBytes, () => overLimit());

@@ -19,9 +19,14 @@ export interface ContainerExitInfo {
 
 const MAX_LINE_CHARS = 500;
 
+/** A log line cut to a length a failure message can carry. */
+export function trimLogLine(line: string): string {
+  return line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line;
+}
+
 function logTail(lines: string[]): string {
   if (lines.length === 0) return ' It wrote no log lines.';
-  const shown = lines.map((line) => (line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line));
+  const shown = lines.map(trimLogLine);
   return ` Its last log lines:\n${shown.join('\n')}`;
 }
 
@@ -74,6 +79,6 @@ export class ImagePullError extends Error {
   override name = 'ImagePullError';
 }
 
-function formatDuration(ms: number): string {
+export function formatDuration(ms: number): string {
   return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }

@@ -1,10 +1,11 @@
 /**
- * The model containers one host started, found by their labels, and the reaper that removes those
- * whose run has ended: run at worker start-up and periodically, so a worker that crashed between
- * starting a container and removing it leaves nothing running for long.
+ * The model containers one host started, found by their labels, and the reaper that removes those,
+ * and the host's container jobs, whose run has ended: run at worker start-up and periodically, so a
+ * worker that crashed between starting a container and removing it leaves nothing running for long.
  */
 import type Dockerode from 'dockerode';
 import { LABEL_HOST, LABEL_ROLE, LABEL_RUN, SERVING_ROLE } from './containerSpec';
+import { JOB_ROLE } from './containerJobSpec';
 import { removeContainer } from './containerRemoval';
 
 export interface ServingContainer {
@@ -16,10 +17,14 @@ export interface ServingContainer {
   createdAt: Date;
 }
 
-export async function listServingContainers(docker: Dockerode, o: { hostId: string }): Promise<ServingContainer[]> {
+/** This host's containers of one role: model servers unless another is named. */
+export async function listServingContainers(
+  docker: Dockerode,
+  o: { hostId: string; role?: string },
+): Promise<ServingContainer[]> {
   const found = await docker.listContainers({
     all: true,
-    filters: { label: [`${LABEL_ROLE}=${SERVING_ROLE}`, `${LABEL_HOST}=${o.hostId}`] },
+    filters: { label: [`${LABEL_ROLE}=${o.role ?? SERVING_ROLE}`, `${LABEL_HOST}=${o.hostId}`] },
   });
   return found.map((c) => ({
     id: c.Id,
@@ -35,7 +40,10 @@ export interface ReapOptions {
   onUndecided?: (runId: string, error: unknown) => void;
 }
 
-/** Removes this host's model containers whose run is no longer active; resolves with those removed. */
+/**
+ * Removes this host's model containers and container jobs whose run is no longer active; resolves
+ * with those removed. A sandbox has no run to ask about: codeSandbox.ts reaps those by age.
+ */
 export async function reapServingContainers(
   docker: Dockerode,
   hostId: string,
@@ -44,7 +52,11 @@ export async function reapServingContainers(
 ): Promise<{ runId: string; containerId: string }[]> {
   const removed: { runId: string; containerId: string }[] = [];
   const verdicts = new Map<string, Promise<boolean>>();
-  for (const container of await listServingContainers(docker, { hostId })) {
+  const containers = [
+    ...(await listServingContainers(docker, { hostId })),
+    ...(await listServingContainers(docker, { hostId, role: JOB_ROLE })),
+  ];
+  for (const container of containers) {
     if (!verdicts.has(container.runId)) verdicts.set(container.runId, isRunActive(container.runId));
     let active: boolean;
     try {

@@ -1,5 +1,5 @@
 /**
- * Removes this host's model containers whose run has ended. The workflow removes its container
+ * Removes this host's model containers and container jobs whose run has ended. The workflow removes its container
  * itself; this catches what a crash left behind (a worker killed between start and removal, or a
  * removal that gave up while the host was down), at start-up and then every so often.
  */
@@ -27,12 +27,9 @@ export function startContainerReaper(o: {
       // A container whose run is unknown to this database is not ours to keep.
       const removed = await reapServingContainers(o.docker, o.hostId, (runId) => isRunActive(o.db, runId), {
         onUndecided: (runId, error) =>
-          o.logger.warn(
-            { err: error, runId },
-            "could not tell whether a model container's run is still active; kept it",
-          ),
+          o.logger.warn({ err: error, runId }, "could not tell whether a container's run is still active; kept it"),
       });
-      if (removed.length > 0) o.logger.info({ removed }, 'removed model containers of ended runs');
+      if (removed.length > 0) o.logger.info({ removed }, 'removed containers of ended runs');
       return removed.length;
     } catch (error) {
       o.logger.warn({ err: error }, 'container sweep failed; will try again');

@@ -12,6 +12,7 @@ import { createReportActivities } from '../activities/reportActivities';
 import { createLeaseActivities } from '../activities/serving/leaseActivities';
 import { createReviewActivities } from '../activities/review/reviewActivities';
 import { createContainerActivities } from '../activities/serving/containerActivities';
+import { createContainerJobActivities } from '../activities/containerJobs/runContainerJob';
 import { createJudgingActivities } from '../activities/judging/judgeBatch';
 import { createDebugScoringActivities } from '../activities/judging/debugScoring';
 import { createLeaderboardActivities } from '../activities/leaderboard/publicationActivities';
@@ -106,6 +107,8 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
           ...containerActivities,
           ...createInferenceActivities(setup.deps),
           ...createRobustnessActivities(setup.deps),
+          // Container jobs run where their output directory is, on this host's own queue.
+          ...createContainerJobActivities(setup.deps),
         },
         maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),

@@ -1,5 +1,5 @@
 /**
- * Copies a model container's output into the run's logs. Each collection resumes from the last
+ * Copies a container's output (a model server's, or a container job's) into the run's logs. Each collection resumes from the last
  * line already copied (by the container's own timestamps) and keys every line, so collecting twice,
  * or again after a crash, never writes a line twice.
  */
@@ -17,6 +17,8 @@ export async function collectContainerLogs(
   docker: Dockerode,
   runId: string,
   containerId: string,
+  /** Names the container in each line: `model`, or `job <key>` for a container job. */
+  source = 'model',
 ): Promise<number> {
   const tag = `ctr:${containerId.slice(0, 12)}:`;
   const last = await lastLogAt(db, runId, tag);
@@ -26,7 +28,7 @@ export async function collectContainerLogs(
   const rows: RunLogLine[] = kept.map((l) => ({
     runId,
     level: 'info',
-    message: `[model ${l.stream}] ${l.line}`,
+    message: `[${source} ${l.stream}] ${l.line}`,
     at: new Date(l.timestamp),
     dedupeKey: `${tag}${l.timestamp}:${createHash('sha1').update(l.stream).update(l.line).digest('hex').slice(0, 12)}`,
   }));
@@ -34,7 +36,7 @@ export async function collectContainerLogs(
     rows.unshift({
       runId,
       level: 'warn',
-      message: `[model] ${lines.length - kept.length} earlier container log line(s) left out`,
+      message: `[${source}] ${lines.length - kept.length} earlier container log line(s) left out`,
       dedupeKey: `${tag}skipped:${kept[0]?.timestamp ?? ''}`,
     });
   }

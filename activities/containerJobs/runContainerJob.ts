@@ -1,0 +1,87 @@
+/**
+ * The container-job activity: an image run to completion on this container host (its own task
+ * queue, CONTAINER_ACTIVITY_OPTIONS.job), heartbeating while it runs so a stop reaches it within
+ * about a second, its output copied into the run's logs as it goes, and only a small result
+ * returned: how it ended and where its outputs are. The outputs themselves are read afterwards
+ * through storage/jobOutputs.ts, never carried through workflow history.
+ *
+ * The input is recorded in workflow history, so it must hold no secret: a job that needs one (a
+ * proxy token) gets it from the activity that builds its environment on the host.
+ *
+ * A worker killed mid-job: the retried activity adopts the job's container (docker/containerJob.ts)
+ * and the log lines it copies again carry the same keys, so none is recorded twice.
+ */
+import { chmod, mkdir } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from '../activityDeps';
+import { ensureImage } from '../../docker/ensureImage';
+import { runContainerJob as runJob, type JobOutcome } from '../../docker/containerJob';
+import { containerJobSpec, type ContainerJobSpec } from '../../docker/containerJobSpec';
+import { ERROR_TYPES } from '../../temporal.config';
+import { runHeartbeating } from '../batch/heartbeatingActivity';
+import { collectContainerLogs } from '../serving/containerLogs';
+import { requireServing } from '../serving/servingFailed';
+
+/** A job's description as a workflow passes it: the spec less the host, which is this worker's. */
+export type ContainerJobInput = Omit<ContainerJobSpec, 'hostId'>;
+
+export interface ContainerJobSummary {
+  outcome: JobOutcome;
+  exitCode: number | null;
+  /** Cut to a few kilobytes: it is recorded in workflow history. */
+  reason: string;
+  /** The output directory on this host, to read back with storage/jobOutputs.ts. */
+  outputDir: string;
+  hostId: string;
+  durationMs: number;
+  adopted: boolean;
+}
+
+const MAX_REASON_CHARS = 4_000;
+/** How often a running job's output is copied into the run's logs. */
+const LOG_COLLECT_MS = 5_000;
+
+export function createContainerJobActivities({ db, logger, serving }: ActivityDeps) {
+  async function runContainerJob(input: ContainerJobInput): Promise<ContainerJobSummary> {
+    const docker = requireServing(serving?.docker, 'Docker engine');
+    const hostId = requireServing(serving, 'container settings').containers.hostId;
+    const spec: ContainerJobSpec = { ...input, hostId };
+    try {
+      containerJobSpec(spec);
+    } catch (error) {
+      throw ApplicationFailure.nonRetryable((error as Error).message, ERROR_TYPES.invalidConfiguration);
+    }
+    // The job runs as an unprivileged user of its own: the one directory it writes must let it.
+    await mkdir(spec.outputDirOnHost, { recursive: true });
+    await chmod(spec.outputDirOnHost, 0o777);
+
+    let containerId: string | null = null;
+    const result = await runHeartbeating({
+      heartbeat: () => ({ jobKey: input.jobKey, containerId }),
+      work: async (abort) => {
+        await ensureImage(docker, spec.imageRef, { signal: abort.signal });
+        return runJob(docker, spec, {
+          signal: abort.signal,
+          collectEveryMs: LOG_COLLECT_MS,
+          onContainer: (id) => (containerId = id),
+          collect: async (id) => {
+            await collectContainerLogs(db, docker, input.runId, id, `job ${input.jobKey}`);
+          },
+          onCollectError: (error) =>
+            logger.warn({ err: error, runId: input.runId, jobKey: input.jobKey }, "could not copy a job's output"),
+        });
+      },
+    });
+    return {
+      outcome: result.outcome,
+      exitCode: result.exitCode,
+      reason: result.reason.length > MAX_REASON_CHARS ? `${result.reason.slice(0, MAX_REASON_CHARS)}…` : result.reason,
+      outputDir: spec.outputDirOnHost,
+      hostId,
+      durationMs: result.durationMs,
+      adopted: result.adopted,
+    };
+  }
+
+  return { runContainerJob };
+}
