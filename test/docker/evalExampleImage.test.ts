@@ -99,9 +99,9 @@ afterEach(async () => {
   refused = 0;
 });
 
-/** The right answer to one of the built-in questions ("What is 17 + 25? …"). */
+/** The right answer to one of the built-in questions ("Compute 17 + 25. Reply with the number only."). */
 function arithmetic(question: string): number {
-  const match = /^What is (\d+) ([-+×]) (\d+)\?/.exec(question);
+  const match = /^Compute (\d+) ([-+×]) (\d+)\. Reply with the number only\.$/.exec(question);
   if (!match) throw new Error(`not a built-in question: ${question}`);
   const [a, b] = [Number(match[1]), Number(match[3])];
   return match[2] === '+' ? a + b : match[2] === '-' ? a - b : a * b;
@@ -183,7 +183,7 @@ describe('the example evaluation image', () => {
     expect(received).toHaveLength(20);
     for (const r of received) {
       expect(r).toMatchObject({ model: 'model-under-test', max_tokens: 32, temperature: 0 });
-      expect(r.messages).toEqual([{ role: 'user', content: expect.stringMatching(/Answer with the number only\.$/) }]);
+      expect(r.messages).toEqual([{ role: 'user', content: expect.stringMatching(/^Compute /) }]);
     }
     const lines = await details(spec);
     expect(lines.map((l) => l.id)).toEqual(
@@ -200,7 +200,8 @@ describe('the example evaluation image', () => {
       { id: 'sum', prompt: 'How many legs do two spiders have?', ground_truth: '16' },
       {
         id: 'planet',
-        prompt: 'Which planet is largest?',
+        prompt:
+          'Which planet is largest?\nA. Mars\nB. Venus\nC. Jupiter\nD. Earth\nAnswer with the letter of the correct option.',
         ground_truth: 'C',
         choices: ['Mars', 'Venus', 'Jupiter', 'Earth'],
         metadata: { subject: 'astronomy' },
@@ -231,7 +232,8 @@ describe('the example evaluation image', () => {
     expect(received).toHaveLength(4);
     for (const r of received) expect(r).toMatchObject({ model: 'served-name', max_tokens: 8, temperature: 0.5 });
     const planet = received.find((r) => r.messages[0]!.content.startsWith('Which planet'))!;
-    expect(planet.messages[0]!.content).toContain('\nA. Mars\nB. Venus\nC. Jupiter\nD. Earth\n');
+    // Sent as the dataset has it: a multiple-choice prompt lists its options itself.
+    expect(planet.messages[0]!.content).toBe(items[2]!.prompt);
     expect(await details(spec)).toEqual([
       { id: 'capital', answer: ' paris. ', correct: true },
       { id: 'sum', answer: 'Two spiders have 16 legs.', correct: true },

@@ -9,10 +9,16 @@ Environment (docs/custom-evaluation-images.md has the whole contract):
   EVAL_AUTHORIZATION_HEADER_KEY    the header that carries the per-job token (Authorization)
   EVAL_AUTHORIZATION_HEADER_VALUE  its value; a secret, never printed
   EVAL_DATASET_PATH                a mounted JSONL dataset (id, prompt, ground_truth, optional
-                                   choices); without it, 20 built-in arithmetic questions
+                                   choices); without it, 20 built-in arithmetic questions.
+                                   A prompt is sent as it is (a multiple-choice prompt lists its
+                                   options itself); choices let an answer name its option by
+                                   letter or by text
   EVAL_MODEL_NAME                  the `model` field sent, unless parameters name another
   EVAL_PARAMETERS                  a JSON object: limit, concurrency, maxTokens, temperature, model,
                                    retries, timeoutSeconds
+
+Everything goes to stdout, errors included: the engine keeps stdout and stderr apart and their
+interleaving in the job's log is not exact, and the failure must be the last line a reason shows.
 
 Exit codes: 0 with metrics.json written; 2 for a configuration the job cannot run with (its
 message says which variable or parameter); 1 when every inference call failed.
@@ -30,7 +36,9 @@ import urllib.request
 NAME = "proctor-eval-example"
 
 # (left, operator, right): deterministic, so a model's score on the built-in set is comparable
-# between runs. One difference is negative, to exercise signed numbers in answers.
+# between runs. One difference is negative, to exercise signed numbers in answers. The questions
+# are worded as the built-in arithmetic datasets word theirs, which the bundled reference model
+# recognises, so a first run against it gets a meaningful score.
 BUILTIN_QUESTIONS = [
     (17, "+", 25),
     (9, "×", 8),
@@ -108,7 +116,7 @@ def builtin_items():
         items.append(
             {
                 "id": f"arith-{i:02d}",
-                "prompt": f"What is {left} {op} {right}? Answer with the number only.",
+                "prompt": f"Compute {left} {op} {right}. Reply with the number only.",
                 "ground_truth": str(value),
             }
         )
@@ -180,14 +188,6 @@ def read_parameters(text, model_name):
         raise ConfigError("parameter model (or EVAL_MODEL_NAME) must be a non-empty string")
     unknown = sorted(set(given) - KNOWN_PARAMETERS)
     return params, unknown
-
-
-def prompt_of(item):
-    choices = item.get("choices")
-    if not choices:
-        return item["prompt"]
-    options = "\n".join(f"{chr(65 + i)}. {c}" for i, c in enumerate(choices))
-    return f"{item['prompt']}\n{options}\nAnswer with the letter of the correct option only."
 
 
 def normalise(text):
@@ -326,7 +326,7 @@ def run(env):
     correct = answered = 0
     last_error = None
     with concurrent.futures.ThreadPoolExecutor(max_workers=params["concurrency"]) as pool:
-        futures = {pool.submit(client.ask, prompt_of(item)): i for i, item in enumerate(items)}
+        futures = {pool.submit(client.ask, item["prompt"]): i for i, item in enumerate(items)}
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             index = futures[future]
             item = items[index]
@@ -353,7 +353,6 @@ def run(env):
     if answered == 0:
         print(
             f"{NAME}: error: every one of the {len(items)} inference calls failed; the last said: {redact(last_error)}",
-            file=sys.stderr,
             flush=True,
         )
         return 1
@@ -377,7 +376,7 @@ def main():
     try:
         return run(os.environ)
     except ConfigError as e:
-        print(f"{NAME}: error: {e}", file=sys.stderr, flush=True)
+        print(f"{NAME}: error: {e}", flush=True)
         return 2
 
 
