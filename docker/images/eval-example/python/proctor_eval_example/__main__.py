@@ -85,7 +85,7 @@ class ConfigError(Exception):
 
 
 class CallError(Exception):
-    """One inference call that failed for good; `retryable` says whether trying again may help."""
+    """An inference call that failed; `retryable` says whether trying it again may help."""
 
     def __init__(self, message, retryable, retry_after=None):
         super().__init__(message)
