@@ -20,6 +20,8 @@ export interface PlatformImage {
 
 /** The flageval-serving compatible NLP model service image, built locally by docker/servingImage.ts. */
 export const NLP_SERVING_IMAGE_REF = 'proctor/nlp-serving:1';
+/** The example custom evaluation image, built locally by docker/evalExampleImage.ts. */
+export const EVAL_EXAMPLE_IMAGE_REF = 'proctor/eval-example:1';
 
 export const PLATFORM_IMAGES: readonly PlatformImage[] = [
   {
@@ -33,5 +35,19 @@ export const PLATFORM_IMAGES: readonly PlatformImage[] = [
       'flageval-serving protocol: POST /func answered with completions. For models whose service runs on the CPU.',
     url: 'built locally by docker/servingImage.ts',
     runRef: NLP_SERVING_IMAGE_REF,
+  },
+  {
+    name: 'proctor-eval-example',
+    tag: '1',
+    domains: ['nlp', 'multimodal', 'safety'],
+    framework: "the host's Python 3, standard library only (OpenAI chat-completions client)",
+    hardware: 'CPU',
+    description:
+      'Example custom evaluation image: asks the model under evaluation each item of the mounted dataset (or, with ' +
+      'none mounted, 20 built-in arithmetic questions) through EVAL_INFERENCE_URL, scores exact or numeric match and ' +
+      'writes metrics.json with accuracy, answered and items. EVAL_PARAMETERS: limit, concurrency, maxTokens, ' +
+      'temperature, model. See docs/custom-evaluation-images.md.',
+    url: 'built locally by docker/evalExampleImage.ts',
+    runRef: EVAL_EXAMPLE_IMAGE_REF,
   },
 ];

@@ -1,10 +1,12 @@
 /**
- * Making sure the engine has the image a run's container starts from: the platform's own NLP image
- * is built here (there is no registry to pull it from), a user's imported image is pulled.
+ * Making sure the engine has the image a run's container starts from: the platform's own images
+ * (the NLP serving image, the example evaluation image) are built here (there is no registry to
+ * pull them from), a user's imported image is pulled.
  */
 import type Dockerode from 'dockerode';
 import { ImagePullError } from './containerErrors';
 import { describeDocker, dockerStatus, errorText, readProgress, type ProgressEvent } from './engine';
+import { ensureEvalExampleImage, EVAL_EXAMPLE_IMAGE_REF } from './evalExampleImage';
 import { ensureNlpServingImage, NLP_SERVING_IMAGE_REF, type ServingImageOptions } from './servingImage';
 
 export interface EnsureImageOptions {
@@ -15,6 +17,7 @@ export interface EnsureImageOptions {
 
 export async function ensureImage(docker: Dockerode, ref: string, o: EnsureImageOptions = {}): Promise<string> {
   if (ref === NLP_SERVING_IMAGE_REF) return ensureNlpServingImage(docker, o.servingImage);
+  if (ref === EVAL_EXAMPLE_IMAGE_REF) return ensureEvalExampleImage(docker, o.servingImage);
   if (await hasImage(docker, ref)) return ref;
   try {
     const stream = await docker.pull(ref, { abortSignal: o.signal });
