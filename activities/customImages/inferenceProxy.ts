@@ -70,6 +70,11 @@ export interface InferenceProxy {
 export interface InferenceProxyOptions {
   /** Where the server listens; 127.0.0.1 by default. */
   host?: string;
+  /**
+   * The host written into the jobs' URLs, when the address listened on is not the one a job's
+   * container reaches it by (a listener on 0.0.0.0, a bridge gateway known by a name); `host` by default.
+   */
+  publicHost?: string;
   /** 0 (the default): any free port. */
   port?: number;
   /** Largest request body read; 8 MiB by default. */
@@ -119,7 +124,8 @@ export function createInferenceProxy(o: InferenceProxyOptions = {}): InferencePr
       });
       server.listen(o.port ?? 0, host, () => {
         const { port } = server.address() as AddressInfo;
-        resolve({ server, origin: `http://${host.includes(':') ? `[${host}]` : host}:${port}` });
+        const shown = o.publicHost ?? host;
+        resolve({ server, origin: `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}` });
       });
     }));
 

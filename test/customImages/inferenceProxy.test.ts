@@ -419,6 +419,36 @@ describe('what the proxy refuses', () => {
   });
 });
 
+describe('the proxy’s own server', () => {
+  it('writes the public host into the jobs’ URLs when it listens elsewhere', async () => {
+    const wide = createInferenceProxy({ host: '0.0.0.0', publicHost: 'localhost' });
+    try {
+      const job = await wide.open(openaiTarget());
+      expect(job.url).toMatch(/^http:\/\/localhost:\d+\/v1\/chat\/completions$/);
+      expect((await chat(job)).status).toBe(200);
+    } finally {
+      await wide.stop();
+    }
+  });
+
+  it('logs failures with the job’s label and neither the key nor the token', async () => {
+    const warnings: { obj: object; msg: string }[] = [];
+    const logged = createInferenceProxy({ logger: { warn: (obj, msg) => warnings.push({ obj, msg }) } });
+    try {
+      const job = await logged.open(openaiTarget({ transport: { networks: parseDeniedNetworks('loopback') } }), {
+        label: 'run 7 / dataset 3',
+      });
+      expect((await chat(job)).status).toBe(502);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.obj).toMatchObject({ label: 'run 7 / dataset 3', status: 502, code: 'denied' });
+      expect(JSON.stringify(warnings)).not.toContain(REAL_KEY);
+      expect(JSON.stringify(warnings)).not.toContain(job.token);
+    } finally {
+      await logged.stop();
+    }
+  });
+});
+
 describe('a job’s concurrency and its end', () => {
   it('forwards at most maxConcurrent requests at once; the rest wait their turn and all succeed', async () => {
     const job = await open(openaiTarget(), { maxConcurrent: 2 });
