@@ -117,7 +117,8 @@ export function createInferenceProxy(o: InferenceProxyOptions = {}): InferencePr
 
   const start = () =>
     (listening ??= new Promise<{ server: http.Server; origin: string }>((resolve, reject) => {
-      const server = http.createServer((req, res) => void handle(req, res));
+      // handle() answers every failure itself; a throw out of it means the response cannot be written.
+      const server = http.createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
       server.once('error', (error) => {
         listening = null;
         reject(error);

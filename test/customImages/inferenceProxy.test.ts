@@ -484,6 +484,33 @@ describe('a job’s concurrency and its end', () => {
     expect(job.usage()).toEqual({ requests: 2, failed: 2, promptTokens: 0, completionTokens: 0 });
   });
 
+  it('drops a waiting request whose caller went away: it is never forwarded and counts as failed', async () => {
+    const job = await open(openaiTarget(), { maxConcurrent: 1 });
+    const held: ServerResponse[] = [];
+    standIn.handle((_s, res) => void held.push(res));
+    const first = chat(job, { user: 'first' });
+    await waitFor(() => held.length === 1);
+    const gone = new AbortController();
+    const second = fetch(job.url, {
+      method: 'POST',
+      headers: { authorization: job.headerValue, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages: [], user: 'second' }),
+      signal: gone.signal,
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    gone.abort();
+    await expect(second).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 50));
+    json(held[0]!, 200, chatAnswer('done'));
+    expect((await first).status).toBe(200);
+    const third = chat(job, { user: 'third' });
+    await waitFor(() => standIn.seen.length === 2);
+    json(held[1]!, 200, chatAnswer('done'));
+    expect((await third).status).toBe(200);
+    expect(standIn.seen.map((s) => (s.body as { user: string }).user)).toEqual(['first', 'third']);
+    expect(job.usage()).toMatchObject({ requests: 3, failed: 1 });
+  });
+
   it('stop() ends every job and the server; a later open starts a new one', async () => {
     const own = createInferenceProxy();
     const job = await own.open(openaiTarget());
