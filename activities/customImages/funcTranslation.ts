@@ -117,7 +117,7 @@ export function funcCompletions(answer: unknown): FuncCompletion[] {
     throw badUpstream('the model service answered with JSON that is not an object');
   const { completions, error } = answer as { completions?: unknown; error?: unknown };
   if (error !== undefined && error !== null && error !== '')
-    throw badUpstream(`the model service reported an error: ${describe(error)}`, 'upstream_error');
+    throw badUpstream(`the model service reported an error: ${shortDescription(error)}`, 'upstream_error');
   if (!Array.isArray(completions) || completions.length === 0)
     throw badUpstream('the model service answered without completions (expected {"completions": [{"text": …}]})');
   return completions.map((c, i) => {
@@ -131,7 +131,7 @@ export function funcCompletions(answer: unknown): FuncCompletion[] {
 }
 
 /** A short description of a service's error value, for a message. */
-export function describe(value: unknown): string {
+export function shortDescription(value: unknown): string {
   const message =
     typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string'
       ? (value as { message: string }).message

@@ -6,7 +6,7 @@
  */
 import { estimateTokens } from '../inference/modelEndpoint';
 import { nodeHttpFetch } from '../inference/nodeHttpFetch';
-import { describe, funcCompletions, funcRequest, openaiAnswer } from './funcTranslation';
+import { funcCompletions, funcRequest, openaiAnswer, shortDescription } from './funcTranslation';
 import type { ProxyTarget } from './inferenceProxy';
 import { badUpstream, errorBody, transportFailure, type ProxyAnswer } from './proxyErrors';
 
@@ -89,7 +89,7 @@ function openaiUpstream(target: Extract<ProxyTarget, { kind: 'openai' }>): Upstr
       headers: passed,
       body:
         json === undefined
-          ? errorBody(`${what} answered HTTP ${status}: ${describe(text)}`, 'upstream_error', 'upstream_status')
+          ? errorBody(`${what} answered HTTP ${status}: ${shortDescription(text)}`, 'upstream_error', 'upstream_status')
           : json,
     };
   };
@@ -129,7 +129,7 @@ function funcUpstream(target: Extract<ProxyTarget, { kind: 'func' }>): Upstream 
     if (!response.ok) {
       const detail =
         json !== undefined && typeof json === 'object' && json !== null && 'error' in json ? json.error : text;
-      throw badUpstream(`${what} answered HTTP ${response.status}: ${describe(detail)}`, 'upstream_status');
+      throw badUpstream(`${what} answered HTTP ${response.status}: ${shortDescription(detail)}`, 'upstream_status');
     }
     if (json === undefined) throw badUpstream(`${what} answered with a body that is not JSON`);
     const answer = openaiAnswer(route, request, funcCompletions(json));
