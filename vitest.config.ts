@@ -11,6 +11,7 @@ const UNIT_TESTS = [
   'test/batch/resultBuffer.test.ts',
   'test/code/codeMetric.test.ts',
   'test/comparisons/weightedRanking.test.ts',
+  'test/customImages/inferenceProxy.test.ts',
   'test/datasets/builtinCatalog.test.ts',
   'test/datasets/contentHash.test.ts',
   'test/datasets/jsonlParser.test.ts',
