@@ -3,7 +3,8 @@
  * transitions are guarded by the current status in the database, so a retry repeats nothing.
  */
 import type { ActivityDeps } from './activityDeps';
-import type { Batching, RunConfig, RunStatus } from '../contracts/run';
+import type { Batching, DatasetMetrics, RunConfig, RunStatus } from '../contracts/run';
+import { CUSTOM_IMAGE_SCORER } from '../contracts/scoringConfig';
 import { batchingFor, pipelinedBatchSize } from '../temporal.config';
 import {
   closeDataset,
@@ -40,6 +41,8 @@ export interface RunPlan {
 
 export interface BegunDataset {
   total: number;
+  /** Evaluated by the run's custom image in one container job (activities/customImages); set only then. */
+  customImage?: true;
   judged?: true;
   code?: { n: number };
   robustness?: true;
@@ -88,6 +91,19 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       const row = await markDatasetRunning(db, runId, datasetId);
       const run = await getRun(db, runId);
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
+      const custom = run.config.scoring?.customImage;
+      if (custom) {
+        await appendRunLogs(db, [
+          {
+            runId,
+            datasetId,
+            level: 'info',
+            message: `dataset ${datasetId} (${row.task}) running: evaluated by the custom image ${custom.imageName}`,
+            dedupeKey: `dataset-start:${datasetId}`,
+          },
+        ]);
+        return { total: row.total, customImage: true };
+      }
       if (isCodeDataset(plan)) {
         const { n } = codeSamplingFor(run.config, datasetId);
         await appendRunLogs(db, [
@@ -150,6 +166,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       const plan = run.config.datasets.find((d) => d.datasetId === datasetId);
       const current = await getRunDataset(db, runId, datasetId);
       if (TERMINAL_STATUSES.includes(current.status)) return { status: current.status };
+      if (run.config.scoring?.customImage) return finishCustomImageDataset(db, current, outcome, reason ?? null);
       // Samples inferred but never judged end failed, so each sample is counted once, as scored or failed.
       await failPendingSamples(
         db,
@@ -256,6 +273,43 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       return { status: run.status, overallScore: run.overallScore };
     },
   };
+}
+
+/**
+ * A dataset a custom image evaluated: it succeeded when the job's metrics were stored
+ * (customImageJob.ts), and otherwise failed with the job's reason or stopped.
+ */
+async function finishCustomImageDataset(
+  db: ActivityDeps['db'],
+  current: Awaited<ReturnType<typeof getRunDataset>>,
+  outcome: DatasetOutcome,
+  reason: string | null,
+): Promise<{ status: RunStatus }> {
+  const { runId, datasetId } = current;
+  const stored = outcome === 'completed' ? current.metrics : null;
+  const status = outcome === 'stopped' ? 'stopped' : stored?.custom ? 'succeeded' : 'failed';
+  const error = status === 'failed' ? (reason ?? 'the custom image reported no metrics') : null;
+  const metrics: DatasetMetrics = stored ?? {
+    metric: CUSTOM_IMAGE_SCORER,
+    score: 0,
+    scored: 0,
+    failed: status === 'failed' ? 1 : 0,
+    avgOutputLength: 0,
+    ci95: null,
+    standardError: null,
+  };
+  const closed = await closeDataset(db, runId, datasetId, status, metrics, error);
+  const reported = stored?.custom?.metrics.map((m) => `${m.name} ${m.value}`).join(', ');
+  await appendRunLogs(db, [
+    {
+      runId,
+      datasetId,
+      level: closed.status === 'failed' ? 'error' : 'info',
+      message: `dataset ${datasetId} ${closed.status}${reported ? `: ${reported}` : ''}${closed.error ? ` — ${closed.error}` : ''}`,
+      dedupeKey: `dataset-end:${datasetId}`,
+    },
+  ]);
+  return { status: closed.status };
 }
 
 function intervalText(interval: ScoreInterval | null): string {

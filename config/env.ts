@@ -72,6 +72,8 @@ export interface ContainerSettings {
   /** Container activities (start, health wait, inference batches) one worker runs at once. */
   slots: number;
   gpuTypes: GpuType[];
+  /** `PROCTOR_JOBS_DIR`: where container jobs' inputs and outputs live on this host; absent: `jobs` beside the uploads. */
+  jobsDir?: string;
 }
 
 /** Mail to users (see notifications/ and workers/mailDispatcher.ts). */
@@ -168,6 +170,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       healthTimeoutMs: int(env, 'PROCTOR_CONTAINER_HEALTH_TIMEOUT_MS', 600_000, 1_000, 86_400_000),
       slots: int(env, 'PROCTOR_CONTAINER_SLOTS', 4, 1, 1024),
       gpuTypes: parseGpuTypes(env.PROCTOR_GPU_TYPES),
+      jobsDir: path.resolve(env.PROCTOR_JOBS_DIR ?? path.join(env.PROCTOR_DATA_DIR ?? '.proctor', 'jobs')),
     },
     mail: loadMailSettings(env),
     leaderboard: loadLeaderboardSettings(env),

@@ -7,7 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Domain } from './domain';
 import { RunStatusSchema } from './run';
-import { ScoringMetricSchema } from './scoringConfig';
+import { DatasetScorerSchema } from './scoringConfig';
 import { nullable, Timestamp, Uuid } from './common';
 
 export const MAX_COMPARISON_MODELS = 20;
@@ -94,7 +94,7 @@ export type ComparisonView = Static<typeof ComparisonView>;
 export const RankedDataset = Type.Object({
   dataset: Type.String(),
   task: Type.String(),
-  metric: ScoringMetricSchema,
+  metric: DatasetScorerSchema,
   status: RunStatusSchema,
   score: nullable(
     Type.Number({ description: 'the dataset score once it succeeded; null otherwise (it then counts as 0)' }),
@@ -102,6 +102,12 @@ export const RankedDataset = Type.Object({
   weight: Type.Number({
     description: "the dataset's share of the weighted score: the weights of all datasets sum to 1",
   }),
+  customMetrics: Type.Optional(
+    Type.Array(Type.Object({ name: Type.String(), value: Type.Number() }), {
+      description:
+        'a dataset evaluated by a custom image: every metric its metrics.json reported; score is its primary metric',
+    }),
+  ),
 });
 export type RankedDataset = Static<typeof RankedDataset>;
 

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Domain } from './domain';
 import type { InferenceParams, RunLimits, ApiMode } from './evaluation';
 import type { MetricName } from './dataset';
-import { ScoringMetricSchema, type RunScoring } from './scoringConfig';
+import { DatasetScorerSchema, type RunScoring } from './scoringConfig';
 import { ReviewStatusSchema } from './review';
 import { LEADERBOARD_MODES, PUBLICATION_STATUSES } from './leaderboard';
 import { ScoringTrace } from './scoringTrace';
@@ -151,10 +151,31 @@ export const DatasetRobustness = Type.Object(
 );
 export type DatasetRobustness = Static<typeof DatasetRobustness>;
 
+/** What a custom evaluation image reported for one dataset, and what its job used through the proxy. */
+export const CustomImageMetrics = Type.Object({
+  primaryMetric: Type.String({ description: "the entry that is the dataset's score" }),
+  metrics: Type.Array(Type.Object({ name: Type.String(), value: Type.Number() }), {
+    description: 'every entry of the metrics.json the image wrote, in its order',
+  }),
+  image: Type.String({ description: 'the image (name:tag) that ran' }),
+  durationMs: Type.Integer({ description: "the job's run time" }),
+  usage: Type.Object(
+    {
+      requests: Type.Integer(),
+      failed: Type.Integer(),
+      promptTokens: Type.Integer(),
+      completionTokens: Type.Integer(),
+    },
+    { description: 'what the job asked of the model through its proxy' },
+  ),
+});
+export type CustomImageMetrics = Static<typeof CustomImageMetrics>;
+
 export const DatasetMetrics = Type.Object({
   metric: {
-    ...ScoringMetricSchema,
-    description: `the metric that scored the dataset: its own, or the one its scoring configuration set (judge: scored by a judge model)`,
+    ...DatasetScorerSchema,
+    description:
+      'the metric that scored the dataset: its own, or the one its scoring configuration set (judge: scored by a judge model; custom_image: by the evaluation image, see custom)',
   },
   score: Type.Number({ description: 'mean score over all samples; failed samples count as 0' }),
   scored: Type.Integer(),
@@ -178,6 +199,7 @@ export const DatasetMetrics = Type.Object({
     }),
   ),
   robustness: Type.Optional(DatasetRobustness),
+  custom: Type.Optional(CustomImageMetrics),
 });
 export type DatasetMetrics = Static<typeof DatasetMetrics>;
 

@@ -23,6 +23,14 @@ export const ScoringMetricSchema = literalUnion(SCORING_METRICS, {
   description: `one of ${SCORING_METRICS.join(', ')}`,
 });
 
+/** What scored a dataset of a run: a metric, a judge, or the evaluation's custom image (its metrics.json). */
+export const CUSTOM_IMAGE_SCORER = 'custom_image' as const;
+export const DATASET_SCORERS = [...SCORING_METRICS, CUSTOM_IMAGE_SCORER] as const;
+export type DatasetScorer = ScoringMetric | typeof CUSTOM_IMAGE_SCORER;
+export const DatasetScorerSchema = literalUnion(DATASET_SCORERS, {
+  description: `one of ${DATASET_SCORERS.join(', ')} (custom_image: the evaluation's own image wrote the metrics)`,
+});
+
 /** What a stored judge key is shown as; sent back, it means "keep the stored key". */
 export const JUDGE_KEY_MASK = '********';
 
@@ -212,8 +220,87 @@ export const JudgingLimits = Type.Object(
 export type JudgingLimits = Static<typeof JudgingLimits>;
 export const DEFAULT_JUDGING_LIMITS: Required<JudgingLimits> = { maxJudgingConcurrency: 8, maxJudgingRetryPerQ: 2 };
 
+/** Names a job may be given in `env`: shell-style, and none of the platform's own. */
+export const CUSTOM_ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
+export const RESERVED_ENV_PREFIXES = ['EVAL_', 'PROCTOR_'] as const;
+export const MAX_CUSTOM_PARAMETERS_BYTES = 16 * 1024;
+
+/**
+ * Custom evaluation images (TI-ONE's custom mode): each dataset of a run is evaluated by running
+ * this image once as a container job; it calls the model through a per-job proxy and writes
+ * `${EVAL_OUTPUT_DIR}/metrics.json` (docs/custom-evaluation-images.md).
+ */
+export const CustomImageConfig = Type.Object(
+  {
+    imageId: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'must be the id of an approved image you may use (GET /v1/images)',
+    }),
+    command: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 4096, description: 'must be 1–4,096 characters' }), {
+        minItems: 1,
+        maxItems: 64,
+        description: "must list 1–64 arguments (replaces the image's command)",
+      }),
+    ),
+    parameters: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: 'must be a JSON object of at most 16 KiB, given to the job as EVAL_PARAMETERS',
+      }),
+    ),
+    env: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: 4096, description: 'must be at most 4,096 characters' }), {
+        maxProperties: 64,
+        description:
+          'must map at most 64 names (capital letters, digits and _, not starting EVAL_ or PROCTOR_) to text; stored in clear, so no secrets',
+      }),
+    ),
+    primaryMetric: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          "must be 1–64 characters: the metrics.json entry that is each dataset's score (default: the first)",
+      }),
+    ),
+    mountDatasets: Type.Optional(
+      Type.Boolean({
+        description: "must be true or false (default true: each dataset's items are mounted read-only as JSONL)",
+      }),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          timeoutSeconds: Type.Optional(
+            Type.Integer({
+              minimum: 5,
+              maximum: 86_400,
+              description: "must be an integer from 5 to 86,400 (default 3,600): each job's wall-clock limit",
+            }),
+          ),
+          memoryMb: Type.Optional(
+            Type.Integer({
+              minimum: 64,
+              maximum: 262_144,
+              description: 'must be an integer from 64 to 262,144 (default 4,096)',
+            }),
+          ),
+          cpus: Type.Optional(
+            Type.Number({ minimum: 0.1, maximum: 64, description: 'must be a number from 0.1 to 64 (default 2)' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CustomImageConfig = Static<typeof CustomImageConfig>;
+
 export const ScoringConfig = Type.Object(
   {
+    customImage: Type.Optional(CustomImageConfig),
     default: Type.Optional(MetricConfig),
     datasets: Type.Optional(
       Type.Object(
@@ -229,6 +316,7 @@ export const ScoringConfig = Type.Object(
   { additionalProperties: false },
 );
 export interface ScoringConfig {
+  customImage?: CustomImageConfig;
   default?: MetricConfig;
   datasets?: Record<string, MetricConfig>;
   limits?: JudgingLimits;
@@ -238,6 +326,7 @@ export interface ScoringConfig {
 export type StoredJudge = Omit<JudgeEndpoint, 'apiKey'> & { apiKeyId: string | null };
 export type StoredMetricConfig = Omit<MetricConfig, 'judge'> & { judge?: StoredJudge };
 export interface StoredScoringConfig {
+  customImage?: CustomImageConfig;
   default?: StoredMetricConfig;
   datasets?: Record<string, StoredMetricConfig>;
   limits?: JudgingLimits;
@@ -260,8 +349,17 @@ export interface FrozenMetric {
   postprocess?: PostprocessStep[];
 }
 
+/** A custom image as a launch freezes it: the reference the engine runs and everything the job is given. */
+export interface FrozenCustomImage extends CustomImageConfig {
+  imageRef: string;
+  /** `name:tag` of the image, for logs and the report. */
+  imageName: string;
+}
+
 export interface RunScoring {
   limits: Required<JudgingLimits>;
+  /** Every dataset of the run is evaluated by this image (docs/custom-evaluation-images.md). */
+  customImage?: FrozenCustomImage;
   /** By dataset id; a dataset absent here is scored by its own metric with no options. */
   datasets: Record<string, FrozenMetric>;
 }

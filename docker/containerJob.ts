@@ -49,6 +49,12 @@ export interface ContainerJobOptions {
   onContainer?: (containerId: string, adopted: boolean) => void;
   /** How many of the last output lines a result keeps. */
   tailLines?: number;
+  /**
+   * An earlier attempt's container that is still running (or never started) is removed and the job
+   * started afresh, rather than adopted: for a job whose environment held something that died with
+   * that attempt (a proxy token). One that has exited is still adopted: its result stands.
+   */
+  restartRunning?: boolean;
 }
 
 export class ContainerJobError extends Error {
@@ -67,7 +73,7 @@ export async function runContainerJob(
   const limits = jobLimits(spec);
   o.signal?.throwIfAborted();
 
-  const { id, adopted } = await findOrCreate(docker, name, create);
+  const { id, adopted } = await findOrCreate(docker, name, create, o.restartRunning === true);
   o.onContainer?.(id, adopted);
   const container = docker.getContainer(id);
   let killedFor: 'timeout' | 'abort' | null = null;
@@ -143,9 +149,17 @@ async function findOrCreate(
   docker: Dockerode,
   name: string,
   create: Dockerode.ContainerCreateOptions,
+  restartRunning: boolean,
 ): Promise<{ id: string; adopted: boolean }> {
   for (let attempt = 1; ; attempt++) {
     const existing = await inspectContainer(docker, name);
+    if (existing && restartRunning && (existing.State.Running || neverStarted(existing.State))) {
+      if (attempt > CREATE_ATTEMPTS)
+        throw new ContainerJobError(`could not replace the earlier attempt's container ${name}: it would not go`);
+      await killContainer(docker.getContainer(existing.Id));
+      await removeContainer(docker, existing.Id, 0);
+      continue;
+    }
     if (existing) return { id: existing.Id, adopted: true };
     try {
       return { id: (await docker.createContainer(create)).id, adopted: false };

@@ -23,15 +23,17 @@ import type { RankedDataset, RankedModel, RankingWeights } from '../contracts/co
 import type { FieldError } from '../contracts/problem';
 import type { RunStatus } from '../contracts/run';
 import { TERMINAL_STATUSES } from '../contracts/run';
-import type { ScoringMetric } from '../contracts/scoringConfig';
+import type { DatasetScorer } from '../contracts/scoringConfig';
 
 export interface ModelDatasetScore {
   dataset: string;
   task: string;
-  metric: ScoringMetric;
+  metric: DatasetScorer;
   status: RunStatus;
   /** The stored score of a dataset that succeeded; null otherwise. */
   score: number | null;
+  /** A dataset evaluated by a custom image: every metric its metrics.json reported (score is the primary one). */
+  customMetrics?: { name: string; value: number }[];
 }
 
 export interface ModelScores {

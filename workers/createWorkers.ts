@@ -13,6 +13,7 @@ import { createLeaseActivities } from '../activities/serving/leaseActivities';
 import { createReviewActivities } from '../activities/review/reviewActivities';
 import { createContainerActivities } from '../activities/serving/containerActivities';
 import { createContainerJobActivities } from '../activities/containerJobs/runContainerJob';
+import { createCustomImageActivities } from '../activities/customImages/customImageJob';
 import { createJudgingActivities } from '../activities/judging/judgeBatch';
 import { createDebugScoringActivities } from '../activities/judging/debugScoring';
 import { createLeaderboardActivities } from '../activities/leaderboard/publicationActivities';
@@ -91,13 +92,14 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
     const serving = setup.deps.serving;
     if (!serving?.docker) throw new Error('the containers queue needs a Docker engine (DOCKER_HOST) on this worker');
     const containerActivities = createContainerActivities(setup.deps);
+    const customImageActivities = createCustomImageActivities(setup.deps);
     // Any host may start a run's container; from then on the run talks to that host's own queue.
     workers.push(
       Worker.create({
         ...common,
         taskQueue: TASK_QUEUES.containers,
         // pass@k batches run their completions in this host's code sandbox.
-        activities: { ...containerActivities, ...createCodeScoringActivities(setup.deps) },
+        activities: { ...containerActivities, ...createCodeScoringActivities(setup.deps), ...customImageActivities },
         maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),
       Worker.create({
@@ -109,6 +111,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
           ...createRobustnessActivities(setup.deps),
           // Container jobs run where their output directory is, on this host's own queue.
           ...createContainerJobActivities(setup.deps),
+          ...customImageActivities,
         },
         maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),

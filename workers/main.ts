@@ -16,6 +16,7 @@ import { startMailDispatcher } from './mailDispatcher';
 import { ensureLaunchSweepSchedule } from './launchSweepSchedule';
 import { createSmtpMailer, smtpServerName } from '../activities/notifications/smtpMailer';
 import { DEFAULT_RETRY_SCHEDULE } from '../notifications/retrySchedule';
+import { stopJobProxy } from '../activities/customImages/customImageJob';
 
 const REAP_EVERY_MS = 60_000;
 
@@ -97,6 +98,7 @@ try {
 } finally {
   reaper?.stop();
   await mail?.stop();
+  await stopJobProxy();
   await clientConnection.close();
   await connection.close();
   await database.close();

@@ -14,6 +14,7 @@ import type { ContainerActivities } from '../activities/serving/containerActivit
 import type { JudgingActivities } from '../activities/judging/judgeBatch';
 import type { CodeScoringActivities } from '../activities/codeScoring/scoreCodeBatch';
 import type { RobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
+import type { CustomImageActivities } from '../activities/customImages/customImageJob';
 import { PATCHES } from './patches';
 
 export const lifecycle = proxyActivities<RunLifecycleActivities>(ACTIVITY_OPTIONS.control);
@@ -60,4 +61,10 @@ export function robustnessOn(taskQueue: string | undefined) {
   return proxyActivities<RobustnessActivities>(
     taskQueue ? { ...ACTIVITY_OPTIONS.inference, taskQueue } : ACTIVITY_OPTIONS.inference,
   );
+}
+
+/** A custom image's job: placed on any container host, then run on that host's own queue. */
+export const customImagePlacement = proxyActivities<CustomImageActivities>(CONTAINER_ACTIVITY_OPTIONS.start);
+export function customImageOn(taskQueue: string) {
+  return proxyActivities<CustomImageActivities>({ ...CONTAINER_ACTIVITY_OPTIONS.job, taskQueue });
 }

@@ -24,11 +24,14 @@ import { failureReason } from './failureReason';
 import { PATCHES } from './patches';
 import { pipelinedScoring, type ScoringStep } from './pipelinedScoring';
 import { resumePositions } from './datasetProgress';
+import { evaluateWithCustomImage } from './customImageDataset';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
   const { runId, datasetId } = input;
   const control = bookkeeping();
   const begun = await control.beginDataset({ runId, datasetId });
+  // A custom image evaluates the whole dataset in one job (docs/custom-evaluation-images.md).
+  if (begun.customImage) return evaluateWithCustomImage(input, control);
   const { total } = begun;
   // Runs begun before datasets had sizes of their own recorded none: the run's batching then (replay-safe).
   const batching = { ...input.batching, samplesPerBatch: begun.samplesPerBatch ?? input.batching.samplesPerBatch };

@@ -19,7 +19,7 @@ import { runContainerJob as runJob, type JobOutcome } from '../../docker/contain
 import { containerJobSpec, type ContainerJobSpec } from '../../docker/containerJobSpec';
 import { ERROR_TYPES } from '../../temporal.config';
 import { runHeartbeating } from '../batch/heartbeatingActivity';
-import { collectContainerLogs } from '../serving/containerLogs';
+import { collectContainerLogs, redact } from '../serving/containerLogs';
 import { requireServing } from '../serving/servingFailed';
 
 /** A job's description as a workflow passes it: the spec less the host, which is this worker's. */
@@ -41,46 +41,71 @@ const MAX_REASON_CHARS = 4_000;
 /** How often a running job's output is copied into the run's logs. */
 const LOG_COLLECT_MS = 5_000;
 
-export function createContainerJobActivities({ db, logger, serving }: ActivityDeps) {
-  async function runContainerJob(input: ContainerJobInput): Promise<ContainerJobSummary> {
-    const docker = requireServing(serving?.docker, 'Docker engine');
-    const hostId = requireServing(serving, 'container settings').containers.hostId;
-    const spec: ContainerJobSpec = { ...input, hostId };
-    try {
-      containerJobSpec(spec);
-    } catch (error) {
-      throw ApplicationFailure.nonRetryable((error as Error).message, ERROR_TYPES.invalidConfiguration);
-    }
-    // The job runs as an unprivileged user of its own: the one directory it writes must let it.
-    await mkdir(spec.outputDirOnHost, { recursive: true });
-    await chmod(spec.outputDirOnHost, 0o777);
+/** What a caller on the host may add to a job beyond its recorded input. */
+export interface HostJobOptions {
+  /** NAME=value pairs built on the host (a proxy token): never part of the recorded input. */
+  hostEnv?: string[];
+  /** Text cut out of the copied logs and the reason (the same token). */
+  secrets?: readonly string[];
+  /** An earlier attempt's job still running is replaced rather than adopted (its proxy died with that attempt). */
+  restartRunning?: boolean;
+}
 
-    let containerId: string | null = null;
-    const result = await runHeartbeating({
-      heartbeat: () => ({ jobKey: input.jobKey, containerId }),
-      work: async (abort) => {
-        await ensureImage(docker, spec.imageRef, { signal: abort.signal });
-        return runJob(docker, spec, {
-          signal: abort.signal,
-          collectEveryMs: LOG_COLLECT_MS,
-          onContainer: (id) => (containerId = id),
-          collect: async (id) => {
-            await collectContainerLogs(db, docker, input.runId, id, `job ${input.jobKey}`);
-          },
-          onCollectError: (error) =>
-            logger.warn({ err: error, runId: input.runId, jobKey: input.jobKey }, "could not copy a job's output"),
-        });
-      },
-    });
-    return {
-      outcome: result.outcome,
-      exitCode: result.exitCode,
-      reason: result.reason.length > MAX_REASON_CHARS ? `${result.reason.slice(0, MAX_REASON_CHARS)}…` : result.reason,
-      outputDir: spec.outputDirOnHost,
-      hostId,
-      durationMs: result.durationMs,
-      adopted: result.adopted,
-    };
+/**
+ * Runs one job on this host from inside an activity: the image ensured, the container run to its
+ * end with heartbeats, its output copied into the run's logs, a small summary returned.
+ */
+export async function runJobOnHost(
+  { db, logger, serving }: ActivityDeps,
+  input: ContainerJobInput,
+  o: HostJobOptions = {},
+): Promise<ContainerJobSummary> {
+  const docker = requireServing(serving?.docker, 'Docker engine');
+  const hostId = requireServing(serving, 'container settings').containers.hostId;
+  const spec: ContainerJobSpec = { ...input, hostId, env: [...(input.env ?? []), ...(o.hostEnv ?? [])] };
+  try {
+    containerJobSpec(spec);
+  } catch (error) {
+    throw ApplicationFailure.nonRetryable((error as Error).message, ERROR_TYPES.invalidConfiguration);
+  }
+  // The job runs as an unprivileged user of its own: the one directory it writes must let it.
+  await mkdir(spec.outputDirOnHost, { recursive: true });
+  await chmod(spec.outputDirOnHost, 0o777);
+  const secrets = o.secrets ?? [];
+
+  let containerId: string | null = null;
+  const result = await runHeartbeating({
+    heartbeat: () => ({ jobKey: input.jobKey, containerId }),
+    work: async (abort) => {
+      await ensureImage(docker, spec.imageRef, { signal: abort.signal });
+      return runJob(docker, spec, {
+        signal: abort.signal,
+        collectEveryMs: LOG_COLLECT_MS,
+        restartRunning: o.restartRunning,
+        onContainer: (id) => (containerId = id),
+        collect: async (id) => {
+          await collectContainerLogs(db, docker, input.runId, id, `job ${input.jobKey}`, secrets);
+        },
+        onCollectError: (error) =>
+          logger.warn({ err: error, runId: input.runId, jobKey: input.jobKey }, "could not copy a job's output"),
+      });
+    },
+  });
+  const reason = redact(result.reason, secrets);
+  return {
+    outcome: result.outcome,
+    exitCode: result.exitCode,
+    reason: reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}…` : reason,
+    outputDir: spec.outputDirOnHost,
+    hostId,
+    durationMs: result.durationMs,
+    adopted: result.adopted,
+  };
+}
+
+export function createContainerJobActivities(deps: ActivityDeps) {
+  async function runContainerJob(input: ContainerJobInput): Promise<ContainerJobSummary> {
+    return runJobOnHost(deps, input);
   }
 
   return { runContainerJob };

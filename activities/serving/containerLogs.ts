@@ -19,6 +19,8 @@ export async function collectContainerLogs(
   containerId: string,
   /** Names the container in each line: `model`, or `job <key>` for a container job. */
   source = 'model',
+  /** Text cut out of every line before it is stored (a job's proxy token). */
+  secrets: readonly string[] = [],
 ): Promise<number> {
   const tag = `ctr:${containerId.slice(0, 12)}:`;
   const last = await lastLogAt(db, runId, tag);
@@ -28,7 +30,7 @@ export async function collectContainerLogs(
   const rows: RunLogLine[] = kept.map((l) => ({
     runId,
     level: 'info',
-    message: `[${source} ${l.stream}] ${l.line}`,
+    message: `[${source} ${l.stream}] ${redact(l.line, secrets)}`,
     at: new Date(l.timestamp),
     dedupeKey: `${tag}${l.timestamp}:${createHash('sha1').update(l.stream).update(l.line).digest('hex').slice(0, 12)}`,
   }));
@@ -42,4 +44,11 @@ export async function collectContainerLogs(
   }
   await appendRunLogs(db, rows);
   return rows.length;
+}
+
+/** The line with every secret replaced, as error messages cut out API keys. */
+export function redact(line: string, secrets: readonly string[]): string {
+  let out = line;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
+  return out;
 }

@@ -8,7 +8,9 @@ import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import type { ServingPlan } from '../../contracts/run';
 import { HttpProblem, badRequest, statusTitle } from '../http/problems';
-import { servingRefusals } from '../rules/privateDeploymentRules';
+import { imageRefusal, servingRefusals } from '../rules/privateDeploymentRules';
+import { customImageOf } from '../../db/queries/scoringConfig';
+import type { CustomImageConfig } from '../../contracts/scoringConfig';
 import { withPredictionSets } from '../rules/predictionsPlan';
 import { getImage } from '../../db/queries/images';
 import { freezeServingPlan } from '../../db/queries/servingPlan';
@@ -36,7 +38,11 @@ export async function planRun(
   kind: LaunchKind,
   options: { month: string; datasetIds?: readonly string[] },
 ): Promise<LaunchRequest> {
-  const datasets = await planDatasets(deps, evaluation, kind, options.datasetIds);
+  const custom = await planCustomImage(deps, evaluation, kind);
+  const datasets = (await planDatasets(deps, evaluation, kind, options.datasetIds)).map((d) =>
+    // A custom image evaluates a dataset in one job: one unit of progress each (docs/custom-evaluation-images.md).
+    custom ? { ...d, total: 1 } : d,
+  );
   const serving = await planServing(deps, evaluation);
   const quota: QuotaCharge | null =
     kind.type === 'formal'
@@ -58,6 +64,37 @@ export async function planRun(
     reuse: kind.type === 'formal' && kind.reuse !== false,
     ...(options.datasetIds ? { datasetSubset: true } : {}),
   };
+}
+
+/**
+ * The custom image the evaluation is scored by, checked again (images are reviewed after the
+ * configuration is written), or null. Verifications are refused: the image evaluates whole datasets.
+ */
+async function planCustomImage(
+  deps: PlanDeps,
+  evaluation: EvaluationRow,
+  kind: LaunchKind,
+): Promise<CustomImageConfig | null> {
+  const custom = await customImageOf(deps.db, evaluation.id);
+  if (!custom) return null;
+  if (kind.type === 'verification')
+    throw new HttpProblem(
+      409,
+      statusTitle(409),
+      'a custom-image evaluation is not verified on samples: its image evaluates whole datasets and reports their metrics; ' +
+        'launch a formal run (POST /v1/evaluations/{id}/runs)',
+    );
+  const refusal = imageRefusal(
+    await getImage(deps.db, custom.imageId),
+    custom.imageId,
+    evaluation.ownerId,
+    evaluation.domain,
+  );
+  if (refusal)
+    throw new HttpProblem(409, statusTitle(409), `the run cannot be launched: customImage.imageId ${refusal}`, [
+      { field: 'customImage.imageId', message: refusal },
+    ]);
+  return custom;
 }
 
 /** A private deployment's serving plan, or 409 naming everything that stands in its way; null for an API deployment. */

@@ -47,6 +47,9 @@ import { codeDatasetIds } from '../../db/queries/datasets';
 import { refusedEndpoint } from '../rules/evaluationRules';
 import type { EndpointNetworkPolicy } from '../../config/endpointNetworks';
 import type { FieldError } from '../../contracts/problem';
+import type { Domain } from '../../contracts/domain';
+import { getImage } from '../../db/queries/images';
+import { imageRefusal } from '../rules/privateDeploymentRules';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 /** Dataset ids in field paths as the API names any key: quoted in brackets when not a plain name. */
@@ -73,6 +76,31 @@ function judgeEndpointRefusals(
   });
 }
 const access = { roles: ['user', 'admin'] } as const;
+
+/** A custom image must be one the evaluation's owner may use, and there must be a model for it to call. */
+async function customImageRefusals(
+  deps: ApiDeps,
+  evaluation: { ownerId: string; domain: Domain; deployment: { method: string } },
+  config: ScoringConfig,
+): Promise<FieldError[]> {
+  const custom = config.customImage;
+  if (!custom) return [];
+  const errors: FieldError[] = [];
+  if (evaluation.deployment.method === 'predictions')
+    errors.push({
+      field: 'customImage',
+      message:
+        'cannot score an evaluation-only (predictions) deployment: the image evaluates a model it calls, and there is none',
+    });
+  const refusal = imageRefusal(
+    await getImage(deps.db, custom.imageId),
+    custom.imageId,
+    evaluation.ownerId,
+    evaluation.domain,
+  );
+  if (refusal) errors.push({ field: 'customImage.imageId', message: refusal });
+  return errors;
+}
 
 const text = (max: number, what: string) =>
   Type.String({ maxLength: max, description: `must be at most ${max.toLocaleString('en-US')} characters (${what})` });
@@ -169,7 +197,9 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
             'default, a metric with its options, or metric judge with a judge (baseUrl, model, apiKey), prompt template ({question}, ' +
             '{answer}, {reference}, {choices}), preprocessing and postprocessing steps; and judging limits. A judge apiKey is stored ' +
             `sealed and shown as ${JUDGE_KEY_MASK}; sending ${JUDGE_KEY_MASK} (or no apiKey) keeps the stored key while the judge stays ` +
-            'on the same origin. Runs launched afterwards freeze the configuration; runs already launched keep theirs. See docs/scoring.md.',
+            'on the same origin. Or customImage: an approved evaluation image run once per dataset, which calls the model through a per-job ' +
+            'proxy and writes metrics.json (docs/custom-evaluation-images.md). Runs launched afterwards freeze the configuration; runs ' +
+            'already launched keep theirs. See docs/scoring.md.',
           tags: ['scoring'],
           params: EvaluationParams,
           body: ScoringConfig,
@@ -187,6 +217,7 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
             await codeDatasetIds(deps.db, evaluation.datasetIds),
           ),
           ...judgeEndpointRefusals(request.body, keyPath, deps.env.endpoints.networks),
+          ...(await customImageRefusals(deps, evaluation, request.body)),
         ];
         if (errors.length > 0) throw validationProblem(errors);
         const saved = await saveScoringConfig(deps.db, evaluation.id, request.body, deps.env.secretKey);
@@ -242,6 +273,11 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
           throw badRequest('dataset', 'is required with predictions: it names the items they answer');
 
         const config: ScoringConfig = body.config ?? scoringConfigView(stored);
+        if (config.customImage)
+          throw badRequest(
+            body.config ? 'config.customImage' : 'dataset',
+            'is scored by a custom image, which evaluates whole datasets during a run; the debug call scores text with rule metrics and judges',
+          );
         const entry = metricConfigFor(config, body.dataset ?? '');
         if (!entry) {
           throw badRequest(

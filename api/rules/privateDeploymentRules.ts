@@ -22,7 +22,13 @@ export interface PrivateDeploymentFields {
  * Why the owner's evaluation of this domain cannot use the image, or null when it can: preloaded
  * or the owner's own, approved, and serving the domain.
  */
-export function imageRefusal(image: ImageRow | null, imageId: string, ownerId: string, domain: Domain): string | null {
+export function imageRefusal(
+  image: ImageRow | null,
+  imageId: string,
+  ownerId: string,
+  /** The evaluation's domain, which the image must serve; null for an evaluation image, which serves none. */
+  domain: Domain | null,
+): string | null {
   // Another user's image is answered as if it did not exist: ids must not tell "someone else's" from "missing".
   if (!image || (image.source !== 'platform' && image.ownerId !== ownerId))
     return `names no image ("${imageId}"); choose one from GET /v1/images`;
@@ -31,7 +37,7 @@ export function imageRefusal(image: ImageRow | null, imageId: string, ownerId: s
   if (image.status === 'rejected') {
     return `names image ${image.name}:${image.tag}, which was rejected${image.rejectReason ? ` (${image.rejectReason})` : ''}; fix it and import it again`;
   }
-  if (!image.domains.includes(domain)) {
+  if (domain !== null && !image.domains.includes(domain)) {
     return `names image ${image.name}:${image.tag}, which serves ${image.domains.join(', ') || 'no domain'}, not ${domain}`;
   }
   return null;

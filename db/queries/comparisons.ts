@@ -14,6 +14,7 @@ import type { Domain } from '../../contracts/domain';
 import type { RunStatus } from '../../contracts/run';
 import { TERMINAL_STATUSES } from '../../contracts/run';
 import type { Role } from '../../contracts/user';
+import { CUSTOM_IMAGE_SCORER } from '../../contracts/scoringConfig';
 import type { ModelScores } from '../../scoring/weightedRanking';
 import { launchInTransaction, type LaunchedRunRecord, type LaunchOutcome, type LaunchRequest } from './runLaunch';
 import { isUuid } from './runViews';
@@ -285,9 +286,14 @@ export function toModelScores(models: readonly ComparisonModel[]): ModelScores[]
         dataset: d.datasetId,
         task: d.task,
         metric:
-          d.metrics?.metric ?? m.run.config.scoring?.datasets[d.datasetId]?.metric ?? plan?.metric ?? 'exact_match',
+          d.metrics?.metric ??
+          (m.run.config.scoring?.customImage ? CUSTOM_IMAGE_SCORER : undefined) ??
+          m.run.config.scoring?.datasets[d.datasetId]?.metric ??
+          plan?.metric ??
+          'exact_match',
         status: d.status,
         score: d.status === 'succeeded' && d.metrics ? d.metrics.score : null,
+        ...(d.metrics?.custom ? { customMetrics: d.metrics.custom.metrics } : {}),
       };
     }),
   }));

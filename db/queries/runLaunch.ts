@@ -272,7 +272,9 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
         total: d.total,
       })),
     );
-    if (request.type === 'formal')
+    // A custom image's job is run afresh every time: it stores no samples to copy, and its image may
+    // bring a benchmark whose content no fingerprint can see.
+    if (request.type === 'formal' && !config.scoring?.customImage)
       await recordReuseFingerprints(tx, runId, evaluation.id, config, request.reuse !== false);
     return {
       ok: true,

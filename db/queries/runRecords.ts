@@ -212,3 +212,21 @@ export async function isStopRequested(db: Db, runId: string): Promise<boolean> {
     .where(and(eq(runs.id, runId), isNull(runs.stopRequestedAt)));
   return !row;
 }
+
+/**
+ * A custom image's metrics for one dataset of a running run: its one unit of progress done. Only a
+ * running dataset takes them, so a retried job that ran again cannot overwrite a closed result.
+ */
+export async function recordCustomImageMetrics(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  metrics: DatasetMetrics,
+): Promise<boolean> {
+  const updated = await db
+    .update(runDatasets)
+    .set({ metrics, done: 1, failed: 0 })
+    .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId), eq(runDatasets.status, 'running')))
+    .returning({ datasetId: runDatasets.datasetId });
+  return updated.length > 0;
+}

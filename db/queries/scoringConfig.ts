@@ -5,13 +5,14 @@
  */
 import { eq } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
-import { evaluations, judgeKeys, scoringConfigs } from '../schema';
+import { evaluations, images, judgeKeys, scoringConfigs } from '../schema';
 import { openSecret, sealSecret } from '../secretBox';
 import type { FieldError } from '../../contracts/problem';
 import {
   DEFAULT_JUDGING_LIMITS,
   JUDGE_KEY_MASK,
   metricConfigFor,
+  type CustomImageConfig,
   type MetricConfig,
   type RunScoring,
   type ScoringConfig,
@@ -37,6 +38,7 @@ export function scoringConfigView(stored: StoredScoringConfig | null): ScoringCo
     return { ...rest, judge: { ...endpoint, apiKey: apiKeyId ? JUDGE_KEY_MASK : null } };
   };
   return {
+    ...(stored.customImage ? { customImage: stored.customImage } : {}),
     ...(stored.default ? { default: view(stored.default) } : {}),
     ...(stored.datasets
       ? { datasets: Object.fromEntries(Object.entries(stored.datasets).map(([id, e]) => [id, view(e)])) }
@@ -124,6 +126,7 @@ export async function saveScoringConfig(
       });
     }
     if (config.limits) stored.limits = config.limits;
+    if (config.customImage) stored.customImage = config.customImage;
 
     // Decided before anything is written, so a refused configuration seals no key.
     const kept = entries.map(({ entry, path, previous }) => keptKeyId(entry, path, previous));
@@ -171,7 +174,28 @@ export async function freezeScoring(
     const entry = metricConfigFor(stored, id);
     if (entry) datasets[id] = structuredClone(entry);
   }
-  return { limits: { ...DEFAULT_JUDGING_LIMITS, ...stored.limits }, datasets };
+  const limits = { ...DEFAULT_JUDGING_LIMITS, ...stored.limits };
+  if (!stored.customImage) return { limits, datasets };
+  // The launch checked the image (api/launch/launchPlan.ts); the reference is read under its lock.
+  const [image] = await db
+    .select({ runRef: images.runRef, name: images.name, tag: images.tag })
+    .from(images)
+    .where(eq(images.id, stored.customImage.imageId));
+  if (!image) throw new Error(`the custom image ${stored.customImage.imageId} is gone`);
+  return {
+    limits,
+    datasets,
+    customImage: {
+      ...structuredClone(stored.customImage),
+      imageRef: image.runRef,
+      imageName: `${image.name}:${image.tag}`,
+    },
+  };
+}
+
+/** The custom image an evaluation's scoring names, if any. */
+export async function customImageOf(db: Db | Tx, evaluationId: string): Promise<CustomImageConfig | null> {
+  return (await getScoringConfig(db, evaluationId))?.customImage ?? null;
 }
 
 /** The judge key behind an id, opened; null when the row is gone (its evaluation was deleted). */

@@ -5,7 +5,13 @@
  * it belongs: code datasets are scored by running their programs, and nothing else is.
  */
 import type { FieldError } from '../../contracts/problem';
-import type { MetricConfig, ScoringConfig } from '../../contracts/scoringConfig';
+import {
+  CUSTOM_ENV_NAME,
+  MAX_CUSTOM_PARAMETERS_BYTES,
+  RESERVED_ENV_PREFIXES,
+  type MetricConfig,
+  type ScoringConfig,
+} from '../../contracts/scoringConfig';
 import { templateProblems } from './promptTemplate';
 import { patternProblems } from './processingSteps';
 
@@ -58,6 +64,40 @@ export function checkScoringConfig(
       });
     }
     errors.push(...checkMetric(entry, path));
+  }
+  if (config.customImage) errors.push(...checkCustomImage(config, keyPath));
+  return errors;
+}
+
+/** A custom image scores every dataset itself; what it is given must be its own and bounded. */
+function checkCustomImage(config: ScoringConfig, keyPath: KeyPath): FieldError[] {
+  const errors: FieldError[] = [];
+  const custom = config.customImage!;
+  for (const key of ['default', 'datasets'] as const) {
+    if (config[key] !== undefined)
+      errors.push({
+        field: key,
+        message:
+          'cannot be set with customImage: the custom image evaluates every dataset itself and reports its own metrics',
+      });
+  }
+  for (const name of Object.keys(custom.env ?? {})) {
+    const field = `customImage.${keyPath('env', name)}`;
+    if (!CUSTOM_ENV_NAME.test(name))
+      errors.push({ field, message: 'must be named with capital letters, digits and _, not starting with a digit' });
+    else if (RESERVED_ENV_PREFIXES.some((prefix) => name.startsWith(prefix)))
+      errors.push({
+        field,
+        message: `must not start with ${RESERVED_ENV_PREFIXES.join(' or ')}: the platform sets those variables`,
+      });
+  }
+  if (custom.parameters !== undefined) {
+    const bytes = Buffer.byteLength(JSON.stringify(custom.parameters));
+    if (bytes > MAX_CUSTOM_PARAMETERS_BYTES)
+      errors.push({
+        field: 'customImage.parameters',
+        message: `must be at most ${MAX_CUSTOM_PARAMETERS_BYTES / 1024} KiB as JSON (is ${bytes.toLocaleString('en-US')} bytes)`,
+      });
   }
   return errors;
 }

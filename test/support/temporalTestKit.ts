@@ -18,6 +18,7 @@ import type { ActivityDeps } from '../../activities/activityDeps';
 import { loadEnv } from '../../config/env';
 import { connectDocker } from '../../docker/engine';
 import { requireEnv } from './env';
+import { stopJobProxy } from '../../activities/customImages/customImageJob';
 
 let runtimeInstalled = false;
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -85,6 +86,7 @@ export async function startWorkers(
     async shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled(running);
+      await stopJobProxy();
       await clientConnection.close();
       await connection.close();
     },
