@@ -160,7 +160,8 @@ export function createCustomImageActivities(deps: ActivityDeps, proxy: () => Inf
           dedupeKey: `custom-image-end:${datasetId}`,
         },
       ]);
-      if (summary.outcome !== 'succeeded') return { failure: `the custom image ${custom.imageName} ${summary.reason}` };
+      if (summary.outcome !== 'succeeded')
+        return { failure: `the custom image ${custom.imageName} failed: ${summary.reason}` };
 
       const parsed = await readMetrics(outputDir, custom);
       if (!parsed.ok) return { failure: parsed.problem };
@@ -213,7 +214,7 @@ async function readMetrics(outputDir: string, custom: FrozenCustomImage) {
     if (!(error instanceof JobOutputError)) throw error;
     return {
       ok: false as const,
-      problem: `the custom image ${custom.imageName} exited 0 but its ${METRICS_FILE} cannot be used: ${error.message}; ${EXPECTED_METRICS} in $EVAL_OUTPUT_DIR`,
+      problem: `the custom image ${custom.imageName} exited 0 but its $EVAL_OUTPUT_DIR/${METRICS_FILE} cannot be used: ${error.message} (${EXPECTED_METRICS})`,
     };
   }
   const parsed = parseCustomMetrics(value, custom.primaryMetric);

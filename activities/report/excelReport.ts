@@ -95,8 +95,63 @@ export async function writeRunReport(
       (t) => cellText(t, t?.length ?? 0),
     );
   }
+  if (run.config.scoring?.customImage) {
+    writeCustomMetrics(
+      workbook.addWorksheet(CUSTOM_METRICS_SHEET, { views: [{ state: 'frozen', ySplit: 1 }] }),
+      datasets,
+    );
+  }
   await Promise.race([workbook.commit(), outputFailed]);
   return { rows };
+}
+
+export const CUSTOM_METRICS_SHEET = 'Custom metrics';
+
+/**
+ * A run scored by a custom image: one row per metric its metrics.json reported for each dataset,
+ * the primary one marked, with what the job asked of the model through its proxy.
+ */
+function writeCustomMetrics(sheet: ExcelJS.Worksheet, datasets: RunDatasetRow[]): void {
+  const columns = [
+    { title: 'Dataset', width: 28 },
+    { title: 'Status', width: 12 },
+    { title: 'Metric', width: 28 },
+    { title: 'Value', width: 14 },
+    { title: 'Primary', width: 10 },
+    { title: 'Image', width: 32 },
+    { title: 'Job seconds', width: 12 },
+    { title: 'Requests', width: 12 },
+    { title: 'Failed requests', width: 14 },
+    { title: 'Prompt tokens', width: 14 },
+    { title: 'Completion tokens', width: 16 },
+    { title: 'Error', width: 60 },
+  ];
+  sheet.columns = columns.map(({ width }) => ({ width }));
+  const headerRow = sheet.addRow(columns.map((c) => c.title));
+  headerRow.font = BOLD;
+  headerRow.commit();
+  for (const d of datasets) {
+    const custom = d.metrics?.custom;
+    const entries = custom?.metrics ?? [null];
+    for (const entry of entries) {
+      const row = sheet.addRow([
+        d.datasetId,
+        d.status,
+        entry?.name ?? null,
+        entry?.value ?? null,
+        entry ? (entry.name === custom!.primaryMetric ? 'yes' : 'no') : null,
+        custom?.image ?? null,
+        custom ? custom.durationMs / 1000 : null,
+        custom?.usage.requests ?? null,
+        custom?.usage.failed ?? null,
+        custom?.usage.promptTokens ?? null,
+        custom?.usage.completionTokens ?? null,
+        cellText(d.error, d.error?.length ?? 0),
+      ]);
+      row.getCell(4).numFmt = SCORE_FORMAT;
+      row.commit();
+    }
+  }
 }
 
 /** Samples dataset by dataset in run order, each dataset in sample-plan order; returns the count. */

@@ -1,4 +1,5 @@
-"""A stand-in evaluation image for tests: what it does is chosen by EVAL_PARAMETERS["mode"].
+"""A stand-in evaluation image for tests: what it does is chosen by EVAL_PARAMETERS["mode"], or by
+EVAL_PARAMETERS["modes"][EVAL_DATASET_ID] (the same keys) when the run's datasets differ.
 
 metrics   write EVAL_PARAMETERS["metrics"] as metrics.json (after asking the model once when
           EVAL_PARAMETERS["ask"] is set, recording its answer in answer.json)
@@ -35,6 +36,7 @@ def ask(prompt):
 def main():
     out = os.environ["EVAL_OUTPUT_DIR"]
     params = json.loads(os.environ.get("EVAL_PARAMETERS", "{}"))
+    params = params.get("modes", {}).get(os.environ.get("EVAL_DATASET_ID", ""), params)
     mode = params.get("mode", "metrics")
     with open(os.path.join(out, "env.json"), "w") as f:
         json.dump(dict(os.environ), f)
