@@ -53,6 +53,14 @@ export const DatasetItem = Type.Object(
 );
 export type DatasetItem = Static<typeof DatasetItem>;
 
+/**
+ * Where a dataset's items are: stored here (`items`), or inside a custom evaluation image that
+ * brings its own benchmark (`image`): such a dataset only names the benchmark, has no items, and
+ * only an evaluation scored by a custom image can run it (docs/custom-evaluation-images.md).
+ */
+export const DATASET_SOURCES = ['items', 'image'] as const;
+export type DatasetSource = (typeof DATASET_SOURCES)[number];
+
 export const RegisterDatasetBody = Type.Object(
   {
     id: DatasetId,
@@ -61,11 +69,22 @@ export const RegisterDatasetBody = Type.Object(
     task: Type.String({ minLength: 1, maxLength: 64, description: 'must be 1–64 characters' }),
     metric: MetricName,
     description: Type.Optional(Type.String({ maxLength: 1024, description: 'must be at most 1,024 characters' })),
-    jsonl: Type.String({
-      minLength: 1,
-      description:
-        'must be JSON Lines: one object per line with id, prompt, ground_truth and optional choices and metadata',
-    }),
+    source: Type.Optional(
+      Type.Union(
+        DATASET_SOURCES.map((s) => Type.Literal(s)),
+        {
+          description:
+            'one of items (default: the items are the jsonl) or image (a benchmark a custom evaluation image brings: no jsonl)',
+        },
+      ),
+    ),
+    jsonl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'must be JSON Lines: one object per line with id, prompt, ground_truth and optional choices and metadata',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -82,6 +101,10 @@ export const DatasetView = Type.Object({
   subjective: Type.Boolean(),
   builtin: Type.Boolean(),
   contentHash: Type.String({ description: 'sha256 of the canonical JSONL content' }),
+  source: Type.Union(
+    DATASET_SOURCES.map((s) => Type.Literal(s)),
+    { description: 'items: stored here; image: a benchmark a custom evaluation image brings (size 0, no items)' },
+  ),
   createdAt: Type.String(),
 });
 export type DatasetView = Static<typeof DatasetView>;

@@ -87,6 +87,8 @@ export interface RunDatasetPlan {
   sampleIndices: number[] | null;
   /** Evaluation only: the uploaded prediction set the run scores instead of calling a model (docs/evaluation-modes.md). */
   predictionSetId?: string;
+  /** A benchmark the custom evaluation image brings (dataset source `image`): no items to mount. */
+  fromImage?: true;
 }
 
 /** Completions asked per problem of a pass_at_k dataset, and the ks reported (each ≤ n). */

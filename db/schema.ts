@@ -23,7 +23,7 @@ import {
 import type { Domain } from '../contracts/domain';
 import type { Role } from '../contracts/user';
 import type { InferenceParams, ModelInfo, PublicDeployment, RunLimits } from '../contracts/evaluation';
-import type { MetricName } from '../contracts/dataset';
+import type { DatasetSource, MetricName } from '../contracts/dataset';
 import type { CodeVerdict, DatasetMetrics, RunConfig, RunStatus, RunType, SampleStatus } from '../contracts/run';
 import type { UploadCheckReport, UploadKind } from '../contracts/upload';
 import type { ImageSource, ImageStatus } from '../contracts/image';
@@ -117,6 +117,8 @@ export const datasets = pgTable('datasets', {
   ownerId: uuid('owner_id').references(() => users.id),
   size: integer('size').notNull(),
   contentHash: text('content_hash').notNull(),
+  /** `items`: stored here; `image`: a benchmark a custom evaluation image brings, with no items here. */
+  source: text('source').$type<DatasetSource>().notNull().default('items'),
   createdAt: createdAt(),
 });
 

@@ -89,8 +89,9 @@ export function createCustomImageActivities(deps: ActivityDeps, proxy: () => Inf
       const jobsDir = settings.containers.jobsDir ?? path.join(path.dirname(settings.uploads.dir), 'jobs');
       const jobKey = `eval-${datasetId}`;
       const outputDir = path.join(jobsDir, runId, jobKey);
+      const fromImage = run.config.datasets.find((d) => d.datasetId === datasetId)?.fromImage === true;
       const inputs =
-        custom.mountDatasets === false
+        custom.mountDatasets === false || fromImage
           ? []
           : [
               {

@@ -39,7 +39,7 @@ export async function planRun(
   options: { month: string; datasetIds?: readonly string[] },
 ): Promise<LaunchRequest> {
   const custom = await planCustomImage(deps, evaluation, kind);
-  const datasets = (await planDatasets(deps, evaluation, kind, options.datasetIds)).map((d) =>
+  const datasets = (await planDatasets(deps, evaluation, kind, options.datasetIds, custom !== null)).map((d) =>
     // A custom image evaluates a dataset in one job: one unit of progress each (docs/custom-evaluation-images.md).
     custom ? { ...d, total: 1 } : d,
   );
@@ -134,6 +134,8 @@ export async function planDatasets(
   evaluation: EvaluationRow,
   kind: LaunchKind,
   datasetIds: readonly string[] = evaluation.datasetIds,
+  /** Scored by a custom image, which alone can run a benchmark it brings (dataset source `image`). */
+  customImage = false,
 ): Promise<PlannedDataset[]> {
   const visible = await getVisibleDatasets(deps.db, { userId: evaluation.ownerId, isAdmin: false }, [...datasetIds]);
   const byId = new Map(visible.map((d) => [d.id, d]));
@@ -146,7 +148,12 @@ export async function planDatasets(
   }
   const planned = datasetIds.map((id, position) => {
     const d = byId.get(id)!;
-    if (d.size === 0) throw badRequest('datasets', `lists ${id}, which has no samples`);
+    if (d.source === 'image' && !customImage)
+      throw badRequest(
+        'datasets',
+        `lists ${id}, a benchmark a custom evaluation image brings; only an evaluation scored by a custom image (customImage in its scoring configuration) can run it`,
+      );
+    if (d.size === 0 && d.source !== 'image') throw badRequest('datasets', `lists ${id}, which has no samples`);
     const sampleIndices =
       kind.type === 'verification' ? drawSampleIndices(kind.seed + position, d.size, kind.samplesPerDataset) : null;
     return {
@@ -156,6 +163,7 @@ export async function planDatasets(
       contentHash: d.contentHash,
       sampleIndices,
       total: sampleIndices?.length ?? d.size,
+      ...(d.source === 'image' ? { fromImage: true as const } : {}),
     };
   });
   return withPredictionSets(deps.db, evaluation, planned);

@@ -9,6 +9,7 @@ import {
   DatasetList,
   DatasetView,
   RegisterDatasetBody,
+  type DatasetItem,
   type RegisterDatasetBody as RegisterDatasetFields,
 } from '../../contracts/dataset';
 import { Domain } from '../../contracts/domain';
@@ -18,6 +19,7 @@ import { datasetContentHash } from '../../datasets/contentHash';
 import { BUILTIN_DATASET_IDS } from '../../datasets/builtinCatalog';
 import { badRequest, conflict } from '../http/problems';
 import { problems } from '../http/openapi';
+import { createHash } from 'node:crypto';
 
 /** Room for 100,000 items of a few hundred bytes each, with JSON escaping. */
 export const DATASET_BODY_LIMIT = 64 * 1024 * 1024;
@@ -47,9 +49,11 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     {
       bodyLimit: DATASET_BODY_LIMIT,
       schema: {
-        summary: 'Register a custom dataset from JSON Lines',
+        summary: 'Register a custom dataset from JSON Lines, or name a benchmark a custom evaluation image brings',
         description:
           'Each line is an object with id, prompt, ground_truth and optional choices and metadata; every line must fit the metric. ' +
+          'With source image and no jsonl, the dataset names a benchmark a custom evaluation image brings: it has no items and only ' +
+          'evaluations scored by a custom image can run it. ' +
           'The dataset is visible to its owner (and admins). Dataset ids are unique platform-wide.',
         tags: ['datasets'],
         body: RegisterDatasetBody,
@@ -58,16 +62,28 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     },
     async (request, reply) => {
       const { jsonl, ...fields } = request.body;
-      let items;
-      try {
-        items = parseDatasetJsonl(jsonl, { metric: fields.metric });
-      } catch (error) {
-        if (error instanceof DatasetFormatError) throw badRequest('jsonl', error.message);
-        throw error;
+      let items: DatasetItem[] = [];
+      if (fields.source === 'image') {
+        // The image brings the benchmark: this dataset only names it (docs/custom-evaluation-images.md).
+        if (jsonl !== undefined)
+          throw badRequest('jsonl', 'must be left out with source image: the custom evaluation image brings the items');
+      } else {
+        if (jsonl === undefined)
+          throw badRequest('jsonl', 'is required (or source image for a benchmark a custom evaluation image brings)');
+        try {
+          items = parseDatasetJsonl(jsonl, { metric: fields.metric });
+        } catch (error) {
+          if (error instanceof DatasetFormatError) throw badRequest('jsonl', error.message);
+          throw error;
+        }
       }
       try {
         const view = await registerCustomDataset(deps.db, request.caller.userId, fields, items, {
-          contentHash: datasetContentHash(items),
+          // An image's benchmark has no content here: its hash names the benchmark, so it differs from any dataset's.
+          contentHash:
+            fields.source === 'image'
+              ? `image:${createHash('sha256').update(fields.id).digest('hex')}`
+              : datasetContentHash(items),
           reservedIds: BUILTIN_DATASET_IDS,
         });
         request.log.info({ datasetId: view.id, size: view.size, ownerId: request.caller.userId }, 'dataset registered');

@@ -64,6 +64,12 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           `${v} is ${run.status}; only a formal run that succeeded can be submitted to the leaderboard`,
           'status',
         );
+      const image = run.config.scoring?.customImage;
+      if (image)
+        throw conflict(
+          `${v} was scored by the custom evaluation image ${image.imageName}, whose metrics are its own; a leaderboard ranks runs the platform scored`,
+          'scoring',
+        );
       const custom = await customDatasetsOf(deps.db, run.id);
       if (custom.length > 0) {
         throw conflict(

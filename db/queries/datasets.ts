@@ -5,7 +5,7 @@
 import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
 import { datasetItems, datasets } from '../schema';
-import type { DatasetItem, DatasetView, MetricName } from '../../contracts/dataset';
+import type { DatasetItem, DatasetSource, DatasetView, MetricName } from '../../contracts/dataset';
 import type { Domain } from '../../contracts/domain';
 
 /** Arbitrary constant: serialises concurrent start-ups storing the built-ins. */
@@ -114,6 +114,7 @@ export interface RegisterDatasetFields {
   task: string;
   metric: MetricName;
   description?: string;
+  source?: DatasetSource;
 }
 
 /**
@@ -128,7 +129,9 @@ export async function registerCustomDataset(
   items: readonly DatasetItem[],
   content: { contentHash: string; reservedIds: ReadonlySet<string> },
 ): Promise<DatasetView> {
-  if (items.length === 0) throw new Error('a dataset needs at least one item');
+  const source = body.source ?? 'items';
+  if (items.length === 0 && source === 'items') throw new Error('a dataset needs at least one item');
+  if (items.length > 0 && source === 'image') throw new Error("an image's benchmark has no items here");
   if (content.reservedIds.has(body.id)) throw new DatasetIdTaken(body.id);
   const { contentHash } = content;
   return db.transaction(async (tx) => {
@@ -146,6 +149,7 @@ export async function registerCustomDataset(
         ownerId,
         size: items.length,
         contentHash,
+        source,
       })
       .onConflictDoNothing({ target: datasets.id })
       .returning();
@@ -238,6 +242,7 @@ function toView(row: typeof datasets.$inferSelect): DatasetView {
     subjective: row.subjective,
     builtin: row.builtin,
     contentHash: row.contentHash,
+    source: row.source,
     createdAt: row.createdAt.toISOString(),
   };
 }

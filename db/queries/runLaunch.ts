@@ -104,13 +104,14 @@ export function freezeRunConfig(
     // Defaults are written out, so the run reads the same whatever later releases change them to.
     inference: { ...DEFAULT_INFERENCE, ...evaluation.inference },
     limits: { ...DEFAULT_LIMITS, ...evaluation.limits },
-    datasets: datasets.map(({ datasetId, task, metric, contentHash, sampleIndices, predictionSetId }) => ({
+    datasets: datasets.map(({ datasetId, task, metric, contentHash, sampleIndices, predictionSetId, fromImage }) => ({
       datasetId,
       task,
       metric,
       contentHash,
       sampleIndices,
       ...(predictionSetId ? { predictionSetId } : {}),
+      ...(fromImage ? { fromImage } : {}),
     })),
     sampleSeed,
     // Frozen like the rest: a later edit of the evaluation does not add or drop a pass mid-run.

@@ -151,6 +151,14 @@ describe('the example image against reference models', () => {
     expect(logs.join('\n')).not.toContain(STRONG_KEY);
     expect(logs.join('\n')).not.toMatch(/Bearer [A-Za-z0-9_-]{20,}/);
 
+    // Its metrics are the image's own: no leaderboard ranks them.
+    const submitted = await stack.api.request('POST', `/v1/runs/${run.runId}/leaderboard`, {
+      key,
+      body: { mode: 'named' },
+    });
+    expect(submitted.status, submitted.text).toBe(409);
+    expect(submitted.body.detail).toMatch(/scored by the custom evaluation image proctor-eval-example:1/);
+
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(await downloadRunReport(stack.api.url, key, run.runId));
     const sheet = workbook.getWorksheet('Custom metrics');
@@ -214,7 +222,23 @@ describe('an image that misbehaves', () => {
     const ids = Object.fromEntries(
       await Promise.all(names.map(async (n) => [n, await registerDataset(stack.api, key, 'nlp')] as const)),
     ) as Record<(typeof names)[number], string>;
+    // A benchmark the image brings: the dataset only names it, and nothing is mounted for it.
+    const own = `own-${randomUUID().slice(0, 8)}`;
+    const registered = await stack.api.request('POST', '/v1/datasets', {
+      key,
+      body: {
+        id: own,
+        name: 'the image’s own benchmark',
+        domain: 'nlp',
+        task: 'tool-use',
+        metric: 'exact_match',
+        source: 'image',
+      },
+    });
+    expect(registered.status, registered.text).toBe(201);
+    expect(registered.body).toMatchObject({ size: 0, source: 'image' });
     const modes = {
+      [own]: { mode: 'metrics', metrics: { metrics: [{ name: 'accuracy', value: 0.75 }] } },
       [ids.ok]: {
         mode: 'metrics',
         ask: 'Say yes.',
@@ -236,7 +260,7 @@ describe('an image that misbehaves', () => {
     const evaluationId = await customEvaluation(stack.api, key, {
       url: stack.models.strong.url,
       apiKey: STRONG_KEY,
-      datasets: names.map((n) => ids[n]),
+      datasets: [...names.map((n) => ids[n]), own],
       customImage: {
         imageId: await importBehavioursImage(key),
         parameters: { modes },
@@ -266,7 +290,15 @@ describe('an image that misbehaves', () => {
       expect(d.status, name).toBe('failed');
       expect(d.error ?? '', name).toMatch(pattern);
     }
-    expect(run.overallScore).toBe(0.5);
+    expect(run.datasets.find((d) => d.dataset === own)).toMatchObject({
+      status: 'succeeded',
+      metrics: { score: 0.75 },
+    });
+    const ownEnv = JSON.parse(await readFile(path.join(jobDir(run.runId, own), 'env.json'), 'utf8'));
+    expect(ownEnv.EVAL_DATASET_ID).toBe(own);
+    expect(ownEnv.EVAL_DATASET_PATH).toBeUndefined();
+    // Both datasets are in one task each; the overall score is the mean of the two that succeeded.
+    expect(run.overallScore).toBeCloseTo((0.5 + 0.75) / 2, 10);
 
     // What the job was given: the proxy's URL and a token of its own, never the model's key.
     const env = JSON.parse(await readFile(path.join(jobDir(run.runId, ids.ok), 'env.json'), 'utf8')) as Record<
