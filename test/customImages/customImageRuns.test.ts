@@ -5,7 +5,8 @@
  * in every way a job can (no metrics, garbage, too much, a bad shape, a non-zero exit, a hang past
  * its wall clock, running out of memory), and a stop while a job runs. The models refuse every
  * request without their real key, which only the per-job proxy holds: the job's environment and
- * the run's logs never show it.
+ * the run's logs never show it. PROCTOR_RECORD_HISTORIES=1 records the custom-image dataset's
+ * histories (dataset-custom-image.json, dataset-custom-image-stopped.json).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,6 +28,8 @@ import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { loadEnv } from '../../config/env';
 import type { RunView } from '../../contracts/run';
 import type { TestApi } from '../support/apiServer';
+import { recordHistoryFixture, RECORD_HISTORIES } from '../support/historyFixtures';
+import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 
 const STRONG_KEY = `sk-strong-${randomUUID()}`;
 const WEAK_KEY = `sk-weak-${randomUUID()}`;
@@ -150,6 +153,15 @@ describe('the example image against reference models', () => {
     expect(logs.some((m) => m.includes(`${LIMIT} request(s) (0 failed)`))).toBe(true);
     expect(logs.join('\n')).not.toContain(STRONG_KEY);
     expect(logs.join('\n')).not.toMatch(/Bearer [A-Za-z0-9_-]{20,}/);
+
+    // The custom-image branch of the dataset workflow, replayed by test/workflows/replay.test.ts.
+    if (RECORD_HISTORIES)
+      await recordHistoryFixture(
+        stack.temporal,
+        'dataset-custom-image',
+        workflowIds.dataset(run.runId, ARITH_BASIC_ID),
+        WORKFLOW_TYPES.dataset,
+      );
 
     // Its metrics are the image's own: no leaderboard ranks them.
     const submitted = await stack.api.request('POST', `/v1/runs/${run.runId}/leaderboard`, {
@@ -353,5 +365,12 @@ describe('a stop while a job runs', () => {
     const run: RunView = await waitForRunEnd(stack.api, key, runId);
     expect(run.status).toBe('stopped');
     expect(run.datasets[0]!.status).toBe('stopped');
+    if (RECORD_HISTORIES)
+      await recordHistoryFixture(
+        stack.temporal,
+        'dataset-custom-image-stopped',
+        workflowIds.dataset(runId, datasetId),
+        WORKFLOW_TYPES.dataset,
+      );
   }, 300_000);
 });
