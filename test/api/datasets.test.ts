@@ -10,6 +10,7 @@ import { datasetItems } from '../../db/schema';
 import { BUILTIN_DATASETS } from '../../datasets/builtinCatalog';
 import { datasetContentHash } from '../../datasets/contentHash';
 import { startApi, type TestApi } from '../support/apiServer';
+import { nlpEvaluationBody } from '../support/evaluationBodies';
 
 let api: TestApi;
 let alice: { id: string; apiKey: string };
@@ -193,5 +194,58 @@ describe('POST /v1/datasets', () => {
       body: { description: 'x'.repeat(1024 * 1024) },
     });
     expect(tooBigForOthers.status).toBe(413);
+  });
+});
+
+describe('a benchmark a custom evaluation image brings (source image)', () => {
+  it('is registered without items and named in the view; jsonl is refused with it and required without it', async () => {
+    const { jsonl: _items, ...withoutItems } = datasetBody();
+    const res = await api.request('POST', '/v1/datasets', {
+      key: alice.apiKey,
+      body: { ...withoutItems, source: 'image' },
+    });
+    expect(res.status, res.text).toBe(201);
+    expect(res.body).toMatchObject({ id: withoutItems.id, size: 0, source: 'image', builtin: false });
+    expect(res.body.contentHash).toMatch(/^image:[0-9a-f]{64}$/);
+    expect(await api.deps.db.select().from(datasetItems).where(eq(datasetItems.datasetId, withoutItems.id))).toEqual(
+      [],
+    );
+
+    const both = await api.request('POST', '/v1/datasets', {
+      key: alice.apiKey,
+      body: datasetBody({ source: 'image' }),
+    });
+    expect(both.status).toBe(400);
+    expect(both.body.errors).toEqual([
+      { field: 'jsonl', message: expect.stringMatching(/must be left out with source image/) },
+    ]);
+
+    const neither = await api.request('POST', '/v1/datasets', {
+      key: alice.apiKey,
+      body: datasetBody({ jsonl: undefined }),
+    });
+    expect(neither.status).toBe(400);
+    expect(neither.body.errors).toEqual([{ field: 'jsonl', message: expect.stringMatching(/is required/) }]);
+  });
+
+  it('cannot be run by an evaluation its rules score: the launch is refused naming the dataset', async () => {
+    const { jsonl: _items, ...withoutItems } = datasetBody();
+    expect(
+      (await api.request('POST', '/v1/datasets', { key: bob.apiKey, body: { ...withoutItems, source: 'image' } }))
+        .status,
+    ).toBe(201);
+    const created = await api.request('POST', '/v1/evaluations', {
+      key: bob.apiKey,
+      body: nlpEvaluationBody({ datasets: [withoutItems.id] }),
+    });
+    expect(created.status, created.text).toBe(201);
+    const launched = await api.request('POST', `/v1/evaluations/${created.body.id}/runs`, { key: bob.apiKey });
+    expect(launched.status, launched.text).toBe(400);
+    expect(launched.body.errors[0]).toMatchObject({
+      field: 'datasets',
+      message: expect.stringMatching(
+        /a benchmark a custom evaluation image brings; only an evaluation scored by a custom image/,
+      ),
+    });
   });
 });
