@@ -13,6 +13,7 @@ import {
 } from '../../contracts/leaderboard';
 import { closePublicationWindow, openPublicationWindow, recordSubmission } from '../../db/queries/leaderboard';
 import { appendRunLogs } from '../../db/queries/runLogs';
+import { getRun } from '../../db/queries/runRecords';
 import { ERROR_TYPES } from '../../temporal.config';
 
 export interface OpenedWindow {
@@ -27,6 +28,8 @@ export function createLeaderboardActivities(deps: ActivityDeps) {
   const settings = deps.leaderboard ?? loadLeaderboardSettings();
   return {
     async openLeaderboardWindow({ runId }: { runId: string }): Promise<OpenedWindow> {
+      // A custom image's metrics are its own: no leaderboard ranks them, so no window is offered.
+      if ((await getRun(db, runId)).config.scoring?.customImage) return { open: false, windowMs: 0 };
       const row = await openPublicationWindow(db, runId, settings.windowMs);
       if (!row) return { open: false, windowMs: 0 };
       if (row.status !== 'open') return { open: false, windowMs: 0 };

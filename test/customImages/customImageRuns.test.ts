@@ -152,6 +152,7 @@ describe('the example image against reference models', () => {
     expect(logs.some((m) => m.startsWith(`[job eval-${ARITH_BASIC_ID} stdout]`))).toBe(true);
     expect(logs.some((m) => m.includes(`${LIMIT} request(s) (0 failed)`))).toBe(true);
     expect(logs.join('\n')).not.toContain(STRONG_KEY);
+    expect(logs.some((m) => m.startsWith('leaderboard submission open'))).toBe(false);
     expect(logs.join('\n')).not.toMatch(/Bearer [A-Za-z0-9_-]{20,}/);
 
     // The custom-image branch of the dataset workflow, replayed by test/workflows/replay.test.ts.
