@@ -8,7 +8,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
-import { ensureHostPythonImage, type HostPythonImageOptions, type HostPythonImageSpec } from './hostPythonImage';
+import {
+  ensureHostPythonImage,
+  moduleImageConfig,
+  type HostPythonImageOptions,
+  type HostPythonImageSpec,
+} from './hostPythonImage';
 import { SERVING_UID } from './servingRootfs';
 
 export const CODE_SANDBOX_IMAGE_REF = 'proctor-code-sandbox:1';
@@ -23,15 +28,7 @@ const SPEC: HostPythonImageSpec = {
   recipe: 1,
   packageDir: path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'images/code-sandbox/python'),
   what: 'code sandbox',
-  config: (python, env) => [
-    // -I: no PYTHON* variables, no user site, no script directory on sys.path; -B: the root is
-    // read-only, so no bytecode is written anyway, and trying would only cost time.
-    'ENTRYPOINT ["/usr/local/bin/python3", "-I", "-B", "-m", "proctor_sandbox"]',
-    'WORKDIR /tmp',
-    ...Object.entries({ ...env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' }).map(([k, v]) => `ENV ${k}=${v}`),
-    `USER ${SANDBOX_UID}`,
-    `LABEL proctor.image.python=${python.fullVersion}`,
-  ],
+  config: moduleImageConfig({ module: 'proctor_sandbox', workdir: '/tmp', user: SANDBOX_UID, isolated: true }),
 };
 
 /** Resolves to CODE_SANDBOX_IMAGE_REF once the engine has an image built from the current inputs. */

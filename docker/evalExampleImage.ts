@@ -10,7 +10,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
 import { EVAL_EXAMPLE_IMAGE_REF } from '../contracts/platformImages';
-import { ensureHostPythonImage, type HostPythonImageOptions, type HostPythonImageSpec } from './hostPythonImage';
+import {
+  ensureHostPythonImage,
+  moduleImageConfig,
+  type HostPythonImageOptions,
+  type HostPythonImageSpec,
+} from './hostPythonImage';
 import { SERVING_UID } from './servingRootfs';
 
 // The platform catalogue names the reference; this file builds the image under it.
@@ -24,15 +29,7 @@ const SPEC: HostPythonImageSpec = {
   recipe: 1,
   packageDir: path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'images/eval-example/python'),
   what: 'example evaluation',
-  config: (python, env) => [
-    // -I: no PYTHON* variables, no user site, no script directory on sys.path; -B: the root is
-    // read-only, so no bytecode is written anyway, and trying would only cost time.
-    'ENTRYPOINT ["/usr/local/bin/python3", "-I", "-B", "-m", "proctor_eval_example"]',
-    'WORKDIR /tmp',
-    ...Object.entries({ ...env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' }).map(([k, v]) => `ENV ${k}=${v}`),
-    `USER ${SERVING_UID}`,
-    `LABEL proctor.image.python=${python.fullVersion}`,
-  ],
+  config: moduleImageConfig({ module: 'proctor_eval_example', workdir: '/tmp', user: SERVING_UID, isolated: true }),
 };
 
 /** Resolves to EVAL_EXAMPLE_IMAGE_REF once the engine has an image built from the current inputs. */

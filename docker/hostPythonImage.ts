@@ -46,6 +46,28 @@ export interface HostPythonImageBuild {
   files: number;
 }
 
+/**
+ * The import changes of an image whose entrypoint runs one module of our package with the image's
+ * Python, as the unprivileged `user`. `isolated` adds -I (no PYTHON* variables, no user site, no
+ * script directory on sys.path) and -B (the root is read-only, so no bytecode is written anyway,
+ * and trying would only cost time).
+ */
+export function moduleImageConfig(o: {
+  module: string;
+  workdir: string;
+  user: number;
+  isolated?: boolean;
+}): HostPythonImageSpec['config'] {
+  const entrypoint = ['/usr/local/bin/python3', ...(o.isolated ? ['-I', '-B'] : []), '-m', o.module];
+  return (python, env) => [
+    `ENTRYPOINT ${JSON.stringify(entrypoint).replace(/","/g, '", "')}`,
+    `WORKDIR ${o.workdir}`,
+    ...Object.entries({ ...env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' }).map(([k, v]) => `ENV ${k}=${v}`),
+    `USER ${o.user}`,
+    `LABEL proctor.image.python=${python.fullVersion}`,
+  ];
+}
+
 // One build per image and engine at a time in this process; other processes are handled after the import.
 const inFlight = new Map<string, Promise<string>>();
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
 import {
   ensureHostPythonImage,
+  moduleImageConfig,
   type HostPythonImageBuild,
   type HostPythonImageOptions,
   type HostPythonImageSpec,
@@ -27,13 +28,7 @@ const SPEC: HostPythonImageSpec = {
   recipe: 1,
   packageDir: path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'images/nlp-serving/python'),
   what: 'NLP serving',
-  config: (python, env) => [
-    'ENTRYPOINT ["/usr/local/bin/python3", "-m", "proctor_serving"]',
-    'WORKDIR /workspace',
-    ...Object.entries({ ...env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' }).map(([k, v]) => `ENV ${k}=${v}`),
-    `USER ${SERVING_UID}`,
-    `LABEL proctor.image.python=${python.fullVersion}`,
-  ],
+  config: moduleImageConfig({ module: 'proctor_serving', workdir: '/workspace', user: SERVING_UID }),
 };
 
 /** Resolves to NLP_SERVING_IMAGE_REF once the engine has an image built from the current inputs. */

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Dockerode from 'dockerode';
-import { ensureHostPythonImage, type HostPythonImageSpec } from '../../docker/hostPythonImage';
+import { ensureHostPythonImage, moduleImageConfig, type HostPythonImageSpec } from '../../docker/hostPythonImage';
 import { SERVING_UID } from '../../docker/servingRootfs';
 
 export const JOB_BEHAVIOURS_IMAGE_REF = 'proctor-test/job-behaviours:1';
@@ -18,13 +18,7 @@ const SPEC: HostPythonImageSpec = {
   recipe: 1,
   packageDir: path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'images/job-behaviours/python'),
   what: 'test job behaviours',
-  config: (python, env) => [
-    'ENTRYPOINT ["/usr/local/bin/python3", "-I", "-B", "-m", "proctor_job_behaviours"]',
-    'WORKDIR /tmp',
-    ...Object.entries({ ...env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' }).map(([k, v]) => `ENV ${k}=${v}`),
-    `USER ${SERVING_UID}`,
-    `LABEL proctor.image.python=${python.fullVersion}`,
-  ],
+  config: moduleImageConfig({ module: 'proctor_job_behaviours', workdir: '/tmp', user: SERVING_UID, isolated: true }),
 };
 
 export function ensureJobBehavioursImage(docker: Dockerode): Promise<string> {
