@@ -55,8 +55,10 @@ export function parseCustomMetrics(value: unknown, primaryMetric?: string): Cust
 }
 
 function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return 'text';
+  if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
 }
