@@ -84,12 +84,8 @@ async function planCustomImage(
       'a custom-image evaluation is not verified on samples: its image evaluates whole datasets and reports their metrics; ' +
         'launch a formal run (POST /v1/evaluations/{id}/runs)',
     );
-  const refusal = imageRefusal(
-    await getImage(deps.db, custom.imageId),
-    custom.imageId,
-    evaluation.ownerId,
-    evaluation.domain,
-  );
+  // Domain null: an evaluation image serves no private deployment, so its catalogue domains are not asked for.
+  const refusal = imageRefusal(await getImage(deps.db, custom.imageId), custom.imageId, evaluation.ownerId, null);
   if (refusal)
     throw new HttpProblem(409, statusTitle(409), `the run cannot be launched: customImage.imageId ${refusal}`, [
       { field: 'customImage.imageId', message: refusal },

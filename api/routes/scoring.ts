@@ -47,7 +47,6 @@ import { codeDatasetIds } from '../../db/queries/datasets';
 import { refusedEndpoint } from '../rules/evaluationRules';
 import type { EndpointNetworkPolicy } from '../../config/endpointNetworks';
 import type { FieldError } from '../../contracts/problem';
-import type { Domain } from '../../contracts/domain';
 import { getImage } from '../../db/queries/images';
 import { imageRefusal } from '../rules/privateDeploymentRules';
 
@@ -77,10 +76,14 @@ function judgeEndpointRefusals(
 }
 const access = { roles: ['user', 'admin'] } as const;
 
-/** A custom image must be one the evaluation's owner may use, and there must be a model for it to call. */
+/**
+ * A custom image must be one the evaluation's owner may use, and there must be a model for it to
+ * call. Its catalogue domains are not asked for: those say which private deployments an image
+ * serves, while an evaluation image serves none (and no image can be imported for an API-only domain).
+ */
 async function customImageRefusals(
   deps: ApiDeps,
-  evaluation: { ownerId: string; domain: Domain; deployment: { method: string } },
+  evaluation: { ownerId: string; deployment: { method: string } },
   config: ScoringConfig,
 ): Promise<FieldError[]> {
   const custom = config.customImage;
@@ -92,12 +95,7 @@ async function customImageRefusals(
       message:
         'cannot score an evaluation-only (predictions) deployment: the image evaluates a model it calls, and there is none',
     });
-  const refusal = imageRefusal(
-    await getImage(deps.db, custom.imageId),
-    custom.imageId,
-    evaluation.ownerId,
-    evaluation.domain,
-  );
+  const refusal = imageRefusal(await getImage(deps.db, custom.imageId), custom.imageId, evaluation.ownerId, null);
   if (refusal) errors.push({ field: 'customImage.imageId', message: refusal });
   return errors;
 }
