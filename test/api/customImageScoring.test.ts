@@ -186,7 +186,7 @@ describe('refusing a customImage block, the stored configuration left as it was'
   };
 
   it.each<[string, () => Body, string, RegExp]>([
-    ['an unknown key', () => ({ ...fullBlock(), image: 'x' }), 'customImage.image', /.+/],
+    ['an unknown key', () => ({ ...fullBlock(), image: 'x' }), 'customImage.image', /^is not a known field$/],
     ['an empty command', () => ({ ...fullBlock(), command: [] }), 'customImage.command', /must list 1–64 arguments/],
     [
       'a timeout of 1 s',
@@ -220,7 +220,29 @@ describe('refusing a customImage block, the stored configuration left as it was'
     ]);
   });
 
+  it('names odd env keys as the API names any key, and refuses parameters over 16 KiB with their size', async () => {
+    await refuse({ ...fullBlock(), env: { 'LOG.LEVEL': 'x', '2FAST': 'x', PROCTOR_HOME: 'x' } }, [
+      ['customImage.env["LOG.LEVEL"]', /^must be named with capital letters, digits and _, not starting with a digit$/],
+      ['customImage.env.2FAST', /^must be named with capital letters, digits and _, not starting with a digit$/],
+      ['customImage.env.PROCTOR_HOME', /^must not start with EVAL_ or PROCTOR_: the platform sets those variables$/],
+    ]);
+    await refuse({ ...fullBlock(), parameters: { text: 'x'.repeat(16 * 1024) } }, [
+      ['customImage.parameters', /^must be at most 16 KiB as JSON \(is 16,395 bytes\)$/],
+    ]);
+  });
+
+  it('refuses a YAML body in the same words, naming the same field', async () => {
+    const yaml = stringifyYaml({ customImage: { ...fullBlock(), env: { EVAL_TOKEN: 'x' } } });
+    expectFieldErrors(await putScoring(evaluationId, yaml, owner, { 'content-type': 'application/yaml' }), [
+      ['customImage.env.EVAL_TOKEN', /^must not start with EVAL_ or PROCTOR_/],
+    ]);
+    expect(await getScoring(evaluationId)).toEqual(stored);
+  });
+
   it('refuses an image that does not exist, and another user’s image, in the same words', async () => {
+    await refuse({ imageId: 'img-1' }, [
+      ['customImage.imageId', /^names no image \("img-1"\); choose one from GET \/v1\/images$/],
+    ]);
     const missing = randomUUID();
     await refuse({ imageId: missing }, [
       ['customImage.imageId', new RegExp(`^names no image \\("${missing}"\\); choose one from GET /v1/images$`)],
