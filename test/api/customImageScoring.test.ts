@@ -14,7 +14,7 @@ import { images } from '../../db/schema';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import type { RunView } from '../../contracts/run';
-import { approvedImageId, nlpEvaluationBody } from '../support/evaluationBodies';
+import { approvedImageId, nlpEvaluationBody, registerDataset } from '../support/evaluationBodies';
 import { useTestStack } from '../support/testStack';
 
 type User = { id: string; apiKey: string };
@@ -316,6 +316,42 @@ describe('launching a custom-image evaluation', () => {
         message: expect.stringMatching(
           /which was rejected \(sends items to a third party\); fix it and import it again$/,
         ),
+      },
+    ]);
+    expect(await formalUsed(user)).toBe(before);
+    expect(await runsOf(evaluationId, user)).toEqual([]);
+  });
+
+  it('refuses a formal run once the deployment was switched to uploaded predictions, taking no quota', async () => {
+    const user = await stack.api.createUser();
+    const datasetId = await registerDataset(stack.api, user.apiKey, 'nlp');
+    const created = await stack.api.request('POST', '/v1/evaluations', {
+      key: user.apiKey,
+      body: nlpEvaluationBody({ datasets: [datasetId] }),
+    });
+    expect(created.status, created.text).toBe(201);
+    const evaluationId = created.body.id as string;
+    const put = await putScoring(evaluationId, { customImage: { imageId: exampleImageId } }, user);
+    expect(put.status, put.text).toBe(200);
+    // An edit of the deployment does not look at the scoring configuration; the launch does.
+    const edited = await stack.api.request('PATCH', `/v1/evaluations/${evaluationId}`, {
+      key: user.apiKey,
+      body: { deployment: { method: 'predictions' } },
+    });
+    expect(edited.status, edited.text).toBe(200);
+    const uploaded = await stack.api.request('PUT', `/v1/evaluations/${evaluationId}/predictions/${datasetId}`, {
+      key: user.apiKey,
+      body: { jsonl: `${JSON.stringify({ id: 'q1', prediction: 'yes' })}\n` },
+    });
+    expect(uploaded.status, uploaded.text).toBe(201);
+    const before = await formalUsed(user);
+
+    const res = await launch(evaluationId, 'runs', user);
+    expect(res.status, res.text).toBe(409);
+    expect(res.body.errors).toEqual([
+      {
+        field: 'customImage',
+        message: expect.stringMatching(/^cannot score an evaluation-only \(predictions\) deployment/),
       },
     ]);
     expect(await formalUsed(user)).toBe(before);
