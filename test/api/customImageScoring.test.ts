@@ -2,8 +2,8 @@
  * The customImage block of a scoring configuration through HTTP, without Docker: stored and shown
  * as sent (JSON and YAML), each schema or rule error a 400 naming its field with the stored
  * configuration left as it was, and what launch and the debug call make of it: no verification,
- * the image checked again at a formal launch (409 before any quota is taken), one unit of progress
- * per dataset, and no debug call. No workers run: launched workflows wait on their queue and are
+ * the image and the deployment checked again at a formal launch (409 before any quota is taken),
+ * one unit of progress per dataset, and no debug call. No workers run: launched workflows wait on their queue and are
  * terminated when the file ends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
