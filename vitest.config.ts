@@ -34,6 +34,7 @@ const UNIT_TESTS = [
   'test/scoring/binomialDraw.test.ts',
   'test/scoring/bleu.test.ts',
   'test/scoring/bootstrapInterval.test.ts',
+  'test/scoring/customImageMetrics.test.ts',
   'test/scoring/extractors.test.ts',
   'test/scoring/f1.test.ts',
   'test/scoring/metrics.test.ts',

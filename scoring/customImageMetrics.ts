@@ -37,8 +37,10 @@ export function parseCustomMetrics(value: unknown, primaryMetric?: string): Cust
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
       return refuse(`${at} is ${describe(entry)}, not an object`);
     const { name, value: v } = entry as { name?: unknown; value?: unknown };
-    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME)
-      return refuse(`${at}.name is ${typeof name === 'string' ? `${name.length} characters long` : describe(name)}`);
+    // Characters as the schema counts primaryMetric's: code points, so a name it accepts can be found here.
+    const length = typeof name === 'string' ? [...name].length : 0;
+    if (typeof name !== 'string' || length === 0 || length > MAX_NAME)
+      return refuse(`${at}.name is ${typeof name === 'string' ? `${length} characters long` : describe(name)}`);
     if (seen.has(name)) return refuse(`${at}.name "${name}" is listed twice`);
     seen.add(name);
     if (typeof v !== 'number' || !Number.isFinite(v))
@@ -55,8 +57,10 @@ export function parseCustomMetrics(value: unknown, primaryMetric?: string): Cust
 }
 
 function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return 'text';
+  if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
 }

@@ -8,7 +8,8 @@ import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
 import type { ServingPlan } from '../../contracts/run';
 import { HttpProblem, badRequest, statusTitle } from '../http/problems';
-import { imageRefusal, servingRefusals } from '../rules/privateDeploymentRules';
+import { servingRefusals } from '../rules/privateDeploymentRules';
+import { customImageErrors } from '../rules/customImageRules';
 import { customImageOf } from '../../db/queries/scoringConfig';
 import type { CustomImageConfig } from '../../contracts/scoringConfig';
 import { withPredictionSets } from '../rules/predictionsPlan';
@@ -67,8 +68,9 @@ export async function planRun(
 }
 
 /**
- * The custom image the evaluation is scored by, checked again (images are reviewed after the
- * configuration is written), or null. Verifications are refused: the image evaluates whole datasets.
+ * The custom image the evaluation is scored by, checked again (images are reviewed and deployments
+ * edited after the configuration is written), or null. Verifications are refused: the image
+ * evaluates whole datasets.
  */
 async function planCustomImage(
   deps: PlanDeps,
@@ -84,16 +86,14 @@ async function planCustomImage(
       'a custom-image evaluation is not verified on samples: its image evaluates whole datasets and reports their metrics; ' +
         'launch a formal run (POST /v1/evaluations/{id}/runs)',
     );
-  const refusal = imageRefusal(
-    await getImage(deps.db, custom.imageId),
-    custom.imageId,
-    evaluation.ownerId,
-    evaluation.domain,
-  );
-  if (refusal)
-    throw new HttpProblem(409, statusTitle(409), `the run cannot be launched: customImage.imageId ${refusal}`, [
-      { field: 'customImage.imageId', message: refusal },
-    ]);
+  const errors = customImageErrors(await getImage(deps.db, custom.imageId), custom, evaluation);
+  if (errors.length > 0)
+    throw new HttpProblem(
+      409,
+      statusTitle(409),
+      `the run cannot be launched: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+      errors,
+    );
   return custom;
 }
 

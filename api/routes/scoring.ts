@@ -47,9 +47,8 @@ import { codeDatasetIds } from '../../db/queries/datasets';
 import { refusedEndpoint } from '../rules/evaluationRules';
 import type { EndpointNetworkPolicy } from '../../config/endpointNetworks';
 import type { FieldError } from '../../contracts/problem';
-import type { Domain } from '../../contracts/domain';
 import { getImage } from '../../db/queries/images';
-import { imageRefusal } from '../rules/privateDeploymentRules';
+import { customImageErrors } from '../rules/customImageRules';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 /** Dataset ids in field paths as the API names any key: quoted in brackets when not a plain name. */
@@ -77,29 +76,15 @@ function judgeEndpointRefusals(
 }
 const access = { roles: ['user', 'admin'] } as const;
 
-/** A custom image must be one the evaluation's owner may use, and there must be a model for it to call. */
+/** The custom image's rules (api/rules/customImageRules.ts), with the image read. */
 async function customImageRefusals(
   deps: ApiDeps,
-  evaluation: { ownerId: string; domain: Domain; deployment: { method: string } },
+  evaluation: { ownerId: string; deployment: { method: string } },
   config: ScoringConfig,
 ): Promise<FieldError[]> {
   const custom = config.customImage;
   if (!custom) return [];
-  const errors: FieldError[] = [];
-  if (evaluation.deployment.method === 'predictions')
-    errors.push({
-      field: 'customImage',
-      message:
-        'cannot score an evaluation-only (predictions) deployment: the image evaluates a model it calls, and there is none',
-    });
-  const refusal = imageRefusal(
-    await getImage(deps.db, custom.imageId),
-    custom.imageId,
-    evaluation.ownerId,
-    evaluation.domain,
-  );
-  if (refusal) errors.push({ field: 'customImage.imageId', message: refusal });
-  return errors;
+  return customImageErrors(await getImage(deps.db, custom.imageId), custom, evaluation);
 }
 
 const text = (max: number, what: string) =>

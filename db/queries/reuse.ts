@@ -3,7 +3,7 @@
  * what decides the dataset's answers and scores: the model (API endpoint and online model name, or
  * the private upload version and image, or the uploaded prediction set), the dataset's content
  * hash and metric, the inference parameters, the limits that change answers (retries and request
- * timeout; not concurrency) and the dataset's frozen scoring configuration. When the dataset
+ * timeout; not concurrency) and the dataset's frozen scoring configuration or custom image. When the dataset
  * begins, an earlier succeeded formal result of the same owner with the same fingerprint is copied
  * in, and inference finds every sample stored. Decided once per run and dataset, so a dataset that
  * continues as new (and begins again) never switches between inferring and copying.
@@ -53,6 +53,9 @@ export function reuseFingerprint(evaluationId: string, config: RunConfig, plan: 
     limits: answerLimits,
     scoring: scoring?.datasets[plan.datasetId] ?? null,
     judgingLimits: scoring?.datasets[plan.datasetId]?.metric === 'judge' ? judgingLimits : null,
+    // A custom image's result is its metrics, with no samples to copy, so it must match no other run's
+    // fingerprint; absent otherwise, which leaves every other fingerprint as it was.
+    customImage: scoring?.customImage,
   };
   return `sha256:${createHash('sha256').update(canonicalJson(inputs)).digest('hex')}`;
 }

@@ -48,6 +48,14 @@ describe('reuse fingerprint', () => {
         ...base,
         scoring: { limits: { maxJudgingConcurrency: 8, maxJudgingRetryPerQ: 2 }, datasets: { ds: { metric: 'f1' } } },
       },
+      {
+        ...base,
+        scoring: {
+          limits: { maxJudgingConcurrency: 8, maxJudgingRetryPerQ: 2 },
+          datasets: {},
+          customImage: { imageId: 'img', imageRef: 'proctor/eval-example:1', imageName: 'proctor-eval-example:1' },
+        },
+      },
     ];
     const prints = changed.map((c) => fp(c));
     expect(new Set([reference, ...prints]).size).toBe(changed.length + 1);
