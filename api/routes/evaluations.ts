@@ -46,6 +46,7 @@ import {
 } from '../rules/evaluationRules';
 import { badRequest, validationProblem } from '../http/problems';
 import { problems } from '../http/openapi';
+import { customImageOf } from '../../db/queries/scoringConfig';
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
 const ListQuery = Type.Object(
@@ -200,6 +201,12 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         );
         errors.push(...(deploymentErrors.length > 0 ? deploymentErrors : keyErrors(current, body.deployment)));
       }
+      if (body.deployment?.method === 'predictions' && (await customImageOf(deps.db, current.id)))
+        errors.push({
+          field: 'deployment.method',
+          message:
+            'cannot be predictions while the scoring configuration names a custom image: the image evaluates a model it calls; remove customImage first',
+        });
       if (body.modelInfo) errors.push(...checkModelInfo(body.modelInfo));
       errors.push(...checkAcknowledgement(body.acknowledgeNoTestAnnotations));
       if (errors.length > 0) throw validationProblem(errors);

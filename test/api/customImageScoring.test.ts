@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { images } from '../../db/schema';
+import { evaluations, images } from '../../db/schema';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import type { RunView } from '../../contracts/run';
@@ -333,12 +333,24 @@ describe('launching a custom-image evaluation', () => {
     const evaluationId = created.body.id as string;
     const put = await putScoring(evaluationId, { customImage: { imageId: exampleImageId } }, user);
     expect(put.status, put.text).toBe(200);
-    // An edit of the deployment does not look at the scoring configuration; the launch does.
+    // The edit is refused while the custom image is configured…
     const edited = await stack.api.request('PATCH', `/v1/evaluations/${evaluationId}`, {
       key: user.apiKey,
       body: { deployment: { method: 'predictions' } },
     });
-    expect(edited.status, edited.text).toBe(200);
+    expect(edited.status, edited.text).toBe(400);
+    expect(edited.body.errors).toEqual([
+      {
+        field: 'deployment.method',
+        message: expect.stringMatching(/^cannot be predictions while the scoring configuration names a custom image/),
+      },
+    ]);
+    // …and the launch checks again, for an evaluation whose deployment changed by another way (an
+    // edit made before the rule, or one racing the scoring configuration).
+    await stack.api.deps.db
+      .update(evaluations)
+      .set({ deployment: { method: 'predictions' } })
+      .where(eq(evaluations.id, evaluationId));
     const uploaded = await stack.api.request('PUT', `/v1/evaluations/${evaluationId}/predictions/${datasetId}`, {
       key: user.apiKey,
       body: { jsonl: `${JSON.stringify({ id: 'q1', prediction: 'yes' })}\n` },
