@@ -10,7 +10,7 @@
  * that exited is adopted (its outputs stand), and one still running is replaced, since the proxy
  * its token belonged to died with that attempt.
  */
-import { chmod, mkdir, open, rename, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { endpointSettingsOr, type ActivityDeps } from '../activityDeps';
@@ -148,6 +148,8 @@ export function createCustomImageActivities(deps: ActivityDeps, proxy: () => Inf
         );
       } finally {
         access.close();
+        // The items' copy served this job only (a retry writes it again); the job's outputs stay.
+        await Promise.all(inputs.map((input) => rm(input.hostPath, { force: true })));
       }
       const usage = access.usage();
       await appendRunLogs(db, [
