@@ -44,7 +44,9 @@ beforeAll(async () => {
   imageId = await importBehavioursImage(stack.api, key);
 }, 300_000);
 
-afterEach(async () => {
+afterEach(async ({ task }) => {
+  // What the worker said is the first thing to read when a test here fails.
+  if (task.result?.state === 'fail') console.error(worker?.output().slice(-20_000));
   await worker?.kill('SIGTERM');
   worker = undefined;
 });
@@ -162,11 +164,14 @@ describe('a container host worker killed while a custom image runs', () => {
     worker = await startWorker();
     const before = stack.models.slow.stats().requests;
     // Asks the model twice, then lingers: the worker dies after the calls, before the job ends.
-    const { runId, datasetId } = await launch({ mode: 'slow', calls, linger: 3 });
+    const { runId, datasetId } = await launch({ mode: 'slow', calls, linger: 5 });
     const name = containerJobName(runId, `eval-${datasetId}`);
     const id = await until('the job to have asked the model', async () => {
       const info = await inspectContainer(docker, name);
-      if (!info?.State.Running) return false;
+      if (!info?.State.Running) {
+        await expectRunning(runId);
+        return false;
+      }
       const lines = await containerLogs(docker, info.Id, { tail: 5 });
       return lines.some((l) => l.line.includes('lingering')) && info.Id;
     });
