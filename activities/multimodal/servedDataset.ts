@@ -41,6 +41,10 @@ export function serveDataset(dataset: DataServerDataset): ServedDataset {
     throw new TypeError(
       `the dataset's image directory in the container must be an absolute path, not ${quoted(String(dir))}`,
     );
+  if (!MULTIMODAL_TASKS.includes(dataset.task))
+    throw new TypeError(
+      `the data server serves the tasks ${MULTIMODAL_TASKS.join(', ')}, not ${quoted(String(dataset.task))}`,
+    );
   dataset.items.forEach((item, index) => {
     const task = item.metadata?.task;
     if (task !== undefined && task !== dataset.task)
