@@ -38,6 +38,7 @@ const UNIT_TESTS = [
   'test/scoring/extractors.test.ts',
   'test/scoring/f1.test.ts',
   'test/scoring/metrics.test.ts',
+  'test/scoring/multimodal/retrievalScoring.test.ts',
   'test/scoring/multimodal/vqaScoring.test.ts',
   'test/scoring/perturb.test.ts',
   'test/scoring/rougeL.test.ts',
