@@ -45,6 +45,7 @@ const UNIT_TESTS = [
   'test/scoring/scoreAggregation.test.ts',
   'test/scoring/tokenize.test.ts',
   'test/storage/jobOutputs.test.ts',
+  'test/storage/multimodalOutputs.test.ts',
   'test/storage/npyFile.test.ts',
   'test/uploads/stagingTree.test.ts',
   'test/uploads/uploadCheck.test.ts',
