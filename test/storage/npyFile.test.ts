@@ -1,11 +1,10 @@
 /**
- * The .npy reader against bytes laid out as numpy.save lays them out (a small writer below), and,
- * where python3 has numpy, against files numpy itself writes into a temporary directory.
+ * The .npy reader against bytes laid out as numpy.save lays them out (a small writer below), and
+ * against files numpy itself wrote (test/fixtures/npy).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { NpyFormatError, parseNpy, readMatrix } from '../../storage/npyFile';
 
@@ -211,49 +210,33 @@ describe('reading .npy arrays', () => {
   });
 });
 
-function hasNumpy(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/**
+ * Files numpy itself wrote (test/fixtures/npy, numpy 2.4.6), so the reader is checked against the
+ * real writer where numpy is not installed. They were written with:
+ *
+ *   m = np.arange(12).reshape(3, 4)
+ *   for t in ['<f2', '<f4', '<f8', '>f4', '>f8', '<i1', '<i2', '<i4', '<i8', '<u1', '<u2', '<u4', '<u8', '|b1']:
+ *       np.save(f'{d}/{t[1:]}{"be" if t[0] == ">" else ""}.npy', (m % 2 if t == '|b1' else m).astype(t))
+ *   np.save(f'{d}/fortran.npy', np.asfortranarray(m.astype('<f8')))
+ *   for v in [(1, 0), (2, 0), (3, 0)]:
+ *       with open(f'{d}/v{v[0]}.npy', 'wb') as out: numpy.lib.format.write_array(out, m.astype('<f4'), version=v)
+ *   np.save(f'{d}/nan.npy', np.array([[1.0, np.nan]]))
+ *   np.save(f'{d}/object.npy', np.array([[1, 'a']], dtype=object), allow_pickle=True)
+ */
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/npy');
 
-// numpy is absent on the machine these tests were written on, so this part is skipped there; where
-// python3 has numpy, files numpy itself writes check the reader against the real writer.
-describe.skipIf(!hasNumpy())('reading files numpy writes', () => {
+describe('reading files numpy wrote', () => {
   it('reads every supported type, both orders and all three versions as numpy wrote them', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-npy-'));
-    try {
-      const script = `
-import numpy as np, sys
-from numpy.lib import format as f
-d = sys.argv[1]
-m = np.arange(12).reshape(3, 4)
-for t in ['<f2', '<f4', '<f8', '>f4', '>f8', '<i1', '<i2', '<i4', '<i8', '<u1', '<u2', '<u4', '<u8', '|b1']:
-    np.save(f'{d}/{t[1:]}{"be" if t[0] == ">" else ""}.npy', (m % 2 if t == '|b1' else m).astype(t))
-np.save(f'{d}/fortran.npy', np.asfortranarray(m.astype('<f8')))
-for v in [(1, 0), (2, 0), (3, 0)]:
-    with open(f'{d}/v{v[0]}.npy', 'wb') as out:
-        f.write_array(out, m.astype('<f4'), version=v)
-np.save(f'{d}/nan.npy', np.array([[1.0, np.nan]]))
-np.save(f'{d}/object.npy', np.array([[1, 'a']], dtype=object), allow_pickle=True)
-`;
-      execFileSync('python3', ['-c', script, dir]);
-      const want = Array.from({ length: 12 }, (_, i) => i);
-      const files = ['f2', 'f4', 'f8', 'f4be', 'f8be', 'i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8'];
-      for (const name of [...files, 'fortran', 'v1', 'v2', 'v3']) {
-        const array = readMatrix(await readFile(path.join(dir, `${name}.npy`)), { rows: 3, cols: 4 });
-        expect([...array.data], name).toEqual(want);
-      }
-      expect([...parseNpy(await readFile(path.join(dir, 'b1.npy'))).data]).toEqual(want.map((i) => i % 2));
-      const nan = await readFile(path.join(dir, 'nan.npy'));
-      expect(refusal(() => parseNpy(nan))).toMatch(/1 of the 2 entries is not finite \(1 NaN/);
-      const object = await readFile(path.join(dir, 'object.npy'));
-      expect(refusal(() => parseNpy(object))).toMatch(/holds Python objects/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const want = Array.from({ length: 12 }, (_, i) => i);
+    const files = ['f2', 'f4', 'f8', 'f4be', 'f8be', 'i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8'];
+    for (const name of [...files, 'fortran', 'v1', 'v2', 'v3']) {
+      const array = readMatrix(await readFile(path.join(FIXTURES, `${name}.npy`)), { rows: 3, cols: 4 });
+      expect([...array.data], name).toEqual(want);
     }
+    expect([...parseNpy(await readFile(path.join(FIXTURES, 'b1.npy'))).data]).toEqual(want.map((i) => i % 2));
+    const nan = await readFile(path.join(FIXTURES, 'nan.npy'));
+    expect(refusal(() => parseNpy(nan))).toMatch(/1 of the 2 entries is not finite \(1 NaN/);
+    const object = await readFile(path.join(FIXTURES, 'object.npy'));
+    expect(refusal(() => parseNpy(object))).toMatch(/holds Python objects/);
   });
 });
