@@ -27,6 +27,7 @@ const UNIT_TESTS = [
   'test/inference/modelEndpoint.test.ts',
   'test/inference/nodeHttpFetch.test.ts',
   'test/inference/retryWithBackoff.test.ts',
+  'test/multimodal/dataServer.test.ts',
   'test/judge/scoringPipeline.test.ts',
   'test/notifications/mailContent.test.ts',
   'test/referenceModel/*.test.ts',

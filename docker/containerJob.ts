@@ -7,7 +7,9 @@
  * Starting is idempotent by the container's name (run and job key): a worker killed mid-job leaves
  * the container under the engine, and the retried attempt adopts it instead of starting a second
  * one. It waits for a running one, and takes the result of one that has exited; the wall clock
- * counts from the container's own start, so adopting does not extend it.
+ * counts from the container's own start, so adopting does not extend it. A job whose environment
+ * held something that died with the earlier attempt (a proxy token) is adopted only once it has
+ * exited 0; otherwise it is started afresh.
  */
 import type Dockerode from 'dockerode';
 import { formatDuration, trimLogLine } from './containerErrors';
@@ -50,11 +52,12 @@ export interface ContainerJobOptions {
   /** How many of the last output lines a result keeps. */
   tailLines?: number;
   /**
-   * An earlier attempt's container that is still running (or never started) is removed and the job
-   * started afresh, rather than adopted: for a job whose environment held something that died with
-   * that attempt (a proxy token). One that has exited is still adopted: its result stands.
+   * An earlier attempt's container is adopted only when it exited 0 (its outputs stand); one still
+   * running, never started, or ended any other way is removed and the job started afresh. For a job
+   * whose environment held something that died with that attempt (a proxy token): from then on it
+   * could only fail, and a failure seen after that attempt died may be the dead proxy's doing.
    */
-  restartRunning?: boolean;
+  adoptOnlySucceeded?: boolean;
 }
 
 export class ContainerJobError extends Error {
@@ -73,7 +76,7 @@ export async function runContainerJob(
   const limits = jobLimits(spec);
   o.signal?.throwIfAborted();
 
-  const { id, adopted } = await findOrCreate(docker, name, create, o.restartRunning === true);
+  const { id, adopted } = await findOrCreate(docker, name, create, o.adoptOnlySucceeded === true);
   o.onContainer?.(id, adopted);
   const container = docker.getContainer(id);
   let killedFor: 'timeout' | 'abort' | null = null;
@@ -149,11 +152,11 @@ async function findOrCreate(
   docker: Dockerode,
   name: string,
   create: Dockerode.ContainerCreateOptions,
-  restartRunning: boolean,
+  adoptOnlySucceeded: boolean,
 ): Promise<{ id: string; adopted: boolean }> {
   for (let attempt = 1; ; attempt++) {
     const existing = await inspectContainer(docker, name);
-    if (existing && restartRunning && (existing.State.Running || neverStarted(existing.State))) {
+    if (existing && adoptOnlySucceeded && !exitedCleanly(existing.State)) {
       if (attempt > CREATE_ATTEMPTS)
         throw new ContainerJobError(`could not replace the earlier attempt's container ${name}: it would not go`);
       await killContainer(docker.getContainer(existing.Id));
@@ -173,6 +176,10 @@ async function findOrCreate(
       throw new ContainerJobError(`could not create the job's container ${name}: ${errorText(error)}`);
     }
   }
+}
+
+function exitedCleanly(state: Dockerode.ContainerInspectInfo['State']): boolean {
+  return state.Status === 'exited' && !neverStarted(state) && state.ExitCode === 0 && !state.OOMKilled;
 }
 
 function neverStarted(state: Dockerode.ContainerInspectInfo['State']): boolean {

@@ -47,8 +47,8 @@ export interface HostJobOptions {
   hostEnv?: string[];
   /** Text cut out of the copied logs and the reason (the same token). */
   secrets?: readonly string[];
-  /** An earlier attempt's job still running is replaced rather than adopted (its proxy died with that attempt). */
-  restartRunning?: boolean;
+  /** An earlier attempt's job is adopted only if it exited 0, else run afresh (its proxy died with that attempt). */
+  adoptOnlySucceeded?: boolean;
 }
 
 /**
@@ -81,7 +81,7 @@ export async function runJobOnHost(
       return runJob(docker, spec, {
         signal: abort.signal,
         collectEveryMs: LOG_COLLECT_MS,
-        restartRunning: o.restartRunning,
+        adoptOnlySucceeded: o.adoptOnlySucceeded,
         onContainer: (id) => (containerId = id),
         collect: async (id) => {
           await collectContainerLogs(db, docker, input.runId, id, `job ${input.jobKey}`, secrets);

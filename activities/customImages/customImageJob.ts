@@ -7,8 +7,9 @@
  * holds neither the token nor the metrics.
  *
  * A retry finds what the earlier attempt left: metrics already stored are not stored again, a job
- * that exited is adopted (its outputs stand), and one still running is replaced, since the proxy
- * its token belonged to died with that attempt.
+ * that exited 0 is adopted (its outputs stand), and any other is run afresh: the proxy its token
+ * belonged to died with that attempt, so one still running can only fail from then on, and one
+ * that failed may have failed for that reason rather than its own.
  */
 import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -143,7 +144,7 @@ export function createCustomImageActivities(deps: ActivityDeps, proxy: () => Inf
               `EVAL_AUTHORIZATION_HEADER_VALUE=${access.headerValue}`,
             ],
             secrets: [access.token],
-            restartRunning: true,
+            adoptOnlySucceeded: true,
           },
         );
       } finally {

@@ -186,6 +186,29 @@ describe('a container job', () => {
     expect(await readFile(path.join(spec.outputDirOnHost, 'runs'), 'utf8')).toBe('x');
   });
 
+  it('whose environment died with the earlier attempt is adopted only if it exited 0', async () => {
+    const program =
+      'import sys\nopen("/output/runs", "a").write("x")\nprint("ran", flush=True)\nsys.exit(0 if len(sys.argv) > 1 else 5)';
+    // Exited non-zero: perhaps for want of what died with that attempt, so it runs again.
+    const failed = await pythonJob(program);
+    const orphan = await docker.createContainer(containerJobSpec(failed));
+    await orphan.start();
+    await orphan.wait();
+    const rerun = await runContainerJob(docker, failed, { adoptOnlySucceeded: true });
+    expect(rerun).toMatchObject({ outcome: 'failed', exitCode: 5, adopted: false });
+    expect(rerun.containerId).not.toBe(orphan.id);
+    expect(await readFile(path.join(failed.outputDirOnHost, 'runs'), 'utf8')).toBe('xx');
+
+    // Exited 0: its outputs stand.
+    const succeeded = await pythonJob(program, { command: ['ok'] });
+    const done = await docker.createContainer(containerJobSpec(succeeded));
+    await done.start();
+    await done.wait();
+    const adopted = await runContainerJob(docker, succeeded, { adoptOnlySucceeded: true });
+    expect(adopted).toMatchObject({ outcome: 'succeeded', adopted: true, containerId: done.id });
+    expect(await readFile(path.join(succeeded.outputDirOnHost, 'runs'), 'utf8')).toBe('x');
+  });
+
   it('killed at its wall clock by an attempt that died before removing it is adopted as timed out', async () => {
     const spec = await pythonJob('import time\nprint("slow", flush=True)\ntime.sleep(120)', {
       limits: { timeoutMs: 500, memoryMb: 128, tmpMb: 8 },

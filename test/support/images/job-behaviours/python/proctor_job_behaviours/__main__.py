@@ -9,7 +9,8 @@ oversize  write a metrics.json of EVAL_PARAMETERS["bytes"] bytes
 exit      print EVAL_PARAMETERS["lines"] and exit with EVAL_PARAMETERS["code"]
 hang      print a line and sleep for ever
 oom       allocate memory until the kernel kills it
-slow      ask the model EVAL_PARAMETERS["calls"] times, one after another, then write metrics
+slow      ask the model EVAL_PARAMETERS["calls"] times, one after another, then wait
+          EVAL_PARAMETERS["linger"] seconds (none by default) and write metrics
 Every mode first writes env.json: the environment it was given, for the tests to inspect.
 """
 import json
@@ -74,6 +75,9 @@ def main():
     elif mode == "slow":
         for i in range(int(params["calls"])):
             print(f"call {i} {ask(f'What is {i} + 1?')}", flush=True)
+        if params.get("linger"):
+            print("lingering", flush=True)
+            time.sleep(float(params["linger"]))
         with open(metrics_file, "w") as f:
             json.dump({"metrics": [{"name": "calls", "value": int(params["calls"])}]}, f)
     else:
