@@ -28,6 +28,7 @@ const UNIT_TESTS = [
   'test/inference/nodeHttpFetch.test.ts',
   'test/inference/retryWithBackoff.test.ts',
   'test/multimodal/dataServer.test.ts',
+  'test/multimodal/referenceUpload.test.ts',
   'test/judge/scoringPipeline.test.ts',
   'test/notifications/mailContent.test.ts',
   'test/referenceModel/*.test.ts',

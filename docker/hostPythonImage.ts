@@ -1,8 +1,8 @@
 /**
  * Builds an image from this machine's Python on the engine itself, with no registry: the root file
- * system from servingRootfs.ts (the interpreter, its standard library and one package of ours),
- * streamed as a tar into the engine's image import with the entrypoint, user and environment set as
- * import changes. The image is labelled with a hash of its inputs, so it is rebuilt only when they
+ * system from servingRootfs.ts (the interpreter, its standard library, one package of ours or none,
+ * and the host commands the image asks for), streamed as a tar into the engine's image import with
+ * the entrypoint, user and environment set as import changes. The image is labelled with a hash of its inputs, so it is rebuilt only when they
  * change (a new Python, a changed package). Two processes building at once both import; the tag
  * ends on one of two equal images and the spare is pruned, so racing costs a second or so of work
  * and nothing else. Each image kind has its own inputs label, so pruning one never touches another.
@@ -21,8 +21,10 @@ export interface HostPythonImageSpec {
   inputsLabel: string;
   /** Bump when the way the image is assembled changes without any of its files changing. */
   recipe: number;
-  /** Our Python package copied into the image. */
-  packageDir: string;
+  /** Our Python package copied into the image, if it has one. */
+  packageDir?: string;
+  /** Host commands the image carries in /bin (servingRootfs.ts), e.g. a shell for a job's script. */
+  commands?: readonly string[];
   /** What the image is, e.g. 'NLP serving': in log and error messages and the import's commit message. */
   what: string;
   /** Dockerfile-style import changes: ENTRYPOINT, WORKDIR, ENV, USER, LABEL. */
@@ -90,7 +92,7 @@ async function ensure(docker: Dockerode, spec: HostPythonImageSpec, opts: HostPy
   const log = opts.log ?? (() => {});
   const started = Date.now();
   const python = await inspectHostPython(opts.python);
-  const rootfs = await servingRootfs(python, spec.packageDir);
+  const rootfs = await servingRootfs(python, { packageDir: spec.packageDir, commands: spec.commands });
   const config = spec.config(python, rootfs.env);
   const inputsHash = hashInputs(spec.recipe, rootfs.entries, config);
 

@@ -1,11 +1,13 @@
 /**
- * The root file system of the NLP serving image, as a list of tar entries: this machine's Python
- * (interpreter, standard library without tests, IDLE, Tk and the like, extension modules), every
- * shared library those load and the dynamic loader, our serving package, and an /etc/passwd that
- * knows the unprivileged user the container runs as. Nothing is fetched from anywhere.
+ * The root file system of the images made from this machine's Python, as a list of tar entries:
+ * the interpreter, its standard library without tests, IDLE, Tk and the like, its extension
+ * modules, every shared library those load and the dynamic loader, one package of ours (the NLP
+ * serving image's server, for one), the few host commands an image asks for (a shell and some
+ * coreutils for a job that runs a script), and an /etc/passwd that knows the unprivileged user the
+ * container runs as. Nothing is fetched from anywhere.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { sharedLibraries, type HostPython } from './hostPython';
 import type { TarEntry } from './tarStream';
@@ -37,7 +39,20 @@ export interface ServingRootfs {
   warnings: string[];
 }
 
-export async function servingRootfs(python: HostPython, packageDir: string): Promise<ServingRootfs> {
+/** Where the host's commands are looked up: the system's own, never a version manager's shims. */
+const HOST_COMMAND_DIRS = ['/usr/bin', '/bin'];
+/** Where the image's commands go; each is linked from /usr/bin too, for `#!/usr/bin/env` lines. */
+const IMAGE_COMMAND_DIR = '/bin';
+
+export interface RootfsContent {
+  /** Our Python package, copied into site-packages. */
+  packageDir?: string;
+  /** Host commands copied to /bin by name (`sh` as whatever /bin/sh is here), with their libraries. */
+  commands?: readonly string[];
+}
+
+export async function servingRootfs(python: HostPython, content: RootfsContent = {}): Promise<ServingRootfs> {
+  const { packageDir, commands = [] } = content;
   const entries = new Map<string, TarEntry>();
   const warnings: string[] = [];
   const add = (entry: TarEntry) => {
@@ -70,7 +85,8 @@ export async function servingRootfs(python: HostPython, packageDir: string): Pro
   const modules = (await readdir(python.dynload))
     .filter((name) => name.endsWith('.so') && !EXCLUDED_MODULES.test(name))
     .sort();
-  const binaries = [python.executable, ...modules.map((name) => path.join(python.dynload, name))];
+  const commandFiles = await Promise.all(commands.map(hostCommand));
+  const binaries = [python.executable, ...modules.map((name) => path.join(python.dynload, name)), ...commandFiles];
   const libs = await sharedLibraries(binaries);
   for (const name of modules) {
     const missing = libs.unresolved.get(path.join(python.dynload, name));
@@ -83,6 +99,12 @@ export async function servingRootfs(python: HostPython, packageDir: string): Pro
   const missingForInterpreter = libs.unresolved.get(python.executable);
   if (missingForInterpreter)
     throw new Error(`${python.executable} needs ${missingForInterpreter.join(', ')}, which ldd cannot find`);
+  for (const [i, name] of commands.entries()) {
+    const missing = libs.unresolved.get(commandFiles[i]!);
+    if (missing) throw new Error(`${commandFiles[i]} (${name}) needs ${missing.join(', ')}, which ldd cannot find`);
+    await addFile(commandFiles[i]!, `${IMAGE_COMMAND_DIR}/${name}`);
+    add({ type: 'symlink', path: `/usr/bin/${name}`, target: `${IMAGE_COMMAND_DIR}/${name}` });
+  }
 
   const libraryDirs = new Set([libDir]);
   const libraries = [...libs.libraries];
@@ -100,16 +122,18 @@ export async function servingRootfs(python: HostPython, packageDir: string): Pro
   for (const loader of libs.loaders) await addFile(loader, loader);
 
   const sitePackages = `${stdlibDir}/site-packages`;
-  for (const file of await walk(
-    packageDir,
-    (rel, isDir) => !excludedAnywhere(rel, isDir) && (isDir || rel.endsWith('.py')),
-  )) {
-    add({
-      type: 'data',
-      path: `${sitePackages}/${file}`,
-      mode: 0o644,
-      data: await readFile(path.join(packageDir, file)),
-    });
+  if (packageDir !== undefined) {
+    for (const file of await walk(
+      packageDir,
+      (rel, isDir) => !excludedAnywhere(rel, isDir) && (isDir || rel.endsWith('.py')),
+    )) {
+      add({
+        type: 'data',
+        path: `${sitePackages}/${file}`,
+        mode: 0o644,
+        data: await readFile(path.join(packageDir, file)),
+      });
+    }
   }
 
   add({ type: 'dir', path: '/etc', mode: 0o755 });
@@ -137,6 +161,18 @@ export async function servingRootfs(python: HostPython, packageDir: string): Pro
     },
     warnings,
   };
+}
+
+/** The host's file for a command name, symlinks resolved (so `sh` is copied as the shell it names here). */
+async function hostCommand(name: string): Promise<string> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(name)) throw new Error(`${JSON.stringify(name)} is not a command name`);
+  for (const dir of HOST_COMMAND_DIRS) {
+    const found = await realpath(path.join(dir, name)).catch(() => null);
+    if (found && (await stat(found)).isFile()) return found;
+  }
+  throw new Error(
+    `the image needs the command ${name}, which this machine has in none of ${HOST_COMMAND_DIRS.join(', ')}`,
+  );
 }
 
 function excludedAnywhere(rel: string, isDir: boolean): boolean {
