@@ -15,6 +15,8 @@ const UNIT_TESTS = [
   'test/datasets/builtinCatalog.test.ts',
   'test/datasets/contentHash.test.ts',
   'test/datasets/jsonlParser.test.ts',
+  'test/datasets/multimodal/colourBlobs.test.ts',
+  'test/datasets/multimodal/sceneDraw.test.ts',
   'test/datasets/prng.test.ts',
   'test/datasets/referenceModelFit.test.ts',
   'test/docker/containerLogs.test.ts',
