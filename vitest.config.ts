@@ -21,6 +21,7 @@ const UNIT_TESTS = [
   'test/datasets/multimodal/mmShapesT2i.test.ts',
   'test/datasets/multimodal/mmShapesVqa.test.ts',
   'test/datasets/multimodal/sceneDraw.test.ts',
+  'test/datasets/multimodal/t2iCheck.test.ts',
   'test/datasets/prng.test.ts',
   'test/datasets/referenceModelFit.test.ts',
   'test/docker/containerLogs.test.ts',
