@@ -1,7 +1,9 @@
 /**
  * Random scenes for the multimodal built-ins, drawn from a seeded Prng so every process draws the
  * same ones. Shapes are placed at random where their bounding boxes keep a clear gap from each
- * other and from the canvas edge, so no two shapes touch and each is one blob of its colour.
+ * other and from the canvas edge, so no two shapes touch and each is one blob of its colour. Bar
+ * charts take distinct colours and heights at least BAR_STEP apart, so which bar is taller is
+ * never in doubt, to a model or to a test reading the picture back.
  */
 import type { Prng } from '../../prng';
 import { maxBarHeight, type BarSpec, type Scene, type ShapeSpec } from './render';
