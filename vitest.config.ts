@@ -33,6 +33,7 @@ const UNIT_TESTS = [
   'test/inference/inferWithRetries.test.ts',
   'test/inference/modelEndpoint.test.ts',
   'test/inference/nodeHttpFetch.test.ts',
+  'test/inference/pictureContent.test.ts',
   'test/inference/retryWithBackoff.test.ts',
   'test/multimodal/dataServer.test.ts',
   'test/multimodal/referenceUpload.test.ts',

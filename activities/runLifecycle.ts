@@ -29,6 +29,9 @@ import { codeSamplingFor, isCodeDataset } from '../scoring/codeSampling';
 import { withPassAtK } from './codeScoring/datasetPassAtK';
 import { robustnessWanted } from './robustness/robustnessPlan';
 import { withRobustness } from './robustness/datasetRobustness';
+import { withMultimodalBreakdown } from './multimodal/multimodalScoring';
+import { PRIVATE_PROTOCOL_BY_DOMAIN } from '../contracts/domain';
+import { isMultimodalMetric } from '../contracts/dataset';
 
 export interface RunPlan {
   /** Set when the run ended before its workflow began (stopped while queued). */
@@ -43,6 +46,8 @@ export interface BegunDataset {
   total: number;
   /** Evaluated by the run's custom image in one container job (activities/customImages); set only then. */
   customImage?: true;
+  /** Answered by a multimodal private deployment's run.sh in one container job (activities/multimodal); set only then. */
+  runScript?: true;
   judged?: true;
   code?: { n: number };
   robustness?: true;
@@ -77,7 +82,8 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         endedAs: null,
         datasetIds: datasets.map((d) => d.datasetId),
         batching,
-        serving: run.config.serving !== undefined,
+        // A run.sh deployment serves no model: each dataset runs its own job (beginDataset).
+        serving: run.config.serving !== undefined && PRIVATE_PROTOCOL_BY_DOMAIN[run.config.domain] === 'func',
       };
     },
 
@@ -103,6 +109,18 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
           },
         ]);
         return { total: row.total, customImage: true };
+      }
+      if (run.config.serving && PRIVATE_PROTOCOL_BY_DOMAIN[run.config.domain] === 'run-script') {
+        await appendRunLogs(db, [
+          {
+            runId,
+            datasetId,
+            level: 'info',
+            message: `dataset ${datasetId} (${row.task}) running: ${row.total} item(s), answered by run.sh ${row.task} against this dataset's data server`,
+            dedupeKey: `dataset-start:${datasetId}`,
+          },
+        ]);
+        return { total: row.total, runScript: true };
       }
       if (isCodeDataset(plan)) {
         const { n } = codeSamplingFor(run.config, datasetId);
@@ -186,7 +204,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
           `not attempted: ${reason ?? 'the dataset was given up'}`,
         );
       }
-      const metrics = isCodeDataset(plan)
+      let metrics = isCodeDataset(plan)
         ? await withPassAtK(
             db,
             run.config,
@@ -202,9 +220,15 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
               db,
               runId,
               datasetId,
-              run.config.scoring?.datasets[datasetId]?.metric ?? plan?.metric ?? 'exact_match',
+              // A multimodal task's dataset is scored by its task, whatever a scoring configuration says.
+              isMultimodalMetric(plan?.metric)
+                ? plan.metric
+                : (run.config.scoring?.datasets[datasetId]?.metric ?? plan?.metric ?? 'exact_match'),
             ),
           );
+      // A multimodal dataset's job left its task's breakdown (activities/multimodal/multimodalJob.ts).
+      if (outcome === 'completed' && current.metrics?.multimodal)
+        metrics = withMultimodalBreakdown(metrics, current.metrics.multimodal);
       // A subjective dataset under manual review stays open until its reviewers are done.
       if (outcome === 'completed' && (await holdForManualReview({ db }, runId, datasetId, metrics)))
         return { status: 'running' };

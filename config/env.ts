@@ -74,6 +74,8 @@ export interface ContainerSettings {
   gpuTypes: GpuType[];
   /** `PROCTOR_JOBS_DIR`: where container jobs' inputs and outputs live on this host; absent: `jobs` beside the uploads. */
   jobsDir?: string;
+  /** `PROCTOR_MULTIMODAL_JOB_TIMEOUT_SECONDS`: the wall clock of one multimodal run.sh job (one dataset). */
+  multimodalJobTimeoutMs?: number;
 }
 
 /** Mail to users (see notifications/ and workers/mailDispatcher.ts). */
@@ -171,6 +173,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       slots: int(env, 'PROCTOR_CONTAINER_SLOTS', 4, 1, 1024),
       gpuTypes: parseGpuTypes(env.PROCTOR_GPU_TYPES),
       jobsDir: path.resolve(env.PROCTOR_JOBS_DIR ?? path.join(env.PROCTOR_DATA_DIR ?? '.proctor', 'jobs')),
+      multimodalJobTimeoutMs: int(env, 'PROCTOR_MULTIMODAL_JOB_TIMEOUT_SECONDS', 7200, 5, 7 * 86_400) * 1000,
     },
     mail: loadMailSettings(env),
     leaderboard: loadLeaderboardSettings(env),

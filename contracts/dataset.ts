@@ -7,7 +7,28 @@ import { Domain } from './domain';
  * `pass_at_k` is not scored per text: its completions run against hidden tests in the code sandbox
  * (activities/codeScoring), so it is no metric a scoring configuration can give another dataset.
  */
-export const METRICS = ['exact_match', 'mc_accuracy', 'numeric_match', 'f1', 'rouge_l', 'bleu', 'pass_at_k'] as const;
+export const METRICS = [
+  'exact_match',
+  'mc_accuracy',
+  'numeric_match',
+  'f1',
+  'rouge_l',
+  'bleu',
+  'pass_at_k',
+  'vqa_accuracy',
+  'retrieval_recall',
+  't2i_check',
+] as const;
+/**
+ * The multimodal tasks' metrics, scored from the files a private deployment's run.sh writes (or, for
+ * vqa, from an API model's answers): accuracy by question type, mean recall@1/5/10 both ways, and
+ * the share of generated pictures that pass the prompt's check (scoring/multimodal, docs/multimodal.md).
+ */
+export const MULTIMODAL_METRICS = ['vqa_accuracy', 'retrieval_recall', 't2i_check'] as const;
+export type MultimodalMetricName = (typeof MULTIMODAL_METRICS)[number];
+export function isMultimodalMetric(metric: string | undefined): metric is MultimodalMetricName {
+  return (MULTIMODAL_METRICS as readonly string[]).includes(metric ?? '');
+}
 /** The metrics that score one answer text against its reference (scoring/metrics.ts). */
 export const TEXT_METRICS = ['exact_match', 'mc_accuracy', 'numeric_match', 'f1', 'rouge_l', 'bleu'] as const;
 export type TextMetricName = (typeof TEXT_METRICS)[number];

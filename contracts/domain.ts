@@ -41,3 +41,17 @@ export const DEPLOYMENT_METHODS_BY_DOMAIN: Record<Domain, readonly ('api' | 'pri
   audio: ['private'],
   safety: ['api'],
 };
+
+/**
+ * What a private deployment of each domain speaks (docs/multimodal.md): `func`, a long-lived model
+ * server answering POST /func (NLP); `run-script`, a job `bash run.sh TASK IP PORT` that asks the
+ * platform's data server for its items and writes its answers as files (Multimodal). Null where
+ * the domain has no private deployment the platform can run yet.
+ */
+export const PRIVATE_PROTOCOL_BY_DOMAIN: Record<Domain, 'func' | 'run-script' | null> = {
+  nlp: 'func',
+  multimodal: 'run-script',
+  cv: null,
+  audio: null,
+  safety: null,
+};

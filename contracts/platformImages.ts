@@ -20,6 +20,8 @@ export interface PlatformImage {
 
 /** The flageval-serving compatible NLP model service image, built locally by docker/servingImage.ts. */
 export const NLP_SERVING_IMAGE_REF = 'proctor/nlp-serving:1';
+/** The image multimodal private deployments run `bash run.sh …` in, built locally by docker/multimodalRuntimeImage.ts. */
+export const MULTIMODAL_RUNTIME_IMAGE_REF = 'proctor/multimodal-runtime:1';
 /** The example custom evaluation image, built locally by docker/evalExampleImage.ts. */
 export const EVAL_EXAMPLE_IMAGE_REF = 'proctor/eval-example:1';
 
@@ -35,6 +37,19 @@ export const PLATFORM_IMAGES: readonly PlatformImage[] = [
       'flageval-serving protocol: POST /func answered with completions. For models whose service runs on the CPU.',
     url: 'built locally by docker/servingImage.ts',
     runRef: NLP_SERVING_IMAGE_REF,
+  },
+  {
+    name: 'proctor-multimodal-runtime',
+    tag: '1',
+    domains: ['multimodal'],
+    framework: "the host's Python 3 (standard library only) with bash, /bin/sh and common coreutils",
+    hardware: 'CPU',
+    description:
+      'Runs a multimodal upload (checkpoint.pth and run.sh) as `bash run.sh TASK SERVER_IP SERVER_PORT` against the ' +
+      "platform's data server, once per dataset; the upload is at /workspace, the pictures at /data/images and the " +
+      'outputs go to /output. For models whose code needs nothing beyond the standard library. See docs/multimodal.md.',
+    url: 'built locally by docker/multimodalRuntimeImage.ts',
+    runRef: MULTIMODAL_RUNTIME_IMAGE_REF,
   },
   {
     name: 'proctor-eval-example',

@@ -173,6 +173,17 @@ export const CustomImageMetrics = Type.Object({
 });
 export type CustomImageMetrics = Static<typeof CustomImageMetrics>;
 
+/** What a multimodal dataset's score is made of (docs/multimodal.md). */
+export const MultimodalMetrics = Type.Object({
+  task: literalUnion(['vqa', 'retrieval', 't2i'], { description: 'the multimodal task' }),
+  metrics: Type.Array(Type.Object({ name: Type.String(), value: Type.Number() }), {
+    description:
+      'vqa: accuracy per question type; retrieval: recall@1/5/10 image→text and text→image (the score is their mean); t2i: pictures checked and passed',
+  }),
+  durationMs: Type.Optional(Type.Integer({ description: "the run.sh job's run time (private deployment)" })),
+});
+export type MultimodalMetrics = Static<typeof MultimodalMetrics>;
+
 export const DatasetMetrics = Type.Object({
   metric: {
     ...DatasetScorerSchema,
@@ -202,6 +213,7 @@ export const DatasetMetrics = Type.Object({
   ),
   robustness: Type.Optional(DatasetRobustness),
   custom: Type.Optional(CustomImageMetrics),
+  multimodal: Type.Optional(MultimodalMetrics),
 });
 export type DatasetMetrics = Static<typeof DatasetMetrics>;
 

@@ -8,25 +8,26 @@
  * JUDGE_KEY_MASK. Sending the mask back (a GET's output PUT again) keeps the stored key.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { METRICS, type MetricName } from './dataset';
+import { CODE_METRIC, MULTIMODAL_METRICS, TEXT_METRICS, type MetricName, type MultimodalMetricName } from './dataset';
 import { MetricOptions } from './metricOptions';
 import { literalUnion } from './literalUnion';
 
 /**
  * Rule metrics of the registry, plus `judge`. `pass_at_k` scores programs in the code sandbox, not
  * text: a configuration names it only for a code dataset, to set how many completions to ask (n)
- * and which pass@k to report (checkScoringConfig.ts).
+ * and which pass@k to report (checkScoringConfig.ts). The multimodal metrics are no choice of a
+ * configuration: a multimodal dataset is scored by its task's protocol.
  */
-export const SCORING_METRICS = [...METRICS, 'judge'] as const;
-export type ScoringMetric = MetricName | 'judge';
+export const SCORING_METRICS = [...TEXT_METRICS, CODE_METRIC, 'judge'] as const;
+export type ScoringMetric = Exclude<MetricName, MultimodalMetricName> | 'judge';
 export const ScoringMetricSchema = literalUnion(SCORING_METRICS, {
   description: `one of ${SCORING_METRICS.join(', ')}`,
 });
 
 /** What scored a dataset of a run: a metric, a judge, or the evaluation's custom image (its metrics.json). */
 export const CUSTOM_IMAGE_SCORER = 'custom_image' as const;
-export const DATASET_SCORERS = [...SCORING_METRICS, CUSTOM_IMAGE_SCORER] as const;
-export type DatasetScorer = ScoringMetric | typeof CUSTOM_IMAGE_SCORER;
+export const DATASET_SCORERS = [...SCORING_METRICS, ...MULTIMODAL_METRICS, CUSTOM_IMAGE_SCORER] as const;
+export type DatasetScorer = ScoringMetric | MultimodalMetricName | typeof CUSTOM_IMAGE_SCORER;
 export const DatasetScorerSchema = literalUnion(DATASET_SCORERS, {
   description: `one of ${DATASET_SCORERS.join(', ')} (custom_image: the evaluation's own image wrote the metrics)`,
 });

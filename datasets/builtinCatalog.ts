@@ -4,6 +4,14 @@
  * files. The prompt wording is part of the contract: the reference model recognises it.
  */
 import type { DatasetItem, MetricName } from '../contracts/dataset';
+import type { Domain } from '../contracts/domain';
+import { MM_SHAPES_VQA_ID, MM_SHAPES_VQA_SIZE, generateMmShapesVqa } from './builtin/multimodal/mmShapesVqa';
+import {
+  MM_SHAPES_RETRIEVAL_ID,
+  MM_SHAPES_RETRIEVAL_SIZE,
+  generateMmShapesRetrieval,
+} from './builtin/multimodal/mmShapesRetrieval';
+import { MM_SHAPES_T2I_ID, MM_SHAPES_T2I_SIZE, generateMmShapesT2i } from './builtin/multimodal/mmShapesT2i';
 import { datasetContentHash } from './contentHash';
 import { ARITH_BASIC_ID, generateArithBasic } from './builtin/arithBasic';
 import { ARITH_MC_ID, generateArithChoice } from './builtin/arithChoice';
@@ -15,7 +23,7 @@ import { ZH_OPEN_QA_ID, ZH_OPEN_QA_SIZE, generateZhOpenQa } from './builtin/zhOp
 export interface BuiltinDataset {
   id: string;
   name: string;
-  domain: 'nlp';
+  domain: Domain;
   task: string;
   metric: MetricName;
   description: string;
@@ -126,10 +134,59 @@ export const CODE_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
   ),
 ]);
 
+/**
+ * Multimodal built-ins (docs/multimodal.md): rendered shapes and bar charts with exact answers.
+ * Their pictures are drawn from the scenes their items keep (builtin/multimodal/builtinImages.ts):
+ * a container host writes them once before a run.sh job, an API run sends them as content parts.
+ */
+export const MULTIMODAL_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
+  builtin(
+    {
+      id: MM_SHAPES_VQA_ID,
+      name: 'Shapes and charts, visual questions',
+      domain: 'multimodal',
+      task: 'vqa',
+      metric: 'vqa_accuracy',
+      description:
+        'Questions about rendered shapes (counts, colours, kinds, which of two pictures has more) and bar charts (tallest, how many, which is taller), ' +
+        'in all five question types: multiple choice, multiple response, fill in the blank, short answer and yes/no.',
+      size: MM_SHAPES_VQA_SIZE,
+    },
+    generateMmShapesVqa,
+  ),
+  builtin(
+    {
+      id: MM_SHAPES_RETRIEVAL_ID,
+      name: 'Shapes, image–text retrieval',
+      domain: 'multimodal',
+      task: 'retrieval',
+      metric: 'retrieval_recall',
+      description:
+        'Pictures of one to four coloured shapes, each described by two captions that list exactly what it shows; recall@1/5/10 both ways.',
+      size: MM_SHAPES_RETRIEVAL_SIZE,
+    },
+    generateMmShapesRetrieval,
+  ),
+  builtin(
+    {
+      id: MM_SHAPES_T2I_ID,
+      name: 'Shapes, text to image',
+      domain: 'multimodal',
+      task: 't2i',
+      metric: 't2i_check',
+      description:
+        'Prompts asking for one shape of one colour on white; a picture passes when its largest blob has the colour and the shape asked.',
+      size: MM_SHAPES_T2I_SIZE,
+    },
+    generateMmShapesT2i,
+  ),
+]);
+
 const ALL_BUILTIN_DATASETS: readonly BuiltinDataset[] = [
   ...BUILTIN_DATASETS,
   ...SUBJECTIVE_BUILTIN_DATASETS,
   ...CODE_BUILTIN_DATASETS,
+  ...MULTIMODAL_BUILTIN_DATASETS,
 ];
 
 export function findBuiltinDataset(id: string): BuiltinDataset | undefined {

@@ -57,6 +57,8 @@ export interface ContainerJobSpec {
   command?: string[];
   /** NAME=value pairs. */
   env?: string[];
+  /** Where the command starts (an input mount, say); /tmp by default. */
+  workingDir?: string;
   inputs?: JobMount[];
   /** The one writable directory, on the Docker host; mounted at JOB_OUTPUT_MOUNT. */
   outputDirOnHost: string;
@@ -131,7 +133,7 @@ export function containerJobSpec(spec: ContainerJobSpec): Dockerode.ContainerCre
       [LABEL_ROLE]: JOB_ROLE,
       [LABEL_JOB]: spec.jobKey,
     },
-    WorkingDir: '/tmp',
+    WorkingDir: spec.workingDir ?? '/tmp',
     Tty: false,
     OpenStdin: false,
     AttachStdin: false,

@@ -1,12 +1,13 @@
 /**
  * Making sure the engine has the image a run's container starts from: the platform's own images
- * (the NLP serving image, the example evaluation image) are built here (there is no registry to
+ * (the NLP serving image, the multimodal runtime, the example evaluation image) are built here (there is no registry to
  * pull them from), a user's imported image is pulled.
  */
 import type Dockerode from 'dockerode';
 import { ImagePullError } from './containerErrors';
 import { describeDocker, dockerStatus, errorText, readProgress, type ProgressEvent } from './engine';
 import { ensureEvalExampleImage, EVAL_EXAMPLE_IMAGE_REF } from './evalExampleImage';
+import { ensureMultimodalRuntimeImage, MULTIMODAL_RUNTIME_IMAGE_REF } from './multimodalRuntimeImage';
 import { ensureNlpServingImage, NLP_SERVING_IMAGE_REF, type ServingImageOptions } from './servingImage';
 
 export interface EnsureImageOptions {
@@ -18,6 +19,7 @@ export interface EnsureImageOptions {
 export async function ensureImage(docker: Dockerode, ref: string, o: EnsureImageOptions = {}): Promise<string> {
   if (ref === NLP_SERVING_IMAGE_REF) return ensureNlpServingImage(docker, o.servingImage);
   if (ref === EVAL_EXAMPLE_IMAGE_REF) return ensureEvalExampleImage(docker, o.servingImage);
+  if (ref === MULTIMODAL_RUNTIME_IMAGE_REF) return ensureMultimodalRuntimeImage(docker, o.servingImage);
   if (await hasImage(docker, ref)) return ref;
   try {
     const stream = await docker.pull(ref, { abortSignal: o.signal });

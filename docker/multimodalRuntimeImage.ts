@@ -10,7 +10,9 @@ import type Dockerode from 'dockerode';
 import { ensureHostPythonImage, type HostPythonImageOptions, type HostPythonImageSpec } from './hostPythonImage';
 import { SERVING_UID } from './servingRootfs';
 
-export const MULTIMODAL_RUNTIME_IMAGE_REF = 'proctor/multimodal-runtime:1';
+import { MULTIMODAL_RUNTIME_IMAGE_REF } from '../contracts/platformImages';
+
+export { MULTIMODAL_RUNTIME_IMAGE_REF };
 export const MULTIMODAL_RUNTIME_IMAGE_INPUTS_LABEL = 'proctor.multimodal-runtime-image.inputs';
 export type MultimodalRuntimeImageOptions = HostPythonImageOptions;
 

@@ -6,6 +6,12 @@
  *   meta.json            {"parameter_scale_billion": 7}
  *   service.py           defines class Service(NLPModelService)
  *
+ * For Multimodal (the data-server protocol, docs/multimodal.md):
+ *
+ *   checkpoint.pth       the weights the user's code loads (its path comes from the data server's io_info)
+ *   run.sh               run as `bash run.sh TASK SERVER_IP SERVER_PORT`
+ *   …                    any other files the code needs
+ *
  * Every problem is reported at once, each with the path, the rule and what to do about it, so one
  * round trip tells the user everything to fix. Links inside the tree are followed (they were
  * checked to stay inside when the tree was stored).
@@ -19,6 +25,7 @@ import { maxGpusForScale, type UploadCheckProblem, type UploadCheckReport } from
 const MAX_TEXT_BYTES = 1024 * 1024;
 
 export async function checkUploadTree(dir: string, domain: string): Promise<UploadCheckReport> {
+  if (domain === 'multimodal') return checkMultimodalTree(dir);
   if (domain !== 'nlp') {
     return {
       ok: false,
@@ -27,7 +34,7 @@ export async function checkUploadTree(dir: string, domain: string): Promise<Uplo
         {
           path: '',
           rule: 'domain',
-          message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp only`,
+          message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp and multimodal only`,
         },
       ],
       parameterScaleBillion: null,
@@ -46,6 +53,45 @@ export async function checkUploadTree(dir: string, domain: string): Promise<Uplo
     parameterScaleBillion,
     maxGpus: parameterScaleBillion === null ? null : maxGpusForScale(parameterScaleBillion),
   };
+}
+
+async function checkMultimodalTree(dir: string): Promise<UploadCheckReport> {
+  const problems: UploadCheckProblem[] = [];
+  const checkpoint = await statOrNull(path.join(dir, 'checkpoint.pth'));
+  if (!checkpoint) {
+    problems.push({
+      path: 'checkpoint.pth',
+      rule: 'required',
+      message:
+        'checkpoint.pth is required at the top of the upload: the weights your code loads (the data server tells run.sh its path through /io_info)',
+    });
+  } else if (!checkpoint.isFile()) {
+    problems.push({
+      path: 'checkpoint.pth',
+      rule: 'file',
+      message: 'checkpoint.pth must be a regular file holding the weights, not a directory',
+    });
+  } else if (checkpoint.size === 0) {
+    problems.push({
+      path: 'checkpoint.pth',
+      rule: 'empty',
+      message: 'checkpoint.pth is empty; upload the weights file',
+    });
+  }
+  const script = await readTextFile(
+    dir,
+    'run.sh',
+    problems,
+    'the entry point, run as `bash run.sh TASK SERVER_IP SERVER_PORT` (TASK is vqa, retrieval or t2i)',
+  );
+  if (script !== null && script.trim() === '') {
+    problems.push({
+      path: 'run.sh',
+      rule: 'empty',
+      message: 'run.sh is empty; it must start your inference, e.g. `python3 infer.py "$1" "$2" "$3"`',
+    });
+  }
+  return { ok: problems.length === 0, domain: 'multimodal', problems, parameterScaleBillion: null, maxGpus: null };
 }
 
 async function checkModelDir(dir: string, problems: UploadCheckProblem[]): Promise<void> {

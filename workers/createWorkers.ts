@@ -14,6 +14,7 @@ import { createReviewActivities } from '../activities/review/reviewActivities';
 import { createContainerActivities } from '../activities/serving/containerActivities';
 import { createContainerJobActivities } from '../activities/containerJobs/runContainerJob';
 import { createCustomImageActivities } from '../activities/customImages/customImageJob';
+import { createMultimodalJobActivities } from '../activities/multimodal/multimodalJob';
 import { createJudgingActivities } from '../activities/judging/judgeBatch';
 import { createDebugScoringActivities } from '../activities/judging/debugScoring';
 import { createLeaderboardActivities } from '../activities/leaderboard/publicationActivities';
@@ -93,13 +94,19 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
     if (!serving?.docker) throw new Error('the containers queue needs a Docker engine (DOCKER_HOST) on this worker');
     const containerActivities = createContainerActivities(setup.deps);
     const customImageActivities = createCustomImageActivities(setup.deps);
+    const multimodalActivities = createMultimodalJobActivities(setup.deps);
     // Any host may start a run's container; from then on the run talks to that host's own queue.
     workers.push(
       Worker.create({
         ...common,
         taskQueue: TASK_QUEUES.containers,
         // pass@k batches run their completions in this host's code sandbox.
-        activities: { ...containerActivities, ...createCodeScoringActivities(setup.deps), ...customImageActivities },
+        activities: {
+          ...containerActivities,
+          ...createCodeScoringActivities(setup.deps),
+          ...customImageActivities,
+          ...multimodalActivities,
+        },
         maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),
       Worker.create({
@@ -112,6 +119,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
           // Container jobs run where their output directory is, on this host's own queue.
           ...createContainerJobActivities(setup.deps),
           ...customImageActivities,
+          ...multimodalActivities,
         },
         maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),

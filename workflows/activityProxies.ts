@@ -15,6 +15,7 @@ import type { JudgingActivities } from '../activities/judging/judgeBatch';
 import type { CodeScoringActivities } from '../activities/codeScoring/scoreCodeBatch';
 import type { RobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
 import type { CustomImageActivities } from '../activities/customImages/customImageJob';
+import type { MultimodalJobActivities } from '../activities/multimodal/multimodalJob';
 import { PATCHES } from './patches';
 
 export const lifecycle = proxyActivities<RunLifecycleActivities>(ACTIVITY_OPTIONS.control);
@@ -67,4 +68,10 @@ export function robustnessOn(taskQueue: string | undefined) {
 export const customImagePlacement = proxyActivities<CustomImageActivities>(CONTAINER_ACTIVITY_OPTIONS.start);
 export function customImageOn(taskQueue: string) {
   return proxyActivities<CustomImageActivities>({ ...CONTAINER_ACTIVITY_OPTIONS.job, taskQueue });
+}
+
+/** A multimodal run.sh job: placed on any container host, then run on that host's own queue. */
+export const multimodalPlacement = proxyActivities<MultimodalJobActivities>(CONTAINER_ACTIVITY_OPTIONS.start);
+export function multimodalOn(taskQueue: string) {
+  return proxyActivities<MultimodalJobActivities>({ ...CONTAINER_ACTIVITY_OPTIONS.job, taskQueue });
 }

@@ -25,6 +25,7 @@ import { PATCHES } from './patches';
 import { pipelinedScoring, type ScoringStep } from './pipelinedScoring';
 import { resumePositions } from './datasetProgress';
 import { evaluateWithCustomImage } from './customImageDataset';
+import { evaluateWithRunScript } from './multimodalDataset';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
   const { runId, datasetId } = input;
@@ -32,6 +33,8 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
   const begun = await control.beginDataset({ runId, datasetId });
   // A custom image evaluates the whole dataset in one job (docs/custom-evaluation-images.md).
   if (begun.customImage) return evaluateWithCustomImage(input, control);
+  // A multimodal private deployment answers the whole dataset in one run.sh job (docs/multimodal.md).
+  if (begun.runScript) return evaluateWithRunScript(input, control);
   const { total } = begun;
   // Runs begun before datasets had sizes of their own recorded none: the run's batching then (replay-safe).
   const batching = { ...input.batching, samplesPerBatch: begun.samplesPerBatch ?? input.batching.samplesPerBatch };

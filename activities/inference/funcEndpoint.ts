@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { InferenceParams } from '../../contracts/evaluation';
 import { InferenceError, abortedError, classifyInferenceError } from './inferenceErrors';
-import { estimateTokens, type ModelEndpoint, type ModelOutput } from './modelEndpoint';
+import { estimateTokens, type ModelEndpoint, type ModelOutput, type Prompt } from './modelEndpoint';
 import { nodeHttpFetch } from './nodeHttpFetch';
 
 export interface FuncEndpointOptions {
@@ -26,7 +26,9 @@ export function createFuncEndpoint(o: FuncEndpointOptions): ModelEndpoint {
   const url = `${o.baseUrl.replace(/\/+$/, '')}/func`;
   const engine = o.engine || 'default';
   return {
-    async complete(prompt: string, params: InferenceParams, signal: AbortSignal): Promise<ModelOutput> {
+    async complete(prompt: Prompt, params: InferenceParams, signal: AbortSignal): Promise<ModelOutput> {
+      if (typeof prompt !== 'string')
+        throw new InferenceError('bad_request', 'the /func protocol takes text only, not a question about pictures');
       // One signal stops every lane of a batch, so it rightly has a listener per request in flight.
       setMaxListeners(0, signal);
       if (signal.aborted) throw abortedError();

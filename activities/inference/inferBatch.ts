@@ -17,6 +17,7 @@ import { containerExitError } from '../../docker/containerRunner';
 import { servingContainerName } from '../../docker/containerSpec';
 import { inferWithRetries } from './inferWithRetries';
 import { inlineScore } from '../../scoring/judge/inlineScore';
+import { promptOf } from './picturePrompts';
 import { ResultBuffer } from '../batch/resultBuffer';
 import { ItemPages } from './itemPages';
 import { EndpointBreaker } from '../batch/endpointBreaker';
@@ -79,15 +80,16 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
               ERROR_TYPES.datasetNotFound,
             );
           const endpoint = endpoints.forItem(item);
+          const prompt = promptOf(plan, item);
           const completions: string[] = [];
-          let outcome = await inferWithRetries(endpoint, item.prompt, inference, {
+          let outcome = await inferWithRetries(endpoint, prompt, inference, {
             maxRetries: limits.maxRetryPerQuery,
             signal,
           });
           if (outcome.ok) completions.push(outcome.text);
           // The other n − 1 completions of a code problem, at the run's temperature; one that fails fails the sample.
           while (code && outcome.ok && completions.length < code.n) {
-            const more = await inferWithRetries(endpoint, item.prompt, inference, {
+            const more = await inferWithRetries(endpoint, prompt, inference, {
               maxRetries: limits.maxRetryPerQuery,
               signal,
             });

@@ -4,7 +4,7 @@
  * record (with its reason), not a reason to fail the batch.
  */
 import type { InferenceParams } from '../../contracts/evaluation';
-import type { ModelEndpoint, ModelOutput } from './modelEndpoint';
+import type { ModelEndpoint, ModelOutput, Prompt } from './modelEndpoint';
 import { abortedError, classifyInferenceError, type ClassifiedError, type InferenceErrorKind } from './inferenceErrors';
 import { retryWithBackoff, type AttemptOutcome, type BackoffOptions } from './retryWithBackoff';
 
@@ -23,7 +23,7 @@ export interface InferOptions {
 /** `latencyMs` is the wall time of the whole call: every attempt and every wait between them. */
 export async function inferWithRetries(
   endpoint: ModelEndpoint,
-  prompt: string,
+  prompt: Prompt,
   params: InferenceParams,
   o: InferOptions,
 ): Promise<InferenceOutcome> {

@@ -17,8 +17,61 @@ export interface ModelOutput {
   outputTokens: number;
 }
 
+/**
+ * A question about pictures (a multimodal vqa item): its text places them with `<image N>`,
+ * numbered from 1 in the order of `images` (docs/multimodal.md).
+ */
+export interface PictureQuestion {
+  text: string;
+  /** PNG files. */
+  images: readonly Uint8Array[];
+}
+
+export type Prompt = string | PictureQuestion;
+
+export function promptText(prompt: Prompt): string {
+  return typeof prompt === 'string' ? prompt : prompt.text;
+}
+
 export interface ModelEndpoint {
-  complete(prompt: string, params: InferenceParams, signal: AbortSignal): Promise<ModelOutput>;
+  complete(prompt: Prompt, params: InferenceParams, signal: AbortSignal): Promise<ModelOutput>;
+}
+
+const PLACEHOLDER = /<image\s*(\d+)>/g;
+
+/**
+ * A picture question as chat content parts: the text between placeholders as text parts and each
+ * placeholder's picture as an image_url part with a base64 data URL, in the text's order. Pictures
+ * no placeholder names follow the text; a placeholder with no picture stays as text.
+ */
+export function pictureContent(q: PictureQuestion): OpenAI.Chat.ChatCompletionContentPart[] {
+  const parts: OpenAI.Chat.ChatCompletionContentPart[] = [];
+  const placed = new Set<number>();
+  const picture = (n: number): OpenAI.Chat.ChatCompletionContentPart => ({
+    type: 'image_url',
+    image_url: { url: `data:image/png;base64,${Buffer.from(q.images[n]!).toString('base64')}` },
+  });
+  let from = 0;
+  let text = '';
+  for (const match of q.text.matchAll(PLACEHOLDER)) {
+    const n = Number(match[1]) - 1;
+    text += q.text.slice(from, match.index);
+    from = match.index + match[0].length;
+    if (n < 0 || n >= q.images.length) {
+      text += match[0];
+      continue;
+    }
+    if (text !== '') parts.push({ type: 'text', text });
+    text = '';
+    parts.push(picture(n));
+    placed.add(n);
+  }
+  text += q.text.slice(from);
+  if (text !== '') parts.push({ type: 'text', text });
+  q.images.forEach((_, n) => {
+    if (!placed.has(n)) parts.push(picture(n));
+  });
+  return parts;
 }
 
 export interface ModelEndpointOptions {
@@ -94,12 +147,13 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
         const systemPrompt = params.systemPrompt ?? o.systemPrompt;
         const sampling = { model, max_tokens: params.maxTokens, temperature: params.temperature, top_p: params.topP };
         if (o.apiMode === 'chat') {
+          const content = typeof prompt === 'string' ? prompt : pictureContent(prompt);
           const messages: OpenAI.Chat.ChatCompletionMessageParam[] = systemPrompt
             ? [
                 { role: 'system', content: systemPrompt },
-                { role: 'user', content: prompt },
+                { role: 'user', content },
               ]
-            : [{ role: 'user', content: prompt }];
+            : [{ role: 'user', content }];
           const response = await clientStoppedBy(signal).chat.completions.create({
             ...sampling,
             messages,
@@ -110,6 +164,11 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
             o.apiKey,
           );
         }
+        if (typeof prompt !== 'string')
+          throw new InferenceError(
+            'bad_request',
+            'a completions endpoint takes text only; a question about pictures needs apiMode chat (content parts)',
+          );
         // Completion endpoints have no roles; the system prompt leads the text.
         const text = systemPrompt ? `${systemPrompt}\n\n${prompt}` : prompt;
         const response = await clientStoppedBy(signal).completions.create({ ...sampling, prompt: text, stream: false });

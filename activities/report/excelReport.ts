@@ -101,8 +101,47 @@ export async function writeRunReport(
       datasets,
     );
   }
+  if (datasets.some((d) => d.metrics?.multimodal)) {
+    writeMultimodalMetrics(
+      workbook.addWorksheet(MULTIMODAL_METRICS_SHEET, { views: [{ state: 'frozen', ySplit: 1 }] }),
+      datasets,
+    );
+  }
   await Promise.race([workbook.commit(), outputFailed]);
   return { rows };
+}
+
+export const MULTIMODAL_METRICS_SHEET = 'Multimodal metrics';
+
+/** The multimodal datasets' breakdowns (docs/multimodal.md): one row per measure of each dataset. */
+function writeMultimodalMetrics(sheet: ExcelJS.Worksheet, datasets: RunDatasetRow[]): void {
+  const columns = [
+    { title: 'Dataset', width: 28 },
+    { title: 'Task', width: 12 },
+    { title: 'Measure', width: 34 },
+    { title: 'Value', width: 14 },
+    { title: 'Job seconds', width: 12 },
+  ];
+  sheet.columns = columns.map(({ width }) => ({ width }));
+  const headerRow = sheet.addRow(columns.map((c) => c.title));
+  headerRow.font = BOLD;
+  headerRow.commit();
+  for (const d of datasets) {
+    const multimodal = d.metrics?.multimodal;
+    if (!multimodal) continue;
+    for (const entry of multimodal.metrics) {
+      const row = sheet.addRow([
+        d.datasetId,
+        multimodal.task,
+        entry.name,
+        entry.value,
+        multimodal.durationMs === undefined ? null : multimodal.durationMs / 1000,
+      ]);
+      // Counts stay whole numbers; shares and recalls read as scores.
+      if (!Number.isInteger(entry.value) || entry.value <= 1) row.getCell(4).numFmt = SCORE_FORMAT;
+      row.commit();
+    }
+  }
 }
 
 export const CUSTOM_METRICS_SHEET = 'Custom metrics';

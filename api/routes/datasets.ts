@@ -11,6 +11,7 @@ import {
   RegisterDatasetBody,
   type DatasetItem,
   type RegisterDatasetBody as RegisterDatasetFields,
+  isMultimodalMetric,
 } from '../../contracts/dataset';
 import { Domain } from '../../contracts/domain';
 import { DatasetIdTaken, listVisibleDatasets, registerCustomDataset } from '../../db/queries/datasets';
@@ -62,6 +63,13 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     },
     async (request, reply) => {
       const { jsonl, ...fields } = request.body;
+      // Pictures cannot be registered with a dataset yet (docs/multimodal.md): these metrics score the built-ins only.
+      if (isMultimodalMetric(fields.metric) && fields.source !== 'image')
+        throw badRequest(
+          'metric',
+          `${fields.metric} scores answers about pictures, and registering a dataset's pictures is not supported yet; ` +
+            'the built-in multimodal datasets use it (or register source image for a benchmark a custom evaluation image brings)',
+        );
       let items: DatasetItem[] = [];
       if (fields.source === 'image') {
         // The image brings the benchmark: this dataset only names it (docs/custom-evaluation-images.md).

@@ -31,6 +31,8 @@ export interface StoredItem {
   prompt: string;
   groundTruth: string;
   choices: string[] | null;
+  /** Read where a scorer or a prompt needs it (multimodal items name their pictures here). */
+  metadata?: Record<string, unknown> | null;
 }
 
 async function insertItems(tx: Tx, datasetId: string, items: readonly DatasetItem[]): Promise<void> {
@@ -202,6 +204,7 @@ export async function getItemsByIndices(db: Db, datasetId: string, indices: read
       prompt: datasetItems.prompt,
       groundTruth: datasetItems.groundTruth,
       choices: datasetItems.choices,
+      metadata: datasetItems.metadata,
     })
     .from(datasetItems)
     .where(and(eq(datasetItems.datasetId, datasetId), inArray(datasetItems.idx, [...new Set(indices)])))

@@ -230,3 +230,22 @@ export async function recordCustomImageMetrics(
     .returning({ datasetId: runDatasets.datasetId });
   return updated.length > 0;
 }
+
+/**
+ * A multimodal dataset's metrics once its job's outputs are scored (activities/multimodal): its
+ * sample rows are stored already; the breakdown waits here for finishDataset. Only a running
+ * dataset takes them, so a retried job cannot overwrite a closed result.
+ */
+export async function recordMultimodalMetrics(
+  db: Db,
+  runId: string,
+  datasetId: string,
+  metrics: DatasetMetrics,
+): Promise<boolean> {
+  const updated = await db
+    .update(runDatasets)
+    .set({ metrics })
+    .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId), eq(runDatasets.status, 'running')))
+    .returning({ datasetId: runDatasets.datasetId });
+  return updated.length > 0;
+}

@@ -58,6 +58,8 @@ export interface RequestLogEntry {
   /** Milliseconds since the epoch. */
   receivedAt: number;
   prompt: string;
+  /** How many pictures (image_url parts) the request carried. */
+  pictures: number;
   /** The attempt number for this prompt, as the fault knobs count it. */
   attempt: number;
   fault: Fault['kind'] | null;
@@ -92,6 +94,8 @@ interface InferenceRequest {
   api: ApiKind;
   /** The text the answer is about: the last user message, or the completion prompt. */
   prompt: string;
+  /** The PNG pictures of the last user message's image_url parts (data URLs), in order. */
+  pictures: Buffer[];
   promptTokens: number;
   maxTokens: number | null;
   stream: boolean;
@@ -210,6 +214,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     const entry: RequestLogEntry = {
       receivedAt: Date.now(),
       prompt: '',
+      pictures: 0,
       attempt: 0,
       fault: null,
       status: null,
@@ -236,7 +241,12 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     const attempt = nextAttempt(attemptMap, k, request.prompt);
 
     const fault = chooseFault(k, request.prompt, attempt);
-    Object.assign(entry, { prompt: request.prompt, attempt, fault: fault?.kind ?? null });
+    Object.assign(entry, {
+      prompt: request.prompt,
+      pictures: request.pictures.length,
+      attempt,
+      fault: fault?.kind ?? null,
+    });
     if (fault?.kind === 'hang') return; // the socket stays open until the client gives up
     // The latency knob is the server's whole time to answer, counted from the request's arrival:
     // reading and parsing the body is part of it, not added on top.
@@ -262,11 +272,11 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     }
 
     const correct = answersCorrectly(k, request.prompt);
-    const full = answerPrompt(request.prompt, {
-      correct,
-      verbose: k.verbose,
-      pick: roll(k.seed, request.prompt, 0, 'wrong-answer'),
-    });
+    const full = answerPrompt(
+      request.prompt,
+      { correct, verbose: k.verbose, pick: roll(k.seed, request.prompt, 0, 'wrong-answer') },
+      request.pictures,
+    );
     const { text, tokens, finishReason } = limitTokens(full, request.maxTokens);
     const id = `${api === 'chat' ? 'chatcmpl' : 'cmpl'}-ref${(++created).toString(36)}`;
     const base = {
@@ -541,7 +551,7 @@ function parseInferenceRequest(api: ApiKind, body: unknown, modelName: string): 
   if (api === 'completion') {
     const prompt = Array.isArray(b.prompt) && b.prompt.length === 1 ? b.prompt[0] : b.prompt;
     if (typeof prompt !== 'string') throw badRequest('prompt must be a string', 'prompt');
-    return { api, prompt, promptTokens: countTokens(prompt), ...common };
+    return { api, prompt, pictures: [], promptTokens: countTokens(prompt), ...common };
   }
 
   if (!Array.isArray(b.messages) || b.messages.length === 0)
@@ -550,31 +560,51 @@ function parseInferenceRequest(api: ApiKind, body: unknown, modelName: string): 
     const message = m as { role?: unknown; content?: unknown };
     if (typeof message !== 'object' || message === null || typeof message.role !== 'string')
       throw badRequest(`messages[${i}] must have a role`, `messages[${i}]`);
-    return { role: message.role, content: contentText(message.content) };
+    return { role: message.role, content: contentText(message.content), pictures: contentPictures(message.content, i) };
   });
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   if (!lastUser) throw badRequest('messages must include a user message', 'messages');
   return {
     api,
     prompt: lastUser.content,
+    pictures: lastUser.pictures,
     promptTokens: messages.reduce((n, m) => n + countTokens(m.content), 0),
     ...common,
   };
 }
 
-/** Message content is a string or a list of parts; only text parts matter here. */
+/**
+ * Message content is a string or a list of parts: the text parts, each picture part standing as
+ * `<image N>` (numbered in order) where it was, as the question placed it.
+ */
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((part) =>
-        part && typeof part === 'object' && (part as { type?: unknown }).type === 'text'
-          ? String((part as { text?: unknown }).text ?? '')
-          : '',
-      )
-      .join('');
-  }
-  return '';
+  if (!Array.isArray(content)) return '';
+  let pictures = 0;
+  return content
+    .map((part) => {
+      const type = part && typeof part === 'object' ? (part as { type?: unknown }).type : undefined;
+      if (type === 'text') return String((part as { text?: unknown }).text ?? '');
+      if (type === 'image_url') return `<image ${++pictures}>`;
+      return '';
+    })
+    .join('');
+}
+
+/** The pictures of a message's image_url parts; only base64 data URLs (this model fetches nothing). */
+function contentPictures(content: unknown, index: number): Buffer[] {
+  if (!Array.isArray(content)) return [];
+  return content.flatMap((part, k) => {
+    if (!part || typeof part !== 'object' || (part as { type?: unknown }).type !== 'image_url') return [];
+    const url = (part as { image_url?: { url?: unknown } }).image_url?.url;
+    const m = typeof url === 'string' ? /^data:image\/[a-z+.-]+;base64,([A-Za-z0-9+/=\s]+)$/.exec(url) : null;
+    if (!m)
+      throw badRequest(
+        'image_url.url must be a data URL (data:image/png;base64,…); this model fetches no URLs',
+        `messages[${index}].content[${k}].image_url.url`,
+      );
+    return [Buffer.from(m[1]!, 'base64')];
+  });
 }
 
 function unknownModel(name: string, modelName: string): HttpError {

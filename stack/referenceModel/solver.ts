@@ -6,8 +6,9 @@
  */
 
 import { CODE_PYTHON_BASIC_PROBLEMS } from '../../datasets/builtin/codePythonBasic';
+import { solvePictureQuestion } from './pictureSolver';
 
-export type PromptKind = 'arithmetic' | 'choice' | 'conversion' | 'reverse' | 'code';
+export type PromptKind = 'arithmetic' | 'choice' | 'conversion' | 'reverse' | 'code' | 'picture';
 
 export interface Solution {
   kind: PromptKind;
@@ -27,8 +28,9 @@ export interface AnswerOptions {
 }
 
 /** The reply the model sends for a prompt. */
-export function answerPrompt(prompt: string, o: AnswerOptions): string {
-  const solution = solvePrompt(prompt);
+/** `pictures`: the PNGs a chat message carried as content parts (a question about pictures). */
+export function answerPrompt(prompt: string, o: AnswerOptions, pictures: readonly Buffer[] = []): string {
+  const solution = pictures.length > 0 ? solvePictureQuestion(prompt, pictures) : solvePrompt(prompt);
   if (!solution) return genericReply(prompt);
   const given = o.correct ? solution.answer : solution.wrongAnswer(o.pick);
   if (!o.verbose) return given;

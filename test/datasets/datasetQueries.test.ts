@@ -313,7 +313,15 @@ describe('visibility', () => {
 
   it('filters by domain', async () => {
     const nlp = await listVisibleDatasets(stack.db, { userId: alice, isAdmin: false }, { domain: 'nlp' });
-    expect(nlp.map((d) => d.id).sort()).toEqual([...BUILTIN_IDS, ids.aliceNlp].sort());
+    const nlpBuiltins = BUILTINS.filter((d) => d.domain === 'nlp').map((d) => d.id);
+    expect(nlp.map((d) => d.id).sort()).toEqual([...nlpBuiltins, ids.aliceNlp].sort());
+    const multimodal = await listVisibleDatasets(stack.db, { userId: alice, isAdmin: false }, { domain: 'multimodal' });
+    expect(multimodal.map((d) => d.id).sort()).toEqual(
+      BUILTINS.filter((d) => d.domain === 'multimodal')
+        .map((d) => d.id)
+        .sort(),
+    );
+    expect(multimodal).toHaveLength(3);
     const safety = await listVisibleDatasets(stack.db, { userId: alice, isAdmin: false }, { domain: 'safety' });
     expect(safety.map((d) => d.id)).toEqual([ids.aliceSafety]);
   });
@@ -364,6 +372,7 @@ describe('reading items', () => {
         prompt: item.prompt,
         groundTruth: item.ground_truth,
         choices: item.choices,
+        metadata: item.metadata ?? null,
       });
     }
     const plain = await getItemsByIndices(stack.db, 'arith-basic', [3]);

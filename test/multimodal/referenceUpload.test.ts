@@ -323,7 +323,7 @@ const TEMPLATES: ((prng: Prng) => Question)[] = [
       : randomDrafts(prng, 1, (d) => !drafts.some((o) => o.colour === d.colour && o.shape === d.shape))[0]!;
     return {
       scenes: [placeShapes(prng, drafts)],
-      question: `Is there a ${target.colour} ${target.shape} in the picture? Answer yes or no.`,
+      question: `Is there ${/^[aeiou]/.test(target.colour) ? 'an' : 'a'} ${target.colour} ${target.shape} in the picture? Answer yes or no.`,
       type: 'yes-no',
       answer: yes ? 'yes' : 'no',
     };

@@ -167,8 +167,51 @@ describe('checkUploadTree (nlp)', () => {
   });
 });
 
+describe('checkUploadTree (multimodal)', () => {
+  async function mmTree(files: Record<string, string | 'dir'>): Promise<string> {
+    const dir = await mkdtemp(path.join(scratch, 'mm-'));
+    for (const [name, content] of Object.entries(files)) {
+      if (content === 'dir') await mkdir(path.join(dir, name));
+      else await writeFile(path.join(dir, name), content);
+    }
+    return dir;
+  }
+
+  it("passes the seed's layout: checkpoint.pth and run.sh at the top, any other files beside them", async () => {
+    const report = await checkUploadTree(
+      await mmTree({ 'checkpoint.pth': 'weights', 'run.sh': 'python3 infer.py "$@"\n', 'infer.py': 'print(1)\n' }),
+      'multimodal',
+    );
+    expect(report).toEqual({
+      ok: true,
+      domain: 'multimodal',
+      problems: [],
+      parameterScaleBillion: null,
+      maxGpus: null,
+    });
+  });
+
+  it('names every missing or unusable file at once', async () => {
+    expect(rules(await checkUploadTree(await mmTree({ 'model.py': 'x' }), 'multimodal'))).toEqual([
+      'checkpoint.pth:required',
+      'run.sh:required',
+    ]);
+    expect(
+      rules(await checkUploadTree(await mmTree({ 'checkpoint.pth': 'dir', 'run.sh': '  \n' }), 'multimodal')),
+    ).toEqual(['checkpoint.pth:file', 'run.sh:empty']);
+    const report = await checkUploadTree(await mmTree({ 'checkpoint.pth': '', 'run.sh': 'dir' }), 'multimodal');
+    expect(rules(report)).toEqual(['checkpoint.pth:empty', 'run.sh:file']);
+    expect(report.problems[1]!.message).toContain('bash run.sh TASK SERVER_IP SERVER_PORT');
+  });
+
+  it('does not ask a multimodal upload for the NLP files', async () => {
+    const report = await checkUploadTree(await mmTree({ 'checkpoint.pth': 'w', 'run.sh': 'true\n' }), 'multimodal');
+    expect(report.problems.map((p) => p.path)).not.toContain('service.py');
+  });
+});
+
 describe('checkUploadTree (other domains)', () => {
-  it.each(['cv', 'audio', 'multimodal'])('%s: not supported yet, one problem saying so', async (domain) => {
+  it.each(['cv', 'audio'])('%s: not supported yet, one problem saying so', async (domain) => {
     expect(await checkUploadTree(await tree(), domain)).toEqual({
       ok: false,
       domain,
@@ -176,7 +219,7 @@ describe('checkUploadTree (other domains)', () => {
         {
           path: '',
           rule: 'domain',
-          message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp only`,
+          message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp and multimodal only`,
         },
       ],
       parameterScaleBillion: null,

@@ -10,7 +10,7 @@ import type { DatasetItem } from '../../../contracts/dataset';
 import { Prng } from '../../prng';
 import { builtinItemId } from '../itemIds';
 import { imageFileName, type BuiltinDrawing } from './imageFiles';
-import { COLOURS, SHAPES, pluralOf, type ColourName, type ShapeName } from './palette';
+import { COLOURS, SHAPES, articleFor, pluralOf, type ColourName, type ShapeName } from './palette';
 import type { Scene } from './render';
 import { drawBarChart, pickDistinct, placeShapes, shuffled, type ShapeDraft } from './sceneDraw';
 
@@ -257,7 +257,7 @@ const shapeYesNo: Template = (prng, yes) => {
     yes && k === 0 ? { colour, shape } : nearMiss(prng, colour, shape),
   );
   return {
-    text: `Is there a ${colour} ${shape} in the picture? Answer yes or no.`,
+    text: `Is there ${articleFor(colour)} ${colour} ${shape} in the picture? Answer yes or no.`,
     questionType: 'yes-no',
     scenes: [scene(prng, drafts)],
     answer: yes ? 'yes' : 'no',

@@ -1,0 +1,117 @@
+/**
+ * Multimodal models behind an OpenAI-compatible chat API, through HTTP on real workers: each visual
+ * question goes to the endpoint with its pictures as content parts (base64 PNG data URLs), and the
+ * reference model answers by looking at them, so its score is exact. What the API path cannot do
+ * is refused at launch, naming the dataset and the rule: retrieval and text-to-image need a run.sh
+ * deployment, pictures need a chat endpoint, a run.sh deployment answers only multimodal tasks;
+ * a custom dataset cannot take a multimodal metric until pictures can be registered with it.
+ */
+import { describe, expect, it } from 'vitest';
+import { MM_SHAPES_VQA_ID, generateMmShapesVqa } from '../../datasets/builtin/multimodal/mmShapesVqa';
+import { MM_SHAPES_RETRIEVAL_ID } from '../../datasets/builtin/multimodal/mmShapesRetrieval';
+import { nlpEvaluationBody, uniqueModelName } from '../support/evaluationBodies';
+import { launchAndWaitForEnd, waitForRunEnd } from '../support/runThroughApi';
+import { useTestStack } from '../support/testStack';
+import type { TestApi } from '../support/apiServer';
+
+const stack = useTestStack({
+  api: true,
+  workers: ['runs', 'inference'],
+  models: { sharp: { skill: 1 } },
+});
+
+async function apiEvaluation(
+  api: TestApi,
+  key: string,
+  datasets: string[],
+  deployment: Record<string, unknown> = {},
+): Promise<string> {
+  const created = await api.request('POST', '/v1/evaluations', {
+    key,
+    body: nlpEvaluationBody({
+      domain: 'multimodal',
+      modelName: uniqueModelName('Vision'),
+      datasets,
+      deployment: {
+        method: 'api',
+        endpoint: stack.models.sharp.url,
+        onlineModelName: 'proctor-reference',
+        apiKey: 'sk-unused',
+        apiMode: 'chat',
+        ...deployment,
+      },
+    }),
+  });
+  expect(created.status, created.text).toBe(201);
+  return created.body.id as string;
+}
+
+describe('a multimodal model behind a chat API', () => {
+  it('gets each question with its pictures as content parts, and is scored by question type', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const evaluationId = await apiEvaluation(stack.api, key, [MM_SHAPES_VQA_ID]);
+    stack.models.sharp.clearRequestLog();
+
+    const verification = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      body: { samplesPerDataset: 3 },
+    });
+    expect(verification.status, verification.text).toBe(202);
+    const verified = await waitForRunEnd(stack.api, key, verification.body.runId as string);
+    expect(verified.status).toBe('succeeded');
+    expect(verified.datasets[0]).toMatchObject({ total: 3, done: 3, failed: 0 });
+    expect(verified.datasets[0]!.metrics!.score).toBe(1);
+
+    const run = await launchAndWaitForEnd(stack.api, key, evaluationId, 300_000);
+    expect(run.status, JSON.stringify(run.datasets.map((d) => d.error))).toBe('succeeded');
+    expect(run.datasets[0]).toMatchObject({ dataset: MM_SHAPES_VQA_ID, total: 240, done: 240, failed: 0 });
+    expect(run.datasets[0]!.metrics).toMatchObject({ metric: 'vqa_accuracy', score: 1 });
+
+    // Every question reached the model with as many pictures as it names.
+    const items = generateMmShapesVqa();
+    const pictures = new Map(items.map((i) => [i.prompt, (i.metadata!.images as string[]).length]));
+    const log = stack.models.sharp.requestLog();
+    expect(log).toHaveLength(243);
+    for (const entry of log) expect(entry.pictures, entry.prompt).toBe(pictures.get(entry.prompt));
+    expect(log.some((e) => e.pictures === 2)).toBe(true);
+  }, 360_000);
+
+  it('refuses at launch what the API path cannot evaluate, naming the dataset and the rule', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const retrieval = await apiEvaluation(stack.api, key, [MM_SHAPES_RETRIEVAL_ID]);
+    const refused = await stack.api.request('POST', `/v1/evaluations/${retrieval}/runs`, { key, body: {} });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.detail).toContain(`dataset ${MM_SHAPES_RETRIEVAL_ID} (retrieval_recall)`);
+    expect(refused.body.detail).toContain('only a multimodal private deployment (checkpoint.pth and run.sh)');
+
+    const completion = await apiEvaluation(stack.api, key, [MM_SHAPES_VQA_ID], { apiMode: 'completion' });
+    const noPictures = await stack.api.request('POST', `/v1/evaluations/${completion}/verifications`, {
+      key,
+      body: {},
+    });
+    expect(noPictures.status, noPictures.text).toBe(409);
+    expect(noPictures.body.detail).toContain('set deployment.apiMode to chat');
+
+    // Nothing was charged for the refusals.
+    const me = await stack.api.request('GET', '/v1/me', { key });
+    expect(me.body.quota.formal.used, me.text).toBe(0);
+  });
+
+  it('refuses a custom dataset that asks for a multimodal metric, naming the field', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const res = await stack.api.request('POST', '/v1/datasets', {
+      key,
+      body: {
+        id: `my-pictures-${process.pid}`,
+        name: 'my pictures',
+        domain: 'multimodal',
+        task: 'vqa',
+        metric: 'vqa_accuracy',
+        jsonl: JSON.stringify({ id: 'q1', prompt: '<image 1>\nWhat colour?', ground_truth: 'red' }),
+      },
+    });
+    expect(res.status, res.text).toBe(400);
+    expect(res.text).toContain('metric');
+    expect(res.text).toContain("registering a dataset's pictures is not supported yet");
+  });
+});

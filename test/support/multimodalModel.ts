@@ -1,0 +1,83 @@
+/**
+ * A multimodal private deployment as its owner makes one: an evaluation on the preloaded multimodal
+ * runtime image, an upload token, and the reference upload (test/fixtures/multimodal-upload: a
+ * checkpoint.pth, a run.sh and the Python that solves the built-in datasets) uploaded with the real
+ * `proctor` CLI. `runSh` replaces its run.sh to make a deployment that misbehaves; `files` adds
+ * files beside it.
+ */
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { TestApi } from './apiServer';
+import { nlpEvaluationBody, uniqueModelName } from './evaluationBodies';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const MULTIMODAL_FIXTURE = path.join(ROOT, 'test/fixtures/multimodal-upload');
+
+export async function multimodalImageId(api: TestApi, key: string): Promise<string> {
+  const res = await api.request('GET', '/v1/images?source=platform&domain=multimodal', { key });
+  if (res.status !== 200) throw new Error(`could not list images: ${res.status} ${res.text}`);
+  const image = (res.body.items as { id: string; name: string }[]).find((i) => i.name === 'proctor-multimodal-runtime');
+  if (!image) throw new Error(`no preloaded proctor-multimodal-runtime image in ${res.text}`);
+  return image.id;
+}
+
+export interface MultimodalModelOptions {
+  datasets: string[];
+  /** Replaces the reference run.sh. */
+  runSh?: string;
+  /** More files at the top of the upload, by name. */
+  files?: Record<string, string>;
+}
+
+export async function createMultimodalModel(
+  api: TestApi,
+  key: string,
+  o: MultimodalModelOptions,
+): Promise<{ evaluationId: string; version: number }> {
+  const created = await api.request('POST', '/v1/evaluations', {
+    key,
+    body: nlpEvaluationBody({
+      domain: 'multimodal',
+      modelName: uniqueModelName('Mm.'),
+      datasets: o.datasets,
+      deployment: {
+        method: 'private',
+        imageId: await multimodalImageId(api, key),
+        priority: 'medium',
+        gpuType: 'cpu',
+        gpuCount: 1,
+      },
+    }),
+  });
+  if (created.status !== 201) throw new Error(`could not create the evaluation: ${created.status} ${created.text}`);
+  const evaluationId = created.body.id as string;
+  const token = await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key });
+  if (token.status !== 201) throw new Error(`could not get an upload token: ${token.status} ${token.text}`);
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-mm-model-'));
+  await cp(MULTIMODAL_FIXTURE, dir, { recursive: true });
+  if (o.runSh !== undefined) await writeFile(path.join(dir, 'run.sh'), o.runSh);
+  for (const [name, content] of Object.entries(o.files ?? {})) await writeFile(path.join(dir, name), content);
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'cli/proctor.ts'),
+      'upload',
+      `--token=${token.body.token}`,
+      `--server=${api.url}`,
+      dir,
+    ],
+    { cwd: ROOT },
+  );
+  const versions = await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key });
+  const latest = (Array.isArray(versions.body) ? versions.body : versions.body.items)[0];
+  if (!latest?.check?.ok) throw new Error(`the upload did not pass its check: ${stdout} ${versions.text}`);
+  return { evaluationId, version: latest.version };
+}
