@@ -23,6 +23,8 @@ import { createMultimodalModel } from '../support/multimodalModel';
 import { useTestStack } from '../support/testStack';
 import { runLogMessages } from '../support/customImageEvaluations';
 import { downloadRunReport } from '../support/runReport';
+import { RECORD_HISTORIES, recordHistoryFixture } from '../support/historyFixtures';
+import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import type { TestApi } from '../support/apiServer';
 
 const HOST_ID = `mm-runs-host-${process.pid}`;
@@ -121,6 +123,14 @@ describe('a multimodal private deployment', () => {
       ).toBe(true);
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
     expect(left).toEqual([]);
+    // The run-script branch of the dataset workflow, replayed by test/workflows/replay.test.ts.
+    if (RECORD_HISTORIES)
+      await recordHistoryFixture(
+        stack.temporal,
+        'dataset-multimodal',
+        workflowIds.dataset(runId, MM_SHAPES_VQA_ID),
+        WORKFLOW_TYPES.dataset,
+      );
 
     // The report carries the breakdowns beside the per-item results.
     const workbook = new ExcelJS.Workbook();
