@@ -106,6 +106,12 @@ export const RegisterDatasetBody = Type.Object(
           'must be JSON Lines: one object per line with id, prompt, ground_truth and optional choices and metadata',
       }),
     ),
+    pictures: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          'multimodal vqa and retrieval datasets only: the PNG files the items name in metadata.images, by file name, base64-encoded (docs/multimodal.md)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

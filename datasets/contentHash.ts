@@ -9,17 +9,20 @@
  *   - each line a JSON object with keys in the order id, prompt, ground_truth, choices, metadata,
  *     choices and metadata left out when absent;
  *   - object keys inside metadata sorted by UTF-16 code unit, recursively, and otherwise
- *     JSON.stringify's escaping and number formatting (undefined members dropped as it does).
+ *     JSON.stringify's escaping and number formatting (undefined members dropped as it does);
+ *   - for a dataset with pictures, then a NUL line `pictures` and each picture's name and sha256.
  */
 import { createHash } from 'node:crypto';
 import type { DatasetItem } from '../contracts/dataset';
 
-export function datasetContentHash(items: readonly DatasetItem[]): string {
+export function datasetContentHash(items: readonly DatasetItem[], pictures?: string): string {
   const hash = createHash('sha256');
   items.forEach((item, i) => {
     if (i > 0) hash.update('\n');
     hash.update(canonicalItemLine(item));
   });
+  // A multimodal dataset's pictures are content too (datasets/multimodalDataset.ts picturesDigest).
+  if (pictures) hash.update(`\n\u0000pictures\n${pictures}`);
   return `sha256:${hash.digest('hex')}`;
 }
 

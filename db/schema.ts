@@ -141,6 +141,24 @@ export const datasetItems = pgTable(
   ],
 );
 
+/**
+ * The pictures of a custom multimodal dataset (docs/multimodal.md), by the file name its items
+ * give in metadata.images. Kept here like the items, so any container host or inference worker
+ * can draw them; the built-ins' pictures are drawn from their scenes instead.
+ */
+export const datasetPictures = pgTable(
+  'dataset_pictures',
+  {
+    datasetId: text('dataset_id')
+      .notNull()
+      .references(() => datasets.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    sha256: text('sha256').notNull(),
+    content: bytea('content').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.datasetId, t.name] })],
+);
+
 // ---- Evaluations: scoring configuration, judge keys, uploaded predictions -----------------------
 
 export const evaluations = pgTable(

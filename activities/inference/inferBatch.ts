@@ -80,7 +80,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
               ERROR_TYPES.datasetNotFound,
             );
           const endpoint = endpoints.forItem(item);
-          const prompt = promptOf(plan, item);
+          const prompt = await promptOf(db, plan, item);
           const completions: string[] = [];
           let outcome = await inferWithRetries(endpoint, prompt, inference, {
             maxRetries: limits.maxRetryPerQuery,

@@ -10,7 +10,6 @@
  * table's key), a job that exited 0 is adopted (its outputs stand), and any other runs afresh: the
  * data server it asked died with that attempt.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
@@ -26,7 +25,7 @@ import { storeSampleResults } from '../../db/queries/sampleResults';
 import { checkUploadTree } from '../../storage/uploadCheck';
 import { versionDir } from '../../storage/uploadLayout';
 import { JOB_OUTPUT_MOUNT } from '../../docker/containerJobSpec';
-import { BUILTIN_IMAGE_DATASET_IDS, writeBuiltinImages } from '../../datasets/builtin/multimodal/builtinImages';
+import { writeDatasetPictures } from './datasetPictures';
 import { TERMINAL_STATUSES, type RunDatasetPlan } from '../../contracts/run';
 import type { DatasetItem } from '../../contracts/dataset';
 import { containerHostQueue, ERROR_TYPES } from '../../temporal.config';
@@ -80,7 +79,7 @@ export function createMultimodalJobActivities(deps: ActivityDeps) {
         };
 
       const jobsDir = settings.containers.jobsDir ?? path.join(path.dirname(settings.uploads.dir), 'jobs');
-      const imagesDir = await datasetImages(jobsDir, plan);
+      const imagesDir = await datasetImages(deps, jobsDir, plan);
       if (typeof imagesDir !== 'string') return imagesDir;
       const items = await runItems(deps, plan);
       const jobKey = `mm-${datasetId}`;
@@ -187,18 +186,19 @@ function taskOf(plan: RunDatasetPlan): MultimodalTask | null {
 }
 
 /** The dataset's pictures on this host, written once per content and reused by every run. */
-async function datasetImages(jobsDir: string, plan: RunDatasetPlan): Promise<string | MultimodalJobResult> {
-  if (!BUILTIN_IMAGE_DATASET_IDS.includes(plan.datasetId))
-    return {
-      failure: `dataset ${plan.datasetId} has no pictures on this platform: only the built-in multimodal datasets can be run by run.sh for now`,
-    };
+async function datasetImages(
+  { db }: ActivityDeps,
+  jobsDir: string,
+  plan: RunDatasetPlan,
+): Promise<string | MultimodalJobResult> {
   const dir = path.join(
     jobsDir,
     '.multimodal-data',
     `${plan.datasetId}-${plan.contentHash.replace(/^sha256:/, '').slice(0, 16)}`,
   );
-  await mkdir(dir, { recursive: true, mode: 0o755 });
-  await writeBuiltinImages(plan.datasetId, dir);
+  const written = await writeDatasetPictures(db, plan.datasetId, dir);
+  if (written === 0 && plan.metric !== 't2i_check')
+    return { failure: `dataset ${plan.datasetId} has no pictures: register it with its pictures (docs/multimodal.md)` };
   return dir;
 }
 

@@ -12,7 +12,14 @@ import {
   type DatasetItem,
   type RegisterDatasetBody as RegisterDatasetFields,
   isMultimodalMetric,
+  type MultimodalMetricName,
 } from '../../contracts/dataset';
+import {
+  checkMultimodalDataset,
+  MultimodalDatasetError,
+  picturesDigest,
+  type DatasetPicture,
+} from '../../datasets/multimodalDataset';
 import { Domain } from '../../contracts/domain';
 import { DatasetIdTaken, listVisibleDatasets, registerCustomDataset } from '../../db/queries/datasets';
 import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';
@@ -62,13 +69,17 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       },
     },
     async (request, reply) => {
-      const { jsonl, ...fields } = request.body;
-      // Pictures cannot be registered with a dataset yet (docs/multimodal.md): these metrics score the built-ins only.
-      if (isMultimodalMetric(fields.metric) && fields.source !== 'image')
+      const { jsonl, pictures: encodedPictures, ...fields } = request.body;
+      const multimodal = isMultimodalMetric(fields.metric) && fields.source !== 'image';
+      if (multimodal && fields.domain !== 'multimodal')
         throw badRequest(
           'metric',
-          `${fields.metric} scores answers about pictures, and registering a dataset's pictures is not supported yet; ` +
-            'the built-in multimodal datasets use it (or register source image for a benchmark a custom evaluation image brings)',
+          `${fields.metric} scores answers about pictures: the dataset's domain must be multimodal`,
+        );
+      if (encodedPictures !== undefined && !multimodal)
+        throw badRequest(
+          'pictures',
+          'are taken only by a multimodal dataset scored by vqa_accuracy or retrieval_recall (docs/multimodal.md)',
         );
       let items: DatasetItem[] = [];
       if (fields.source === 'image') {
@@ -85,14 +96,24 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
           throw error;
         }
       }
+      let pictures: DatasetPicture[] = [];
+      if (multimodal) {
+        try {
+          pictures = checkMultimodalDataset(fields.metric as MultimodalMetricName, items, encodedPictures);
+        } catch (error) {
+          if (error instanceof MultimodalDatasetError) throw badRequest(error.field, error.message);
+          throw error;
+        }
+      }
       try {
         const view = await registerCustomDataset(deps.db, request.caller.userId, fields, items, {
           // An image's benchmark has no content here: its hash names the benchmark, so it differs from any dataset's.
           contentHash:
             fields.source === 'image'
               ? `image:${createHash('sha256').update(fields.id).digest('hex')}`
-              : datasetContentHash(items),
+              : datasetContentHash(items, pictures.length > 0 ? picturesDigest(pictures) : undefined),
           reservedIds: BUILTIN_DATASET_IDS,
+          pictures,
         });
         request.log.info({ datasetId: view.id, size: view.size, ownerId: request.caller.userId }, 'dataset registered');
         return reply.code(201).send(view);

@@ -4,7 +4,7 @@
  */
 import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
-import { datasetItems, datasets } from '../schema';
+import { datasetItems, datasetPictures, datasets } from '../schema';
 import type { DatasetItem, DatasetSource, DatasetView, MetricName } from '../../contracts/dataset';
 import type { Domain } from '../../contracts/domain';
 
@@ -12,6 +12,7 @@ import type { Domain } from '../../contracts/domain';
 const BUILTIN_DATASETS_LOCK = 72_430_003;
 /** 1000 rows of 7 columns stays far below PostgreSQL's 65,535 bind parameters per statement. */
 const INSERT_CHUNK_ROWS = 1000;
+const PICTURE_INSERT_CHUNK = 16;
 
 export class DatasetIdTaken extends Error {
   override name = 'DatasetIdTaken';
@@ -129,7 +130,12 @@ export async function registerCustomDataset(
   ownerId: string,
   body: RegisterDatasetFields,
   items: readonly DatasetItem[],
-  content: { contentHash: string; reservedIds: ReadonlySet<string> },
+  content: {
+    contentHash: string;
+    reservedIds: ReadonlySet<string>;
+    /** A custom multimodal dataset's pictures (datasets/multimodalDataset.ts). */
+    pictures?: readonly { name: string; sha256: string; content: Buffer }[];
+  },
 ): Promise<DatasetView> {
   const source = body.source ?? 'items';
   if (items.length === 0 && source === 'items') throw new Error('a dataset needs at least one item');
@@ -157,6 +163,12 @@ export async function registerCustomDataset(
       .returning();
     if (!created) throw new DatasetIdTaken(body.id);
     await insertItems(tx, body.id, items);
+    // A few at a time: each may be megabytes.
+    const pictures = content.pictures ?? [];
+    for (let start = 0; start < pictures.length; start += PICTURE_INSERT_CHUNK)
+      await tx
+        .insert(datasetPictures)
+        .values(pictures.slice(start, start + PICTURE_INSERT_CHUNK).map((p) => ({ datasetId: body.id, ...p })));
     return toView(created);
   });
 }
@@ -268,4 +280,23 @@ export async function subjectiveDatasetIds(db: Db, ids: readonly string[]): Prom
     .from(datasets)
     .where(and(inArray(datasets.id, [...new Set(ids)]), eq(datasets.subjective, true)));
   return new Set(rows.map((r) => r.id));
+}
+
+/** One picture of a custom multimodal dataset, or null when it has none of that name. */
+export async function getDatasetPicture(db: Db, datasetId: string, name: string): Promise<Buffer | null> {
+  const [row] = await db
+    .select({ content: datasetPictures.content })
+    .from(datasetPictures)
+    .where(and(eq(datasetPictures.datasetId, datasetId), eq(datasetPictures.name, name)));
+  return row?.content ?? null;
+}
+
+/** The names of a dataset's pictures, in name order (none for a built-in or a text dataset). */
+export async function datasetPictureNames(db: Db, datasetId: string): Promise<string[]> {
+  const rows = await db
+    .select({ name: datasetPictures.name })
+    .from(datasetPictures)
+    .where(eq(datasetPictures.datasetId, datasetId))
+    .orderBy(asc(datasetPictures.name));
+  return rows.map((r) => r.name);
 }

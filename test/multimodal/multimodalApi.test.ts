@@ -1,10 +1,10 @@
 /**
  * Multimodal models behind an OpenAI-compatible chat API, through HTTP on real workers: each visual
  * question goes to the endpoint with its pictures as content parts (base64 PNG data URLs), and the
- * reference model answers by looking at them, so its score is exact. What the API path cannot do
- * is refused at launch, naming the dataset and the rule: retrieval and text-to-image need a run.sh
- * deployment, pictures need a chat endpoint, a run.sh deployment answers only multimodal tasks;
- * a custom dataset cannot take a multimodal metric until pictures can be registered with it.
+ * reference model answers by looking at them, so its score is exact, on a built-in dataset and on
+ * a custom one registered with its pictures (each broken part of a registration named). What the
+ * API path cannot do is refused at launch, naming the dataset and the rule: retrieval and
+ * text-to-image need a run.sh deployment, pictures need a chat endpoint.
  */
 import { describe, expect, it } from 'vitest';
 import { MM_SHAPES_VQA_ID, generateMmShapesVqa } from '../../datasets/builtin/multimodal/mmShapesVqa';
@@ -12,6 +12,7 @@ import { MM_SHAPES_RETRIEVAL_ID } from '../../datasets/builtin/multimodal/mmShap
 import { nlpEvaluationBody, uniqueModelName } from '../support/evaluationBodies';
 import { launchAndWaitForEnd, waitForRunEnd } from '../support/runThroughApi';
 import { useTestStack } from '../support/testStack';
+import { customVqa } from '../support/multimodalModel';
 import type { TestApi } from '../support/apiServer';
 
 const stack = useTestStack({
@@ -97,21 +98,60 @@ describe('a multimodal model behind a chat API', () => {
     expect(me.body.quota.formal.used, me.text).toBe(0);
   });
 
-  it('refuses a custom dataset that asks for a multimodal metric, naming the field', async () => {
+  it('takes a custom vqa dataset with its pictures, checked, and scores a model on it exactly', async () => {
     const { apiKey: key } = await stack.api.createUser();
-    const res = await stack.api.request('POST', '/v1/datasets', {
-      key,
-      body: {
-        id: `my-pictures-${process.pid}`,
-        name: 'my pictures',
-        domain: 'multimodal',
-        task: 'vqa',
-        metric: 'vqa_accuracy',
-        jsonl: JSON.stringify({ id: 'q1', prompt: '<image 1>\nWhat colour?', ground_truth: 'red' }),
-      },
-    });
-    expect(res.status, res.text).toBe(400);
-    expect(res.text).toContain('metric');
-    expect(res.text).toContain("registering a dataset's pictures is not supported yet");
-  });
+    const { jsonl, pictures } = customVqa(12);
+    const register = (id: string, body: Record<string, unknown>) =>
+      stack.api.request('POST', '/v1/datasets', {
+        key,
+        body: {
+          id,
+          name: 'my pictures',
+          domain: 'multimodal',
+          task: 'vqa',
+          metric: 'vqa_accuracy',
+          jsonl,
+          pictures,
+          ...body,
+        },
+      });
+    const id = (n: string) => `my-pictures-${n}-${process.pid}`;
+
+    // Each broken part named, and nothing stored for it.
+    const [first, ...rest] = Object.keys(pictures);
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ pictures: Object.fromEntries(rest.map((n) => [n, pictures[n]])) }, 'jsonl', /not among the pictures/],
+      [
+        { pictures: { ...pictures, [first!]: Buffer.from('GIF89a').toString('base64') } },
+        `pictures.${first}`,
+        /not a PNG/,
+      ],
+      [{ pictures: { ...pictures, 'spare.png': pictures[first!] } }, 'pictures.spare.png', /named by no item/],
+      [{ pictures: { ...pictures, '../up.png': pictures[first!] } }, 'pictures.../up.png', /must be named/],
+      [{ pictures: undefined }, 'pictures', /are required for vqa_accuracy/],
+      [{ domain: 'nlp' }, 'metric', /domain must be multimodal/],
+    ];
+    for (const [body, field, message] of cases) {
+      const refused = await register(id('bad'), body);
+      expect(refused.status, refused.text).toBe(400);
+      expect(refused.text).toContain(field);
+      expect(refused.text).toMatch(message);
+    }
+    const broken = jsonl.replace('"ground_truth":"', '"ground_truth":"Q');
+    const badTruth = await register(id('bad'), { jsonl: broken });
+    expect(badTruth.status, badTruth.text).toBe(400);
+    expect(badTruth.text).toMatch(/ground_truth/);
+    expect((await stack.api.request('GET', '/v1/datasets?domain=multimodal', { key })).body.items).toHaveLength(3);
+
+    const created = await register(id('ok'), {});
+    expect(created.status, created.text).toBe(201);
+    expect(created.body).toMatchObject({ size: 12, metric: 'vqa_accuracy', builtin: false });
+    const evaluationId = await apiEvaluation(stack.api, key, [id('ok')]);
+    stack.models.sharp.clearRequestLog();
+    const run = await launchAndWaitForEnd(stack.api, key, evaluationId, 120_000);
+    expect(run.status, JSON.stringify(run.datasets.map((d) => d.error))).toBe('succeeded');
+    expect(run.datasets[0]).toMatchObject({ total: 12, done: 12, failed: 0 });
+    expect(run.datasets[0]!.metrics!.score).toBe(1);
+    expect(stack.models.sharp.requestLog().every((e) => e.pictures >= 1)).toBe(true);
+  }, 180_000);
 });

@@ -19,7 +19,7 @@ import { MM_SHAPES_T2I_ID } from '../../datasets/builtin/multimodal/mmShapesT2i'
 import type { RunView, SampleResultView } from '../../contracts/run';
 import { requireEnv } from '../support/env';
 import { useServingSettings, waitForRunEnd } from '../support/privateModel';
-import { createMultimodalModel } from '../support/multimodalModel';
+import { createMultimodalModel, customVqa } from '../support/multimodalModel';
 import { useTestStack } from '../support/testStack';
 import { runLogMessages } from '../support/customImageEvaluations';
 import { downloadRunReport } from '../support/runReport';
@@ -204,4 +204,26 @@ describe('a multimodal private deployment', () => {
     const missing = (await results(stack.api, key, runId, MM_SHAPES_T2I_ID)).filter((r) => r.status === 'failed');
     expect(missing.map((r) => r.error)).toEqual(Array(5).fill(expect.stringMatching(/^no picture: /)));
   }, 720_000);
+
+  it("reaches a custom dataset's pictures: stored with the dataset, written for the job", async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const datasetId = `my-pictures-runsh-${process.pid}`;
+    const registered = await stack.api.request('POST', '/v1/datasets', {
+      key,
+      body: {
+        id: datasetId,
+        name: 'mine',
+        domain: 'multimodal',
+        task: 'vqa',
+        metric: 'vqa_accuracy',
+        ...customVqa(10),
+      },
+    });
+    expect(registered.status, registered.text).toBe(201);
+    const { evaluationId } = await createMultimodalModel(stack.api, key, { datasets: [datasetId] });
+    const run = await waitForRunEnd(stack.api, key, await launch(stack.api, key, evaluationId, true), 240_000);
+    expect(run.status, why(run)).toBe('succeeded');
+    expect(run.datasets[0]).toMatchObject({ total: 3, done: 3, failed: 0 });
+    expect(run.datasets[0]!.metrics!.score).toBe(1);
+  }, 300_000);
 });

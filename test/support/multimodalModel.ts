@@ -12,6 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestApi } from './apiServer';
+import { generateMmShapesVqa, MM_SHAPES_VQA_ID } from '../../datasets/builtin/multimodal/mmShapesVqa';
+import { renderBuiltinImage } from '../../datasets/builtin/multimodal/builtinImages';
 import { nlpEvaluationBody, uniqueModelName } from './evaluationBodies';
 
 const run = promisify(execFile);
@@ -80,4 +82,29 @@ export async function createMultimodalModel(
   const latest = (Array.isArray(versions.body) ? versions.body : versions.body.items)[0];
   if (!latest?.check?.ok) throw new Error(`the upload did not pass its check: ${stdout} ${versions.text}`);
   return { evaluationId, version: latest.version };
+}
+
+/**
+ * A custom vqa dataset as its owner would register it: the first `n` built-in questions under ids
+ * of its own, with their pictures (renamed) as base64 PNGs and nothing but the data model's metadata.
+ */
+export function customVqa(n: number): { jsonl: string; pictures: Record<string, string> } {
+  const pictures: Record<string, string> = {};
+  const lines = generateMmShapesVqa()
+    .slice(0, n)
+    .map((item, i) => {
+      const images = (item.metadata!.images as string[]).map((name) => {
+        const renamed = `q${i}-${name}`;
+        pictures[renamed] = renderBuiltinImage(MM_SHAPES_VQA_ID, name).toString('base64');
+        return renamed;
+      });
+      return JSON.stringify({
+        id: `mine-${i}`,
+        prompt: item.prompt,
+        ground_truth: item.ground_truth,
+        ...(item.choices ? { choices: item.choices } : {}),
+        metadata: { task: 'vqa', images, questionType: item.metadata!.questionType },
+      });
+    });
+  return { jsonl: lines.join('\n'), pictures };
 }
