@@ -40,6 +40,8 @@ export interface RunPlan {
   batching: Batching;
   /** A private deployment: the datasets run against a model container (absent in runs begun before it existed). */
   serving?: boolean;
+  /** A private deployment with no model server (run.sh jobs): its datasets hold the run's container units (set only then). */
+  containerUnits?: true;
 }
 
 export interface BegunDataset {
@@ -84,6 +86,9 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         batching,
         // A run.sh deployment serves no model: each dataset runs its own job (beginDataset).
         serving: run.config.serving !== undefined && PRIVATE_PROTOCOL_BY_DOMAIN[run.config.domain] === 'func',
+        ...(run.config.serving && PRIVATE_PROTOCOL_BY_DOMAIN[run.config.domain] === 'run-script'
+          ? { containerUnits: true as const }
+          : {}),
       };
     },
 

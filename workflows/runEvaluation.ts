@@ -21,10 +21,11 @@ import {
 import type { RunPlan } from '../activities/runLifecycle';
 import { workflowIds } from '../temporal.config';
 import { evaluateDataset } from './evaluateDataset';
-import { bookkeeping, reports, type lifecycle } from './activityProxies';
+import { bookkeeping, containers, reports, type lifecycle } from './activityProxies';
 import { publishRunStatus } from './runStatusAttribute';
 import { failureReason } from './failureReason';
 import { withServedModel } from './servedModel';
+import { withContainerLease } from './containerLease';
 import { planManualReviewGate } from './manualReview';
 import { openPublication } from './leaderboardWindow';
 import { executeStoppableChild } from './stoppableChild';
@@ -51,7 +52,10 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
   try {
     await datasetsScope.run(async () => {
       if (!plan.serving) {
-        await evaluateDatasets(control, runId, plan, async () => undefined);
+        const evaluate = () => evaluateDatasets(control, runId, plan, async () => undefined);
+        // A multimodal private run's jobs hold its units as a model server would (its upload checked first).
+        if (plan.containerUnits) await withContainerLease(runId, evaluate, () => containers.checkRunUpload({ runId }));
+        else await evaluate();
         return;
       }
       await withServedModel(runId, (endpointForNextDataset) =>

@@ -132,7 +132,9 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
           level: problems.length ? 'error' : 'info',
           message: problems.length
             ? `upload v${plan.uploadVersion} failed its check: ${problems.join('; ')}`
-            : `upload v${plan.uploadVersion} checked: ${report.parameterScaleBillion}B parameters, up to ${report.maxGpus} GPU(s)`,
+            : report.parameterScaleBillion === null
+              ? `upload v${plan.uploadVersion} checked: the ${domain} layout is complete`
+              : `upload v${plan.uploadVersion} checked: ${report.parameterScaleBillion}B parameters, up to ${report.maxGpus} GPU(s)`,
           dedupeKey: 'upload-check',
         },
       ]);

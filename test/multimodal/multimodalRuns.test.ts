@@ -117,6 +117,9 @@ describe('a multimodal private deployment', () => {
     expect(t2i[0]!.predict).toMatch(/^0\.png: /);
 
     const logs = await runLogMessages(stack.api, key, runId);
+    // The upload was checked and the run held its container units, as a model server's run does.
+    expect(logs).toContain('upload v1 checked: the multimodal layout is complete');
+    expect(logs.some((l) => l.startsWith('container units granted: 1 × '))).toBe(true);
     for (const task of ['vqa', 'retrieval', 't2i'])
       expect(
         logs.some((l) => new RegExp(`^run\\.sh ${task} on dataset mm-shapes-\\w+: the job exited with code 0`).test(l)),
