@@ -4,6 +4,7 @@
  * 1–64 entries, names of 1–64 characters each used once, values finite numbers. What is wrong is
  * said together with what was expected, since the image's author reads it in the run's error.
  */
+import { describeJsonValue } from './jsonValue';
 export const METRICS_FILE = 'metrics.json';
 export const MAX_METRICS_FILE_BYTES = 2 ** 20;
 export const MAX_CUSTOM_METRICS = 64;
@@ -24,10 +25,12 @@ export type CustomMetricsParse =
 export function parseCustomMetrics(value: unknown, primaryMetric?: string): CustomMetricsParse {
   const refuse = (problem: string): CustomMetricsParse => ({ ok: false, problem: `${problem}; ${EXPECTED_METRICS}` });
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return refuse(`${METRICS_FILE} is ${describe(value)}, not an object`);
+    return refuse(`${METRICS_FILE} is ${describeJsonValue(value)}, not an object`);
   const list = (value as { metrics?: unknown }).metrics;
   if (!Array.isArray(list))
-    return refuse(`${METRICS_FILE} has ${list === undefined ? 'no "metrics"' : `"metrics" as ${describe(list)}`}`);
+    return refuse(
+      `${METRICS_FILE} has ${list === undefined ? 'no "metrics"' : `"metrics" as ${describeJsonValue(list)}`}`,
+    );
   if (list.length === 0) return refuse(`${METRICS_FILE} lists no metrics`);
   if (list.length > MAX_CUSTOM_METRICS) return refuse(`${METRICS_FILE} lists ${list.length} metrics`);
   const metrics: CustomMetric[] = [];
@@ -35,16 +38,20 @@ export function parseCustomMetrics(value: unknown, primaryMetric?: string): Cust
   for (const [i, entry] of list.entries()) {
     const at = `metrics[${i}]`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
-      return refuse(`${at} is ${describe(entry)}, not an object`);
+      return refuse(`${at} is ${describeJsonValue(entry)}, not an object`);
     const { name, value: v } = entry as { name?: unknown; value?: unknown };
     // Characters as the schema counts primaryMetric's: code points, so a name it accepts can be found here.
     const length = typeof name === 'string' ? [...name].length : 0;
     if (typeof name !== 'string' || length === 0 || length > MAX_NAME)
-      return refuse(`${at}.name is ${typeof name === 'string' ? `${length} characters long` : describe(name)}`);
+      return refuse(
+        `${at}.name is ${typeof name === 'string' ? `${length} characters long` : describeJsonValue(name)}`,
+      );
     if (seen.has(name)) return refuse(`${at}.name "${name}" is listed twice`);
     seen.add(name);
     if (typeof v !== 'number' || !Number.isFinite(v))
-      return refuse(`${at}.value (${name}) is ${typeof v === 'number' ? String(v) : describe(v)}, not a finite number`);
+      return refuse(
+        `${at}.value (${name}) is ${typeof v === 'number' ? String(v) : describeJsonValue(v)}, not a finite number`,
+      );
     metrics.push({ name, value: v });
   }
   const primary = primaryMetric === undefined ? metrics[0]! : metrics.find((m) => m.name === primaryMetric);
@@ -54,13 +61,4 @@ export function parseCustomMetrics(value: unknown, primaryMetric?: string): Cust
       problem: `${METRICS_FILE} has no entry named "${primaryMetric}", the evaluation's primaryMetric (it lists ${metrics.map((m) => m.name).join(', ')})`,
     };
   return { ok: true, metrics, primary };
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'missing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return 'text';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
 }

@@ -10,6 +10,7 @@
 import { EXPECTED_VQA_OUTPUT, parseVqaOutput, type VqaOutputEntry } from '../scoring/multimodal/vqaScoring';
 import { JobOutputError, readJobOutput, readJobOutputJson } from './jobOutputs';
 import { NpyFormatError, readMatrix, type MatrixShape, type NpyArray } from './npyFile';
+import { describeJsonValue } from '../scoring/jsonValue';
 
 /** Answers of a few thousand questions are well under this; a model that rambles is cut short. */
 export const VQA_OUTPUT_MAX_BYTES = 64 * 2 ** 20;
@@ -117,19 +118,19 @@ export interface T2iInfoEntry {
 export function parseT2iInfo(value: unknown): T2iInfoEntry[] {
   const refuse = (problem: string) =>
     new JobOutputError('malformed', T2I_INFO_FILE, `${problem}; ${EXPECTED_T2I_INFO}`);
-  if (!Array.isArray(value)) throw refuse(`${T2I_INFO_FILE} is ${describe(value)}, not a list`);
+  if (!Array.isArray(value)) throw refuse(`${T2I_INFO_FILE} is ${describeJsonValue(value)}, not a list`);
   return value.map((entry: unknown, i) => {
     const at = `${T2I_INFO_FILE}[${i}]`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
-      throw refuse(`${at} is ${describe(entry)}, not an object`);
+      throw refuse(`${at} is ${describeJsonValue(entry)}, not an object`);
     const { id, image } = entry as { id?: unknown; image?: unknown };
     let text: string;
     if (typeof id === 'string') text = id;
     else if (typeof id === 'number' && Number.isSafeInteger(id)) text = String(id);
-    else throw refuse(`${at}.id is ${describe(id)}, not a string or an integer`);
+    else throw refuse(`${at}.id is ${describeJsonValue(id)}, not a string or an integer`);
     if (typeof image !== 'string' || image === '')
       throw refuse(
-        `${at}.image (id ${JSON.stringify(text)}) is ${image === '' ? 'empty' : describe(image)}, not a path`,
+        `${at}.image (id ${JSON.stringify(text)}) is ${image === '' ? 'empty' : describeJsonValue(image)}, not a path`,
       );
     return { id: text, image };
   });
@@ -224,13 +225,4 @@ async function sayingWhatWasExpected<T>(read: Promise<T>, expected: string): Pro
       throw new JobOutputError('too_large', error.file, `${error.message}; ${expected}`);
     throw error;
   }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'missing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return 'text';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
 }

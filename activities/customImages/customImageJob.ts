@@ -19,7 +19,7 @@ import { runJobOnHost } from '../containerJobs/runContainerJob';
 import { requireServing } from '../serving/servingFailed';
 import { createInferenceProxy, type InferenceProxy, type ProxyTarget, type ProxyUsage } from './inferenceProxy';
 import { openSecret } from '../../db/secretBox';
-import { getRun, getRunDataset, recordCustomImageMetrics } from '../../db/queries/runRecords';
+import { getRun, getRunDataset, recordRunningDatasetMetrics } from '../../db/queries/runRecords';
 import { getDatasetItemsPage } from '../../db/queries/datasets';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { readJobOutputJson, JobOutputError } from '../../storage/jobOutputs';
@@ -185,7 +185,7 @@ export function createCustomImageActivities(deps: ActivityDeps, proxy: () => Inf
           usage,
         },
       };
-      await recordCustomImageMetrics(db, runId, datasetId, metrics);
+      await recordRunningDatasetMetrics(db, runId, datasetId, { metrics, done: 1, failed: 0 });
       return { failure: null };
     },
   };

@@ -18,7 +18,7 @@ import { requireServing } from '../serving/servingFailed';
 import { startDataServer, type DataServer } from './dataServer';
 import { MULTIMODAL_TASKS, type MultimodalTask } from './servedDataset';
 import { scoreMultimodalOutputs, withMultimodalBreakdown } from './multimodalScoring';
-import { computeDatasetMetrics, getRun, getRunDataset, recordMultimodalMetrics } from '../../db/queries/runRecords';
+import { computeDatasetMetrics, getRun, getRunDataset, recordRunningDatasetMetrics } from '../../db/queries/runRecords';
 import { getDatasetItemsPage } from '../../db/queries/datasets';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { storeSampleResults } from '../../db/queries/sampleResults';
@@ -163,12 +163,13 @@ export function createMultimodalJobActivities(deps: ActivityDeps) {
         })),
       );
       const base = await computeDatasetMetrics(db, runId, datasetId, plan.metric);
-      await recordMultimodalMetrics(
-        db,
-        runId,
-        datasetId,
-        withMultimodalBreakdown(base, { task, metrics: scored.breakdown, durationMs: Math.round(summary.durationMs) }),
-      );
+      await recordRunningDatasetMetrics(db, runId, datasetId, {
+        metrics: withMultimodalBreakdown(base, {
+          task,
+          metrics: scored.breakdown,
+          durationMs: Math.round(summary.durationMs),
+        }),
+      });
       return { failure: null };
     },
   };

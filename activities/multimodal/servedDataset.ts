@@ -8,22 +8,18 @@
  * The items are checked once, when the server starts: one the data model does not describe fails
  * the start, naming it, instead of a request in the middle of a user's job.
  */
+import {
+  MULTIMODAL_TASKS,
+  VQA_QUESTION_TYPES,
+  type MultimodalTask,
+  type VqaQuestionType,
+} from '../../contracts/multimodal';
 import path from 'node:path';
 import type { DatasetItem } from '../../contracts/dataset';
 import { DataRequestError, quoted } from './dataRequestError';
 import type { DataServerDataset } from './dataServer';
 
-export const MULTIMODAL_TASKS = ['vqa', 'retrieval', 't2i'] as const;
-export type MultimodalTask = (typeof MULTIMODAL_TASKS)[number];
-
-export const VQA_QUESTION_TYPES = [
-  'multiple-choice',
-  'multiple-response',
-  'fill-in-the-blank',
-  'short-answer',
-  'yes-no',
-] as const;
-export type VqaQuestionType = (typeof VQA_QUESTION_TYPES)[number];
+export { MULTIMODAL_TASKS, VQA_QUESTION_TYPES, type MultimodalTask, type VqaQuestionType };
 const isQuestionType = (value: unknown): value is VqaQuestionType => VQA_QUESTION_TYPES.some((t) => t === value);
 
 export interface ServedDataset {

@@ -214,37 +214,20 @@ export async function isStopRequested(db: Db, runId: string): Promise<boolean> {
 }
 
 /**
- * A custom image's metrics for one dataset of a running run: its one unit of progress done. Only a
- * running dataset takes them, so a retried job that ran again cannot overwrite a closed result.
+ * Metrics stored on a running dataset by the job that produced them: a custom image's (with its
+ * one unit of progress done), or a multimodal job's breakdown, kept for finishDataset (its sample
+ * rows are stored already). Only a running dataset takes them, so a retried job that ran again
+ * cannot overwrite a closed result.
  */
-export async function recordCustomImageMetrics(
+export async function recordRunningDatasetMetrics(
   db: Db,
   runId: string,
   datasetId: string,
-  metrics: DatasetMetrics,
+  values: { metrics: DatasetMetrics; done?: number; failed?: number },
 ): Promise<boolean> {
   const updated = await db
     .update(runDatasets)
-    .set({ metrics, done: 1, failed: 0 })
-    .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId), eq(runDatasets.status, 'running')))
-    .returning({ datasetId: runDatasets.datasetId });
-  return updated.length > 0;
-}
-
-/**
- * A multimodal dataset's metrics once its job's outputs are scored (activities/multimodal): its
- * sample rows are stored already; the breakdown waits here for finishDataset. Only a running
- * dataset takes them, so a retried job cannot overwrite a closed result.
- */
-export async function recordMultimodalMetrics(
-  db: Db,
-  runId: string,
-  datasetId: string,
-  metrics: DatasetMetrics,
-): Promise<boolean> {
-  const updated = await db
-    .update(runDatasets)
-    .set({ metrics })
+    .set(values)
     .where(and(eq(runDatasets.runId, runId), eq(runDatasets.datasetId, datasetId), eq(runDatasets.status, 'running')))
     .returning({ datasetId: runDatasets.datasetId });
   return updated.length > 0;

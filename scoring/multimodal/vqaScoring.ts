@@ -32,19 +32,14 @@
  * (`unknownIds`) and otherwise ignored. A dataset question without an entry is wrong and listed
  * (`missing`); accuracy is over all the dataset's questions (scoreVqaDataset).
  */
+import { VQA_QUESTION_TYPES, type VqaQuestionType } from '../../contracts/multimodal';
 import type { DatasetItem } from '../../contracts/dataset';
 import { extractChoice } from '../extractChoice';
 import { parseNumber } from '../extractNumber';
 import { answerStatements, finalLine, normalizeAnswer } from '../normalizeAnswer';
+import { describeJsonValue } from '../jsonValue';
 
-export const VQA_QUESTION_TYPES = [
-  'multiple-choice',
-  'multiple-response',
-  'fill-in-the-blank',
-  'short-answer',
-  'yes-no',
-] as const;
-export type VqaQuestionType = (typeof VQA_QUESTION_TYPES)[number];
+export { VQA_QUESTION_TYPES, type VqaQuestionType };
 
 /** An answer longer than this many words gets no credit for merely containing the ground truth. */
 export const SHORT_ANSWER_MAX_WORDS = 6;
@@ -235,23 +230,26 @@ export type VqaOutputParse = { ok: true; entries: VqaOutputEntry[] } | { ok: fal
 /** The entries of a parsed `$dataset.json`, or what is wrong with it (naming the entry). */
 export function parseVqaOutput(value: unknown, file = 'the output'): VqaOutputParse {
   const refuse = (problem: string): VqaOutputParse => ({ ok: false, problem: `${problem}; ${EXPECTED_VQA_OUTPUT}` });
-  if (!Array.isArray(value)) return refuse(`${file} is ${describe(value)}, not a list`);
+  if (!Array.isArray(value)) return refuse(`${file} is ${describeJsonValue(value)}, not a list`);
   const entries: VqaOutputEntry[] = [];
   const firstIndex = new Map<string, number>();
   for (const [i, entry] of value.entries()) {
     const at = `${file}[${i}]`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
-      return refuse(`${at} is ${describe(entry)}, not an object`);
+      return refuse(`${at} is ${describeJsonValue(entry)}, not an object`);
     const { question_id: id, answer } = entry as { question_id?: unknown; answer?: unknown };
     let questionId: string;
     if (typeof id === 'string') questionId = id;
     else if (typeof id === 'number' && Number.isSafeInteger(id)) questionId = String(id);
-    else return refuse(`${at}.question_id is ${describe(id)}, not a string or an integer`);
+    else return refuse(`${at}.question_id is ${describeJsonValue(id)}, not a string or an integer`);
     let text: string;
     if (typeof answer === 'string') text = answer;
     else if ((typeof answer === 'number' && Number.isFinite(answer)) || typeof answer === 'boolean')
       text = JSON.stringify(answer);
-    else return refuse(`${at}.answer (question ${JSON.stringify(questionId)}) is ${describe(answer)}, not a string`);
+    else
+      return refuse(
+        `${at}.answer (question ${JSON.stringify(questionId)}) is ${describeJsonValue(answer)}, not a string`,
+      );
     const seen = firstIndex.get(questionId);
     if (seen !== undefined)
       return refuse(`${at}.question_id ${JSON.stringify(questionId)} is listed twice (also ${file}[${seen}])`);
@@ -335,13 +333,4 @@ export function scoreVqaDataset(items: readonly DatasetItem[], entries: readonly
       unknownIds: entries.filter((e) => !known.has(e.questionId)).map((e) => e.questionId),
     },
   };
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'missing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return 'text';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
 }

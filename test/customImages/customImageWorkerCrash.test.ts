@@ -24,6 +24,7 @@ import { registerDataset } from '../support/evaluationBodies';
 import { waitForRunEnd } from '../support/runThroughApi';
 import { ensureJobBehavioursImage } from '../support/jobBehavioursImage';
 import { customApiEvaluation, importBehavioursImage, runLogMessages } from '../support/customImageEvaluations';
+import { until } from '../support/until';
 
 const HOST_ID = `custom-crash-host-${process.pid}`;
 const SETTINGS = useServingSettings({ hostId: HOST_ID });
@@ -57,20 +58,6 @@ function startWorker(): Promise<WorkerProcess> {
     DOCKER_HOST: requireEnv('DOCKER_HOST'),
     PROCTOR_WORKER_QUEUES: 'runs,inference,containers',
   });
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | false | null | undefined>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** A formal run of a stand-in evaluation on one dataset of its own, in the mode given. */

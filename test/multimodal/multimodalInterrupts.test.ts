@@ -25,6 +25,7 @@ import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess
 import { useTestStack } from '../support/testStack';
 import { RECORD_HISTORIES, recordHistoryFixture } from '../support/historyFixtures';
 import { readFile } from 'node:fs/promises';
+import { until } from '../support/until';
 
 const HOST_ID = `mm-interrupts-host-${process.pid}`;
 const SETTINGS = useServingSettings({ hostId: HOST_ID });
@@ -48,16 +49,6 @@ function startWorker(): Promise<WorkerProcess> {
     DOCKER_HOST: requireEnv('DOCKER_HOST'),
     PROCTOR_WORKER_QUEUES: 'runs,inference,containers',
   });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | false | null | undefined>, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** The reference run.sh, after a pause: long enough to be interrupted while it runs. */

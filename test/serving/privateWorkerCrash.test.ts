@@ -19,6 +19,7 @@ import { startApi, type TestApi } from '../support/apiServer';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
 import { requireEnv } from '../support/env';
 import { createPrivateModel, useServingSettings, waitForRunEnd } from '../support/privateModel';
+import { until } from '../support/until';
 
 const HOST_ID = `crash-host-${process.pid}`;
 const SETTINGS = useServingSettings({ hostId: HOST_ID });
@@ -57,20 +58,6 @@ async function containersOf(runId: string) {
 
 async function view(runId: string): Promise<RunView> {
   return (await api.request('GET', `/v1/runs/${runId}`, { key })).body as RunView;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | false | null | undefined>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 async function launchFormal(evaluationId: string): Promise<string> {

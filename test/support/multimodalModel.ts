@@ -5,18 +5,16 @@
  * `proctor` CLI. `runSh` replaces its run.sh to make a deployment that misbehaves; `files` adds
  * files beside it.
  */
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { TestApi } from './apiServer';
+import { uploadWithCli } from './privateModel';
 import { generateMmShapesVqa, MM_SHAPES_VQA_ID } from '../../datasets/builtin/multimodal/mmShapesVqa';
 import { renderBuiltinImage } from '../../datasets/builtin/multimodal/builtinImages';
 import { nlpEvaluationBody, uniqueModelName } from './evaluationBodies';
 
-const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const MULTIMODAL_FIXTURE = path.join(ROOT, 'test/fixtures/multimodal-upload');
 
@@ -58,30 +56,11 @@ export async function createMultimodalModel(
   });
   if (created.status !== 201) throw new Error(`could not create the evaluation: ${created.status} ${created.text}`);
   const evaluationId = created.body.id as string;
-  const token = await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key });
-  if (token.status !== 201) throw new Error(`could not get an upload token: ${token.status} ${token.text}`);
-
   const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-mm-model-'));
   await cp(MULTIMODAL_FIXTURE, dir, { recursive: true });
   if (o.runSh !== undefined) await writeFile(path.join(dir, 'run.sh'), o.runSh);
   for (const [name, content] of Object.entries(o.files ?? {})) await writeFile(path.join(dir, name), content);
-  const { stdout } = await run(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'cli/proctor.ts'),
-      'upload',
-      `--token=${token.body.token}`,
-      `--server=${api.url}`,
-      dir,
-    ],
-    { cwd: ROOT },
-  );
-  const versions = await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key });
-  const latest = (Array.isArray(versions.body) ? versions.body : versions.body.items)[0];
-  if (!latest?.check?.ok) throw new Error(`the upload did not pass its check: ${stdout} ${versions.text}`);
-  return { evaluationId, version: latest.version };
+  return { evaluationId, version: await uploadWithCli(api, key, evaluationId, dir) };
 }
 
 /**

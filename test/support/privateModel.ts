@@ -50,12 +50,16 @@ export async function createPrivateModel(
   });
   if (created.status !== 201) throw new Error(`could not create the evaluation: ${created.status} ${created.text}`);
   const evaluationId = created.body.id as string;
-  const token = await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key });
-  if (token.status !== 201) throw new Error(`could not get an upload token: ${token.status} ${token.text}`);
-
   const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-model-'));
   await cp(FIXTURE, dir, { recursive: true });
   await writeFile(path.join(dir, 'model/knobs.json'), JSON.stringify(o.knobs ?? {}));
+  return { evaluationId, version: await uploadWithCli(api, key, evaluationId, dir) };
+}
+
+/** Uploads a tree with the real `proctor` CLI on a fresh upload token; the version, once it passed its check. */
+export async function uploadWithCli(api: TestApi, key: string, evaluationId: string, dir: string): Promise<number> {
+  const token = await api.request('POST', `/v1/evaluations/${evaluationId}/upload-token`, { key });
+  if (token.status !== 201) throw new Error(`could not get an upload token: ${token.status} ${token.text}`);
   const { stdout } = await run(
     process.execPath,
     [
@@ -67,14 +71,12 @@ export async function createPrivateModel(
       `--server=${api.url}`,
       dir,
     ],
-    {
-      cwd: ROOT,
-    },
+    { cwd: ROOT },
   );
   const versions = await api.request('GET', `/v1/evaluations/${evaluationId}/uploads`, { key });
   const latest = (Array.isArray(versions.body) ? versions.body : versions.body.items)[0];
   if (!latest?.check?.ok) throw new Error(`the upload did not pass its check: ${stdout} ${versions.text}`);
-  return { evaluationId, version: latest.version };
+  return latest.version as number;
 }
 
 export { waitForRunEnd } from './runThroughApi';

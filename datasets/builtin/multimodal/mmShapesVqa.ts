@@ -6,6 +6,7 @@
  * answer is unambiguous (the one shape of a kind a colour question asks about, counts that differ,
  * bars of distinct heights). The wording is part of the contract the reference model parses.
  */
+import { VQA_QUESTION_TYPES, type VqaQuestionType } from '../../../contracts/multimodal';
 import type { DatasetItem } from '../../../contracts/dataset';
 import { Prng } from '../../prng';
 import { builtinItemId } from '../itemIds';
@@ -18,14 +19,7 @@ export const MM_SHAPES_VQA_ID = 'mm-shapes-vqa';
 export const MM_SHAPES_VQA_SIZE = 240;
 const SEED = 0x3d11_0001;
 
-export const VQA_QUESTION_TYPES = [
-  'multiple-choice',
-  'multiple-response',
-  'fill-in-the-blank',
-  'short-answer',
-  'yes-no',
-] as const;
-export type VqaQuestionType = (typeof VQA_QUESTION_TYPES)[number];
+export { VQA_QUESTION_TYPES, type VqaQuestionType };
 
 export interface VqaMetadata {
   task: 'vqa';
