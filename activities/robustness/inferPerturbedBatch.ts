@@ -14,6 +14,7 @@ import { appendRunLogs } from '../../db/queries/runLogs';
 import { runEndpoint } from '../inference/runEndpoint';
 import { inferWithRetries } from '../inference/inferWithRetries';
 import { ItemPages } from '../inference/itemPages';
+import { promptOf } from '../inference/picturePrompts';
 import { inlineScore } from '../../scoring/judge/inlineScore';
 import { perturbItems } from '../../scoring/robustness/perturbItems';
 import { PERTURBATION_KIND, runPerturbationSeed } from './robustnessPlan';
@@ -70,7 +71,9 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
             kind: PERTURBATION_KIND,
           });
           const prompt = perturbed!.prompt;
-          const outcome = await inferWithRetries(endpoint, prompt, inference, {
+          // A visual question is asked again with its text perturbed and the same pictures.
+          const asked = await promptOf(db, plan, { ...item, prompt });
+          const outcome = await inferWithRetries(endpoint, asked, inference, {
             maxRetries: limits.maxRetryPerQuery,
             signal,
           });

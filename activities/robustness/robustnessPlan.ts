@@ -5,7 +5,6 @@
  * than its wording. The run's config decides when it froze the flag at launch; a run launched
  * without it reads its evaluation's.
  */
-import { isMultimodalMetric } from '../../contracts/dataset';
 import type { Db } from '../../db/client';
 import { evaluationWantsRobustness } from '../../db/queries/evaluations';
 import type { RunConfig, RunDatasetPlan } from '../../contracts/run';
@@ -19,8 +18,6 @@ export async function robustnessWanted(
   plan: RunDatasetPlan | undefined,
 ): Promise<boolean> {
   if (run.type !== 'formal' || !plan || isCodeDataset(plan) || plan.predictionSetId) return false;
-  // Perturbations rewrite text; a question about pictures is measured clean (docs/multimodal.md).
-  if (isMultimodalMetric(plan.metric)) return false;
   if (run.config.scoring?.datasets[plan.datasetId]?.metric === 'judge') return false;
   if (run.config.robustness !== undefined) return run.config.robustness;
   return evaluationWantsRobustness(db, run.evaluationId);

@@ -12,7 +12,8 @@ import { MM_SHAPES_RETRIEVAL_ID } from '../../datasets/builtin/multimodal/mmShap
 import { nlpEvaluationBody, uniqueModelName } from '../support/evaluationBodies';
 import { launchAndWaitForEnd, waitForRunEnd } from '../support/runThroughApi';
 import { useTestStack } from '../support/testStack';
-import { customVqa } from '../support/multimodalModel';
+import { customVqa, multimodalImageId, MULTIMODAL_FIXTURE } from '../support/multimodalModel';
+import { uploadWithCli } from '../support/privateModel';
 import type { TestApi } from '../support/apiServer';
 
 const stack = useTestStack({
@@ -26,11 +27,13 @@ async function apiEvaluation(
   key: string,
   datasets: string[],
   deployment: Record<string, unknown> = {},
+  robustness = false,
 ): Promise<string> {
   const created = await api.request('POST', '/v1/evaluations', {
     key,
     body: nlpEvaluationBody({
       domain: 'multimodal',
+      robustness,
       modelName: uniqueModelName('Vision'),
       datasets,
       deployment: {
@@ -48,9 +51,9 @@ async function apiEvaluation(
 }
 
 describe('a multimodal model behind a chat API', () => {
-  it('gets each question with its pictures as content parts, and is scored by question type', async () => {
+  it('gets each question with its pictures as content parts, scored by question type, perturbed too', async () => {
     const { apiKey: key } = await stack.api.createUser();
-    const evaluationId = await apiEvaluation(stack.api, key, [MM_SHAPES_VQA_ID]);
+    const evaluationId = await apiEvaluation(stack.api, key, [MM_SHAPES_VQA_ID], {}, true);
     stack.models.sharp.clearRequestLog();
 
     const verification = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
@@ -68,12 +71,20 @@ describe('a multimodal model behind a chat API', () => {
     expect(run.datasets[0]).toMatchObject({ dataset: MM_SHAPES_VQA_ID, total: 240, done: 240, failed: 0 });
     expect(run.datasets[0]!.metrics).toMatchObject({ metric: 'vqa_accuracy', score: 1 });
 
-    // Every question reached the model with as many pictures as it names.
+    // Robustness: every question asked again with its text perturbed and the same pictures.
+    const robustness = run.datasets[0]!.metrics!.robustness!;
+    expect(robustness).toMatchObject({ n: 240, cleanAccuracy: 1, failed: 0 });
+    expect(robustness.perturbedAccuracy).toBeLessThan(1);
+
+    // Every question reached the model with as many pictures as it names, clean or perturbed.
     const items = generateMmShapesVqa();
     const pictures = new Map(items.map((i) => [i.prompt, (i.metadata!.images as string[]).length]));
     const log = stack.models.sharp.requestLog();
-    expect(log).toHaveLength(243);
-    for (const entry of log) expect(entry.pictures, entry.prompt).toBe(pictures.get(entry.prompt));
+    expect(log).toHaveLength(3 + 240 + 240);
+    const clean = log.filter((e) => pictures.has(e.prompt));
+    expect(clean.length).toBeGreaterThanOrEqual(243);
+    for (const entry of clean) expect(entry.pictures, entry.prompt).toBe(pictures.get(entry.prompt));
+    expect(log.every((e) => e.pictures >= 1)).toBe(true);
     expect(log.some((e) => e.pictures === 2)).toBe(true);
   }, 360_000);
 
@@ -92,6 +103,29 @@ describe('a multimodal model behind a chat API', () => {
     });
     expect(noPictures.status, noPictures.text).toBe(409);
     expect(noPictures.body.detail).toContain('set deployment.apiMode to chat');
+
+    // A run.sh deployment is not asked perturbed questions yet: its formal run with robustness is refused.
+    const mm = await stack.api.request('POST', '/v1/evaluations', {
+      key,
+      body: nlpEvaluationBody({
+        domain: 'multimodal',
+        modelName: uniqueModelName('Runsh'),
+        datasets: [MM_SHAPES_VQA_ID],
+        robustness: true,
+        deployment: {
+          method: 'private',
+          imageId: await multimodalImageId(stack.api, key),
+          priority: 'low',
+          gpuType: 'cpu',
+          gpuCount: 1,
+        },
+      }),
+    });
+    expect(mm.status, mm.text).toBe(201);
+    await uploadWithCli(stack.api, key, mm.body.id as string, MULTIMODAL_FIXTURE);
+    const robust = await stack.api.request('POST', `/v1/evaluations/${mm.body.id}/runs`, { key, body: {} });
+    expect(robust.status, robust.text).toBe(409);
+    expect(robust.body.detail).toContain('edit the evaluation to robustness false');
 
     // Nothing was charged for the refusals.
     const me = await stack.api.request('GET', '/v1/me', { key });
