@@ -116,12 +116,15 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         return { total: row.total, customImage: true };
       }
       if (run.config.serving && PRIVATE_PROTOCOL_BY_DOMAIN[run.config.domain] === 'run-script') {
+        const robust = await robustnessWanted(db, run, plan);
         await appendRunLogs(db, [
           {
             runId,
             datasetId,
             level: 'info',
-            message: `dataset ${datasetId} (${row.task}) running: ${row.total} item(s), answered by run.sh ${row.task} against this dataset's data server`,
+            message:
+              `dataset ${datasetId} (${row.task}) running: ${row.total} item(s), answered by run.sh ${row.task} against this dataset's data server` +
+              (robust ? ', then again on perturbed items (robustness)' : ''),
             dedupeKey: `dataset-start:${datasetId}`,
           },
         ]);

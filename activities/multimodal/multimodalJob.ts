@@ -17,7 +17,15 @@ import { runJobOnHost } from '../containerJobs/runContainerJob';
 import { requireServing } from '../serving/servingFailed';
 import { startDataServer, type DataServer } from './dataServer';
 import { MULTIMODAL_TASKS, type MultimodalTask } from './servedDataset';
-import { scoreMultimodalOutputs, withMultimodalBreakdown } from './multimodalScoring';
+import {
+  scoreMultimodalOutputs,
+  withMultimodalBreakdown,
+  type MultimodalSample,
+  type MultimodalScored,
+} from './multimodalScoring';
+import { PERTURBATION_KIND, robustnessWanted, runPerturbationSeed } from '../robustness/robustnessPlan';
+import { perturbItems } from '../../scoring/robustness/perturbItems';
+import { storedPerturbedPositions, storePerturbedRows } from '../../db/queries/perturbedResults';
 import { computeDatasetMetrics, getRun, getRunDataset, recordRunningDatasetMetrics } from '../../db/queries/runRecords';
 import { getDatasetItemsPage } from '../../db/queries/datasets';
 import { appendRunLogs } from '../../db/queries/runLogs';
@@ -26,7 +34,7 @@ import { checkUploadTree } from '../../storage/uploadCheck';
 import { versionDir } from '../../storage/uploadLayout';
 import { JOB_OUTPUT_MOUNT } from '../../docker/containerJobSpec';
 import { writeDatasetPictures } from './datasetPictures';
-import { TERMINAL_STATUSES, type RunDatasetPlan } from '../../contracts/run';
+import { TERMINAL_STATUSES, type RunDatasetPlan, type ServingPlan } from '../../contracts/run';
 import type { DatasetItem } from '../../contracts/dataset';
 import { containerHostQueue, ERROR_TYPES } from '../../temporal.config';
 
@@ -64,8 +72,8 @@ export function createMultimodalJobActivities(deps: ActivityDeps) {
           ERROR_TYPES.invalidConfiguration,
         );
       const current = await getRunDataset(db, runId, datasetId);
-      // Stored by an attempt that died before answering, or closed already: nothing to do twice.
-      if (TERMINAL_STATUSES.includes(current.status) || current.metrics?.multimodal) return { failure: null };
+      // Closed already: nothing to do twice (what an earlier attempt stored is skipped below).
+      if (TERMINAL_STATUSES.includes(current.status)) return { failure: null };
 
       const task = taskOf(plan);
       if (!task)
@@ -82,94 +90,38 @@ export function createMultimodalJobActivities(deps: ActivityDeps) {
       const imagesDir = await datasetImages(deps, jobsDir, plan);
       if (typeof imagesDir !== 'string') return imagesDir;
       const items = await runItems(deps, plan);
-      const jobKey = `mm-${datasetId}`;
-      const outputDir = path.join(jobsDir, runId, jobKey);
+      const job: JobPlace = { runId, datasetId, task, serving, uploadDir, imagesDir, jobsDir };
 
-      let server: DataServer | null = null;
-      let summary;
-      try {
-        server = await startDataServer({
-          dataset: { name: datasetId, task, items, imageDirInContainer: MM_IMAGES_MOUNT },
-          io: { checkpointPath: `${MM_UPLOAD_MOUNT}/checkpoint.pth`, outputDir: JOB_OUTPUT_MOUNT },
+      if (!current.metrics?.multimodal) {
+        const clean = await runPass(deps, job, items, 'clean');
+        if (!clean.ok) return { failure: clean.failure };
+        await storeSampleResults(db, runId, datasetId, rowsOf(plan, clean.scored.samples));
+        const base = await computeDatasetMetrics(db, runId, datasetId, plan.metric);
+        await recordRunningDatasetMetrics(db, runId, datasetId, {
+          metrics: withMultimodalBreakdown(base, {
+            task,
+            metrics: clean.scored.breakdown,
+            durationMs: Math.round(clean.durationMs),
+          }),
         });
-        const type = settings.containers.gpuTypes.find((t) => t.id === serving.gpuType);
-        summary = await runJobOnHost(
-          deps,
-          {
-            runId,
-            jobKey,
-            imageRef: serving.imageRef,
-            command: ['bash', 'run.sh', task, server.host, String(server.port)],
-            workingDir: MM_UPLOAD_MOUNT,
-            inputs: [
-              { hostPath: uploadDir, containerPath: MM_UPLOAD_MOUNT },
-              { hostPath: imagesDir, containerPath: MM_IMAGES_MOUNT },
-            ],
-            outputDirOnHost: outputDir,
-            network: 'host',
-            gpu: type?.driver ? { driver: type.driver, count: serving.gpuCount } : null,
-            limits: {
-              cpus: settings.containers.cpus,
-              memoryMb: settings.containers.memoryMb,
-              ...(settings.containers.multimodalJobTimeoutMs
-                ? { timeoutMs: settings.containers.multimodalJobTimeoutMs }
-                : {}),
-            },
-          },
-          { adoptOnlySucceeded: true },
-        );
-      } catch (error) {
-        // A dataset the data server cannot serve fails here, not in the middle of the job.
-        if (error instanceof TypeError) return { failure: `dataset ${datasetId} cannot be served: ${error.message}` };
-        throw error;
-      } finally {
-        await server?.close();
       }
-      const asked = server.dataRequests();
-      await appendRunLogs(db, [
-        {
-          runId,
-          datasetId,
-          level: summary.outcome === 'succeeded' ? 'info' : 'error',
-          message:
-            `run.sh ${task} on dataset ${datasetId}: ${summary.reason} after ${(summary.durationMs / 1000).toFixed(1)} s; ` +
-            `${asked} item request(s) to the data server (${server.requests()} in all)`,
-          dedupeKey: `mm-job-end:${datasetId}`,
-        },
-      ]);
-      if (summary.outcome !== 'succeeded') return { failure: `run.sh failed: ${summary.reason}` };
-      // An adopted job's requests went to the dead attempt's server; its outputs speak for it.
-      if (asked === 0 && !summary.adopted)
-        return {
-          failure: `run.sh exited 0 without asking the data server for any item (GET /get_data?index=N): its outputs cannot be answers to this dataset`,
-        };
 
-      const scored = await scoreMultimodalOutputs(task, outputDir, datasetId, items);
-      if (!scored.ok) return { failure: scored.problem };
-      await storeSampleResults(
+      // Robustness: the same job again on perturbed questions, captions or prompts (same pictures).
+      if (!(await robustnessWanted(db, run, plan))) return { failure: null };
+      if ((await storedPerturbedPositions(db, runId, datasetId, 0, items.length)).size >= items.length)
+        return { failure: null };
+      const seed = runPerturbationSeed(runId, run.config.sampleSeed);
+      const perturbed = perturbItems(items, { runSeed: seed, kind: PERTURBATION_KIND });
+      const pass = await runPass(deps, job, perturbed, 'perturbed');
+      const samples: MultimodalSample[] = pass.ok
+        ? pass.scored.samples
+        : perturbed.map(() => ({ predict: null, score: 0, status: 'failed', error: pass.failure }));
+      await storePerturbedRows(
         db,
         runId,
         datasetId,
-        scored.samples.map((s, position) => ({
-          sampleIdx: plan.sampleIndices ? plan.sampleIndices[position]! : position,
-          position,
-          predict: s.predict,
-          score: s.status === 'scored' ? s.score : null,
-          status: s.status,
-          error: s.error,
-          outputLength: s.predict ? s.predict.length : 0,
-          latencyMs: 0,
-          attempts: 1,
-        })),
+        rowsOf(plan, samples).map((row, position) => ({ ...row, prompt: perturbed[position]!.prompt })),
       );
-      const base = await computeDatasetMetrics(db, runId, datasetId, plan.metric);
-      await recordRunningDatasetMetrics(db, runId, datasetId, {
-        metrics: withMultimodalBreakdown(base, {
-          task,
-          metrics: scored.breakdown,
-          durationMs: Math.round(summary.durationMs),
-        }),
-      });
       return { failure: null };
     },
   };
@@ -220,4 +172,111 @@ async function runItems({ db }: ActivityDeps, plan: RunDatasetPlan): Promise<Dat
     after = page[page.length - 1]!.idx;
   }
   return plan.sampleIndices ? plan.sampleIndices.map((i) => all[i]!) : all;
+}
+
+interface JobPlace {
+  runId: string;
+  datasetId: string;
+  task: MultimodalTask;
+  serving: ServingPlan;
+  uploadDir: string;
+  imagesDir: string;
+  jobsDir: string;
+}
+
+type PassResult = { ok: true; scored: MultimodalScored; durationMs: number } | { ok: false; failure: string };
+
+/**
+ * One run.sh job over `items` behind its own data server, its outputs read back and scored. The
+ * perturbed pass is a job of its own (key and output directory), so neither adopts the other.
+ */
+async function runPass(
+  deps: ActivityDeps,
+  job: JobPlace,
+  items: DatasetItem[],
+  pass: 'clean' | 'perturbed',
+): Promise<PassResult> {
+  const { runId, datasetId, task, serving } = job;
+  const settings = requireServing(deps.serving, 'container settings');
+  const jobKey = pass === 'clean' ? `mm-${datasetId}` : `mm-${datasetId}-perturbed`;
+  const outputDir = path.join(job.jobsDir, runId, jobKey);
+  let server: DataServer | null = null;
+  let summary;
+  try {
+    server = await startDataServer({
+      dataset: { name: datasetId, task, items, imageDirInContainer: MM_IMAGES_MOUNT },
+      io: { checkpointPath: `${MM_UPLOAD_MOUNT}/checkpoint.pth`, outputDir: JOB_OUTPUT_MOUNT },
+    });
+    const type = settings.containers.gpuTypes.find((t) => t.id === serving.gpuType);
+    summary = await runJobOnHost(
+      deps,
+      {
+        runId,
+        jobKey,
+        imageRef: serving.imageRef,
+        command: ['bash', 'run.sh', task, server.host, String(server.port)],
+        workingDir: MM_UPLOAD_MOUNT,
+        inputs: [
+          { hostPath: job.uploadDir, containerPath: MM_UPLOAD_MOUNT },
+          { hostPath: job.imagesDir, containerPath: MM_IMAGES_MOUNT },
+        ],
+        outputDirOnHost: outputDir,
+        network: 'host',
+        gpu: type?.driver ? { driver: type.driver, count: serving.gpuCount } : null,
+        limits: {
+          cpus: settings.containers.cpus,
+          memoryMb: settings.containers.memoryMb,
+          ...(settings.containers.multimodalJobTimeoutMs
+            ? { timeoutMs: settings.containers.multimodalJobTimeoutMs }
+            : {}),
+        },
+      },
+      { adoptOnlySucceeded: true },
+    );
+  } catch (error) {
+    // A dataset the data server cannot serve fails here, not in the middle of the job.
+    if (error instanceof TypeError)
+      return { ok: false, failure: `dataset ${datasetId} cannot be served: ${error.message}` };
+    throw error;
+  } finally {
+    await server?.close();
+  }
+  const asked = server.dataRequests();
+  const which = pass === 'clean' ? '' : ' (perturbed)';
+  await appendRunLogs(deps.db, [
+    {
+      runId,
+      datasetId,
+      level: summary.outcome === 'succeeded' ? 'info' : 'error',
+      message:
+        `run.sh ${task} on dataset ${datasetId}${which}: ${summary.reason} after ${(summary.durationMs / 1000).toFixed(1)} s; ` +
+        `${asked} item request(s) to the data server (${server.requests()} in all)`,
+      dedupeKey: `mm-job-end:${datasetId}${pass === 'clean' ? '' : ':perturbed'}`,
+    },
+  ]);
+  if (summary.outcome !== 'succeeded') return { ok: false, failure: `run.sh failed: ${summary.reason}` };
+  // An adopted job's requests went to the dead attempt's server; its outputs speak for it.
+  if (asked === 0 && !summary.adopted)
+    return {
+      ok: false,
+      failure: `run.sh exited 0 without asking the data server for any item (GET /get_data?index=N): its outputs cannot be answers to this dataset`,
+    };
+  const scored = await scoreMultimodalOutputs(task, outputDir, datasetId, items);
+  if (!scored.ok) return { ok: false, failure: scored.problem };
+  return { ok: true, scored, durationMs: summary.durationMs };
+}
+
+/** Sample rows in position order; a verification's positions map to its drawn items. */
+function rowsOf(plan: RunDatasetPlan, samples: readonly MultimodalSample[]) {
+  return samples.map((s, position) => ({
+    sampleIdx: plan.sampleIndices ? plan.sampleIndices[position]! : position,
+    position,
+    predict: s.predict,
+    score: s.status === 'scored' ? s.score : null,
+    status: s.status,
+    error: s.error,
+    outputLength: s.predict ? s.predict.length : 0,
+    latencyMs: 0,
+    attempts: 1,
+  }));
 }

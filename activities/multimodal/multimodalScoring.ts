@@ -24,8 +24,13 @@ export interface MultimodalSample {
   error: string | null;
 }
 
-export type MultimodalScoring =
-  { ok: true; samples: MultimodalSample[]; breakdown: MultimodalMetrics['metrics'] } | { ok: false; problem: string };
+export interface MultimodalScored {
+  ok: true;
+  samples: MultimodalSample[];
+  breakdown: MultimodalMetrics['metrics'];
+}
+
+export type MultimodalScoring = MultimodalScored | { ok: false; problem: string };
 
 export async function scoreMultimodalOutputs(
   task: MultimodalTask,

@@ -47,7 +47,7 @@ export async function planRun(
     custom ? { ...d, total: 1 } : d,
   );
   const serving = await planServing(deps, evaluation);
-  checkMultimodalDatasets(evaluation, datasets, custom !== null, kind.type);
+  checkMultimodalDatasets(evaluation, datasets, custom !== null);
   const quota: QuotaCharge | null =
     kind.type === 'formal'
       ? {
@@ -79,18 +79,12 @@ function checkMultimodalDatasets(
   evaluation: EvaluationRow,
   datasets: readonly PlannedDataset[],
   customImage: boolean,
-  kind: LaunchKind['type'],
 ): void {
   const runScript =
     evaluation.deployment.method === 'private' && PRIVATE_PROTOCOL_BY_DOMAIN[evaluation.domain] === 'run-script';
   const refuse = (message: string) => {
     throw new HttpProblem(409, statusTitle(409), `the run cannot be launched: ${message}`);
   };
-  if (runScript && evaluation.robustness && kind === 'formal')
-    refuse(
-      'robustness is measured by asking each question again with its text perturbed, which a run.sh deployment is not asked yet; ' +
-        'edit the evaluation to robustness false, or evaluate the model behind a chat API',
-    );
   if (runScript && customImage)
     refuse(
       'a custom evaluation image calls a model over HTTP, and a multimodal private deployment is a run.sh job with no HTTP service; use an API deployment or remove customImage from the scoring configuration',

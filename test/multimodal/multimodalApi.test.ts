@@ -12,8 +12,7 @@ import { MM_SHAPES_RETRIEVAL_ID } from '../../datasets/builtin/multimodal/mmShap
 import { nlpEvaluationBody, uniqueModelName } from '../support/evaluationBodies';
 import { launchAndWaitForEnd, waitForRunEnd } from '../support/runThroughApi';
 import { useTestStack } from '../support/testStack';
-import { customVqa, multimodalImageId, MULTIMODAL_FIXTURE } from '../support/multimodalModel';
-import { uploadWithCli } from '../support/privateModel';
+import { customVqa } from '../support/multimodalModel';
 import type { TestApi } from '../support/apiServer';
 
 const stack = useTestStack({
@@ -103,29 +102,6 @@ describe('a multimodal model behind a chat API', () => {
     });
     expect(noPictures.status, noPictures.text).toBe(409);
     expect(noPictures.body.detail).toContain('set deployment.apiMode to chat');
-
-    // A run.sh deployment is not asked perturbed questions yet: its formal run with robustness is refused.
-    const mm = await stack.api.request('POST', '/v1/evaluations', {
-      key,
-      body: nlpEvaluationBody({
-        domain: 'multimodal',
-        modelName: uniqueModelName('Runsh'),
-        datasets: [MM_SHAPES_VQA_ID],
-        robustness: true,
-        deployment: {
-          method: 'private',
-          imageId: await multimodalImageId(stack.api, key),
-          priority: 'low',
-          gpuType: 'cpu',
-          gpuCount: 1,
-        },
-      }),
-    });
-    expect(mm.status, mm.text).toBe(201);
-    await uploadWithCli(stack.api, key, mm.body.id as string, MULTIMODAL_FIXTURE);
-    const robust = await stack.api.request('POST', `/v1/evaluations/${mm.body.id}/runs`, { key, body: {} });
-    expect(robust.status, robust.text).toBe(409);
-    expect(robust.body.detail).toContain('edit the evaluation to robustness false');
 
     // Nothing was charged for the refusals.
     const me = await stack.api.request('GET', '/v1/me', { key });

@@ -229,4 +229,31 @@ describe('a multimodal private deployment', () => {
     expect(run.datasets[0]).toMatchObject({ total: 3, done: 3, failed: 0 });
     expect(run.datasets[0]!.metrics!.score).toBe(1);
   }, 300_000);
+
+  it('measures robustness with a second job on perturbed questions, the pictures unchanged', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const { evaluationId } = await createMultimodalModel(stack.api, key, {
+      datasets: [MM_SHAPES_VQA_ID],
+      robustness: true,
+    });
+    const runId = await launch(stack.api, key, evaluationId, false);
+    const run = await waitForRunEnd(stack.api, key, runId, 420_000);
+    expect(run.status, why(run)).toBe('succeeded');
+    const [vqa] = run.datasets;
+    expect(vqa).toMatchObject({ status: 'succeeded', total: 240, done: 240, failed: 0 });
+    expect(vqa!.metrics!.score).toBe(1);
+    const robustness = vqa!.metrics!.robustness!;
+    expect(robustness).toMatchObject({ n: 240, cleanAccuracy: 1, failed: 0 });
+    // The reference reads the templates' exact wording: a perturbed question it cannot parse goes wrong.
+    expect(robustness.perturbedAccuracy).toBeLessThan(1);
+    expect(robustness.perturbedAccuracy).toBeGreaterThan(0);
+    const logs = await runLogMessages(stack.api, key, runId);
+    expect(
+      logs.some((l) =>
+        l.startsWith(`run.sh vqa on dataset ${MM_SHAPES_VQA_ID} (perturbed): the job exited with code 0`),
+      ),
+    ).toBe(true);
+    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
+    expect(left).toEqual([]);
+  }, 600_000);
 });

@@ -32,6 +32,7 @@ export interface MultimodalModelOptions {
   runSh?: string;
   /** More files at the top of the upload, by name. */
   files?: Record<string, string>;
+  robustness?: boolean;
 }
 
 export async function createMultimodalModel(
@@ -45,6 +46,7 @@ export async function createMultimodalModel(
       domain: 'multimodal',
       modelName: uniqueModelName('Mm.'),
       datasets: o.datasets,
+      robustness: o.robustness ?? false,
       deployment: {
         method: 'private',
         imageId: await multimodalImageId(api, key),
