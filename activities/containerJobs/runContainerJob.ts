@@ -15,6 +15,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
 import { ensureImage } from '../../docker/ensureImage';
+import { jobNetwork, JobNetworkError, type JobNetwork } from '../../docker/jobNetwork';
 import { runContainerJob as runJob, type JobOutcome } from '../../docker/containerJob';
 import { containerJobSpec, type ContainerJobSpec } from '../../docker/containerJobSpec';
 import { ERROR_TYPES } from '../../temporal.config';
@@ -109,4 +110,16 @@ export function createContainerJobActivities(deps: ActivityDeps) {
   }
 
   return { runContainerJob };
+}
+
+/** Where this host's jobs reach the servers it runs for them (docker/jobNetwork.ts); a setting the engine cannot honour fails the dataset. */
+export async function jobNetworkOf(deps: ActivityDeps): Promise<JobNetwork> {
+  const serving = requireServing(deps.serving, 'container settings');
+  try {
+    return await jobNetwork(requireServing(serving.docker ?? undefined, 'Docker engine'), serving.containers.network);
+  } catch (error) {
+    if (error instanceof JobNetworkError)
+      throw ApplicationFailure.nonRetryable(error.message, ERROR_TYPES.invalidConfiguration);
+    throw error;
+  }
 }

@@ -15,7 +15,7 @@ import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { endpointSettingsOr, type ActivityDeps } from '../activityDeps';
-import { runJobOnHost } from '../containerJobs/runContainerJob';
+import { jobNetworkOf, runJobOnHost } from '../containerJobs/runContainerJob';
 import { requireServing } from '../serving/servingFailed';
 import { createInferenceProxy, type InferenceProxy, type ProxyTarget, type ProxyUsage } from './inferenceProxy';
 import { openSecret } from '../../db/secretBox';
@@ -52,8 +52,8 @@ const ITEMS_PAGE = 1_000;
 
 let processProxy: InferenceProxy | null = null;
 /** The worker's one proxy, opened on first use. */
-export function jobProxy(): InferenceProxy {
-  processProxy ??= createInferenceProxy({ host: '127.0.0.1', port: 0 });
+export function jobProxy(listenHost = '127.0.0.1'): InferenceProxy {
+  processProxy ??= createInferenceProxy({ host: listenHost, port: 0 });
   return processProxy;
 }
 /** Closes the worker's proxy, if one was opened (worker shutdown). */
@@ -63,7 +63,10 @@ export async function stopJobProxy(): Promise<void> {
   await proxy?.stop();
 }
 
-export function createCustomImageActivities(deps: ActivityDeps, proxy: () => InferenceProxy = jobProxy) {
+export function createCustomImageActivities(
+  deps: ActivityDeps,
+  proxy: (listenHost: string) => InferenceProxy = jobProxy,
+) {
   const { db, secretKey } = deps;
   const endpoints = endpointSettingsOr(deps.endpoints);
 
@@ -117,7 +120,8 @@ export function createCustomImageActivities(deps: ActivityDeps, proxy: () => Inf
             requestTimeoutMs: run.config.limits.requestTimeoutMs,
             transport: endpoints,
           };
-      const access = await proxy().open(target, { label: `${runId}/${datasetId}` });
+      const network = await jobNetworkOf(deps);
+      const access = await proxy(network.listenHost).open(target, { label: `${runId}/${datasetId}` });
       let summary;
       try {
         summary = await runJobOnHost(
@@ -130,7 +134,7 @@ export function createCustomImageActivities(deps: ActivityDeps, proxy: () => Inf
             env: jobEnv(custom, { runId, datasetId, modelName: run.config.modelName, mounted: inputs.length > 0 }),
             inputs,
             outputDirOnHost: outputDir,
-            network: 'host',
+            network: network.mode,
             limits: {
               ...(custom.limits?.timeoutSeconds ? { timeoutMs: custom.limits.timeoutSeconds * 1000 } : {}),
               ...(custom.limits?.memoryMb ? { memoryMb: custom.limits.memoryMb } : {}),

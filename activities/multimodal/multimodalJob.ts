@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
-import { runJobOnHost } from '../containerJobs/runContainerJob';
+import { jobNetworkOf, runJobOnHost } from '../containerJobs/runContainerJob';
 import { requireServing } from '../serving/servingFailed';
 import { startDataServer, type DataServer } from './dataServer';
 import { MULTIMODAL_TASKS, type MultimodalTask } from './servedDataset';
@@ -202,10 +202,12 @@ async function runPass(
   const outputDir = path.join(job.jobsDir, runId, jobKey);
   let server: DataServer | null = null;
   let summary;
+  const network = await jobNetworkOf(deps);
   try {
     server = await startDataServer({
       dataset: { name: datasetId, task, items, imageDirInContainer: MM_IMAGES_MOUNT },
       io: { checkpointPath: `${MM_UPLOAD_MOUNT}/checkpoint.pth`, outputDir: JOB_OUTPUT_MOUNT },
+      host: network.listenHost,
     });
     const type = settings.containers.gpuTypes.find((t) => t.id === serving.gpuType);
     summary = await runJobOnHost(
@@ -221,7 +223,7 @@ async function runPass(
           { hostPath: job.imagesDir, containerPath: MM_IMAGES_MOUNT },
         ],
         outputDirOnHost: outputDir,
-        network: 'host',
+        network: network.mode,
         gpu: type?.driver ? { driver: type.driver, count: serving.gpuCount } : null,
         limits: {
           cpus: settings.containers.cpus,
