@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Domain } from './domain';
+import { nullable } from './common';
 
 /**
  * Metrics the scorer knows (scoring/metrics.ts says what each computes). Built-in datasets name
@@ -137,3 +138,28 @@ export const DatasetView = Type.Object({
 export type DatasetView = Static<typeof DatasetView>;
 
 export const DatasetList = Type.Object({ items: Type.Array(DatasetView) });
+
+/**
+ * One item as a dataset preview shows it. A built-in's test labels stay hidden from non-admins: its
+ * ground_truth and any metadata beyond the task, the pictures' names and the question type (a
+ * multimodal built-in's scenes would give its answers away) are left out.
+ */
+export const DatasetItemView = Type.Object({
+  index: Type.Integer({ description: "the item's position in the dataset (a verification draws by it)" }),
+  id: Type.String(),
+  prompt: Type.String(),
+  choices: nullable(Type.Array(Type.String())),
+  groundTruth: Type.Optional(
+    Type.String({
+      description: "left out for a built-in dataset unless the caller is an admin: it is the platform's test label",
+    }),
+  ),
+  metadata: nullable(Type.Record(Type.String(), Type.Unknown())),
+});
+export type DatasetItemView = Static<typeof DatasetItemView>;
+
+export const DatasetItemPage = Type.Object({
+  items: Type.Array(DatasetItemView),
+  nextCursor: nullable(Type.String(), { description: 'pass as cursor to read the next page; null on the last page' }),
+});
+export type DatasetItemPage = Static<typeof DatasetItemPage>;

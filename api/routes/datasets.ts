@@ -11,6 +11,7 @@ import {
   RegisterDatasetBody,
   type DatasetItem,
   type RegisterDatasetBody as RegisterDatasetFields,
+  DatasetItemPage,
   isMultimodalMetric,
   type MultimodalMetricName,
 } from '../../contracts/dataset';
@@ -21,11 +22,17 @@ import {
   type DatasetPicture,
 } from '../../datasets/multimodalDataset';
 import { Domain } from '../../contracts/domain';
-import { DatasetIdTaken, listVisibleDatasets, registerCustomDataset } from '../../db/queries/datasets';
+import {
+  DatasetIdTaken,
+  getDatasetItemsPage,
+  getVisibleDatasets,
+  listVisibleDatasets,
+  registerCustomDataset,
+} from '../../db/queries/datasets';
 import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';
 import { datasetContentHash } from '../../datasets/contentHash';
 import { BUILTIN_DATASET_IDS } from '../../datasets/builtinCatalog';
-import { badRequest, conflict } from '../http/problems';
+import { badRequest, conflict, notFound } from '../http/problems';
 import { problems } from '../http/openapi';
 import { createHash } from 'node:crypto';
 
@@ -34,7 +41,66 @@ export const DATASET_BODY_LIMIT = 64 * 1024 * 1024;
 
 const DatasetQuery = Type.Object({ domain: Type.Optional(Domain) }, { additionalProperties: false });
 
+const DatasetParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const ItemsQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'must be an integer from 1 to 500' }),
+    cursor: Type.Optional(
+      Type.String({ pattern: '^[0-9]{1,9}$', description: 'must be the nextCursor of an earlier page' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+/** What a non-admin sees of a built-in's metadata: enough to read the item, not its answer. */
+const PUBLIC_BUILTIN_METADATA = ['task', 'images', 'questionType'];
+
 export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.get<{ Params: Static<typeof DatasetParams>; Querystring: Static<typeof ItemsQuery> }>(
+    '/datasets/:id/items',
+    {
+      schema: {
+        summary: "A page of a dataset's items, in order",
+        description:
+          'Items of a dataset the caller may see (built-ins, their own; admins any). A built-in keeps its test labels: ' +
+          'non-admins get no groundTruth and only the task, picture names and question type of its metadata.',
+        tags: ['datasets'],
+        params: DatasetParams,
+        querystring: ItemsQuery,
+        response: { 200: DatasetItemPage, ...problems(400, 403, 404) },
+      },
+    },
+    async (request) => {
+      const isAdmin = request.caller.role === 'admin';
+      const [dataset] = await getVisibleDatasets(deps.db, { userId: request.caller.userId, isAdmin }, [
+        request.params.id,
+      ]);
+      if (!dataset) throw notFound(`dataset ${request.params.id}`);
+      const { limit, cursor } = request.query;
+      const rows = await getDatasetItemsPage(
+        deps.db,
+        dataset.id,
+        cursor === undefined ? -1 : Number(cursor),
+        limit + 1,
+      );
+      const page = rows.slice(0, limit);
+      const labelsHidden = dataset.builtin && !isAdmin;
+      return {
+        items: page.map((row) => ({
+          index: row.idx,
+          id: row.itemId,
+          prompt: row.prompt,
+          choices: row.choices,
+          ...(labelsHidden ? {} : { groundTruth: row.groundTruth }),
+          metadata:
+            row.metadata && labelsHidden
+              ? Object.fromEntries(Object.entries(row.metadata).filter(([k]) => PUBLIC_BUILTIN_METADATA.includes(k)))
+              : row.metadata,
+        })),
+        nextCursor: rows.length > limit ? String(page[page.length - 1]!.idx) : null,
+      };
+    },
+  );
+
   app.get<{ Querystring: Static<typeof DatasetQuery> }>(
     '/datasets',
     {

@@ -169,6 +169,11 @@ const ROUTES: Record<string, RouteSpec> = {
 
   'GET /v1/me': { audience: 'authenticated', request: () => ({ path: '/v1/me' }), success: 200 },
   'GET /v1/datasets': { audience: 'authenticated', request: () => ({ path: '/v1/datasets' }), success: 200 },
+  'GET /v1/datasets/{id}/items': {
+    audience: 'authenticated',
+    request: () => ({ path: `/v1/datasets/${ARITH_BASIC_ID}/items` }),
+    success: 200,
+  },
   'POST /v1/datasets': {
     audience: 'authenticated',
     request: () => ({

@@ -133,6 +133,7 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       }),
     },
     'GET /v1/datasets': { credential: key },
+    'GET /v1/datasets/{id}/items': { credential: key, params: { id: ARITH_BASIC_ID }, cursors: ['0', '499'] },
     'POST /v1/datasets': {
       credential: key,
       seed: () => ({
