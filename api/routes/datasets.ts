@@ -25,6 +25,7 @@ import { Domain } from '../../contracts/domain';
 import {
   DatasetIdTaken,
   getDatasetItemsPage,
+  getDatasetPicture,
   getVisibleDatasets,
   listVisibleDatasets,
   registerCustomDataset,
@@ -32,6 +33,11 @@ import {
 import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';
 import { datasetContentHash } from '../../datasets/contentHash';
 import { BUILTIN_DATASET_IDS } from '../../datasets/builtinCatalog';
+import {
+  BUILTIN_IMAGE_DATASET_IDS,
+  builtinImageNames,
+  renderBuiltinImage,
+} from '../../datasets/builtin/multimodal/builtinImages';
 import { badRequest, conflict, notFound } from '../http/problems';
 import { problems } from '../http/openapi';
 import { createHash } from 'node:crypto';
@@ -54,7 +60,45 @@ const ItemsQuery = Type.Object(
 /** What a non-admin sees of a built-in's metadata: enough to read the item, not its answer. */
 const PUBLIC_BUILTIN_METADATA = ['task', 'images', 'questionType'];
 
+const PictureParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  name: Type.String({ minLength: 1, maxLength: 128 }),
+});
+
 export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.get<{ Params: Static<typeof PictureParams> }>(
+    '/datasets/:id/pictures/:name',
+    {
+      schema: {
+        summary: 'One picture of a multimodal dataset, as its items name it (metadata.images)',
+        description: 'The PNG a model is shown with the items that name it; a built-in draws it from its scene.',
+        tags: ['datasets'],
+        params: PictureParams,
+        response: {
+          200: {
+            description: 'the PNG file',
+            content: { 'image/png': { schema: { type: 'string', format: 'binary' } } },
+          },
+          ...problems(403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const isAdmin = request.caller.role === 'admin';
+      const { id, name } = request.params;
+      const [dataset] = await getVisibleDatasets(deps.db, { userId: request.caller.userId, isAdmin }, [id]);
+      if (!dataset) throw notFound(`dataset ${id}`);
+      let png: Buffer | null;
+      if (BUILTIN_IMAGE_DATASET_IDS.includes(id)) {
+        png = builtinImageNames(id).includes(name) ? renderBuiltinImage(id, name) : null;
+      } else {
+        png = await getDatasetPicture(deps.db, id, name);
+      }
+      if (!png) throw notFound(`picture ${name} of dataset ${id}`);
+      return reply.type('image/png').header('cache-control', 'private, max-age=3600').send(png);
+    },
+  );
+
   app.get<{ Params: Static<typeof DatasetParams>; Querystring: Static<typeof ItemsQuery> }>(
     '/datasets/:id/items',
     {

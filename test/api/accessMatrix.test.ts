@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
+import { MM_SHAPES_VQA_ID } from '../../datasets/builtin/multimodal/mmShapesVqa';
 import { hashApiKey } from '../../db/queries/apiKeyHash';
 import { openSecret } from '../../db/secretBox';
 import { startApi, type TestApi } from '../support/apiServer';
@@ -169,6 +170,11 @@ const ROUTES: Record<string, RouteSpec> = {
 
   'GET /v1/me': { audience: 'authenticated', request: () => ({ path: '/v1/me' }), success: 200 },
   'GET /v1/datasets': { audience: 'authenticated', request: () => ({ path: '/v1/datasets' }), success: 200 },
+  'GET /v1/datasets/{id}/pictures/{name}': {
+    audience: 'authenticated',
+    request: () => ({ path: `/v1/datasets/${MM_SHAPES_VQA_ID}/pictures/img-0000.png` }),
+    success: 200,
+  },
   'GET /v1/datasets/{id}/items': {
     audience: 'authenticated',
     request: () => ({ path: `/v1/datasets/${ARITH_BASIC_ID}/items` }),

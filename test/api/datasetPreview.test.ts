@@ -10,6 +10,8 @@ import { startApi, type TestApi } from '../support/apiServer';
 import { MM_SHAPES_VQA_ID } from '../../datasets/builtin/multimodal/mmShapesVqa';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { BUILTIN_DATASETS } from '../../datasets/builtinCatalog';
+import { renderBuiltinImage } from '../../datasets/builtin/multimodal/builtinImages';
+import { customVqa } from '../support/multimodalModel';
 
 let api: TestApi;
 let alice: { id: string; apiKey: string };
@@ -111,5 +113,40 @@ describe('GET /v1/datasets/{id}/items', () => {
     }
     const unauthenticated = await api.request('GET', `/v1/datasets/${customId}/items`);
     expect(unauthenticated.status).toBe(401);
+  });
+});
+
+describe('GET /v1/datasets/{id}/pictures/{name}', () => {
+  it('serves the PNG an item names, drawn for a built-in or stored with a custom dataset, and nothing else', async () => {
+    const [first] = (await api.request('GET', `/v1/datasets/${MM_SHAPES_VQA_ID}/items?limit=1`, { key: bob.apiKey }))
+      .body.items;
+    const name = first.metadata.images[0] as string;
+    const res = await fetch(`${api.url}/v1/datasets/${MM_SHAPES_VQA_ID}/pictures/${name}`, {
+      headers: { authorization: `Bearer ${bob.apiKey}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await res.arrayBuffer()).equals(renderBuiltinImage(MM_SHAPES_VQA_ID, name))).toBe(true);
+
+    const { jsonl, pictures } = customVqa(2);
+    const mine = `preview-pictures-${randomUUID().slice(0, 8)}`;
+    const created = await api.request('POST', '/v1/datasets', {
+      key: alice.apiKey,
+      body: { id: mine, name: 'mine', domain: 'multimodal', task: 'vqa', metric: 'vqa_accuracy', jsonl, pictures },
+    });
+    expect(created.status, created.text).toBe(201);
+    const [stored, png] = Object.entries(pictures)[0]!;
+    const own = await fetch(`${api.url}/v1/datasets/${mine}/pictures/${stored}`, {
+      headers: { authorization: `Bearer ${alice.apiKey}` },
+    });
+    expect(Buffer.from(await own.arrayBuffer()).toString('base64')).toBe(png);
+
+    for (const [key, path] of [
+      [alice.apiKey, `/v1/datasets/${mine}/pictures/nope.png`],
+      [bob.apiKey, `/v1/datasets/${mine}/pictures/${stored}`],
+      [bob.apiKey, `/v1/datasets/${MM_SHAPES_VQA_ID}/pictures/img-9999.png`],
+      [bob.apiKey, `/v1/datasets/${ARITH_BASIC_ID}/pictures/img-0000.png`],
+    ] as const)
+      expect((await api.request('GET', path, { key })).status, path).toBe(404);
   });
 });
