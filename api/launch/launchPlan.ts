@@ -20,8 +20,7 @@ import { getVisibleDatasets } from '../../db/queries/datasets';
 import type { EvaluationRow, LaunchRequest, PlannedDataset, QuotaCharge } from '../../db/queries/runLaunch';
 import { quotaLimit } from '../../db/queries/quota';
 import { drawSampleIndices } from '../../datasets/prng';
-import { PRIVATE_PROTOCOL_BY_DOMAIN } from '../../contracts/domain';
-import { isMultimodalMetric, MULTIMODAL_METRICS } from '../../contracts/dataset';
+import { isRunScript, multimodalDatasetErrors, RUN_SCRIPT_CUSTOM_IMAGE } from '../rules/multimodalRules';
 
 /** `reuse: false`: a formal run that infers every dataset afresh (docs/evaluation-modes.md). */
 export type LaunchKind =
@@ -70,46 +69,24 @@ export async function planRun(
   };
 }
 
-/**
- * A multimodal task's dataset is answered by a run.sh deployment, which answers nothing else, or,
- * for visual questions, by a chat endpoint (docs/multimodal.md); a custom image calls a model over
- * HTTP, which a run.sh deployment is not.
- */
+/** The multimodal rules again at launch (datasets and images change after an evaluation is written). */
 function checkMultimodalDatasets(
   evaluation: EvaluationRow,
   datasets: readonly PlannedDataset[],
   customImage: boolean,
 ): void {
-  const runScript =
-    evaluation.deployment.method === 'private' && PRIVATE_PROTOCOL_BY_DOMAIN[evaluation.domain] === 'run-script';
   const refuse = (message: string) => {
     throw new HttpProblem(409, statusTitle(409), `the run cannot be launched: ${message}`);
   };
-  if (runScript && customImage)
-    refuse(
-      'a custom evaluation image calls a model over HTTP, and a multimodal private deployment is a run.sh job with no HTTP service; use an API deployment or remove customImage from the scoring configuration',
-    );
-  for (const d of datasets) {
-    if (customImage || d.fromImage) continue;
-    if (runScript && !isMultimodalMetric(d.metric))
-      refuse(
-        `dataset ${d.datasetId} is scored by ${d.metric}; a multimodal private deployment (run.sh) answers datasets of the tasks vqa, retrieval and t2i (metrics ${MULTIMODAL_METRICS.join(', ')})`,
-      );
-    if (runScript || !isMultimodalMetric(d.metric)) continue;
-    const deployment = evaluation.deployment;
-    // A visual question goes to a chat endpoint with its pictures as content parts.
-    if (d.metric === 'vqa_accuracy' && deployment.method === 'api') {
-      if ((deployment.apiMode ?? 'chat') !== 'chat')
-        refuse(
-          `dataset ${d.datasetId} asks questions about pictures, which only a chat endpoint takes (as content parts); set deployment.apiMode to chat`,
-        );
-      continue;
-    }
-    refuse(
-      `dataset ${d.datasetId} (${d.metric}) is answered through the multimodal data server, which only a multimodal private deployment (checkpoint.pth and run.sh) uses; ` +
-        `${deployment.method === 'predictions' ? 'uploaded predictions' : 'an API deployment'} cannot be evaluated on it`,
-    );
+  if (customImage) {
+    if (isRunScript(evaluation)) refuse(RUN_SCRIPT_CUSTOM_IMAGE);
+    return;
   }
+  const errors = multimodalDatasetErrors(
+    evaluation,
+    datasets.map((d) => ({ id: d.datasetId, metric: d.metric, ...(d.fromImage ? { source: 'image' } : {}) })),
+  );
+  if (errors.length > 0) refuse(errors.map((e) => e.message).join('; '));
 }
 
 /**

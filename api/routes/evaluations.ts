@@ -7,6 +7,7 @@
  * `null` removes it, and leaving it out keeps it, but only while the endpoint stays on the same
  * origin: the stored key is never sent to a new host unless the user gives it again.
  */
+import { isRunScript, RUN_SCRIPT_CUSTOM_IMAGE } from '../rules/multimodalRules';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
@@ -38,6 +39,7 @@ import {
 import {
   checkAcknowledgement,
   checkDatasets,
+  checkDatasetsFit,
   checkDeploymentOf,
   checkModelInfo,
   checkModelName,
@@ -102,6 +104,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         ...checkModelInfo(body.modelInfo),
         ...checkAcknowledgement(body.acknowledgeNoTestAnnotations),
       ];
+      if (errors.length === 0) errors.push(...(await checkDatasetsFit(deps.db, caller.userId, body, body.datasets)));
       if (errors.length > 0) throw validationProblem(errors);
 
       const apiKey = body.deployment.method === 'api' ? (body.deployment.apiKey ?? null) : null;
@@ -209,6 +212,12 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         });
       if (body.modelInfo) errors.push(...checkModelInfo(body.modelInfo));
       errors.push(...checkAcknowledgement(body.acknowledgeNoTestAnnotations));
+      if (errors.length === 0 && (body.datasets || body.deployment)) {
+        const next = { domain: current.domain, deployment: body.deployment ?? current.deployment };
+        errors.push(...(await checkDatasetsFit(deps.db, current.ownerId, next, body.datasets ?? current.datasetIds)));
+        if (body.deployment && isRunScript(next) && (await customImageOf(deps.db, current.id)))
+          errors.push({ field: 'deployment.method', message: RUN_SCRIPT_CUSTOM_IMAGE });
+      }
       if (errors.length > 0) throw validationProblem(errors);
 
       const updated = await updateEvaluation(deps.db, current.id, (locked) => {

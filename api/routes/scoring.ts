@@ -10,6 +10,7 @@
  * reason there is none. It answers synchronously, bounded in samples and time, and stores nothing.
  * Judge calls are made on a judge worker (api/gateways/scoringDebugGateway.ts), never from the API process.
  */
+import type { Domain } from '../../contracts/domain';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -79,7 +80,7 @@ const access = { roles: ['user', 'admin'] } as const;
 /** The custom image's rules (api/rules/customImageRules.ts), with the image read. */
 async function customImageRefusals(
   deps: ApiDeps,
-  evaluation: { ownerId: string; deployment: { method: string } },
+  evaluation: { ownerId: string; domain: Domain; deployment: { method: string } },
   config: ScoringConfig,
 ): Promise<FieldError[]> {
   const custom = config.customImage;

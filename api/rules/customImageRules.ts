@@ -3,6 +3,8 @@
  * there is a model for the image to call. Checked when the scoring configuration is stored and
  * again at launch, since images are reviewed and deployments edited after it is written.
  */
+import { isRunScript, RUN_SCRIPT_CUSTOM_IMAGE } from './multimodalRules';
+import type { Domain } from '../../contracts/domain';
 import type { FieldError } from '../../contracts/problem';
 import type { CustomImageConfig } from '../../contracts/scoringConfig';
 import type { ImageRow } from '../../db/queries/images';
@@ -11,9 +13,10 @@ import { imageRefusal } from './privateDeploymentRules';
 export function customImageErrors(
   image: ImageRow | null,
   custom: Pick<CustomImageConfig, 'imageId'>,
-  evaluation: { ownerId: string; deployment: { method: string } },
+  evaluation: { ownerId: string; domain: Domain; deployment: { method: string } },
 ): FieldError[] {
   const errors: FieldError[] = [];
+  if (isRunScript(evaluation)) errors.push({ field: 'customImage', message: RUN_SCRIPT_CUSTOM_IMAGE });
   if (evaluation.deployment.method === 'predictions')
     errors.push({
       field: 'customImage',

@@ -5,6 +5,7 @@
  * (api/rules/privateDeploymentRules.ts), and the acknowledgement. Each check returns
  * every violation it finds, so a client fixes a form in one round trip.
  */
+import { multimodalDatasetErrors, type DeploymentShape } from './multimodalRules';
 import type { Db } from '../../db/client';
 import type { FieldError } from '../../contracts/problem';
 import { DEPLOYMENT_METHODS_BY_DOMAIN, MODEL_NAME_RULES, type Domain } from '../../contracts/domain';
@@ -44,6 +45,26 @@ export async function checkDatasets(
       return [{ field: `datasets[${index}]`, message: `belongs to domain ${dataset.domain}, not ${domain}` }];
     return [];
   });
+}
+
+/**
+ * The multimodal rules (multimodalRules.ts) for the datasets and deployment the evaluation will
+ * have; call once the datasets are known to be visible.
+ */
+export async function checkDatasetsFit(
+  db: Db,
+  ownerId: string,
+  evaluation: DeploymentShape,
+  ids: readonly string[],
+): Promise<FieldError[]> {
+  const byId = new Map((await getVisibleDatasets(db, { userId: ownerId, isAdmin: false }, ids)).map((d) => [d.id, d]));
+  return multimodalDatasetErrors(
+    evaluation,
+    ids.flatMap((id) => {
+      const d = byId.get(id);
+      return d ? [{ id, metric: d.metric, source: d.source }] : [];
+    }),
+  );
 }
 
 export function checkDeployment(

@@ -2,17 +2,19 @@
  * Multimodal models behind an OpenAI-compatible chat API, through HTTP on real workers: each visual
  * question goes to the endpoint with its pictures as content parts (base64 PNG data URLs), and the
  * reference model answers by looking at them, so its score is exact, on a built-in dataset and on
- * a custom one registered with its pictures (each broken part of a registration named). What the
- * API path cannot do is refused at launch, naming the dataset and the rule: retrieval and
- * text-to-image need a run.sh deployment, pictures need a chat endpoint.
+ * a custom one registered with its pictures (each broken part of a registration named). What a
+ * deployment cannot evaluate is refused when the evaluation is created or edited, naming the field
+ * and the rule: retrieval and text-to-image need a run.sh deployment, pictures need a chat
+ * endpoint, a run.sh deployment answers only multimodal tasks and no custom image can call it.
  */
 import { describe, expect, it } from 'vitest';
 import { MM_SHAPES_VQA_ID, generateMmShapesVqa } from '../../datasets/builtin/multimodal/mmShapesVqa';
 import { MM_SHAPES_RETRIEVAL_ID } from '../../datasets/builtin/multimodal/mmShapesRetrieval';
-import { nlpEvaluationBody, uniqueModelName } from '../support/evaluationBodies';
+import { nlpEvaluationBody, registerDataset, uniqueModelName } from '../support/evaluationBodies';
+import { exampleImageId } from '../support/customImageEvaluations';
 import { launchAndWaitForEnd, waitForRunEnd } from '../support/runThroughApi';
 import { useTestStack } from '../support/testStack';
-import { customVqa } from '../support/multimodalModel';
+import { customVqa, multimodalImageId } from '../support/multimodalModel';
 import type { TestApi } from '../support/apiServer';
 
 const stack = useTestStack({
@@ -87,21 +89,66 @@ describe('a multimodal model behind a chat API', () => {
     expect(log.some((e) => e.pictures === 2)).toBe(true);
   }, 360_000);
 
-  it('refuses at launch what the API path cannot evaluate, naming the dataset and the rule', async () => {
+  it('refuses at create and edit what a deployment cannot evaluate, naming the field and the rule', async () => {
     const { apiKey: key } = await stack.api.createUser();
-    const retrieval = await apiEvaluation(stack.api, key, [MM_SHAPES_RETRIEVAL_ID]);
-    const refused = await stack.api.request('POST', `/v1/evaluations/${retrieval}/runs`, { key, body: {} });
-    expect(refused.status, refused.text).toBe(409);
-    expect(refused.body.detail).toContain(`dataset ${MM_SHAPES_RETRIEVAL_ID} (retrieval_recall)`);
-    expect(refused.body.detail).toContain('only a multimodal private deployment (checkpoint.pth and run.sh)');
+    const body = (datasets: string[], deployment: Record<string, unknown>) =>
+      nlpEvaluationBody({ domain: 'multimodal', modelName: uniqueModelName('Refused'), datasets, deployment });
+    const api = {
+      method: 'api',
+      endpoint: stack.models.sharp.url,
+      onlineModelName: 'proctor-reference',
+      apiMode: 'chat',
+    };
+    const runSh = {
+      method: 'private',
+      imageId: await multimodalImageId(stack.api, key),
+      priority: 'low',
+      gpuType: 'cpu',
+      gpuCount: 1,
+    };
+    const textDataset = await registerDataset(stack.api, key, 'multimodal');
+    const cases: [Record<string, unknown>, string, string][] = [
+      [
+        body([MM_SHAPES_VQA_ID, MM_SHAPES_RETRIEVAL_ID], api),
+        'datasets[1]',
+        `dataset ${MM_SHAPES_RETRIEVAL_ID} (retrieval_recall) is answered through the multimodal data server, which only a multimodal private deployment (checkpoint.pth and run.sh) uses`,
+      ],
+      [
+        body([MM_SHAPES_VQA_ID], { ...api, apiMode: 'completion' }),
+        'deployment.apiMode',
+        'set deployment.apiMode to chat',
+      ],
+      [body([MM_SHAPES_VQA_ID, textDataset], runSh), 'datasets[1]', `dataset ${textDataset} is scored by exact_match`],
+    ];
+    for (const [request, field, message] of cases) {
+      const refused = await stack.api.request('POST', '/v1/evaluations', { key, body: request });
+      expect(refused.status, refused.text).toBe(400);
+      expect(refused.body.errors).toContainEqual({ field, message: expect.stringContaining(message) });
+    }
 
-    const completion = await apiEvaluation(stack.api, key, [MM_SHAPES_VQA_ID], { apiMode: 'completion' });
-    const noPictures = await stack.api.request('POST', `/v1/evaluations/${completion}/verifications`, {
+    // An edit that would strand the evaluation is refused and changes nothing.
+    const evaluationId = await apiEvaluation(stack.api, key, [MM_SHAPES_VQA_ID]);
+    const edit = await stack.api.request('PATCH', `/v1/evaluations/${evaluationId}`, {
       key,
-      body: {},
+      body: { deployment: { ...api, apiMode: 'completion' } },
     });
-    expect(noPictures.status, noPictures.text).toBe(409);
-    expect(noPictures.body.detail).toContain('set deployment.apiMode to chat');
+    expect(edit.status, edit.text).toBe(400);
+    expect(edit.body.errors).toContainEqual({ field: 'deployment.apiMode', message: expect.stringContaining('chat') });
+    const stored = await stack.api.request('GET', `/v1/evaluations/${evaluationId}`, { key });
+    expect(stored.body.deployment.apiMode).toBe('chat');
+
+    // A run.sh deployment has no HTTP service for a custom image to call.
+    const runShEvaluation = await stack.api.request('POST', '/v1/evaluations', {
+      key,
+      body: body([MM_SHAPES_VQA_ID], runSh),
+    });
+    expect(runShEvaluation.status, runShEvaluation.text).toBe(201);
+    const scoring = await stack.api.request('PUT', `/v1/evaluations/${runShEvaluation.body.id}/scoring`, {
+      key,
+      body: { customImage: { imageId: await exampleImageId(stack.api) } },
+    });
+    expect(scoring.status, scoring.text).toBe(400);
+    expect(scoring.text).toContain('a multimodal private deployment is a run.sh job with no HTTP service');
 
     // Nothing was charged for the refusals.
     const me = await stack.api.request('GET', '/v1/me', { key });
