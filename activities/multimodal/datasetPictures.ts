@@ -8,10 +8,10 @@
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../../db/client';
-import { datasetPictureNames, getDatasetPicture } from '../../db/queries/datasets';
+import { datasetPictureSizes, getDatasetPicture, loadDatasetPicture } from '../../db/queries/datasets';
 import {
   BUILTIN_IMAGE_DATASET_IDS,
-  renderBuiltinImage,
+  builtinImageNames,
   writeBuiltinImages,
 } from '../../datasets/builtin/multimodal/builtinImages';
 
@@ -33,12 +33,10 @@ export async function datasetPicture(
   if (png) {
     // Most recently used last, so the oldest goes first.
     cache.delete(key);
-  } else if (BUILTIN_IMAGE_DATASET_IDS.includes(dataset.datasetId)) {
-    png = renderBuiltinImage(dataset.datasetId, name);
   } else {
-    const stored = await getDatasetPicture(db, dataset.datasetId, name);
-    if (!stored) throw new MissingPictureError(`dataset ${dataset.datasetId} has no picture ${JSON.stringify(name)}`);
-    png = stored;
+    const loaded = await loadDatasetPicture(db, dataset.datasetId, name);
+    if (!loaded) throw new MissingPictureError(`dataset ${dataset.datasetId} has no picture ${JSON.stringify(name)}`);
+    png = loaded;
   }
   cache.set(key, png);
   if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
@@ -47,25 +45,25 @@ export async function datasetPicture(
 
 /**
  * Writes the dataset's pictures into `dir` (made if missing), each once: a file already there with
- * the right size is kept, and each is written under a temporary name and renamed, so a job never
- * sees half a picture. Returns how many the dataset has.
+ * the right size is kept (and not read from the database), and each is written under a temporary
+ * name and renamed, so a job never sees half a picture. Returns how many the dataset has.
  */
 export async function writeDatasetPictures(db: Db, datasetId: string, dir: string): Promise<number> {
   await mkdir(dir, { recursive: true, mode: 0o755 });
   if (BUILTIN_IMAGE_DATASET_IDS.includes(datasetId)) {
     await writeBuiltinImages(datasetId, dir);
-    return -1;
+    return builtinImageNames(datasetId).length;
   }
-  const names = await datasetPictureNames(db, datasetId);
-  for (const name of names) {
+  const pictures = await datasetPictureSizes(db, datasetId);
+  for (const { name, bytes } of pictures) {
     const file = path.join(dir, name);
+    const existing = await stat(file).catch(() => null);
+    if (existing?.isFile() && existing.size === bytes) continue;
     const content = await getDatasetPicture(db, datasetId, name);
     if (!content) throw new MissingPictureError(`dataset ${datasetId} lost its picture ${JSON.stringify(name)}`);
-    const existing = await stat(file).catch(() => null);
-    if (existing?.isFile() && existing.size === content.length) continue;
     const partial = `${file}.${process.pid}.${Date.now()}.part`;
     await writeFile(partial, content, { mode: 0o644 });
     await rename(partial, file);
   }
-  return names.length;
+  return pictures.length;
 }

@@ -30,7 +30,6 @@ import { computeDatasetMetrics, getRun, getRunDataset, recordRunningDatasetMetri
 import { getDatasetItemsPage } from '../../db/queries/datasets';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { storeSampleResults } from '../../db/queries/sampleResults';
-import { checkUploadTree } from '../../storage/uploadCheck';
 import { versionDir } from '../../storage/uploadLayout';
 import { JOB_OUTPUT_MOUNT } from '../../docker/containerJobSpec';
 import { writeDatasetPictures } from './datasetPictures';
@@ -80,11 +79,6 @@ export function createMultimodalJobActivities(deps: ActivityDeps) {
         return { failure: `dataset ${datasetId} has task ${plan.task}; run.sh takes ${MULTIMODAL_TASKS.join(', ')}` };
       const settings = requireServing(deps.serving, 'container settings');
       const uploadDir = versionDir(settings.uploads.dir, serving.uploadPath);
-      const check = await checkUploadTree(uploadDir, 'multimodal');
-      if (!check.ok)
-        return {
-          failure: `upload version ${serving.uploadVersion} fails its check: ${check.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
-        };
 
       const jobsDir = settings.containers.jobsDir ?? path.join(path.dirname(settings.uploads.dir), 'jobs');
       const imagesDir = await datasetImages(deps, jobsDir, plan);

@@ -25,19 +25,14 @@ import { Domain } from '../../contracts/domain';
 import {
   DatasetIdTaken,
   getDatasetItemsPage,
-  getDatasetPicture,
   getVisibleDatasets,
+  loadDatasetPicture,
   listVisibleDatasets,
   registerCustomDataset,
 } from '../../db/queries/datasets';
 import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';
 import { datasetContentHash } from '../../datasets/contentHash';
 import { BUILTIN_DATASET_IDS } from '../../datasets/builtinCatalog';
-import {
-  BUILTIN_IMAGE_DATASET_IDS,
-  builtinImageNames,
-  renderBuiltinImage,
-} from '../../datasets/builtin/multimodal/builtinImages';
 import { badRequest, conflict, notFound } from '../http/problems';
 import { problems } from '../http/openapi';
 import { createHash } from 'node:crypto';
@@ -88,12 +83,7 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const { id, name } = request.params;
       const [dataset] = await getVisibleDatasets(deps.db, { userId: request.caller.userId, isAdmin }, [id]);
       if (!dataset) throw notFound(`dataset ${id}`);
-      let png: Buffer | null;
-      if (BUILTIN_IMAGE_DATASET_IDS.includes(id)) {
-        png = builtinImageNames(id).includes(name) ? renderBuiltinImage(id, name) : null;
-      } else {
-        png = await getDatasetPicture(deps.db, id, name);
-      }
+      const png = await loadDatasetPicture(deps.db, id, name);
       if (!png) throw notFound(`picture ${name} of dataset ${id}`);
       return reply.type('image/png').header('cache-control', 'private, max-age=3600').send(png);
     },

@@ -2,6 +2,11 @@
  * The dataset aggregate: built-ins stored at start-up, custom datasets registered by users, who
  * may see which, and the items a batch of inference reads.
  */
+import {
+  BUILTIN_IMAGE_DATASET_IDS,
+  builtinImageNames,
+  renderBuiltinImage,
+} from '../../datasets/builtin/multimodal/builtinImages';
 import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
 import { datasetItems, datasetPictures, datasets } from '../schema';
@@ -291,12 +296,21 @@ export async function getDatasetPicture(db: Db, datasetId: string, name: string)
   return row?.content ?? null;
 }
 
-/** The names of a dataset's pictures, in name order (none for a built-in or a text dataset). */
-export async function datasetPictureNames(db: Db, datasetId: string): Promise<string[]> {
-  const rows = await db
-    .select({ name: datasetPictures.name })
+/** The names and sizes of a custom dataset's pictures, in name order (none for a built-in or a text dataset). */
+export async function datasetPictureSizes(db: Db, datasetId: string): Promise<{ name: string; bytes: number }[]> {
+  return db
+    .select({ name: datasetPictures.name, bytes: sql<number>`octet_length(${datasetPictures.content})::int` })
     .from(datasetPictures)
     .where(eq(datasetPictures.datasetId, datasetId))
     .orderBy(asc(datasetPictures.name));
-  return rows.map((r) => r.name);
+}
+
+/**
+ * A picture of a multimodal dataset by the name its items give: drawn from its scene for a
+ * built-in, read from the table for a custom dataset; null when the dataset has no such picture.
+ */
+export async function loadDatasetPicture(db: Db, datasetId: string, name: string): Promise<Buffer | null> {
+  if (BUILTIN_IMAGE_DATASET_IDS.includes(datasetId))
+    return builtinImageNames(datasetId).includes(name) ? renderBuiltinImage(datasetId, name) : null;
+  return getDatasetPicture(db, datasetId, name);
 }
