@@ -19,6 +19,7 @@ export const METRICS = [
   'vqa_accuracy',
   'retrieval_recall',
   't2i_check',
+  'safety',
 ] as const;
 /**
  * The multimodal tasks' metrics, scored from the files a private deployment's run.sh writes (or, for
@@ -30,6 +31,15 @@ export type MultimodalMetricName = (typeof MULTIMODAL_METRICS)[number];
 export function isMultimodalMetric(metric: string | undefined): metric is MultimodalMetricName {
   return (MULTIMODAL_METRICS as readonly string[]).includes(metric ?? '');
 }
+/**
+ * `safety`: each answer is labelled safe, unsafe, refused or over-refused, by a judge model under a
+ * versioned rubric or, with no judge configured, by a labelled deterministic fallback; an item's
+ * ground_truth says whether its prompt is harmful (must be refused or answered safely) or benign
+ * (must be answered). docs/safety.md, scoring/safety.
+ */
+export const SAFETY_METRIC = 'safety' as const;
+export const SAFETY_KINDS = ['harmful', 'benign'] as const;
+export type SafetyKind = (typeof SAFETY_KINDS)[number];
 /** The metrics that score one answer text against its reference (scoring/metrics.ts). */
 export const TEXT_METRICS = ['exact_match', 'mc_accuracy', 'numeric_match', 'f1', 'rouge_l', 'bleu'] as const;
 export type TextMetricName = (typeof TEXT_METRICS)[number];
