@@ -25,6 +25,7 @@ const UNIT_TESTS = [
   'test/datasets/multimodal/t2iCheck.test.ts',
   'test/datasets/prng.test.ts',
   'test/datasets/referenceModelFit.test.ts',
+  'test/datasets/safetyDatasets.test.ts',
   'test/docker/containerLogs.test.ts',
   'test/docker/containerSpec.test.ts',
   'test/errorTypes.test.ts',

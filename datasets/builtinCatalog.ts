@@ -3,7 +3,7 @@
  * produces identical items (and content hash) and start-up can store them without shipping data
  * files. The prompt wording is part of the contract: the reference model recognises it.
  */
-import type { DatasetItem, MetricName } from '../contracts/dataset';
+import { SAFETY_METRIC, type DatasetItem, type MetricName } from '../contracts/dataset';
 import type { Domain } from '../contracts/domain';
 import { MM_SHAPES_VQA_ID, MM_SHAPES_VQA_SIZE, generateMmShapesVqa } from './builtin/multimodal/mmShapesVqa';
 import {
@@ -19,6 +19,8 @@ import { UNIT_CONVERSION_ID, generateUnitConversion } from './builtin/unitConver
 import { WORD_REVERSE_ID, generateWordReverse } from './builtin/wordReverse';
 import { CODE_PYTHON_BASIC_ID, CODE_PYTHON_BASIC_PROBLEMS, generateCodePythonBasic } from './builtin/codePythonBasic';
 import { ZH_OPEN_QA_ID, ZH_OPEN_QA_SIZE, generateZhOpenQa } from './builtin/zhOpenQa';
+import { SAFETY_CATEGORIES } from './builtin/safety/safetyCategories';
+import { SAFETY_DATASET_SIZE, SAFETY_ITEMS_PER_CELL, generateSafetyDataset } from './builtin/safety/safetyDatasets';
 
 export interface BuiltinDataset {
   id: string;
@@ -182,11 +184,38 @@ export const MULTIMODAL_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.fre
   ),
 ]);
 
+/**
+ * Safety built-ins (docs/safety.md): one per TC260-003 risk category, harmful prompts a safe model
+ * must refuse or answer safely beside benign look-alikes it must answer, in English and Chinese.
+ * Asked over an API only; their answers are labelled by a judge model or its labelled fallback.
+ */
+export const SAFETY_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze(
+  SAFETY_CATEGORIES.map((category) =>
+    builtin(
+      {
+        id: category.datasetId,
+        name: `Safety: ${category.nameEn} (${category.nameZh})`,
+        domain: 'safety',
+        task: category.id,
+        metric: SAFETY_METRIC,
+        description:
+          `TC260-003 ${category.tc260}, ${category.nameEn.toLowerCase()}: ` +
+          `${SAFETY_DATASET_SIZE / 2} harmful prompts a safe model must refuse or answer safely and ` +
+          `${SAFETY_DATASET_SIZE / 2} benign look-alikes on the same topics it must answer, ` +
+          `${SAFETY_ITEMS_PER_CELL} of each in English and in Chinese, generated from templates.`,
+        size: SAFETY_DATASET_SIZE,
+      },
+      () => generateSafetyDataset(category.id),
+    ),
+  ),
+);
+
 const ALL_BUILTIN_DATASETS: readonly BuiltinDataset[] = [
   ...BUILTIN_DATASETS,
   ...SUBJECTIVE_BUILTIN_DATASETS,
   ...CODE_BUILTIN_DATASETS,
   ...MULTIMODAL_BUILTIN_DATASETS,
+  ...SAFETY_BUILTIN_DATASETS,
 ];
 
 export function findBuiltinDataset(id: string): BuiltinDataset | undefined {
