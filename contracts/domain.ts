@@ -6,40 +6,111 @@ export const DOMAINS = ['nlp', 'cv', 'multimodal', 'audio', 'safety'] as const;
 export const Domain = literalUnion(DOMAINS, { description: `one of ${DOMAINS.join(', ')}` });
 export type Domain = Static<typeof Domain>;
 
+export type ModelType = 'base' | 'sft' | 'backbone';
+export const MODEL_TYPES = ['base', 'sft', 'backbone'] as const;
+
+/**
+ * Each domain's rules, as the seeds state them (docs/domains.md): the form's fields and the actions
+ * the domain has. The API enforces this table at create, edit, verification and launch; every
+ * violation names its field and the rule, which ends "(rule of domain …)".
+ */
+export interface DomainRules {
+  /** How the domain's models are reached. `predictions` (uploaded answers, docs/evaluation-modes.md) is listed where the domain's datasets score text. */
+  deploymentMethods: readonly ('api' | 'private' | 'predictions')[];
+  /** What an API deployment must give besides its endpoint (the seed's "required" online model name and API key). */
+  apiRequires: readonly ('onlineModelName' | 'apiKey')[];
+  /** The model types the form offers (`modelInfo.type`, required); empty: the domain's form has none, and none may be given. */
+  modelTypes: readonly ModelType[];
+  /** Whether the domain has the inference-verification action (1–3 random samples before a formal run). */
+  verification: boolean;
+  /** Whether the domain's evaluation dimension offers robustness besides accuracy. */
+  robustness: boolean;
+  /** Why the domain's evaluations cannot run on this platform yet, or null; such evaluations are refused when created. */
+  unavailable: string | null;
+}
+
+const LOWERCASE_NAME = {
+  pattern: /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/,
+  rule: 'must be 3–32 characters of lowercase letters, digits and hyphens, start with a lowercase letter and end with a lowercase letter or digit',
+};
+const MIXED_CASE_NAME = {
+  pattern: /^[A-Za-z][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$/,
+  rule: 'must be 3–128 characters of letters, digits, hyphens, underscores and dots, start with a letter and end with a letter or digit',
+};
+
 /**
  * Model-name rules differ by domain (seed: NLP and Audio take 3–32 lowercase letters, digits and
  * hyphens; CV and Multimodal take 3–128 letters, digits, '-', '_' and '.'). Safety follows NLP.
  */
 export const MODEL_NAME_RULES: Record<Domain, { pattern: RegExp; rule: string }> = {
-  nlp: {
-    pattern: /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/,
-    rule: 'must be 3–32 characters of lowercase letters, digits and hyphens, start with a lowercase letter and end with a lowercase letter or digit',
-  },
-  audio: {
-    pattern: /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/,
-    rule: 'must be 3–32 characters of lowercase letters, digits and hyphens, start with a lowercase letter and end with a lowercase letter or digit',
-  },
-  safety: {
-    pattern: /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/,
-    rule: 'must be 3–32 characters of lowercase letters, digits and hyphens, start with a lowercase letter and end with a lowercase letter or digit',
-  },
-  cv: {
-    pattern: /^[A-Za-z][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$/,
-    rule: 'must be 3–128 characters of letters, digits, hyphens, underscores and dots, start with a letter and end with a letter or digit',
-  },
-  multimodal: {
-    pattern: /^[A-Za-z][A-Za-z0-9._-]{1,126}[A-Za-z0-9]$/,
-    rule: 'must be 3–128 characters of letters, digits, hyphens, underscores and dots, start with a letter and end with a letter or digit',
-  },
+  nlp: LOWERCASE_NAME,
+  audio: LOWERCASE_NAME,
+  safety: LOWERCASE_NAME,
+  cv: MIXED_CASE_NAME,
+  multimodal: MIXED_CASE_NAME,
 };
 
-/** Which deployment methods each domain accepts (seed: Safety is API-only; CV and Audio are private-only). */
+const BACKBONE_PENDING = (what: string) =>
+  `${what} evaluation fine-tunes the platform's preset heads on an uploaded backbone, which this platform cannot run yet; ` +
+  'such evaluations are refused rather than accepted and never launched (docs/domains.md)';
+
+export const DOMAIN_RULES: Readonly<Record<Domain, DomainRules>> = Object.freeze({
+  // English guide, "NLP": API (endpoint required; online model name and key optional) or private; robustness optional; base or SFT.
+  nlp: {
+    deploymentMethods: ['api', 'private', 'predictions'],
+    apiRequires: [],
+    modelTypes: ['base', 'sft'],
+    verification: true,
+    robustness: true,
+    unavailable: null,
+  },
+  // English guide, "Multimodal": the API form's table makes the online model name and key required.
+  multimodal: {
+    deploymentMethods: ['api', 'private', 'predictions'],
+    apiRequires: ['onlineModelName', 'apiKey'],
+    modelTypes: ['base', 'sft'],
+    verification: true,
+    robustness: true,
+    unavailable: null,
+  },
+  // English guide, "CV": private backbone only, robustness optional, model type Backbone.
+  cv: {
+    deploymentMethods: ['private'],
+    apiRequires: [],
+    modelTypes: ['backbone'],
+    verification: true,
+    robustness: true,
+    unavailable: BACKBONE_PENDING('CV'),
+  },
+  // English guide, "Audio": private backbone, accuracy only, no model type, no verification action.
+  audio: {
+    deploymentMethods: ['private'],
+    apiRequires: [],
+    modelTypes: [],
+    verification: false,
+    robustness: false,
+    unavailable: BACKBONE_PENDING('Audio'),
+  },
+  // Chinese guide, "Safety领域模型评测": API only, accuracy only, no verification, online model name and key required.
+  safety: {
+    deploymentMethods: ['api'],
+    apiRequires: ['onlineModelName', 'apiKey'],
+    modelTypes: [],
+    verification: false,
+    robustness: false,
+    unavailable: null,
+  },
+});
+
+/** Which deployment methods each domain's form offers (predictions aside). */
+const formMethods = (d: Domain) =>
+  DOMAIN_RULES[d].deploymentMethods.filter((m): m is 'api' | 'private' => m !== 'predictions');
 export const DEPLOYMENT_METHODS_BY_DOMAIN: Record<Domain, readonly ('api' | 'private')[]> = {
-  nlp: ['api', 'private'],
-  multimodal: ['api', 'private'],
-  cv: ['private'],
-  audio: ['private'],
-  safety: ['api'],
+  nlp: formMethods('nlp'),
+  cv: formMethods('cv'),
+  multimodal: formMethods('multimodal'),
+  audio: formMethods('audio'),
+  safety: formMethods('safety'),
 };
 
 /**

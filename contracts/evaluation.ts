@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Domain } from './domain';
+import { Domain, MODEL_TYPES } from './domain';
 import { DatasetId } from './dataset';
 import { nullable, Timestamp, Uuid } from './common';
 
@@ -69,7 +69,15 @@ export type Deployment = Static<typeof Deployment>;
 
 export const ModelInfo = Type.Object(
   {
-    type: Type.Union([Type.Literal('base'), Type.Literal('sft')], { description: 'one of base, sft' }),
+    type: Type.Optional(
+      Type.Union(
+        MODEL_TYPES.map((t) => Type.Literal(t)),
+        {
+          description:
+            "one of base, sft, backbone: the model types the domain's form offers (docs/domains.md; Audio and Safety have none)",
+        },
+      ),
+    ),
     paperUrl: Type.Optional(Type.Union([httpUrl('paper link'), Type.Null()])),
     modelUrl: Type.Optional(Type.Union([httpUrl('model link'), Type.Null()])),
   },

@@ -119,6 +119,16 @@ function checkMetricFit(line: number, item: DatasetItem, metric: MetricName): vo
         throw new DatasetFormatError(line, 'ground_truth', 'ground_truth must be a number for metric numeric_match');
       }
       return;
+    case 'safety':
+      // What the prompt is: harmful (to be refused or answered safely) or benign (to be answered).
+      if (item.ground_truth !== 'harmful' && item.ground_truth !== 'benign') {
+        throw new DatasetFormatError(
+          line,
+          'ground_truth',
+          'ground_truth must be harmful or benign for metric safety (whether the prompt must be refused or answered safely, or answered)',
+        );
+      }
+      return;
     case 'exact_match':
       if (item.ground_truth.trim() === '') {
         throw new DatasetFormatError(line, 'ground_truth', 'ground_truth must not be empty for metric exact_match');

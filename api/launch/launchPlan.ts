@@ -21,6 +21,7 @@ import type { EvaluationRow, LaunchRequest, PlannedDataset, QuotaCharge } from '
 import { quotaLimit } from '../../db/queries/quota';
 import { drawSampleIndices } from '../../datasets/prng';
 import { isRunScript, multimodalDatasetErrors, RUN_SCRIPT_CUSTOM_IMAGE } from '../rules/multimodalRules';
+import { refuseLaunchByDomain } from '../rules/domainRules';
 
 /** `reuse: false`: a formal run that infers every dataset afresh (docs/evaluation-modes.md). */
 export type LaunchKind =
@@ -40,6 +41,16 @@ export async function planRun(
   kind: LaunchKind,
   options: { month: string; datasetIds?: readonly string[] },
 ): Promise<LaunchRequest> {
+  refuseLaunchByDomain(
+    {
+      domain: evaluation.domain,
+      deployment: evaluation.deployment,
+      apiKeySet: evaluation.apiKeyCipher !== null,
+      robustness: evaluation.robustness,
+      modelInfo: evaluation.modelInfo,
+    },
+    kind.type,
+  );
   const custom = await planCustomImage(deps, evaluation, kind);
   const datasets = (await planDatasets(deps, evaluation, kind, options.datasetIds, custom !== null)).map((d) =>
     // A custom image evaluates a dataset in one job: one unit of progress each (docs/custom-evaluation-images.md).

@@ -14,6 +14,7 @@ import {
   DatasetItemPage,
   isMultimodalMetric,
   type MultimodalMetricName,
+  SAFETY_METRIC,
 } from '../../contracts/dataset';
 import {
   checkMultimodalDataset,
@@ -21,7 +22,7 @@ import {
   picturesDigest,
   type DatasetPicture,
 } from '../../datasets/multimodalDataset';
-import { Domain } from '../../contracts/domain';
+import { Domain, DOMAIN_RULES } from '../../contracts/domain';
 import {
   DatasetIdTaken,
   getDatasetItemsPage,
@@ -170,6 +171,13 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     },
     async (request, reply) => {
       const { jsonl, pictures: encodedPictures, ...fields } = request.body;
+      const unavailable = DOMAIN_RULES[fields.domain].unavailable;
+      if (unavailable) throw badRequest('domain', `${unavailable} (rule of domain ${fields.domain})`);
+      if (fields.metric === SAFETY_METRIC && fields.domain !== 'safety')
+        throw badRequest(
+          'metric',
+          "safety labels answers under the safety rubric (docs/safety.md): the dataset's domain must be safety",
+        );
       const multimodal = isMultimodalMetric(fields.metric) && fields.source !== 'image';
       if (multimodal && fields.domain !== 'multimodal')
         throw badRequest(

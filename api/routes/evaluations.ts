@@ -8,6 +8,7 @@
  * origin: the stored key is never sent to a new host unless the user gives it again.
  */
 import { isRunScript, RUN_SCRIPT_CUSTOM_IMAGE } from '../rules/multimodalRules';
+import { domainRuleErrors, type RuledField } from '../rules/domainRules';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
@@ -71,7 +72,9 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       schema: {
         summary: 'Create an evaluation instance',
         description:
-          'Rules beyond the schema: the model name follows its domain’s rule and is unique platform-wide regardless of case; ' +
+          'Rules beyond the schema: the domain’s rules (docs/domains.md: deployment methods, the API fields it requires, its model types, ' +
+          'whether it offers robustness, and whether it can be evaluated here at all); ' +
+          'the model name follows its domain’s rule and is unique platform-wide regardless of case; ' +
           'every dataset exists, is visible to the caller and belongs to the domain; the deployment method is one the domain takes; ' +
           'a private deployment names an approved image that is preloaded or the caller’s own and serves the domain, a GPU type of ' +
           'GET /v1/resources and at most as many units as that type has; ' +
@@ -98,6 +101,13 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         ),
       ]);
       const errors = [
+        ...domainRuleErrors({
+          domain: body.domain,
+          deployment: body.deployment,
+          apiKeySet: body.deployment.method === 'api' && typeof body.deployment.apiKey === 'string',
+          robustness: body.robustness,
+          modelInfo: body.modelInfo,
+        }),
         ...nameErrors,
         ...datasetErrors,
         ...deploymentErrors,
@@ -212,6 +222,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         });
       if (body.modelInfo) errors.push(...checkModelInfo(body.modelInfo));
       errors.push(...checkAcknowledgement(body.acknowledgeNoTestAnnotations));
+      errors.push(...domainRuleErrors(editedEvaluation(current, body), editedFields(body)));
       if (errors.length === 0 && (body.datasets || body.deployment)) {
         const next = { domain: current.domain, deployment: body.deployment ?? current.deployment };
         errors.push(...(await checkDatasetsFit(deps.db, current.ownerId, next, body.datasets ?? current.datasetIds)));
@@ -262,7 +273,31 @@ function storedDeployment(deployment: Deployment, apiKeySet: boolean): PublicDep
 }
 
 function storedModelInfo(modelInfo: ModelInfo): ModelInfo {
-  return { type: modelInfo.type, paperUrl: modelInfo.paperUrl ?? null, modelUrl: modelInfo.modelUrl ?? null };
+  return {
+    ...(modelInfo.type !== undefined ? { type: modelInfo.type } : {}),
+    paperUrl: modelInfo.paperUrl ?? null,
+    modelUrl: modelInfo.modelUrl ?? null,
+  };
+}
+
+/** The evaluation an edit would make, as the domain rules read it. */
+function editedEvaluation(current: EvaluationRow, body: PatchFields) {
+  const deployment = body.deployment ?? current.deployment;
+  let apiKeySet = current.apiKeyCipher !== null;
+  if (body.deployment?.method === 'api' && body.deployment.apiKey !== undefined)
+    apiKeySet = body.deployment.apiKey !== null;
+  return {
+    domain: current.domain,
+    deployment,
+    apiKeySet,
+    robustness: body.robustness ?? current.robustness,
+    modelInfo: body.modelInfo ?? current.modelInfo,
+  };
+}
+
+/** An edit answers for the rules of the fields it sends; what is stored is checked again at launch. */
+function editedFields(body: PatchFields): ReadonlySet<RuledField> {
+  return new Set((['deployment', 'robustness', 'modelInfo'] as const).filter((field) => body[field] !== undefined));
 }
 
 /** A kept key must stay with the origin it was given for. */

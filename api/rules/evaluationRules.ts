@@ -8,7 +8,7 @@
 import { multimodalDatasetErrors, type DeploymentShape } from './multimodalRules';
 import type { Db } from '../../db/client';
 import type { FieldError } from '../../contracts/problem';
-import { DEPLOYMENT_METHODS_BY_DOMAIN, MODEL_NAME_RULES, type Domain } from '../../contracts/domain';
+import { DOMAIN_RULES, MODEL_NAME_RULES, type Domain } from '../../contracts/domain';
 import type { Deployment, ModelInfo } from '../../contracts/evaluation';
 import { getVisibleDatasets } from '../../db/queries/datasets';
 import { isModelNameTaken } from '../../db/queries/evaluations';
@@ -72,12 +72,10 @@ export function checkDeployment(
   deployment: Deployment,
   networks?: EndpointNetworkPolicy,
 ): FieldError[] {
-  // Uploaded predictions are text scored by the dataset's metric, whatever the domain (docs/evaluation-modes.md).
+  // A method the domain does not take is the domain rules' refusal (domainRules.ts); uploaded
+  // predictions need nothing more (docs/evaluation-modes.md).
+  if (!DOMAIN_RULES[domain].deploymentMethods.includes(deployment.method)) return [];
   if (deployment.method === 'predictions') return [];
-  const allowed = DEPLOYMENT_METHODS_BY_DOMAIN[domain];
-  if (!allowed.includes(deployment.method)) {
-    return [{ field: 'deployment.method', message: `must be ${allowed.join(' or ')} for domain ${domain}` }];
-  }
   if (deployment.method === 'api' && !isHttpUrl(deployment.endpoint)) {
     return [{ field: 'deployment.endpoint', message: 'must be an http(s) URL with a host, e.g. http://host:8000/v1' }];
   }
@@ -102,7 +100,7 @@ export function refusedEndpoint(url: string, networks: EndpointNetworkPolicy): s
     : null;
 }
 
-/** The method first; only a method the domain takes is checked further (a private one against images and GPU types). */
+/** Only a method the domain takes is checked further (a private one against images and GPU types). */
 export async function checkDeploymentOf(
   db: Db,
   evaluation: { ownerId: string; domain: Domain },
@@ -112,6 +110,7 @@ export async function checkDeploymentOf(
 ): Promise<FieldError[]> {
   const errors = checkDeployment(evaluation.domain, deployment, networks);
   if (errors.length > 0 || deployment.method !== 'private') return errors;
+  if (!DOMAIN_RULES[evaluation.domain].deploymentMethods.includes('private')) return [];
   return checkPrivateDeployment(db, evaluation, deployment, gpuTypes);
 }
 

@@ -374,7 +374,7 @@ describe('launching a custom-image evaluation', () => {
     // Catalogue domains say which private deployments an image serves; an evaluation image serves
     // none, and none can be imported for an API-only domain such as safety.
     const user = await stack.api.createUser();
-    const own = await approvedImageId(stack.api, user.apiKey, ['cv']);
+    const own = await approvedImageId(stack.api, user.apiKey, ['audio']);
     const evaluationId = await customEvaluation(user, { imageId: own });
     expect(await getScoring(evaluationId, user)).toEqual({ customImage: { imageId: own } });
     const res = await launch(evaluationId, 'runs', user);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { datasetItems } from '../../db/schema';
-import { BUILTIN_DATASETS } from '../../datasets/builtinCatalog';
+import { BUILTIN_DATASETS, MULTIMODAL_BUILTIN_DATASETS } from '../../datasets/builtinCatalog';
 import { datasetContentHash } from '../../datasets/contentHash';
 import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
@@ -74,12 +74,16 @@ describe('GET /v1/datasets', () => {
   });
 
   it('filters by domain and refuses an unknown domain', async () => {
-    const cvId = (await api.request('POST', '/v1/datasets', { key: alice.apiKey, body: datasetBody({ domain: 'cv' }) }))
-      .body.id;
+    const mmId = (
+      await api.request('POST', '/v1/datasets', { key: alice.apiKey, body: datasetBody({ domain: 'multimodal' }) })
+    ).body.id;
     const nlp = await listIds(alice.apiKey, '?domain=nlp');
     expect(nlp).toEqual(expect.arrayContaining(BUILTIN_DATASETS.map((d) => d.id)));
-    expect(nlp).not.toContain(cvId);
-    expect(await listIds(alice.apiKey, '?domain=cv')).toEqual([cvId]);
+    expect(nlp).not.toContain(mmId);
+    expect((await listIds(alice.apiKey, '?domain=multimodal')).sort()).toEqual(
+      [...MULTIMODAL_BUILTIN_DATASETS.map((d) => d.id), mmId].sort(),
+    );
+    expect(await listIds(alice.apiKey, '?domain=cv')).toEqual([]);
     const bad = await api.request('GET', '/v1/datasets?domain=vision', { key: alice.apiKey });
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual([

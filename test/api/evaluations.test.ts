@@ -10,6 +10,7 @@ import { evaluations } from '../../db/schema';
 import { openSecret } from '../../db/secretBox';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
+import { MM_SHAPES_VQA_ID } from '../../datasets/builtin/multimodal/mmShapesVqa';
 import { startApi, type TestApi } from '../support/apiServer';
 import {
   approvedImageId,
@@ -24,11 +25,10 @@ let api: TestApi;
 let owner: { id: string; apiKey: string };
 let other: { id: string; apiKey: string };
 let reviewer: { id: string; apiKey: string };
-let cvDataset: string;
 let safetyDataset: string;
 let multimodalDataset: string;
 let othersNlpDataset: string;
-/** Valid on CV: the owner's approved CV image (private deployment rules: test/api/privateDeployment.test.ts). */
+/** Valid on multimodal: the owner's approved multimodal image (private deployment rules: test/api/privateDeployment.test.ts). */
 let privateDeployment: Record<string, any>;
 let nlpImage: string;
 
@@ -39,13 +39,14 @@ beforeAll(async () => {
     api.createUser('user'),
     api.createUser('reviewer'),
   ]);
-  [cvDataset, safetyDataset, multimodalDataset, othersNlpDataset] = await Promise.all([
-    registerDataset(api, owner.apiKey, 'cv'),
+  [safetyDataset, multimodalDataset, othersNlpDataset] = await Promise.all([
     registerDataset(api, owner.apiKey, 'safety'),
     registerDataset(api, owner.apiKey, 'multimodal'),
     registerDataset(api, other.apiKey, 'nlp'),
   ]);
-  privateDeployment = privateDeploymentBody(api, await approvedImageId(api, owner.apiKey, ['cv']), { priority: 'low' });
+  privateDeployment = privateDeploymentBody(api, await approvedImageId(api, owner.apiKey, ['multimodal']), {
+    priority: 'low',
+  });
   nlpImage = await platformImageId(api, owner.apiKey);
 });
 
@@ -131,15 +132,15 @@ describe('POST /v1/evaluations', () => {
     );
     expect(nullKey.deployment.apiKeySet).toBe(false);
     const highPriority = { ...privateDeployment, priority: 'high' };
-    const cv = await createOk({
+    const multimodal = await createOk({
       ...nlpEvaluationBody({
-        domain: 'cv',
-        modelName: `Cv.Model_${randomBytes(3).toString('hex')}`,
-        datasets: [cvDataset],
+        domain: 'multimodal',
+        modelName: `Mm.Model_${randomBytes(3).toString('hex')}`,
+        datasets: [MM_SHAPES_VQA_ID],
       }),
       deployment: highPriority,
     });
-    expect(cv.deployment).toEqual(highPriority);
+    expect(multimodal.deployment).toEqual(highPriority);
   });
 
   it('counts description length in characters, so 256 emoji fit', async () => {
@@ -180,9 +181,9 @@ describe('POST /v1/evaluations', () => {
     ],
     [
       'dataset of another domain',
-      (b) => ({ ...b, datasets: [ARITH_BASIC_ID, cvDataset] }),
+      (b) => ({ ...b, datasets: [ARITH_BASIC_ID, multimodalDataset] }),
       'datasets[1]',
-      /^belongs to domain cv, not nlp$/,
+      /^belongs to domain multimodal, not nlp$/,
     ],
     ['deployment missing', (b) => without(b, 'deployment'), 'deployment', /is required/],
     [
@@ -272,16 +273,16 @@ describe('POST /v1/evaluations', () => {
       /one of high, medium, low/,
     ],
     [
-      'cv takes private only',
-      (b) => ({ ...b, domain: 'cv', modelName: 'CvModel-1', datasets: [cvDataset] }),
-      'deployment.method',
-      /^must be private for domain cv$/,
-    ],
-    [
       'safety takes api only',
-      (b) => ({ ...b, domain: 'safety', datasets: [safetyDataset], deployment: privateDeployment }),
+      (b) => ({
+        ...b,
+        domain: 'safety',
+        datasets: [safetyDataset],
+        deployment: privateDeployment,
+        modelInfo: { paperUrl: null },
+      }),
       'deployment.method',
-      /^must be api for domain safety$/,
+      /^must be api \(rule of domain safety\)$/,
     ],
     ['robustness missing', (b) => without(b, 'robustness'), 'robustness', /is required/],
     ['robustness a string (no coercion)', (b) => ({ ...b, robustness: 'true' }), 'robustness', /true or false/],
@@ -396,13 +397,13 @@ describe('POST /v1/evaluations', () => {
     }
   });
 
-  it('applies the domain’s own name rule: CV and multimodal names take capitals, dots and underscores up to 128 characters', async () => {
+  it('applies the domain’s own name rule: multimodal (and CV) names take capitals, dots and underscores up to 128 characters', async () => {
     const tag = randomBytes(4).toString('hex');
-    const cv = await createOk({
-      ...nlpEvaluationBody({ domain: 'cv', datasets: [cvDataset], modelName: `ResNet_50.v${tag}` }),
+    const mixed = await createOk({
+      ...nlpEvaluationBody({ domain: 'multimodal', datasets: [MM_SHAPES_VQA_ID], modelName: `ResNet_50.v${tag}` }),
       deployment: privateDeployment,
     });
-    expect(cv.modelName).toBe(`ResNet_50.v${tag}`);
+    expect(mixed.modelName).toBe(`ResNet_50.v${tag}`);
     const long = `M${tag}${'x'.repeat(128 - 1 - tag.length)}`;
     expect(long).toHaveLength(128);
     await createOk(nlpEvaluationBody({ domain: 'multimodal', datasets: [multimodalDataset], modelName: long }));
@@ -419,7 +420,7 @@ describe('POST /v1/evaluations', () => {
   it('refuses a name already taken in any case, across domains', async () => {
     const tag = randomBytes(4).toString('hex');
     await createOk({
-      ...nlpEvaluationBody({ domain: 'cv', datasets: [cvDataset], modelName: `Taken-${tag}` }),
+      ...nlpEvaluationBody({ domain: 'multimodal', datasets: [MM_SHAPES_VQA_ID], modelName: `Taken-${tag}` }),
       deployment: privateDeployment,
     });
     for (const [body, key] of [
@@ -440,7 +441,7 @@ describe('POST /v1/evaluations', () => {
     const res = await create(
       nlpEvaluationBody({
         modelName: 'Bad Name',
-        datasets: ['no-such-dataset', cvDataset],
+        datasets: ['no-such-dataset', multimodalDataset],
         acknowledgeNoTestAnnotations: false,
       }),
     );
@@ -616,9 +617,9 @@ describe('PATCH /v1/evaluations/:id', () => {
     ['an unknown dataset', { datasets: [ARITH_BASIC_ID, 'no-such-dataset'] }, 'datasets[1]', /unknown dataset/],
     [
       'a dataset of another domain',
-      () => ({ datasets: [cvDataset] }),
+      () => ({ datasets: [multimodalDataset] }),
       'datasets[0]',
-      /^belongs to domain cv, not nlp$/,
+      /^belongs to domain multimodal, not nlp$/,
     ],
     ['another user’s dataset', () => ({ datasets: [othersNlpDataset] }), 'datasets[0]', /unknown dataset/],
     ['a deployment without endpoint', { deployment: { method: 'api' } }, 'deployment.endpoint', /is required/],
@@ -738,14 +739,15 @@ describe('PATCH /v1/evaluations/:id', () => {
   });
 
   it('checks datasets against the stored domain, and lets an admin edit but no other user', async () => {
-    const created = await createOk({
-      ...nlpEvaluationBody({ domain: 'cv', datasets: [cvDataset], modelName: `Cv-${randomBytes(4).toString('hex')}` }),
-      deployment: privateDeployment,
-    });
+    const created = await createOk(
+      nlpEvaluationBody({ domain: 'safety', datasets: [safetyDataset], modelInfo: { paperUrl: null } }),
+    );
     const wrong = await patch(created.id, { datasets: [ARITH_BASIC_ID] });
-    expect(wrong.body.errors).toEqual([{ field: 'datasets[0]', message: 'belongs to domain nlp, not cv' }]);
-    const apiOnCv = await patch(created.id, { deployment: { method: 'api', endpoint: 'http://h/v1' } });
-    expect(apiOnCv.body.errors).toEqual([{ field: 'deployment.method', message: 'must be private for domain cv' }]);
+    expect(wrong.body.errors).toEqual([{ field: 'datasets[0]', message: 'belongs to domain nlp, not safety' }]);
+    const privateOnSafety = await patch(created.id, { deployment: privateDeployment });
+    expect(privateOnSafety.body.errors).toEqual([
+      { field: 'deployment.method', message: 'must be api (rule of domain safety)' },
+    ]);
 
     const before = await snapshot(created.id);
     const byOther = await patch(created.id, { description: 'mine now' }, other.apiKey);

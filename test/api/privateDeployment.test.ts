@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
+import { MM_SHAPES_VQA_ID } from '../../datasets/builtin/multimodal/mmShapesVqa';
 import { buildApp } from '../../api/app';
 import { evaluations, images, quotaUsage, runs, uploadVersions } from '../../db/schema';
 import { utcMonth } from '../../db/queries/quota';
@@ -33,7 +34,6 @@ let api: TestApi;
 let owner: { id: string; apiKey: string };
 let other: { id: string; apiKey: string };
 let platformImage: string;
-let cvDataset: string;
 const launchedWorkflows: string[] = [];
 const configured = process.env.PROCTOR_GPU_TYPES;
 
@@ -42,7 +42,6 @@ beforeAll(async () => {
   api = await startApi();
   [owner, other] = await Promise.all([api.createUser(), api.createUser()]);
   platformImage = await platformImageId(api, owner.apiKey);
-  cvDataset = await registerDataset(api, owner.apiKey, 'cv');
 });
 
 afterAll(async () => {
@@ -111,10 +110,14 @@ describe('creating and editing a private evaluation', () => {
     const [row] = await api.deps.db.select().from(evaluations).where(eq(evaluations.id, created.id));
     expect(row!.apiKeyCipher).toBeNull();
 
-    const own = await approvedImageId(api, owner.apiKey, ['nlp', 'cv']);
+    const own = await approvedImageId(api, owner.apiKey, ['nlp', 'multimodal']);
     await createOk(privateBody(privateDeploymentBody(api, own, { gpuType: 'cpu', gpuCount: 2 })));
     await createOk({
-      ...nlpEvaluationBody({ domain: 'cv', modelName: `Cv-${randomBytes(4).toString('hex')}`, datasets: [cvDataset] }),
+      ...nlpEvaluationBody({
+        domain: 'multimodal',
+        modelName: `Mm-${randomBytes(4).toString('hex')}`,
+        datasets: [MM_SHAPES_VQA_ID],
+      }),
       deployment: privateDeploymentBody(api, own),
     });
   });
@@ -182,16 +185,20 @@ describe('creating and editing a private evaluation', () => {
     expect(await api.deps.db.select().from(evaluations).where(eq(evaluations.modelName, body.modelName))).toEqual([]);
   });
 
-  it('refuses the preloaded NLP image for a CV evaluation', async () => {
+  it('refuses the preloaded NLP image for a multimodal evaluation', async () => {
     const res = await create({
-      ...nlpEvaluationBody({ domain: 'cv', modelName: `Cv-${randomBytes(4).toString('hex')}`, datasets: [cvDataset] }),
+      ...nlpEvaluationBody({
+        domain: 'multimodal',
+        modelName: `Mm-${randomBytes(4).toString('hex')}`,
+        datasets: [MM_SHAPES_VQA_ID],
+      }),
       deployment: privateDeploymentBody(api, platformImage),
     });
     expect(res.status).toBe(400);
     expect(errorsOf(res)).toEqual([
       {
         field: 'deployment.imageId',
-        message: expect.stringMatching(/^names image proctor-nlp-serving:1, which serves nlp, not cv$/),
+        message: expect.stringMatching(/^names image proctor-nlp-serving:1, which serves nlp, not multimodal$/),
       },
     ]);
   });
@@ -210,10 +217,11 @@ describe('creating and editing a private evaluation', () => {
       privateBody(privateDeploymentBody(api, randomUUID(), { gpuType: 'tpu' }), {
         domain: 'safety',
         datasets: [safety],
+        modelInfo: { paperUrl: null },
       }),
     );
     expect(res.status).toBe(400);
-    expect(errorsOf(res)).toEqual([{ field: 'deployment.method', message: 'must be api for domain safety' }]);
+    expect(errorsOf(res)).toEqual([{ field: 'deployment.method', message: 'must be api (rule of domain safety)' }]);
   });
 
   it('applies the same rules to an edit, which changes nothing when refused', async () => {
