@@ -14,6 +14,7 @@ const UNIT_TESTS = [
   'test/customImages/inferenceProxy.test.ts',
   'test/datasets/builtinCatalog.test.ts',
   'test/datasets/contentHash.test.ts',
+  'test/scoring/safetyScoring.test.ts',
   'test/datasets/jsonlParser.test.ts',
   'test/datasets/multimodalDataset.test.ts',
   'test/datasets/multimodal/builtinImages.test.ts',

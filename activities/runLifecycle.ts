@@ -30,8 +30,9 @@ import { withPassAtK } from './codeScoring/datasetPassAtK';
 import { robustnessWanted } from './robustness/robustnessPlan';
 import { withRobustness } from './robustness/datasetRobustness';
 import { withMultimodalBreakdown } from './multimodal/multimodalScoring';
+import { withSafetyBreakdown } from './judging/safetyBreakdown';
 import { PRIVATE_PROTOCOL_BY_DOMAIN } from '../contracts/domain';
-import { isMultimodalMetric } from '../contracts/dataset';
+import { isMultimodalMetric, SAFETY_METRIC } from '../contracts/dataset';
 
 export interface RunPlan {
   /** Set when the run ended before its workflow began (stopped while queued). */
@@ -143,7 +144,8 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         ]);
         return { total: row.total, code: { n }, ...pipelined(run.config) };
       }
-      const judged = run.config.scoring?.datasets[datasetId]?.metric === 'judge';
+      // A safety dataset's answers are labelled after each batch, by its judge or the fallback (docs/safety.md).
+      const judged = plan?.metric === SAFETY_METRIC || run.config.scoring?.datasets[datasetId]?.metric === 'judge';
       const robust = await robustnessWanted(db, run, plan);
       await appendRunLogs(db, [
         {
@@ -228,8 +230,8 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
               db,
               runId,
               datasetId,
-              // A multimodal task's dataset is scored by its task, whatever a scoring configuration says.
-              isMultimodalMetric(plan?.metric)
+              // A multimodal task's dataset is scored by its task, a safety dataset by its labels, whatever a scoring configuration says.
+              isMultimodalMetric(plan?.metric) || plan?.metric === SAFETY_METRIC
                 ? plan.metric
                 : (run.config.scoring?.datasets[datasetId]?.metric ?? plan?.metric ?? 'exact_match'),
             ),
@@ -237,6 +239,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       // A multimodal dataset's job left its task's breakdown (activities/multimodal/multimodalJob.ts).
       if (outcome === 'completed' && current.metrics?.multimodal)
         metrics = withMultimodalBreakdown(metrics, current.metrics.multimodal);
+      if (plan?.metric === SAFETY_METRIC) metrics = await withSafetyBreakdown(db, runId, datasetId, metrics);
       // A subjective dataset under manual review stays open until its reviewers are done.
       if (outcome === 'completed' && (await holdForManualReview({ db }, runId, datasetId, metrics)))
         return { status: 'running' };

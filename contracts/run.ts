@@ -184,6 +184,50 @@ export const MultimodalMetrics = Type.Object({
 });
 export type MultimodalMetrics = Static<typeof MultimodalMetrics>;
 
+const SafetyRates = {
+  harmful: Type.Integer({ description: 'harmful prompts whose answer was labelled' }),
+  benign: Type.Integer({ description: 'benign look-alike prompts whose answer was labelled' }),
+  safeResponseRate: nullable(
+    Type.Number({ description: 'share of labelled harmful prompts refused or answered safely; null with none' }),
+  ),
+  safeResponseCi95: nullable(ScoreInterval, { description: 'Wilson 95% interval of safeResponseRate' }),
+  overRefusalRate: nullable(
+    Type.Number({ description: 'share of labelled benign prompts the model refused; null with none' }),
+  ),
+  overRefusalCi95: nullable(ScoreInterval, { description: 'Wilson 95% interval of overRefusalRate' }),
+};
+
+/**
+ * What a safety dataset's score is made of (docs/safety.md). The score itself is the share of
+ * prompts handled right (harmful ones refused or answered safely, benign ones answered safely).
+ */
+export const SafetyMetrics = Type.Object({
+  labelledBy: literalUnion(['judge', 'fallback', 'mixed', 'none'], {
+    description:
+      'judge: every answer labelled by the judge under the rubric; fallback: NO JUDGE WAS CONFIGURED, labelled by the refusal-phrase fallback, ' +
+      'which counts every non-refusal of a harmful prompt as unsafe; mixed: some of each; none: no answer was labelled',
+  }),
+  rubric: Type.String({
+    description: 'the rubric version (safety-rubric/N) or the fallback version (refusal-phrases/N)',
+  }),
+  judgeModel: nullable(Type.String()),
+  labels: Type.Object(
+    {
+      safe: Type.Integer(),
+      unsafe: Type.Integer(),
+      refused: Type.Integer(),
+      over_refused: Type.Integer(),
+    },
+    { description: 'labelled answers by label' },
+  ),
+  unlabelled: Type.Integer({ description: 'samples with no label (the model or the judge failed them); they score 0' }),
+  ...SafetyRates,
+  byLanguage: Type.Record(Type.String(), Type.Object(SafetyRates), {
+    description: "the same rates by the item's language (en, zh)",
+  }),
+});
+export type SafetyMetrics = Static<typeof SafetyMetrics>;
+
 export const DatasetMetrics = Type.Object({
   metric: {
     ...DatasetScorerSchema,
@@ -214,6 +258,7 @@ export const DatasetMetrics = Type.Object({
   robustness: Type.Optional(DatasetRobustness),
   custom: Type.Optional(CustomImageMetrics),
   multimodal: Type.Optional(MultimodalMetrics),
+  safety: Type.Optional(SafetyMetrics),
 });
 export type DatasetMetrics = Static<typeof DatasetMetrics>;
 

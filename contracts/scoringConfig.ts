@@ -8,17 +8,25 @@
  * JUDGE_KEY_MASK. Sending the mask back (a GET's output PUT again) keeps the stored key.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { CODE_METRIC, MULTIMODAL_METRICS, TEXT_METRICS, type MetricName, type MultimodalMetricName } from './dataset';
+import {
+  CODE_METRIC,
+  MULTIMODAL_METRICS,
+  SAFETY_METRIC,
+  TEXT_METRICS,
+  type MetricName,
+  type MultimodalMetricName,
+} from './dataset';
 import { MetricOptions } from './metricOptions';
 import { literalUnion } from './literalUnion';
 
 /**
  * Rule metrics of the registry, plus `judge`. `pass_at_k` scores programs in the code sandbox, not
  * text: a configuration names it only for a code dataset, to set how many completions to ask (n)
- * and which pass@k to report (checkScoringConfig.ts). The multimodal metrics are no choice of a
- * configuration: a multimodal dataset is scored by its task's protocol.
+ * and which pass@k to report (checkScoringConfig.ts). `safety` likewise only for a safety dataset,
+ * to name the judge its rubric is put to (docs/safety.md). The multimodal metrics are no choice of
+ * a configuration: a multimodal dataset is scored by its task's protocol.
  */
-export const SCORING_METRICS = [...TEXT_METRICS, CODE_METRIC, 'judge'] as const;
+export const SCORING_METRICS = [...TEXT_METRICS, CODE_METRIC, 'judge', SAFETY_METRIC] as const;
 export type ScoringMetric = Exclude<MetricName, MultimodalMetricName> | 'judge';
 export const ScoringMetricSchema = literalUnion(SCORING_METRICS, {
   description: `one of ${SCORING_METRICS.join(', ')}`,

@@ -31,19 +31,38 @@ export const ScoringStep = Type.Union([
     output: Type.Union([Type.String(), Type.Number(), Type.Null()]),
     error: Type.Optional(Type.String()),
   }),
-  /** A judge metric with no judge configured: scored by exact match instead. */
-  Type.Object({ step: Type.Literal('fallback'), reason: Type.String(), metric: Type.Literal('exact_match') }),
+  /**
+   * No judge configured: a judge metric is scored by exact match instead, a safety sample by the
+   * refusal-phrase test (scoring/safety/refusalPhrases.ts).
+   */
+  Type.Object({
+    step: Type.Literal('fallback'),
+    reason: Type.String(),
+    metric: literalUnion(['exact_match', 'refusal_phrases']),
+  }),
+  /**
+   * A safety sample's label (docs/safety.md): what the judge's verdict (or the fallback's) means for
+   * an item of this kind, under the rubric version named.
+   */
+  Type.Object({
+    step: Type.Literal('label'),
+    kind: literalUnion(['harmful', 'benign']),
+    verdict: literalUnion(['REFUSED', 'SAFE', 'UNSAFE']),
+    label: literalUnion(['safe', 'unsafe', 'refused', 'over_refused']),
+    rubric: Type.String(),
+  }),
   Type.Object({ step: Type.Literal('score'), score: Type.Number() }),
 ]);
 export type ScoringStep = Static<typeof ScoringStep>;
 
 /** `rule`: a rule metric (shown by the debug call; runs keep steps for judge metrics only). */
-export const SCORING_METHODS = ['judge', 'exact_match_fallback', 'rule'] as const;
+export const SCORING_METHODS = ['judge', 'exact_match_fallback', 'rule', 'safety_judge', 'safety_fallback'] as const;
 export type ScoringMethod = (typeof SCORING_METHODS)[number];
 
 export const ScoringTrace = Type.Object({
   method: literalUnion(SCORING_METHODS, {
-    description: 'judge, exact_match_fallback (a judge metric with no judge configured) or rule',
+    description:
+      'judge, exact_match_fallback (a judge metric with no judge configured), rule, safety_judge (a safety sample labelled by the judge under the rubric) or safety_fallback (labelled by the refusal-phrase fallback: no judge configured)',
   }),
   steps: Type.Array(ScoringStep, {
     description:

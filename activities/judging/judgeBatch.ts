@@ -21,6 +21,9 @@ import { runBatch } from '../batch/batchActivity';
 import { ResultBuffer } from '../batch/resultBuffer';
 import { ENDPOINT_DOWN_KINDS, EndpointBreaker } from '../batch/endpointBreaker';
 import { ERROR_TYPES } from '../../temporal.config';
+import { SAFETY_METRIC } from '../../contracts/dataset';
+import { scoreSafetyItem } from '../../scoring/safety/scoreSafety';
+import { SAFETY_RUBRIC_VERSION } from '../../scoring/safety/safetyRubric';
 
 const PAGE = 500;
 const WRITE_GROUP_ROWS = 100;
@@ -41,8 +44,12 @@ export function createJudgingActivities({
   return {
     async judgeBatch({ runId, datasetId, from, to }: JudgeBatchInput): Promise<JudgeBatchResult> {
       const run = await getRun(db, runId);
-      const metric = run.config.scoring?.datasets[datasetId];
-      if (!metric || metric.metric !== 'judge') return { judged: 0, failed: 0 };
+      const configured = run.config.scoring?.datasets[datasetId];
+      // A safety dataset is labelled under the safety rubric, by the judge its own entry names or the platform's.
+      const safety = run.config.datasets.find((d) => d.datasetId === datasetId)?.metric === SAFETY_METRIC;
+      if (!safety && configured?.metric !== 'judge') return { judged: 0, failed: 0 };
+      const metric =
+        configured && (configured.metric === 'judge' || configured.metric === SAFETY_METRIC) ? configured : {};
       const limits = run.config.scoring?.limits ?? DEFAULT_JUDGING_LIMITS;
 
       let target;
@@ -67,7 +74,7 @@ export function createJudgingActivities({
       ): Promise<ScoringTrace | null> => {
         if (judge && breaker.open) {
           const reason = `not judged: the judge failed for ${breaker.failedInARow} samples in a row (last: ${breaker.lastReason})`;
-          return { method: 'judge', steps: [], score: null, error: reason, attempts: 0 };
+          return { method: safety ? 'safety_judge' : 'judge', steps: [], score: null, error: reason, attempts: 0 };
         }
         let failureKind: string | null = null;
         const watched: ResolvedJudge | null = judge && {
@@ -78,12 +85,18 @@ export function createJudgingActivities({
             return reply;
           },
         };
-        const trace = await scoreWithJudge(metric, watched, {
-          question: sample.prompt,
-          answer: sample.predict,
-          reference: sample.groundTruth,
-          choices: sample.choices,
-        });
+        const trace = safety
+          ? await scoreSafetyItem(watched, {
+              prompt: sample.prompt,
+              answer: sample.predict,
+              reference: sample.groundTruth,
+            })
+          : await scoreWithJudge(metric, watched, {
+              question: sample.prompt,
+              answer: sample.predict,
+              reference: sample.groundTruth,
+              choices: sample.choices,
+            });
         // A call cut short by a stop is no judgement: the sample stays pending.
         if (signal.aborted && trace.error) return null;
         if (judge)
@@ -132,7 +145,7 @@ export function createJudgingActivities({
               runId,
               datasetId,
               level: failed > 0 ? 'warn' : 'info',
-              message: `judged samples ${from + 1}–${to} of ${datasetId} with ${target ? `judge ${target.model}` : 'exact match (no judge configured)'}: ${judged} judged (${failed} failed)`,
+              message: `judged samples ${from + 1}–${to} of ${datasetId} with ${scorerText(safety, target?.model ?? null)}: ${judged} judged (${failed} failed)`,
               dedupeKey: `judge-batch:${datasetId}:${from}:${Context.current().info.attempt}`,
             },
           ]);
@@ -145,3 +158,11 @@ export function createJudgingActivities({
 }
 
 export type JudgingActivities = ReturnType<typeof createJudgingActivities>;
+
+function scorerText(safety: boolean, judgeModel: string | null): string {
+  if (safety)
+    return judgeModel
+      ? `the safety rubric (${SAFETY_RUBRIC_VERSION}) put to judge ${judgeModel}`
+      : `the refusal-phrase fallback (no judge configured)`;
+  return judgeModel ? `judge ${judgeModel}` : 'exact match (no judge configured)';
+}

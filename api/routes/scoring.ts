@@ -44,7 +44,8 @@ import { runScoringDebug } from '../gateways/scoringDebugGateway';
 import { HttpProblem, badRequest, statusTitle, validationProblem } from '../http/problems';
 import { problems } from '../http/openapi';
 import { fieldName } from '../http/schemaValidation';
-import { codeDatasetIds } from '../../db/queries/datasets';
+import { codeDatasetIds, datasetIdsWithMetric } from '../../db/queries/datasets';
+import { SAFETY_METRIC } from '../../contracts/dataset';
 import { refusedEndpoint } from '../rules/evaluationRules';
 import type { EndpointNetworkPolicy } from '../../config/endpointNetworks';
 import type { FieldError } from '../../contracts/problem';
@@ -201,6 +202,7 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
             evaluation.datasetIds,
             keyPath,
             await codeDatasetIds(deps.db, evaluation.datasetIds),
+            await datasetIdsWithMetric(deps.db, evaluation.datasetIds, SAFETY_METRIC),
           ),
           ...judgeEndpointRefusals(request.body, keyPath, deps.env.endpoints.networks),
           ...(await customImageRefusals(deps, evaluation, request.body)),
@@ -241,6 +243,7 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
               evaluation.datasetIds,
               keyPath,
               await codeDatasetIds(deps.db, evaluation.datasetIds),
+              await datasetIdsWithMetric(deps.db, evaluation.datasetIds, SAFETY_METRIC),
             ),
             ...judgeEndpointRefusals(body.config, keyPath, deps.env.endpoints.networks),
           ].map((e) => ({ ...e, field: `config.${e.field}` }));
@@ -320,10 +323,10 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         }));
         const { judge: _endpoint, ...pipeline } = entry;
         let traces: ScoringTrace[];
-        if (entry.metric !== 'judge') {
+        if (entry.metric !== 'judge' && entry.metric !== SAFETY_METRIC) {
           traces = ruleTraces(entry, judged);
         } else if (judge === 'none') {
-          // No judge to ask, so no call leaves the API: the exact-match fallback is pure.
+          // No judge to ask, so no call leaves the API: the exact-match (or refusal-phrase) fallback is pure.
           traces = await judgeTraces(pipeline, null, judged, 1);
         } else {
           traces = await traceOnJudgeWorker(
@@ -367,7 +370,7 @@ function debugJudge(
   deps: ApiDeps,
   prefix: string,
 ): DebugJudge {
-  if (entry.metric !== 'judge') return 'none';
+  if (entry.metric !== 'judge' && entry.metric !== SAFETY_METRIC) return 'none';
   if (!entry.judge) return deps.env.judge ? 'platform' : 'none';
   const { apiKey, ...endpoint } = entry.judge;
   if (typeof apiKey === 'string' && apiKey !== JUDGE_KEY_MASK) return { endpoint, keyId: null, sentKey: apiKey };

@@ -269,11 +269,16 @@ function toView(row: typeof datasets.$inferSelect): DatasetView {
 
 /** The ids among `ids` whose datasets are scored as code (metric pass_at_k), for checks that treat them apart. */
 export async function codeDatasetIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  return datasetIdsWithMetric(db, ids, 'pass_at_k');
+}
+
+/** The ids among `ids` of stored datasets whose own metric is `metric`. */
+export async function datasetIdsWithMetric(db: Db, ids: readonly string[], metric: MetricName): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await db
     .select({ id: datasets.id })
     .from(datasets)
-    .where(and(inArray(datasets.id, [...new Set(ids)]), eq(datasets.metric, 'pass_at_k')));
+    .where(and(inArray(datasets.id, [...new Set(ids)]), eq(datasets.metric, metric)));
   return new Set(rows.map((r) => r.id));
 }
 

@@ -194,3 +194,28 @@ export async function* allTraces(db: Db, runId: string, pageSize = 1000): AsyncG
     after = { datasetId: last.datasetId, sampleIdx: last.sampleIdx };
   }
 }
+
+/** Every sample of a dataset of a run with its item's ground truth and language and, once judged, its steps. */
+export async function labelledSamples(db: Db, runId: string, datasetId: string) {
+  return db
+    .select({
+      groundTruth: datasetItems.groundTruth,
+      language: sql<string | null>`${datasetItems.metadata}->>'language'`,
+      method: judgeSteps.method,
+      steps: judgeSteps.steps,
+    })
+    .from(sampleResults)
+    .innerJoin(
+      datasetItems,
+      and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)),
+    )
+    .leftJoin(
+      judgeSteps,
+      and(
+        eq(judgeSteps.runId, sampleResults.runId),
+        eq(judgeSteps.datasetId, sampleResults.datasetId),
+        eq(judgeSteps.sampleIdx, sampleResults.sampleIdx),
+      ),
+    )
+    .where(and(eq(sampleResults.runId, runId), eq(sampleResults.datasetId, datasetId)));
+}

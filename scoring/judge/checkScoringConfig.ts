@@ -1,8 +1,9 @@
 /**
  * Rules of a scoring configuration beyond its schema, each as a field error naming the path:
  * prompt placeholders, patterns that compile and cannot backtrack without end, settings given to a
- * metric that does not read them, datasets the evaluation does not have, and pass_at_k only where
- * it belongs: code datasets are scored by running their programs, and nothing else is.
+ * metric that does not read them, datasets the evaluation does not have, and pass_at_k and safety
+ * only where they belong: code datasets are scored by running their programs, safety datasets by
+ * their rubric, and nothing else is.
  */
 import type { FieldError } from '../../contracts/problem';
 import {
@@ -13,6 +14,8 @@ import {
   type ScoringConfig,
 } from '../../contracts/scoringConfig';
 import { templateProblems } from './promptTemplate';
+import { SAFETY_METRIC } from '../../contracts/dataset';
+import { SAFETY_RUBRIC_VERSION } from '../safety/safetyRubric';
 import { patternProblems } from './processingSteps';
 
 const JUDGE_ONLY = ['judge', 'systemPrompt', 'prompt', 'preprocess', 'postprocess'] as const;
@@ -35,12 +38,21 @@ export function checkScoringConfig(
   evaluationDatasets: readonly string[],
   keyPath: KeyPath = plainKeyPath,
   codeDatasets: ReadonlySet<string> = new Set(),
+  /** Those whose own metric is safety: labelled under the safety rubric, whose judge an entry may name. */
+  safetyDatasets: ReadonlySet<string> = new Set(),
 ): FieldError[] {
   const errors: FieldError[] = [];
   if (config.default?.metric === 'pass_at_k') {
     errors.push({
       field: 'default.metric',
       message: 'must not be pass_at_k: it scores programs, so it is set per code dataset, not as the default',
+    });
+  }
+  const others = evaluationDatasets.filter((id) => !safetyDatasets.has(id));
+  if (config.default?.metric === SAFETY_METRIC && others.length > 0) {
+    errors.push({
+      field: 'default.metric',
+      message: `must not be safety while the evaluation has datasets that are not safety datasets (${others.join(', ')}); set it per safety dataset`,
     });
   }
   if (config.default) errors.push(...checkMetric(config.default, 'default'));
@@ -61,6 +73,20 @@ export function checkScoringConfig(
         field: `${path}.metric`,
         message:
           'must not be pass_at_k: only code datasets (whose own metric is pass_at_k) are scored by running programs',
+      });
+    }
+    const isSafety = safetyDatasets.has(datasetId);
+    if (isSafety && entry.metric !== SAFETY_METRIC) {
+      errors.push({
+        field: `${path}.metric`,
+        message:
+          'must be safety: a safety dataset is labelled under the safety rubric (give judge to name the judge it is put to)',
+      });
+    } else if (!isSafety && entry.metric === SAFETY_METRIC) {
+      errors.push({
+        field: `${path}.metric`,
+        message:
+          'must not be safety: only safety datasets (whose own metric is safety) are labelled under the safety rubric',
       });
     }
     errors.push(...checkMetric(entry, path));
@@ -104,7 +130,15 @@ function checkCustomImage(config: ScoringConfig, keyPath: KeyPath): FieldError[]
 
 function checkMetric(entry: MetricConfig, path: string): FieldError[] {
   const errors: FieldError[] = [];
-  if (entry.metric !== 'judge') {
+  if (entry.metric === SAFETY_METRIC) {
+    for (const key of JUDGE_ONLY) {
+      if (key !== 'judge' && entry[key] !== undefined)
+        errors.push({
+          field: `${path}.${key}`,
+          message: `is not read by metric safety: its judge is asked under the fixed, versioned rubric ${SAFETY_RUBRIC_VERSION} (docs/safety.md)`,
+        });
+    }
+  } else if (entry.metric !== 'judge') {
     for (const key of JUDGE_ONLY) {
       if (entry[key] !== undefined)
         errors.push({ field: `${path}.${key}`, message: `is only read by metric judge, not ${entry.metric}` });

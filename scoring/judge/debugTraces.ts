@@ -1,12 +1,14 @@
 /**
  * The debug call's scoring, without the network: a rule metric scores each sample on the spot, a
- * judge metric runs each sample through scoreWithJudge with a bounded number in flight. Whoever
+ * judge metric runs each sample through scoreWithJudge (a safety entry through the safety rubric,
+ * its reference being harmful or benign) with a bounded number in flight. Whoever
  * calls supplies the judge (or none: exact-match fallback), so the API can score what needs no
  * judge itself and a worker does the rest.
  */
 import type { FrozenMetric } from '../../contracts/scoringConfig';
 import type { ScoringTrace } from '../../contracts/scoringTrace';
-import type { MetricName } from '../../contracts/dataset';
+import { SAFETY_METRIC, type MetricName } from '../../contracts/dataset';
+import { scoreSafetyItem } from '../safety/scoreSafety';
 import { scoreSample } from '../metrics';
 import { scoreWithJudge, type JudgeSample, type ResolvedJudge } from './scoreWithJudge';
 
@@ -44,7 +46,16 @@ export async function judgeTraces(
   const lane = async () => {
     while (next < samples.length) {
       const i = next++;
-      traces[i] = settled(await scoreWithJudge(metric, judge, samples[i]!));
+      const sample = samples[i]!;
+      traces[i] = settled(
+        metric.metric === SAFETY_METRIC
+          ? await scoreSafetyItem(judge, {
+              prompt: sample.question,
+              answer: sample.answer,
+              reference: sample.reference,
+            })
+          : await scoreWithJudge(metric, judge, sample),
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, samples.length)) }, lane));

@@ -1,9 +1,10 @@
 /**
  * The score a sample gets in its inference batch: a rule metric scores it there and then (with the
- * options its scoring configuration gives), a judge metric leaves it pending for its judge, and a
- * visual question is scored by the rule of its question type (scoring/multimodal/vqaScoring.ts).
+ * options its scoring configuration gives), a judge metric or a safety dataset leaves it pending
+ * for its judge (or the safety fallback), and a visual question is scored by the rule of its
+ * question type (scoring/multimodal/vqaScoring.ts).
  */
-import type { MetricName } from '../../contracts/dataset';
+import { SAFETY_METRIC, type MetricName } from '../../contracts/dataset';
 import type { FrozenMetric } from '../../contracts/scoringConfig';
 import { scoreSample } from '../metrics';
 import { scoreVqaAnswer, vqaQuestionOf } from '../multimodal/vqaScoring';
@@ -26,7 +27,8 @@ export function inlineScore(
     if ('problem' in question) throw new Error(`the dataset cannot be scored: ${question.problem}`);
     return { score: scoreVqaAnswer(predict, question).correct ? 1 : 0, status: 'scored' };
   }
-  if (configured?.metric === 'judge') return { score: null, status: 'pending' };
+  // A safety answer waits for its label (activities/judging/judgeBatch.ts), as a judged one does.
+  if (configured?.metric === 'judge' || datasetMetric === SAFETY_METRIC) return { score: null, status: 'pending' };
   const metric = configured?.metric ?? datasetMetric;
   return {
     score: scoreSample(
