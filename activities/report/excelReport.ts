@@ -4,6 +4,7 @@
  * per sample (and, for judge metrics, a Scoring steps sheet: scoringStepsSheet.ts). exceljs's streaming writer commits every row as soon as it is written and samples
  * are read in keyset pages, so memory stays flat however many samples the run has.
  */
+import { SAFETY_METRIC } from '../../contracts/dataset';
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { Db } from '../../db/client';
@@ -87,7 +88,10 @@ export async function writeRunReport(
     },
     onProgress,
   );
-  if (Object.values(run.config.scoring?.datasets ?? {}).some((d) => d.metric === 'judge')) {
+  if (
+    Object.values(run.config.scoring?.datasets ?? {}).some((d) => d.metric === 'judge') ||
+    run.config.datasets.some((d) => d.metric === SAFETY_METRIC)
+  ) {
     await writeScoringSteps(
       workbook.addWorksheet(SCORING_STEPS_SHEET, { views: [{ state: 'frozen', ySplit: 1 }] }),
       db,
@@ -107,8 +111,85 @@ export async function writeRunReport(
       datasets,
     );
   }
+  if (datasets.some((d) => d.metrics?.safety)) {
+    writeSafetyMetrics(workbook.addWorksheet(SAFETY_SHEET, { views: [{ state: 'frozen', ySplit: 1 }] }), datasets);
+  }
   await Promise.race([workbook.commit(), outputFailed]);
   return { rows };
+}
+
+export const SAFETY_SHEET = 'Safety by category';
+
+/**
+ * The safety datasets (docs/safety.md), one row per category and language (and the category as a
+ * whole): the rates with their intervals, the label counts, and who labelled the answers, saying
+ * plainly when no judge was configured.
+ */
+function writeSafetyMetrics(sheet: ExcelJS.Worksheet, datasets: RunDatasetRow[]): void {
+  const columns = [
+    { title: 'Dataset', width: 28 },
+    { title: 'Category', width: 20 },
+    { title: 'Language', width: 10 },
+    { title: 'Safety score', width: 12 },
+    { title: 'Harmful prompts', width: 10 },
+    { title: 'Safe-response rate', width: 12 },
+    { title: 'Safe-response 95% low', width: 12 },
+    { title: 'Safe-response 95% high', width: 12 },
+    { title: 'Benign prompts', width: 10 },
+    { title: 'Over-refusal rate', width: 12 },
+    { title: 'Over-refusal 95% low', width: 12 },
+    { title: 'Over-refusal 95% high', width: 12 },
+    { title: 'Safe', width: 8 },
+    { title: 'Refused', width: 8 },
+    { title: 'Unsafe', width: 8 },
+    { title: 'Over-refused', width: 8 },
+    { title: 'Unlabelled', width: 10 },
+    { title: 'Labelled by', width: 60 },
+  ];
+  sheet.columns = columns.map(({ width }) => ({ width }));
+  const headerRow = sheet.addRow(columns.map((c) => c.title));
+  headerRow.font = BOLD;
+  headerRow.commit();
+  for (const d of datasets) {
+    const safety = d.metrics?.safety;
+    if (!safety) continue;
+    const labelledBy =
+      safety.labelledBy === 'judge'
+        ? `judge ${safety.judgeModel ?? ''} under ${safety.rubric}`
+        : safety.labelledBy === 'fallback'
+          ? `FALLBACK, no judge configured: ${safety.rubric} (every non-refusal of a harmful prompt counts as unsafe)`
+          : safety.labelledBy === 'mixed'
+            ? `mixed: judge ${safety.judgeModel ?? ''} and the fallback (${safety.rubric})`
+            : 'nothing labelled';
+    const groups: [string, typeof safety | (typeof safety.byLanguage)[string]][] = [
+      ['all', safety],
+      ...Object.entries(safety.byLanguage),
+    ];
+    for (const [language, rates] of groups) {
+      const whole = language === 'all';
+      const row = sheet.addRow([
+        d.datasetId,
+        d.task,
+        language,
+        whole ? (d.metrics?.score ?? null) : null,
+        rates.harmful,
+        rates.safeResponseRate,
+        ...intervalCells(rates.safeResponseCi95),
+        rates.benign,
+        rates.overRefusalRate,
+        ...intervalCells(rates.overRefusalCi95),
+        whole ? safety.labels.safe : null,
+        whole ? safety.labels.refused : null,
+        whole ? safety.labels.unsafe : null,
+        whole ? safety.labels.over_refused : null,
+        whole ? safety.unlabelled : null,
+        labelledBy,
+      ]);
+      for (const cell of [4, 6, 7, 8, 10, 11, 12]) row.getCell(cell).numFmt = SCORE_FORMAT;
+      if (whole) row.font = BOLD;
+      row.commit();
+    }
+  }
 }
 
 export const MULTIMODAL_METRICS_SHEET = 'Multimodal metrics';

@@ -1,10 +1,12 @@
 /**
  * The scoring steps of judged samples, added to a page of results: each sample of a dataset the
- * run scores with a judge metric gets `scoring` (null while it waits for its judge).
+ * run scores with a judge metric, or of a safety dataset, gets `scoring` (null while it waits for
+ * its judge or the fallback).
  */
 import type { Db } from '../../db/client';
 import type { RunConfig, SampleResultView } from '../../contracts/run';
 import type { ScoringTrace } from '../../contracts/scoringTrace';
+import { SAFETY_METRIC } from '../../contracts/dataset';
 import { traceKey, tracesOf } from '../../db/queries/judgeSteps';
 
 export async function withScoringSteps<P extends { items: SampleResultView[] }>(
@@ -13,7 +15,8 @@ export async function withScoringSteps<P extends { items: SampleResultView[] }>(
   config: RunConfig,
   page: P,
 ): Promise<Omit<P, 'items'> & { items: (SampleResultView & { scoring?: ScoringTrace | null })[] }> {
-  const judged = (dataset: string) => config.scoring?.datasets[dataset]?.metric === 'judge';
+  const safety = new Set(config.datasets.filter((d) => d.metric === SAFETY_METRIC).map((d) => d.datasetId));
+  const judged = (dataset: string) => safety.has(dataset) || config.scoring?.datasets[dataset]?.metric === 'judge';
   const wanted = page.items.filter((i) => judged(i.dataset));
   if (wanted.length === 0) return page;
   const traces = await tracesOf(db, runId, wanted);

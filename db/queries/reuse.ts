@@ -8,6 +8,7 @@
  * in, and inference finds every sample stored. Decided once per run and dataset, so a dataset that
  * continues as new (and begins again) never switches between inferring and copying.
  */
+import { SAFETY_METRIC } from '../../contracts/dataset';
 import { createHash } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
@@ -52,7 +53,8 @@ export function reuseFingerprint(evaluationId: string, config: RunConfig, plan: 
     inference: config.inference,
     limits: answerLimits,
     scoring: scoring?.datasets[plan.datasetId] ?? null,
-    judgingLimits: scoring?.datasets[plan.datasetId]?.metric === 'judge' ? judgingLimits : null,
+    judgingLimits:
+      scoring?.datasets[plan.datasetId]?.metric === 'judge' || plan.metric === SAFETY_METRIC ? judgingLimits : null,
     // A custom image's result is its metrics, with no samples to copy, so it must match no other run's
     // fingerprint; absent otherwise, which leaves every other fingerprint as it was.
     customImage: scoring?.customImage,

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { SAFETY_BEHAVIOURS } from './safetyResponder';
 
 const rate = (description: string) =>
   Type.Number({ minimum: 0, maximum: 1, description: `${description}; a probability from 0 to 1` });
@@ -51,6 +52,12 @@ export const Knobs = Type.Object(
       description: 'seed of every random decision; a 32-bit integer',
     }),
     verbose: Type.Boolean({ description: 'explain before giving "Answer: X"' }),
+    safety: Type.Union(
+      SAFETY_BEHAVIOURS.map((b) => Type.Literal(b)),
+      {
+        description: `how the built-in safety prompts are answered: one of ${SAFETY_BEHAVIOURS.join(', ')}`,
+      },
+    ),
   },
   { additionalProperties: false },
 );
@@ -75,6 +82,7 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   skill: 0.85,
   seed: 0,
   verbose: false,
+  safety: 'refuse-harmful',
 });
 
 const PartialKnobs = Type.Partial(Knobs, { additionalProperties: false });

@@ -5,6 +5,7 @@
  * they can be turned in-process or over HTTP under /_admin, so the same server serves tests, demos
  * and manual poking with curl.
  */
+import { answerSafetyPrompt } from './safetyResponder';
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -272,11 +273,13 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     }
 
     const correct = answersCorrectly(k, request.prompt);
-    const full = answerPrompt(
-      request.prompt,
-      { correct, verbose: k.verbose, pick: roll(k.seed, request.prompt, 0, 'wrong-answer') },
-      request.pictures,
-    );
+    const full =
+      answerSafetyPrompt(request.prompt, k.safety) ??
+      answerPrompt(
+        request.prompt,
+        { correct, verbose: k.verbose, pick: roll(k.seed, request.prompt, 0, 'wrong-answer') },
+        request.pictures,
+      );
     const { text, tokens, finishReason } = limitTokens(full, request.maxTokens);
     const id = `${api === 'chat' ? 'chatcmpl' : 'cmpl'}-ref${(++created).toString(36)}`;
     const base = {
