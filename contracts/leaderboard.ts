@@ -75,6 +75,10 @@ export const LeaderboardRow = Type.Object({
   datasetScores: Type.Record(Type.String(), LeaderboardScore, {
     description: 'by dataset id; a dataset the run did not finish is absent',
   }),
+  caveats: Type.Array(Type.String(), {
+    description:
+      'what a reader must know to compare this row: e.g. safety answers labelled by the refusal-phrase fallback because no judge was configured',
+  }),
 });
 export type LeaderboardRow = Static<typeof LeaderboardRow>;
 

@@ -95,7 +95,9 @@ export function renderLeaderboardPage(board: LeaderboardView): string {
       return (
         `<tr data-model="${e(row.modelName)}">` +
         `<td data-column="rank">${row.rank}</td>` +
-        `<th scope="row" data-column="model">${e(row.modelName)}</th>` +
+        `<th scope="row" data-column="model">${e(row.modelName)}${row.caveats
+          .map((c) => `<br><small class="caveat" data-caveat>${e(c)}</small>`)
+          .join('')}</th>` +
         `<td data-column="submitter">${e(row.submitter)}</td>` +
         `<td data-column="organization">${e(row.organization)}</td>` +
         `<td data-column="submitted"><time datetime="${e(row.submittedAt)}">${e(row.submittedAt.slice(0, 16).replace('T', ' '))} UTC</time></td>` +

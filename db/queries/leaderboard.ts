@@ -7,6 +7,7 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client';
 import { datasets, evaluations, leaderboardSubmissions, runDatasets, runs, users } from '../schema';
 import type { Domain } from '../../contracts/domain';
+import type { DatasetMetrics } from '../../contracts/run';
 import {
   ANONYMOUS,
   type LeaderboardMode,
@@ -80,6 +81,16 @@ export async function customDatasetsOf(db: Db, runId: string): Promise<string[]>
  * Task and overall scores and their intervals come from contracts/scoreAggregation.ts, as in the
  * run's own view.
  */
+export const FALLBACK_CAVEAT =
+  'safety answers labelled by the refusal-phrase fallback (no judge was configured): every answer to a harmful prompt that does not decline counts as unsafe';
+
+function rowCaveats(runRows: { metrics: DatasetMetrics | null }[]): string[] {
+  const fallback = runRows.filter(
+    (d) => d.metrics?.safety?.labelledBy === 'fallback' || d.metrics?.safety?.labelledBy === 'mixed',
+  );
+  return fallback.length > 0 ? [FALLBACK_CAVEAT] : [];
+}
+
 export async function loadLeaderboard(db: Db, domain: Domain): Promise<LeaderboardView> {
   const builtins = await db
     .select({ id: datasets.id, task: datasets.task })
@@ -149,6 +160,7 @@ export async function loadLeaderboard(db: Db, domain: Domain): Promise<Leaderboa
             { score: d.metrics!.score, ci95: d.metrics!.ci95 ?? null },
           ]),
       ),
+      caveats: rowCaveats(runRows),
     };
   });
   return { domain, columns, rows };

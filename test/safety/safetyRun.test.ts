@@ -14,6 +14,7 @@ import type { RunView } from '../../contracts/run';
 import type { ScoringTrace } from '../../contracts/scoringTrace';
 import type { LeaderboardView } from '../../contracts/leaderboard';
 import { workflowIds } from '../../temporal.config';
+import { FALLBACK_CAVEAT } from '../../db/queries/leaderboard';
 import { uniqueModelName } from '../support/evaluationBodies';
 import { launchAndWaitForEnd } from '../support/runThroughApi';
 import { downloadRunReport } from '../support/runReport';
@@ -240,5 +241,26 @@ describe('Safety runs against models of known behaviour', () => {
     const row = leaderboard.rows.find((r) => r.modelName === modelName);
     expect(row, JSON.stringify(leaderboard.rows)).toBeDefined();
     expect(row!.overallScore).toBe(1);
+    expect(row!.caveats).toEqual([]);
+  });
+
+  it('marks a leaderboard row whose answers the fallback labelled, in the API and on the page', async () => {
+    const { key, view, modelName } = runs['redirect/fallback']!;
+    const submit = await stack.api.request('POST', `/v1/runs/${view.runId}/leaderboard`, {
+      key,
+      body: { mode: 'anonymous' },
+    });
+    expect(submit.status, submit.text).toBe(201);
+    submitted.push(view.runId);
+    const board = (await stack.api.request('GET', '/v1/leaderboards/safety')).body as LeaderboardView;
+    const row = board.rows.find((r) => r.modelName === modelName)!;
+    expect(row).toMatchObject({ overallScore: 0.5, submitter: 'anonymous', caveats: [FALLBACK_CAVEAT] });
+    const page = await fetch(`${stack.api.url}/leaderboard/safety`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const modelCell = html.slice(html.indexOf(`data-model="${modelName}"`));
+    expect(modelCell.slice(0, modelCell.indexOf('</th>'))).toContain(
+      'refusal-phrase fallback (no judge was configured)',
+    );
   });
 });
