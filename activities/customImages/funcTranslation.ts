@@ -115,9 +115,12 @@ function stopSequences(stop: unknown): string[] {
 export function funcCompletions(answer: unknown): FuncCompletion[] {
   if (typeof answer !== 'object' || answer === null || Array.isArray(answer))
     throw badUpstream('the model service answered with JSON that is not an object');
-  const { completions, error } = answer as { completions?: unknown; error?: unknown };
+  const { completions, error, status } = answer as { completions?: unknown; error?: unknown; status?: unknown };
   if (error !== undefined && error !== null && error !== '')
     throw badUpstream(`the model service reported an error: ${shortDescription(error)}`, 'upstream_error');
+  // flageval-serving's NLPEvalResponse.status: a service may say it failed in a 200 answer.
+  if (typeof status === 'number' && status !== 200)
+    throw badUpstream(`the model service answered status ${status} in its NLPEvalResponse`, 'upstream_error');
   if (!Array.isArray(completions) || completions.length === 0)
     throw badUpstream('the model service answered without completions (expected {"completions": [{"text": …}]})');
   return completions.map((c, i) => {

@@ -65,10 +65,17 @@ export function createFuncEndpoint(o: FuncEndpointOptions): ModelEndpoint {
         }
         const text = await response.text();
         if (!response.ok) {
-          // The SDK reads an error's explanation from an `error` field; a service may use another.
+          // The SDK reads an error's explanation from an `error` field; flageval-serving writes
+          // {"code", "message"}, and a service may use yet another shape.
           const json = parseJson(text);
           const payload =
-            json === null ? undefined : typeof json === 'object' && 'error' in json ? json : { error: json };
+            json === null
+              ? undefined
+              : typeof json === 'object' && 'error' in json
+                ? json
+                : typeof json === 'object' && json !== null && 'message' in json
+                  ? { error: { message: messageText((json as { message: unknown }).message) } }
+                  : { error: json };
           throw APIError.generate(response.status, payload, json === null ? text : undefined, response.headers);
         }
         return output(JSON.parse(text));
@@ -79,6 +86,15 @@ export function createFuncEndpoint(o: FuncEndpointOptions): ModelEndpoint {
       }
     },
   };
+}
+
+function modelInfoText(response: object): string {
+  const info = (response as { model_info?: unknown }).model_info;
+  return typeof info === 'string' && info !== '' ? ` (model_info: ${info.slice(0, 200)})` : '';
+}
+
+function messageText(message: unknown): string {
+  return typeof message === 'string' ? message : JSON.stringify(message);
 }
 
 function classified(error: unknown, timeoutMs: number): InferenceError {
@@ -99,7 +115,13 @@ function output(response: unknown): ModelOutput {
   if (typeof response !== 'object' || response === null || Array.isArray(response)) {
     throw new InferenceError('malformed', 'malformed response: the body is not a JSON object');
   }
-  const { completions } = response as { completions?: unknown };
+  const { completions, status } = response as { completions?: unknown; status?: unknown };
+  // flageval-serving's NLPEvalResponse carries a status a service may set to say it failed.
+  if (typeof status === 'number' && status !== 200)
+    throw new InferenceError(
+      status >= 500 ? 'server' : 'bad_request',
+      `the service answered status ${status} in its NLPEvalResponse${modelInfoText(response)}`,
+    );
   if (completions === undefined || completions === null || (Array.isArray(completions) && completions.length === 0)) {
     throw new InferenceError('empty', 'response had no completions');
   }

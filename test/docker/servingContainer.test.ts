@@ -120,16 +120,18 @@ describe('a healthy model', () => {
     const echoed = JSON.parse(
       (await endpoint.complete('echo request', { maxTokens: 7, temperature: 0.5, topP: 0.9 }, never)).text,
     );
+    // The request as a service reads it: flageval-serving's attribute names for the wire's fields.
     expect(echoed).toEqual({
       engine: 'demo-model',
       prompt: 'echo request',
       temperature: 0.5,
-      num_return_sequences: 1,
-      max_new_tokens: 7,
+      max_return_sequences: 1,
+      max_tokens: 7,
       top_p: 0.9,
       echo_prompt: false,
       top_k_per_token: 1,
       stop_sequences: [],
+      extra: {},
     });
   });
 
@@ -185,21 +187,22 @@ describe('a healthy model', () => {
       fetch(`${started.baseUrl}/func`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const garbage = await post('{not json');
     expect(garbage.status).toBe(400);
-    expect(((await garbage.json()) as { error: string }).error).toMatch(/^the body is not valid JSON/);
+    // Errors as flageval-serving writes them: {"code", "message"}.
+    expect(await garbage.json()).toEqual({ code: 400, message: expect.stringMatching(/^the body is not valid JSON/) });
     const wrongType = await post(JSON.stringify({ prompt: 'hi', max_new_tokens: 'many' }));
     expect(wrongType.status).toBe(400);
-    expect(await wrongType.json()).toEqual({ error: 'max_new_tokens must be a non-negative integer' });
+    expect(await wrongType.json()).toEqual({ code: 400, message: 'max_new_tokens must be a non-negative integer' });
 
     const failure = await endpoint.complete('divide by zero', PARAMS, never).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(InferenceError);
     expect(failure).toMatchObject({ kind: 'server', retryable: true });
-    expect((failure as Error).message).toBe('HTTP 500 from the model endpoint: ZeroDivisionError: division by zero');
+    expect((failure as Error).message).toBe('HTTP 500 from the model endpoint: division by zero');
     expect(await endpoint.complete('bad shape', PARAMS, never).catch((e: unknown) => e)).toMatchObject({
       kind: 'server',
       message: 'HTTP 500 from the model endpoint: infer returned str; it must return an NLPEvalResponse',
     });
     const missing = await post(JSON.stringify({ engine: 'x' }));
-    expect([missing.status, await missing.json()]).toEqual([400, { error: 'prompt is required' }]);
+    expect([missing.status, await missing.json()]).toEqual([400, { code: 400, message: 'prompt is required' }]);
 
     const logs = await logsUntil(started.containerId, (lines) =>
       lines.some((l) => l.line.includes('"POST /func" 500')),

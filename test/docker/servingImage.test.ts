@@ -105,16 +105,18 @@ describe('the NLP serving image', () => {
       user: 'nobody',
       uid: 65534,
       left_out: [],
+      // flageval-serving's attribute names (test/serving/flagevalCompat.test.ts compares with the package).
       request_fields: [
-        'prompt',
         'engine',
+        'prompt',
         'temperature',
-        'num_return_sequences',
-        'max_new_tokens',
+        'max_return_sequences',
+        'max_tokens',
         'top_p',
         'echo_prompt',
         'top_k_per_token',
         'stop_sequences',
+        'extra',
       ],
     });
   });

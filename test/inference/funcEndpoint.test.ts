@@ -170,6 +170,29 @@ describe('failures', () => {
     });
   });
 
+  it("reads flageval-serving's own error shape, and a failure status in an NLPEvalResponse", async () => {
+    knobs.status = 500;
+    knobs.body = { code: 500, message: 'CUDA out of memory' };
+    expect(await failure(endpoint().complete('q', PARAMS, never))).toMatchObject({
+      kind: 'server',
+      message: 'HTTP 500 from the model endpoint: CUDA out of memory',
+    });
+    knobs.status = 200;
+    knobs.body = {
+      completions: [{ text: 'partial', tokens: 'partial' }],
+      model_info: 'm-7b',
+      status: 503,
+      input_length: 3,
+    };
+    expect(await failure(endpoint().complete('q', PARAMS, never))).toMatchObject({
+      kind: 'server',
+      retryable: true,
+      message: 'the service answered status 503 in its NLPEvalResponse (model_info: m-7b)',
+    });
+    knobs.body = { completions: [{ text: 'fine', tokens: 'fine' }], model_info: '', status: 200, input_length: 3 };
+    expect(await endpoint().complete('q', PARAMS, never)).toMatchObject({ text: 'fine' });
+  });
+
   it('reads a 429 as rate limiting, with the wait it asks for', async () => {
     knobs.status = 429;
     knobs.body = { error: { message: 'too many requests' } };

@@ -1,11 +1,13 @@
 """
-The `/func` wire format: a JSON request checked field by field into an NLPEvalRequest, and the
-service's NLPEvalResponse turned back into `{"completions": [{"text", "tokens"}]}`.
+The `/func` wire format, as flageval-serving's NLPModelService speaks it: a JSON request checked
+field by field and made into an NLPEvalRequest by the service's parse_request (wire names
+`num_return_sequences` and `max_new_tokens` become `max_return_sequences` and `max_tokens`), and
+infer's NLPEvalResponse written back whole by write_response: `{"completions": [{"text", "tokens",
+"logprobs", "top_logprobs_dicts"}], "model_info", "status", "input_length"}`.
 """
-import dataclasses
 import json
 
-from flageval.serving.service import NLPCompletion, NLPEvalRequest, NLPEvalResponse
+from flageval.serving.service import NLPCompletion, NLPEvalResponse
 
 
 class BadRequest(Exception):
@@ -28,7 +30,7 @@ def _strings(value):
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-# name -> (check, what the rule is, in words)
+# wire name -> (check, what the rule is, in words)
 FIELDS = {
     "engine": (lambda v: isinstance(v, str), "a string"),
     "prompt": (lambda v: isinstance(v, str), "a string"),
@@ -39,14 +41,22 @@ FIELDS = {
     "echo_prompt": (lambda v: isinstance(v, bool), "true or false"),
     "top_k_per_token": (lambda v: _integer(v) and v >= 0, "a non-negative integer"),
     "stop_sequences": (_strings, "a list of strings"),
+    "extra": (lambda v: isinstance(v, dict), "a JSON object"),
 }
 
 
-def parse_request(body: bytes) -> NLPEvalRequest:
+def decode_request(body: bytes) -> dict:
+    """The request's known fields, each checked; fields this server does not know are ignored."""
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise BadRequest(f"the body is not valid JSON: {error}")
+    # The package's client may send the JSON document as a JSON string; its server accepts that too.
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError as error:
+            raise BadRequest(f"the body is a string that is not JSON: {error}")
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     if "prompt" not in data:
@@ -57,8 +67,7 @@ def parse_request(body: bytes) -> NLPEvalRequest:
             if not check(data[name]):
                 raise BadRequest(f"{name} must be {rule}")
             values[name] = data[name]
-    # Fields this server does not know are ignored, so newer clients keep working.
-    return NLPEvalRequest(**values)
+    return values
 
 
 def _plain(value):
@@ -70,27 +79,42 @@ def _plain(value):
     return str(value)
 
 
-def encode_response(response) -> bytes:
+def _completion(completion) -> dict:
+    if isinstance(completion, NLPCompletion):
+        return {
+            "text": completion.text,
+            "tokens": completion.tokens,
+            "logprobs": completion.logprobs,
+            "top_logprobs_dicts": completion.top_logprobs_dicts,
+        }
+    if isinstance(completion, dict):
+        # As the package's to_dict leaves a plain dict: as it is.
+        return dict(completion)
+    raise BadResponse(f"a completion is {type(completion).__name__}; it must be an NLPCompletion")
+
+
+def encode_response(service, response) -> bytes:
+    """infer's answer as the service's write_response gives it (NLPEvalResponse.to_dict), checked."""
     if isinstance(response, NLPEvalResponse):
-        completions = response.completions
+        if not isinstance(response.completions, (list, tuple)):
+            raise BadResponse("NLPEvalResponse.completions must be a list of NLPCompletion")
+        document = {
+            "completions": [_completion(c) for c in response.completions],
+            "model_info": response.model_info,
+            "status": response.status,
+            "input_length": response.input_length,
+        }
     elif isinstance(response, dict) and "completions" in response:
         completions = response["completions"]
+        if not isinstance(completions, (list, tuple)):
+            raise BadResponse("completions must be a list of NLPCompletion")
+        document = {**response, "completions": [_completion(c) for c in completions]}
     else:
         raise BadResponse(f"infer returned {type(response).__name__}; it must return an NLPEvalResponse")
-    if not isinstance(completions, (list, tuple)):
-        raise BadResponse("NLPEvalResponse.completions must be a list of NLPCompletion")
-    out = []
-    for completion in completions:
-        if isinstance(completion, NLPCompletion):
-            item = dataclasses.asdict(completion)
-        elif isinstance(completion, dict):
-            item = {"text": completion.get("text"), "tokens": completion.get("tokens", "")}
-        else:
-            raise BadResponse(f"a completion is {type(completion).__name__}; it must be an NLPCompletion")
-        if not isinstance(item["text"], str):
+    for item in document["completions"]:
+        if not isinstance(item.get("text"), str):
             raise BadResponse("NLPCompletion.text must be a string")
-        out.append(item)
     try:
-        return json.dumps({"completions": out}, ensure_ascii=False, default=_plain).encode("utf-8")
+        return json.dumps(document, ensure_ascii=False, default=_plain).encode("utf-8")
     except (TypeError, ValueError) as error:
-        raise BadResponse(f"the completions cannot be written as JSON: {error}")
+        raise BadResponse(f"the response cannot be written as JSON: {error}")

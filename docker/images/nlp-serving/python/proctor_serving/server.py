@@ -1,7 +1,7 @@
 """
 Serves a user's service.py over HTTP, the way Proctor's platform talks to it:
 
-  POST /func    an NLPEvalRequest as JSON -> {"completions": [{"text": ..., "tokens": ...}]}
+  POST /func    an NLPEvalRequest as JSON -> the NLPEvalResponse as JSON (protocol.py)
   GET  /health  200 once Service.global_init has returned, 503 before
 
 The port is bound before the user's code is loaded, so a port clash fails at once and the platform
@@ -21,7 +21,9 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from proctor_serving.protocol import BadRequest, BadResponse, encode_response, parse_request
+from flageval.serving.service import NLPModelService
+from flageval.serving.service.nlp import WIRE_FIELDS, NLPEvalRequest
+from proctor_serving.protocol import BadRequest, BadResponse, decode_request, encode_response
 from proctor_serving.workspace import WorkspaceError, load_service, read_workers
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -112,25 +114,33 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply_error(*refusal, started)
         body = self.rfile.read(int(length))
         try:
-            request = parse_request(body)
+            fields = decode_request(body)
         except BadRequest as error:
             return self.reply_error(400, str(error), started)
         if not self.state.ready.is_set():
             return self.reply_error(503, "the model is still loading (global_init has not returned)", started)
+        service = self.state.service
         with self.state.slots:
             try:
-                response = self.state.service.infer(request)
-                payload = encode_response(response)
+                request = make_request(service, fields)
+                response = service.infer(request)
+                payload = encode_response(service, response)
             except BadResponse as error:
                 log_error(f"infer answered in a shape that cannot be sent: {error}")
                 return self.reply_error(500, str(error), started)
             except Exception as error:
                 log_error("infer raised:\n" + traceback.format_exc().rstrip())
-                return self.reply_error(500, f"{type(error).__name__}: {error}", started)
+                # As flageval-serving answers: the exception's first argument is the message.
+                return self.reply_error(500, error.args[0] if error.args else type(error).__name__, started)
         self.reply(200, payload, started)
 
-    def reply_error(self, status: int, message: str, started: float):
-        self.reply(status, json.dumps({"error": message}, ensure_ascii=False).encode("utf-8"), started)
+    def reply_error(self, status: int, message, started: float):
+        """Errors as flageval-serving writes them: {"code": status, "message": ...}."""
+        try:
+            payload = json.dumps({"code": status, "message": message}, ensure_ascii=False)
+        except (TypeError, ValueError):
+            payload = json.dumps({"code": status, "message": repr(message)}, ensure_ascii=False)
+        self.reply(status, payload.encode("utf-8"), started)
 
     def reply(self, status: int, payload: bytes, started: float):
         self.send_response_only(status)
@@ -151,6 +161,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):
         # Only http.server's own complaints (malformed request lines) arrive here.
         log_error(f"{self.client_address[0]} {format % args}")
+
+
+def make_request(service, fields: dict):
+    """The NLPEvalRequest infer is given: by the service's parse_request, as the package makes it."""
+    if isinstance(service, NLPModelService):
+        return service.parse_request(fields)
+    # A Service that does not subclass NLPModelService gets the same request.
+    return NLPEvalRequest(**{attr: fields[wire] for wire, attr in WIRE_FIELDS.items() if wire in fields})
 
 
 def stop(signum, _frame):

@@ -30,7 +30,37 @@ def load_service(workspace: str):
     for method in ("global_init", "infer"):
         if not callable(getattr(service_class, method, None)):
             raise WorkspaceError(f"Service in service.py has no method {method}")
-    return service_class()
+    for name in FLASK_HOOKS:
+        if _overrides(service_class, name):
+            raise WorkspaceError(
+                f"Service in service.py overrides {name}, which flageval-serving runs inside its Flask app "
+                f"({FLASK_HOOKS[name]}); Proctor's server decodes the request and writes the response itself "
+                "and calls infer: remove the override"
+            )
+    try:
+        return service_class()
+    except TypeError as error:
+        # An abstract method left unimplemented, as flageval-serving's ModelService refuses it too.
+        raise WorkspaceError(f"Service in service.py cannot be created: {error}")
+
+
+# What each of the package's Flask-side hooks does there, for the message refusing an override.
+FLASK_HOOKS = {
+    "do_infer": "the view answering POST /func",
+    "parse_request": "it reads Flask's request",
+    "write_response": "it returns a Flask response",
+    "endpoint": "the route the view is served at; here it is always /func",
+}
+
+
+def _overrides(service_class, name: str) -> bool:
+    """Whether the class (below the package's own classes) defines `name`."""
+    for klass in service_class.__mro__:
+        if klass.__module__.startswith("flageval.serving."):
+            return False
+        if name in vars(klass):
+            return True
+    return False
 
 
 def read_workers(workspace: str, log) -> int:
