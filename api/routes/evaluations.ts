@@ -45,6 +45,7 @@ import {
   checkModelInfo,
   checkModelName,
   endpointOrigin,
+  inFormOrder,
   NAME_TAKEN,
 } from '../rules/evaluationRules';
 import { badRequest, validationProblem } from '../http/problems';
@@ -100,22 +101,26 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           deps.env.endpoints.networks,
         ),
       ]);
+      const ruleErrors = domainRuleErrors({
+        domain: body.domain,
+        deployment: body.deployment,
+        apiKeySet: body.deployment.method === 'api' && typeof body.deployment.apiKey === 'string',
+        robustness: body.robustness,
+        modelInfo: body.modelInfo,
+      });
       const errors = [
-        ...domainRuleErrors({
-          domain: body.domain,
-          deployment: body.deployment,
-          apiKeySet: body.deployment.method === 'api' && typeof body.deployment.apiKey === 'string',
-          robustness: body.robustness,
-          modelInfo: body.modelInfo,
-        }),
+        ...ruleErrors,
         ...nameErrors,
         ...datasetErrors,
         ...deploymentErrors,
         ...checkModelInfo(body.modelInfo),
         ...checkAcknowledgement(body.acknowledgeNoTestAnnotations),
       ];
-      if (errors.length === 0) errors.push(...(await checkDatasetsFit(deps.db, caller.userId, body, body.datasets)));
-      if (errors.length > 0) throw validationProblem(errors);
+      // Whether the deployment can answer the datasets, once both are known to be valid for the domain.
+      const methodTaken = !ruleErrors.some((e) => e.field === 'domain' || e.field === 'deployment.method');
+      if (methodTaken && datasetErrors.length === 0 && deploymentErrors.length === 0)
+        errors.push(...(await checkDatasetsFit(deps.db, caller.userId, body, body.datasets)));
+      if (errors.length > 0) throw validationProblem(inFormOrder(errors));
 
       const apiKey = body.deployment.method === 'api' ? (body.deployment.apiKey ?? null) : null;
       let row: EvaluationRow;
@@ -229,7 +234,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         if (body.deployment && isRunScript(next) && (await customImageOf(deps.db, current.id)))
           errors.push({ field: 'deployment.method', message: RUN_SCRIPT_CUSTOM_IMAGE });
       }
-      if (errors.length > 0) throw validationProblem(errors);
+      if (errors.length > 0) throw validationProblem(inFormOrder(errors));
 
       const updated = await updateEvaluation(deps.db, current.id, (locked) => {
         const changes: EvaluationChanges = {};

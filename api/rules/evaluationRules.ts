@@ -128,6 +128,31 @@ export function checkAcknowledgement(acknowledged: boolean | undefined): FieldEr
   return acknowledged === false ? [{ field: 'acknowledgeNoTestAnnotations', message: 'must be true' }] : [];
 }
 
+const FORM_ORDER = [
+  'domain',
+  'modelName',
+  'description',
+  'datasets',
+  'deployment',
+  'robustness',
+  'modelInfo',
+  'acknowledgeNoTestAnnotations',
+  'inference',
+  'limits',
+];
+
+/** Errors in the order of the form's fields (stable within a field), as a client shows them. */
+export function inFormOrder(errors: readonly FieldError[]): FieldError[] {
+  const rank = (field: string) => {
+    const at = FORM_ORDER.indexOf(field.split(/[.[]/)[0]!);
+    return at < 0 ? FORM_ORDER.length : at;
+  };
+  return errors
+    .map((error, i) => ({ error, i }))
+    .sort((a, b) => rank(a.error.field) - rank(b.error.field) || a.i - b.i)
+    .map((e) => e.error);
+}
+
 export function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);

@@ -168,8 +168,8 @@ describe('creating an evaluation: each rule of the table, refused and allowed', 
         }),
       [
         { field: 'domain', message: /^Audio evaluation .* \(rule of domain audio\)$/ },
-        { field: 'modelInfo.type', message: /^must be left out: .*\(rule of domain audio\)$/ },
         { field: 'robustness', message: /^must be false: .*\(rule of domain audio\)$/ },
+        { field: 'modelInfo.type', message: /^must be left out: .*\(rule of domain audio\)$/ },
       ],
     ],
   ];

@@ -598,7 +598,7 @@ describe('PATCH /v1/evaluations/:id', () => {
       [{ domain: 'cv', description: 'sneaky' }, ['domain']],
       [
         { domain: 'nlp', modelName: created.modelName.toUpperCase(), datasets: ['no-such-dataset'] },
-        ['modelName', 'domain', 'datasets[0]'],
+        ['domain', 'modelName', 'datasets[0]'],
       ],
     ] as [Body, string[]][]) {
       const res = await patch(created.id, body);

@@ -97,6 +97,7 @@ describe('a multimodal model behind a chat API', () => {
       method: 'api',
       endpoint: stack.models.sharp.url,
       onlineModelName: 'proctor-reference',
+      apiKey: 'sk-unused',
       apiMode: 'chat',
     };
     const runSh = {
