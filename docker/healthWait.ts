@@ -1,7 +1,8 @@
 /**
- * Waiting for a started model to be ready: GET /health until it answers 200, with back-off. The
- * container is watched meanwhile, so a service that crashes while loading fails the wait at once
- * with its exit code and traceback instead of after the whole timeout.
+ * Waiting for a started model to be ready: GET /health until it answers 200 (or 404, from a server
+ * that has no health route but answers), with back-off. The container is watched meanwhile, so a
+ * service that crashes while loading fails the wait at once with its exit code and traceback
+ * instead of after the whole timeout.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
@@ -52,7 +53,9 @@ export async function waitHealthy(
     // A full probe even near the deadline: a probe cut short would report our impatience, not the model.
     const answer = await probe(`${baseUrl}/health`, PROBE_TIMEOUT_MS, o.signal);
     await forwardLogs();
-    if (answer === 'HTTP 200') return;
+    // A server with no health route (flageval-serving's own, in a user's image) answers 404 once it
+    // listens, and it listens only after global_init: it is ready (docs/uploads.md).
+    if (answer === 'HTTP 200' || answer === 'HTTP 404') return;
     const left = deadline - Date.now();
     if (left <= 0) throw new ContainerHealthTimeoutError(o.timeoutMs, answer, await tail());
     try {
