@@ -32,6 +32,8 @@ export const WORKFLOW_TYPES = {
   scoringDebug: 'debugScoring',
   /** The deployment's sweep for launches cut off before their workflow started (LAUNCH_SWEEP). */
   launchSweep: 'launchSweep',
+  /** An API deployment's connectivity test, run on an inference worker for the API (api/gateways/endpointCheckGateway.ts). */
+  endpointCheck: 'endpointCheck',
 } as const;
 
 /**
@@ -49,6 +51,8 @@ export const workflowIds = {
   leaderboard: (runId: string) => `run-${runId}-leaderboard`,
   /** One scoring debug call; the API makes up the id, and nothing refers to it afterwards. */
   scoringDebug: (callId: string) => `scoring-debug-${callId}`,
+  /** One endpoint check; the API makes up the id. */
+  endpointCheck: (callId: string) => `endpoint-check-${callId}`,
 };
 
 /** Custom search attributes, registered when the dev server starts and set on every run. */

@@ -17,6 +17,7 @@ import { createCustomImageActivities } from '../activities/customImages/customIm
 import { createMultimodalJobActivities } from '../activities/multimodal/multimodalJob';
 import { createJudgingActivities } from '../activities/judging/judgeBatch';
 import { createDebugScoringActivities } from '../activities/judging/debugScoring';
+import { createEndpointCheckActivities } from '../activities/inference/endpointCheck';
 import { createLeaderboardActivities } from '../activities/leaderboard/publicationActivities';
 import { createCodeScoringActivities } from '../activities/codeScoring/scoreCodeBatch';
 import { createRobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
@@ -73,7 +74,11 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       Worker.create({
         ...common,
         taskQueue: TASK_QUEUES.inference,
-        activities: { ...createInferenceActivities(setup.deps), ...createRobustnessActivities(setup.deps) },
+        activities: {
+          ...createInferenceActivities(setup.deps),
+          ...createRobustnessActivities(setup.deps),
+          ...createEndpointCheckActivities(setup.deps),
+        },
         maxConcurrentActivityTaskExecutions: setup.inferenceSlots,
       }),
     );

@@ -10,6 +10,7 @@ export { evaluateDataset } from './evaluateDataset';
 export { leaderboardWindow } from './leaderboardWindow';
 export { debugScoring } from './debugScoring';
 export { launchSweep } from './launchSweep';
+export { endpointCheck } from './endpointCheck';
 
 /** Does not compile while temporal.config.ts WORKFLOW_TYPES names a workflow this module does not export. */
 type Holds<T extends true> = T;

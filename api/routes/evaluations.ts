@@ -48,7 +48,9 @@ import {
   inFormOrder,
   NAME_TAKEN,
 } from '../rules/evaluationRules';
-import { badRequest, validationProblem } from '../http/problems';
+import { badRequest, HttpProblem, statusTitle, validationProblem } from '../http/problems';
+import { runEndpointCheck } from '../gateways/endpointCheckGateway';
+import { ENDPOINT_CHECK_MAX_TOKENS, EndpointCheckView } from '../../contracts/endpointCheck';
 import { problems } from '../http/openapi';
 import { customImageOf } from '../../db/queries/scoringConfig';
 
@@ -183,6 +185,48 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       config: access,
     },
     async (request) => toEvaluationView(await getEvaluationFor(deps.db, request.caller, request.params.id)),
+  );
+
+  app.post<{ Params: Static<typeof EvaluationParams> }>(
+    '/evaluations/:id/endpoint-check',
+    {
+      schema: {
+        summary: 'Test an API deployment’s endpoint before launching: reachable, model listed, one tiny completion',
+        description:
+          'An inference worker lists the endpoint’s models, checks the model a run would ask is among them (or picks the first, ' +
+          'as a run does with no online model name), and asks for one completion of at most ' +
+          `${ENDPOINT_CHECK_MAX_TOKENS} tokens, with the stored key; each step says passed, failed, warning or skipped, how long it ` +
+          'took and why. ok is true when the completion came back. Nothing is stored and no quota is used. 409 for a deployment that ' +
+          'is not an API; 503 when no inference worker runs or none answered in time.',
+        tags: ['evaluations'],
+        params: EvaluationParams,
+        response: { 200: EndpointCheckView, ...problems(403, 404, 409, 502, 503) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      if (evaluation.deployment.method !== 'api')
+        throw new HttpProblem(
+          409,
+          statusTitle(409),
+          `the evaluation's deployment is ${evaluation.deployment.method}, not an API: ` +
+            (evaluation.deployment.method === 'private'
+              ? 'a private deployment is checked by its inference verification (POST /v1/evaluations/{id}/verifications)'
+              : 'uploaded predictions call no endpoint'),
+        );
+      const outcome = await runEndpointCheck(deps.temporal, evaluation.id);
+      if (outcome.ok) return outcome.view;
+      request.log.warn(
+        { evaluationId: evaluation.id, reason: outcome.reason },
+        `endpoint check not answered: ${outcome.message}`,
+      );
+      throw new HttpProblem(
+        outcome.reason === 'failed' ? 502 : 503,
+        statusTitle(outcome.reason === 'failed' ? 502 : 503),
+        outcome.message,
+      );
+    },
   );
 
   app.patch<{ Params: Static<typeof EvaluationParams>; Body: PatchFields }>(

@@ -354,6 +354,15 @@ const ROUTES: Record<string, RouteSpec> = {
       samples: [{ question: 'Say yes.', prediction: 'yes', reference: 'yes' }],
     },
   },
+  // Calls the endpoint from an inference worker and stores nothing. No worker runs here, but the test
+  // run's other files share the Temporal server, so whether A gets a report or a 503 is not fixed:
+  // only strangers and reviewers are checked (test/api/endpointCheck.test.ts has the rest).
+  'POST /v1/evaluations/{id}/endpoint-check': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, undefined),
+    reviewer: 403,
+    mutates: false,
+  },
   'GET /v1/evaluations/{id}/uploads': {
     audience: 'owner',
     targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
