@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Domain } from './domain';
+import { Domain } from './domain';
 import type { InferenceParams, RunLimits, ApiMode } from './evaluation';
 import type { MetricName } from './dataset';
 import { DatasetScorerSchema, type RunScoring } from './scoringConfig';
@@ -283,6 +283,12 @@ export const DatasetRunView = Type.Object({
       },
     ),
   ),
+  etaSeconds: nullable(
+    Type.Integer({
+      description:
+        'seconds until this dataset is done at the rate its samples were stored since it started; null unless it is running with samples stored',
+    }),
+  ),
 });
 export type DatasetRunView = Static<typeof DatasetRunView>;
 
@@ -379,6 +385,27 @@ export const RunVersion = Type.Object({
 export type RunVersion = Static<typeof RunVersion>;
 
 export const RunVersionList = Type.Object({ items: Type.Array(RunVersion) });
+
+/** A run as GET /v1/runs lists it, with its evaluation's model name and domain. */
+export const RunSummary = Type.Object({
+  runId: Uuid,
+  evaluationId: Uuid,
+  modelName: Type.String(),
+  domain: Domain,
+  version: Type.Integer(),
+  type: RunTypeSchema,
+  status: RunStatusSchema,
+  createdAt: Timestamp,
+  startedAt: nullable(Timestamp),
+  endedAt: nullable(Timestamp),
+  overallScore: nullable(Type.Number()),
+});
+export type RunSummary = Static<typeof RunSummary>;
+
+export const RunSummaryPage = Type.Object({
+  items: Type.Array(RunSummary),
+  nextCursor: nullable(Type.String(), { description: 'pass as cursor to read the next page; null on the last page' }),
+});
 
 export const SampleResultView = Type.Object({
   id: Type.String({ description: 'the item id' }),

@@ -12,13 +12,18 @@ import type { Caller } from '../../contracts/caller';
 import {
   LogPage,
   ResultsPage,
+  RunStatusSchema,
+  RunSummaryPage,
+  RunTypeSchema,
   RunVersionList,
   RunView,
+  type RunConfig,
   SAMPLE_STATUSES,
   StopAccepted,
   TERMINAL_STATUSES,
 } from '../../contracts/run';
 import { literalUnion } from '../../contracts/literalUnion';
+import { Domain } from '../../contracts/domain';
 import { HttpProblem, badRequest, conflict, statusTitle } from '../http/problems';
 import { problems } from '../http/openapi';
 import { visibleRun } from '../rules/visibleRun';
@@ -29,6 +34,7 @@ import {
   allResults,
   decodeResultCursor,
   listRunVersions,
+  listRuns,
   loadRunView,
   logPage,
   requestRunStop,
@@ -46,6 +52,61 @@ const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evalu
 const RunParams = Type.Object({ runId: Type.String({ description: 'the run id' }) });
 
 const DEFAULT_RESULTS_PAGE = 100;
+const DEFAULT_RUNS_PAGE = 20;
+
+const RunsQuery = Type.Object(
+  {
+    status: Type.Optional(RunStatusSchema),
+    type: Type.Optional(RunTypeSchema),
+    domain: Type.Optional(Domain),
+    model: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'must be 1–128 characters of the model name' }),
+    ),
+    evaluationId: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+        description: 'must be an evaluation id (a UUID)',
+      }),
+    ),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        default: DEFAULT_RUNS_PAGE,
+        description: 'must be an integer from 1 to 100',
+      }),
+    ),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: 'must be the nextCursor of an earlier page' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const RunConfigView = Type.Object({
+  runId: Type.String(),
+  evaluationId: Type.String(),
+  version: Type.Integer(),
+  type: RunTypeSchema,
+  createdAt: Type.String(),
+  apiKeySet: Type.Boolean({ description: 'whether the run calls its endpoint with a key (never shown)' }),
+  config: Type.Unknown({
+    description: 'the RunConfig frozen at launch (contracts/run.ts), judge key ids replaced by apiKeySet',
+  }),
+});
+
+/** The frozen config as shown: each judge's sealed-key id becomes whether it has a key. */
+function withoutKeyIds(config: RunConfig): unknown {
+  if (!config.scoring) return config;
+  const datasets = Object.fromEntries(
+    Object.entries(config.scoring.datasets).map(([id, metric]) => {
+      if (!metric.judge) return [id, metric];
+      const { apiKeyId, ...judge } = metric.judge;
+      return [id, { ...metric, judge: { ...judge, apiKeySet: apiKeyId !== null } }];
+    }),
+  );
+  return { ...config, scoring: { ...config.scoring, datasets } };
+}
 const DEFAULT_LOG_PAGE = 200;
 
 const ResultsQuery = Type.Object(
@@ -117,6 +178,54 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     async (request) => {
       const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
       return { items: await listRunVersions(deps.db, evaluation.id) };
+    },
+  );
+
+  r.get(
+    '/runs',
+    {
+      schema: {
+        summary: 'Runs across the caller’s evaluations (admins: everyone’s), newest first, filtered',
+        description:
+          'Filters combine: status, type (verification or formal), domain, model (part of the model name, any case) and evaluationId.',
+        tags: ['runs'],
+        querystring: RunsQuery,
+        response: { 200: RunSummaryPage, ...problems(400, 403) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const { limit, cursor, ...filters } = request.query;
+      return listRuns(deps.db, request.caller, filters, { limit: limit ?? DEFAULT_RUNS_PAGE, cursor });
+    },
+  );
+
+  r.get(
+    '/runs/:runId/config',
+    {
+      schema: {
+        summary: 'The run’s whole configuration as it was frozen at launch (run_eval’s eval_args.json)',
+        description:
+          'Datasets with their content hashes and sample plans, inference parameters, limits, batching, the serving plan, the scoring ' +
+          'configuration and robustness, exactly as the run used them. Keys are never shown: the model’s and each judge’s are reduced ' +
+          'to whether one was set.',
+        tags: ['runs'],
+        params: RunParams,
+        response: { 200: RunConfigView, ...problems(403, 404) },
+      },
+      config: access,
+    },
+    async (request) => {
+      const { run } = await ownedRun(request.caller, request.params.runId);
+      return {
+        runId: run.id,
+        evaluationId: run.evaluationId,
+        version: run.version,
+        type: run.type,
+        createdAt: run.createdAt.toISOString(),
+        apiKeySet: run.apiKeyCipher !== null,
+        config: withoutKeyIds(run.config),
+      };
     },
   );
 

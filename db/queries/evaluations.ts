@@ -146,11 +146,12 @@ export async function listEvaluationsFor(
   return { rows: shown.map((r) => r.row), nextCursor: more && last ? encodeCursor(last.key, last.row.id) : null };
 }
 
-function encodeCursor(createdAt: string, id: string): string {
+/** A keyset cursor over (createdAt, id), newest first; shared by the paged lists. */
+export function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(`${createdAt}|${id}`, 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
+export function decodeCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const instant = createdAt ? Date.parse(createdAt) : NaN;
   const real =

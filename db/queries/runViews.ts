@@ -3,7 +3,9 @@
  * evaluation, per-sample results in keyset pages, log lines, and the stored report; and the one
  * thing an owner writes on a run, a stop request. The workflow's activities are what move the rest.
  */
-import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, ilike, inArray, sql } from 'drizzle-orm';
+import { decodeCursor, encodeCursor } from './evaluations';
+import type { Domain } from '../../contracts/domain';
 import { reuseSourcesOfRun, type ReuseSource } from './reuse';
 import type { Db } from '../client';
 import {
@@ -22,6 +24,9 @@ import type {
   LogPage,
   RunLeaderboardState,
   RunReviewState,
+  RunStatus,
+  RunSummary,
+  RunType,
   RunVersion,
   RunView,
   SampleResultView,
@@ -65,7 +70,7 @@ export async function getRunFor(db: Db, viewer: RunViewer, runId: string): Promi
   return row;
 }
 
-export function toDatasetRunView(d: RunDatasetRow, reusedFrom: ReuseSource | null = null): DatasetRunView {
+export function toDatasetRunView(d: RunDatasetRow, reusedFrom: ReuseSource | null, now: Date): DatasetRunView {
   return {
     task: d.task,
     dataset: d.datasetId,
@@ -79,10 +84,14 @@ export function toDatasetRunView(d: RunDatasetRow, reusedFrom: ReuseSource | nul
     metrics: d.metrics ?? null,
     error: d.error,
     reusedFrom,
+    etaSeconds: estimateSecondsLeft(d, d.done, d.total, now),
   };
 }
 
-/** Seconds left at the rate samples were stored since the run started; null until there is a rate. */
+/**
+ * Seconds left at the rate samples were stored since the run (or dataset) started; null until
+ * there is a rate, and when it is not running.
+ */
 export function estimateSecondsLeft(
   run: Pick<RunRow, 'status' | 'startedAt'>,
   done: number,
@@ -177,7 +186,7 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
       percent: total === 0 ? 0 : Math.floor((done / total) * 1000) / 10,
       etaSeconds: estimateSecondsLeft(run, done, total, now),
     },
-    datasets: datasets.map((d) => toDatasetRunView(d, reused.get(d.datasetId) ?? null)),
+    datasets: datasets.map((d) => toDatasetRunView(d, reused.get(d.datasetId) ?? null, now)),
     taskScores: tasks,
     overallScore: ended ? run.overallScore : null,
     overallCi95: ended ? overallInterval(tasks) : null,
@@ -352,4 +361,68 @@ export async function requestRunStop(db: Db, runId: string): Promise<{ stopReque
 
 function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
+}
+
+export interface RunFilters {
+  status?: RunStatus;
+  type?: RunType;
+  domain?: Domain;
+  /** Part of the model name, matched without regard to case. */
+  model?: string;
+  evaluationId?: string;
+}
+
+/**
+ * Runs across the viewer's evaluations (an admin's: everyone's), newest first, filtered, a page at
+ * a time: each with its evaluation's model name and domain.
+ */
+export async function listRuns(
+  db: Db,
+  viewer: RunViewer,
+  filters: RunFilters,
+  page: { limit: number; cursor?: string },
+): Promise<{ items: RunSummary[]; nextCursor: string | null }> {
+  const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+  const pattern = filters.model === undefined ? undefined : `%${filters.model.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await db
+    .select({
+      run: runs,
+      modelName: evaluations.modelName,
+      domain: evaluations.domain,
+      key: sql<string>`to_char(${runs.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+    })
+    .from(runs)
+    .innerJoin(evaluations, eq(evaluations.id, runs.evaluationId))
+    .where(
+      and(
+        viewer.role === 'admin' ? undefined : eq(runs.ownerId, viewer.userId),
+        filters.status ? eq(runs.status, filters.status) : undefined,
+        filters.type ? eq(runs.type, filters.type) : undefined,
+        filters.domain ? eq(evaluations.domain, filters.domain) : undefined,
+        pattern ? ilike(evaluations.modelName, pattern) : undefined,
+        filters.evaluationId ? eq(runs.evaluationId, filters.evaluationId) : undefined,
+        after ? sql`(${runs.createdAt}, ${runs.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
+      ),
+    )
+    .orderBy(desc(runs.createdAt), desc(runs.id))
+    .limit(page.limit + 1);
+  const more = rows.length > page.limit;
+  const shown = rows.slice(0, page.limit);
+  const last = shown.at(-1);
+  return {
+    items: shown.map(({ run, modelName, domain }) => ({
+      runId: run.id,
+      evaluationId: run.evaluationId,
+      modelName,
+      domain,
+      version: run.version,
+      type: run.type,
+      status: run.status,
+      createdAt: run.createdAt.toISOString(),
+      startedAt: iso(run.startedAt),
+      endedAt: iso(run.endedAt),
+      overallScore: run.overallScore,
+    })),
+    nextCursor: more && last ? encodeCursor(last.key, last.run.id) : null,
+  };
 }

@@ -204,6 +204,7 @@ const ROUTES: Record<string, RouteSpec> = {
     success: 201,
   },
   'GET /v1/evaluations': { audience: 'userOrAdmin', request: () => ({ path: '/v1/evaluations' }), success: 200 },
+  'GET /v1/runs': { audience: 'userOrAdmin', request: () => ({ path: '/v1/runs' }), success: 200 },
   'POST /v1/images': {
     audience: 'userOrAdmin',
     request: () => ({ path: '/v1/images', body: importImageBody() }),
@@ -384,6 +385,12 @@ const ROUTES: Record<string, RouteSpec> = {
   },
 
   'GET /v1/runs/{runId}': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'GET /v1/runs/{runId}/config': {
     audience: 'owner',
     targets: (f) => runTargets(f, { owner: 200, admin: 200 }),
     reviewer: 403,

@@ -98,6 +98,9 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
   };
   const evaluationCursor = await cursorOf('/v1/evaluations?limit=1');
   const resultsCursor = await cursorOf(`/v1/runs/${runId}/results?limit=1`);
+  // A second run of the user's, so the run list has a next page.
+  await insertRun(api.deps.db, { ownerId: user.id, endpoint: 'http://127.0.0.1:9/v1', datasets: [dataset] });
+  const runsCursor = await cursorOf('/v1/runs?limit=1');
 
   const tag = () => randomUUID().slice(0, 8);
   // Manual review: a review still waiting for its launch takes no scores (409), and an abandoned one cannot be abandoned again (409).
@@ -205,6 +208,7 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       }),
     },
     'GET /v1/runs/{runId}/results': { credential: key, params: { runId }, cursors: [resultsCursor] },
+    'GET /v1/runs': { credential: key, cursors: [runsCursor] },
     'GET /v1/runs/{runId}/logs': { credential: key, params: { runId } },
     // The run is queued: a valid submission is refused (409) and changes nothing.
     'POST /v1/runs/{runId}/leaderboard': {
