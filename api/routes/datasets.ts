@@ -29,6 +29,7 @@ import {
   getVisibleDatasets,
   loadDatasetPicture,
   listVisibleDatasets,
+  deleteCustomDataset,
   registerCustomDataset,
 } from '../../db/queries/datasets';
 import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';
@@ -150,6 +151,40 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     async (request) => {
       const viewer = { userId: request.caller.userId, isAdmin: request.caller.role === 'admin' };
       return { items: await listVisibleDatasets(deps.db, viewer, { domain: request.query.domain }) };
+    },
+  );
+
+  app.delete<{ Params: Static<typeof DatasetParams> }>(
+    '/datasets/:id',
+    {
+      schema: {
+        summary: 'Delete a custom dataset no run and no evaluation uses',
+        description:
+          'Its owner (or an admin) deletes it with its items and pictures, and any predictions uploaded for it. Built-in datasets ' +
+          'cannot be deleted (409); neither can one a run used (runs keep what they were scored on) or an evaluation lists (409 ' +
+          'naming them: edit their datasets first). Someone else’s dataset is a 404.',
+        tags: ['datasets'],
+        params: DatasetParams,
+        response: { 204: Type.Null(), ...problems(403, 404, 409) },
+      },
+      config: { roles: ['user', 'admin'] },
+    },
+    async (request, reply) => {
+      const viewer = { userId: request.caller.userId, isAdmin: request.caller.role === 'admin' };
+      const outcome = await deleteCustomDataset(deps.db, viewer, request.params.id);
+      if (!outcome.ok && outcome.reason === 'builtin')
+        throw conflict(`${request.params.id} is a built-in dataset; built-in datasets cannot be deleted`);
+      if (!outcome.ok) {
+        const uses = [
+          outcome.runs > 0 ? `${outcome.runs} run(s), which keep what they were scored on` : null,
+          outcome.evaluations.length > 0
+            ? `${outcome.evaluations.length} evaluation(s) that list it (${outcome.evaluations.slice(0, 5).join(', ')}${outcome.evaluations.length > 5 ? ', …' : ''}); edit their datasets first`
+            : null,
+        ].filter((u): u is string => u !== null);
+        throw conflict(`${request.params.id} is used by ${uses.join(' and by ')}, so it cannot be deleted`);
+      }
+      request.log.info({ datasetId: request.params.id }, 'dataset deleted');
+      return reply.code(204).send();
     },
   );
 

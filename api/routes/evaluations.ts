@@ -28,6 +28,7 @@ import {
 } from '../../contracts/evaluation';
 import { sealSecret } from '../../db/secretBox';
 import {
+  deleteEvaluationRow,
   getEvaluationFor,
   insertEvaluation,
   listEvaluationsFor,
@@ -52,7 +53,7 @@ import { badRequest, HttpProblem, statusTitle, validationProblem } from '../http
 import { runEndpointCheck } from '../gateways/endpointCheckGateway';
 import { ENDPOINT_CHECK_MAX_TOKENS, EndpointCheckView } from '../../contracts/endpointCheck';
 import { problems } from '../http/openapi';
-import { customImageOf } from '../../db/queries/scoringConfig';
+import { copyScoringConfig, customImageOf } from '../../db/queries/scoringConfig';
 
 const EvaluationParams = Type.Object({ id: Type.String({ description: 'the evaluation id' }) });
 const ListQuery = Type.Object(
@@ -66,6 +67,13 @@ const ListQuery = Type.Object(
 );
 
 const access = { roles: ['user', 'admin'] } as const;
+const CopyEvaluationBody = Type.Object(
+  {
+    modelName: Type.String({ minLength: 1, maxLength: 128, description: 'is required: the copy’s model name' }),
+    description: Type.Optional(Type.String({ maxLength: 256, description: 'must be at most 256 characters' })),
+  },
+  { additionalProperties: false },
+);
 const IMMUTABLE = 'cannot be changed after creation';
 
 export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -185,6 +193,67 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       config: access,
     },
     async (request) => toEvaluationView(await getEvaluationFor(deps.db, request.caller, request.params.id)),
+  );
+
+  app.post<{ Params: Static<typeof EvaluationParams>; Body: Static<typeof CopyEvaluationBody> }>(
+    '/evaluations/:id/copy',
+    {
+      schema: {
+        summary: 'Copy an evaluation under a new model name',
+        description:
+          'The copy has everything of the original but its name and id: domain, datasets, deployment (the API key too, sealed ' +
+          'again), robustness, model information, inference parameters, limits and the scoring configuration (judge keys too). ' +
+          'Not copied: runs, uploads (a private copy needs its own upload) and uploaded predictions. The copy belongs to the ' +
+          'original’s owner. The new name follows the domain’s rule and must be free; an original that breaks its domain’s ' +
+          'rules as stored is not copied (409: edit it first).',
+        tags: ['evaluations'],
+        params: EvaluationParams,
+        body: CopyEvaluationBody,
+        response: { 201: EvaluationView, ...problems(400, 403, 404, 409, 413, 415) },
+      },
+      config: access,
+    },
+    async (request, reply) => {
+      const original = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const nameErrors = await checkModelName(deps.db, original.domain, request.body.modelName);
+      if (nameErrors.length > 0) throw validationProblem(nameErrors);
+      const broken = domainRuleErrors({ ...original, apiKeySet: original.apiKeyCipher !== null });
+      if (broken.length > 0)
+        throw new HttpProblem(
+          409,
+          statusTitle(409),
+          `the evaluation breaks its domain's rules as stored (${broken.map((e) => `${e.field} ${e.message}`).join('; ')}); edit it before copying`,
+          broken,
+        );
+      let row: EvaluationRow;
+      try {
+        row = await insertEvaluation(deps.db, {
+          ownerId: original.ownerId,
+          domain: original.domain,
+          modelName: request.body.modelName,
+          description: request.body.description ?? original.description,
+          datasetIds: original.datasetIds,
+          deployment: original.deployment,
+          apiKeyCipher: original.apiKeyCipher,
+          robustness: original.robustness,
+          modelInfo: original.modelInfo,
+          inference: original.inference,
+          limits: original.limits,
+        });
+      } catch (error) {
+        if (error instanceof ModelNameTaken) throw badRequest('modelName', NAME_TAKEN);
+        throw error;
+      }
+      try {
+        await copyScoringConfig(deps.db, original.id, row.id);
+      } catch (error) {
+        // Not half a copy: the evaluation goes again if its scoring could not follow.
+        await deleteEvaluationRow(deps.db, row.id);
+        throw error;
+      }
+      request.log.info({ evaluationId: row.id, copiedFrom: original.id }, 'evaluation copied');
+      return reply.code(201).header('location', `/v1/evaluations/${row.id}`).send(toEvaluationView(row));
+    },
   );
 
   app.post<{ Params: Static<typeof EvaluationParams> }>(

@@ -9,7 +9,8 @@ import {
 } from '../../datasets/builtin/multimodal/builtinImages';
 import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
-import { datasetItems, datasetPictures, datasets } from '../schema';
+import { datasetItems, datasetPictures, datasets, evaluations, predictionSets, runDatasets } from '../schema';
+import { RecordNotFound } from '../errors';
 import type { DatasetItem, DatasetSource, DatasetView, MetricName } from '../../contracts/dataset';
 import type { Domain } from '../../contracts/domain';
 
@@ -318,4 +319,46 @@ export async function loadDatasetPicture(db: Db, datasetId: string, name: string
   if (BUILTIN_IMAGE_DATASET_IDS.includes(datasetId))
     return builtinImageNames(datasetId).includes(name) ? renderBuiltinImage(datasetId, name) : null;
   return getDatasetPicture(db, datasetId, name);
+}
+
+export type DeleteDatasetOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'builtin' }
+  | { ok: false; reason: 'in-use'; runs: number; evaluations: string[] };
+
+/**
+ * Deletes a custom dataset the viewer may see (an owner their own, an admin any), with its items
+ * and pictures, unless something uses it: a run (runs keep what they scored on) or an evaluation
+ * that lists it (its launches would fail). Prediction sets uploaded for it go with it. Under a lock
+ * on the dataset's row, and a run that takes it meanwhile is held off by its foreign key.
+ */
+export async function deleteCustomDataset(db: Db, viewer: DatasetViewer, id: string): Promise<DeleteDatasetOutcome> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ builtin: datasets.builtin })
+      .from(datasets)
+      .where(and(eq(datasets.id, id), visibleTo(viewer)))
+      .for('update');
+    if (!row) throw new RecordNotFound('dataset');
+    if (row.builtin) return { ok: false, reason: 'builtin' } as const;
+    const [used] = await tx
+      .select({ runs: sql<number>`count(distinct ${runDatasets.runId})::int` })
+      .from(runDatasets)
+      .where(eq(runDatasets.datasetId, id));
+    const listing = await tx
+      .select({ modelName: evaluations.modelName })
+      .from(evaluations)
+      .where(sql`${evaluations.datasetIds} ? ${id}`)
+      .orderBy(asc(evaluations.modelName));
+    if ((used?.runs ?? 0) > 0 || listing.length > 0)
+      return {
+        ok: false,
+        reason: 'in-use',
+        runs: used?.runs ?? 0,
+        evaluations: listing.map((e) => e.modelName),
+      } as const;
+    await tx.delete(predictionSets).where(eq(predictionSets.datasetId, id));
+    await tx.delete(datasets).where(eq(datasets.id, id));
+    return { ok: true } as const;
+  });
 }

@@ -88,6 +88,11 @@ export async function insertEvaluation(db: Db, values: NewEvaluation): Promise<E
   }
 }
 
+/** Removes an evaluation with nothing of its own yet (a copy whose scoring could not be copied). */
+export async function deleteEvaluationRow(db: Db, id: string): Promise<void> {
+  await db.delete(evaluations).where(eq(evaluations.id, id));
+}
+
 /**
  * Edits an evaluation under its row lock: `decide` sees the row as it stands and returns the
  * changes (or throws to refuse, leaving the row untouched). updatedAt always moves forward.

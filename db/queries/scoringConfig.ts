@@ -203,3 +203,29 @@ export async function openJudgeKey(db: Db, keyId: string, secretKey: Buffer): Pr
   const [row] = await db.select({ cipher: judgeKeys.cipher }).from(judgeKeys).where(eq(judgeKeys.id, keyId));
   return row ? openSecret(secretKey, row.cipher) : null;
 }
+
+/**
+ * Gives the evaluation `to` a copy of `from`'s scoring configuration, each judge key sealed anew in
+ * a row of its own (the rows belong to their evaluation and go with it). Nothing when `from` has none.
+ */
+export async function copyScoringConfig(tx: Db | Tx, from: string, to: string): Promise<void> {
+  const stored = await getScoringConfig(tx, from);
+  if (!stored) return;
+  const copied = structuredClone(stored);
+  const entries = [copied.default, ...Object.values(copied.datasets ?? {})];
+  for (const entry of entries) {
+    const keyId = entry?.judge?.apiKeyId;
+    if (!entry?.judge || !keyId) continue;
+    const [key] = await tx.select({ cipher: judgeKeys.cipher }).from(judgeKeys).where(eq(judgeKeys.id, keyId));
+    if (!key) {
+      entry.judge.apiKeyId = null;
+      continue;
+    }
+    const [row] = await tx
+      .insert(judgeKeys)
+      .values({ evaluationId: to, cipher: key.cipher })
+      .returning({ id: judgeKeys.id });
+    entry.judge.apiKeyId = row!.id;
+  }
+  await tx.insert(scoringConfigs).values({ evaluationId: to, config: copied });
+}

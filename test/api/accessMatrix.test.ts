@@ -205,6 +205,12 @@ const ROUTES: Record<string, RouteSpec> = {
   },
   'GET /v1/evaluations': { audience: 'userOrAdmin', request: () => ({ path: '/v1/evaluations' }), success: 200 },
   'GET /v1/runs': { audience: 'userOrAdmin', request: () => ({ path: '/v1/runs' }), success: 200 },
+  // Whose dataset it is decides the rest (test/api/managing.test.ts); here, one that does not exist.
+  'DELETE /v1/datasets/{id}': {
+    audience: 'userOrAdmin',
+    request: () => ({ path: `/v1/datasets/ds-missing-${uuid().slice(0, 8)}` }),
+    success: 404,
+  },
   'POST /v1/images': {
     audience: 'userOrAdmin',
     request: () => ({ path: '/v1/images', body: importImageBody() }),
@@ -253,6 +259,13 @@ const ROUTES: Record<string, RouteSpec> = {
     targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
     reviewer: 403,
     mutates: false,
+  },
+  'POST /v1/evaluations/{id}/copy': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+    body: { modelName: 'copied-by-someone-else' },
   },
   'PATCH /v1/evaluations/{id}': {
     audience: 'owner',

@@ -156,6 +156,12 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       slugs: ['modelName'],
     },
     'GET /v1/evaluations': { credential: key, cursors: [evaluationCursor] },
+    'POST /v1/evaluations/{id}/copy': {
+      credential: key,
+      params: { id: apiEvaluation },
+      seed: () => ({ modelName: uniqueModelName('fz-copy'), description: 'a copy' }),
+      slugs: ['modelName'],
+    },
     'PATCH /v1/evaluations/{id}': {
       credential: key,
       params: { id: apiEvaluation },
