@@ -15,6 +15,7 @@ import { usersRoutes } from './routes/users';
 import { datasetsRoutes } from './routes/datasets';
 import { evaluationsRoutes } from './routes/evaluations';
 import { runLaunchRoutes } from './routes/runLaunch';
+import { runComparisonRoutes } from './routes/runComparison';
 import { runsRoutes } from './routes/runs';
 import { uploadsRoutes } from './routes/uploads';
 import { imagesRoutes } from './routes/images';
@@ -137,6 +138,7 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
       await runLaunchRoutes(v1, deps);
       await predictionsRoutes(v1, deps);
       await runsRoutes(v1, deps);
+      await runComparisonRoutes(v1, deps);
       await uploadsRoutes(v1, deps);
       await imagesRoutes(v1, deps);
       await resourcesRoutes(v1, deps);

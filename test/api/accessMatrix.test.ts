@@ -455,6 +455,21 @@ const ROUTES: Record<string, RouteSpec> = {
     reviewer: 403,
     mutates: true,
   },
+  // Against a reference run that does not exist: A and an admin get a 400 naming it (test/api/runComparison.test.ts has the rest).
+  'GET /v1/runs/{runId}/comparison': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, { owner: 400, admin: 400 }),
+    reviewer: 403,
+    query: `?against=${randomUUID()}&dataset=${ARITH_BASIC_ID}`,
+    mutates: false,
+  },
+  'GET /v1/runs/{runId}/comparison.xlsx': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, { owner: 400, admin: 400 }),
+    reviewer: 403,
+    query: `?against=${randomUUID()}&dataset=${ARITH_BASIC_ID}`,
+    mutates: false,
+  },
   'GET /v1/runs/{runId}/report.xlsx': {
     audience: 'owner',
     targets: (f) => runTargets(f, { owner: 409, admin: 409 }),

@@ -215,6 +215,8 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
     },
     'GET /v1/runs/{runId}/results': { credential: key, params: { runId }, cursors: [resultsCursor] },
     'GET /v1/runs': { credential: key, cursors: [runsCursor] },
+    'GET /v1/runs/{runId}/comparison': { credential: key, params: { runId }, cursors: ['0', '1'] },
+    'GET /v1/runs/{runId}/comparison.xlsx': { credential: key, params: { runId } },
     'GET /v1/runs/{runId}/logs': { credential: key, params: { runId } },
     // The run is queued: a valid submission is refused (409) and changes nothing.
     'POST /v1/runs/{runId}/leaderboard': {
