@@ -1,6 +1,6 @@
 /**
  * Images a private run's container starts from: preloaded by the platform, or imported by a user
- * and usable once an admin approves it (seed: "Image Management").
+ * and usable once an admin approves it (seed: "Image Management"), until an admin takes it down.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Domain } from './domain';
@@ -8,7 +8,8 @@ import { literalUnion } from './literalUnion';
 import { nullable, Timestamp, Uuid } from './common';
 import { FieldError } from './problem';
 
-export const IMAGE_STATUSES = ['pending', 'approved', 'rejected'] as const;
+/** taken-down: approved once, then withdrawn by an admin; no new run may use it, runs already launched finish. */
+export const IMAGE_STATUSES = ['pending', 'approved', 'rejected', 'taken-down'] as const;
 export type ImageStatus = (typeof IMAGE_STATUSES)[number];
 export const IMAGE_SOURCES = ['platform', 'user'] as const;
 export type ImageSource = (typeof IMAGE_SOURCES)[number];
@@ -38,6 +39,19 @@ export const RejectImageBody = Type.Object(
 );
 export type RejectImageBody = Static<typeof RejectImageBody>;
 
+export const TakedownImageBody = Type.Object(
+  {
+    reason: Type.String({
+      minLength: 1,
+      maxLength: 1000,
+      description:
+        'must be 1–1,000 characters; shown to the owner and in the refusals of evaluations that use the image',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type TakedownImageBody = Static<typeof TakedownImageBody>;
+
 /** Seed: 3–128 lowercase letters, digits, hyphens and dots, starting with a letter, ending with a letter or digit. */
 export const IMAGE_NAME_PATTERN = /^[a-z][a-z0-9.-]{1,126}[a-z0-9]$/;
 export const IMAGE_NAME_RULE =
@@ -49,7 +63,10 @@ export const ImageView = Type.Object({
   name: Type.String(),
   tag: Type.String(),
   source: literalUnion(IMAGE_SOURCES, { description: 'platform: preloaded; user: imported by its owner' }),
-  status: literalUnion(IMAGE_STATUSES, { description: 'only approved images can be used by evaluations' }),
+  status: literalUnion(IMAGE_STATUSES, {
+    description:
+      'only approved images can be used by evaluations; a taken-down image was approved and then withdrawn by an admin',
+  }),
   url: Type.String({
     description: 'where the image is pulled from (user images) or how the platform builds it (preloaded ones)',
   }),
@@ -61,6 +78,8 @@ export const ImageView = Type.Object({
   rejectReason: nullable(Type.String()),
   createdAt: Timestamp,
   reviewedAt: nullable(Timestamp),
+  takedownReason: nullable(Type.String(), { description: 'why an admin took the image down; null unless taken-down' }),
+  takenDownAt: nullable(Timestamp, { description: 'when it was taken down; null unless taken-down' }),
 });
 export type ImageView = Static<typeof ImageView>;
 

@@ -97,6 +97,10 @@ export const images = pgTable(
     rejectReason: text('reject_reason'),
     reviewedBy: uuid('reviewed_by').references(() => users.id),
     reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
+    /** Set when an admin withdraws an approved image (status 'taken-down'); the review above is kept. */
+    takedownReason: text('takedown_reason'),
+    takenDownBy: uuid('taken_down_by').references(() => users.id),
+    takenDownAt: timestamp('taken_down_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('images_name_tag_uq').on(t.name, t.tag), index('images_owner_idx').on(t.ownerId)],

@@ -2,6 +2,8 @@
  * Image management (seed: "Image Management"): everyone sees the preloaded images and their own
  * imports (admins see all); users import an image by its pull URL with a Dockerfile for the
  * reviewers; an admin approves or rejects it, and only approved images can serve a private run.
+ * An admin may later take an approved image down: evaluations and launches that name it are
+ * refused from then on, while runs already launched keep the image they froze and finish.
  *
  * The platform builds nothing from the Dockerfile: it is read for review. The rules an import is
  * checked against (name, tag, URL, domains, Dockerfile) live in ../imageRules.
@@ -19,8 +21,10 @@ import {
   ImportedImage,
   ImportImageBody,
   RejectImageBody,
+  TakedownImageBody,
   type ImportImageBody as ImportFields,
   type RejectImageBody as RejectFields,
+  type TakedownImageBody as TakedownFields,
 } from '../../contracts/image';
 import {
   ImageNameTaken,
@@ -28,6 +32,7 @@ import {
   insertImportedImage,
   listVisibleImages,
   reviewImage,
+  takeDownImage,
   toImageView,
   type ImageRow,
   type ReviewDecision,
@@ -205,6 +210,51 @@ export async function imagesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         request.log,
       ),
   );
+
+  app.post<{ Params: Static<typeof ImageParams>; Body: TakedownFields }>(
+    '/images/:id/takedown',
+    {
+      schema: {
+        summary: 'Take down an approved image, saying why',
+        description:
+          'The image can no longer be chosen for an evaluation, and a launch of an evaluation or scoring configuration ' +
+          'that names it is refused (409) with the reason; runs already launched keep the image and finish. The owner ' +
+          'sees the reason in the image. Only an approved image its owner imported can be taken down (409 otherwise: ' +
+          'pending, rejected, already taken down, or preloaded by the platform).',
+        tags: ['images'],
+        params: ImageParams,
+        body: TakedownImageBody,
+        response: { 200: ImageView, ...problems(404, 409) },
+      },
+      config: { roles: ['admin'] },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const outcome = await takeDownImage(deps.db, id, request.caller.userId, request.body.reason);
+      if (!outcome.ok) {
+        if (outcome.reason === 'missing') throw notFound('image');
+        throw conflict(notTakeable(outcome.image), 'status');
+      }
+      request.log.info(
+        { imageId: id, ownerId: outcome.image.ownerId, takenDownBy: request.caller.userId },
+        'image taken down',
+      );
+      return toImageView(outcome.image);
+    },
+  );
+}
+
+/** Why this image, as it stands, cannot be taken down (the update matches every approved user image). */
+function notTakeable(image: ImageRow): string {
+  if (image.source === 'platform') {
+    return 'the image is preloaded by the platform; only an approved image a user imported can be taken down';
+  }
+  const rule = 'only an approved image can be taken down';
+  if (image.status === 'pending') return `the image is pending review; ${rule} (reject a pending one instead)`;
+  if (image.status === 'rejected') {
+    return `the image was rejected${image.reviewedAt ? ` at ${image.reviewedAt.toISOString()}` : ''}; ${rule}`;
+  }
+  return `the image was already taken down${image.takenDownAt ? ` at ${image.takenDownAt.toISOString()}` : ''}; ${rule}`;
 }
 
 function viewerOf(caller: { userId: string; role: string }) {
@@ -246,7 +296,8 @@ async function review(
       : image.source === 'platform'
         ? ' (preloaded by the platform)'
         : '';
-    throw conflict(`the image is already ${image.status}${when}; only a pending image can be reviewed`, 'status');
+    const status = image.status === 'taken-down' ? 'taken down' : image.status;
+    throw conflict(`the image is already ${status}${when}; only a pending image can be reviewed`, 'status');
   }
   log.info({ imageId, ownerId: outcome.image.ownerId, status: outcome.image.status, reviewerId }, 'image reviewed');
   return toImageView(outcome.image);

@@ -20,7 +20,7 @@ export interface PrivateDeploymentFields {
 
 /**
  * Why the owner's evaluation of this domain cannot use the image, or null when it can: preloaded
- * or the owner's own, approved, and serving the domain.
+ * or the owner's own, approved (and not taken down since), and serving the domain.
  */
 export function imageRefusal(
   image: ImageRow | null,
@@ -37,6 +37,11 @@ export function imageRefusal(
   if (image.status === 'rejected') {
     return `names image ${image.name}:${image.tag}, which was rejected${image.rejectReason ? ` (${image.rejectReason})` : ''}; fix it and import it again`;
   }
+  if (image.status === 'taken-down') {
+    return `names image ${image.name}:${image.tag}, which was taken down by an admin${image.takedownReason ? `: ${image.takedownReason}` : ''}; choose another image from GET /v1/images`;
+  }
+  // Only approved is usable: a status this rule does not know yet is refused, not let through.
+  if (image.status !== 'approved') return `names image ${image.name}:${image.tag}, which is ${image.status}`;
   if (domain !== null && !image.domains.includes(domain)) {
     return `names image ${image.name}:${image.tag}, which serves ${image.domains.join(', ') || 'no domain'}, not ${domain}`;
   }

@@ -1,6 +1,7 @@
 /**
  * The image aggregate: preloaded images stored at start-up, images users import for review, who
- * sees which, and the review itself. (name, tag) is unique; the index decides races.
+ * sees which, the review itself and an approved image's takedown. (name, tag) is unique; the index
+ * decides races.
  */
 import { and, asc, desc, eq, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
@@ -165,6 +166,33 @@ export async function reviewImage(
   return current ? { ok: false, reason: 'not-pending', image: current } : { ok: false, reason: 'missing' };
 }
 
+export type TakedownOutcome =
+  | { ok: true; image: ImageRow }
+  | { ok: false; reason: 'missing' }
+  /** Only an approved image a user imported can be taken down; the image as it stands says why not. */
+  | { ok: false; reason: 'not-takeable'; image: ImageRow };
+
+/**
+ * Withdraws an approved user image: no new evaluation or launch may use it (the launch re-reads its
+ * status); runs launched before keep the reference they froze. The approval's review is kept.
+ */
+export async function takeDownImage(
+  db: Db | Tx,
+  id: string,
+  adminId: string,
+  reason: string,
+): Promise<TakedownOutcome> {
+  if (!UUID.test(id)) return { ok: false, reason: 'missing' };
+  const [takenDown] = await db
+    .update(images)
+    .set({ status: 'taken-down', takedownReason: reason, takenDownBy: adminId, takenDownAt: sql`now()` })
+    .where(and(eq(images.id, id), eq(images.status, 'approved'), eq(images.source, 'user')))
+    .returning();
+  if (takenDown) return { ok: true, image: takenDown };
+  const current = await getImage(db, id);
+  return current ? { ok: false, reason: 'not-takeable', image: current } : { ok: false, reason: 'missing' };
+}
+
 export function toImageView(row: ImageRow): ImageView {
   return {
     id: row.id,
@@ -181,5 +209,7 @@ export function toImageView(row: ImageRow): ImageView {
     rejectReason: row.rejectReason,
     createdAt: row.createdAt.toISOString(),
     reviewedAt: row.reviewedAt?.toISOString() ?? null,
+    takedownReason: row.takedownReason,
+    takenDownAt: row.takenDownAt?.toISOString() ?? null,
   };
 }

@@ -253,6 +253,14 @@ const ROUTES: Record<string, RouteSpec> = {
     }),
     success: 200,
   },
+  'POST /v1/images/{id}/takedown': {
+    audience: 'adminOnly',
+    request: async (f) => ({
+      path: `/v1/images/${await approvedImage(f.a, f.admin)}/takedown`,
+      body: { reason: 'the image sends prompts to a third party' },
+    }),
+    success: 200,
+  },
 
   'GET /v1/evaluations/{id}': {
     audience: 'owner',
@@ -621,6 +629,14 @@ async function importImage(owner: Actor): Promise<string> {
   const res = await send('POST', { path: '/v1/images', body: importImageBody() }, as(owner));
   if (res.status !== 201) throw new Error(`could not import an image: ${res.status} ${res.text}`);
   return res.body.id as string;
+}
+
+/** An image the owner imports and the admin approves, ready to be taken down. */
+async function approvedImage(owner: Actor, admin: Actor): Promise<string> {
+  const id = await importImage(owner);
+  const res = await send('POST', { path: `/v1/images/${id}/approve` }, as(admin));
+  if (res.status !== 200) throw new Error(`could not approve an image: ${res.status} ${res.text}`);
+  return id;
 }
 
 async function launch(owner: Actor, evaluationId: string, kind: 'verifications' | 'runs'): Promise<string> {

@@ -4,8 +4,8 @@
  * accepted never collides with the last one), the fields whose rules refuse any look-alike, and
  * real cursors to mutate. The records are chosen so that a valid request changes nothing either
  * where that is possible: verifications go to a private evaluation whose upload failed its check
- * (409), a rejection to a preloaded image (409), cp and single-file copies to a token holding no
- * version yet (409).
+ * (409), a rejection or a takedown to a preloaded image (409), cp and single-file copies to a token
+ * holding no version yet (409).
  *
  * A new operation with a body or query string has no entry here, and the fuzz test says so.
  */
@@ -249,6 +249,12 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       credential: api.adminKey,
       params: { id: imageId },
       seed: () => ({ reason: 'the Dockerfile does not build' }),
+    },
+    // The preloaded image: a valid takedown is refused (409), so fuzzing leaves the catalogue as it was.
+    'POST /v1/images/{id}/takedown': {
+      credential: api.adminKey,
+      params: { id: imageId },
+      seed: () => ({ reason: 'the image sends prompts to a third party' }),
     },
     'GET /v1/reviews': { credential: reviewer.apiKey },
     'POST /v1/reviews/{reviewId}/scores': {
