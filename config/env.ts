@@ -59,6 +59,9 @@ export interface UploadSettings {
   tokenTtlHours: number;
 }
 
+/** The seed's limit on an image's size: 40 GiB. */
+export const MAX_IMAGE_BYTES = 40 * 2 ** 30;
+
 export interface ContainerSettings {
   /** Docker engine socket or URL (DOCKER_HOST); null means dockerode's default. */
   dockerHost: string | null;
@@ -76,6 +79,8 @@ export interface ContainerSettings {
   jobsDir?: string;
   /** `PROCTOR_MULTIMODAL_JOB_TIMEOUT_SECONDS`: the wall clock of one multimodal run.sh job (one dataset). */
   multimodalJobTimeoutMs?: number;
+  /** `PROCTOR_MAX_IMAGE_BYTES`: the largest user image a run starts from (the seed's 40 GiB by default). */
+  maxImageBytes?: number;
 }
 
 /** Mail to users (see notifications/ and workers/mailDispatcher.ts). */
@@ -174,6 +179,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       gpuTypes: parseGpuTypes(env.PROCTOR_GPU_TYPES),
       jobsDir: path.resolve(env.PROCTOR_JOBS_DIR ?? path.join(env.PROCTOR_DATA_DIR ?? '.proctor', 'jobs')),
       multimodalJobTimeoutMs: int(env, 'PROCTOR_MULTIMODAL_JOB_TIMEOUT_SECONDS', 7200, 5, 7 * 86_400) * 1000,
+      maxImageBytes: int(env, 'PROCTOR_MAX_IMAGE_BYTES', MAX_IMAGE_BYTES, 1, Number.MAX_SAFE_INTEGER),
     },
     mail: loadMailSettings(env),
     leaderboard: loadLeaderboardSettings(env),

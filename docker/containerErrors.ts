@@ -79,6 +79,11 @@ export class ImagePullError extends Error {
   override name = 'ImagePullError';
 }
 
+/** The image is larger than the platform takes: pulling it again will not help. */
+export class ImageTooLargeError extends ImagePullError {
+  override name = 'ImageTooLargeError';
+}
+
 export function formatDuration(ms: number): string {
   return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }

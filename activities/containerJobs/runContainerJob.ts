@@ -62,7 +62,7 @@ export async function runJobOnHost(
   o: HostJobOptions = {},
 ): Promise<ContainerJobSummary> {
   const docker = requireServing(serving?.docker, 'Docker engine');
-  const hostId = requireServing(serving, 'container settings').containers.hostId;
+  const { hostId, maxImageBytes } = requireServing(serving, 'container settings').containers;
   const spec: ContainerJobSpec = { ...input, hostId, env: [...(input.env ?? []), ...(o.hostEnv ?? [])] };
   try {
     containerJobSpec(spec);
@@ -78,7 +78,7 @@ export async function runJobOnHost(
   const result = await runHeartbeating({
     heartbeat: () => ({ jobKey: input.jobKey, containerId }),
     work: async (abort) => {
-      await ensureImage(docker, spec.imageRef, { signal: abort.signal });
+      await ensureImage(docker, spec.imageRef, { signal: abort.signal, maxImageBytes });
       return runJob(docker, spec, {
         signal: abort.signal,
         collectEveryMs: LOG_COLLECT_MS,

@@ -3,6 +3,7 @@
  * host; everything after runs on the host that started it (its own task queue), because the
  * container answers there only.
  */
+import { ImageTooLargeError } from '../../docker/containerErrors';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../activityDeps';
@@ -63,7 +64,12 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
     const gpu = type?.driver ? { driver: type.driver, count: plan.gpuCount } : null;
     const stopHeartbeat = startHeartbeat(Context.current(), () => 'starting');
     try {
-      await ensureImage(engine(), plan.imageRef);
+      await ensureImage(engine(), plan.imageRef, { maxImageBytes: containers.maxImageBytes }).catch(
+        (error: unknown) => {
+          // Too large stays too large: the run fails with the reason rather than pulling again.
+          throw error instanceof ImageTooLargeError ? servingFailed(error.message) : error;
+        },
+      );
       const spec = (port: number) =>
         servingContainerSpec({
           runId,
