@@ -48,6 +48,8 @@ export interface RunConfig {
   scoring?: RunScoring;
   /** The evaluation's `robustness` flag frozen at launch (formal runs add a perturbed pass). Absent: read from the evaluation when a dataset begins. */
   robustness?: boolean;
+  /** A partial formal run: the items it took of each dataset (RunSampleLimit). Absent: every item. */
+  limit?: FrozenSampleLimit;
 }
 
 /** What a private run's container is made of, frozen at launch like the rest of the config. */
@@ -110,8 +112,45 @@ export const LaunchVerificationBody = Type.Object(
 );
 export type LaunchVerificationBody = Static<typeof LaunchVerificationBody>;
 
+/**
+ * A partial formal run (run_eval's and EvalScope's `limit`): only `count` items of each dataset,
+ * the first ones or a seeded random draw. Marked partial everywhere and never admissible to a
+ * leaderboard; it neither reuses nor is reused.
+ */
+export const RunSampleLimit = Type.Object(
+  {
+    count: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      description: 'must be an integer from 1 to 1,000,000: the items taken from each dataset (all of a smaller one)',
+    }),
+    sample: Type.Optional(
+      literalUnion(['first', 'random'], {
+        description: 'one of first (the default: the first count items) or random (a seeded draw)',
+      }),
+    ),
+    seed: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 2_147_483_647,
+        description:
+          'must be an integer from 0 to 2,147,483,647 (random only; default 0): the same seed draws the same items',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RunSampleLimit = Static<typeof RunSampleLimit>;
+/** The limit as a run freezes it: every field written out. */
+export interface FrozenSampleLimit {
+  count: number;
+  sample: 'first' | 'random';
+  seed: number | null;
+}
+
 export const LaunchFormalBody = Type.Object(
   {
+    limit: Type.Optional(RunSampleLimit),
     reuse: Type.Optional(
       Type.Boolean({
         description:
@@ -342,6 +381,17 @@ export const RunView = Type.Object({
   startedAt: nullable(Timestamp),
   endedAt: nullable(Timestamp),
   error: nullable(Type.String()),
+  partial: nullable(
+    Type.Object({
+      count: Type.Integer(),
+      sample: literalUnion(['first', 'random']),
+      seed: nullable(Type.Integer()),
+    }),
+    {
+      description:
+        'the limit a partial formal run was launched with (only count items of each dataset); null for a full run. A partial run is not admissible to a leaderboard',
+    },
+  ),
   progress: Type.Object({
     done: Type.Integer(),
     total: Type.Integer(),
@@ -399,6 +449,7 @@ export const RunSummary = Type.Object({
   startedAt: nullable(Timestamp),
   endedAt: nullable(Timestamp),
   overallScore: nullable(Type.Number()),
+  partial: Type.Boolean({ description: 'launched with a limit: only some items of each dataset' }),
 });
 export type RunSummary = Static<typeof RunSummary>;
 

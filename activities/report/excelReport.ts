@@ -67,6 +67,15 @@ export async function writeRunReport(
     ['Ended (UTC)', isoOrNull(run.endedAt)],
     ['Endpoint host', endpointHost(run.config.endpoint)],
     ['Sample seed', run.type === 'verification' ? run.config.sampleSeed : null],
+    // Only for a partial run, so a full run's report keeps its layout.
+    ...(run.config.limit
+      ? [
+          [
+            'Partial',
+            `${run.config.limit.count} item(s) per dataset, ${run.config.limit.sample === 'random' ? `a random draw (seed ${run.config.limit.seed})` : 'the first ones'}; not admissible to a leaderboard`,
+          ] as [string, string],
+        ]
+      : []),
     ['Error', run.error],
   ];
   // Title, header block, a blank row, then the table whose header row stays frozen.

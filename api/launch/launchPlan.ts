@@ -6,7 +6,7 @@
  */
 import type { ApiDeps } from '../apiDeps';
 import type { Caller } from '../../contracts/caller';
-import type { ServingPlan } from '../../contracts/run';
+import type { FrozenSampleLimit, ServingPlan } from '../../contracts/run';
 import { HttpProblem, badRequest, statusTitle } from '../http/problems';
 import { servingRefusals } from '../rules/privateDeploymentRules';
 import { customImageErrors } from '../rules/customImageRules';
@@ -25,7 +25,8 @@ import { refuseLaunchByDomain } from '../rules/domainRules';
 
 /** `reuse: false`: a formal run that infers every dataset afresh (docs/evaluation-modes.md). */
 export type LaunchKind =
-  { type: 'verification'; samplesPerDataset: number; seed: number } | { type: 'formal'; reuse?: boolean };
+  | { type: 'verification'; samplesPerDataset: number; seed: number }
+  | { type: 'formal'; reuse?: boolean; limit?: FrozenSampleLimit };
 
 export type PlanDeps = Pick<ApiDeps, 'db' | 'env'>;
 
@@ -75,7 +76,9 @@ export async function planRun(
     sampleSeed: kind.type === 'verification' ? kind.seed : null,
     quota,
     serving,
-    reuse: kind.type === 'formal' && kind.reuse !== false,
+    // A partial run neither reuses nor is reused: its results cover some items only.
+    reuse: kind.type === 'formal' && kind.reuse !== false && !kind.limit,
+    ...(kind.type === 'formal' && kind.limit ? { limit: kind.limit } : {}),
     ...(options.datasetIds ? { datasetSubset: true } : {}),
   };
 }
@@ -158,6 +161,12 @@ export async function planServing(deps: PlanDeps, evaluation: EvaluationRow): Pr
   return freezeServingPlan(deployment, image!, upload!);
 }
 
+/** The items a partial run takes of a dataset: the first `count`, or a draw seeded by the limit's seed and the dataset's place. */
+function limitedIndices(limit: FrozenSampleLimit, position: number, size: number): number[] {
+  if (limit.sample === 'random') return drawSampleIndices((limit.seed ?? 0) + position, size, limit.count);
+  return Array.from({ length: Math.min(limit.count, size) }, (_, i) => i);
+}
+
 /**
  * The evaluation's datasets as the run will take them, refusing ones the owner can no longer see.
  * A comparison runs a chosen subset of them (`datasetIds`, each one of the evaluation's).
@@ -188,7 +197,11 @@ export async function planDatasets(
       );
     if (d.size === 0 && d.source !== 'image') throw badRequest('datasets', `lists ${id}, which has no samples`);
     const sampleIndices =
-      kind.type === 'verification' ? drawSampleIndices(kind.seed + position, d.size, kind.samplesPerDataset) : null;
+      kind.type === 'verification'
+        ? drawSampleIndices(kind.seed + position, d.size, kind.samplesPerDataset)
+        : kind.limit
+          ? limitedIndices(kind.limit, position, d.size)
+          : null;
     return {
       datasetId: id,
       task: d.task,

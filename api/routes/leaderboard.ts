@@ -64,6 +64,12 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           `${v} is ${run.status}; only a formal run that succeeded can be submitted to the leaderboard`,
           'status',
         );
+      const limit = run.config.limit;
+      if (limit)
+        throw conflict(
+          `${v} is partial: it was launched with a limit of ${limit.count} item(s) per dataset (${limit.sample}); a leaderboard ranks runs over whole datasets`,
+          'limit',
+        );
       const image = run.config.scoring?.customImage;
       if (image)
         throw conflict(

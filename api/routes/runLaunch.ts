@@ -11,6 +11,7 @@ import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import { LaunchFormalBody, LaunchVerificationBody, LaunchedRun } from '../../contracts/run';
 import { problems } from '../http/openapi';
+import { badRequest } from '../http/problems';
 import { idempotencyOf, IdempotencyHeaders } from '../http/idempotencyKey';
 import { launchRun } from '../launch/launchService';
 import type { LaunchKind } from '../launch/launchPlan';
@@ -72,7 +73,9 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
           "Evaluates every sample of every dataset. Takes one slot of the evaluation owner's monthly formal quota " +
           '(UTC calendar month); 429 when the month is used up. A dataset whose identical result (same model, dataset ' +
           'content, inference parameters, answer-changing limits and scoring) an earlier formal run of the owner finished ' +
-          'is copied from that run instead of inferred again, unless the body says reuse: false. The body is optional.',
+          'is copied from that run instead of inferred again, unless the body says reuse: false. With limit, the run takes ' +
+          'only limit.count items of each dataset (the first, or a draw seeded by limit.seed): a partial run, marked so in its ' +
+          'views and report, neither reusing nor reused, and never admissible to a leaderboard. The body is optional.',
         tags: ['runs'],
         params: EvaluationParams,
         body: LaunchFormalBody,
@@ -86,7 +89,22 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
       },
     },
     async (request, reply) => {
-      const kind: LaunchKind = request.body.reuse === false ? { type: 'formal', reuse: false } : { type: 'formal' };
+      const { limit } = request.body;
+      const kind: LaunchKind = {
+        type: 'formal',
+        ...(request.body.reuse === false ? { reuse: false } : {}),
+        ...(limit
+          ? {
+              limit: {
+                count: limit.count,
+                sample: limit.sample ?? 'first',
+                seed: limit.sample === 'random' ? (limit.seed ?? 0) : null,
+              },
+            }
+          : {}),
+      };
+      if (limit?.seed !== undefined && limit.sample !== 'random')
+        throw badRequest('limit.seed', 'is read only with limit.sample random (the first items need no seed)');
       const launched = await launchRun(
         deps,
         request.caller,

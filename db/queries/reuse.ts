@@ -58,6 +58,9 @@ export function reuseFingerprint(evaluationId: string, config: RunConfig, plan: 
     // A custom image's result is its metrics, with no samples to copy, so it must match no other run's
     // fingerprint; absent otherwise, which leaves every other fingerprint as it was.
     customImage: scoring?.customImage,
+    // A partial run's result covers some items only, so it matches no full run's fingerprint;
+    // absent otherwise, which leaves every other fingerprint as it was.
+    limit: config.limit ? { ...config.limit, sampleIndices: plan.sampleIndices } : undefined,
   };
   return `sha256:${createHash('sha256').update(canonicalJson(inputs)).digest('hex')}`;
 }

@@ -9,7 +9,14 @@ import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../client';
 import { evaluations, runDatasets, runLogs, runs } from '../schema';
-import type { RunConfig, RunDatasetPlan, RunStatus, RunType, ServingPlan } from '../../contracts/run';
+import type {
+  FrozenSampleLimit,
+  RunConfig,
+  RunDatasetPlan,
+  RunStatus,
+  RunType,
+  ServingPlan,
+} from '../../contracts/run';
 import type { Domain } from '../../contracts/domain';
 import { DEFAULT_INFERENCE, DEFAULT_LIMITS } from '../../contracts/evaluation';
 import { consumeQuota, releaseQuota, type QuotaKind } from './quota';
@@ -56,6 +63,8 @@ export interface LaunchRequest {
   reuse?: boolean;
   /** The datasets are a chosen part of the evaluation's (a comparison's run): each must still be one of them. */
   datasetSubset?: boolean;
+  /** A partial formal run's limit (its datasets' sampleIndices hold what it takes). */
+  limit?: FrozenSampleLimit;
 }
 
 export interface LaunchedRunRecord {
@@ -249,7 +258,10 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
     const runId = randomUUID();
     const config = await withFrozenScoring(
       tx,
-      freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving),
+      {
+        ...freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving),
+        ...(request.limit ? { limit: request.limit } : {}),
+      },
       evaluation.id,
     );
     await tx.insert(runs).values({

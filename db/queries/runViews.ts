@@ -176,6 +176,7 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
     type: run.type,
     status: run.status,
     submitter,
+    partial: run.config.limit ?? null,
     createdAt: run.createdAt.toISOString(),
     startedAt: iso(run.startedAt),
     endedAt: iso(run.endedAt),
@@ -422,6 +423,7 @@ export async function listRuns(
       startedAt: iso(run.startedAt),
       endedAt: iso(run.endedAt),
       overallScore: run.overallScore,
+      partial: run.config.limit !== undefined,
     })),
     nextCursor: more && last ? encodeCursor(last.key, last.run.id) : null,
   };
