@@ -35,6 +35,20 @@ export type JudgeMetric = Pick<MetricConfig, 'systemPrompt' | 'prompt' | 'prepro
 export const NO_JUDGE_REASON =
   'no judge is configured (neither in the metric nor by PROCTOR_JUDGE_BASE_URL and PROCTOR_JUDGE_MODEL): scored by exact match';
 
+/** The judge's step of a trace: its reply as received (null when none came), what it took, and why it failed. */
+export function judgeStep(model: string, reply: JudgeReply): ScoringStep {
+  return reply.ok
+    ? { step: 'judge', model, reply: reply.reply, attempts: reply.attempts, latencyMs: Math.round(reply.latencyMs) }
+    : {
+        step: 'judge',
+        model,
+        reply: null,
+        attempts: reply.attempts,
+        latencyMs: Math.round(reply.latencyMs),
+        error: reply.reason,
+      };
+}
+
 export async function scoreWithJudge(
   metric: JudgeMetric,
   judge: ResolvedJudge | null,
@@ -72,24 +86,8 @@ export async function scoreWithJudge(
   steps.push({ step: 'prompt', messages });
 
   const reply = await judge.call(messages);
-  if (!reply.ok) {
-    steps.push({
-      step: 'judge',
-      model: judge.model,
-      reply: null,
-      attempts: reply.attempts,
-      latencyMs: Math.round(reply.latencyMs),
-      error: reply.reason,
-    });
-    return { method: 'judge', steps, score: null, error: reply.reason, attempts: reply.attempts };
-  }
-  steps.push({
-    step: 'judge',
-    model: judge.model,
-    reply: reply.reply,
-    attempts: reply.attempts,
-    latencyMs: Math.round(reply.latencyMs),
-  });
+  steps.push(judgeStep(judge.model, reply));
+  if (!reply.ok) return { method: 'judge', steps, score: null, error: reply.reason, attempts: reply.attempts };
 
   let value: string | number = reply.reply;
   const postprocess = metric.postprocess ?? DEFAULT_POSTPROCESS;
