@@ -11,9 +11,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
-import { evaluations, images, quotaUsage, runs, uploadVersions } from '../../db/schema';
-import { utcMonth } from '../../db/queries/quota';
+import { eq } from 'drizzle-orm';
+import { evaluations, images, runs, uploadVersions } from '../../db/schema';
 import { maxGpusForScale } from '../../contracts/upload';
 import { startApi, type TestApi } from '../support/apiServer';
 import {
@@ -21,7 +20,9 @@ import {
   nlpEvaluationBody,
   platformImageId,
   privateDeploymentBody,
+  pendingImageId,
 } from '../support/evaluationBodies';
+import { formalUsed } from '../support/quotaFixtures';
 
 type User = { id: string; apiKey: string };
 type Body = Record<string, any>;
@@ -80,22 +81,6 @@ function fieldsOf(res: { body: any }): string[] {
   return (res.body.errors ?? []).map((e: { field: string }) => e.field);
 }
 
-/** An image the user imported, left pending review. */
-async function pendingImage(key = owner.apiKey): Promise<string> {
-  const res = await api.request('POST', '/v1/images', {
-    key,
-    body: {
-      name: `td-${randomUUID().slice(0, 8)}`,
-      tag: 'v1',
-      url: 'nvcr.io/nvidia/pytorch:23.03-py3',
-      dockerfile: 'FROM nvcr.io/nvidia/pytorch:23.03-py3\n',
-      domains: ['nlp'],
-    },
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body.id as string;
-}
-
 async function createPrivate(user: User, imageId: string) {
   return api.request('POST', '/v1/evaluations', {
     key: user.apiKey,
@@ -120,16 +105,6 @@ async function launchFormal(evaluationId: string, user: User) {
   const res = await api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key: user.apiKey });
   if (res.status === 202) launchedWorkflows.push(res.body.workflowId);
   return res;
-}
-
-async function formalUsed(userId: string): Promise<number> {
-  const [row] = await api.deps.db
-    .select()
-    .from(quotaUsage)
-    .where(
-      and(eq(quotaUsage.userId, userId), eq(quotaUsage.month, utcMonth(new Date())), eq(quotaUsage.kind, 'formal')),
-    );
-  return row?.used ?? 0;
 }
 
 async function runsOf(evaluationId: string) {
@@ -196,8 +171,8 @@ describe('taking an image down', () => {
   });
 
   it('answers 409 for a pending, rejected, already taken-down or preloaded image, saying why, and changes nothing', async () => {
-    const pending = await pendingImage();
-    const rejected = await pendingImage();
+    const pending = await pendingImageId(api, owner.apiKey);
+    const rejected = await pendingImageId(api, owner.apiKey);
     const reject = await api.request('POST', `/v1/images/${rejected}/reject`, {
       key: api.adminKey,
       body: { reason: 'pins nothing' },
@@ -308,7 +283,7 @@ describe('what a takedown stops', () => {
     ]);
     expect(res.body.errors[0].message).toMatch(refusal);
     expect(res.body.detail).toMatch(/^the run cannot be launched: deployment\.imageId names image /);
-    expect(await formalUsed(user.id)).toBe(0);
+    expect(await formalUsed(api.deps.db, user.id)).toBe(0);
     expect(await runsOf(created.body.id)).toEqual([]);
   });
 
@@ -327,7 +302,7 @@ describe('what a takedown stops', () => {
     const res = await launchFormal(created.body.id, user);
     expect(res.status, res.text).toBe(409);
     expect(res.body.errors).toEqual([{ field: 'customImage.imageId', message: expect.stringMatching(refusal) }]);
-    expect(await formalUsed(user.id)).toBe(0);
+    expect(await formalUsed(api.deps.db, user.id)).toBe(0);
     expect(await runsOf(created.body.id)).toEqual([]);
 
     // Nor can a scoring configuration name it any more.
@@ -361,6 +336,6 @@ describe('what a takedown stops', () => {
     // A second formal run is refused.
     const next = await launchFormal(created.body.id, user);
     expect(next.status, next.text).toBe(409);
-    expect(await formalUsed(user.id)).toBe(1);
+    expect(await formalUsed(api.deps.db, user.id)).toBe(1);
   });
 });

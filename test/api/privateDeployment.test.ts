@@ -10,11 +10,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { MM_SHAPES_VQA_ID } from '../../datasets/builtin/multimodal/mmShapesVqa';
 import { buildApp } from '../../api/app';
-import { evaluations, images, quotaUsage, runs, uploadVersions } from '../../db/schema';
-import { utcMonth } from '../../db/queries/quota';
+import { evaluations, images, runs, uploadVersions } from '../../db/schema';
 import { parseGpuTypes } from '../../config/env';
 import { maxGpusForScale, type UploadCheckProblem, type UploadCheckReport } from '../../contracts/upload';
 import { NLP_SERVING_IMAGE_REF } from '../../contracts/platformImages';
@@ -26,7 +25,9 @@ import {
   platformImageId,
   privateDeploymentBody,
   registerDataset,
+  pendingImageId,
 } from '../support/evaluationBodies';
+import { formalUsed } from '../support/quotaFixtures';
 
 const GPU_TYPES = 'cpu:2::CPU only (no GPU),a100:8:nvidia:NVIDIA A100';
 
@@ -73,23 +74,9 @@ async function createOk(body: Body, key = owner.apiKey) {
 }
 
 /** An image the user imported, left pending. */
-async function pendingImage(key: string, domains = ['nlp']): Promise<string> {
-  const res = await api.request('POST', '/v1/images', {
-    key,
-    body: {
-      name: `img-${randomUUID().slice(0, 8)}`,
-      tag: 'v1',
-      url: 'ubuntu:22.04',
-      dockerfile: 'FROM ubuntu:22.04\n',
-      domains,
-    },
-  });
-  expect(res.status, res.text).toBe(201);
-  return res.body.id as string;
-}
 
 async function rejectedImage(key: string): Promise<string> {
-  const id = await pendingImage(key);
+  const id = await pendingImageId(api, key);
   const res = await api.request('POST', `/v1/images/${id}/reject`, {
     key: api.adminKey,
     body: { reason: 'downloads with curl' },
@@ -138,13 +125,13 @@ describe('creating and editing a private evaluation', () => {
     ],
     [
       'another user’s pending image',
-      async () => ({ imageId: await pendingImage(other.apiKey) }),
+      async () => ({ imageId: await pendingImageId(api, other.apiKey) }),
       'deployment.imageId',
       /^names no image/,
     ],
     [
       'an own image pending review',
-      async () => ({ imageId: await pendingImage(owner.apiKey) }),
+      async () => ({ imageId: await pendingImageId(api, owner.apiKey) }),
       'deployment.imageId',
       /which is pending review; it can be used once an admin approves it$/,
     ],
@@ -227,7 +214,7 @@ describe('creating and editing a private evaluation', () => {
   it('applies the same rules to an edit, which changes nothing when refused', async () => {
     const created = await createOk(nlpEvaluationBody());
     const [before] = await api.deps.db.select().from(evaluations).where(eq(evaluations.id, created.id));
-    const pending = await pendingImage(owner.apiKey);
+    const pending = await pendingImageId(api, owner.apiKey);
     const patch = (deployment: Body, key = owner.apiKey) =>
       api.request('PATCH', `/v1/evaluations/${created.id}`, { key, body: { deployment } });
 
@@ -277,16 +264,6 @@ async function launch(evaluationId: string, kind: 'runs' | 'verifications', key 
   return res;
 }
 
-async function formalUsed(userId: string): Promise<number> {
-  const [row] = await api.deps.db
-    .select()
-    .from(quotaUsage)
-    .where(
-      and(eq(quotaUsage.userId, userId), eq(quotaUsage.month, utcMonth(new Date())), eq(quotaUsage.kind, 'formal')),
-    );
-  return row?.used ?? 0;
-}
-
 async function runsOf(evaluationId: string) {
   return api.deps.db.select().from(runs).where(eq(runs.evaluationId, evaluationId));
 }
@@ -298,7 +275,7 @@ async function expectRefused(
   field: string,
   message: RegExp,
 ) {
-  const quota = await formalUsed(user.id);
+  const quota = await formalUsed(api.deps.db, user.id);
   for (const kind of ['verifications', 'runs'] as const) {
     const res = await launch(evaluationId, kind, user.apiKey);
     expect(res.status, res.text).toBe(409);
@@ -307,7 +284,7 @@ async function expectRefused(
     expect(errorsOf(res).map((e) => e.field)).toContain(field);
     expect(errorsOf(res).find((e) => e.field === field)!.message).toMatch(message);
   }
-  expect(await formalUsed(user.id)).toBe(quota);
+  expect(await formalUsed(api.deps.db, user.id)).toBe(quota);
   expect(await runsOf(evaluationId)).toEqual([]);
 }
 
@@ -415,7 +392,7 @@ describe('launching a private evaluation', () => {
         await app.close();
       }
     }
-    expect(await formalUsed(user.id)).toBe(0);
+    expect(await formalUsed(api.deps.db, user.id)).toBe(0);
     expect(await runsOf(evaluation.id)).toEqual([]);
   });
 
@@ -437,7 +414,7 @@ describe('launching a private evaluation', () => {
     const formal = await launch(evaluation.id, 'runs', user.apiKey);
     expect(formal.status, formal.text).toBe(202);
     expect(formal.body).toMatchObject({ version: 2, type: 'formal', status: 'queued' });
-    expect(await formalUsed(user.id)).toBe(1);
+    expect(await formalUsed(api.deps.db, user.id)).toBe(1);
 
     const expected: ServingPlan = {
       imageId: platformImage,
@@ -488,6 +465,6 @@ describe('launching a private evaluation', () => {
     expect(res.status, res.text).toBe(202);
     const [run] = await api.deps.db.select().from(runs).where(eq(runs.id, res.body.runId));
     expect(run!.config.serving).toMatchObject({ imageId: image, imageRef: 'nvcr.io/nvidia/pytorch:23.03-py3' });
-    expect(await formalUsed(user.id)).toBe(1);
+    expect(await formalUsed(api.deps.db, user.id)).toBe(1);
   });
 });

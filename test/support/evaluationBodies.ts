@@ -57,6 +57,22 @@ export async function platformImageId(api: TestApi, key: string): Promise<string
   return image.id;
 }
 
+/** An image the key's owner imports for the domains, left pending review; returns its id. */
+export async function pendingImageId(api: TestApi, key: string, domains: Domain[] = ['nlp']): Promise<string> {
+  const res = await api.request('POST', '/v1/images', {
+    key,
+    body: {
+      name: `img-${randomUUID().slice(0, 8)}`,
+      tag: 'v1',
+      url: 'ubuntu:22.04',
+      dockerfile: 'FROM ubuntu:22.04\n',
+      domains,
+    },
+  });
+  if (res.status !== 201) throw new Error(`could not import an image: ${res.status} ${res.text}`);
+  return res.body.id as string;
+}
+
 /** An image the key's owner imports for the domains and an admin approves; returns its id. */
 export async function approvedImageId(api: TestApi, key: string, domains: Domain[]): Promise<string> {
   const imported = await api.request('POST', '/v1/images', {
