@@ -27,6 +27,7 @@ import { leaderboardRoutes } from './routes/leaderboard';
 import { leaderboardPageRoutes } from './pages/leaderboardPage';
 import { comparisonsRoutes } from './routes/comparisons';
 import { predictionsRoutes } from './routes/predictions';
+import { flagevalUploadsRoutes } from './routes/flagevalUploads';
 
 /** Every JSON body but a dataset upload (which sets its own) is small. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -151,11 +152,28 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
     { prefix: '/v1' },
   );
   await leaderboardPageRoutes(app, deps);
+  // Where the flageval-serving CLI looks for them, outside /v1.
+  await flagevalUploadsRoutes(app, deps);
   return app;
 }
 
 function apiLogger(logger: Logger): Logger {
-  return logger.child({}, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  return logger.child(
+    {},
+    {
+      redact: {
+        paths: [...REDACT_PATHS, 'req.url'],
+        // The flageval-serving CLI sends its upload token in the query: the URL is logged without it.
+        censor: (value, path) =>
+          path.at(-1) === 'url' && typeof value === 'string' ? censorTokenInUrl(value) : '[redacted]',
+      },
+    },
+  );
+}
+
+/** A URL with the value of its `token` query parameter replaced. */
+export function censorTokenInUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
 }
 
 /** 'ok', or a word for what is wrong; the cause goes to the log, not to anonymous callers. */

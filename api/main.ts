@@ -6,6 +6,7 @@ import { connectDb } from '../db/client';
 import { temporalConnectionConfig } from '../temporal.config';
 import { sweepStaging } from '../storage/uploadLayout';
 import { buildApp } from './app';
+import { sweepResumableUploads } from './uploads/resumableSweep';
 
 let env;
 try {
@@ -28,6 +29,14 @@ const STALE_STAGING_MS = 24 * 3_600_000;
 sweepStaging(env.uploads.dir, STALE_STAGING_MS)
   .then((removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'removed stale upload staging'))
   .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep upload staging'));
+
+// Resumable uploads (flageval-serving CLI) that can no longer finish: their received chunks go.
+const sweepResumable = () =>
+  sweepResumableUploads(database.db, env.uploads.dir, new Date(), env.uploads.tokenTtlHours * 3_600_000)
+    .then((ended) => ended > 0 && logger.info({ ended }, 'ended abandoned resumable uploads'))
+    .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep resumable uploads'));
+void sweepResumable();
+setInterval(() => void sweepResumable(), 3_600_000).unref();
 
 let closing: Promise<void> | undefined;
 async function shutdown(signal: string): Promise<void> {

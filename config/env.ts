@@ -57,6 +57,8 @@ export interface UploadSettings {
   /** Largest number of files and directories in one version. */
   maxEntries: number;
   tokenTtlHours: number;
+  /** `PROCTOR_UPLOAD_CHUNK_KB`: the chunk size handed to resumable (flageval-serving CLI) uploads, in KiB. */
+  chunkKb: number;
 }
 
 /** The seed's limit on an image's size: 40 GiB. */
@@ -167,6 +169,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       maxBytes: int(env, 'PROCTOR_UPLOAD_MAX_BYTES', 200 * 2 ** 30, 1, Number.MAX_SAFE_INTEGER),
       maxEntries: int(env, 'PROCTOR_UPLOAD_MAX_ENTRIES', 100_000, 1, 10_000_000),
       tokenTtlHours: int(env, 'PROCTOR_UPLOAD_TOKEN_TTL_HOURS', 72, 1, 24 * 365),
+      chunkKb: int(env, 'PROCTOR_UPLOAD_CHUNK_KB', 8_192, 1, 256 * 1024),
     },
     containers: {
       dockerHost: env.DOCKER_HOST || null,

@@ -26,8 +26,11 @@ export const UploadTokenView = Type.Object({
 });
 export type UploadTokenView = Static<typeof UploadTokenView>;
 
-export const UPLOAD_KINDS = ['upload', 'cp'] as const;
+export const UPLOAD_KINDS = ['upload', 'cp', 'rm'] as const;
 export type UploadKind = (typeof UPLOAD_KINDS)[number];
+
+/** A resumable upload (the flageval-serving CLI's protocol): receiving chunks, becoming a version, done, or refused. */
+export type ResumableUploadState = 'open' | 'committing' | 'committed' | 'failed';
 
 export const UploadCheckProblem = Type.Object({
   path: Type.String({ description: "the path the problem is about ('' for the root)" }),

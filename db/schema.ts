@@ -25,7 +25,7 @@ import type { Role } from '../contracts/user';
 import type { InferenceParams, ModelInfo, PublicDeployment, RunLimits } from '../contracts/evaluation';
 import type { DatasetSource, MetricName } from '../contracts/dataset';
 import type { CodeVerdict, DatasetMetrics, RunConfig, RunStatus, RunType, SampleStatus } from '../contracts/run';
-import type { UploadCheckReport, UploadKind } from '../contracts/upload';
+import type { ResumableUploadState, UploadCheckReport, UploadKind } from '../contracts/upload';
 import type { ImageSource, ImageStatus } from '../contracts/image';
 import type { NotificationKind, NotificationStatus } from '../notifications/notification';
 import type { StoredScoringConfig } from '../contracts/scoringConfig';
@@ -300,6 +300,66 @@ export const uploadVersions = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.evaluationId, t.version] })],
+);
+
+/**
+ * An upload in progress over the flageval-serving CLI's protocol (api/routes/flagevalUploads.ts):
+ * the files it declared, received chunk by chunk, so an interrupted upload resumes where it
+ * stopped. When the last chunk arrives the files become a new version (an `upload` for a token
+ * that holds none yet, else a `cp` on top of the token's version). A token has at most one open.
+ */
+export const resumableUploads = pgTable(
+  'resumable_uploads',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tokenId: uuid('token_id')
+      .notNull()
+      .references(() => uploadTokens.id, { onDelete: 'cascade' }),
+    evaluationId: uuid('evaluation_id')
+      .notNull()
+      .references(() => evaluations.id, { onDelete: 'cascade' }),
+    /** The token's version when the upload was declared: the new version derives from it (null: a first upload). */
+    baseVersion: integer('base_version'),
+    state: text('state').$type<ResumableUploadState>().notNull().default('open'),
+    /** Hash of the declared names and sizes, so declaring the same files again resumes instead of restarting. */
+    manifestHash: text('manifest_hash').notNull(),
+    chunkKb: integer('chunk_kb').notNull(),
+    /** The version it became, once complete. */
+    version: integer('version'),
+    failure: text('failure'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('resumable_uploads_open_uq')
+      .on(t.tokenId)
+      .where(sql`${t.state} in ('open', 'committing')`),
+  ],
+);
+
+/** One declared file of a resumable upload; its id is what the client names in chunk requests. */
+export const resumableUploadFiles = pgTable(
+  'resumable_upload_files',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    uploadId: uuid('upload_id')
+      .notNull()
+      .references(() => resumableUploads.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    /** The file's path inside the version (safe, relative). */
+    path: text('path').notNull(),
+    sizeKb: bigint('size_kb', { mode: 'number' }).notNull(),
+    chunks: integer('chunks').notNull(),
+    /** Chunk numbers (1-based) received whole. */
+    readyChunks: integer('ready_chunks')
+      .array()
+      .notNull()
+      .default(sql`'{}'::integer[]`),
+  },
+  (t) => [
+    uniqueIndex('resumable_upload_files_path_uq').on(t.uploadId, t.path),
+    index('resumable_upload_files_position_idx').on(t.uploadId, t.position),
+  ],
 );
 
 // ---- Runs: their datasets, results, judge steps, reuse, logs, artifacts, launch keys, containers

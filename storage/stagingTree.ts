@@ -148,6 +148,43 @@ export class StagingTree {
     if (options.mtime && Number.isFinite(options.mtime.getTime())) await utimes(target, options.mtime, options.mtime);
   }
 
+  /**
+   * Moves a finished file (on the same file system, outside any version) into the tree at `rel`,
+   * replacing a file or link there (never a directory), counted like a written file.
+   */
+  async moveFileIn(rel: string, from: string, options: { executable?: boolean } = {}): Promise<void> {
+    await this.prepareLeaf(rel);
+    const size = (await lstat(from)).size;
+    if (this.bytes + size > this.limits.maxBytes) throw tooLarge(this.limits.maxBytes);
+    this.countEntry();
+    const target = this.abs(rel);
+    await rename(from, target);
+    this.bytes += size;
+    await chmod(target, options.executable ? EXECUTABLE_MODE : FILE_MODE);
+  }
+
+  /** Removes the file, link or directory (with everything under it) at `rel`; never through a link. */
+  async removePath(rel: string): Promise<void> {
+    if (rel === '') throw new UploadRejected(400, 'the root of the upload cannot be removed', 'src_path');
+    const parts = rel.split('/');
+    for (let depth = 1; depth < parts.length; depth += 1) {
+      const parent = parts.slice(0, depth).join('/');
+      const info = await lstatOrNull(this.abs(parent));
+      if (!info) throw new UploadRejected(404, `"${printable(rel)}" does not exist in the upload`, 'src_path');
+      if (!info.isDirectory())
+        throw new UploadRejected(
+          409,
+          `"${printable(parent)}" is ${kindOf(info)} in the upload, not a directory`,
+          'src_path',
+        );
+    }
+    const target = this.abs(rel);
+    if (!(await lstatOrNull(target)))
+      throw new UploadRejected(404, `"${printable(rel)}" does not exist in the upload`, 'src_path');
+    await rm(target, { recursive: true, force: true });
+    for (const dir of [...this.dirs]) if (dir === rel || dir.startsWith(`${rel}/`)) this.dirs.delete(dir);
+  }
+
   /** A relative link that points inside the tree by its name; links through links are judged by `finish`. */
   async makeSymlink(rel: string, target: string): Promise<void> {
     checkSymlinkTarget(rel, target);

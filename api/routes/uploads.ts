@@ -30,27 +30,26 @@ import {
 } from '../../contracts/upload';
 import { getEvaluationFor, type EvaluationRow } from '../../db/queries/evaluations';
 import {
-  findUploadToken,
   getUploadVersion,
-  insertUploadVersion,
   issueUploadToken,
   listUploadTokens,
   listUploadVersions,
   revokeUploadToken,
-  tokenState,
   toUploadTokenView,
   toUploadVersionView,
-  TokenMoved,
   type PresentedToken,
   type UploadVersionRow,
 } from '../../db/queries/uploads';
-import { StagingTree } from '../../storage/stagingTree';
+import type { StagingTree } from '../../storage/stagingTree';
 import { extractTar, TAR_OVERHEAD_PER_ENTRY } from '../../storage/tarExtraction';
-import { checkUploadTree } from '../../storage/uploadCheck';
-import { removeVersionDir, versionDir } from '../../storage/uploadLayout';
-import { listUploadEntries } from '../../storage/uploadListing';
-import { remotePath } from '../../storage/uploadPaths';
-import { UploadRejected } from '../../storage/uploadRejected';
+import {
+  buildVersion,
+  listVersion,
+  presentToken,
+  safeRemotePath,
+  tokenVersion,
+  TokenRefused,
+} from '../uploads/versions';
 import { HttpProblem, conflict, forbidden, notFound, statusTitle, unauthorized } from '../http/problems';
 import { problems } from '../http/openapi';
 
@@ -264,7 +263,9 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       kind: 'upload' | 'cp',
       apply: (tree: StagingTree) => Promise<void>,
     ) => {
-      const view = await receiveVersion(deps, request, kind, apply);
+      const view = await buildVersion(deps, request.uploadToken, kind, apply, {
+        interrupted: () => request.raw.destroyed && !request.raw.complete,
+      });
       request.log.info(
         {
           evaluationId: view.evaluationId,
@@ -419,26 +420,12 @@ async function authenticateUploadToken(
       'this is not an upload token (upload tokens start with pup_); an API key cannot upload: get a token with POST /v1/evaluations/{id}/upload-token',
     );
   }
-  const found = await findUploadToken(deps.db, presented);
-  if (!found) throw refuse('the upload token is unknown: check that it was copied whole, or ask for a new one');
-  const state = tokenState(found.token, now);
-  if (state === 'expired') {
-    throw refuse(
-      `the upload token expired at ${found.token.expiresAt.toISOString()}; ask for a new one with POST /v1/evaluations/${found.evaluation.id}/upload-token`,
-    );
+  try {
+    return await presentToken(deps, presented, now);
+  } catch (error) {
+    if (error instanceof TokenRefused) throw refuse(error.detail);
+    throw error;
   }
-  if (state === 'revoked') {
-    throw refuse(
-      `the upload token was revoked at ${found.token.revokedAt!.toISOString()}; ask for a new one with POST /v1/evaluations/${found.evaluation.id}/upload-token`,
-    );
-  }
-  if (found.evaluation.deployment.method !== 'private') {
-    throw conflict(
-      `uploads are for private deployments; this evaluation's deployment.method is now ${found.evaluation.deployment.method}`,
-      'deployment.method',
-    );
-  }
-  return found;
 }
 
 /**
@@ -502,109 +489,4 @@ function refuseDeclaredOversize(request: FastifyRequest, limit: number): void {
       `the body is ${declared.toLocaleString('en-US')} bytes, more than an upload within the limits can be`,
     );
   }
-}
-
-function safeRemotePath(raw: string, field: string): string {
-  try {
-    return remotePath(raw, field);
-  } catch (error) {
-    throw toProblem(error);
-  }
-}
-
-/** The version the token's cp and ls act on. */
-async function tokenVersion(deps: ApiDeps, presented: PresentedToken): Promise<UploadVersionRow> {
-  const { token, evaluation } = presented;
-  if (token.uploadVersion === null)
-    throw conflict('this token holds no version yet: upload a directory with it first (proctor upload)');
-  const row = await getUploadVersion(deps.db, evaluation.id, token.uploadVersion);
-  if (!row) throw new Error(`upload token ${token.id} points at version ${token.uploadVersion}, which does not exist`);
-  return row;
-}
-
-async function listVersion(uploadDir: string, row: UploadVersionRow, rawPath: string): Promise<UploadEntry[]> {
-  const rel = safeRemotePath(rawPath, 'path');
-  const entries = await listUploadEntries(versionDir(uploadDir, row.storagePath), rel);
-  if (!entries) throw new HttpProblem(404, statusTitle(404), `"/${rel}" does not exist in version ${row.version}`);
-  return entries;
-}
-
-/**
- * Builds a version in staging, checks it and records it; whatever fails, nothing is left behind:
- * no staging directory, no stored directory without its row, no row without its directory.
- */
-async function receiveVersion(
-  deps: ApiDeps,
-  request: FastifyRequest,
-  kind: 'upload' | 'cp',
-  apply: (tree: StagingTree) => Promise<void>,
-): Promise<UploadVersionView> {
-  const { uploads } = deps.env;
-  const { token, evaluation } = request.uploadToken;
-  const base = kind === 'cp' ? await tokenVersion(deps, request.uploadToken) : null;
-  const tree = await StagingTree.open(uploads.dir, { maxBytes: uploads.maxBytes, maxEntries: uploads.maxEntries });
-  try {
-    if (base) await tree.seedFrom(versionDir(uploads.dir, base.storagePath));
-    await apply(tree);
-    const totals = await tree.finish();
-    const check = await checkUploadTree(tree.dir, evaluation.domain);
-    const storagePath = await tree.publish(evaluation.id);
-    try {
-      const row = await insertUploadVersion(deps.db, {
-        evaluationId: evaluation.id,
-        tokenId: token.id,
-        kind,
-        derivedFrom: base?.version ?? null,
-        files: totals.files,
-        bytes: totals.bytes,
-        storagePath,
-        check,
-      });
-      return toUploadVersionView(row);
-    } catch (error) {
-      await removeVersionDir(uploads.dir, storagePath);
-      throw error;
-    }
-  } catch (error) {
-    if (request.raw.destroyed && !request.raw.complete) {
-      throw new HttpProblem(
-        400,
-        statusTitle(400),
-        'the upload was interrupted before the body was complete; nothing was stored',
-      );
-    }
-    throw toProblem(error);
-  } finally {
-    await tree.discard();
-  }
-}
-
-function toProblem(error: unknown): unknown {
-  if (error instanceof UploadRejected) {
-    return new HttpProblem(
-      error.status,
-      statusTitle(error.status),
-      error.detail,
-      error.field ? [{ field: error.field, message: error.detail }] : undefined,
-    );
-  }
-  if (error instanceof TokenMoved) {
-    const current = error.current;
-    if (current?.revokedAt)
-      return conflict('the upload token was revoked while the upload was received; nothing was stored');
-    return conflict(
-      current?.uploadVersion != null
-        ? `the token moved to version ${current.uploadVersion} while this upload was received; nothing was stored: run it again`
-        : 'the token changed while this upload was received; nothing was stored: run it again',
-    );
-  }
-  if ((error as NodeJS.ErrnoException)?.code === 'ENAMETOOLONG') {
-    return new HttpProblem(
-      400,
-      statusTitle(400),
-      'an archive entry has a name too long for the file system (255 bytes per component)',
-      [{ field: 'body', message: 'has an entry whose name is too long' }],
-    );
-  }
-  return error;
 }

@@ -116,7 +116,9 @@ type RouteSpec =
       mutates: boolean;
     }
   | { audience: 'reviewer'; request: (f: Fixture) => Promise<Req> | Req; success: number }
-  | { audience: 'uploadToken'; request: (f: Fixture) => Promise<Req> | Req };
+  | { audience: 'uploadToken'; request: (f: Fixture) => Promise<Req> | Req }
+  /** The flageval-serving CLI's routes: the upload token in the query or the body, never a header. */
+  | { audience: 'flagevalToken'; request: (token: string | undefined) => Req };
 
 const uuid = () => randomUUID();
 const evaluationGhosts = () => [{ id: uuid() }, { id: 'not-an-evaluation' }];
@@ -568,7 +570,52 @@ const ROUTES: Record<string, RouteSpec> = {
     }),
   },
   'GET /v1/upload/ls': { audience: 'uploadToken', request: () => ({ path: '/v1/upload/ls' }) },
+
+  'GET /api/evaluations/models/files': {
+    audience: 'flagevalToken',
+    request: (token) => ({ path: `/api/evaluations/models/files${tokenQuery(token, '?')}` }),
+  },
+  'POST /api/evaluations/models/files': {
+    audience: 'flagevalToken',
+    request: (token) => ({
+      path: '/api/evaluations/models/files',
+      body: { ...(token === undefined ? {} : { token }), files: [{ filename: 'someone-else.txt', sizeKb: 1 }] },
+    }),
+  },
+  'POST /api/evaluations/models/files/{fileId}/chunks': {
+    audience: 'flagevalToken',
+    request: (token) => ({
+      path: `/api/evaluations/models/files/1/chunks?chunk_num=1&is_update=0${tokenQuery(token, '&')}`,
+      raw: multipartChunk('x\n'),
+    }),
+  },
+  'POST /api/evaluations/manage/op_file': {
+    audience: 'flagevalToken',
+    request: (token) => ({
+      path: '/api/evaluations/manage/op_file',
+      raw: {
+        contentType: 'application/x-www-form-urlencoded',
+        data: `command=ls&src_path=%2F${tokenQuery(token, '&')}`,
+      },
+    }),
+  },
 };
+
+function tokenQuery(token: string | undefined, separator: '?' | '&'): string {
+  return token === undefined ? '' : `${separator}token=${encodeURIComponent(token)}`;
+}
+
+/** A chunk as the flageval-serving CLI sends one: the multipart field `file`. */
+function multipartChunk(content: string): { contentType: string; data: Buffer } {
+  const boundary = 'proctor-access-matrix';
+  return {
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    data: Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="someone-else.txt"\r\n` +
+        `Content-Type: application/octet-stream\r\n\r\n${content}\r\n--${boundary}--\r\n`,
+    ),
+  };
+}
 
 const entriesOf = <A extends RouteSpec['audience']>(audience: A) =>
   Object.entries(ROUTES).filter(
@@ -692,6 +739,7 @@ async function world(): Promise<World> {
            (select count(*) from evaluations)::int as evaluations, (select count(*) from runs)::int as runs,
            (select count(*) from images)::int as images, (select count(*) from datasets)::int as datasets,
            (select count(*) from upload_tokens)::int as upload_tokens, (select count(*) from upload_versions)::int as upload_versions,
+           (select count(*) from resumable_uploads)::int as resumable_uploads,
            (select count(*) from quota_usage)::int as quota_rows, (select coalesce(sum(used), 0) from quota_usage)::int as quota_used,
            (select count(*) from comparisons)::int as comparisons, (select count(*) from comparisons where stop_requested_at is not null)::int as comparisons_stopped,
            (select md5(coalesce(string_agg(weights::text, ',' order by id), '')) from comparisons) as comparison_weights`);
@@ -861,7 +909,7 @@ describe('without a valid API key', () => {
   ];
 
   const keyed = Object.entries(ROUTES).filter(
-    ([, spec]) => spec.audience !== 'public' && spec.audience !== 'uploadToken',
+    ([, spec]) => spec.audience !== 'public' && spec.audience !== 'uploadToken' && spec.audience !== 'flagevalToken',
   );
   for (const [key, spec] of keyed) {
     it(`${key}: 401 with a challenge, and nothing changes`, async () => {
@@ -871,7 +919,7 @@ describe('without a valid API key', () => {
               const target = spec.targets(f)[0]!;
               return { path: fillPath(templateOf(key), target.params) + (spec.query ?? ''), body: spec.body };
             })()
-          : await (spec as Extract<RouteSpec, { request: unknown }>).request(f);
+          : await (spec as Extract<RouteSpec, { request: (f: Fixture) => unknown }>).request(f);
       const before = await world();
       for (const method of methodsOf(key)) {
         for (const credential of credentials()) {
@@ -1192,6 +1240,68 @@ describe('upload-token routes', () => {
     const aListed = await send('GET', { path: '/v1/upload/ls' }, `Bearer ${f.tokenA}`);
     expect((aListed.body as { path: string }[]).map((e) => e.path)).toContain('a-only.txt');
     expect((aListed.body as { path: string }[]).map((e) => e.path)).not.toContain('someone-else.txt');
+  });
+});
+
+describe('flageval-serving CLI routes', () => {
+  const cliRoutes = () => entriesOf('flagevalToken');
+
+  it('refuse a missing, unknown, revoked or expired token, or an API key, with 401, and nothing changes', async () => {
+    expect(cliRoutes().length).toBe(4);
+    const before = await world();
+    const credentials = [
+      { label: 'no token', token: undefined, detail: /^send the upload token as token=pup_/ },
+      { label: "A's API key", token: f.a.apiKey, detail: /^the upload token is unknown/ },
+      { label: 'an unknown token', token: `pup_${'A'.repeat(43)}`, detail: /^the upload token is unknown/ },
+      { label: "A's revoked token", token: f.revokedTokenA, detail: /^the upload token was revoked at / },
+    ];
+    for (const [key, spec] of cliRoutes()) {
+      for (const method of methodsOf(key)) {
+        for (const credential of credentials) {
+          const res = await send(method, spec.request(credential.token), as(f.a));
+          expect(res.status, `${method} ${key} with ${credential.label}: ${res.text}`).toBe(401);
+          if (method !== 'HEAD') expect(res.body.detail, `${key} with ${credential.label}`).toMatch(credential.detail);
+        }
+      }
+    }
+    clockOffsetMs = (api.deps.env.uploads.tokenTtlHours + 1) * 3_600_000;
+    try {
+      for (const [key, spec] of cliRoutes()) {
+        const res = await send(methodOf(key), spec.request(f.tokenA));
+        expect(res.status, `${key}: ${res.text}`).toBe(401);
+        expect(res.body.detail).toMatch(/^the upload token expired at /);
+      }
+    } finally {
+      clockOffsetMs = 0;
+    }
+    expect(await world()).toEqual(before);
+  });
+
+  it("B's token never reaches A's uploads", async () => {
+    const declared = await send('POST', {
+      path: '/api/evaluations/models/files',
+      body: { token: f.tokenA, files: [{ filename: 'a-pending.txt', sizeKb: 1 }] },
+    });
+    expect(declared.status, declared.text).toBe(201);
+    const fileId = declared.body.results[0].id as number;
+    const before = await world();
+    const chunk = await send('POST', {
+      path: `/api/evaluations/models/files/${fileId}/chunks?chunk_num=1&token=${encodeURIComponent(f.tokenB)}`,
+      raw: multipartChunk('from B\n'),
+    });
+    expect(chunk.status, chunk.text).toBe(404);
+    const pending = await send('GET', { path: `/api/evaluations/models/files?token=${encodeURIComponent(f.tokenB)}` });
+    expect(pending.text).not.toContain('a-pending.txt');
+    const listed = await send('POST', {
+      path: '/api/evaluations/manage/op_file',
+      raw: {
+        contentType: 'application/x-www-form-urlencoded',
+        data: `command=ls&src_path=%2F&token=${encodeURIComponent(f.tokenB)}`,
+      },
+    });
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.text).not.toContain('a-only.txt');
+    expect(await world()).toEqual(before);
   });
 });
 
