@@ -2,7 +2,7 @@
 import type { UploadEntry, UploadVersionView } from '../contracts/upload';
 
 export function describeVersion(view: UploadVersionView): string {
-  const origin = view.kind === 'cp' ? ` (cp on top of version ${view.derivedFrom})` : '';
+  const origin = view.kind === 'upload' ? '' : ` (${view.kind} on top of version ${view.derivedFrom})`;
   const lines = [
     `Stored version ${view.version} of evaluation ${view.evaluationId}${origin}: ${view.files.toLocaleString('en-US')} files, ${formatSize(view.bytes)}.`,
   ];
