@@ -15,6 +15,7 @@ const UNIT_TESTS = [
   'test/datasets/builtinCatalog.test.ts',
   'test/datasets/contentHash.test.ts',
   'test/scoring/safetyScoring.test.ts',
+  'test/scoring/leaderboardRanking.test.ts',
   'test/datasets/jsonlParser.test.ts',
   'test/datasets/multimodalDataset.test.ts',
   'test/datasets/multimodal/builtinImages.test.ts',

@@ -60,8 +60,53 @@ export type LeaderboardTaskColumn = Static<typeof LeaderboardTaskColumn>;
 export const LeaderboardScore = Type.Object({ score: Type.Number(), ci95: nullable(ScoreInterval) });
 export type LeaderboardScore = Static<typeof LeaderboardScore>;
 
+/** One dataset of a suite, pinned to the content it had when the suite was set. */
+export interface SuiteDataset {
+  id: string;
+  task: string;
+  contentHash: string;
+}
+
+export const LeaderboardSuiteView = Type.Object({
+  domain: Domain,
+  version: Type.Integer({ description: 'versions count up from 1; a new list of datasets is a new version' }),
+  name: Type.String(),
+  datasets: Type.Array(Type.String(), { description: 'the dataset ids every ranked run has finished' }),
+  createdAt: Timestamp,
+  setBy: Type.String({ description: '"default" for the platform’s (every admissible built-in dataset), else "admin"' }),
+});
+export type LeaderboardSuiteView = Static<typeof LeaderboardSuiteView>;
+
+export const SetLeaderboardSuiteBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 120, description: 'must be 1 to 120 characters' }),
+    datasets: Type.Array(Type.String({ minLength: 1, maxLength: 200, description: 'must be a dataset id' }), {
+      minItems: 1,
+      maxItems: 500,
+      uniqueItems: true,
+      description: 'must list 1 to 500 distinct admissible built-in datasets of the domain',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type SetLeaderboardSuiteBody = Static<typeof SetLeaderboardSuiteBody>;
+
+export const RankRange = Type.Object(
+  {
+    best: Type.Integer({ description: '1 + the rows whose interval lies wholly above this row’s' }),
+    worst: Type.Integer({
+      description: 'the rows whose interval does not lie wholly below this row’s (this one included)',
+    }),
+  },
+  { description: 'the ranks this row could hold given the 95% intervals' },
+);
+export type RankRange = Static<typeof RankRange>;
+
 export const LeaderboardRow = Type.Object({
-  rank: Type.Integer(),
+  rank: Type.Integer({
+    description: 'place in the order: overall score, then lower interval bound, then earlier submission',
+  }),
+  rankRange: RankRange,
   modelName: Type.String(),
   mode: literalUnion(LEADERBOARD_MODES),
   submitter: Type.String({ description: 'the owner’s name, or "anonymous"' }),
@@ -82,13 +127,25 @@ export const LeaderboardRow = Type.Object({
 });
 export type LeaderboardRow = Static<typeof LeaderboardRow>;
 
+const SuiteBoard = {
+  columns: Type.Array(LeaderboardTaskColumn, { description: "the suite's datasets grouped by task" }),
+  rows: Type.Array(LeaderboardRow, {
+    description: 'runs submitted under this suite version, ranked on its datasets only',
+  }),
+};
+
+export const EarlierLeaderboard = Type.Object({
+  suite: nullable(LeaderboardSuiteView, { description: 'null: submitted before the board had suites' }),
+  ...SuiteBoard,
+});
+export type EarlierLeaderboard = Static<typeof EarlierLeaderboard>;
+
 export const LeaderboardView = Type.Object({
   domain: Domain,
-  columns: Type.Array(LeaderboardTaskColumn, {
-    description: "the domain's built-in datasets grouped by task, as GET /v1/datasets lists them",
-  }),
-  rows: Type.Array(LeaderboardRow, {
-    description: 'submitted runs only, best overall score first (earlier submission first on a tie)',
+  suite: LeaderboardSuiteView,
+  ...SuiteBoard,
+  earlier: Type.Array(EarlierLeaderboard, {
+    description: 'submissions made under earlier suite versions, newest version first, each ranked on its own suite',
   }),
 });
 export type LeaderboardView = Static<typeof LeaderboardView>;

@@ -31,7 +31,7 @@ import type { NotificationKind, NotificationStatus } from '../notifications/noti
 import type { StoredScoringConfig } from '../contracts/scoringConfig';
 import type { ScoringMethod, ScoringStep } from '../contracts/scoringTrace';
 import type { ReviewStatus } from '../contracts/review';
-import type { LeaderboardMode, PublicationStatus } from '../contracts/leaderboard';
+import type { LeaderboardMode, PublicationStatus, SuiteDataset } from '../contracts/leaderboard';
 import type { RankingWeights } from '../contracts/comparison';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
@@ -677,8 +677,30 @@ export const leaderboardSubmissions = pgTable(
     submittedBy: uuid('submitted_by').references(() => users.id),
     submittedAt: timestamp('submitted_at', { withTimezone: true }),
     closedAt: timestamp('closed_at', { withTimezone: true }),
+    /** The board's suite version the run was submitted under (null: submitted before boards had suites). */
+    suiteVersion: integer('suite_version'),
   },
   (t) => [index('leaderboard_submissions_board_idx').on(t.domain, t.status)],
+);
+
+/**
+ * A board's suite: the datasets (each pinned to its content) every ranked run must have finished.
+ * Versions are never changed: an admin's new list is a new version, and submissions made under an
+ * earlier one stay under it. Version 1 of a domain is made on first use from its admissible
+ * built-in datasets.
+ */
+export const leaderboardSuites = pgTable(
+  'leaderboard_suites',
+  {
+    domain: text('domain').$type<Domain>().notNull(),
+    version: integer('version').notNull(),
+    name: text('name').notNull(),
+    datasets: jsonb('datasets').$type<SuiteDataset[]>().notNull(),
+    /** The admin who set it; null for the platform's default. */
+    createdBy: uuid('created_by').references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.domain, t.version] })],
 );
 
 // ---- Comparisons: several models evaluated in one task, ranked with adjustable weights ----------

@@ -9,7 +9,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../apiDeps';
 import { DOMAINS } from '../../contracts/domain';
-import type { LeaderboardScore, LeaderboardView } from '../../contracts/leaderboard';
+import type {
+  LeaderboardRow,
+  LeaderboardScore,
+  LeaderboardSuiteView,
+  LeaderboardTaskColumn,
+  LeaderboardView,
+} from '../../contracts/leaderboard';
 import type { ScoreInterval } from '../../scoring/scoreAggregation';
 import { loadLeaderboard } from '../../db/queries/leaderboard';
 import { problems } from '../http/openapi';
@@ -61,17 +67,70 @@ export function formatInterval(ci95: ScoreInterval | null | undefined): string {
 
 export function renderLeaderboardPage(board: LeaderboardView): string {
   const e = escapeHtml;
-  const datasetCount = board.columns.reduce((n, c) => n + c.datasets.length, 0);
   const switcher = DOMAINS.map((d) =>
     d === board.domain
       ? `<li><strong aria-current="page">${e(d)}</strong></li>`
       : `<li><a href="/leaderboard/${e(d)}">${e(d)}</a></li>`,
   ).join('');
+  const earlier = board.earlier
+    .map((section) => {
+      const title = section.suite
+        ? `Submitted under suite v${section.suite.version}, “${e(section.suite.name)}”`
+        : 'Submitted before the board had suites';
+      const version = section.suite ? String(section.suite.version) : 'none';
+      return (
+        `<section data-suite-version="${version}">\n<h2>${title}</h2>\n` +
+        (section.suite ? suiteLine(section.suite) : '<p>Ranked on the built-in datasets each run finished.</p>\n') +
+        boardTable(section.columns, section.rows, 'No run.') +
+        '</section>'
+      );
+    })
+    .join('\n');
 
-  const groupHeader = board.columns
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(board.domain)} leaderboard · Proctor</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #1d2330; }
+nav ul { list-style: none; display: flex; gap: 1rem; padding: 0; }
+table { border-collapse: collapse; margin-bottom: 2rem; }
+th, td { border: 1px solid #c9cfdb; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+thead th { background: #eef1f6; }
+td .ci, td .range { display: block; color: #5b6475; font-size: 12px; }
+</style>
+</head>
+<body>
+<h1>${e(board.domain)} leaderboard</h1>
+<nav aria-label="domains"><ul>${switcher}</ul></nav>
+<section id="current" data-suite-version="${board.suite.version}">
+${suiteLine(board.suite)}<p>Runs that finished every dataset of the suite, submitted under this version, ranked on those datasets: best overall score first. Scores are means in [0, 1]; the smaller line is the 95% confidence interval. Under the rank, the ranks a row could hold given the intervals (rows whose intervals overlap are not strictly ordered).</p>
+${boardTable(board.columns, board.rows, 'No run has been submitted to this leaderboard yet.', 'leaderboard')}</section>
+${earlier}
+</body>
+</html>
+`;
+}
+
+function suiteLine(suite: LeaderboardSuiteView): string {
+  const e = escapeHtml;
+  return `<p class="suite">Suite <strong data-suite-name>${e(suite.name)}</strong>, version <span data-suite-version-number>${suite.version}</span>: ${suite.datasets.map((d) => `<code>${e(d)}</code>`).join(', ') || 'no dataset yet'}.</p>\n`;
+}
+
+function boardTable(
+  columns: LeaderboardTaskColumn[],
+  boardRows: LeaderboardRow[],
+  emptyText: string,
+  id?: string,
+): string {
+  const e = escapeHtml;
+  const datasetCount = columns.reduce((n, c) => n + c.datasets.length, 0);
+  const groupHeader = columns
     .map((c) => `<th scope="colgroup" colspan="${c.datasets.length + 1}">${e(c.task)}</th>`)
     .join('');
-  const columnHeader = board.columns
+  const columnHeader = columns
     .map((c) =>
       [
         `<th scope="col" data-task="${e(c.task)}">average</th>`,
@@ -79,12 +138,11 @@ export function renderLeaderboardPage(board: LeaderboardView): string {
       ].join(''),
     )
     .join('');
-
   const cell = (attribute: string, key: string, s: LeaderboardScore | undefined) =>
     `<td ${attribute}="${e(key)}">${scoreHtml(s?.score, s?.ci95)}</td>`;
-  const rows = board.rows
+  const rows = boardRows
     .map((row) => {
-      const scores = board.columns
+      const scores = columns
         .map((c) =>
           [
             cell('data-task', c.task, row.taskScores[c.task]),
@@ -92,9 +150,10 @@ export function renderLeaderboardPage(board: LeaderboardView): string {
           ].join(''),
         )
         .join('');
+      const { best, worst } = row.rankRange;
       return (
         `<tr data-model="${e(row.modelName)}">` +
-        `<td data-column="rank">${row.rank}</td>` +
+        `<td data-column="rank"><span class="rank">${row.rank}</span><span class="range" data-rank-range>${best === worst ? String(best) : `${best}–${worst}`}</span></td>` +
         `<th scope="row" data-column="model">${e(row.modelName)}${row.caveats
           .map((c) => `<br><small class="caveat" data-caveat>${e(c)}</small>`)
           .join('')}</th>` +
@@ -107,38 +166,16 @@ export function renderLeaderboardPage(board: LeaderboardView): string {
       );
     })
     .join('\n');
-  const empty = `<tr><td colspan="${6 + board.columns.length + datasetCount}">No run has been submitted to this leaderboard yet.</td></tr>`;
-
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(board.domain)} leaderboard · Proctor</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #1d2330; }
-nav ul { list-style: none; display: flex; gap: 1rem; padding: 0; }
-table { border-collapse: collapse; }
-th, td { border: 1px solid #c9cfdb; padding: .3rem .5rem; text-align: left; vertical-align: top; }
-thead th { background: #eef1f6; }
-td .ci { display: block; color: #5b6475; font-size: 12px; }
-</style>
-</head>
-<body>
-<h1>${e(board.domain)} leaderboard</h1>
-<nav aria-label="domains"><ul>${switcher}</ul></nav>
-<p>Submitted runs only, best overall score first. Scores are means in [0, 1]; the smaller line is the 95% confidence interval.</p>
-<table id="leaderboard">
+  const empty = `<tr><td colspan="${6 + columns.length + datasetCount}">${e(emptyText)}</td></tr>`;
+  return `<table${id ? ` id="${id}"` : ''}>
 <thead>
 <tr><th scope="col" rowspan="2">#</th><th scope="col" rowspan="2">Model</th><th scope="col" rowspan="2">Submitter</th><th scope="col" rowspan="2">Organization</th><th scope="col" rowspan="2">Submitted</th><th scope="col" rowspan="2">Overall</th>${groupHeader}</tr>
 <tr>${columnHeader}</tr>
 </thead>
 <tbody>
-${board.rows.length > 0 ? rows : empty}
+${boardRows.length > 0 ? rows : empty}
 </tbody>
 </table>
-</body>
-</html>
 `;
 }
 

@@ -11,13 +11,27 @@ import { DOMAINS, type Domain } from '../../contracts/domain';
 import {
   ANONYMOUS,
   LeaderboardSubmissionView,
+  LeaderboardSuiteView,
   LeaderboardView,
+  SetLeaderboardSuiteBody,
   SubmitToLeaderboardBody,
 } from '../../contracts/leaderboard';
 import { HttpProblem, conflict, forbidden, statusTitle } from '../http/problems';
 import { problems } from '../http/openapi';
 import { visibleRun } from '../rules/visibleRun';
-import { customDatasetsOf, getPublication, loadLeaderboard, type PublicationRow } from '../../db/queries/leaderboard';
+import {
+  admissibleDatasets,
+  currentSuite,
+  customDatasetsOf,
+  getPublication,
+  listSuites,
+  loadLeaderboard,
+  runDatasetResults,
+  setSuite,
+  toSuiteView,
+  uncovered,
+  type PublicationRow,
+} from '../../db/queries/leaderboard';
 import { getUserView } from '../../db/queries/users';
 import { submitToLeaderboard } from '../gateways/temporalGateway';
 
@@ -83,6 +97,14 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           'datasets',
         );
       }
+      const suite = await currentSuite(deps.db, run.config.domain);
+      const missing = uncovered(suite.datasets, run.config, await runDatasetResults(deps.db, run.id));
+      if (missing.length > 0) {
+        throw conflict(
+          `the ${run.config.domain} leaderboard ranks runs that finished every dataset of its suite "${suite.name}" (v${suite.version}); ${v} lacks ${missing.join(', ')}`,
+          'datasets',
+        );
+      }
       const refusal = refusalOf(v, await getPublication(deps.db, run.id));
       if (refusal) throw refusal;
 
@@ -135,6 +157,66 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       config: { public: true },
     },
     async (request) => loadLeaderboard(deps.db, boardDomain(request.params.domain)),
+  );
+
+  r.get(
+    '/leaderboards/:domain/suites',
+    {
+      schema: {
+        summary: "A board's suites: the datasets ranked runs must have finished, newest version first",
+        description:
+          'Public. Version 1 is the platform’s default: every admissible built-in dataset of the domain (built-in, scored by the ' +
+          'platform, not subjective). Admins set later versions; submissions stay under the version they were made under.',
+        tags: ['leaderboard'],
+        params: DomainParams,
+        response: { 200: Type.Array(LeaderboardSuiteView), ...problems(404) },
+      },
+      config: { public: true },
+    },
+    async (request) => (await listSuites(deps.db, boardDomain(request.params.domain))).map(toSuiteView),
+  );
+
+  r.put(
+    '/leaderboards/:domain/suite',
+    {
+      schema: {
+        summary: "Set a board's suite (admins)",
+        description:
+          'A new version when the list (or a listed dataset’s content) differs from the current suite (201); the current suite ' +
+          'when it is the same (200). Runs submitted under earlier versions stay under them, ranked on their own suite.',
+        tags: ['leaderboard'],
+        params: DomainParams,
+        body: SetLeaderboardSuiteBody,
+        response: { 200: LeaderboardSuiteView, 201: LeaderboardSuiteView, ...problems(400, 403, 404) },
+      },
+      config: { roles: ['admin'] },
+    },
+    async (request, reply) => {
+      const domain = boardDomain(request.params.domain);
+      const admissible = new Map((await admissibleDatasets(deps.db, domain)).map((d) => [d.id, d]));
+      const chosen = request.body.datasets.map((id, i) => {
+        const found = admissible.get(id);
+        if (!found) {
+          throw new HttpProblem(
+            400,
+            statusTitle(400),
+            `${JSON.stringify(id)} is not an admissible built-in dataset of ${domain}; the admissible ones are ${[...admissible.keys()].join(', ') || 'none yet'}`,
+            [{ field: `datasets[${i}]`, message: `must be an admissible built-in dataset of ${domain}` }],
+          );
+        }
+        return found;
+      });
+      // Stored in the order boards show columns, so the same set in another order is the same suite.
+      chosen.sort((a, b) => (a.task === b.task ? (a.id < b.id ? -1 : 1) : a.task < b.task ? -1 : 1));
+      const { row, created } = await setSuite(
+        deps.db,
+        domain,
+        { name: request.body.name, datasets: chosen },
+        request.caller.userId,
+      );
+      if (created) deps.logger.info({ domain, version: row.version, datasets: chosen.length }, 'leaderboard suite set');
+      return reply.code(created ? 201 : 200).send(toSuiteView(row));
+    },
   );
 }
 

@@ -33,6 +33,7 @@ import {
 } from '../support/evaluationBodies';
 import { ownedState, type OwnedState } from '../support/ownedState';
 import { documentedRoutes, fillPath, routeKey, servedRoutes } from '../support/servedRoutes';
+import { SAFETY_BUILTIN_DATASETS } from '../../datasets/builtinCatalog';
 import { demoEntries, issueToken, tarOf, useFreshUploadDir } from '../uploads/uploadFixtures';
 import { manualReviews } from '../../db/schema';
 import { insertArithmeticDataset, insertRun } from '../support/runFixtures';
@@ -169,6 +170,10 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /healthz': { audience: 'public', request: () => ({ path: '/healthz' }) },
   'GET /v1/leaderboards/{domain}': { audience: 'public', request: () => ({ path: '/v1/leaderboards/nlp' }) },
   'GET /leaderboard/{domain}': { audience: 'public', request: () => ({ path: '/leaderboard/nlp' }) },
+  'GET /v1/leaderboards/{domain}/suites': {
+    audience: 'public',
+    request: () => ({ path: '/v1/leaderboards/safety/suites' }),
+  },
 
   'GET /v1/me': { audience: 'authenticated', request: () => ({ path: '/v1/me' }), success: 200 },
   'GET /v1/datasets': { audience: 'authenticated', request: () => ({ path: '/v1/datasets' }), success: 200 },
@@ -241,6 +246,15 @@ const ROUTES: Record<string, RouteSpec> = {
       },
     }),
     success: 201,
+  },
+  // The Safety board's default suite, set again: the admin is answered 200 and nothing changes.
+  'PUT /v1/leaderboards/{domain}/suite': {
+    audience: 'adminOnly',
+    request: () => ({
+      path: '/v1/leaderboards/safety/suite',
+      body: { name: 'safety default', datasets: SAFETY_BUILTIN_DATASETS.map((d) => d.id) },
+    }),
+    success: 200,
   },
   'POST /v1/images/{id}/approve': {
     audience: 'adminOnly',

@@ -9,6 +9,8 @@ export const CHROMIUM_PATH = process.env.PROCTOR_CHROMIUM_PATH ?? '/usr/bin/chro
 
 export interface BoardRowSeen {
   rank: string;
+  /** The ranks the row could hold given the intervals: "2" or "1–3". */
+  rankRange: string;
   model: string;
   submitter: string;
   organization: string;
@@ -26,6 +28,12 @@ export interface BoardSeen {
   /** Elements a name or organisation would have made had it been markup. */
   injected: { images: number; scripts: number; bold: number };
   switchedTo: { url: string; heading: string; rows: number };
+  /** The current suite's line, as read. */
+  suite: string;
+  /** Sections of earlier suite versions: their heading and the models they list. */
+  earlier: { heading: string; models: string[] }[];
+  /** The page's markup as the browser holds it, to search for what must not be there. */
+  html: string;
 }
 
 export async function browseBoard(url: string): Promise<BoardSeen> {
@@ -45,7 +53,8 @@ export async function browseBoard(url: string): Promise<BoardSeen> {
     for (const tr of await page.locator('#leaderboard tbody tr[data-model]').all()) {
       const cell = (column: string) => tr.locator(`[data-column="${column}"]`);
       rows.push({
-        rank: await text(cell('rank')),
+        rank: await text(cell('rank').locator('.rank')),
+        rankRange: await text(cell('rank').locator('[data-rank-range]')),
         model: await text(cell('model')),
         submitter: await text(cell('submitter')),
         organization: await text(cell('organization')),
@@ -61,6 +70,16 @@ export async function browseBoard(url: string): Promise<BoardSeen> {
       groups: (await headRows.nth(0).locator('th[scope="colgroup"]').allTextContents()).map((t) => t.trim()),
       header: (await headRows.nth(1).locator('th').allTextContents()).map((t) => t.trim()),
       rows,
+      suite: await text(page.locator('#current .suite')),
+      earlier: await Promise.all(
+        (await page.locator('body > section[data-suite-version]:not(#current)').all()).map(async (section) => ({
+          heading: ((await section.locator('h2').textContent()) ?? '').trim(),
+          models: (await section.locator('tbody tr[data-model] [data-column="model"]').allTextContents()).map((t) =>
+            t.trim(),
+          ),
+        })),
+      ),
+      html: await page.content(),
       injected: {
         images: await page.locator('img').count(),
         scripts: await page.locator('script').count(),

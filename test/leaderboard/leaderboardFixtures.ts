@@ -10,6 +10,7 @@ export interface TestUser {
   apiKey: string;
   name: string;
   organization: string;
+  email: string;
 }
 
 export async function createNamedUser(
@@ -18,12 +19,10 @@ export async function createNamedUser(
   organization: string,
   role: 'user' | 'reviewer' = 'user',
 ): Promise<TestUser> {
-  const res = await api.request('POST', '/v1/users', {
-    key: api.adminKey,
-    body: { name, organization, email: `lb-${randomUUID().slice(0, 8)}@example.test`, role },
-  });
+  const email = `lb-${randomUUID().slice(0, 8)}@example.test`;
+  const res = await api.request('POST', '/v1/users', { key: api.adminKey, body: { name, organization, email, role } });
   if (res.status !== 201) throw new Error(`could not create a user: ${res.status} ${res.text}`);
-  return { ...(res.body as { id: string; apiKey: string }), name, organization };
+  return { ...(res.body as { id: string; apiKey: string }), name, organization, email };
 }
 
 export async function createEvaluation(

@@ -1,7 +1,10 @@
 /**
  * Publishing runs on the leaderboard, through HTTP against real workers and the stand-in model:
- * formal runs succeed, their owners submit one named and one anonymous, a third stays unsubmitted;
- * the board shows exactly the submitted ones, best first, with the scores of the runs' own views.
+ * an admin sets the NLP board's suite; formal runs over it succeed, their owners submit two named
+ * and one anonymous, a run of one dataset is refused and stays unsubmitted; the board shows exactly
+ * the submitted ones, ranked with rank ranges (two models of equal skill overlap), with the scores
+ * of the runs' own views; the anonymous row reveals nothing of its submitter; a suite change moves
+ * the submissions under their version.
  * Refusals: a second submission, another user's run, a reviewer, an admin, a verification run, a
  * run that has not succeeded. A submission the workflow's validator refuses leaves no event in the
  * publication workflow's history.
@@ -10,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, eq } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { datasets, leaderboardSubmissions } from '../../db/schema';
@@ -31,6 +34,8 @@ const stack = useTestStack({
   models: {
     strong: { skill: 0.95, seed: 5101, latencyMs: 0 },
     weak: { skill: 0.6, seed: 5102, latencyMs: 0 },
+    // As good as the strong one: their intervals overlap, so their ranks are not strictly ordered.
+    twin: { skill: 0.95, seed: 5103, latencyMs: 0 },
   },
 });
 
@@ -44,10 +49,15 @@ interface World {
   bob: TestUser;
   reviewer: TestUser;
   named: { runId: string; modelName: string; view: RunView };
-  anonymous: { runId: string; modelName: string; view: RunView };
+  anonymous: { runId: string; modelName: string; view: RunView; evaluationId: string };
+  twin: { runId: string; modelName: string; view: RunView };
   unsubmitted: { runId: string; modelName: string; view: RunView };
   verification: string;
+  suiteVersion: number;
 }
+
+/** The NLP board's suite in this file: the two datasets its full runs cover. */
+const SUITE = [ARITH_MC_ID, WORD_REVERSE_ID];
 let w: World;
 
 beforeAll(async () => {
@@ -56,19 +66,30 @@ beforeAll(async () => {
   const bob = await createNamedUser(stack.api, 'Bob', 'Elsewhere');
   const reviewer = await createNamedUser(stack.api, 'Rita Reviewer', 'Proctor', 'reviewer');
 
-  // Eve's run is named and weak (its hostile name must show as text); Ada's strong one is anonymous.
-  const evalEve = await createEvaluation(stack.api, eve.apiKey, stack.models.weak.url, [ARITH_MC_ID, WORD_REVERSE_ID]);
-  const evalAda = await createEvaluation(stack.api, ada.apiKey, stack.models.strong.url, [ARITH_MC_ID]);
+  // The board ranks runs over its suite; this file's full runs cover exactly it.
+  const suite = await stack.api.request('PUT', '/v1/leaderboards/nlp/suite', {
+    key: stack.api.adminKey,
+    body: { name: 'leaderboard flow', datasets: SUITE },
+  });
+  expect([200, 201], suite.text).toContain(suite.status);
+
+  // Eve's run is named and weak (its hostile name must show as text); Ada's strong one is anonymous;
+  // Bob's is as strong as Ada's; Ada's run of one dataset does not cover the suite.
+  const evalEve = await createEvaluation(stack.api, eve.apiKey, stack.models.weak.url, SUITE);
+  const evalAda = await createEvaluation(stack.api, ada.apiKey, stack.models.strong.url, SUITE);
+  const evalBob = await createEvaluation(stack.api, bob.apiKey, stack.models.twin.url, SUITE);
   const evalAdaUnsubmitted = await createEvaluation(stack.api, ada.apiKey, stack.models.strong.url, [WORD_REVERSE_ID]);
   const ids = {
     named: await launch(stack.api, eve.apiKey, evalEve.id, 'runs'),
     anonymous: await launch(stack.api, ada.apiKey, evalAda.id, 'runs'),
+    twin: await launch(stack.api, bob.apiKey, evalBob.id, 'runs'),
     unsubmitted: await launch(stack.api, ada.apiKey, evalAdaUnsubmitted.id, 'runs'),
     verification: await launch(stack.api, ada.apiKey, evalAda.id, 'verifications'),
   };
-  const [named, anonymous, unsubmitted] = await Promise.all([
+  const [named, anonymous, twin, unsubmitted] = await Promise.all([
     finishedRun(stack.api, eve.apiKey, ids.named),
     finishedRun(stack.api, ada.apiKey, ids.anonymous),
+    finishedRun(stack.api, bob.apiKey, ids.twin),
     finishedRun(stack.api, ada.apiKey, ids.unsubmitted),
     finishedRun(stack.api, ada.apiKey, ids.verification),
   ]);
@@ -78,16 +99,18 @@ beforeAll(async () => {
     bob,
     reviewer,
     named: { runId: ids.named, modelName: evalEve.modelName, view: named },
-    anonymous: { runId: ids.anonymous, modelName: evalAda.modelName, view: anonymous },
+    anonymous: { runId: ids.anonymous, modelName: evalAda.modelName, view: anonymous, evaluationId: evalAda.id },
+    twin: { runId: ids.twin, modelName: evalBob.modelName, view: twin },
     unsubmitted: { runId: ids.unsubmitted, modelName: evalAdaUnsubmitted.modelName, view: unsubmitted },
     verification: ids.verification,
+    suiteVersion: suite.body.version as number,
   };
 });
 
 // Registered after the stack, so it runs before the stack stops its workers.
 afterAll(async () => {
   // The publication workflows would wait out their 30-day windows on a server no worker serves.
-  for (const run of w ? [w.named, w.anonymous, w.unsubmitted] : []) {
+  for (const run of w ? [w.named, w.anonymous, w.twin, w.unsubmitted] : []) {
     await stack.temporal.workflow
       .getHandle(workflowIds.leaderboard(run.runId))
       .terminate('test finished')
@@ -185,6 +208,22 @@ describe('submitting runs to the leaderboard', () => {
     expect((await runView(w.ada.apiKey, runId)).leaderboard).toBeNull();
   });
 
+  it('refuses a run that did not finish every dataset of the suite, naming what it lacks', async () => {
+    const refused = await submit(stack.api, w.ada.apiKey, w.unsubmitted.runId, 'named');
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.errors).toEqual([
+      {
+        field: 'datasets',
+        message: `the nlp leaderboard ranks runs that finished every dataset of its suite "leaderboard flow" (v${w.suiteVersion}); run v1 lacks ${ARITH_MC_ID} (not in the run)`,
+      },
+    ]);
+    const [row] = await stack.db
+      .select()
+      .from(leaderboardSubmissions)
+      .where(eq(leaderboardSubmissions.runId, w.unsubmitted.runId));
+    expect(row).toMatchObject({ status: 'open', mode: null, suiteVersion: null });
+  });
+
   it('accepts the named and the anonymous submission once each; a second is 409', async () => {
     const named = await submit(stack.api, w.eve.apiKey, w.named.runId, 'named');
     expect(named.status, named.text).toBe(201);
@@ -252,14 +291,16 @@ describe('submitting runs to the leaderboard', () => {
     expect(namedRow).toMatchObject({ mode: 'named', submitter: HOSTILE_NAME, organization: HOSTILE_ORG });
     expect(JSON.stringify(view)).not.toContain(w.ada.name);
 
-    // Columns: the domain's built-in datasets grouped by task, as GET /v1/datasets lists them.
-    const builtins = await stack.db
+    // Columns: the suite's datasets grouped by task, as GET /v1/datasets lists them.
+    expect(view.suite).toMatchObject({ version: w.suiteVersion, name: 'leaderboard flow', setBy: 'admin' });
+    expect([...view.suite.datasets].sort()).toEqual([...SUITE].sort());
+    const suiteRows = await stack.db
       .select({ id: datasets.id, task: datasets.task })
       .from(datasets)
-      .where(and(eq(datasets.domain, 'nlp'), eq(datasets.builtin, true)))
+      .where(inArray(datasets.id, SUITE))
       .orderBy(asc(datasets.task), asc(datasets.id));
     expect(view.columns.flatMap((c) => c.datasets.map((d) => [c.task, d]))).toEqual(
-      builtins.map((d) => [d.task, d.id]),
+      suiteRows.map((d) => [d.task, d.id]),
     );
     expect(new Set(view.columns.map((c) => c.task)).size).toBe(view.columns.length);
 
@@ -280,6 +321,29 @@ describe('submitting runs to the leaderboard', () => {
     }
     expect(Object.keys(namedRow!.taskScores).sort()).toEqual(['arithmetic', 'string-manipulation']);
     expect(anonymousRow!.overallScore!).toBeGreaterThan(namedRow!.overallScore!);
+  });
+
+  it('ranks with rank ranges: two models of equal skill overlap, and every rank lies in its range', async () => {
+    const twin = await submit(stack.api, w.bob.apiKey, w.twin.runId, 'named');
+    expect(twin.status, twin.text).toBe(201);
+    const view = await board();
+    expect(view.rows.map((r) => r.rank)).toEqual(view.rows.map((_, i) => i + 1));
+    for (const row of view.rows) {
+      expect(row.rankRange.best).toBeLessThanOrEqual(row.rank);
+      expect(row.rankRange.worst).toBeGreaterThanOrEqual(row.rank);
+    }
+    const strong = view.rows.find((r) => r.modelName === w.anonymous.modelName)!;
+    const equal = view.rows.find((r) => r.modelName === w.twin.modelName)!;
+    // Their intervals overlap, so neither is placed strictly above the other.
+    expect(strong.overallCi95!.lower).toBeLessThanOrEqual(equal.overallCi95!.upper);
+    expect(equal.overallCi95!.lower).toBeLessThanOrEqual(strong.overallCi95!.upper);
+    expect(strong.rankRange.best).toBeLessThanOrEqual(equal.rankRange.worst);
+    expect(equal.rankRange.best).toBeLessThanOrEqual(strong.rankRange.worst);
+    const [stored] = await stack.db
+      .select()
+      .from(leaderboardSubmissions)
+      .where(eq(leaderboardSubmissions.runId, w.twin.runId));
+    expect(stored!.suiteVersion).toBe(w.suiteVersion);
   });
 
   it('serves every domain’s board without a key, and 404 for a domain there is not', async () => {
@@ -304,6 +368,10 @@ describe('submitting runs to the leaderboard', () => {
     expect(seen.rows).toEqual(
       view.rows.map((r) => ({
         rank: String(r.rank),
+        rankRange:
+          r.rankRange.best === r.rankRange.worst
+            ? String(r.rankRange.best)
+            : `${r.rankRange.best}–${r.rankRange.worst}`,
         model: r.modelName,
         submitter: r.submitter,
         organization: r.organization,
@@ -325,6 +393,26 @@ describe('submitting runs to the leaderboard', () => {
       organization: 'anonymous',
     });
     expect(seen.switchedTo).toEqual({ url: `${stack.api.url}/leaderboard/cv`, heading: 'cv leaderboard', rows: 1 });
+    expect(seen.suite).toBe(`Suite leaderboard flow, version ${w.suiteVersion}: ${view.suite.datasets.join(', ')}.`);
+
+    // Anonymous hides the submitter everywhere: nothing in the page or the API names Ada or leads to her.
+    const api = JSON.stringify(view);
+    for (const secret of [
+      w.ada.name,
+      w.ada.organization,
+      w.ada.email,
+      w.ada.id,
+      w.anonymous.runId,
+      w.anonymous.evaluationId,
+    ]) {
+      expect(seen.html, secret).not.toContain(secret);
+      expect(api, secret).not.toContain(secret);
+    }
+    // The named rows show names, and no ids either.
+    for (const secret of [w.eve.id, w.eve.email, w.named.runId, w.twin.runId, w.bob.id]) {
+      expect(seen.html, secret).not.toContain(secret);
+      expect(api, secret).not.toContain(secret);
+    }
   });
 
   it('an update the validator refuses leaves nothing in the publication workflow’s history', async () => {
@@ -411,4 +499,64 @@ describe('submitting runs to the leaderboard', () => {
         WORKFLOW_TYPES.leaderboardWindow,
       );
     });
+});
+
+describe('changing the suite', () => {
+  it('refuses datasets that are not admissible built-ins of the domain, and keeps a list it already has', async () => {
+    const bad = await stack.api.request('PUT', '/v1/leaderboards/nlp/suite', {
+      key: stack.api.adminKey,
+      body: { name: 'bad', datasets: [ARITH_MC_ID, 'no-such-dataset'] },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0]).toMatchObject({ field: 'datasets[1]' });
+    const repeated = await stack.api.request('PUT', '/v1/leaderboards/nlp/suite', {
+      key: stack.api.adminKey,
+      body: { name: 'twice', datasets: [ARITH_MC_ID, ARITH_MC_ID] },
+    });
+    expect(repeated.status).toBe(400);
+    const same = await stack.api.request('PUT', '/v1/leaderboards/nlp/suite', {
+      key: stack.api.adminKey,
+      body: { name: 'same again', datasets: [...SUITE].reverse() },
+    });
+    expect(same.status, same.text).toBe(200);
+    expect(same.body).toMatchObject({ version: w.suiteVersion, name: 'leaderboard flow' });
+    const byUser = await stack.api.request('PUT', '/v1/leaderboards/nlp/suite', {
+      key: w.ada.apiKey,
+      body: { name: 'mine', datasets: [ARITH_MC_ID] },
+    });
+    expect(byUser.status).toBe(403);
+  });
+
+  it('moves the submissions made under the old suite under their version, in the API and on the page', async () => {
+    const before = await board();
+    const changed = await stack.api.request('PUT', '/v1/leaderboards/nlp/suite', {
+      key: stack.api.adminKey,
+      body: { name: 'arithmetic only', datasets: [ARITH_MC_ID] },
+    });
+    expect(changed.status, changed.text).toBe(201);
+    expect(changed.body).toMatchObject({ version: w.suiteVersion + 1, datasets: [ARITH_MC_ID], setBy: 'admin' });
+
+    const after = await board();
+    expect(after.suite.version).toBe(w.suiteVersion + 1);
+    expect(after.rows).toEqual([]);
+    const earlier = after.earlier.find((e) => e.suite?.version === w.suiteVersion)!;
+    expect(earlier.suite!.name).toBe('leaderboard flow');
+    // The same rows as before the change, ranked on their own suite.
+    expect(earlier.rows).toEqual(before.rows);
+    expect(earlier.columns).toEqual(before.columns);
+
+    const suites = await stack.api.request('GET', '/v1/leaderboards/nlp/suites');
+    expect(suites.status).toBe(200);
+    expect(suites.body.map((s: { version: number }) => s.version).slice(0, 2)).toEqual([
+      w.suiteVersion + 1,
+      w.suiteVersion,
+    ]);
+
+    const seen = await browseBoard(`${stack.api.url}/leaderboard/nlp`);
+    expect(seen.rows).toEqual([]);
+    expect(seen.suite).toBe(`Suite arithmetic only, version ${w.suiteVersion + 1}: ${ARITH_MC_ID}.`);
+    const section = seen.earlier.find((e) => e.heading.includes(`v${w.suiteVersion},`))!;
+    expect(section.heading).toBe(`Submitted under suite v${w.suiteVersion}, “leaderboard flow”`);
+    expect([...section.models].sort()).toEqual([w.named.modelName, w.anonymous.modelName, w.twin.modelName].sort());
+  });
 });

@@ -256,6 +256,12 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       params: { id: imageId },
       seed: () => ({ reason: 'the image sends prompts to a third party' }),
     },
+    // The audio board has no admissible dataset yet: every suite is refused, so fuzzing changes no board.
+    'PUT /v1/leaderboards/{domain}/suite': {
+      credential: api.adminKey,
+      params: { domain: 'audio' },
+      seed: () => ({ name: 'Audio suite', datasets: ['audio-clips'] }),
+    },
     'GET /v1/reviews': { credential: reviewer.apiKey },
     'POST /v1/reviews/{reviewId}/scores': {
       credential: reviewer.apiKey,
