@@ -79,6 +79,10 @@ export interface ContainerSettings {
   gpuTypes: GpuType[];
   /** `PROCTOR_JOBS_DIR`: where container jobs' inputs and outputs live on this host; absent: `jobs` beside the uploads. */
   jobsDir?: string;
+  /** `PROCTOR_JOBS_RETENTION_HOURS`: how long a run's job files stay on the host after it ended. */
+  jobsRetentionMs?: number;
+  /** `PROCTOR_JOBS_CACHE_IDLE_DAYS`: a dataset's cached pictures unused this long are removed. */
+  jobsCacheIdleMs?: number;
   /** `PROCTOR_MULTIMODAL_JOB_TIMEOUT_SECONDS`: the wall clock of one multimodal run.sh job (one dataset). */
   multimodalJobTimeoutMs?: number;
   /** `PROCTOR_MAX_IMAGE_BYTES`: the largest user image a run starts from (the seed's 40 GiB by default). */
@@ -181,6 +185,8 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       slots: int(env, 'PROCTOR_CONTAINER_SLOTS', 4, 1, 1024),
       gpuTypes: parseGpuTypes(env.PROCTOR_GPU_TYPES),
       jobsDir: path.resolve(env.PROCTOR_JOBS_DIR ?? path.join(env.PROCTOR_DATA_DIR ?? '.proctor', 'jobs')),
+      jobsRetentionMs: int(env, 'PROCTOR_JOBS_RETENTION_HOURS', 24, 0, 24 * 3650) * 3_600_000,
+      jobsCacheIdleMs: int(env, 'PROCTOR_JOBS_CACHE_IDLE_DAYS', 7, 1, 3650) * 86_400_000,
       multimodalJobTimeoutMs: int(env, 'PROCTOR_MULTIMODAL_JOB_TIMEOUT_SECONDS', 7200, 5, 7 * 86_400) * 1000,
       maxImageBytes: int(env, 'PROCTOR_MAX_IMAGE_BYTES', MAX_IMAGE_BYTES, 1, Number.MAX_SAFE_INTEGER),
     },

@@ -11,7 +11,9 @@ import { ensureCodeSandboxImage } from '../docker/codeSandboxImage';
 import { reapStaleSandboxes } from '../docker/codeSandbox';
 import { createWorkers } from './createWorkers';
 import { workflowBundle } from './workflowBundle';
+import path from 'node:path';
 import { startContainerReaper } from './containerReaper';
+import { startJobsJanitor } from './jobsJanitor';
 import { startMailDispatcher } from './mailDispatcher';
 import { ensureLaunchSweepSchedule } from './launchSweepSchedule';
 import { createSmtpMailer, smtpServerName } from '../activities/notifications/smtpMailer';
@@ -19,6 +21,7 @@ import { DEFAULT_RETRY_SCHEDULE } from '../notifications/retrySchedule';
 import { stopJobProxy } from '../activities/customImages/customImageJob';
 
 const REAP_EVERY_MS = 60_000;
+const JOBS_SWEEP_EVERY_MS = 3_600_000;
 
 const env = loadEnv();
 const logger = createLogger('worker', env.logLevel);
@@ -76,6 +79,17 @@ if (servesRuns) {
 const reaper = docker
   ? startContainerReaper({ db: database.db, docker, hostId: env.containers.hostId, logger, intervalMs: REAP_EVERY_MS })
   : null;
+// Job files of ended runs and idle dataset caches, on this container host.
+const janitor = docker
+  ? startJobsJanitor({
+      db: database.db,
+      jobsDir: env.containers.jobsDir ?? path.join(path.dirname(env.uploads.dir), 'jobs'),
+      retentionMs: env.containers.jobsRetentionMs ?? 24 * 3_600_000,
+      cacheIdleMs: env.containers.jobsCacheIdleMs ?? 7 * 86_400_000,
+      logger,
+      intervalMs: JOBS_SWEEP_EVERY_MS,
+    })
+  : null;
 // Mail goes out from the processes that run the runs queue, where the run-ended mails are queued.
 const mail =
   servesRuns && env.mail.smtpUrl
@@ -97,6 +111,7 @@ try {
   await Promise.all(workers.map((w) => w.run()));
 } finally {
   reaper?.stop();
+  janitor?.stop();
   await mail?.stop();
   await stopJobProxy();
   await clientConnection.close();

@@ -36,6 +36,7 @@ import { writeDatasetPictures } from './datasetPictures';
 import { TERMINAL_STATUSES, type RunDatasetPlan, type ServingPlan } from '../../contracts/run';
 import type { DatasetItem } from '../../contracts/dataset';
 import { containerHostQueue, ERROR_TYPES } from '../../temporal.config';
+import { MULTIMODAL_CACHE_DIR, touchCache } from '../../storage/jobsRetention';
 
 /** Where the upload, the pictures and the weights appear inside the job. */
 export const MM_UPLOAD_MOUNT = '/workspace';
@@ -140,10 +141,11 @@ async function datasetImages(
 ): Promise<string | MultimodalJobResult> {
   const dir = path.join(
     jobsDir,
-    '.multimodal-data',
+    MULTIMODAL_CACHE_DIR,
     `${plan.datasetId}-${plan.contentHash.replace(/^sha256:/, '').slice(0, 16)}`,
   );
   const written = await writeDatasetPictures(db, plan.datasetId, dir);
+  await touchCache(dir);
   if (written === 0 && plan.metric !== 't2i_check')
     return { failure: `dataset ${plan.datasetId} has no pictures: register it with its pictures (docs/multimodal.md)` };
   return dir;

@@ -26,6 +26,21 @@ export async function isRunActive(db: Db, runId: string): Promise<boolean> {
   return run !== undefined && !TERMINAL_STATUSES.includes(run.status);
 }
 
+/**
+ * Whether what a container host keeps of a run (its jobs' inputs and outputs) may go: the run has
+ * ended at least `retentionMs` ago, or this database does not know it (its rows were deleted).
+ */
+export async function runFilesExpired(db: Db, runId: string, now: Date, retentionMs: number): Promise<boolean> {
+  const [run] = await db
+    .select({ status: runs.status, endedAt: runs.endedAt, createdAt: runs.createdAt })
+    .from(runs)
+    .where(eq(runs.id, runId));
+  if (!run) return true;
+  if (!TERMINAL_STATUSES.includes(run.status)) return false;
+  // A run that ended without an end time (stopped before it started) counts from its creation.
+  return now.getTime() - (run.endedAt ?? run.createdAt).getTime() >= retentionMs;
+}
+
 export async function getRunWithEvaluation(db: Db, runId: string) {
   const [row] = await db
     .select({ run: runs, modelName: evaluations.modelName })
