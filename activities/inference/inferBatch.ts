@@ -16,6 +16,7 @@ import { createPredictionsEndpoints, sharedEndpoint, type ItemEndpoints } from '
 import { containerExitError } from '../../docker/containerRunner';
 import { servingContainerName } from '../../docker/containerSpec';
 import { inferWithRetries } from './inferWithRetries';
+import { runBackoff } from './retryWithBackoff';
 import { inlineScore } from '../../scoring/judge/inlineScore';
 import { promptOf } from './picturePrompts';
 import { ResultBuffer } from '../batch/resultBuffer';
@@ -84,6 +85,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           const completions: string[] = [];
           let outcome = await inferWithRetries(endpoint, prompt, inference, {
             maxRetries: limits.maxRetryPerQuery,
+            backoff: runBackoff(limits),
             signal,
           });
           if (outcome.ok) completions.push(outcome.text);
@@ -91,6 +93,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           while (code && outcome.ok && completions.length < code.n) {
             const more = await inferWithRetries(endpoint, prompt, inference, {
               maxRetries: limits.maxRetryPerQuery,
+              backoff: runBackoff(limits),
               signal,
             });
             outcome = more.ok

@@ -49,6 +49,7 @@ import {
   inFormOrder,
   NAME_TAKEN,
 } from '../rules/evaluationRules';
+import { inferenceErrors, mergeInference } from '../rules/inferenceRules';
 import { badRequest, HttpProblem, statusTitle, validationProblem } from '../http/problems';
 import { runEndpointCheck } from '../gateways/endpointCheckGateway';
 import { ENDPOINT_CHECK_MAX_TOKENS, EndpointCheckView } from '../../contracts/endpointCheck';
@@ -125,6 +126,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         ...deploymentErrors,
         ...checkModelInfo(body.modelInfo),
         ...checkAcknowledgement(body.acknowledgeNoTestAnnotations),
+        ...inferenceErrors(mergeInference(DEFAULT_INFERENCE, body.inference), body.deployment),
       ];
       // Whether the deployment can answer the datasets, once both are known to be valid for the domain.
       const methodTaken = !ruleErrors.some((e) => e.field === 'domain' || e.field === 'deployment.method');
@@ -145,7 +147,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           apiKeyCipher: apiKey === null ? null : sealSecret(deps.env.secretKey, apiKey),
           robustness: body.robustness,
           modelInfo: storedModelInfo(body.modelInfo),
-          inference: { ...DEFAULT_INFERENCE, ...body.inference },
+          inference: mergeInference(DEFAULT_INFERENCE, body.inference),
           limits: { ...DEFAULT_LIMITS, ...body.limits },
         });
       } catch (error) {
@@ -341,6 +343,10 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       if (body.modelInfo) errors.push(...checkModelInfo(body.modelInfo));
       errors.push(...checkAcknowledgement(body.acknowledgeNoTestAnnotations));
       errors.push(...domainRuleErrors(editedEvaluation(current, body), editedFields(body)));
+      if (body.inference || body.deployment)
+        errors.push(
+          ...inferenceErrors(mergeInference(current.inference, body.inference), body.deployment ?? current.deployment),
+        );
       if (errors.length === 0 && (body.datasets || body.deployment)) {
         const next = { domain: current.domain, deployment: body.deployment ?? current.deployment };
         errors.push(...(await checkDatasetsFit(deps.db, current.ownerId, next, body.datasets ?? current.datasetIds)));
@@ -363,7 +369,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         }
         if (body.robustness !== undefined) changes.robustness = body.robustness;
         if (body.modelInfo) changes.modelInfo = storedModelInfo(body.modelInfo);
-        if (body.inference) changes.inference = { ...locked.inference, ...body.inference };
+        if (body.inference) changes.inference = mergeInference(locked.inference, body.inference);
         if (body.limits) changes.limits = { ...locked.limits, ...body.limits };
         return changes;
       });
