@@ -71,9 +71,9 @@ export type PromptTemplate = { name: PromptTemplateName } | Static<typeof Custom
 export const GENERATION_FIELDS = {
   topK: Type.Integer({ minimum: 1, maximum: 1000, description: 'must be an integer from 1 to 1,000' }),
   repetitionPenalty: Type.Number({
-    exclusiveMinimum: 0,
+    minimum: 0.01,
     maximum: 10,
-    description: 'must be a number above 0 and at most 10 (1 is no penalty)',
+    description: 'must be a number from 0.01 to 10 (1 is no penalty)',
   }),
   doSample: Type.Boolean({ description: 'must be true or false (false: greedy decoding)' }),
   stop: StopSequences,
