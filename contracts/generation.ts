@@ -3,7 +3,7 @@
  * OpenAI-compatible servers take (top_k, repetition_penalty, seed, stop), TI-ONE's do_sample and
  * MAX_MODEL_LEN, and run_eval's completion-mode prompt templates. Each is optional: absent means
  * "not sent", so evaluations and runs made before these existed ask exactly what they asked.
- * docs/inference-proxy.md says how each reaches the model.
+ * docs/generation-settings.md says how each reaches the model.
  */
 import { Type, type Static } from '@sinclair/typebox';
 

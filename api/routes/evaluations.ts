@@ -90,7 +90,9 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           'every dataset exists, is visible to the caller and belongs to the domain; the deployment method is one the domain takes; ' +
           'a private deployment names an approved image that is preloaded or the caller’s own and serves the domain, a GPU type of ' +
           'GET /v1/resources and at most as many units as that type has; ' +
-          'acknowledgeNoTestAnnotations must be true. Omitted inference and limits fields take their defaults. ' +
+          'acknowledgeNoTestAnnotations must be true. Omitted inference and limits fields take their defaults; a prompt template is for ' +
+          'completion mode only, doSample true needs a temperature above 0, a system prompt with a custom template needs its {system} ' +
+          '(docs/generation-settings.md). ' +
           'The API key is stored encrypted and never returned (see deployment.apiKeySet).',
         tags: ['evaluations'],
         body: CreateEvaluationBody,
@@ -306,7 +308,8 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       schema: {
         summary: 'Edit an evaluation (anything but modelName and domain)',
         description:
-          'Fields sent replace the stored ones (inference and limits are merged field by field); the same rules as creation apply, ' +
+          'Fields sent replace the stored ones (inference and limits are merged field by field, null removes an optional inference ' +
+          'setting); the same rules as creation apply, ' +
           'datasets checked against the evaluation’s domain. In an API deployment, apiKey replaces the stored key, null removes it, ' +
           'and leaving it out keeps it as long as the endpoint stays on the same origin (scheme, host, port). ' +
           'A refused edit changes nothing.',
