@@ -51,6 +51,17 @@ export interface OpenAiSampling {
   stop?: string[];
 }
 
+const SEEDS = 2_147_483_648;
+
+/**
+ * The parameters of the n-th of several completions of one prompt (pass@k asks n, counted from 0):
+ * the seed moved on by n, so that a seeded server does not answer the same n times; the draw stays
+ * repeatable. Without a seed the parameters are the run's.
+ */
+export function nthCompletion(params: InferenceParams, n: number): InferenceParams {
+  return params.seed === undefined || n === 0 ? params : { ...params, seed: (params.seed + n) % SEEDS };
+}
+
 /** The sampling fields of a chat or completions request (model, prompt and messages aside). */
 export function openAiSampling(params: InferenceParams, promptText: string, stop: readonly string[]): OpenAiSampling {
   const greedy = params.doSample === false;

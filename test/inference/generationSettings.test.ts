@@ -8,6 +8,7 @@ import {
   answerTokens,
   estimatePromptTokens,
   funcSampling,
+  nthCompletion,
   openAiSampling,
 } from '../../activities/inference/samplingRequest';
 import { InferenceError } from '../../activities/inference/inferenceErrors';
@@ -105,6 +106,16 @@ describe('openAiSampling', () => {
       max_new_tokens: 100,
       stop_sequences: ['x'],
     });
+  });
+});
+
+describe('nthCompletion', () => {
+  it('moves a seed on for each further completion of one prompt, so a seeded server does not repeat itself', () => {
+    const seeded = { ...PARAMS, seed: 2_147_483_646 };
+    expect(nthCompletion(seeded, 0)).toBe(seeded);
+    expect(nthCompletion(seeded, 1)).toEqual({ ...PARAMS, seed: 2_147_483_647 });
+    expect(nthCompletion(seeded, 2)).toEqual({ ...PARAMS, seed: 0 });
+    expect(nthCompletion(PARAMS, 3)).toBe(PARAMS);
   });
 });
 
