@@ -13,6 +13,8 @@ import { estimatePromptTokens } from '../../activities/inference/samplingRequest
 import { nlpEvaluationBody, uniqueModelName } from '../support/evaluationBodies';
 import { waitForRunEnd } from '../support/runThroughApi';
 import { useTestStack } from '../support/testStack';
+import { eq } from 'drizzle-orm';
+import { evaluations } from '../../db/schema';
 
 const stack = useTestStack({ api: true, workers: ['runs', 'inference'], model: { skill: 1 } });
 
@@ -285,6 +287,34 @@ describe('a run', () => {
       expect(entry.params).not.toHaveProperty('seed');
       expect(entry.params).not.toHaveProperty('stop');
     }
+  }, 120_000);
+
+  it('keeps an evaluation stored before these settings existed working: defaults shown and frozen, nothing new sent', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const evaluation = await created(key, body({}, 'chat'));
+    // As a row written before the settings existed: no retry delay cap among its limits.
+    await stack.db
+      .update(evaluations)
+      .set({
+        inference: { maxTokens: 64, temperature: 0, topP: 1 },
+        limits: { maxConcurrency: 4, maxRetryPerQuery: 1, requestTimeoutMs: 30_000 },
+      })
+      .where(eq(evaluations.id, evaluation.id as string));
+    const read = await stack.api.request('GET', `/v1/evaluations/${evaluation.id}`, { key });
+    expect(read.body.limits).toEqual({
+      maxConcurrency: 4,
+      maxRetryPerQuery: 1,
+      requestTimeoutMs: 30_000,
+      maxRetryDelayMs: 60_000,
+    });
+    stack.model.clearRequestLog();
+    const runId = await verify(key, evaluation.id as string, 1);
+    const config = await stack.api.request('GET', `/v1/runs/${runId}/config`, { key });
+    expect(config.body.config.inference).toEqual({ maxTokens: 64, temperature: 0, topP: 1 });
+    expect(config.body.config.limits).toEqual(read.body.limits);
+    const [entry] = stack.model.requestLog();
+    const { model: _model, messages: _messages, ...sampling } = { ...entry!.params };
+    expect(sampling).toEqual({ max_tokens: 64, temperature: 0, top_p: 1, stream: false });
   }, 120_000);
 
   it('fails a sample whose prompt leaves no room within maxModelLen, saying so, without asking the model', async () => {
