@@ -65,7 +65,7 @@ export const PromptTemplate = Type.Union([...namedTemplates, CustomTemplate], {
   discriminator: 'name',
   description: TEMPLATE_RULE,
 });
-export type PromptTemplate = { name: PromptTemplateName } | Static<typeof CustomTemplate>;
+export type PromptTemplate = Static<typeof PromptTemplate>;
 
 /** The settings' schemas, shared by the stored parameters and the create and edit bodies. */
 export const GENERATION_FIELDS = {
