@@ -33,6 +33,7 @@ const UNIT_TESTS = [
   'test/errorTypes.test.ts',
   'test/inference/endpointTransport.test.ts',
   'test/inference/funcEndpoint.test.ts',
+  'test/inference/generationSettings.test.ts',
   'test/inference/inferenceErrors.test.ts',
   'test/inference/inferWithRetries.test.ts',
   'test/inference/modelEndpoint.test.ts',

@@ -1,7 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Domain, MODEL_TYPES } from './domain';
 import { DatasetId } from './dataset';
 import { nullable, Timestamp, Uuid } from './common';
+import { GENERATION_FIELDS, PromptTemplateInput } from './generation';
 
 export const ApiMode = Type.Union([Type.Literal('chat'), Type.Literal('completion')], {
   description: 'one of chat, completion',
@@ -85,6 +86,9 @@ export const ModelInfo = Type.Object(
 );
 export type ModelInfo = Static<typeof ModelInfo>;
 
+const systemPrompt = Type.String({ maxLength: 8192, description: 'must be at most 8,192 characters' });
+const G = GENERATION_FIELDS;
+
 export const InferenceParams = Type.Object(
   {
     maxTokens: Type.Integer({
@@ -95,13 +99,44 @@ export const InferenceParams = Type.Object(
     }),
     temperature: Type.Number({ minimum: 0, maximum: 2, default: 0, description: 'must be a number from 0 to 2' }),
     topP: Type.Number({ minimum: 0, maximum: 1, default: 1, description: 'must be a number from 0 to 1' }),
-    systemPrompt: Type.Optional(Type.String({ maxLength: 8192, description: 'must be at most 8,192 characters' })),
+    systemPrompt: Type.Optional(systemPrompt),
+    // Absent: not sent, the server's own default applies (contracts/generation.ts).
+    topK: Type.Optional(G.topK),
+    repetitionPenalty: Type.Optional(G.repetitionPenalty),
+    doSample: Type.Optional(G.doSample),
+    stop: Type.Optional(G.stop),
+    seed: Type.Optional(G.seed),
+    maxModelLen: Type.Optional(G.maxModelLen),
+    template: Type.Optional(G.template),
   },
   { additionalProperties: false },
 );
 export type InferenceParams = Static<typeof InferenceParams>;
 
-/** MAX_CONCURRENCY and MAX_RETRY_PER_QUERY of the seed, plus a per-request timeout. */
+/** A field the bodies may set, or clear with null (it is then not sent, as if never set). */
+const clearable = <T extends TSchema>(schema: T) =>
+  Type.Optional(nullable(schema, { description: `${schema.description as string}, or null to remove it` }));
+
+/** Inference parameters as the create and edit bodies take them: any subset; null removes an optional one. */
+export const InferenceInput = Type.Object(
+  {
+    maxTokens: Type.Optional(InferenceParams.properties.maxTokens),
+    temperature: Type.Optional(InferenceParams.properties.temperature),
+    topP: Type.Optional(InferenceParams.properties.topP),
+    systemPrompt: clearable(systemPrompt),
+    topK: clearable(G.topK),
+    repetitionPenalty: clearable(G.repetitionPenalty),
+    doSample: clearable(G.doSample),
+    stop: clearable(G.stop),
+    seed: clearable(G.seed),
+    maxModelLen: clearable(G.maxModelLen),
+    template: Type.Optional(PromptTemplateInput),
+  },
+  { additionalProperties: false },
+);
+export type InferenceInput = Static<typeof InferenceInput>;
+
+/** MAX_CONCURRENCY and MAX_RETRY_PER_QUERY of the seed, plus a per-request timeout and run_eval's retry delay cap. */
 export const RunLimits = Type.Object(
   {
     maxConcurrency: Type.Integer({
@@ -122,13 +157,30 @@ export const RunLimits = Type.Object(
       default: 60_000,
       description: 'must be an integer from 100 to 3,600,000',
     }),
+    /**
+     * run_eval's max_retrying_delay: the longest wait between two attempts of one request, the
+     * server's Retry-After included. Absent (runs launched before it existed): the built-in back-off.
+     */
+    maxRetryDelayMs: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: 600_000,
+        default: 60_000,
+        description: 'must be an integer from 100 to 600,000 (milliseconds)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 export type RunLimits = Static<typeof RunLimits>;
 
 export const DEFAULT_INFERENCE: InferenceParams = { maxTokens: 512, temperature: 0, topP: 1 };
-export const DEFAULT_LIMITS: RunLimits = { maxConcurrency: 24, maxRetryPerQuery: 3, requestTimeoutMs: 60_000 };
+export const DEFAULT_LIMITS: RunLimits = {
+  maxConcurrency: 24,
+  maxRetryPerQuery: 3,
+  requestTimeoutMs: 60_000,
+  maxRetryDelayMs: 60_000,
+};
 
 const description = Type.String({ maxLength: 256, description: 'must be at most 256 characters' });
 const datasets = Type.Array(DatasetId, {
@@ -148,7 +200,7 @@ export const CreateEvaluationBody = Type.Object(
     robustness: Type.Boolean({ description: 'must be true or false' }),
     modelInfo: ModelInfo,
     acknowledgeNoTestAnnotations: Type.Boolean({ description: 'must be true' }),
-    inference: Type.Optional(Type.Partial(InferenceParams, { additionalProperties: false })),
+    inference: Type.Optional(InferenceInput),
     limits: Type.Optional(Type.Partial(RunLimits, { additionalProperties: false })),
   },
   { additionalProperties: false },
@@ -166,7 +218,7 @@ export const PatchEvaluationBody = Type.Object(
     robustness: Type.Optional(Type.Boolean({ description: 'must be true or false' })),
     modelInfo: Type.Optional(ModelInfo),
     acknowledgeNoTestAnnotations: Type.Optional(Type.Boolean({ description: 'must be true' })),
-    inference: Type.Optional(Type.Partial(InferenceParams, { additionalProperties: false })),
+    inference: Type.Optional(InferenceInput),
     limits: Type.Optional(Type.Partial(RunLimits, { additionalProperties: false })),
   },
   { additionalProperties: false, minProperties: 1 },

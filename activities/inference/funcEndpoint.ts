@@ -11,6 +11,8 @@ import type { InferenceParams } from '../../contracts/evaluation';
 import { InferenceError, abortedError, classifyInferenceError } from './inferenceErrors';
 import { estimateTokens, type ModelEndpoint, type ModelOutput, type Prompt } from './modelEndpoint';
 import { nodeHttpFetch } from './nodeHttpFetch';
+import { applyTemplate, mergeStops } from './promptTemplates';
+import { funcSampling } from './samplingRequest';
 
 export interface FuncEndpointOptions {
   /** Where the model service answers, e.g. http://127.0.0.1:41234 (its `/func` is appended). */
@@ -34,18 +36,22 @@ export function createFuncEndpoint(o: FuncEndpointOptions): ModelEndpoint {
       if (signal.aborted) throw abortedError();
       const timeout = AbortSignal.timeout(o.requestTimeoutMs);
       const both = AbortSignal.any([signal, timeout]);
-      const body = {
-        engine,
-        prompt,
-        temperature: params.temperature,
-        num_return_sequences: 1,
-        max_new_tokens: params.maxTokens,
-        top_p: params.topP,
-        echo_prompt: false,
-        top_k_per_token: 1,
-        stop_sequences: [],
-      };
       try {
+        // The service is a completion model: a template wraps the prompt as for a completions endpoint.
+        const templated = params.template ? applyTemplate(params.template, prompt, params.systemPrompt) : null;
+        const asked = templated ? templated.text : prompt;
+        const sampling = funcSampling(params, asked, mergeStops(params.stop, templated?.stopWords ?? []));
+        const body = {
+          engine,
+          prompt: asked,
+          temperature: sampling.temperature,
+          num_return_sequences: 1,
+          max_new_tokens: sampling.max_new_tokens,
+          top_p: sampling.top_p,
+          echo_prompt: false,
+          top_k_per_token: 1,
+          stop_sequences: sampling.stop_sequences,
+        };
         let response: Response;
         try {
           response = await nodeHttpFetch(

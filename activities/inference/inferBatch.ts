@@ -16,6 +16,8 @@ import { createPredictionsEndpoints, sharedEndpoint, type ItemEndpoints } from '
 import { containerExitError } from '../../docker/containerRunner';
 import { servingContainerName } from '../../docker/containerSpec';
 import { inferWithRetries } from './inferWithRetries';
+import { runBackoff } from './retryWithBackoff';
+import { nthCompletion } from './samplingRequest';
 import { inlineScore } from '../../scoring/judge/inlineScore';
 import { promptOf } from './picturePrompts';
 import { ResultBuffer } from '../batch/resultBuffer';
@@ -84,13 +86,16 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           const completions: string[] = [];
           let outcome = await inferWithRetries(endpoint, prompt, inference, {
             maxRetries: limits.maxRetryPerQuery,
+            backoff: runBackoff(limits),
             signal,
           });
           if (outcome.ok) completions.push(outcome.text);
           // The other n − 1 completions of a code problem, at the run's temperature; one that fails fails the sample.
+          // Each asks with its own seed, when one is set, or a seeded server would answer the same n times.
           while (code && outcome.ok && completions.length < code.n) {
-            const more = await inferWithRetries(endpoint, prompt, inference, {
+            const more = await inferWithRetries(endpoint, prompt, nthCompletion(inference, completions.length), {
               maxRetries: limits.maxRetryPerQuery,
+              backoff: runBackoff(limits),
               signal,
             });
             outcome = more.ok

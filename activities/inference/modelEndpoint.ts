@@ -10,6 +10,8 @@ import type OpenAI from 'openai';
 import type { ApiMode, InferenceParams } from '../../contracts/evaluation';
 import { InferenceError, abortedError, classifyInferenceError } from './inferenceErrors';
 import { createEndpointClient } from './openaiClient';
+import { mergeStops, applyTemplate } from './promptTemplates';
+import { openAiSampling } from './samplingRequest';
 import type { EndpointTransport } from './nodeHttpFetch';
 
 export interface ModelOutput {
@@ -145,7 +147,6 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
         if (signal.aborted) throw abortedError();
         const model = knownModel ?? (await modelName(signal));
         const systemPrompt = params.systemPrompt ?? o.systemPrompt;
-        const sampling = { model, max_tokens: params.maxTokens, temperature: params.temperature, top_p: params.topP };
         if (o.apiMode === 'chat') {
           const content = typeof prompt === 'string' ? prompt : pictureContent(prompt);
           const messages: OpenAI.Chat.ChatCompletionMessageParam[] = systemPrompt
@@ -154,8 +155,10 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
                 { role: 'user', content },
               ]
             : [{ role: 'user', content }];
+          const asked = systemPrompt ? `${systemPrompt}\n${promptText(prompt)}` : promptText(prompt);
           const response = await clientStoppedBy(signal).chat.completions.create({
-            ...sampling,
+            model,
+            ...openAiSampling(params, asked, params.stop ?? []),
             messages,
             stream: false,
           });
@@ -169,8 +172,14 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
             'bad_request',
             'a completions endpoint takes text only; a question about pictures needs apiMode chat (content parts)',
           );
-        // Completion endpoints have no roles; the system prompt leads the text.
-        const text = systemPrompt ? `${systemPrompt}\n\n${prompt}` : prompt;
+        // Completion endpoints have no roles: a template wraps the prompt in the model's turn
+        // markers (the system prompt in its place), or else the system prompt leads the text.
+        const templated = params.template ? applyTemplate(params.template, prompt, systemPrompt) : null;
+        const text = templated ? templated.text : systemPrompt ? `${systemPrompt}\n\n${prompt}` : prompt;
+        const sampling = {
+          model,
+          ...openAiSampling(params, text, mergeStops(params.stop, templated?.stopWords ?? [])),
+        };
         const response = await clientStoppedBy(signal).completions.create({ ...sampling, prompt: text, stream: false });
         return withoutKey(
           output(response, (choice) => completionText(choice)),

@@ -21,6 +21,16 @@ export interface BackoffOptions {
 
 export const DEFAULT_BACKOFF = { baseMs: 500, factor: 2, capMs: 30_000, retryAfterCapMs: 60_000 } as const;
 
+/**
+ * The back-off of a run's inference: its maxRetryDelayMs (run_eval's max_retrying_delay) bounds
+ * every wait, the jittered ones and those a server asks for alike. A run frozen before that limit
+ * existed keeps the built-in caps.
+ */
+export function runBackoff(limits: { maxRetryDelayMs?: number }): BackoffOptions {
+  const cap = limits.maxRetryDelayMs;
+  return cap === undefined ? {} : { capMs: cap, retryAfterCapMs: cap };
+}
+
 /** The wait before retry number `retry` (1 for the first retry). */
 export function backoffDelayMs(retry: number, retryAfterMs: number | null, o: BackoffOptions = {}): number {
   const base = o.baseMs ?? DEFAULT_BACKOFF.baseMs;

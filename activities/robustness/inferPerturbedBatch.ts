@@ -12,6 +12,7 @@ import type { BatchInput } from '../../contracts/workflow';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { runEndpoint } from '../inference/runEndpoint';
+import { runBackoff } from '../inference/retryWithBackoff';
 import { inferWithRetries } from '../inference/inferWithRetries';
 import { ItemPages } from '../inference/itemPages';
 import { promptOf } from '../inference/picturePrompts';
@@ -75,6 +76,7 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
           const asked = await promptOf(db, plan, { ...item, prompt });
           const outcome = await inferWithRetries(endpoint, asked, inference, {
             maxRetries: limits.maxRetryPerQuery,
+            backoff: runBackoff(limits),
             signal,
           });
           if (!outcome.ok && outcome.kind === 'aborted') break;

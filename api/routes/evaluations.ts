@@ -49,6 +49,7 @@ import {
   inFormOrder,
   NAME_TAKEN,
 } from '../rules/evaluationRules';
+import { inferenceErrors, mergeInference } from '../rules/inferenceRules';
 import { badRequest, HttpProblem, statusTitle, validationProblem } from '../http/problems';
 import { runEndpointCheck } from '../gateways/endpointCheckGateway';
 import { ENDPOINT_CHECK_MAX_TOKENS, EndpointCheckView } from '../../contracts/endpointCheck';
@@ -89,7 +90,9 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           'every dataset exists, is visible to the caller and belongs to the domain; the deployment method is one the domain takes; ' +
           'a private deployment names an approved image that is preloaded or the caller’s own and serves the domain, a GPU type of ' +
           'GET /v1/resources and at most as many units as that type has; ' +
-          'acknowledgeNoTestAnnotations must be true. Omitted inference and limits fields take their defaults. ' +
+          'acknowledgeNoTestAnnotations must be true. Omitted inference and limits fields take their defaults; a prompt template is for ' +
+          'completion mode only, doSample true needs a temperature above 0, a system prompt with a custom template needs its {system} ' +
+          '(docs/generation-settings.md). ' +
           'The API key is stored encrypted and never returned (see deployment.apiKeySet).',
         tags: ['evaluations'],
         body: CreateEvaluationBody,
@@ -125,6 +128,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         ...deploymentErrors,
         ...checkModelInfo(body.modelInfo),
         ...checkAcknowledgement(body.acknowledgeNoTestAnnotations),
+        ...inferenceErrors(mergeInference(DEFAULT_INFERENCE, body.inference), body.deployment),
       ];
       // Whether the deployment can answer the datasets, once both are known to be valid for the domain.
       const methodTaken = !ruleErrors.some((e) => e.field === 'domain' || e.field === 'deployment.method');
@@ -145,7 +149,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           apiKeyCipher: apiKey === null ? null : sealSecret(deps.env.secretKey, apiKey),
           robustness: body.robustness,
           modelInfo: storedModelInfo(body.modelInfo),
-          inference: { ...DEFAULT_INFERENCE, ...body.inference },
+          inference: mergeInference(DEFAULT_INFERENCE, body.inference),
           limits: { ...DEFAULT_LIMITS, ...body.limits },
         });
       } catch (error) {
@@ -304,7 +308,8 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       schema: {
         summary: 'Edit an evaluation (anything but modelName and domain)',
         description:
-          'Fields sent replace the stored ones (inference and limits are merged field by field); the same rules as creation apply, ' +
+          'Fields sent replace the stored ones (inference and limits are merged field by field, null removes an optional inference ' +
+          'setting); the same rules as creation apply, ' +
           'datasets checked against the evaluation’s domain. In an API deployment, apiKey replaces the stored key, null removes it, ' +
           'and leaving it out keeps it as long as the endpoint stays on the same origin (scheme, host, port). ' +
           'A refused edit changes nothing.',
@@ -341,6 +346,10 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       if (body.modelInfo) errors.push(...checkModelInfo(body.modelInfo));
       errors.push(...checkAcknowledgement(body.acknowledgeNoTestAnnotations));
       errors.push(...domainRuleErrors(editedEvaluation(current, body), editedFields(body)));
+      if (body.inference || body.deployment)
+        errors.push(
+          ...inferenceErrors(mergeInference(current.inference, body.inference), body.deployment ?? current.deployment),
+        );
       if (errors.length === 0 && (body.datasets || body.deployment)) {
         const next = { domain: current.domain, deployment: body.deployment ?? current.deployment };
         errors.push(...(await checkDatasetsFit(deps.db, current.ownerId, next, body.datasets ?? current.datasetIds)));
@@ -363,7 +372,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         }
         if (body.robustness !== undefined) changes.robustness = body.robustness;
         if (body.modelInfo) changes.modelInfo = storedModelInfo(body.modelInfo);
-        if (body.inference) changes.inference = { ...locked.inference, ...body.inference };
+        if (body.inference) changes.inference = mergeInference(locked.inference, body.inference);
         if (body.limits) changes.limits = { ...locked.limits, ...body.limits };
         return changes;
       });

@@ -7,7 +7,7 @@ import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
 import { evaluations } from '../schema';
 import type { Caller } from '../../contracts/caller';
-import type { EvaluationView, PublicDeployment } from '../../contracts/evaluation';
+import { DEFAULT_LIMITS, type EvaluationView, type PublicDeployment } from '../../contracts/evaluation';
 import { InvalidField, RecordNotFound } from '../errors';
 
 export type EvaluationRow = typeof evaluations.$inferSelect;
@@ -188,7 +188,8 @@ export function toEvaluationView(row: EvaluationRow): EvaluationView {
     robustness: row.robustness,
     modelInfo: row.modelInfo,
     inference: row.inference,
-    limits: row.limits,
+    // Limits added since the row was written show the value a launch freezes for them.
+    limits: { ...DEFAULT_LIMITS, ...row.limits },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

@@ -3,7 +3,7 @@
  * what decides the dataset's answers and scores: the model (API endpoint and online model name, or
  * the private upload version and image, or the uploaded prediction set), the dataset's content
  * hash and metric, the inference parameters, the limits that change answers (retries and request
- * timeout; not concurrency) and the dataset's frozen scoring configuration or custom image. When the dataset
+ * timeout; not concurrency or the retry delay cap) and the dataset's frozen scoring configuration or custom image. When the dataset
  * begins, an earlier succeeded formal result of the same owner with the same fingerprint is copied
  * in, and inference finds every sample stored. Decided once per run and dataset, so a dataset that
  * continues as new (and begins again) never switches between inferring and copying.
@@ -41,7 +41,8 @@ function modelIdentity(evaluationId: string, config: RunConfig, plan: RunDataset
 
 /** A stable hash of exactly the inputs that decide a dataset's answers and scores. */
 export function reuseFingerprint(evaluationId: string, config: RunConfig, plan: RunDatasetPlan): string {
-  const { maxConcurrency: _concurrency, ...answerLimits } = config.limits;
+  // Neither how many requests run at once nor how long a retry waits changes an answer.
+  const { maxConcurrency: _concurrency, maxRetryDelayMs: _retryDelay, ...answerLimits } = config.limits;
   const scoring = config.scoring;
   const judgingLimits = scoring
     ? Object.fromEntries(Object.entries(scoring.limits).filter(([k]) => !/concurrency/i.test(k)))

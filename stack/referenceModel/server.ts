@@ -61,6 +61,8 @@ export interface RequestLogEntry {
   prompt: string;
   /** How many pictures (image_url parts) the request carried. */
   pictures: number;
+  /** The body's other fields (model, max_tokens, temperature, stop, top_k, …): the prompt and messages left out. */
+  params: Record<string, unknown>;
   /** The attempt number for this prompt, as the fault knobs count it. */
   attempt: number;
   fault: Fault['kind'] | null;
@@ -216,6 +218,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
       receivedAt: Date.now(),
       prompt: '',
       pictures: 0,
+      params: {},
       attempt: 0,
       fault: null,
       status: null,
@@ -245,6 +248,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     Object.assign(entry, {
       prompt: request.prompt,
       pictures: request.pictures.length,
+      params: requestParams(body),
       attempt,
       fault: fault?.kind ?? null,
     });
@@ -528,6 +532,11 @@ function checkApiKey(req: IncomingMessage, k: Knobs): void {
     'invalid_request_error',
     'invalid_api_key',
   );
+}
+
+function requestParams(body: unknown): Record<string, unknown> {
+  const { prompt: _prompt, messages: _messages, ...params } = body as Record<string, unknown>;
+  return params;
 }
 
 function parseInferenceRequest(api: ApiKind, body: unknown, modelName: string): InferenceRequest {

@@ -327,7 +327,12 @@ describe('POST /v1/evaluations', () => {
     ['maxTokens fractional', (b) => ({ ...b, inference: { maxTokens: 1.5 } }), 'inference.maxTokens', /integer/],
     ['temperature above 2', (b) => ({ ...b, inference: { temperature: 2.5 } }), 'inference.temperature', /0 to 2/],
     ['topP a string', (b) => ({ ...b, inference: { topP: '1' } }), 'inference.topP', /0 to 1/],
-    ['inference field unknown', (b) => ({ ...b, inference: { seed: 1 } }), 'inference.seed', /not a known field/],
+    [
+      'inference field unknown',
+      (b) => ({ ...b, inference: { frequencyPenalty: 1 } }),
+      'inference.frequencyPenalty',
+      /not a known field/,
+    ],
     ['maxConcurrency 0', (b) => ({ ...b, limits: { maxConcurrency: 0 } }), 'limits.maxConcurrency', /1 to 512/],
     ['maxRetryPerQuery 17', (b) => ({ ...b, limits: { maxRetryPerQuery: 17 } }), 'limits.maxRetryPerQuery', /0 to 16/],
     [

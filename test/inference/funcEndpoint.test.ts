@@ -111,6 +111,23 @@ describe('requests', () => {
     ]);
   });
 
+  it('sends a templated prompt with the stop sequences and stop words, greedy when doSample is false', async () => {
+    await endpoint().complete(
+      'What is 6 * 7?',
+      { ...PARAMS, template: { name: 'chatml' }, stop: ['###'], doSample: false, topK: 5, seed: 3 },
+      never,
+    );
+    expect(requests[0]!.body).toMatchObject({
+      prompt: '<|im_start|>user\nWhat is 6 * 7?<|im_end|>\n<|im_start|>assistant\n',
+      temperature: 0,
+      top_p: 1,
+      stop_sequences: ['###', '<|im_end|>', '<|endoftext|>'],
+    });
+    // The protocol has no top_k or seed.
+    expect(requests[0]!.body).not.toHaveProperty('top_k');
+    expect(requests[0]!.body).not.toHaveProperty('seed');
+  });
+
   it("names the engine 'default' when no model name is given", async () => {
     await endpoint().complete('hi', PARAMS, never);
     expect((requests[0]!.body as { engine: string }).engine).toBe('default');

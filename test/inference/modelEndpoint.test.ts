@@ -194,6 +194,67 @@ describe('requests', () => {
     });
   });
 
+  it('sends top_k and repetition_penalty as extra body fields, seed and stop as they are', async () => {
+    recorder.answer(() => chatReply('ok'));
+    const endpoint = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: null,
+      onlineModelName: 'm-1',
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+    });
+    await endpoint.complete('hi', { ...PARAMS, topK: 40, repetitionPenalty: 1.1, seed: 1234, stop: ['\n\n'] }, signal);
+    expect(recorder.requests[0]!.body).toMatchObject({
+      max_tokens: 32,
+      temperature: 0.7,
+      top_p: 0.9,
+      top_k: 40,
+      repetition_penalty: 1.1,
+      seed: 1234,
+      stop: ['\n\n'],
+    });
+    await endpoint.complete('hi', PARAMS, signal);
+    for (const field of ['top_k', 'repetition_penalty', 'seed', 'stop'])
+      expect(recorder.requests[1]!.body).not.toHaveProperty(field);
+  });
+
+  it('completion mode wraps the prompt in the template, the system prompt in its place, and adds its stop words', async () => {
+    recorder.answer(() => ({
+      body: { id: 'x', object: 'text_completion', created: 1, model: 'm', choices: [{ index: 0, text: '42' }] },
+    }));
+    const endpoint = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: null,
+      onlineModelName: 'm-2',
+      apiMode: 'completion',
+      requestTimeoutMs: 5000,
+      systemPrompt: 'Answer briefly.',
+    });
+    await endpoint.complete('Q?', { ...PARAMS, template: { name: 'qwen' }, stop: ['###'] }, signal);
+    expect(recorder.requests[0]!.body).toMatchObject({
+      prompt: '<|im_start|>system\nAnswer briefly.<|im_end|>\n<|im_start|>user\nQ?<|im_end|>\n<|im_start|>assistant\n',
+      stop: ['###', '<|im_end|>', '<|endoftext|>'],
+    });
+  });
+
+  it('lowers max_tokens to what maxModelLen leaves, and sends nothing for a prompt that leaves no room', async () => {
+    recorder.answer(() => chatReply('ok'));
+    const endpoint = createModelEndpoint({
+      endpoint: recorder.url,
+      apiKey: null,
+      onlineModelName: 'm-1',
+      apiMode: 'chat',
+      requestTimeoutMs: 5000,
+    });
+    await endpoint.complete('x'.repeat(300), { ...PARAMS, maxTokens: 4096, maxModelLen: 1000 }, signal);
+    expect(recorder.requests[0]!.body!.max_tokens).toBe(900);
+    const refused = await endpoint.complete('x'.repeat(3000), { ...PARAMS, maxModelLen: 1000 }, signal).catch((e) => e);
+    expect(refused).toBeInstanceOf(InferenceError);
+    expect(refused).toMatchObject({ kind: 'bad_request' });
+    expect((refused as Error).message).toMatch(/about 1000 tokens \(estimated\).*maxModelLen 1000/);
+    expect(recorder.requests).toHaveLength(1);
+  });
+
   it('reads a null message content as an empty answer, and a nonsense shape as malformed', async () => {
     const endpoint = createModelEndpoint({
       endpoint: recorder.url,

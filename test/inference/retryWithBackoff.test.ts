@@ -3,6 +3,7 @@ import {
   abortableSleep,
   backoffDelayMs,
   retryWithBackoff,
+  runBackoff,
   type AttemptOutcome,
 } from '../../activities/inference/retryWithBackoff';
 
@@ -21,6 +22,40 @@ describe('backoffDelayMs', () => {
     expect(backoffDelayMs(1, 10, { random: () => 0.5 })).toBe(250);
     expect(backoffDelayMs(1, 3_600_000, { random: () => 0.5 })).toBe(60_000);
     expect(backoffDelayMs(1, 5000, { retryAfterCapMs: 1000, random: () => 0 })).toBe(1000);
+  });
+});
+
+describe('runBackoff', () => {
+  it('bounds every wait by the run’s maxRetryDelayMs, the server’s Retry-After included', () => {
+    const capped = { ...runBackoff({ maxRetryDelayMs: 2000 }), random: () => 0.999999 };
+    const ceilings = [1, 2, 3, 4, 5].map((retry) => Math.round(backoffDelayMs(retry, null, capped)));
+    expect(ceilings).toEqual([500, 1000, 2000, 2000, 2000]);
+    expect(backoffDelayMs(1, 30_000, { ...capped, random: () => 0 })).toBe(2000);
+    expect(backoffDelayMs(1, 1500, { ...capped, random: () => 0 })).toBe(1500);
+    // A cap above the built-in ones lets the jitter grow past 30 s and the server ask for more than 60 s.
+    const wide = { ...runBackoff({ maxRetryDelayMs: 120_000 }), random: () => 0.999999 };
+    expect(Math.round(backoffDelayMs(9, null, wide))).toBe(120_000);
+    expect(backoffDelayMs(1, 90_000, { ...wide, random: () => 0 })).toBe(90_000);
+  });
+
+  it('keeps the built-in caps for a run frozen before the limit existed', () => {
+    expect(runBackoff({})).toEqual({});
+    expect(Math.round(backoffDelayMs(9, null, { ...runBackoff({}), random: () => 0.999999 }))).toBe(30_000);
+    expect(backoffDelayMs(1, 3_600_000, { ...runBackoff({}), random: () => 0 })).toBe(60_000);
+  });
+
+  it('waits no longer than the cap between attempts of one request', async () => {
+    const delays: number[] = [];
+    const result = await retryWithBackoff(
+      async () => ({ ok: false, failure: 'x', retryable: true, retryAfterMs: 5000 }),
+      {
+        maxRetries: 3,
+        signal: new AbortController().signal,
+        backoff: { ...runBackoff({ maxRetryDelayMs: 100 }), onRetry: ({ delayMs }) => delays.push(delayMs) },
+      },
+    );
+    expect(result.attempts).toBe(4);
+    expect(delays).toEqual([100, 100, 100]);
   });
 });
 

@@ -33,6 +33,10 @@ describe('reuse fingerprint', () => {
       reference,
     );
     expect(fp({ ...base, limits: { ...base.limits, maxConcurrency: 3 } })).toBe(reference);
+    // The retry delay cap changes no answer; a run frozen before it existed matches one frozen with it.
+    expect(fp({ ...base, limits: { ...base.limits, maxRetryDelayMs: 1000 } })).toBe(reference);
+    const { maxRetryDelayMs: _cap, ...frozenBefore } = base.limits;
+    expect(fp({ ...base, limits: frozenBefore })).toBe(reference);
     expect(fp({ ...base, modelName: 'another-name' }, 'e2')).toBe(reference);
     const changed: RunConfig[] = [
       { ...base, endpoint: 'http://127.0.0.1:10/v1' },
@@ -40,6 +44,13 @@ describe('reuse fingerprint', () => {
       { ...base, apiMode: 'completion' },
       { ...base, inference: { ...base.inference, temperature: 0.5 } },
       { ...base, inference: { ...base.inference, systemPrompt: 'Be brief.' } },
+      { ...base, inference: { ...base.inference, topK: 40 } },
+      { ...base, inference: { ...base.inference, repetitionPenalty: 1.1 } },
+      { ...base, inference: { ...base.inference, doSample: false } },
+      { ...base, inference: { ...base.inference, stop: ['###'] } },
+      { ...base, inference: { ...base.inference, seed: 1 } },
+      { ...base, inference: { ...base.inference, maxModelLen: 4096 } },
+      { ...base, inference: { ...base.inference, template: { name: 'qwen' } } },
       { ...base, limits: { ...base.limits, maxRetryPerQuery: 0 } },
       { ...base, limits: { ...base.limits, requestTimeoutMs: 1000 } },
       { ...base, datasets: [{ ...base.datasets[0]!, contentHash: 'sha256:2' }] },

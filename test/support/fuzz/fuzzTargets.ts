@@ -40,8 +40,25 @@ export interface FuzzFixtures {
   freshUploadToken: () => Promise<string>;
 }
 
-const INFERENCE = { maxTokens: 256, temperature: 0.5, topP: 0.9, systemPrompt: 'Answer briefly.' };
-const LIMITS = { maxConcurrency: 4, maxRetryPerQuery: 1, requestTimeoutMs: 10_000 };
+const INFERENCE = {
+  maxTokens: 256,
+  temperature: 0.5,
+  topP: 0.9,
+  systemPrompt: 'Answer briefly.',
+  topK: 40,
+  repetitionPenalty: 1.1,
+  doSample: true,
+  stop: ['###', '\n\n'],
+  seed: 1234,
+  maxModelLen: 8192,
+  template: { name: 'custom', text: '{system}\nQ: {input}\nA:', stopWords: ['\nQ:'] },
+};
+const LIMITS = { maxConcurrency: 4, maxRetryPerQuery: 1, requestTimeoutMs: 10_000, maxRetryDelayMs: 5_000 };
+/** A template applies to completion mode only. */
+const completionBody = (overrides: Record<string, unknown>): Record<string, any> => {
+  const body = nlpEvaluationBody(overrides);
+  return { ...body, deployment: { ...body.deployment, apiMode: 'completion' } };
+};
 
 export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
   const user = await api.createUser('user');
@@ -152,7 +169,7 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
     },
     'POST /v1/evaluations': {
       credential: key,
-      seed: () => nlpEvaluationBody({ modelName: uniqueModelName('fz'), inference: INFERENCE, limits: LIMITS }),
+      seed: () => completionBody({ modelName: uniqueModelName('fz'), inference: INFERENCE, limits: LIMITS }),
       slugs: ['modelName'],
     },
     'GET /v1/evaluations': { credential: key, cursors: [evaluationCursor] },
@@ -170,7 +187,7 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
           modelName: _m,
           domain: _d,
           ...editable
-        } = nlpEvaluationBody({ inference: INFERENCE, limits: LIMITS, datasets: [WORD_REVERSE_ID, ARITH_BASIC_ID] });
+        } = completionBody({ inference: INFERENCE, limits: LIMITS, datasets: [WORD_REVERSE_ID, ARITH_BASIC_ID] });
         return editable;
       },
     },
