@@ -19,6 +19,25 @@ export interface RunToStart {
   ownerId: string;
   type: RunType;
   status: RunStatus;
+  /** For the Temporal UI's summary and details (absent: the summary says less). */
+  version?: number;
+  datasets?: string[];
+}
+
+/** The one line the Temporal UI shows for the run: what runs, on what, for whom. */
+export function runSummary(run: RunToStart): string {
+  const kind = run.type === 'formal' ? 'formal run' : run.type;
+  return `${kind}${run.version === undefined ? '' : ` v${run.version}`} of ${run.modelName} (${run.domain}, ${run.datasets?.length ?? '?'} dataset(s))`;
+}
+
+/** The details pane (Markdown): ids an operator looks up, and the datasets in the order they run. */
+export function runDetails(run: RunToStart): string {
+  return [
+    `**Run** \`${run.runId}\``,
+    `**Owner** \`${run.ownerId}\` (user id)`,
+    `**Datasets**, in order: ${run.datasets?.map((d) => `\`${d}\``).join(', ') ?? 'see the run'}`,
+    `Progress and results: \`GET /v1/runs/${run.runId}\`; this workflow's current details show the dataset in progress.`,
+  ].join('\n\n');
 }
 
 /**
@@ -46,6 +65,8 @@ export async function startRunWorkflow(
       taskQueue: TASK_QUEUES.runs,
       args: [input],
       typedSearchAttributes,
+      staticSummary: runSummary(run),
+      staticDetails: runDetails(run),
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });
   } catch (error) {

@@ -134,6 +134,7 @@ async function launchedRuns(tx: Db | Tx, comparisonId: string): Promise<Launched
     ownerId: run.ownerId,
     domain,
     modelName,
+    datasets: run.config.datasets.map((d) => d.datasetId),
   }));
 }
 

@@ -75,6 +75,7 @@ export interface LaunchedRunRecord {
   ownerId: string;
   domain: Domain;
   modelName: string;
+  datasets: string[];
 }
 
 export type LaunchOutcome =
@@ -199,6 +200,7 @@ function recordOf(row: { run: typeof runs.$inferSelect; domain: Domain; modelNam
     ownerId: run.ownerId,
     domain: row.domain,
     modelName: row.modelName,
+    datasets: run.config.datasets.map((d) => d.datasetId),
   };
 }
 
@@ -299,6 +301,7 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
         ownerId: evaluation.ownerId,
         domain: evaluation.domain,
         modelName: evaluation.modelName,
+        datasets: config.datasets.map((d) => d.datasetId),
       },
     };
   }

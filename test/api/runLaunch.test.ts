@@ -216,6 +216,15 @@ describe('POST /v1/evaluations/:id/runs', () => {
       [SEARCH_ATTRIBUTES.status]: 'queued',
     });
 
+    // The Temporal UI's summary and details say what runs, for whom, on what.
+    expect(await described.staticSummary()).toBe(
+      `formal run v1 of ${evaluation.modelName} (nlp, ${chosen.length} dataset(s))`,
+    );
+    const details = await described.staticDetails();
+    expect(details).toContain(`**Run** \`${run.id}\``);
+    expect(details).toContain(`**Owner** \`${user.id}\``);
+    expect(details).toContain(chosen.map((d) => `\`${d.id}\``).join(', '));
+
     // Versions keep counting across run types.
     const verification = await launch(user.apiKey, evaluation.id, 'verifications', { samplesPerDataset: 1, seed: 1 });
     expect(verification.body.version).toBe(2);
