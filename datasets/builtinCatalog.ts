@@ -6,7 +6,7 @@
  * Public benchmarks (`publicSource`) are the exception: their items are read from a file that
  * set-up fetched from a package registry and pinned by its sha256 (datasets/builtin/public). Where
  * that file is missing, start-up stores the others and leaves that one out, and the API refuses it
- * by name with what to do (api/rules/evaluationRules.ts).
+ * by name with what to do (api/rules/unavailableDatasets.ts).
  */
 import { SAFETY_METRIC, type DatasetItem, type MetricName } from '../contracts/dataset';
 import type { Domain } from '../contracts/domain';
