@@ -56,6 +56,7 @@ const UNIT_TESTS = [
   'test/scoring/multimodal/retrievalScoring.test.ts',
   'test/scoring/multimodal/vqaScoring.test.ts',
   'test/scoring/perturb.test.ts',
+  'test/scoring/programPrefix.test.ts',
   'test/scoring/rougeL.test.ts',
   'test/scoring/scoreAggregation.test.ts',
   'test/scoring/tokenize.test.ts',

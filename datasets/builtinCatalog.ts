@@ -2,6 +2,11 @@
  * The datasets every installation has. Each is generated from a fixed seed, so every process
  * produces identical items (and content hash) and start-up can store them without shipping data
  * files. The prompt wording is part of the contract: the reference model recognises it.
+ *
+ * Public benchmarks (`publicSource`) are the exception: their items are read from a file that
+ * set-up fetched from a package registry and pinned by its sha256 (datasets/builtin/public). Where
+ * that file is missing, start-up stores the others and leaves that one out, and the API refuses it
+ * by name with what to do (api/rules/unavailableDatasets.ts).
  */
 import { SAFETY_METRIC, type DatasetItem, type MetricName } from '../contracts/dataset';
 import type { Domain } from '../contracts/domain';
@@ -21,6 +26,8 @@ import { CODE_PYTHON_BASIC_ID, CODE_PYTHON_BASIC_PROBLEMS, generateCodePythonBas
 import { ZH_OPEN_QA_ID, ZH_OPEN_QA_SIZE, generateZhOpenQa } from './builtin/zhOpenQa';
 import { SAFETY_CATEGORIES } from './builtin/safety/safetyCategories';
 import { SAFETY_DATASET_SIZE, SAFETY_ITEMS_PER_CELL, generateSafetyDataset } from './builtin/safety/safetyDatasets';
+import { HUMANEVAL_ID, HUMANEVAL_SIZE, HUMANEVAL_SOURCE, generateHumanEval } from './builtin/public/humanEval';
+import { PublicDatasetMissing, type PublicDatasetSource } from './builtin/public/publicData';
 
 export interface BuiltinDataset {
   id: string;
@@ -32,6 +39,8 @@ export interface BuiltinDataset {
   size: number;
   /** Answers are judged by people (docs/manual-review.md); the metric scores them when nobody does. */
   subjective?: boolean;
+  /** A public benchmark installed at set-up; generate() throws PublicDatasetMissing while it is not. */
+  publicSource?: PublicDatasetSource;
   generate(): DatasetItem[];
 }
 
@@ -134,6 +143,22 @@ export const CODE_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze([
     },
     generateCodePythonBasic,
   ),
+  builtin(
+    {
+      id: HUMANEVAL_ID,
+      name: 'HumanEval',
+      domain: 'nlp',
+      task: 'code-generation',
+      metric: 'pass_at_k',
+      description:
+        "OpenAI's HumanEval (Chen et al., 2021): 164 hand-written Python problems, each a function's signature and docstring to complete; " +
+        'each answer runs against the hidden tests in a throw-away sandbox (pass@k). ' +
+        `From the ${HUMANEVAL_SOURCE.package} ${HUMANEVAL_SOURCE.version} package on PyPI (${HUMANEVAL_SOURCE.origin}); licence ${HUMANEVAL_SOURCE.licence}.`,
+      size: HUMANEVAL_SIZE,
+      publicSource: HUMANEVAL_SOURCE,
+    },
+    () => generateHumanEval(),
+  ),
 ]);
 
 /**
@@ -225,10 +250,20 @@ export function findBuiltinDataset(id: string): BuiltinDataset | undefined {
 /** Ids no custom dataset may take, whether or not the built-ins are stored yet. */
 export const BUILTIN_DATASET_IDS: ReadonlySet<string> = new Set(ALL_BUILTIN_DATASETS.map((d) => d.id));
 
-/** Every built-in, generated, with its content hash: what start-up stores in the registry. */
-export function builtinDatasetRecords() {
-  return ALL_BUILTIN_DATASETS.map((d) => {
-    const items = d.generate();
+/**
+ * Every built-in, generated, with its content hash: what start-up stores in the registry. A public
+ * benchmark whose file is not installed is left out and passed to `onMissing`.
+ */
+export function builtinDatasetRecords(onMissing: (missing: PublicDatasetMissing) => void = () => {}) {
+  return ALL_BUILTIN_DATASETS.flatMap((d) => {
+    let items: DatasetItem[];
+    try {
+      items = d.generate();
+    } catch (error) {
+      if (!(error instanceof PublicDatasetMissing)) throw error;
+      onMissing(error);
+      return [];
+    }
     return {
       id: d.id,
       name: d.name,
@@ -242,3 +277,7 @@ export function builtinDatasetRecords() {
     };
   });
 }
+
+/** The built-ins that are public benchmarks installed at set-up (stack/publicDatasets.ts). */
+export const ALL_PUBLIC_DATASETS: readonly (BuiltinDataset & { publicSource: PublicDatasetSource })[] =
+  ALL_BUILTIN_DATASETS.filter((d): d is BuiltinDataset & { publicSource: PublicDatasetSource } => !!d.publicSource);

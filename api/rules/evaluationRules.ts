@@ -11,6 +11,7 @@ import type { FieldError } from '../../contracts/problem';
 import { DOMAIN_RULES, MODEL_NAME_RULES, type Domain } from '../../contracts/domain';
 import type { Deployment, ModelInfo } from '../../contracts/evaluation';
 import { getVisibleDatasets } from '../../db/queries/datasets';
+import { unavailableBuiltinReason } from './unavailableDatasets';
 import { isModelNameTaken } from '../../db/queries/evaluations';
 import type { GpuType } from '../../contracts/resources';
 import { checkPrivateDeployment } from './privateDeploymentRules';
@@ -40,7 +41,8 @@ export async function checkDatasets(
   );
   return ids.flatMap((id, index): FieldError[] => {
     const dataset = visible.get(id);
-    if (!dataset) return [{ field: `datasets[${index}]`, message: `unknown dataset "${id}"` }];
+    if (!dataset)
+      return [{ field: `datasets[${index}]`, message: unavailableBuiltinReason(id) ?? `unknown dataset "${id}"` }];
     if (dataset.domain !== domain)
       return [{ field: `datasets[${index}]`, message: `belongs to domain ${dataset.domain}, not ${domain}` }];
     return [];

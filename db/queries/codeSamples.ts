@@ -58,6 +58,8 @@ export interface PendingCodeSample {
   itemId: string;
   tests: string;
   entryPoint: string | null;
+  /** metadata.program_prefix: code the answer's program runs after (scoring/programPrefix.ts). */
+  prefix: string | null;
   completions: string[];
 }
 
@@ -94,6 +96,7 @@ export async function pendingCodeSamples(
     itemId: r.itemId,
     tests: r.tests,
     entryPoint: typeof r.metadata?.entry_point === 'string' ? r.metadata.entry_point : null,
+    prefix: typeof r.metadata?.program_prefix === 'string' ? r.metadata.program_prefix : null,
     completions: r.completions ?? (r.predict === null ? [] : [r.predict]),
   }));
 }

@@ -6,6 +6,8 @@
  */
 
 import { CODE_PYTHON_BASIC_PROBLEMS } from '../../datasets/builtin/codePythonBasic';
+import { loadHumanEvalProblems, type HumanEvalProblem } from '../../datasets/builtin/public/humanEval';
+import { PublicDatasetMissing } from '../../datasets/builtin/public/publicData';
 import { solvePictureQuestion } from './pictureSolver';
 
 export type PromptKind = 'arithmetic' | 'choice' | 'conversion' | 'reverse' | 'code' | 'picture';
@@ -35,14 +37,22 @@ export function answerPrompt(prompt: string, o: AnswerOptions, pictures: readonl
   const given = o.correct ? solution.answer : solution.wrongAnswer(o.pick);
   if (!o.verbose) return given;
   // A code block opens its own line, as a model writes it; "Answer:" before a fence would hide it.
-  return solution.kind === 'code'
-    ? `${solution.explain(given)}\n\n${given}`
-    : `${solution.explain(given)}\nAnswer: ${given}`;
+  // Code after a sentence is fenced, or the sentence would be run as part of it.
+  if (solution.kind === 'code')
+    return `${solution.explain(given)}\n\n${given.startsWith('```') ? given : `\`\`\`python\n${given}\`\`\``}`;
+  return `${solution.explain(given)}\nAnswer: ${given}`;
 }
 
 export function solvePrompt(prompt: string): Solution | null {
   const text = prompt.trim();
-  return solveArithmetic(text) ?? solveChoice(text) ?? solveConversion(text) ?? solveReverse(text) ?? solveCode(text);
+  return (
+    solveArithmetic(text) ??
+    solveChoice(text) ??
+    solveConversion(text) ??
+    solveReverse(text) ??
+    solveCode(text) ??
+    solveHumanEval(text)
+  );
 }
 
 export function genericReply(prompt: string): string {
@@ -238,6 +248,38 @@ function solveCode(text: string): Solution | null {
     kind: 'code',
     answer: fenced(problem.solution),
     wrongAnswer: () => fenced(`def ${problem.signature}:\n    return None\n`),
+    explain: () => `Here is \`${problem.entryPoint}\`:`,
+  };
+}
+
+const HUMANEVAL_PROMPT = /^Complete the following Python function\. [^\n]*\n\n```python\n([\s\S]*)```$/;
+
+/**
+ * A humaneval prompt (datasets/builtin/public/humanEval.ts) is answered with the problem's
+ * canonical solution, in both shapes models use: the whole function in a python fence for even
+ * task numbers, the body alone (a continuation of the prompt, bare as a completion model writes it,
+ * fenced when explained) for odd ones. The wrong answer is the prompt's function returning None,
+ * which fails every problem's tests. Where HumanEval is not installed the prompt is not recognised.
+ */
+function solveHumanEval(text: string): Solution | null {
+  const m = HUMANEVAL_PROMPT.exec(text);
+  if (!m) return null;
+  let problems: readonly HumanEvalProblem[];
+  try {
+    problems = loadHumanEvalProblems();
+  } catch (error) {
+    if (error instanceof PublicDatasetMissing) return null;
+    throw error;
+  }
+  const index = problems.findIndex((p) => p.prompt === m[1]);
+  const problem = problems[index];
+  if (!problem) return null;
+  const fenced = (program: string) => `\`\`\`python\n${program}\`\`\``;
+  const answer = index % 2 === 0 ? fenced(problem.prompt + problem.canonicalSolution) : problem.canonicalSolution;
+  return {
+    kind: 'code',
+    answer,
+    wrongAnswer: () => fenced(`${problem.prompt}    return None\n`),
     explain: () => `Here is \`${problem.entryPoint}\`:`,
   };
 }

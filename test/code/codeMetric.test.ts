@@ -65,6 +65,23 @@ describe('pass_at_k datasets at registration', () => {
     }
   });
 
+  it('takes a string program_prefix (code run before the answer) and refuses any other kind, naming the field', () => {
+    const item = (metadata: Record<string, unknown>) => ({
+      id: 'p1',
+      prompt: 'Complete add.',
+      ground_truth: 'assert add(1, 2) == 3',
+      metadata: { entry_point: 'add', ...metadata },
+    });
+    expect(
+      parseDatasetJsonl(line(item({ program_prefix: 'def add(a, b):\n    """Sum."""\n' })), { metric: 'pass_at_k' }),
+    ).toHaveLength(1);
+    for (const prefix of [7, null, ['def add(a, b):'], { code: 'x' }]) {
+      const error = refusal(item({ program_prefix: prefix }));
+      expect(error.field, JSON.stringify(prefix)).toBe('metadata.program_prefix');
+      expect(error.message).toContain('must be a string');
+    }
+  });
+
   it('refuses an item without tests', () => {
     expect(
       refusal({ id: 'p1', prompt: 'Write add.', ground_truth: '  \n', metadata: { entry_point: 'add' } }).field,

@@ -42,8 +42,9 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startApi(options: { now?: () => Date } = {}): Promise<TestApi> {
-  const env = loadEnv(process.env);
+/** `databaseUrl`: another database than the run's (e.g. a fresh one, to see what bootstrap stores there). */
+export async function startApi(options: { now?: () => Date; databaseUrl?: string } = {}): Promise<TestApi> {
+  const env = loadEnv(options.databaseUrl ? { ...process.env, DATABASE_URL: options.databaseUrl } : process.env);
   const adminKey = generateApiKey();
   const dataDir = path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), `api-${randomUUID().slice(0, 8)}`);
   await bootstrap({ databaseUrl: env.databaseUrl, dataDir, env: { PROCTOR_ADMIN_KEY: adminKey } });

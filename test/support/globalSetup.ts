@@ -2,7 +2,8 @@
  * Starts the real services every test run uses, fresh each time, under `.test-data/run-…/`:
  * PostgreSQL (embedded, or a new database on the server DATABASE_URL names) with migrations applied,
  * a headless Temporal dev server with Proctor's search attributes, and a Docker engine (DOCKER_HOST's
- * if it answers, else a dockerd of the run's own). Tests read where they are from the environment:
+ * if it answers, else a dockerd of the run's own), and the public benchmarks' files installed where
+ * missing (stack/publicDatasets.ts). Tests read where they are from the environment:
  * DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DOCKER_HOST, PROCTOR_SECRET_KEY,
  * PROCTOR_TEST_DATA_DIR, and PROCTOR_TEST_SERVICES_FILE (for test/support/services.ts).
  * If a service cannot start, set-up throws: the tests fail, they are never skipped.
@@ -22,6 +23,7 @@ import { isProcessAlive, stopProcess } from '../../stack/stopProcess';
 import { requireTemporalCliPath } from '../../stack/temporalCli';
 import { startTemporalDevServer } from '../../stack/temporalServer';
 import { ensureLaunchSweepSchedule } from '../../workers/launchSweepSchedule';
+import { installPublicDatasets } from '../../stack/publicDatasets';
 import { freePorts } from './ports';
 import {
   isOurTemporal,
@@ -183,7 +185,14 @@ export default async function setup(): Promise<() => Promise<void>> {
       return engine.dockerHost;
     };
 
+    // The public benchmarks' files (stack/publicDatasets.ts), which the built-ins stored by each
+    // test's bootstrap include. One that cannot be installed is left out, and the tests that need
+    // it fail saying so; the rest of the suite does not depend on PyPI being reachable.
+    const datasets = installPublicDatasets({ log }).then((outcome) => {
+      for (const { id, reason } of outcome.failed) log(`public dataset ${id} unavailable: ${reason}`);
+    });
     const [database, temporal, docker] = await Promise.allSettled([startDatabase(), startTemporal(), startDocker()]);
+    await datasets;
     if (database.status === 'rejected') throw database.reason;
     if (temporal.status === 'rejected') throw temporal.reason;
     if (docker.status === 'rejected') throw docker.reason;
