@@ -5,8 +5,8 @@
  * canonical solutions (whole functions for even task numbers, bare bodies for odd ones) or, when it
  * is to be wrong, with the prompt's function returning None.
  *
- * - The canonical solutions score pass@1 = 1 over all 164 problems in a full formal run, which its
- *   owner then submits to the NLP leaderboard (a built-in, so admissible).
+ * - The canonical solutions score pass@1 = 1 over all 164 problems in a full formal run; the
+ *   dataset is in the NLP board's default suite (a built-in the platform scores, so admissible).
  * - Broken answers score pass@1 = 0, in a partial run of the first 24 problems (`limit`): every
  *   problem would only repeat the same verdict at about half a second of sandbox each.
  * - The dataset's tests and canonical solutions stay hidden from non-admins.
@@ -127,7 +127,7 @@ describe('humaneval through the API', () => {
     expect(asAdmin.body.items[0].groundTruth).toMatch(/check\(has_close_elements\)\n$/);
   });
 
-  it('scores the canonical solutions pass@1 = 1 over all 164 problems, and the run can go on the NLP leaderboard', async () => {
+  it('scores the canonical solutions pass@1 = 1 over all 164 problems, and is in the NLP board’s default suite', async () => {
     const { apiKey: key } = await api.createUser();
     const started = Date.now();
     const view = await run(key, right);
@@ -149,16 +149,20 @@ describe('humaneval through the API', () => {
     for (const item of items)
       expect(item.code, item.id).toMatchObject({ n: 1, c: 1, verdicts: [{ passed: true, verdict: 'passed' }] });
 
+    // HumanEval is admissible: the NLP board's default suite (version 1, every admissible built-in)
+    // names it. A run of it alone does not cover that suite, so its submission is refused naming
+    // the other datasets, never humaneval.
     await finishedRun(api, key, view.runId);
+    const suites = await api.request('GET', '/v1/leaderboards/nlp/suites');
+    expect(suites.status, suites.text).toBe(200);
+    const defaultSuite = (suites.body as { version: number; datasets: string[] }[]).find((x) => x.version === 1)!;
+    expect(defaultSuite.datasets).toContain(HUMANEVAL_ID);
     const submitted = await submit(api, key, view.runId, 'anonymous');
-    expect(submitted.status, submitted.text).toBe(201);
-    const board = await api.request('GET', '/v1/leaderboards/nlp');
-    expect(board.status, board.text).toBe(200);
-    expect(board.body.columns).toContainEqual(
-      expect.objectContaining({ task: 'code-generation', datasets: expect.arrayContaining([HUMANEVAL_ID]) }),
-    );
-    const row = board.body.rows.find((r: { runId?: string; modelName: string }) => r.modelName === view.modelName);
-    expect(row?.datasetScores?.[HUMANEVAL_ID]?.score, JSON.stringify(board.body.rows)).toBe(1);
+    expect(submitted.status, submitted.text).toBe(409);
+    expect(submitted.body.errors).toEqual([
+      { field: 'datasets', message: expect.stringContaining('(not in the run)') },
+    ]);
+    expect(submitted.body.detail).not.toContain(`${HUMANEVAL_ID} (`);
   }, 480_000);
 
   it('scores broken answers pass@1 = 0: every problem of a partial run fails its tests', async () => {
