@@ -101,7 +101,7 @@ export const InferenceParams = Type.Object(
 );
 export type InferenceParams = Static<typeof InferenceParams>;
 
-/** MAX_CONCURRENCY and MAX_RETRY_PER_QUERY of the seed, plus a per-request timeout. */
+/** MAX_CONCURRENCY and MAX_RETRY_PER_QUERY of the seed, a per-request timeout and the wait for a ready model. */
 export const RunLimits = Type.Object(
   {
     maxConcurrency: Type.Integer({
@@ -122,6 +122,17 @@ export const RunLimits = Type.Object(
       default: 60_000,
       description: 'must be an integer from 100 to 3,600,000',
     }),
+    /**
+     * How long a formal run waits for its model to be ready before its first dataset; absent: the
+     * platform's default. The platform's cap bounds it either way (config/env.ts).
+     */
+    readyTimeoutSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400,
+        description: 'must be an integer from 1 to 86,400',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

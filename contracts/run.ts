@@ -50,6 +50,8 @@ export interface RunConfig {
   robustness?: boolean;
   /** A partial formal run: the items it took of each dataset (RunSampleLimit). Absent: every item. */
   limit?: FrozenSampleLimit;
+  /** The UTC month ('YYYY-MM') whose formal quota slot the launch took, so a refund gives back that one. Absent: none taken, or launched before it was recorded. */
+  quotaMonth?: string;
 }
 
 /** What a private run's container is made of, frozen at launch like the rest of the config. */
