@@ -419,6 +419,10 @@ export const RunView = Type.Object({
   leaderboard: nullable(RunLeaderboardState, {
     description: 'its leaderboard submission window; null when none was opened (succeeded formal runs open one)',
   }),
+  quotaRefunded: Type.Boolean({
+    description:
+      'true when the formal run failed before its model was ready and its quota slot was given back (docs/evaluation-modes.md)',
+  }),
 });
 export type RunView = Static<typeof RunView>;
 

@@ -119,6 +119,15 @@ export async function refundRunQuota(db: Db, run: RefundableRun, message: string
   return true;
 }
 
+/** Whether the run's quota slot was given back (refundRunQuota). */
+export async function runQuotaRefunded(db: Queryable, runId: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: runLogs.id })
+    .from(runLogs)
+    .where(and(eq(runLogs.runId, runId), eq(runLogs.dedupeKey, QUOTA_REFUND_LOG_KEY)));
+  return rows.length > 0;
+}
+
 /** The refusal users read when a launch finds the month's quota used. */
 export function quotaExhaustedMessage(kind: QuotaKind, used: number, limit: number, month: string): string {
   const what = kind === 'formal' ? 'formal evaluation' : 'manual evaluation';

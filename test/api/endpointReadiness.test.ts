@@ -75,6 +75,7 @@ describe('a formal run whose endpoint never becomes ready', () => {
       /^endpoint not ready after 2 s: the endpoint could not be reached: connection refused.*; the formal quota slot was given back$/,
     );
     expect(ended.progress.done).toBe(0);
+    expect(ended.quotaRefunded).toBe(true);
     expect(ended.datasets.map((d) => [d.status, d.error?.startsWith('endpoint not ready after 2 s: ')])).toEqual([
       ['failed', true],
     ]);
@@ -149,6 +150,7 @@ describe('a formal run whose endpoint becomes ready within the wait', () => {
       recorded['run-endpoint-ready-after-wait'] = runId;
       expect(ended.status, ended.error ?? '').toBe('succeeded');
       expect(ended.progress.done).toBe(ended.progress.total);
+      expect(ended.quotaRefunded).toBe(false);
       expect(await quotaUsed(user.apiKey)).toBe(1);
       expect(await logMessages(user.apiKey, runId)).toContainEqual(
         expect.stringMatching(/^endpoint ready after \d+\.\d s: proctor-reference is listed$/),
@@ -170,6 +172,7 @@ describe('a formal run that was ready and failed later', () => {
     const ended = await waitForRunEnd(stack.api, user.apiKey, await launchFormal(user.apiKey, id), 120_000);
     expect(ended.status).toBe('failed');
     expect(ended.error).not.toMatch(/not ready|given back/);
+    expect(ended.quotaRefunded).toBe(false);
     expect(await quotaUsed(user.apiKey)).toBe(1);
   });
 });
