@@ -1,7 +1,9 @@
 /**
- * The life cycle of one run (a verification or a formal evaluation): datasets are evaluated one
- * after another, each in its own child workflow; a stop signal cancels whatever is in flight; the
- * run is then closed, its scores computed and its report written, whatever happened before.
+ * The life cycle of one run (a verification or a formal evaluation): a formal run first waits for
+ * its model to be ready; datasets are evaluated one after another, each in its own child workflow; a
+ * stop signal cancels whatever is in flight; the run is then closed, its scores computed and its
+ * report written, whatever happened before. A formal run that failed before its model was ready
+ * gets its quota slot back when it is closed.
  */
 import {
   CancellationScope,

@@ -161,6 +161,26 @@ describe('a formal run whose endpoint becomes ready within the wait', () => {
   });
 });
 
+describe('a formal run stopped while it waits for its endpoint', () => {
+  it('ends stopped promptly, without a dataset run, and keeps its slot as any stopped run does', async () => {
+    const user = await stack.api.createUser();
+    const id = await evaluation(user.apiKey, `http://127.0.0.1:${await freePort()}/v1`, { readyTimeoutSeconds: 600 });
+    const runId = await launchFormal(user.apiKey, id);
+    await until('the run waiting for its endpoint', async () =>
+      (await logMessages(user.apiKey, runId)).some((m) => m.startsWith('endpoint not ready yet')),
+    );
+    const stopped = await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key: user.apiKey });
+    expect(stopped.status, stopped.text).toBe(202);
+    const started = Date.now();
+    const ended = await waitForRunEnd(stack.api, user.apiKey, runId, 60_000);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(ended.status).toBe('stopped');
+    expect(ended.progress.done).toBe(0);
+    expect(ended.quotaRefunded).toBe(false);
+    expect(await quotaUsed(user.apiKey)).toBe(1);
+  });
+});
+
 describe('a formal run that was ready and failed later', () => {
   it('keeps its quota slot', async () => {
     const user = await stack.api.createUser();
