@@ -121,6 +121,8 @@ export const ERROR_TYPES = {
   secretUnavailable: 'SecretUnavailable',
   /** A private run's container could not be served (bad upload, no units of its GPU type, failed start). */
   servingFailed: 'ServingFailed',
+  /** A formal run's API endpoint did not become ready within the run's wait (activities/inference/endpointReadiness.ts). */
+  endpointNotReady: 'EndpointNotReady',
   /** The refusals of a leaderboard submission by the publication workflow and its activity; the API answers each with a 409. */
   leaderboardAlreadySubmitted: 'LeaderboardAlreadySubmitted',
   leaderboardWindowClosed: 'LeaderboardWindowClosed',
@@ -156,6 +158,22 @@ export const ACTIVITY_OPTIONS = {
     // dataset's final counts are taken after the last write.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { ...forever, maximumAttempts: 25, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  },
+  /**
+   * A formal run's wait for its API endpoint to be ready, on an inference worker (which may call
+   * users' URLs). The activity keeps the run's wait itself, from when it was first scheduled, so a
+   * retry after a lost worker does not start the wait over; this timeout is only the ceiling past
+   * the longest wait allowed (a day).
+   */
+  readiness: {
+    taskQueue: TASK_QUEUES.inference,
+    startToCloseTimeout: '25 hours',
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      ...forever,
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS, ERROR_TYPES.endpointNotReady],
+    },
   },
   /** Judge-model scoring of a batch's answers: like inference, on the judge's own queue. */
   judge: {

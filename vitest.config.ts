@@ -31,6 +31,7 @@ const UNIT_TESTS = [
   'test/docker/containerLogs.test.ts',
   'test/docker/containerSpec.test.ts',
   'test/errorTypes.test.ts',
+  'test/inference/endpointReadinessProbe.test.ts',
   'test/inference/endpointTransport.test.ts',
   'test/inference/funcEndpoint.test.ts',
   'test/inference/generationSettings.test.ts',

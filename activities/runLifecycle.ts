@@ -18,6 +18,7 @@ import {
   markRunRunning,
 } from '../db/queries/runRecords';
 import { appendRunLogs } from '../db/queries/runLogs';
+import { refundRunQuota } from '../db/queries/quota';
 import { failPendingSamples } from '../db/queries/judgeSteps';
 import { failUnattemptedSamples } from '../db/queries/sampleResults';
 import { copyReusedResult, decideReuse } from '../db/queries/reuse';
@@ -43,6 +44,12 @@ export interface RunPlan {
   serving?: boolean;
   /** A private deployment with no model server (run.sh jobs): its datasets hold the run's container units (set only then). */
   containerUnits?: true;
+  /**
+   * A formal run whose model must be ready before its first dataset: `api`, its endpoint is waited
+   * for (activities/inference/endpointReadiness.ts); `serving`, its container's health wait. Set
+   * only then; a run that fails before its model was ready gets its quota slot back (finishRun).
+   */
+  readiness?: 'api' | 'serving';
 }
 
 export interface BegunDataset {
@@ -72,6 +79,9 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       const batching = run.config.batching ?? batchingFor(run.config.limits.maxConcurrency);
       if (TERMINAL_STATUSES.includes(run.status)) return { endedAs: run.status, datasetIds: [], batching };
       const datasets = await listRunDatasets(db, runId);
+      const serving = run.config.serving !== undefined && PRIVATE_PROTOCOL_BY_DOMAIN[run.config.domain] === 'func';
+      // Only an API deployment has an endpoint in its configuration (db/queries/runLaunch.ts).
+      const readiness = run.type !== 'formal' ? null : serving ? 'serving' : run.config.endpoint ? 'api' : null;
       await appendRunLogs(db, [
         {
           runId,
@@ -86,10 +96,11 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         datasetIds: datasets.map((d) => d.datasetId),
         batching,
         // A run.sh deployment serves no model: each dataset runs its own job (beginDataset).
-        serving: run.config.serving !== undefined && PRIVATE_PROTOCOL_BY_DOMAIN[run.config.domain] === 'func',
+        serving,
         ...(run.config.serving && PRIVATE_PROTOCOL_BY_DOMAIN[run.config.domain] === 'run-script'
           ? { containerUnits: true as const }
           : {}),
+        ...(readiness ? { readiness } : {}),
       };
     },
 
@@ -271,15 +282,29 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       return { status: closed.status };
     },
 
+    /**
+     * `refund`: the run failed before its model was ready, so it inferred nothing and its formal
+     * quota slot is given back (once, however often this is retried).
+     */
     async finishRun({
       runId,
       outcome,
       reason,
+      refund,
     }: {
       runId: string;
       outcome: RunOutcome;
       reason?: string | null;
+      refund?: boolean;
     }): Promise<{ status: RunStatus; overallScore: number | null }> {
+      const refunded =
+        refund === true &&
+        outcome === 'failed' &&
+        (await refundRunQuota(
+          db,
+          await getRun(db, runId),
+          'the run failed before its model was ready, so its formal quota slot was given back',
+        ));
       if (outcome === 'stopped') await closeUnfinishedDatasets(db, runId, 'stopped', null);
       if (outcome === 'failed') await closeUnfinishedDatasets(db, runId, 'failed', reason ?? 'run failed');
       const datasets = await listRunDatasets(db, runId);
@@ -291,7 +316,11 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
             ? 'failed'
             : 'succeeded';
       const error =
-        status === 'failed' ? (reason ?? 'no dataset succeeded') : status === 'stopped' ? (reason ?? null) : null;
+        status === 'failed'
+          ? `${reason ?? 'no dataset succeeded'}${refunded ? '; the formal quota slot was given back' : ''}`
+          : status === 'stopped'
+            ? (reason ?? null)
+            : null;
       const run = await closeRun(db, runId, status, error);
       await appendRunLogs(db, [
         {

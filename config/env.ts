@@ -34,7 +34,20 @@ export interface EndpointSettings {
   networks: EndpointNetworkPolicy;
   /** `PROCTOR_MAX_ANSWER_BYTES`: the largest answer a request reads, after decompression. */
   maxAnswerBytes: number;
+  /**
+   * How long a formal run waits for its API endpoint to be ready: `PROCTOR_READY_TIMEOUT_SECONDS`
+   * (default 600) when the run's `limits.readyTimeoutSeconds` is not set, never more than
+   * `PROCTOR_READY_TIMEOUT_MAX_SECONDS` (default 3600). Absent: those defaults.
+   */
+  readyWait?: ReadyWaitSettings;
 }
+
+export interface ReadyWaitSettings {
+  defaultSeconds: number;
+  maxSeconds: number;
+}
+
+export const DEFAULT_READY_WAIT: ReadyWaitSettings = { defaultSeconds: 600, maxSeconds: 3600 };
 
 /** `PROCTOR_JUDGE_BASE_URL`, `PROCTOR_JUDGE_MODEL` and, optionally, `PROCTOR_JUDGE_API_KEY`. */
 export interface PlatformJudge {
@@ -205,7 +218,21 @@ export function loadEndpointSettings(env: NodeJS.ProcessEnv = process.env): Endp
     if (error instanceof NetworkListError) throw new ConfigError(`PROCTOR_ENDPOINT_DENY_NETWORKS: ${error.message}`);
     throw error;
   }
-  return { networks, maxAnswerBytes: int(env, 'PROCTOR_MAX_ANSWER_BYTES', 32 * 2 ** 20, 1024, 2 ** 30) };
+  const maxSeconds = int(env, 'PROCTOR_READY_TIMEOUT_MAX_SECONDS', DEFAULT_READY_WAIT.maxSeconds, 1, 86_400);
+  return {
+    networks,
+    maxAnswerBytes: int(env, 'PROCTOR_MAX_ANSWER_BYTES', 32 * 2 ** 20, 1024, 2 ** 30),
+    readyWait: {
+      defaultSeconds: int(
+        env,
+        'PROCTOR_READY_TIMEOUT_SECONDS',
+        Math.min(DEFAULT_READY_WAIT.defaultSeconds, maxSeconds),
+        1,
+        maxSeconds,
+      ),
+      maxSeconds,
+    },
+  };
 }
 
 export function loadPlatformJudge(env: NodeJS.ProcessEnv = process.env): PlatformJudge | null {

@@ -136,7 +136,10 @@ export const InferenceInput = Type.Object(
 );
 export type InferenceInput = Static<typeof InferenceInput>;
 
-/** MAX_CONCURRENCY and MAX_RETRY_PER_QUERY of the seed, plus a per-request timeout and run_eval's retry delay cap. */
+/**
+ * MAX_CONCURRENCY and MAX_RETRY_PER_QUERY of the seed, plus a per-request timeout, run_eval's retry
+ * delay cap and the wait for a ready model.
+ */
 export const RunLimits = Type.Object(
   {
     maxConcurrency: Type.Integer({
@@ -167,6 +170,17 @@ export const RunLimits = Type.Object(
         maximum: 600_000,
         default: 60_000,
         description: 'must be an integer from 100 to 600,000 (milliseconds)',
+      }),
+    ),
+    /**
+     * How long a formal run waits for its model to be ready before its first dataset; absent: the
+     * platform's default. The platform's cap bounds it either way (config/env.ts).
+     */
+    readyTimeoutSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400,
+        description: 'must be an integer from 1 to 86,400',
       }),
     ),
   },

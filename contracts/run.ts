@@ -50,6 +50,8 @@ export interface RunConfig {
   robustness?: boolean;
   /** A partial formal run: the items it took of each dataset (RunSampleLimit). Absent: every item. */
   limit?: FrozenSampleLimit;
+  /** The UTC month ('YYYY-MM') whose formal quota slot the launch took, so a refund gives back that one. Absent: none taken, or launched before it was recorded. */
+  quotaMonth?: string;
 }
 
 /** What a private run's container is made of, frozen at launch like the rest of the config. */
@@ -416,6 +418,10 @@ export const RunView = Type.Object({
   }),
   leaderboard: nullable(RunLeaderboardState, {
     description: 'its leaderboard submission window; null when none was opened (succeeded formal runs open one)',
+  }),
+  quotaRefunded: Type.Boolean({
+    description:
+      'true when the formal run failed before its model was ready and its quota slot was given back (docs/evaluation-modes.md)',
   }),
 });
 export type RunView = Static<typeof RunView>;

@@ -18,6 +18,7 @@ import { createMultimodalJobActivities } from '../activities/multimodal/multimod
 import { createJudgingActivities } from '../activities/judging/judgeBatch';
 import { createDebugScoringActivities } from '../activities/judging/debugScoring';
 import { createEndpointCheckActivities } from '../activities/inference/endpointCheck';
+import { createEndpointReadinessActivities } from '../activities/inference/endpointReadiness';
 import { createLeaderboardActivities } from '../activities/leaderboard/publicationActivities';
 import { createCodeScoringActivities } from '../activities/codeScoring/scoreCodeBatch';
 import { createRobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
@@ -78,6 +79,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
           ...createInferenceActivities(setup.deps),
           ...createRobustnessActivities(setup.deps),
           ...createEndpointCheckActivities(setup.deps),
+          ...createEndpointReadinessActivities(setup.deps),
         },
         maxConcurrentActivityTaskExecutions: setup.inferenceSlots,
       }),

@@ -16,6 +16,7 @@ import type { CodeScoringActivities } from '../activities/codeScoring/scoreCodeB
 import type { RobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
 import type { CustomImageActivities } from '../activities/customImages/customImageJob';
 import type { MultimodalJobActivities } from '../activities/multimodal/multimodalJob';
+import type { EndpointReadinessActivities } from '../activities/inference/endpointReadiness';
 import { PATCHES } from './patches';
 
 export const lifecycle = proxyActivities<RunLifecycleActivities>(ACTIVITY_OPTIONS.control);
@@ -31,6 +32,8 @@ export function bookkeeping(): typeof lifecycle {
 }
 export const inference = proxyActivities<InferenceActivities>(ACTIVITY_OPTIONS.inference);
 export const reports = proxyActivities<ReportActivities>(ACTIVITY_OPTIONS.report);
+/** A formal run's wait for its API endpoint, on an inference worker. */
+export const readiness = proxyActivities<EndpointReadinessActivities>(ACTIVITY_OPTIONS.readiness);
 export const judging = proxyActivities<JudgingActivities>(ACTIVITY_OPTIONS.judge);
 export const leases = proxyActivities<LeaseActivities>(ACTIVITY_OPTIONS.control);
 /** Upload check and container start: any container host. */

@@ -99,6 +99,15 @@ export const PATCHES = {
       after: ['dataset-judge-failed-at-continue'],
     },
   },
+  /**
+   * A formal run waits for its API endpoint to be ready before its first dataset, and a formal run
+   * that fails before its model was ready gets its quota slot back (workflows/endpointReadiness.ts).
+   * Asked only when beginRun's plan names a readiness, which runs begun before it never do.
+   */
+  endpointReadiness: {
+    id: 'endpoint-readiness',
+    pinnedBy: { before: [], after: ['run-endpoint-not-ready', 'run-endpoint-ready-after-wait'] },
+  },
 } as const;
 
 export type PatchName = keyof typeof PATCHES;

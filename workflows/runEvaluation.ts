@@ -1,7 +1,9 @@
 /**
- * The life cycle of one run (a verification or a formal evaluation): datasets are evaluated one
- * after another, each in its own child workflow; a stop signal cancels whatever is in flight; the
- * run is then closed, its scores computed and its report written, whatever happened before.
+ * The life cycle of one run (a verification or a formal evaluation): a formal run first waits for
+ * its model to be ready; datasets are evaluated one after another, each in its own child workflow; a
+ * stop signal cancels whatever is in flight; the run is then closed, its scores computed and its
+ * report written, whatever happened before. A formal run that failed before its model was ready
+ * gets its quota slot back when it is closed.
  */
 import {
   CancellationScope,
@@ -30,6 +32,7 @@ import { planManualReviewGate } from './manualReview';
 import { openPublication } from './leaderboardWindow';
 import { executeStoppableChild } from './stoppableChild';
 import { PATCHES } from './patches';
+import { endpointNotReady } from './endpointReadiness';
 
 export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWorkflowResult> {
   const datasetsScope = new CancellationScope();
@@ -47,23 +50,33 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
   }
   publishRunStatus('running');
   const review = await planManualReviewGate(runId);
+  // A formal run's model must be ready before its first dataset; until it is, a failure costs no quota.
+  const awaitsReady = plan.readiness !== undefined && patched(PATCHES.endpointReadiness.id);
+  let ready = !awaitsReady;
 
   let failure: string | null = null;
   try {
     await datasetsScope.run(async () => {
       if (!plan.serving) {
+        if (awaitsReady && plan.readiness === 'api') {
+          failure = await endpointNotReady(runId);
+          if (failure) return;
+        }
+        ready = true;
         const evaluate = () => evaluateDatasets(control, runId, plan, async () => undefined);
         // A multimodal private run's jobs hold its units as a model server would (its upload checked first).
         if (plan.containerUnits) await withContainerLease(runId, evaluate, () => containers.checkRunUpload({ runId }));
         else await evaluate();
         return;
       }
-      await withServedModel(runId, (endpointForNextDataset) =>
-        evaluateDatasets(control, runId, plan, async () => {
+      // The served model is ready once withServedModel hands over its first endpoint (after the health wait).
+      await withServedModel(runId, (endpointForNextDataset) => {
+        ready = true;
+        return evaluateDatasets(control, runId, plan, async () => {
           const { hostQueue, baseUrl } = await endpointForNextDataset();
           return { hostQueue, baseUrl };
-        }),
-      );
+        });
+      });
     });
   } catch (err) {
     // Cancelling the workflow from the Temporal UI is a stop too.
@@ -85,7 +98,8 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
   const outcome = stop ? 'stopped' : failure ? 'failed' : 'completed';
   const reason = failure ?? (stop ? `stopped by ${stop.requestedBy}${stop.reason ? `: ${stop.reason}` : ''}` : null);
   const ended = await CancellationScope.nonCancellable(async () => {
-    const result = await control.finishRun({ runId, outcome, reason });
+    const refund = outcome === 'failed' && !ready;
+    const result = await control.finishRun({ runId, outcome, reason, ...(refund ? { refund } : {}) });
     await reports.buildRunReport({ runId });
     return result;
   });

@@ -96,7 +96,10 @@ export function createContainerActivities({ db, logger, serving }: ActivityDeps)
   const awaitHealthy = async (runId: string, endpoint: ServingEndpoint): Promise<void> => {
     const ctx = Context.current();
     const started = Date.now();
-    const timeoutMs = settings().containers.healthTimeoutMs;
+    // The run's own wait when it names one, never past the platform's (PROCTOR_CONTAINER_HEALTH_TIMEOUT_MS).
+    const asked = (await getRun(db, runId)).config.limits.readyTimeoutSeconds;
+    const platform = settings().containers.healthTimeoutMs;
+    const timeoutMs = asked ? Math.min(asked * 1000, platform) : platform;
     const stopHeartbeat = startHeartbeat(ctx, () => 'waiting for health');
     try {
       await waitHealthy(engine(), endpoint.containerId, endpoint.baseUrl, {

@@ -6,7 +6,7 @@
  */
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../client';
-import { quotaUsage } from '../schema';
+import { quotaUsage, runLogs } from '../schema';
 
 export type QuotaKind = 'formal' | 'manual';
 
@@ -86,6 +86,46 @@ export async function quotaUse(db: Queryable, userId: string, month: string, lim
     formal: { used: used('formal'), limit: limits.formalPerMonth },
     manual: { used: used('manual'), limit: limits.manualPerMonth },
   };
+}
+
+/** The dedupe key of the log line that records a run's refund; the line is the refund's record. */
+export const QUOTA_REFUND_LOG_KEY = 'quota-refund';
+
+export interface RefundableRun {
+  id: string;
+  ownerId: string;
+  type: string;
+  createdAt: Date;
+  config: { quotaMonth?: string };
+}
+
+/**
+ * Gives a formal run's slot back, once: the run's refund line and the counter move in one
+ * transaction, so a retry finds the line and takes nothing more. The month is the one the launch
+ * charged (runs launched before it was recorded: the month they were created in). True when the
+ * slot is given back, now or by an earlier call; false for a run that took none.
+ */
+export async function refundRunQuota(db: Db, run: RefundableRun, message: string): Promise<boolean> {
+  if (run.type !== 'formal') return false;
+  const month = run.config.quotaMonth ?? utcMonth(run.createdAt);
+  await db.transaction(async (tx) => {
+    const recorded = await tx
+      .insert(runLogs)
+      .values({ runId: run.id, level: 'info', message, dedupeKey: QUOTA_REFUND_LOG_KEY })
+      .onConflictDoNothing({ target: [runLogs.runId, runLogs.dedupeKey] })
+      .returning({ id: runLogs.id });
+    if (recorded.length === 1) await releaseQuota(tx, run.ownerId, 'formal', month);
+  });
+  return true;
+}
+
+/** Whether the run's quota slot was given back (refundRunQuota). */
+export async function runQuotaRefunded(db: Queryable, runId: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: runLogs.id })
+    .from(runLogs)
+    .where(and(eq(runLogs.runId, runId), eq(runLogs.dedupeKey, QUOTA_REFUND_LOG_KEY)));
+  return rows.length > 0;
 }
 
 /** The refusal users read when a launch finds the month's quota used. */

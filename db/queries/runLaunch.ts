@@ -263,6 +263,7 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
       {
         ...freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving),
         ...(request.limit ? { limit: request.limit } : {}),
+        ...(request.quota ? { quotaMonth: request.quota.month } : {}),
       },
       evaluation.id,
     );

@@ -7,6 +7,7 @@ import { and, asc, desc, eq, gt, ilike, inArray, sql } from 'drizzle-orm';
 import { decodeCursor, encodeCursor } from './evaluations';
 import type { Domain } from '../../contracts/domain';
 import { reuseSourcesOfRun, type ReuseSource } from './reuse';
+import { runQuotaRefunded } from './quota';
 import type { Db } from '../client';
 import {
   datasetItems,
@@ -158,10 +159,11 @@ async function runGates(
 
 export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<RunView> {
   const { run, submitter } = owned;
-  const [datasets, gates, reused] = await Promise.all([
+  const [datasets, gates, reused, quotaRefunded] = await Promise.all([
     listRunDatasets(db, run.id),
     runGates(db, run.id),
     reuseSourcesOfRun(db, run.id),
+    runQuotaRefunded(db, run.id),
   ]);
   const done = datasets.reduce((n, d) => n + d.done, 0);
   const total = datasets.reduce((n, d) => n + d.total, 0);
@@ -194,6 +196,7 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
     sampleSeed: run.config.sampleSeed,
     review: gates.review,
     leaderboard: gates.leaderboard,
+    quotaRefunded,
   };
 }
 

@@ -58,9 +58,15 @@ async function model(knobs: Partial<Knobs>): Promise<ReferenceModel> {
   return m;
 }
 
-async function launch(endpoint: string, datasets: FixtureDataset[], limits: Partial<RunLimits>): Promise<string> {
+async function launch(
+  endpoint: string,
+  datasets: FixtureDataset[],
+  limits: Partial<RunLimits>,
+  type: 'formal' | 'verification' = 'formal',
+): Promise<string> {
   const runId = await insertRun(stack.db, {
     ownerId,
+    type,
     endpoint,
     datasets,
     limits: { maxConcurrency: 8, maxRetryPerQuery: MAX_RETRIES, ...limits },
@@ -262,7 +268,8 @@ describe.concurrent(`endpoint faults (FAULT_SEED=${SEED})`, () => {
 
   it('an endpoint gone for good ends its dataset early with the reason, and a run with no dataset left fails saying so', async () => {
     const nobody = `http://127.0.0.1:${await freePort()}/v1`;
-    const runId = await launch(nobody, [dataset], {});
+    // A verification: a formal run would stop at its readiness wait before any dataset (test/api/endpointReadiness.test.ts).
+    const runId = await launch(nobody, [dataset], {}, 'verification');
     expect(await waitForRunEnd(stack.db, runId, 240_000, 'endpoint gone')).toBe('failed');
     const account = await expectAccountedFor(stack.db, runId, { mayEndEarly: true });
     const [gone] = account.datasets;

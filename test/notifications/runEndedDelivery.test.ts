@@ -167,7 +167,9 @@ describe('the run-ended mail', () => {
     await until(() => sink.mailsTo(owner.email).length > 0, 'the failed run’s mail arrives');
     const mail = sink.mailsTo(owner.email)[0]!;
     expect(mail.parsed.subject).toMatch(/formal evaluation v1 failed$/);
-    expect(mail.parsed.text).toContain('Error: no dataset succeeded');
+    // A formal run meets the refused key at its readiness wait, before any dataset (docs/evaluation-modes.md).
+    expect(mail.parsed.text).toMatch(/Error: endpoint not ready: listing its models failed: .*401/);
+    expect(mail.parsed.text).toContain('the formal quota slot was given back');
     expect(mail.parsed.text).toMatch(new RegExp(`${ds.id} \\(arithmetic\\): failed, .* — .+`));
     const whole = `${mail.parsed.subject}\n${mail.parsed.text}\n${mail.parsed.html}`;
     expect(whole).not.toContain(sent);

@@ -16,6 +16,7 @@ import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { requireEnv } from '../support/env';
 import { createPrivateModel, useServingSettings, waitForRunEnd } from '../support/privateModel';
 import { useTestStack } from '../support/testStack';
+import { formalUsed } from '../support/quotaFixtures';
 
 const HOST_ID = `test-host-${process.pid}`;
 useServingSettings({ hostId: HOST_ID, healthTimeoutMs: 8_000 });
@@ -114,6 +115,26 @@ describe('a private deployment', () => {
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/did not become healthy/);
     expect(run.error).toMatch(/8 ?s|8000 ?ms|8\.0 ?s/);
+    expect(await containersOf(runId)).toEqual([]);
+  });
+
+  it('ends a formal run whose model never becomes healthy within its own wait, and gives its quota slot back', async () => {
+    const user = await stack.api.createUser();
+    const { evaluationId } = await createPrivateModel(stack.api, user.apiKey, {
+      knobs: { init: 'hang' },
+      limits: { readyTimeoutSeconds: 3 },
+    });
+    const res = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key: user.apiKey });
+    expect(res.status, res.text).toBe(202);
+    const runId = res.body.runId as string;
+    expect(await formalUsed(stack.db, user.id)).toBe(1);
+    const run = await waitForRunEnd(stack.api, user.apiKey, runId);
+    expect(run.status).toBe('failed');
+    // The run's 3 s, not the platform's 8 s.
+    expect(run.error).toMatch(/did not become healthy: the model did not become ready within 3000 ms/);
+    expect(run.error).toMatch(/; the formal quota slot was given back$/);
+    expect(run.progress.done).toBe(0);
+    expect(await formalUsed(stack.db, user.id)).toBe(0);
     expect(await containersOf(runId)).toEqual([]);
   });
 

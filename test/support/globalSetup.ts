@@ -205,6 +205,8 @@ export default async function setup(): Promise<() => Promise<void>> {
       PROCTOR_SECRET_KEY: randomBytes(32).toString('base64'),
       PROCTOR_TEST_DATA_DIR: runDir,
       [SERVICES_FILE_ENV]: stateFile,
+      // Formal runs against endpoints that are down on purpose end in seconds; tests of the wait set the run's own limit.
+      PROCTOR_READY_TIMEOUT_SECONDS: process.env.PROCTOR_READY_TIMEOUT_SECONDS ?? '5',
     });
     log(`services ready in ${Date.now() - started} ms (${runDir})`);
   } catch (error) {

@@ -144,8 +144,10 @@ describe('run workflow', () => {
 
   it('fails a dataset whose endpoint is down with a readable reason, not the whole machinery', async () => {
     const ds = await insertArithmeticDataset(stack.db, 300);
+    // A verification: a formal run would stop at its readiness wait before any dataset (test/api/endpointReadiness.test.ts).
     const runId = await insertRun(stack.db, {
       ownerId,
+      type: 'verification',
       endpoint: 'http://127.0.0.1:9/v1',
       datasets: [ds],
       limits: { maxRetryPerQuery: 1 },
