@@ -176,7 +176,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       config: access,
     },
     async (request) => {
-      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id, { deleted: 'readable' });
       return { items: await listRunVersions(deps.db, evaluation.id) };
     },
   );
@@ -429,7 +429,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
 }
 
 /** Content-Disposition for a download; the ASCII fallback keeps odd model names from breaking the header. */
-function attachment(filename: string): string {
+export function attachment(filename: string): string {
   const ascii = filename.replace(/[^A-Za-z0-9._-]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }

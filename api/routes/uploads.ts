@@ -167,7 +167,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       config: access,
     },
     async (request) => {
-      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id, { deleted: 'readable' });
       return (await listUploadTokens(deps.db, evaluation.id)).map(toUploadTokenView);
     },
   );
@@ -207,7 +207,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       config: access,
     },
     async (request) => {
-      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id, { deleted: 'readable' });
       return (await listUploadVersions(deps.db, evaluation.id)).map(toUploadVersionView);
     },
   );
@@ -421,6 +421,8 @@ async function authenticateUploadToken(
   }
   const found = await findUploadToken(deps.db, presented);
   if (!found) throw refuse('the upload token is unknown: check that it was copied whole, or ask for a new one');
+  if (found.evaluation.deletedAt)
+    throw refuse(`the upload token's evaluation was deleted at ${found.evaluation.deletedAt.toISOString()}`);
   const state = tokenState(found.token, now);
   if (state === 'expired') {
     throw refuse(

@@ -32,7 +32,7 @@ import type {
   SampleResultView,
   SampleStatus,
 } from '../../contracts/run';
-import { TERMINAL_STATUSES } from '../../contracts/run';
+import { runModeOf, TERMINAL_STATUSES } from '../../contracts/run';
 import type { Role } from '../../contracts/user';
 import { overallInterval, taskScores } from '../../scoring/scoreAggregation';
 import { listRunDatasets } from './runRecords';
@@ -49,6 +49,8 @@ export interface OwnedRun {
   run: RunRow;
   modelName: string;
   submitter: string;
+  /** Set when the run's evaluation was deleted: the run stays readable but takes nothing new. */
+  evaluationDeletedAt?: Date | null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -61,7 +63,12 @@ export function isUuid(value: string): boolean {
 export async function getRunFor(db: Db, viewer: RunViewer, runId: string): Promise<OwnedRun | null> {
   if (!isUuid(runId)) return null;
   const [row] = await db
-    .select({ run: runs, modelName: evaluations.modelName, submitter: users.name })
+    .select({
+      run: runs,
+      modelName: evaluations.modelName,
+      submitter: users.name,
+      evaluationDeletedAt: evaluations.deletedAt,
+    })
     .from(runs)
     .innerJoin(evaluations, eq(evaluations.id, runs.evaluationId))
     .innerJoin(users, eq(users.id, runs.submitterId))
@@ -177,6 +184,7 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
     status: run.status,
     submitter,
     partial: run.config.limit ?? null,
+    mode: runModeOf(run.config),
     createdAt: run.createdAt.toISOString(),
     startedAt: iso(run.startedAt),
     endedAt: iso(run.endedAt),
@@ -424,6 +432,7 @@ export async function listRuns(
       endedAt: iso(run.endedAt),
       overallScore: run.overallScore,
       partial: run.config.limit !== undefined,
+      mode: runModeOf(run.config),
     })),
     nextCursor: more && last ? encodeCursor(last.key, last.run.id) : null,
   };
