@@ -22,7 +22,12 @@ const DATASETS = [ARITH_BASIC_ID, WORD_REVERSE_ID];
 const stack = useTestStack({
   api: true,
   workers: ['runs', 'inference'],
-  models: { fair: { skill: 0.6, seed: 11 }, slow: { skill: 1, latencyMs: 400 } },
+  models: {
+    fair: { skill: 0.6, seed: 11 },
+    slow: { skill: 1, latencyMs: 400 },
+    // Always right when it answers, and it fails one request in five.
+    flaky: { skill: 1, errorRate: 0.2, errorStatus: 500, seed: 3 },
+  },
 });
 
 async function evaluation(key: string, deployment: Record<string, unknown>): Promise<string> {
@@ -145,6 +150,53 @@ describe('an inference-only run', () => {
     expect(rescored.overallScore).toBe(scored.overallScore);
 
     for (const r of [scored, rescored]) await closeWindow(r.runId);
+  });
+
+  it('exports a failed sample as "", which the upload takes and scores as a wrong answer', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const create = await stack.api.request('POST', '/v1/evaluations', {
+      key,
+      body: nlpEvaluationBody({
+        datasets: [WORD_REVERSE_ID],
+        deployment: apiDeployment(stack.models.flaky.url),
+        limits: { maxRetryPerQuery: 0 },
+      }),
+    });
+    expect(create.status, create.text).toBe(201);
+    const run = await waitForRunEnd(
+      stack.api,
+      key,
+      await launch(key, create.body.id as string, { mode: 'inference-only' }),
+    );
+    expect(run.status, run.error ?? '').toBe('succeeded');
+    const [dataset] = run.datasets;
+    expect(dataset!.failed).toBeGreaterThan(60);
+    expect(dataset!.failed).toBeLessThan(180);
+
+    const index = await stack.api.request('GET', `/v1/runs/${run.runId}/predictions`, { key });
+    expect(index.body.datasets[0]).toMatchObject({ answered: 600 - dataset!.failed, failed: dataset!.failed });
+    const exported = await stack.api.request('GET', `/v1/runs/${run.runId}/predictions/${WORD_REVERSE_ID}`, { key });
+    const lines = (exported.text as string)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: string; prediction: string });
+    expect(lines).toHaveLength(600);
+    expect(lines.filter((l) => l.prediction === '')).toHaveLength(dataset!.failed);
+
+    const predictions = await stack.api.request('POST', '/v1/evaluations', {
+      key,
+      body: nlpEvaluationBody({ datasets: [WORD_REVERSE_ID], deployment: { method: 'predictions' } }),
+    });
+    const uploaded = await stack.api.request(
+      'PUT',
+      `/v1/evaluations/${predictions.body.id as string}/predictions/${WORD_REVERSE_ID}`,
+      { key, body: { jsonl: exported.text } },
+    );
+    expect(uploaded.status, uploaded.text).toBe(201);
+    const rescored = await waitForRunEnd(stack.api, key, await launch(key, predictions.body.id as string, {}));
+    // Every answer the model gave is right; every failed sample scores 0, as in a normal run.
+    expect(rescored.datasets[0]!.metrics?.score).toBeCloseTo((600 - dataset!.failed) / 600, 10);
+    await closeWindow(rescored.runId);
   });
 
   it('refuses the exports a run cannot give: a scored run, one still running, a dataset it lacks or that did not finish', async () => {
