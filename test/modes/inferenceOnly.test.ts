@@ -16,12 +16,16 @@ import { waitForRunEnd } from '../support/runThroughApi';
 import { downloadRunReport } from '../support/runReport';
 import { formalUsed } from '../support/quotaFixtures';
 import { useTestStack } from '../support/testStack';
+import { count, eq } from 'drizzle-orm';
+import { perturbedSampleResults } from '../../db/schema';
 
 const DATASETS = [ARITH_BASIC_ID, WORD_REVERSE_ID];
 // Wrong now and then, the same way every time: a score that is neither 0 nor 1 and can be matched.
 const stack = useTestStack({
   api: true,
   workers: ['runs', 'inference'],
+  // No judging worker: a judge step planned by mistake would never end, and the run with it.
+  judge: true,
   models: {
     fair: { skill: 0.6, seed: 11 },
     slow: { skill: 1, latencyMs: 400 },
@@ -150,6 +154,44 @@ describe('an inference-only run', () => {
     expect(rescored.overallScore).toBe(scored.overallScore);
 
     for (const r of [scored, rescored]) await closeWindow(r.runId);
+  });
+
+  it('calls no judge and makes no robustness pass, whatever the evaluation asks for', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const create = await stack.api.request('POST', '/v1/evaluations', {
+      key,
+      body: nlpEvaluationBody({
+        datasets: DATASETS,
+        deployment: apiDeployment(stack.models.fair.url),
+        robustness: true,
+      }),
+    });
+    expect(create.status, create.text).toBe(201);
+    const id = create.body.id as string;
+    const scoring = await stack.api.request('PUT', `/v1/evaluations/${id}/scoring`, {
+      key,
+      body: { datasets: { [WORD_REVERSE_ID]: { metric: 'judge', judge: { baseUrl: stack.judge.url, model: 'j' } } } },
+    });
+    expect(scoring.status, scoring.text).toBe(200);
+    stack.judge.requests.length = 0;
+
+    const run = await waitForRunEnd(stack.api, key, await launch(key, id, { mode: 'inference-only' }));
+    expect(run.status, run.error ?? '').toBe('succeeded');
+    expect(run.datasets.map((d) => [d.dataset, d.status, d.done, d.metrics])).toEqual([
+      [ARITH_BASIC_ID, 'succeeded', 1000, null],
+      [WORD_REVERSE_ID, 'succeeded', 600, null],
+    ]);
+    expect(stack.judge.requests).toHaveLength(0);
+    const [perturbed] = await stack.api.deps.db
+      .select({ n: count() })
+      .from(perturbedSampleResults)
+      .where(eq(perturbedSampleResults.runId, run.runId));
+    expect(perturbed!.n).toBe(0);
+    const judged = await stack.api.request('GET', `/v1/runs/${run.runId}/results?dataset=${WORD_REVERSE_ID}&limit=3`, {
+      key,
+    });
+    for (const r of judged.body.items as { status: string; score: number | null }[])
+      expect(r).toMatchObject({ status: 'answered', score: null });
   });
 
   it('exports a failed sample as "", which the upload takes and scores as a wrong answer', async () => {
