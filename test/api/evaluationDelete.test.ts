@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import type { RunView } from '../../contracts/run';
 import { workflowIds } from '../../temporal.config';
-import { nlpEvaluationBody } from '../support/evaluationBodies';
+import { nlpEvaluationBody, platformImageId } from '../support/evaluationBodies';
+import { createPrivateEvaluation, issueToken } from '../uploads/uploadFixtures';
 import { waitForRunEnd } from '../support/runThroughApi';
 import { downloadRunReport } from '../support/runReport';
 import { useTestStack } from '../support/testStack';
@@ -166,6 +167,21 @@ describe('DELETE /v1/evaluations/{id}', () => {
     const deleted = await stack.api.request('DELETE', `/v1/evaluations/${id}`, { key });
     expect(deleted.status, deleted.text).toBe(204);
     expect((await stack.api.request('GET', `/v1/runs/${runId}`, { key })).body.status).toBe('stopped');
+  });
+
+  it('turns away the upload tokens of a deleted evaluation', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const id = await createPrivateEvaluation(stack.api, key, await platformImageId(stack.api, key));
+    const token = await issueToken(stack.api, key, id);
+    const ls = () => fetch(`${stack.api.url}/v1/upload/ls?path=%2F`, { headers: { authorization: `Bearer ${token}` } });
+    // A token that made no version yet is let in and told so (409); the delete turns it away before that.
+    expect((await ls()).status).toBe(409);
+    expect((await stack.api.request('DELETE', `/v1/evaluations/${id}`, { key })).status).toBe(204);
+    const refused = await ls();
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(
+      /the upload token's evaluation was deleted at /,
+    );
   });
 
   it("answers someone else's evaluation and one that does not exist as not found, and deletes nothing", async () => {
