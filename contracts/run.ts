@@ -462,6 +462,7 @@ export const RunVersion = Type.Object({
   startedAt: nullable(Timestamp),
   endedAt: nullable(Timestamp),
   overallScore: nullable(Type.Number()),
+  mode: RunModeSchema,
 });
 export type RunVersion = Static<typeof RunVersion>;
 

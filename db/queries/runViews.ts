@@ -222,6 +222,7 @@ export async function listRunVersions(db: Db, evaluationId: string): Promise<Run
     startedAt: iso(run.startedAt),
     endedAt: iso(run.endedAt),
     overallScore: run.overallScore,
+    mode: runModeOf(run.config),
   }));
 }
 

@@ -101,6 +101,11 @@ describe('an inference-only run', () => {
       [run.runId, 'inference-only', null],
       [scored.runId, 'inference-and-evaluation', scored.overallScore],
     ]);
+    const versions = await stack.api.request('GET', `/v1/evaluations/${modelEvaluation}/runs`, { key });
+    expect((versions.body.items as { version: number; mode: string }[]).map((v) => [v.version, v.mode])).toEqual([
+      [2, 'inference-only'],
+      [1, 'inference-and-evaluation'],
+    ]);
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(await downloadRunReport(stack.api.url, key, run.runId));
     const summary = workbook.getWorksheet('Summary')!.getSheetValues() as unknown[][];
