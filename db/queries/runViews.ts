@@ -23,6 +23,7 @@ import type {
   DatasetRunView,
   LogPage,
   RunLeaderboardState,
+  RunMode,
   RunReviewState,
   RunStatus,
   RunSummary,
@@ -380,6 +381,17 @@ export interface RunFilters {
   /** Part of the model name, matched without regard to case. */
   model?: string;
   evaluationId?: string;
+  mode?: RunMode;
+}
+
+/** The runs of a mode, read from the frozen configuration as runModeOf reads it. */
+function inMode(mode: RunMode) {
+  const inferenceOnly = sql`coalesce((${runs.config}->>'inferenceOnly')::boolean, false)`;
+  const allUploaded = sql`(jsonb_array_length(${runs.config}->'datasets') > 0 and not exists (
+    select 1 from jsonb_array_elements(${runs.config}->'datasets') d where not (d ? 'predictionSetId')))`;
+  if (mode === 'inference-only') return inferenceOnly;
+  if (mode === 'evaluation-only') return sql`(not ${inferenceOnly} and ${allUploaded})`;
+  return sql`(not ${inferenceOnly} and not ${allUploaded})`;
 }
 
 /**
@@ -411,6 +423,7 @@ export async function listRuns(
         filters.domain ? eq(evaluations.domain, filters.domain) : undefined,
         pattern ? ilike(evaluations.modelName, pattern) : undefined,
         filters.evaluationId ? eq(runs.evaluationId, filters.evaluationId) : undefined,
+        filters.mode ? inMode(filters.mode) : undefined,
         after ? sql`(${runs.createdAt}, ${runs.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
       ),
     )

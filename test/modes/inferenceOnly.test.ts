@@ -101,6 +101,18 @@ describe('an inference-only run', () => {
       [run.runId, 'inference-only', null],
       [scored.runId, 'inference-and-evaluation', scored.overallScore],
     ]);
+    for (const [mode, expected] of [
+      ['inference-only', [run.runId]],
+      ['inference-and-evaluation', [scored.runId]],
+      ['evaluation-only', []],
+    ] as const) {
+      const filtered = await stack.api.request('GET', `/v1/runs?mode=${mode}`, { key });
+      expect(filtered.status, filtered.text).toBe(200);
+      expect((filtered.body.items as { runId: string }[]).map((r) => r.runId)).toEqual(expected);
+    }
+    const badMode = await stack.api.request('GET', '/v1/runs?mode=infer', { key });
+    expect(badMode.status).toBe(400);
+    expect(badMode.body.errors[0].field).toBe('mode');
     const versions = await stack.api.request('GET', `/v1/evaluations/${modelEvaluation}/runs`, { key });
     expect((versions.body.items as { version: number; mode: string }[]).map((v) => [v.version, v.mode])).toEqual([
       [2, 'inference-only'],
@@ -155,6 +167,8 @@ describe('an inference-only run', () => {
     const rescored = await waitForRunEnd(stack.api, key, await launch(key, predictionsEvaluation, {}));
     expect(rescored.status, rescored.error ?? '').toBe('succeeded');
     expect(rescored.mode).toBe('evaluation-only');
+    const evaluationOnly = await stack.api.request('GET', '/v1/runs?mode=evaluation-only', { key });
+    expect((evaluationOnly.body.items as { runId: string }[]).map((r) => r.runId)).toEqual([rescored.runId]);
     expect(scores(rescored)).toEqual(scores(scored));
     expect(rescored.overallScore).toBe(scored.overallScore);
 
