@@ -142,6 +142,19 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         ]);
         return { total: row.total, runScript: true };
       }
+      // Inference only: every answer is stored as it comes, and nothing scores it afterwards.
+      if (run.config.inferenceOnly) {
+        await appendRunLogs(db, [
+          {
+            runId,
+            datasetId,
+            level: 'info',
+            message: `dataset ${datasetId} (${row.task}) running: ${row.total} sample(s), inference only (answers stored, not scored)`,
+            dedupeKey: `dataset-start:${datasetId}`,
+          },
+        ]);
+        return { total: row.total };
+      }
       if (isCodeDataset(plan)) {
         const { n } = codeSamplingFor(run.config, datasetId);
         await appendRunLogs(db, [
@@ -206,6 +219,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       const current = await getRunDataset(db, runId, datasetId);
       if (TERMINAL_STATUSES.includes(current.status)) return { status: current.status };
       if (run.config.scoring?.customImage) return finishCustomImageDataset(db, current, outcome, reason ?? null);
+      if (run.config.inferenceOnly) return finishAnsweredDataset(db, current, plan, outcome, reason ?? null);
       // Samples inferred but never judged end failed, so each sample is counted once, as scored or failed.
       await failPendingSamples(
         db,
@@ -370,6 +384,51 @@ async function finishCustomImageDataset(
       datasetId,
       level: closed.status === 'failed' ? 'error' : 'info',
       message: `dataset ${datasetId} ${closed.status}${reported ? `: ${reported}` : ''}${closed.error ? ` — ${closed.error}` : ''}`,
+      dedupeKey: `dataset-end:${datasetId}`,
+    },
+  ]);
+  return { status: closed.status };
+}
+
+/**
+ * A dataset of an inference-only run: its answers are stored, nothing is scored and no metrics are
+ * kept. It succeeded when it completed with at least one answer; failed samples keep their reason.
+ */
+async function finishAnsweredDataset(
+  db: ActivityDeps['db'],
+  current: Awaited<ReturnType<typeof getRunDataset>>,
+  plan: RunConfig['datasets'][number] | undefined,
+  outcome: DatasetOutcome,
+  reason: string | null,
+): Promise<{ status: RunStatus }> {
+  const { runId, datasetId } = current;
+  if (outcome === 'aborted')
+    await failUnattemptedSamples(
+      db,
+      runId,
+      datasetId,
+      current.total,
+      plan?.sampleIndices,
+      `not attempted: ${reason ?? 'the dataset was given up'}`,
+    );
+  const { done, failed } = await getRunDataset(db, runId, datasetId);
+  const answered = done - failed;
+  const status = outcome === 'stopped' ? 'stopped' : outcome === 'aborted' || answered === 0 ? 'failed' : 'succeeded';
+  const error =
+    status !== 'failed'
+      ? null
+      : outcome === 'aborted'
+        ? (reason ?? 'dataset aborted')
+        : `all ${failed} sample(s) failed${reason ? `: ${reason}` : ''}`;
+  const closed = await closeDataset(db, runId, datasetId, status, null, error);
+  await appendRunLogs(db, [
+    {
+      runId,
+      datasetId,
+      level: closed.status === 'failed' ? 'error' : 'info',
+      message:
+        `dataset ${datasetId} ${closed.status}: ${answered} answer(s) stored, not scored (inference only), ${failed} failed` +
+        (closed.error ? ` — ${closed.error}` : ''),
       dedupeKey: `dataset-end:${datasetId}`,
     },
   ]);

@@ -16,6 +16,7 @@ import { datasetsRoutes } from './routes/datasets';
 import { evaluationsRoutes } from './routes/evaluations';
 import { runLaunchRoutes } from './routes/runLaunch';
 import { runComparisonRoutes } from './routes/runComparison';
+import { runPredictionsRoutes } from './routes/runPredictions';
 import { runsRoutes } from './routes/runs';
 import { uploadsRoutes } from './routes/uploads';
 import { imagesRoutes } from './routes/images';
@@ -140,6 +141,7 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
       await predictionsRoutes(v1, deps);
       await runsRoutes(v1, deps);
       await runComparisonRoutes(v1, deps);
+      await runPredictionsRoutes(v1, deps);
       await uploadsRoutes(v1, deps);
       await imagesRoutes(v1, deps);
       await resourcesRoutes(v1, deps);

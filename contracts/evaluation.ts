@@ -265,6 +265,12 @@ export const EvaluationView = Type.Object({
   limits: RunLimits,
   createdAt: Timestamp,
   updatedAt: Timestamp,
+  deletedAt: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description: 'when the owner deleted the evaluation; present only then (only admins see deleted evaluations)',
+    }),
+  ),
 });
 export type EvaluationView = Static<typeof EvaluationView>;
 

@@ -17,8 +17,11 @@ export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'stoppe
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'stopped'];
 
-/** `pending`: inferred, waiting for its judge (judge metrics are scored after each batch, see activities/judging). */
-export const SAMPLE_STATUSES = ['scored', 'failed', 'pending'] as const;
+/**
+ * `pending`: inferred, waiting for its judge (judge metrics are scored after each batch, see activities/judging).
+ * `answered`: an inference-only run's answer, stored and never scored (docs/evaluation-modes.md).
+ */
+export const SAMPLE_STATUSES = ['scored', 'failed', 'pending', 'answered'] as const;
 export type SampleStatus = (typeof SAMPLE_STATUSES)[number];
 
 export const RunStatusSchema = literalUnion(RUN_STATUSES, { description: `one of ${RUN_STATUSES.join(', ')}` });
@@ -52,6 +55,27 @@ export interface RunConfig {
   limit?: FrozenSampleLimit;
   /** The UTC month ('YYYY-MM') whose formal quota slot the launch took, so a refund gives back that one. Absent: none taken, or launched before it was recorded. */
   quotaMonth?: string;
+  /** An inference-only formal run: answers stored, nothing scored, no metrics (docs/evaluation-modes.md). Absent: scored. */
+  inferenceOnly?: true;
+}
+
+/**
+ * How a run gets and treats its answers: asked and scored, asked and only stored (inference only),
+ * or uploaded and scored (evaluation only: every dataset answered by a prediction set).
+ */
+export const RUN_MODES = ['inference-and-evaluation', 'inference-only', 'evaluation-only'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+export const RunModeSchema = literalUnion(RUN_MODES, {
+  description:
+    'inference-and-evaluation (asked and scored), inference-only (answers stored, not scored; GET /v1/runs/{id}/predictions exports them) or evaluation-only (uploaded predictions scored)',
+});
+
+/** The mode a run's frozen configuration says it runs in. */
+export function runModeOf(config: Pick<RunConfig, 'inferenceOnly' | 'datasets'>): RunMode {
+  if (config.inferenceOnly) return 'inference-only';
+  if (config.datasets.length > 0 && config.datasets.every((d) => d.predictionSetId !== undefined))
+    return 'evaluation-only';
+  return 'inference-and-evaluation';
 }
 
 /** What a private run's container is made of, frozen at launch like the rest of the config. */
@@ -153,6 +177,12 @@ export interface FrozenSampleLimit {
 export const LaunchFormalBody = Type.Object(
   {
     limit: Type.Optional(RunSampleLimit),
+    mode: Type.Optional(
+      literalUnion(['inference-and-evaluation', 'inference-only'], {
+        description:
+          'one of inference-and-evaluation (the default) or inference-only: every dataset is inferred and its answers stored, nothing is scored, and GET /v1/runs/{id}/predictions exports them for an evaluation-only evaluation (docs/evaluation-modes.md)',
+      }),
+    ),
     reuse: Type.Optional(
       Type.Boolean({
         description:
@@ -394,6 +424,7 @@ export const RunView = Type.Object({
         'the limit a partial formal run was launched with (only count items of each dataset); null for a full run. A partial run is not admissible to a leaderboard',
     },
   ),
+  mode: RunModeSchema,
   progress: Type.Object({
     done: Type.Integer(),
     total: Type.Integer(),
@@ -437,6 +468,7 @@ export const RunVersion = Type.Object({
   startedAt: nullable(Timestamp),
   endedAt: nullable(Timestamp),
   overallScore: nullable(Type.Number()),
+  mode: RunModeSchema,
 });
 export type RunVersion = Static<typeof RunVersion>;
 
@@ -456,6 +488,7 @@ export const RunSummary = Type.Object({
   endedAt: nullable(Timestamp),
   overallScore: nullable(Type.Number()),
   partial: Type.Boolean({ description: 'launched with a limit: only some items of each dataset' }),
+  mode: RunModeSchema,
 });
 export type RunSummary = Static<typeof RunSummary>;
 
@@ -471,7 +504,9 @@ export const SampleResultView = Type.Object({
   label: Type.String({ description: 'the ground truth' }),
   predict: nullable(Type.String({ description: "the model's answer; null when the sample failed" })),
   score: nullable(Type.Number()),
-  status: literalUnion(SAMPLE_STATUSES, { description: 'pending: inferred, waiting for its judge' }),
+  status: literalUnion(SAMPLE_STATUSES, {
+    description: 'pending: inferred, waiting for its judge; answered: an inference-only run’s answer, not scored',
+  }),
   error: nullable(Type.String()),
   outputLength: Type.Integer(),
   latencyMs: Type.Integer(),

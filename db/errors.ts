@@ -22,3 +22,14 @@ export class InvalidField extends Error {
     super(`${field} ${reason}`);
   }
 }
+
+/** The record was deleted (kept for what refers to it): it can be read by an admin but no longer changed. */
+export class RecordDeleted extends Error {
+  override name = 'RecordDeleted';
+  constructor(
+    readonly what: string,
+    readonly deletedAt: Date,
+  ) {
+    super(`${what} was deleted at ${deletedAt.toISOString()}`);
+  }
+}

@@ -189,6 +189,8 @@ export const evaluations = pgTable(
     uploadCounter: integer('upload_counter').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set when the owner deletes the evaluation: hidden from them, closed to runs and edits; its runs stay. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },
   (t) => [
     // Names are unique platform-wide regardless of case, enforced by the database so two

@@ -24,6 +24,8 @@ export interface RunEndedFacts {
   endedAt: Date | null;
   /** Why it failed, or who stopped it and why. */
   error: string | null;
+  /** An inference-only run: answers stored, not scored, exported as predictions. Absent: scored. */
+  inferenceOnly?: boolean;
 }
 
 export interface DatasetFacts {
@@ -41,16 +43,18 @@ export interface DatasetFacts {
 const RUN_TYPE_NAMES: Record<RunType, string> = { formal: 'formal evaluation', verification: 'verification' };
 
 export function runEndedMail(facts: RunEndedFacts, recipient: Recipient): NewNotification {
-  const what = `${RUN_TYPE_NAMES[facts.type]} v${facts.version} of ${facts.modelName}`;
+  const kind = facts.inferenceOnly ? `inference-only ${RUN_TYPE_NAMES[facts.type]}` : RUN_TYPE_NAMES[facts.type];
+  const what = `${kind} v${facts.version} of ${facts.modelName}`;
   const scorePart = facts.overallScore === null ? '' : ` — overall score ${score(facts.overallScore)}`;
-  const subject = `[Proctor] ${facts.modelName}: ${RUN_TYPE_NAMES[facts.type]} v${facts.version} ${facts.status}${scorePart}`;
+  const subject = `[Proctor] ${facts.modelName}: ${kind} v${facts.version} ${facts.status}${scorePart}`;
+  const noScore = facts.inferenceOnly
+    ? 'none (inference only: answers stored, not scored)'
+    : 'none (no dataset succeeded)';
   const error = facts.error === null ? null : scrubSecrets(facts.error);
   const links = runLinks(facts);
 
   const text: string[] = [`Your ${what} has ${facts.status}.`, ''];
-  text.push(
-    `Overall score: ${facts.overallScore === null ? 'none (no dataset succeeded)' : score(facts.overallScore)}`,
-  );
+  text.push(`Overall score: ${facts.overallScore === null ? noScore : score(facts.overallScore)}`);
   if (error) text.push(`${facts.status === 'stopped' ? 'Reason' : 'Error'}: ${error}`);
   text.push(`Started: ${when(facts.startedAt)}`, `Ended: ${when(facts.endedAt)}${took(facts)}`);
   if (facts.taskScores.length > 0) {
@@ -64,7 +68,7 @@ export function runEndedMail(facts: RunEndedFacts, recipient: Recipient): NewNot
 
   const html = htmlDocument(subject, [
     `<p>Your ${escapeHtml(what)} has <strong>${facts.status}</strong>.</p>`,
-    `<p>Overall score: <strong>${facts.overallScore === null ? 'none (no dataset succeeded)' : score(facts.overallScore)}</strong><br>` +
+    `<p>Overall score: <strong>${facts.overallScore === null ? noScore : score(facts.overallScore)}</strong><br>` +
       (error ? `${facts.status === 'stopped' ? 'Reason' : 'Error'}: ${escapeHtml(error)}<br>` : '') +
       `Started: ${when(facts.startedAt)}<br>Ended: ${when(facts.endedAt)}${took(facts)}</p>`,
     htmlTable([
@@ -98,6 +102,7 @@ function runLinks(facts: RunEndedFacts): [string, string][] {
     ['Run', run],
     ['Report', `${run}/report.xlsx`],
     ['Results', `${run}/results`],
+    ...(facts.inferenceOnly ? [['Predictions', `${run}/predictions`] as [string, string]] : []),
     ['Logs', `${run}/logs`],
     ['Evaluation', `/v1/evaluations/${facts.evaluationId}`],
   ];

@@ -58,7 +58,9 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
         : sharedEndpoint(runEndpoint(run, servingUrl, secretKey, endpointSettings));
 
       // A pass_at_k dataset asks n completions per problem and leaves the sample pending for the code sandbox.
-      const code = isCodeDataset(plan) ? codeSamplingFor(run.config, datasetId) : null;
+      // Inference only: one answer per item, stored as answered and never scored (docs/evaluation-modes.md).
+      const inferenceOnly = run.config.inferenceOnly === true;
+      const code = isCodeDataset(plan) && !inferenceOnly ? codeSamplingFor(run.config, datasetId) : null;
       const scoring = textScoring(run.config.scoring?.datasets[datasetId]);
       const buffer = new ResultBuffer<CodeSampleRow>(
         code
@@ -120,7 +122,9 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
                 completions: code ? completions : null,
                 ...(code
                   ? { score: null, status: 'pending' as const }
-                  : inlineScore(scoring, plan.metric, outcome.text, item)),
+                  : inferenceOnly
+                    ? { score: null, status: 'answered' as const }
+                    : inlineScore(scoring, plan.metric, outcome.text, item)),
                 error: null,
                 outputLength: outcome.outputTokens,
                 latencyMs: Math.round(outcome.latencyMs),

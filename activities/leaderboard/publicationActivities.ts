@@ -29,7 +29,10 @@ export function createLeaderboardActivities(deps: ActivityDeps) {
   return {
     async openLeaderboardWindow({ runId }: { runId: string }): Promise<OpenedWindow> {
       // A custom image's metrics are its own: no leaderboard ranks them, so no window is offered.
-      if ((await getRun(db, runId)).config.scoring?.customImage) return { open: false, windowMs: 0 };
+      const { config } = await getRun(db, runId);
+      if (config.scoring?.customImage) return { open: false, windowMs: 0 };
+      // An inference-only run has no score to rank.
+      if (config.inferenceOnly) return { open: false, windowMs: 0 };
       const row = await openPublicationWindow(db, runId, settings.windowMs);
       if (!row) return { open: false, windowMs: 0 };
       if (row.status !== 'open') return { open: false, windowMs: 0 };

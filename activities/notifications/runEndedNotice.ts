@@ -52,6 +52,7 @@ export async function queueRunEndedMail(
     startedAt: run.startedAt,
     endedAt: run.endedAt,
     error: run.error,
+    ...(run.config.inferenceOnly ? { inferenceOnly: true } : {}),
   };
   let mail;
   try {

@@ -76,6 +76,15 @@ export async function writeRunReport(
           ] as [string, string],
         ]
       : []),
+    // Only for an inference-only run, so a scored run's report keeps its layout.
+    ...(run.config.inferenceOnly
+      ? [
+          [
+            'Mode',
+            'inference only: answers stored, not scored (no metrics); export them with GET /v1/runs/{id}/predictions; not admissible to a leaderboard',
+          ] as [string, string],
+        ]
+      : []),
     ['Error', run.error],
   ];
   // Title, header block, a blank row, then the table whose header row stays frozen.

@@ -64,6 +64,8 @@ export function createReviewActivities(deps: ActivityDeps) {
       const existing = await getReviewOfRun(db, runId);
       if (existing) return { reviewed: true, reviewId: existing.id, datasetIds: existing.datasetIds };
       const run = await getRun(db, runId);
+      // An inference-only run scores nothing, so no reviewer scores its answers either.
+      if (run.config.inferenceOnly) return { reviewed: false, reviewId: null, datasetIds: [] };
       const planned = run.config.datasets.map((d) => d.datasetId);
       const stored = await subjectiveDatasetIds(db, planned);
       const subjective = planned.filter((id) => stored.has(id) || findBuiltinDataset(id)?.subjective === true);

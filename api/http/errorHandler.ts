@@ -7,7 +7,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FieldError } from '../../contracts/problem';
-import { InvalidField, RecordNotFound } from '../../db/errors';
+import { InvalidField, RecordDeleted, RecordNotFound } from '../../db/errors';
 import { badRequest, HttpProblem, notFound, statusTitle, validationProblem } from './problems';
 import { fieldName, isSchemaFieldError } from './schemaValidation';
 
@@ -47,6 +47,8 @@ function toProblem(error: FastifyError, request: FastifyRequest): HttpProblem {
   if (error instanceof HttpProblem) return error;
   if (error instanceof RecordNotFound) return notFound(error.what);
   if (error instanceof InvalidField) return badRequest(error.field, error.reason);
+  if (error instanceof RecordDeleted)
+    return new HttpProblem(409, statusTitle(409), `${error.message}; it takes no new runs, uploads or edits`);
   if (error.validation) return validationProblem(error.validation.map((e) => toFieldError(e, error.validationContext)));
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

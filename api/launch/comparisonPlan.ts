@@ -68,7 +68,7 @@ async function checkedEvaluations(
     else seenDatasets.set(id, k);
   });
   const rows = await evaluationsByIds(deps.db, body.evaluationIds.filter(isUuid));
-  const byId = new Map(rows.filter((e) => e.ownerId === caller.userId).map((e) => [e.id, e]));
+  const byId = new Map(rows.filter((e) => e.ownerId === caller.userId && !e.deletedAt).map((e) => [e.id, e]));
   const seen = new Map<string, number>();
   const found: EvaluationRow[] = [];
   let firstIndex = 0;

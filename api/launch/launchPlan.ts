@@ -26,7 +26,7 @@ import { refuseLaunchByDomain } from '../rules/domainRules';
 /** `reuse: false`: a formal run that infers every dataset afresh (docs/evaluation-modes.md). */
 export type LaunchKind =
   | { type: 'verification'; samplesPerDataset: number; seed: number }
-  | { type: 'formal'; reuse?: boolean; limit?: FrozenSampleLimit };
+  | { type: 'formal'; reuse?: boolean; limit?: FrozenSampleLimit; inferenceOnly?: true };
 
 export type PlanDeps = Pick<ApiDeps, 'db' | 'env'>;
 
@@ -52,6 +52,7 @@ export async function planRun(
     },
     kind.type,
   );
+  if (kind.type === 'formal' && kind.inferenceOnly) refuseInferenceOnly(evaluation);
   const custom = await planCustomImage(deps, evaluation, kind);
   const datasets = (await planDatasets(deps, evaluation, kind, options.datasetIds, custom !== null)).map((d) =>
     // A custom image evaluates a dataset in one job: one unit of progress each (docs/custom-evaluation-images.md).
@@ -76,11 +77,33 @@ export async function planRun(
     sampleSeed: kind.type === 'verification' ? kind.seed : null,
     quota,
     serving,
-    // A partial run neither reuses nor is reused: its results cover some items only.
-    reuse: kind.type === 'formal' && kind.reuse !== false && !kind.limit,
+    // A partial run neither reuses nor is reused: its results cover some items only. An inference-only
+    // run neither: its answers carry no scores to copy, and a scored result is not what it asked for.
+    reuse: kind.type === 'formal' && kind.reuse !== false && !kind.limit && !kind.inferenceOnly,
     ...(kind.type === 'formal' && kind.limit ? { limit: kind.limit } : {}),
+    ...(kind.type === 'formal' && kind.inferenceOnly ? { inferenceOnly: true as const } : {}),
     ...(options.datasetIds ? { datasetSubset: true } : {}),
   };
+}
+
+/**
+ * An inference-only run stores text answers to export as predictions; deployments whose answers are
+ * not asked for one item at a time, or are uploaded already, have none to store (409, field mode).
+ */
+function refuseInferenceOnly(evaluation: EvaluationRow): void {
+  const refuse = (why: string) => {
+    throw new HttpProblem(409, statusTitle(409), `an inference-only run cannot be launched: ${why}`, [
+      { field: 'mode', message: why },
+    ]);
+  };
+  if (evaluation.deployment.method === 'predictions')
+    refuse(
+      "the evaluation's answers are uploaded predictions (deployment.method predictions): there is nothing to infer",
+    );
+  if (isRunScript(evaluation))
+    refuse(
+      'a multimodal run.sh deployment answers a whole dataset in files of one job, not as text answers that export as predictions',
+    );
 }
 
 /** The multimodal rules again at launch (datasets and images change after an evaluation is written). */
@@ -121,6 +144,13 @@ async function planCustomImage(
       statusTitle(409),
       'a custom-image evaluation is not verified on samples: its image evaluates whole datasets and reports their metrics; ' +
         'launch a formal run (POST /v1/evaluations/{id}/runs)',
+    );
+  if (kind.inferenceOnly)
+    throw new HttpProblem(
+      409,
+      statusTitle(409),
+      `an inference-only run cannot be launched: the scoring configuration names a custom image (${custom.imageId}), which asks the model and scores in one job and stores no answers; remove customImage first`,
+      [{ field: 'mode', message: 'cannot be inference-only while the scoring configuration names a custom image' }],
     );
   const errors = customImageErrors(await getImage(deps.db, custom.imageId), custom, evaluation);
   if (errors.length > 0)

@@ -33,6 +33,7 @@ import {
   insertEvaluation,
   listEvaluationsFor,
   ModelNameTaken,
+  softDeleteEvaluation,
   toEvaluationView,
   updateEvaluation,
   type EvaluationChanges,
@@ -196,7 +197,40 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       },
       config: access,
     },
-    async (request) => toEvaluationView(await getEvaluationFor(deps.db, request.caller, request.params.id)),
+    async (request) =>
+      toEvaluationView(await getEvaluationFor(deps.db, request.caller, request.params.id, { deleted: 'readable' })),
+  );
+
+  app.delete<{ Params: Static<typeof EvaluationParams> }>(
+    '/evaluations/:id',
+    {
+      schema: {
+        summary: 'Delete an evaluation (soft: its runs, reports and leaderboard entries are kept)',
+        description:
+          'The evaluation disappears for its owner (404 on every route that names it, absent from the list) and takes no new ' +
+          'runs, uploads, predictions or edits; its runs stay readable through /v1/runs, their reports stay downloadable and ' +
+          'their leaderboard entries stay. Admins still read it (deletedAt set). Refused with 409 while one of its runs is queued ' +
+          'or running: stop the run first. The quota its runs took is not given back. Its model name stays taken.',
+        tags: ['evaluations'],
+        params: EvaluationParams,
+        response: { 204: Type.Null(), ...problems(403, 404, 409) },
+      },
+      config: access,
+    },
+    async (request, reply) => {
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const outcome = await softDeleteEvaluation(deps.db, evaluation.id);
+      if ('inFlight' in outcome) {
+        const { runId, version, status } = outcome.inFlight;
+        throw new HttpProblem(
+          409,
+          statusTitle(409),
+          `run v${version} (${runId}) of this evaluation is ${status}; stop it (POST /v1/runs/${runId}/stop) or let it end before deleting the evaluation`,
+        );
+      }
+      request.log.info({ evaluationId: evaluation.id, by: request.caller.userId }, 'evaluation deleted');
+      return reply.code(204).send();
+    },
   );
 
   app.post<{ Params: Static<typeof EvaluationParams>; Body: Static<typeof CopyEvaluationBody> }>(

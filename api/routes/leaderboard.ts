@@ -67,7 +67,7 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       config: { roles: ['user', 'admin'] },
     },
     async (request, reply) => {
-      const { run } = await visibleRun(deps.db, request.caller, request.params.runId);
+      const { run, evaluationDeletedAt } = await visibleRun(deps.db, request.caller, request.params.runId);
       if (run.ownerId !== request.caller.userId)
         throw forbidden('only the run’s owner may submit it to the leaderboard');
       const v = `run v${run.version}`;
@@ -77,6 +77,16 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         throw conflict(
           `${v} is ${run.status}; only a formal run that succeeded can be submitted to the leaderboard`,
           'status',
+        );
+      if (run.config.inferenceOnly)
+        throw conflict(
+          `${v} is inference-only: its answers were stored, not scored, so it has no score to rank; export them with GET /v1/runs/${run.id}/predictions and score them in an evaluation-only evaluation`,
+          'mode',
+        );
+      if (evaluationDeletedAt)
+        throw conflict(
+          `${v} belongs to an evaluation deleted at ${evaluationDeletedAt.toISOString()}; a deleted evaluation's runs keep their entries but take no new ones`,
+          'evaluation',
         );
       const limit = run.config.limit;
       if (limit)

@@ -107,7 +107,7 @@ export async function predictionsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       config: access,
     },
     async (request) => {
-      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id, { deleted: 'readable' });
       const latest = await latestPredictionSets(deps.db, evaluation.id);
       return { items: [...latest.values()].map(toPredictionSetView) };
     },

@@ -75,7 +75,10 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
           'content, inference parameters, answer-changing limits and scoring) an earlier formal run of the owner finished ' +
           'is copied from that run instead of inferred again, unless the body says reuse: false. With limit, the run takes ' +
           'only limit.count items of each dataset (the first, or a draw seeded by limit.seed): a partial run, marked so in its ' +
-          'views and report, neither reusing nor reused, and never admissible to a leaderboard. The body is optional.',
+          'views and report, neither reusing nor reused, and never admissible to a leaderboard. With mode inference-only, ' +
+          'every dataset is inferred and its answers stored but nothing is scored (no judge, no code sandbox, no review, no ' +
+          'metrics); the run takes a formal quota slot, is marked inference-only, is never admissible to a leaderboard, and ' +
+          'GET /v1/runs/{id}/predictions/{datasetId} exports its answers in the predictions upload format. The body is optional.',
         tags: ['runs'],
         params: EvaluationParams,
         body: LaunchFormalBody,
@@ -89,9 +92,10 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
       },
     },
     async (request, reply) => {
-      const { limit } = request.body;
+      const { limit, mode } = request.body;
       const kind: LaunchKind = {
         type: 'formal',
+        ...(mode === 'inference-only' ? { inferenceOnly: true as const } : {}),
         ...(request.body.reuse === false ? { reuse: false } : {}),
         ...(limit
           ? {
@@ -103,6 +107,11 @@ export async function runLaunchRoutes(app: FastifyInstance, deps: ApiDeps): Prom
             }
           : {}),
       };
+      if (limit && mode === 'inference-only')
+        throw badRequest(
+          'limit',
+          'cannot be combined with mode inference-only: its predictions are exported to be uploaded, and an upload needs every item of a dataset',
+        );
       if (limit?.seed !== undefined && limit.sample !== 'random')
         throw badRequest('limit.seed', 'is read only with limit.sample random (the first items need no seed)');
       const launched = await launchRun(

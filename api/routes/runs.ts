@@ -18,6 +18,7 @@ import {
   RunVersionList,
   RunView,
   type RunConfig,
+  RUN_MODES,
   SAMPLE_STATUSES,
   StopAccepted,
   TERMINAL_STATUSES,
@@ -68,6 +69,7 @@ const RunsQuery = Type.Object(
         description: 'must be an evaluation id (a UUID)',
       }),
     ),
+    mode: Type.Optional(literalUnion(RUN_MODES, { description: `one of ${RUN_MODES.join(', ')}` })),
     limit: Type.Optional(
       Type.Integer({
         minimum: 1,
@@ -176,7 +178,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       config: access,
     },
     async (request) => {
-      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id, { deleted: 'readable' });
       return { items: await listRunVersions(deps.db, evaluation.id) };
     },
   );
@@ -187,7 +189,8 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       schema: {
         summary: 'Runs across the caller’s evaluations (admins: everyone’s), newest first, filtered',
         description:
-          'Filters combine: status, type (verification or formal), domain, model (part of the model name, any case) and evaluationId.',
+          'Filters combine: status, type (verification or formal), domain, model (part of the model name, any case), evaluationId ' +
+          'and mode (inference-and-evaluation, inference-only, evaluation-only).',
         tags: ['runs'],
         querystring: RunsQuery,
         response: { 200: RunSummaryPage, ...problems(400, 403) },
@@ -429,7 +432,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
 }
 
 /** Content-Disposition for a download; the ASCII fallback keeps odd model names from breaking the header. */
-function attachment(filename: string): string {
+export function attachment(filename: string): string {
   const ascii = filename.replace(/[^A-Za-z0-9._-]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }

@@ -169,7 +169,7 @@ export async function scoringRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         config: access,
       },
       async (request: FastifyRequest<{ Params: Static<typeof EvaluationParams> }>, reply) => {
-        const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+        const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id, { deleted: 'readable' });
         return send(request, reply, scoringConfigView(await getScoringConfig(deps.db, evaluation.id)));
       },
     );

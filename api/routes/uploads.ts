@@ -166,7 +166,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       config: access,
     },
     async (request) => {
-      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id, { deleted: 'readable' });
       return (await listUploadTokens(deps.db, evaluation.id)).map(toUploadTokenView);
     },
   );
@@ -206,7 +206,7 @@ export async function uploadsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       config: access,
     },
     async (request) => {
-      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id);
+      const evaluation = await getEvaluationFor(deps.db, request.caller, request.params.id, { deleted: 'readable' });
       return (await listUploadVersions(deps.db, evaluation.id)).map(toUploadVersionView);
     },
   );

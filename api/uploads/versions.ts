@@ -41,6 +41,8 @@ export async function presentToken(deps: ApiDeps, plaintext: string, now: Date):
   const found = await findUploadToken(deps.db, plaintext);
   if (!found)
     throw new TokenRefused('the upload token is unknown: check that it was copied whole, or ask for a new one');
+  if (found.evaluation.deletedAt)
+    throw new TokenRefused(`the upload token's evaluation was deleted at ${found.evaluation.deletedAt.toISOString()}`);
   const state = tokenState(found.token, now);
   if (state === 'expired') {
     throw new TokenRefused(

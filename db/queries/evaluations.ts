@@ -3,12 +3,12 @@
  * and writing it. Model names are unique platform-wide regardless of case; the unique index on
  * lower(model_name) decides, so two concurrent creations of one name cannot both win.
  */
-import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client';
-import { evaluations } from '../schema';
+import { evaluations, runs } from '../schema';
 import type { Caller } from '../../contracts/caller';
 import { DEFAULT_LIMITS, type EvaluationView, type PublicDeployment } from '../../contracts/evaluation';
-import { InvalidField, RecordNotFound } from '../errors';
+import { InvalidField, RecordDeleted, RecordNotFound } from '../errors';
 
 export type EvaluationRow = typeof evaluations.$inferSelect;
 export type NewEvaluation = Omit<typeof evaluations.$inferInsert, 'id' | 'runCounter' | 'createdAt' | 'updatedAt'>;
@@ -24,8 +24,17 @@ export class ModelNameTaken extends Error {
   }
 }
 
-/** The evaluation when the caller owns it or is an admin; otherwise RecordNotFound, as if it did not exist. */
-export async function getEvaluationFor(db: Db, caller: Caller, id: string): Promise<EvaluationRow> {
+/**
+ * The evaluation when the caller owns it or is an admin; otherwise RecordNotFound, as if it did not
+ * exist. A deleted evaluation is not found by its owner; an admin reads it with `deleted: 'readable'`
+ * and otherwise gets RecordDeleted, so nothing changes a deleted evaluation.
+ */
+export async function getEvaluationFor(
+  db: Db,
+  caller: Caller,
+  id: string,
+  { deleted }: { deleted?: 'readable' } = {},
+): Promise<EvaluationRow> {
   if (!UUID.test(id)) throw new RecordNotFound('evaluation');
   const [row] = await db
     .select()
@@ -33,7 +42,40 @@ export async function getEvaluationFor(db: Db, caller: Caller, id: string): Prom
     .where(and(eq(evaluations.id, id), ownedBy(caller)))
     .limit(1);
   if (!row) throw new RecordNotFound('evaluation');
+  if (row.deletedAt) {
+    if (caller.role !== 'admin') throw new RecordNotFound('evaluation');
+    if (deleted !== 'readable') throw new RecordDeleted(`evaluation ${row.id}`, row.deletedAt);
+  }
   return row;
+}
+
+export type DeleteOutcome =
+  { deleted: EvaluationRow } | { inFlight: { runId: string; version: number; status: string } };
+
+/**
+ * Marks the evaluation deleted under its row lock, which launches take too: a launch either
+ * commits first (and its run, queued or running, refuses the delete) or finds the evaluation
+ * deleted. Its runs, reports and leaderboard entries are kept.
+ */
+export async function softDeleteEvaluation(db: Db, id: string): Promise<DeleteOutcome> {
+  return db.transaction(async (tx) => {
+    const [current] = await tx.select().from(evaluations).where(eq(evaluations.id, id)).for('update');
+    if (!current) throw new RecordNotFound('evaluation');
+    if (current.deletedAt) throw new RecordNotFound('evaluation');
+    const [running] = await tx
+      .select({ runId: runs.id, version: runs.version, status: runs.status })
+      .from(runs)
+      .where(and(eq(runs.evaluationId, id), inArray(runs.status, ['queued', 'running'])))
+      .orderBy(runs.version)
+      .limit(1);
+    if (running) return { inFlight: running };
+    const [row] = await tx
+      .update(evaluations)
+      .set({ deletedAt: sql`now()` })
+      .where(and(eq(evaluations.id, id), isNull(evaluations.deletedAt)))
+      .returning();
+    return { deleted: row! };
+  });
 }
 
 /** The evaluations with these ids, whoever owns them and in no particular order; ids must be UUIDs. */
@@ -104,7 +146,8 @@ export async function updateEvaluation(
 ): Promise<EvaluationRow> {
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(evaluations).where(eq(evaluations.id, id)).for('update');
-    if (!current) throw new RecordNotFound('evaluation');
+    // Deleted while the edit was being checked: it is gone for the edit as for everything else.
+    if (!current || current.deletedAt) throw new RecordNotFound('evaluation');
     const [row] = await tx
       .update(evaluations)
       .set({ ...decide(current), updatedAt: sql`greatest(now(), ${evaluations.updatedAt} + interval '1 millisecond')` })
@@ -138,6 +181,8 @@ export async function listEvaluationsFor(
     .where(
       and(
         ownedBy(caller),
+        // An admin's list shows deleted evaluations too (marked deletedAt); an owner's never does.
+        caller.role === 'admin' ? undefined : isNull(evaluations.deletedAt),
         after
           ? sql`(${evaluations.createdAt}, ${evaluations.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`
           : undefined,
@@ -192,6 +237,7 @@ export function toEvaluationView(row: EvaluationRow): EvaluationView {
     limits: { ...DEFAULT_LIMITS, ...row.limits },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+    ...(row.deletedAt ? { deletedAt: row.deletedAt.toISOString() } : {}),
   };
 }
 

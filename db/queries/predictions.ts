@@ -4,7 +4,7 @@
  */
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../client';
-import { datasetItems, predictionSets, predictions } from '../schema';
+import { datasetItems, predictionSets, predictions, sampleResults } from '../schema';
 import type { PredictionSetView } from '../../contracts/predictions';
 
 /** Rows of 3 columns per insert statement, well under PostgreSQL's bind-parameter limit. */
@@ -84,4 +84,25 @@ export function toPredictionSetView(row: PredictionSetRow): PredictionSetView {
     datasetContentHash: row.datasetContentHash,
     createdAt: row.createdAt.toISOString(),
   };
+}
+
+/**
+ * An inference-only run's answers to one dataset as predictions, in item order: each stored answer
+ * under its item's id, and "" for a sample that failed (as an upload says "no answer").
+ */
+export async function runAnswersAsPredictions(
+  db: Db,
+  runId: string,
+  datasetId: string,
+): Promise<{ id: string; prediction: string }[]> {
+  const rows = await db
+    .select({ id: datasetItems.itemId, predict: sampleResults.predict })
+    .from(sampleResults)
+    .innerJoin(
+      datasetItems,
+      and(eq(datasetItems.datasetId, sampleResults.datasetId), eq(datasetItems.idx, sampleResults.sampleIdx)),
+    )
+    .where(and(eq(sampleResults.runId, runId), eq(sampleResults.datasetId, datasetId)))
+    .orderBy(asc(sampleResults.sampleIdx));
+  return rows.map((r) => ({ id: r.id, prediction: r.predict ?? '' }));
 }

@@ -65,6 +65,8 @@ export interface LaunchRequest {
   datasetSubset?: boolean;
   /** A partial formal run's limit (its datasets' sampleIndices hold what it takes). */
   limit?: FrozenSampleLimit;
+  /** An inference-only formal run: answers stored, not scored, no robustness pass. */
+  inferenceOnly?: true;
 }
 
 export interface LaunchedRunRecord {
@@ -224,7 +226,8 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
       .from(evaluations)
       .where(eq(evaluations.id, request.evaluationId))
       .for('update');
-    if (!evaluation) return { ok: false, reason: 'evaluation-missing' };
+    // A deleted evaluation takes no new run, even one whose launch checked it before the delete committed.
+    if (!evaluation || evaluation.deletedAt) return { ok: false, reason: 'evaluation-missing' };
 
     const planned = request.datasets.map((d) => d.datasetId);
     const datasetsAsPlanned = request.datasetSubset
@@ -264,6 +267,8 @@ export async function launchInTransaction(tx: Tx, request: LaunchRequest): Promi
         ...freezeRunConfig(evaluation, request.datasets, request.sampleSeed, request.serving),
         ...(request.limit ? { limit: request.limit } : {}),
         ...(request.quota ? { quotaMonth: request.quota.month } : {}),
+        // Nothing is scored, so there is no robustness to measure: no perturbed pass either.
+        ...(request.inferenceOnly ? { inferenceOnly: true as const, robustness: false } : {}),
       },
       evaluation.id,
     );

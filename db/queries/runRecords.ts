@@ -156,7 +156,8 @@ export async function closeDataset(
   runId: string,
   datasetId: string,
   status: Extract<RunStatus, 'succeeded' | 'failed' | 'stopped'>,
-  metrics: DatasetMetrics,
+  /** Null for an inference-only run's dataset, which is not scored. */
+  metrics: DatasetMetrics | null,
   error: string | null,
 ) {
   await db

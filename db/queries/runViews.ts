@@ -24,6 +24,7 @@ import type {
   DatasetRunView,
   LogPage,
   RunLeaderboardState,
+  RunMode,
   RunReviewState,
   RunStatus,
   RunSummary,
@@ -33,7 +34,7 @@ import type {
   SampleResultView,
   SampleStatus,
 } from '../../contracts/run';
-import { TERMINAL_STATUSES } from '../../contracts/run';
+import { runModeOf, TERMINAL_STATUSES } from '../../contracts/run';
 import type { Role } from '../../contracts/user';
 import { overallInterval, taskScores } from '../../scoring/scoreAggregation';
 import { listRunDatasets } from './runRecords';
@@ -50,6 +51,8 @@ export interface OwnedRun {
   run: RunRow;
   modelName: string;
   submitter: string;
+  /** Set when the run's evaluation was deleted: the run stays readable but takes nothing new. */
+  evaluationDeletedAt?: Date | null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,7 +65,12 @@ export function isUuid(value: string): boolean {
 export async function getRunFor(db: Db, viewer: RunViewer, runId: string): Promise<OwnedRun | null> {
   if (!isUuid(runId)) return null;
   const [row] = await db
-    .select({ run: runs, modelName: evaluations.modelName, submitter: users.name })
+    .select({
+      run: runs,
+      modelName: evaluations.modelName,
+      submitter: users.name,
+      evaluationDeletedAt: evaluations.deletedAt,
+    })
     .from(runs)
     .innerJoin(evaluations, eq(evaluations.id, runs.evaluationId))
     .innerJoin(users, eq(users.id, runs.submitterId))
@@ -179,6 +187,7 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
     status: run.status,
     submitter,
     partial: run.config.limit ?? null,
+    mode: runModeOf(run.config),
     createdAt: run.createdAt.toISOString(),
     startedAt: iso(run.startedAt),
     endedAt: iso(run.endedAt),
@@ -217,6 +226,7 @@ export async function listRunVersions(db: Db, evaluationId: string): Promise<Run
     startedAt: iso(run.startedAt),
     endedAt: iso(run.endedAt),
     overallScore: run.overallScore,
+    mode: runModeOf(run.config),
   }));
 }
 
@@ -374,6 +384,17 @@ export interface RunFilters {
   /** Part of the model name, matched without regard to case. */
   model?: string;
   evaluationId?: string;
+  mode?: RunMode;
+}
+
+/** The runs of a mode, read from the frozen configuration as runModeOf reads it. */
+function inMode(mode: RunMode) {
+  const inferenceOnly = sql`coalesce((${runs.config}->>'inferenceOnly')::boolean, false)`;
+  const allUploaded = sql`(jsonb_array_length(${runs.config}->'datasets') > 0 and not exists (
+    select 1 from jsonb_array_elements(${runs.config}->'datasets') d where not (d ? 'predictionSetId')))`;
+  if (mode === 'inference-only') return inferenceOnly;
+  if (mode === 'evaluation-only') return sql`(not ${inferenceOnly} and ${allUploaded})`;
+  return sql`(not ${inferenceOnly} and not ${allUploaded})`;
 }
 
 /**
@@ -405,6 +426,7 @@ export async function listRuns(
         filters.domain ? eq(evaluations.domain, filters.domain) : undefined,
         pattern ? ilike(evaluations.modelName, pattern) : undefined,
         filters.evaluationId ? eq(runs.evaluationId, filters.evaluationId) : undefined,
+        filters.mode ? inMode(filters.mode) : undefined,
         after ? sql`(${runs.createdAt}, ${runs.id}) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
       ),
     )
@@ -427,6 +449,7 @@ export async function listRuns(
       endedAt: iso(run.endedAt),
       overallScore: run.overallScore,
       partial: run.config.limit !== undefined,
+      mode: runModeOf(run.config),
     })),
     nextCursor: more && last ? encodeCursor(last.key, last.run.id) : null,
   };

@@ -57,7 +57,7 @@ export async function revokeUploadToken(db: Db, evaluationId: string, tokenId: s
 
 export interface PresentedToken {
   token: UploadTokenRow;
-  evaluation: { id: string; ownerId: string; domain: Domain; deployment: PublicDeployment };
+  evaluation: { id: string; ownerId: string; domain: Domain; deployment: PublicDeployment; deletedAt: Date | null };
 }
 
 export type TokenState = 'valid' | 'expired' | 'revoked';
@@ -72,6 +72,7 @@ export async function findUploadToken(db: Db, plaintext: string): Promise<Presen
         ownerId: evaluations.ownerId,
         domain: evaluations.domain,
         deployment: evaluations.deployment,
+        deletedAt: evaluations.deletedAt,
       },
     })
     .from(uploadTokens)

@@ -284,6 +284,13 @@ const ROUTES: Record<string, RouteSpec> = {
     reviewer: 403,
     mutates: false,
   },
+  // A stranger's or a reviewer's delete is refused like a missing evaluation's; the owner's is tested in evaluationDelete.test.ts.
+  'DELETE /v1/evaluations/{id}': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, undefined),
+    reviewer: 403,
+    mutates: true,
+  },
   'POST /v1/evaluations/{id}/copy': {
     audience: 'owner',
     targets: (f) => evaluationTargets(f, undefined),
@@ -492,6 +499,24 @@ const ROUTES: Record<string, RouteSpec> = {
     targets: (f) => runTargets(f, { owner: 400, admin: 400 }),
     reviewer: 403,
     query: `?against=${randomUUID()}&dataset=${ARITH_BASIC_ID}`,
+    mutates: false,
+  },
+  // A's runs are not inference-only: 409 (field mode) for A and an admin alike.
+  'GET /v1/runs/{runId}/predictions': {
+    audience: 'owner',
+    targets: (f) => runTargets(f, { owner: 409, admin: 409 }),
+    reviewer: 403,
+    mutates: false,
+  },
+  'GET /v1/runs/{runId}/predictions/{datasetId}': {
+    audience: 'owner',
+    targets: (f) =>
+      runTargets(f, { owner: 409, admin: 409 }).map((t) => ({
+        ...t,
+        params: { ...t.params, datasetId: ARITH_BASIC_ID },
+        ghosts: t.ghosts.map((g) => ({ ...g, datasetId: ARITH_BASIC_ID })),
+      })),
+    reviewer: 403,
     mutates: false,
   },
   'GET /v1/runs/{runId}/report.xlsx': {

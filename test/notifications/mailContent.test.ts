@@ -77,6 +77,26 @@ describe('the run-ended mail', () => {
     );
   });
 
+  it('calls an inference-only run so, says why it has no score, and points at its predictions', () => {
+    const mail = runEndedMail(
+      facts({
+        inferenceOnly: true,
+        overallScore: null,
+        taskScores: [],
+        datasets: facts().datasets.map((d) => ({ ...d, score: null })),
+      }),
+      recipient,
+    );
+    expect(mail.subject).toBe('[Proctor] my-first-model: inference-only formal evaluation v3 succeeded');
+    expect(mail.text).toContain('Your inference-only formal evaluation v3 of my-first-model has succeeded.');
+    expect(mail.text).toContain('Overall score: none (inference only: answers stored, not scored)');
+    expect(mail.text).toContain('arith-basic (arithmetic): succeeded, 200/200 samples, 3 failed');
+    expect(mail.text).toContain(`Predictions: GET /v1/runs/${RUN_ID}/predictions\n`);
+    expect(mail.html).toContain('none (inference only: answers stored, not scored)');
+    // A scored run's mail has no predictions link.
+    expect(runEndedMail(facts(), recipient).text).not.toContain('/predictions');
+  });
+
   it('says why a failed run failed, per dataset too, and has no overall score when nothing succeeded', () => {
     const mail = runEndedMail(
       facts({
