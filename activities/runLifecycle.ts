@@ -229,16 +229,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
           ? 'not judged: the dataset was stopped first'
           : `not judged: ${reason ?? 'judging did not finish'}`,
       );
-      if (outcome === 'aborted') {
-        await failUnattemptedSamples(
-          db,
-          runId,
-          datasetId,
-          current.total,
-          plan?.sampleIndices,
-          `not attempted: ${reason ?? 'the dataset was given up'}`,
-        );
-      }
+      if (outcome === 'aborted') await failUnattempted(db, current, plan, reason);
       let metrics = isCodeDataset(plan)
         ? await withPassAtK(
             db,
@@ -402,15 +393,7 @@ async function finishAnsweredDataset(
   reason: string | null,
 ): Promise<{ status: RunStatus }> {
   const { runId, datasetId } = current;
-  if (outcome === 'aborted')
-    await failUnattemptedSamples(
-      db,
-      runId,
-      datasetId,
-      current.total,
-      plan?.sampleIndices,
-      `not attempted: ${reason ?? 'the dataset was given up'}`,
-    );
+  if (outcome === 'aborted') await failUnattempted(db, current, plan, reason);
   const { done, failed } = await getRunDataset(db, runId, datasetId);
   const answered = done - failed;
   const status = outcome === 'stopped' ? 'stopped' : outcome === 'aborted' || answered === 0 ? 'failed' : 'succeeded';
@@ -440,3 +423,20 @@ function intervalText(interval: ScoreInterval | null): string {
 }
 
 export type RunLifecycleActivities = ReturnType<typeof createRunLifecycleActivities>;
+
+/** A dataset given up: its samples never attempted are stored as failed, with the reason. */
+async function failUnattempted(
+  db: ActivityDeps['db'],
+  current: Awaited<ReturnType<typeof getRunDataset>>,
+  plan: RunConfig['datasets'][number] | undefined,
+  reason: string | null | undefined,
+): Promise<void> {
+  await failUnattemptedSamples(
+    db,
+    current.runId,
+    current.datasetId,
+    current.total,
+    plan?.sampleIndices,
+    `not attempted: ${reason ?? 'the dataset was given up'}`,
+  );
+}
