@@ -107,6 +107,9 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           'datasets',
         );
       }
+      const refusal = refusalOf(v, await getPublication(deps.db, run.id));
+      if (refusal) throw refusal;
+      // What the board ranks on, checked last: a window that closed or a second submission says so first.
       const suite = await currentSuite(deps.db, run.config.domain);
       const missing = uncovered(suite.datasets, run.config, await runDatasetResults(deps.db, run.id));
       if (missing.length > 0) {
@@ -115,8 +118,6 @@ export async function leaderboardRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           'datasets',
         );
       }
-      const refusal = refusalOf(v, await getPublication(deps.db, run.id));
-      if (refusal) throw refusal;
 
       let sent: Awaited<ReturnType<typeof submitToLeaderboard>>;
       try {
