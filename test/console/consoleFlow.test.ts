@@ -1,0 +1,349 @@
+/**
+ * The web console in Chromium, through the real stack (API, workers, a stand-in model): the
+ * README's quick start done by clicking — sign in, create an evaluation (a field the API refuses is
+ * shown beside that field first), verify and read the answers as the seed's table, launch with the
+ * quota shown, watch the run to its end without a reload, download its report — then another user
+ * opening that run's URL sees "not found", a reviewer's navigation, sign-out. The files themselves:
+ * types, the CSP, no inline script, nothing outside the assets folder. Each page is saved as a
+ * screenshot under the test data dir (console-screenshots/).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Download, type Page } from 'playwright-core';
+import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
+import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
+import type { RunView } from '../../contracts/run';
+import { CONSOLE_ASSETS_DIR } from '../../api/console/consoleRoutes';
+import { CHROMIUM_PATH } from '../leaderboard/boardInBrowser';
+import { requireEnv } from '../support/env';
+import { useTestStack } from '../support/testStack';
+
+const stack = useTestStack({ api: true, workers: true, model: { skill: 0.9, seed: 2301, latencyMs: 10 } });
+
+const SCREENSHOTS = path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), 'console-screenshots');
+const RUN_TIMEOUT_MS = 120_000;
+
+let browser: Browser;
+let ada: { id: string; apiKey: string };
+let bob: { id: string; apiKey: string };
+/** Errors the pages raised or logged (a CSP violation is logged), across the file. */
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  ada = await stack.api.createUser('user');
+  bob = await stack.api.createUser('user');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-background-networking'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    // Chromium logs every 4xx answer as a failed resource; the pages handle those (a refused key, a
+    // 400 placed on its field, another user's run).
+    if (message.type() === 'error' && !/responded with a status of 4\d\d/.test(message.text()))
+      pageErrors.push(message.text());
+  });
+  return page;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page: Page, key: string): Promise<void> {
+  await page.goto(`${stack.api.url}/console/`);
+  await page.getByLabel('API key', { exact: true }).fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#sign-out').waitFor();
+}
+
+async function apiRun(runId: string): Promise<RunView> {
+  const res = await stack.api.request('GET', `/v1/runs/${runId}`, { key: ada.apiKey });
+  expect(res.status, res.text).toBe(200);
+  return res.body as RunView;
+}
+
+/** Watches the run page until it shows an ended run; returns every status it showed on the way. */
+async function watchRun(page: Page): Promise<string[]> {
+  const seen: string[] = [];
+  const deadline = Date.now() + RUN_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const status = await page.locator('#run-status').getAttribute('data-status');
+    if (status && seen.at(-1) !== status) seen.push(status);
+    if (status && ['succeeded', 'failed', 'stopped'].includes(status)) return seen;
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`the run page did not show an ended run within ${RUN_TIMEOUT_MS} ms (saw ${seen.join(' → ')})`);
+}
+
+const runIdOf = (page: Page) => /#\/runs\/([\w-]+)$/.exec(page.url())?.[1] ?? '';
+
+describe('the console, by clicking', () => {
+  let page: Page;
+  let evaluationId: string;
+  let modelName: string;
+  let formalRunId: string;
+
+  it('refuses a wrong key on the sign-in page, then signs in and shows the navigation of a user', async () => {
+    page = await newPage();
+    await page.goto(`${stack.api.url}/console/`);
+    await page.waitForURL('**/console/#/sign-in');
+    await page.getByLabel('API key', { exact: true }).fill('not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#key-error').textContent()).toBe('This key is not valid.');
+    expect(await page.getByLabel('API key', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    await shot(page, '01-sign-in-refused');
+
+    await page.getByLabel('API key', { exact: true }).fill(ada.apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/console/#/evaluations');
+    expect(await page.locator('nav a').allTextContents()).toEqual(['Evaluations', 'Leaderboards']);
+    expect(await page.locator('#who [data-role]').getAttribute('data-role')).toBe('user');
+    // The key lives in this tab's session storage only: not in the URL, not in a cookie.
+    expect(await page.evaluate("sessionStorage.getItem('proctor.apiKey')")).toBe(ada.apiKey);
+    expect(page.url()).not.toContain(ada.apiKey);
+    expect(await page.context().cookies()).toEqual([]);
+    await page.locator('#no-evaluations').waitFor();
+    await shot(page, '02-evaluations-empty');
+  });
+
+  it('creates an evaluation from the form: the API’s 400 shows beside its field, then the fixed form goes through', async () => {
+    await page.getByRole('link', { name: 'Create Evaluation' }).click();
+    await page.waitForURL('**/#/evaluations/new');
+    modelName = `console-${randomUUID().slice(0, 8)}`;
+    await page.getByLabel('Model name', { exact: true }).fill('Not A Valid Name');
+    await page.getByLabel('Description (optional)', { exact: true }).fill('made in the console');
+    await page.getByLabel('Datasets', { exact: true }).selectOption([ARITH_BASIC_ID, WORD_REVERSE_ID]);
+    await page.getByLabel('API endpoint', { exact: true }).fill(stack.model.url);
+    await page.getByLabel('Online model name (optional)', { exact: true }).fill('proctor-reference');
+    await page
+      .getByLabel('API key of the model service (optional)', { exact: true })
+      .fill(`sk-console-${randomUUID()}`);
+    await page.getByLabel('Model type', { exact: true }).selectOption('sft');
+    await page.getByLabel('Max concurrency', { exact: true }).fill('24');
+    await page.getByLabel('I confirm the model was not trained on the test sets’ annotations', { exact: true }).check();
+    await page.getByRole('button', { name: 'Submit' }).click();
+
+    const nameError = page.locator('[data-error-for="modelName"]');
+    await expect.poll(() => nameError.textContent()).toMatch(/must be 3–32 characters .* \(rule of domain nlp\)/);
+    expect(await page.getByLabel('Model name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    // The error is read with its field, and the field has the focus.
+    expect(await page.getByLabel('Model name', { exact: true }).getAttribute('aria-describedby')).toContain(
+      'f-modelName-error',
+    );
+    expect(await page.evaluate('document.activeElement?.id')).toBe('f-modelName');
+    // Only that field is marked.
+    expect(await page.locator('[aria-invalid="true"]').count()).toBe(1);
+    expect((await stack.api.request('GET', '/v1/evaluations', { key: ada.apiKey })).body.items).toEqual([]);
+    await shot(page, '03-create-evaluation-error');
+
+    await page.getByLabel('Model name', { exact: true }).fill(modelName);
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/#\/evaluations\/[0-9a-f-]{36}$/);
+    evaluationId = /#\/evaluations\/([\w-]+)$/.exec(page.url())![1]!;
+    const created = await stack.api.request('GET', `/v1/evaluations/${evaluationId}`, { key: ada.apiKey });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({
+      modelName,
+      domain: 'nlp',
+      description: 'made in the console',
+      datasets: [ARITH_BASIC_ID, WORD_REVERSE_ID],
+      deployment: { method: 'api', endpoint: stack.model.url, onlineModelName: 'proctor-reference', apiKeySet: true },
+      modelInfo: { type: 'sft' },
+      robustness: false,
+      limits: { maxConcurrency: 24 },
+    });
+  });
+
+  it('shows the evaluation’s parameters and this month’s quota, and verifies: the answers as the seed’s table', async () => {
+    await page.locator('#parameters').waitFor();
+    const params = await page.locator('#parameters').textContent();
+    expect(params).toContain(modelName);
+    expect(params).toContain(`${ARITH_BASIC_ID}, ${WORD_REVERSE_ID}`);
+    expect(params).toContain('set (never shown)');
+    const me = (await stack.api.request('GET', '/v1/me', { key: ada.apiKey })).body;
+    expect(await page.locator('#quota').textContent()).toContain(
+      `left this month (${me.quota.month}): ${me.quota.formal.limit - me.quota.formal.used} of ${me.quota.formal.limit}`,
+    );
+    await shot(page, '04-evaluation-details');
+
+    await page.getByRole('button', { name: 'Inference Verification' }).click();
+    await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
+    const runId = runIdOf(page);
+    expect(await watchRun(page)).toContain('succeeded');
+    const table = page.locator('#verification-results');
+    await table.waitFor();
+    expect(await table.locator('thead th').allTextContents()).toEqual(['ID', 'Dataset', 'Sample', 'Label', 'Predict']);
+    const results = (await stack.api.request('GET', `/v1/runs/${runId}/results?limit=100`, { key: ada.apiKey })).body
+      .items as { id: string; dataset: string; sample: string; label: string; predict: string | null }[];
+    expect(results).toHaveLength(6);
+    const rows = await table
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows).toEqual(results.map((r) => [r.id, r.dataset, r.sample, r.label, r.predict]));
+    await shot(page, '05-verification-results');
+  });
+
+  it('launches a formal run with the quota shown, follows it to its end without a reload, and downloads its report', async () => {
+    await page.getByRole('link', { name: '← The evaluation' }).click();
+    await page.locator('#launch').waitFor();
+    const versions = page.locator('#runs tbody tr');
+    await versions.first().waitFor();
+    expect(await versions.count()).toBe(1);
+    expect(await versions.first().locator('td').nth(1).textContent()).toBe('inference verification');
+    await page.getByRole('button', { name: 'Launch' }).click();
+    await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
+    formalRunId = runIdOf(page);
+    // A mark the page keeps only as long as it is not reloaded.
+    await page.evaluate('window.notReloaded = true');
+    await page.locator('#run-status').waitFor();
+    await shot(page, '06-run-in-progress');
+    const statuses = await watchRun(page);
+    expect(['queued', 'running']).toContain(statuses[0]);
+    expect(statuses.at(-1)).toBe('succeeded');
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+
+    // What the page shows is what the API says.
+    const run = await apiRun(formalRunId);
+    expect(run.status).toBe('succeeded');
+    for (const d of run.datasets) {
+      const row = page.locator(`#datasets tr[data-dataset="${d.dataset}"]`);
+      expect(await row.getAttribute('data-status')).toBe('succeeded');
+      expect(await row.locator('[data-cell="done"]').textContent()).toBe(`${d.total}/${d.total}`);
+      expect(await row.locator('[data-cell="score"]').textContent()).toBe(d.metrics!.score.toFixed(4));
+    }
+    expect(await page.locator('#overall').textContent()).toContain(run.overallScore!.toFixed(4));
+    expect(await page.locator('#stop').isHidden()).toBe(true);
+    await shot(page, '07-run-succeeded');
+
+    // The report is written just after the run closes: the page says so on a 409, so ask until it comes.
+    let saved: Download | null = null;
+    for (let attempt = 0; attempt < 20 && !saved; attempt++) {
+      const [download] = await Promise.all([
+        page.waitForEvent('download', { timeout: 3_000 }).catch(() => null),
+        page.getByRole('button', { name: 'Download report (.xlsx)' }).click(),
+      ]);
+      saved = download;
+    }
+    expect(saved, 'the report was downloaded').not.toBeNull();
+    const download = saved!;
+    expect(download.suggestedFilename()).toBe(`${modelName}-v${run.version}.xlsx`);
+    const bytes = await readFile((await download.path())!);
+    const fromApi = await fetch(`${stack.api.url}/v1/runs/${formalRunId}/report.xlsx`, {
+      headers: { authorization: `Bearer ${ada.apiKey}` },
+    });
+    expect(bytes.equals(Buffer.from(await fromApi.arrayBuffer()))).toBe(true);
+    expect(bytes.subarray(0, 2).toString()).toBe('PK');
+    expect(await page.locator('#run-message').textContent()).toBe(`Saved ${modelName}-v${run.version}.xlsx.`);
+
+    // Back on the evaluation, one formal launch fewer is left, and both versions are listed.
+    await page.getByRole('link', { name: '← The evaluation' }).click();
+    await page.locator('#runs tbody tr').nth(1).waitFor();
+    const me = (await stack.api.request('GET', '/v1/me', { key: ada.apiKey })).body;
+    expect(me.quota.formal.used).toBe(1);
+    expect(await page.locator('#quota').textContent()).toContain(
+      `${me.quota.formal.limit - 1} of ${me.quota.formal.limit}`,
+    );
+    expect(await page.locator('#runs tbody tr td[data-status]').allTextContents()).toEqual(['succeeded', 'succeeded']);
+    await page.getByRole('link', { name: 'Evaluations', exact: true }).click();
+    await page.locator(`#evaluations tr[data-evaluation-id="${evaluationId}"]`).waitFor();
+    await shot(page, '08-evaluations-list');
+  });
+
+  it('shows another user “not found” for the run’s URL, exactly as for a run that does not exist', async () => {
+    const other = await newPage();
+    await signIn(other, bob.apiKey);
+    await other.goto(`${stack.api.url}/console/#/runs/${formalRunId}`);
+    await other.getByRole('heading', { name: 'Not found' }).waitFor();
+    const shown = await other.locator('main').textContent();
+    expect(shown).not.toContain(modelName);
+    await shot(other, '09-other-users-run-not-found');
+    await other.goto(`${stack.api.url}/console/#/runs/${randomUUID()}`);
+    await other.getByRole('heading', { name: 'Not found' }).waitFor();
+    expect(await other.locator('main').textContent()).toBe(shown);
+    await other.goto(`${stack.api.url}/console/#/evaluations/${evaluationId}`);
+    await other.getByRole('heading', { name: 'Not found' }).waitFor();
+    await other.context().close();
+  });
+
+  it('gives a reviewer no evaluation pages, and signs out: the key is gone and the pages ask for it again', async () => {
+    const reviewer = await stack.api.createUser('reviewer');
+    const rp = await newPage();
+    await signIn(rp, reviewer.apiKey);
+    await rp.waitForURL('**/#/home');
+    expect(await rp.locator('nav a').allTextContents()).toEqual(['Home', 'Leaderboards']);
+    await shot(rp, '10-reviewer-home');
+    await rp.goto(`${stack.api.url}/console/#/evaluations`);
+    await rp.getByRole('heading', { name: 'Not found' }).waitFor();
+    await rp.context().close();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL('**/#/sign-in');
+    expect(await page.evaluate("sessionStorage.getItem('proctor.apiKey')")).toBeNull();
+    expect(await page.locator('nav a').count()).toBe(0);
+    await page.goto(`${stack.api.url}/console/#/runs/${formalRunId}`);
+    await page.waitForURL('**/#/sign-in');
+    await page.context().close();
+  });
+
+  it('raised no script error and no CSP violation on any page, and kept a screenshot of each', async () => {
+    expect(pageErrors).toEqual([]);
+    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png')).length).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('the console’s files', () => {
+  it('are served with their types and a CSP that allows only this origin’s scripts, with no inline script', async () => {
+    const index = await fetch(`${stack.api.url}/console/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const csp = index.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('unsafe-eval');
+    expect(index.headers.get('x-content-type-options')).toBe('nosniff');
+    const html = await index.text();
+    // Every script is a file: no inline code, no inline handler.
+    expect(html.match(/<script\b[^>]*>/g)).toEqual(['<script type="module" src="/console/app.js">']);
+    expect(html).not.toMatch(/\son\w+=/i);
+
+    for (const [name, type] of [
+      ['app.js', 'text/javascript; charset=utf-8'],
+      ['console.css', 'text/css; charset=utf-8'],
+    ]) {
+      const res = await fetch(`${stack.api.url}/console/${name}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(type);
+      expect(await res.text()).toBe(await readFile(path.join(CONSOLE_ASSETS_DIR, name), 'utf8'));
+    }
+  });
+
+  it('serves nothing but the assets folder’s files (404 problem+json otherwise)', async () => {
+    for (const asset of [
+      'nope.js',
+      '..%2Fconsole%2FconsoleRoutes.ts',
+      '..%2F..%2F..%2Fpackage.json',
+      '%2Fetc%2Fpasswd',
+    ]) {
+      const res = await fetch(`${stack.api.url}/console/${asset}`);
+      expect(res.status, asset).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    }
+    expect((await fetch(`${stack.api.url}/console/../package.json`)).status).toBe(404);
+  });
+});
