@@ -5,11 +5,11 @@
  * quota shown, watch the run to its end without a reload, download its report — then another user
  * opening that run's URL sees "not found", a reviewer's navigation, sign-out. The files themselves:
  * types, the CSP, no inline script, nothing outside the assets folder. Each page is saved as a
- * screenshot under the test data dir (console-screenshots/).
+ * screenshot in .test-data/artifacts/console/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Download, type Page } from 'playwright-core';
 import { ARITH_BASIC_ID } from '../../datasets/builtin/arithBasic';
@@ -22,7 +22,11 @@ import { useTestStack } from '../support/testStack';
 
 const stack = useTestStack({ api: true, workers: true, model: { skill: 0.9, seed: 2301, latencyMs: 10 } });
 
-const SCREENSHOTS = path.join(requireEnv('PROCTOR_TEST_DATA_DIR'), 'console-screenshots');
+/**
+ * Beside the run directories in .test-data, which a run removes when it ends, so the screenshots
+ * outlive the run (like the vitest results file); replaced by each run of this file.
+ */
+const SCREENSHOTS = path.join(path.dirname(requireEnv('PROCTOR_TEST_DATA_DIR')), 'artifacts', 'console');
 const RUN_TIMEOUT_MS = 120_000;
 
 let browser: Browser;
@@ -32,6 +36,7 @@ let bob: { id: string; apiKey: string };
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
+  await rm(SCREENSHOTS, { recursive: true, force: true });
   await mkdir(SCREENSHOTS, { recursive: true });
   ada = await stack.api.createUser('user');
   bob = await stack.api.createUser('user');
@@ -301,7 +306,7 @@ describe('the console, by clicking', () => {
 
   it('raised no script error and no CSP violation on any page, and kept a screenshot of each', async () => {
     expect(pageErrors).toEqual([]);
-    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png')).length).toBeGreaterThanOrEqual(10);
+    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(10);
   });
 });
 
