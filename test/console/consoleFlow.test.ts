@@ -3,7 +3,9 @@
  * README's quick start done by clicking — sign in, create an evaluation (a field the API refuses is
  * shown beside that field first), verify and read the answers as the seed's table, launch with the
  * quota shown, watch the run to its end without a reload, download its report — then another user
- * opening that run's URL sees "not found", a reviewer's navigation, sign-out. The files themselves:
+ * opening that run's URL sees "not found"; a reviewer finds a launched manual evaluation in the
+ * queue, scores its forty answers by keyboard (saved as they go) and completes it, and the run ends
+ * with those scores; sign-out. The files themselves:
  * types, the CSP, no inline script, nothing outside the assets folder. Each page is saved as a
  * screenshot in .test-data/artifacts/console/.
  */
@@ -18,6 +20,8 @@ import type { RunView } from '../../contracts/run';
 import { CONSOLE_ASSETS_DIR } from '../../api/console/consoleRoutes';
 import { CHROMIUM_PATH } from '../leaderboard/boardInBrowser';
 import { requireEnv } from '../support/env';
+import { ZH_OPEN_QA_ID } from '../../datasets/builtin/zhOpenQa';
+import { launchSubjectiveRun, waitForReviewStatus, waitForRunEnd } from '../review/support';
 import { useTestStack } from '../support/testStack';
 
 const stack = useTestStack({ api: true, workers: true, model: { skill: 0.9, seed: 2301, latencyMs: 10 } });
@@ -284,17 +288,84 @@ describe('the console, by clicking', () => {
     await other.context().close();
   });
 
-  it('gives a reviewer no evaluation pages, and signs out: the key is gone and the pages ask for it again', async () => {
+  it('lets a reviewer score a run’s answers by keyboard, saved as they go, and complete the review', async () => {
+    // Carol's formal run over a subjective dataset waits for reviewers once she launches its manual evaluation.
+    const carol = await stack.api.createUser('user');
+    const { runId } = await launchSubjectiveRun(stack.api, carol.apiKey, stack.model.url);
+    await waitForReviewStatus(stack.api, carol.apiKey, runId, 'awaiting-launch');
+    const launched = await stack.api.request('POST', `/v1/runs/${runId}/manual-evaluation`, { key: carol.apiKey });
+    expect(launched.status, launched.text).toBe(202);
+    const review = await waitForReviewStatus(stack.api, carol.apiKey, runId, 'in-review');
+
     const reviewer = await stack.api.createUser('reviewer');
     const rp = await newPage();
     await signIn(rp, reviewer.apiKey);
-    await rp.waitForURL('**/#/home');
-    expect(await rp.locator('nav a').allTextContents()).toEqual(['Home', 'Leaderboards']);
-    await shot(rp, '10-reviewer-home');
+    await rp.waitForURL('**/#/reviews');
+    expect(await rp.locator('nav a').allTextContents()).toEqual(['Reviews', 'Leaderboards']);
+    const row = rp.locator(`#review-queue tr[data-review-id="${review.reviewId}"]`);
+    await row.waitFor();
+    expect(await row.locator('td').nth(3).textContent()).toBe(`0/${review.progress.total}`);
+    await shot(rp, '10-review-queue');
+    // Reviewers have no evaluation pages: the API would refuse them.
     await rp.goto(`${stack.api.url}/console/#/evaluations`);
     await rp.getByRole('heading', { name: 'Not found' }).waitFor();
-    await rp.context().close();
+    await rp.goto(`${stack.api.url}/console/#/reviews`);
+    await row.locator('a').click();
+    await rp.locator('#answer-heading').waitFor();
 
+    const detail = (await stack.api.request('GET', `/v1/reviews/${review.reviewId}`, { key: reviewer.apiKey })).body;
+    const total = review.progress.total;
+    expect(await rp.locator('#review-progress').textContent()).toBe(`0 of ${total} answers scored.`);
+    expect(await rp.locator('#complete').isDisabled()).toBe(true);
+    // The first answer: question, reference, rubric and answer as the API has them; a comment with
+    // digits in it is text, not scores; the score is given by clicking the rubric's label.
+    const first = detail.items[0];
+    expect(await rp.locator('#question').textContent()).toBe(first.question);
+    expect(await rp.locator('#reference').textContent()).toBe(first.reference);
+    expect(await rp.locator('#rubric').textContent()).toBe(first.rubric);
+    expect(await rp.locator('#model-answer').textContent()).toBe(first.answer);
+    await rp.getByLabel('Comment (optional, saved with the score)').fill('2 small slips, 1 typo');
+    expect(await rp.locator('#review-progress').textContent()).toBe(`0 of ${total} answers scored.`);
+    await shot(rp, '11-review-scoring');
+    await rp.getByLabel(detail.rubricScale[4], { exact: true }).check();
+    await expect.poll(() => rp.locator('#review-progress').textContent()).toBe(`1 of ${total} answers scored.`);
+
+    // The rest by keyboard: a digit scores the answer shown and moves to the next.
+    const given = new Map<string, number>([[first.itemId, 4]]);
+    for (let n = 1; n < total; n++) {
+      const heading = `Answer ${n + 1} of ${detail.items.length}`;
+      await expect.poll(() => rp.locator('#answer-heading').textContent()).toBe(heading);
+      const points = n % 6;
+      given.set(detail.items[n].itemId, points);
+      await rp.keyboard.press(String(points));
+      await expect
+        .poll(() => rp.locator('#review-progress').textContent())
+        .toBe(`${n + 1} of ${total} answers scored.`);
+    }
+    // ← goes back, with the score given shown as chosen.
+    await rp.keyboard.press('ArrowLeft');
+    await expect.poll(() => rp.locator('#answer-heading').textContent()).toBe(`Answer ${total - 1} of ${total}`);
+    expect(await rp.locator(`#score-${(total - 2) % 6}`).isChecked()).toBe(true);
+
+    // Saved as they went: the API has every score, and the comment with the first.
+    const saved = (await stack.api.request('GET', `/v1/reviews/${review.reviewId}`, { key: reviewer.apiKey })).body;
+    expect(new Map(saved.items.map((i: { itemId: string; score: number }) => [i.itemId, i.score]))).toEqual(given);
+    expect(saved.items[0].comment).toBe('2 small slips, 1 typo');
+
+    await rp.getByRole('button', { name: 'Complete the review' }).click();
+    await expect
+      .poll(() => rp.locator('#review-done').textContent())
+      .toBe('Review completed: the run closes with these scores.');
+    await shot(rp, '12-review-completed');
+    const run = await waitForRunEnd(stack.api, carol.apiKey, runId);
+    expect(run.status).toBe('succeeded');
+    const reviewed = run.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)!;
+    const points = [...given.values()];
+    expect(reviewed.metrics!.score).toBeCloseTo(points.reduce((a, b) => a + b, 0) / points.length / 5, 10);
+    await rp.context().close();
+  });
+
+  it('signs out: the key is gone and the pages ask for it again', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL('**/#/sign-in');
     expect(await page.evaluate("sessionStorage.getItem('proctor.apiKey')")).toBeNull();
@@ -306,7 +377,7 @@ describe('the console, by clicking', () => {
 
   it('raised no script error and no CSP violation on any page, and kept a screenshot of each', async () => {
     expect(pageErrors).toEqual([]);
-    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(10);
+    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(12);
   });
 });
 

@@ -1,8 +1,8 @@
 /* global document, window */
 /**
  * The console's shell: a hash router (#/evaluations, #/evaluations/new, #/evaluations/<id>,
- * #/runs/<id>, #/sign-in), the navigation for the signed-in caller's role (from GET /v1/me), and
- * sign-out. Each page is a module exporting render(main, params, me) that may return a cleanup
+ * #/runs/<id>, #/reviews, #/reviews/<id>, #/sign-in), the navigation for the signed-in caller's
+ * role (from GET /v1/me), and sign-out. Each page is a module exporting render(main, params, me) that may return a cleanup
  * function (the run page stops polling with it).
  */
 import { api, ApiError, session } from './api.js';
@@ -12,6 +12,8 @@ import { renderEvaluationList } from './evaluations.js';
 import { renderCreateEvaluation } from './evaluationForm.js';
 import { renderEvaluation } from './evaluation.js';
 import { renderRun } from './run.js';
+import { renderReviewQueue } from './reviews.js';
+import { renderReviewScoring } from './reviewScoring.js';
 
 /** What each role can do here; reviewers and admins are refused (403) on users' evaluations and runs otherwise. */
 const PAGES = [
@@ -19,6 +21,8 @@ const PAGES = [
   { pattern: /^#\/evaluations\/new$/, render: renderCreateEvaluation, roles: ['user', 'admin'] },
   { pattern: /^#\/evaluations\/([\w-]+)$/, render: renderEvaluation, roles: ['user', 'admin'] },
   { pattern: /^#\/runs\/([\w-]+)$/, render: renderRun, roles: ['user', 'admin'] },
+  { pattern: /^#\/reviews$/, render: renderReviewQueue, roles: ['reviewer', 'admin'] },
+  { pattern: /^#\/reviews\/([\w-]+)$/, render: renderReviewScoring, roles: ['reviewer', 'admin'] },
 ];
 
 const main = () => document.getElementById('main');
@@ -51,14 +55,13 @@ async function route() {
   }
   renderNav();
   if (hash === '#/') {
-    window.location.hash = me.role === 'reviewer' ? '#/home' : '#/evaluations';
+    window.location.hash = me.role === 'reviewer' ? '#/reviews' : '#/evaluations';
     return;
   }
   const page = PAGES.find((p) => p.pattern.test(hash));
   const el = main();
   if (!page || !page.roles.includes(me.role)) {
-    if (hash === '#/home') renderHome(el);
-    else mount(el, h('h1', {}, 'Not found'), h('p', {}, 'There is no such page in the console.'));
+    mount(el, h('h1', {}, 'Not found'), h('p', {}, 'There is no such page in the console.'));
     el.focus();
     return;
   }
@@ -69,7 +72,8 @@ async function route() {
   } catch (error) {
     showError(el, error);
   }
-  el.focus();
+  // A page that put the focus somewhere of its own keeps it; otherwise the new content gets it.
+  if (!el.contains(document.activeElement)) el.focus();
 }
 
 /** A page that could not load its data: 404s look alike whether the thing is missing or someone else's. */
@@ -79,21 +83,6 @@ export function showError(el, error) {
   } else {
     mount(el, h('h1', {}, 'Something went wrong'), h('p', { role: 'alert' }, error.message));
   }
-}
-
-function renderHome(el) {
-  mount(
-    el,
-    h('h1', {}, `Welcome, ${me.name}`),
-    h(
-      'p',
-      {},
-      'The console does not have the review queue yet; reviewers score through the API (docs/manual-review.md). ',
-      'The leaderboards are public: ',
-      h('a', { href: '/leaderboard/nlp' }, 'NLP leaderboard'),
-      '.',
-    ),
-  );
 }
 
 function renderNav() {
@@ -106,7 +95,7 @@ function renderNav() {
   }
   const links = [];
   if (me.role === 'user' || me.role === 'admin') links.push(['#/evaluations', 'Evaluations']);
-  if (me.role === 'reviewer') links.push(['#/home', 'Home']);
+  if (me.role === 'reviewer' || me.role === 'admin') links.push(['#/reviews', 'Reviews']);
   const current = window.location.hash;
   mount(
     nav,
