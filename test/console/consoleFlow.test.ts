@@ -5,7 +5,9 @@
  * quota shown, watch the run to its end without a reload, download its report — then another user
  * opening that run's URL sees "not found"; a reviewer finds a launched manual evaluation in the
  * queue, scores its forty answers by keyboard (saved as they go) and completes it, and the run ends
- * with those scores; sign-out. The files themselves:
+ * with those scores; an admin reads an imported image's Dockerfile with its warnings on their
+ * lines, approves it and rejects another (a missing reason shown on its field first); sign-out.
+ * The files themselves:
  * types, the CSP, no inline script, nothing outside the assets folder. Each page is saved as a
  * screenshot in .test-data/artifacts/console/.
  */
@@ -32,6 +34,16 @@ const stack = useTestStack({ api: true, workers: true, model: { skill: 0.9, seed
  */
 const SCREENSHOTS = path.join(path.dirname(requireEnv('PROCTOR_TEST_DATA_DIR')), 'artifacts', 'console');
 const RUN_TIMEOUT_MS = 120_000;
+/** An imported image's Dockerfile, with a line the image rules warn about (COPY without a comment). */
+const DOCKERFILE = [
+  'FROM nvcr.io/nvidia/pytorch:23.03-py3',
+  'RUN apt-get update && apt-get install -y --no-install-recommends curl',
+  'COPY serve.py /app/serve.py',
+  '# the model weights',
+  'COPY weights /app/weights',
+  'CMD ["python", "/app/serve.py"]',
+  '',
+].join('\n');
 
 let browser: Browser;
 let ada: { id: string; apiKey: string };
@@ -365,6 +377,79 @@ describe('the console, by clicking', () => {
     await rp.context().close();
   });
 
+  it('lets an admin read an imported image’s Dockerfile with its warnings highlighted, approve one and reject another', async () => {
+    const importImage = async (name: string) => {
+      const res = await stack.api.request('POST', '/v1/images', {
+        key: ada.apiKey,
+        body: {
+          name,
+          tag: 'v1',
+          url: 'nvcr.io/nvidia/pytorch:23.03-py3',
+          dockerfile: DOCKERFILE,
+          domains: ['nlp'],
+        },
+      });
+      expect(res.status, res.text).toBe(201);
+      return res.body as { id: string; warnings: { field: string; message: string }[] };
+    };
+    const good = await importImage(`console-good-${randomUUID().slice(0, 8)}`);
+    const bad = await importImage(`console-bad-${randomUUID().slice(0, 8)}`);
+    const flaggedLines = [...new Set(good.warnings.map((w) => Number(/^line (\d+):/.exec(w.message)![1])))];
+    expect(flaggedLines.length).toBeGreaterThan(0);
+
+    const ap = await newPage();
+    await signIn(ap, stack.api.adminKey);
+    expect(await ap.locator('nav a').allTextContents()).toEqual([
+      'Evaluations',
+      'Reviews',
+      'Image approvals',
+      'Leaderboards',
+    ]);
+    await ap.getByRole('link', { name: 'Image approvals' }).click();
+    for (const image of [good, bad]) await ap.locator(`#image-queue tr[data-image-id="${image.id}"]`).waitFor();
+    await shot(ap, '13-image-approvals');
+
+    await ap.locator(`#image-queue tr[data-image-id="${good.id}"] a`).click();
+    await ap.locator('#dockerfile').waitFor();
+    // The Dockerfile as submitted, line by line; exactly the lines the rules warned about are flagged, with the warning.
+    expect(await ap.locator('#dockerfile li code').allTextContents()).toEqual(DOCKERFILE.trimEnd().split('\n'));
+    const flagged = await ap
+      .locator('#dockerfile li.flagged')
+      .evaluateAll((lis) => lis.map((li) => li.getAttribute('data-line')));
+    expect(flagged.map(Number)).toEqual(flaggedLines);
+    for (const w of good.warnings) {
+      const [, line, message] = /^line (\d+): (.*)$/s.exec(w.message)!;
+      expect(await ap.locator(`#dockerfile li[data-line="${line}"] .warning`).allTextContents()).toContain(
+        `Warning: ${message}`,
+      );
+    }
+    await shot(ap, '14-image-review');
+    await ap.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => ap.locator('#image-status').textContent()).toBe('Status: approved');
+    const approved = await stack.api.request('GET', `/v1/images/${good.id}`, { key: ada.apiKey });
+    expect(approved.body.status).toBe('approved');
+
+    // A rejection needs a reason: the API's 400 lands on the reason field, then a reason goes through.
+    await ap.getByRole('link', { name: '← Image approvals' }).click();
+    await ap.locator(`#image-queue tr[data-image-id="${bad.id}"] a`).click();
+    await ap.getByRole('button', { name: 'Reject' }).click();
+    const reason = ap.getByLabel('Reason for rejecting (shown to the owner)', { exact: true });
+    await expect.poll(() => ap.locator('#reject-reason-error').textContent()).toMatch(/1–1,024 characters/);
+    expect(await reason.getAttribute('aria-invalid')).toBe('true');
+    expect((await stack.api.request('GET', `/v1/images/${bad.id}`, { key: ada.apiKey })).body.status).toBe('pending');
+    await reason.fill('pin the base image by digest');
+    await ap.getByRole('button', { name: 'Reject' }).click();
+    await expect
+      .poll(() => ap.locator('#image-status').textContent())
+      .toBe('Status: rejected (pin the base image by digest)');
+    const rejected = (await stack.api.request('GET', `/v1/images/${bad.id}`, { key: ada.apiKey })).body;
+    expect(rejected).toMatchObject({ status: 'rejected', rejectReason: 'pin the base image by digest' });
+    await ap.getByRole('link', { name: '← Image approvals' }).click();
+    await ap.locator('#images-empty, #image-queue').first().waitFor();
+    expect(await ap.locator(`tr[data-image-id="${good.id}"], tr[data-image-id="${bad.id}"]`).count()).toBe(0);
+    await ap.context().close();
+  });
+
   it('signs out: the key is gone and the pages ask for it again', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL('**/#/sign-in');
@@ -377,7 +462,7 @@ describe('the console, by clicking', () => {
 
   it('raised no script error and no CSP violation on any page, and kept a screenshot of each', async () => {
     expect(pageErrors).toEqual([]);
-    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(12);
+    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(14);
   });
 });
 

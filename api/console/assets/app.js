@@ -1,9 +1,9 @@
 /* global document, window */
 /**
  * The console's shell: a hash router (#/evaluations, #/evaluations/new, #/evaluations/<id>,
- * #/runs/<id>, #/reviews, #/reviews/<id>, #/sign-in), the navigation for the signed-in caller's
- * role (from GET /v1/me), and sign-out. Each page is a module exporting render(main, params, me) that may return a cleanup
- * function (the run page stops polling with it).
+ * #/runs/<id>, #/reviews, #/reviews/<id>, #/images, #/images/<id>, #/sign-in), the navigation
+ * for the signed-in caller's role (from GET /v1/me), and sign-out. Each page is a module exporting
+ * render(main, params, me) that may return a cleanup function (the run page stops polling with it).
  */
 import { api, ApiError, session } from './api.js';
 import { h, mount } from './dom.js';
@@ -14,6 +14,7 @@ import { renderEvaluation } from './evaluation.js';
 import { renderRun } from './run.js';
 import { renderReviewQueue } from './reviews.js';
 import { renderReviewScoring } from './reviewScoring.js';
+import { renderImageQueue, renderImageReview } from './images.js';
 
 /** What each role can do here; reviewers and admins are refused (403) on users' evaluations and runs otherwise. */
 const PAGES = [
@@ -23,6 +24,8 @@ const PAGES = [
   { pattern: /^#\/runs\/([\w-]+)$/, render: renderRun, roles: ['user', 'admin'] },
   { pattern: /^#\/reviews$/, render: renderReviewQueue, roles: ['reviewer', 'admin'] },
   { pattern: /^#\/reviews\/([\w-]+)$/, render: renderReviewScoring, roles: ['reviewer', 'admin'] },
+  { pattern: /^#\/images$/, render: renderImageQueue, roles: ['admin'] },
+  { pattern: /^#\/images\/([\w-]+)$/, render: renderImageReview, roles: ['admin'] },
 ];
 
 const main = () => document.getElementById('main');
@@ -96,6 +99,7 @@ function renderNav() {
   const links = [];
   if (me.role === 'user' || me.role === 'admin') links.push(['#/evaluations', 'Evaluations']);
   if (me.role === 'reviewer' || me.role === 'admin') links.push(['#/reviews', 'Reviews']);
+  if (me.role === 'admin') links.push(['#/images', 'Image approvals']);
   const current = window.location.hash;
   mount(
     nav,
