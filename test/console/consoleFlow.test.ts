@@ -2,7 +2,8 @@
  * The web console in Chromium, through the real stack (API, workers, a stand-in model): the
  * README's quick start done by clicking — sign in, create an evaluation (a field the API refuses is
  * shown beside that field first), verify and read the answers as the seed's table, launch with the
- * quota shown, watch the run to its end without a reload, download its report — then another user
+ * quota shown, watch the run to its end without a reload, read its log and results page by page,
+ * download its report, stop another run from its page — then another user
  * opening that run's URL sees "not found"; a reviewer finds a launched manual evaluation in the
  * queue, scores its forty answers by keyboard (saved as they go) and completes it, and the run ends
  * with those scores; an admin reads an imported image's Dockerfile with its warnings on their
@@ -22,11 +23,18 @@ import type { RunView } from '../../contracts/run';
 import { CONSOLE_ASSETS_DIR } from '../../api/console/consoleRoutes';
 import { CHROMIUM_PATH } from '../leaderboard/boardInBrowser';
 import { requireEnv } from '../support/env';
+import { nlpEvaluationBody } from '../support/evaluationBodies';
 import { ZH_OPEN_QA_ID } from '../../datasets/builtin/zhOpenQa';
 import { launchSubjectiveRun, waitForReviewStatus, waitForRunEnd } from '../review/support';
 import { useTestStack } from '../support/testStack';
 
-const stack = useTestStack({ api: true, workers: true, model: { skill: 0.9, seed: 2301, latencyMs: 10 } });
+const stack = useTestStack({
+  api: true,
+  workers: true,
+  model: { skill: 0.9, seed: 2301, latencyMs: 10 },
+  // Slow enough that a run of it is still going when the stop button is pressed.
+  models: { slow: { skill: 0.9, seed: 2302, latencyMs: 3_000 } },
+});
 
 /**
  * Beside the run directories in .test-data, which a run removes when it ends, so the screenshots
@@ -270,6 +278,35 @@ describe('the console, by clicking', () => {
     expect(bytes.subarray(0, 2).toString()).toBe('PK');
     expect(await page.locator('#run-message').textContent()).toBe(`Saved ${modelName}-v${run.version}.xlsx.`);
 
+    // The log as the API has it, and the results a page at a time, filtered by dataset.
+    const logs = (await stack.api.request('GET', `/v1/runs/${formalRunId}/logs?limit=1000`, { key: ada.apiKey })).body;
+    await expect.poll(() => page.locator('#log-lines li').count()).toBe(logs.items.length);
+    expect(await page.locator('#log-lines li').last().textContent()).toContain(logs.items.at(-1).message);
+    const resultRows = page.locator('#results-table tbody tr');
+    await expect.poll(() => resultRows.count()).toBe(50);
+    await page.getByLabel('Dataset', { exact: true }).selectOption(WORD_REVERSE_ID);
+    await expect
+      .poll(() => resultRows.locator('td:nth-child(2)').allTextContents())
+      .toEqual(Array(50).fill(WORD_REVERSE_ID));
+    const firstPage = await stack.api.request(
+      'GET',
+      `/v1/runs/${formalRunId}/results?dataset=${WORD_REVERSE_ID}&limit=50`,
+      {
+        key: ada.apiKey,
+      },
+    );
+    const secondPage = await stack.api.request(
+      'GET',
+      `/v1/runs/${formalRunId}/results?dataset=${WORD_REVERSE_ID}&limit=50&cursor=${encodeURIComponent(firstPage.body.nextCursor)}`,
+      { key: ada.apiKey },
+    );
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect
+      .poll(() => resultRows.locator('td:first-child').allTextContents())
+      .toEqual(secondPage.body.items.map((r: { id: string }) => r.id));
+    expect(await page.locator('#results-where').textContent()).toBe('Page 2, 50 results.');
+    await shot(page, '07b-run-results-and-log');
+
     // Back on the evaluation, one formal launch fewer is left, and both versions are listed.
     await page.getByRole('link', { name: '← The evaluation' }).click();
     await page.locator('#runs tbody tr').nth(1).waitFor();
@@ -282,6 +319,31 @@ describe('the console, by clicking', () => {
     await page.getByRole('link', { name: 'Evaluations', exact: true }).click();
     await page.locator(`#evaluations tr[data-evaluation-id="${evaluationId}"]`).waitFor();
     await shot(page, '08-evaluations-list');
+  });
+
+  it('stops a running run from its page: the page shows it stopped without a reload', async () => {
+    const created = await stack.api.request('POST', '/v1/evaluations', {
+      key: ada.apiKey,
+      body: nlpEvaluationBody({
+        datasets: [WORD_REVERSE_ID],
+        deployment: { method: 'api', endpoint: stack.models.slow.url, onlineModelName: 'proctor-reference' },
+      }),
+    });
+    expect(created.status, created.text).toBe(201);
+    await page.goto(`${stack.api.url}/console/#/evaluations/${created.body.id}`);
+    await page.getByRole('button', { name: 'Launch' }).click();
+    await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
+    const runId = runIdOf(page);
+    await page.evaluate('window.notReloaded = true');
+    // Queued or running (its first answers take seconds), it can be stopped.
+    expect(['queued', 'running']).toContain(await page.locator('#run-status').getAttribute('data-status'));
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => page.locator('#run-message').textContent()).toBe('Stop requested.');
+    expect((await watchRun(page)).at(-1)).toBe('stopped');
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+    expect((await apiRun(runId)).status).toBe('stopped');
+    expect(await page.locator('#stop').isHidden()).toBe(true);
+    await shot(page, '07c-run-stopped');
   });
 
   it('shows another user “not found” for the run’s URL, exactly as for a run that does not exist', async () => {
@@ -462,7 +524,7 @@ describe('the console, by clicking', () => {
 
   it('raised no script error and no CSP violation on any page, and kept a screenshot of each', async () => {
     expect(pageErrors).toEqual([]);
-    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(14);
+    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(16);
   });
 });
 

@@ -31,8 +31,11 @@ const PAGES = [
 const main = () => document.getElementById('main');
 let me = null;
 let cleanup = null;
+/** Counts navigations: a page still loading when the user moved on is dropped, not shown over the new one. */
+let navigation = 0;
 
 async function route() {
+  const current = ++navigation;
   if (cleanup) cleanup();
   cleanup = null;
   const hash = window.location.hash || '#/';
@@ -52,9 +55,10 @@ async function route() {
       me = await api('GET', '/v1/me');
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return;
-      mount(main(), h('p', { role: 'alert' }, `Could not reach the API: ${error.message}`));
+      if (current === navigation) mount(main(), h('p', { role: 'alert' }, `Could not reach the API: ${error.message}`));
       return;
     }
+    if (current !== navigation) return;
   }
   renderNav();
   if (hash === '#/') {
@@ -69,14 +73,23 @@ async function route() {
     return;
   }
   mount(el, h('p', {}, 'Loading…'));
+  // The page renders into a container of its own, shown only if it is still the page asked for.
+  const container = h('div', { class: 'page' });
   const params = hash.match(page.pattern).slice(1);
+  let stop = null;
   try {
-    cleanup = (await page.render(el, params, me)) ?? null;
+    stop = (await page.render(container, params, me)) ?? null;
   } catch (error) {
-    showError(el, error);
+    showError(container, error);
   }
-  // A page that put the focus somewhere of its own keeps it; otherwise the new content gets it.
-  if (!el.contains(document.activeElement)) el.focus();
+  if (current !== navigation) {
+    if (stop) stop();
+    return;
+  }
+  cleanup = stop;
+  mount(el, container);
+  // A page may name where the focus starts (data-focus); otherwise the new content gets it.
+  (container.querySelector('[data-focus]') ?? el).focus();
 }
 
 /** A page that could not load its data: 404s look alike whether the thing is missing or someone else's. */

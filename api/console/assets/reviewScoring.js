@@ -81,7 +81,7 @@ export async function renderReviewScoring(main, [reviewId]) {
     );
     mount(
       card,
-      h('h2', { id: 'answer-heading', tabindex: '-1' }, `Answer ${index + 1} of ${items.length}`),
+      h('h2', { id: 'answer-heading', tabindex: '-1', 'data-focus': true }, `Answer ${index + 1} of ${items.length}`),
       h('p', { class: 'hint' }, `${item.dataset} · ${item.itemId}`, item.scoredBy ? ` · scored by ${item.scoredBy}` : ''),
       h('h3', {}, 'Question'),
       h('div', { class: 'text', id: 'question' }, item.question),

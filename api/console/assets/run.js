@@ -4,10 +4,13 @@
  * 95% intervals, task and overall scores — read from GET /v1/runs/{id} every 2 s until the run ends,
  * without reloading the page. [Stop] while it is queued or running; the Excel report and the JSONL
  * export as downloads once it has ended; a verification's answers as the seed's table (ID, Dataset,
- * Sample, Label, Predict).
+ * Sample, Label, Predict), a formal run's results paged and filtered once it has ended; the log,
+ * read on at each refresh.
  */
 import { api, ApiError, download } from './api.js';
 import { duration, h, interval, mount, score, table, when } from './dom.js';
+import { runLog } from './runLog.js';
+import { runResults } from './runResults.js';
 
 export const POLL_MS = 2_000;
 const TERMINAL = ['succeeded', 'failed', 'stopped'];
@@ -50,6 +53,11 @@ export async function renderRun(main, [runId]) {
   saver(report, `/v1/runs/${runId}/report.xlsx`, 'report.xlsx');
   saver(jsonl, `/v1/runs/${runId}/results.jsonl`, 'results.jsonl');
 
+  const log = runLog(runId);
+  // A formal run's results, paged and filtered, once it has ended (a verification's few are the seed's table).
+  const formalResults = run.type === 'formal' ? runResults(run) : null;
+  let resultsShown = false;
+
   const update = async () => {
     const ended = TERMINAL.includes(run.status);
     stop.hidden = ended;
@@ -58,6 +66,12 @@ export async function renderRun(main, [runId]) {
     jsonl.hidden = !ended;
     mount(live, ...renderLive(run));
     if (run.type === 'verification' && (ended || run.progress.done > 0)) await renderResults(results, runId);
+    if (formalResults && ended && !resultsShown) {
+      resultsShown = true;
+      mount(results, formalResults.section);
+      await formalResults.load();
+    }
+    await log.refresh();
   };
 
   const poll = async () => {
@@ -79,6 +93,7 @@ export async function renderRun(main, [runId]) {
     message,
     live,
     results,
+    log.section,
   );
   await update();
   if (!TERMINAL.includes(run.status)) timer = window.setTimeout(poll, POLL_MS);
