@@ -4,8 +4,8 @@
  * shown beside that field first), verify and read the answers as the seed's table, launch with the
  * quota shown, watch the run to its end without a reload, read its log and results page by page,
  * download its report, stop another run from its page — then another user
- * opening that run's URL sees "not found"; a reviewer finds a launched manual evaluation in the
- * queue, scores its forty answers by keyboard (saved as they go) and completes it, and the run ends
+ * opening that run's URL sees "not found"; an owner launches a run's manual evaluation from its
+ * page, a reviewer finds it in the queue, scores its forty answers by keyboard (saved as they go) and completes it, and the run ends
  * with those scores; an admin reads an imported image's Dockerfile with its warnings on their
  * lines, approves it and rejects another (a missing reason shown on its field first); sign-out.
  * The files themselves:
@@ -362,14 +362,28 @@ describe('the console, by clicking', () => {
     await other.context().close();
   });
 
-  it('lets a reviewer score a run’s answers by keyboard, saved as they go, and complete the review', async () => {
-    // Carol's formal run over a subjective dataset waits for reviewers once she launches its manual evaluation.
+  it('lets the owner launch a run’s manual evaluation with the quota shown, and a reviewer score it by keyboard, saved as they go, to completion', async () => {
+    // Carol's formal run over a subjective dataset waits, after inference, for her to launch its manual evaluation.
     const carol = await stack.api.createUser('user');
     const { runId } = await launchSubjectiveRun(stack.api, carol.apiKey, stack.model.url);
-    await waitForReviewStatus(stack.api, carol.apiKey, runId, 'awaiting-launch');
-    const launched = await stack.api.request('POST', `/v1/runs/${runId}/manual-evaluation`, { key: carol.apiKey });
-    expect(launched.status, launched.text).toBe(202);
+    const cp = await newPage();
+    await signIn(cp, carol.apiKey);
+    await cp.goto(`${stack.api.url}/console/#/runs/${runId}`);
+    await expect
+      .poll(() => cp.locator('#manual-status').getAttribute('data-status'), { timeout: RUN_TIMEOUT_MS })
+      .toBe('awaiting-launch');
+    const carolMe = (await stack.api.request('GET', '/v1/me', { key: carol.apiKey })).body;
+    expect(await cp.locator('#manual-quota').textContent()).toBe(
+      `Manual evaluations left this month (${carolMe.quota.month}): ${carolMe.quota.manual.limit - carolMe.quota.manual.used} of ${carolMe.quota.manual.limit}.`,
+    );
+    await shot(cp, '09b-manual-evaluation-awaiting-launch');
+    await cp.getByRole('button', { name: 'Launch manual evaluation' }).click();
+    await expect.poll(() => cp.locator('#manual-status').getAttribute('data-status')).toBe('in-review');
+    expect(await cp.locator('#launch-manual').count()).toBe(0);
     const review = await waitForReviewStatus(stack.api, carol.apiKey, runId, 'in-review');
+    expect((await stack.api.request('GET', '/v1/me', { key: carol.apiKey })).body.quota.manual.used).toBe(
+      carolMe.quota.manual.used + 1,
+    );
 
     const reviewer = await stack.api.createUser('reviewer');
     const rp = await newPage();
@@ -433,6 +447,10 @@ describe('the console, by clicking', () => {
     await shot(rp, '12-review-completed');
     const run = await waitForRunEnd(stack.api, carol.apiKey, runId);
     expect(run.status).toBe('succeeded');
+    // Carol's page, still open, followed the run to its end.
+    expect((await watchRun(cp)).at(-1)).toBe('succeeded');
+    expect(await cp.locator('#manual-status').getAttribute('data-status')).toBe('completed');
+    await cp.context().close();
     const reviewed = run.datasets.find((d) => d.dataset === ZH_OPEN_QA_ID)!;
     const points = [...given.values()];
     expect(reviewed.metrics!.score).toBeCloseTo(points.reduce((a, b) => a + b, 0) / points.length / 5, 10);
@@ -524,7 +542,7 @@ describe('the console, by clicking', () => {
 
   it('raised no script error and no CSP violation on any page, and kept a screenshot of each', async () => {
     expect(pageErrors).toEqual([]);
-    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(16);
+    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(17);
   });
 });
 

@@ -5,12 +5,13 @@
  * without reloading the page. [Stop] while it is queued or running; the Excel report and the JSONL
  * export as downloads once it has ended; a verification's answers as the seed's table (ID, Dataset,
  * Sample, Label, Predict), a formal run's results paged and filtered once it has ended; the log,
- * read on at each refresh.
+ * read on at each refresh; the manual evaluation of a run with subjective datasets.
  */
 import { api, ApiError, download } from './api.js';
 import { duration, h, interval, mount, score, table, when } from './dom.js';
 import { runLog } from './runLog.js';
 import { runResults } from './runResults.js';
+import { manualEvaluation } from './manualEvaluation.js';
 
 export const POLL_MS = 2_000;
 const TERMINAL = ['succeeded', 'failed', 'stopped'];
@@ -54,6 +55,7 @@ export async function renderRun(main, [runId]) {
   saver(jsonl, `/v1/runs/${runId}/results.jsonl`, 'results.jsonl');
 
   const log = runLog(runId);
+  const manual = manualEvaluation(runId);
   // A formal run's results, paged and filtered, once it has ended (a verification's few are the seed's table).
   const formalResults = run.type === 'formal' ? runResults(run) : null;
   let resultsShown = false;
@@ -65,6 +67,7 @@ export async function renderRun(main, [runId]) {
     report.hidden = !ended;
     jsonl.hidden = !ended;
     mount(live, ...renderLive(run));
+    await manual.update(run.review);
     if (run.type === 'verification' && (ended || run.progress.done > 0)) await renderResults(results, runId);
     if (formalResults && ended && !resultsShown) {
       resultsShown = true;
@@ -92,6 +95,7 @@ export async function renderRun(main, [runId]) {
     h('div', { class: 'actions' }, stop, ' ', report, ' ', jsonl),
     message,
     live,
+    manual.section,
     results,
     log.section,
   );
