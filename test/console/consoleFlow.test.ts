@@ -1,7 +1,7 @@
 /**
  * The web console in Chromium, through the real stack (API, workers, a stand-in model): the
  * README's quick start done by clicking — sign in, create an evaluation (a field the API refuses is
- * shown beside that field first), verify and read the answers as the seed's table, launch with the
+ * shown beside that field first) and edit it, verify and read the answers as the seed's table, launch with the
  * quota shown, watch the run to its end without a reload, read its log and results page by page,
  * download its report, stop another run from its page — then another user
  * opening that run's URL sees "not found"; an owner launches a run's manual evaluation from its
@@ -197,6 +197,41 @@ describe('the console, by clicking', () => {
     });
   });
 
+  it('edits the evaluation: the form comes filled in, a refused value shows on its field, the stored key is kept', async () => {
+    await page.locator('#parameters').waitFor();
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await page.waitForURL(`**/#/evaluations/${evaluationId}/edit`);
+    const name = page.getByLabel('Model name', { exact: true });
+    expect(await name.inputValue()).toBe(modelName);
+    expect(await name.getAttribute('readonly')).not.toBeNull();
+    expect(await page.getByLabel('Description (optional)', { exact: true }).inputValue()).toBe('made in the console');
+    expect(await page.getByLabel('API endpoint', { exact: true }).inputValue()).toBe(stack.model.url);
+    expect(await page.getByLabel('Temperature', { exact: true }).inputValue()).toBe('0');
+    await page.getByLabel('Description (optional)', { exact: true }).fill('edited in the console');
+    await page.getByLabel('Temperature', { exact: true }).fill('3');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(() => page.locator('[data-error-for="inference.temperature"]').textContent())
+      .toBe('must be a number from 0 to 2');
+    expect(await page.locator('[aria-invalid="true"]').count()).toBe(1);
+    expect(
+      (await stack.api.request('GET', `/v1/evaluations/${evaluationId}`, { key: ada.apiKey })).body.description,
+    ).toBe('made in the console');
+    await shot(page, '03b-edit-evaluation-error');
+    await page.getByLabel('Temperature', { exact: true }).fill('0.5');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(`**/#/evaluations/${evaluationId}`);
+    await page.locator('#parameters').waitFor();
+    expect(await page.locator('#parameters').textContent()).toContain('edited in the console');
+    const edited = (await stack.api.request('GET', `/v1/evaluations/${evaluationId}`, { key: ada.apiKey })).body;
+    expect(edited).toMatchObject({
+      modelName,
+      description: 'edited in the console',
+      inference: { temperature: 0.5 },
+      deployment: { endpoint: stack.model.url, apiKeySet: true },
+    });
+  });
+
   it('shows the evaluation’s parameters and this month’s quota, and verifies: the answers as the seed’s table', async () => {
     await page.locator('#parameters').waitFor();
     const params = await page.locator('#parameters').textContent();
@@ -278,10 +313,19 @@ describe('the console, by clicking', () => {
     expect(bytes.subarray(0, 2).toString()).toBe('PK');
     expect(await page.locator('#run-message').textContent()).toBe(`Saved ${modelName}-v${run.version}.xlsx.`);
 
-    // The log as the API has it, and the results a page at a time, filtered by dataset.
-    const logs = (await stack.api.request('GET', `/v1/runs/${formalRunId}/logs?limit=1000`, { key: ada.apiKey })).body;
-    await expect.poll(() => page.locator('#log-lines li').count()).toBe(logs.items.length);
-    expect(await page.locator('#log-lines li').last().textContent()).toContain(logs.items.at(-1).message);
+    // The log as the API has it (read on after the end: the report's line comes last), and the
+    // results a page at a time, filtered by dataset.
+    await expect.poll(() => page.locator('#log-lines').textContent(), { timeout: 15_000 }).toContain('report written');
+    const apiLogs = async () =>
+      (await stack.api.request('GET', `/v1/runs/${formalRunId}/logs?limit=1000`, { key: ada.apiKey })).body.items as {
+        message: string;
+      }[];
+    // Every line the API has, and no other (a line written meanwhile shows at the page's next refresh).
+    await expect
+      .poll(async () => (await page.locator('#log-lines li').count()) - (await apiLogs()).length, { timeout: 10_000 })
+      .toBe(0);
+    const logs = await apiLogs();
+    expect(await page.locator('#log-lines li').last().textContent()).toContain(logs.at(-1)!.message);
     const resultRows = page.locator('#results-table tbody tr');
     await expect.poll(() => resultRows.count()).toBe(50);
     await page.getByLabel('Dataset', { exact: true }).selectOption(WORD_REVERSE_ID);
@@ -542,7 +586,7 @@ describe('the console, by clicking', () => {
 
   it('raised no script error and no CSP violation on any page, and kept a screenshot of each', async () => {
     expect(pageErrors).toEqual([]);
-    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(17);
+    expect((await readdir(SCREENSHOTS)).filter((f) => f.endsWith('.png'))).toHaveLength(18);
   });
 });
 

@@ -1,6 +1,6 @@
 /* global document, window */
 /**
- * The console's shell: a hash router (#/evaluations, #/evaluations/new, #/evaluations/<id>,
+ * The console's shell: a hash router (#/evaluations, #/evaluations/new, #/evaluations/<id>[/edit],
  * #/runs/<id>, #/reviews, #/reviews/<id>, #/images, #/images/<id>, #/sign-in), the navigation
  * for the signed-in caller's role (from GET /v1/me), and sign-out. Each page is a module exporting
  * render(main, params, me) that may return a cleanup function (the run page stops polling with it).
@@ -9,7 +9,7 @@ import { api, ApiError, session } from './api.js';
 import { h, mount } from './dom.js';
 import { renderSignIn } from './signIn.js';
 import { renderEvaluationList } from './evaluations.js';
-import { renderCreateEvaluation } from './evaluationForm.js';
+import { renderCreateEvaluation, renderEditEvaluation } from './evaluationForm.js';
 import { renderEvaluation } from './evaluation.js';
 import { renderRun } from './run.js';
 import { renderReviewQueue } from './reviews.js';
@@ -21,6 +21,7 @@ const PAGES = [
   { pattern: /^#\/evaluations$/, render: renderEvaluationList, roles: ['user', 'admin'] },
   { pattern: /^#\/evaluations\/new$/, render: renderCreateEvaluation, roles: ['user', 'admin'] },
   { pattern: /^#\/evaluations\/([\w-]+)$/, render: renderEvaluation, roles: ['user', 'admin'] },
+  { pattern: /^#\/evaluations\/([\w-]+)\/edit$/, render: renderEditEvaluation, roles: ['user', 'admin'] },
   { pattern: /^#\/runs\/([\w-]+)$/, render: renderRun, roles: ['user', 'admin'] },
   { pattern: /^#\/reviews$/, render: renderReviewQueue, roles: ['reviewer', 'admin'] },
   { pattern: /^#\/reviews\/([\w-]+)$/, render: renderReviewScoring, roles: ['reviewer', 'admin'] },

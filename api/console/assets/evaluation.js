@@ -1,6 +1,6 @@
 /* global window */
 /**
- * An evaluation's details page: its parameters, [Inference Verification] and [Launch] (with this
+ * An evaluation's details page: its parameters with [Edit], [Inference Verification] and [Launch] (with this
  * month's remaining formal quota from GET /v1/me shown before the click), and its runs (versions)
  * with [Stop] on those still going.
  */
@@ -53,6 +53,7 @@ export async function renderEvaluation(main, [id]) {
     ['Robustness', evaluation.robustness ? 'yes' : 'no'],
     ['Model type', evaluation.modelInfo.type ?? '—'],
     ['Inference', `max tokens ${evaluation.inference.maxTokens}, temperature ${evaluation.inference.temperature}, top p ${evaluation.inference.topP}`],
+    ['System prompt', evaluation.inference.systemPrompt || '—'],
     ['Limits', `concurrency ${evaluation.limits.maxConcurrency}, retries ${evaluation.limits.maxRetryPerQuery}, timeout ${evaluation.limits.requestTimeoutMs} ms`],
     ['Created', when(evaluation.createdAt)],
   ];
@@ -62,6 +63,9 @@ export async function renderEvaluation(main, [id]) {
     h('p', {}, h('a', { href: '#/evaluations' }, '← Evaluations')),
     h('h1', {}, evaluation.modelName),
     h('dl', { id: 'parameters', class: 'params' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+    d.method === 'api' && evaluation.domain === 'nlp'
+      ? h('p', {}, h('a', { href: `#/evaluations/${id}/edit`, class: 'button', id: 'edit' }, 'Edit'))
+      : null,
     h(
       'div',
       { class: 'actions' },

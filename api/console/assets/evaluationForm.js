@@ -1,6 +1,6 @@
 /* global window, CSS */
 /**
- * [Create Evaluation] for the NLP domain with an API deployment: every field of the domain's form
+ * [Create Evaluation] and [Edit] for the NLP domain with an API deployment: every field of the domain's form
  * (docs/domains.md), its rules written beside the fields, and the API's 400 answers placed on the
  * fields they name (errors[].field is a dotted path such as deployment.endpoint). The API is the
  * judge of every rule; the form checks nothing the API would not, so the two cannot disagree.
@@ -33,7 +33,26 @@ const input = (attrs = {}) => h('input', { type: 'text', ...attrs });
 const select = (options, attrs = {}) =>
   h('select', attrs, options.map(([value, text]) => h('option', { value }, text)));
 
-export async function renderCreateEvaluation(main) {
+export function renderCreateEvaluation(main) {
+  return renderForm(main, null);
+}
+
+/** [Edit]: the same form filled in from the evaluation; model name and domain cannot change. */
+export async function renderEditEvaluation(main, [id]) {
+  const evaluation = await api('GET', `/v1/evaluations/${id}`);
+  if (evaluation.domain !== 'nlp' || evaluation.deployment.method !== 'api') {
+    mount(
+      main,
+      h('h1', {}, 'Edit evaluation'),
+      h('p', {}, 'The console edits NLP evaluations with an API deployment; edit this one through the API (PATCH /v1/evaluations/{id}).'),
+    );
+    return;
+  }
+  return renderForm(main, evaluation);
+}
+
+async function renderForm(main, evaluation) {
+  const editing = evaluation !== null;
   const datasets = (await api('GET', '/v1/datasets?domain=nlp')).items.filter((d) => d.source !== 'image');
   const summary = h('div', { id: 'form-errors', role: 'alert', tabindex: '-1' });
   const c = {
@@ -88,7 +107,14 @@ export async function renderCreateEvaluation(main) {
       h('legend', {}, 'API deployment'),
       field('deployment.endpoint', 'API endpoint', c.endpoint, 'The OpenAI-compatible base URL, e.g. https://host/v1.'),
       field('deployment.onlineModelName', 'Online model name (optional)', c.onlineModelName),
-      field('deployment.apiKey', 'API key of the model service (optional)', c.apiKey, 'Stored encrypted; never shown again.'),
+      field(
+        'deployment.apiKey',
+        'API key of the model service (optional)',
+        c.apiKey,
+        editing
+          ? `Stored encrypted; never shown again. ${evaluation.deployment.apiKeySet ? 'Leave empty to keep the stored key (kept while the endpoint stays on the same host).' : 'None is stored.'}`
+          : 'Stored encrypted; never shown again.',
+      ),
       field('deployment.apiMode', 'API mode', c.apiMode),
     ),
     h(
@@ -116,8 +142,16 @@ export async function renderCreateEvaluation(main) {
       'I confirm the model was not trained on the test sets’ annotations',
       c.acknowledge,
     ),
-    h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'submit' }, 'Submit'), ' ', h('a', { href: '#/evaluations' }, 'Cancel')),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', id: 'submit' }, editing ? 'Save' : 'Submit'),
+      ' ',
+      h('a', { href: editing ? `#/evaluations/${evaluation.id}` : '#/evaluations' }, 'Cancel'),
+    ),
   );
+
+  if (editing) fill(c, evaluation);
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -125,6 +159,13 @@ export async function renderCreateEvaluation(main) {
     const submit = form.querySelector('#submit');
     submit.disabled = true;
     try {
+      if (editing) {
+        // Model name and domain cannot change: they are not sent.
+        const { domain: _domain, modelName: _name, ...changes } = body(c);
+        await api('PATCH', `/v1/evaluations/${evaluation.id}`, changes);
+        window.location.hash = `#/evaluations/${evaluation.id}`;
+        return;
+      }
       const created = await api('POST', '/v1/evaluations', body(c));
       window.location.hash = `#/evaluations/${created.id}`;
     } catch (error) {
@@ -134,7 +175,32 @@ export async function renderCreateEvaluation(main) {
     }
   });
 
-  mount(main, h('h1', {}, 'Create Evaluation'), form);
+  mount(main, h('h1', {}, editing ? `Edit ${evaluation.modelName}` : 'Create Evaluation'), form);
+}
+
+/** The form as the evaluation stands. */
+function fill(c, e) {
+  const d = e.deployment;
+  c.domain.disabled = true;
+  c.modelName.value = e.modelName;
+  c.modelName.readOnly = true;
+  c.description.value = e.description;
+  for (const option of c.datasets.options) option.selected = e.datasets.includes(option.value);
+  c.endpoint.value = d.endpoint;
+  c.onlineModelName.value = d.onlineModelName ?? '';
+  c.apiMode.value = d.apiMode ?? 'chat';
+  c.robustness.checked = e.robustness;
+  c.modelType.value = e.modelInfo.type ?? 'sft';
+  c.paperUrl.value = e.modelInfo.paperUrl ?? '';
+  c.modelUrl.value = e.modelInfo.modelUrl ?? '';
+  c.maxTokens.value = String(e.inference.maxTokens);
+  c.temperature.value = String(e.inference.temperature);
+  c.topP.value = String(e.inference.topP);
+  c.systemPrompt.value = e.inference.systemPrompt ?? '';
+  c.maxConcurrency.value = String(e.limits.maxConcurrency);
+  c.maxRetryPerQuery.value = String(e.limits.maxRetryPerQuery);
+  c.requestTimeoutMs.value = String(e.limits.requestTimeoutMs);
+  c.acknowledge.checked = true;
 }
 
 /** The request body: optional fields left out when empty, numbers sent as numbers (the API does not coerce). */

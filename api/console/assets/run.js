@@ -14,6 +14,7 @@ import { runResults } from './runResults.js';
 import { manualEvaluation } from './manualEvaluation.js';
 
 export const POLL_MS = 2_000;
+const LOG_TAIL_MS = 20_000;
 const TERMINAL = ['succeeded', 'failed', 'stopped'];
 
 export async function renderRun(main, [runId]) {
@@ -77,15 +78,26 @@ export async function renderRun(main, [runId]) {
     await log.refresh();
   };
 
+  // Lines are still written for a moment after the run ends (its report, its notification): the
+  // log alone is read on for a while after the end.
+  let endSeenAt = null;
+  const schedule = () => {
+    if (closed) return;
+    if (TERMINAL.includes(run.status)) endSeenAt ??= Date.now();
+    if (endSeenAt === null || Date.now() - endSeenAt < LOG_TAIL_MS) timer = window.setTimeout(poll, POLL_MS);
+  };
   const poll = async () => {
     if (closed) return;
     try {
-      run = await api('GET', `/v1/runs/${runId}`);
-      await update();
+      if (TERMINAL.includes(run.status)) await log.refresh();
+      else {
+        run = await api('GET', `/v1/runs/${runId}`);
+        await update();
+      }
     } catch (error) {
       message.textContent = `Could not refresh: ${error.message}`;
     }
-    if (!closed && !TERMINAL.includes(run.status)) timer = window.setTimeout(poll, POLL_MS);
+    schedule();
   };
 
   mount(
@@ -100,7 +112,7 @@ export async function renderRun(main, [runId]) {
     log.section,
   );
   await update();
-  if (!TERMINAL.includes(run.status)) timer = window.setTimeout(poll, POLL_MS);
+  schedule();
   return () => {
     closed = true;
     window.clearTimeout(timer);
