@@ -26,6 +26,7 @@ import { manualEvaluationRoutes } from './routes/manualEvaluation';
 import { reviewsRoutes } from './routes/reviews';
 import { leaderboardRoutes } from './routes/leaderboard';
 import { leaderboardPageRoutes } from './pages/leaderboardPage';
+import { consoleRoutes } from './console/consoleRoutes';
 import { comparisonsRoutes } from './routes/comparisons';
 import { predictionsRoutes } from './routes/predictions';
 import { flagevalUploadsRoutes } from './routes/flagevalUploads';
@@ -154,6 +155,8 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
     { prefix: '/v1' },
   );
   await leaderboardPageRoutes(app, deps);
+  // The web console: static files whose scripts call /v1 like any client (docs/console.md).
+  await consoleRoutes(app);
   // Where the flageval-serving CLI looks for them, outside /v1.
   await flagevalUploadsRoutes(app, deps);
   return app;

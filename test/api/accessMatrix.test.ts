@@ -170,6 +170,8 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /healthz': { audience: 'public', request: () => ({ path: '/healthz' }) },
   'GET /v1/leaderboards/{domain}': { audience: 'public', request: () => ({ path: '/v1/leaderboards/nlp' }) },
   'GET /leaderboard/{domain}': { audience: 'public', request: () => ({ path: '/leaderboard/nlp' }) },
+  'GET /console/': { audience: 'public', request: () => ({ path: '/console/' }) },
+  'GET /console/{asset}': { audience: 'public', request: () => ({ path: '/console/app.js' }) },
   'GET /v1/leaderboards/{domain}/suites': {
     audience: 'public',
     request: () => ({ path: '/v1/leaderboards/safety/suites' }),

@@ -1,0 +1,119 @@
+/* global window */
+/**
+ * An evaluation's details page: its parameters with [Edit], [Inference Verification] and [Launch] (with this
+ * month's remaining formal quota from GET /v1/me shown before the click), and its runs (versions)
+ * with [Stop] on those still going.
+ */
+import { api } from './api.js';
+import { h, mount, score, table, when } from './dom.js';
+
+const ACTIVE = ['queued', 'running'];
+
+export async function renderEvaluation(main, [id]) {
+  const [evaluation, me] = await Promise.all([api('GET', `/v1/evaluations/${id}`), api('GET', '/v1/me')]);
+  const status = h('p', { id: 'action-status', role: 'status' });
+  const runs = h('section', { id: 'runs', 'aria-labelledby': 'runs-heading' });
+
+  const launchWith = async (button, path, body, what) => {
+    button.disabled = true;
+    status.textContent = `Starting the ${what}…`;
+    try {
+      const launched = await api('POST', path, body);
+      window.location.hash = `#/runs/${launched.runId}`;
+    } catch (error) {
+      status.textContent = `The ${what} was not started: ${error.message}`;
+      button.disabled = false;
+    }
+  };
+
+  const verify = h('button', { type: 'button', id: 'verify' }, 'Inference Verification');
+  verify.addEventListener('click', () =>
+    launchWith(verify, `/v1/evaluations/${id}/verifications`, { samplesPerDataset: 3 }, 'verification'),
+  );
+  const { used, limit } = me.quota.formal;
+  const left = Math.max(0, limit - used);
+  const launch = h('button', { type: 'button', id: 'launch', 'aria-describedby': 'quota', disabled: left === 0 }, 'Launch');
+  launch.addEventListener('click', () => launchWith(launch, `/v1/evaluations/${id}/runs`, {}, 'formal evaluation'));
+
+  const d = evaluation.deployment;
+  const rows = [
+    ['Domain', evaluation.domain],
+    ['Model name', evaluation.modelName],
+    ['Description', evaluation.description || '—'],
+    ['Datasets', evaluation.datasets.join(', ')],
+    ['Deployment', d.method],
+    ...(d.method === 'api'
+      ? [
+          ['API endpoint', d.endpoint],
+          ['Online model name', d.onlineModelName ?? '—'],
+          ['API key', d.apiKeySet ? 'set (never shown)' : 'none'],
+          ['API mode', d.apiMode ?? 'chat'],
+        ]
+      : []),
+    ['Robustness', evaluation.robustness ? 'yes' : 'no'],
+    ['Model type', evaluation.modelInfo.type ?? '—'],
+    ['Inference', `max tokens ${evaluation.inference.maxTokens}, temperature ${evaluation.inference.temperature}, top p ${evaluation.inference.topP}`],
+    ['System prompt', evaluation.inference.systemPrompt || '—'],
+    ['Limits', `concurrency ${evaluation.limits.maxConcurrency}, retries ${evaluation.limits.maxRetryPerQuery}, timeout ${evaluation.limits.requestTimeoutMs} ms`],
+    ['Created', when(evaluation.createdAt)],
+  ];
+
+  mount(
+    main,
+    h('p', {}, h('a', { href: '#/evaluations' }, '← Evaluations')),
+    h('h1', {}, evaluation.modelName),
+    h('dl', { id: 'parameters', class: 'params' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+    d.method === 'api' && evaluation.domain === 'nlp'
+      ? h('p', {}, h('a', { href: `#/evaluations/${id}/edit`, class: 'button', id: 'edit' }, 'Edit'))
+      : null,
+    h(
+      'div',
+      { class: 'actions' },
+      verify,
+      ' ',
+      launch,
+      h(
+        'p',
+        { id: 'quota', class: 'hint' },
+        `Formal launches left this month (${me.quota.month}): ${left} of ${limit}. A verification uses none.`,
+      ),
+    ),
+    status,
+    runs,
+  );
+  await renderRuns(runs, id);
+}
+
+async function renderRuns(section, id) {
+  const { items } = await api('GET', `/v1/evaluations/${id}/runs`);
+  const rows = items.map((r) => {
+    const stop = h('button', { type: 'button', class: 'stop', 'aria-label': `Stop version ${r.version}` }, 'Stop');
+    stop.addEventListener('click', async () => {
+      stop.disabled = true;
+      try {
+        await api('POST', `/v1/runs/${r.runId}/stop`);
+      } catch {
+        // 409: it ended meanwhile; the list below says how.
+      }
+      await renderRuns(section, id);
+    });
+    return h(
+      'tr',
+      { dataset: { runId: r.runId } },
+      h('td', {}, h('a', { href: `#/runs/${r.runId}` }, `v${r.version}`)),
+      h('td', {}, r.type === 'verification' ? 'inference verification' : 'formal'),
+      h('td', { dataset: { status: r.status } }, r.status),
+      h('td', {}, r.submitter),
+      h('td', {}, when(r.createdAt)),
+      h('td', {}, score(r.overallScore)),
+      h('td', {}, ACTIVE.includes(r.status) ? stop : ''),
+    );
+  });
+  mount(
+    section,
+    h('h2', { id: 'runs-heading' }, 'Versions'),
+    items.length
+      ? table('Runs of this evaluation, newest first', ['Version', 'Type', 'Status', 'Submitter', 'Created', 'Overall score', 'Operation'], rows)
+      : h('p', {}, 'No run yet: verify first, then launch.'),
+  );
+}
