@@ -45,12 +45,16 @@ describe('GET /openapi.json', () => {
     }
 
     // Everything the server answers (but the document itself and HEAD) is documented, except the
-    // flageval-serving CLI's protocol under /api/ (another tool's wire format, docs/uploads.md).
+    // flageval-serving CLI's protocol under /api/ (another tool's wire format, docs/uploads.md) and
+    // the console's static files (docs/console.md).
+    const undocumented = (r: string) => r.includes(' /api/') || r.includes(' /console/');
     const routed = [...serverRoutes()].filter(
-      (r) => !r.startsWith('HEAD ') && !r.startsWith('OPTIONS ') && r !== 'GET /openapi.json' && !r.includes(' /api/'),
+      (r) => !r.startsWith('HEAD ') && !r.startsWith('OPTIONS ') && r !== 'GET /openapi.json' && !undocumented(r),
     );
-    expect([...serverRoutes()].filter((r) => r.includes(' /api/') && !r.startsWith('HEAD ')).sort()).toEqual([
+    expect([...serverRoutes()].filter((r) => undocumented(r) && !r.startsWith('HEAD ')).sort()).toEqual([
       'GET /api/evaluations/models/files',
+      'GET /console/',
+      'GET /console/{asset}',
       'POST /api/evaluations/manage/op_file',
       'POST /api/evaluations/models/files',
       'POST /api/evaluations/models/files/{fileId}/chunks',
