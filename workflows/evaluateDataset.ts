@@ -8,7 +8,14 @@
  * robustness (patch `robustness-pass`) then asks every sample again with its prompt perturbed,
  * batch by batch, stored apart from the clean results.
  */
-import { CancellationScope, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  continueAsNew,
+  isCancellation,
+  patched,
+  setCurrentDetails,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Batching } from '../contracts/run';
 import type { DatasetWorkflowInput, DatasetWorkflowResult } from '../contracts/workflow';
 import type { BegunDataset } from '../activities/runLifecycle';
@@ -58,6 +65,8 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
         await continueAsNew<typeof evaluateDataset>({ ...input, nextPosition: position });
       }
       const range = { runId, datasetId, from: position, to: Math.min(position + batching.samplesPerBatch, total) };
+      // For operators in the Temporal UI (metadata, not history: replay-safe).
+      setCurrentDetails(`**${datasetId}**: inferring items ${range.from + 1}–${range.to} of ${total}`);
       try {
         abortReason = (await inference.inferBatch({ ...range, ...serving })).abortReason;
       } catch (err) {

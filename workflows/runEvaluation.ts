@@ -11,6 +11,7 @@ import {
   executeChild,
   isCancellation,
   patched,
+  setCurrentDetails,
   setHandler,
 } from '@temporalio/workflow';
 import {
@@ -116,7 +117,11 @@ async function evaluateDatasets(
   plan: RunPlan,
   servingFor: () => Promise<DatasetWorkflowInput['serving']>,
 ): Promise<void> {
-  for (const datasetId of plan.datasetIds) {
+  for (const [index, datasetId] of plan.datasetIds.entries()) {
+    // For operators in the Temporal UI (metadata, not history: replay-safe); the child says how far it is.
+    setCurrentDetails(
+      `Dataset ${index + 1} of ${plan.datasetIds.length}: **${datasetId}** (its workflow: \`${workflowIds.dataset(runId, datasetId)}\`)`,
+    );
     try {
       const serving = await servingFor();
       const child = {
