@@ -16,6 +16,7 @@ const UNIT_TESTS = [
   'test/datasets/contentHash.test.ts',
   'test/scoring/safetyScoring.test.ts',
   'test/scoring/leaderboardRanking.test.ts',
+  'test/stack/dockerInstall.test.ts',
   'test/datasets/jsonlParser.test.ts',
   'test/datasets/multimodalDataset.test.ts',
   'test/datasets/multimodal/builtinImages.test.ts',

@@ -38,6 +38,17 @@ interface EngineRecord {
   execRootIsTemporary: boolean;
 }
 
+/** No engine answers and this process cannot start one; `dockerdMissing`: because dockerd is not installed. */
+export class NoDockerEngine extends Error {
+  override name = 'NoDockerEngine';
+  constructor(
+    readonly dockerdMissing: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export async function ensureDockerEngine(o: { dir: string; log?: (line: string) => void }): Promise<DockerEngine> {
   const log = o.log ?? (() => {});
   const candidate = process.env.DOCKER_HOST || DEFAULT_SOCKET;
@@ -50,7 +61,8 @@ export async function ensureDockerEngine(o: { dir: string; log?: (line: string) 
   }
   const dockerd = findDockerd();
   if (process.getuid?.() !== 0 || !dockerd) {
-    throw new Error(
+    throw new NoDockerEngine(
+      !dockerd,
       `no Docker engine: ${reason}, and this process cannot start one (${!dockerd ? 'dockerd is not installed: apt-get install docker.io' : 'starting dockerd needs root'}). ` +
         'Set DOCKER_HOST to a running engine.',
     );

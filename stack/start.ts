@@ -5,7 +5,11 @@
  * and the API as child processes. Ctrl-C stops everything in reverse order and exits 0; a child that
  * dies on its own takes the stack down with a non-zero exit.
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { createInterface } from 'node:readline/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +23,12 @@ import { loadSecretKey } from './secretKey';
 import { startSupervisedProcess, type SupervisedProcess } from './supervisedProcess';
 import { resolveTemporalCli } from './temporalCli';
 import { startTemporalDevServer, type TemporalDevServer } from './temporalServer';
-import { ensureDockerEngine } from './dockerEngine';
+import { ensureDockerEngine, NoDockerEngine } from './dockerEngine';
+import { offerDockerInstall, type InstallEnvironment } from './dockerInstall';
 import { connectDocker } from '../docker/engine';
 import { ensureNlpServingImage } from '../docker/servingImage';
+
+const execFileAsync = promisify(execFile);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -252,7 +259,13 @@ async function prepareContainerHost(): Promise<{ dockerHost: string } | null> {
     return null;
   }
   try {
-    const engine = await ensureDockerEngine({ dir: path.join(settings.dataDir, 'docker'), log: say });
+    const start = () => ensureDockerEngine({ dir: path.join(settings.dataDir, 'docker'), log: say });
+    const engine = await start().catch(async (error: unknown) => {
+      // A fresh machine without Docker: offer to install it (docs: README, "npm start").
+      if (!(error instanceof NoDockerEngine) || !error.dockerdMissing) throw error;
+      if (!(await offerDockerInstall(dockerInstallEnvironment()))) throw error;
+      return start();
+    });
     if (engine.started) {
       running.push({ name: 'Docker engine', stop: engine.stop });
       say(`Docker engine started at ${engine.dockerHost}`);
@@ -265,6 +278,32 @@ async function prepareContainerHost(): Promise<{ dockerHost: string } | null> {
     say(`Private deployment is off: ${(error as Error).message}`);
     return null;
   }
+}
+
+function dockerInstallEnvironment(): InstallEnvironment {
+  const interactive = process.stdin.isTTY && process.stdout.isTTY;
+  return {
+    choice: env.PROCTOR_INSTALL_DOCKER,
+    isRoot: process.getuid?.() === 0,
+    hasAptGet: existsSync('/usr/bin/apt-get'),
+    ask: interactive
+      ? async (question) => {
+          const prompt = createInterface({ input: process.stdin, output: process.stdout });
+          try {
+            return await prompt.question(question);
+          } finally {
+            prompt.close();
+          }
+        }
+      : null,
+    run: async (command, args) => {
+      await execFileAsync(command, args, {
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    },
+    say,
+  };
 }
 
 async function stopStack(): Promise<void> {
