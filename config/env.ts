@@ -18,6 +18,8 @@ export interface ProctorEnv {
   inferenceSlots: number;
   /** Which task queues this worker process serves. */
   workerQueues: string[];
+  /** `PROCTOR_WORKER_METRICS_ADDRESS` (host:port): where a worker serves its Temporal SDK metrics for Prometheus; null: none. */
+  workerMetricsAddress: string | null;
   quota: { formalPerMonth: number; manualPerMonth: number };
   uploads: UploadSettings;
   containers: ContainerSettings;
@@ -177,6 +179,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       .split(',')
       .map((q) => q.trim())
       .filter(Boolean),
+    workerMetricsAddress: metricsAddress(env.PROCTOR_WORKER_METRICS_ADDRESS),
     quota: {
       formalPerMonth: int(env, 'PROCTOR_FORMAL_QUOTA', 5, 0, 10_000),
       manualPerMonth: int(env, 'PROCTOR_MANUAL_QUOTA', 2, 0, 10_000),
@@ -334,4 +337,16 @@ function containerNetwork(raw: string | undefined): 'host' | 'bridge' {
   if (raw === undefined || raw === '' || raw === 'host') return 'host';
   if (raw === 'bridge') return 'bridge';
   throw new ConfigError(`PROCTOR_CONTAINER_NETWORK must be host or bridge, got ${JSON.stringify(raw)}`);
+}
+
+/** `host:port` (IPv4, a name, or [IPv6]) for the metrics exporter; empty: none. */
+function metricsAddress(raw: string | undefined): string | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const value = raw.trim();
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535)
+    throw new ConfigError(
+      `PROCTOR_WORKER_METRICS_ADDRESS must be host:port (e.g. 0.0.0.0:9464), got ${JSON.stringify(raw)}`,
+    );
+  return value;
 }

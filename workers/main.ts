@@ -26,7 +26,13 @@ const JOBS_SWEEP_EVERY_MS = 3_600_000;
 const env = loadEnv();
 const logger = createLogger('worker', env.logLevel);
 const temporal = temporalConnectionConfig();
-Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+Runtime.install({
+  shutdownSignals: ['SIGINT', 'SIGTERM'],
+  // Temporal SDK metrics (task slots, poll latencies, activity and workflow task outcomes) for Prometheus: docs/operations.md.
+  ...(env.workerMetricsAddress
+    ? { telemetryOptions: { metrics: { prometheus: { bindAddress: env.workerMetricsAddress } } } }
+    : {}),
+});
 
 const database = connectDb(env.databaseUrl, { max: 20 });
 const connection = await NativeConnection.connect({ address: temporal.address });
