@@ -9,7 +9,7 @@
  * workflow code, so the API and the activities can import it. The names are what histories
  * recorded: changing one breaks every run in flight and every replay fixture that carries it.
  */
-import { defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Batching, RunStatus } from './run';
 import type { ManualEvaluationLaunchedArgs, ReviewAbandonedArgs, ReviewCompletedArgs } from './review';
 import type { LeaderboardSubmission, LeaderboardSubmissionResult } from './leaderboard';
@@ -84,6 +84,25 @@ export interface StopSignalArgs {
 
 /** To a run: stop. Cancels the datasets in flight; the run then closes as stopped. */
 export const stopSignal = defineSignal<[StopSignalArgs]>('stop');
+
+/** Where a run's workflow stands, for operators (`temporal workflow query --name progress`). */
+export interface RunProgress {
+  /** The dataset in progress (null before the first and after the last). */
+  dataset: string | null;
+  /** Its place, from 1; 0 before the first. */
+  index: number;
+  of: number;
+  stopRequested: boolean;
+}
+export const runProgressQuery = defineQuery<RunProgress>('progress');
+
+/** Where a dataset's workflow stands: items up to `inferredThrough` have been asked (in this execution's reckoning). */
+export interface DatasetProgress {
+  datasetId: string;
+  inferredThrough: number;
+  total: number | null;
+}
+export const datasetProgressQuery = defineQuery<DatasetProgress>('progress');
 
 /** To a private run waiting in the container queue: units may have become free, ask again now. */
 export const containerUnitsFreedSignal = defineSignal('containerUnitsFreed');

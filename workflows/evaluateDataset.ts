@@ -14,10 +14,16 @@ import {
   isCancellation,
   patched,
   setCurrentDetails,
+  setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Batching } from '../contracts/run';
-import type { DatasetWorkflowInput, DatasetWorkflowResult } from '../contracts/workflow';
+import {
+  datasetProgressQuery,
+  type DatasetProgress,
+  type DatasetWorkflowInput,
+  type DatasetWorkflowResult,
+} from '../contracts/workflow';
 import type { BegunDataset } from '../activities/runLifecycle';
 import {
   bookkeeping,
@@ -36,8 +42,12 @@ import { evaluateWithRunScript } from './multimodalDataset';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
   const { runId, datasetId } = input;
+  // Metadata, not history: replay-safe without a patch.
+  const progress: DatasetProgress = { datasetId, inferredThrough: input.nextPosition ?? 0, total: null };
+  setHandler(datasetProgressQuery, () => ({ ...progress }));
   const control = bookkeeping();
   const begun = await control.beginDataset({ runId, datasetId });
+  progress.total = begun.total;
   // A custom image evaluates the whole dataset in one job (docs/custom-evaluation-images.md).
   if (begun.customImage) return evaluateWithCustomImage(input, control);
   // A multimodal private deployment answers the whole dataset in one run.sh job (docs/multimodal.md).
@@ -73,6 +83,7 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
         if (isCancellation(err)) throw err;
         abortReason = failureReason(err);
       }
+      progress.inferredThrough = range.to;
       // What the batch stored is scored even when the batch ended the dataset.
       const scoringFailed = await scoring.next(range);
       abortReason ??= scoringFailed;

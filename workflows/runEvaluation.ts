@@ -15,8 +15,10 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import {
+  runProgressQuery,
   stopSignal,
   type DatasetWorkflowInput,
+  type RunProgress,
   type RunWorkflowInput,
   type RunWorkflowResult,
   type StopSignalArgs,
@@ -43,8 +45,13 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
     datasetsScope.cancel();
   });
 
+  // Queries and current details are metadata, not history: replay-safe without a patch.
+  const progress: RunProgress = { dataset: null, index: 0, of: 0, stopRequested: false };
+  setHandler(runProgressQuery, () => ({ ...progress, stopRequested: stop !== null }));
+
   const control = bookkeeping();
   const plan = await control.beginRun({ runId });
+  progress.of = plan.datasetIds.length;
   if (plan.endedAs) {
     publishRunStatus(plan.endedAs);
     return { status: plan.endedAs, overallScore: null };
@@ -64,7 +71,7 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
           if (failure) return;
         }
         ready = true;
-        const evaluate = () => evaluateDatasets(control, runId, plan, async () => undefined);
+        const evaluate = () => evaluateDatasets(control, runId, plan, async () => undefined, progress);
         // A multimodal private run's jobs hold its units as a model server would (its upload checked first).
         if (plan.containerUnits) await withContainerLease(runId, evaluate, () => containers.checkRunUpload({ runId }));
         else await evaluate();
@@ -73,10 +80,16 @@ export async function runEvaluation({ runId }: RunWorkflowInput): Promise<RunWor
       // The served model is ready once withServedModel hands over its first endpoint (after the health wait).
       await withServedModel(runId, (endpointForNextDataset) => {
         ready = true;
-        return evaluateDatasets(control, runId, plan, async () => {
-          const { hostQueue, baseUrl } = await endpointForNextDataset();
-          return { hostQueue, baseUrl };
-        });
+        return evaluateDatasets(
+          control,
+          runId,
+          plan,
+          async () => {
+            const { hostQueue, baseUrl } = await endpointForNextDataset();
+            return { hostQueue, baseUrl };
+          },
+          progress,
+        );
       });
     });
   } catch (err) {
@@ -116,8 +129,10 @@ async function evaluateDatasets(
   runId: string,
   plan: RunPlan,
   servingFor: () => Promise<DatasetWorkflowInput['serving']>,
+  progress?: RunProgress,
 ): Promise<void> {
   for (const [index, datasetId] of plan.datasetIds.entries()) {
+    if (progress) Object.assign(progress, { dataset: datasetId, index: index + 1 });
     // For operators in the Temporal UI (metadata, not history: replay-safe); the child says how far it is.
     setCurrentDetails(
       `Dataset ${index + 1} of ${plan.datasetIds.length}: **${datasetId}** (its workflow: \`${workflowIds.dataset(runId, datasetId)}\`)`,
@@ -139,4 +154,6 @@ async function evaluateDatasets(
       await control.finishDataset({ runId, datasetId, outcome: 'aborted', reason: failureReason(err) });
     }
   }
+  if (progress) progress.dataset = null;
+  setCurrentDetails(`All ${plan.datasetIds.length} dataset(s) evaluated; closing the run`);
 }

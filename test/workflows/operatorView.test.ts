@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { WORD_REVERSE_ID } from '../../datasets/builtin/wordReverse';
 import { ARITH_MC_ID } from '../../datasets/builtin/arithChoice';
 import { workflowIds } from '../../temporal.config';
+import { datasetProgressQuery, runProgressQuery } from '../../contracts/workflow';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
 import { useTestStack } from '../support/testStack';
 import { until } from '../support/until';
@@ -56,11 +57,33 @@ describe('the operator’s view of a running run', () => {
       return datasetDetails !== '';
     });
     expect(datasetDetails).toMatch(new RegExp(`^\\*\\*${WORD_REVERSE_ID}\\*\\*: inferring items \\d+–\\d+ of \\d+$`));
+    // The progress queries say the same as data.
+    const runProgress = await stack.temporal.workflow.getHandle(workflowIds.run(runId)).query(runProgressQuery);
+    expect(runProgress).toMatchObject({ of: 2, stopRequested: false });
+    expect([
+      [WORD_REVERSE_ID, 1],
+      [ARITH_MC_ID, 2],
+    ]).toContainEqual([runProgress.dataset, runProgress.index]);
+    const datasetProgress = await stack.temporal.workflow
+      .getHandle(workflowIds.dataset(runId, WORD_REVERSE_ID))
+      .query(datasetProgressQuery)
+      .catch(() => null);
+    // (null only if the dataset finished between the two queries)
+    if (datasetProgress) {
+      expect(datasetProgress.datasetId).toBe(WORD_REVERSE_ID);
+      expect(datasetProgress.total).toBeGreaterThan(0);
+      expect(datasetProgress.inferredThrough).toBeLessThanOrEqual(datasetProgress.total!);
+    }
     await until('the run moves on to the second dataset', async () =>
       (await currentDetails(workflowIds.run(runId)).catch(() => '')).startsWith('Dataset 2 of 2'),
     );
     const stopped = await stack.api.request('POST', `/v1/runs/${runId}/stop`, { key });
     expect(stopped.status, stopped.text).toBe(202);
+    const afterStop = await stack.temporal.workflow
+      .getHandle(workflowIds.run(runId))
+      .query(runProgressQuery)
+      .catch(() => null);
+    if (afterStop) expect(afterStop.stopRequested || afterStop.dataset === null).toBe(true);
     expect((await waitForRunEnd(stack.api, key, runId)).status).toMatch(/^(stopped|succeeded)$/);
   });
 });
