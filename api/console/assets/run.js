@@ -10,7 +10,7 @@
 import { api, ApiError, download } from './api.js';
 import { duration, h, interval, mount, score, table, when } from './dom.js';
 import { runLog } from './runLog.js';
-import { runResults } from './runResults.js';
+import { runResults, sampleCells } from './runResults.js';
 import { manualEvaluation } from './manualEvaluation.js';
 
 export const POLL_MS = 2_000;
@@ -186,17 +186,7 @@ async function renderResults(section, runId) {
     table(
       'The drawn samples and the model’s answers',
       ['ID', 'Dataset', 'Sample', 'Label', 'Predict'],
-      page.items.map((r) =>
-        h(
-          'tr',
-          {},
-          h('td', {}, r.id),
-          h('td', {}, r.dataset),
-          h('td', { class: 'text' }, r.sample),
-          h('td', { class: 'text' }, r.label),
-          h('td', { class: 'text' }, r.predict ?? `(failed: ${r.error ?? 'no answer'})`),
-        ),
-      ),
+      page.items.map((r) => h('tr', {}, ...sampleCells(r))),
       { id: 'verification-results' },
     ),
   );

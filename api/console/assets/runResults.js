@@ -8,6 +8,17 @@ import { h, mount, table } from './dom.js';
 
 const PAGE = 50;
 
+/** A result's ID, Dataset, Sample, Label and Predict cells, as the seed's verification table shows them. */
+export function sampleCells(r) {
+  return [
+    h('td', {}, r.id),
+    h('td', {}, r.dataset),
+    h('td', { class: 'text' }, r.sample),
+    h('td', { class: 'text' }, r.label),
+    h('td', { class: 'text' }, r.predict ?? `(failed: ${r.error ?? 'no answer'})`),
+  ];
+}
+
 export function runResults(run) {
   const dataset = h('select', { id: 'results-dataset' }, h('option', { value: '' }, 'every dataset'),
     run.datasets.map((d) => h('option', { value: d.dataset }, d.dataset)));
@@ -36,11 +47,7 @@ export function runResults(run) {
               h(
                 'tr',
                 {},
-                h('td', {}, r.id),
-                h('td', {}, r.dataset),
-                h('td', { class: 'text' }, r.sample),
-                h('td', { class: 'text' }, r.label),
-                h('td', { class: 'text' }, r.predict ?? `(failed: ${r.error ?? 'no answer'})`),
+                ...sampleCells(r),
                 h('td', {}, r.score === null ? '—' : String(r.score)),
                 h('td', {}, r.status),
               ),
