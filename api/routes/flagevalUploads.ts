@@ -294,9 +294,8 @@ export async function flagevalUploadsRoutes(app: FastifyInstance, deps: ApiDeps)
           part.file.resume();
           throw toProblem(error);
         }
-        if (!(await markChunkReady(deps.db, upload.id, file.id, num)))
-          throw conflict('this upload ended while the chunk was received; run the upload again');
-        const complete = (await findResumableFile(deps.db, presented.token.id, file.id))!.file;
+        const complete = await markChunkReady(deps.db, upload.id, file.id, num);
+        if (!complete) throw conflict('this upload ended while the chunk was received; run the upload again');
         const fileReady = complete.readyChunks.length >= complete.chunks;
         const claimed = fileReady ? await claimCompleteUpload(deps.db, upload.id) : null;
         if (!claimed) return answer(complete, num, fileReady, null);

@@ -131,22 +131,31 @@ export async function findResumableFile(
   return row ?? null;
 }
 
-/** Records chunk `num` as received whole (once, however often it is sent), while the upload is open. */
-export async function markChunkReady(db: Db, uploadId: string, fileId: number, num: number): Promise<boolean> {
+/**
+ * Records chunk `num` as received whole (once, however often it is sent), while the upload is open;
+ * returns the file as it now stands, or null when the upload is no longer open.
+ */
+export async function markChunkReady(
+  db: Db,
+  uploadId: string,
+  fileId: number,
+  num: number,
+): Promise<ResumableFileRow | null> {
   return db.transaction(async (tx) => {
     const [open] = await tx
       .update(resumableUploads)
       .set({ updatedAt: sql`now()` })
       .where(and(eq(resumableUploads.id, uploadId), eq(resumableUploads.state, 'open')))
       .returning({ id: resumableUploads.id });
-    if (!open) return false;
-    await tx
+    if (!open) return null;
+    const [file] = await tx
       .update(resumableUploadFiles)
       .set({
         readyChunks: sql`case when ${num} = any(${resumableUploadFiles.readyChunks}) then ${resumableUploadFiles.readyChunks} else array_append(${resumableUploadFiles.readyChunks}, ${num}::integer) end`,
       })
-      .where(eq(resumableUploadFiles.id, fileId));
-    return true;
+      .where(eq(resumableUploadFiles.id, fileId))
+      .returning();
+    return file ?? null;
   });
 }
 
