@@ -20,6 +20,9 @@ export const METRICS = [
   'retrieval_recall',
   't2i_check',
   'safety',
+  'top1_accuracy',
+  'recall_at_1',
+  'mean_iou',
 ] as const;
 /**
  * The multimodal tasks' metrics, scored from the files a private deployment's run.sh writes (or, for
@@ -30,6 +33,16 @@ export const MULTIMODAL_METRICS = ['vqa_accuracy', 'retrieval_recall', 't2i_chec
 export type MultimodalMetricName = (typeof MULTIMODAL_METRICS)[number];
 export function isMultimodalMetric(metric: string | undefined): metric is MultimodalMetricName {
   return (MULTIMODAL_METRICS as readonly string[]).includes(metric ?? '');
+}
+/**
+ * The backbone tasks' metrics (CV and Audio, docs/backbones.md), reported by the fine-tune job on
+ * the test split: top-1 accuracy (classification, keyword spotting, speaker identification),
+ * recall@1 (retrieval), mean IoU (segmentation). No configuration chooses them.
+ */
+export const BACKBONE_METRICS = ['top1_accuracy', 'recall_at_1', 'mean_iou'] as const;
+export type BackboneMetricName = (typeof BACKBONE_METRICS)[number];
+export function isBackboneMetric(metric: string | undefined): metric is BackboneMetricName {
+  return (BACKBONE_METRICS as readonly string[]).includes(metric ?? '');
 }
 /**
  * `safety`: each answer is labelled safe, unsafe, refused or over-refused, by a judge model under a

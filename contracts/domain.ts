@@ -50,10 +50,6 @@ export const MODEL_NAME_RULES: Record<Domain, { pattern: RegExp; rule: string }>
   multimodal: MIXED_CASE_NAME,
 };
 
-const BACKBONE_PENDING = (what: string) =>
-  `${what} evaluation fine-tunes the platform's preset heads on an uploaded backbone, which this platform cannot run yet; ` +
-  'such evaluations are refused rather than accepted and never launched (docs/domains.md)';
-
 export const DOMAIN_RULES: Readonly<Record<Domain, DomainRules>> = Object.freeze({
   // English guide, "NLP": API (endpoint required; online model name and key optional) or private; robustness optional; base or SFT.
   nlp: {
@@ -80,7 +76,7 @@ export const DOMAIN_RULES: Readonly<Record<Domain, DomainRules>> = Object.freeze
     modelTypes: ['backbone'],
     verification: true,
     robustness: true,
-    unavailable: BACKBONE_PENDING('CV'),
+    unavailable: null,
   },
   // English guide, "Audio": private backbone, accuracy only, no model type, no verification action.
   audio: {
@@ -89,7 +85,7 @@ export const DOMAIN_RULES: Readonly<Record<Domain, DomainRules>> = Object.freeze
     modelTypes: [],
     verification: false,
     robustness: false,
-    unavailable: BACKBONE_PENDING('Audio'),
+    unavailable: null,
   },
   // Chinese guide, "Safety领域模型评测": API only, accuracy only, no verification, online model name and key required.
   safety: {
@@ -114,15 +110,17 @@ export const DEPLOYMENT_METHODS_BY_DOMAIN: Record<Domain, readonly ('api' | 'pri
 };
 
 /**
- * What a private deployment of each domain speaks (docs/multimodal.md): `func`, a long-lived model
- * server answering POST /func (NLP); `run-script`, a job `bash run.sh TASK IP PORT` that asks the
- * platform's data server for its items and writes its answers as files (Multimodal). Null where
- * the domain has no private deployment the platform can run yet.
+ * What a private deployment of each domain speaks (docs/multimodal.md, docs/backbones.md): `func`, a
+ * long-lived model server answering POST /func (NLP); `run-script`, a job `bash run.sh TASK IP PORT`
+ * that asks the platform's data server for its items and writes its answers as files (Multimodal);
+ * `finetune`, a job of the platform's own Python that loads the uploaded backbone, freezes it and
+ * fine-tunes a preset head per task and dataset (CV, Audio). Null where the domain has no private
+ * deployment.
  */
-export const PRIVATE_PROTOCOL_BY_DOMAIN: Record<Domain, 'func' | 'run-script' | null> = {
+export const PRIVATE_PROTOCOL_BY_DOMAIN: Record<Domain, 'func' | 'run-script' | 'finetune' | null> = {
   nlp: 'func',
   multimodal: 'run-script',
-  cv: null,
-  audio: null,
+  cv: 'finetune',
+  audio: 'finetune',
   safety: null,
 };

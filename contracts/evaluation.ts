@@ -3,6 +3,7 @@ import { Domain, MODEL_TYPES } from './domain';
 import { DatasetId } from './dataset';
 import { nullable, Timestamp, Uuid } from './common';
 import { GENERATION_FIELDS, PromptTemplateInput } from './generation';
+import { BackboneTasks, BackboneTasksInput } from './backbone';
 
 export const ApiMode = Type.Union([Type.Literal('chat'), Type.Literal('completion')], {
   description: 'one of chat, completion',
@@ -204,6 +205,16 @@ const datasets = Type.Array(DatasetId, {
   description: 'must list 1–64 distinct dataset ids',
 });
 
+/**
+ * CV and Audio only (docs/backbones.md): the form's evaluation tasks, each with the adaptation
+ * method its preset head is fine-tuned with. Required there, refused elsewhere.
+ */
+export const BackboneInput = Type.Object(
+  { tasks: BackboneTasksInput },
+  { additionalProperties: false, description: 'the evaluation tasks of a CV or Audio backbone evaluation' },
+);
+export type BackboneInput = Static<typeof BackboneInput>;
+
 export const CreateEvaluationBody = Type.Object(
   {
     domain: Domain,
@@ -216,6 +227,7 @@ export const CreateEvaluationBody = Type.Object(
     acknowledgeNoTestAnnotations: Type.Boolean({ description: 'must be true' }),
     inference: Type.Optional(InferenceInput),
     limits: Type.Optional(Type.Partial(RunLimits, { additionalProperties: false })),
+    backbone: Type.Optional(BackboneInput),
   },
   { additionalProperties: false },
 );
@@ -234,6 +246,7 @@ export const PatchEvaluationBody = Type.Object(
     acknowledgeNoTestAnnotations: Type.Optional(Type.Boolean({ description: 'must be true' })),
     inference: Type.Optional(InferenceInput),
     limits: Type.Optional(Type.Partial(RunLimits, { additionalProperties: false })),
+    backbone: Type.Optional(BackboneInput),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -263,6 +276,12 @@ export const EvaluationView = Type.Object({
   modelInfo: ModelInfo,
   inference: InferenceParams,
   limits: RunLimits,
+  backbone: Type.Optional(
+    Type.Object(
+      { tasks: BackboneTasks },
+      { description: 'CV and Audio: the evaluation tasks with their adaptation methods (docs/backbones.md)' },
+    ),
+  ),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   deletedAt: Type.Optional(

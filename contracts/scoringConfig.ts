@@ -9,6 +9,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import {
+  BACKBONE_METRICS,
+  type BackboneMetricName,
   CODE_METRIC,
   MULTIMODAL_METRICS,
   SAFETY_METRIC,
@@ -24,18 +26,23 @@ import { literalUnion } from './literalUnion';
  * text: a configuration names it only for a code dataset, to set how many completions to ask (n)
  * and which pass@k to report (checkScoringConfig.ts). `safety` likewise only for a safety dataset,
  * to name the judge its rubric is put to (docs/safety.md). The multimodal metrics are no choice of
- * a configuration: a multimodal dataset is scored by its task's protocol.
+ * a configuration: a multimodal dataset is scored by its task's protocol, and a backbone dataset by its fine-tune job.
  */
 export const SCORING_METRICS = [...TEXT_METRICS, CODE_METRIC, 'judge', SAFETY_METRIC] as const;
-export type ScoringMetric = Exclude<MetricName, MultimodalMetricName> | 'judge';
+export type ScoringMetric = Exclude<MetricName, MultimodalMetricName | BackboneMetricName> | 'judge';
 export const ScoringMetricSchema = literalUnion(SCORING_METRICS, {
   description: `one of ${SCORING_METRICS.join(', ')}`,
 });
 
 /** What scored a dataset of a run: a metric, a judge, or the evaluation's custom image (its metrics.json). */
 export const CUSTOM_IMAGE_SCORER = 'custom_image' as const;
-export const DATASET_SCORERS = [...SCORING_METRICS, ...MULTIMODAL_METRICS, CUSTOM_IMAGE_SCORER] as const;
-export type DatasetScorer = ScoringMetric | MultimodalMetricName | typeof CUSTOM_IMAGE_SCORER;
+export const DATASET_SCORERS = [
+  ...SCORING_METRICS,
+  ...MULTIMODAL_METRICS,
+  ...BACKBONE_METRICS,
+  CUSTOM_IMAGE_SCORER,
+] as const;
+export type DatasetScorer = ScoringMetric | MultimodalMetricName | BackboneMetricName | typeof CUSTOM_IMAGE_SCORER;
 export const DatasetScorerSchema = literalUnion(DATASET_SCORERS, {
   description: `one of ${DATASET_SCORERS.join(', ')} (custom_image: the evaluation's own image wrote the metrics)`,
 });

@@ -28,6 +28,7 @@ import { SAFETY_CATEGORIES } from './builtin/safety/safetyCategories';
 import { SAFETY_DATASET_SIZE, SAFETY_ITEMS_PER_CELL, generateSafetyDataset } from './builtin/safety/safetyDatasets';
 import { HUMANEVAL_ID, HUMANEVAL_SIZE, HUMANEVAL_SOURCE, generateHumanEval } from './builtin/public/humanEval';
 import { PublicDatasetMissing, type PublicDatasetSource } from './builtin/public/publicData';
+import { BACKBONE_DATASETS, backboneMetricOf, backboneTestItems } from './builtin/backbone/backboneDatasets';
 
 export interface BuiltinDataset {
   id: string;
@@ -235,12 +236,34 @@ export const SAFETY_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze(
   ),
 );
 
+/**
+ * CV and Audio built-ins (docs/backbones.md): their files are generated on a container host by the
+ * backbone image; the registry holds their test items (label by index) for per-sample results.
+ */
+export const BACKBONE_BUILTIN_DATASETS: readonly BuiltinDataset[] = Object.freeze(
+  BACKBONE_DATASETS.map((spec) =>
+    builtin(
+      {
+        id: spec.id,
+        name: spec.name,
+        domain: spec.domain,
+        task: spec.task,
+        metric: backboneMetricOf(spec),
+        description: spec.description,
+        size: spec.splits.test,
+      },
+      () => backboneTestItems(spec),
+    ),
+  ),
+);
+
 const ALL_BUILTIN_DATASETS: readonly BuiltinDataset[] = [
   ...BUILTIN_DATASETS,
   ...SUBJECTIVE_BUILTIN_DATASETS,
   ...CODE_BUILTIN_DATASETS,
   ...MULTIMODAL_BUILTIN_DATASETS,
   ...SAFETY_BUILTIN_DATASETS,
+  ...BACKBONE_BUILTIN_DATASETS,
 ];
 
 export function findBuiltinDataset(id: string): BuiltinDataset | undefined {

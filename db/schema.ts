@@ -33,6 +33,7 @@ import type { ScoringMethod, ScoringStep } from '../contracts/scoringTrace';
 import type { ReviewStatus } from '../contracts/review';
 import type { LeaderboardMode, PublicationStatus, SuiteDataset } from '../contracts/leaderboard';
 import type { RankingWeights } from '../contracts/comparison';
+import type { BackboneTasks } from '../contracts/backbone';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -183,6 +184,8 @@ export const evaluations = pgTable(
     modelInfo: jsonb('model_info').$type<ModelInfo>().notNull(),
     inference: jsonb('inference').$type<InferenceParams>().notNull(),
     limits: jsonb('limits').$type<RunLimits>().notNull(),
+    /** CV and Audio: the evaluation tasks with their adaptation methods (contracts/backbone.ts); null elsewhere. */
+    backboneTasks: jsonb('backbone_tasks').$type<BackboneTasks>(),
     /** Last version handed out to a run of this evaluation; bumped atomically at launch. */
     runCounter: integer('run_counter').notNull().default(0),
     /** Last upload version handed out for this evaluation's model and code; bumped atomically. */

@@ -6,7 +6,8 @@
  *   meta.json            {"parameter_scale_billion": 7}
  *   service.py           defines class Service(NLPModelService)
  *
- * For Multimodal (the data-server protocol, docs/multimodal.md):
+ * CV and Audio backbones: storage/backboneUploadCheck.ts. For Multimodal (the data-server protocol,
+ * docs/multimodal.md):
  *
  *   checkpoint.pth       the weights the user's code loads (its path comes from the data server's io_info)
  *   run.sh               run as `bash run.sh TASK SERVER_IP SERVER_PORT`
@@ -16,16 +17,15 @@
  * round trip tells the user everything to fix. Links inside the tree are followed (they were
  * checked to stay inside when the tree was stored).
  */
-import { open, stat } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { maxGpusForScale, type UploadCheckProblem, type UploadCheckReport } from '../contracts/upload';
-
-/** meta.json and the Python files are small; reading more than this of them means something is wrong. */
-const MAX_TEXT_BYTES = 1024 * 1024;
+import { readTextFile, statOrNull } from './uploadFiles';
+import { checkAudioTree, checkCvTree } from './backboneUploadCheck';
 
 export async function checkUploadTree(dir: string, domain: string): Promise<UploadCheckReport> {
   if (domain === 'multimodal') return checkMultimodalTree(dir);
+  if (domain === 'cv') return checkCvTree(dir);
+  if (domain === 'audio') return checkAudioTree(dir);
   if (domain !== 'nlp') {
     return {
       ok: false,
@@ -34,7 +34,7 @@ export async function checkUploadTree(dir: string, domain: string): Promise<Uplo
         {
           path: '',
           rule: 'domain',
-          message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp and multimodal only`,
+          message: `the ${domain} domain takes no upload (its evaluations call an API); uploads are checked for nlp, multimodal, cv and audio`,
         },
       ],
       parameterScaleBillion: null,
@@ -196,57 +196,5 @@ async function checkService(dir: string, problems: UploadCheckProblem[]): Promis
       message:
         'service.py must define a class named Service (class Service(NLPModelService): with global_init(self, model_path) and infer(self, req))',
     });
-  }
-}
-
-/**
- * The text of a required regular file, or null with the problem recorded: missing, not a file,
- * too large to be what it should be, or unreadable.
- */
-async function readTextFile(
-  dir: string,
-  file: string,
-  problems: UploadCheckProblem[],
-  purpose: string,
-): Promise<string | null> {
-  const info = await statOrNull(path.join(dir, file));
-  if (!info) {
-    problems.push({
-      path: file,
-      rule: 'required',
-      message: `${file} is required at the top of the upload: ${purpose}`,
-    });
-    return null;
-  }
-  if (!info.isFile()) {
-    problems.push({ path: file, rule: 'file', message: `${file} must be a regular file (${purpose})` });
-    return null;
-  }
-  if (info.size > MAX_TEXT_BYTES) {
-    problems.push({
-      path: file,
-      rule: 'size',
-      message: `${file} is ${info.size.toLocaleString('en-US')} bytes; it should be a small text file (at most 1 MiB)`,
-    });
-    return null;
-  }
-  const handle = await open(path.join(dir, file), 'r');
-  try {
-    const buffer = Buffer.alloc(info.size);
-    const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
-    return buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
-async function statOrNull(target: string): Promise<Stats | null> {
-  try {
-    return await stat(target);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    // A dangling link or a path through a file is as good as missing.
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return null;
-    throw error;
   }
 }

@@ -49,6 +49,7 @@ export async function planRun(
       apiKeySet: evaluation.apiKeyCipher !== null,
       robustness: evaluation.robustness,
       modelInfo: evaluation.modelInfo,
+      backbone: evaluation.backboneTasks ? { tasks: evaluation.backboneTasks } : null,
     },
     kind.type,
   );

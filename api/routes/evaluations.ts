@@ -39,8 +39,10 @@ import {
   type EvaluationChanges,
   type EvaluationRow,
 } from '../../db/queries/evaluations';
+import { resolveBackboneTasks } from '../rules/backboneRules';
 import {
   checkAcknowledgement,
+  checkBackboneDatasets,
   checkDatasets,
   checkDatasetsFit,
   checkDeploymentOf,
@@ -121,6 +123,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         apiKeySet: body.deployment.method === 'api' && typeof body.deployment.apiKey === 'string',
         robustness: body.robustness,
         modelInfo: body.modelInfo,
+        backbone: body.backbone ?? null,
       });
       const errors = [
         ...ruleErrors,
@@ -135,6 +138,8 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       const methodTaken = !ruleErrors.some((e) => e.field === 'domain' || e.field === 'deployment.method');
       if (methodTaken && datasetErrors.length === 0 && deploymentErrors.length === 0)
         errors.push(...(await checkDatasetsFit(deps.db, caller.userId, body, body.datasets)));
+      if (body.backbone && datasetErrors.length === 0 && !ruleErrors.some((e) => e.field.startsWith('backbone')))
+        errors.push(...(await checkBackboneDatasets(deps.db, caller.userId, body.backbone.tasks, body.datasets)));
       if (errors.length > 0) throw validationProblem(inFormOrder(errors));
 
       const apiKey = body.deployment.method === 'api' ? (body.deployment.apiKey ?? null) : null;
@@ -152,6 +157,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           modelInfo: storedModelInfo(body.modelInfo),
           inference: mergeInference(DEFAULT_INFERENCE, body.inference),
           limits: { ...DEFAULT_LIMITS, ...body.limits },
+          backboneTasks: body.backbone ? resolveBackboneTasks(body.backbone) : null,
         });
       } catch (error) {
         // Lost the race for the name to a concurrent creation: the same answer as the early check.
@@ -255,7 +261,11 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       const original = await getEvaluationFor(deps.db, request.caller, request.params.id);
       const nameErrors = await checkModelName(deps.db, original.domain, request.body.modelName);
       if (nameErrors.length > 0) throw validationProblem(nameErrors);
-      const broken = domainRuleErrors({ ...original, apiKeySet: original.apiKeyCipher !== null });
+      const broken = domainRuleErrors({
+        ...original,
+        apiKeySet: original.apiKeyCipher !== null,
+        backbone: original.backboneTasks ? { tasks: original.backboneTasks } : null,
+      });
       if (broken.length > 0)
         throw new HttpProblem(
           409,
@@ -277,6 +287,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
           modelInfo: original.modelInfo,
           inference: original.inference,
           limits: original.limits,
+          backboneTasks: original.backboneTasks,
         });
       } catch (error) {
         if (error instanceof ModelNameTaken) throw badRequest('modelName', NAME_TAKEN);
@@ -390,6 +401,11 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         if (body.deployment && isRunScript(next) && (await customImageOf(deps.db, current.id)))
           errors.push({ field: 'deployment.method', message: RUN_SCRIPT_CUSTOM_IMAGE });
       }
+      const tasks = body.backbone?.tasks ?? current.backboneTasks;
+      if (errors.length === 0 && tasks && (body.datasets || body.backbone))
+        errors.push(
+          ...(await checkBackboneDatasets(deps.db, current.ownerId, tasks, body.datasets ?? current.datasetIds)),
+        );
       if (errors.length > 0) throw validationProblem(inFormOrder(errors));
 
       const updated = await updateEvaluation(deps.db, current.id, (locked) => {
@@ -408,6 +424,7 @@ export async function evaluationsRoutes(app: FastifyInstance, deps: ApiDeps): Pr
         if (body.modelInfo) changes.modelInfo = storedModelInfo(body.modelInfo);
         if (body.inference) changes.inference = mergeInference(locked.inference, body.inference);
         if (body.limits) changes.limits = { ...locked.limits, ...body.limits };
+        if (body.backbone) changes.backboneTasks = resolveBackboneTasks(body.backbone);
         return changes;
       });
       request.log.info({ evaluationId: current.id, fields: Object.keys(body) }, 'evaluation edited');
@@ -453,12 +470,15 @@ function editedEvaluation(current: EvaluationRow, body: PatchFields) {
     apiKeySet,
     robustness: body.robustness ?? current.robustness,
     modelInfo: body.modelInfo ?? current.modelInfo,
+    backbone: body.backbone ?? (current.backboneTasks ? { tasks: current.backboneTasks } : null),
   };
 }
 
 /** An edit answers for the rules of the fields it sends; what is stored is checked again at launch. */
 function editedFields(body: PatchFields): ReadonlySet<RuledField> {
-  return new Set((['deployment', 'robustness', 'modelInfo'] as const).filter((field) => body[field] !== undefined));
+  return new Set(
+    (['deployment', 'robustness', 'modelInfo', 'backbone'] as const).filter((field) => body[field] !== undefined),
+  );
 }
 
 /** A kept key must stay with the origin it was given for. */

@@ -8,6 +8,9 @@
 import type { FieldError } from '../../contracts/problem';
 import { DOMAIN_RULES, type Domain, type ModelType } from '../../contracts/domain';
 import { HttpProblem, statusTitle } from '../http/problems';
+import type { BackboneInput } from '../../contracts/evaluation';
+import type { BackboneTasks } from '../../contracts/backbone';
+import { backboneTaskErrors } from './backboneRules';
 
 /** The evaluation as the rules read it: `apiKeySet` is whether a key is (or will be) stored. */
 export interface RuledEvaluation {
@@ -16,9 +19,11 @@ export interface RuledEvaluation {
   apiKeySet: boolean;
   robustness: boolean;
   modelInfo: { type?: ModelType | null };
+  /** CV and Audio's evaluation tasks (null or absent: none given). */
+  backbone?: BackboneInput | { tasks: BackboneTasks } | null;
 }
 
-export type RuledField = 'domain' | 'deployment' | 'robustness' | 'modelInfo';
+export type RuledField = 'domain' | 'deployment' | 'robustness' | 'modelInfo' | 'backbone';
 
 const ofDomain = (domain: Domain) => `(rule of domain ${domain})`;
 
@@ -64,6 +69,7 @@ export function domainRuleErrors(e: RuledEvaluation, fields?: ReadonlySet<RuledF
 
   if (checks('robustness') && e.robustness && !rules.robustness)
     errors.push({ field: 'robustness', message: `must be false: the domain evaluates accuracy only ${suffix}` });
+  if (checks('backbone')) errors.push(...backboneTaskErrors(e.domain, e.backbone, suffix));
   return errors;
 }
 

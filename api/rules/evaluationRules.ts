@@ -16,6 +16,7 @@ import { isModelNameTaken } from '../../db/queries/evaluations';
 import type { GpuType } from '../../contracts/resources';
 import { checkPrivateDeployment } from './privateDeploymentRules';
 import type { EndpointNetworkPolicy } from '../../config/endpointNetworks';
+import { backboneDatasetErrors } from './backboneRules';
 
 export const NAME_TAKEN = 'is already taken (model names are unique across the platform, regardless of case)';
 
@@ -67,6 +68,17 @@ export async function checkDatasetsFit(
       return d ? [{ id, metric: d.metric, source: d.source }] : [];
     }),
   );
+}
+
+/** A backbone evaluation's datasets against its tasks (backboneRules.ts); call once the datasets are visible. */
+export async function checkBackboneDatasets(
+  db: Db,
+  ownerId: string,
+  tasks: readonly { task: string }[],
+  ids: readonly string[],
+): Promise<FieldError[]> {
+  const visible = await getVisibleDatasets(db, { userId: ownerId, isAdmin: false }, ids);
+  return backboneDatasetErrors(tasks, visible, ids);
 }
 
 export function checkDeployment(
@@ -134,6 +146,7 @@ const FORM_ORDER = [
   'domain',
   'modelName',
   'description',
+  'backbone',
   'datasets',
   'deployment',
   'robustness',

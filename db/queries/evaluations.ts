@@ -235,6 +235,7 @@ export function toEvaluationView(row: EvaluationRow): EvaluationView {
     inference: row.inference,
     // Limits added since the row was written show the value a launch freezes for them.
     limits: { ...DEFAULT_LIMITS, ...row.limits },
+    ...(row.backboneTasks ? { backbone: { tasks: row.backboneTasks } } : {}),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     ...(row.deletedAt ? { deletedAt: row.deletedAt.toISOString() } : {}),

@@ -210,20 +210,173 @@ describe('checkUploadTree (multimodal)', () => {
   });
 });
 
-describe('checkUploadTree (other domains)', () => {
-  it.each(['cv', 'audio'])('%s: not supported yet, one problem saying so', async (domain) => {
-    expect(await checkUploadTree(await tree(), domain)).toEqual({
-      ok: false,
-      domain,
-      problems: [
-        {
-          path: '',
-          rule: 'domain',
-          message: `the layout check for the ${domain} domain is not supported yet; uploads are checked for nlp and multimodal only`,
-        },
-      ],
+const SEED_META = {
+  model_name: 'resnet_demo',
+  is_rgb: true,
+  output_channels: [256, 512, 1024, 2048],
+  output_dims: [4, 4, 4, 4],
+  mean: [123.675, 116.28, 103.53],
+  std: [58.395, 57.12, 57.375],
+  tasks: {
+    classification: { train_batch_size: 128, val_batch_size: 128, out_indices: [3] },
+    segmentation: { train_batch_size: 8, val_batch_size: 8, out_indices: [0, 1, 2, 3] },
+    semi_supervised_classification: { train_batch_size: 32, val_batch_size: 128, out_indices: [3] },
+  },
+};
+const SEED_ADAPTER =
+  'import os\nimport sys\n\ncurrent_dir = os.path.dirname(os.path.abspath(__file__))\nsys.path.append(current_dir)\n\n' +
+  'from model.user_model import get_model  # noqa E402\n\n\nclass ModelAdapter:\n    def model_init(self, checkpoint_path):\n' +
+  '        model = get_model()\n        return model\n';
+
+async function files(entries: Record<string, string | 'dir'>): Promise<string> {
+  const dir = await mkdtemp(path.join(scratch, 'bb-'));
+  for (const [name, content] of Object.entries(entries)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    if (content === 'dir') await mkdir(path.join(dir, name));
+    else await writeFile(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+describe('checkUploadTree (cv)', () => {
+  const cvTree = (over: Record<string, string | 'dir' | null> = {}) => {
+    const all: Record<string, string | 'dir' | null> = {
+      'meta.json': JSON.stringify(SEED_META),
+      'model/checkpoint.pth': 'weights',
+      'model/user_model.py': 'def get_model():\n    pass\n',
+      'model_adapter.py': SEED_ADAPTER,
+      ...over,
+    };
+    return files(Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => e[1] !== null)));
+  };
+
+  it("passes the seed's demo layout (its extra task included)", async () => {
+    expect(await checkUploadTree(await cvTree(), 'cv')).toEqual({
+      ok: true,
+      domain: 'cv',
+      problems: [],
       parameterScaleBillion: null,
       maxGpus: null,
+    });
+  });
+
+  it('names every missing file at once', async () => {
+    const dir = await files({ 'README.md': 'x' });
+    expect(rules(await checkUploadTree(dir, 'cv'))).toEqual([
+      'meta.json:required',
+      'model/checkpoint.pth:required',
+      'model_adapter.py:required',
+    ]);
+  });
+
+  it('reports each broken meta.json field, the adapter and the weights together', async () => {
+    const meta = {
+      model_name: '',
+      is_rgb: 'yes',
+      output_channels: [256, 0],
+      output_dims: [4, 4, 2],
+      mean: [1, 2],
+      std: [1, 0, 1],
+      tasks: {
+        classification: { train_batch_size: 0, out_indices: [5] },
+        segmentation: { out_indices: [0, 0] },
+      },
+    };
+    const report = await checkUploadTree(
+      await cvTree({
+        'meta.json': JSON.stringify(meta),
+        'model/checkpoint.pth': '',
+        'model_adapter.py': 'class Adapter:\n    pass\n',
+      }),
+      'cv',
+    );
+    expect(rules(report)).toEqual([
+      'meta.json:model_name',
+      'meta.json:is_rgb',
+      'meta.json:output_channels',
+      'meta.json:output_dims',
+      'meta.json:mean',
+      'meta.json:std',
+      'meta.json:tasks.classification.train_batch_size',
+      'meta.json:tasks.classification.out_indices',
+      'meta.json:tasks.segmentation.out_indices',
+      'model/checkpoint.pth:empty',
+      'model_adapter.py:adapter_class',
+    ]);
+    expect(report.problems.find((p) => p.rule === 'tasks.classification.out_indices')?.message).toContain(
+      'names level 5',
+    );
+  });
+
+  it('refuses 3-D levels for segmentation and a ModelAdapter without model_init', async () => {
+    const meta = { ...SEED_META, output_dims: [3, 3, 3, 3] };
+    const report = await checkUploadTree(
+      await cvTree({ 'meta.json': JSON.stringify(meta), 'model_adapter.py': 'class ModelAdapter:\n    pass\n' }),
+      'cv',
+    );
+    expect(rules(report)).toEqual(['meta.json:tasks.segmentation.out_indices', 'model_adapter.py:model_init']);
+    expect(report.problems[0]!.message).toContain('4-D feature maps');
+  });
+
+  it('says what a meta.json that is not JSON is', async () => {
+    expect(rules(await checkUploadTree(await cvTree({ 'meta.json': '{"model_name": ' }), 'cv'))).toEqual([
+      'meta.json:json',
+    ]);
+  });
+});
+
+describe('checkUploadTree (audio)', () => {
+  const MODEL =
+    'from dataclasses import dataclass, field\nimport torch.nn as nn\n\n@dataclass\nclass ExamplePretrainingConfig:\n    sample_rate: int = 16000\n\n' +
+    '@dataclass\nclass ExampleConfig:\n    encoder_layers: int = 2\n\nclass ExampleModel(nn.Module):\n    pass\n';
+  const CONVERT = 'import torch\n\ndef load_converted_model(ckpt: str):\n    return None, None\n';
+  const WRAPPER =
+    'import torch.nn as nn\n\nclass MyModel(nn.Module):\n    def __init__(self, load_type, **kwargs):\n        super().__init__()\n\n' +
+    '    def forward(self, wavs, padding_mask=None):\n        return wavs\n\n    def get_output_dim(self):\n        return 64\n';
+
+  it('passes the upstream layout with its converted checkpoint', async () => {
+    const dir = await files({
+      'model.py': MODEL,
+      'convert.py': CONVERT,
+      'ModelWrapper.py': WRAPPER,
+      'checkpoint.pt': 'w',
+    });
+    expect(await checkUploadTree(dir, 'audio')).toMatchObject({ ok: true, domain: 'audio', problems: [] });
+  });
+
+  it('names every missing class, function and file at once', async () => {
+    const dir = await files({
+      'model.py': 'class ExampleConfig:\n    pass\n',
+      'convert.py': 'def convert(x):\n    pass\n',
+      'ModelWrapper.py': 'class MyModel:\n    def forward(self, wavs):\n        pass\n',
+    });
+    const report = await checkUploadTree(dir, 'audio');
+    expect(rules(report)).toEqual([
+      'model.py:model_classes',
+      'model.py:model_classes',
+      'convert.py:load_converted_model',
+      'ModelWrapper.py:get_output_dim',
+      'checkpoint.pt:required',
+    ]);
+    expect(report.problems.map((p) => p.message).join('\n')).toMatch(/ExamplePretrainingConfig[\s\S]*ExampleModel/);
+  });
+
+  it('names all four files when none is there', async () => {
+    expect(rules(await checkUploadTree(await files({ 'x.txt': 'x' }), 'audio'))).toEqual([
+      'model.py:required',
+      'convert.py:required',
+      'ModelWrapper.py:required',
+      'checkpoint.pt:required',
+    ]);
+  });
+});
+
+describe('checkUploadTree (safety)', () => {
+  it('has no upload layout: one problem saying so', async () => {
+    expect(await checkUploadTree(await tree(), 'safety')).toMatchObject({
+      ok: false,
+      domain: 'safety',
+      problems: [{ path: '', rule: 'domain' }],
     });
   });
 });
