@@ -32,7 +32,7 @@ import { robustnessWanted } from './robustness/robustnessPlan';
 import { withRobustness } from './robustness/datasetRobustness';
 import { withMultimodalBreakdown } from './multimodal/multimodalScoring';
 import { withSafetyBreakdown } from './judging/safetyBreakdown';
-import { PRIVATE_PROTOCOL_BY_DOMAIN } from '../contracts/domain';
+import { PRIVATE_PROTOCOL_BY_DOMAIN, type Domain } from '../contracts/domain';
 import { isMultimodalMetric, SAFETY_METRIC } from '../contracts/dataset';
 
 export interface RunPlan {
@@ -58,6 +58,8 @@ export interface BegunDataset {
   customImage?: true;
   /** Answered by a multimodal private deployment's run.sh in one container job (activities/multimodal); set only then. */
   runScript?: true;
+  /** A CV or Audio backbone: one fine-tune job evaluates the dataset (set only then). */
+  finetune?: true;
   judged?: true;
   code?: { n: number };
   robustness?: true;
@@ -67,6 +69,12 @@ export interface BegunDataset {
 /** A run given its batching explicitly keeps it for every dataset. */
 function pipelined(config: RunConfig): { samplesPerBatch?: number } {
   return config.batching ? {} : { samplesPerBatch: pipelinedBatchSize(config.limits.maxConcurrency) };
+}
+
+/** A private deployment whose datasets each run one container job (multimodal run.sh, backbone fine-tuning). */
+function jobProtocol(domain: Domain): boolean {
+  const protocol = PRIVATE_PROTOCOL_BY_DOMAIN[domain];
+  return protocol === 'run-script' || protocol === 'finetune';
 }
 
 export type DatasetOutcome = 'completed' | 'stopped' | 'aborted';
@@ -97,9 +105,7 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
         batching,
         // A run.sh deployment serves no model: each dataset runs its own job (beginDataset).
         serving,
-        ...(run.config.serving && PRIVATE_PROTOCOL_BY_DOMAIN[run.config.domain] === 'run-script'
-          ? { containerUnits: true as const }
-          : {}),
+        ...(run.config.serving && jobProtocol(run.config.domain) ? { containerUnits: true as const } : {}),
         ...(readiness ? { readiness } : {}),
       };
     },
@@ -141,6 +147,21 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
           },
         ]);
         return { total: row.total, runScript: true };
+      }
+      if (run.config.serving && PRIVATE_PROTOCOL_BY_DOMAIN[run.config.domain] === 'finetune') {
+        const choice = run.config.backbone?.tasks.find((t) => t.task === row.task);
+        await appendRunLogs(db, [
+          {
+            runId,
+            datasetId,
+            level: 'info',
+            message:
+              `dataset ${datasetId} (${row.task}) running: the backbone frozen, a preset head fine-tuned` +
+              `${choice ? ` (${choice.adaptation})` : ''} and scored on ${row.total} test item(s)`,
+            dedupeKey: `dataset-start:${datasetId}`,
+          },
+        ]);
+        return { total: row.total, finetune: true };
       }
       // Inference only: every answer is stored as it comes, and nothing scores it afterwards.
       if (run.config.inferenceOnly) {

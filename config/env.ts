@@ -100,6 +100,8 @@ export interface ContainerSettings {
   jobsCacheIdleMs?: number;
   /** `PROCTOR_MULTIMODAL_JOB_TIMEOUT_SECONDS`: the wall clock of one multimodal run.sh job (one dataset). */
   multimodalJobTimeoutMs?: number;
+  /** `PROCTOR_BACKBONE_JOB_TIMEOUT_SECONDS`: the wall clock of one CV/Audio fine-tune job (one dataset). */
+  backboneJobTimeoutMs?: number;
   /** `PROCTOR_MAX_IMAGE_BYTES`: the largest user image a run starts from (the seed's 40 GiB by default). */
   maxImageBytes?: number;
 }
@@ -204,6 +206,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       jobsRetentionMs: int(env, 'PROCTOR_JOBS_RETENTION_HOURS', 24, 0, 24 * 3650) * 3_600_000,
       jobsCacheIdleMs: int(env, 'PROCTOR_JOBS_CACHE_IDLE_DAYS', 7, 1, 3650) * 86_400_000,
       multimodalJobTimeoutMs: int(env, 'PROCTOR_MULTIMODAL_JOB_TIMEOUT_SECONDS', 7200, 5, 7 * 86_400) * 1000,
+      backboneJobTimeoutMs: int(env, 'PROCTOR_BACKBONE_JOB_TIMEOUT_SECONDS', 14_400, 5, 7 * 86_400) * 1000,
       maxImageBytes: int(env, 'PROCTOR_MAX_IMAGE_BYTES', MAX_IMAGE_BYTES, 1, Number.MAX_SAFE_INTEGER),
     },
     mail: loadMailSettings(env),

@@ -22,6 +22,8 @@ export interface PlatformImage {
 export const NLP_SERVING_IMAGE_REF = 'proctor/nlp-serving:1';
 /** The image multimodal private deployments run `bash run.sh …` in, built locally by docker/multimodalRuntimeImage.ts. */
 export const MULTIMODAL_RUNTIME_IMAGE_REF = 'proctor/multimodal-runtime:1';
+/** The image CV and Audio backbone jobs run in by default, built locally by docker/backboneImage.ts. */
+export const BACKBONE_TORCH_IMAGE_REF = 'proctor/backbone-torch:1';
 /** The example custom evaluation image, built locally by docker/evalExampleImage.ts. */
 export const EVAL_EXAMPLE_IMAGE_REF = 'proctor/eval-example:1';
 

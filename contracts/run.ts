@@ -7,6 +7,7 @@ import { ReviewStatusSchema } from './review';
 import { LEADERBOARD_MODES, PUBLICATION_STATUSES } from './leaderboard';
 import { ScoringTrace } from './scoringTrace';
 import { literalUnion } from './literalUnion';
+import { BackboneMetrics, type BackboneTasks } from './backbone';
 import { nullable, ScoreInterval, Timestamp, Uuid } from './common';
 
 export const RUN_TYPES = ['verification', 'formal'] as const;
@@ -57,6 +58,8 @@ export interface RunConfig {
   quotaMonth?: string;
   /** An inference-only formal run: answers stored, nothing scored, no metrics (docs/evaluation-modes.md). Absent: scored. */
   inferenceOnly?: true;
+  /** CV and Audio: the evaluation tasks with their adaptation methods, frozen at launch (docs/backbones.md). */
+  backbone?: { tasks: BackboneTasks };
 }
 
 /**
@@ -330,6 +333,7 @@ export const DatasetMetrics = Type.Object({
   custom: Type.Optional(CustomImageMetrics),
   multimodal: Type.Optional(MultimodalMetrics),
   safety: Type.Optional(SafetyMetrics),
+  backbone: Type.Optional(BackboneMetrics),
 });
 export type DatasetMetrics = Static<typeof DatasetMetrics>;
 

@@ -15,6 +15,7 @@ import { createContainerActivities } from '../activities/serving/containerActivi
 import { createContainerJobActivities } from '../activities/containerJobs/runContainerJob';
 import { createCustomImageActivities } from '../activities/customImages/customImageJob';
 import { createMultimodalJobActivities } from '../activities/multimodal/multimodalJob';
+import { createBackboneJobActivities } from '../activities/backbone/backboneJob';
 import { createJudgingActivities } from '../activities/judging/judgeBatch';
 import { createDebugScoringActivities } from '../activities/judging/debugScoring';
 import { createEndpointCheckActivities } from '../activities/inference/endpointCheck';
@@ -102,6 +103,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
     const containerActivities = createContainerActivities(setup.deps);
     const customImageActivities = createCustomImageActivities(setup.deps);
     const multimodalActivities = createMultimodalJobActivities(setup.deps);
+    const backboneActivities = createBackboneJobActivities(setup.deps);
     // Any host may start a run's container; from then on the run talks to that host's own queue.
     workers.push(
       Worker.create({
@@ -113,6 +115,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
           ...createCodeScoringActivities(setup.deps),
           ...customImageActivities,
           ...multimodalActivities,
+          ...backboneActivities,
         },
         maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),
@@ -127,6 +130,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
           ...createContainerJobActivities(setup.deps),
           ...customImageActivities,
           ...multimodalActivities,
+          ...backboneActivities,
         },
         maxConcurrentActivityTaskExecutions: serving.containers.slots,
       }),

@@ -16,6 +16,7 @@ import type { CodeScoringActivities } from '../activities/codeScoring/scoreCodeB
 import type { RobustnessActivities } from '../activities/robustness/inferPerturbedBatch';
 import type { CustomImageActivities } from '../activities/customImages/customImageJob';
 import type { MultimodalJobActivities } from '../activities/multimodal/multimodalJob';
+import type { BackboneJobActivities } from '../activities/backbone/backboneJob';
 import type { EndpointReadinessActivities } from '../activities/inference/endpointReadiness';
 import { PATCHES } from './patches';
 
@@ -77,4 +78,10 @@ export function customImageOn(taskQueue: string) {
 export const multimodalPlacement = proxyActivities<MultimodalJobActivities>(CONTAINER_ACTIVITY_OPTIONS.start);
 export function multimodalOn(taskQueue: string) {
   return proxyActivities<MultimodalJobActivities>({ ...CONTAINER_ACTIVITY_OPTIONS.job, taskQueue });
+}
+
+/** A CV/Audio fine-tune job: placed on any container host, then run on that host's own queue. */
+export const backbonePlacement = proxyActivities<BackboneJobActivities>(CONTAINER_ACTIVITY_OPTIONS.start);
+export function backboneOn(taskQueue: string) {
+  return proxyActivities<BackboneJobActivities>({ ...CONTAINER_ACTIVITY_OPTIONS.job, taskQueue });
 }

@@ -39,6 +39,7 @@ import { pipelinedScoring, type ScoringStep } from './pipelinedScoring';
 import { resumePositions } from './datasetProgress';
 import { evaluateWithCustomImage } from './customImageDataset';
 import { evaluateWithRunScript } from './multimodalDataset';
+import { evaluateByFineTuning } from './backboneDataset';
 
 export async function evaluateDataset(input: DatasetWorkflowInput): Promise<DatasetWorkflowResult> {
   const { runId, datasetId } = input;
@@ -52,6 +53,8 @@ export async function evaluateDataset(input: DatasetWorkflowInput): Promise<Data
   if (begun.customImage) return evaluateWithCustomImage(input, control);
   // A multimodal private deployment answers the whole dataset in one run.sh job (docs/multimodal.md).
   if (begun.runScript) return evaluateWithRunScript(input, control);
+  // A CV or Audio backbone is fine-tuned and scored on the dataset in one job (docs/backbones.md).
+  if (begun.finetune) return evaluateByFineTuning(input, control);
   const { total } = begun;
   // Runs begun before datasets had sizes of their own recorded none: the run's batching then (replay-safe).
   const batching = { ...input.batching, samplesPerBatch: begun.samplesPerBatch ?? input.batching.samplesPerBatch };

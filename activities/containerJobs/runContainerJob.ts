@@ -50,6 +50,8 @@ export interface HostJobOptions {
   secrets?: readonly string[];
   /** An earlier attempt's job is adopted only if it exited 0, else run afresh (its proxy died with that attempt). */
   adoptOnlySucceeded?: boolean;
+  /** Called with each copy of the logs while the job runs (and once at its end): read its progress files, say. */
+  onCollect?: () => Promise<void>;
 }
 
 /**
@@ -86,6 +88,7 @@ export async function runJobOnHost(
         onContainer: (id) => (containerId = id),
         collect: async (id) => {
           await collectContainerLogs(db, docker, input.runId, id, `job ${input.jobKey}`, secrets);
+          await o.onCollect?.();
         },
         onCollectError: (error) =>
           logger.warn({ err: error, runId: input.runId, jobKey: input.jobKey }, "could not copy a job's output"),

@@ -12,6 +12,7 @@ import {
   type DatasetItem,
   type RegisterDatasetBody as RegisterDatasetFields,
   DatasetItemPage,
+  isBackboneMetric,
   isMultimodalMetric,
   type MultimodalMetricName,
   SAFETY_METRIC,
@@ -212,6 +213,17 @@ export async function datasetsRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const { jsonl, pictures: encodedPictures, ...fields } = request.body;
       const unavailable = DOMAIN_RULES[fields.domain].unavailable;
       if (unavailable) throw badRequest('domain', `${unavailable} (rule of domain ${fields.domain})`);
+      if (fields.domain === 'cv' || fields.domain === 'audio')
+        throw badRequest(
+          'domain',
+          `a ${fields.domain === 'cv' ? 'CV' : 'Audio'} backbone is fine-tuned and scored on the platform's built-in datasets, which bring ` +
+            `train, validation and test splits of ${fields.domain === 'cv' ? 'pictures' : 'recordings'}; custom datasets of this domain are not taken (docs/backbones.md) (rule of domain ${fields.domain})`,
+        );
+      if (isBackboneMetric(fields.metric))
+        throw badRequest(
+          'metric',
+          `${fields.metric} is reported by a backbone's fine-tune job on a built-in CV or Audio dataset; a custom dataset cannot use it`,
+        );
       if (fields.metric === SAFETY_METRIC && fields.domain !== 'safety')
         throw badRequest(
           'metric',

@@ -129,6 +129,7 @@ export function freezeRunConfig(
     // Frozen like the rest: a later edit of the evaluation does not add or drop a pass mid-run.
     robustness: evaluation.robustness,
     ...(serving ? { serving } : {}),
+    ...(evaluation.backboneTasks ? { backbone: { tasks: evaluation.backboneTasks } } : {}),
   };
 }
 

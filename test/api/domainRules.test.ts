@@ -1,7 +1,8 @@
 /**
  * Each domain's rules (contracts/domain.ts DOMAIN_RULES, docs/domains.md) through HTTP, both ways:
  * what a rule refuses is a 400 (create, edit) or 409 (launch) naming the field and the rule, and
- * what it allows is accepted. Domains that cannot run yet (CV, Audio) are refused at create.
+ * what it allows is accepted. CV and Audio take their evaluation tasks and adaptation methods
+ * (docs/backbones.md) and only their own built-in datasets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -22,12 +23,14 @@ type Body = Record<string, any>;
 let api: TestApi;
 let owner: { id: string; apiKey: string };
 let multimodalPrivate: Body;
+let backbonePrivate: Body;
 const SAFETY_IDS = SAFETY_BUILTIN_DATASETS.map((d) => d.id);
 
 beforeAll(async () => {
   api = await startApi();
   owner = await api.createUser('user');
   multimodalPrivate = privateDeploymentBody(api, await approvedImageId(api, owner.apiKey, ['multimodal']));
+  backbonePrivate = privateDeploymentBody(api, await approvedImageId(api, owner.apiKey, ['cv', 'audio']));
 });
 
 afterAll(async () => {
@@ -129,17 +132,20 @@ describe('creating an evaluation: each rule of the table, refused and allowed', 
       [{ field: 'modelInfo.type', message: /^must be base or sft \(rule of domain nlp\)$/ }],
     ],
     [
-      'cv, which cannot run yet, with a base model',
+      'cv with a base model and no evaluation tasks',
       () =>
         nlpEvaluationBody({
           domain: 'cv',
           modelName: mixedCaseName(),
-          datasets: [MM_SHAPES_VQA_ID],
-          deployment: multimodalPrivate,
+          datasets: ['cv-shapes'],
+          deployment: backbonePrivate,
           modelInfo: { type: 'base' },
         }),
       [
-        { field: 'domain', message: /cannot run yet; .* \(rule of domain cv\)$/ },
+        {
+          field: 'backbone.tasks',
+          message: /^is required: .*classification, retrieval, segmentation \(rule of domain cv\)$/,
+        },
         { field: 'modelInfo.type', message: /^must be backbone \(rule of domain cv\)$/ },
       ],
     ],
@@ -149,28 +155,60 @@ describe('creating an evaluation: each rule of the table, refused and allowed', 
         nlpEvaluationBody({
           domain: 'cv',
           modelName: mixedCaseName(),
-          datasets: [MM_SHAPES_VQA_ID],
+          datasets: ['cv-shapes'],
           modelInfo: { type: 'backbone' },
+          backbone: { tasks: [{ task: 'classification' }] },
+        }),
+      [{ field: 'deployment.method', message: /^must be private \(rule of domain cv\)$/ }],
+    ],
+    [
+      'cv with an adaptation its task does not offer and a task twice',
+      () =>
+        nlpEvaluationBody({
+          domain: 'cv',
+          modelName: mixedCaseName(),
+          datasets: ['cv-shapes'],
+          deployment: backbonePrivate,
+          modelInfo: { type: 'backbone' },
+          backbone: {
+            tasks: [
+              { task: 'segmentation', adaptation: 'linear' },
+              { task: 'classification' },
+              { task: 'classification' },
+            ],
+          },
         }),
       [
-        { field: 'domain', message: /\(rule of domain cv\)$/ },
-        { field: 'deployment.method', message: /^must be private \(rule of domain cv\)$/ },
+        {
+          field: 'backbone.tasks[0].adaptation',
+          message: /^must be one of upernet, setr for task segmentation \(rule of domain cv\)$/,
+        },
+        { field: 'backbone.tasks[2].task', message: /^lists classification a second time \(rule of domain cv\)$/ },
       ],
     ],
     [
-      'audio, which cannot run yet, with a model type and robustness',
+      'audio with a model type, robustness and a CV task',
       () =>
         nlpEvaluationBody({
           domain: 'audio',
-          datasets: [MM_SHAPES_VQA_ID],
-          deployment: multimodalPrivate,
+          datasets: ['audio-keywords'],
+          deployment: backbonePrivate,
           robustness: true,
+          backbone: { tasks: [{ task: 'segmentation' }] },
         }),
       [
-        { field: 'domain', message: /^Audio evaluation .* \(rule of domain audio\)$/ },
+        {
+          field: 'backbone.tasks[0].task',
+          message: /^must be one of keyword_spotting, speaker_id \(rule of domain audio\)$/,
+        },
         { field: 'robustness', message: /^must be false: .*\(rule of domain audio\)$/ },
         { field: 'modelInfo.type', message: /^must be left out: .*\(rule of domain audio\)$/ },
       ],
+    ],
+    [
+      'nlp with evaluation tasks',
+      () => nlpEvaluationBody({ backbone: { tasks: [{ task: 'classification' }] } }),
+      [{ field: 'backbone', message: /^must be left out: only CV and Audio .*\(rule of domain nlp\)$/ }],
     ],
   ];
 
@@ -216,9 +254,84 @@ describe('creating an evaluation: each rule of the table, refused and allowed', 
       }),
     );
     await createOk(nlpEvaluationBody({ deployment: { method: 'predictions' } }));
+    // CV: the tasks with their methods (the default where none is given), a dataset for each.
+    const cv = await createOk(
+      nlpEvaluationBody({
+        domain: 'cv',
+        modelName: mixedCaseName(),
+        datasets: ['cv-shapes', 'cv-shapes-seg', 'cv-shapes-retrieval'],
+        deployment: backbonePrivate,
+        modelInfo: { type: 'backbone' },
+        robustness: false,
+        backbone: {
+          tasks: [
+            { task: 'classification' },
+            { task: 'segmentation', adaptation: 'setr' },
+            { task: 'retrieval', adaptation: 'knn' },
+          ],
+        },
+      }),
+    );
+    expect(cv.backbone).toEqual({
+      tasks: [
+        { task: 'classification', adaptation: 'linear' },
+        { task: 'segmentation', adaptation: 'setr' },
+        { task: 'retrieval', adaptation: 'knn' },
+      ],
+    });
+    const audio = await createOk(
+      nlpEvaluationBody({
+        domain: 'audio',
+        datasets: ['audio-keywords', 'audio-speakers'],
+        deployment: backbonePrivate,
+        modelInfo: {},
+        backbone: { tasks: [{ task: 'speaker_id' }, { task: 'keyword_spotting', adaptation: 'linear' }] },
+      }),
+    );
+    expect(audio.backbone.tasks.map((t: Body) => `${t.task}:${t.adaptation}`)).toEqual([
+      'speaker_id:linear',
+      'keyword_spotting:linear',
+    ]);
+    expect(safety.backbone).toBeUndefined();
   });
 
-  it('refuses a custom dataset of a domain that cannot run yet, and safety labels outside the safety domain', async () => {
+  it("refuses a backbone evaluation's datasets of another task, and a task without a dataset", async () => {
+    const res = await create(
+      nlpEvaluationBody({
+        domain: 'cv',
+        modelName: mixedCaseName(),
+        datasets: ['cv-shapes', 'cv-shapes-seg', 'mm-shapes-vqa'],
+        deployment: backbonePrivate,
+        modelInfo: { type: 'backbone' },
+        backbone: { tasks: [{ task: 'classification' }, { task: 'retrieval' }] },
+      }),
+    );
+    expect(res.status, res.text).toBe(400);
+    expect(errorsOf(res)).toEqual([{ field: 'datasets[2]', message: 'belongs to domain multimodal, not cv' }]);
+    const fit = await create(
+      nlpEvaluationBody({
+        domain: 'cv',
+        modelName: mixedCaseName(),
+        datasets: ['cv-shapes', 'cv-shapes-seg'],
+        deployment: backbonePrivate,
+        modelInfo: { type: 'backbone' },
+        backbone: { tasks: [{ task: 'classification' }, { task: 'retrieval' }] },
+      }),
+    );
+    expect(fit.status, fit.text).toBe(400);
+    expect(errorsOf(fit)).toEqual([
+      {
+        field: 'backbone.tasks[1].task',
+        message: 'has no dataset among datasets: add a retrieval dataset (GET /v1/datasets) or leave the task out',
+      },
+      {
+        field: 'datasets[1]',
+        message: 'is a segmentation dataset, which none of backbone.tasks (classification, retrieval) evaluates',
+      },
+    ]);
+  });
+
+  it('refuses a custom CV or Audio dataset, a backbone metric elsewhere, and safety labels outside the safety domain', async () => {
     const dataset = (domain: string, metric: string, groundTruth: string) => ({
       id: `ds-${randomBytes(4).toString('hex')}`,
       name: 'custom',
@@ -233,8 +346,15 @@ describe('creating an evaluation: each rule of the table, refused and allowed', 
         body: dataset(domain, 'exact_match', 'yes'),
       });
       expect(res.status).toBe(400);
-      expect(errorsOf(res)).toEqual([{ field: 'domain', message: expect.stringMatching(`rule of domain ${domain}`) }]);
+      expect(errorsOf(res)).toEqual([
+        { field: 'domain', message: expect.stringMatching(`built-in datasets.*rule of domain ${domain}`) },
+      ]);
     }
+    const nlpTop1 = await api.request('POST', '/v1/datasets', {
+      key: owner.apiKey,
+      body: dataset('nlp', 'top1_accuracy', 'yes'),
+    });
+    expect(errorsOf(nlpTop1)).toEqual([{ field: 'metric', message: expect.stringMatching(/fine-tune job/) }]);
     const nlpSafety = await api.request('POST', '/v1/datasets', {
       key: owner.apiKey,
       body: dataset('nlp', 'safety', 'harmful'),
