@@ -129,6 +129,9 @@ export async function writeRunReport(
       datasets,
     );
   }
+  if (datasets.some((d) => d.metrics?.backbone)) {
+    writeFineTuning(workbook.addWorksheet(FINE_TUNING_SHEET, { views: [{ state: 'frozen', ySplit: 1 }] }), datasets);
+  }
   if (datasets.some((d) => d.metrics?.safety)) {
     writeSafetyMetrics(workbook.addWorksheet(SAFETY_SHEET, { views: [{ state: 'frozen', ySplit: 1 }] }), datasets);
   }
@@ -208,6 +211,69 @@ function writeSafetyMetrics(sheet: ExcelJS.Worksheet, datasets: RunDatasetRow[])
       row.commit();
     }
   }
+}
+
+export const FINE_TUNING_SHEET = 'Fine-tuning';
+
+/**
+ * CV and Audio backbones (docs/backbones.md): each dataset's test metrics with the head that was
+ * trained, how, where and for how long; then every dataset's training curve, epoch by epoch.
+ */
+function writeFineTuning(sheet: ExcelJS.Worksheet, datasets: RunDatasetRow[]): void {
+  const widths = [28, 16, 12, 16, 8, 8, 8, 8, 8, 12, 14, 16, 12];
+  sheet.columns = widths.map((width) => ({ width }));
+  const header = (titles: string[]) => {
+    const row = sheet.addRow(titles);
+    row.font = BOLD;
+    row.commit();
+  };
+  header([
+    'Dataset',
+    'Task',
+    'Adaptation',
+    'Head',
+    'Epochs',
+    'Device',
+    'Train',
+    'Val',
+    'Test',
+    'Job seconds',
+    'Seconds/epoch',
+    'Metric',
+    'Value',
+  ]);
+  const reports = datasets.flatMap((d) => (d.metrics?.backbone ? [{ id: d.datasetId, r: d.metrics.backbone }] : []));
+  for (const { id, r } of reports)
+    for (const m of r.metrics) {
+      const row = sheet.addRow([
+        id,
+        r.task,
+        r.adaptation,
+        r.head,
+        r.epochs,
+        r.device,
+        r.samples.train,
+        r.samples.val,
+        r.samples.test,
+        r.durationMs / 1000,
+        r.epochSeconds,
+        m.name,
+        m.value,
+      ]);
+      row.getCell(10).numFmt = LENGTH_FORMAT;
+      row.getCell(11).numFmt = '0.00';
+      row.getCell(13).numFmt = SCORE_FORMAT;
+      row.commit();
+    }
+  sheet.addRow([]).commit();
+  header(['Dataset', 'Epoch', 'Train loss', 'Validation', 'Measure']);
+  for (const { id, r } of reports)
+    for (const point of r.curve) {
+      const row = sheet.addRow([id, point.epoch, point.trainLoss, point.valMetric, r.valMetricName]);
+      row.getCell(3).numFmt = SCORE_FORMAT;
+      row.getCell(4).numFmt = SCORE_FORMAT;
+      row.commit();
+    }
 }
 
 export const MULTIMODAL_METRICS_SHEET = 'Multimodal metrics';
