@@ -102,6 +102,11 @@ export interface ContainerSettings {
   multimodalJobTimeoutMs?: number;
   /** `PROCTOR_MAX_IMAGE_BYTES`: the largest user image a run starts from (the seed's 40 GiB by default). */
   maxImageBytes?: number;
+  /**
+   * `PROCTOR_BACKBONE_IMAGE_AT_START` (true): the worker starts making the CV/Audio backbone image
+   * when it starts, in the background; false leaves it to the first job that needs it.
+   */
+  backboneImageAtStart?: boolean;
 }
 
 /** Mail to users (see notifications/ and workers/mailDispatcher.ts). */
@@ -205,6 +210,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       jobsCacheIdleMs: int(env, 'PROCTOR_JOBS_CACHE_IDLE_DAYS', 7, 1, 3650) * 86_400_000,
       multimodalJobTimeoutMs: int(env, 'PROCTOR_MULTIMODAL_JOB_TIMEOUT_SECONDS', 7200, 5, 7 * 86_400) * 1000,
       maxImageBytes: int(env, 'PROCTOR_MAX_IMAGE_BYTES', MAX_IMAGE_BYTES, 1, Number.MAX_SAFE_INTEGER),
+      backboneImageAtStart: flag(env, 'PROCTOR_BACKBONE_IMAGE_AT_START', true),
     },
     mail: loadMailSettings(env),
     leaderboard: loadLeaderboardSettings(env),
