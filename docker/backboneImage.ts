@@ -7,7 +7,7 @@
  *
  * The image is labelled with a hash of its recipe (suite, packages, import changes, recipe number)
  * and of the suite's Release (version and date), so it is made once per engine and again only
- * when Debian publishes a point release or the recipe changes. The trimmed root file system is
+ * when the recipe changes or, checked at the worker's start, Debian published a point release. The trimmed root file system is
  * kept as a tar in the cache directory: another engine, or a CI step run again, imports it in
  * seconds instead of running debootstrap for minutes. Making one needs root (debootstrap unpacks
  * packages as root and runs their scripts in a chroot) and debootstrap itself; importing a cached
@@ -97,6 +97,12 @@ export interface BackboneImageOptions {
   onBuilt?: (build: BackboneImageBuild) => void;
   /** PROCTOR_DEBIAN_MIRROR and the cache directory's variables; process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Ask the mirror whether Debian published a point release since the engine's image was made, and
+   * make it again if so (the worker's start-up does). Otherwise an image of the current recipe is
+   * used as it is, with no request to the mirror: a job never waits for a rebuild it did not need.
+   */
+  refresh?: boolean;
 }
 
 export interface BackboneImageBuild {
@@ -132,7 +138,9 @@ export function backboneCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 const inFlight = new Map<string, Promise<string>>();
 
 /** Resolves to BACKBONE_TORCH_IMAGE_REF once the engine has the image of the current recipe. */
-export function ensureBackboneImage(docker: Dockerode, opts: BackboneImageOptions = {}): Promise<string> {
+export async function ensureBackboneImage(docker: Dockerode, opts: BackboneImageOptions = {}): Promise<string> {
+  // Checked before joining a build in flight: a job need not wait for a start-up refresh.
+  if (!opts.refresh && (await imageRecipe(docker)) === backboneRecipeKey()) return BACKBONE_TORCH_IMAGE_REF;
   const key = describeDocker(docker);
   let pending = inFlight.get(key);
   if (!pending) {
@@ -140,6 +148,10 @@ export function ensureBackboneImage(docker: Dockerode, opts: BackboneImageOption
     inFlight.set(key, pending);
   }
   return pending;
+}
+
+async function imageRecipe(docker: Dockerode): Promise<string | undefined> {
+  return (await inspectImage(docker, BACKBONE_TORCH_IMAGE_REF))?.Config?.Labels?.[BACKBONE_IMAGE_RECIPE_LABEL];
 }
 
 /** The recipe's hash: everything that shapes the image except what the mirror publishes. */
@@ -179,6 +191,7 @@ async function ensure(docker: Dockerode, opts: BackboneImageOptions): Promise<st
   const existing = await inspectImage(docker, BACKBONE_TORCH_IMAGE_REF);
   const labels = existing?.Config?.Labels ?? {};
   const cacheDir = backboneCacheDir(env);
+  if (!opts.refresh && labels[BACKBONE_IMAGE_RECIPE_LABEL] === recipeKey) return BACKBONE_TORCH_IMAGE_REF;
 
   let release: Release | null = null;
   let offline: string | null = null;

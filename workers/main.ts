@@ -52,12 +52,14 @@ if (docker) {
   // the worker serves everything else meanwhile; a job that comes first waits for the same build.
   // Without it (no root, no debootstrap, no mirror) only those jobs fail, saying why.
   if (env.containers.backboneImageAtStart !== false)
-    ensureBackboneImage(docker, { log: (line) => logger.info({ image: BACKBONE_TORCH_IMAGE_REF }, line) }).catch(
-      (error: unknown) =>
-        logger.warn(
-          { image: BACKBONE_TORCH_IMAGE_REF, err: error },
-          `the backbone image is not available; CV and Audio fine-tuning jobs fail until it is: ${(error as Error).message}`,
-        ),
+    ensureBackboneImage(docker, {
+      refresh: true,
+      log: (line) => logger.info({ image: BACKBONE_TORCH_IMAGE_REF }, line),
+    }).catch((error: unknown) =>
+      logger.warn(
+        { image: BACKBONE_TORCH_IMAGE_REF, err: error },
+        `the backbone image is not available; CV and Audio fine-tuning jobs fail until it is: ${(error as Error).message}`,
+      ),
     );
 }
 // Only the runs queue executes workflow code.
