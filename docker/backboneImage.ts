@@ -198,7 +198,10 @@ async function ensure(docker: Dockerode, opts: BackboneImageOptions): Promise<st
   try {
     release = await mirrorRelease(mirror.url);
   } catch (error) {
-    offline = `could not read ${BACKBONE_SUITE}'s Release from ${mirror.url} (${mirror.from}): ${(error as Error).message}`;
+    const code = ((error as Error).cause as { code?: string } | undefined)?.code;
+    offline =
+      `could not read ${BACKBONE_SUITE}'s Release from ${mirror.url} (${mirror.from}): ` +
+      `${(error as Error).message}${code ? ` (${code})` : ''}`;
   }
 
   let tar: { path: string; record: TarRecord; debootstrapMs: number | null };
@@ -295,7 +298,7 @@ function rootfsTar(o: {
       const tarPath = path.join(o.cacheDir, `backbone-rootfs-${o.inputsHash.slice(0, 16)}.tar`);
       const cached = await readRecord(tarPath);
       if (cached?.inputsHash === o.inputsHash) return { path: tarPath, record: cached, debootstrapMs: null };
-      await requireBuildTools();
+      await requireBuildTools(o.cacheDir);
       await mkdir(o.cacheDir, { recursive: true });
       return withLock(path.join(o.cacheDir, 'backbone-rootfs.lock'), o.log, async () => {
         // Another process may have made it while this one waited for the lock.
@@ -312,12 +315,12 @@ function rootfsTar(o: {
   return pending;
 }
 
-async function requireBuildTools(): Promise<void> {
+async function requireBuildTools(cacheDir: string): Promise<void> {
   if (process.getuid?.() !== 0)
     throw new BackboneImageUnavailable(
       `making ${BACKBONE_TORCH_IMAGE_REF} needs root: debootstrap installs Debian packages as root in a chroot. ` +
         `Run the worker (or \`npm start\`) as root once; after that the image, and the root file system cached in ` +
-        `${backboneCacheDir()}, are used without root`,
+        `${cacheDir}, are used without root`,
     );
   if (!(await findDebootstrap()))
     throw new BackboneImageUnavailable(
