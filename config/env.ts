@@ -104,6 +104,11 @@ export interface ContainerSettings {
   backboneJobTimeoutMs?: number;
   /** `PROCTOR_MAX_IMAGE_BYTES`: the largest user image a run starts from (the seed's 40 GiB by default). */
   maxImageBytes?: number;
+  /**
+   * `PROCTOR_BACKBONE_IMAGE_AT_START` (true): the worker starts making the CV/Audio backbone image
+   * when it starts, in the background; false leaves it to the first job that needs it.
+   */
+  backboneImageAtStart?: boolean;
 }
 
 /** Mail to users (see notifications/ and workers/mailDispatcher.ts). */
@@ -208,6 +213,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): ProctorEnv {
       multimodalJobTimeoutMs: int(env, 'PROCTOR_MULTIMODAL_JOB_TIMEOUT_SECONDS', 7200, 5, 7 * 86_400) * 1000,
       backboneJobTimeoutMs: int(env, 'PROCTOR_BACKBONE_JOB_TIMEOUT_SECONDS', 14_400, 5, 7 * 86_400) * 1000,
       maxImageBytes: int(env, 'PROCTOR_MAX_IMAGE_BYTES', MAX_IMAGE_BYTES, 1, Number.MAX_SAFE_INTEGER),
+      backboneImageAtStart: flag(env, 'PROCTOR_BACKBONE_IMAGE_AT_START', true),
     },
     mail: loadMailSettings(env),
     leaderboard: loadLeaderboardSettings(env),

@@ -22,7 +22,7 @@ export interface PlatformImage {
 export const NLP_SERVING_IMAGE_REF = 'proctor/nlp-serving:1';
 /** The image multimodal private deployments run `bash run.sh …` in, built locally by docker/multimodalRuntimeImage.ts. */
 export const MULTIMODAL_RUNTIME_IMAGE_REF = 'proctor/multimodal-runtime:1';
-/** The image CV and Audio backbone jobs run in by default, built locally by docker/backboneImage.ts. */
+/** The image CV and Audio backbone fine-tuning jobs run in, built locally by docker/backboneImage.ts. */
 export const BACKBONE_TORCH_IMAGE_REF = 'proctor/backbone-torch:1';
 /** The example custom evaluation image, built locally by docker/evalExampleImage.ts. */
 export const EVAL_EXAMPLE_IMAGE_REF = 'proctor/eval-example:1';
@@ -66,5 +66,19 @@ export const PLATFORM_IMAGES: readonly PlatformImage[] = [
       'temperature, model. See docs/custom-evaluation-images.md.',
     url: 'built locally by docker/evalExampleImage.ts',
     runRef: EVAL_EXAMPLE_IMAGE_REF,
+  },
+  {
+    name: 'proctor-backbone-torch',
+    tag: '1',
+    domains: ['cv', 'audio'],
+    framework: 'Debian bookworm Python 3.11 with PyTorch 1.13.1 (CPU) and NumPy, espeak-ng',
+    hardware: 'CPU',
+    description:
+      "Runs the platform's backbone fine-tuning jobs: a CV backbone (meta.json, model_adapter.py, model/checkpoint.pth) " +
+      'or an Audio one (model.py, convert.py, ModelWrapper.py, checkpoint.pt) is loaded frozen and a small head is ' +
+      "trained on a built-in dataset. A Debian root file system from Debian's own packages (no CUDA libraries), " +
+      "with the platform's fine-tuning code mounted at /platform. See docs/backbones.md.",
+    url: 'built locally by docker/backboneImage.ts (debootstrap from the Debian mirror)',
+    runRef: BACKBONE_TORCH_IMAGE_REF,
   },
 ];

@@ -1,11 +1,12 @@
 /**
  * Making sure the engine has the image a run's container starts from: the platform's own images
- * (the NLP serving image, the multimodal runtime, the example evaluation image) are built here (there is no registry to
- * pull them from), a user's imported image is pulled.
+ * (the NLP serving image, the multimodal runtime, the example evaluation image, the backbone image) are built here
+ * (there is no registry to pull them from), a user's imported image is pulled.
  */
 import type Dockerode from 'dockerode';
 import { ImagePullError, ImageTooLargeError } from './containerErrors';
 import { describeDocker, dockerStatus, errorText, readProgress, type ProgressEvent } from './engine';
+import { BACKBONE_TORCH_IMAGE_REF, ensureBackboneImage } from './backboneImage';
 import { ensureEvalExampleImage, EVAL_EXAMPLE_IMAGE_REF } from './evalExampleImage';
 import { ensureMultimodalRuntimeImage, MULTIMODAL_RUNTIME_IMAGE_REF } from './multimodalRuntimeImage';
 import { ensureNlpServingImage, NLP_SERVING_IMAGE_REF, type ServingImageOptions } from './servingImage';
@@ -22,6 +23,7 @@ export async function ensureImage(docker: Dockerode, ref: string, o: EnsureImage
   if (ref === NLP_SERVING_IMAGE_REF) return ensureNlpServingImage(docker, o.servingImage);
   if (ref === EVAL_EXAMPLE_IMAGE_REF) return ensureEvalExampleImage(docker, o.servingImage);
   if (ref === MULTIMODAL_RUNTIME_IMAGE_REF) return ensureMultimodalRuntimeImage(docker, o.servingImage);
+  if (ref === BACKBONE_TORCH_IMAGE_REF) return ensureBackboneImage(docker, { log: o.servingImage?.log });
   if (await hasImage(docker, ref)) return withinLimit(docker, ref, o.maxImageBytes, false);
   try {
     const stream = await docker.pull(ref, { abortSignal: o.signal });

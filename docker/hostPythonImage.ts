@@ -2,15 +2,16 @@
  * Builds an image from this machine's Python on the engine itself, with no registry: the root file
  * system from servingRootfs.ts (the interpreter, its standard library, one package of ours or none,
  * and the host commands the image asks for), streamed as a tar into the engine's image import with
- * the entrypoint, user and environment set as import changes. The image is labelled with a hash of its inputs, so it is rebuilt only when they
- * change (a new Python, a changed package). Two processes building at once both import; the tag
- * ends on one of two equal images and the spare is pruned, so racing costs a second or so of work
- * and nothing else. Each image kind has its own inputs label, so pruning one never touches another.
+ * the entrypoint, user and environment set as import changes (rootfsImport.ts). The image is
+ * labelled with a hash of its inputs, so it is rebuilt only when they change (a new Python, a
+ * changed package). Two processes building at once both import; the tag ends on one of two equal
+ * images and the spare is pruned, so racing costs a second or so of work and nothing else.
  */
 import { createHash } from 'node:crypto';
 import type Dockerode from 'dockerode';
-import { describeDocker, dockerStatus, errorText, readProgress } from './engine';
+import { describeDocker } from './engine';
 import { inspectHostPython, type HostPython } from './hostPython';
+import { importRootfs, inspectImage } from './rootfsImport';
 import { servingRootfs } from './servingRootfs';
 import { tarStream, type TarEntry } from './tarStream';
 
@@ -103,28 +104,14 @@ async function ensure(docker: Dockerode, spec: HostPythonImageSpec, opts: HostPy
     `building ${spec.ref} from Python ${python.fullVersion} at ${python.executable}${existing ? ' (its inputs changed)' : ''}`,
   );
   for (const warning of rootfs.warnings) log(warning);
-  const [repo, tag] = spec.ref.split(':') as [string, string];
-  try {
-    const stream = await docker.importImage(tarStream(rootfs.entries), {
-      repo,
-      tag,
-      message: `Proctor ${spec.what} image (Python ${python.fullVersion})`,
-      changes: [...config, `LABEL ${spec.inputsLabel}=${inputsHash}`],
-    });
-    await readProgress(docker, stream);
-  } catch (error) {
-    throw new Error(
-      `could not import the ${spec.what} image into the Docker engine at ${describeDocker(docker)}: ${errorText(error)}`,
-      { cause: error },
-    );
-  }
-  const now = await inspectImage(docker, spec.ref);
-  if (now?.Config?.Labels?.[spec.inputsLabel] !== inputsHash) {
-    throw new Error(
-      `${spec.ref} was replaced while it was built by an image of other inputs; is another Proctor with another Python using this engine?`,
-    );
-  }
-  await pruneSuperseded(docker, spec.inputsLabel);
+  const now = await importRootfs(docker, tarStream(rootfs.entries), {
+    ref: spec.ref,
+    inputsLabel: spec.inputsLabel,
+    inputsHash,
+    changes: config,
+    message: `Proctor ${spec.what} image (Python ${python.fullVersion})`,
+    what: spec.what,
+  });
 
   const build = {
     ref: spec.ref,
@@ -157,29 +144,4 @@ function hashInputs(recipe: number, entries: TarEntry[], config: string[]): stri
     hash.update(`\n${e.type} ${e.path} ${'mode' in e ? e.mode.toString(8) : ''} ${source}`);
   }
   return hash.digest('hex');
-}
-
-async function inspectImage(docker: Dockerode, ref: string): Promise<Dockerode.ImageInspectInfo | null> {
-  try {
-    return await docker.getImage(ref).inspect();
-  } catch (error) {
-    if (dockerStatus(error) === 404) return null;
-    throw error;
-  }
-}
-
-/**
- * Builds this one replaced, and the spare of a build that raced another process's (both imported,
- * one tag won): untagged images with the label, except those a container still uses.
- */
-async function pruneSuperseded(docker: Dockerode, label: string): Promise<void> {
-  const spares = await docker.listImages({ filters: { label: [label], dangling: ['true'] } });
-  for (const image of spares) {
-    try {
-      await docker.getImage(image.Id).remove({ noprune: false });
-    } catch (error) {
-      // 404: another process pruned it first; 409: a container still uses it.
-      if (dockerStatus(error) !== 404 && dockerStatus(error) !== 409) throw error;
-    }
-  }
 }

@@ -27,6 +27,8 @@ import { ensureDockerEngine, NoDockerEngine } from './dockerEngine';
 import { offerDockerInstall, type InstallEnvironment } from './dockerInstall';
 import { connectDocker } from '../docker/engine';
 import { ensureNlpServingImage } from '../docker/servingImage';
+import { BACKBONE_TORCH_IMAGE_REF } from '../docker/backboneImage';
+import { inspectImage } from '../docker/rootfsImport';
 
 const execFileAsync = promisify(execFile);
 
@@ -273,6 +275,13 @@ async function prepareContainerHost(): Promise<{ dockerHost: string } | null> {
     const t0 = Date.now();
     const ref = await ensureNlpServingImage(connectDocker(engine.dockerHost), { log: say });
     say(`Serving image ${ref} ready (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    // The worker makes it in the background (workers/main.ts); this only says what to expect.
+    if (!(await inspectImage(connectDocker(engine.dockerHost), BACKBONE_TORCH_IMAGE_REF)))
+      say(
+        `The worker makes the CV/Audio backbone image ${BACKBONE_TORCH_IMAGE_REF} in the background: debootstrap from ` +
+          'the Debian mirror, a few minutes the first time (needs root and `apt-get install debootstrap`); ' +
+          'everything else runs meanwhile',
+      );
     return { dockerHost: engine.dockerHost };
   } catch (error) {
     say(`Private deployment is off: ${(error as Error).message}`);

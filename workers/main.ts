@@ -8,6 +8,7 @@ import { connectDb } from '../db/client';
 import { LAUNCH_SWEEP, temporalConnectionConfig } from '../temporal.config';
 import { connectDocker } from '../docker/engine';
 import { ensureCodeSandboxImage } from '../docker/codeSandboxImage';
+import { BACKBONE_TORCH_IMAGE_REF, ensureBackboneImage } from '../docker/backboneImage';
 import { reapStaleSandboxes } from '../docker/codeSandbox';
 import { createWorkers } from './createWorkers';
 import { workflowBundle } from './workflowBundle';
@@ -46,6 +47,20 @@ if (docker) {
   await ensureCodeSandboxImage(docker);
   const reaped = await reapStaleSandboxes(docker, 5 * 60_000);
   if (reaped.length > 0) logger.info({ reaped: reaped.length }, 'stale code sandboxes removed');
+  // CV and Audio fine-tuning jobs run in the backbone image. Making it takes minutes the first time
+  // (debootstrap), so it starts now in the background rather than in the first job's activity, and
+  // the worker serves everything else meanwhile; a job that comes first waits for the same build.
+  // Without it (no root, no debootstrap, no mirror) only those jobs fail, saying why.
+  if (env.containers.backboneImageAtStart !== false)
+    ensureBackboneImage(docker, {
+      refresh: true,
+      log: (line) => logger.info({ image: BACKBONE_TORCH_IMAGE_REF }, line),
+    }).catch((error: unknown) =>
+      logger.warn(
+        { image: BACKBONE_TORCH_IMAGE_REF, err: error },
+        `the backbone image is not available; CV and Audio fine-tuning jobs fail until it is: ${(error as Error).message}`,
+      ),
+    );
 }
 // Only the runs queue executes workflow code.
 const servesRuns = env.workerQueues.includes('runs');

@@ -26,6 +26,9 @@ export async function startWorkerProcess(
       TEMPORAL_NAMESPACE: requireEnv('TEMPORAL_NAMESPACE'),
       PROCTOR_SECRET_KEY: requireEnv('PROCTOR_SECRET_KEY'),
       PROCTOR_LOG_LEVEL: 'info',
+      // Minutes of debootstrap in the background would slow every test that starts a worker; the
+      // files that run fine-tuning jobs make the image first (test/support/backboneImage.ts).
+      PROCTOR_BACKBONE_IMAGE_AT_START: 'false',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
