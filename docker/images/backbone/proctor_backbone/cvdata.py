@@ -141,8 +141,8 @@ def _distinct_colours(rng, bg_mean):
     return 255 - bg_mean, 255 - bg_mean
 
 
-def _background(rng):
-    kind = BG_KINDS[rng.randint(len(BG_KINDS))]
+def _background(rng, kinds=BG_KINDS):
+    kind = kinds[rng.randint(len(kinds))]
     c1 = _colour(rng)
     c2 = np.clip(c1 + rng.uniform(-90, 90, size=3), 0, 255)  # low contrast inside the background
     return _texture(rng, kind, c1, c2)
@@ -153,26 +153,26 @@ def _finish(rng, img):
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def _draw(rng, img, mask):
+def _draw(rng, img, mask, kinds=FG_KINDS):
     bg_mean = img[mask].mean(axis=0) if mask.any() else img.reshape(-1, 3).mean(axis=0)
     c1, c2 = _distinct_colours(rng, bg_mean)
-    fg = _texture(rng, FG_KINDS[rng.randint(len(FG_KINDS))], c1, c2)
+    fg = _texture(rng, kinds[rng.randint(len(kinds))], c1, c2)
     img[mask] = fg[mask]
 
 
 # ---------------------------------------------------------------- datasets
 
 
-def render_classification(seed, shapes, n, min_r=0.2, max_r=0.42):
+def render_classification(seed, shapes, n, min_r=0.2, max_r=0.42, bg_kinds=BG_KINDS, fg_kinds=FG_KINDS):
     """n images of one shape each, labels balanced (index into `shapes`), order shuffled."""
     rng = np.random.RandomState(seed)
     labels = np.arange(n) % len(shapes)
     rng.shuffle(labels)
     images = np.zeros((n, SIZE, SIZE, 3), dtype=np.uint8)
     for i in range(n):
-        img = _background(rng)
+        img = _background(rng, bg_kinds)
         mask = _place(rng, shapes[labels[i]], rng.uniform(min_r, max_r) * SIZE)
-        _draw(rng, img, mask)
+        _draw(rng, img, mask, fg_kinds)
         images[i] = _finish(rng, img)
     return images, labels.astype(np.int64)
 
