@@ -39,6 +39,10 @@ export interface BackboneJobFile {
   valBatchSize: number | null;
   learningRate: number | null;
   inputSize: [number, number] | null;
+  /** The test items to score (a verification's 1–3 drawn ones); null: the whole test split. */
+  testIndices: number[] | null;
+  /** CV: score the test split again on corrupted pictures (docs/backbones.md, "Robustness"). */
+  robustness: boolean;
 }
 
 export function backboneJobFile(o: {
@@ -50,6 +54,8 @@ export function backboneJobFile(o: {
   gpu: boolean;
   threads: number | null;
   batchSizes?: { train?: number; val?: number };
+  testIndices?: readonly number[] | null;
+  robustness?: boolean;
 }): BackboneJobFile {
   const verification = o.mode === 'verification';
   return {
@@ -66,6 +72,8 @@ export function backboneJobFile(o: {
     valBatchSize: o.batchSizes?.val ?? null,
     learningRate: null,
     inputSize: null,
+    testIndices: o.testIndices ? [...o.testIndices] : null,
+    robustness: o.robustness ?? false,
   };
 }
 

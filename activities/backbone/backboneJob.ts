@@ -107,6 +107,7 @@ export function createBackboneJobActivities(deps: ActivityDeps) {
         gpu: gpu !== null,
         threads: settings.containers.cpus,
         batchSizes: domain === 'cv' ? await metaBatchSizes(uploadDir, spec.task) : {},
+        testIndices: plan.sampleIndices,
       });
       await mkdir(outputDir, { recursive: true });
       await writeFile(path.join(outputDir, BB_JOB_FILE), `${JSON.stringify(job, null, 2)}\n`);

@@ -29,10 +29,10 @@ export const BACKBONE_DATASETS: readonly BackboneDatasetSpec[] = Object.freeze([
     domain: 'cv',
     task: 'classification',
     description:
-      'Rendered pictures of eight kinds of shape in random colours, sizes, positions and textured backgrounds; the class is the shape, never its colour. ' +
+      'Rendered pictures of eight kinds of shape with colours, textures, positions, sizes and rotations drawn independently, so only the outline gives the class. ' +
       'A linear head on the pooled last-level features is trained on the train split and scored on the test split (top-1, top-5).',
-    classes: ['circle', 'square', 'triangle', 'star', 'cross', 'ring', 'diamond', 'hexagon'],
-    splits: { train: 320, val: 80, test: 160 },
+    classes: ['circle', 'square', 'triangle', 'star', 'cross', 'ring', 'crescent', 'arrow'],
+    splits: { train: 800, val: 160, test: 320 },
     generator: 'cvdata',
   },
   {
@@ -41,9 +41,9 @@ export const BACKBONE_DATASETS: readonly BackboneDatasetSpec[] = Object.freeze([
     domain: 'cv',
     task: 'retrieval',
     description:
-      'Rendered shapes as queries against a gallery (the train split): a query is answered when a gallery picture of the same shape is among its nearest k (recall@1, recall@5).',
-    classes: ['circle', 'square', 'triangle', 'star', 'cross', 'ring', 'diamond', 'hexagon'],
-    splits: { train: 320, val: 80, test: 160 },
+      'Ten other rendered shapes as queries against a gallery (the train split): a query is answered when a gallery picture of the same shape is among its nearest k (recall@1, recall@5).',
+    classes: ['ellipse', 'hollow_square', 'semicircle', 'L', 'T', 'bar', 'star', 'ring', 'triangle', 'cross'],
+    splits: { train: 600, val: 100, test: 200 },
     generator: 'cvdata',
   },
   {
@@ -53,7 +53,7 @@ export const BACKBONE_DATASETS: readonly BackboneDatasetSpec[] = Object.freeze([
     task: 'segmentation',
     description:
       'Scenes of several rendered shapes on textured backgrounds with a per-pixel class mask; the head is trained on four levels (UPerNet) or the last (SETR) and scored by mean IoU over the classes.',
-    classes: ['background', 'circle', 'square', 'triangle'],
+    classes: ['background', 'circle', 'square', 'triangle', 'cross'],
     splits: { train: 64, val: 16, test: 32 },
     generator: 'cvdata',
   },

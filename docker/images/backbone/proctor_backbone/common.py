@@ -108,6 +108,19 @@ def read_job(path):
             "inputSize",
             "must be null or [h, w] with integers in 16..4096",
         )
+    test_indices = job.get("testIndices")
+    _need(
+        test_indices is None
+        or (
+            isinstance(test_indices, list)
+            and 0 < len(test_indices) <= 100000
+            and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in test_indices)
+        ),
+        "testIndices",
+        "must be null or a non-empty list of item indices of the test split",
+    )
+    robustness = job.get("robustness", False)
+    _need(isinstance(robustness, bool), "robustness", "must be true or false")
     return {
         "domain": domain,
         "task": task,
@@ -122,6 +135,8 @@ def read_job(path):
         "valBatchSize": _int_or_none(job, "valBatchSize", 1, 65536),
         "learningRate": None if lr is None else float(lr),
         "inputSize": None if size is None else [int(size[0]), int(size[1])],
+        "testIndices": None if test_indices is None else sorted(set(test_indices)),
+        "robustness": robustness,
     }
 
 

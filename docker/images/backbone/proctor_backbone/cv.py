@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import common
-from .common import UserFacingError
+from .common import PlatformError, UserFacingError
 from . import cvheads
 
 DEFAULT_SIZE = {"classification": (224, 224), "retrieval": (224, 224), "segmentation": (512, 512)}
@@ -130,7 +130,17 @@ def load_dataset(data, job):
             raise UserFacingError("dataset", "split %s of dataset %s cannot be read: %s" % (split, info.get("name"), e))
         if images.ndim != 4 or images.shape[3] != 3 or images.dtype != np.uint8 or len(target) != len(images) or len(images) == 0:
             raise UserFacingError("dataset", "split %s of dataset %s has images %s %s and %d targets" % (split, info.get("name"), images.shape, images.dtype, len(target)))
-        idx = common.subset_indices(len(images), job["subset"], job["seed"], salt)
+        if not seg and not np.array_equal(np.asarray(target), np.arange(len(target)) % max(len(classes), 1)):
+            raise UserFacingError(
+                "dataset",
+                "split %s of dataset %s breaks the label-by-index rule (item i has label i %% %d)" % (split, info.get("name"), len(classes)),
+            )
+        if split == "test" and job["testIndices"] is not None:
+            if job["testIndices"][-1] >= len(images):
+                raise PlatformError("testIndices names item %d; the test split has %d" % (job["testIndices"][-1], len(images)))
+            idx = np.array(job["testIndices"], dtype=np.int64)
+        else:
+            idx = common.subset_indices(len(images), job["subset"], job["seed"], salt)
         target = np.array(target[idx])
         if seg:
             bad = (target != ignore) & (target >= len(classes))
@@ -138,7 +148,11 @@ def load_dataset(data, job):
             bad = (target < 0) | (target >= len(classes))
         if bad.any():
             raise UserFacingError("dataset", "split %s of dataset %s has targets outside its %d classes" % (split, info.get("name"), len(classes)))
-        splits[split] = {"images": np.ascontiguousarray(images[idx]), "target": torch.from_numpy(target.astype(np.int64))}
+        splits[split] = {
+            "images": np.ascontiguousarray(images[idx]),
+            "target": torch.from_numpy(target.astype(np.int64)),
+            "index": [int(i) for i in idx],
+        }
     return {"info": info, "classes": classes, "ignore": ignore, "splits": splits}
 
 
@@ -307,6 +321,25 @@ def dense(levels, adaptation, label_size):
     return out
 
 
+# ---------------------------------------------------------------- per-item outputs
+
+
+def nearest(queries, gallery, g_labels):
+    """The label of each query's cosine nearest gallery item (the retrieval's top-1 answer)."""
+    q = F.normalize(queries.float(), dim=1)
+    g = F.normalize(gallery.float(), dim=1)
+    return torch.cat([g_labels[(q[s : s + 1024] @ g.T).argmax(1)] for s in range(0, q.shape[0], 1024)])
+
+
+def write_predictions(out_dir, indices, predictions):
+    """predictions.jsonl: one line per test item in index order, with its index in the full split."""
+    path = os.path.join(out_dir, "predictions.jsonl")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        for index, p in zip(indices, predictions):
+            f.write(json.dumps(dict({"index": int(index)}, **p), sort_keys=True) + "\n")
+    os.replace(path + ".tmp", path)
+
+
 # ---------------------------------------------------------------- the job
 
 
@@ -318,6 +351,7 @@ class Job:
         self.data = os.environ.get("PROCTOR_DATA_DIR", "/data")
         self.progress = common.Progress(self.out)
         self.t0 = time.time()
+        self.predictions = []
 
     def run(self):
         job, progress = self.job, self.progress
@@ -370,6 +404,7 @@ class Job:
                 "featureShapes": feature_shapes,
             }
         )
+        write_predictions(self.out, ds["splits"]["test"]["index"], self.predictions)
         common.write_metrics(self.out, result)
 
     # -- features, extracted once (and kept in state/ for a resumed job when small enough)
@@ -412,11 +447,20 @@ class Job:
         tr, va, te = (ds["splits"][s]["target"] for s in ("train", "val", "test"))
         k = len(ds["classes"])
         dev = self.device
+        names = ds["classes"]
+
+        def labelled(predicted, truth):
+            return [
+                {"label": names[int(t)], "predict": names[int(p)], "correct": bool(int(p) == int(t))}
+                for p, t in zip(predicted.tolist(), truth.tolist())
+            ]
+
         if task == "retrieval" and adaptation == "knn":
             val = cvheads.recall_at_k(feats["val"], va, feats["train"], tr, (1,))[1]
             self.progress.log("knn: no training; val recall@1 %.4f" % val)
             self.progress.phase("testing")
             r = cvheads.recall_at_k(feats["test"], te, feats["train"], tr, (1, 5))
+            self.predictions = labelled(nearest(feats["test"], feats["train"], tr), te)
             return {"epochs": 0, "curve": [], "epochSeconds": 0.0, "metrics": {"recall@1": round(r[1], 6), "recall@5": round(r[5], 6)}}
 
         if task == "segmentation":
@@ -445,6 +489,16 @@ class Job:
 
             def test_metrics():
                 conf = evaluate("test")
+                head.eval()
+                per_image = []
+                with torch.no_grad():
+                    for x, y in batches("test", torch.arange(len(te))):
+                        out = F.interpolate(head(x), size=y.shape[-2:], mode="bilinear", align_corners=False).argmax(1)
+                        for p_img, y_img in zip(out, y):
+                            one = cvheads.Confusion(k, ds["ignore"])
+                            one.add(p_img, y_img)
+                            per_image.append(one.miou())
+                self.predictions = [{"label": "mask", "predict": "mIoU %.4f" % v, "score": round(v, 6)} for v in per_image]
                 return {"mIoU": conf.miou(), "pixelAccuracy": conf.pixel_accuracy()}
 
         else:
@@ -473,6 +527,7 @@ class Job:
                     head.eval()
                     with torch.no_grad():
                         logits = head(fx["test"])
+                    self.predictions = labelled(logits.argmax(1).cpu(), te)
                     m = {"top1": cvheads.topk_accuracy(logits, ty["test"], 1)}
                     if k >= 5:
                         m["top5"] = cvheads.topk_accuracy(logits, ty["test"], 5)
@@ -491,6 +546,7 @@ class Job:
 
                 def test_metrics():
                     e = embed_all()
+                    self.predictions = labelled(nearest(e["test"], e["train"], tr), te)
                     r = cvheads.recall_at_k(e["test"], te, e["train"], tr, (1, 5))
                     return {"recall@1": r[1], "recall@5": r[5]}
 

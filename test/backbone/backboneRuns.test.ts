@@ -1,0 +1,161 @@
+/**
+ * CV and Audio backbones end to end, through HTTP, on real workers and the real Docker engine, CPU
+ * only: the reference uploads (test/fixtures/backbones) are created, uploaded with the CLI,
+ * verified (one epoch on a small subset) and run formally on the built-in datasets, each dataset a
+ * fine-tune job of the platform's Python in the preloaded backbone image. The pre-trained reference
+ * scores well above chance on every task; a backbone whose features ignore the input stays within
+ * chance; a backbone whose outputs contradict meta.json fails its dataset, not the run, with the
+ * job's own words. The results carry the head, epochs and training curve into the run view, the
+ * Excel report's Fine-tuning sheet and the domain's leaderboard.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import ExcelJS from 'exceljs';
+import { connectDocker } from '../../docker/engine';
+import { LABEL_RUN } from '../../docker/containerSpec';
+import type { RunView, SampleResultView } from '../../contracts/run';
+import { requireEnv } from '../support/env';
+import { useServingSettings, waitForRunEnd } from '../support/privateModel';
+import { createBackboneModel } from '../support/backboneModel';
+import { backboneImageForTests, BACKBONE_IMAGE_SETUP_MS } from '../support/backboneImage';
+import { useTestStack } from '../support/testStack';
+import { runLogMessages } from '../support/customImageEvaluations';
+import { downloadRunReport } from '../support/runReport';
+import { FINE_TUNING_SHEET } from '../../activities/report/excelReport';
+import type { TestApi } from '../support/apiServer';
+
+const HOST_ID = `backbone-runs-host-${process.pid}`;
+useServingSettings({ hostId: HOST_ID });
+// A fine-tune job loads PyTorch and holds a dataset's features: more than a model server's share.
+Object.assign(process.env, { PROCTOR_CONTAINER_MEMORY_MB: '3072', PROCTOR_CONTAINER_CPUS: '2' });
+const docker = connectDocker(requireEnv('DOCKER_HOST'));
+beforeAll(async () => {
+  await backboneImageForTests();
+}, BACKBONE_IMAGE_SETUP_MS);
+const stack = useTestStack({ api: true, workers: ['runs', 'inference', 'containers'] });
+
+async function launch(api: TestApi, key: string, evaluationId: string, verification: boolean): Promise<string> {
+  const res = await api.request('POST', `/v1/evaluations/${evaluationId}/${verification ? 'verifications' : 'runs'}`, {
+    key,
+    body: verification ? { samplesPerDataset: 3 } : {},
+  });
+  expect(res.status, res.text).toBe(202);
+  return res.body.runId as string;
+}
+
+async function results(api: TestApi, key: string, runId: string, dataset: string): Promise<SampleResultView[]> {
+  const all: SampleResultView[] = [];
+  for (let cursor: string | undefined; ;) {
+    const res = await api.request(
+      'GET',
+      `/v1/runs/${runId}/results?dataset=${dataset}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      { key },
+    );
+    expect(res.status, res.text).toBe(200);
+    all.push(...(res.body.items as SampleResultView[]));
+    cursor = res.body.nextCursor ?? undefined;
+    if (!cursor) return all;
+  }
+}
+
+function metric(run: RunView, dataset: string, name: string): number {
+  const d = run.datasets.find((x) => x.dataset === dataset)!;
+  const found = d.metrics?.backbone?.metrics.find((m) => m.name === name);
+  if (!found) throw new Error(`no ${name} for ${dataset} in ${JSON.stringify(d.metrics)}`);
+  return found.value;
+}
+
+function why(run: RunView): string {
+  return JSON.stringify([run.error, run.datasets.map((d) => [d.dataset, d.status, d.error])]);
+}
+
+describe('a CV backbone', () => {
+  it('is verified in one epoch, then fine-tuned on every task well above chance', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const { evaluationId } = await createBackboneModel(stack.api, key, {
+      domain: 'cv',
+      fixture: 'reference',
+      datasets: ['cv-shapes', 'cv-shapes-retrieval', 'cv-shapes-seg'],
+      tasks: [{ task: 'classification' }, { task: 'retrieval', adaptation: 'knn' }, { task: 'segmentation' }],
+    });
+
+    const verification = await waitForRunEnd(stack.api, key, await launch(stack.api, key, evaluationId, true), 600_000);
+    expect(verification.status, why(verification)).toBe('succeeded');
+    for (const d of verification.datasets) {
+      expect(d).toMatchObject({ status: 'succeeded', total: 3, done: 3, failed: 0 });
+      expect(d.metrics!.backbone).toMatchObject({ epochs: 1 });
+    }
+
+    const runId = await launch(stack.api, key, evaluationId, false);
+    const run = await waitForRunEnd(stack.api, key, runId, 1_200_000);
+    expect(run.status, why(run)).toBe('succeeded');
+    expect(run.datasets.map((d) => [d.dataset, d.status, d.total, d.done, d.failed])).toEqual([
+      ['cv-shapes', 'succeeded', 320, 320, 0],
+      ['cv-shapes-retrieval', 'succeeded', 200, 200, 0],
+      ['cv-shapes-seg', 'succeeded', 32, 32, 0],
+    ]);
+    expect(run.datasets.map((d) => d.metrics!.metric)).toEqual(['top1_accuracy', 'recall_at_1', 'mean_iou']);
+    // Chance: 1/8 top-1, 1/10 recall@1; mean IoU of a head that paints everything background ≈ 0.17.
+    expect(metric(run, 'cv-shapes', 'top1')).toBeGreaterThan(0.45);
+    expect(metric(run, 'cv-shapes-retrieval', 'recall@1')).toBeGreaterThan(0.35);
+    expect(metric(run, 'cv-shapes-seg', 'mIoU')).toBeGreaterThan(0.25);
+    const cls = run.datasets[0]!;
+    // Every test item is one row scoring 1 or 0, so the dataset's score is its top-1.
+    expect(cls.metrics!.score).toBeCloseTo(metric(run, 'cv-shapes', 'top1'), 6);
+    expect(cls.metrics!.backbone).toMatchObject({
+      task: 'classification',
+      adaptation: 'linear',
+      epochs: 10,
+      samples: { train: 800, val: 160, test: 320 },
+    });
+    expect(cls.metrics!.backbone!.curve.map((c) => c.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(run.datasets[2]!.metrics!.score).toBe(metric(run, 'cv-shapes-seg', 'mIoU'));
+
+    const rows = await results(stack.api, key, runId, 'cv-shapes');
+    expect(rows).toHaveLength(320);
+    expect(rows.every((r) => r.status === 'scored' && (r.score === 0 || r.score === 1))).toBe(true);
+    expect(new Set(rows.map((r) => r.predict))).toEqual(
+      new Set(['circle', 'square', 'triangle', 'star', 'cross', 'ring', 'crescent', 'arrow']),
+    );
+
+    const logs = await runLogMessages(stack.api, key, runId);
+    expect(logs).toContain('upload v1 checked: the cv layout is complete');
+    // Each epoch of each trained head once, however often the logs were copied (k-NN trains none).
+    const epochLines = logs.filter((l) => /^epoch \d+\/10:/.test(l));
+    expect(epochLines).toHaveLength(2 * 10);
+    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
+    expect(left).toEqual([]);
+
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(await downloadRunReport(stack.api.url, key, runId));
+    const sheet = workbook.getWorksheet(FINE_TUNING_SHEET)!;
+    const values = sheet.getSheetValues().filter(Boolean) as unknown[][];
+    expect(values[0]!.slice(1, 4)).toEqual(['Dataset', 'Task', 'Adaptation']);
+    expect(values.some((r) => r[1] === 'cv-shapes-seg' && r[12] === 'mIoU')).toBe(true);
+    expect(values.filter((r) => r[1] === 'cv-shapes' && typeof r[2] === 'number')).toHaveLength(10);
+  });
+
+  it('stays at chance when its features ignore the picture, and a backbone contradicting meta.json fails its dataset', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const noise = await createBackboneModel(stack.api, key, {
+      domain: 'cv',
+      fixture: 'noise',
+      datasets: ['cv-shapes'],
+      tasks: [{ task: 'classification' }],
+    });
+    const broken = await createBackboneModel(stack.api, key, {
+      domain: 'cv',
+      fixture: 'broken-shape',
+      datasets: ['cv-shapes'],
+      tasks: [{ task: 'classification' }],
+    });
+    const [noiseRun, brokenRun] = await Promise.all([
+      launch(stack.api, key, noise.evaluationId, false).then((id) => waitForRunEnd(stack.api, key, id, 900_000)),
+      launch(stack.api, key, broken.evaluationId, true).then((id) => waitForRunEnd(stack.api, key, id, 600_000)),
+    ]);
+    expect(noiseRun.status, why(noiseRun)).toBe('succeeded');
+    // 320 items at p = 1/8: 40 expected, beyond 0.25 is more than five standard deviations out.
+    expect(metric(noiseRun, 'cv-shapes', 'top1')).toBeLessThan(0.25);
+    expect(brokenRun.datasets[0]).toMatchObject({ status: 'failed' });
+    expect(brokenRun.datasets[0]!.error).toMatch(/^output_contract: .*output_channels/);
+  });
+});
