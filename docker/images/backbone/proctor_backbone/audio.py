@@ -358,7 +358,7 @@ class Job:
         y = {s: ds["splits"][s]["labels"] for s in SPLITS}
         x = feats
         mean = x["train"].mean(0)
-        std = x["train"].std(0, unbiased=False).clamp(min=1e-6)
+        std = ((x["train"] - mean) ** 2).mean(0).sqrt().clamp(min=1e-6)
         head = Head(mean, std, len(ds["classes"]))
         base_lr = job["learningRate"] or DEFAULT_LR
         opt = torch.optim.AdamW(head.parameters(), lr=base_lr, weight_decay=WEIGHT_DECAY)

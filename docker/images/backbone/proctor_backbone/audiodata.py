@@ -3,7 +3,7 @@
     python3 -m proctor_backbone.audiodata <outdir> <name>
 
 Names: audio-keywords (keyword spotting, the ten digits) and audio-speakers (speaker identification,
-eight voices). Every utterance's voice, speed, pitch, gain and noise come from a seeded generator, and
+eight voices). Every utterance's voice, speed, pitch, noise and gain come from a seeded generator, and
 espeak-ng renders the same text with the same parameters to the same bytes, so a name gives the same
 files with the same image. The splits of audio-keywords are spoken by different voices (a keyword model
 must work for a voice it never heard); the splits of audio-speakers use different words (a speaker model
@@ -146,8 +146,8 @@ def speaker_items(rng):
     for split in ("train", "val", "test"):
         for word in SPEAKER_WORDS[split]:
             for label, (accent, variant, pitch) in enumerate(SPEAKERS):
-                speed = int(rng.integers(140, 181))
-                jitter = int(rng.integers(-6, 7))
+                speed = int(rng.integers(120, 201))
+                jitter = int(rng.integers(-10, 11))
                 items.append((split, label, f"{accent}+{variant}", speed, pitch + jitter, word))
     return items
 
@@ -158,23 +158,26 @@ DATASETS = {
         "classes": DIGITS,
         "seed": 1801,
         "items": keyword_items,
+        "snr": (0.0, 20.0),
         "description": "The digits zero to nine spoken by espeak-ng; train, val and test use different voices "
-        "(accent + variant), each utterance with its own speed, pitch, gain and faint noise.",
+        "(accent + variant); each utterance has its own speed and pitch and lies in coloured noise at 0-20 dB SNR.",
     },
     "audio-speakers": {
         "task": "speaker_id",
         "classes": [f"{a}+{v}" for a, v, _ in SPEAKERS],
         "seed": 1802,
         "items": speaker_items,
+        "snr": (5.0, 25.0),
         "description": "Eight espeak-ng voices saying two-syllable words; train, val and test use different words, "
-        "each utterance with its own speed, small pitch change, gain and faint noise.",
+        "each utterance has its own speed and pitch change and lies in coloured noise at 5-25 dB SNR.",
     },
 }
 
 
-def render(items, rng, workers):
+def render(items, rng, workers, snr_db):
     """Speaks every item (in parallel: espeak-ng runs as separate processes) and post-processes the
-    waveforms in item order, drawing gain and noise from rng, so the result does not depend on workers."""
+    waveforms in item order, drawing noise and gain from rng, so the result does not depend on workers.
+    snr_db None: the clean, trimmed utterances."""
     tmpdir = tempfile.mkdtemp(prefix="proctor-audiodata-")
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
@@ -190,12 +193,32 @@ def render(items, rng, workers):
         x = trim(resample(samples, rate))
         if len(x) == 0:
             raise GenerationError(f"espeak-ng produced silence for {voice} {text!r}")
-        x = x[:MAX_SAMPLES]
-        peak = float(np.abs(x).max())
-        x = x * np.float32(rng.uniform(0.3, 0.9) / peak)
-        x = x + rng.normal(0.0, 0.002, size=len(x)).astype(np.float32)
-        waves.append(x.astype(np.float32))
+        waves.append(x[:MAX_SAMPLES] if snr_db is None else in_noise(x, rng, snr_db))
     return waves
+
+
+def coloured_noise(n, rng):
+    """Noise between white and brown: white noise shaped by f^(-slope/2), slope drawn in 0..2."""
+    spectrum = np.fft.rfft(rng.normal(size=n))
+    f = np.arange(len(spectrum), dtype=np.float64)
+    f[0] = 1.0
+    spectrum *= f ** (-rng.uniform(0.0, 2.0) / 2)
+    noise = np.fft.irfft(spectrum, n)
+    return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
+
+
+def in_noise(speech, rng, snr_db):
+    """The utterance somewhere in a clip of noise: up to 0.15 s of noise before and after it, the noise's
+    colour and level (signal-to-noise ratio in snr_db, over the utterance) drawn per clip, then a random
+    gain. Mean-pooling encoders see the noise-only margins too, as in real keyword clips."""
+    before = int(rng.integers(0, int(0.15 * SAMPLE_RATE) + 1))
+    after = int(rng.integers(0, int(0.15 * SAMPLE_RATE) + 1))
+    x = np.concatenate([np.zeros(before), speech.astype(np.float64), np.zeros(after)])[:MAX_SAMPLES]
+    rms = np.sqrt(np.mean(speech.astype(np.float64) ** 2))
+    snr = rng.uniform(*snr_db)
+    x = x + coloured_noise(len(x), rng) * rms / (10 ** (snr / 20))
+    x = x * (rng.uniform(0.3, 0.9) / np.abs(x).max())
+    return x.astype(np.float32)
 
 
 def generate(outdir, name, workers=None):
@@ -205,7 +228,7 @@ def generate(outdir, name, workers=None):
     generator = espeak_version()
     rng = np.random.default_rng(spec["seed"])
     items = spec["items"](rng)
-    waves = render(items, rng, workers or min(8, os.cpu_count() or 1))
+    waves = render(items, rng, workers or min(8, os.cpu_count() or 1), spec["snr"])
     os.makedirs(outdir, exist_ok=True)
     splits = {}
     for split in ("train", "val", "test"):
