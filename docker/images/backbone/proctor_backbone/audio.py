@@ -81,6 +81,29 @@ def load_dataset(data_dir, job):
 # ---------------------------------------------------------------- the user's encoder
 
 
+def out_of_memory(exc, where):
+    """common.oom_error's advice is about meta.json batch sizes, which an Audio upload does not have."""
+    return common.UserFacingError(
+        "out_of_memory",
+        "ran out of memory while %s (%s); ask for more memory in the evaluation's resources or upload a smaller encoder"
+        % (where, (str(exc).splitlines() or [type(exc).__name__])[0][:300]),
+    )
+
+
+def user_call(code, what, fn, *args, **kwargs):
+    """common.user_call with the Audio advice for running out of memory."""
+
+    def guarded(*a, **k):
+        try:
+            return fn(*a, **k)
+        except Exception as e:
+            if common.is_oom(e):
+                raise out_of_memory(e, "running " + what)
+            raise
+
+    return common.user_call(code, what, guarded, *args, **kwargs)
+
+
 def read_checkpoint(path):
     """The converted checkpoint, checked for its three keys before the user's code sees it."""
     if not os.path.isfile(path):
@@ -137,7 +160,7 @@ def load_encoder(upload, device, progress):
     cls = find_wrapper_class(wrapper_mod)
 
     read_checkpoint(ckpt)  # a missing file or key named before the user's code trips over it
-    loaded = common.user_call("model_init", "convert.load_converted_model(%r)" % ckpt, load_converted, ckpt)
+    loaded = user_call("model_init", "convert.load_converted_model(%r)" % ckpt, load_converted, ckpt)
     first = loaded[0] if isinstance(loaded, (tuple, list)) and loaded else loaded
     if not isinstance(first, nn.Module):
         raise common.UserFacingError(
@@ -145,16 +168,16 @@ def load_encoder(upload, device, progress):
         )
     del loaded, first
 
-    wrapper = common.user_call("model_init", "ModelWrapper.%s(load_type='ckpt', ckpt=%r)" % (cls.__name__, ckpt), cls, load_type="ckpt", ckpt=ckpt)
+    wrapper = user_call("model_init", "ModelWrapper.%s(load_type='ckpt', ckpt=%r)" % (cls.__name__, ckpt), cls, load_type="ckpt", ckpt=ckpt)
     if not isinstance(wrapper, nn.Module):
         raise common.UserFacingError("model_init", "ModelWrapper.%s(...) did not give an nn.Module" % cls.__name__)
-    dim = common.user_call("model_init", "%s.get_output_dim()" % cls.__name__, wrapper.get_output_dim)
+    dim = user_call("model_init", "%s.get_output_dim()" % cls.__name__, wrapper.get_output_dim)
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
         raise common.UserFacingError("output_contract", "%s.get_output_dim() returned %r; expected a positive integer D" % (cls.__name__, dim))
     wrapper.eval()
     for p in wrapper.parameters():
         p.requires_grad_(False)
-    wrapper = common.user_call("model_init", "moving %s to %s" % (cls.__name__, device), wrapper.to, device)
+    wrapper = user_call("model_init", "moving %s to %s" % (cls.__name__, device), wrapper.to, device)
     params = sum(p.numel() for p in wrapper.parameters())
     progress.log("encoder ModelWrapper.%s: D = %d, %d parameters, frozen" % (cls.__name__, int(dim), params))
     return wrapper, int(dim), cls.__name__
@@ -175,7 +198,7 @@ def encode(wrapper, name, dim, audio, lengths, device):
             out = wrapper(wavs, padding_mask=pad)
         except Exception as e:
             if common.is_oom(e):
-                raise common.oom_error(e, "running the encoder on a batch of %d clips" % b)
+                raise out_of_memory(e, "running the encoder on a batch of %d clips" % b)
             tb = traceback.format_exception_only(type(e), e)[-1].strip()
             raise common.UserFacingError(
                 "output_contract", "%s.forward(wavs, padding_mask) raised on float32 wavs [%d, %d]: %s" % (name, b, longest, tb[:500])
