@@ -246,13 +246,14 @@ def encode(wrapper, name, dim, audio, lengths, device):
 
 
 def extract(wrapper, name, dim, ds, device, batch, progress):
-    out, shape = {}, None
+    """Pooled features N x D of every split, the encoder run once over each clip."""
+    out = {}
     for split in SPLITS:
         s = ds["splits"][split]
         t = time.time()
         chunks = []
         for i in range(0, len(s["labels"]), batch):
-            pooled, shape_i = encode(wrapper, name, dim, s["audio"][i : i + batch], s["lengths"][i : i + batch], device)
+            pooled, _ = encode(wrapper, name, dim, s["audio"][i : i + batch], s["lengths"][i : i + batch], device)
             chunks.append(pooled)
         out[split] = torch.cat(chunks)
         progress.log("features of %d %s clips in %.1fs" % (len(s["labels"]), split, time.time() - t))
