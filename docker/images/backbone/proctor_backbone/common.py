@@ -201,8 +201,8 @@ class Progress:
                 "event": "epoch",
                 "epoch": int(epoch),
                 "epochs": int(epochs),
-                "trainLoss": float(train_loss),
-                "valMetric": float(val_metric),
+                "trainLoss": round(float(train_loss), 6),
+                "valMetric": round(float(val_metric), 6),
                 "valMetricName": val_metric_name,
                 "seconds": round(float(seconds), 3),
             }
