@@ -63,9 +63,10 @@ export const BACKBONE_DATASETS: readonly BackboneDatasetSpec[] = Object.freeze([
     domain: 'audio',
     task: 'keyword_spotting',
     description:
-      "Ten spoken digits, said by several espeak-ng voices at varied speed and pitch, 16 kHz; a linear head on the frozen encoder's pooled frames (accuracy).",
+      'The digits zero to nine spoken by espeak-ng at 16 kHz, train, validation and test by different voices (accent and variant), each utterance with its own speed and pitch, in coloured noise at 0–20 dB SNR; ' +
+      "a linear head on the frozen encoder's pooled frames (accuracy).",
     classes: ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'],
-    splits: { train: 300, val: 60, test: 100 },
+    splits: { train: 400, val: 80, test: 160 },
     generator: 'audiodata',
   },
   {
@@ -74,9 +75,19 @@ export const BACKBONE_DATASETS: readonly BackboneDatasetSpec[] = Object.freeze([
     domain: 'audio',
     task: 'speaker_id',
     description:
-      "Which of six espeak-ng voices says a word, with different words in each split, 16 kHz; a linear head on the frozen encoder's pooled frames (accuracy).",
-    classes: ['voice-1', 'voice-2', 'voice-3', 'voice-4', 'voice-5', 'voice-6'],
-    splits: { train: 240, val: 60, test: 120 },
+      'Which of eight espeak-ng voices says a two-syllable word, 16 kHz, with different words in train, validation and test, each utterance with its own speed and pitch, in coloured noise at 5–25 dB SNR; ' +
+      "a linear head on the frozen encoder's pooled frames (accuracy).",
+    classes: [
+      'en-us+m1',
+      'en+f2',
+      'en-gb-scotland+m3',
+      'en-029+f4',
+      'en-gb-x-rp+m7',
+      'en-gb-x-gbclan+f1',
+      'en-gb-x-gbcwmd+m4',
+      'en-us-nyc+klatt',
+    ],
+    splits: { train: 240, val: 80, test: 160 },
     generator: 'audiodata',
   },
 ]);

@@ -69,8 +69,18 @@ def load_dataset(data_dir, job):
             )
         if lengths.min() < 1 or lengths.max() > audio.shape[1] or labels.min() < 0 or labels.max() >= len(classes):
             raise common.UserFacingError("dataset", "the dataset's %s split has lengths or labels out of range" % split)
-        idx = common.subset_indices(n, job["subset"], job["seed"], salt)
+        if not np.array_equal(labels, np.arange(n) % len(classes)):
+            raise common.UserFacingError(
+                "dataset", "the dataset's %s split breaks the label-by-index rule (item i has label i %% %d)" % (split, len(classes))
+            )
+        if split == "test" and job["testIndices"] is not None:
+            if job["testIndices"][-1] >= n:
+                raise common.PlatformError("testIndices names item %d; the test split has %d" % (job["testIndices"][-1], n))
+            idx = np.array(job["testIndices"], dtype=np.int64)
+        else:
+            idx = common.subset_indices(n, job["subset"], job["seed"], salt)
         splits[split] = {
+            "index": [int(i) for i in idx],
             "audio": torch.from_numpy(np.ascontiguousarray(audio[idx], dtype=np.float32)),
             "lengths": torch.from_numpy(lengths[idx].astype(np.int64)),
             "labels": torch.from_numpy(labels[idx].astype(np.int64)),
@@ -291,6 +301,15 @@ def cosine_lr(base, epoch, epochs):
     return base * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
 
 
+def write_predictions(out_dir, lines):
+    """predictions.jsonl: one line per test item, with its index in the full test split."""
+    path = os.path.join(out_dir, "predictions.jsonl")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(json.dumps(line, sort_keys=True) + "\n")
+    os.replace(path + ".tmp", path)
+
+
 def accuracy(head, x, y):
     head.eval()
     with torch.no_grad():
@@ -421,6 +440,17 @@ class Job:
             progress.epoch(epoch, epochs, total / n, val, "accuracy", seconds)
         progress.phase("testing")
         test = accuracy(head, x["test"], y["test"])
+        head.eval()
+        with torch.no_grad():
+            predicted = head(x["test"]).argmax(1).tolist()
+        names = ds["classes"]
+        write_predictions(
+            self.out,
+            [
+                {"index": i, "label": names[int(t)], "predict": names[int(p)], "correct": int(p) == int(t)}
+                for i, p, t in zip(ds["splits"]["test"]["index"], predicted, y["test"].tolist())
+            ],
+        )
         secs = [c["seconds"] for c in curve]
         return {
             "epochs": epochs,
