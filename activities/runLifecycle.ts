@@ -31,9 +31,10 @@ import { withPassAtK } from './codeScoring/datasetPassAtK';
 import { robustnessWanted } from './robustness/robustnessPlan';
 import { withRobustness } from './robustness/datasetRobustness';
 import { withMultimodalBreakdown } from './multimodal/multimodalScoring';
+import { withBackboneReport } from './backbone/backboneMetrics';
 import { withSafetyBreakdown } from './judging/safetyBreakdown';
 import { PRIVATE_PROTOCOL_BY_DOMAIN, type Domain } from '../contracts/domain';
-import { isMultimodalMetric, SAFETY_METRIC } from '../contracts/dataset';
+import { isBackboneMetric, isMultimodalMetric, SAFETY_METRIC } from '../contracts/dataset';
 
 export interface RunPlan {
   /** Set when the run ended before its workflow began (stopped while queued). */
@@ -267,8 +268,9 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
               db,
               runId,
               datasetId,
-              // A multimodal task's dataset is scored by its task, a safety dataset by its labels, whatever a scoring configuration says.
-              isMultimodalMetric(plan?.metric) || plan?.metric === SAFETY_METRIC
+              // A multimodal task's dataset is scored by its task, a safety dataset by its labels, a backbone's by its
+              // fine-tune job, whatever a scoring configuration says.
+              isMultimodalMetric(plan?.metric) || isBackboneMetric(plan?.metric) || plan?.metric === SAFETY_METRIC
                 ? plan.metric
                 : (run.config.scoring?.datasets[datasetId]?.metric ?? plan?.metric ?? 'exact_match'),
             ),
@@ -276,6 +278,9 @@ export function createRunLifecycleActivities({ db, logger }: ActivityDeps) {
       // A multimodal dataset's job left its task's breakdown (activities/multimodal/multimodalJob.ts).
       if (outcome === 'completed' && current.metrics?.multimodal)
         metrics = withMultimodalBreakdown(metrics, current.metrics.multimodal);
+      // A backbone dataset's job left its report (activities/backbone/backboneJob.ts).
+      if (outcome === 'completed' && current.metrics?.backbone)
+        metrics = withBackboneReport(metrics, current.metrics.backbone, !plan?.sampleIndices);
       if (plan?.metric === SAFETY_METRIC) metrics = await withSafetyBreakdown(db, runId, datasetId, metrics);
       // A subjective dataset under manual review stays open until its reviewers are done.
       if (outcome === 'completed' && (await holdForManualReview({ db }, runId, datasetId, metrics)))

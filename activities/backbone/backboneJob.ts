@@ -20,6 +20,7 @@ import type { ActivityDeps } from '../activityDeps';
 import { runJobOnHost } from '../containerJobs/runContainerJob';
 import { requireServing } from '../serving/servingFailed';
 import { ensureBackboneData } from './backboneData';
+import { withBackboneReport } from './backboneMetrics';
 import { findBackboneDataset, type BackboneDatasetSpec } from '../../datasets/builtin/backbone/backboneDatasets';
 import { BackboneMetrics, type BackboneDomain } from '../../contracts/backbone';
 import {
@@ -175,7 +176,9 @@ export function createBackboneJobActivities(deps: ActivityDeps) {
       }
       await storeSampleResults(db, runId, datasetId, rowsOf(plan, spec, predictions));
       const base = await computeDatasetMetrics(db, runId, datasetId, plan.metric);
-      await recordRunningDatasetMetrics(db, runId, datasetId, { metrics: withBackboneReport(base, report, spec) });
+      await recordRunningDatasetMetrics(db, runId, datasetId, {
+        metrics: withBackboneReport(base, report, plan.sampleIndices === null),
+      });
       await log(
         deps,
         runId,
@@ -394,23 +397,4 @@ function rowsOf(plan: RunDatasetPlan, spec: BackboneDatasetSpec, predictions: re
       attempts: 1,
     };
   });
-}
-
-/**
- * The job's report beside the sample-based metrics. Segmentation's score is the dataset's mean IoU
- * (over classes, all pixels at once), which no mean of per-picture scores equals: the job's figure
- * replaces it, with no interval. The other tasks' rows score 1 or 0, so their mean is the metric.
- */
-function withBackboneReport(
-  base: Awaited<ReturnType<typeof computeDatasetMetrics>>,
-  report: BackboneMetrics,
-  spec: BackboneDatasetSpec,
-) {
-  if (spec.task !== 'segmentation' || report.samples.test !== spec.splits.test) return { ...base, backbone: report };
-  const miou = report.metrics.find((m) => m.name === 'mIoU');
-  return {
-    ...base,
-    backbone: report,
-    ...(miou ? { score: miou.value, ci95: null, standardError: null } : {}),
-  };
 }

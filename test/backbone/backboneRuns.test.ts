@@ -82,7 +82,8 @@ describe('a CV backbone', () => {
     expect(verification.status, why(verification)).toBe('succeeded');
     for (const d of verification.datasets) {
       expect(d).toMatchObject({ status: 'succeeded', total: 3, done: 3, failed: 0 });
-      expect(d.metrics!.backbone).toMatchObject({ epochs: 1 });
+      // One epoch of head training; k-NN retrieval trains none.
+      expect(d.metrics!.backbone!.epochs).toBe(d.dataset === 'cv-shapes-retrieval' ? 0 : 1);
     }
 
     const runId = await launch(stack.api, key, evaluationId, false);
@@ -132,7 +133,7 @@ describe('a CV backbone', () => {
     expect(values[0]!.slice(1, 4)).toEqual(['Dataset', 'Task', 'Adaptation']);
     expect(values.some((r) => r[1] === 'cv-shapes-seg' && r[12] === 'mIoU')).toBe(true);
     expect(values.filter((r) => r[1] === 'cv-shapes' && typeof r[2] === 'number')).toHaveLength(10);
-  });
+  }, 1_800_000);
 
   it('stays at chance when its features ignore the picture, and a backbone contradicting meta.json fails its dataset', async () => {
     const { apiKey: key } = await stack.api.createUser();
@@ -157,5 +158,5 @@ describe('a CV backbone', () => {
     expect(metric(noiseRun, 'cv-shapes', 'top1')).toBeLessThan(0.25);
     expect(brokenRun.datasets[0]).toMatchObject({ status: 'failed' });
     expect(brokenRun.datasets[0]!.error).toMatch(/^output_contract: .*output_channels/);
-  });
+  }, 1_200_000);
 });
