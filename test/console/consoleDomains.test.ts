@@ -74,8 +74,22 @@ const errorOf = (id: string) => page.locator(`#${id}-error`);
 describe('the evaluation form, per domain', () => {
   let evaluationId: string;
 
-  it('follows the domain table: Safety API only with its required fields, Audio without model type or robustness', async () => {
+  it('follows the domain table: NLP every method, Multimodal the API fields required, Safety API only, Audio without model type or robustness', async () => {
     await page.goto(`${stack.api.url}/console/#/evaluations/new`);
+    // NLP first: every method, the key optional; a private deployment offers only images serving NLP.
+    expect(await label('Evaluation domain').inputValue()).toBe('nlp');
+    expect(await optionValues('Deployment method')).toEqual(['api', 'private', 'predictions']);
+    await label('API key of the model service (optional)').waitFor();
+    await label('Deployment method').selectOption('private');
+    expect(await page.locator('#api-deployment').isHidden()).toBe(true);
+    expect(await label('Image').locator('option').allTextContents()).toContain('proctor-nlp-serving:1 (preloaded)');
+    expect(await optionValues('Image')).not.toContain(cvImageId);
+    await label('Evaluation domain').selectOption('multimodal');
+    expect(await label('Deployment method').inputValue()).toBe('private');
+    expect(await optionValues('Image')).not.toContain(cvImageId);
+    await label('Deployment method').selectOption('api');
+    await label('Online model name (required)').waitFor();
+
     await label('Evaluation domain').selectOption('safety');
     expect(await optionValues('Deployment method')).toEqual(['api']);
     await label('Online model name (required)').waitFor();
