@@ -176,6 +176,21 @@ describe('the evaluation form, per domain', () => {
 
   it('shows the upload layout, a token with the exact command (which uploads as shown), and the version’s check problems', async () => {
     await page.locator('#upload-layout').waitFor();
+    const parameters = await page
+      .locator('#parameters')
+      .evaluate((dl) =>
+        Object.fromEntries(
+          [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
+        ),
+      );
+    expect(parameters).toMatchObject({
+      Image: expect.stringMatching(/^img-[0-9a-f]{8}:v1 \(approved\)$/),
+      GPU: '1 × cpu',
+      'Evaluation tasks': 'classification (linear), segmentation (setr)',
+    });
+    // A backbone is not prompted; CV has verification.
+    expect(parameters).not.toHaveProperty('Inference');
+    await page.getByRole('button', { name: 'Inference Verification' }).waitFor();
     expect(await page.locator('#upload-layout tbody td:first-child').allTextContents()).toEqual([
       'meta.json',
       'model/checkpoint.pth',

@@ -17,6 +17,11 @@ export async function renderEvaluation(main, [id]) {
     api('GET', '/v1/me'),
     api('GET', '/v1/domains'),
   ]);
+  // The image by name and tag rather than its id (it may be gone from the list: then its id).
+  const image =
+    evaluation.deployment.method === 'private'
+      ? (await api('GET', '/v1/images')).items.find((i) => i.id === evaluation.deployment.imageId)
+      : undefined;
   const domain = domains.items.find((d) => d.domain === evaluation.domain);
   const status = h('p', { id: 'action-status', role: 'status' });
   const runs = h('section', { id: 'runs', 'aria-labelledby': 'runs-heading' });
@@ -63,7 +68,7 @@ export async function renderEvaluation(main, [id]) {
       : []),
     ...(d.method === 'private'
       ? [
-          ['Image', d.imageId],
+          ['Image', image ? `${image.name}:${image.tag} (${image.status})` : d.imageId],
           ['GPU', `${d.gpuCount} × ${d.gpuType}`],
           ['Priority', d.priority],
         ]

@@ -25,16 +25,18 @@ const PROTOCOL_WORDS = {
   finetune: 'the platform fine-tunes its preset heads on your frozen backbone',
 };
 
-export function renderCreateEvaluation(main) {
-  return renderForm(main, null);
+export function renderCreateEvaluation(main, _params, me) {
+  return renderForm(main, null, me.id);
 }
 
 /** [Edit]: the same form filled in from the evaluation; model name and domain cannot change. */
 export async function renderEditEvaluation(main, [id]) {
-  return renderForm(main, await api('GET', `/v1/evaluations/${id}`));
+  const evaluation = await api('GET', `/v1/evaluations/${id}`);
+  return renderForm(main, evaluation, evaluation.ownerId);
 }
 
-async function renderForm(main, evaluation) {
+/** `ownerId`: whose evaluation it is; only the preloaded images and the owner's own may be used (an admin sees everyone's). */
+async function renderForm(main, evaluation, ownerId) {
   const editing = evaluation !== null;
   const [domains, datasets, images, resources] = await Promise.all([
     api('GET', '/v1/domains'),
@@ -204,7 +206,9 @@ async function renderForm(main, evaluation) {
     privatePart.querySelector('#private-protocol').textContent = d.privateProtocol
       ? `How it runs: ${PROTOCOL_WORDS[d.privateProtocol]}.`
       : '';
-    const usable = images.items.filter((i) => i.domains.includes(d.domain));
+    const usable = images.items.filter(
+      (i) => i.domains.includes(d.domain) && (i.source === 'platform' || i.ownerId === ownerId),
+    );
     setOptions(
       c.imageId,
       usable.length
