@@ -20,19 +20,15 @@
 import path from 'node:path';
 import type { UploadCheckProblem, UploadCheckReport } from '../contracts/upload';
 import { readTextFile, statOrNull } from './uploadFiles';
+import { layoutPurpose } from '../contracts/uploadLayout';
 
 const MAX_BATCH = 4096;
 
 export async function checkCvTree(dir: string): Promise<UploadCheckReport> {
   const problems: UploadCheckProblem[] = [];
   await checkCvMeta(dir, problems);
-  await checkWeights(dir, 'model/checkpoint.pth', problems, 'the backbone weights; model_init receives this path');
-  const adapter = await readTextFile(
-    dir,
-    'model_adapter.py',
-    problems,
-    'defines class ModelAdapter whose model_init(self, checkpoint_path) returns the backbone (a torch nn.Module)',
-  );
+  await checkWeights(dir, 'model/checkpoint.pth', problems, layoutPurpose('cv', 'model/checkpoint.pth'));
+  const adapter = await readTextFile(dir, 'model_adapter.py', problems, layoutPurpose('cv', 'model_adapter.py'));
   if (adapter !== null) {
     if (!defines(adapter, 'class', 'ModelAdapter'))
       problems.push({
@@ -53,12 +49,7 @@ export async function checkCvTree(dir: string): Promise<UploadCheckReport> {
 
 export async function checkAudioTree(dir: string): Promise<UploadCheckReport> {
   const problems: UploadCheckProblem[] = [];
-  const model = await readTextFile(
-    dir,
-    'model.py',
-    problems,
-    'defines the dataclasses ExamplePretrainingConfig and ExampleConfig and the model class ExampleModel (nn.Module)',
-  );
+  const model = await readTextFile(dir, 'model.py', problems, layoutPurpose('audio', 'model.py'));
   if (model !== null)
     for (const name of ['ExamplePretrainingConfig', 'ExampleConfig', 'ExampleModel'])
       if (!defines(model, 'class', name))
@@ -67,12 +58,7 @@ export async function checkAudioTree(dir: string): Promise<UploadCheckReport> {
           rule: 'model_classes',
           message: `model.py must define class ${name} (${AUDIO_CLASS_PURPOSE[name]})`,
         });
-  const convert = await readTextFile(
-    dir,
-    'convert.py',
-    problems,
-    'defines load_converted_model(ckpt), which loads the converted checkpoint into ExampleModel',
-  );
+  const convert = await readTextFile(dir, 'convert.py', problems, layoutPurpose('audio', 'convert.py'));
   if (convert !== null && !defines(convert, 'def', 'load_converted_model'))
     problems.push({
       path: 'convert.py',
@@ -80,12 +66,7 @@ export async function checkAudioTree(dir: string): Promise<UploadCheckReport> {
       message:
         'convert.py must define load_converted_model(ckpt): it reads task_cfg, model_cfg and model_weight from the checkpoint and returns (model, task_cfg)',
     });
-  const wrapper = await readTextFile(
-    dir,
-    'ModelWrapper.py',
-    problems,
-    'defines the class the platform runs: __init__(self, load_type, **kwargs), forward(self, wavs, padding_mask=None) giving B×L×D features, and get_output_dim(self)',
-  );
+  const wrapper = await readTextFile(dir, 'ModelWrapper.py', problems, layoutPurpose('audio', 'ModelWrapper.py'));
   if (wrapper !== null) {
     if (!/^class[ \t]+\w+/m.test(wrapper))
       problems.push({
@@ -105,12 +86,7 @@ export async function checkAudioTree(dir: string): Promise<UploadCheckReport> {
                 : "ModelWrapper.py's class must have get_output_dim(self) returning D, the features' last dimension",
           });
   }
-  await checkWeights(
-    dir,
-    'checkpoint.pt',
-    problems,
-    'the converted checkpoint (a dict with task_cfg, model_cfg and model_weight); the wrapper is built with ckpt set to its path',
-  );
+  await checkWeights(dir, 'checkpoint.pt', problems, layoutPurpose('audio', 'checkpoint.pt'));
   return { ok: problems.length === 0, domain: 'audio', problems, parameterScaleBillion: null, maxGpus: null };
 }
 
@@ -135,12 +111,7 @@ async function checkWeights(dir: string, rel: string, problems: UploadCheckProbl
 
 async function checkCvMeta(dir: string, problems: UploadCheckProblem[]): Promise<void> {
   const file = 'meta.json';
-  const text = await readTextFile(
-    dir,
-    file,
-    problems,
-    'the backbone description: model_name, is_rgb, output_channels, output_dims, mean, std and tasks (docs/backbones.md)',
-  );
+  const text = await readTextFile(dir, file, problems, layoutPurpose('cv', 'meta.json'));
   if (text === null) return;
   let meta: unknown;
   try {

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { maxGpusForScale, type UploadCheckProblem, type UploadCheckReport } from '../contracts/upload';
 import { readTextFile, statOrNull } from './uploadFiles';
 import { checkAudioTree, checkCvTree } from './backboneUploadCheck';
+import { layoutPurpose } from '../contracts/uploadLayout';
 
 export async function checkUploadTree(dir: string, domain: string): Promise<UploadCheckReport> {
   if (domain === 'multimodal') return checkMultimodalTree(dir);
@@ -62,8 +63,7 @@ async function checkMultimodalTree(dir: string): Promise<UploadCheckReport> {
     problems.push({
       path: 'checkpoint.pth',
       rule: 'required',
-      message:
-        'checkpoint.pth is required at the top of the upload: the weights your code loads (the data server tells run.sh its path through /io_info)',
+      message: `checkpoint.pth is required at the top of the upload: ${layoutPurpose('multimodal', 'checkpoint.pth')}`,
     });
   } else if (!checkpoint.isFile()) {
     problems.push({
@@ -78,12 +78,7 @@ async function checkMultimodalTree(dir: string): Promise<UploadCheckReport> {
       message: 'checkpoint.pth is empty; upload the weights file',
     });
   }
-  const script = await readTextFile(
-    dir,
-    'run.sh',
-    problems,
-    'the entry point, run as `bash run.sh TASK SERVER_IP SERVER_PORT` (TASK is vqa, retrieval or t2i)',
-  );
+  const script = await readTextFile(dir, 'run.sh', problems, layoutPurpose('multimodal', 'run.sh'));
   if (script !== null && script.trim() === '') {
     problems.push({
       path: 'run.sh',
@@ -100,8 +95,7 @@ async function checkModelDir(dir: string, problems: UploadCheckProblem[]): Promi
     problems.push({
       path: 'model',
       rule: 'required',
-      message:
-        'a model/ directory is required: put the model files (weights, tokenizer, configuration) in model/; its path is passed to Service.global_init',
+      message: `a model/ directory is required: ${layoutPurpose('nlp', 'model')}`,
     });
   } else if (!info.isDirectory()) {
     problems.push({
@@ -114,12 +108,7 @@ async function checkModelDir(dir: string, problems: UploadCheckProblem[]): Promi
 
 async function checkGunicornConf(dir: string, problems: UploadCheckProblem[]): Promise<void> {
   const file = 'local_guniconf.py';
-  const text = await readTextFile(
-    dir,
-    file,
-    problems,
-    'the service configuration; it may be empty, or set e.g. `workers = 1` for the number of inference processes',
-  );
+  const text = await readTextFile(dir, file, problems, layoutPurpose('nlp', 'local_guniconf.py'));
   if (text === null) return;
   // Python runs the file top to bottom, so the last assignment is the one gunicorn sees.
   const assignments = [...text.matchAll(/^workers[ \t]*=[ \t]*([^#\r\n]*?)[ \t]*(?:#.*)?$/gm)];
@@ -138,7 +127,7 @@ async function checkGunicornConf(dir: string, problems: UploadCheckProblem[]): P
 /** The parameter scale when meta.json gives a valid one, null otherwise (with the problem recorded). */
 async function checkMeta(dir: string, problems: UploadCheckProblem[]): Promise<number | null> {
   const file = 'meta.json';
-  const text = await readTextFile(dir, file, problems, 'the model information, e.g. {"parameter_scale_billion": 7}');
+  const text = await readTextFile(dir, file, problems, layoutPurpose('nlp', 'meta.json'));
   if (text === null) return null;
   let meta: unknown;
   try {
@@ -176,12 +165,7 @@ async function checkMeta(dir: string, problems: UploadCheckProblem[]): Promise<n
 
 async function checkService(dir: string, problems: UploadCheckProblem[]): Promise<void> {
   const file = 'service.py';
-  const text = await readTextFile(
-    dir,
-    file,
-    problems,
-    'the service entrance, defining class Service(NLPModelService) with global_init and infer',
-  );
+  const text = await readTextFile(dir, file, problems, layoutPurpose('nlp', 'service.py'));
   if (text === null) return;
   if (text.trim() === '') {
     problems.push({

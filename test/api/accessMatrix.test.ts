@@ -205,6 +205,7 @@ const ROUTES: Record<string, RouteSpec> = {
     success: 201,
   },
   'GET /v1/resources': { audience: 'authenticated', request: () => ({ path: '/v1/resources' }), success: 200 },
+  'GET /v1/domains': { audience: 'authenticated', request: () => ({ path: '/v1/domains' }), success: 200 },
   'GET /v1/images': { audience: 'authenticated', request: () => ({ path: '/v1/images' }), success: 200 },
 
   'POST /v1/evaluations': {

@@ -1,16 +1,28 @@
 /* global window */
 /**
- * An evaluation's details page: its parameters with [Edit], [Inference Verification] and [Launch] (with this
- * month's remaining formal quota from GET /v1/me shown before the click), and its runs (versions)
- * with [Stop] on those still going.
+ * An evaluation's details page: its parameters with [Edit], [Inference Verification] (where the
+ * domain has it) and [Launch] (with this month's remaining formal quota from GET /v1/me shown
+ * before the click), [Upload Model & Code] for a private deployment (uploadInstructions.js), and its
+ * runs (versions) with [Stop] on those still going.
  */
 import { api } from './api.js';
 import { h, mount, score, table, when } from './dom.js';
+import { uploadSection } from './uploadInstructions.js';
 
 const ACTIVE = ['queued', 'running'];
 
 export async function renderEvaluation(main, [id]) {
-  const [evaluation, me] = await Promise.all([api('GET', `/v1/evaluations/${id}`), api('GET', '/v1/me')]);
+  const [evaluation, me, domains] = await Promise.all([
+    api('GET', `/v1/evaluations/${id}`),
+    api('GET', '/v1/me'),
+    api('GET', '/v1/domains'),
+  ]);
+  // The image by name and tag rather than its id (it may be gone from the list: then its id).
+  const image =
+    evaluation.deployment.method === 'private'
+      ? (await api('GET', '/v1/images')).items.find((i) => i.id === evaluation.deployment.imageId)
+      : undefined;
+  const domain = domains.items.find((d) => d.domain === evaluation.domain);
   const status = h('p', { id: 'action-status', role: 'status' });
   const runs = h('section', { id: 'runs', 'aria-labelledby': 'runs-heading' });
 
@@ -32,7 +44,11 @@ export async function renderEvaluation(main, [id]) {
   );
   const { used, limit } = me.quota.formal;
   const left = Math.max(0, limit - used);
-  const launch = h('button', { type: 'button', id: 'launch', 'aria-describedby': 'quota', disabled: left === 0 }, 'Launch');
+  const launch = h(
+    'button',
+    { type: 'button', id: 'launch', 'aria-describedby': 'quota', disabled: left === 0 },
+    'Launch',
+  );
   launch.addEventListener('click', () => launchWith(launch, `/v1/evaluations/${id}/runs`, {}, 'formal evaluation'));
 
   const d = evaluation.deployment;
@@ -50,11 +66,32 @@ export async function renderEvaluation(main, [id]) {
           ['API mode', d.apiMode ?? 'chat'],
         ]
       : []),
+    ...(d.method === 'private'
+      ? [
+          ['Image', image ? `${image.name}:${image.tag} (${image.status})` : d.imageId],
+          ['GPU', `${d.gpuCount} × ${d.gpuType}`],
+          ['Priority', d.priority],
+        ]
+      : []),
+    ...(evaluation.backbone
+      ? [['Evaluation tasks', evaluation.backbone.tasks.map((t) => `${t.task} (${t.adaptation})`).join(', ')]]
+      : []),
     ['Robustness', evaluation.robustness ? 'yes' : 'no'],
     ['Model type', evaluation.modelInfo.type ?? '—'],
-    ['Inference', `max tokens ${evaluation.inference.maxTokens}, temperature ${evaluation.inference.temperature}, top p ${evaluation.inference.topP}`],
-    ['System prompt', evaluation.inference.systemPrompt || '—'],
-    ['Limits', `concurrency ${evaluation.limits.maxConcurrency}, retries ${evaluation.limits.maxRetryPerQuery}, timeout ${evaluation.limits.requestTimeoutMs} ms`],
+    // A backbone is fine-tuned, not prompted: it has no inference parameters or request limits.
+    ...(domain.privateProtocol === 'finetune'
+      ? []
+      : [
+          [
+            'Inference',
+            `max tokens ${evaluation.inference.maxTokens}, temperature ${evaluation.inference.temperature}, top p ${evaluation.inference.topP}`,
+          ],
+          ['System prompt', evaluation.inference.systemPrompt || '—'],
+          [
+            'Limits',
+            `concurrency ${evaluation.limits.maxConcurrency}, retries ${evaluation.limits.maxRetryPerQuery}, timeout ${evaluation.limits.requestTimeoutMs} ms`,
+          ],
+        ]),
     ['Created', when(evaluation.createdAt)],
   ];
 
@@ -62,15 +99,19 @@ export async function renderEvaluation(main, [id]) {
     main,
     h('p', {}, h('a', { href: '#/evaluations' }, '← Evaluations')),
     h('h1', {}, evaluation.modelName),
-    h('dl', { id: 'parameters', class: 'params' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
-    d.method === 'api' && evaluation.domain === 'nlp'
-      ? h('p', {}, h('a', { href: `#/evaluations/${id}/edit`, class: 'button', id: 'edit' }, 'Edit'))
-      : null,
+    h(
+      'dl',
+      { id: 'parameters', class: 'params' },
+      rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+    ),
+    h('p', {}, h('a', { href: `#/evaluations/${id}/edit`, class: 'button', id: 'edit' }, 'Edit')),
+    d.method === 'private' ? uploadSection(evaluation, domain) : null,
     h(
       'div',
       { class: 'actions' },
-      verify,
-      ' ',
+      domain.verification
+        ? [verify, ' ']
+        : h('p', { class: 'hint' }, `${domain.label} has no inference verification: launch a formal run.`),
       launch,
       h(
         'p',
@@ -113,7 +154,11 @@ async function renderRuns(section, id) {
     section,
     h('h2', { id: 'runs-heading' }, 'Versions'),
     items.length
-      ? table('Runs of this evaluation, newest first', ['Version', 'Type', 'Status', 'Submitter', 'Created', 'Overall score', 'Operation'], rows)
+      ? table(
+          'Runs of this evaluation, newest first',
+          ['Version', 'Type', 'Status', 'Submitter', 'Created', 'Overall score', 'Operation'],
+          rows,
+        )
       : h('p', {}, 'No run yet: verify first, then launch.'),
   );
 }
