@@ -249,7 +249,8 @@ function progressReader(deps: ActivityDeps, runId: string, datasetId: string, ou
       const entries: RunLogLine[] = [];
       for (const line of lines) {
         const entry = progressLine(line);
-        if (entry) entries.push({ runId, datasetId, level: 'info', ...entry });
+        if (entry)
+          entries.push({ runId, datasetId, level: 'info', ...entry, dedupeKey: `${entry.dedupeKey}:${datasetId}` });
       }
       await appendRunLogs(deps.db, entries);
     } finally {

@@ -160,3 +160,77 @@ describe('a CV backbone', () => {
     expect(brokenRun.datasets[0]!.error).toMatch(/^output_contract: .*output_channels/);
   }, 1_200_000);
 });
+
+describe('an Audio backbone', () => {
+  it('is fine-tuned on keyword spotting and speaker identification well above chance, and ranked on the Audio board', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const { evaluationId } = await createBackboneModel(stack.api, key, {
+      domain: 'audio',
+      fixture: 'reference',
+      datasets: ['audio-keywords', 'audio-speakers'],
+      tasks: [{ task: 'keyword_spotting' }, { task: 'speaker_id' }],
+    });
+    // The Audio form has no verification action (docs/domains.md).
+    const verification = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/verifications`, {
+      key,
+      body: {},
+    });
+    expect(verification.status).toBe(409);
+
+    const runId = await launch(stack.api, key, evaluationId, false);
+    const run = await waitForRunEnd(stack.api, key, runId, 900_000);
+    expect(run.status, why(run)).toBe('succeeded');
+    expect(run.datasets.map((d) => [d.dataset, d.status, d.total, d.done, d.failed, d.metrics?.metric])).toEqual([
+      ['audio-keywords', 'succeeded', 160, 160, 0, 'top1_accuracy'],
+      ['audio-speakers', 'succeeded', 160, 160, 0, 'top1_accuracy'],
+    ]);
+    // Chance: 1/10 and 1/8.
+    expect(metric(run, 'audio-keywords', 'accuracy')).toBeGreaterThan(0.6);
+    expect(metric(run, 'audio-speakers', 'accuracy')).toBeGreaterThan(0.5);
+    expect(run.datasets[0]!.metrics!.score).toBeCloseTo(metric(run, 'audio-keywords', 'accuracy'), 6);
+    expect(run.datasets[1]!.metrics!.backbone).toMatchObject({ head: 'mean-pool+linear', epochs: 10 });
+
+    const suite = await stack.api.request('PUT', '/v1/leaderboards/audio/suite', {
+      key: stack.api.adminKey,
+      body: { name: 'audio backbones', datasets: ['audio-keywords', 'audio-speakers'] },
+    });
+    expect([200, 201], suite.text).toContain(suite.status);
+    const submitted = await stack.api.request('POST', `/v1/runs/${runId}/leaderboard`, {
+      key,
+      body: { mode: 'named' },
+    });
+    expect(submitted.status, submitted.text).toBe(200);
+    const board = await stack.api.request('GET', '/v1/leaderboards/audio');
+    expect(board.status).toBe(200);
+    const modelName = (await stack.api.request('GET', `/v1/evaluations/${evaluationId}`, { key })).body.modelName;
+    const row = (board.body.rows as { modelName: string; overallScore: number }[]).find(
+      (r) => r.modelName === modelName,
+    );
+    expect(row, board.text).toBeDefined();
+    expect(row!.overallScore).toBeCloseTo(run.overallScore!, 6);
+  }, 1_200_000);
+
+  it('stays at chance on noise, and a checkpoint without model_cfg fails its dataset with the reason', async () => {
+    const { apiKey: key } = await stack.api.createUser();
+    const [noise, broken] = await Promise.all(
+      (['noise', 'broken-checkpoint'] as const).map((fixture) =>
+        createBackboneModel(stack.api, key, {
+          domain: 'audio',
+          fixture,
+          datasets: ['audio-keywords'],
+          tasks: [{ task: 'keyword_spotting' }],
+        }),
+      ),
+    );
+    const [noiseRun, brokenRun] = await Promise.all(
+      [noise!, broken!].map(async (m) =>
+        waitForRunEnd(stack.api, key, await launch(stack.api, key, m.evaluationId, false), 900_000),
+      ),
+    );
+    expect(noiseRun.status, why(noiseRun)).toBe('succeeded');
+    // 160 items at p = 1/10: beyond 0.2 is more than four standard deviations out.
+    expect(metric(noiseRun, 'audio-keywords', 'accuracy')).toBeLessThan(0.2);
+    expect(brokenRun.datasets[0]).toMatchObject({ status: 'failed' });
+    expect(brokenRun.datasets[0]!.error).toMatch(/^checkpoint: .*model_cfg/);
+  }, 1_200_000);
+});
