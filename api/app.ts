@@ -21,6 +21,7 @@ import { runsRoutes } from './routes/runs';
 import { uploadsRoutes } from './routes/uploads';
 import { imagesRoutes } from './routes/images';
 import { resourcesRoutes } from './routes/resources';
+import { endpointBudgetsRoutes } from './routes/endpointBudgets';
 import { scoringRoutes } from './routes/scoring';
 import { manualEvaluationRoutes } from './routes/manualEvaluation';
 import { reviewsRoutes } from './routes/reviews';
@@ -146,6 +147,7 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
       await uploadsRoutes(v1, deps);
       await imagesRoutes(v1, deps);
       await resourcesRoutes(v1, deps);
+      await endpointBudgetsRoutes(v1, deps);
       await scoringRoutes(v1, deps);
       await manualEvaluationRoutes(v1, deps);
       await reviewsRoutes(v1, deps);

@@ -8,6 +8,7 @@ import { LEADERBOARD_MODES, PUBLICATION_STATUSES } from './leaderboard';
 import { ScoringTrace } from './scoringTrace';
 import { literalUnion } from './literalUnion';
 import { nullable, ScoreInterval, Timestamp, Uuid } from './common';
+import { RunTrafficView } from './runTraffic';
 
 export const RUN_TYPES = ['verification', 'formal'] as const;
 export type RunType = (typeof RUN_TYPES)[number];
@@ -434,6 +435,7 @@ export const RunView = Type.Object({
         description: 'at the rate since the run started; null until there is a rate, and once the run ended',
       }),
     ),
+    traffic: Type.Optional(nullable(RunTrafficView)),
   }),
   datasets: Type.Array(DatasetRunView),
   taskScores: Type.Array(TaskScoreView, { description: "per task, the mean of its finished datasets' scores" }),

@@ -813,6 +813,8 @@ export const endpointBudgets = pgTable(
     requestAllowance: doublePrecision('request_allowance').notNull().default(0),
     tokenAllowance: doublePrecision('token_allowance').notNull().default(0),
     refilledAt: timestamp('refilled_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Takes so far (one transaction each), to see what keeping the budget costs the database. */
+    takes: bigint('takes', { mode: 'number' }).notNull().default(0),
     updatedBy: uuid('updated_by').references(() => users.id),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

@@ -16,9 +16,9 @@ import { abortedError } from '../inference/inferenceErrors';
 const CONFIG_TTL_MS = 5_000;
 const LEASE_TTL_MS = 30_000;
 const RENEW_EVERY_MS = 10_000;
-const GIVE_BACK_AFTER_MS = 50;
+const GIVE_BACK_AFTER_MS = 20;
 /** Asking again sooner than this after a short grant only adds round trips. */
-const MIN_RETRY_MS = 20;
+const MIN_RETRY_MS = 50;
 const MAX_RETRY_MS = 1_000;
 
 /** A request's claim on the budget, handed back when it ends. */
@@ -44,6 +44,8 @@ export class BudgetClient {
   private refund = 0;
   private giveBack: NodeJS.Timeout | null = null;
   private renew: NodeJS.Timeout | null = null;
+  /** Ends the take loop's wait early: a slot of this process came free. */
+  private wake: (() => void) | null = null;
   /** Round trips made for takes and lease updates, for measuring. */
   roundTrips = 0;
 
@@ -89,7 +91,9 @@ export class BudgetClient {
   leave(pass: BudgetPass, tokensSpent: number): void {
     this.held = Math.max(0, this.held - 1);
     this.refund += pass.tokens - tokensSpent;
-    if (this.budget?.limits.maxConcurrent == null || this.giveBack) return;
+    if (this.budget?.limits.maxConcurrent == null) return;
+    this.wake?.();
+    if (this.giveBack) return;
     this.giveBack = setTimeout(() => {
       this.giveBack = null;
       if (!this.taking && this.budget) void this.writeLease(this.budget.id);
@@ -150,7 +154,16 @@ export class BudgetClient {
         const counted = result.limits.maxConcurrent !== null;
         for (const w of this.waiters.splice(0, result.granted)) this.admit(w, counted);
         if (counted) this.keepRenewing();
-        if (this.waiters.length > 0) await sleep(Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, result.retryInMs)));
+        if (this.waiters.length > 0)
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, result.retryInMs)));
+            // Held back by slots only: one of ours coming free is worth asking again at once.
+            if (result.slotsFull)
+              this.wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+          }).finally(() => (this.wake = null));
       }
     } finally {
       this.taking = false;

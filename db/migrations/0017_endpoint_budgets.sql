@@ -16,6 +16,7 @@ CREATE TABLE "endpoint_budgets" (
 	"request_allowance" double precision DEFAULT 0 NOT NULL,
 	"token_allowance" double precision DEFAULT 0 NOT NULL,
 	"refilled_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"takes" bigint DEFAULT 0 NOT NULL,
 	"updated_by" uuid,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL

@@ -28,7 +28,7 @@ export interface EndpointBudget extends EndpointIdentity, BudgetLimits {
 /** How many seconds' worth of a rate the bucket holds: the largest burst a budget lets through. */
 export const BURST_SECONDS = 1;
 /** When only concurrency holds requests back, how soon to ask again (a slot freed elsewhere). */
-const CONCURRENCY_RETRY_MS = 100;
+const CONCURRENCY_RETRY_MS = 25;
 
 const columns = {
   id: endpointBudgets.id,
@@ -111,6 +111,8 @@ export interface TakeResult {
   retryInMs: number;
   /** The budget's limits as the take found them; null when the budget is gone. */
   limits: BudgetLimits | null;
+  /** Fewer were granted because the concurrent slots are taken (a slot coming free is worth asking again at once). */
+  slotsFull: boolean;
 }
 
 /** Grants up to `requests` requests their rate allowance and concurrent slots, in one transaction. */
@@ -123,12 +125,14 @@ export async function takeFromBudget(db: Db, r: TakeRequest): Promise<TakeResult
         maxConcurrent: endpointBudgets.maxConcurrent,
         requestAllowance: endpointBudgets.requestAllowance,
         tokenAllowance: endpointBudgets.tokenAllowance,
-        elapsedMs: sql<number>`(extract(epoch from now() - ${endpointBudgets.refilledAt}) * 1000)::float8`,
+        // The refill runs to this instant, and the row records it as the last refill: no time is lost between the two.
+        at: sql<string>`clock_timestamp()::text`,
+        elapsedMs: sql<number>`(extract(epoch from clock_timestamp() - ${endpointBudgets.refilledAt}) * 1000)::float8`,
       })
       .from(endpointBudgets)
       .where(eq(endpointBudgets.id, r.budgetId))
       .for('update');
-    if (!b) return { granted: r.requests, retryInMs: 0, limits: null };
+    if (!b) return { granted: r.requests, retryInMs: 0, limits: null, slotsFull: false };
     const limits = {
       requestsPerMinute: b.requestsPerMinute,
       tokensPerMinute: b.tokensPerMinute,
@@ -137,6 +141,7 @@ export async function takeFromBudget(db: Db, r: TakeRequest): Promise<TakeResult
     const elapsed = Math.max(0, Number(b.elapsedMs));
     const each = Math.max(1, r.tokensEach);
     let granted = r.requests;
+    let slotsFull = false;
     const waits: number[] = [];
 
     let requestsLeft = 0;
@@ -162,11 +167,14 @@ export async function takeFromBudget(db: Db, r: TakeRequest): Promise<TakeResult
           and(
             eq(endpointBudgetLeases.budgetId, r.budgetId),
             ne(endpointBudgetLeases.holder, r.holder),
-            gt(endpointBudgetLeases.expiresAt, sql`now()`),
+            gt(endpointBudgetLeases.expiresAt, sql`clock_timestamp()`),
           ),
         );
       const free = b.maxConcurrent - Number(others?.slots ?? 0) - r.held;
-      if (free < granted) waits.push(CONCURRENCY_RETRY_MS);
+      if (free < granted) {
+        waits.push(CONCURRENCY_RETRY_MS);
+        slotsFull = true;
+      }
       granted = Math.max(0, Math.min(granted, free));
     }
     requestsLeft -= granted;
@@ -182,12 +190,13 @@ export async function takeFromBudget(db: Db, r: TakeRequest): Promise<TakeResult
       .set({
         ...(b.requestsPerMinute !== null ? { requestAllowance: requestsLeft } : {}),
         ...(b.tokensPerMinute !== null ? { tokenAllowance: tokensLeft } : {}),
-        refilledAt: sql`now()`,
+        refilledAt: sql`${b.at}::timestamptz`,
+        takes: sql`${endpointBudgets.takes} + 1`,
       })
       .where(eq(endpointBudgets.id, r.budgetId));
-    if (b.maxConcurrent !== null && granted > 0)
-      await setLease(tx, r.budgetId, r.holder, r.held + granted, r.leaseTtlMs);
-    return { granted, retryInMs: waits.length > 0 ? Math.ceil(Math.max(...waits)) : 0, limits };
+    // Written on every take, granted or not: it also gives back the slots of requests that have ended.
+    if (b.maxConcurrent !== null) await setLease(tx, r.budgetId, r.holder, r.held + granted, r.leaseTtlMs);
+    return { granted, retryInMs: waits.length > 0 ? Math.ceil(Math.max(...waits)) : 0, limits, slotsFull };
   });
 }
 
@@ -199,7 +208,7 @@ export async function setLease(
   slots: number,
   ttlMs: number,
 ): Promise<void> {
-  const expiresAt = sql`now() + ${`${Math.round(ttlMs)} milliseconds`}::interval`;
+  const expiresAt = sql`clock_timestamp() + ${`${Math.round(ttlMs)} milliseconds`}::interval`;
   await db
     .insert(endpointBudgetLeases)
     .values({ budgetId, holder, slots, expiresAt })
