@@ -29,7 +29,7 @@ import { storeCodeSamples, type CodeSampleRow } from '../../db/queries/codeSampl
 import { ERROR_TYPES } from '../../temporal.config';
 import { runTrafficFor } from '../traffic/runTraffic';
 import { governedEndpoint } from '../traffic/governedEndpoint';
-import { runBudget } from '../traffic/runBudget';
+import { runBudget, runEndpointIdentity } from '../traffic/runBudget';
 
 const WRITE_GROUP_ROWS = 200;
 const FAILURE_LOG_LINES_PER_BATCH = 5;
@@ -51,7 +51,8 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
       const items = new ItemPages(db, datasetId, plan, positions);
       const { limits, inference } = run.config;
       // The run's adaptive concurrency and its endpoint's shared budget (docs/rate-limits.md).
-      const traffic = await runTrafficFor(db, runId, limits.maxConcurrency);
+      const identity = plan.predictionSetId ? null : runEndpointIdentity(secretKey, run, servingUrl);
+      const traffic = await runTrafficFor(db, runId, limits.maxConcurrency, identity);
       // Evaluation only: the uploaded predictions answer, one lookup per item (no HTTP).
       const endpoints: ItemEndpoints = plan.predictionSetId
         ? createPredictionsEndpoints({
@@ -64,7 +65,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
             governedEndpoint(
               runEndpoint(run, servingUrl, secretKey, endpointSettings),
               traffic,
-              runBudget({ db, secretKey, logger }, run, servingUrl),
+              runBudget({ db, logger }, runId, identity),
             ),
           );
 

@@ -26,11 +26,12 @@ export interface AimdOptions {
 
 export const AIMD_DEFAULTS = { increase: 1, decrease: 0.5 } as const;
 
-/** A change of the limit worth a line in the run's log: it halved or doubled since the last one. */
-export interface LimitChange {
-  from: number;
-  to: number;
-  rateLimited: number;
+/**
+ * Whether a move of the limit from `from` (last reported) to `to` is worth a line in a run's log:
+ * it halved or doubled, or came back to the ceiling.
+ */
+export function isNotableChange(from: number, to: number, ceiling: number): boolean {
+  return to <= from / 2 || to >= from * 2 || (to === ceiling && from !== ceiling);
 }
 
 export class AimdLimit {
@@ -42,7 +43,6 @@ export class AimdLimit {
   private round = 0;
   private pausedUntilMs = 0;
   private refusals = 0;
-  private reported: number;
 
   constructor(o: AimdOptions) {
     this.ceiling = Math.max(1, Math.floor(o.ceiling));
@@ -51,7 +51,6 @@ export class AimdLimit {
     const decrease = o.decrease ?? AIMD_DEFAULTS.decrease;
     if (!(decrease > 0 && decrease < 1)) throw new RangeError(`decrease must be in (0, 1), got ${decrease}`);
     this.decrease = decrease;
-    this.reported = this.limit;
   }
 
   /** Requests allowed in flight now: a whole number from 1 to the ceiling. */
@@ -96,19 +95,6 @@ export class AimdLimit {
   /** How long a request about to start at `nowMs` must wait for the pause to end. */
   pauseLeft(nowMs: number): number {
     return Math.max(0, this.pausedUntilMs - nowMs);
-  }
-
-  /**
-   * The change since the last one reported, once the limit has halved or doubled since (or come
-   * back to the ceiling), else null. Reading it marks it reported.
-   */
-  takeNotableChange(): LimitChange | null {
-    const now = this.limit;
-    const last = this.reported;
-    const notable = now <= last / 2 || now >= last * 2 || (now === this.ceiling && last !== this.ceiling);
-    if (!notable) return null;
-    this.reported = now;
-    return { from: last, to: now, rateLimited: this.refusals };
   }
 }
 

@@ -42,8 +42,10 @@ export function governedEndpoint(
         spent = promptTokens(prompt, params) + output.outputTokens;
         return output;
       } catch (error) {
-        if (error instanceof InferenceError && error.kind === 'rate_limited')
+        if (error instanceof InferenceError && error.kind === 'rate_limited') {
           outcome = { kind: 'rate_limited', retryAfterMs: error.retryAfterMs };
+          traffic.rateLimited += 1;
+        }
         // A refused or failed request still used its prompt's worth at most; reckon the prompt.
         if (pass) spent = promptTokens(prompt, params);
         throw error;

@@ -4,24 +4,31 @@
  */
 import type { Logger } from 'pino';
 import type { Db } from '../../db/client';
-import { endpointIdentity } from '../../db/endpointIdentity';
+import { endpointIdentity, type EndpointIdentity } from '../../db/endpointIdentity';
 import { openSecret } from '../../db/secretBox';
 import type { getRun } from '../../db/queries/runRecords';
 import { budgetClientFor, type BudgetClient } from './budgetClient';
 
 type StoredRun = Awaited<ReturnType<typeof getRun>>;
 
-export function runBudget(
-  deps: { db: Db; secretKey: Buffer; logger: Logger },
+/** The identity of the run's endpoint: null for a privately served run. */
+export function runEndpointIdentity(
+  secretKey: Buffer,
   run: StoredRun,
   servingUrl: string | undefined,
-): BudgetClient | null {
+): EndpointIdentity | null {
   if (servingUrl) return null;
-  const apiKey = run.apiKeyCipher ? openSecret(deps.secretKey, run.apiKeyCipher) : null;
-  return budgetClientFor(deps.db, endpointIdentity(deps.secretKey, run.config.endpoint, apiKey), (error) =>
-    deps.logger.warn(
-      { err: error, runId: run.id },
-      'endpoint budget unavailable; requests go on under the limits last read',
-    ),
+  const apiKey = run.apiKeyCipher ? openSecret(secretKey, run.apiKeyCipher) : null;
+  return endpointIdentity(secretKey, run.config.endpoint, apiKey);
+}
+
+export function runBudget(
+  deps: { db: Db; logger: Logger },
+  runId: string,
+  identity: EndpointIdentity | null,
+): BudgetClient | null {
+  if (!identity) return null;
+  return budgetClientFor(deps.db, identity, (error) =>
+    deps.logger.warn({ err: error, runId }, 'endpoint budget unavailable; requests go on under the limits last read'),
   );
 }

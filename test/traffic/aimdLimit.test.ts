@@ -4,7 +4,7 @@
  * is, with few refusals.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AimdLimit } from '../../activities/traffic/aimdLimit';
+import { AimdLimit, isNotableChange } from '../../activities/traffic/aimdLimit';
 import { AdaptiveGate } from '../../activities/traffic/adaptiveGate';
 
 describe('AimdLimit', () => {
@@ -58,18 +58,13 @@ describe('AimdLimit', () => {
     expect(l.pauseLeft(8000)).toBe(0);
   });
 
-  it('reports a change once it has halved or doubled since the last report, or is back at the ceiling', () => {
-    const l = new AimdLimit({ ceiling: 64 });
-    expect(l.takeNotableChange()).toBeNull();
-    l.onRateLimited(0, null, l.currentRound);
-    expect(l.takeNotableChange()).toEqual({ from: 64, to: 32, rateLimited: 1 });
-    expect(l.takeNotableChange()).toBeNull();
-    for (let i = 0; i < 40; i++) l.onSuccess();
-    expect(l.takeNotableChange()).toBeNull();
-    l.onRateLimited(0, null, l.currentRound);
-    expect(l.takeNotableChange()).toEqual({ from: 32, to: 16, rateLimited: 2 });
-    for (let i = 0; i < 100_000; i++) l.onSuccess();
-    expect(l.takeNotableChange()).toEqual({ from: 16, to: 64, rateLimited: 2 });
+  it('calls a change notable once the limit has halved or doubled, or is back at the ceiling', () => {
+    expect(isNotableChange(64, 32, 64)).toBe(true);
+    expect(isNotableChange(64, 33, 64)).toBe(false);
+    expect(isNotableChange(16, 32, 64)).toBe(true);
+    expect(isNotableChange(16, 31, 64)).toBe(false);
+    expect(isNotableChange(40, 64, 64)).toBe(true);
+    expect(isNotableChange(64, 64, 64)).toBe(false);
   });
 
   it('rejects a decrease factor outside (0, 1)', () => {
