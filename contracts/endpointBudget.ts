@@ -53,9 +53,10 @@ export const PutEndpointBudgetBody = Type.Composite(
       ),
       evaluationId: Type.Optional(
         Type.String({
-          format: 'uuid',
+          minLength: 1,
+          maxLength: 64,
           description:
-            'must be a UUID: an evaluation whose stored API key (and, unless baseUrl is given, endpoint) names the identity',
+            'must be 1–64 characters: the id of an evaluation whose stored API key (and, unless baseUrl is given, endpoint) names the identity',
         }),
       ),
     }),
@@ -81,4 +82,4 @@ export type EndpointBudgetView = Static<typeof EndpointBudgetView>;
 
 export const EndpointBudgetList = Type.Object({ items: Type.Array(EndpointBudgetView) });
 
-export const EndpointBudgetParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'must be a UUID' }) });
+export const EndpointBudgetParams = Type.Object({ id: Type.String({ description: 'the budget’s id' }) });

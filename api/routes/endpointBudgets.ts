@@ -27,6 +27,7 @@ import { badRequest, notFound } from '../http/problems';
 import { problems } from '../http/openapi';
 
 const admin = { roles: ['admin'] };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function endpointBudgetsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   app.get(
@@ -115,7 +116,8 @@ export async function endpointBudgetsRoutes(app: FastifyInstance, deps: ApiDeps)
       config: admin,
     },
     async (request, reply) => {
-      if (!(await deleteEndpointBudget(deps.db, request.params.id))) throw notFound('endpoint budget');
+      const { id } = request.params;
+      if (!UUID.test(id) || !(await deleteEndpointBudget(deps.db, id))) throw notFound('endpoint budget');
       return reply.code(204).send();
     },
   );

@@ -20,7 +20,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-const uniqueUrl = () => `HTTP://Budget-${randomUUID().slice(0, 8)}.example.test/v1/`;
+const uniqueUrl = () => `http://Budget-${randomUUID().slice(0, 8)}.example.test/v1/`;
 
 describe('endpoint budgets', () => {
   it('sets a budget by base URL and key, keeps only the fingerprint, lists it, replaces it and removes it', async () => {

@@ -109,7 +109,7 @@ describe('adaptive concurrency against a token bucket', () => {
       `[traffic] one run: ${rate.toFixed(1)} answers/s against R=${R}, 429 share ${(share * 100).toFixed(1)} %`,
     );
     // Without adaptation 64 in flight at 500 ms would ask 128 a second and be refused ~70 % of the time.
-    expect(share).toBeLessThan(0.08);
+    expect(share).toBeLessThan(0.1);
     expect(rate / R).toBeGreaterThan(0.7);
     expect(rate / R).toBeLessThan(1.1);
 
