@@ -35,10 +35,10 @@ export const PutEndpointBudgetBody = Type.Composite(
     Type.Object({
       baseUrl: Type.Optional(
         Type.String({
-          pattern: '^https?://',
+          pattern: '^https?://[!-~]+$',
           maxLength: 2048,
           description:
-            'must be an http(s) URL of at most 2,048 characters: the OpenAI-compatible base URL, as evaluations name it (defaults to evaluationId’s)',
+            'must be an http(s) URL of at most 2,048 printable ASCII characters (a host name in its xn-- form): the OpenAI-compatible base URL, as evaluations name it (defaults to evaluationId’s)',
         }),
       ),
       apiKey: Type.Optional(

@@ -21,7 +21,7 @@ import { sealSecret } from '../../db/secretBox';
 import { endpointIdentity } from '../../db/endpointIdentity';
 import { putEndpointBudget, deleteEndpointBudget } from '../../db/queries/endpointBudgets';
 import { readRunTraffic } from '../../db/queries/runTraffic';
-import { insertArithmeticDataset, insertRun, insertUser } from '../support/runFixtures';
+import { insertArithmeticDataset, insertRun } from '../support/runFixtures';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
 import { startRunByHand } from '../support/workflowStarts';
 import { useTestStack } from '../support/testStack';
@@ -31,17 +31,17 @@ import { waitForRunEnd } from '../faults/accounting';
 const API_KEY = 'sk-traffic-test-0123456789';
 const secretKey = () => Buffer.from(requireEnv('PROCTOR_SECRET_KEY'), 'base64');
 
-const stack = useTestStack({ db: true, temporal: true });
+const stack = useTestStack({ api: true });
 const workers: Partial<Record<'runs' | 'inference' | 'a' | 'b', WorkerProcess>> = {};
 const models: ReferenceModel[] = [];
-let ownerId: string;
+let owner: { id: string; apiKey: string };
 
 beforeAll(async () => {
   [workers.runs, workers.inference] = await Promise.all([
     startWorkerProcess({ PROCTOR_WORKER_QUEUES: 'runs' }),
     startWorkerProcess({ PROCTOR_WORKER_QUEUES: 'inference', PROCTOR_INFERENCE_SLOTS: '4' }),
   ]);
-  ownerId = await insertUser(stack.db);
+  owner = await stack.api.createUser();
 }, 240_000);
 
 afterAll(async () => {
@@ -58,7 +58,7 @@ async function model(knobs: Partial<Knobs>): Promise<ReferenceModel> {
 async function launch(endpoint: string, samples: number, maxConcurrency: number): Promise<string> {
   const dataset = await insertArithmeticDataset(stack.db, samples);
   const runId = await insertRun(stack.db, {
-    ownerId,
+    ownerId: owner.id,
     endpoint,
     datasets: [dataset],
     apiKeyCipher: sealSecret(secretKey(), API_KEY),
@@ -113,11 +113,12 @@ describe('adaptive concurrency against a token bucket', () => {
     expect(rate / R).toBeGreaterThan(0.7);
     expect(rate / R).toBeLessThan(1.1);
 
-    const traffic = await readRunTraffic(stack.db, runId);
-    expect(traffic).not.toBeNull();
-    expect(traffic!.maxConcurrency).toBe(64);
-    expect(traffic!.concurrencyLimit).toBeLessThan(64);
-    expect(traffic!.rateLimited).toBe(log.filter((e) => e.status === 429).length);
+    // The run view shows the limit and every 429 the endpoint sent.
+    const view = await stack.api.request('GET', `/v1/runs/${runId}`, { key: owner.apiKey });
+    expect(view.status, view.text).toBe(200);
+    const traffic = view.body.progress.traffic;
+    expect(traffic).toMatchObject({ maxConcurrency: 64, rateLimited: log.filter((e) => e.status === 429).length });
+    expect(traffic.concurrencyLimit).toBeLessThan(64);
     const lines = await stack.db
       .select({ message: runLogs.message })
       .from(runLogs)

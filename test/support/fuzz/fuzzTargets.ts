@@ -283,6 +283,8 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
         tokensPerMinute: 100_000,
         maxConcurrent: 8,
       }),
+      // Stored normalised, as the identity workers compute: only ASCII is admitted.
+      slugs: ['baseUrl'],
     },
     // The audio board has no admissible dataset yet: every suite is refused, so fuzzing changes no board.
     'PUT /v1/leaderboards/{domain}/suite': {
