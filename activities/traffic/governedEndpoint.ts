@@ -35,7 +35,8 @@ export function governedEndpoint(
         if (budget) {
           const waitFrom = performance.now();
           pass = await budget.enter(reckonedTokens(prompt, params), signal);
-          traffic.budgetWaitMs += performance.now() - waitFrom;
+          // Without a budget the only wait was the look-up that found none: not a wait for a budget.
+          if (pass) traffic.budgetWaitMs += performance.now() - waitFrom;
         }
         const output = await inner.complete(prompt, params, signal);
         outcome = { kind: 'ok' };
