@@ -22,6 +22,7 @@ import { uploadsRoutes } from './routes/uploads';
 import { imagesRoutes } from './routes/images';
 import { resourcesRoutes } from './routes/resources';
 import { domainsRoutes } from './routes/domains';
+import { endpointBudgetsRoutes } from './routes/endpointBudgets';
 import { scoringRoutes } from './routes/scoring';
 import { manualEvaluationRoutes } from './routes/manualEvaluation';
 import { reviewsRoutes } from './routes/reviews';
@@ -148,6 +149,7 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
       await imagesRoutes(v1, deps);
       await resourcesRoutes(v1, deps);
       await domainsRoutes(v1);
+      await endpointBudgetsRoutes(v1, deps);
       await scoringRoutes(v1, deps);
       await manualEvaluationRoutes(v1, deps);
       await reviewsRoutes(v1, deps);

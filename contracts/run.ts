@@ -9,6 +9,7 @@ import { ScoringTrace } from './scoringTrace';
 import { literalUnion } from './literalUnion';
 import { BackboneMetrics, type BackboneTasks } from './backbone';
 import { nullable, ScoreInterval, Timestamp, Uuid } from './common';
+import { RunTrafficView } from './runTraffic';
 
 export const RUN_TYPES = ['verification', 'formal'] as const;
 export type RunType = (typeof RUN_TYPES)[number];
@@ -438,6 +439,7 @@ export const RunView = Type.Object({
         description: 'at the rate since the run started; null until there is a rate, and once the run ended',
       }),
     ),
+    traffic: Type.Optional(nullable(RunTrafficView)),
   }),
   datasets: Type.Array(DatasetRunView),
   taskScores: Type.Array(TaskScoreView, { description: "per task, the mean of its finished datasets' scores" }),

@@ -793,3 +793,65 @@ export const notifications = pgTable(
     index('notifications_recipient_idx').on(t.recipientId, t.createdAt),
   ],
 );
+
+// ---- Endpoint traffic ---------------------------------------------------------------------------
+
+/**
+ * A budget an admin set for one endpoint identity: a base URL and the fingerprint of the API key
+ * sent to it (an HMAC under the platform's secret key, never the key; 'none' for no key). Every
+ * request of every run and judge to that identity, from any worker process, draws on it. The
+ * allowance columns are the shared token buckets, refilled at the limits' rates when a process
+ * takes from them under the row's lock (docs/rate-limits.md).
+ */
+export const endpointBudgets = pgTable(
+  'endpoint_budgets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Normalised: scheme and host lower-case, no trailing slash. */
+    baseUrl: text('base_url').notNull(),
+    keyFingerprint: text('key_fingerprint').notNull(),
+    requestsPerMinute: integer('requests_per_minute'),
+    tokensPerMinute: integer('tokens_per_minute'),
+    maxConcurrent: integer('max_concurrent'),
+    requestAllowance: doublePrecision('request_allowance').notNull().default(0),
+    tokenAllowance: doublePrecision('token_allowance').notNull().default(0),
+    refilledAt: timestamp('refilled_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Takes so far (one transaction each), to see what keeping the budget costs the database. */
+    takes: bigint('takes', { mode: 'number' }).notNull().default(0),
+    updatedBy: uuid('updated_by').references(() => users.id),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('endpoint_budgets_identity_idx').on(t.baseUrl, t.keyFingerprint)],
+);
+
+/**
+ * Concurrent-request slots a worker process holds on a budget. A process renews its lease while it
+ * holds slots; one that dies stops renewing, and its slots count for nothing once the lease expires.
+ */
+export const endpointBudgetLeases = pgTable(
+  'endpoint_budget_leases',
+  {
+    budgetId: uuid('budget_id')
+      .notNull()
+      .references(() => endpointBudgets.id, { onDelete: 'cascade' }),
+    /** A random id per worker process (and budget client). */
+    holder: text('holder').notNull(),
+    slots: integer('slots').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.budgetId, t.holder] })],
+);
+
+/** How a run's traffic to its endpoint stands: the adaptive concurrency limit and the 429s seen. */
+export const runTraffic = pgTable('run_traffic', {
+  runId: uuid('run_id')
+    .primaryKey()
+    .references(() => runs.id, { onDelete: 'cascade' }),
+  concurrencyLimit: integer('concurrency_limit').notNull(),
+  maxConcurrency: integer('max_concurrency').notNull(),
+  rateLimited: integer('rate_limited').notNull().default(0),
+  /** Time requests spent waiting for the endpoint's shared budget, summed. */
+  budgetWaitMs: bigint('budget_wait_ms', { mode: 'number' }).notNull().default(0),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

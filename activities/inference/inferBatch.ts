@@ -27,6 +27,9 @@ import { runBatch } from '../batch/batchActivity';
 import { codeSamplingFor, isCodeDataset, textScoring } from '../../scoring/codeSampling';
 import { storeCodeSamples, type CodeSampleRow } from '../../db/queries/codeSamples';
 import { ERROR_TYPES } from '../../temporal.config';
+import { runTrafficFor } from '../traffic/runTraffic';
+import { governedEndpoint } from '../traffic/governedEndpoint';
+import { runBudget, runEndpointIdentity } from '../traffic/runBudget';
 
 const WRITE_GROUP_ROWS = 200;
 const FAILURE_LOG_LINES_PER_BATCH = 5;
@@ -47,6 +50,9 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
 
       const items = new ItemPages(db, datasetId, plan, positions);
       const { limits, inference } = run.config;
+      // The run's adaptive concurrency and its endpoint's shared budget (docs/rate-limits.md).
+      const identity = plan.predictionSetId ? null : runEndpointIdentity(secretKey, run, servingUrl);
+      const traffic = await runTrafficFor(db, runId, limits.maxConcurrency, identity);
       // Evaluation only: the uploaded predictions answer, one lookup per item (no HTTP).
       const endpoints: ItemEndpoints = plan.predictionSetId
         ? createPredictionsEndpoints({
@@ -55,7 +61,13 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
             datasetId,
             indices: positions.map((p) => sampleIndex(plan, p)),
           })
-        : sharedEndpoint(runEndpoint(run, servingUrl, secretKey, endpointSettings));
+        : sharedEndpoint(
+            governedEndpoint(
+              runEndpoint(run, servingUrl, secretKey, endpointSettings),
+              traffic,
+              runBudget({ db, logger }, runId, identity),
+            ),
+          );
 
       // A pass_at_k dataset asks n completions per problem and leaves the sample pending for the code sandbox.
       // Inference only: one answer per item, stored as answered and never scored (docs/evaluation-modes.md).
@@ -182,10 +194,14 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
         return { stored: buffer.stored, skipped: already.size, failed: buffer.failed, abortReason };
       };
 
+      const stopReporting = traffic.reportWhileWorking(db, datasetId, logger);
       return runBatch({
-        heartbeat: () => ({ stored: buffer.stored }),
+        heartbeat: () => ({ stored: buffer.stored, ...traffic.snapshot() }),
         work: (batch) => batch.lanes(Math.min(limits.maxConcurrency, positions.length), lane),
-        flush: () => buffer.flush(),
+        flush: async () => {
+          await stopReporting();
+          await buffer.flush();
+        },
         report,
       });
     },

@@ -24,6 +24,8 @@ import { ERROR_TYPES } from '../../temporal.config';
 import { SAFETY_METRIC } from '../../contracts/dataset';
 import { scoreSafetyItem } from '../../scoring/safety/scoreSafety';
 import { SAFETY_RUBRIC_VERSION } from '../../scoring/safety/safetyRubric';
+import { endpointIdentity } from '../../db/endpointIdentity';
+import { runBudget } from '../traffic/runBudget';
 
 const PAGE = 500;
 const WRITE_GROUP_ROWS = 100;
@@ -108,7 +110,12 @@ export function createJudgingActivities({
         heartbeat: () => ({ judged: buffer.stored }),
         work: async (batch) => {
           const client = target
-            ? createJudgeClient({ ...target, maxRetries: limits.maxJudgingRetryPerQ, signal: batch.signal })
+            ? createJudgeClient({
+                ...target,
+                maxRetries: limits.maxJudgingRetryPerQ,
+                signal: batch.signal,
+                budget: runBudget({ db, logger }, runId, endpointIdentity(secretKey, target.baseUrl, target.apiKey)),
+              })
             : null;
           let position = from;
           while (position < to && !batch.signal.aborted) {

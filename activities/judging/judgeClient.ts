@@ -11,6 +11,7 @@ import type { EndpointTransport } from '../inference/nodeHttpFetch';
 import { classifyInferenceError, abortedError, type ClassifiedError } from '../inference/inferenceErrors';
 import { retryWithBackoff, type AttemptOutcome, type BackoffOptions } from '../inference/retryWithBackoff';
 import type { JudgeMessage, JudgeReply, ResolvedJudge } from '../../scoring/judge/scoreWithJudge';
+import type { BudgetClient } from '../traffic/budgetClient';
 
 export interface JudgeClientOptions {
   baseUrl: string;
@@ -23,6 +24,8 @@ export interface JudgeClientOptions {
   signal: AbortSignal;
   backoff?: BackoffOptions;
   transport?: EndpointTransport;
+  /** The shared budget of the judge's endpoint identity, when an admin set one (docs/rate-limits.md). */
+  budget?: BudgetClient | null;
 }
 
 export const JUDGE_DEFAULTS = { temperature: 0, maxTokens: 512, timeoutMs: 60_000 } as const;
@@ -48,14 +51,20 @@ export function createJudgeClient(o: JudgeClientOptions): ResolvedJudge {
     async call(messages: JudgeMessage[]): Promise<JudgeReply> {
       setMaxListeners(0, o.signal);
       const started = performance.now();
+      // What the budget reckons a call costs up front: its messages (about 4 characters a token) and max_tokens.
+      const promptTokens = Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 4);
+      const maxTokens = o.maxTokens ?? JUDGE_DEFAULTS.maxTokens;
       const attempt = async (): Promise<AttemptOutcome<string, ClassifiedError>> => {
+        let pass = null;
+        let spent = promptTokens;
         try {
+          pass = o.budget ? await o.budget.enter(promptTokens + maxTokens, o.signal) : null;
           const response = await client.chat.completions.create(
             {
               model: o.model,
               messages,
               temperature: o.temperature ?? JUDGE_DEFAULTS.temperature,
-              max_tokens: o.maxTokens ?? JUDGE_DEFAULTS.maxTokens,
+              max_tokens: maxTokens,
               stream: false,
             },
             { signal: o.signal },
@@ -71,10 +80,14 @@ export function createJudgeClient(o: JudgeClientOptions): ResolvedJudge {
             };
             return { ok: false, failure: c, retryable: true, retryAfterMs: null };
           }
+          const used = (response as { usage?: { completion_tokens?: unknown } } | null)?.usage?.completion_tokens;
+          spent += typeof used === 'number' && Number.isFinite(used) ? used : Math.ceil(content.length / 4);
           return { ok: true, value: content };
         } catch (error) {
           const c = classify(error);
           return { ok: false, failure: c, retryable: c.retryable, retryAfterMs: c.retryAfterMs };
+        } finally {
+          if (pass) o.budget!.leave(pass, spent);
         }
       };
       const { outcome, attempts } = await retryWithBackoff(attempt, {

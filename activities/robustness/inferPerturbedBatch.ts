@@ -12,6 +12,9 @@ import type { BatchInput } from '../../contracts/workflow';
 import { getRun } from '../../db/queries/runRecords';
 import { appendRunLogs } from '../../db/queries/runLogs';
 import { runEndpoint } from '../inference/runEndpoint';
+import { runTrafficFor } from '../traffic/runTraffic';
+import { governedEndpoint } from '../traffic/governedEndpoint';
+import { runBudget, runEndpointIdentity } from '../traffic/runBudget';
 import { runBackoff } from '../inference/retryWithBackoff';
 import { inferWithRetries } from '../inference/inferWithRetries';
 import { ItemPages } from '../inference/itemPages';
@@ -48,7 +51,14 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
 
       const items = new ItemPages(db, datasetId, plan, positions);
       const { limits, inference } = run.config;
-      const endpoint = runEndpoint(run, servingUrl, secretKey, endpoints);
+      // The same adaptive gate and endpoint budget as the clean pass (docs/rate-limits.md).
+      const identity = runEndpointIdentity(secretKey, run, servingUrl);
+      const traffic = await runTrafficFor(db, runId, limits.maxConcurrency, identity);
+      const endpoint = governedEndpoint(
+        runEndpoint(run, servingUrl, secretKey, endpoints),
+        traffic,
+        runBudget({ db, logger }, runId, identity),
+      );
       const runSeed = runPerturbationSeed(runId, run.config.sampleSeed);
       const scoring = textScoring(run.config.scoring?.datasets[datasetId]);
 
@@ -110,10 +120,14 @@ export function createRobustnessActivities({ db, logger, secretKey, endpoints: c
         }
       };
 
+      const stopReporting = traffic.reportWhileWorking(db, datasetId, logger);
       return runBatch({
-        heartbeat: () => ({ stored: buffer.stored }),
+        heartbeat: () => ({ stored: buffer.stored, ...traffic.snapshot() }),
         work: (batch) => batch.lanes(Math.min(limits.maxConcurrency, positions.length), lane),
-        flush: () => buffer.flush(),
+        flush: async () => {
+          await stopReporting();
+          await buffer.flush();
+        },
         report: async () => {
           await appendRunLogs(db, [
             {

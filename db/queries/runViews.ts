@@ -38,6 +38,7 @@ import { runModeOf, TERMINAL_STATUSES } from '../../contracts/run';
 import type { Role } from '../../contracts/user';
 import { overallInterval, taskScores } from '../../scoring/scoreAggregation';
 import { listRunDatasets } from './runRecords';
+import { readRunTraffic } from './runTraffic';
 
 export type RunRow = typeof runs.$inferSelect;
 type RunDatasetRow = typeof runDatasets.$inferSelect;
@@ -167,11 +168,12 @@ async function runGates(
 
 export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<RunView> {
   const { run, submitter } = owned;
-  const [datasets, gates, reused, quotaRefunded] = await Promise.all([
+  const [datasets, gates, reused, quotaRefunded, traffic] = await Promise.all([
     listRunDatasets(db, run.id),
     runGates(db, run.id),
     reuseSourcesOfRun(db, run.id),
     runQuotaRefunded(db, run.id),
+    readRunTraffic(db, run.id),
   ]);
   const done = datasets.reduce((n, d) => n + d.done, 0);
   const total = datasets.reduce((n, d) => n + d.total, 0);
@@ -197,6 +199,13 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
       total,
       percent: total === 0 ? 0 : Math.floor((done / total) * 1000) / 10,
       etaSeconds: estimateSecondsLeft(run, done, total, now),
+      traffic: traffic && {
+        concurrencyLimit: traffic.concurrencyLimit,
+        maxConcurrency: traffic.maxConcurrency,
+        rateLimited: traffic.rateLimited,
+        budgetWaitSeconds: Math.round(traffic.budgetWaitMs / 100) / 10,
+        updatedAt: traffic.updatedAt.toISOString(),
+      },
     },
     datasets: datasets.map((d) => toDatasetRunView(d, reused.get(d.datasetId) ?? null, now)),
     taskScores: tasks,

@@ -30,6 +30,17 @@ export const Knobs = Type.Object(
       maximum: 3600,
       description: 'Retry-After sent with 429; seconds from 0 to 3,600',
     }),
+    bucketRatePerSecond: Type.Number({
+      minimum: 0,
+      maximum: 100_000,
+      description:
+        'token-bucket rate limit: requests a second answered, the rest refused at once with 429 and the wait until the next token as Retry-After; 0 turns it off; from 0 to 100,000',
+    }),
+    bucketBurst: Type.Number({
+      minimum: 0,
+      maximum: 1_000_000,
+      description: 'requests the token bucket holds (its largest burst); 0 means one second of bucketRatePerSecond',
+    }),
     hangRate: rate('chance of never answering'),
     malformedRate: rate('chance of a 200 whose body is not valid JSON'),
     truncatedRate: rate('chance of a 200 whose body is cut off mid-way'),
@@ -70,6 +81,8 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   errorStatus: 500,
   rateLimitRate: 0,
   retryAfterSeconds: 1,
+  bucketRatePerSecond: 0,
+  bucketBurst: 0,
   hangRate: 0,
   malformedRate: 0,
   truncatedRate: 0,

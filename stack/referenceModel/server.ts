@@ -49,6 +49,8 @@ export interface ReferenceModelStats {
    */
   answered: number;
   answeringMsTotal: number;
+  /** Requests the token bucket (bucketRatePerSecond) refused with 429. */
+  bucketRefused: number;
 }
 
 /**
@@ -131,6 +133,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     modelListings: 0,
     answered: 0,
     answeringMsTotal: 0,
+    bucketRefused: 0,
   };
   let created = 0;
   const inferenceResponses = new WeakSet<ServerResponse>();
@@ -209,6 +212,23 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     return { id: modelName, object: 'model', created: 1_700_000_000, owned_by: 'proctor' };
   }
 
+  /** The token bucket of bucketRatePerSecond: null when a request may go, else the ms until the next token. */
+  let bucket = { tokens: 0, at: 0, rate: 0, burst: 0 };
+  function takeBucketToken(k: Knobs): number | null {
+    if (k.bucketRatePerSecond <= 0) return null;
+    const burst = k.bucketBurst > 0 ? k.bucketBurst : k.bucketRatePerSecond;
+    const now = performance.now();
+    if (bucket.rate !== k.bucketRatePerSecond || bucket.burst !== burst)
+      bucket = { tokens: burst, at: now, rate: k.bucketRatePerSecond, burst };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * bucket.rate);
+    bucket.at = now;
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return null;
+    }
+    return Math.max(1, Math.ceil(((1 - bucket.tokens) / bucket.rate) * 1000));
+  }
+
   async function infer(req: IncomingMessage, res: ServerResponse, api: ApiKind, arrivedAt: number): Promise<void> {
     inferenceResponses.add(res);
     stats.requests += 1;
@@ -242,6 +262,19 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     const body = await readJson(req);
     checkApiKey(req, k);
     const request = parseInferenceRequest(api, body, modelName);
+    // The bucket refuses before anything else, as a provider's gateway does: no attempt is counted.
+    const bucketWaitMs = takeBucketToken(k);
+    if (bucketWaitMs !== null) {
+      stats.bucketRefused += 1;
+      Object.assign(entry, { prompt: request.prompt, fault: 'rate_limited' });
+      setRetryAfter(res, bucketWaitMs / 1000);
+      throw new HttpError(
+        429,
+        `Rate limit reached for ${modelName}: ${k.bucketRatePerSecond} requests per second; retry after ${bucketWaitMs} ms.`,
+        'requests',
+        'rate_limit_exceeded',
+      );
+    }
     const attempt = nextAttempt(attemptMap, k, request.prompt);
 
     const fault = chooseFault(k, request.prompt, attempt);

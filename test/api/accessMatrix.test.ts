@@ -250,6 +250,25 @@ const ROUTES: Record<string, RouteSpec> = {
     }),
     success: 201,
   },
+  'GET /v1/admin/endpoint-budgets': {
+    audience: 'adminOnly',
+    request: () => ({ path: '/v1/admin/endpoint-budgets' }),
+    success: 200,
+  },
+  'PUT /v1/admin/endpoint-budgets': {
+    audience: 'adminOnly',
+    request: () => ({
+      path: '/v1/admin/endpoint-budgets',
+      body: { baseUrl: `http://acl-${uuid().slice(0, 8)}.example.test/v1`, apiKey: 'sk-acl', requestsPerMinute: 600 },
+    }),
+    success: 200,
+  },
+  // A budget that does not exist: the admin is answered 404.
+  'DELETE /v1/admin/endpoint-budgets/{id}': {
+    audience: 'adminOnly',
+    request: () => ({ path: `/v1/admin/endpoint-budgets/${uuid()}` }),
+    success: 404,
+  },
   // The Safety board's default suite, set again: the admin is answered 200 and nothing changes.
   'PUT /v1/leaderboards/{domain}/suite': {
     audience: 'adminOnly',

@@ -132,7 +132,15 @@ describe('evaluation life cycle through HTTP', () => {
       [1, WORD_REVERSE_ID, 'string-manipulation', 'succeeded'],
     ]);
     const total = view.datasets.reduce((n, d) => n + d.total, 0);
-    expect(view.progress).toEqual({ done: total, total, percent: 100, etaSeconds: null });
+    // An endpoint that never refused: the adaptive limit stayed at maxConcurrency (docs/rate-limits.md).
+    expect(view.progress).toEqual({
+      done: total,
+      total,
+      percent: 100,
+      etaSeconds: null,
+      traffic: expect.objectContaining({ rateLimited: 0, budgetWaitSeconds: 0 }),
+    });
+    expect(view.progress.traffic?.concurrencyLimit).toBe(view.progress.traffic?.maxConcurrency);
 
     // Every sample exactly once across pages, and the metrics agree with the results.
     const results = await allResultPages(key, runId, 97);

@@ -214,6 +214,24 @@ describe('fault knobs', () => {
     expect((error as RateLimitError).headers.get('retry-after')).toBe('7');
   });
 
+  it('answers bucketRatePerSecond requests a second from a token bucket and refuses the rest with the wait for the next token', async () => {
+    // 2 a second, a burst of 3: three go at once, the fourth is refused for about half a second.
+    model.setKnobs({ bucketRatePerSecond: 2, bucketBurst: 3 });
+    const before = model.stats().bucketRefused;
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post('/chat/completions', chatBody(ADD))).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const refused = await post('/chat/completions', chatBody(ADD));
+    expect(refused.status).toBe(429);
+    const waitMs = Number(refused.headers.get('retry-after-ms'));
+    expect(waitMs).toBeGreaterThan(0);
+    expect(waitMs).toBeLessThanOrEqual(500);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(model.stats().bucketRefused - before).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, waitMs + 20));
+    expect((await post('/chat/completions', chatBody(ADD))).status).toBe(200);
+  });
+
   it('requires the API key when told to, on every /v1 route', async () => {
     model.setKnobs({ requiredApiKey: 'sk-right', skill: 1 });
     expect((await post('/chat/completions', chatBody(ADD))).status).toBe(401);

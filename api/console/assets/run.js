@@ -152,6 +152,18 @@ function renderLive(run) {
       ),
       h('dt', {}, 'Time left'),
       h('dd', { id: 'run-eta' }, TERMINAL.includes(run.status) ? '—' : duration(p.etaSeconds)),
+      p.traffic
+        ? [
+            h('dt', {}, 'Endpoint'),
+            h(
+              'dd',
+              { id: 'run-traffic' },
+              `${p.traffic.concurrencyLimit} of ${p.traffic.maxConcurrency} requests in flight allowed` +
+                (p.traffic.rateLimited > 0 ? `, ${p.traffic.rateLimited} rate-limited (429)` : '') +
+                (p.traffic.budgetWaitSeconds > 0 ? `, ${p.traffic.budgetWaitSeconds} s waiting for its budget` : ''),
+            ),
+          ]
+        : null,
       h('dt', {}, 'Submitted'),
       h('dd', {}, `${when(run.createdAt)} by ${run.submitter}`),
       h('dt', {}, 'Overall score'),

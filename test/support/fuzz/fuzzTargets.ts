@@ -273,6 +273,19 @@ export async function fuzzFixtures(api: TestApi): Promise<FuzzFixtures> {
       params: { id: imageId },
       seed: () => ({ reason: 'the image sends prompts to a third party' }),
     },
+    // Each valid body sets the budget of an identity of its own (an address nothing calls).
+    'PUT /v1/admin/endpoint-budgets': {
+      credential: api.adminKey,
+      seed: () => ({
+        baseUrl: `http://fuzz-${randomUUID().slice(0, 8)}.example.test/v1`,
+        apiKey: 'sk-fuzz',
+        requestsPerMinute: 600,
+        tokensPerMinute: 100_000,
+        maxConcurrent: 8,
+      }),
+      // Stored normalised, as the identity workers compute: only ASCII is admitted.
+      slugs: ['baseUrl'],
+    },
     // The audio board has no admissible dataset yet: every suite is refused, so fuzzing changes no board.
     'PUT /v1/leaderboards/{domain}/suite': {
       credential: api.adminKey,
