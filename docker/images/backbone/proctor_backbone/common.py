@@ -151,7 +151,7 @@ def output_dir_of(job_path):
 def _write_json_atomic(path, obj):
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
+        json.dump(obj, f, indent=2, sort_keys=True, ensure_ascii=False)
         f.write("\n")
         f.flush()
         os.fsync(f.fileno())
