@@ -3,6 +3,7 @@ import { Domain, MODEL_TYPES } from './domain';
 import { DatasetId } from './dataset';
 import { nullable, Timestamp, Uuid } from './common';
 import { GENERATION_FIELDS, PromptTemplateInput } from './generation';
+import { Prices } from './tokens';
 
 export const ApiMode = Type.Union([Type.Literal('chat'), Type.Literal('completion')], {
   description: 'one of chat, completion',
@@ -30,6 +31,7 @@ export const ApiDeployment = Type.Object(
       ]),
     ),
     apiMode: Type.Optional(ApiMode),
+    prices: Type.Optional(Prices),
   },
   { additionalProperties: false },
 );
@@ -245,6 +247,7 @@ export const PublicApiDeployment = Type.Object({
   endpoint: Type.String(),
   onlineModelName: Type.Optional(Type.String()),
   apiMode: Type.Optional(ApiMode),
+  prices: Type.Optional(Prices),
   apiKeySet: Type.Boolean({ description: 'whether an API key is stored; the key itself is never returned' }),
 });
 

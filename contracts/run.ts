@@ -8,6 +8,7 @@ import { LEADERBOARD_MODES, PUBLICATION_STATUSES } from './leaderboard';
 import { ScoringTrace } from './scoringTrace';
 import { literalUnion } from './literalUnion';
 import { nullable, ScoreInterval, Timestamp, Uuid } from './common';
+import { RunWarning, TokenUsage, type Prices } from './tokens';
 
 export const RUN_TYPES = ['verification', 'formal'] as const;
 export type RunType = (typeof RUN_TYPES)[number];
@@ -55,6 +56,8 @@ export interface RunConfig {
   limit?: FrozenSampleLimit;
   /** The UTC month ('YYYY-MM') whose formal quota slot the launch took, so a refund gives back that one. Absent: none taken, or launched before it was recorded. */
   quotaMonth?: string;
+  /** The API deployment's token prices at launch (docs/tokens-and-cost.md). Absent: no cost is computed. */
+  prices?: Prices;
   /** An inference-only formal run: answers stored, nothing scored, no metrics (docs/evaluation-modes.md). Absent: scored. */
   inferenceOnly?: true;
 }
@@ -333,6 +336,19 @@ export const DatasetMetrics = Type.Object({
 });
 export type DatasetMetrics = Static<typeof DatasetMetrics>;
 
+const JudgeUsage = nullable(
+  Type.Object({
+    promptTokens: Type.Integer(),
+    completionTokens: Type.Integer(),
+    cost: nullable(Type.Number(), { description: 'at the judge’s prices; null when its configuration has none' }),
+    currency: nullable(Type.String()),
+  }),
+  {
+    description:
+      'tokens the judge model spent scoring (reported by it, else counted; a retried judging batch adds the calls it made again); null when no judge was called',
+  },
+);
+
 export const DatasetRunView = Type.Object({
   task: Type.String(),
   dataset: Type.String(),
@@ -360,6 +376,8 @@ export const DatasetRunView = Type.Object({
         'seconds until this dataset is done at the rate its samples were stored since it started; null unless it is running with samples stored',
     }),
   ),
+  usage: TokenUsage,
+  judgeUsage: JudgeUsage,
 });
 export type DatasetRunView = Static<typeof DatasetRunView>;
 
@@ -453,6 +471,12 @@ export const RunView = Type.Object({
   quotaRefunded: Type.Boolean({
     description:
       'true when the formal run failed before its model was ready and its quota slot was given back (docs/evaluation-modes.md)',
+  }),
+  usage: TokenUsage,
+  judgeUsage: JudgeUsage,
+  warnings: Type.Array(RunWarning, {
+    description:
+      'things the run noticed that may affect its results: each change of the `model` / `system_fingerprint` the answers carry, once (docs/tokens-and-cost.md)',
   }),
 });
 export type RunView = Static<typeof RunView>;

@@ -44,7 +44,7 @@ export function createPredictionsEndpoints(o: {
             'not_found',
             `no uploaded prediction for item ${item.itemId} of dataset ${o.datasetId}`,
           );
-        return { text, outputTokens: estimateTokens(text) };
+        return { text, outputTokens: estimateTokens(text), tokensCounted: true };
       },
     }),
   };

@@ -8,6 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import { createEndpointClient } from '../inference/openaiClient';
 import type { EndpointTransport } from '../inference/nodeHttpFetch';
+import { answerTokens } from '../inference/tokenCount';
 import { classifyInferenceError, abortedError, type ClassifiedError } from '../inference/inferenceErrors';
 import { retryWithBackoff, type AttemptOutcome, type BackoffOptions } from '../inference/retryWithBackoff';
 import type { JudgeMessage, JudgeReply, ResolvedJudge } from '../../scoring/judge/scoreWithJudge';
@@ -23,6 +24,8 @@ export interface JudgeClientOptions {
   signal: AbortSignal;
   backoff?: BackoffOptions;
   transport?: EndpointTransport;
+  /** Told the tokens of each answered call: its `usage`, else counted (tokenCount.ts). */
+  onTokens?: (promptTokens: number, completionTokens: number) => void;
 }
 
 export const JUDGE_DEFAULTS = { temperature: 0, maxTokens: 512, timeoutMs: 60_000 } as const;
@@ -70,6 +73,11 @@ export function createJudgeClient(o: JudgeClientOptions): ResolvedJudge {
               message: 'malformed reply: no message content in the first choice',
             };
             return { ok: false, failure: c, retryable: true, retryAfterMs: null };
+          }
+          if (o.onTokens) {
+            const asked = messages.map((m) => m.content).join('\n');
+            const t = answerTokens((response as { usage?: unknown }).usage, asked, content);
+            o.onTokens(t.promptTokens, t.completionTokens);
           }
           return { ok: true, value: content };
         } catch (error) {

@@ -18,6 +18,9 @@ export interface SampleResultRow {
   outputLength: number;
   latencyMs: number;
   attempts: number;
+  /** Absent: 0 (a failed sample, or rows from paths that ask no model). */
+  promptTokens?: number;
+  tokensCounted?: boolean;
 }
 
 /** Positions in [from, to) that already have a stored result. */
@@ -54,12 +57,13 @@ export async function storeSampleResults(
   const column = <T>(pick: (r: SampleResultRow) => T) => sql.param(rows.map(pick));
   return db.transaction(async (tx) => {
     const inserted = await tx.execute<{ status: SampleStatus }>(sql`
-      insert into ${sampleResults} (run_id, dataset_id, sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts)
+      insert into ${sampleResults} (run_id, dataset_id, sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts, prompt_tokens, tokens_counted)
       select ${runId}::uuid, ${datasetId}, r.*
       from unnest(
         ${column((r) => r.sampleIdx)}::integer[], ${column((r) => r.position)}::integer[], ${column((r) => r.predict)}::text[],
         ${column((r) => r.score)}::double precision[], ${column((r) => r.status)}::text[], ${column((r) => r.error)}::text[],
-        ${column((r) => r.outputLength)}::integer[], ${column((r) => r.latencyMs)}::integer[], ${column((r) => r.attempts)}::integer[]
+        ${column((r) => r.outputLength)}::integer[], ${column((r) => r.latencyMs)}::integer[], ${column((r) => r.attempts)}::integer[],
+        ${column((r) => r.promptTokens ?? 0)}::integer[], ${column((r) => r.tokensCounted ?? false)}::boolean[]
       ) as r
       on conflict do nothing
       returning status`);
