@@ -532,9 +532,16 @@ export const SampleResultView = Type.Object({
     description: 'pending: inferred, waiting for its judge; answered: an inference-only run’s answer, not scored',
   }),
   error: nullable(Type.String()),
-  outputLength: Type.Integer(),
+  outputLength: Type.Integer({
+    description: 'completion tokens, as the endpoint reported them or counted (tokensCounted)',
+  }),
   latencyMs: Type.Integer(),
   attempts: Type.Integer(),
+  promptTokens: Type.Integer({ description: 'prompt tokens of the answer; 0 for a failed sample' }),
+  tokensCounted: Type.Boolean({
+    description:
+      'true when the endpoint reported no usage and the platform counted the tokens (docs/tokens-and-cost.md)',
+  }),
 });
 export type SampleResultView = Static<typeof SampleResultView>;
 

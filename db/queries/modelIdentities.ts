@@ -60,7 +60,7 @@ export async function recordModelIdentities(
             datasetId,
             level: 'warn',
             message: changeMessage(previous, { model, systemFingerprint }),
-            dedupeKey: `model-changed:${key(model, systemFingerprint)}`,
+            dedupeKey: `model-changed:${JSON.stringify([model, systemFingerprint])}`,
           },
         ]);
       }

@@ -318,6 +318,8 @@ async function datasetResults(
       outputLength: sampleResults.outputLength,
       latencyMs: sampleResults.latencyMs,
       attempts: sampleResults.attempts,
+      promptTokens: sampleResults.promptTokens,
+      tokensCounted: sampleResults.tokensCounted,
     })
     .from(sampleResults)
     .leftJoin(
@@ -346,6 +348,8 @@ async function datasetResults(
     outputLength: r.outputLength,
     latencyMs: r.latencyMs,
     attempts: r.attempts,
+    promptTokens: r.promptTokens,
+    tokensCounted: r.tokensCounted,
     datasetPosition: d.position,
     samplePosition: r.position,
   }));
