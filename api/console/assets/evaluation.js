@@ -5,12 +5,16 @@
  * with [Stop] on those still going.
  */
 import { api } from './api.js';
-import { h, mount, score, table, when } from './dom.js';
+import { duration, h, mount, score, table, when } from './dom.js';
 
 const ACTIVE = ['queued', 'running'];
 
 export async function renderEvaluation(main, [id]) {
-  const [evaluation, me] = await Promise.all([api('GET', `/v1/evaluations/${id}`), api('GET', '/v1/me')]);
+  const [evaluation, me, estimate] = await Promise.all([
+    api('GET', `/v1/evaluations/${id}`),
+    api('GET', '/v1/me'),
+    api('GET', `/v1/evaluations/${id}/estimate`).catch(() => null),
+  ]);
   const status = h('p', { id: 'action-status', role: 'status' });
   const runs = h('section', { id: 'runs', 'aria-labelledby': 'runs-heading' });
 
@@ -48,6 +52,7 @@ export async function renderEvaluation(main, [id]) {
           ['Online model name', d.onlineModelName ?? '—'],
           ['API key', d.apiKeySet ? 'set (never shown)' : 'none'],
           ['API mode', d.apiMode ?? 'chat'],
+          ['Prices', d.prices ? `${d.prices.inputPerMillion} input / ${d.prices.outputPerMillion} output per million tokens${d.prices.currency ? ` (${d.prices.currency})` : ''}` : 'none'],
         ]
       : []),
     ['Robustness', evaluation.robustness ? 'yes' : 'no'],
@@ -77,6 +82,7 @@ export async function renderEvaluation(main, [id]) {
         { id: 'quota', class: 'hint' },
         `Formal launches left this month (${me.quota.month}): ${left} of ${limit}. A verification uses none.`,
       ),
+      h('p', { id: 'estimate', class: 'hint' }, estimateText(estimate)),
     ),
     status,
     runs,
@@ -115,5 +121,20 @@ async function renderRuns(section, id) {
     items.length
       ? table('Runs of this evaluation, newest first', ['Version', 'Type', 'Status', 'Submitter', 'Created', 'Overall score', 'Operation'], rows)
       : h('p', {}, 'No run yet: verify first, then launch.'),
+  );
+}
+
+/** The formal run as the latest verification foretells it (GET /v1/evaluations/{id}/estimate). */
+function estimateText(e) {
+  if (!e || !e.total) return 'Run an inference verification to see an estimate of the formal run’s time, tokens and cost.';
+  const t = e.total;
+  const n = (x) => Math.round(x).toLocaleString('en-US');
+  const cost = t.cost ? `, cost about ${t.cost.expected.toFixed(2)}${e.currency ? ` ${e.currency}` : ''} (${t.cost.low.toFixed(2)}–${t.cost.high.toFixed(2)})` : '';
+  const missing = e.missing.length ? ` Not counted: ${e.missing.join(', ')} (not in the verification).` : '';
+  return (
+    `Estimate from verification v${e.basedOnRun.version}: about ${duration(Math.round(t.seconds.expected))} ` +
+    `(${duration(Math.round(t.seconds.low))}–${duration(Math.round(t.seconds.high))}), ` +
+    `${n(t.promptTokens.expected)} prompt and ${n(t.completionTokens.expected)} completion tokens${cost}. ` +
+    `From a few samples per dataset: a rough guide (docs/tokens-and-cost.md).${missing}`
   );
 }
