@@ -45,6 +45,8 @@ const UNIT_TESTS = [
   'test/inference/nodeHttpFetch.test.ts',
   'test/inference/pictureContent.test.ts',
   'test/inference/retryWithBackoff.test.ts',
+  'test/tokens/tokenCount.test.ts',
+  'test/tokens/runEstimate.test.ts',
   'test/multimodal/dataServer.test.ts',
   'test/multimodal/referenceUpload.test.ts',
   'test/judge/scoringPipeline.test.ts',

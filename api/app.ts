@@ -29,6 +29,7 @@ import { reviewsRoutes } from './routes/reviews';
 import { leaderboardRoutes } from './routes/leaderboard';
 import { leaderboardPageRoutes } from './pages/leaderboardPage';
 import { consoleRoutes } from './console/consoleRoutes';
+import { estimateRoutes } from './routes/estimate';
 import { comparisonsRoutes } from './routes/comparisons';
 import { predictionsRoutes } from './routes/predictions';
 import { flagevalUploadsRoutes } from './routes/flagevalUploads';
@@ -155,6 +156,7 @@ export async function buildApp(deps: ApiDeps, options: { logger?: boolean } = {}
       await reviewsRoutes(v1, deps);
       await leaderboardRoutes(v1, deps);
       await comparisonsRoutes(v1, deps);
+      await estimateRoutes(v1, deps);
     },
     { prefix: '/v1' },
   );

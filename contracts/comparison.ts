@@ -9,6 +9,7 @@ import { Domain } from './domain';
 import { RunStatusSchema } from './run';
 import { DatasetScorerSchema } from './scoringConfig';
 import { nullable, Timestamp, Uuid } from './common';
+import { TokenUsage } from './tokens';
 
 export const MAX_COMPARISON_MODELS = 20;
 export const MAX_COMPARISON_DATASETS = 50;
@@ -74,6 +75,7 @@ export const ComparisonModelView = Type.Object({
   version: Type.Integer(),
   status: RunStatusSchema,
   progress: Progress,
+  usage: TokenUsage,
 });
 export type ComparisonModelView = Static<typeof ComparisonModelView>;
 

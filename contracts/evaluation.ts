@@ -4,6 +4,7 @@ import { DatasetId } from './dataset';
 import { nullable, Timestamp, Uuid } from './common';
 import { GENERATION_FIELDS, PromptTemplateInput } from './generation';
 import { BackboneTasks, BackboneTasksInput } from './backbone';
+import { Prices } from './tokens';
 
 export const ApiMode = Type.Union([Type.Literal('chat'), Type.Literal('completion')], {
   description: 'one of chat, completion',
@@ -31,6 +32,7 @@ export const ApiDeployment = Type.Object(
       ]),
     ),
     apiMode: Type.Optional(ApiMode),
+    prices: Type.Optional(Prices),
   },
   { additionalProperties: false },
 );
@@ -258,6 +260,7 @@ export const PublicApiDeployment = Type.Object({
   endpoint: Type.String(),
   onlineModelName: Type.Optional(Type.String()),
   apiMode: Type.Optional(ApiMode),
+  prices: Type.Optional(Prices),
   apiKeySet: Type.Boolean({ description: 'whether an API key is stored; the key itself is never returned' }),
 });
 

@@ -10,6 +10,7 @@ import { literalUnion } from './literalUnion';
 import { BackboneMetrics, type BackboneTasks } from './backbone';
 import { nullable, ScoreInterval, Timestamp, Uuid } from './common';
 import { RunTrafficView } from './runTraffic';
+import { RunWarning, TokenUsage, type Prices } from './tokens';
 
 export const RUN_TYPES = ['verification', 'formal'] as const;
 export type RunType = (typeof RUN_TYPES)[number];
@@ -57,6 +58,8 @@ export interface RunConfig {
   limit?: FrozenSampleLimit;
   /** The UTC month ('YYYY-MM') whose formal quota slot the launch took, so a refund gives back that one. Absent: none taken, or launched before it was recorded. */
   quotaMonth?: string;
+  /** The API deployment's token prices at launch (docs/tokens-and-cost.md). Absent: no cost is computed. */
+  prices?: Prices;
   /** An inference-only formal run: answers stored, nothing scored, no metrics (docs/evaluation-modes.md). Absent: scored. */
   inferenceOnly?: true;
   /** CV and Audio: the evaluation tasks with their adaptation methods, frozen at launch (docs/backbones.md). */
@@ -338,6 +341,19 @@ export const DatasetMetrics = Type.Object({
 });
 export type DatasetMetrics = Static<typeof DatasetMetrics>;
 
+const JudgeUsage = nullable(
+  Type.Object({
+    promptTokens: Type.Integer(),
+    completionTokens: Type.Integer(),
+    cost: nullable(Type.Number(), { description: 'at the judge’s prices; null when its configuration has none' }),
+    currency: nullable(Type.String()),
+  }),
+  {
+    description:
+      'tokens the judge model spent scoring (reported by it, else counted; a retried judging batch adds the calls it made again); null when no judge was called',
+  },
+);
+
 export const DatasetRunView = Type.Object({
   task: Type.String(),
   dataset: Type.String(),
@@ -365,6 +381,8 @@ export const DatasetRunView = Type.Object({
         'seconds until this dataset is done at the rate its samples were stored since it started; null unless it is running with samples stored',
     }),
   ),
+  usage: TokenUsage,
+  judgeUsage: JudgeUsage,
 });
 export type DatasetRunView = Static<typeof DatasetRunView>;
 
@@ -460,6 +478,12 @@ export const RunView = Type.Object({
     description:
       'true when the formal run failed before its model was ready and its quota slot was given back (docs/evaluation-modes.md)',
   }),
+  usage: TokenUsage,
+  judgeUsage: JudgeUsage,
+  warnings: Type.Array(RunWarning, {
+    description:
+      'things the run noticed that may affect its results: each change of the `model` / `system_fingerprint` the answers carry, once (docs/tokens-and-cost.md)',
+  }),
 });
 export type RunView = Static<typeof RunView>;
 
@@ -514,9 +538,16 @@ export const SampleResultView = Type.Object({
     description: 'pending: inferred, waiting for its judge; answered: an inference-only run’s answer, not scored',
   }),
   error: nullable(Type.String()),
-  outputLength: Type.Integer(),
+  outputLength: Type.Integer({
+    description: 'completion tokens, as the endpoint reported them or counted (tokensCounted)',
+  }),
   latencyMs: Type.Integer(),
   attempts: Type.Integer(),
+  promptTokens: Type.Integer({ description: 'prompt tokens of the answer; 0 for a failed sample' }),
+  tokensCounted: Type.Boolean({
+    description:
+      'true when the endpoint reported no usage and the platform counted the tokens (docs/tokens-and-cost.md)',
+  }),
 });
 export type SampleResultView = Static<typeof SampleResultView>;
 

@@ -7,6 +7,7 @@
  * The judge's API key is write-only: accepted here, stored sealed (db/secretBox.ts) and shown as
  * JUDGE_KEY_MASK. Sending the mask back (a GET's output PUT again) keeps the stored key.
  */
+import { Prices } from './tokens';
 import { Type, type Static } from '@sinclair/typebox';
 import {
   BACKBONE_METRICS,
@@ -198,6 +199,7 @@ export const JudgeEndpoint = Type.Object(
         description: 'must be an integer from 100 to 600,000 (default 60,000)',
       }),
     ),
+    prices: Type.Optional(Prices),
   },
   { additionalProperties: false },
 );

@@ -421,6 +421,9 @@ export const runDatasets = pgTable(
     /** Samples stored (scored or failed); advanced in the same transaction that stores them. */
     done: integer('done').notNull().default(0),
     failed: integer('failed').notNull().default(0),
+    /** Tokens the judge spent on this dataset, added by each judging batch (a retried batch's calls were spent too). */
+    judgePromptTokens: bigint('judge_prompt_tokens', { mode: 'number' }).notNull().default(0),
+    judgeCompletionTokens: bigint('judge_completion_tokens', { mode: 'number' }).notNull().default(0),
     metrics: jsonb('metrics').$type<DatasetMetrics>(),
     error: text('error'),
     startedAt: timestamp('started_at', { withTimezone: true }),
@@ -444,9 +447,14 @@ export const sampleResults = pgTable(
     score: doublePrecision('score'),
     status: text('status').$type<SampleStatus>().notNull(),
     error: text('error'),
+    /** Completion tokens: as the endpoint reported them, or counted (tokensCounted). */
     outputLength: integer('output_length').notNull().default(0),
     latencyMs: integer('latency_ms').notNull().default(0),
     attempts: integer('attempts').notNull().default(1),
+    /** Prompt tokens of the answer (of all n for a pass_at_k problem); 0 for a failed sample. */
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    /** True when the endpoint reported no usage and the platform counted the tokens (docs/tokens-and-cost.md). */
+    tokensCounted: boolean('tokens_counted').notNull().default(false),
     // --- code and robustness (0008): see the block of that name below.
     completions: jsonb('completions').$type<string[]>(),
     codeVerdicts: jsonb('code_verdicts').$type<CodeVerdict[]>(),
@@ -532,6 +540,26 @@ export const runDatasetReuse = pgTable(
     primaryKey({ columns: [t.runId, t.datasetId] }),
     index('run_dataset_reuse_fingerprint_idx').on(t.fingerprint),
   ],
+);
+
+/**
+ * The `model` and `system_fingerprint` pairs a run's answers carried, each once, in the order first
+ * seen: a pair after the first means the model changed under the run (docs/tokens-and-cost.md).
+ */
+export const runModelIdentities = pgTable(
+  'run_model_identities',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    /** '' when the answers carried none, so the key needs no nullable column. */
+    model: text('model').notNull(),
+    systemFingerprint: text('system_fingerprint').notNull(),
+    datasetId: text('dataset_id').notNull(),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull(),
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.model, t.systemFingerprint] })],
 );
 
 export const runLogs = pgTable(

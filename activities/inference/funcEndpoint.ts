@@ -9,7 +9,8 @@ import { setMaxListeners } from 'node:events';
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { InferenceParams } from '../../contracts/evaluation';
 import { InferenceError, abortedError, classifyInferenceError } from './inferenceErrors';
-import { estimateTokens, type ModelEndpoint, type ModelOutput, type Prompt } from './modelEndpoint';
+import type { ModelEndpoint, ModelOutput, Prompt } from './modelEndpoint';
+import { approximateTokens } from './tokenCount';
 import { nodeHttpFetch } from './nodeHttpFetch';
 import { applyTemplate, mergeStops } from './promptTemplates';
 import { funcSampling } from './samplingRequest';
@@ -84,7 +85,7 @@ export function createFuncEndpoint(o: FuncEndpointOptions): ModelEndpoint {
                   : { error: json };
           throw APIError.generate(response.status, payload, json === null ? text : undefined, response.headers);
         }
-        return output(JSON.parse(text));
+        return output(JSON.parse(text), asked);
       } catch (error) {
         if (signal.aborted) throw abortedError();
         if (timeout.aborted) throw classified(new APIConnectionTimeoutError(), o.requestTimeoutMs);
@@ -117,7 +118,7 @@ function parseJson(text: string): unknown {
 }
 
 /** Checks the shape by hand: whatever the user's service returns is passed on as it is. */
-function output(response: unknown): ModelOutput {
+function output(response: unknown, asked: string): ModelOutput {
   if (typeof response !== 'object' || response === null || Array.isArray(response)) {
     throw new InferenceError('malformed', 'malformed response: the body is not a JSON object');
   }
@@ -138,11 +139,16 @@ function output(response: unknown): ModelOutput {
     throw new InferenceError('malformed', 'malformed response: the first completion is not an object');
   if (typeof first.text !== 'string')
     throw new InferenceError('malformed', 'malformed response: the first completion has no text');
+  // The protocol reports the answer's tokens as a list (a count) at best, never the prompt's: the
+  // prompt is always counted here, so the sample's tokens are marked counted.
   const tokens = first.tokens;
-  const outputTokens = Array.isArray(tokens)
-    ? tokens.length
-    : typeof tokens === 'string'
-      ? estimateTokens(tokens)
-      : estimateTokens(first.text);
-  return { text: first.text, outputTokens };
+  const outputTokens = Array.isArray(tokens) ? tokens.length : approximateTokens(first.text);
+  return {
+    text: first.text,
+    outputTokens,
+    promptTokens: approximateTokens(asked),
+    tokensCounted: true,
+    model: null,
+    systemFingerprint: null,
+  };
 }

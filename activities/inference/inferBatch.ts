@@ -30,6 +30,8 @@ import { ERROR_TYPES } from '../../temporal.config';
 import { runTrafficFor } from '../traffic/runTraffic';
 import { governedEndpoint } from '../traffic/governedEndpoint';
 import { runBudget, runEndpointIdentity } from '../traffic/runBudget';
+import { ModelIdentities } from './modelIdentities';
+import { recordModelIdentities } from '../../db/queries/modelIdentities';
 
 const WRITE_GROUP_ROWS = 200;
 const FAILURE_LOG_LINES_PER_BATCH = 5;
@@ -82,6 +84,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
       );
       const breaker = new EndpointBreaker(Math.min(10, positions.length));
       const failureLogs: RunLogLine[] = [];
+      const identities = new ModelIdentities();
       let next = 0;
 
       const lane = async (signal: AbortSignal) => {
@@ -118,6 +121,8 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
                   latencyMs: outcome.latencyMs + more.latencyMs,
                   attempts: outcome.attempts + more.attempts,
                   outputTokens: outcome.outputTokens + more.outputTokens,
+                  promptTokens: outcome.promptTokens + more.promptTokens,
+                  tokensCounted: outcome.tokensCounted || more.tokensCounted,
                 }
               : more;
             if (more.ok) completions.push(more.text);
@@ -126,6 +131,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           // Once the batch is aborted no failure is the endpoint's, whatever the cut request looked like.
           if (!outcome.ok && (outcome.kind === 'aborted' || signal.aborted)) break;
           breaker.record(outcome);
+          if (outcome.ok) identities.seen(outcome);
           const row: CodeSampleRow = outcome.ok
             ? {
                 sampleIdx: idx,
@@ -141,6 +147,8 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
                 outputLength: outcome.outputTokens,
                 latencyMs: Math.round(outcome.latencyMs),
                 attempts: outcome.attempts,
+                promptTokens: outcome.promptTokens,
+                tokensCounted: outcome.tokensCounted,
               }
             : {
                 sampleIdx: idx,
@@ -153,6 +161,8 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
                 outputLength: 0,
                 latencyMs: Math.round(outcome.latencyMs),
                 attempts: outcome.attempts,
+                promptTokens: 0,
+                tokensCounted: false,
               };
           if (!outcome.ok && failureLogs.length < FAILURE_LOG_LINES_PER_BATCH) {
             failureLogs.push({
@@ -190,6 +200,7 @@ export function createInferenceActivities({ db, logger, secretKey, serving, endp
           dedupeKey: `batch:${datasetId}:${from}:${Context.current().info.attempt}`,
         };
         await appendRunLogs(db, [...failureLogs, summary]);
+        await recordModelIdentities(db, runId, datasetId, identities.list());
         logger.debug({ runId, datasetId, from, to, stored: buffer.stored, failed: buffer.failed }, 'batch done');
         return { stored: buffer.stored, skipped: already.size, failed: buffer.failed, abortReason };
       };

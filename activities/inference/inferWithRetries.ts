@@ -9,7 +9,17 @@ import { abortedError, classifyInferenceError, type ClassifiedError, type Infere
 import { retryWithBackoff, type AttemptOutcome, type BackoffOptions } from './retryWithBackoff';
 
 export type InferenceOutcome =
-  | { ok: true; text: string; outputTokens: number; attempts: number; latencyMs: number }
+  | {
+      ok: true;
+      text: string;
+      outputTokens: number;
+      promptTokens: number;
+      tokensCounted: boolean;
+      model: string | null;
+      systemFingerprint: string | null;
+      attempts: number;
+      latencyMs: number;
+    }
   | { ok: false; reason: string; kind: InferenceErrorKind; attempts: number; latencyMs: number };
 
 export interface InferOptions {
@@ -50,6 +60,10 @@ export async function inferWithRetries(
       ok: true,
       text: outcome.value.text,
       outputTokens: outcome.value.outputTokens,
+      promptTokens: outcome.value.promptTokens ?? 0,
+      tokensCounted: outcome.value.tokensCounted ?? false,
+      model: outcome.value.model ?? null,
+      systemFingerprint: outcome.value.systemFingerprint ?? null,
       attempts,
       latencyMs: elapsed(),
     };

@@ -13,10 +13,19 @@ import { createEndpointClient } from './openaiClient';
 import { mergeStops, applyTemplate } from './promptTemplates';
 import { openAiSampling } from './samplingRequest';
 import type { EndpointTransport } from './nodeHttpFetch';
+import { answerTokens, identityField } from './tokenCount';
 
 export interface ModelOutput {
   text: string;
+  /** Completion tokens, as reported or counted (tokenCount.ts). */
   outputTokens: number;
+  /** Prompt tokens, as reported or counted; absent where there was no prompt sent (uploaded predictions). */
+  promptTokens?: number;
+  /** True when the tokens were counted by the platform, the endpoint having reported no usage. */
+  tokensCounted?: boolean;
+  /** The answer's `model` and `system_fingerprint`, when it carried them (run model-change warnings). */
+  model?: string | null;
+  systemFingerprint?: string | null;
 }
 
 /**
@@ -163,7 +172,7 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
             stream: false,
           });
           return withoutKey(
-            output(response, (choice) => chatText(choice)),
+            output(response, asked, (choice) => chatText(choice)),
             o.apiKey,
           );
         }
@@ -182,7 +191,7 @@ export function createModelEndpoint(o: ModelEndpointOptions): ModelEndpoint {
         };
         const response = await clientStoppedBy(signal).completions.create({ ...sampling, prompt: text, stream: false });
         return withoutKey(
-          output(response, (choice) => completionText(choice)),
+          output(response, text, (choice) => completionText(choice)),
           o.apiKey,
         );
       } catch (error) {
@@ -205,19 +214,29 @@ function withoutKey(result: ModelOutput, apiKey: string | null | undefined): Mod
 }
 
 /** Checks the shape by hand: a 200 from an "OpenAI-compatible" server promises little. */
-function output(response: unknown, textOf: (choice: unknown) => string): ModelOutput {
+function output(response: unknown, asked: string, textOf: (choice: unknown) => string): ModelOutput {
   if (typeof response !== 'object' || response === null)
     throw new InferenceError('malformed', 'malformed response: the body is not a JSON object');
-  const { choices, usage } = response as { choices?: unknown; usage?: { completion_tokens?: unknown } | null };
+  const { choices, usage, model, system_fingerprint } = response as {
+    choices?: unknown;
+    usage?: unknown;
+    model?: unknown;
+    system_fingerprint?: unknown;
+  };
   if (choices === undefined || choices === null || (Array.isArray(choices) && choices.length === 0)) {
     throw new InferenceError('empty', 'response had no choices');
   }
   if (!Array.isArray(choices)) throw new InferenceError('malformed', 'malformed response: "choices" is not a list');
   const text = textOf(choices[0]);
-  const reported = usage?.completion_tokens;
-  const outputTokens =
-    typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : estimateTokens(text);
-  return { text, outputTokens };
+  const tokens = answerTokens(usage, asked, text);
+  return {
+    text,
+    outputTokens: tokens.completionTokens,
+    promptTokens: tokens.promptTokens,
+    tokensCounted: tokens.counted,
+    model: identityField(model),
+    systemFingerprint: identityField(system_fingerprint),
+  };
 }
 
 function chatText(choice: unknown): string {

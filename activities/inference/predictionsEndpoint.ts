@@ -7,7 +7,8 @@
 import type { Db } from '../../db/client';
 import type { StoredItem } from '../../db/queries/datasets';
 import { predictionsAt } from '../../db/queries/predictions';
-import { estimateTokens, type ModelEndpoint } from './modelEndpoint';
+import type { ModelEndpoint } from './modelEndpoint';
+import { approximateTokens } from './tokenCount';
 import { InferenceError } from './inferenceErrors';
 
 /** The endpoint that answers one item: shared by every item for a real model, one per item here. */
@@ -44,7 +45,7 @@ export function createPredictionsEndpoints(o: {
             'not_found',
             `no uploaded prediction for item ${item.itemId} of dataset ${o.datasetId}`,
           );
-        return { text, outputTokens: estimateTokens(text) };
+        return { text, outputTokens: approximateTokens(text), tokensCounted: true };
       },
     }),
   };

@@ -19,6 +19,7 @@ import { createJudgeClient } from './judgeClient';
 import { resolveJudgeTarget } from './resolveJudge';
 import { runBatch } from '../batch/batchActivity';
 import { ResultBuffer } from '../batch/resultBuffer';
+import { addJudgeTokens } from '../../db/queries/runUsage';
 import { ENDPOINT_DOWN_KINDS, EndpointBreaker } from '../batch/endpointBreaker';
 import { ERROR_TYPES } from '../../temporal.config';
 import { SAFETY_METRIC } from '../../contracts/dataset';
@@ -62,6 +63,8 @@ export function createJudgingActivities({
       }
 
       const breaker = new EndpointBreaker(BREAKER_THRESHOLD, JUDGE_DOWN_KINDS);
+      // The judge's tokens of this attempt, added to the dataset's counters once it ends.
+      const judgeTokens = { prompt: 0, completion: 0 };
       const failureLogs: RunLogLine[] = [];
       const buffer = new ResultBuffer<Judgement>(async (rows) => {
         const { judged, failed } = await storeJudgements(db, runId, datasetId, rows);
@@ -115,6 +118,10 @@ export function createJudgingActivities({
                 maxRetries: limits.maxJudgingRetryPerQ,
                 signal: batch.signal,
                 budget: runBudget({ db, logger }, runId, endpointIdentity(secretKey, target.baseUrl, target.apiKey)),
+                onTokens: (prompt, completion) => {
+                  judgeTokens.prompt += prompt;
+                  judgeTokens.completion += completion;
+                },
               })
             : null;
           let position = from;
@@ -143,7 +150,11 @@ export function createJudgingActivities({
             });
           }
         },
-        flush: () => buffer.flush(),
+        flush: async () => {
+          await buffer.flush();
+          const { prompt, completion } = judgeTokens;
+          await addJudgeTokens(db, runId, datasetId, prompt, completion);
+        },
         report: async () => {
           const { stored: judged, failed } = buffer;
           await appendRunLogs(db, [

@@ -8,6 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import { createEndpointClient } from '../inference/openaiClient';
 import type { EndpointTransport } from '../inference/nodeHttpFetch';
+import { answerTokens } from '../inference/tokenCount';
 import { classifyInferenceError, abortedError, type ClassifiedError } from '../inference/inferenceErrors';
 import { retryWithBackoff, type AttemptOutcome, type BackoffOptions } from '../inference/retryWithBackoff';
 import type { JudgeMessage, JudgeReply, ResolvedJudge } from '../../scoring/judge/scoreWithJudge';
@@ -26,6 +27,8 @@ export interface JudgeClientOptions {
   transport?: EndpointTransport;
   /** The shared budget of the judge's endpoint identity, when an admin set one (docs/rate-limits.md). */
   budget?: BudgetClient | null;
+  /** Told the tokens of each answered call: its `usage`, else counted (tokenCount.ts). */
+  onTokens?: (promptTokens: number, completionTokens: number) => void;
 }
 
 export const JUDGE_DEFAULTS = { temperature: 0, maxTokens: 512, timeoutMs: 60_000 } as const;
@@ -82,6 +85,11 @@ export function createJudgeClient(o: JudgeClientOptions): ResolvedJudge {
           }
           const used = (response as { usage?: { completion_tokens?: unknown } } | null)?.usage?.completion_tokens;
           spent += typeof used === 'number' && Number.isFinite(used) ? used : Math.ceil(content.length / 4);
+          if (o.onTokens) {
+            const asked = messages.map((m) => m.content).join('\n');
+            const t = answerTokens((response as { usage?: unknown }).usage, asked, content);
+            o.onTokens(t.promptTokens, t.completionTokens);
+          }
           return { ok: true, value: content };
         } catch (error) {
           const c = classify(error);

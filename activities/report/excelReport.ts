@@ -12,6 +12,9 @@ import { reportSamplePage } from '../../db/queries/reportSamples';
 import { getRunWithEvaluation, listRunDatasets } from '../../db/queries/runRecords';
 import { overallInterval, overallScore, taskScores, type ScoreInterval } from '../../scoring/scoreAggregation';
 import { SCORING_STEPS_SHEET, writeScoringSteps } from './scoringStepsSheet';
+import { writeUsageSection, type UsageSectionInput } from './usageSection';
+import { usageSums, type UsageSums } from '../../db/queries/runUsage';
+import { modelChangeWarnings } from '../../db/queries/modelIdentities';
 
 /** Samples read per query; also how often progress is reported. */
 export const REPORT_PAGE_SIZE = 2_000;
@@ -39,6 +42,10 @@ export async function writeRunReport(
 ): Promise<{ rows: number }> {
   const { run, modelName } = await getRunWithEvaluation(db, runId);
   const datasets = await listRunDatasets(db, runId);
+  const [sums, warnings] = await Promise.all([
+    usageSums(db, [runId]).then((byRun) => byRun.get(runId) ?? new Map<string, UsageSums>()),
+    modelChangeWarnings(db, runId),
+  ]);
 
   // The writer only learns of a broken output when it finalizes; watching the stream lets a full
   // disk stop the report at the next page instead of reading the rest of the run for nothing. The
@@ -93,6 +100,7 @@ export async function writeRunReport(
     workbook.addWorksheet('Summary', { views: [{ state: 'frozen', ySplit: tableHeaderRow }] }),
     header,
     datasets,
+    { config: run.config, datasets, sums, warnings },
   );
 
   const details = workbook.addWorksheet('Details', { views: [{ state: 'frozen', ySplit: 1 }] });
@@ -367,7 +375,7 @@ async function writeDetails(
   checkOutput: () => void,
   onProgress?: (rows: number) => void,
 ): Promise<number> {
-  sheet.autoFilter = 'A1:L1';
+  sheet.autoFilter = 'A1:O1';
   sheet.columns = DETAIL_COLUMNS.map(({ width }) => ({ width }));
   const headerRow = sheet.addRow(DETAIL_COLUMNS.map((c) => c.title));
   headerRow.font = BOLD;
@@ -396,6 +404,9 @@ async function writeDetails(
           s.outputLength,
           s.latencyMs,
           s.attempts,
+          s.status === 'failed' ? null : s.promptTokens,
+          s.status === 'failed' ? null : s.outputLength,
+          s.status === 'failed' ? null : s.tokensCounted ? 'counted' : 'reported',
         ]);
         row.getCell(7).numFmt = SCORE_FORMAT;
         row.commit();
@@ -424,6 +435,9 @@ const DETAIL_COLUMNS = [
   { title: 'Output length', width: 14 },
   { title: 'Latency (ms)', width: 13 },
   { title: 'Attempts', width: 10 },
+  { title: 'Prompt tokens', width: 14 },
+  { title: 'Completion tokens', width: 17 },
+  { title: 'Tokens', width: 10 },
 ];
 
 const SUMMARY_COLUMNS = [
@@ -445,6 +459,7 @@ function writeSummary(
   sheet: ExcelJS.Worksheet,
   header: [string, string | number | null][],
   datasets: RunDatasetRow[],
+  usage: UsageSectionInput,
 ): void {
   sheet.columns = SUMMARY_COLUMNS.map(({ width }) => ({ width }));
   const title = sheet.addRow(['Proctor evaluation report']);
@@ -526,6 +541,7 @@ function writeSummary(
   note.font = { italic: true };
   note.commit();
   writeMetricDetails(sheet, datasets);
+  writeUsageSection(sheet, usage);
   sheet.commit();
 }
 

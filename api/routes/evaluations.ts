@@ -440,11 +440,12 @@ function storedDeployment(deployment: Deployment, apiKeySet: boolean): PublicDep
     return { method, imageId, priority, gpuType, gpuCount };
   }
   if (deployment.method === 'predictions') return { method: 'predictions' };
-  const { method, endpoint, onlineModelName, apiMode } = deployment;
+  const { method, endpoint, onlineModelName, apiMode, prices } = deployment;
   return {
     method,
     endpoint,
     ...(onlineModelName !== undefined ? { onlineModelName } : {}),
+    ...(prices !== undefined ? { prices } : {}),
     apiMode: apiMode ?? 'chat',
     apiKeySet,
   };

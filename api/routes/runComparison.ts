@@ -37,13 +37,24 @@ const CompareQuery = Type.Object(
 );
 type CompareQuery = Static<typeof CompareQuery>;
 
-const Side = Type.Object({ predict: nullable(Type.String()), score: nullable(Type.Number()), status: Type.String() });
+const Side = Type.Object({
+  predict: nullable(Type.String()),
+  score: nullable(Type.Number()),
+  status: Type.String(),
+  promptTokens: Type.Integer({ description: 'prompt tokens of this answer (0 for a failed sample)' }),
+  completionTokens: Type.Integer({ description: 'completion tokens of this answer' }),
+});
+const SideTokens = Type.Object({ promptTokens: Type.Integer(), completionTokens: Type.Integer() });
 const ComparisonCountsView = Type.Object({
   both: Type.Integer({ description: 'samples both runs have' }),
   agree: Type.Integer(),
   disagree: Type.Integer(),
   runBetter: Type.Integer({ description: 'scored higher in this run (a failed sample counts 0)' }),
   referenceBetter: Type.Integer(),
+  tokens: Type.Object(
+    { run: SideTokens, reference: SideTokens },
+    { description: 'tokens each run spent on the shared samples (docs/tokens-and-cost.md)' },
+  ),
 });
 const ComparisonPage = Type.Object({
   runId: Type.String(),
@@ -166,11 +177,15 @@ export async function runComparisonRoutes(app: FastifyInstance, deps: ApiDeps): 
         ['Disagree', counts.disagree],
         ['Run scored higher', counts.runBetter],
         ['Reference scored higher', counts.referenceBetter],
+        ['Run prompt tokens', counts.tokens.run.promptTokens],
+        ['Run completion tokens', counts.tokens.run.completionTokens],
+        ['Reference prompt tokens', counts.tokens.reference.promptTokens],
+        ['Reference completion tokens', counts.tokens.reference.completionTokens],
       ] as const)
         summary.addRow([label, value]).commit();
       summary.commit();
       const sheet = workbook.addWorksheet('Samples', { views: [{ state: 'frozen', ySplit: 1 }] });
-      sheet.columns = [8, 24, 60, 24, 60, 10, 12, 60, 10, 12, 8].map((width) => ({ width }));
+      sheet.columns = [8, 24, 60, 24, 60, 10, 12, 60, 10, 12, 8, 12, 12, 12, 12].map((width) => ({ width }));
       const header = sheet.addRow([
         'Index',
         'Id',
@@ -183,6 +198,10 @@ export async function runComparisonRoutes(app: FastifyInstance, deps: ApiDeps): 
         'Reference score',
         'Reference status',
         'Agree',
+        'Run prompt tokens',
+        'Run completion tokens',
+        'Reference prompt tokens',
+        'Reference completion tokens',
       ]);
       header.font = { bold: true };
       header.commit();
@@ -215,6 +234,10 @@ export async function runComparisonRoutes(app: FastifyInstance, deps: ApiDeps): 
                 s.reference.score,
                 s.reference.status,
                 s.agree ? 'yes' : 'no',
+                s.run.promptTokens,
+                s.run.completionTokens,
+                s.reference.promptTokens,
+                s.reference.completionTokens,
               ])
               .commit();
           if (page.next === null) break;

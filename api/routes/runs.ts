@@ -316,7 +316,7 @@ export async function runsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       schema: {
         summary: 'Per-sample results, in run order, paged',
         description:
-          'Each item: id (item id), dataset, sample (prompt), label (ground truth), predict, score, status, error, outputLength, latencyMs, attempts; ' +
+          'Each item: id (item id), dataset, sample (prompt), label (ground truth), predict, score, status, error, outputLength, latencyMs, attempts, promptTokens, tokensCounted; ' +
           'for datasets scored by a judge metric also scoring: every step (preprocessing, the judge prompt, its raw reply, postprocessing, the score or the failure); ' +
           'for safety datasets the same, with the label (and a fallback step saying so when no judge was configured).',
         tags: ['runs'],

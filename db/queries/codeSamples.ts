@@ -36,6 +36,8 @@ export async function storeCodeSamples(
           outputLength: r.outputLength,
           latencyMs: r.latencyMs,
           attempts: r.attempts,
+          promptTokens: r.promptTokens ?? 0,
+          tokensCounted: r.tokensCounted ?? false,
           completions: r.completions,
         })),
       )

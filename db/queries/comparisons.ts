@@ -18,6 +18,7 @@ import { CUSTOM_IMAGE_SCORER } from '../../contracts/scoringConfig';
 import type { ModelScores } from '../../scoring/weightedRanking';
 import { launchInTransaction, type LaunchedRunRecord, type LaunchOutcome, type LaunchRequest } from './runLaunch';
 import { isUuid } from './runViews';
+import { addSums, priced, usageSums, type UsageSums } from './runUsage';
 
 export type ComparisonRow = typeof comparisons.$inferSelect;
 type RunDatasetRow = typeof runDatasets.$inferSelect;
@@ -156,6 +157,8 @@ export interface ComparisonModel {
   modelName: string;
   run: typeof runs.$inferSelect;
   datasets: RunDatasetRow[];
+  /** The model's tokens so far, by dataset. */
+  usage: ReadonlyMap<string, UsageSums>;
 }
 
 /** Each model's run and its dataset rows, in the comparison's model and dataset order. */
@@ -194,12 +197,16 @@ export async function modelsOfComparisons(
       ),
     )
     .orderBy(asc(runDatasets.position));
+  const usage = await usageSums(
+    db,
+    rows.map((r) => r.run.id),
+  );
   const datasetsOf = new Map<string, RunDatasetRow[]>();
   for (const d of datasetRows) datasetsOf.set(d.runId, [...(datasetsOf.get(d.runId) ?? []), d]);
   for (const { comparisonId, ...model } of rows) {
     byComparison.set(comparisonId, [
       ...(byComparison.get(comparisonId) ?? []),
-      { ...model, datasets: datasetsOf.get(model.run.id) ?? [] },
+      { ...model, datasets: datasetsOf.get(model.run.id) ?? [], usage: usage.get(model.run.id) ?? new Map() },
     ]);
   }
   return byComparison;
@@ -245,6 +252,7 @@ export function toComparisonView(row: ComparisonRow, models: readonly Comparison
     version: m.run.version,
     status: m.run.status,
     progress: progressOf(sum(m.datasets, 'done'), sum(m.datasets, 'total')),
+    usage: priced(addSums(m.usage.values()), m.run.config.prices),
   }));
   // Every model runs the same entries, so models × entries is the sum of the runs' totals.
   return {

@@ -249,12 +249,13 @@ export function publicDeployment(stored: PublicDeployment, apiKeySet: boolean): 
     return { method, imageId, priority, gpuType, gpuCount };
   }
   if (stored.method === 'predictions') return { method: 'predictions' };
-  const { method, endpoint, onlineModelName, apiMode } = stored;
+  const { method, endpoint, onlineModelName, apiMode, prices } = stored;
   return {
     method,
     endpoint,
     ...(onlineModelName !== undefined ? { onlineModelName } : {}),
     ...(apiMode !== undefined ? { apiMode } : {}),
+    ...(prices !== undefined ? { prices } : {}),
     apiKeySet,
   };
 }

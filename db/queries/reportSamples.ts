@@ -37,6 +37,8 @@ export function reportSamplePage(
         outputLength: sampleResults.outputLength,
         latencyMs: sampleResults.latencyMs,
         attempts: sampleResults.attempts,
+        promptTokens: sampleResults.promptTokens,
+        tokensCounted: sampleResults.tokensCounted,
       })
       .from(sampleResults)
       // A left join keeps the sample in the report even if its dataset item has since been deleted.

@@ -145,11 +145,11 @@ export async function copyReusedResult(
 ): Promise<{ samples: number; failed: number }> {
   const rows = await db.execute<{ done: number; failed: number }>(sql`
     with src as (
-      select sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts, completions, code_verdicts
+      select sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts, prompt_tokens, tokens_counted, completions, code_verdicts
         from sample_results where run_id = ${sourceRunId}::uuid and dataset_id = ${datasetId}
     ), copied as (
-      insert into sample_results (run_id, dataset_id, sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts, completions, code_verdicts)
-      select ${runId}::uuid, ${datasetId}, sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts, completions, code_verdicts
+      insert into sample_results (run_id, dataset_id, sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts, prompt_tokens, tokens_counted, completions, code_verdicts)
+      select ${runId}::uuid, ${datasetId}, sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts, prompt_tokens, tokens_counted, completions, code_verdicts
         from src
       on conflict do nothing
       returning 1

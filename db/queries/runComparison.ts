@@ -15,9 +15,22 @@ export interface ComparedSample {
   id: string;
   sample: string;
   label: string;
-  run: { predict: string | null; score: number | null; status: string };
-  reference: { predict: string | null; score: number | null; status: string };
+  run: ComparedSide;
+  reference: ComparedSide;
   agree: boolean;
+}
+
+export interface ComparedSide {
+  predict: string | null;
+  score: number | null;
+  status: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface SideTokens {
+  promptTokens: number;
+  completionTokens: number;
 }
 
 export interface ComparisonCounts {
@@ -28,6 +41,8 @@ export interface ComparisonCounts {
   /** Scored higher in the run than in the reference (a failed sample counts 0). */
   runBetter: number;
   referenceBetter: number;
+  /** Tokens of the shared samples, each run's own. */
+  tokens: { run: SideTokens; reference: SideTokens };
 }
 
 const differ = sql`${sampleResults.score} is distinct from ${reference.score}`;
@@ -61,9 +76,13 @@ export async function comparedSamples(
       predict: sampleResults.predict,
       score: sampleResults.score,
       status: sampleResults.status,
+      promptTokens: sampleResults.promptTokens,
+      completionTokens: sampleResults.outputLength,
       refPredict: reference.predict,
       refScore: reference.score,
       refStatus: reference.status,
+      refPromptTokens: reference.promptTokens,
+      refCompletionTokens: reference.outputLength,
     })
     .from(sampleResults)
     .innerJoin(reference, joined(q.runId, q.referenceRunId, q.datasetId))
@@ -81,8 +100,20 @@ export async function comparedSamples(
       id: r.id ?? `#${r.index}`,
       sample: r.prompt ?? '',
       label: r.label ?? '',
-      run: { predict: r.predict, score: r.score, status: r.status },
-      reference: { predict: r.refPredict, score: r.refScore, status: r.refStatus },
+      run: {
+        predict: r.predict,
+        score: r.score,
+        status: r.status,
+        promptTokens: r.promptTokens,
+        completionTokens: r.completionTokens,
+      },
+      reference: {
+        predict: r.refPredict,
+        score: r.refScore,
+        status: r.refStatus,
+        promptTokens: r.refPromptTokens,
+        completionTokens: r.refCompletionTokens,
+      },
       agree: r.score === r.refScore,
     })),
     next: rows.length > q.limit ? page.at(-1)!.position : null,
@@ -99,6 +130,10 @@ export async function comparisonCounts(
       disagree: sql<number>`count(*) filter (where ${differ})::int`,
       runBetter: sql<number>`count(*) filter (where coalesce(${sampleResults.score}, 0) > coalesce(${reference.score}, 0))::int`,
       referenceBetter: sql<number>`count(*) filter (where coalesce(${sampleResults.score}, 0) < coalesce(${reference.score}, 0))::int`,
+      runPrompt: sql<string>`coalesce(sum(${sampleResults.promptTokens}), 0)`,
+      runCompletion: sql<string>`coalesce(sum(${sampleResults.outputLength}), 0)`,
+      refPrompt: sql<string>`coalesce(sum(${reference.promptTokens}), 0)`,
+      refCompletion: sql<string>`coalesce(sum(${reference.outputLength}), 0)`,
     })
     .from(sampleResults)
     .innerJoin(reference, joined(q.runId, q.referenceRunId, q.datasetId));
@@ -110,5 +145,9 @@ export async function comparisonCounts(
     disagree,
     runBetter: row?.runBetter ?? 0,
     referenceBetter: row?.referenceBetter ?? 0,
+    tokens: {
+      run: { promptTokens: Number(row?.runPrompt ?? 0), completionTokens: Number(row?.runCompletion ?? 0) },
+      reference: { promptTokens: Number(row?.refPrompt ?? 0), completionTokens: Number(row?.refCompletion ?? 0) },
+    },
   };
 }

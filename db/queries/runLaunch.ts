@@ -126,6 +126,8 @@ export function freezeRunConfig(
       ...(fromImage ? { fromImage } : {}),
     })),
     sampleSeed,
+    // The prices the run's cost is computed with, whatever later edits set.
+    ...(deployment.method === 'api' && deployment.prices ? { prices: deployment.prices } : {}),
     // Frozen like the rest: a later edit of the evaluation does not add or drop a pass mid-run.
     robustness: evaluation.robustness,
     ...(serving ? { serving } : {}),

@@ -39,6 +39,8 @@ import type { Role } from '../../contracts/user';
 import { overallInterval, taskScores } from '../../scoring/scoreAggregation';
 import { listRunDatasets } from './runRecords';
 import { readRunTraffic } from './runTraffic';
+import { addSums, judgePrices, judgeUsageOf, priced, totalJudgeUsage, usageSums, type UsageSums } from './runUsage';
+import { modelChangeWarnings } from './modelIdentities';
 
 export type RunRow = typeof runs.$inferSelect;
 type RunDatasetRow = typeof runDatasets.$inferSelect;
@@ -80,7 +82,12 @@ export async function getRunFor(db: Db, viewer: RunViewer, runId: string): Promi
   return row;
 }
 
-export function toDatasetRunView(d: RunDatasetRow, reusedFrom: ReuseSource | null, now: Date): DatasetRunView {
+export function toDatasetRunView(
+  d: RunDatasetRow,
+  reusedFrom: ReuseSource | null,
+  now: Date,
+  usage: Pick<DatasetRunView, 'usage' | 'judgeUsage'>,
+): DatasetRunView {
   return {
     task: d.task,
     dataset: d.datasetId,
@@ -95,6 +102,7 @@ export function toDatasetRunView(d: RunDatasetRow, reusedFrom: ReuseSource | nul
     error: d.error,
     reusedFrom,
     etaSeconds: estimateSecondsLeft(d, d.done, d.total, now),
+    ...usage,
   };
 }
 
@@ -168,13 +176,17 @@ async function runGates(
 
 export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<RunView> {
   const { run, submitter } = owned;
-  const [datasets, gates, reused, quotaRefunded, traffic] = await Promise.all([
+  const [datasets, gates, reused, quotaRefunded, traffic, sums, warnings] = await Promise.all([
     listRunDatasets(db, run.id),
     runGates(db, run.id),
     reuseSourcesOfRun(db, run.id),
     runQuotaRefunded(db, run.id),
     readRunTraffic(db, run.id),
+    usageSums(db, [run.id]).then((byRun) => byRun.get(run.id) ?? new Map<string, UsageSums>()),
+    modelChangeWarnings(db, run.id),
   ]);
+  const prices = run.config.prices ?? null;
+  const judged = datasets.map((d) => judgeUsageOf(d, judgePrices(run.config, d.datasetId)));
   const done = datasets.reduce((n, d) => n + d.done, 0);
   const total = datasets.reduce((n, d) => n + d.total, 0);
   // Task scores count finished datasets only, so they show while later datasets still run; the
@@ -207,7 +219,12 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
         updatedAt: traffic.updatedAt.toISOString(),
       },
     },
-    datasets: datasets.map((d) => toDatasetRunView(d, reused.get(d.datasetId) ?? null, now)),
+    datasets: datasets.map((d, i) =>
+      toDatasetRunView(d, reused.get(d.datasetId) ?? null, now, {
+        usage: priced(sums.get(d.datasetId), prices),
+        judgeUsage: judged[i]!,
+      }),
+    ),
     taskScores: tasks,
     overallScore: ended ? run.overallScore : null,
     overallCi95: ended ? overallInterval(tasks) : null,
@@ -215,6 +232,9 @@ export async function loadRunView(db: Db, owned: OwnedRun, now: Date): Promise<R
     review: gates.review,
     leaderboard: gates.leaderboard,
     quotaRefunded,
+    usage: priced(addSums(sums.values()), prices),
+    judgeUsage: totalJudgeUsage(judged),
+    warnings,
   };
 }
 
@@ -307,6 +327,8 @@ async function datasetResults(
       outputLength: sampleResults.outputLength,
       latencyMs: sampleResults.latencyMs,
       attempts: sampleResults.attempts,
+      promptTokens: sampleResults.promptTokens,
+      tokensCounted: sampleResults.tokensCounted,
     })
     .from(sampleResults)
     .leftJoin(
@@ -335,6 +357,8 @@ async function datasetResults(
     outputLength: r.outputLength,
     latencyMs: r.latencyMs,
     attempts: r.attempts,
+    promptTokens: r.promptTokens,
+    tokensCounted: r.tokensCounted,
     datasetPosition: d.position,
     samplePosition: r.position,
   }));

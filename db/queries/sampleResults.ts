@@ -18,6 +18,9 @@ export interface SampleResultRow {
   outputLength: number;
   latencyMs: number;
   attempts: number;
+  /** Absent: 0 (a failed sample, or rows from paths that ask no model). */
+  promptTokens?: number;
+  tokensCounted?: boolean;
 }
 
 /** Positions in [from, to) that already have a stored result. */
@@ -51,15 +54,17 @@ export async function storeSampleResults(
   if (rows.length === 0) return { stored: 0, failed: 0 };
   // One array per column, unnested by the server: building a 200-row VALUES list cost the worker
   // several milliseconds of CPU per group (bench/README.md), during which no answer was read.
+  // Booleans go as text: the driver sends a list of booleans as one boolean, which no cast turns into a list.
   const column = <T>(pick: (r: SampleResultRow) => T) => sql.param(rows.map(pick));
   return db.transaction(async (tx) => {
     const inserted = await tx.execute<{ status: SampleStatus }>(sql`
-      insert into ${sampleResults} (run_id, dataset_id, sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts)
+      insert into ${sampleResults} (run_id, dataset_id, sample_idx, position, predict, score, status, error, output_length, latency_ms, attempts, prompt_tokens, tokens_counted)
       select ${runId}::uuid, ${datasetId}, r.*
       from unnest(
         ${column((r) => r.sampleIdx)}::integer[], ${column((r) => r.position)}::integer[], ${column((r) => r.predict)}::text[],
         ${column((r) => r.score)}::double precision[], ${column((r) => r.status)}::text[], ${column((r) => r.error)}::text[],
-        ${column((r) => r.outputLength)}::integer[], ${column((r) => r.latencyMs)}::integer[], ${column((r) => r.attempts)}::integer[]
+        ${column((r) => r.outputLength)}::integer[], ${column((r) => r.latencyMs)}::integer[], ${column((r) => r.attempts)}::integer[],
+        ${column((r) => r.promptTokens ?? 0)}::integer[], ${column((r) => String(r.tokensCounted ?? false))}::text[]::boolean[]
       ) as r
       on conflict do nothing
       returning status`);

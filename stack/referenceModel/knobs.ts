@@ -63,6 +63,22 @@ export const Knobs = Type.Object(
       description: 'seed of every random decision; a 32-bit integer',
     }),
     verbose: Type.Boolean({ description: 'explain before giving "Answer: X"' }),
+    reportUsage: Type.Boolean({ description: 'whether answers carry `usage` (prompt and completion tokens)' }),
+    systemFingerprint: Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()], {
+      description: 'the `system_fingerprint` answers carry, or null',
+    }),
+    switchAfterRequests: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000_000,
+      description:
+        'after this many inference requests, answers say switchedModel / switchedFingerprint instead; 0 never switches',
+    }),
+    switchedModel: Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()], {
+      description: 'the `model` answers carry once switched; null keeps the served name',
+    }),
+    switchedFingerprint: Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()], {
+      description: 'the `system_fingerprint` answers carry once switched; null keeps systemFingerprint',
+    }),
     safety: Type.Union(
       SAFETY_BEHAVIOURS.map((b) => Type.Literal(b)),
       {
@@ -96,6 +112,11 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   seed: 0,
   verbose: false,
   safety: 'refuse-harmful',
+  reportUsage: true,
+  systemFingerprint: null,
+  switchAfterRequests: 0,
+  switchedModel: null,
+  switchedFingerprint: null,
 });
 
 const PartialKnobs = Type.Partial(Knobs, { additionalProperties: false });

@@ -232,6 +232,7 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
   async function infer(req: IncomingMessage, res: ServerResponse, api: ApiKind, arrivedAt: number): Promise<void> {
     inferenceResponses.add(res);
     stats.requests += 1;
+    const requestNumber = stats.requests;
     stats.inFlight += 1;
     const connection = { gone: false };
     const entry: RequestLogEntry = {
@@ -319,12 +320,14 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
       );
     const { text, tokens, finishReason } = limitTokens(full, request.maxTokens);
     const id = `${api === 'chat' ? 'chatcmpl' : 'cmpl'}-ref${(++created).toString(36)}`;
+    const switched = k.switchAfterRequests > 0 && requestNumber > k.switchAfterRequests;
     const base = {
       id,
       object: api === 'chat' ? 'chat.completion' : 'text_completion',
       created: Math.floor(Date.now() / 1000),
-      model: modelName,
+      model: switched ? (k.switchedModel ?? modelName) : modelName,
     };
+    const systemFingerprint = switched ? (k.switchedFingerprint ?? k.systemFingerprint) : k.systemFingerprint;
     const usage = {
       prompt_tokens: request.promptTokens,
       completion_tokens: tokens,
@@ -332,7 +335,17 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
     };
 
     if (request.stream)
-      return stream(res, connection, api, base, text, finishReason, request.includeUsage ? usage : null, fault, k);
+      return stream(
+        res,
+        connection,
+        api,
+        base,
+        text,
+        finishReason,
+        request.includeUsage && k.reportUsage ? usage : null,
+        fault,
+        k,
+      );
 
     const choices =
       fault?.kind === 'empty_choices'
@@ -347,7 +360,12 @@ export async function startReferenceModel(options: ReferenceModelOptions = {}): 
                 }
               : { index: 0, text, logprobs: null, finish_reason: finishReason },
           ];
-    const json = JSON.stringify({ ...base, choices, usage, system_fingerprint: null });
+    const json = JSON.stringify({
+      ...base,
+      choices,
+      ...(k.reportUsage ? { usage } : {}),
+      system_fingerprint: systemFingerprint,
+    });
     if (fault?.kind === 'malformed') {
       // A body that looks like JSON and is not: a bare NaN where the content should be.
       return sendRaw(res, 200, 'application/json', json.replace(JSON.stringify(text), 'NaN'));

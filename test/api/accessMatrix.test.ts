@@ -358,6 +358,12 @@ const ROUTES: Record<string, RouteSpec> = {
     reviewer: 403,
     mutates: false,
   },
+  'GET /v1/evaluations/{id}/estimate': {
+    audience: 'owner',
+    targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),
+    reviewer: 403,
+    mutates: false,
+  },
   'GET /v1/evaluations/{id}/runs': {
     audience: 'owner',
     targets: (f) => evaluationTargets(f, { owner: 200, admin: 200 }),

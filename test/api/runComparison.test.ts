@@ -29,6 +29,8 @@ async function storeResults(runId: string, score: (i: number) => number | null) 
       score: score(i),
       status: score(i) === null ? ('failed' as const) : ('scored' as const),
       error: score(i) === null ? 'timeout' : null,
+      promptTokens: score(i) === null ? 0 : i + 1,
+      outputLength: score(i) === null ? 0 : 2,
     })),
   );
 }
@@ -49,13 +51,30 @@ describe('GET /v1/runs/{id}/comparison', () => {
   it('shows both answers and scores per shared sample, and counts agreement', async () => {
     const res = await compare(`against=${runB}&dataset=${dataset.id}`);
     expect(res.status, res.text).toBe(200);
-    expect(res.body.counts).toEqual({ both: 10, agree: 4, disagree: 6, runBetter: 2, referenceBetter: 3 });
+    expect(res.body.counts).toEqual({
+      both: 10,
+      agree: 4,
+      disagree: 6,
+      runBetter: 2,
+      referenceBetter: 3,
+      // Each run's tokens on the shared samples; B's failed sample 9 spent none.
+      tokens: {
+        run: { promptTokens: 55, completionTokens: 20 },
+        reference: { promptTokens: 45, completionTokens: 18 },
+      },
+    });
     expect(res.body.items).toHaveLength(10);
     expect(res.body.items[1]).toMatchObject({
       index: 1,
       id: `${dataset.id}-1`,
       label: expect.any(String),
-      run: { predict: `answer ${runA.slice(0, 4)} 1`, score: 0, status: 'scored' },
+      run: {
+        predict: `answer ${runA.slice(0, 4)} 1`,
+        score: 0,
+        status: 'scored',
+        promptTokens: 2,
+        completionTokens: 2,
+      },
       reference: { predict: `answer ${runB.slice(0, 4)} 1`, score: 1, status: 'scored' },
       agree: false,
     });

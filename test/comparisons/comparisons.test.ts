@@ -97,6 +97,13 @@ describe('a comparison of three models', () => {
     expect(end.status).toBe('succeeded');
     expect(end.progress).toEqual({ done: 72, total: 72, fraction: 1, percent: 100 });
     for (const m of end.models) expect(m.progress).toMatchObject({ done: 24, total: 24, fraction: 1 });
+    // Each model's tokens are its run's, as its run view sums them.
+    for (const m of end.models) {
+      const run = await stack.api.request('GET', `/v1/runs/${m.runId}`, { key: user.apiKey });
+      expect(m.usage).toEqual(run.body.usage);
+      expect(m.usage.samples).toBeGreaterThan(0);
+      expect(m.usage.promptTokens).toBeGreaterThan(0);
+    }
     // Progress never went back.
     for (let i = 1; i < views.length; i++)
       expect(views[i]!.progress.done).toBeGreaterThanOrEqual(views[i - 1]!.progress.done);

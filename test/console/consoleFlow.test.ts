@@ -268,6 +268,10 @@ describe('the console, by clicking', () => {
     await versions.first().waitFor();
     expect(await versions.count()).toBe(1);
     expect(await versions.first().locator('td').nth(1).textContent()).toBe('inference verification');
+    // Before the launch, what the verification foretells of the formal run.
+    expect(await page.locator('#estimate').textContent()).toMatch(
+      /^Estimate from verification v1: about .* prompt and .* completion tokens/,
+    );
     await page.getByRole('button', { name: 'Launch' }).click();
     await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
     formalRunId = runIdOf(page);
@@ -290,6 +294,9 @@ describe('the console, by clicking', () => {
       expect(await row.locator('[data-cell="score"]').textContent()).toBe(d.metrics!.score.toFixed(4));
     }
     expect(await page.locator('#overall').textContent()).toContain(run.overallScore!.toFixed(4));
+    expect(await page.locator('#run-tokens').textContent()).toBe(
+      `${run.usage.promptTokens.toLocaleString('en-US')} prompt + ${run.usage.completionTokens.toLocaleString('en-US')} completion`,
+    );
     expect(await page.locator('#stop').isHidden()).toBe(true);
     await shot(page, '07-run-succeeded');
 

@@ -135,21 +135,32 @@ describe('requests', () => {
 });
 
 describe('answers', () => {
+  // The protocol reports no prompt tokens: they are always counted, and the answer marked counted.
+  const counted = { promptTokens: 1, tokensCounted: true, model: null, systemFingerprint: null };
+
   it('counts tokens given as a list by their number', async () => {
     knobs.body = { completions: [{ text: 'forty two', tokens: ['for', 'ty', ' two'] }] };
-    expect(await endpoint().complete('q', PARAMS, never)).toEqual({ text: 'forty two', outputTokens: 3 });
+    expect(await endpoint().complete('q', PARAMS, never)).toEqual({ text: 'forty two', outputTokens: 3, ...counted });
   });
 
-  it('counts tokens given as text by its words, and falls back to the text without tokens', async () => {
+  it('approximates the tokens of an answer without a token list (a token per four characters)', async () => {
     knobs.body = { completions: [{ text: 'Hello, world!', tokens: 'Hello, world!' }] };
-    expect(await endpoint().complete('q', PARAMS, never)).toEqual({ text: 'Hello, world!', outputTokens: 2 });
+    expect(await endpoint().complete('q', PARAMS, never)).toEqual({
+      text: 'Hello, world!',
+      outputTokens: 4,
+      ...counted,
+    });
     knobs.body = { completions: [{ text: 'one two three' }, { text: 'ignored' }] };
-    expect(await endpoint().complete('q', PARAMS, never)).toEqual({ text: 'one two three', outputTokens: 3 });
+    expect(await endpoint().complete('q', PARAMS, never)).toEqual({
+      text: 'one two three',
+      outputTokens: 4,
+      ...counted,
+    });
   });
 
   it('takes an empty text as an empty answer, not a fault', async () => {
     knobs.body = { completions: [{ text: '', tokens: [] }] };
-    expect(await endpoint().complete('q', PARAMS, never)).toEqual({ text: '', outputTokens: 0 });
+    expect(await endpoint().complete('q', PARAMS, never)).toEqual({ text: '', outputTokens: 0, ...counted });
   });
 });
 

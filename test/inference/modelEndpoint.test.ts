@@ -97,7 +97,14 @@ describe('requests', () => {
       requestTimeoutMs: 5000,
       systemPrompt: 'Be brief.',
     });
-    expect(await endpoint.complete('What is 6 * 7?', PARAMS, signal)).toEqual({ text: 'forty-two', outputTokens: 11 });
+    expect(await endpoint.complete('What is 6 * 7?', PARAMS, signal)).toEqual({
+      text: 'forty-two',
+      outputTokens: 11,
+      promptTokens: 3,
+      tokensCounted: false,
+      model: 'm',
+      systemFingerprint: null,
+    });
     expect(recorder.requests).toHaveLength(1);
     const [r] = recorder.requests;
     expect(r).toMatchObject({ method: 'POST', path: '/v1/chat/completions', authorization: 'Bearer sk-abc' });
@@ -183,10 +190,14 @@ describe('requests', () => {
       requestTimeoutMs: 5000,
       systemPrompt: 'Answer briefly.',
     });
-    // No usage in the answer: the length is estimated from the words.
+    // No usage in the answer: both counts are approximated (a token per four characters) and marked counted.
     expect(await endpoint.complete('The capital of France is', PARAMS, signal)).toEqual({
       text: ' Paris',
-      outputTokens: 1,
+      outputTokens: 2,
+      promptTokens: Math.ceil('Answer briefly.\n\nThe capital of France is'.length / 4),
+      tokensCounted: true,
+      model: 'm',
+      systemFingerprint: null,
     });
     expect(recorder.requests[0]).toMatchObject({
       path: '/v1/completions',
@@ -264,7 +275,7 @@ describe('requests', () => {
       requestTimeoutMs: 5000,
     });
     recorder.answer(() => chatReply(null, null));
-    expect(await endpoint.complete('hi', PARAMS, signal)).toEqual({ text: '', outputTokens: 0 });
+    expect(await endpoint.complete('hi', PARAMS, signal)).toMatchObject({ text: '', outputTokens: 0 });
     recorder.answer(() => ({ body: { choices: 'all of them' } }));
     await expect(endpoint.complete('hi', PARAMS, signal)).rejects.toMatchObject({ kind: 'malformed' });
     recorder.answer(() => ({ body: { choices: [{ index: 0 }] } }));

@@ -110,7 +110,12 @@ describe('formal runs with a judge metric', () => {
       datasets: {
         [judged]: {
           metric: 'judge',
-          judge: { baseUrl: stack.judge.url, model: 'stand-in-judge', apiKey: secret },
+          judge: {
+            baseUrl: stack.judge.url,
+            model: 'stand-in-judge',
+            apiKey: secret,
+            prices: { inputPerMillion: 1_000_000, outputPerMillion: 500_000 },
+          },
           preprocess: ['trim'],
         },
         [ruled]: { metric: 'exact_match' },
@@ -125,6 +130,13 @@ describe('formal runs with a judge metric', () => {
     expect(view.status).toBe('succeeded');
     const items = await results(key, view.runId);
     accountedOnce(view, items);
+    // The judge's tokens, apart from the model's: the stand-in reports 1 + 1 per answered call, one
+    // answered call per sample (the failed first tries bill nothing), at its prices (1 and 0.5 a token).
+    const judgedView = view.datasets.find((d) => d.dataset === judged)!;
+    expect(judgedView.judgeUsage).toEqual({ promptTokens: 12, completionTokens: 12, cost: 18, currency: null });
+    expect(view.datasets.find((d) => d.dataset === ruled)!.judgeUsage).toBeNull();
+    expect(view.judgeUsage).toEqual(judgedView.judgeUsage);
+    expect(view.usage.samples).toBe(17);
     const judgedItems = items.filter((i) => i.dataset === judged);
     // The reference model is always right, and the stand-in gives a right answer 9/10.
     expect(judgedItems.every((i) => i.status === 'scored' && Math.abs(i.score! - 0.9) < 1e-9)).toBe(true);

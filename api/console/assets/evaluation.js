@@ -6,16 +6,17 @@
  * runs (versions) with [Stop] on those still going.
  */
 import { api } from './api.js';
-import { h, mount, score, table, when } from './dom.js';
+import { duration, h, mount, score, table, when } from './dom.js';
 import { uploadSection } from './uploadInstructions.js';
 
 const ACTIVE = ['queued', 'running'];
 
 export async function renderEvaluation(main, [id]) {
-  const [evaluation, me, domains] = await Promise.all([
+  const [evaluation, me, domains, estimate] = await Promise.all([
     api('GET', `/v1/evaluations/${id}`),
     api('GET', '/v1/me'),
     api('GET', '/v1/domains'),
+    api('GET', `/v1/evaluations/${id}/estimate`).catch(() => null),
   ]);
   // The image by name and tag rather than its id (it may be gone from the list: then its id).
   const image =
@@ -64,6 +65,7 @@ export async function renderEvaluation(main, [id]) {
           ['Online model name', d.onlineModelName ?? '—'],
           ['API key', d.apiKeySet ? 'set (never shown)' : 'none'],
           ['API mode', d.apiMode ?? 'chat'],
+          ['Prices', d.prices ? `${d.prices.inputPerMillion} input / ${d.prices.outputPerMillion} output per million tokens${d.prices.currency ? ` (${d.prices.currency})` : ''}` : 'none'],
         ]
       : []),
     ...(d.method === 'private'
@@ -118,6 +120,7 @@ export async function renderEvaluation(main, [id]) {
         { id: 'quota', class: 'hint' },
         `Formal launches left this month (${me.quota.month}): ${left} of ${limit}. A verification uses none.`,
       ),
+      h('p', { id: 'estimate', class: 'hint' }, estimateText(estimate)),
     ),
     status,
     runs,
@@ -160,5 +163,20 @@ async function renderRuns(section, id) {
           rows,
         )
       : h('p', {}, 'No run yet: verify first, then launch.'),
+  );
+}
+
+/** The formal run as the latest verification foretells it (GET /v1/evaluations/{id}/estimate). */
+function estimateText(e) {
+  if (!e || !e.total) return 'Run an inference verification to see an estimate of the formal run’s time, tokens and cost.';
+  const t = e.total;
+  const n = (x) => Math.round(x).toLocaleString('en-US');
+  const cost = t.cost ? `, cost about ${t.cost.expected.toFixed(2)}${e.currency ? ` ${e.currency}` : ''} (${t.cost.low.toFixed(2)}–${t.cost.high.toFixed(2)})` : '';
+  const missing = e.missing.length ? ` Not counted: ${e.missing.join(', ')} (not in the verification).` : '';
+  return (
+    `Estimate from verification v${e.basedOnRun.version}: about ${duration(Math.round(t.seconds.expected))} ` +
+    `(${duration(Math.round(t.seconds.low))}–${duration(Math.round(t.seconds.high))}), ` +
+    `${n(t.promptTokens.expected)} prompt and ${n(t.completionTokens.expected)} completion tokens${cost}. ` +
+    `From a few samples per dataset: a rough guide (docs/tokens-and-cost.md).${missing}`
   );
 }

@@ -169,6 +169,16 @@ function renderLive(run) {
       h('dt', {}, 'Overall score'),
       h('dd', { id: 'overall' }, score(run.overallScore), run.overallCi95 ? ` (95% CI ${interval(run.overallCi95)})` : ''),
       run.error ? [h('dt', {}, 'Error'), h('dd', { role: 'alert' }, run.error)] : null,
+      h('dt', {}, 'Tokens'),
+      h('dd', { id: 'run-tokens' }, tokens(run.usage)),
+      h('dt', {}, 'Cost'),
+      h('dd', { id: 'run-cost' }, money(run.usage.cost, run.usage.currency)),
+      run.judgeUsage
+        ? [h('dt', {}, 'Judge tokens'), h('dd', { id: 'judge-tokens' }, tokens(run.judgeUsage), run.judgeUsage.cost === null ? '' : `, ${money(run.judgeUsage.cost, run.judgeUsage.currency)}`)]
+        : null,
+      run.warnings.length
+        ? [h('dt', {}, 'Warnings'), h('dd', { id: 'run-warnings', role: 'alert' }, run.warnings.map((w) => h('p', {}, `${when(w.at)}: ${w.message}`)))]
+        : null,
     ),
     table(
       'Datasets, in the order they run',
@@ -187,6 +197,16 @@ function renderLive(run) {
         )
       : null,
   ];
+}
+
+/** Prompt and completion tokens, and how many samples' tokens the platform counted (docs/tokens-and-cost.md). */
+function tokens(u) {
+  const counted = u.countedSamples ? ` (${u.countedSamples} sample(s) counted, no usage reported)` : '';
+  return `${u.promptTokens.toLocaleString('en-US')} prompt + ${u.completionTokens.toLocaleString('en-US')} completion${counted}`;
+}
+
+function money(cost, currency) {
+  return cost === null || cost === undefined ? '— (no prices set)' : `${cost.toFixed(4)}${currency ? ` ${currency}` : ''}`;
 }
 
 /** A verification's answers (at most 3 per dataset, so one page of 100 holds them all). */
