@@ -265,6 +265,8 @@ def content_hash(outdir):
     """sha256 over the sorted file names and bytes, as the platform records it."""
     digest = hashlib.sha256()
     for name in sorted(os.listdir(outdir)):
+        if not os.path.isfile(os.path.join(outdir, name)):
+            continue
         digest.update(name.encode())
         with open(os.path.join(outdir, name), "rb") as f:
             digest.update(f.read())
