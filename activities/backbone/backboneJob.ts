@@ -39,6 +39,8 @@ import { versionDir } from '../../storage/uploadLayout';
 import { computeDatasetMetrics, getRun, getRunDataset, recordRunningDatasetMetrics } from '../../db/queries/runRecords';
 import { appendRunLogs, type RunLogLine } from '../../db/queries/runLogs';
 import { storeSampleResults } from '../../db/queries/sampleResults';
+import { storePerturbedRows } from '../../db/queries/perturbedResults';
+import { robustnessWanted } from '../robustness/robustnessPlan';
 import { TERMINAL_STATUSES, type RunDatasetPlan } from '../../contracts/run';
 import { containerHostQueue, ERROR_TYPES } from '../../temporal.config';
 import { Value } from '@sinclair/typebox/value';
@@ -109,6 +111,7 @@ export function createBackboneJobActivities(deps: ActivityDeps) {
         threads: settings.containers.cpus,
         batchSizes: domain === 'cv' ? await metaBatchSizes(uploadDir, spec.task) : {},
         testIndices: plan.sampleIndices,
+        robustness: domain === 'cv' && (await robustnessWanted(db, run, plan)),
       });
       await mkdir(outputDir, { recursive: true });
       await writeFile(path.join(outputDir, BB_JOB_FILE), `${JSON.stringify(job, null, 2)}\n`);
@@ -175,6 +178,10 @@ export function createBackboneJobActivities(deps: ActivityDeps) {
         throw error;
       }
       await storeSampleResults(db, runId, datasetId, rowsOf(plan, spec, predictions));
+      if (job.robustness) {
+        const perturbed = perturbedRowsOf(plan, spec, predictions);
+        if (perturbed) await storePerturbedRows(db, runId, datasetId, perturbed);
+      }
       const base = await computeDatasetMetrics(db, runId, datasetId, plan.metric);
       await recordRunningDatasetMetrics(db, runId, datasetId, {
         metrics: withBackboneReport(base, report, plan.sampleIndices === null),
@@ -350,6 +357,8 @@ interface Prediction {
   index: number;
   predict: string;
   score: number;
+  /** Robustness: the answer on the corrupted picture. */
+  perturbed?: { predict: string; score: number };
 }
 
 function parsePredictions(bytes: Buffer): Prediction[] {
@@ -375,7 +384,18 @@ function parsePredictions(bytes: Buffer): Prediction[] {
             : NaN;
     if (Number.isNaN(score))
       throw new OutputShapeError(`predictions.jsonl line ${n + 1} needs correct (true/false) or a score`);
-    out.push({ index: p.index as number, predict: p.predict.slice(0, 1_000), score });
+    const perturbed =
+      typeof p.perturbedPredict === 'string' &&
+      typeof p.perturbedScore === 'number' &&
+      Number.isFinite(p.perturbedScore)
+        ? { predict: p.perturbedPredict.slice(0, 1_000), score: p.perturbedScore }
+        : undefined;
+    out.push({
+      index: p.index as number,
+      predict: p.predict.slice(0, 1_000),
+      score,
+      ...(perturbed ? { perturbed } : {}),
+    });
   });
   return out;
 }
@@ -398,4 +418,26 @@ function rowsOf(plan: RunDatasetPlan, spec: BackboneDatasetSpec, predictions: re
       attempts: 1,
     };
   });
+}
+
+/** What a corrupted test picture is, as the perturbed rows' prompt (docs/backbones.md, "Robustness"). */
+export const CORRUPTED_PICTURE = 'the test picture with its contrast and brightness changed and sensor noise added';
+
+/**
+ * The robustness pass's rows: the same items answered on corrupted pictures. Null when the job
+ * wrote no perturbed answers (a job of an older platform): the dataset then has no robustness figures.
+ */
+function perturbedRowsOf(plan: RunDatasetPlan, spec: BackboneDatasetSpec, predictions: readonly Prediction[]) {
+  if (!predictions.some((p) => p.perturbed)) return null;
+  return rowsOf(
+    plan,
+    spec,
+    predictions.map((p) => ({ ...p, ...(p.perturbed ?? { predict: '', score: NaN }) })),
+  ).map((row) => ({
+    ...row,
+    ...(Number.isNaN(row.score)
+      ? { score: null, status: 'failed' as const, error: 'no answer on the corrupted picture' }
+      : {}),
+    prompt: CORRUPTED_PICTURE,
+  }));
 }

@@ -22,6 +22,7 @@ import { runLogMessages } from '../support/customImageEvaluations';
 import { downloadRunReport } from '../support/runReport';
 import { FINE_TUNING_SHEET } from '../../activities/report/excelReport';
 import type { TestApi } from '../support/apiServer';
+import { workflowIds } from '../../temporal.config';
 
 const HOST_ID = `backbone-runs-host-${process.pid}`;
 useServingSettings({ hostId: HOST_ID });
@@ -76,6 +77,7 @@ describe('a CV backbone', () => {
       fixture: 'reference',
       datasets: ['cv-shapes', 'cv-shapes-retrieval', 'cv-shapes-seg'],
       tasks: [{ task: 'classification' }, { task: 'retrieval', adaptation: 'knn' }, { task: 'segmentation' }],
+      robustness: true,
     });
 
     const verification = await waitForRunEnd(stack.api, key, await launch(stack.api, key, evaluationId, true), 600_000);
@@ -110,6 +112,12 @@ describe('a CV backbone', () => {
     });
     expect(cls.metrics!.backbone!.curve.map((c) => c.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(run.datasets[2]!.metrics!.score).toBe(metric(run, 'cv-shapes-seg', 'mIoU'));
+    // Robustness: every test item again on a corrupted picture, the same head answering.
+    for (const d of run.datasets) {
+      expect(d.metrics!.robustness, d.dataset).toMatchObject({ n: d.total, failed: 0 });
+      expect(d.metrics!.robustness!.perturbedAccuracy).toBeGreaterThan(0.2);
+    }
+    expect(run.datasets[0]!.metrics!.robustness!.cleanAccuracy).toBeCloseTo(metric(run, 'cv-shapes', 'top1'), 6);
 
     const rows = await results(stack.api, key, runId, 'cv-shapes');
     expect(rows).toHaveLength(320);
@@ -190,6 +198,8 @@ describe('an Audio backbone', () => {
     expect(run.datasets[0]!.metrics!.score).toBeCloseTo(metric(run, 'audio-keywords', 'accuracy'), 6);
     expect(run.datasets[1]!.metrics!.backbone).toMatchObject({ head: 'mean-pool+linear', epochs: 10 });
 
+    // The board's window opens as the run's workflow ends, just after the run's status.
+    await stack.api.deps.temporal.workflow.getHandle(workflowIds.run(runId)).result();
     const suite = await stack.api.request('PUT', '/v1/leaderboards/audio/suite', {
       key: stack.api.adminKey,
       body: { name: 'audio backbones', datasets: ['audio-keywords', 'audio-speakers'] },

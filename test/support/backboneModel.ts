@@ -30,6 +30,8 @@ export interface BackboneModelOptions {
   fixture: string;
   datasets: string[];
   tasks: BackboneTaskChoice[];
+  /** CV only: also score corrupted test pictures in formal runs. */
+  robustness?: boolean;
 }
 
 export async function createBackboneEvaluation(api: TestApi, key: string, o: Omit<BackboneModelOptions, 'fixture'>) {
@@ -39,7 +41,7 @@ export async function createBackboneEvaluation(api: TestApi, key: string, o: Omi
       domain: o.domain,
       modelName: o.domain === 'cv' ? uniqueModelName('Cv') : uniqueModelName('audio'),
       datasets: o.datasets,
-      robustness: false,
+      robustness: o.robustness ?? false,
       modelInfo: o.domain === 'cv' ? { type: 'backbone' } : {},
       backbone: { tasks: o.tasks },
       deployment: {

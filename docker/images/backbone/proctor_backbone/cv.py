@@ -153,7 +153,26 @@ def load_dataset(data, job):
             "target": torch.from_numpy(target.astype(np.int64)),
             "index": [int(i) for i in idx],
         }
+    if job["robustness"]:
+        test = splits["test"]
+        splits["test_perturbed"] = dict(test, images=corrupt(test["images"], test["index"]))
     return {"info": info, "classes": classes, "ignore": ignore, "splits": splits}
+
+
+ROBUSTNESS_SEED = 20240601
+
+
+def corrupt(images, indices):
+    """Each test picture as a camera might spoil it: contrast and brightness changed and sensor noise
+    added, drawn per item from a fixed seed (the same corruption in every run, whatever its seed)."""
+    out = np.empty_like(images)
+    for j, (img, i) in enumerate(zip(images, indices)):
+        rng = np.random.RandomState((ROBUSTNESS_SEED * 7919 + int(i)) % (2**32))
+        x = img.astype(np.float32)
+        x = (x - 127.5) * rng.uniform(0.6, 1.4) + 127.5 + rng.uniform(-40.0, 40.0)
+        x = x + rng.normal(0.0, 20.0, size=x.shape)
+        out[j] = np.clip(x, 0, 255).astype(np.uint8)
+    return out
 
 
 # ---------------------------------------------------------------- backbone
@@ -352,6 +371,8 @@ class Job:
         self.progress = common.Progress(self.out)
         self.t0 = time.time()
         self.predictions = []
+        self.perturbed = None
+        self.predict_split = None
 
     def run(self):
         job, progress = self.job, self.progress
@@ -404,6 +425,10 @@ class Job:
                 "featureShapes": feature_shapes,
             }
         )
+        if self.perturbed is not None:
+            for p, q in zip(self.predictions, self.perturbed):
+                p["perturbedPredict"] = q["predict"]
+                p["perturbedScore"] = q["score"] if "score" in q else (1.0 if q["correct"] else 0.0)
         write_predictions(self.out, ds["splits"]["test"]["index"], self.predictions)
         common.write_metrics(self.out, result)
 
@@ -421,7 +446,7 @@ class Job:
                 pass
         task, adaptation = self.job["task"], self.job["adaptation"]
         out = {}
-        for split in ("train", "val", "test"):
+        for split in ds["splits"]:
             images = ds["splits"][split]["images"]
             bs = self.train_bs if split == "train" else self.val_bs
             chunks = []
@@ -460,7 +485,9 @@ class Job:
             self.progress.log("knn: no training; val recall@1 %.4f" % val)
             self.progress.phase("testing")
             r = cvheads.recall_at_k(feats["test"], te, feats["train"], tr, (1, 5))
-            self.predictions = labelled(nearest(feats["test"], feats["train"], tr), te)
+            self.predict_split = lambda split: labelled(nearest(feats[split], feats["train"], tr), te)
+            self.predictions = self.predict_split("test")
+            self.perturb(feats)
             return {"epochs": 0, "curve": [], "epochSeconds": 0.0, "metrics": {"recall@1": round(r[1], 6), "recall@5": round(r[5], 6)}}
 
         if task == "segmentation":
@@ -487,18 +514,23 @@ class Job:
             def val_metric():
                 return evaluate("val").miou()
 
-            def test_metrics():
-                conf = evaluate("test")
+            def predict_split(split):
                 head.eval()
                 per_image = []
                 with torch.no_grad():
-                    for x, y in batches("test", torch.arange(len(te))):
+                    for x, y in batches(split, torch.arange(len(te))):
                         out = F.interpolate(head(x), size=y.shape[-2:], mode="bilinear", align_corners=False).argmax(1)
                         for p_img, y_img in zip(out, y):
                             one = cvheads.Confusion(k, ds["ignore"])
                             one.add(p_img, y_img)
                             per_image.append(one.miou())
-                self.predictions = [{"label": "mask", "predict": "mIoU %.4f" % v, "score": round(v, 6)} for v in per_image]
+                return [{"label": "mask", "predict": "mIoU %.4f" % v, "score": round(v, 6)} for v in per_image]
+
+            self.predict_split = predict_split
+
+            def test_metrics():
+                conf = evaluate("test")
+                self.predictions = predict_split("test")
                 return {"mIoU": conf.miou(), "pixelAccuracy": conf.pixel_accuracy()}
 
         else:
@@ -528,6 +560,7 @@ class Job:
                     with torch.no_grad():
                         logits = head(fx["test"])
                     self.predictions = labelled(logits.argmax(1).cpu(), te)
+                    self.predict_split = lambda split: labelled(head(fx[split]).argmax(1).cpu(), te)
                     m = {"top1": cvheads.topk_accuracy(logits, ty["test"], 1)}
                     if k >= 5:
                         m["top5"] = cvheads.topk_accuracy(logits, ty["test"], 5)
@@ -546,6 +579,7 @@ class Job:
 
                 def test_metrics():
                     e = embed_all()
+                    self.predict_split = lambda split: labelled(nearest(embed_all()[split], e["train"], tr), te)
                     self.predictions = labelled(nearest(e["test"], e["train"], tr), te)
                     r = cvheads.recall_at_k(e["test"], te, e["train"], tr, (1, 5))
                     return {"recall@1": r[1], "recall@5": r[5]}
@@ -555,6 +589,8 @@ class Job:
         curve = self.epochs(head, opt, base_lr, batches, loss_fn, val_metric, len(tr), fingerprint)
         self.progress.phase("testing")
         metrics = {k: round(v, 6) for k, v in test_metrics().items()}
+        with torch.no_grad():
+            self.perturb(feats)
         secs = [c["seconds"] for c in curve]
         return {
             "epochs": self.job["epochs"],
@@ -562,6 +598,11 @@ class Job:
             "epochSeconds": round(sum(secs) / len(secs), 3) if secs else 0.0,
             "metrics": metrics,
         }
+
+    def perturb(self, feats):
+        """Robustness: the same head's answers on the corrupted test pictures, item by item."""
+        if "test_perturbed" in feats:
+            self.perturbed = self.predict_split("test_perturbed")
 
     def epochs(self, head, opt, base_lr, batches, loss_fn, val_metric, n_train, fingerprint):
         epochs = self.job["epochs"]
