@@ -13,6 +13,7 @@
  * (the job keeps a checkpoint of its head), stored rows are not stored twice and log lines carry
  * keys that make a second copy a no-op.
  */
+import { createHash } from 'node:crypto';
 import { open, readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -284,6 +285,13 @@ function progressLine(line: string): { message: string; dedupeKey: string } | nu
         `epoch ${String(e.epoch)}/${String(e.epochs)}: train loss ${loss === null ? '?' : loss.toFixed(4)}, ` +
         `val ${name} ${metric === null ? '?' : metric.toFixed(4)}${secs === null ? '' : ` (${secs.toFixed(1)} s)`}`,
       dedupeKey: `bb-epoch:${String(e.epoch)}`,
+    };
+  }
+  if (e.event === 'log' && typeof e.message === 'string') {
+    const message = e.message.slice(0, 500);
+    return {
+      message: `fine-tune job: ${message}`,
+      dedupeKey: `bb-log:${createHash('sha1').update(message).digest('hex')}`,
     };
   }
   if (e.event === 'phase' && typeof e.phase === 'string')

@@ -209,7 +209,7 @@ describe('an Audio backbone', () => {
       key,
       body: { mode: 'named' },
     });
-    expect(submitted.status, submitted.text).toBe(200);
+    expect(submitted.status, submitted.text).toBe(201);
     const board = await stack.api.request('GET', '/v1/leaderboards/audio');
     expect(board.status).toBe(200);
     const modelName = (await stack.api.request('GET', `/v1/evaluations/${evaluationId}`, { key })).body.modelName;

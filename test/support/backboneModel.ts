@@ -4,7 +4,7 @@
  * <name>: the reference backbone, one that ignores its input, and the broken ones) uploaded with
  * the real `proctor` CLI.
  */
-import { cp, mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,8 @@ export interface BackboneModelOptions {
   tasks: BackboneTaskChoice[];
   /** CV only: also score corrupted test pictures in formal runs. */
   robustness?: boolean;
+  /** Files replaced or added in the fixture's copy, by path. */
+  files?: Record<string, string>;
 }
 
 export async function createBackboneEvaluation(api: TestApi, key: string, o: Omit<BackboneModelOptions, 'fixture'>) {
@@ -65,5 +67,6 @@ export async function createBackboneModel(
   const evaluationId = await createBackboneEvaluation(api, key, o);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'proctor-backbone-'));
   await cp(path.join(BACKBONE_FIXTURES, o.domain, o.fixture), dir, { recursive: true });
+  for (const [name, content] of Object.entries(o.files ?? {})) await writeFile(path.join(dir, name), content);
   return { evaluationId, version: await uploadWithCli(api, key, evaluationId, dir) };
 }
