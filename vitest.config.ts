@@ -72,6 +72,7 @@ const UNIT_TESTS = [
   'test/storage/npyFile.test.ts',
   'test/uploads/stagingTree.test.ts',
   'test/uploads/uploadCheck.test.ts',
+  'test/backbone/backboneJobFile.test.ts',
   'test/uploads/uploadPaths.test.ts',
   'test/workers/workflowBundle.test.ts',
   'test/workflows/datasetProgress.test.ts',
