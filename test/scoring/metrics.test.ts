@@ -173,7 +173,7 @@ describe('scoreSample', () => {
       (e) => e.path === '/metric',
     );
     expect(refusal?.schema.description).toBe(
-      'one of exact_match, mc_accuracy, numeric_match, f1, rouge_l, bleu, pass_at_k, vqa_accuracy, retrieval_recall, t2i_check, safety',
+      'one of exact_match, mc_accuracy, numeric_match, f1, rouge_l, bleu, pass_at_k, vqa_accuracy, retrieval_recall, t2i_check, safety, top1_accuracy, recall_at_1, mean_iou',
     );
   });
 
