@@ -13,11 +13,11 @@ import { and, eq } from 'drizzle-orm';
 import { connectDocker } from '../../docker/engine';
 import { inspectContainer } from '../../docker/containerState';
 import { containerJobName } from '../../docker/containerJobSpec';
-import { LABEL_RUN } from '../../docker/containerSpec';
 import { sampleResults } from '../../db/schema';
-import { TERMINAL_STATUSES, type RunView } from '../../contracts/run';
 import { requireEnv } from '../support/env';
 import { useServingSettings, waitForRunEnd } from '../support/privateModel';
+import { expectRunning, launchRun } from '../support/runThroughApi';
+import { containersOfRun } from '../support/jobContainers';
 import { BACKBONE_FIXTURES, createBackboneModel } from '../support/backboneModel';
 import { backboneImageForTests, BACKBONE_IMAGE_SETUP_MS } from '../support/backboneImage';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
@@ -55,29 +55,12 @@ function startWorker(env: Record<string, string> = {}): Promise<WorkerProcess> {
   });
 }
 
-async function expectRunning(key: string, runId: string): Promise<void> {
-  const run = (await stack.api.request('GET', `/v1/runs/${runId}`, { key })).body as RunView;
-  if (TERMINAL_STATUSES.includes(run.status))
-    throw new Error(`the run ended ${run.status}: ${JSON.stringify(run.datasets.map((d) => d.error))}`);
-}
-
-async function launchFormal(key: string, evaluationId: string): Promise<string> {
-  const launched = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, body: {} });
-  expect(launched.status, launched.text).toBe(202);
-  return launched.body.runId as string;
-}
-
 /** The epochs the job has finished, read from its progress file on the host. */
 async function epochsDone(runId: string, jobKey: string): Promise<number> {
   const text = await readFile(path.join(SETTINGS.PROCTOR_JOBS_DIR, runId, jobKey, 'progress.jsonl'), 'utf8').catch(
     () => '',
   );
   return text.split('\n').filter((l) => l.includes('"event": "epoch"') || l.includes('"event":"epoch"')).length;
-}
-
-async function containersOf(runId: string): Promise<string[]> {
-  const listed = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
-  return listed.map((c) => c.Id);
 }
 
 const SEG = 'cv-shapes-seg';
@@ -92,12 +75,12 @@ describe('a backbone fine-tune job interrupted', () => {
       datasets: [SEG],
       tasks: [{ task: 'segmentation' }],
     });
-    const runId = await launchFormal(key, evaluationId);
+    const runId = await launchRun(stack.api, key, evaluationId, 'formal');
     const name = containerJobName(runId, `bb-${SEG}`);
     await until(
       'the job to run',
       async () => {
-        await expectRunning(key, runId);
+        await expectRunning(stack.api, key, runId);
         return (await inspectContainer(docker, name))?.State.Running;
       },
       300_000,
@@ -110,7 +93,7 @@ describe('a backbone fine-tune job interrupted', () => {
     const run = await waitForRunEnd(stack.api, key, runId);
     expect(run.status).toBe('stopped');
     expect(run.datasets[0]!.status).toBe('stopped');
-    expect(await containersOf(runId)).toEqual([]);
+    expect(await containersOfRun(docker, runId)).toEqual([]);
   }, 600_000);
 
   it('by its worker SIGKILLed and its container lost mid-training: the job resumes after its last epoch, nothing twice', async () => {
@@ -122,12 +105,12 @@ describe('a backbone fine-tune job interrupted', () => {
       datasets: [SEG],
       tasks: [{ task: 'segmentation' }],
     });
-    const runId = await launchFormal(key, evaluationId);
+    const runId = await launchRun(stack.api, key, evaluationId, 'formal');
     const jobKey = `bb-${SEG}`;
     await until(
       'two epochs',
       async () => {
-        await expectRunning(key, runId);
+        await expectRunning(stack.api, key, runId);
         return (await epochsDone(runId, jobKey)) >= 2;
       },
       300_000,
@@ -160,7 +143,7 @@ describe('a backbone fine-tune job interrupted', () => {
       .where(and(eq(sampleResults.runId, runId), eq(sampleResults.datasetId, SEG)));
     expect(rows).toHaveLength(32);
     expect(new Set(rows.map((r) => r.position)).size).toBe(32);
-    expect(await containersOf(runId)).toEqual([]);
+    expect(await containersOfRun(docker, runId)).toEqual([]);
   }, 900_000);
 
   it('beyond its memory or its wall clock: each fails its dataset with the reason', async () => {
@@ -195,13 +178,15 @@ describe('a backbone fine-tune job interrupted', () => {
       }),
     ]);
     const [hogRun, slowRun] = await Promise.all(
-      [hog, slow].map(async (m) => waitForRunEnd(stack.api, key, await launchFormal(key, m.evaluationId), 420_000)),
+      [hog, slow].map(async (m) =>
+        waitForRunEnd(stack.api, key, await launchRun(stack.api, key, m.evaluationId, 'formal'), 420_000),
+      ),
     );
     expect(hogRun.datasets[0]).toMatchObject({ status: 'failed' });
     expect(hogRun.datasets[0]!.error).toMatch(/out_of_memory|ran out of memory/);
     expect(slowRun.datasets[0]).toMatchObject({ status: 'failed' });
     expect(slowRun.datasets[0]!.error).toMatch(/ran out of time/);
-    expect(await containersOf(hogRun.runId)).toEqual([]);
-    expect(await containersOf(slowRun.runId)).toEqual([]);
+    expect(await containersOfRun(docker, hogRun.runId)).toEqual([]);
+    expect(await containersOfRun(docker, slowRun.runId)).toEqual([]);
   }, 900_000);
 });

@@ -11,17 +11,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
 import { connectDocker } from '../../docker/engine';
-import { LABEL_RUN } from '../../docker/containerSpec';
-import type { RunView, SampleResultView } from '../../contracts/run';
+import type { RunView } from '../../contracts/run';
 import { requireEnv } from '../support/env';
 import { useServingSettings, waitForRunEnd } from '../support/privateModel';
+import { allResults, launchRun } from '../support/runThroughApi';
+import { containersOfRun } from '../support/jobContainers';
 import { createBackboneModel } from '../support/backboneModel';
 import { backboneImageForTests, BACKBONE_IMAGE_SETUP_MS } from '../support/backboneImage';
 import { useTestStack } from '../support/testStack';
 import { runLogMessages } from '../support/customImageEvaluations';
 import { downloadRunReport } from '../support/runReport';
 import { FINE_TUNING_SHEET } from '../../activities/report/excelReport';
-import type { TestApi } from '../support/apiServer';
 import { workflowIds } from '../../temporal.config';
 
 const HOST_ID = `backbone-runs-host-${process.pid}`;
@@ -33,30 +33,6 @@ beforeAll(async () => {
   await backboneImageForTests();
 }, BACKBONE_IMAGE_SETUP_MS);
 const stack = useTestStack({ api: true, workers: ['runs', 'inference', 'containers'] });
-
-async function launch(api: TestApi, key: string, evaluationId: string, verification: boolean): Promise<string> {
-  const res = await api.request('POST', `/v1/evaluations/${evaluationId}/${verification ? 'verifications' : 'runs'}`, {
-    key,
-    body: verification ? { samplesPerDataset: 3 } : {},
-  });
-  expect(res.status, res.text).toBe(202);
-  return res.body.runId as string;
-}
-
-async function results(api: TestApi, key: string, runId: string, dataset: string): Promise<SampleResultView[]> {
-  const all: SampleResultView[] = [];
-  for (let cursor: string | undefined; ;) {
-    const res = await api.request(
-      'GET',
-      `/v1/runs/${runId}/results?dataset=${dataset}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
-      { key },
-    );
-    expect(res.status, res.text).toBe(200);
-    all.push(...(res.body.items as SampleResultView[]));
-    cursor = res.body.nextCursor ?? undefined;
-    if (!cursor) return all;
-  }
-}
 
 function metric(run: RunView, dataset: string, name: string): number {
   const d = run.datasets.find((x) => x.dataset === dataset)!;
@@ -80,7 +56,12 @@ describe('a CV backbone', () => {
       robustness: true,
     });
 
-    const verification = await waitForRunEnd(stack.api, key, await launch(stack.api, key, evaluationId, true), 600_000);
+    const verification = await waitForRunEnd(
+      stack.api,
+      key,
+      await launchRun(stack.api, key, evaluationId, 'verification'),
+      600_000,
+    );
     expect(verification.status, why(verification)).toBe('succeeded');
     for (const d of verification.datasets) {
       expect(d).toMatchObject({ status: 'succeeded', total: 3, done: 3, failed: 0 });
@@ -88,7 +69,7 @@ describe('a CV backbone', () => {
       expect(d.metrics!.backbone!.epochs).toBe(d.dataset === 'cv-shapes-retrieval' ? 0 : 1);
     }
 
-    const runId = await launch(stack.api, key, evaluationId, false);
+    const runId = await launchRun(stack.api, key, evaluationId, 'formal');
     const run = await waitForRunEnd(stack.api, key, runId, 1_200_000);
     expect(run.status, why(run)).toBe('succeeded');
     expect(run.datasets.map((d) => [d.dataset, d.status, d.total, d.done, d.failed])).toEqual([
@@ -119,7 +100,7 @@ describe('a CV backbone', () => {
     }
     expect(run.datasets[0]!.metrics!.robustness!.cleanAccuracy).toBeCloseTo(metric(run, 'cv-shapes', 'top1'), 6);
 
-    const rows = await results(stack.api, key, runId, 'cv-shapes');
+    const rows = await allResults(stack.api, key, runId, 'cv-shapes');
     expect(rows).toHaveLength(320);
     expect(rows.every((r) => r.status === 'scored' && (r.score === 0 || r.score === 1))).toBe(true);
     expect(new Set(rows.map((r) => r.predict))).toEqual(
@@ -131,8 +112,7 @@ describe('a CV backbone', () => {
     // Each epoch of each trained head once, however often the logs were copied (k-NN trains none).
     const epochLines = logs.filter((l) => /^epoch \d+\/10:/.test(l));
     expect(epochLines).toHaveLength(2 * 10);
-    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
-    expect(left).toEqual([]);
+    expect(await containersOfRun(docker, runId)).toEqual([]);
 
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(await downloadRunReport(stack.api.url, key, runId));
@@ -158,8 +138,10 @@ describe('a CV backbone', () => {
       tasks: [{ task: 'classification' }],
     });
     const [noiseRun, brokenRun] = await Promise.all([
-      launch(stack.api, key, noise.evaluationId, false).then((id) => waitForRunEnd(stack.api, key, id, 900_000)),
-      launch(stack.api, key, broken.evaluationId, true).then((id) => waitForRunEnd(stack.api, key, id, 600_000)),
+      launchRun(stack.api, key, noise.evaluationId, 'formal').then((id) => waitForRunEnd(stack.api, key, id, 900_000)),
+      launchRun(stack.api, key, broken.evaluationId, 'verification').then((id) =>
+        waitForRunEnd(stack.api, key, id, 600_000),
+      ),
     ]);
     expect(noiseRun.status, why(noiseRun)).toBe('succeeded');
     // 320 items at p = 1/8: 40 expected, beyond 0.25 is more than five standard deviations out.
@@ -185,7 +167,7 @@ describe('an Audio backbone', () => {
     });
     expect(verification.status).toBe(409);
 
-    const runId = await launch(stack.api, key, evaluationId, false);
+    const runId = await launchRun(stack.api, key, evaluationId, 'formal');
     const run = await waitForRunEnd(stack.api, key, runId, 900_000);
     expect(run.status, why(run)).toBe('succeeded');
     expect(run.datasets.map((d) => [d.dataset, d.status, d.total, d.done, d.failed, d.metrics?.metric])).toEqual([
@@ -234,7 +216,7 @@ describe('an Audio backbone', () => {
     );
     const [noiseRun, brokenRun] = await Promise.all(
       [noise!, broken!].map(async (m) =>
-        waitForRunEnd(stack.api, key, await launch(stack.api, key, m.evaluationId, false), 900_000),
+        waitForRunEnd(stack.api, key, await launchRun(stack.api, key, m.evaluationId, 'formal'), 900_000),
       ),
     );
     expect(noiseRun.status, why(noiseRun)).toBe('succeeded');

@@ -12,14 +12,14 @@ import { connectDocker } from '../../docker/engine';
 import { ensureImage } from '../../docker/ensureImage';
 import { inspectContainer } from '../../docker/containerState';
 import { containerJobName } from '../../docker/containerJobSpec';
-import { LABEL_RUN } from '../../docker/containerSpec';
 import { MULTIMODAL_RUNTIME_IMAGE_REF } from '../../contracts/platformImages';
 import { MM_SHAPES_VQA_ID } from '../../datasets/builtin/multimodal/mmShapesVqa';
 import { sampleResults } from '../../db/schema';
-import { TERMINAL_STATUSES, type RunView } from '../../contracts/run';
 import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
 import { requireEnv } from '../support/env';
 import { useServingSettings, waitForRunEnd } from '../support/privateModel';
+import { expectRunning, launchRun } from '../support/runThroughApi';
+import { containersOfRun } from '../support/jobContainers';
 import { createMultimodalModel, MULTIMODAL_FIXTURE } from '../support/multimodalModel';
 import { startWorkerProcess, type WorkerProcess } from '../support/workerProcess';
 import { useTestStack } from '../support/testStack';
@@ -59,23 +59,6 @@ async function slowReference(pauseSeconds: number) {
   };
 }
 
-async function expectRunning(key: string, runId: string): Promise<void> {
-  const run = (await stack.api.request('GET', `/v1/runs/${runId}`, { key })).body as RunView;
-  if (TERMINAL_STATUSES.includes(run.status))
-    throw new Error(`the run ended ${run.status}: ${JSON.stringify(run.datasets.map((d) => d.error))}`);
-}
-
-async function launchFormal(key: string, evaluationId: string): Promise<string> {
-  const launched = await stack.api.request('POST', `/v1/evaluations/${evaluationId}/runs`, { key, body: {} });
-  expect(launched.status, launched.text).toBe(202);
-  return launched.body.runId as string;
-}
-
-async function containersOf(runId: string): Promise<string[]> {
-  const listed = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
-  return listed.map((c) => c.Id);
-}
-
 describe('a multimodal run.sh job interrupted', () => {
   it('by a stop: its container goes within seconds and the dataset is stopped', async () => {
     worker = await startWorker();
@@ -84,10 +67,10 @@ describe('a multimodal run.sh job interrupted', () => {
       datasets: [MM_SHAPES_VQA_ID],
       ...(await slowReference(600)),
     });
-    const runId = await launchFormal(key, evaluationId);
+    const runId = await launchRun(stack.api, key, evaluationId, 'formal');
     const name = containerJobName(runId, `mm-${MM_SHAPES_VQA_ID}`);
     await until('the job to run', async () => {
-      await expectRunning(key, runId);
+      await expectRunning(stack.api, key, runId);
       return (await inspectContainer(docker, name))?.State.Running;
     });
     const stoppedAt = Date.now();
@@ -98,7 +81,7 @@ describe('a multimodal run.sh job interrupted', () => {
     const run = await waitForRunEnd(stack.api, key, runId);
     expect(run.status).toBe('stopped');
     expect(run.datasets[0]!.status).toBe('stopped');
-    expect(await containersOf(runId)).toEqual([]);
+    expect(await containersOfRun(docker, runId)).toEqual([]);
     if (RECORD_HISTORIES)
       await recordHistoryFixture(
         stack.temporal,
@@ -115,10 +98,10 @@ describe('a multimodal run.sh job interrupted', () => {
       datasets: [MM_SHAPES_VQA_ID],
       ...(await slowReference(4)),
     });
-    const runId = await launchFormal(key, evaluationId);
+    const runId = await launchRun(stack.api, key, evaluationId, 'formal');
     const name = containerJobName(runId, `mm-${MM_SHAPES_VQA_ID}`);
     const first = await until('the job to run', async () => {
-      await expectRunning(key, runId);
+      await expectRunning(stack.api, key, runId);
       const info = await inspectContainer(docker, name);
       return info?.State.Running && info.Id;
     });
@@ -131,7 +114,7 @@ describe('a multimodal run.sh job interrupted', () => {
       async () => {
         const info = await inspectContainer(docker, name);
         if (info && info.Id !== first) return info.Id;
-        await expectRunning(key, runId);
+        await expectRunning(stack.api, key, runId);
         return false;
       },
       120_000,
@@ -148,6 +131,6 @@ describe('a multimodal run.sh job interrupted', () => {
       .where(and(eq(sampleResults.runId, runId), eq(sampleResults.datasetId, MM_SHAPES_VQA_ID)));
     expect(new Set(rows.map((r) => r.position)).size).toBe(240);
     expect(rows).toHaveLength(240);
-    expect(await containersOf(runId)).toEqual([]);
+    expect(await containersOfRun(docker, runId)).toEqual([]);
   }, 300_000);
 });

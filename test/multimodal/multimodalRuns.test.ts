@@ -16,16 +16,16 @@ import { MULTIMODAL_RUNTIME_IMAGE_REF } from '../../contracts/platformImages';
 import { MM_SHAPES_VQA_ID } from '../../datasets/builtin/multimodal/mmShapesVqa';
 import { MM_SHAPES_RETRIEVAL_ID } from '../../datasets/builtin/multimodal/mmShapesRetrieval';
 import { MM_SHAPES_T2I_ID } from '../../datasets/builtin/multimodal/mmShapesT2i';
-import type { RunView, SampleResultView } from '../../contracts/run';
+import type { RunView } from '../../contracts/run';
 import { requireEnv } from '../support/env';
 import { useServingSettings, waitForRunEnd } from '../support/privateModel';
+import { allResults, launchRun } from '../support/runThroughApi';
 import { createMultimodalModel, customVqa } from '../support/multimodalModel';
 import { useTestStack } from '../support/testStack';
 import { runLogMessages } from '../support/customImageEvaluations';
 import { downloadRunReport } from '../support/runReport';
 import { RECORD_HISTORIES, recordHistoryFixture } from '../support/historyFixtures';
 import { WORKFLOW_TYPES, workflowIds } from '../../temporal.config';
-import type { TestApi } from '../support/apiServer';
 
 const HOST_ID = `mm-runs-host-${process.pid}`;
 useServingSettings({ hostId: HOST_ID });
@@ -36,30 +36,6 @@ beforeAll(async () => {
 const stack = useTestStack({ api: true, workers: ['runs', 'inference', 'containers'] });
 
 const ALL = [MM_SHAPES_VQA_ID, MM_SHAPES_RETRIEVAL_ID, MM_SHAPES_T2I_ID];
-
-async function launch(api: TestApi, key: string, evaluationId: string, verification: boolean): Promise<string> {
-  const res = await api.request('POST', `/v1/evaluations/${evaluationId}/${verification ? 'verifications' : 'runs'}`, {
-    key,
-    body: verification ? { samplesPerDataset: 3 } : {},
-  });
-  expect(res.status, res.text).toBe(202);
-  return res.body.runId as string;
-}
-
-async function results(api: TestApi, key: string, runId: string, dataset: string): Promise<SampleResultView[]> {
-  const all: SampleResultView[] = [];
-  for (let cursor: string | undefined; ;) {
-    const res = await api.request(
-      'GET',
-      `/v1/runs/${runId}/results?dataset=${dataset}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
-      { key },
-    );
-    expect(res.status, res.text).toBe(200);
-    all.push(...(res.body.items as SampleResultView[]));
-    cursor = res.body.nextCursor ?? undefined;
-    if (!cursor) return all;
-  }
-}
 
 function breakdown(run: RunView, dataset: string): Record<string, number> {
   const d = run.datasets.find((x) => x.dataset === dataset)!;
@@ -75,14 +51,19 @@ describe('a multimodal private deployment', () => {
     const { apiKey: key } = await stack.api.createUser();
     const { evaluationId } = await createMultimodalModel(stack.api, key, { datasets: ALL });
 
-    const verification = await waitForRunEnd(stack.api, key, await launch(stack.api, key, evaluationId, true), 240_000);
+    const verification = await waitForRunEnd(
+      stack.api,
+      key,
+      await launchRun(stack.api, key, evaluationId, 'verification'),
+      240_000,
+    );
     expect(verification.status, why(verification)).toBe('succeeded');
     for (const d of verification.datasets) {
       expect(d).toMatchObject({ status: 'succeeded', total: 3, done: 3, failed: 0 });
       expect(d.metrics!.score).toBe(1);
     }
 
-    const runId = await launch(stack.api, key, evaluationId, false);
+    const runId = await launchRun(stack.api, key, evaluationId, 'formal');
     const run = await waitForRunEnd(stack.api, key, runId, 420_000);
     expect(run.status, why(run)).toBe('succeeded');
     expect(run.datasets.map((d) => [d.dataset, d.status, d.total, d.done, d.failed, d.metrics?.score])).toEqual([
@@ -110,10 +91,10 @@ describe('a multimodal private deployment', () => {
     expect(breakdown(run, MM_SHAPES_T2I_ID)).toMatchObject({ passed: 100, prompts: 100 });
     expect(run.overallScore).toBe(1);
 
-    const vqa = await results(stack.api, key, runId, MM_SHAPES_VQA_ID);
+    const vqa = await allResults(stack.api, key, runId, MM_SHAPES_VQA_ID);
     expect(vqa).toHaveLength(240);
     expect(vqa.every((r) => r.status === 'scored' && r.score === 1 && r.predict !== null)).toBe(true);
-    const t2i = await results(stack.api, key, runId, MM_SHAPES_T2I_ID);
+    const t2i = await allResults(stack.api, key, runId, MM_SHAPES_T2I_ID);
     expect(t2i[0]!.predict).toMatch(/^0\.png: /);
 
     const logs = await runLogMessages(stack.api, key, runId);
@@ -192,7 +173,7 @@ describe('a multimodal private deployment', () => {
       runSh,
       files: { 'reference_run.sh': reference, 'spoil.py': spoil },
     });
-    const runId = await launch(stack.api, key, evaluationId, false);
+    const runId = await launchRun(stack.api, key, evaluationId, 'formal');
     const run = await waitForRunEnd(stack.api, key, runId, 420_000);
     expect(run.status, why(run)).toBe('succeeded');
     const [vqa, t2i] = run.datasets;
@@ -201,10 +182,10 @@ describe('a multimodal private deployment', () => {
     expect(t2i).toMatchObject({ status: 'succeeded', done: 100, failed: 5 });
     expect(t2i!.metrics!.score).toBeCloseTo(95 / 100, 12);
 
-    const wrong = (await results(stack.api, key, runId, MM_SHAPES_VQA_ID)).filter((r) => r.score === 0);
+    const wrong = (await allResults(stack.api, key, runId, MM_SHAPES_VQA_ID)).filter((r) => r.score === 0);
     expect(wrong).toHaveLength(12);
     expect(wrong.every((r) => r.predict === 'Z')).toBe(true);
-    const missing = (await results(stack.api, key, runId, MM_SHAPES_T2I_ID)).filter((r) => r.status === 'failed');
+    const missing = (await allResults(stack.api, key, runId, MM_SHAPES_T2I_ID)).filter((r) => r.status === 'failed');
     expect(missing.map((r) => r.error)).toEqual(Array(5).fill(expect.stringMatching(/^no picture: /)));
   }, 720_000);
 
@@ -224,7 +205,12 @@ describe('a multimodal private deployment', () => {
     });
     expect(registered.status, registered.text).toBe(201);
     const { evaluationId } = await createMultimodalModel(stack.api, key, { datasets: [datasetId] });
-    const run = await waitForRunEnd(stack.api, key, await launch(stack.api, key, evaluationId, true), 240_000);
+    const run = await waitForRunEnd(
+      stack.api,
+      key,
+      await launchRun(stack.api, key, evaluationId, 'verification'),
+      240_000,
+    );
     expect(run.status, why(run)).toBe('succeeded');
     expect(run.datasets[0]).toMatchObject({ total: 3, done: 3, failed: 0 });
     expect(run.datasets[0]!.metrics!.score).toBe(1);
@@ -236,7 +222,7 @@ describe('a multimodal private deployment', () => {
       datasets: [MM_SHAPES_VQA_ID],
       robustness: true,
     });
-    const runId = await launch(stack.api, key, evaluationId, false);
+    const runId = await launchRun(stack.api, key, evaluationId, 'formal');
     const run = await waitForRunEnd(stack.api, key, runId, 420_000);
     expect(run.status, why(run)).toBe('succeeded');
     const [vqa] = run.datasets;
