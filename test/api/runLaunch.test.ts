@@ -27,7 +27,7 @@ beforeAll(async () => {
   builtins = await api.deps.db
     .select()
     .from(datasets)
-    .where(eq(datasets.builtin, true))
+    .where(and(eq(datasets.builtin, true), eq(datasets.domain, 'nlp')))
     .orderBy(asc(datasets.size), asc(datasets.id));
   expect(builtins.length).toBeGreaterThanOrEqual(2);
 });

@@ -113,9 +113,14 @@ async function untilStopped(started: StartedContainer) {
 describe('a healthy model', () => {
   it('answers /func through createFuncEndpoint with the request it was sent', async () => {
     const { endpoint } = await serveHealthy();
+    // /func answers with its tokens but not the prompt's: those are counted (activities/inference/tokenCount.ts).
     expect(await endpoint.complete('Compute 12 + 7. Reply with the number only.', PARAMS, never)).toEqual({
       text: '19',
       outputTokens: 1,
+      promptTokens: 11,
+      tokensCounted: true,
+      model: null,
+      systemFingerprint: null,
     });
     const echoed = JSON.parse(
       (await endpoint.complete('echo request', { maxTokens: 7, temperature: 0.5, topP: 0.9 }, never)).text,
