@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { datasetItems } from '../../db/schema';
-import { BUILTIN_DATASETS, MULTIMODAL_BUILTIN_DATASETS } from '../../datasets/builtinCatalog';
+import {
+  BACKBONE_BUILTIN_DATASETS,
+  BUILTIN_DATASETS,
+  MULTIMODAL_BUILTIN_DATASETS,
+} from '../../datasets/builtinCatalog';
 import { datasetContentHash } from '../../datasets/contentHash';
 import { startApi, type TestApi } from '../support/apiServer';
 import { nlpEvaluationBody } from '../support/evaluationBodies';
@@ -83,7 +87,11 @@ describe('GET /v1/datasets', () => {
     expect((await listIds(alice.apiKey, '?domain=multimodal')).sort()).toEqual(
       [...MULTIMODAL_BUILTIN_DATASETS.map((d) => d.id), mmId].sort(),
     );
-    expect(await listIds(alice.apiKey, '?domain=cv')).toEqual([]);
+    expect((await listIds(alice.apiKey, '?domain=cv')).sort()).toEqual(
+      BACKBONE_BUILTIN_DATASETS.filter((d) => d.domain === 'cv')
+        .map((d) => d.id)
+        .sort(),
+    );
     const bad = await api.request('GET', '/v1/datasets?domain=vision', { key: alice.apiKey });
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual([
