@@ -114,6 +114,8 @@ export interface BackboneImageOptions {
    * used as it is, with no request to the mirror: a job never waits for a rebuild it did not need.
    */
   refresh?: boolean;
+  /** The tag to make; BACKBONE_TORCH_IMAGE_REF unless a test wants a copy of its own beside it. */
+  ref?: string;
 }
 
 export interface BackboneImageBuild {
@@ -150,9 +152,10 @@ const inFlight = new Map<string, Promise<string>>();
 
 /** Resolves to BACKBONE_TORCH_IMAGE_REF once the engine has the image of the current recipe. */
 export async function ensureBackboneImage(docker: Dockerode, opts: BackboneImageOptions = {}): Promise<string> {
+  const ref = opts.ref ?? BACKBONE_TORCH_IMAGE_REF;
   // Checked before joining a build in flight: a job need not wait for a start-up refresh.
-  if (!opts.refresh && (await imageRecipe(docker)) === backboneRecipeKey()) return BACKBONE_TORCH_IMAGE_REF;
-  const key = describeDocker(docker);
+  if (!opts.refresh && (await imageRecipe(docker, ref)) === backboneRecipeKey()) return ref;
+  const key = `${describeDocker(docker)} ${ref}`;
   let pending = inFlight.get(key);
   if (!pending) {
     pending = ensure(docker, opts).finally(() => inFlight.delete(key));
@@ -161,8 +164,8 @@ export async function ensureBackboneImage(docker: Dockerode, opts: BackboneImage
   return pending;
 }
 
-async function imageRecipe(docker: Dockerode): Promise<string | undefined> {
-  return (await inspectImage(docker, BACKBONE_TORCH_IMAGE_REF))?.Config?.Labels?.[BACKBONE_IMAGE_RECIPE_LABEL];
+async function imageRecipe(docker: Dockerode, ref: string): Promise<string | undefined> {
+  return (await inspectImage(docker, ref))?.Config?.Labels?.[BACKBONE_IMAGE_RECIPE_LABEL];
 }
 
 /** The recipe's hash: everything that shapes the image except what the mirror publishes. */
@@ -194,15 +197,16 @@ interface TarRecord {
 }
 
 async function ensure(docker: Dockerode, opts: BackboneImageOptions): Promise<string> {
+  const ref = opts.ref ?? BACKBONE_TORCH_IMAGE_REF;
   const log = opts.log ?? (() => {});
   const env = opts.env ?? process.env;
   const started = Date.now();
   const recipeKey = backboneRecipeKey();
   const mirror = await debianMirror(BACKBONE_SUITE, { env });
-  const existing = await inspectImage(docker, BACKBONE_TORCH_IMAGE_REF);
+  const existing = await inspectImage(docker, ref);
   const labels = existing?.Config?.Labels ?? {};
   const cacheDir = backboneCacheDir(env);
-  if (!opts.refresh && labels[BACKBONE_IMAGE_RECIPE_LABEL] === recipeKey) return BACKBONE_TORCH_IMAGE_REF;
+  if (!opts.refresh && labels[BACKBONE_IMAGE_RECIPE_LABEL] === recipeKey) return ref;
 
   let release: Release | null = null;
   let offline: string | null = null;
@@ -218,30 +222,28 @@ async function ensure(docker: Dockerode, opts: BackboneImageOptions): Promise<st
   let tar: { path: string; record: TarRecord; debootstrapMs: number | null };
   if (release) {
     const inputsHash = sha256(`${recipeKey} ${release.version} ${release.date}`);
-    if (labels[BACKBONE_IMAGE_INPUTS_LABEL] === inputsHash) return BACKBONE_TORCH_IMAGE_REF;
+    if (labels[BACKBONE_IMAGE_INPUTS_LABEL] === inputsHash) return ref;
     tar = await rootfsTar({ cacheDir, recipeKey, inputsHash, release, mirror: mirror.url, log });
   } else {
     if (labels[BACKBONE_IMAGE_RECIPE_LABEL] === recipeKey) {
-      log(
-        `${offline}; using the ${BACKBONE_TORCH_IMAGE_REF} the engine has (Debian ${labels[BACKBONE_IMAGE_DEBIAN_LABEL]})`,
-      );
-      return BACKBONE_TORCH_IMAGE_REF;
+      log(`${offline}; using the ${ref} the engine has (Debian ${labels[BACKBONE_IMAGE_DEBIAN_LABEL]})`);
+      return ref;
     }
     const cached = await newestCachedTar(cacheDir, recipeKey);
     if (!cached)
       throw new BackboneImageUnavailable(
-        `cannot make ${BACKBONE_TORCH_IMAGE_REF}: ${offline}, and ${cacheDir} holds no root file system of this recipe; ` +
+        `cannot make ${ref}: ${offline}, and ${cacheDir} holds no root file system of this recipe; ` +
           'set PROCTOR_DEBIAN_MIRROR to a reachable Debian mirror',
       );
     log(`${offline}; importing the cached ${cached.path} (Debian ${cached.record.debian})`);
     tar = { ...cached, debootstrapMs: null };
   }
 
-  log(`importing ${tar.path} into the engine at ${describeDocker(docker)} as ${BACKBONE_TORCH_IMAGE_REF}`);
+  log(`importing ${tar.path} into the engine at ${describeDocker(docker)} as ${ref}`);
   const importStarted = Date.now();
   const { record } = tar;
   const now = await importRootfs(docker, createReadStream(tar.path), {
-    ref: BACKBONE_TORCH_IMAGE_REF,
+    ref: ref,
     inputsLabel: BACKBONE_IMAGE_INPUTS_LABEL,
     inputsHash: record.inputsHash,
     changes: [
@@ -254,7 +256,7 @@ async function ensure(docker: Dockerode, opts: BackboneImageOptions): Promise<st
     what: 'backbone',
   });
   const build: BackboneImageBuild = {
-    ref: BACKBONE_TORCH_IMAGE_REF,
+    ref: ref,
     imageId: now.Id,
     inputsHash: record.inputsHash,
     buildMs: Date.now() - started,
@@ -266,12 +268,12 @@ async function ensure(docker: Dockerode, opts: BackboneImageOptions): Promise<st
     packages: record.packages,
   };
   log(
-    `built ${BACKBONE_TORCH_IMAGE_REF} (${now.Id.slice(7, 19)}, ${mib(build.sizeBytes)}) in ${seconds(build.buildMs)}: ` +
+    `built ${ref} (${now.Id.slice(7, 19)}, ${mib(build.sizeBytes)}) in ${seconds(build.buildMs)}: ` +
       `${build.debootstrapMs === null ? 'cached root file system' : `debootstrap and trimming ${seconds(build.debootstrapMs)}`}, ` +
       `import ${seconds(build.importMs)}`,
   );
   opts.onBuilt?.(build);
-  return BACKBONE_TORCH_IMAGE_REF;
+  return ref;
 }
 
 /** The suite's Release version and date; the first few kilobytes of the file hold both. */
