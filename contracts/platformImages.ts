@@ -71,7 +71,7 @@ export const PLATFORM_IMAGES: readonly PlatformImage[] = [
     name: 'proctor-backbone-torch',
     tag: '1',
     domains: ['cv', 'audio'],
-    framework: 'Debian bookworm Python 3.11 with PyTorch 1.13.1 (CPU) and NumPy, espeak-ng',
+    framework: 'Debian bookworm Python 3.11 with PyTorch 1.13.1 (CPU, OpenBLAS) and NumPy, espeak-ng',
     hardware: 'CPU',
     description:
       "Runs the platform's backbone fine-tuning jobs: a CV backbone (meta.json, model_adapter.py, model/checkpoint.pth) " +
