@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config';
 const UNIT_TESTS = [
   'test/batch/resultBuffer.test.ts',
   'test/traffic/aimdLimit.test.ts',
+  'test/traffic/reckonedTokens.test.ts',
   'test/code/codeMetric.test.ts',
   'test/comparisons/weightedRanking.test.ts',
   'test/customImages/inferenceProxy.test.ts',

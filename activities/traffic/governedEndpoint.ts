@@ -6,18 +6,19 @@
  */
 import type { InferenceParams } from '../../contracts/evaluation';
 import { InferenceError } from '../inference/inferenceErrors';
+import { approximateTokens } from '../inference/tokenCount';
 import { promptText, type ModelEndpoint, type Prompt } from '../inference/modelEndpoint';
 import type { GateOutcome } from './adaptiveGate';
 import type { BudgetClient, BudgetPass } from './budgetClient';
 import type { RunTraffic } from './runTraffic';
 
-/** What the budget reckons a request costs before it is made: the prompt (about 4 characters a token) and its max_tokens. */
+/** What the budget reckons a request costs before it is made: the prompt, counted as tokens are counted where no usage is reported (tokenCount.ts), and its max_tokens. */
 export function reckonedTokens(prompt: Prompt, params: Pick<InferenceParams, 'maxTokens' | 'systemPrompt'>): number {
   return promptTokens(prompt, params) + (params.maxTokens ?? 0);
 }
 
 function promptTokens(prompt: Prompt, params: Pick<InferenceParams, 'systemPrompt'>): number {
-  return Math.ceil((promptText(prompt).length + (params.systemPrompt?.length ?? 0)) / 4);
+  return approximateTokens(promptText(prompt)) + approximateTokens(params.systemPrompt ?? '');
 }
 
 export function governedEndpoint(
@@ -40,7 +41,8 @@ export function governedEndpoint(
         }
         const output = await inner.complete(prompt, params, signal);
         outcome = { kind: 'ok' };
-        spent = promptTokens(prompt, params) + output.outputTokens;
+        // The endpoint's own count where it gave one (usage), else the same approximation.
+        spent = (output.promptTokens ?? promptTokens(prompt, params)) + output.outputTokens;
         return output;
       } catch (error) {
         if (error instanceof InferenceError && error.kind === 'rate_limited') {
