@@ -329,11 +329,45 @@ export const HEARTBEAT_INTERVAL_MS = 1_000;
 export interface TemporalConnectionConfig {
   address: string;
   namespace: string;
+  /**
+   * TLS to the frontend (docs/operations.md, "Connecting to a Temporal cluster"): on when any TLS
+   * setting or an API key is given. `caPath` trusts a private CA instead of the system's; a
+   * certificate and key together make it mutual TLS; `serverName` checks the server's certificate
+   * against another name than the address's host.
+   */
+  tls: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string } | null;
+  /** Temporal Cloud's API key (`TEMPORAL_API_KEY`); sent as a bearer token over TLS. */
+  apiKey: string | null;
+}
+
+export class TemporalConfigError extends Error {
+  override name = 'TemporalConfigError';
 }
 
 export function temporalConnectionConfig(env: NodeJS.ProcessEnv = process.env): TemporalConnectionConfig {
+  const tlsFields = {
+    ...(env.TEMPORAL_TLS_CA ? { caPath: env.TEMPORAL_TLS_CA } : {}),
+    ...(env.TEMPORAL_TLS_CERT ? { certPath: env.TEMPORAL_TLS_CERT } : {}),
+    ...(env.TEMPORAL_TLS_KEY ? { keyPath: env.TEMPORAL_TLS_KEY } : {}),
+    ...(env.TEMPORAL_TLS_SERVER_NAME ? { serverName: env.TEMPORAL_TLS_SERVER_NAME } : {}),
+  };
+  if (!!tlsFields.certPath !== !!tlsFields.keyPath)
+    throw new TemporalConfigError(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: mutual TLS needs the client certificate and its key',
+    );
+  const tlsFlag = env.TEMPORAL_TLS?.toLowerCase();
+  if (tlsFlag !== undefined && !['true', 'false', '1', '0', ''].includes(tlsFlag))
+    throw new TemporalConfigError(`TEMPORAL_TLS must be true or false, not ${JSON.stringify(env.TEMPORAL_TLS)}`);
+  const apiKey = env.TEMPORAL_API_KEY || null;
+  const wanted = tlsFlag === 'true' || tlsFlag === '1' || Object.keys(tlsFields).length > 0 || apiKey !== null;
+  if ((tlsFlag === 'false' || tlsFlag === '0') && wanted)
+    throw new TemporalConfigError(
+      'TEMPORAL_TLS is false but TLS settings or an API key are given: an API key needs TLS',
+    );
   return {
     address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    tls: wanted ? tlsFields : null,
+    apiKey,
   };
 }

@@ -4,6 +4,7 @@ import { ConfigError, loadEnv } from '../config/env';
 import { createLogger } from '../config/logger';
 import { connectDb } from '../db/client';
 import { temporalConnectionConfig } from '../temporal.config';
+import { temporalConnectionOptions } from '../temporalClient/connectionOptions';
 import { sweepStaging } from '../storage/uploadLayout';
 import { buildApp } from './app';
 import { sweepResumableUploads } from './uploads/resumableSweep';
@@ -20,7 +21,8 @@ const logger = createLogger('api', env.logLevel);
 const temporalConfig = temporalConnectionConfig();
 
 const database = connectDb(env.databaseUrl, { max: 20 });
-const connection = await Connection.connect({ address: temporalConfig.address });
+// TLS, mutual TLS and an API key come from the environment (docs/operations.md).
+const connection = await Connection.connect(temporalConnectionOptions(temporalConfig));
 const temporal = new Client({ connection, namespace: temporalConfig.namespace });
 const app = await buildApp({ db: database.db, temporal, env, logger });
 

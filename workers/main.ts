@@ -6,6 +6,7 @@ import { loadEnv } from '../config/env';
 import { createLogger } from '../config/logger';
 import { connectDb } from '../db/client';
 import { LAUNCH_SWEEP, temporalConnectionConfig } from '../temporal.config';
+import { temporalConnectionOptions } from '../temporalClient/connectionOptions';
 import { connectDocker } from '../docker/engine';
 import { ensureCodeSandboxImage } from '../docker/codeSandboxImage';
 import { BACKBONE_TORCH_IMAGE_REF, ensureBackboneImage } from '../docker/backboneImage';
@@ -36,8 +37,10 @@ Runtime.install({
 });
 
 const database = connectDb(env.databaseUrl, { max: 20 });
-const connection = await NativeConnection.connect({ address: temporal.address });
-const clientConnection = await Connection.connect({ address: temporal.address });
+// TLS, mutual TLS and an API key come from the environment (docs/operations.md).
+const connectionOptions = temporalConnectionOptions(temporal);
+const connection = await NativeConnection.connect(connectionOptions);
+const clientConnection = await Connection.connect(connectionOptions);
 const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
 const servesContainers = env.workerQueues.includes('containers');
 const docker = servesContainers ? connectDocker(env.containers.dockerHost) : null;
