@@ -85,11 +85,15 @@ export function generatorCommand(generator: 'cvdata' | 'audiodata', datasetId: s
   return ['python3', '-m', `proctor_backbone.${generator}`, '/output', datasetId];
 }
 
-/** The environment of both: the package on the path, a home the job may write, bytecode kept out of the read-only mount. */
-export function backboneEnv(threads: number | null): string[] {
+/**
+ * The environment of both: the package on the path, a home the job may write (a generator's is
+ * /tmp, so espeak-ng's settings folder stays out of the dataset), bytecode kept out of the
+ * read-only mount.
+ */
+export function backboneEnv(threads: number | null, home = '/output'): string[] {
   return [
     `PYTHONPATH=${BB_PLATFORM_MOUNT}`,
-    'HOME=/output',
+    `HOME=${home}`,
     'PYTHONDONTWRITEBYTECODE=1',
     'PYTHONUNBUFFERED=1',
     ...(threads ? [`OMP_NUM_THREADS=${threads}`] : []),

@@ -53,8 +53,7 @@ export async function ensureBackboneData(
     jobKey,
     imageRef: BACKBONE_TORCH_IMAGE_REF,
     command: generatorCommand(spec.generator, spec.id),
-    // espeak-ng keeps a settings folder in HOME: not among the dataset's files.
-    env: [...backboneEnv(settings.containers.cpus).filter((e) => !e.startsWith('HOME=')), 'HOME=/tmp'],
+    env: backboneEnv(settings.containers.cpus, '/tmp'),
     workingDir: '/output',
     inputs: [{ hostPath: BACKBONE_PACKAGE_DIR, containerPath: BB_PLATFORM_MOUNT }],
     outputDirOnHost: outputDir,
